@@ -1,0 +1,93 @@
+// `mmsa check`, `plan`, `compile`, `schema`: the compiler front end's commands (phases 0-5, no tfjs).
+// Each returns its exit code: 0 no errors, 1 errors.
+
+import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { hasErrors, sortDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
+import { formatDiagnostics, toJsonDiagnostics } from '../compiler/diagnostics/format.js';
+import { printPlan } from '../compiler/ir/print-plan.js';
+import { SourceHost } from '../compiler/source/source-file.js';
+import { rootSchema, datasetSchema } from '../compiler/schema/schemas.js';
+import type { Io } from './main.js';
+import { resolve } from 'node:path';
+
+interface CommonOptions {
+  dataRoot?: string;
+}
+
+function compileOpts(o: CommonOptions, io: Io, host: SourceHost) {
+  return { env: io.env, host, ...(o.dataRoot ? { dataRoot: resolve(io.cwd, o.dataRoot) } : {}) };
+}
+
+function report(ds: Diagnostic[], host: SourceHost, io: Io, format: 'text' | 'json' = 'text'): void {
+  if (format === 'json') {
+    io.out(`${JSON.stringify(toJsonDiagnostics(ds, host, { cwd: io.cwd }), null, 2)}\n`);
+    return;
+  }
+  const text = formatDiagnostics(ds, host, { cwd: io.cwd, color: io.isTTY && !io.env['NO_COLOR'] });
+  if (text) io.err(text);
+}
+
+export function checkCommand(files: string[], o: CommonOptions & { format: 'text' | 'json' }, io: Io): number {
+  const host = new SourceHost();
+  const all: Diagnostic[] = [];
+  const results: CompileResult[] = [];
+  for (const f of files) {
+    const r = compileFile(resolve(io.cwd, f), compileOpts(o, io, host));
+    results.push(r);
+    all.push(...r.diagnostics);
+  }
+  const ds = sortDiagnostics(all);
+  report(ds, host, io, o.format);
+  if (o.format === 'text') {
+    const ok = results.filter((r) => !hasErrors(r.diagnostics)).length;
+    io.err(`${ok === results.length ? 'ok' : 'failed'}: ${ok} of ${results.length} spec${results.length === 1 ? '' : 's'} passed\n`);
+  }
+  return hasErrors(ds) ? 1 : 0;
+}
+
+export function planCommand(file: string, o: CommonOptions & { verbose?: boolean; format: 'text' | 'json' }, io: Io): number {
+  const host = new SourceHost();
+  const r = compileFile(resolve(io.cwd, file), compileOpts(o, io, host));
+  if (hasErrors(r.diagnostics) || !r.ir) {
+    report(r.diagnostics, host, io, o.format);
+    return 1;
+  }
+  if (r.diagnostics.length) report(r.diagnostics, host, io, 'text');
+  if (o.format === 'json') io.out(`${JSON.stringify(r.ir, irReplacer(io.cwd), 2)}\n`);
+  else io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose) }));
+  return 0;
+}
+
+/** Spans in IR JSON print as `file:line:col`-free offsets relative to cwd, keeping output stable across machines. */
+function irReplacer(cwd: string) {
+  return (key: string, value: unknown) => {
+    if ((key === 'span' || key === 'file' || key === 'manifestPath') && value && typeof value === 'object' && 'file' in (value as object)) {
+      const s = value as { file: string; start: number; end: number };
+      return { file: relativeTo(cwd, s.file), start: s.start, end: s.end };
+    }
+    if ((key === 'file' || key === 'manifestPath') && typeof value === 'string' && value.startsWith('/')) return relativeTo(cwd, value);
+    return value;
+  };
+}
+
+function relativeTo(cwd: string, p: string): string {
+  const rel = p.startsWith(cwd + '/') ? p.slice(cwd.length + 1) : p;
+  return rel;
+}
+
+export function compileCommand(file: string, o: CommonOptions & { emit: 'spec' | 'ir' }, io: Io): number {
+  const host = new SourceHost();
+  const r = compileFile(resolve(io.cwd, file), compileOpts(o, io, host));
+  if (hasErrors(r.diagnostics)) {
+    report(r.diagnostics, host, io);
+    return 1;
+  }
+  if (o.emit === 'spec') io.out(`${JSON.stringify(r.spec, null, 2)}\n`);
+  else io.out(`${JSON.stringify(r.ir, irReplacer(io.cwd), 2)}\n`);
+  return 0;
+}
+
+export function schemaCommand(o: { what: 'pipeline' | 'dataset' }, io: Io): number {
+  io.out(`${JSON.stringify(o.what === 'pipeline' ? rootSchema() : datasetSchema(), null, 2)}\n`);
+  return 0;
+}

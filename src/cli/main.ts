@@ -1,0 +1,89 @@
+// The `mmsa` command line: parses argv with commander and dispatches to one command module each.
+// Exit codes: 0 ok, 1 errors found (or the command failed), 2 usage error.
+
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+import { checkCommand, compileCommand, planCommand, schemaCommand } from './compiler-commands.js';
+
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  isTTY: boolean;
+}
+
+export const processIo = (): Io => ({
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  cwd: process.cwd(),
+  env: process.env,
+  isTTY: Boolean(process.stdout.isTTY),
+});
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code = 0;
+  const setCode = (c: number) => {
+    code = Math.max(code, c);
+  };
+  const program = new Command('mmsa')
+    .description('Multimodal sentiment analysis pipelines: check, plan, compile and run them.')
+    .version(version(), '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+
+  const format = () => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
+
+  program
+    .command('check')
+    .description('check pipeline specs (parse, schema, rules, shapes) and report every problem at once')
+    .argument('<files...>', 'pipeline specs (.yaml or .mmsa)')
+    .addOption(format())
+    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
+    .action((files: string[], o: { format: 'text' | 'json'; dataRoot?: string }) => setCode(checkCommand(files, o, io)));
+
+  program
+    .command('plan')
+    .description('print the compiled model and training schedule as stable text')
+    .argument('<file>', 'pipeline spec')
+    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
+    .option('--verbose', 'list every parameter tensor')
+    .addOption(format())
+    .action((file: string, o: { dataRoot?: string; verbose?: boolean; format: 'text' | 'json' }) => setCode(planCommand(file, o, io)));
+
+  program
+    .command('compile')
+    .description('print the normalized spec (all defaults filled) or the IR as JSON')
+    .argument('<file>', 'pipeline spec')
+    .addOption(new Option('--emit <what>', 'what to print').choices(['spec', 'ir']).default('spec'))
+    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
+    .action((file: string, o: { emit: 'spec' | 'ir'; dataRoot?: string }) => setCode(compileCommand(file, o, io)));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of pipeline specs (for editor completion)')
+    .addOption(new Option('--what <which>', 'which schema').choices(['pipeline', 'dataset']).default('pipeline'))
+    .action((o: { what: 'pipeline' | 'dataset' }) => setCode(schemaCommand(o, io)));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    throw err;
+  }
+  return code;
+}

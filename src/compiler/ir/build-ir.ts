@@ -1,0 +1,220 @@
+// Builds the typed IR graph: input nodes from dataset facts, then encoders, fusion and heads through each
+// component's shape rule; tasks, parameter groups and the training schedule. Phase 5 (ir / shape inference).
+
+import type { DiagnosticBag } from '../diagnostics/diagnostic.js';
+import { getComponent } from '../components/catalog.js';
+import type { ShapeContext, ShapeInput } from '../components/define-component.js';
+import type { Span } from '../source/source-file.js';
+import { encoderModality, resolveNodeRef } from '../spec/graph.js';
+import { assignGroups, type ParamRef } from '../spec/selectors.js';
+import type { SpecPath } from '../spec/spec-tree.js';
+import type { Modality, PipelineSpec } from '../spec/types.generated.js';
+import { paramSize, type Ir, type IrNode, type IrParamGroup, type IrTask, type ResolvedDataset, type TensorType, type TrainingSchedule } from './types.js';
+
+export interface BuildIrInput {
+  spec: PipelineSpec;
+  dataset: ResolvedDataset;
+  file: string;
+  spanOf(path: SpecPath, opts?: { key?: boolean }): Span;
+  bag: DiagnosticBag;
+}
+
+/** Text length the `avg_pool` alignment pools audio/vision to: MMSA aligns to `seq_lens[0]`, the text length. */
+function textLength(spec: PipelineSpec, dataset: ResolvedDataset): number | undefined {
+  const textMod = spec.modalities['text'] ?? Object.values(spec.modalities)[0];
+  if (!textMod) return undefined;
+  const f = dataset.features[textMod.feature];
+  if (!f) return undefined;
+  if (f.dtype === 'int' && f.shape.length === 2) return f.shape[1];
+  return textMod.preprocess.seq_len ?? f.shape[0];
+}
+
+export function inputType(m: Modality, dataset: ResolvedDataset, spec: PipelineSpec): TensorType | undefined {
+  const f = dataset.features[m.feature];
+  if (!f || f.dtype === 'str') return undefined;
+  if (f.dtype === 'int' && f.shape.length === 2 && f.shape[0] === 3) {
+    return { kind: 'tokens', shape: ['B', 3, f.shape[1]!], dtype: 'int32' };
+  }
+  if (f.shape.length === 1) return { kind: 'vector', shape: ['B', f.shape[0]!], dtype: 'float32' };
+  if (f.shape.length !== 2) return undefined;
+  const [t, d] = f.shape as [number, number];
+  if (m.preprocess.time_mean) return { kind: 'vector', shape: ['B', d], dtype: 'float32' };
+  let steps = m.preprocess.seq_len ?? t;
+  let aligned = m.aligned ?? dataset.aligned;
+  if (m.align === 'avg_pool') {
+    steps = textLength(spec, dataset) ?? steps;
+    aligned = true;
+  }
+  const type: TensorType = { kind: 'sequence', shape: ['B', steps, d], dtype: 'float32', aligned };
+  if (m.lengths && m.align !== 'avg_pool') type.lengths = m.lengths;
+  return type;
+}
+
+export function buildIr(input: BuildIrInput): Ir | undefined {
+  const { spec, dataset, spanOf, bag } = input;
+  const nodes: IrNode[] = [];
+  const byId = new Map<string, IrNode>();
+  const add = (n: IrNode) => {
+    nodes.push(n);
+    byId.set(n.id, n);
+  };
+
+  for (const [name, m] of Object.entries(spec.modalities)) {
+    const t = inputType(m, dataset, spec);
+    if (!t) continue; // unknown feature: reported by the features-exist rule
+    const f = dataset.features[m.feature]!;
+    add({
+      id: `modalities.${name}`,
+      kind: 'input',
+      name,
+      type: m.feature,
+      inputs: [],
+      output: t,
+      params: [],
+      summary: `${m.feature} (${f.key})${m.preprocess.time_mean ? ', time mean' : ''}${m.align === 'avg_pool' ? ', avg_pool to text length' : ''}`,
+      config: { ...m },
+      span: spanOf(['modalities', name], { key: true }),
+    });
+  }
+
+  const infer = (kind: 'encoder' | 'fusion' | 'head', id: string, name: string, type: string, params: Record<string, unknown>, path: SpecPath, refs: { name: string; span: Span }[]): void => {
+    const def = getComponent(kind, type);
+    if (!def || !def.infer) return;
+    const inputs: ShapeInput[] = [];
+    for (const r of refs) {
+      const ref = kind === 'encoder' ? { id: `modalities.${r.name}` } : resolveNodeRef(spec, r.name);
+      const n = ref ? byId.get(ref.id) : undefined;
+      if (!n) return; // unresolved or failed upstream: already reported
+      inputs.push({ id: n.id, name: r.name, type: n.output, span: r.span });
+    }
+    const ctx: ShapeContext<Record<string, unknown>> = {
+      node: id,
+      params,
+      inputs,
+      span: spanOf(path),
+      spanOf: (param, opts) => spanOf([...path, param], opts),
+      report: (code, span, args, extras) => {
+        bag.add(code, span, args, extras);
+      },
+    };
+    const res = def.infer(ctx);
+    if (!res) return;
+    const node: IrNode = {
+      id,
+      kind,
+      name,
+      type,
+      inputs: inputs.map((i) => i.id),
+      output: res.output,
+      params: res.params,
+      summary: def.summary(params),
+      config: params,
+      span: spanOf(path, { key: true }),
+    };
+    if (res.features) node.features = res.features;
+    add(node);
+  };
+
+  for (const [name, e] of Object.entries(spec.encoders)) {
+    const mod = encoderModality(spec, name);
+    infer('encoder', `encoders.${name}`, name, e.type, e as unknown as Record<string, unknown>, ['encoders', name], [
+      { name: mod, span: e.modality ? spanOf(['encoders', name, 'modality']) : spanOf(['encoders', name], { key: true }) },
+    ]);
+  }
+  if (spec.fusion) {
+    const f = spec.fusion;
+    infer('fusion', 'fusion', 'fusion', f.type, f as unknown as Record<string, unknown>, ['fusion'], f.inputs.map((n, i) => ({ name: n, span: spanOf(['fusion', 'inputs', i]) })));
+  }
+  for (const [name, h] of Object.entries(spec.heads)) {
+    infer('head', `heads.${name}`, name, h.type, h as unknown as Record<string, unknown>, ['heads', name], [{ name: h.input, span: spanOf(['heads', name, 'input']) }]);
+  }
+
+  const tasks: IrTask[] = [];
+  for (const [name, t] of Object.entries(spec.tasks)) {
+    const def = getComponent('task', t.type);
+    if (!def) continue;
+    const p = t as unknown as Record<string, unknown>;
+    tasks.push({
+      name,
+      type: t.type,
+      heads: def.taskHeads ? def.taskHeads(p, name) : [],
+      targets: def.taskTargets ? def.taskTargets(p) : [],
+      weight: typeof p['weight'] === 'number' ? (p['weight'] as number) : 1,
+      validLoss: p['valid_loss'] === true,
+      summary: def.summary(p),
+      hooks: def.hooks ? def.hooks(p) : [],
+      config: p,
+      span: spanOf(['tasks', name], { key: true }),
+    });
+  }
+
+  const groups = buildGroups(spec, nodes, spanOf);
+  const schedule = buildSchedule(spec, dataset);
+  let total = 0;
+  let trainable = 0;
+  const frozen = new Set(groups.filter((g) => !g.trainable).flatMap((g) => [...g.params, ...g.noDecayParams]));
+  const bertFrozen = new Set(
+    Object.entries(spec.encoders)
+      .filter(([, e]) => e.type === 'bert' && e.finetune === false)
+      .map(([k]) => `encoders.${k}`),
+  );
+  for (const n of nodes) {
+    for (const p of n.params) {
+      if (p.buffer) continue;
+      const size = paramSize(p);
+      total += size;
+      if (p.trainable && !frozen.has(`${n.id}.${p.name}`) && !bertFrozen.has(n.id)) trainable += size;
+    }
+  }
+  return { pipeline: spec.name, file: input.file, dataset, nodes, tasks, groups, schedule, totalParams: total, trainableParams: trainable };
+}
+
+function buildGroups(spec: PipelineSpec, nodes: IrNode[], spanOf: BuildIrInput['spanOf']): IrParamGroup[] {
+  const opt = spec.train.optimizer;
+  const params: ParamRef[] = nodes.flatMap((n) => n.params.filter((p) => !p.buffer).map((p) => ({ nodeId: n.id, local: p.name })));
+  const specGroups = opt.groups.length > 0 ? opt.groups : [{ name: 'all', params: ['*'], trainable: true } as (typeof opt.groups)[number]];
+  const a = assignGroups(specGroups, params);
+  return specGroups.map((g, gi) => {
+    const mine = params.map((p) => `${p.nodeId}.${p.local}`).filter((n) => a.owner.get(n) === gi);
+    const noDecay = g.no_decay ?? [];
+    const isNoDecay = (n: string) => noDecay.some((pat) => n.includes(pat));
+    return {
+      name: g.name,
+      lr: g.lr ?? opt.lr,
+      weightDecay: g.weight_decay ?? opt.weight_decay,
+      trainable: g.trainable !== false,
+      params: mine.filter((n) => !isNoDecay(n)),
+      noDecayParams: mine.filter(isNoDecay),
+      span: opt.groups.length > 0 ? spanOf(['train', 'optimizer', 'groups', gi]) : spanOf(['train']),
+    };
+  });
+}
+
+const MIN_METRICS = new Set(['loss', 'mae', 'rmse']);
+
+export function defaultMode(metric: string): 'min' | 'max' {
+  return MIN_METRICS.has(metric.toLowerCase()) ? 'min' : 'max';
+}
+
+function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset): TrainingSchedule {
+  const t = spec.train;
+  const es = t.early_stop;
+  const sel = t.select;
+  const firstSupervised = Object.values(spec.tasks).find((x) => x.type !== 'ulgm') as { head?: string } | undefined;
+  return {
+    batchSize: t.batch_size,
+    evalBatchSize: t.eval_batch_size ?? t.batch_size,
+    gradAccumSteps: t.grad_accum_steps,
+    gradAccumMode: t.grad_accum_mode,
+    maxEpochs: t.max_epochs,
+    optimizer: { type: t.optimizer.type, betas: [t.optimizer.betas[0] ?? 0.9, t.optimizer.betas[1] ?? 0.999], eps: t.optimizer.eps },
+    clip: t.clip ? { type: t.clip.type, max: t.clip.max } : null,
+    earlyStop: { metric: es.metric, split: es.split, mode: es.mode ?? defaultMode(es.metric), patience: es.patience ?? 8, minDelta: es.min_delta },
+    select: { metric: sel.metric, split: sel.split, mode: sel.mode ?? defaultMode(sel.metric), minDelta: sel.min_delta },
+    shuffleEval: t.shuffle_eval,
+    evalHead: spec.eval.head ?? firstSupervised?.head ?? Object.keys(spec.heads)[0] ?? '',
+    metrics: spec.eval.metrics ?? dataset.metrics,
+    evalSplits: spec.eval.splits,
+    seeds: spec.seeds,
+  };
+}

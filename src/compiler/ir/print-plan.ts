@@ -1,0 +1,104 @@
+// Prints the IR as stable, diff-able text for `mmsa plan`: nodes with tensor types and parameter counts,
+// tasks with their hooks, parameter groups, the training schedule and totals. Phase 5-6 output.
+
+import { relative } from 'node:path';
+import { formatType, paramSize, type Ir, type IrNode } from './types.js';
+
+function fmtInt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function fmtNum(n: number): string {
+  if (n === 0) return '0';
+  const a = Math.abs(n);
+  if (a < 1e-3 || a >= 1e6) return n.toExponential().replace(/e\+?/, 'e').replace(/\.0+e/, 'e');
+  return String(n);
+}
+
+function nodeParams(n: IrNode): { params: number; buffers: number } {
+  let params = 0;
+  let buffers = 0;
+  for (const p of n.params) {
+    if (p.buffer) buffers += paramSize(p);
+    else params += paramSize(p);
+  }
+  return { params, buffers };
+}
+
+function pad(s: string, w: number): string {
+  return s.length >= w ? s : s + ' '.repeat(w - s.length);
+}
+
+export interface PlanOptions {
+  /** Print file paths relative to this directory. */
+  cwd?: string;
+  /** List every parameter tensor under its node. */
+  verbose?: boolean;
+}
+
+export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
+  const rel = (p: string) => (opts.cwd ? relative(opts.cwd, p) || p : p);
+  const L: string[] = [];
+  const d = ir.dataset;
+  L.push(`pipeline ${ir.pipeline}  (${rel(ir.file)})`);
+  const where =
+    d.source === 'synthetic'
+      ? `synthetic, like ${String(d.synthetic?.['like'])}, seed ${String(d.synthetic?.['seed'])}`
+      : d.source === 'manifest'
+        ? `${d.name}/${d.file}  ${d.path}`
+        : `custom  ${d.path ?? ''}`;
+  L.push(`dataset  ${d.name}  (${where})`);
+  const sizes = d.splits.train > 0 ? `train ${d.splits.train}, valid ${d.splits.valid}, test ${d.splits.test}` : 'split sizes from the file';
+  L.push(`         ${sizes}; ${d.aligned ? 'aligned' : 'unaligned'}; ${d.task}${d.labelRange ? ` in [${d.labelRange.join(', ')}]` : ''}; labels ${Object.keys(d.labels).join(', ')}${d.language ? `; language ${d.language}` : ''}`);
+  L.push('');
+  L.push('nodes');
+  const idW = Math.max(...ir.nodes.map((n) => n.id.length), 4);
+  for (const n of ir.nodes) {
+    const { params, buffers } = nodeParams(n);
+    const from = n.inputs.length ? ` <- ${n.inputs.join(', ')}` : '';
+    L.push(`  ${pad(n.kind, 7)} ${pad(n.id, idW)}  ${n.summary}${from}`);
+    const counts = n.kind === 'input' ? '' : `  params ${fmtInt(params)}${buffers ? ` (+${fmtInt(buffers)} buffer)` : ''}`;
+    L.push(`  ${pad('', 7)} ${pad('', idW)}  -> ${formatType(n.output)}${counts}`);
+    if (n.features) for (const [k, t] of Object.entries(n.features)) L.push(`  ${pad('', 7)} ${pad('', idW)}     feature ${k}: ${formatType(t)}`);
+    if (opts.verbose) for (const p of n.params) L.push(`  ${pad('', 7)} ${pad('', idW)}     ${p.buffer ? 'buffer' : 'param '} ${p.name} [${p.shape.join(', ')}]${p.trainable ? '' : ' frozen'}`);
+  }
+  L.push('');
+  L.push('tasks');
+  for (const t of ir.tasks) {
+    L.push(`  ${t.name}: ${t.summary}  heads ${t.heads.join(', ')}; labels ${t.targets.join(', ')}; weight ${fmtNum(t.weight)}${t.validLoss ? '; in validation loss' : ''}`);
+    for (const h of t.hooks) L.push(`    hook ${h.when}${h.when === 'step' || h.fromEpoch > 1 ? ` from epoch ${h.fromEpoch}` : ''}: ${h.description}`);
+  }
+  L.push('');
+  L.push('parameter groups');
+  const sizeOf = new Map<string, number>();
+  for (const n of ir.nodes) for (const p of n.params) sizeOf.set(`${n.id}.${p.name}`, paramSize(p));
+  const count = (names: string[]) => names.reduce((a, n) => a + (sizeOf.get(n) ?? 0), 0);
+  for (const g of ir.groups) {
+    const state = g.trainable ? `lr ${fmtNum(g.lr)}, weight_decay ${fmtNum(g.weightDecay)}` : 'frozen (never updated)';
+    L.push(`  ${g.name}: ${state}; ${fmtInt(count(g.params))} params in ${g.params.length} tensors`);
+    if (g.noDecayParams.length) L.push(`    no decay: ${fmtInt(count(g.noDecayParams))} params in ${g.noDecayParams.length} tensors (weight_decay 0)`);
+    const nodes = [...new Set([...g.params, ...g.noDecayParams].map((p) => ir.nodes.find((n) => p.startsWith(`${n.id}.`))?.id ?? '?'))];
+    if (nodes.length) L.push(`    from ${nodes.join(', ')}`);
+  }
+  L.push('');
+  const s = ir.schedule;
+  L.push('schedule');
+  L.push(`  batch ${s.batchSize} (eval ${s.evalBatchSize}); ${s.optimizer.type} betas [${s.optimizer.betas.join(', ')}] eps ${fmtNum(s.optimizer.eps)}`);
+  if (s.gradAccumSteps > 1) {
+    const how = s.gradAccumMode === 'reference'
+      ? 'gradients summed, not averaged; the last (batches mod k) of each epoch are discarded, as in MMSA'
+      : 'gradients averaged; the leftover batches of an epoch take a step';
+    L.push(`  gradient accumulation: step every ${s.gradAccumSteps} batches (${s.gradAccumMode}: ${how})`);
+  } else {
+    L.push('  optimizer step every batch');
+  }
+  if (s.clip) L.push(`  gradient clipping: ${s.clip.type} ${fmtNum(s.clip.max)}`);
+  L.push(`  epochs: until early stop${s.maxEpochs ? `, at most ${s.maxEpochs}` : ' (no maximum)'}`);
+  L.push(`  early stop: ${s.earlyStop.split} ${s.earlyStop.metric} (${s.earlyStop.mode}), patience ${s.earlyStop.patience}, improvement >= ${fmtNum(s.earlyStop.minDelta)}`);
+  L.push(`  model selection: best ${s.select.split} ${s.select.metric} (${s.select.mode}); best weights restored, then the test split is evaluated once`);
+  L.push(`  evaluation: head ${s.evalHead}, metrics ${Array.isArray(s.metrics) ? s.metrics.join(', ') : s.metrics}, splits ${s.evalSplits.join(', ')}${s.shuffleEval ? '; eval loaders shuffled (validation loss = mean of batch means, as MMSA)' : ''}`);
+  L.push(`  seeds: ${s.seeds.join(', ')}`);
+  L.push('');
+  L.push(`total parameters ${fmtInt(ir.totalParams)} (trainable ${fmtInt(ir.trainableParams)})`);
+  return L.join('\n') + '\n';
+}

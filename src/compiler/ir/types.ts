@@ -1,0 +1,178 @@
+// IR types: the typed graph of a pipeline (nodes with tensor types and parameters, tasks, groups, schedule).
+// Produced by phase 5 (ir / shape inference), printed by `mmsa plan`, lowered by phase 6.
+
+import type { Span } from '../source/source-file.js';
+
+/** A dimension: a fixed size, or the symbolic batch size. */
+export type Dim = number | 'B';
+
+export interface TensorType {
+  /**
+   * vector: [B, D]; sequence: [B, T, D]; tokens: [B, 3, L] (BERT ids, mask, segments);
+   * logits: [B, C] class scores; value: [B, 1] one regression output.
+   */
+  kind: 'vector' | 'sequence' | 'tokens' | 'logits' | 'value';
+  shape: Dim[];
+  dtype: 'float32' | 'int32';
+  /** For sequences: whether time steps are aligned to the text tokens. */
+  aligned?: boolean;
+  /** For sequences: the feature holding each sample's true length, if any. */
+  lengths?: string;
+}
+
+/** The feature (last) size of a type. */
+export function featureDim(t: TensorType): number {
+  const d = t.shape[t.shape.length - 1];
+  return typeof d === 'number' ? d : 0;
+}
+
+export function formatType(t: TensorType): string {
+  const shape = `[${t.shape.join(', ')}]`;
+  const extra: string[] = [];
+  if (t.kind === 'sequence') {
+    extra.push(t.aligned ? 'aligned' : 'unaligned');
+    if (t.lengths) extra.push(`lengths ${t.lengths}`);
+  }
+  return `${t.kind} ${shape}${t.dtype === 'int32' ? ' int32' : ''}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}
+
+export interface ParamDecl {
+  /** Name local to the node, PyTorch state_dict style: `lstm.weight_ih_l0`, `layers.0.weight`, `text_factor`. */
+  name: string;
+  shape: number[];
+  /** false for buffers and constants (BatchNorm running stats, TFN's output range). */
+  trainable: boolean;
+  /** A buffer is state, not a parameter: it is never in a parameter group. */
+  buffer?: boolean;
+}
+
+export function paramSize(p: ParamDecl): number {
+  return p.shape.reduce((a, b) => a * b, 1);
+}
+
+export type NodeKind = 'input' | 'encoder' | 'fusion' | 'head';
+
+export interface IrNode {
+  /** Unique path: `modalities.text`, `encoders.audio`, `fusion`, `heads.M`. Parameter names start with it. */
+  id: string;
+  kind: NodeKind;
+  /** The user's name (modality/encoder/head key, or 'fusion'). */
+  name: string;
+  /** Component type (`lstm`, `concat`, ...); for inputs the dataset feature name. */
+  type: string;
+  /** Node ids this node reads, in order. */
+  inputs: string[];
+  output: TensorType;
+  params: ParamDecl[];
+  /** One-line description of the configured component for `mmsa plan`. */
+  summary: string;
+  /** Normalized component params (for lowering). */
+  config: Record<string, unknown>;
+  span: Span;
+  /** Extra named outputs (e.g. a head's first hidden activation, used as ULGM's feature). */
+  features?: Record<string, TensorType>;
+}
+
+export interface ScheduleHook {
+  /** When it runs: once before epoch 1, after every training step, at each epoch end. */
+  when: 'before_training' | 'step' | 'epoch_end';
+  /** First epoch the hook is active (1-based). */
+  fromEpoch: number;
+  description: string;
+}
+
+export interface IrTask {
+  name: string;
+  type: string;
+  /** Heads whose outputs the loss reads. */
+  heads: string[];
+  /** Label names the task reads. */
+  targets: string[];
+  weight: number;
+  /** Counts in the validation Loss. */
+  validLoss: boolean;
+  summary: string;
+  hooks: ScheduleHook[];
+  config: Record<string, unknown>;
+  span: Span;
+}
+
+export interface IrParamGroup {
+  name: string;
+  lr: number;
+  weightDecay: number;
+  trainable: boolean;
+  /** Full parameter names (`encoders.audio.lstm.weight_ih_l0`) that get `weightDecay`. */
+  params: string[];
+  /** Full parameter names of the group that get weight decay 0 (`no_decay` patterns). */
+  noDecayParams: string[];
+  span: Span;
+}
+
+export interface ResolvedFeature {
+  key: string;
+  /** Per-sample shape (without N). */
+  shape: number[];
+  dtype: 'float' | 'int' | 'str';
+  lengths?: string;
+}
+
+export interface ResolvedDataset {
+  /** Manifest or synthetic or custom dataset name. */
+  name: string;
+  source: 'manifest' | 'synthetic' | 'custom';
+  /** Feature-file setting of a manifest (`aligned_50`). */
+  file?: string;
+  /** Data root and relative path (manifest), or absolute path (custom); none for synthetic data. */
+  root?: string;
+  path?: string;
+  sha256?: string | null;
+  aligned: boolean;
+  splits: { train: number; valid: number; test: number };
+  features: Record<string, ResolvedFeature>;
+  /** Label name (M, T, A, V, ...) -> key in the file. */
+  labels: Record<string, string>;
+  task: 'regression' | 'classification';
+  numClasses?: number;
+  labelRange?: [number, number];
+  /** Metric set name or list of metric names. */
+  metrics: string | string[];
+  language?: string;
+  pretrained?: string;
+  /** Where to get the data (shown when files are missing). */
+  sourceHint?: string;
+  /** Manifest file, when the dataset comes from one. */
+  manifestPath?: string;
+  /** Synthetic generator settings. */
+  synthetic?: Record<string, unknown>;
+  span: Span;
+}
+
+export interface TrainingSchedule {
+  batchSize: number;
+  evalBatchSize: number;
+  gradAccumSteps: number;
+  gradAccumMode: 'reference' | 'corrected';
+  maxEpochs: number | null;
+  optimizer: { type: 'adam' | 'adamw'; betas: [number, number]; eps: number };
+  clip: { type: 'value' | 'norm'; max: number } | null;
+  earlyStop: { metric: string; split: string; mode: 'min' | 'max'; patience: number; minDelta: number };
+  select: { metric: string; split: string; mode: 'min' | 'max'; minDelta: number };
+  shuffleEval: boolean;
+  evalHead: string;
+  metrics: string | string[];
+  evalSplits: string[];
+  seeds: number[];
+}
+
+export interface Ir {
+  pipeline: string;
+  file: string;
+  dataset: ResolvedDataset;
+  nodes: IrNode[];
+  tasks: IrTask[];
+  groups: IrParamGroup[];
+  schedule: TrainingSchedule;
+  totalParams: number;
+  trainableParams: number;
+}

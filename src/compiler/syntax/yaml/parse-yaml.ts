@@ -1,0 +1,111 @@
+// Parses YAML text into a spanned SpecTree, reporting syntax errors and duplicate keys as diagnostics.
+// Phase 1 (parse), YAML front end.
+
+import { isAlias, isMap, isScalar, isSeq, isPair, parseDocument, type Document, type Node as YNode } from 'yaml';
+import { DiagnosticBag, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import type { SourceFile, Span } from '../../source/source-file.js';
+import type { SpecEntry, SpecNode } from '../../spec/spec-tree.js';
+
+export interface ParseResult {
+  tree: SpecNode | undefined;
+  diagnostics: Diagnostic[];
+}
+
+export function parseYaml(file: SourceFile): ParseResult {
+  const bag = new DiagnosticBag();
+  const doc = parseDocument(file.text, { uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false });
+  for (const err of doc.errors) {
+    const [start, end] = err.pos;
+    const detail = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    bag.add('MSA1001', file.span(start, Math.max(end, start + 1)), { detail });
+  }
+  if (bag.hasErrors) return { tree: undefined, diagnostics: bag.items };
+  if (doc.contents === null || doc.contents === undefined) {
+    bag.add('MSA1005', file.span(0, 0));
+    return { tree: undefined, diagnostics: bag.items };
+  }
+  const tree = convert(doc.contents as YNode, file, doc, bag, 0);
+  return { tree, diagnostics: bag.items };
+}
+
+function spanOf(node: { range?: [number, number, number] | null | undefined }, file: SourceFile, fallback: Span): Span {
+  const r = node.range;
+  if (!r) return fallback;
+  return file.span(r[0], r[1]);
+}
+
+function convert(node: YNode | null, file: SourceFile, doc: Document, bag: DiagnosticBag, depth: number): SpecNode {
+  const whole = file.span(0, file.text.length);
+  if (node === null || node === undefined) return { kind: 'scalar', span: whole, value: null };
+  if (depth > 200) {
+    bag.add('MSA1003', spanOf(node, file, whole), { feature: 'nesting deeper than 200 levels' });
+    return { kind: 'scalar', span: spanOf(node, file, whole), value: null };
+  }
+  if (isAlias(node)) {
+    const target = node.resolve(doc);
+    const span = spanOf(node, file, whole);
+    if (!target) {
+      bag.add('MSA1001', span, { detail: `unknown alias *${node.source}` });
+      return { kind: 'scalar', span, value: null };
+    }
+    // An alias reads as a copy of its anchor; errors inside it point at the anchored text.
+    return convert(target as YNode, file, doc, bag, depth + 1);
+  }
+  if (isScalar(node)) {
+    const span = spanOf(node, file, whole);
+    const v = node.value;
+    let value: string | number | boolean | null;
+    if (v === null || v === undefined) value = null;
+    else if (typeof v === 'string' || typeof v === 'boolean') value = v;
+    else if (typeof v === 'number') value = v;
+    else if (typeof v === 'bigint') value = Number(v);
+    else {
+      bag.add('MSA1003', span, { feature: `a ${typeof v} scalar (tag ${node.tag ?? 'none'})` });
+      value = null;
+    }
+    const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED';
+    return { kind: 'scalar', span, value, style: quoted ? 'quoted' : 'plain' };
+  }
+  if (isSeq(node)) {
+    const span = spanOf(node, file, whole);
+    return { kind: 'seq', span, items: node.items.map((it) => convert(it as YNode, file, doc, bag, depth + 1)) };
+  }
+  if (isMap(node)) {
+    const span = spanOf(node, file, whole);
+    const entries: SpecEntry[] = [];
+    const firstSeen = new Map<string, Span>();
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as YNode | null;
+      let key: string;
+      let keySpan: Span;
+      if (keyNode && isScalar(keyNode)) {
+        key = String(keyNode.value);
+        keySpan = spanOf(keyNode, file, span);
+      } else {
+        keySpan = keyNode ? spanOf(keyNode, file, span) : span;
+        bag.add('MSA1003', keySpan, { feature: 'a non-scalar mapping key' });
+        continue;
+      }
+      if (key === '<<') {
+        bag.add('MSA1003', keySpan, { feature: "YAML merge keys ('<<')" }, { hint: 'use `extends:` to share parts between specs' });
+        continue;
+      }
+      const prev = firstSeen.get(key);
+      if (prev) {
+        bag.add('MSA1002', keySpan, { key }, { related: [{ span: prev, message: `'${key}' first appears here` }] });
+      } else {
+        firstSeen.set(key, keySpan);
+      }
+      const valueNode = pair.value as YNode | null;
+      const value = valueNode === null || valueNode === undefined
+        ? ({ kind: 'scalar', span: file.span(keySpan.end, keySpan.end), value: null } as SpecNode)
+        : convert(valueNode, file, doc, bag, depth + 1);
+      entries.push({ key, keySpan, value });
+    }
+    return { kind: 'map', span, entries };
+  }
+  const span = spanOf(node as { range?: [number, number, number] }, file, whole);
+  bag.add('MSA1003', span, { feature: 'this node type' });
+  return { kind: 'scalar', span, value: null };
+}
