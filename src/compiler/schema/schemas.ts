@@ -1,0 +1,277 @@
+// Loads the JSON Schemas shipped in the package's `schemas/` directory and compiles one shared Ajv 2020-12 instance.
+// Phase 2 (schema); normalization (phase 3) reads component defaults through componentSchema().
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv';
+import type { ComponentKind } from '../components/define-component.js';
+
+/** A JSON Schema document or subschema, as parsed from disk. */
+export type JsonSchema = { [key: string]: unknown };
+
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export interface SchemaDocument {
+  /** Path under schemas/, with `/` separators: `pipeline.schema.json`, `components/encoders/lstm.schema.json`. */
+  file: string;
+  /** The document's `$id`. */
+  id: string;
+  schema: JsonSchema;
+}
+
+/** Where a schema object sits: its document's `$id` and a JSON pointer inside it. */
+export interface SchemaLocation {
+  id: string;
+  pointer: string;
+}
+
+export const PIPELINE_SCHEMA_FILE = 'pipeline.schema.json';
+export const DATASET_SCHEMA_FILE = 'dataset.schema.json';
+
+const KIND_DIRS: Record<ComponentKind, string> = { encoder: 'encoders', fusion: 'fusions', head: 'heads', task: 'tasks' };
+
+/**
+ * The package root: the nearest ancestor of this module holding package.json and schemas/. Walking up (rather than a
+ * fixed `../../..`) keeps it right from src/ under vitest and from dist/ when compiled.
+ */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'schemas'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`mmsa: cannot find the package root (package.json + schemas/) above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+export function schemasDir(): string {
+  return join(packageRoot(), 'schemas');
+}
+
+function listSchemaFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listSchemaFiles(p));
+    else if (name.endsWith('.schema.json')) out.push(p);
+  }
+  return out;
+}
+
+interface Loaded {
+  docs: SchemaDocument[];
+  byFile: Map<string, SchemaDocument>;
+  byId: Map<string, SchemaDocument>;
+  locations: WeakMap<object, SchemaLocation>;
+}
+
+let loaded: Loaded | undefined;
+
+function escapePointer(seg: string): string {
+  return seg.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Records the location of every object/array inside a document, so errors' parentSchema can be traced back. */
+function indexLocations(node: unknown, id: string, pointer: string, out: WeakMap<object, SchemaLocation>): void {
+  if (node === null || typeof node !== 'object') return;
+  if (!out.has(node)) out.set(node, { id, pointer });
+  if (Array.isArray(node)) node.forEach((v, i) => indexLocations(v, id, `${pointer}/${i}`, out));
+  else for (const [k, v] of Object.entries(node)) indexLocations(v, id, `${pointer}/${escapePointer(k)}`, out);
+}
+
+function load(): Loaded {
+  if (loaded) return loaded;
+  const dir = schemasDir();
+  const docs: SchemaDocument[] = [];
+  const byFile = new Map<string, SchemaDocument>();
+  const byId = new Map<string, SchemaDocument>();
+  const locations = new WeakMap<object, SchemaLocation>();
+  for (const path of listSchemaFiles(dir)) {
+    const file = relative(dir, path).split(sep).join('/');
+    let schema: JsonSchema;
+    try {
+      schema = JSON.parse(readFileSync(path, 'utf8')) as JsonSchema;
+    } catch (err) {
+      throw new Error(`mmsa: schema ${path} is not valid JSON: ${(err as Error).message}`);
+    }
+    const id = typeof schema.$id === 'string' ? schema.$id : `https://mmsa.dev/schemas/${file}`;
+    const doc: SchemaDocument = { file, id, schema };
+    docs.push(doc);
+    byFile.set(file, doc);
+    byId.set(id, doc);
+    indexLocations(schema, id, '', locations);
+  }
+  if (!byFile.has(PIPELINE_SCHEMA_FILE) || !byFile.has(DATASET_SCHEMA_FILE)) {
+    throw new Error(`mmsa: ${dir} lacks ${PIPELINE_SCHEMA_FILE} or ${DATASET_SCHEMA_FILE}`);
+  }
+  loaded = { docs, byFile, byId, locations };
+  return loaded;
+}
+
+/** Every schema document, sorted by file. */
+export function schemaDocuments(): readonly SchemaDocument[] {
+  return load().docs;
+}
+
+export function schemaDocument(file: string): SchemaDocument | undefined {
+  return load().byFile.get(file);
+}
+
+export function schemaDocumentById(id: string): SchemaDocument | undefined {
+  return load().byId.get(id);
+}
+
+/** Location of a schema object handed back by ajv (verbose `parentSchema` / `schema`), if it came from our documents. */
+export function schemaLocation(obj: unknown): SchemaLocation | undefined {
+  if (obj === null || typeof obj !== 'object') return undefined;
+  return load().locations.get(obj);
+}
+
+// ---- ajv ---------------------------------------------------------------------------------------
+
+let ajvInstance: Ajv2020 | undefined;
+const subValidators = new Map<string, ValidateFunction>();
+
+/** The one shared Ajv instance with every schema added (compiled lazily, on first use). */
+export function sharedAjv(): Ajv2020 {
+  if (ajvInstance) return ajvInstance;
+  // verbose: errors carry parentSchema, which is how the diagnostics find allowed keys, descriptions and branches.
+  const ajv = new Ajv2020({ allErrors: true, discriminator: true, strict: true, strictTypes: false, useDefaults: false, verbose: true });
+  for (const doc of load().docs) ajv.addSchema(doc.schema);
+  ajvInstance = ajv;
+  return ajv;
+}
+
+function validatorFor(id: string, pointer = ''): ValidateFunction {
+  const key = pointer === '' ? id : `${id}#${pointer}`;
+  let v = subValidators.get(key);
+  if (!v) {
+    v = sharedAjv().getSchema(key);
+    if (!v) throw new Error(`mmsa: no schema at ${key}`);
+    subValidators.set(key, v);
+  }
+  return v;
+}
+
+export function pipelineValidator(): ValidateFunction {
+  return validatorFor(load().byFile.get(PIPELINE_SCHEMA_FILE)!.id);
+}
+
+export function datasetValidator(): ValidateFunction {
+  return validatorFor(load().byFile.get(DATASET_SCHEMA_FILE)!.id);
+}
+
+/** A validator for a subschema (e.g. one branch of an anyOf), so its errors can be reported on their own. */
+export function subschemaValidator(loc: SchemaLocation): ValidateFunction {
+  return validatorFor(loc.id, loc.pointer);
+}
+
+/** Follows a `$ref` written in the document `baseId` to the schema object it names. */
+export function resolveRef(ref: string, baseId: string): JsonSchema | undefined {
+  const url = new URL(ref, baseId);
+  const fragment = decodeURIComponent(url.hash.replace(/^#/, ''));
+  url.hash = '';
+  const doc = load().byId.get(url.href);
+  if (!doc) return undefined;
+  let cur: unknown = doc.schema;
+  if (fragment === '') return cur as JsonSchema;
+  if (!fragment.startsWith('/')) return undefined;
+  for (const raw of fragment.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur !== null && typeof cur === 'object' ? (cur as JsonSchema) : undefined;
+}
+
+// ---- components --------------------------------------------------------------------------------
+
+/** Component types of one kind that have a schema file (sorted). */
+export function componentTypes(kind: ComponentKind): string[] {
+  const prefix = `components/${KIND_DIRS[kind]}/`;
+  return load()
+    .docs.filter((d) => d.file.startsWith(prefix))
+    .map((d) => d.file.slice(prefix.length).replace(/\.schema\.json$/, ''))
+    .sort();
+}
+
+/** A component's schema (with its `default`s), or undefined for an unknown type. Shared: do not mutate. */
+export function componentSchema(kind: ComponentKind, type: string): DeepReadonly<JsonSchema> | undefined {
+  return load().byFile.get(`components/${KIND_DIRS[kind]}/${type}.schema.json`)?.schema;
+}
+
+/** The dataset-manifest schema (already self-contained), as a fresh copy for `mmsa schema dataset`. */
+export function datasetSchema(): JsonSchema {
+  return structuredClone(load().byFile.get(DATASET_SCHEMA_FILE)!.schema);
+}
+
+// ---- bundle ------------------------------------------------------------------------------------
+
+function bundleDefName(file: string): string {
+  const m = /^components\/(\w+?)s\/(\w+)\.schema\.json$/.exec(file);
+  if (m) return `${m[1]}_${m[2]}`;
+  return file.replace(/\.schema\.json$/, '').replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+/**
+ * The pipeline schema as one self-contained document: every other document it references is copied under `$defs`
+ * and every `$ref` rewritten to point there, so editors need no second file and no network.
+ */
+export function rootSchema(): JsonSchema {
+  const { byFile, byId } = load();
+  const root = byFile.get(PIPELINE_SCHEMA_FILE)!;
+  const defs: Record<string, unknown> = {};
+  const bundledName = new Map<string, string>([[root.id, '']]);
+  const queue: SchemaDocument[] = [];
+
+  const nameFor = (docId: string): string => {
+    let name = bundledName.get(docId);
+    if (name !== undefined) return name;
+    const doc = byId.get(docId);
+    if (!doc) throw new Error(`mmsa: schema ${docId} is referenced but not loaded`);
+    name = bundleDefName(doc.file);
+    if (Object.prototype.hasOwnProperty.call(root.schema.$defs ?? {}, name) || [...bundledName.values()].includes(name)) {
+      throw new Error(`mmsa: bundle name clash for ${doc.file} ($defs/${name})`);
+    }
+    bundledName.set(docId, name);
+    queue.push(doc);
+    return name;
+  };
+
+  const rewrite = (node: unknown, baseId: string): unknown => {
+    if (Array.isArray(node)) return node.map((v) => rewrite(v, baseId));
+    if (node === null || typeof node !== 'object') return node;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string') {
+        const url = new URL(v, baseId);
+        const fragment = url.hash;
+        url.hash = '';
+        const name = nameFor(url.href);
+        const local = fragment.replace(/^#/, '');
+        out[k] = name === '' ? `#${local}` : `#/$defs/${name}${local}`;
+      } else {
+        out[k] = rewrite(v, baseId);
+      }
+    }
+    return out;
+  };
+
+  const bundle = rewrite(root.schema, root.id) as JsonSchema;
+  while (queue.length > 0) {
+    const doc = queue.shift()!;
+    const copy = rewrite(doc.schema, doc.id) as JsonSchema;
+    // Nested $id/$schema would start a new resource inside the bundle and break the rewritten `#/$defs/...` refs.
+    delete copy.$id;
+    delete copy.$schema;
+    defs[bundledName.get(doc.id)!] = copy;
+  }
+  bundle.$defs = { ...(bundle.$defs as Record<string, unknown> | undefined), ...defs };
+  return bundle;
+}
