@@ -1,0 +1,56 @@
+// The component catalog: every encoder, fusion, head and task type, looked up by kind and type.
+// Read by schema validation (phase 2), semantic rules (4), shape inference (5) and lowering (6).
+
+import type { ComponentDef, ComponentKind } from './define-component.js';
+import { bertEncoder } from './encoders/bert.js';
+import { gruEncoder } from './encoders/gru.js';
+import { lstmEncoder } from './encoders/lstm.js';
+import { mlpEncoder } from './encoders/mlp.js';
+import { precomputedEncoder } from './encoders/precomputed.js';
+import { subnetEncoder } from './encoders/subnet.js';
+import { textLstmEncoder } from './encoders/text-lstm.js';
+import { concatFusion } from './fusions/concat.js';
+import { earlyFusion } from './fusions/early.js';
+import { lateFusion } from './fusions/late.js';
+import { lowRankFusion } from './fusions/low-rank.js';
+import { tensorFusion } from './fusions/tensor.js';
+import { classificationHead } from './heads/classification.js';
+import { regressionHead } from './heads/regression.js';
+import { crossEntropyTask } from './tasks/cross-entropy.js';
+import { l1Task } from './tasks/l1.js';
+import { mseTask } from './tasks/mse.js';
+import { ulgmTask } from './tasks/ulgm.js';
+
+export const CATALOG: ComponentDef[] = [
+  bertEncoder,
+  gruEncoder,
+  lstmEncoder,
+  mlpEncoder,
+  precomputedEncoder,
+  subnetEncoder,
+  textLstmEncoder,
+  concatFusion,
+  earlyFusion,
+  lateFusion,
+  lowRankFusion,
+  tensorFusion,
+  classificationHead,
+  regressionHead,
+  crossEntropyTask,
+  l1Task,
+  mseTask,
+  ulgmTask,
+];
+
+const BY_KEY = new Map<string, ComponentDef>(CATALOG.map((c) => [`${c.kind}:${c.type}`, c]));
+
+export function getComponent(kind: ComponentKind, type: string): ComponentDef | undefined {
+  return BY_KEY.get(`${kind}:${type}`);
+}
+
+/** The types of one kind, sorted (the order of ENCODER_TYPES etc. and of "known types" hints). */
+export function componentTypes(kind: ComponentKind): string[] {
+  return CATALOG.filter((c) => c.kind === kind)
+    .map((c) => c.type)
+    .sort();
+}

@@ -1,0 +1,145 @@
+// Catalog entry 'bert': a BERT encoder over token ids with Hugging Face BertModel parameter names, sized from a
+// table of known checkpoints or `config`. Schema, shape rule and parameter names; phases 2-5.
+
+import { defineComponent } from '../define-component.js';
+import type { BertEncoder } from '../../spec/types.generated.js';
+import type { ParamDecl } from '../../ir/types.js';
+import { expectKind, linearNames, linearParams, param, singleInput, vector } from '../shape-helpers.js';
+
+export interface BertConfig {
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+}
+
+const BERT_BASE: Omit<BertConfig, 'vocab_size'> = {
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  max_position_embeddings: 512,
+  type_vocab_size: 2,
+};
+
+/** Checkpoints whose config.json we know, so `check`/`plan` need no download (spec section 5). */
+export const KNOWN_BERT_MODELS: Readonly<Record<string, BertConfig>> = {
+  'bert-base-uncased': { ...BERT_BASE, vocab_size: 30522 },
+  'bert-base-cased': { ...BERT_BASE, vocab_size: 28996 },
+  'bert-base-chinese': { ...BERT_BASE, vocab_size: 21128 },
+  'bert-base-multilingual-cased': { ...BERT_BASE, vocab_size: 119547 },
+};
+
+/**
+ * Architecture for a pretrained id (or a local directory named like one) with `config` overrides on top. An unknown
+ * model without config is taken to be bert-base-uncased sized: lowering reads its config.json and has the last word.
+ */
+export function resolveBertConfig(p: Pick<BertEncoder, 'pretrained' | 'config'>): { config: BertConfig; known: boolean } {
+  const base = p.pretrained.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? p.pretrained;
+  const knownCfg = KNOWN_BERT_MODELS[p.pretrained] ?? KNOWN_BERT_MODELS[base];
+  const config: BertConfig = { ...(knownCfg ?? KNOWN_BERT_MODELS['bert-base-uncased']!) };
+  for (const [k, v] of Object.entries(p.config ?? {})) if (typeof v === 'number') config[k as keyof BertConfig] = v;
+  return { config, known: knownCfg !== undefined };
+}
+
+function bertLayerNames(i: number): string[] {
+  const l = `encoder.layer.${i}`;
+  return [
+    ...linearNames(`${l}.attention.self.query`),
+    ...linearNames(`${l}.attention.self.key`),
+    ...linearNames(`${l}.attention.self.value`),
+    ...linearNames(`${l}.attention.output.dense`),
+    `${l}.attention.output.LayerNorm.weight`,
+    `${l}.attention.output.LayerNorm.bias`,
+    ...linearNames(`${l}.intermediate.dense`),
+    ...linearNames(`${l}.output.dense`),
+    `${l}.output.LayerNorm.weight`,
+    `${l}.output.LayerNorm.bias`,
+  ];
+}
+
+function layerNorm(prefix: string, h: number): ParamDecl[] {
+  return [param(`${prefix}.weight`, [h]), param(`${prefix}.bias`, [h])];
+}
+
+/** BertModel's state_dict in its own order (embeddings, layers, pooler); the pooler is kept so checkpoints load. */
+export function bertParams(c: BertConfig): ParamDecl[] {
+  const H = c.hidden_size;
+  const ps: ParamDecl[] = [
+    param('embeddings.word_embeddings.weight', [c.vocab_size, H]),
+    param('embeddings.position_embeddings.weight', [c.max_position_embeddings, H]),
+    param('embeddings.token_type_embeddings.weight', [c.type_vocab_size, H]),
+    ...layerNorm('embeddings.LayerNorm', H),
+  ];
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const l = `encoder.layer.${i}`;
+    ps.push(
+      ...linearParams(`${l}.attention.self.query`, H, H),
+      ...linearParams(`${l}.attention.self.key`, H, H),
+      ...linearParams(`${l}.attention.self.value`, H, H),
+      ...linearParams(`${l}.attention.output.dense`, H, H),
+      ...layerNorm(`${l}.attention.output.LayerNorm`, H),
+      ...linearParams(`${l}.intermediate.dense`, H, c.intermediate_size),
+      ...linearParams(`${l}.output.dense`, c.intermediate_size, H),
+      ...layerNorm(`${l}.output.LayerNorm`, H),
+    );
+  }
+  ps.push(...linearParams('pooler.dense', H, H));
+  return ps;
+}
+
+export const bertEncoder = defineComponent<BertEncoder>({
+  kind: 'encoder',
+  type: 'bert',
+  schema: 'components/encoders/bert.schema.json',
+  doc: "BERT text encoder over token ids (text_bert rows: ids, mask, segments); the last layer's [CLS] vector by default.",
+  accepts: ['tokens'],
+  summary(p) {
+    const { config: c } = resolveBertConfig(p);
+    return `bert(${p.pretrained}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${p.finetune ? 'finetune' : 'frozen'}) -> ${p.output}`;
+  },
+  paramNames(p) {
+    const { config: c } = resolveBertConfig(p);
+    const names = [
+      'embeddings.word_embeddings.weight',
+      'embeddings.position_embeddings.weight',
+      'embeddings.token_type_embeddings.weight',
+      'embeddings.LayerNorm.weight',
+      'embeddings.LayerNorm.bias',
+    ];
+    for (let i = 0; i < c.num_hidden_layers; i++) names.push(...bertLayerNames(i));
+    names.push(...linearNames('pooler.dense'));
+    return names;
+  },
+  infer(ctx) {
+    const p = ctx.params;
+    const input = singleInput(ctx);
+    if (!input || !expectKind(ctx, 'bert', input, ['tokens'])) return undefined;
+    const { config: c } = resolveBertConfig(p);
+    if (c.hidden_size % c.num_attention_heads !== 0) {
+      ctx.report('MSA4004', ctx.spanOf('config'), {
+        node: ctx.node,
+        detail: `hidden_size ${c.hidden_size} is not a multiple of num_attention_heads ${c.num_attention_heads}`,
+      });
+    }
+    const L = input.type.shape[2];
+    if (typeof L === 'number' && L > c.max_position_embeddings) {
+      ctx.report(
+        'MSA4007',
+        input.span,
+        { node: ctx.node, len: L, max: c.max_position_embeddings },
+        { hint: 'truncate the token ids (`preprocess.seq_len` on the modality) or use a model with more positions' },
+      );
+    }
+    const H = c.hidden_size;
+    const output =
+      p.output === 'sequence'
+        ? // The text is what other modalities are aligned to, so its own sequence counts as aligned.
+          { kind: 'sequence' as const, shape: ['B' as const, L ?? 0, H], dtype: 'float32' as const, aligned: true }
+        : vector(H);
+    return { output, params: bertParams(c) };
+  },
+});

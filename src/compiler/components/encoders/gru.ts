@@ -1,0 +1,18 @@
+// Catalog entry 'gru': a GRU over a sequence, final hidden state, optional Linear (PyTorch nn.GRU names).
+// Schema, shape rule and parameter names; phases 2-5.
+
+import { defineComponent } from '../define-component.js';
+import type { GruEncoder } from '../../spec/types.generated.js';
+import { inferRnnEncoder, rnnEncoderNames, summarizeRnnEncoder } from './lstm.js';
+
+export const gruEncoder = defineComponent<GruEncoder>({
+  kind: 'encoder',
+  type: 'gru',
+  schema: 'components/encoders/gru.schema.json',
+  doc: 'GRU over a sequence; the final hidden state, optionally projected.',
+  accepts: ['sequence'],
+  summary: summarizeRnnEncoder,
+  paramNames: rnnEncoderNames,
+  // nn.GRU stacks three gates (reset, update, new), so its matrices are 3H tall.
+  infer: (ctx) => inferRnnEncoder(ctx, 3),
+});

@@ -1,0 +1,29 @@
+// Catalog entry 'mlp': a feed-forward network over a vector (sequences pooled first): `layers.{i}` then `out`.
+// Schema, shape rule and parameter names; phases 2-5.
+
+import { defineComponent } from '../define-component.js';
+import type { MlpEncoder } from '../../spec/types.generated.js';
+import { featureDim } from '../../ir/types.js';
+import { checkDeclaredDim, expectKind, mlpNames, mlpParams, singleInput, vector } from '../shape-helpers.js';
+
+export const mlpEncoder = defineComponent<MlpEncoder>({
+  kind: 'encoder',
+  type: 'mlp',
+  schema: 'components/encoders/mlp.schema.json',
+  doc: 'Feed-forward network over a vector (sequences are pooled first).',
+  accepts: ['sequence', 'vector'],
+  summary(p) {
+    const parts = [`pool ${p.pool}`];
+    if (p.hidden.length > 0) parts.push(`${p.hidden.join(', ')} ${p.activation}`);
+    if (p.dropout > 0) parts.push(`dropout ${p.dropout}`);
+    return `mlp(${parts.join(', ')}) -> ${p.out}`;
+  },
+  paramNames: (p) => mlpNames(p.hidden),
+  infer(ctx) {
+    const p = ctx.params;
+    const input = singleInput(ctx);
+    if (!input || !expectKind(ctx, 'mlp', input, ['sequence', 'vector'])) return undefined;
+    checkDeclaredDim(ctx, p.in_dim, input, 'in_dim');
+    return { output: vector(p.out), params: mlpParams(featureDim(input.type), p.hidden, p.out) };
+  },
+});

@@ -1,0 +1,28 @@
+// Catalog entry 'precomputed': features used as they are (a row, the time-mean, or the whole sequence); no
+// parameters. Schema and shape rule; phases 2-5.
+
+import { defineComponent } from '../define-component.js';
+import type { PrecomputedEncoder } from '../../spec/types.generated.js';
+import { featureDim } from '../../ir/types.js';
+import { checkDeclaredDim, expectKind, singleInput, vector } from '../shape-helpers.js';
+
+export const precomputedEncoder = defineComponent<PrecomputedEncoder>({
+  kind: 'encoder',
+  type: 'precomputed',
+  schema: 'components/encoders/precomputed.schema.json',
+  doc: 'Reads precomputed features as they are: e.g. the [CLS] row of BERT features.',
+  accepts: ['sequence', 'vector'],
+  summary: (p) => `precomputed(select ${p.select})`,
+  paramNames: () => [],
+  infer(ctx) {
+    const p = ctx.params;
+    const input = singleInput(ctx);
+    if (!input) return undefined;
+    // Keeping the whole sequence needs one; a row or mean of an already pooled vector is the vector itself.
+    const kinds = p.select === 'sequence' ? (['sequence'] as const) : (['sequence', 'vector'] as const);
+    if (!expectKind(ctx, 'precomputed', input, kinds)) return undefined;
+    checkDeclaredDim(ctx, p.in_dim, input, 'in_dim');
+    if (p.select === 'sequence') return { output: { ...input.type }, params: [] };
+    return { output: vector(featureDim(input.type)), params: [] };
+  },
+});

@@ -1,0 +1,28 @@
+// Catalog entry 'text_lstm': TFN/LMF's TextSubNet (1-layer LSTM over the whole padded sequence, h_n, Dropout,
+// Linear). Schema, shape rule and parameter names (`rnn.*`, `linear_1.*` as MMSA); phases 2-5.
+
+import { defineComponent } from '../define-component.js';
+import type { TextLstmEncoder } from '../../spec/types.generated.js';
+import { featureDim } from '../../ir/types.js';
+import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, singleInput, vector } from '../shape-helpers.js';
+
+export const textLstmEncoder = defineComponent<TextLstmEncoder>({
+  kind: 'encoder',
+  type: 'text_lstm',
+  schema: 'components/encoders/text_lstm.schema.json',
+  doc: 'TFN/LMF TextSubNet: an LSTM over the whole padded sequence, final hidden state, Dropout, Linear.',
+  accepts: ['sequence'],
+  summary: (p) => `text_lstm(hidden ${p.hidden}, padded${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}) -> linear ${p.out}`,
+  paramNames: () => [...rnnNames('rnn', 1, false), ...linearNames('linear_1')],
+  infer(ctx) {
+    const p = ctx.params;
+    const input = singleInput(ctx);
+    if (!input || !expectKind(ctx, 'text_lstm', input, ['sequence'])) return undefined;
+    checkDeclaredDim(ctx, p.in_dim, input, 'in_dim');
+    const params = [
+      ...rnnParams('rnn', { gates: 4, inSize: featureDim(input.type), hidden: p.hidden, layers: 1, bidirectional: false }),
+      ...linearParams('linear_1', p.hidden, p.out),
+    ];
+    return { output: vector(p.out), params };
+  },
+});

@@ -1,0 +1,23 @@
+// Catalog entry 'concat': concatenation of vector features in input order; no parameters.
+// Schema and shape rule; phases 2-5.
+
+import { defineComponent } from '../define-component.js';
+import type { ConcatFusion } from '../../spec/types.generated.js';
+import { featureDim } from '../../ir/types.js';
+import { checkFusionInputs, vector } from '../shape-helpers.js';
+
+export const concatFusion = defineComponent<ConcatFusion>({
+  kind: 'fusion',
+  type: 'concat',
+  schema: 'components/fusions/concat.schema.json',
+  doc: "Concatenates its inputs' features in order.",
+  arity: { min: 1, max: Number.POSITIVE_INFINITY },
+  accepts: ['vector'],
+  summary: (p) => `concat(${p.inputs.join(', ')})`,
+  paramNames: () => [],
+  infer(ctx) {
+    if (!checkFusionInputs(ctx, 'concat', ['vector'])) return undefined;
+    const total = ctx.inputs.reduce((s, i) => s + featureDim(i.type), 0);
+    return { output: vector(total), params: [] };
+  },
+});

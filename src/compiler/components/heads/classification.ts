@@ -1,0 +1,17 @@
+// Catalog entry 'classification': an MLP head to one logit per class (`layers.{i}`, `out`), or a passthrough.
+// Schema, shape rule and parameter names; phases 2-5.
+
+import { defineComponent } from '../define-component.js';
+import type { ClassificationHead } from '../../spec/types.generated.js';
+import { headNames, inferMlpHead, summarizeHeadLayers } from './regression.js';
+
+export const classificationHead = defineComponent<ClassificationHead>({
+  kind: 'head',
+  type: 'classification',
+  schema: 'components/heads/classification.schema.json',
+  doc: 'Classification head: an MLP to one logit per class.',
+  accepts: ['vector'],
+  summary: (p) => summarizeHeadLayers(p, `${p.num_classes} logits`),
+  paramNames: headNames,
+  infer: (ctx) => inferMlpHead(ctx, ctx.params.num_classes, { kind: 'logits', shape: ['B', ctx.params.num_classes], dtype: 'float32' }),
+});

@@ -1,0 +1,17 @@
+// Catalog entry 'cross_entropy': softmax cross entropy of one logits head against integer labels. Schema,
+// heads/targets read, plan text; phases 2-6.
+
+import { defineComponent } from '../define-component.js';
+import type { CrossEntropyTask } from '../../spec/types.generated.js';
+import { summarizeLossTask } from './l1.js';
+
+export const crossEntropyTask = defineComponent<CrossEntropyTask>({
+  kind: 'task',
+  type: 'cross_entropy',
+  schema: 'components/tasks/cross_entropy.schema.json',
+  doc: 'Softmax cross entropy on integer labels.',
+  summary: summarizeLossTask,
+  taskHeads: (p) => [p.head],
+  taskTargets: (p) => [p.target],
+  hooks: () => [],
+});

@@ -1,0 +1,24 @@
+// Catalog entry 'l1': mean absolute error of one head against one label. Schema, heads/targets read, plan text;
+// phases 2-6.
+
+import { defineComponent } from '../define-component.js';
+import type { L1Task } from '../../spec/types.generated.js';
+
+/** Shared by the single-head losses (l1, mse, cross_entropy). */
+export function summarizeLossTask(p: { type: string; head: string; target: string; weight: number; valid_loss: boolean }): string {
+  const parts = [`head ${p.head}`, `target ${p.target}`];
+  if (p.weight !== 1) parts.push(`weight ${p.weight}`);
+  if (!p.valid_loss) parts.push('not in validation loss');
+  return `${p.type}(${parts.join(', ')})`;
+}
+
+export const l1Task = defineComponent<L1Task>({
+  kind: 'task',
+  type: 'l1',
+  schema: 'components/tasks/l1.schema.json',
+  doc: 'Mean absolute error.',
+  summary: summarizeLossTask,
+  taskHeads: (p) => [p.head],
+  taskTargets: (p) => [p.target],
+  hooks: () => [],
+});

@@ -1,0 +1,17 @@
+// Catalog entry 'mse': mean squared error of one head against one label. Schema, heads/targets read, plan text;
+// phases 2-6.
+
+import { defineComponent } from '../define-component.js';
+import type { MseTask } from '../../spec/types.generated.js';
+import { summarizeLossTask } from './l1.js';
+
+export const mseTask = defineComponent<MseTask>({
+  kind: 'task',
+  type: 'mse',
+  schema: 'components/tasks/mse.schema.json',
+  doc: 'Mean squared error.',
+  summary: summarizeLossTask,
+  taskHeads: (p) => [p.head],
+  taskTargets: (p) => [p.target],
+  hooks: () => [],
+});
