@@ -1,0 +1,28 @@
+// Rule modality-encoders: every modality has an encoder that reads it, and something (fusion or a head) reads it.
+// Phase 4 (check).
+
+import { defineRule } from '../rule.js';
+import { encoderModality, encoders, modalities, readEncoders } from '../spec-graph.js';
+
+export default defineRule({
+  id: 'modality-encoders',
+  description: 'every modality has an encoder (error) and is read by the fusion or a head (warning)',
+  check(ctx) {
+    const { spec } = ctx;
+    const read = readEncoders(spec);
+    for (const [name] of modalities(spec)) {
+      const readers = encoders(spec).filter(([k, e]) => encoderModality(k, e) === name).map(([k]) => k);
+      const span = ctx.spanOf(['modalities', name], { key: true });
+      if (readers.length === 0) {
+        ctx.report('MSA3002', span, { name });
+        continue;
+      }
+      if (!readers.some((r) => read.has(r))) {
+        const via = readers.map((r) => `'${r}'`).join(', ');
+        ctx.report('MSA3016', span, { name }, {
+          hint: `add ${readers.length === 1 ? `encoder ${via}` : `one of the encoders ${via}`} to \`fusion.inputs\` or a head's \`input\`, or remove the modality`,
+        });
+      }
+    }
+  },
+});

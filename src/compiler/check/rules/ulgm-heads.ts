@@ -1,0 +1,72 @@
+// Rule ulgm-heads: a ulgm (Self-MM) task maps every fused modality to a declared unimodal head, and its fusion head is
+// a regression head on `fusion` with a hidden layer (whose activation is ULGM's fusion feature). Phase 4 (check).
+
+import { suggestionHint } from '../../diagnostics/did-you-mean.js';
+import type { UlgmTask } from '../../spec/types.generated.js';
+import { defineRule, type RuleContext } from '../rule.js';
+import { FUSION, declaredHere, entriesOf, getHead, getModality, has, modalities, modalitiesReadByFusion, tasks, writtenSpan } from '../spec-graph.js';
+
+function checkModalities(ctx: RuleContext, key: string, task: UlgmTask): void {
+  const declared = modalities(ctx.spec).map(([m]) => m);
+  const map = entriesOf(task.heads);
+  for (const [modality] of map) {
+    if (getModality(ctx.spec, modality)) continue;
+    const hint = suggestionHint(modality, declared, 'modalities declared');
+    ctx.report('MSA3001', ctx.spanOf(['tasks', key, 'heads', modality], { key: true }), { what: 'modality', name: modality }, {
+      ...(hint ? { hint } : {}),
+      related: declared.length > 0 ? [declaredHere(ctx, ['modalities'], 'modalities are declared here')] : [],
+    });
+  }
+  const mapped = new Set(map.map(([m]) => m));
+  for (const modality of modalitiesReadByFusion(ctx.spec)) {
+    if (mapped.has(modality) || !getModality(ctx.spec, modality)) continue;
+    const where = has(task, 'heads') ? ctx.spanOf(['tasks', key, 'heads']) : ctx.spanOf(['tasks', key], { key: true });
+    ctx.report('MSA3007', where, { modality }, {
+      hint: `the fusion reads modality '${modality}'; add \`${modality}: <head>\` under \`tasks.${key}.heads\` with a regression head on its encoder`,
+      related: [declaredHere(ctx, ['modalities', modality], `modality '${modality}' is declared here`)],
+    });
+  }
+}
+
+function checkFusionHead(ctx: RuleContext, key: string, task: UlgmTask): void {
+  const name = task.fusion_head;
+  // An undeclared fusion head is refs-resolve's MSA3001.
+  if (typeof name !== 'string') return;
+  const head = getHead(ctx.spec, name);
+  if (!head) return;
+  const related = [{ span: ctx.spanOf(['tasks', key, 'fusion_head']), message: `named as the fusion head of ulgm task '${key}' here` }];
+  if (head.type !== 'regression') {
+    ctx.report('MSA3008', ctx.spanOf(['heads', name, 'type']), { head: name, problem: `is a ${head.type} head; ulgm needs a regression head` }, { related });
+  }
+  if (head.input !== FUSION) {
+    ctx.report('MSA3008', ctx.spanOf(['heads', name, 'input']), { head: name, problem: `reads '${String(head.input)}'; it must read 'fusion'` }, {
+      hint: 'set `input: fusion`: ULGM takes its fusion features from this head',
+      related,
+    });
+  }
+  const hidden = Array.isArray(head.hidden) ? head.hidden : [];
+  if (head.passthrough === true) {
+    ctx.report('MSA3008', ctx.spanOf(['heads', name, 'passthrough']), { head: name, problem: 'is a passthrough head, so it has no hidden layer to give the fusion feature' }, {
+      hint: 'remove `passthrough: true` and give the head a hidden layer (e.g. `hidden: [128]`)',
+      related,
+    });
+  } else if (hidden.length === 0) {
+    const span = writtenSpan(ctx, ['heads', name, 'hidden']);
+    ctx.report('MSA3008', span, { head: name, problem: 'has no hidden layer; its first hidden activation is the fusion feature ULGM needs' }, {
+      hint: 'give the head a hidden layer (e.g. `hidden: [128]`)',
+      related,
+    });
+  }
+}
+
+export default defineRule({
+  id: 'ulgm-heads',
+  description: 'ulgm maps each fused modality to a unimodal head; its fusion head is a regression head on fusion with a hidden layer',
+  check(ctx) {
+    for (const [key, task] of tasks(ctx.spec)) {
+      if (!task || task.type !== 'ulgm') continue;
+      checkModalities(ctx, key, task);
+      checkFusionHead(ctx, key, task);
+    }
+  },
+});

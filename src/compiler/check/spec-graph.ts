@@ -1,0 +1,195 @@
+// Shared facts about the node graph a normalized spec declares (who reads what), for the semantic rules.
+// Phase 4 (check): pure functions over PipelineSpec; they tolerate missing sections instead of throwing.
+
+import type { RelatedInfo } from '../diagnostics/diagnostic.js';
+import type { TensorType } from '../ir/types.js';
+import type { Span } from '../source/source-file.js';
+import { nodeAt, type SpecPath } from '../spec/spec-tree.js';
+import type { Encoder, Fusion, Head, Modality, PipelineSpec, Task } from '../spec/types.generated.js';
+import type { RuleContext } from './rule.js';
+
+export const FUSION = 'fusion';
+
+/** Entries of a keyed section; an absent or non-object section reads as empty. */
+export function entriesOf<T>(obj: Record<string, T> | null | undefined): [string, T][] {
+  if (obj === null || obj === undefined || typeof obj !== 'object' || Array.isArray(obj)) return [];
+  return Object.entries(obj);
+}
+
+export function has(obj: object | null | undefined, key: string): boolean {
+  return obj !== null && obj !== undefined && typeof obj === 'object' && Object.prototype.hasOwnProperty.call(obj, key);
+}
+
+export function modalities(spec: PipelineSpec): [string, Modality][] {
+  return entriesOf(spec.modalities);
+}
+export function encoders(spec: PipelineSpec): [string, Encoder][] {
+  return entriesOf(spec.encoders);
+}
+export function heads(spec: PipelineSpec): [string, Head][] {
+  return entriesOf(spec.heads);
+}
+export function tasks(spec: PipelineSpec): [string, Task][] {
+  return entriesOf(spec.tasks);
+}
+
+export function fusionOf(spec: PipelineSpec): Fusion | undefined {
+  const f = spec.fusion;
+  return f !== null && f !== undefined && typeof f === 'object' ? f : undefined;
+}
+
+/** The fusion's input names (strings only), with their index in `fusion.inputs`. */
+export function fusionInputs(spec: PipelineSpec): { name: string; index: number }[] {
+  const f = fusionOf(spec);
+  if (!f || !Array.isArray(f.inputs)) return [];
+  const out: { name: string; index: number }[] = [];
+  f.inputs.forEach((name, index) => {
+    if (typeof name === 'string') out.push({ name, index });
+  });
+  return out;
+}
+
+/** The modality an encoder reads: its `modality`, or by default the modality with the encoder's own key. */
+export function encoderModality(key: string, enc: Encoder): string {
+  return typeof enc.modality === 'string' ? enc.modality : key;
+}
+
+export function getEncoder(spec: PipelineSpec, name: string): Encoder | undefined {
+  return has(spec.encoders, name) ? spec.encoders[name] : undefined;
+}
+export function getHead(spec: PipelineSpec, name: string): Head | undefined {
+  return has(spec.heads, name) ? spec.heads[name] : undefined;
+}
+export function getModality(spec: PipelineSpec, name: string): Modality | undefined {
+  return has(spec.modalities, name) ? spec.modalities[name] : undefined;
+}
+
+/** What a data reference (fusion input, head input) names. */
+export type NodeRef =
+  | { kind: 'encoder'; name: string }
+  | { kind: 'fusion'; name: 'fusion' }
+  | { kind: 'head'; name: string }
+  | { kind: 'modality'; name: string };
+
+/**
+ * Resolves a data reference with the precedence of spec/graph.ts's resolveNodeRef (encoder key, then `fusion`, then a
+ * modality (meaning the first encoder that reads it), then a head), but only through own keys of the spec's sections.
+ */
+export function resolveRef(spec: PipelineSpec, name: string): NodeRef | undefined {
+  if (getEncoder(spec, name)) return { kind: 'encoder', name };
+  if (name === FUSION && fusionOf(spec)) return { kind: 'fusion', name: FUSION };
+  if (getModality(spec, name)) {
+    const enc = encoders(spec).find(([k, e]) => encoderModality(k, e) === name);
+    return enc ? { kind: 'encoder', name: enc[0] } : { kind: 'modality', name };
+  }
+  if (getHead(spec, name)) return { kind: 'head', name };
+  return undefined;
+}
+
+/** The encoder a data reference resolves to, if any. */
+export function encoderOfRef(spec: PipelineSpec, ref: string): string | undefined {
+  const r = resolveRef(spec, ref);
+  return r?.kind === 'encoder' ? r.name : undefined;
+}
+
+/** The modality behind a data reference, if it resolves to an encoder. */
+export function modalityOfRef(spec: PipelineSpec, ref: string): string | undefined {
+  const enc = encoderOfRef(spec, ref);
+  const def = enc === undefined ? undefined : getEncoder(spec, enc);
+  return def && enc !== undefined ? encoderModality(enc, def) : undefined;
+}
+
+/**
+ * What an encoder outputs, where its parameters alone decide it (no dataset facts needed): recurrent and feed-forward
+ * encoders give a vector; `precomputed` and `bert` give a sequence only when asked to.
+ */
+export function encoderOutputKind(enc: Encoder): TensorType['kind'] | undefined {
+  switch (enc.type) {
+    case 'precomputed':
+      return enc.select === 'sequence' ? 'sequence' : 'vector';
+    case 'bert':
+      return enc.output === 'sequence' ? 'sequence' : 'vector';
+    case 'lstm':
+    case 'gru':
+    case 'mlp':
+    case 'subnet':
+    case 'text_lstm':
+      return 'vector';
+    default:
+      return undefined;
+  }
+}
+
+/** Node ids that own parameters, in spec order: `encoders.<key>`, `fusion`, `heads.<key>`. */
+export function nodeIds(spec: PipelineSpec): string[] {
+  const ids = encoders(spec).map(([k]) => `encoders.${k}`);
+  if (fusionOf(spec)) ids.push(FUSION);
+  for (const [k] of heads(spec)) ids.push(`heads.${k}`);
+  return ids;
+}
+
+/** Spec path of a node id (`encoders.text` -> ['encoders', 'text']). */
+export function nodePath(id: string): SpecPath {
+  if (id === FUSION) return [FUSION];
+  const dot = id.indexOf('.');
+  return dot < 0 ? [id] : [id.slice(0, dot), id.slice(dot + 1)];
+}
+
+/** Encoders the fusion or some head reads (references resolved). */
+export function readEncoders(spec: PipelineSpec): Set<string> {
+  const refs = fusionInputs(spec).map((i) => i.name);
+  for (const [, h] of heads(spec)) if (typeof h.input === 'string') refs.push(h.input);
+  const out = new Set<string>();
+  for (const r of refs) {
+    const enc = encoderOfRef(spec, r);
+    if (enc !== undefined) out.add(enc);
+  }
+  return out;
+}
+
+/** Modalities the fusion reads through its input encoders. */
+export function modalitiesReadByFusion(spec: PipelineSpec): Set<string> {
+  const out = new Set<string>();
+  for (const { name } of fusionInputs(spec)) {
+    const m = modalityOfRef(spec, name);
+    if (m !== undefined) out.add(m);
+  }
+  return out;
+}
+
+/** A "declared here" note pointing at the key of a spec path. */
+export function declaredHere(ctx: RuleContext, path: SpecPath, message: string): RelatedInfo {
+  return { span: ctx.spanOf(path, { key: true }), message };
+}
+
+export function quoteList(names: readonly string[]): string {
+  return names.map((n) => `'${n}'`).join(', ');
+}
+
+/** Hint text combining a "did you mean" suggestion (when one is close) with a fixed tail. */
+export function joinHints(...parts: (string | undefined)[]): string | undefined {
+  const kept = parts.filter((p): p is string => p !== undefined && p !== '');
+  return kept.length === 0 ? undefined : kept.join('; ');
+}
+
+/**
+ * Whether the user wrote the value at a path (in this file or one it extends). Phase 3 inserts defaulted entries with
+ * empty spans at the start of the map that lacks them, so an empty key span means "filled in".
+ */
+export function isWritten(ctx: RuleContext, path: SpecPath): boolean {
+  if (!nodeAt(ctx.tree, path)) return false;
+  const k = ctx.spanOf(path, { key: true });
+  return k.end > k.start;
+}
+
+/**
+ * Span of a value if the spec wrote it, else of the key of its nearest written parent (a defaulted `target: M`
+ * underlines the task's key rather than an empty place).
+ */
+export function writtenSpan(ctx: RuleContext, path: SpecPath): Span {
+  for (let n = path.length; n > 0; n--) {
+    const p = path.slice(0, n);
+    if (isWritten(ctx, p)) return n === path.length ? ctx.spanOf(p) : ctx.spanOf(p, { key: true });
+  }
+  return ctx.spanOf(path);
+}
