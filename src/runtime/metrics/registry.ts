@@ -1,0 +1,331 @@
+// The metric registry: MMSA's regression metrics (bit-compatible with utils/metricsTop.py) plus extra metrics for
+// custom datasets, selectable by name or by dataset set; computeMetrics rounds as numpy's round(x, 4). Phase 7.
+
+import { MmsaError } from '../../errors.js';
+import { accuracy, binaryF1, macroF1, weightedF1 } from './classification.js';
+import { argmax, meanFloat32, meanFloat64, numpyRound, pearson, roundHalfEven, toFloat32, type NumericVector } from './numeric.js';
+
+export type MetricKind = 'regression' | 'classification';
+
+export interface MetricOptions {
+  /** Classification: `pred` holds row-major logits [N, numClasses] and is arg-maxed per row. */
+  numClasses?: number;
+  /** Binary metrics (`Acc_2`, `F1`): a value is positive iff `>= threshold` (applied to pred and truth). Default 0.5. */
+  threshold?: number;
+}
+
+export interface MetricDef {
+  /** Registry id; what users write in a metric list. */
+  name: string;
+  /** Key in the result object (defaults to `name`); SIMS variants share MMSA's keys with the MOSI ones. */
+  key?: string;
+  kind: MetricKind;
+  description: string;
+  /** `pred` and `truth` are float32 vectors of the same length (logits for classification with numClasses). */
+  compute(pred: Float32Array, truth: Float32Array, opts: MetricOptions): number;
+}
+
+export type DatasetName = 'mosi' | 'mosei' | 'sims' | 'simsv2';
+
+// ---- MMSA helpers ---------------------------------------------------------------------------------------------
+
+function clip(a: Float32Array, lo: number, hi: number): Float32Array {
+  // np.clip on float32 with python-float bounds stays float32; NaN passes through
+  return a.map((v) => (v < lo ? lo : v > hi ? hi : v));
+}
+
+/** `np.sum(np.round(p) == np.round(t)) / len(t)` after clipping both to [-c, c]. */
+function multiclassAcc(pred: Float32Array, truth: Float32Array, c: number): number {
+  const p = clip(pred, -c, c);
+  const t = clip(truth, -c, c);
+  let hits = 0;
+  for (let i = 0; i < t.length; i++) if (roundHalfEven(p[i]!) === roundHalfEven(t[i]!)) hits++;
+  return hits / t.length;
+}
+
+/** `np.mean(np.absolute(p - t))` on float32 arrays: float32 differences, float32 pairwise mean. */
+function maeFloat32(pred: Float32Array, truth: Float32Array): number {
+  const d = new Float32Array(pred.length);
+  for (let i = 0; i < d.length; i++) d[i] = Math.abs(pred[i]! - truth[i]!);
+  return meanFloat32(d);
+}
+
+function binarize(a: Float32Array, positive: (v: number) => boolean): Float64Array {
+  return Float64Array.from(a, (v) => (positive(v) ? 1 : 0));
+}
+
+function nonZeroSubset(pred: Float32Array, truth: Float32Array): { p: Float64Array; t: Float64Array } {
+  const idx: number[] = [];
+  for (let i = 0; i < truth.length; i++) if (truth[i] !== 0) idx.push(i); // -0 counts as zero
+  return {
+    p: Float64Array.from(idx, (i) => (pred[i]! > 0 ? 1 : 0)),
+    t: Float64Array.from(idx, (i) => (truth[i]! > 0 ? 1 : 0)),
+  };
+}
+
+// SIMS bins are half-open (lo, hi]; numpy compares a float32 array with a Python float edge in float32, so the
+// edges are rounded to float32 first (float32(0.1) then falls in the (-0.1, 0.1] bin).
+const SIMS_EDGES: Record<2 | 3 | 5, number[]> = {
+  2: [-1.01, 0.0, 1.01].map(Math.fround),
+  3: [-1.01, -0.1, 0.1, 1.01].map(Math.fround),
+  5: [-1.01, -0.7, -0.1, 0.1, 0.7, 1.01].map(Math.fround),
+};
+
+function simsClasses(clipped: Float32Array, k: 2 | 3 | 5): Float64Array {
+  const edges = SIMS_EDGES[k];
+  return Float64Array.from(clipped, (v) => {
+    for (let i = 0; i + 1 < edges.length; i++) if (v > edges[i]! && v <= edges[i + 1]!) return i;
+    return Number.NaN; // MMSA leaves out-of-bin values (NaN input) unassigned; they never match
+  });
+}
+
+function simsAcc(pred: Float32Array, truth: Float32Array, k: 2 | 3 | 5): number {
+  return accuracy(simsClasses(clip(truth, -1, 1), k), simsClasses(clip(pred, -1, 1), k));
+}
+
+// ---- classification input ------------------------------------------------------------------------------------
+
+function classIndices(pred: Float32Array, n: number, opts: MetricOptions): Float64Array {
+  const c = opts.numClasses;
+  if (c === undefined) return Float64Array.from(pred);
+  if (!Number.isInteger(c) || c < 1 || pred.length !== n * c) {
+    throw new MmsaError('MSA6602', `classification metric: pred has ${pred.length} values, expected ${n} rows x ${c} classes = ${n * c}`, {
+      hint: 'pass logits as a row-major Float32Array of length N*numClasses, or class indices without numClasses',
+      details: { predLength: pred.length, n, numClasses: c },
+    });
+  }
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = argmax(pred, i * c, c);
+  return out;
+}
+
+function threshold(opts: MetricOptions): number {
+  return opts.threshold ?? 0.5;
+}
+
+// ---- registry ----------------------------------------------------------------------------------------------------
+
+const DEFS: MetricDef[] = [
+  // MOSI / MOSEI (utils/metricsTop.py __eval_mosei_regression); MAE and Corr are also the generic ones
+  {
+    name: 'Has0_acc_2', kind: 'regression', description: 'accuracy of (pred >= 0) vs (truth >= 0), zeros kept',
+    compute: (p, t) => accuracy(binarize(t, (v) => v >= 0), binarize(p, (v) => v >= 0)),
+  },
+  {
+    name: 'Has0_F1_score', kind: 'regression', description: 'weighted F1 of (pred >= 0) vs (truth >= 0)',
+    compute: (p, t) => weightedF1(binarize(t, (v) => v >= 0), binarize(p, (v) => v >= 0)),
+  },
+  {
+    name: 'Non0_acc_2', kind: 'regression', description: 'accuracy of (pred > 0) vs (truth > 0) where truth != 0 (NaN if none)',
+    compute: (p, t) => {
+      const s = nonZeroSubset(p, t);
+      return accuracy(s.t, s.p);
+    },
+  },
+  {
+    name: 'Non0_F1_score', kind: 'regression', description: 'weighted F1 of (pred > 0) vs (truth > 0) where truth != 0 (0 if none)',
+    compute: (p, t) => {
+      const s = nonZeroSubset(p, t);
+      return weightedF1(s.t, s.p);
+    },
+  },
+  {
+    name: 'Mult_acc_5', kind: 'regression', description: 'clip to [-2, 2], round half to even, fraction equal',
+    compute: (p, t) => multiclassAcc(p, t, 2),
+  },
+  {
+    name: 'Mult_acc_7', kind: 'regression', description: 'clip to [-3, 3], round half to even, fraction equal',
+    compute: (p, t) => multiclassAcc(p, t, 3),
+  },
+  {
+    name: 'MAE', kind: 'regression', description: 'mean absolute error on unclipped values (float32, as numpy)',
+    compute: (p, t) => maeFloat32(p, t),
+  },
+  {
+    name: 'Corr', kind: 'regression', description: 'Pearson correlation on unclipped values (NaN if a vector is constant)',
+    compute: (p, t) => pearson(p, t),
+  },
+  // SIMS / SIMSv2 (utils/metricsTop.py __eval_sims_regression): everything on values clipped to [-1, 1]
+  {
+    name: 'sims/Mult_acc_2', key: 'Mult_acc_2', kind: 'regression', description: 'SIMS 2 classes: (-1.01, 0], (0, 1.01]',
+    compute: (p, t) => simsAcc(p, t, 2),
+  },
+  {
+    name: 'sims/Mult_acc_3', key: 'Mult_acc_3', kind: 'regression', description: 'SIMS 3 classes, edges -0.1 / 0.1',
+    compute: (p, t) => simsAcc(p, t, 3),
+  },
+  {
+    name: 'sims/Mult_acc_5', key: 'Mult_acc_5', kind: 'regression', description: 'SIMS 5 classes, edges -0.7 / -0.1 / 0.1 / 0.7',
+    compute: (p, t) => simsAcc(p, t, 5),
+  },
+  {
+    name: 'sims/F1_score', key: 'F1_score', kind: 'regression', description: 'weighted F1 of the SIMS 2-class indices',
+    compute: (p, t) => weightedF1(simsClasses(clip(t, -1, 1), 2), simsClasses(clip(p, -1, 1), 2)),
+  },
+  {
+    name: 'sims/MAE', key: 'MAE', kind: 'regression', description: 'MAE on values clipped to [-1, 1]',
+    compute: (p, t) => maeFloat32(clip(p, -1, 1), clip(t, -1, 1)),
+  },
+  {
+    name: 'sims/Corr', key: 'Corr', kind: 'regression', description: 'Pearson correlation on values clipped to [-1, 1]',
+    compute: (p, t) => pearson(clip(p, -1, 1), clip(t, -1, 1)),
+  },
+  // extra regression metrics for custom datasets (float64 on the float32 inputs)
+  {
+    name: 'RMSE', kind: 'regression', description: 'root mean squared error',
+    compute: (p, t) => {
+      const sq = Float64Array.from(p, (v, i) => (v - t[i]!) ** 2);
+      return Math.sqrt(meanFloat64(sq));
+    },
+  },
+  {
+    name: 'CCC', kind: 'regression', description: "Lin's concordance correlation coefficient (population variances)",
+    compute: (p, t) => {
+      const mp = meanFloat64(p);
+      const mt = meanFloat64(t);
+      let vp = 0;
+      let vt = 0;
+      let cov = 0;
+      for (let i = 0; i < p.length; i++) {
+        const dp = p[i]! - mp;
+        const dt = t[i]! - mt;
+        vp += dp * dp;
+        vt += dt * dt;
+        cov += dp * dt;
+      }
+      const n = p.length;
+      return (2 * (cov / n)) / (vp / n + vt / n + (mp - mt) ** 2);
+    },
+  },
+  // classification (pred = class indices, or logits with numClasses)
+  {
+    name: 'accuracy', kind: 'classification', description: 'fraction of correct class predictions',
+    compute: (p, t, o) => accuracy(Float64Array.from(t), classIndices(p, t.length, o)),
+  },
+  {
+    name: 'macro_F1', kind: 'classification', description: 'unweighted mean of per-class F1 (sklearn macro)',
+    compute: (p, t, o) => macroF1(Float64Array.from(t), classIndices(p, t.length, o)),
+  },
+  {
+    name: 'weighted_F1', kind: 'classification', description: 'support-weighted mean of per-class F1 (sklearn weighted)',
+    compute: (p, t, o) => weightedF1(Float64Array.from(t), classIndices(p, t.length, o)),
+  },
+  {
+    name: 'Acc_2', kind: 'classification', description: 'binary accuracy, positive iff value >= threshold (default 0.5)',
+    compute: (p, t, o) => {
+      const th = threshold(o);
+      return accuracy(binarize(t, (v) => v >= th), binarize(p, (v) => v >= th));
+    },
+  },
+  {
+    name: 'F1', kind: 'classification', description: 'F1 of the positive class, positive iff value >= threshold (default 0.5)',
+    compute: (p, t, o) => {
+      const th = threshold(o);
+      return binaryF1(binarize(t, (v) => v >= th), binarize(p, (v) => v >= th));
+    },
+  },
+];
+
+export const METRICS: ReadonlyMap<string, MetricDef> = new Map(DEFS.map((d) => [d.name, d]));
+
+/** Output key of a metric (its `key`, or its name). */
+export function metricKey(def: MetricDef): string {
+  return def.key ?? def.name;
+}
+
+/** The reference's metric set per dataset, in MMSA's key order. */
+export const METRIC_SETS: Readonly<Record<DatasetName, readonly string[]>> = {
+  mosi: ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr'],
+  mosei: ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr'],
+  sims: ['sims/Mult_acc_2', 'sims/Mult_acc_3', 'sims/Mult_acc_5', 'sims/F1_score', 'sims/MAE', 'sims/Corr'],
+  simsv2: ['sims/Mult_acc_2', 'sims/Mult_acc_3', 'sims/Mult_acc_5', 'sims/F1_score', 'sims/MAE', 'sims/Corr'],
+};
+
+export interface KeyEval {
+  /** Key of the validation result used for model selection. */
+  name: string;
+  mode: 'min' | 'max';
+}
+
+/** MMSA's KeyEval is "Loss" (minimised) for every dataset in regression mode. */
+export function defaultKeyEval(_dataset?: string): KeyEval {
+  return { name: 'Loss', mode: 'min' };
+}
+
+/** Initial "best" value of the selection (MMSA: 1e8 when minimising, 0 when maximising). */
+export function initialBest(mode: KeyEval['mode']): number {
+  return mode === 'min' ? 1e8 : 0;
+}
+
+/** MMSA's improvement test: strictly better by at least 1e-6; equal (rounded) values are not improvements. */
+export function isImprovement(mode: KeyEval['mode'], current: number, best: number): boolean {
+  return mode === 'min' ? current <= best - 1e-6 : current >= best + 1e-6;
+}
+
+export interface ComputeMetricsOptions extends MetricOptions {
+  /** Decimals of numpy-style rounding; `null` returns raw values. Default 4 (MMSA). */
+  decimals?: number | null;
+}
+
+function resolveSet(set: DatasetName | readonly string[]): MetricDef[] {
+  if (typeof set === 'string') {
+    const names = (METRIC_SETS as Record<string, readonly string[] | undefined>)[set];
+    if (names === undefined) {
+      throw new MmsaError('MSA6601', `unknown metric set '${set}'`, {
+        hint: `use one of ${Object.keys(METRIC_SETS).join(', ')}, or a list of metric names`,
+      });
+    }
+    return names.map((n) => METRICS.get(n)!);
+  }
+  const defs: MetricDef[] = [];
+  const keys = new Map<string, string>();
+  set.forEach((name, i) => {
+    const def = METRICS.get(name);
+    if (def === undefined) {
+      throw new MmsaError('MSA6601', `unknown metric '${name}' at metrics[${i}]`, {
+        hint: `known metrics: ${[...METRICS.keys()].join(', ')}`,
+        details: { path: `metrics[${i}]`, name },
+      });
+    }
+    const key = metricKey(def);
+    const other = keys.get(key);
+    if (other !== undefined) {
+      throw new MmsaError('MSA6603', `metrics '${other}' and '${name}' both report the key '${key}'`, {
+        hint: 'keep only one of them',
+        details: { path: `metrics[${i}]`, key },
+      });
+    }
+    keys.set(key, name);
+    defs.push(def);
+  });
+  return defs;
+}
+
+/**
+ * Compute a metric set (a dataset name or a list of metric names) on predictions and labels. Inputs are taken as
+ * float32, as MMSA flattens its tensors to float32 numpy arrays. Values are rounded as numpy's `round(x, 4)`.
+ */
+export function computeMetrics(
+  set: DatasetName | readonly string[],
+  pred: NumericVector,
+  truth: NumericVector,
+  opts: ComputeMetricsOptions = {},
+): Record<string, number> {
+  const defs = resolveSet(set);
+  const p = toFloat32(pred);
+  const t = toFloat32(truth);
+  const needsSameLength = defs.some((d) => d.kind === 'regression' || opts.numClasses === undefined);
+  if (needsSameLength && p.length !== t.length) {
+    throw new MmsaError('MSA6602', `metrics: pred has ${p.length} values but truth has ${t.length}`, {
+      hint: 'pass one prediction per label (flatten the M head output)',
+      details: { predLength: p.length, truthLength: t.length },
+    });
+  }
+  const decimals = opts.decimals === undefined ? 4 : opts.decimals;
+  const out: Record<string, number> = {};
+  for (const def of defs) {
+    const v = def.compute(p, t, opts);
+    out[metricKey(def)] = decimals === null ? v : numpyRound(v, decimals);
+  }
+  return out;
+}
