@@ -1,0 +1,92 @@
+import { describe, it, expect } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { isWasmMatMulPatched, setupBackend, setWasmMatMulPatch } from '../../src/runtime/backend.js';
+import { MmsaError } from '../../src/errors.js';
+import { maxAbsDiff, randn } from './nn/ref.js';
+
+describe('setupBackend', () => {
+  it('defaults to wasm with SIMD, one thread, bridged kernels, and is idempotent', async () => {
+    const a = await setupBackend();
+    const b = await setupBackend('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(a.name).toBe('wasm');
+    expect(a.version).toBe('4.22.0');
+    expect(a.details.simd).toBe(true);
+    expect(a.details.threads).toBe(1);
+    expect(a.details.bridgedKernels).toContain('UnsortedSegmentSum');
+    expect(a.details.bridgedKernels).toContain('Einsum');
+    expect(b.details.bridgedKernels).toEqual(a.details.bridgedKernels);
+  });
+
+  it('matMul with transposeA/transposeB on patched wasm equals cpu within 1e-5', async () => {
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[7, 5], [7, 6], true, false],
+      [[7, 5], [6, 5], false, true],
+      [[5, 7], [6, 5], true, true],
+      [[3, 4, 5], [3, 6, 5], false, true],
+      [[3, 5, 4], [3, 5, 6], true, false],
+      [[2, 1, 5], [2, 1, 3], true, false],
+    ];
+    const run = () =>
+      cases.map(([sa, sb, ta, tb], i) =>
+        tf.tidy(() => {
+          const a = tf.tensor(randn(10 + i, sa.reduce((x, y) => x * y)), sa);
+          const b = tf.tensor(randn(20 + i, sb.reduce((x, y) => x * y)), sb);
+          return Array.from(tf.matMul(a, b, ta, tb).dataSync());
+        }),
+      );
+    await setupBackend('cpu');
+    const ref = run();
+    await setupBackend('wasm');
+    const got = run();
+    ref.forEach((r, i) => expect(maxAbsDiff(got[i]!, r)).toBeLessThan(1e-5));
+    // and the gradient path (transposed matMuls) agrees too
+    const gradOn = () =>
+      tf.tidy(() => {
+        const a = tf.tensor2d(randn(3, 12), [3, 4]);
+        const b = tf.tensor2d(randn(4, 20), [4, 5]);
+        const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y))))([a, b]);
+        return [...ga!.dataSync(), ...gb!.dataSync()];
+      });
+    expect(isWasmMatMulPatched()).toBe(true);
+    const gWasm = gradOn();
+    setWasmMatMulPatch(false);
+    expect(isWasmMatMulPatched()).toBe(false);
+    const gUnpatched = gradOn();
+    setWasmMatMulPatch(true);
+    expect(isWasmMatMulPatched()).toBe(true);
+    await setupBackend('cpu');
+    const gCpu = gradOn();
+    await setupBackend('wasm');
+    expect(maxAbsDiff(gWasm, gCpu)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(gUnpatched, gCpu)).toBeLessThan(1e-4);
+  });
+
+  it('bridges UnsortedSegmentSum so gather gradients work on wasm', async () => {
+    await setupBackend('wasm');
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const idx = tf.tensor1d([0, 2, 0, 0], 'int32');
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.gather(v, idx)))(x);
+    expect(Array.from(g.dataSync())).toEqual([3, 3, 0, 0, 1, 1]);
+    const s = tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4]), tf.tensor1d([1, 0, 1, 1], 'int32'), 2);
+    expect(Array.from(s.dataSync())).toEqual([2, 8]);
+    const e = tf.einsum('ij,jk->ik', tf.tensor2d([1, 2], [1, 2]), tf.tensor2d([3, 4], [2, 1]));
+    expect(Array.from(e.dataSync())).toEqual([11]);
+    tf.dispose([x, idx, g, s, e]);
+  });
+
+  it('asking for tensorflow without @tensorflow/tfjs-node gives MmsaError MSA6501 with the install command', async () => {
+    const err = await setupBackend('tensorflow').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(MmsaError);
+    expect((err as MmsaError).code).toBe('MSA6501');
+    expect((err as MmsaError).format()).toContain('npm i @tensorflow/tfjs-node');
+    const errGpu = await setupBackend('tensorflow-gpu').catch((e: unknown) => e);
+    expect((errGpu as MmsaError).format()).toContain('npm i @tensorflow/tfjs-node-gpu');
+    // a failed request leaves the current backend usable
+    await setupBackend('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+  });
+});
