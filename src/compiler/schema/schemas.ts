@@ -1,9 +1,9 @@
 // Loads the JSON Schemas shipped in the package's `schemas/` directory and compiles one shared Ajv 2020-12 instance.
 // Phase 2 (schema); normalization (phase 3) reads component defaults through componentSchema().
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { schemasDir } from '../../paths.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import type { ComponentKind } from '../components/define-component.js';
@@ -36,23 +36,7 @@ export const DATASET_SCHEMA_FILE = 'dataset.schema.json';
 
 const KIND_DIRS: Record<ComponentKind, string> = { encoder: 'encoders', fusion: 'fusions', head: 'heads', task: 'tasks' };
 
-/**
- * The package root: the nearest ancestor of this module holding package.json and schemas/. Walking up (rather than a
- * fixed `../../..`) keeps it right from src/ under vitest and from dist/ when compiled.
- */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'schemas'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`mmsa: cannot find the package root (package.json + schemas/) above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
-
-export function schemasDir(): string {
-  return join(packageRoot(), 'schemas');
-}
+export { packageRoot, schemasDir } from '../../paths.js';
 
 function listSchemaFiles(dir: string): string[] {
   const out: string[] = [];

@@ -1,9 +1,7 @@
 // Fills every schema `default` into the spec tree and records which paths were defaulted (for the lock file).
 // Phase 3 (normalize), after schema validation succeeded.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { schemasDir } from '../../paths.js';
+import { resolveRef as resolveSchemaRef, schemaDocument, schemaDocumentById } from '../schema/schemas.js';
 import { fromValue, getEntry, type JsonValue, type SpecMap, type SpecNode } from './spec-tree.js';
 
 type Schema = { [k: string]: any };
@@ -13,23 +11,20 @@ interface Resolved {
   file: string;
 }
 
-const schemaCache = new Map<string, Schema>();
-
-function loadSchemaFile(rel: string): Schema {
-  let s = schemaCache.get(rel);
-  if (!s) {
-    s = JSON.parse(readFileSync(join(schemasDir(), rel), 'utf8')) as Schema;
-    schemaCache.set(rel, s);
-  }
-  return s;
+function loadSchemaFile(file: string): Schema {
+  const doc = schemaDocument(file);
+  if (!doc) throw new Error(`mmsa: schema ${file} is missing from the package`);
+  return doc.schema as Schema;
 }
 
+/** Follows a $ref of the document `file`, tracking which document the result lives in. */
 function resolveRef(ref: string, file: string): Resolved {
-  const [target, frag] = ref.split('#') as [string, string | undefined];
-  const f = target === '' ? file : target;
-  let s = loadSchemaFile(f);
-  if (frag) for (const seg of frag.split('/').filter(Boolean)) s = s[seg];
-  return { schema: s, file: f };
+  const baseId = schemaDocument(file)!.id;
+  const schema = resolveSchemaRef(ref, baseId);
+  if (!schema) throw new Error(`mmsa: unresolved $ref ${ref} in ${file}`);
+  const target = ref.split('#')[0] ?? '';
+  const targetFile = target === '' ? file : (schemaDocumentById(new URL(target, baseId).href)?.file ?? file);
+  return { schema: schema as Schema, file: targetFile };
 }
 
 function deref(r: Resolved): Resolved {
@@ -103,6 +98,13 @@ function fill(node: SpecNode, r0: Resolved, path: string, defaulted: string[]): 
     // Defaulted entries point at the map that lacks them: that is where a user would add the key.
     entries.push({ key: k, keySpan: { ...node.span, end: node.span.start }, value: fromValue(ps.default as JsonValue, { ...node.span, end: node.span.start }) });
   }
+  // Canonical key order: the schema's property order (user-named keys of open maps keep their order).
+  const order = Object.keys(props);
+  const rank = (k: string) => {
+    const i = order.indexOf(k);
+    return i < 0 ? order.length : i;
+  };
+  entries.sort((a, b) => rank(a.key) - rank(b.key));
   const filled: SpecMap = {
     ...node,
     entries: entries.map((e) => {

@@ -1,0 +1,42 @@
+// Public API of the mmsa package. Importing it never loads TensorFlow.js: the compiler, metrics, ULGM maths and the
+// pickle reader are plain TypeScript; training entry points load tfjs lazily when called.
+
+export { compileFile, type CompileOptions, type CompileResult, type Phase } from './compiler/compile.js';
+export { formatDiagnostic, formatDiagnostics, toJsonDiagnostics, type JsonDiagnostic } from './compiler/diagnostics/format.js';
+export { hasErrors, sortDiagnostics, type Diagnostic, type Severity } from './compiler/diagnostics/diagnostic.js';
+export { MESSAGES, type MessageCode } from './compiler/diagnostics/messages.js';
+export { SourceFile, SourceHost, type Span } from './compiler/source/source-file.js';
+export { printPlan } from './compiler/ir/print-plan.js';
+export type { Ir, IrNode, IrTask, IrParamGroup, ResolvedDataset, TensorType, TrainingSchedule } from './compiler/ir/types.js';
+export type { PipelineSpec, RawPipelineSpec, DatasetManifest } from './compiler/spec/types.generated.js';
+export { CATALOG, getComponent } from './compiler/components/catalog.js';
+export { defineComponent, type ComponentDef } from './compiler/components/define-component.js';
+export { rootSchema } from './compiler/schema/schemas.js';
+export { MmsaError } from './errors.js';
+
+export {
+  computeMetrics,
+  aggregateSeeds,
+  defaultKeyEval,
+  initialBest,
+  isImprovement,
+  metricKey,
+  METRICS,
+  METRIC_SETS,
+  numpyRound,
+  roundHalfEven,
+  pearson,
+  accuracy,
+  weightedF1,
+  macroF1,
+  binaryF1,
+  type ComputeMetricsOptions,
+  type DatasetName,
+  type KeyEval,
+  type MetricDef,
+  type MetricKind,
+  type MetricOptions,
+  type SeedAggregate,
+  type NumericVector,
+} from './runtime/metrics/index.js';
+export { UlgmState, type UlgmOptions, type UlgmSnapshot, type FeatureRows, type EmptyClass } from './runtime/train/ulgm-state.js';
