@@ -29,7 +29,8 @@ export const MESSAGES = {
   // DSL-specific codes (issue 3) are added here from MSA1020 on.
   MSA1020: m('error', "unexpected ':' after '{key}'", "write `key value` without ':' (a ':' only joins a name to its type, as in `encoder text: bert`)"),
   MSA1021: m('error', 'invalid escape {escape} in a string', 'use \\" \\\\ \\n \\t \\r \\uXXXX, or write the character itself'),
-  MSA1022: m('error', "'{word}' starts a declaration here, so it cannot be a key", 'write the key in quotes ("{word}") or use the declaration form, e.g. `{word} NAME ...`'),
+  MSA1022: m('error', "'{word}' starts a declaration here, so it cannot be a key", 'write the key in quotes ("{word}"), or declare one: `{word} NAME ...` (see docs/dsl.md)'),
+  MSA1023: m('error', 'strings are written in double quotes, not {text}'),
 
   // ---- 2xxx: schema ----------------------------------------------------------------------
   MSA2001: m('error', "unknown key '{key}' in {where}"),

@@ -5,8 +5,9 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.js';
 import { getComponent } from '../components/catalog.js';
 import type { ShapeContext, ShapeInput } from '../components/define-component.js';
 import type { Span } from '../source/source-file.js';
-import { encoderModality, resolveNodeRef } from '../spec/graph.js';
+import { encoderModality, resolveRef, type NodeRef } from '../check/spec-graph.js';
 import { assignGroups, type ParamRef } from '../spec/selectors.js';
+import { defaultMode } from '../spec/normalize-spec.js';
 import type { SpecPath } from '../spec/spec-tree.js';
 import type { Modality, PipelineSpec } from '../spec/types.generated.js';
 import { paramSize, type Ir, type IrNode, type IrParamGroup, type IrTask, type ResolvedDataset, type TensorType, type TrainingSchedule } from './types.js';
@@ -27,6 +28,13 @@ function textLength(spec: PipelineSpec, dataset: ResolvedDataset): number | unde
   if (!f) return undefined;
   if (f.dtype === 'int' && f.shape.length === 2) return f.shape[1];
   return textMod.preprocess.seq_len ?? f.shape[0];
+}
+
+function refId(ref: NodeRef | undefined): { id: string } | undefined {
+  if (!ref) return undefined;
+  if (ref.kind === 'fusion') return { id: 'fusion' };
+  const section = ref.kind === 'encoder' ? 'encoders' : ref.kind === 'head' ? 'heads' : 'modalities';
+  return { id: `${section}.${ref.name}` };
 }
 
 export function inputType(m: Modality, dataset: ResolvedDataset, spec: PipelineSpec): TensorType | undefined {
@@ -82,7 +90,7 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
     if (!def || !def.infer) return;
     const inputs: ShapeInput[] = [];
     for (const r of refs) {
-      const ref = kind === 'encoder' ? { id: `modalities.${r.name}` } : resolveNodeRef(spec, r.name);
+      const ref = kind === 'encoder' ? { id: `modalities.${r.name}` } : refId(resolveRef(spec, r.name));
       const n = ref ? byId.get(ref.id) : undefined;
       if (!n) return; // unresolved or failed upstream: already reported
       inputs.push({ id: n.id, name: r.name, type: n.output, span: r.span });
@@ -116,7 +124,7 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
   };
 
   for (const [name, e] of Object.entries(spec.encoders)) {
-    const mod = encoderModality(spec, name);
+    const mod = encoderModality(name, e);
     infer('encoder', `encoders.${name}`, name, e.type, e as unknown as Record<string, unknown>, ['encoders', name], [
       { name: mod, span: e.modality ? spanOf(['encoders', name, 'modality']) : spanOf(['encoders', name], { key: true }) },
     ]);
@@ -190,11 +198,6 @@ function buildGroups(spec: PipelineSpec, nodes: IrNode[], spanOf: BuildIrInput['
   });
 }
 
-const MIN_METRICS = new Set(['loss', 'mae', 'rmse']);
-
-export function defaultMode(metric: string): 'min' | 'max' {
-  return MIN_METRICS.has(metric.toLowerCase()) ? 'min' : 'max';
-}
 
 function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset): TrainingSchedule {
   const t = spec.train;

@@ -92,7 +92,7 @@ function fill(node: SpecNode, r0: Resolved, path: string, defaulted: string[]): 
   const props: Record<string, Schema> = s.properties ?? {};
   const entries = [...node.entries];
   for (const [k, ps] of Object.entries(props)) {
-    if (!ps || !('default' in ps) || getEntry(node, k)) continue;
+    if (!ps || !Object.hasOwn(ps, 'default') || getEntry(node, k)) continue;
     const p = path ? `${path}.${k}` : k;
     defaulted.push(p);
     // Defaulted entries point at the map that lacks them: that is where a user would add the key.
@@ -109,7 +109,7 @@ function fill(node: SpecNode, r0: Resolved, path: string, defaulted: string[]): 
     ...node,
     entries: entries.map((e) => {
       const p = path ? `${path}.${e.key}` : e.key;
-      const ps = props[e.key] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
+      const ps = (Object.hasOwn(props, e.key) ? props[e.key] : undefined) ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
       return ps ? { ...e, value: fill(e.value, { schema: ps, file: r.file }, p, defaulted) } : e;
     }),
   };

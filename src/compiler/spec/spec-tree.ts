@@ -47,7 +47,8 @@ export function toValue(node: SpecNode): JsonValue {
       return node.items.map(toValue);
     case 'map': {
       const out: { [key: string]: JsonValue } = {};
-      for (const e of node.entries) out[e.key] = toValue(e.value);
+      // defineProperty, so a key named `__proto__` stays a plain key instead of changing the prototype.
+      for (const e of node.entries) Object.defineProperty(out, e.key, { value: toValue(e.value), enumerable: true, writable: true, configurable: true });
       return out;
     }
   }

@@ -6,66 +6,16 @@ import type { Rule, RuleContext } from '../../../src/compiler/check/rule.js';
 import type { ResolvedDataset } from '../../../src/compiler/ir/types.js';
 import { SourceFile, type Span } from '../../../src/compiler/source/source-file.js';
 import { fillDefaults } from '../../../src/compiler/spec/fill-defaults.js';
+import { applySemanticDefaults } from '../../../src/compiler/spec/normalize-spec.js';
 import { fromValue, getEntry, spanAt, toValue, type JsonValue, type SpecNode } from '../../../src/compiler/spec/spec-tree.js';
 import type { PipelineSpec } from '../../../src/compiler/spec/types.generated.js';
 import { parseYaml } from '../../../src/compiler/syntax/yaml/parse-yaml.js';
 
 const FILE = 'pipeline.yaml';
 
-/** Adds `key: value` to the map at `path` unless present, with the empty span phase 3 gives defaulted entries. */
-function setDefault(tree: SpecNode, path: string[], key: string, value: JsonValue): SpecNode {
-  if (tree.kind !== 'map') return tree;
-  if (path.length === 0) {
-    if (getEntry(tree, key)) return tree;
-    const at: Span = { ...tree.span, end: tree.span.start };
-    return { ...tree, entries: [...tree.entries, { key, keySpan: at, value: fromValue(value, at) }] };
-  }
-  const [head, ...rest] = path as [string, ...string[]];
-  const e = getEntry(tree, head);
-  if (!e) return tree;
-  return { ...tree, entries: tree.entries.map((x) => (x === e ? { ...x, value: setDefault(x.value, rest, key, value) } : x)) };
-}
-
-function removeEntry(tree: SpecNode, path: string[]): SpecNode {
-  if (tree.kind !== 'map' || path.length === 0) return tree;
-  const [head, ...rest] = path as [string, ...string[]];
-  if (rest.length === 0) return { ...tree, entries: tree.entries.filter((x) => x.key !== head) };
-  return { ...tree, entries: tree.entries.map((x) => (x.key === head ? { ...x, value: removeEntry(x.value, rest) } : x)) };
-}
-
-/**
- * Phase 3 as the compiler runs it: schema defaults (spec/fill-defaults.ts), then the dataset-dependent defaults of
- * compile.ts (modality lengths and alignment, packing, eval metrics and head, select following early_stop), which that
- * module does not export, so they are mirrored here.
- */
+/** Phase 3 as the compiler runs it: schema defaults, then the dataset-dependent defaults. */
 function normalize(tree0: SpecNode, dataset: ResolvedDataset | undefined): SpecNode {
-  let tree = fillDefaults(tree0).tree;
-  const spec = toValue(tree) as unknown as PipelineSpec;
-  for (const [name, m] of Object.entries(spec.modalities ?? {})) {
-    const feat = dataset?.features[m.feature];
-    tree = setDefault(tree, ['modalities', name], 'lengths', feat?.lengths ?? null);
-    if (dataset) tree = setDefault(tree, ['modalities', name], 'aligned', m.align === 'avg_pool' ? true : dataset.aligned);
-  }
-  const spec2 = toValue(tree) as unknown as PipelineSpec;
-  for (const [name, e] of Object.entries(spec2.encoders ?? {})) {
-    if ((e.type === 'lstm' || e.type === 'gru') && e.packed === undefined) {
-      const mod = spec2.modalities[e.modality ?? name];
-      tree = setDefault(tree, ['encoders', name], 'packed', Boolean(mod?.lengths) && !mod?.preprocess?.time_mean && mod?.align !== 'avg_pool');
-    }
-  }
-  if (dataset) tree = setDefault(tree, ['eval'], 'metrics', dataset.metrics as JsonValue);
-  const first = Object.values(spec2.tasks ?? {}).find((t) => t.type !== 'ulgm') as { head?: string } | undefined;
-  const head = first?.head ?? Object.keys(spec2.heads ?? {})[0];
-  if (head !== undefined) tree = setDefault(tree, ['eval'], 'head', head);
-  const select = tree.kind === 'map' ? getEntry(tree, 'train') : undefined;
-  const selEntry = select?.value.kind === 'map' ? getEntry(select.value, 'select') : undefined;
-  if (selEntry && selEntry.keySpan.end === selEntry.keySpan.start) {
-    for (const k of ['metric', 'split', 'min_delta'] as const) {
-      tree = removeEntry(tree, ['train', 'select', k]);
-      tree = setDefault(tree, ['train', 'select'], k, spec2.train.early_stop[k] as JsonValue);
-    }
-  }
-  return tree;
+  return applySemanticDefaults(fillDefaults(tree0).tree, dataset, FILE, []);
 }
 
 /** A MOSI-like unaligned feature file: float text/audio/vision sequences, BERT token ids, audio/vision lengths. */

@@ -6,7 +6,7 @@ import type { ComponentKind } from '../../components/define-component.js';
 import type { Span } from '../../source/source-file.js';
 import { assignGroups, parseSelector, selectorMatchesNode, selectorMatchesParam, type ParamRef } from '../../spec/selectors.js';
 import { defineRule, type RuleContext } from '../rule.js';
-import { declaredHere, encoders, fusionOf, heads, nodePath, writtenSpan } from '../spec-graph.js';
+import { declaredHere, encoders, fusionOf, heads, nodePath } from '../spec-graph.js';
 
 interface NodeParams {
   id: string;
@@ -21,12 +21,21 @@ function namesOf(kind: ComponentKind, params: unknown): string[] | undefined {
   return def?.paramNames ? def.paramNames(params) : undefined;
 }
 
+/**
+ * Keys like `valueOf` or `constructor` pass the schema's name pattern, but phase 3's default filling looks schemas up
+ * by key and reads Object.prototype for them, so their params may arrive without defaults, which paramNames assumes.
+ * Such nodes count as "parameters unknown" instead of crashing the phase.
+ */
+function safeKey(key: string): boolean {
+  return !(key in Object.prototype);
+}
+
 function nodeParams(ctx: RuleContext): NodeParams[] {
   const out: NodeParams[] = [];
-  for (const [k, e] of encoders(ctx.spec)) out.push({ id: `encoders.${k}`, names: namesOf('encoder', e) });
+  for (const [k, e] of encoders(ctx.spec)) out.push({ id: `encoders.${k}`, names: safeKey(k) ? namesOf('encoder', e) : undefined });
   const f = fusionOf(ctx.spec);
   if (f) out.push({ id: 'fusion', names: namesOf('fusion', f) });
-  for (const [k, h] of heads(ctx.spec)) out.push({ id: `heads.${k}`, names: namesOf('head', h) });
+  for (const [k, h] of heads(ctx.spec)) out.push({ id: `heads.${k}`, names: safeKey(k) ? namesOf('head', h) : undefined });
   return out;
 }
 
@@ -85,7 +94,7 @@ export default defineRule({
       const missing = (n.names ?? []).map((l) => `${n.id}.${l}`).filter((full) => !owner.has(full));
       if (missing.length === 0) continue;
       const more = missing.length > 1 ? `${missing.length - 1} more parameter${missing.length > 2 ? 's' : ''} of '${n.id}' ${missing.length > 2 ? 'are' : 'is'} in no group either; ` : '';
-      ctx.report('MSA3010', writtenSpan(ctx, groupsPath), { param: missing[0]! }, {
+      ctx.report('MSA3010', ctx.spanOf(groupsPath, { key: true }), { param: missing[0]! }, {
         hint: `${more}add a group for '${n.id}', or a last group with \`params: ['*']\``,
         related: [declaredHere(ctx, nodePath(n.id), `'${n.id}' is declared here`)],
       });

@@ -18,6 +18,7 @@ import {
   getModality,
   has,
   heads,
+  isWritten,
   joinHints,
   nodeIds,
   resolveRef,
@@ -108,8 +109,8 @@ export default defineRule({
       }
     }
 
-    // eval head
-    if (spec.eval && typeof spec.eval.head === 'string') checkHeadRef(ctx, spec.eval.head, ['eval', 'head']);
+    // eval head (a defaulted one is the first task's head, already checked there)
+    if (spec.eval && typeof spec.eval.head === 'string' && isWritten(ctx, ['eval', 'head'])) checkHeadRef(ctx, spec.eval.head, ['eval', 'head']);
 
     // parameter-group selectors -> nodes
     const groups = spec.train?.optimizer?.groups;

@@ -350,7 +350,7 @@ export class DslTreeBuilder extends BaseVisitor {
   scalar(ctx: Ctx): SpecScalar | undefined {
     const nameNode = node(ctx, 'name');
     if (nameNode) return this.scalarOfName(nameNode);
-    const t = tok(ctx, 'NumberLit') ?? tok(ctx, 'SpecialFloat') ?? tok(ctx, 'BadNumber') ?? tok(ctx, 'True') ?? tok(ctx, 'False') ?? tok(ctx, 'Null') ?? tok(ctx, 'UnterminatedString');
+    const t = tok(ctx, 'NumberLit') ?? tok(ctx, 'SpecialFloat') ?? tok(ctx, 'BadNumber') ?? tok(ctx, 'True') ?? tok(ctx, 'False') ?? tok(ctx, 'Null') ?? tok(ctx, 'UnterminatedString') ?? tok(ctx, 'SingleQuotedString');
     if (!t) return undefined;
     const span = this.spanOf(t);
     switch (t.tokenType.name) {
@@ -369,6 +369,12 @@ export class DslTreeBuilder extends BaseVisitor {
         return { kind: 'scalar', span, value: false, style: 'plain' };
       case 'Null':
         return { kind: 'scalar', span, value: null, style: 'plain' };
+      case 'SingleQuotedString': {
+        const closed = t.image.length > 1 && t.image.endsWith("'");
+        const body = closed ? t.image.slice(1, -1) : t.image.slice(1);
+        this.bag.add('MSA1023', span, { text: t.image }, { hint: `write it in double quotes: ${JSON.stringify(body)}` });
+        return { kind: 'scalar', span, value: body, style: 'quoted' };
+      }
       case 'UnterminatedString': {
         this.bag.add('MSA1011', span, {}, { hint: 'close the string with `"` on the same line (write a line break inside a string as \\n)' });
         const body = t.image.slice(1);

@@ -43,6 +43,9 @@ export const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n\
 // An opening quote without its closing one on the same line: kept as a token so the parse goes on.
 export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"(?:[^"\\\n\r]|\\.)*\\?/, label: 'a string' });
 
+// YAML habit 'text': read as a string (so the parse goes on) and reported once by the tree builder.
+export const SingleQuotedString = createToken({ name: 'SingleQuotedString', pattern: /'[^'\n\r]*'?/, label: 'a string' });
+
 export const LBrace = createToken({ name: 'LBrace', pattern: /\{/, label: "'{'" });
 export const RBrace = createToken({ name: 'RBrace', pattern: /\}/, label: "'}'" });
 export const LBracket = createToken({ name: 'LBracket', pattern: /\[/, label: "'['" });
@@ -65,6 +68,7 @@ export const ALL_TOKENS: TokenType[] = [
   BadNumber,
   StringLit,
   UnterminatedString,
+  SingleQuotedString,
   Pipeline,
   Modality,
   Encoder,

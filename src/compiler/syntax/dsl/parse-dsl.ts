@@ -92,22 +92,26 @@ export function parseDslDetailed(file: SourceFile): DslParseDetail {
     // One mistake, one diagnostic: errors inside the stretch the parser skipped to recover from an earlier error,
     // and errors right after a bad character the lexer already reported, are consequences, not new mistakes.
     if (start <= lastEnd) continue;
-    if (lexSpans.some((o) => o <= start && start - o <= 2 && !hasTokenBetween(lexed.tokens, o, start))) {
+    // A character the lexer dropped stood where the parser wanted something: that is the same mistake.
+    const prevEnd = (previousToken(lexed.tokens, start)?.endOffset ?? -1) + 1;
+    if (lexSpans.some((o) => o >= prevEnd - 1 && o < start)) {
       lastEnd = recoveryEnd(e, start);
       continue;
     }
     if (atEof && syntax.some((d) => d.span.start === text.length)) continue;
     const data = decode(e);
     const span = atEof ? file.span(text.length, text.length) : file.span(t.startOffset, t.endOffset! + 1);
+    const prev = previousToken(lexed.tokens, start);
+    const expected = VALUE_RULES.has(data.rule) || (data.expected.includes("'{'") && data.expected.includes("'['")) ? ['a value'] : data.expected;
     if (t.tokenType.name === 'Colon') {
-      const prev = previousToken(lexed.tokens, t.startOffset);
       syntax.push(diag(bag, 'MSA1020', span, { key: prev?.image ?? '' }));
     } else if (atEof) {
-      const expected = VALUE_RULES.has(data.rule) ? ['a value'] : data.expected;
       syntax.push(diag(bag, 'MSA1013', span, { expected: joinExpected(expected) }, closingHint(expected)));
+    } else if ((e.context?.ruleStack ?? [data.rule]).some((r) => DECL_RULES.has(r)) && prev && DECL_KEYWORDS.has(prev.tokenType.name)) {
+      // `head { ... }` at the top level: the word was meant as a plain key.
+      syntax.push(diag(bag, 'MSA1022', file.span(prev.startOffset, prev.endOffset! + 1), { word: prev.image }));
     } else {
-      const expected = VALUE_RULES.has(data.rule) ? ['a value'] : data.expected;
-      syntax.push(diag(bag, 'MSA1010', span, { expected: joinExpected(expected), found: data.found }, keyHint(data, t, previousToken(lexed.tokens, previousToken(lexed.tokens, t.startOffset)?.startOffset ?? 0))));
+      syntax.push(diag(bag, 'MSA1010', span, { expected: joinExpected(expected), found: data.found }, keyHint(expected, t, prev, previousToken(lexed.tokens, prev?.startOffset ?? 0))));
     }
     lastEnd = recoveryEnd(e, start);
   }
@@ -137,10 +141,6 @@ function diag(bag: DiagnosticBag, code: Parameters<DiagnosticBag['add']>[0], spa
   return bag.add(code, span, args, hint ? { hint } : {});
 }
 
-function hasTokenBetween(tokens: IToken[], from: number, to: number): boolean {
-  return tokens.some((t) => t.startOffset > from && t.startOffset < to);
-}
-
 function previousToken(tokens: IToken[], offset: number): IToken | undefined {
   let prev: IToken | undefined;
   for (const t of tokens) {
@@ -162,16 +162,21 @@ function closingHint(expected: string[]): string | undefined {
   return undefined;
 }
 
-function keyHint(data: SyntaxErrorData, t: IToken, prev2: IToken | undefined): string | undefined {
-  if (data.expected.includes('a key') && /^(?:NumberLit|True|False|Null|BadNumber)$/.test(t.tokenType.name)) {
+const DECL_RULES = new Set(['modalityDecl', 'encoderDecl', 'headDecl', 'taskDecl']);
+const DECL_KEYWORDS = new Set(['Modality', 'Encoder', 'Head', 'Task', 'Fusion']);
+
+function keyHint(expected: string[], t: IToken, prev: IToken | undefined, prev2: IToken | undefined): string | undefined {
+  const found = t.tokenType.name;
+  if (DECL_KEYWORDS.has(found)) {
+    if (expected.includes("'}'")) return `'${t.image}' declarations belong at the top level of the pipeline: is a '}' missing above this line?`;
+    if (expected.includes('a value') && prev) return `'${prev.image}' has no value: write \`${prev.image} VALUE\``;
+  }
+  if (expected.includes('a key') && /^(?:NumberLit|True|False|Null|BadNumber)$/.test(found)) {
     return 'keys are names or quoted strings; if this is a value, the key before it may be missing one';
   }
-  if (data.rule === 'topEntry' || data.expected.includes('a key')) {
-    if (t.tokenType.name === 'LBrace' || t.tokenType.name === 'LBracket') {
-      const k = prev2 && /^(?:Modality|Encoder|Head|Task|Fusion)$/.test(prev2.tokenType.name) ? prev2.image : undefined;
-      if (k) return `'${k}' declarations belong at the top level of the pipeline: is a '}' missing above this line?`;
-      return "a value needs a key before it (`key { ... }`), or a '}' is missing above";
-    }
+  if (expected.includes('a key') && (found === 'LBrace' || found === 'LBracket')) {
+    if (prev2 && DECL_KEYWORDS.has(prev2.tokenType.name)) return `'${prev2.image}' declarations belong at the top level of the pipeline: is a '}' missing above this line?`;
+    return "a value needs a key before it (`key { ... }`), or a '}' is missing above";
   }
   return undefined;
 }

@@ -26,6 +26,7 @@ import {
   StringLit,
   Task,
   True,
+  SingleQuotedString,
   UnterminatedString,
   Word,
 } from './lexer.js';
@@ -105,7 +106,9 @@ export class DslParser extends CstParser {
   /** Whether the next tokens can only be a top-level declaration (`modality x {`, `encoder x:`, `fusion t(`). */
   private startsDeclaration(): boolean {
     const t1 = this.LA(1).tokenType;
+    const t2 = this.LA(2).tokenType;
     const t3 = this.LA(3).tokenType;
+    if (!WORD_LIKE.includes(t2) && t2 !== StringLit) return false;
     if (t1 === Fusion) return t3 === LParen;
     return (t1 === Modality || t1 === Encoder || t1 === Head || t1 === Task) && (t3 === Colon || t3 === LBrace);
   }
@@ -259,6 +262,7 @@ export class DslParser extends CstParser {
       { ALT: () => this.CONSUME(False) },
       { ALT: () => this.CONSUME(Null) },
       { ALT: () => this.CONSUME(UnterminatedString) },
+      { ALT: () => this.CONSUME(SingleQuotedString) },
       { ALT: () => this.SUBRULE(this.name) },
     ]);
   });

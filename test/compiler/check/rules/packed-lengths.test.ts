@@ -24,6 +24,6 @@ describe('packed-lengths', () => {
     const spec = BASE.replace('audio: {feature: audio}', 'audio: {feature: audio, lengths: null}').replace('audio: {type: lstm, hidden: 16}', 'audio: {type: gru, hidden: 16, packed: true}');
     const ds = runRule(rule, spec);
     expect(ds).toMatchObject([{ code: 'MSA3018', message: "encoder 'audio' packs sequences by length, but modality 'audio' has no lengths", at: '9:42' }]);
-    expect(ds[0]!.related).toEqual([{ message: "modality 'audio' sets `lengths: null` here", at: '5:35', text: 'null' }]);
+    expect(ds[0]!.related).toEqual([{ message: "modality 'audio' sets `lengths: null` here", at: '5:36', text: 'null' }]);
   });
 });
