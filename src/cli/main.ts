@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { checkCommand, compileCommand, planCommand, schemaCommand } from './compiler-commands.js';
+import { convertCommand, fmtCommand } from './dsl-commands.js';
 
 export interface Io {
   out(s: string): void;
@@ -75,6 +76,21 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .description('print the JSON Schema of pipeline specs (for editor completion)')
     .addOption(new Option('--what <which>', 'which schema').choices(['pipeline', 'dataset']).default('pipeline'))
     .action((o: { what: 'pipeline' | 'dataset' }) => setCode(schemaCommand(o, io)));
+
+  program
+    .command('fmt')
+    .description('print .mmsa files in canonical formatting (comments kept)')
+    .argument('<files...>', '.mmsa files')
+    .option('-w, --write', 'rewrite the files in place')
+    .option('--check', 'exit 1 if a file is not formatted (for CI)')
+    .action((files: string[], o: { write?: boolean; check?: boolean }) => setCode(fmtCommand(files, o, io)));
+
+  program
+    .command('convert')
+    .description('convert a spec between YAML and the .mmsa language (comments kept)')
+    .argument('<file>', 'a .yaml or .mmsa spec')
+    .option('-o, --out <file>', 'write to this file instead of stdout')
+    .action((file: string, o: { out?: string }) => setCode(convertCommand(file, o, io)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

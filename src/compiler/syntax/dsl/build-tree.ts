@@ -1,6 +1,5 @@
-// CST visitor: turns the .mmsa concrete syntax tree into the spanned SpecTree (the same shape parseYaml gives),
-// expanding the sugar (`modality X {..}`, `encoder X: type`, `head X: type on IN`, `fusion type(a, b)`), and
-// records where comments and blank lines sit so the formatter can keep them. Phase 1 (parse), DSL front end.
+// CST visitor: .mmsa CST -> spanned SpecTree (same shape as parseYaml's), expanding the declaration sugar and
+// recording the layout comments attach to. Phase 1 (parse), DSL front end.
 
 import type { CstElement, CstNode, IToken } from 'chevrotain';
 import type { DiagnosticBag } from '../../diagnostics/diagnostic.js';

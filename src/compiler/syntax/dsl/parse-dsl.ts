@@ -85,6 +85,8 @@ export function parseDslDetailed(file: SourceFile): DslParseDetail {
   const cst = dslParser.file();
   const lexSpans = lexed.errors.map((e) => e.offset);
   let lastEnd = -1;
+  const regionOf = topLevelRegions(file, lexed.tokens);
+  const parseErrorRegions: number[] = [];
   for (const e of dslParser.errors) {
     const t = e.token;
     const atEof = t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset);
@@ -99,6 +101,16 @@ export function parseDslDetailed(file: SourceFile): DslParseDetail {
       continue;
     }
     if (atEof && syntax.some((d) => d.span.start === text.length)) continue;
+    // Recovery can leave the parser at the wrong nesting level; what follows from that (the file "ends" early, a
+    // block is "unclosed", more errors in the same top-level entry) repeats the first mistake.
+    const region = regionOf(start);
+    if (parseErrorRegions.length > 0) {
+      if (e.name === 'NotAllInputParsedException' || atEof || parseErrorRegions.includes(region)) {
+        lastEnd = recoveryEnd(e, start);
+        continue;
+      }
+    }
+    parseErrorRegions.push(region);
     const data = decode(e);
     const span = atEof ? file.span(text.length, text.length) : file.span(t.startOffset, t.endOffset! + 1);
     const prev = previousToken(lexed.tokens, start);
@@ -139,6 +151,33 @@ export function parseDslDetailed(file: SourceFile): DslParseDetail {
 
 function diag(bag: DiagnosticBag, code: Parameters<DiagnosticBag['add']>[0], span: Span, args: Record<string, unknown>, hint?: string): Diagnostic {
   return bag.add(code, span, args, hint ? { hint } : {});
+}
+
+const CLOSERS = new Set(['RBrace', 'RBracket', 'RParen']);
+
+/**
+ * Splits the file into top-level entries by layout: a line whose first token is at the indentation of the pipeline
+ * body (the smallest indentation deeper than the outermost one) starts a new region. Returns offset -> region index.
+ */
+function topLevelRegions(file: SourceFile, tokens: IToken[]): (offset: number) => number {
+  const firstOfLine: IToken[] = [];
+  let line = -1;
+  for (const t of tokens) {
+    if (t.startLine !== line) {
+      line = t.startLine ?? line;
+      if (!CLOSERS.has(t.tokenType.name)) firstOfLine.push(t);
+    }
+  }
+  const cols = firstOfLine.map((t) => t.startColumn ?? 1);
+  const outer = Math.min(...cols);
+  const deeper = cols.filter((c) => c > outer);
+  const body = deeper.length > 0 ? Math.min(...deeper) : outer;
+  const starts = firstOfLine.filter((t) => (t.startColumn ?? 1) <= body).map((t) => t.startOffset);
+  return (offset: number) => {
+    let r = 0;
+    for (let i = 0; i < starts.length; i++) if (starts[i]! <= offset) r = i;
+    return r;
+  };
 }
 
 function previousToken(tokens: IToken[], offset: number): IToken | undefined {
