@@ -1,0 +1,30 @@
+// Lowering of encoder 'mlp': pool a sequence (mean / first / last valid step), then Dropout -> Linear -> activation
+// per hidden size (`layers.{i}`) and Dropout -> Linear `out`. Phase 6 (lower).
+
+import type * as tf from '@tensorflow/tfjs';
+import { createLinear, dropout, joinPath } from '../../../nn/index.js';
+import { cfgNumber, cfgNumbers, cfgString, firstValue, onlyInput, outDim, type NodeLowering } from '../../node.js';
+import { activate, poolToVector, type PoolMode } from '../../pool.js';
+
+export const lowerMlpEncoder: NodeLowering = (node, ctx) => {
+  const input = onlyInput(node, ctx);
+  const hidden = cfgNumbers(node, 'hidden');
+  const p = cfgNumber(node, 'dropout', 0);
+  const act = cfgString(node, 'activation', 'relu');
+  const pool = cfgString(node, 'pool', 'mean') as PoolMode;
+  let prev = outDim(input);
+  const layers = hidden.map((h, i) => {
+    const l = createLinear(ctx.store, joinPath(node.id, `layers.${i}`), prev, h);
+    prev = h;
+    return l;
+  });
+  const out = createLinear(ctx.store, joinPath(node.id, 'out'), prev, cfgNumber(node, 'out'));
+  return {
+    apply(inputs, fctx) {
+      const v = firstValue(node, inputs);
+      let x: tf.Tensor = poolToVector(v.tensor, pool, v.lengths);
+      for (const l of layers) x = activate(l.apply(dropout(x, p, fctx)), act);
+      return { tensor: out.apply(dropout(x, p, fctx)) };
+    },
+  };
+};

@@ -1,0 +1,19 @@
+// Lowering of encoder 'subnet' (TFN/LMF SubNet): time-mean of a sequence (vectors pass), BatchNorm1d `norm`,
+// Dropout, three Linear+ReLU (`linear_1..3`). Phase 6 (lower).
+
+import * as tf from '@tensorflow/tfjs';
+import { createSubNet } from '../../../nn/index.js';
+import { cfgNumber, firstValue, onlyInput, outDim, type NodeLowering } from '../../node.js';
+import { meanSteps } from '../../pool.js';
+
+export const lowerSubnetEncoder: NodeLowering = (node, ctx) => {
+  const input = onlyInput(node, ctx);
+  const net = createSubNet(ctx.store, node.id, outDim(input), cfgNumber(node, 'hidden'), cfgNumber(node, 'dropout', 0));
+  return {
+    apply(inputs, fctx) {
+      const x = firstValue(node, inputs).tensor;
+      const v = x.rank === 3 ? meanSteps(x) : (x as tf.Tensor2D);
+      return { tensor: net.apply(v, fctx) };
+    },
+  };
+};

@@ -1,0 +1,19 @@
+// Lowering of encoder 'text_lstm' (TFN/LMF TextSubNet): 1-layer LSTM `rnn.*` over the whole padded sequence (no
+// packing), h_n, Dropout (the configured value; MMSA's forced 0 is expressed in the presets), Linear `linear_1`.
+// Phase 6 (lower).
+
+import type * as tf from '@tensorflow/tfjs';
+import { createTextSubNet } from '../../../nn/index.js';
+import { cfgNumber, firstValue, onlyInput, outDim, type NodeLowering } from '../../node.js';
+
+export const lowerTextLstmEncoder: NodeLowering = (node, ctx) => {
+  const input = onlyInput(node, ctx);
+  const net = createTextSubNet(ctx.store, node.id, outDim(input), cfgNumber(node, 'hidden'), cfgNumber(node, 'out'), cfgNumber(node, 'dropout', 0), {
+    forcedZeroDropout: false,
+  });
+  return {
+    apply(inputs, fctx) {
+      return { tensor: net.apply(firstValue(node, inputs).tensor as tf.Tensor3D, fctx) };
+    },
+  };
+};

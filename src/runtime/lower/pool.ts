@@ -1,0 +1,49 @@
+// Sequence-to-vector pooling used by encoders (precomputed select, mlp pool, subnet time-mean): first row, padded
+// time-mean, last row or last valid step by true lengths. Phase 6 (lower) wires them; phase 7 runs them.
+
+import * as tf from '@tensorflow/tfjs';
+
+/** Row 0 of B x T x D ([CLS] of BERT features). */
+export function firstStep(x: tf.Tensor): tf.Tensor2D {
+  const [B, , D] = x.shape as [number, number, number];
+  return tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, D]), [B, D]);
+}
+
+/** Mean over the padded time axis, padding included (MMSA's need_normalized). */
+export function meanSteps(x: tf.Tensor): tf.Tensor2D {
+  return tf.mean(x, 1) as tf.Tensor2D;
+}
+
+/**
+ * Last valid step per row (step len-1) when lengths are known, else the last row. A one-hot mask and a sum instead
+ * of gather: the gradient then needs no UnsortedSegmentSum (missing on wasm) and stays dense.
+ */
+export function lastStep(x: tf.Tensor, lengths?: Int32Array): tf.Tensor2D {
+  const [B, T, D] = x.shape as [number, number, number];
+  if (!lengths) return tf.reshape(tf.slice(x, [0, T - 1, 0], [B, 1, D]), [B, D]);
+  const mask = new Float32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const l = Math.max(1, Math.min(T, lengths[b] ?? T));
+    mask[b * T + l - 1] = 1;
+  }
+  return tf.sum(tf.mul(x, tf.tensor3d(mask, [B, T, 1])), 1) as tf.Tensor2D;
+}
+
+export type PoolMode = 'first' | 'cls' | 'mean' | 'last';
+
+/** A vector passes through; a sequence is pooled. */
+export function poolToVector(x: tf.Tensor, mode: PoolMode, lengths?: Int32Array): tf.Tensor2D {
+  if (x.rank === 2) return x as tf.Tensor2D;
+  if (mode === 'first' || mode === 'cls') return firstStep(x);
+  if (mode === 'last') return lastStep(x, lengths);
+  return meanSteps(x);
+}
+
+export type Activation = 'relu' | 'tanh' | 'gelu';
+
+export function activate(x: tf.Tensor, a: string): tf.Tensor {
+  if (a === 'tanh') return tf.tanh(x);
+  // exact (erf) GELU, as torch's default
+  if (a === 'gelu') return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
+  return tf.relu(x);
+}
