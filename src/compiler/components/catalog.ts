@@ -21,7 +21,7 @@ import { l1Task } from './tasks/l1.js';
 import { mseTask } from './tasks/mse.js';
 import { ulgmTask } from './tasks/ulgm.js';
 
-export const CATALOG: ComponentDef[] = [
+const DEFS: ComponentDef[] = [
   bertEncoder,
   gruEncoder,
   lstmEncoder,
@@ -41,6 +41,15 @@ export const CATALOG: ComponentDef[] = [
   mseTask,
   ulgmTask,
 ];
+
+/**
+ * Every entry's tfjs lowering, loaded only when asked for: the compiler (phases 0-5) never imports the runtime, so
+ * `mmsa check` starts without TensorFlow.js.
+ */
+export const CATALOG: ComponentDef[] = DEFS.map((def) => ({
+  ...def,
+  lower: async () => (await import('../../runtime/lower/registry.js')).getLowering(def.kind, def.type),
+}));
 
 const BY_KEY = new Map<string, ComponentDef>(CATALOG.map((c) => [`${c.kind}:${c.type}`, c]));
 

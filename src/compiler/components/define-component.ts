@@ -69,7 +69,7 @@ export interface ComponentDef<P = any> {
   taskTargets?(params: P): string[];
   /** Tasks: hooks the schedule runs (ULGM: init pass, per-step updates). */
   hooks?(params: P): ScheduleHook[];
-  /** Lazy tfjs lowering (phase 6); never imported by the compiler front end. */
+  /** Lazy tfjs lowering (phase 6), filled in by the catalog; never imported by the compiler front end. */
   lower?: () => Promise<unknown>;
 }
 
