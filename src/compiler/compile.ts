@@ -1,6 +1,7 @@
 // The compiler driver: runs phases 0-5 on a spec file (load, parse, extends/normalize, schema, check, ir) and
 // collects every diagnostic. `mmsa check`, `plan`, `compile` and `run` all start here.
 
+import { resolve } from 'node:path';
 import { datasetsDir, presetsDir } from '../paths.js';
 import { checkSpec } from './check/check-spec.js';
 import { DiagnosticBag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
@@ -45,7 +46,9 @@ export interface CompileResult {
   files: string[];
 }
 
-export function compileFile(file: string, opts: CompileOptions = {}): CompileResult {
+export function compileFile(file0: string, opts: CompileOptions = {}): CompileResult {
+  // Absolute from the start, so extends cycles and error locations name each file once.
+  const file = resolve(file0);
   const host = opts.host ?? new SourceHost();
   const env = opts.env ?? process.env;
   const bag = new DiagnosticBag();

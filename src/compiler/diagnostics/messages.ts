@@ -50,10 +50,8 @@ export const MESSAGES = {
   MSA2103: m('error', "environment variable '{name}' is not set and has no default", 'set it, or write ${{name}:-default}'),
   MSA2104: m('error', 'bad interpolation {text}: {detail}', 'write ${NAME} or ${NAME:-default}; a literal $ is written $$'),
   MSA2105: m('error', "unknown dataset '{name}'", 'known datasets: {known}; or give `path:` to a feature file with a key mapping'),
-  MSA2106: m('error', "dataset manifest '{path}' is invalid: {detail}"),
   MSA2107: m('error', "dataset '{dataset}' has no feature file '{file}'", 'available: {available}'),
   MSA2108: m('warning', "'{key}' changes type in extends ({from} in the base, {to} here): the value here replaces the base"),
-  MSA2109: m('error', "'{key}: {value}' in a list merge names no item of the base list", 'items of keyed lists are matched by their `name`'),
 
   // ---- 3xxx: semantic rules --------------------------------------------------------------
   MSA3001: m('error', "{what} '{name}' is not declared"),
@@ -79,9 +77,9 @@ export const MESSAGES = {
   MSA3021: m('warning', "metric set '{set}' is meant for {meant}, but the dataset's labels are {actual}"),
   MSA3022: m('error', "'{name}' names both {a} and {b}", 'node names must be unique across modalities, encoders, fusion and heads'),
   MSA3023: m('error', "{what} '{name}' reads '{input}', which would make a cycle"),
-  MSA3024: m('error', "no task trains the model", 'add a task under `tasks:` (e.g. `main: {type: l1, head: M}`)'),
   MSA3025: m('error', "eval metric '{metric}' does not fit head '{head}' ({kind})"),
-  MSA3026: m('error', "early stopping metric '{metric}' is not computed", 'use `loss` or one of: {available}'),
+  MSA3026: m('error', "{what} metric '{metric}' is not computed", 'use `loss` or one of: {available}'),
+  MSA3028: m('error', "head '{head}' outputs {out} classes, but dataset '{dataset}' has {needed}", 'set `num_classes: {needed}` on the head'),
   MSA3027: m('error', "BERT encoder '{name}' needs token ids, but feature '{key}' holds {actual}", "read `text_bert` (ids, mask, segments) for BERT, or use `precomputed` for `text` features"),
 
   // ---- 4xxx: shapes --------------------------------------------------------------------
@@ -90,7 +88,6 @@ export const MESSAGES = {
   MSA4003: m('error', "'{node}' needs inputs of equal length, but {a} has {la} steps and {b} has {lb}", "align them (`align: avg_pool` on the modality) or use a vector fusion"),
   MSA4004: m('error', "'{node}': {detail}"),
   MSA4005: m('warning', "'{node}' builds a {size}-feature tensor", 'tensor fusion grows as the product of its input dims; smaller encoder outputs keep it tractable'),
-  MSA4006: m('error', "head '{node}' outputs {out} values, but its task needs {needed}"),
   MSA4007: m('error', "'{node}' reads {len} tokens, more than the model's {max} positions"),
   MSA4008: m('error', "head '{node}' has no layers of its own, so its input must have {out} features, got {actual}"),
 

@@ -6,7 +6,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.js';
 import type { ResolvedDataset, ResolvedFeature } from '../ir/types.js';
-import type { SourceHost, Span } from '../source/source-file.js';
+import type { SourceFile, SourceHost, Span } from '../source/source-file.js';
 import { validateSchema } from '../schema/validate-schema.js';
 import { parseYaml } from '../syntax/yaml/parse-yaml.js';
 import { interpolateTree, type Env } from './interpolate.js';
@@ -45,9 +45,17 @@ interface LoadedManifest {
 const manifestCache = new Map<string, LoadedManifest | undefined>();
 
 /** Loads and validates a dataset manifest; problems are reported into `bag` at the manifest's own spans. */
-export function loadManifest(path: string, opts: DatasetOptions, bag: DiagnosticBag): LoadedManifest | undefined {
+export function loadManifest(path: string, opts: DatasetOptions, bag: DiagnosticBag, at?: Span): LoadedManifest | undefined {
   if (manifestCache.has(path)) return manifestCache.get(path);
-  const file = opts.host.load(path);
+  let file: SourceFile;
+  try {
+    file = opts.host.load(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
+    bag.add('MSA1004', at ?? { file: path, start: 0, end: 0 }, { path, reason });
+    return undefined;
+  }
   const parsed = parseYaml(file);
   bag.push(...parsed.diagnostics);
   let result: LoadedManifest | undefined;
@@ -168,7 +176,7 @@ function fromCustom(d: DatasetCustom, span: Span, specFile: string, opts: Datase
       bag.add('MSA1004', span, { path: d.manifest, reason: 'no such file' });
       return undefined;
     }
-    const loaded = loadManifest(mpath, opts, bag);
+    const loaded = loadManifest(mpath, opts, bag, span);
     if (!loaded) return undefined;
     const m = loaded.manifest;
     const f = m.files[m.default_file];

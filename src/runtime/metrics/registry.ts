@@ -25,7 +25,7 @@ export interface MetricDef {
   compute(pred: Float32Array, truth: Float32Array, opts: MetricOptions): number;
 }
 
-export type DatasetName = 'mosi' | 'mosei' | 'sims' | 'simsv2';
+export type DatasetName = 'mosi' | 'mosei' | 'sims' | 'simsv2' | 'regression' | 'classification';
 
 // ---- MMSA helpers ---------------------------------------------------------------------------------------------
 
@@ -239,6 +239,9 @@ export const METRIC_SETS: Readonly<Record<DatasetName, readonly string[]>> = {
   mosei: ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr'],
   sims: ['sims/Mult_acc_2', 'sims/Mult_acc_3', 'sims/Mult_acc_5', 'sims/F1_score', 'sims/MAE', 'sims/Corr'],
   simsv2: ['sims/Mult_acc_2', 'sims/Mult_acc_3', 'sims/Mult_acc_5', 'sims/F1_score', 'sims/MAE', 'sims/Corr'],
+  // Generic sets for custom datasets (any label range; class labels).
+  regression: ['MAE', 'RMSE', 'Corr', 'CCC'],
+  classification: ['accuracy', 'macro_F1', 'weighted_F1'],
 };
 
 export interface KeyEval {

@@ -44,7 +44,7 @@ export default defineRule({
       const available = keys.join(', ');
       const close = didYouMean(metric, ['loss', ...keys]);
       const hint = joinHints(close !== undefined ? `did you mean '${close}'?` : undefined, `use \`loss\` or one of: ${available}`);
-      ctx.report('MSA3026', ctx.spanOf(['train', section, 'metric']), { metric, available }, hint ? { hint } : {});
+      ctx.report('MSA3026', ctx.spanOf(['train', section, 'metric']), { what: section === 'select' ? 'model selection' : 'early stopping', metric, available }, hint ? { hint } : {});
     }
   },
 });

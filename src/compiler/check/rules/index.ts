@@ -4,10 +4,12 @@
 import type { Rule } from '../rule.js';
 import alignedRequired from './aligned-required.js';
 import bertTokens from './bert-tokens.js';
+import classCount from './class-count.js';
 import earlyStopMetric from './early-stop-metric.js';
 import featuresExist from './features-exist.js';
 import fusionArity from './fusion-arity.js';
 import headTaskKinds from './head-task-kinds.js';
+import metricFit from './metric-fit.js';
 import modalityEncoders from './modality-encoders.js';
 import noTestSelection from './no-test-selection.js';
 import packedLengths from './packed-lengths.js';
@@ -33,5 +35,7 @@ export const ALL_RULES: readonly Rule[] = [
   paramGroupsCover,
   noTestSelection,
   earlyStopMetric,
+  metricFit,
+  classCount,
   seedsUnique,
 ];

@@ -60,7 +60,7 @@ function convert(node: YNode | null, file: SourceFile, doc: Document, bag: Diagn
     else if (typeof v === 'number') value = v;
     else if (typeof v === 'bigint') value = Number(v);
     else {
-      bag.add('MSA1003', span, { feature: `a ${typeof v} scalar (tag ${node.tag ?? 'none'})` });
+      bag.add('MSA1003', span, { feature: `a scalar of type ${typeof v} (tag ${node.tag ?? 'none'})` });
       value = null;
     }
     const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED';

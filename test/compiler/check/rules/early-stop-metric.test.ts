@@ -25,7 +25,7 @@ describe('early-stop-metric', () => {
   it('uses eval.metrics over the dataset set, and checks a written select metric', () => {
     const spec = BASE + "train: {select: {metric: Mult_acc_7}}\neval: {metrics: ['sims/MAE', Corr]}\n";
     expect(runRule(rule, spec)).toMatchObject([
-      { code: 'MSA3026', message: "early stopping metric 'Mult_acc_7' is not computed", at: '18:26', hint: 'use `loss` or one of: sims/MAE, MAE, Corr' },
+      { code: 'MSA3026', message: "model selection metric 'Mult_acc_7' is not computed", at: '18:26', hint: 'use `loss` or one of: sims/MAE, MAE, Corr' },
     ]);
     expect(runRule(rule, spec.replace('Mult_acc_7', 'MAE'))).toEqual([]);
   });

@@ -1,0 +1,58 @@
+// `mmsa plan` text of every shipped pipeline against committed baselines (test/baselines/plan), and `mmsa check`
+// on every shipped pipeline: no errors, no warnings. Phases 0-5 (plan printing).
+
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { main, type Io } from '../../src/cli/main.js';
+import { compileFile } from '../../src/compiler/compile.js';
+import { formatDiagnostics } from '../../src/compiler/diagnostics/format.js';
+import { printPlan } from '../../src/compiler/ir/print-plan.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const pipelinesDir = join(repoRoot, 'pipelines');
+const baselineDir = join(repoRoot, 'test/baselines/plan');
+const update = process.env['UPDATE_BASELINES'] === '1';
+
+const pipelines = readdirSync(pipelinesDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+function expectBaseline(path: string, actual: string): void {
+  if (update || !existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, actual);
+    return;
+  }
+  expect(actual).toBe(readFileSync(path, 'utf8'));
+}
+
+describe('plan baselines of the shipped pipelines', () => {
+  it('ships the paper configs and demos', () => {
+    expect(pipelines.length).toBeGreaterThanOrEqual(25);
+  });
+
+  for (const file of pipelines) {
+    it(file, () => {
+      const r = compileFile(join(pipelinesDir, file), { env: {} });
+      expect(formatDiagnostics(r.diagnostics, r.host, { cwd: repoRoot })).toBe('');
+      expect(r.ir).toBeDefined();
+      const text = printPlan(r.ir!, { cwd: repoRoot });
+      expect(text).toContain(`pipeline ${basename(file, '.yaml')}`);
+      expectBaseline(join(baselineDir, `${basename(file, '.yaml')}.txt`), text);
+    });
+  }
+});
+
+describe('mmsa check on the shipped pipelines', () => {
+  it('passes every pipeline with no errors and no warnings', async () => {
+    let out = '';
+    let err = '';
+    const io: Io = { out: (s) => (out += s), err: (s) => (err += s), cwd: repoRoot, env: {}, isTTY: false };
+    const code = await main(['check', ...pipelines.map((f) => `pipelines/${f}`)], io);
+    expect(err).toBe(`ok: ${pipelines.length} of ${pipelines.length} specs passed\n`);
+    expect(out).toBe('');
+    expect(code).toBe(0);
+  });
+});
