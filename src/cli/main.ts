@@ -14,6 +14,8 @@ export interface Io {
   cwd: string;
   env: NodeJS.ProcessEnv;
   isTTY: boolean;
+  /** Whether stderr is a terminal (progress bars); defaults to isTTY. */
+  errIsTTY?: boolean;
 }
 
 export const processIo = (): Io => ({
@@ -22,6 +24,7 @@ export const processIo = (): Io => ({
   cwd: process.cwd(),
   env: process.env,
   isTTY: Boolean(process.stdout.isTTY),
+  errIsTTY: Boolean(process.stderr.isTTY),
 });
 
 function version(): string {
@@ -91,6 +94,26 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .argument('<file>', 'a .yaml or .mmsa spec')
     .option('-o, --out <file>', 'write to this file instead of stdout')
     .action((file: string, o: { out?: string }) => setCode(convertCommand(file, o, io)));
+
+  const data = program.command('data').description('inspect and verify MMSA feature files');
+  data
+    .command('inspect')
+    .description('splits, keys, dtypes, shapes, label statistics, lengths and -inf/NaN counts of a feature pickle')
+    .argument('<file>', 'an MMSA-layout pickle')
+    .addOption(format())
+    .action(async (file: string, o: { format: 'text' | 'json' }) => {
+      const { dataInspectCommand } = await import('./data-commands.js');
+      setCode(await dataInspectCommand(file, o, io));
+    });
+  data
+    .command('verify')
+    .description("check feature files' SHA-256 against the dataset manifests")
+    .argument('<name-or-file>', 'a dataset name (mosi, sims, ...) or a pickle path')
+    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
+    .action(async (nameOrFile: string, o: { dataRoot?: string }) => {
+      const { dataVerifyCommand } = await import('./data-commands.js');
+      setCode(await dataVerifyCommand(nameOrFile, o, io));
+    });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

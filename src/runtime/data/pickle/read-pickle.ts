@@ -4,13 +4,13 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { MmsaError } from '../../../errors.js';
 import { pickleError } from './errors.js';
-import { type KeyPath, PickleVM, type ReadRequest } from './vm.js';
+import { type KeyPath, type PickleGlobalHandler, PickleVM, type ReadRequest } from './vm.js';
 import type { PyValue } from './values.js';
 
 export { NDArray, Skipped, DType, isPyTuple, PyGlobal } from './values.js';
 export type { PyValue, NDTypedArray, NDDtypeName } from './values.js';
 export { PICKLE_ERROR_CODES, formatKeyPath } from './errors.js';
-export type { KeyPath } from './vm.js';
+export type { KeyPath, PickleGlobalHandler } from './vm.js';
 
 /**
  * Options of `readPickle` / `parsePickleBytes`.
@@ -41,6 +41,16 @@ export interface ReadPickleOptions {
   chunkSize?: number;
   /** Name used in error messages (parsePickleBytes; default '<bytes>'). */
   fileName?: string;
+  /**
+   * Resolves persistent ids (PERSID/BINPERSID, e.g. torch's storage references). Without it they are refused (the
+   * default: a data file has no business referencing external objects).
+   */
+  persistentLoad?: (pid: unknown) => unknown;
+  /**
+   * Extra allowed globals keyed by 'module.name', beyond the built-in numpy/builtins allow-list; only these are
+   * accepted in addition, and they run the caller's handler, never Python semantics. Default: none.
+   */
+  extraGlobals?: Readonly<Record<string, PickleGlobalHandler>>;
 }
 
 const DEFAULT_CHUNK = 4 * 1024 * 1024;
@@ -58,7 +68,7 @@ function makeVm(o: ReadPickleOptions, fileName: string, size: number, window: Ui
   const intAs = o.intAs ?? 'number';
   if (floatAs !== 'float32' && floatAs !== 'native') throw new MmsaError('MSA6009', `readPickle: floatAs must be 'float32' or 'native', got ${String(floatAs)}`);
   if (intAs !== 'number' && intAs !== 'native') throw new MmsaError('MSA6009', `readPickle: intAs must be 'number' or 'native', got ${String(intAs)}`);
-  return new PickleVM({ fileName, size, window, streaming, floatAs, intAs, skip: combinedSkip(o), onProgress: o.onProgress });
+  return new PickleVM({ fileName, size, window, streaming, floatAs, intAs, skip: combinedSkip(o), onProgress: o.onProgress, persistentLoad: o.persistentLoad, extraGlobals: o.extraGlobals });
 }
 
 function internalError(fileName: string, e: unknown): MmsaError {

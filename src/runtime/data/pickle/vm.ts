@@ -1,6 +1,7 @@
 // The pickle virtual machine: a generator that interprets CPython protocol 2-5 opcodes over a sliding window and
 // yields read requests, so one VM serves both the streaming file reader and the in-memory parser. Phase 7 (execute).
 
+import { MmsaError } from '../../../errors.js';
 import { pickleError, type PickleErrorKind } from './errors.js';
 import {
   type ArrayPlan,
@@ -34,7 +35,19 @@ export interface VmOptions extends ConvertOptions {
   streaming: boolean;
   skip: ((path: KeyPath) => boolean) | undefined;
   onProgress: ((bytesRead: number, totalBytes: number) => void) | undefined;
+  /** Resolves persistent ids (PERSID/BINPERSID); refused when absent. */
+  persistentLoad?: ((pid: unknown) => unknown) | undefined;
+  /** Globals beyond the built-in allow-list, only those the caller names (e.g. torch's tensor rebuild functions). */
+  extraGlobals?: Readonly<Record<string, PickleGlobalHandler>> | undefined;
 }
+
+/**
+ * A caller-supplied global: a function handles REDUCE/NEWOBJ calls; the object form may also restore BUILD state on
+ * values its `call` returned. A handler without `call` can be referenced (e.g. as an argument) but not called.
+ */
+export type PickleGlobalHandler =
+  | ((args: unknown[]) => unknown)
+  | { call?: (args: unknown[]) => unknown; build?: (obj: unknown, state: unknown) => unknown };
 
 /** Payloads at least this long are left in the file until their consumer knows where they go. */
 const LAZY_MIN = 4096;
@@ -123,6 +136,8 @@ export class PickleVM {
   private readonly needBuild: NDArray[] = [];
   private progressMax = 0;
   private readonly opts: VmOptions;
+  /** Objects returned by extra-global handlers, with the handler that may BUILD them. */
+  private readonly extraMade = new WeakMap<object, Exclude<PickleGlobalHandler, (args: unknown[]) => unknown>>();
 
   constructor(opts: VmOptions) {
     this.opts = opts;
@@ -670,6 +685,9 @@ export class PickleVM {
           } else if (obj instanceof DType) {
             this.buildDtype(obj, state);
             st.push(obj);
+          } else if (typeof obj === 'object' && obj !== null && this.extraMade.get(obj)?.build !== undefined) {
+            const h = this.extraMade.get(obj)!;
+            st.push(this.runHandler('BUILD', () => h.build!(obj, state)));
           } else {
             this.fail('corrupt', `BUILD on a ${typeName(obj)}: only numpy arrays and dtypes can be restored`);
           }
@@ -690,6 +708,16 @@ export class PickleVM {
             st.push(v);
           }
           break;
+        case 0x51: // BINPERSID
+        case 0x50: { // PERSID
+          const load = this.opts.persistentLoad;
+          if (load === undefined) {
+            this.fail('opcode', `persistent ids (${OPNAMES[op]}) are not supported`, 'the file references external objects (e.g. torch storages); save plain numpy arrays instead');
+          }
+          const pid = op === 0x51 ? this.pop() : yield* this.readLine();
+          st.push(this.runHandler('persistent id', () => load(pid)));
+          break;
+        }
         default: {
           const name = OPNAMES[op];
           if (name === 'PERSID' || name === 'BINPERSID') {
@@ -723,7 +751,7 @@ export class PickleVM {
 
   private resolveGlobal(mod: string, name: string): PyGlobal {
     const q = `${mod}.${name}`;
-    const fn = ALLOWED_GLOBALS[q];
+    const fn = ALLOWED_GLOBALS[q] ?? (this.opts.extraGlobals !== undefined && Object.hasOwn(this.opts.extraGlobals, q) ? 'extra' : undefined);
     if (fn === undefined) {
       const shown = q.length > 200 ? `${q.slice(0, 200)}...` : q;
       this.fail(
@@ -848,8 +876,34 @@ export class PickleVM {
         }
         return bad(`unsupported argument ${typeName(src)}`);
       }
+      case 'extra': {
+        const h = this.opts.extraGlobals![q]!;
+        const callFn = typeof h === 'function' ? h : h.call;
+        if (callFn === undefined) return bad('not callable');
+        // Handlers see real values, never the VM's lazy file ranges.
+        for (let i = 0; i < a.length; i++) {
+          const x = a[i];
+          if (x instanceof LazyPayload) {
+            x.consumed = true;
+            a[i] = yield* this.materialise(x);
+          }
+        }
+        const out = this.runHandler(`${q}(...)`, () => callFn(a));
+        if (typeof h !== 'function' && typeof out === 'object' && out !== null) this.extraMade.set(out, h);
+        return out;
+      }
       default:
         return bad('not callable');
+    }
+  }
+
+  /** Runs caller code; its plain errors become MSA errors with this opcode's offset and key path. */
+  private runHandler<T>(what: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof MmsaError) throw e;
+      return this.fail('badArgs', `${what}: ${e instanceof Error ? e.message : String(e)}`, undefined, e);
     }
   }
 

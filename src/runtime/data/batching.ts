@@ -1,0 +1,167 @@
+// Mini-batches over a loaded split: seeded per-epoch shuffles, sample indexes carried with each batch, zero-copy
+// views for contiguous index runs, and the small seeded PRNG the data layer shares. Phase 7 (execute).
+
+import type { ArrayData, Batch, SplitData } from './types.js';
+
+/** splitmix32 step: spreads nearby seeds (1, 2, 3) into unrelated PRNG states. */
+function mix32(x: number): number {
+  x = (x + 0x9e3779b9) | 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Combines integers (seed, epoch, stream ids) into one 32-bit seed; order matters. */
+export function deriveSeed(...parts: number[]): number {
+  let h = 0x2545f491;
+  for (const p of parts) {
+    // Seeds may exceed 2^32 (or be negative); fold both halves in so they stay distinct.
+    const lo = p >>> 0;
+    const hi = Math.floor(p / 4294967296) >>> 0;
+    h = mix32(h ^ lo);
+    h = mix32(h ^ hi);
+  }
+  return h;
+}
+
+/**
+ * Deterministic PRNG (sfc32 seeded through splitmix32). Not cryptographic; chosen because it is tiny, fast and gives the
+ * same stream on every platform, which the synthetic data and the shuffles need.
+ */
+export class SeededRng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  private spare: number | undefined;
+
+  constructor(seed: number) {
+    const s = deriveSeed(seed);
+    this.a = mix32(s);
+    this.b = mix32(this.a);
+    this.c = mix32(this.b);
+    this.d = 1;
+    // sfc32 needs a short warm-up before its output is well mixed.
+    for (let i = 0; i < 12; i++) this.nextUint32();
+  }
+
+  nextUint32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform integer in [lo, hi] (inclusive). */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+
+  /** Standard normal (Box-Muller, both values used). */
+  normal(): number {
+    if (this.spare !== undefined) {
+      const v = this.spare;
+      this.spare = undefined;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+}
+
+/** The sample order of one epoch: identity when not shuffled, else a Fisher-Yates permutation of (seed, epoch). */
+export function epochOrder(n: number, shuffle: boolean, seed: number, epoch = 0): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (!shuffle) return order;
+  const rng = new SeededRng(deriveSeed(seed, epoch, 0x5f3759df));
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+export interface BatchOptions {
+  batchSize: number;
+  shuffle: boolean;
+  seed: number;
+  /** Epoch number mixed into the shuffle seed (default 0): same seed + epoch gives the same order. */
+  epoch?: number;
+}
+
+function rowSize(shape: number[]): number {
+  let r = 1;
+  for (let i = 1; i < shape.length; i++) r *= shape[i]!;
+  return r;
+}
+
+/** First index of a run start..start+len-1, or -1 when the indexes are not such a run. */
+function contiguousStart(idx: Int32Array): number {
+  const s = idx[0] ?? 0;
+  for (let i = 1; i < idx.length; i++) if (idx[i] !== s + i) return -1;
+  return s;
+}
+
+function takeRows<T extends Float32Array | Int32Array>(src: T, row: number, idx: Int32Array, start: number): T {
+  if (start >= 0) return src.subarray(start * row, (start + idx.length) * row) as T;
+  const out = new (src.constructor as { new (n: number): T })(idx.length * row);
+  if (row === 1) {
+    for (let i = 0; i < idx.length; i++) out[i] = src[idx[i]!]!;
+  } else {
+    for (let i = 0; i < idx.length; i++) {
+      const o = idx[i]! * row;
+      out.set(src.subarray(o, o + row), i * row);
+    }
+  }
+  return out;
+}
+
+/**
+ * Gathers one batch of a split. Contiguous index runs (every batch of an unshuffled epoch) give `subarray` views that
+ * share memory with the split; anything else is copied.
+ */
+export function gatherBatch(split: SplitData, indexes: Int32Array): Batch {
+  const start = contiguousStart(indexes);
+  const features: Record<string, ArrayData> = {};
+  for (const [name, a] of Object.entries(split.features)) {
+    features[name] = { data: takeRows(a.data, rowSize(a.shape), indexes, start), shape: [indexes.length, ...a.shape.slice(1)] };
+  }
+  const lengths: Record<string, Int32Array> = {};
+  for (const [name, l] of Object.entries(split.lengths)) lengths[name] = takeRows(l, 1, indexes, start);
+  const labels: Record<string, Float32Array> = {};
+  for (const [name, l] of Object.entries(split.labels)) labels[name] = takeRows(l, 1, indexes, start);
+  return { indexes, size: indexes.length, features, lengths, labels };
+}
+
+/** Lazily yields the batches of one epoch (the last partial batch is kept, as torch's drop_last=False). */
+export function* iterateBatches(split: SplitData, opts: BatchOptions): Generator<Batch> {
+  const bs = Math.floor(opts.batchSize);
+  if (!(bs >= 1)) throw new RangeError(`batch size must be a positive integer, got ${opts.batchSize}`);
+  const order = epochOrder(split.n, opts.shuffle, opts.seed, opts.epoch ?? 0);
+  for (let s = 0; s < split.n; s += bs) yield gatherBatch(split, order.subarray(s, Math.min(split.n, s + bs)));
+}
+
+/** All batches of one epoch; see `iterateBatches` for the lazy form (less memory for shuffled large splits). */
+export function makeBatches(split: SplitData, opts: BatchOptions): Batch[] {
+  return [...iterateBatches(split, opts)];
+}
+
+/** Number of batches per epoch. */
+export function batchCount(n: number, batchSize: number): number {
+  return Math.ceil(n / Math.max(1, Math.floor(batchSize)));
+}
