@@ -9,7 +9,7 @@ import { encoderModality, resolveRef, type NodeRef } from '../check/spec-graph.j
 import { assignGroups, type ParamRef } from '../spec/selectors.js';
 import { defaultMode } from '../spec/normalize-spec.js';
 import type { SpecPath } from '../spec/spec-tree.js';
-import type { Modality, PipelineSpec } from '../spec/types.generated.js';
+import type { BertEncoder, Encoder, Modality, PipelineSpec } from '../spec/types.generated.js';
 import { paramSize, type Ir, type IrNode, type IrParamGroup, type IrTask, type ResolvedDataset, type TensorType, type TrainingSchedule } from './types.js';
 
 export interface BuildIrInput {
@@ -28,6 +28,20 @@ function textLength(spec: PipelineSpec, dataset: ResolvedDataset): number | unde
   if (!f) return undefined;
   if (f.dtype === 'int' && f.shape.length === 2) return f.shape[1];
   return textMod.preprocess.seq_len ?? f.shape[0];
+}
+
+/**
+ * The frozen-BERT fast path: a `bert` encoder with `finetune: false` whose dataset also ships the same model's
+ * last-layer features (`text`, [L, hidden]) needs no BERT forward at all.
+ */
+export function frozenBertFastPath(e: Encoder, dataset: ResolvedDataset): { feature: string; pretrained: string } | undefined {
+  if (e.type !== 'bert' || e.finetune !== false) return undefined;
+  const feat = dataset.features['text'];
+  if (!feat || feat.dtype !== 'float' || feat.shape.length !== 2) return undefined;
+  const hidden = e.config?.hidden_size ?? 768;
+  if (feat.shape[1] !== hidden) return undefined;
+  if (!dataset.pretrained || dataset.pretrained !== e.pretrained) return undefined;
+  return { feature: 'text', pretrained: e.pretrained };
 }
 
 function refId(ref: NodeRef | undefined): { id: string } | undefined {
@@ -125,6 +139,29 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
 
   for (const [name, e] of Object.entries(spec.encoders)) {
     const mod = encoderModality(name, e);
+    const fast = frozenBertFastPath(e, dataset);
+    if (fast) {
+      // Frozen BERT over ids gives exactly the dataset's precomputed features: read them instead of running BERT.
+      const input = byId.get(`modalities.${mod}`);
+      const feat = dataset.features[fast.feature]!;
+      if (input) {
+        input.type = fast.feature;
+        input.output = { kind: 'sequence', shape: ['B', feat.shape[0]!, feat.shape[1]!], dtype: 'float32', aligned: true };
+        input.summary = `${fast.feature} (${feat.key}), precomputed ${fast.pretrained} features instead of ${input.config['feature'] as string}`;
+        input.config = { ...input.config, feature: fast.feature };
+      }
+      const out = (e as BertEncoder).output;
+      const select = out === 'cls' ? 'cls' : out === 'mean' ? 'mean' : 'sequence';
+      infer('encoder', `encoders.${name}`, name, 'precomputed', { type: 'precomputed', select }, ['encoders', name], [
+        { name: mod, span: spanOf(['encoders', name], { key: true }) },
+      ]);
+      const node = byId.get(`encoders.${name}`);
+      if (node) {
+        node.summary = `bert(${fast.pretrained}, frozen) -> ${select}: fast path, reads the precomputed '${fast.feature}' features, no BERT forward (BERT's dropout, which MMSA keeps active when frozen, is not applied)`;
+        node.config = { ...(e as unknown as Record<string, unknown>), fast_path: { feature: fast.feature, select } };
+      }
+      continue;
+    }
     infer('encoder', `encoders.${name}`, name, e.type, e as unknown as Record<string, unknown>, ['encoders', name], [
       { name: mod, span: e.modality ? spanOf(['encoders', name, 'modality']) : spanOf(['encoders', name], { key: true }) },
     ]);
