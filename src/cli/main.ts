@@ -95,6 +95,36 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('-o, --out <file>', 'write to this file instead of stdout')
     .action((file: string, o: { out?: string }) => setCode(convertCommand(file, o, io)));
 
+  program
+    .command('run')
+    .description('train and test a pipeline (every seed), writing runs/<pipeline>/<hash>-<seed>/')
+    .argument('<file>', 'pipeline spec')
+    .option('--seeds <list>', 'comma-separated seeds, overriding the spec (e.g. 1111,1112)')
+    .option('--max-epochs <n>', 'stop after at most n epochs')
+    .addOption(new Option('--backend <name>', 'tensor backend').choices(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).default('wasm'))
+    .option('--out <dir>', 'root directory of runs', 'runs')
+    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
+    .option('--force', 'train again even when an identical completed run exists')
+    .addOption(new Option('--reporter <name>', 'how progress is shown').choices(['plain', 'ndjson']).default('plain'))
+    .action(async (file: string, o: Record<string, unknown>) => {
+      const { runCommand } = await import('./run-commands.js');
+      setCode(await runCommand(file, o, io));
+    });
+
+  program
+    .command('predict')
+    .description("write predictions of a trained run's best checkpoint (id, prediction, label)")
+    .argument('<run-dir>', 'a run directory (runs/<pipeline>/<hash>-<seed>)')
+    .option('--data <file>', 'a feature file in the same layout (default: the run\'s own dataset)')
+    .addOption(new Option('--split <split>', 'which split').choices(['train', 'valid', 'test']).default('test'))
+    .option('--out <file>', 'write .csv or .json instead of CSV on stdout')
+    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
+    .addOption(new Option('--backend <name>', 'tensor backend').choices(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).default('wasm'))
+    .action(async (runDir: string, o: Record<string, unknown>) => {
+      const { predictCommand } = await import('./run-commands.js');
+      setCode(await predictCommand(runDir, o, io));
+    });
+
   const data = program.command('data').description('inspect and verify MMSA feature files');
   data
     .command('inspect')

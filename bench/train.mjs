@@ -1,0 +1,116 @@
+// Benchmark: full training epochs (train + validation) of the MOSI paper configs on MOSI-sized synthetic data
+// (1284 / 229 / 686 samples, seq lens text 50 / audio 375 / vision 500; aligned 50 for EF-LSTM), next to MMSA's
+// reference per-epoch times. Self-MM reads precomputed [CLS] features instead of running BERT.
+// Run: npx tsc -p tsconfig.build.json && node bench/train.mjs
+// Env: BENCH_EPOCHS (default 2), BENCH_BACKEND (wasm|cpu|tensorflow, default wasm), BENCH_ONLY='lmf|tfn'.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { compileFile } from '../dist/compiler/compile.js';
+import { packageRoot } from '../dist/paths.js';
+import { runPipeline } from '../dist/runtime/run.js';
+
+const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 2);
+const BACKEND = process.env.BENCH_BACKEND ?? 'wasm';
+const only = process.env.BENCH_ONLY?.split('|');
+
+/** MMSA's seconds per epoch (reference GPU runs) for the same configs. */
+const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3 };
+const MODELS = Object.keys(REFERENCE).filter((m) => !only || only.includes(m));
+
+const root = packageRoot();
+const work = mkdtempSync(join(tmpdir(), 'mmsa-bench-train-'));
+
+function benchSpec(model) {
+  const spec = parse(readFileSync(join(root, 'pipelines', `${model}_mosi.yaml`), 'utf8'));
+  const aligned = model === 'ef_lstm';
+  spec.name = `bench_${model}`;
+  spec.dataset = {
+    type: 'synthetic', like: 'mosi', aligned, n_train: 1284, n_valid: 229, n_test: 686, seed: 1,
+    seq_lens: aligned ? { text: 50 } : { text: 50, audio: 375, vision: 500 },
+  };
+  spec.train = { ...spec.train, max_epochs: EPOCHS };
+  spec.seeds = [1111];
+  if (model === 'self_mm') {
+    spec.modalities = { ...(spec.modalities ?? {}), text: { feature: 'text' } };
+    spec.encoders = { ...spec.encoders, text: { type: 'precomputed', select: 'cls' } };
+    spec.train.optimizer.groups = spec.train.optimizer.groups.filter((g) => g.name !== 'bert');
+  }
+  const file = join(work, `bench_${model}.yaml`);
+  writeFileSync(file, stringify(spec));
+  return file;
+}
+
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const rows = [];
+for (const model of MODELS) {
+  const file = benchSpec(model);
+  const compiled = compileFile(file);
+  const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 || !compiled.ir) {
+    console.error(`${model}: spec does not compile: ${errors.map((d) => `${d.code} ${d.message ?? ''}`).join('; ')}`);
+    continue;
+  }
+  const epochSecs = [];
+  const stepMs = [];
+  let epochStart = 0;
+  let lastStep = 0;
+  let steps = 0;
+  let peakRss = 0;
+  let test;
+  let failed;
+  const t0 = Date.now();
+  const it = runPipeline(compiled, { outRoot: join(work, 'runs'), backend: BACKEND, force: true });
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    const e = r.value;
+    if (e.kind === 'epoch.start') {
+      epochStart = e.t;
+      lastStep = e.t;
+      steps = 0;
+    } else if (e.kind === 'step.end') {
+      steps += 1;
+      lastStep = e.t;
+    } else if (e.kind === 'epoch.end') {
+      epochSecs.push(e.seconds);
+      stepMs.push((lastStep - epochStart) / Math.max(1, steps));
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      console.error(`  ${model} epoch ${e.epoch}: ${fmt(e.seconds)} s, train ${fmt(e.trainLoss, 4)}, valid ${fmt(e.valid.loss, 4)}`);
+    } else if (e.kind === 'run.end' && e.scope === 'seed' && e.result) {
+      test = e.result.test;
+    } else if (e.kind === 'run.error') {
+      failed = `${e.code} ${e.message}`;
+    }
+  }
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  if (failed) {
+    console.error(`${model}: ${failed}`);
+    continue;
+  }
+  // The first epoch carries one-off costs (kernel compilation, Adam state); report the later ones when there are any.
+  const steady = epochSecs.length > 1 ? epochSecs.slice(1) : epochSecs;
+  const steadySteps = stepMs.length > 1 ? stepMs.slice(1) : stepMs;
+  const sPerEpoch = steady.reduce((a, b) => a + b, 0) / steady.length;
+  const msPerStep = steadySteps.reduce((a, b) => a + b, 0) / steadySteps.length;
+  rows.push({
+    model,
+    sPerEpoch,
+    firstEpoch: epochSecs[0],
+    msPerStep,
+    ref: REFERENCE[model],
+    ratio: sPerEpoch / REFERENCE[model],
+    peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 2 ** 20,
+    wall: (Date.now() - t0) / 1000,
+    test,
+  });
+}
+
+console.log(`\nbench/train: ${EPOCHS} epoch(s) per model on MOSI-sized synthetic data, backend ${BACKEND}, node ${process.version}`);
+console.log('model     s/epoch  (1st)  ms/step  ref s/epoch  x ref   peak RSS MB  wall s  test MAE  Corr    Has0_acc_2');
+for (const r of rows) {
+  console.log(
+    `${r.model.padEnd(8)} ${fmt(r.sPerEpoch).padStart(8)} ${fmt(r.firstEpoch).padStart(6)} ${fmt(r.msPerStep, 1).padStart(8)} ${fmt(r.ref, 1).padStart(12)} ${fmt(r.ratio).padStart(7)} ${fmt(r.peakRssMb, 0).padStart(12)} ${fmt(r.wall, 1).padStart(7)}  ${fmt(r.test?.MAE, 4).padStart(8)}  ${fmt(r.test?.Corr, 4).padStart(6)}  ${fmt(r.test?.Has0_acc_2, 4)}`,
+  );
+}
+console.log('peak RSS is the process high-water mark so far (models run in order in one process).');
+rmSync(work, { recursive: true, force: true });

@@ -1,0 +1,220 @@
+// `mmsa run` and `mmsa predict`: compile (diagnostics like `mmsa check`), then load the tfjs runtime lazily (dynamic
+// import, so `check`/`plan` never pull in tfjs), train or predict, report events. Exit codes: 0 ok, 1 failed,
+// 2 usage, 130 interrupted (Ctrl-C).
+
+import { existsSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { hasErrors, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
+import { formatDiagnostics } from '../compiler/diagnostics/format.js';
+import { SourceFile, SourceHost } from '../compiler/source/source-file.js';
+import { MmsaError } from '../errors.js';
+import type { BackendName } from '../runtime/backend.js';
+import type { RunEvent } from '../runtime/events.js';
+import { assertRunDir, csvCell, jsonReplacer, lockSpecPath, readJson, readManifest, writeFileAtomic, type LockFile } from '../runtime/run-dir.js';
+import type { RunOptions } from '../runtime/run.js';
+import { createNdjsonReporter } from '../report/ndjson-reporter.js';
+import { createPlainReporter, type Reporter } from '../report/plain-reporter.js';
+import type { Io } from './main.js';
+
+export interface RunCommandOptions {
+  /** `1,2,3` or numbers. */
+  seeds?: string | number[];
+  maxEpochs?: string | number;
+  backend?: BackendName;
+  /** Root of run directories (default ./runs). */
+  out?: string;
+  dataRoot?: string;
+  force?: boolean;
+  reporter?: 'plain' | 'ndjson';
+  /** External cancellation (tests, embedding); when given, no SIGINT handler is installed. */
+  signal?: AbortSignal;
+  /** Receives every event as well (embedding, tests). */
+  onEvent?: (e: RunEvent) => void;
+  /** Test seams passed through to the run. */
+  runtime?: Pick<RunOptions, 'loadData' | 'lower' | 'batches'>;
+}
+
+const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'];
+
+function printDiagnostics(ds: Diagnostic[], host: SourceHost, io: Io): void {
+  const text = formatDiagnostics(ds, host, { cwd: io.cwd, color: io.isTTY && !io.env['NO_COLOR'] });
+  if (text) io.err(text);
+}
+
+function usage(io: Io, msg: string): number {
+  io.err(`error: ${msg}\n`);
+  return 2;
+}
+
+export function parseSeeds(v: string | number[] | undefined): number[] | undefined | Error {
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) return v;
+  const parts = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const seeds = parts.map(Number);
+  if (parts.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) return new Error(`--seeds expects non-negative integers separated by commas (e.g. 1111,1112), got '${v}'`);
+  return seeds;
+}
+
+function makeReporter(name: string | undefined, io: Io): Reporter | Error {
+  if (name === undefined || name === 'plain') return createPlainReporter({ out: io.out, err: io.err });
+  if (name === 'ndjson') return createNdjsonReporter({ out: io.out });
+  return new Error(`--reporter must be plain or ndjson, got '${name}'`);
+}
+
+/** Ctrl-C: the first asks the run to stop after the current step, the second exits at once. */
+function installSigint(io: Io): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const handler = () => {
+    if (ac.signal.aborted) {
+      io.err('\ninterrupted again: exiting now\n');
+      process.exit(130);
+    }
+    io.err('\ninterrupt: stopping after the current step (Ctrl-C again to exit now)\n');
+    ac.abort();
+  };
+  process.on('SIGINT', handler);
+  return { signal: ac.signal, dispose: () => process.off('SIGINT', handler) };
+}
+
+export async function runCommand(file: string, opts: RunCommandOptions, io: Io): Promise<number> {
+  const seeds = parseSeeds(opts.seeds);
+  if (seeds instanceof Error) return usage(io, seeds.message);
+  let maxEpochs: number | undefined;
+  if (opts.maxEpochs !== undefined) {
+    maxEpochs = Number(opts.maxEpochs);
+    if (!Number.isInteger(maxEpochs) || maxEpochs < 1) return usage(io, `--max-epochs expects a positive integer, got '${opts.maxEpochs}'`);
+  }
+  if (opts.backend !== undefined && !BACKENDS.includes(opts.backend)) return usage(io, `--backend must be one of ${BACKENDS.join(', ')}, got '${opts.backend}'`);
+  const reporter = makeReporter(opts.reporter, io);
+  if (reporter instanceof Error) return usage(io, reporter.message);
+
+  const host = new SourceHost();
+  const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
+  const compiled = compileFile(resolve(io.cwd, file), { env: io.env, host, ...(dataRoot ? { dataRoot } : {}) });
+  if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
+  if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
+
+  const { runPipeline } = await import('../runtime/run.js');
+  const sig = opts.signal ? undefined : installSigint(io);
+  const signal = opts.signal ?? sig!.signal;
+  try {
+    const it = runPipeline(compiled, {
+      outRoot: resolve(io.cwd, opts.out ?? 'runs'),
+      ...(seeds ? { seeds } : {}),
+      ...(maxEpochs !== undefined ? { maxEpochs } : {}),
+      ...(opts.backend ? { backend: opts.backend } : {}),
+      ...(dataRoot ? { dataRoot } : {}),
+      ...(opts.force ? { force: true } : {}),
+      signal,
+      command: ['mmsa', 'run', file, ...commandFlags(opts)],
+      ...(opts.runtime ?? {}),
+    });
+    let r = await it.next();
+    while (!r.done) {
+      reporter.onEvent(r.value);
+      opts.onEvent?.(r.value);
+      r = await it.next();
+    }
+    reporter.close?.();
+    const outcome = r.value;
+    if (outcome.status === 'interrupted') return 130;
+    return outcome.status === 'completed' ? 0 : 1;
+  } finally {
+    sig?.dispose();
+  }
+}
+
+function commandFlags(o: RunCommandOptions): string[] {
+  const f: string[] = [];
+  if (o.seeds !== undefined) f.push('--seeds', Array.isArray(o.seeds) ? o.seeds.join(',') : o.seeds);
+  if (o.maxEpochs !== undefined) f.push('--max-epochs', String(o.maxEpochs));
+  if (o.backend) f.push('--backend', o.backend);
+  if (o.out) f.push('--out', o.out);
+  if (o.dataRoot) f.push('--data-root', o.dataRoot);
+  if (o.force) f.push('--force');
+  if (o.reporter) f.push('--reporter', o.reporter);
+  return f;
+}
+
+export interface PredictCommandOptions {
+  /** A feature file with the run's layout; default: the run's own dataset. */
+  data?: string;
+  split?: 'train' | 'valid' | 'test';
+  /** .csv or .json; default CSV on stdout. */
+  out?: string;
+  dataRoot?: string;
+  backend?: BackendName;
+}
+
+/** Compiles a run's lock file (the normalized spec) as if it sat beside the original spec. */
+export function compileLock(runDir: string, io: Io, opts: { dataRoot?: string } = {}): { compiled: CompileResult; lock: LockFile; host: SourceHost } {
+  const lock = readJson<LockFile>(join(runDir, 'spec.lock.json'));
+  const host = new SourceHost();
+  const path = lockSpecPath(lock);
+  host.add(new SourceFile(path, `${JSON.stringify(lock.spec, null, 2)}\n`));
+  const compiled = compileFile(path, { env: io.env, host, ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}) });
+  return { compiled, lock, host };
+}
+
+export async function predictCommand(runDir: string, opts: PredictCommandOptions, io: Io): Promise<number> {
+  const dir = resolve(io.cwd, runDir);
+  const split = opts.split ?? 'test';
+  if (!['train', 'valid', 'test'].includes(split)) return usage(io, `--split must be train, valid or test, got '${split}'`);
+  if (opts.out && !['.csv', '.json'].includes(extname(opts.out).toLowerCase())) return usage(io, `--out must end in .csv or .json, got '${opts.out}'`);
+  try {
+    assertRunDir(dir);
+    if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
+      throw new MmsaError('MSA6701', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
+    }
+    const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
+    const { compiled, host } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
+    if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
+    if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
+    let ir = compiled.ir;
+    if (opts.data) {
+      const path = resolve(io.cwd, opts.data);
+      ir = { ...ir, dataset: { ...ir.dataset, source: 'custom', path, sha256: null } };
+    }
+    const manifest = readManifest(dir);
+    const [{ setupBackend }, { loadDataset }, { lowerPipeline }, { readCheckpoint }, { predictSplit }] = await Promise.all([
+      import('../runtime/backend.js'),
+      import('../runtime/data/load-dataset.js'),
+      import('../runtime/lower/lower-pipeline.js'),
+      import('../runtime/train/checkpoint.js'),
+      import('../runtime/train/executor.js'),
+    ]);
+    await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm');
+    const data = await loadDataset(ir, dataRoot ? { dataRoot } : {});
+    const ckpt = readCheckpoint(join(dir, 'checkpoint'));
+    const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: data.train.n });
+    try {
+      try {
+        pipeline.model.store.loadStateDict(ckpt.weights);
+      } catch (e) {
+        throw new MmsaError('MSA6701', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
+      }
+      for (const t of pipeline.tasks) if (t.restore && t.name in ckpt.tasks) t.restore(ckpt.tasks[t.name]);
+      const { ids, predictions, labels } = predictSplit(ir, pipeline, data[split]);
+      const rows = ids.map((id, i) => ({ id, prediction: predictions[i]!, label: labels ? labels[i]! : null }));
+      if (opts.out && extname(opts.out).toLowerCase() === '.json') {
+        writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(rows, jsonReplacer, 2)}\n`);
+      } else {
+        const csv = `id,prediction,label\n${rows.map((r) => [csvCell(r.id), csvCell(r.prediction), r.label === null ? '' : csvCell(r.label)].join(',')).join('\n')}\n`;
+        if (opts.out) writeFileAtomic(resolve(io.cwd, opts.out), csv);
+        else io.out(csv);
+      }
+      if (opts.out) io.err(`wrote ${rows.length} predictions (${split}) to ${opts.out}\n`);
+      return 0;
+    } finally {
+      pipeline.optimizer.dispose();
+      pipeline.model.dispose();
+    }
+  } catch (e) {
+    if (e instanceof MmsaError) {
+      io.err(`${e.format()}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

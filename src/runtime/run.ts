@@ -1,0 +1,253 @@
+// Orchestrates `mmsa run`: compiled spec -> backend -> data -> for each seed a fresh lowering + the executor, with the
+// run directory written as events arrive -> aggregate over seeds. Phase 7 (execute); loaded lazily (imports tfjs).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CompileResult } from '../compiler/compile.js';
+import type { Ir } from '../compiler/ir/types.js';
+import { MmsaError } from '../errors.js';
+import { packageRoot } from '../paths.js';
+import { setupBackend, type BackendInfo, type BackendName } from './backend.js';
+import { loadDataset } from './data/load-dataset.js';
+import type { LoadedDataset } from './data/types.js';
+import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type RunEvent, type SeedResult } from './events.js';
+import { lowerPipeline } from './lower/lower-pipeline.js';
+import type { LoweredPipeline } from './lower/types.js';
+import { aggregateSeeds } from './metrics/index.js';
+import { findCompletedRun, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile } from './run-dir.js';
+import { writeCheckpoint } from './train/checkpoint.js';
+import { runSchedule, type Batcher } from './train/executor.js';
+
+export interface RunOptions {
+  /** Seeds to run (default: the spec's `seeds`). */
+  seeds?: number[];
+  /** Epoch cap override (part of the spec hash: it changes the experiment). */
+  maxEpochs?: number;
+  backend?: BackendName;
+  /** Root of run directories (default ./runs, resolved by the caller). */
+  outRoot: string;
+  dataRoot?: string;
+  /** Retrain even when a completed run with the same spec hash and seed exists. */
+  force?: boolean;
+  signal?: AbortSignal;
+  /** argv for the manifest. */
+  command?: string[];
+  /** Test seam: dataset loader and batcher. */
+  loadData?: (ir: Ir) => Promise<LoadedDataset>;
+  lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
+  batches?: Batcher;
+}
+
+export type RunStatusOutcome = 'completed' | 'interrupted' | 'failed';
+
+export interface RunOutcome {
+  status: RunStatusOutcome;
+  specHash: string;
+  runDirs: string[];
+  results: SeedResult[];
+  aggregate?: Record<string, AggregateCell>;
+  summaryPath?: string;
+  error?: { code: string; message: string; hint?: string };
+}
+
+let versionCache: string | undefined;
+
+export function mmsaVersion(): string {
+  if (versionCache) return versionCache;
+  try {
+    versionCache = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    versionCache = '0.0.0';
+  }
+  return versionCache;
+}
+
+export function datasetIdentity(ir: Ir): DatasetIdentity {
+  const d = ir.dataset;
+  return {
+    name: d.name,
+    source: d.source,
+    ...(d.path ? { path: d.path } : {}),
+    ...(d.sha256 ? { sha256: d.sha256 } : {}),
+    ...(d.synthetic ? { synthetic: d.synthetic } : {}),
+  };
+}
+
+/** The spec a run actually trains: the normalized spec with command-line overrides applied. */
+export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<string, unknown> {
+  const s = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+  if (o.maxEpochs !== undefined) {
+    const train = (s['train'] ?? {}) as Record<string, unknown>;
+    s['train'] = { ...train, max_epochs: o.maxEpochs };
+  }
+  return s;
+}
+
+/** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
+export function hashOf(spec: Record<string, unknown>, ir: Ir): string {
+  const { seeds: _seeds, ...rest } = spec;
+  return specHash(rest, datasetIdentity(ir), mmsaVersion());
+}
+
+export type { LockFile };
+
+/**
+ * Runs every seed and yields every event; the run directories are complete and consistent whenever an event is
+ * yielded. Errors become a `run.error` event (and a 'failed' manifest); the return value tells the outcome.
+ */
+export async function* runPipeline(compiled: CompileResult, opts: RunOptions): AsyncGenerator<RunEvent, RunOutcome> {
+  const baseIr = compiled.ir;
+  if (!baseIr || !compiled.spec) throw new Error('runPipeline needs a compile result with an IR (check diagnostics first)');
+  const ir: Ir = opts.maxEpochs !== undefined ? { ...baseIr, schedule: { ...baseIr.schedule, maxEpochs: opts.maxEpochs } } : baseIr;
+  const spec = effectiveSpec(compiled.spec, opts);
+  const hash = hashOf(spec, ir);
+  const seeds = opts.seeds && opts.seeds.length > 0 ? opts.seeds : ir.schedule.seeds;
+  const outcome: RunOutcome = { status: 'completed', specHash: hash, runDirs: [], results: [] };
+  const ev = <E extends RunEvent>(body: EventBody<E>) => makeEvent<E>(body);
+  const fail = (e: unknown, seed?: number): RunErrorEvent => {
+    const err = e instanceof MmsaError ? e : undefined;
+    const message = e instanceof Error ? e.message : String(e);
+    outcome.status = 'failed';
+    outcome.error = { code: err?.code ?? 'MSA6799', message, ...(err?.hint ? { hint: err.hint } : {}) };
+    return ev<RunErrorEvent>({
+      kind: 'run.error',
+      runId: seed !== undefined ? `${hash}-${seed}` : `${hash}-summary`,
+      message,
+      code: outcome.error.code,
+      ...(err?.hint ? { hint: err.hint } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+    });
+  };
+
+  let backend: BackendInfo;
+  try {
+    backend = await setupBackend(opts.backend ?? 'wasm');
+  } catch (e) {
+    yield fail(e);
+    return outcome;
+  }
+
+  let data: LoadedDataset | undefined;
+  const lock: LockFile = {
+    mmsaVersion: mmsaVersion(),
+    specHash: hash,
+    file: compiled.file,
+    spec,
+    defaulted: compiled.defaulted ?? [],
+    overrides: { ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}), ...(opts.seeds ? { seeds: opts.seeds } : {}) },
+  };
+
+  for (const [seedIndex, seed] of seeds.entries()) {
+    if (opts.signal?.aborted) {
+      outcome.status = 'interrupted';
+      return outcome;
+    }
+    const runId = `${hash}-${seed}`;
+    const dirPath = runDirPath(opts.outRoot, ir.pipeline, hash, seed);
+    const done = opts.force ? undefined : findCompletedRun(dirPath);
+    if (done) {
+      outcome.runDirs.push(dirPath);
+      outcome.results.push(done.results);
+      yield ev({ kind: 'run.end', runId, scope: 'seed', status: 'completed', seed, seedIndex, result: done.results, epochs: done.results.epochs, bestEpoch: done.results.bestEpoch, reused: true, runDir: dirPath, seconds: 0 });
+      continue;
+    }
+    if (!data) {
+      try {
+        data = opts.loadData ? await opts.loadData(ir) : await loadDataset(ir, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
+      } catch (e) {
+        yield fail(e, seed);
+        return outcome;
+      }
+    }
+    const dir = RunDir.create({
+      outRoot: opts.outRoot,
+      pipeline: ir.pipeline,
+      hash,
+      seed,
+      lock,
+      manifest: {
+        mmsaVersion: mmsaVersion(),
+        nodeVersion: process.version,
+        backend: backend.name,
+        backendDetails: { version: backend.version, ...backend.details },
+        pipeline: ir.pipeline,
+        specHash: hash,
+        seed,
+        dataset: {
+          ...datasetIdentity(ir),
+          ...(data.provenance.path ? { path: data.provenance.path } : {}),
+          ...(data.provenance.sha256 ? { sha256: data.provenance.sha256 } : {}),
+          ...(data.provenance.synthetic ? { synthetic: data.provenance.synthetic } : {}),
+        },
+        command: opts.command ?? [],
+      },
+    });
+    outcome.runDirs.push(dir.path);
+    let pipeline: LoweredPipeline | undefined;
+    let finished = false;
+    try {
+      const lower = opts.lower ?? lowerPipeline;
+      pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
+      const it = runSchedule(ir, pipeline, data, {
+        runId,
+        seed,
+        seedIndex,
+        seedCount: seeds.length,
+        backend: backend.name,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.batches ? { batches: opts.batches } : {}),
+        saveCheckpoint: (d) => writeCheckpoint(dir.checkpointDir, d),
+        runDir: dir.path,
+      });
+      for await (const e of it) {
+        dir.appendEvent(e);
+        if (e.kind === 'epoch.end') dir.recordEpoch(e);
+        if (e.kind === 'run.end' && e.scope === 'seed') {
+          if (e.status === 'completed' && e.result) {
+            dir.writeResults(ir.pipeline, e.result);
+            dir.finish('completed');
+            outcome.results.push(e.result);
+          } else {
+            dir.finish('interrupted');
+            outcome.status = 'interrupted';
+          }
+          finished = true;
+        }
+        yield e;
+      }
+    } catch (e) {
+      const errEvent = fail(e, seed);
+      dir.appendEvent(errEvent);
+      dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message } });
+      finished = true;
+      yield errEvent;
+    } finally {
+      if (!finished) dir.finish(opts.signal?.aborted ? 'interrupted' : 'failed');
+      if (pipeline) {
+        pipeline.optimizer.dispose();
+        pipeline.model.dispose();
+      }
+    }
+    if (outcome.status !== 'completed') return outcome;
+  }
+
+  if (outcome.results.length > 0) {
+    const agg = aggregateSeeds(outcome.results.map((r) => r.test));
+    outcome.aggregate = agg;
+    const paths = summaryPaths(opts.outRoot, ir.pipeline, hash);
+    writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: outcome.results.map((r) => r.seed), results: outcome.results, aggregate: agg });
+    outcome.summaryPath = paths.json;
+    yield ev({
+      kind: 'run.end',
+      runId: `${hash}-summary`,
+      scope: 'summary',
+      status: 'completed',
+      pipeline: ir.pipeline,
+      seeds: outcome.results.map((r) => r.seed),
+      results: outcome.results,
+      aggregate: agg,
+      summaryPath: paths.json,
+    });
+  }
+  return outcome;
+}

@@ -1,0 +1,191 @@
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Io } from '../../src/cli/main.js';
+import { parseSeeds, predictCommand, runCommand } from '../../src/cli/run-commands.js';
+import { compileFile } from '../../src/compiler/compile.js';
+import { loadDataset } from '../../src/runtime/data/load-dataset.js';
+import { isRunEvent, type RunEvent, type RunEndSeedEvent } from '../../src/runtime/events.js';
+import { computeMetrics, type DatasetName } from '../../src/runtime/metrics/index.js';
+import { packageRoot } from '../../src/paths.js';
+
+const root = packageRoot();
+const tmp = () => mkdtempSync(join(tmpdir(), 'mmsa-cli-'));
+
+function memIo(cwd = root): Io & { stdout: () => string; stderr: () => string } {
+  let o = '';
+  let e = '';
+  return {
+    out: (s) => void (o += s),
+    err: (s) => void (e += s),
+    cwd,
+    env: { ...process.env, NO_COLOR: '1' },
+    isTTY: false,
+    stdout: () => o,
+    stderr: () => e,
+  };
+}
+
+describe('mmsa run: arguments and compile errors', () => {
+  it('parses --seeds and rejects bad values with exit code 2', async () => {
+    expect(parseSeeds('1111, 1112,1113')).toEqual([1111, 1112, 1113]);
+    expect(parseSeeds('1,x')).toBeInstanceOf(Error);
+    const io = memIo();
+    expect(await runCommand('pipelines/demo_lmf.yaml', { seeds: '1,,-2' }, io)).toBe(2);
+    expect(io.stderr()).toMatch(/--seeds expects non-negative integers/);
+    expect(await runCommand('pipelines/demo_lmf.yaml', { maxEpochs: '0' }, io)).toBe(2);
+    expect(await runCommand('pipelines/demo_lmf.yaml', { reporter: 'tui' as 'plain' }, io)).toBe(2);
+  });
+
+  it('prints diagnostics like `mmsa check` and exits 1 without training', async () => {
+    const io = memIo();
+    const out = tmp();
+    expect(await runCommand('pipelines/does_not_exist.yaml', { out }, io)).toBe(1);
+    expect(io.stderr()).toMatch(/MSA1004/);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('the command module does not load tfjs statically (mmsa check stays tfjs-free)', () => {
+    const seen = new Set<string>();
+    const tf: string[] = [];
+    const walk = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      // static imports only: `import ... from '...'` / `export ... from '...'`, not `import type` or `await import()`
+      for (const m of text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gm)) {
+        const spec = m[1]!;
+        if (spec.startsWith('@tensorflow/')) tf.push(`${file} -> ${spec}`);
+        if (spec.startsWith('.')) walk(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+      }
+    };
+    walk(join(root, 'src/cli/run-commands.ts'));
+    expect(seen.size).toBeGreaterThan(5);
+    expect(tf).toEqual([]);
+  });
+});
+
+const DEMOS = ['demo_lmf', 'demo_lf_dnn', 'demo_tfn', 'demo_ef_lstm', 'demo_self_mm'];
+
+describe('mmsa run + predict on every shipped demo pipeline (wasm, 6 epochs)', () => {
+  const out = tmp();
+  const finished: Record<string, { code: number; events: RunEvent[]; stdout: string; tensors: number[] }> = {};
+
+  beforeAll(async () => {
+    for (const name of DEMOS) {
+      const io = memIo();
+      const events: RunEvent[] = [];
+      const tensors: number[] = [];
+      const onEvent = (e: RunEvent) => {
+        events.push(e);
+        if (e.kind === 'epoch.end') tensors.push(tf.memory().numTensors);
+      };
+      const code = await runCommand(`pipelines/${name}.yaml`, { out, maxEpochs: 6, backend: 'wasm', reporter: name === 'demo_tfn' ? 'ndjson' : 'plain', onEvent }, io);
+      finished[name] = { code, events, stdout: io.stdout(), tensors };
+    }
+  }, 240_000);
+
+  it.each(DEMOS)('%s trains and beats the constant predictor on test', async (name) => {
+    const r = finished[name]!;
+    expect(r.code).toBe(0);
+    const end = r.events.find((e): e is RunEndSeedEvent => e.kind === 'run.end' && e.scope === 'seed')!;
+    const test = end.result!.test;
+    const c = compileFile(join(root, 'pipelines', `${name}.yaml`));
+    const data = await loadDataset(c.ir!);
+    const sims = c.ir!.schedule.metrics === 'sims' || c.ir!.schedule.metrics === 'simsv2';
+    const clip = (x: number) => (sims ? Math.max(-1, Math.min(1, x)) : x);
+    const train = data.train.labels['M']!;
+    const mean = train.reduce((a, b) => a + b, 0) / train.length;
+    const y = data.test.labels['M']!;
+    const constMae = y.reduce((a, v) => a + Math.abs(clip(mean) - clip(v)), 0) / y.length;
+    expect(test['MAE']!).toBeLessThan(0.9 * constMae);
+    expect(test['Corr']!).toBeGreaterThan(0.3);
+    expect(end.epochs).toBeLessThanOrEqual(6);
+    // no tensor leaks: the count is flat once the optimizer state exists (after epoch 1)
+    expect(r.tensors.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(r.tensors.slice(1)).size).toBe(1);
+  });
+
+  it('reports: plain prints one line per epoch and the mean +- std table; ndjson prints raw events', () => {
+    const plain = finished['demo_lmf']!;
+    const epochLines = plain.stdout.split('\n').filter((l) => l.startsWith('epoch '));
+    expect(epochLines).toHaveLength(plain.events.filter((e) => e.kind === 'epoch.end').length);
+    expect(plain.stdout).toMatch(/test results over 1 seed \(1111\), x100, mean \+- std/);
+    expect(plain.stdout).toMatch(/MAE\s+\d+\.\d\d \+- 0\.00/);
+    const lines = finished['demo_tfn']!.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.every(isRunEvent)).toBe(true);
+    expect(lines.length).toBe(finished['demo_tfn']!.events.length);
+  });
+
+  it.each(DEMOS)('%s: predict rebuilds the model from the run dir and reproduces the test metrics', async (name) => {
+    const end = finished[name]!.events.find((e): e is RunEndSeedEvent => e.kind === 'run.end' && e.scope === 'seed')!;
+    const io = memIo();
+    const file = join(tmp(), 'pred.json');
+    expect(await predictCommand(end.runDir!, { out: file }, io)).toBe(0);
+    const rows = JSON.parse(readFileSync(file, 'utf8')) as { id: string; prediction: number; label: number }[];
+    const c = compileFile(join(root, 'pipelines', `${name}.yaml`));
+    expect(rows).toHaveLength(c.ir!.dataset.splits.test);
+    const m = computeMetrics(c.ir!.schedule.metrics as DatasetName, rows.map((r) => r.prediction), rows.map((r) => r.label));
+    const { Loss: _loss, ...expected } = end.result!.test;
+    expect(m).toEqual(expected);
+  });
+
+  it('reuses the completed run on a second `mmsa run` (no training), and predict writes CSV to stdout', async () => {
+    const io = memIo();
+    const events: RunEvent[] = [];
+    expect(await runCommand('pipelines/demo_self_mm.yaml', { out, maxEpochs: 6, backend: 'wasm', onEvent: (e) => events.push(e) }, io)).toBe(0);
+    expect(events.some((e) => e.kind === 'epoch.end')).toBe(false);
+    expect(io.stdout()).toMatch(/reused completed run/);
+    const end = events.find((e): e is RunEndSeedEvent => e.kind === 'run.end' && e.scope === 'seed')!;
+    const pio = memIo();
+    expect(await predictCommand(end.runDir!, { split: 'valid' }, pio)).toBe(0);
+    const lines = pio.stdout().trim().split('\n');
+    expect(lines[0]).toBe('id,prediction,label');
+    expect(lines).toHaveLength(1 + 64);
+  });
+
+  it('an aborted run exits 130 with status interrupted', async () => {
+    const io = memIo();
+    const ac = new AbortController();
+    const events: RunEvent[] = [];
+    const code = await runCommand('pipelines/demo_lf_dnn.yaml', {
+      out: tmp(), maxEpochs: 6, backend: 'wasm', signal: ac.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.kind === 'step.end' && e.epoch === 2 && e.step === 2) ac.abort();
+      },
+    }, io);
+    expect(code).toBe(130);
+    const end = events.at(-1) as RunEndSeedEvent;
+    expect(end).toMatchObject({ kind: 'run.end', status: 'interrupted', epochs: 1 });
+    expect(JSON.parse(readFileSync(join(end.runDir!, 'manifest.json'), 'utf8')).status).toBe('interrupted');
+  });
+
+  it('Ctrl-C: the first SIGINT stops after the current step (exit 130), the second exits at once', async () => {
+    const io = memIo();
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    const before = process.listenerCount('SIGINT');
+    let sent = 0;
+    try {
+      const code = await runCommand('pipelines/demo_tfn.yaml', {
+        out: tmp(), maxEpochs: 6, backend: 'wasm',
+        onEvent: (e) => {
+          if (e.kind === 'step.end' && e.epoch === 2 && sent === 0) {
+            sent = 1;
+            process.emit('SIGINT');
+            expect(exit).not.toHaveBeenCalled();
+            process.emit('SIGINT');
+          }
+        },
+      }, io);
+      expect(code).toBe(130);
+      expect(exit).toHaveBeenCalledWith(130);
+      expect(io.stderr()).toMatch(/stopping after the current step/);
+      expect(process.listenerCount('SIGINT')).toBe(before);
+    } finally {
+      exit.mockRestore();
+    }
+  });
+});
