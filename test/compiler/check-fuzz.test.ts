@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/compiler/compile.js';
 import { MESSAGES } from '../../src/compiler/diagnostics/messages.js';
+import { mulberry32 as rng } from '../helpers/prng.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const tmp = mkdtempSync(join(tmpdir(), 'mmsa-fuzz-'));
@@ -18,17 +19,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Path = (string | number)[];
 
-/** mulberry32: small, fast and seedable, so a failing case can be replayed from its number. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COMPONENT_TYPES: Record<string, string[]> = {
   encoders: ['bert', 'gru', 'lstm', 'mlp', 'precomputed', 'subnet', 'text_lstm', 'transformer'],

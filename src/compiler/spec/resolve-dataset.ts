@@ -94,6 +94,30 @@ function rootFor(named: { root?: string } | undefined, manifestRoot: string | un
   return resolve(expandHome(raw));
 }
 
+/** Dataset facts of one feature file of a manifest (shared by named and custom-with-manifest datasets). */
+function fromManifestFile(m: DatasetManifest, fileName: string, manifestPath: string, span: Span): ResolvedDataset {
+  const f = m.files[fileName]!;
+  const out: ResolvedDataset = {
+    name: m.name,
+    source: 'manifest',
+    sha256: f.sha256 ?? null,
+    aligned: f.aligned,
+    splits: { ...f.splits },
+    features: featuresOf(f),
+    labels: { ...f.labels },
+    task: m.task,
+    metrics: m.metrics,
+    manifestPath,
+    span,
+  };
+  if (m.num_classes !== undefined) out.numClasses = m.num_classes;
+  if (m.label_range) out.labelRange = [m.label_range[0]!, m.label_range[1]!];
+  if (m.language) out.language = m.language;
+  if (m.pretrained) out.pretrained = m.pretrained;
+  if (m.source) out.sourceHint = m.source;
+  return out;
+}
+
 function fromManifest(named: DatasetNamed, span: Span, spanOf: (p: (string | number)[]) => Span, opts: DatasetOptions, bag: DiagnosticBag, short: boolean): ResolvedDataset | undefined {
   const path = resolve(opts.datasetsDir, `${named.name}.dataset.yaml`);
   const nameSpan = short ? span : spanOf(['dataset', 'name']);
@@ -116,28 +140,13 @@ function fromManifest(named: DatasetNamed, span: Span, spanOf: (p: (string | num
     const t = interpolateTree({ kind: 'scalar', span, value: manifestRoot }, opts.env, bag);
     manifestRoot = t.kind === 'scalar' && typeof t.value === 'string' ? t.value : manifestRoot;
   }
-  const out: ResolvedDataset = {
-    name: m.name,
+  return {
+    ...fromManifestFile(m, fileName, loaded.path, span),
     source: 'manifest',
     file: fileName,
     root: rootFor(named, manifestRoot, opts),
     path: f.path,
-    sha256: f.sha256 ?? null,
-    aligned: f.aligned,
-    splits: { ...f.splits },
-    features: featuresOf(f),
-    labels: { ...f.labels },
-    task: m.task,
-    metrics: m.metrics,
-    manifestPath: loaded.path,
-    span,
   };
-  if (m.num_classes !== undefined) out.numClasses = m.num_classes;
-  if (m.label_range) out.labelRange = [m.label_range[0]!, m.label_range[1]!];
-  if (m.language) out.language = m.language;
-  if (m.pretrained) out.pretrained = m.pretrained;
-  if (m.source) out.sourceHint = m.source;
-  return out;
 }
 
 function fromSynthetic(d: DatasetSynthetic, span: Span): ResolvedDataset {
@@ -179,25 +188,11 @@ function fromCustom(d: DatasetCustom, span: Span, specFile: string, opts: Datase
     const loaded = loadManifest(mpath, opts, bag, span);
     if (!loaded) return undefined;
     const m = loaded.manifest;
-    const f = m.files[m.default_file];
-    if (!f) return undefined;
-    return {
-      name: d.name ?? m.name,
-      source: 'custom',
-      path,
-      sha256: f.sha256 ?? null,
-      aligned: f.aligned,
-      splits: { ...f.splits },
-      features: featuresOf(f),
-      labels: { ...f.labels },
-      task: m.task,
-      metrics: m.metrics,
-      manifestPath: mpath,
-      ...(m.num_classes !== undefined ? { numClasses: m.num_classes } : {}),
-      ...(m.label_range ? { labelRange: [m.label_range[0]!, m.label_range[1]!] as [number, number] } : {}),
-      ...(m.language ? { language: m.language } : {}),
-      span,
-    };
+    if (!m.files[m.default_file]) {
+      bag.add('MSA2107', span, { dataset: m.name, file: m.default_file, available: Object.keys(m.files).join(', ') });
+      return undefined;
+    }
+    return { ...fromManifestFile(m, m.default_file, mpath, span), name: d.name ?? m.name, source: 'custom', path };
   }
   const features: Record<string, ResolvedFeature> = {};
   for (const [name, f] of Object.entries(d.features ?? {})) {

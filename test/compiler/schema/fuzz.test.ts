@@ -5,18 +5,8 @@ import { toValue, type JsonValue } from '../../../src/compiler/spec/spec-tree.js
 import { parseYaml } from '../../../src/compiler/syntax/yaml/parse-yaml.js';
 import { validateSchema } from '../../../src/compiler/schema/validate-schema.js';
 import { VALID_SPEC } from './spec-fixtures.js';
+import { mulberry32 as rng } from '../../helpers/prng.js';
 
-/** mulberry32: a tiny seeded PRNG so a failure reproduces from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['lstm', 'lstmm', 'type', 'hidden', 'concat', 'sims', 'M', 'x-y', '', 'null', 'a/b', 't~1', '16', 'synthetic', 'path', 'name'];
 

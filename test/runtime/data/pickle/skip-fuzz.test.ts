@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MmsaError } from '../../../../src/errors.js';
 import { NDArray, parsePickleBytes, readPickle, Skipped, type PyValue } from '../../../../src/runtime/data/pickle/read-pickle.js';
 import { fixturesDir, hasPythonNumpy, runPython } from './helpers.js';
+import { mulberry32 as prng } from '../../../helpers/prng.js';
 
 const pickles = readdirSync(fixturesDir).filter((f) => f.endsWith('.pkl')).sort();
 
@@ -111,17 +112,6 @@ describe('files larger than 4 GiB (sparse file, 64-bit offsets)', () => {
   });
 });
 
-/** mulberry32: small seeded PRNG so failures are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function parseOrMmsa(buf: Uint8Array, label: string): void {
   try {
