@@ -1,12 +1,13 @@
-// The `mmsa` command line: parses argv with commander and dispatches to one command module each.
-// Exit codes: 0 ok, 1 errors found (or the command failed), 2 usage error.
+// The `mmsa` command line: builds commander from the options table (options.ts) and dispatches to one command module
+// each. Exit codes: 0 ok, 1 errors found (or the command failed), 2 usage error.
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { checkCommand, compileCommand, planCommand, schemaCommand } from './compiler-commands.js';
 import { convertCommand, fmtCommand } from './dsl-commands.js';
+import { COMMANDS, didYouMean, type CommandSpec, type OptionSpec } from './options.js';
 
 export interface Io {
   out(s: string): void;
@@ -16,6 +17,8 @@ export interface Io {
   isTTY: boolean;
   /** Whether stderr is a terminal (progress bars); defaults to isTTY. */
   errIsTTY?: boolean;
+  /** The terminal streams, for the Ink TUI (absent in tests and embedding: the TUI is then never chosen). */
+  terminal?: { stdout: NodeJS.WriteStream; stderr?: NodeJS.WriteStream };
 }
 
 export const processIo = (): Io => ({
@@ -25,6 +28,7 @@ export const processIo = (): Io => ({
   env: process.env,
   isTTY: Boolean(process.stdout.isTTY),
   errIsTTY: Boolean(process.stderr.isTTY),
+  terminal: { stdout: process.stdout, stderr: process.stderr },
 });
 
 function version(): string {
@@ -35,115 +39,84 @@ function version(): string {
   }
 }
 
+type Opts = Record<string, unknown>;
+/** Receives the positional arguments (in table order) and the parsed options; returns the exit code. */
+type Handler = (args: unknown[], o: Opts, io: Io) => number | Promise<number>;
+
+const HANDLERS: Record<string, Handler> = {
+  check: (a, o, io) => checkCommand(a[0] as string[], o as { format: 'text' | 'json'; dataRoot?: string }, io),
+  plan: (a, o, io) => planCommand(a[0] as string, o as { format: 'text' | 'json' }, io),
+  compile: (a, o, io) => compileCommand(a[0] as string, o as { emit: 'spec' | 'ir' }, io),
+  schema: (_a, o, io) => schemaCommand(o as { what: 'pipeline' | 'dataset' }, io),
+  fmt: (a, o, io) => fmtCommand(a[0] as string[], o, io),
+  convert: (a, o, io) => convertCommand(a[0] as string, o, io),
+  init: async (_a, o, io) => (await import('./report-commands.js')).initCommand(o, io),
+  run: async (a, o, io) => (await import('./report-commands.js')).runWithReporter(a[0] as string, o, io),
+  predict: async (a, o, io) => (await import('./run-commands.js')).predictCommand(a[0] as string, o, io),
+  watch: async (a, o, io) => (await import('./report-commands.js')).watchCommand(a[0] as string, o, io),
+  report: async (a, o, io) => (await import('./report-commands.js')).reportCommand(a[0] as string[], o, io),
+  compare: async (a, o, io) => (await import('./report-commands.js')).compareCommand(a[0] as string[], o, io),
+  'data inspect': async (a, o, io) => (await import('./data-commands.js')).dataInspectCommand(a[0] as string, o as { format: 'text' | 'json' }, io),
+  'data verify': async (a, o, io) => (await import('./data-commands.js')).dataVerifyCommand(a[0] as string, o, io),
+};
+
+/** An option from the table; choices are checked by our parser so a typo gets "did you mean". */
+export function buildOption(spec: OptionSpec): Option {
+  const desc = spec.defaultDescription && spec.default === undefined ? `${spec.description} (default: ${spec.defaultDescription})` : spec.description;
+  const opt = new Option(spec.flags, desc);
+  const choices = spec.choices;
+  if (choices) {
+    opt.argParser((v: string) => {
+      if (choices.includes(v)) return v;
+      const guess = didYouMean(v, choices);
+      throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.${guess ? ` Did you mean '${guess}'?` : ''}`);
+    });
+    // Listed in help like commander's own .choices().
+    opt.argChoices = [...choices];
+  }
+  if (spec.default !== undefined) opt.default(spec.default, spec.defaultDescription);
+  return opt;
+}
+
+function addCommand(parent: Command, spec: CommandSpec, path: string[], io: Io, setCode: (c: number) => void): void {
+  const cmd = parent.command(spec.name).description(spec.description);
+  for (const a of spec.args) cmd.argument(a.variadic ? `<${a.name}...>` : `<${a.name}>`, a.description);
+  for (const o of spec.options) cmd.addOption(buildOption(o));
+  if (spec.examples?.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+  const full = [...path, spec.name];
+  if (spec.subcommands?.length) {
+    for (const s of spec.subcommands) addCommand(cmd, s, full, io, setCode);
+    return;
+  }
+  const handler = HANDLERS[full.join(' ')];
+  if (!handler) throw new Error(`no handler for command '${full.join(' ')}' of the options table`);
+  cmd.action(async (...xs: unknown[]) => {
+    const args = xs.slice(0, spec.args.length);
+    const o = xs[spec.args.length] as Opts;
+    setCode(await handler(args, o, io));
+  });
+}
+
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let code = 0;
   const setCode = (c: number) => {
     code = Math.max(code, c);
   };
   const program = new Command('mmsa')
-    .description('Multimodal sentiment analysis pipelines: check, plan, compile and run them.')
+    .description('Multimodal sentiment analysis pipelines: check, plan, compile, run, watch, report and compare them.')
     .version(version(), '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-
-  const format = () => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
-
-  program
-    .command('check')
-    .description('check pipeline specs (parse, schema, rules, shapes) and report every problem at once')
-    .argument('<files...>', 'pipeline specs (.yaml or .mmsa)')
-    .addOption(format())
-    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
-    .action((files: string[], o: { format: 'text' | 'json'; dataRoot?: string }) => setCode(checkCommand(files, o, io)));
-
-  program
-    .command('plan')
-    .description('print the compiled model and training schedule as stable text')
-    .argument('<file>', 'pipeline spec')
-    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
-    .option('--verbose', 'list every parameter tensor')
-    .addOption(format())
-    .action((file: string, o: { dataRoot?: string; verbose?: boolean; format: 'text' | 'json' }) => setCode(planCommand(file, o, io)));
-
-  program
-    .command('compile')
-    .description('print the normalized spec (all defaults filled) or the IR as JSON')
-    .argument('<file>', 'pipeline spec')
-    .addOption(new Option('--emit <what>', 'what to print').choices(['spec', 'ir']).default('spec'))
-    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
-    .action((file: string, o: { emit: 'spec' | 'ir'; dataRoot?: string }) => setCode(compileCommand(file, o, io)));
-
-  program
-    .command('schema')
-    .description('print the JSON Schema of pipeline specs (for editor completion)')
-    .addOption(new Option('--what <which>', 'which schema').choices(['pipeline', 'dataset']).default('pipeline'))
-    .action((o: { what: 'pipeline' | 'dataset' }) => setCode(schemaCommand(o, io)));
-
-  program
-    .command('fmt')
-    .description('print .mmsa files in canonical formatting (comments kept)')
-    .argument('<files...>', '.mmsa files')
-    .option('-w, --write', 'rewrite the files in place')
-    .option('--check', 'exit 1 if a file is not formatted (for CI)')
-    .action((files: string[], o: { write?: boolean; check?: boolean }) => setCode(fmtCommand(files, o, io)));
-
-  program
-    .command('convert')
-    .description('convert a spec between YAML and the .mmsa language (comments kept)')
-    .argument('<file>', 'a .yaml or .mmsa spec')
-    .option('-o, --out <file>', 'write to this file instead of stdout')
-    .action((file: string, o: { out?: string }) => setCode(convertCommand(file, o, io)));
-
-  program
-    .command('run')
-    .description('train and test a pipeline (every seed), writing runs/<pipeline>/<hash>-<seed>/')
-    .argument('<file>', 'pipeline spec')
-    .option('--seeds <list>', 'comma-separated seeds, overriding the spec (e.g. 1111,1112)')
-    .option('--max-epochs <n>', 'stop after at most n epochs')
-    .addOption(new Option('--backend <name>', 'tensor backend').choices(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).default('wasm'))
-    .option('--out <dir>', 'root directory of runs', 'runs')
-    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
-    .option('--force', 'train again even when an identical completed run exists')
-    .addOption(new Option('--reporter <name>', 'how progress is shown').choices(['plain', 'ndjson']).default('plain'))
-    .action(async (file: string, o: Record<string, unknown>) => {
-      const { runCommand } = await import('./run-commands.js');
-      setCode(await runCommand(file, o, io));
-    });
-
-  program
-    .command('predict')
-    .description("write predictions of a trained run's best checkpoint (id, prediction, label)")
-    .argument('<run-dir>', 'a run directory (runs/<pipeline>/<hash>-<seed>)')
-    .option('--data <file>', 'a feature file in the same layout (default: the run\'s own dataset)')
-    .addOption(new Option('--split <split>', 'which split').choices(['train', 'valid', 'test']).default('test'))
-    .option('--out <file>', 'write .csv or .json instead of CSV on stdout')
-    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
-    .addOption(new Option('--backend <name>', 'tensor backend').choices(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu']).default('wasm'))
-    .action(async (runDir: string, o: Record<string, unknown>) => {
-      const { predictCommand } = await import('./run-commands.js');
-      setCode(await predictCommand(runDir, o, io));
-    });
-
-  const data = program.command('data').description('inspect and verify MMSA feature files');
-  data
-    .command('inspect')
-    .description('splits, keys, dtypes, shapes, label statistics, lengths and -inf/NaN counts of a feature pickle')
-    .argument('<file>', 'an MMSA-layout pickle')
-    .addOption(format())
-    .action(async (file: string, o: { format: 'text' | 'json' }) => {
-      const { dataInspectCommand } = await import('./data-commands.js');
-      setCode(await dataInspectCommand(file, o, io));
-    });
-  data
-    .command('verify')
-    .description("check feature files' SHA-256 against the dataset manifests")
-    .argument('<name-or-file>', 'a dataset name (mosi, sims, ...) or a pickle path')
-    .option('--data-root <dir>', 'directory holding the MMSA dataset folders')
-    .action(async (nameOrFile: string, o: { dataRoot?: string }) => {
-      const { dataVerifyCommand } = await import('./data-commands.js');
-      setCode(await dataVerifyCommand(nameOrFile, o, io));
-    });
+  for (const spec of COMMANDS) addCommand(program, spec, [], io, setCode);
+  // Subcommands inherit exit and output handling so `mmsa data bogus` is a usage error too.
+  const walk = (c: Command) => {
+    for (const s of c.commands) {
+      s.exitOverride().configureOutput({ writeOut: (x) => io.out(x), writeErr: (x) => io.err(x) }).showSuggestionAfterError(true);
+      walk(s);
+    }
+  };
+  walk(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

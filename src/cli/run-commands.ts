@@ -26,7 +26,8 @@ export interface RunCommandOptions {
   out?: string;
   dataRoot?: string;
   force?: boolean;
-  reporter?: 'plain' | 'ndjson';
+  /** A reporter by name, or one made by the caller (the TUI, which `mmsa run` picks on a terminal). */
+  reporter?: 'plain' | 'ndjson' | Reporter;
   /** External cancellation (tests, embedding); when given, no SIGINT handler is installed. */
   signal?: AbortSignal;
   /** Receives every event as well (embedding, tests). */
@@ -86,7 +87,7 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
     if (!Number.isInteger(maxEpochs) || maxEpochs < 1) return usage(io, `--max-epochs expects a positive integer, got '${opts.maxEpochs}'`);
   }
   if (opts.backend !== undefined && !BACKENDS.includes(opts.backend)) return usage(io, `--backend must be one of ${BACKENDS.join(', ')}, got '${opts.backend}'`);
-  const reporter = makeReporter(opts.reporter, io);
+  const reporter = typeof opts.reporter === 'object' ? opts.reporter : makeReporter(opts.reporter, io);
   if (reporter instanceof Error) return usage(io, reporter.message);
 
   const host = new SourceHost();
@@ -116,11 +117,11 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
       opts.onEvent?.(r.value);
       r = await it.next();
     }
-    reporter.close?.();
     const outcome = r.value;
     if (outcome.status === 'interrupted') return 130;
     return outcome.status === 'completed' ? 0 : 1;
   } finally {
+    reporter.close?.();
     sig?.dispose();
   }
 }
@@ -133,7 +134,7 @@ function commandFlags(o: RunCommandOptions): string[] {
   if (o.out) f.push('--out', o.out);
   if (o.dataRoot) f.push('--data-root', o.dataRoot);
   if (o.force) f.push('--force');
-  if (o.reporter) f.push('--reporter', o.reporter);
+  if (typeof o.reporter === 'string') f.push('--reporter', o.reporter);
   return f;
 }
 

@@ -66,6 +66,17 @@ export interface EvalEndEvent extends EventBase {
   /** Mean of per-batch mean eval losses, rounded to 4 decimals (MMSA's `Loss`). */
   loss: number;
   metrics: Record<string, number>;
+  /** Test split only, with a run directory: the file holding id, prediction and label per sample (predictions.csv). */
+  predictionsFile?: string;
+}
+
+/** What task 'ulgm' reports per epoch in task.update / taskExtras (fields may be absent in older runs). */
+export interface UlgmEpochExtras {
+  /** Mean |y_m - y_M| per modality. */
+  drift: Record<string, number>;
+  /** Histogram of the label banks ('fusion' = the multimodal labels y_M, then one per modality). */
+  histogram?: { lo: number; hi: number; counts: Record<string, number[]> };
+  labelsFile?: string;
 }
 
 export interface EpochEndEvent extends EventBase {

@@ -2,6 +2,7 @@
 // accumulation (reference or corrected), clipping, hooks, validation-based selection, early stop, one final test pass.
 // Phase 7 (execute): yields RunEvents, never prints.
 
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Ir } from '../../compiler/ir/types.js';
 import { MmsaError } from '../../errors.js';
@@ -11,6 +12,7 @@ import { makeEvent, type EventBody, type RunEvent, type SeedResult } from '../ev
 import type { LoweredPipeline, ModelOutputs } from '../lower/types.js';
 import { computeMetrics, initialBest, numpyRound, type DatasetName } from '../metrics/index.js';
 import { evalCtx, trainCtx } from '../nn/params.js';
+import { csvCell, writeFileAtomic } from '../run-dir.js';
 import type { CheckpointData, StateDict } from './checkpoint.js';
 import { clipGradNorm, clipGradValue, disposeGrads, type Grads } from './optim/adam.js';
 
@@ -44,6 +46,8 @@ interface EvalOutcome {
   metrics: Record<string, number>;
   predictions: Float32Array;
   labels: Float32Array;
+  /** Split row of every prediction (eval batches may be shuffled). */
+  indexes: number[];
 }
 
 /** Label the eval head is scored against: the target a task pairs with that head, else `M`, else the first label. */
@@ -160,6 +164,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     const losses: number[] = [];
     const preds: number[] = [];
     const truth: number[] = [];
+    const rows: number[] = [];
     const stream = split.name === 'test' ? STREAM.test : split.name === 'valid' ? STREAM.valid : STREAM.train;
     for (const batch of batches(split, { batchSize: bs, shuffle: s.shuffleEval, seed: deriveSeed(seed, stream), epoch })) {
       tf.tidy(() => {
@@ -172,13 +177,14 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
       });
       const lab = batch.labels[evalLabel];
       if (lab) for (const v of lab) truth.push(v);
+      for (const i of batch.indexes) rows.push(i);
     }
     const meanLoss = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN;
     const predictions = Float32Array.from(preds);
     const labels = Float32Array.from(truth);
     const metrics = computeMetrics(s.metrics as DatasetName | string[], predictions, labels, metricOpts);
     const loss = numpyRound(meanLoss, 4);
-    return { loss, metrics: { ...metrics, Loss: loss }, predictions, labels };
+    return { loss, metrics: { ...metrics, Loss: loss }, predictions, labels, indexes: rows };
   };
 
   for (const t of tasks) t.beforeTraining?.(data.train);
@@ -379,7 +385,8 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   if (bestState) store.loadStateDict(bestState);
   for (const t of tasks) if (t.restore && t.name in bestTasks) t.restore(bestTasks[t.name]);
   const test = evaluate(data.test, epochs + 1);
-  yield emit({ kind: 'eval.end', runId: opts.runId, epoch: epochs, split: 'test', loss: test.loss, metrics: test.metrics });
+  const predictionsFile = opts.runDir ? writePredictions(join(opts.runDir, 'predictions.csv'), data.test, test) : undefined;
+  yield emit({ kind: 'eval.end', runId: opts.runId, epoch: epochs, split: 'test', loss: test.loss, metrics: test.metrics, ...(predictionsFile ? { predictionsFile } : {}) });
   const result: SeedResult = { seed, test: test.metrics, validAtBest, bestEpoch, epochs };
   yield emit({
     kind: 'run.end',
@@ -395,6 +402,16 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     seconds: (now() - startedAt) / 1000,
   });
   return result;
+}
+
+/** Test predictions of the best weights (id, prediction, label) in split order, for `mmsa report`'s scatter plot. */
+function writePredictions(path: string, split: SplitData, r: EvalOutcome): string | undefined {
+  // Only one value per sample (regression, or a class index) fits a row; wider heads are left to `mmsa predict`.
+  if (r.predictions.length !== r.indexes.length) return undefined;
+  const order = r.indexes.map((row, k) => [row, k] as const).sort((a, b) => a[0] - b[0]);
+  const lines = order.map(([row, k]) => [csvCell(split.ids[row] ?? String(row)), csvCell(r.predictions[k]!), k < r.labels.length ? csvCell(r.labels[k]!) : ''].join(','));
+  writeFileAtomic(path, `id,prediction,label\n${lines.join('\n')}\n`);
+  return path;
 }
 
 function mapKeep(m: Record<string, tf.Tensor>): Record<string, tf.Tensor> {

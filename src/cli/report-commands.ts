@@ -1,0 +1,200 @@
+// `mmsa watch`, `mmsa report`, `mmsa compare`, `mmsa init`, and the reporter choice of `mmsa run` (TUI on a terminal).
+// Exit codes: 0 ok, 1 failed, 2 usage. Phase 8 (report); never loads tfjs.
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { MmsaError } from '../errors.js';
+import { packageRoot } from '../paths.js';
+import type { RunEvent } from '../runtime/events.js';
+import { readManifest, writeFileAtomic } from '../runtime/run-dir.js';
+import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
+import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } from '../report/compare.js';
+import { plotScenes, renderHtmlReport, type PlotName } from '../report/html-report.js';
+import { sceneToPng } from '../report/plot/png.js';
+import { isRunDirectory, loadRun, parseEvents } from '../report/run-data.js';
+import type { Reporter } from '../report/plain-reporter.js';
+import type { Io } from './main.js';
+import { DATASET_CHOICES, MODEL_CHOICES, PLOT_CHOICES } from './options.js';
+
+type Opts = Record<string, unknown>;
+
+function usage(io: Io, msg: string): number {
+  io.err(`error: ${msg}\n`);
+  return 2;
+}
+
+function failed(io: Io, e: unknown): number {
+  if (e instanceof MmsaError) {
+    io.err(`${e.format()}\n`);
+    return 1;
+  }
+  throw e;
+}
+
+const facts = (io: Io): TerminalFacts => ({ isTTY: io.isTTY && io.terminal !== undefined, env: io.env });
+
+async function makeReporter(requested: unknown, io: Io): Promise<Reporter> {
+  const name = chooseReporter(requested as ReporterChoice | undefined, facts(io));
+  return createReporter(name, { out: io.out, err: io.err, ...(io.terminal ? { stdout: io.terminal.stdout, ...(io.terminal.stderr ? { stderr: io.terminal.stderr } : {}) } : {}) }, facts(io));
+}
+
+/** `mmsa run` with the reporter chosen here (the TUI on a terminal, plain lines otherwise, or NDJSON). */
+export async function runWithReporter(file: string, o: Opts, io: Io): Promise<number> {
+  const { runCommand } = await import('./run-commands.js');
+  const name = chooseReporter(o['reporter'] as ReporterChoice | undefined, facts(io));
+  const { reporter: _r, ...rest } = o;
+  if (name !== 'tui') return runCommand(file, { ...rest, reporter: name }, io);
+  return runCommand(file, { ...rest, reporter: await makeReporter('tui', io) }, io);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function watchCommand(runDir: string, o: Opts, io: Io): Promise<number> {
+  const dir = resolve(io.cwd, runDir);
+  const interval = Number(o['interval'] ?? 250);
+  if (!Number.isFinite(interval) || interval <= 0) return usage(io, `--interval expects a positive number of milliseconds, got '${String(o['interval'])}'`);
+  const path = join(dir, 'events.ndjson');
+  if (!existsSync(path)) {
+    return failed(io, new MmsaError('MSA6710', `${dir} has no events.ndjson`, { hint: 'pass a run directory made by `mmsa run`, e.g. runs/<pipeline>/<hash>-<seed>' }));
+  }
+  const reporter = await makeReporter(o['reporter'], io);
+  const follow = Boolean(o['follow']) || readManifest(dir)?.status === 'running';
+  let ended = false;
+  let errored = false;
+  const feed = (events: RunEvent[]) => {
+    for (const e of events) {
+      reporter.onEvent(e);
+      if (e.kind === 'run.end' || e.kind === 'run.error') ended = true;
+      if (e.kind === 'run.error') errored = true;
+    }
+  };
+  try {
+    if (!follow) {
+      feed(parseEvents(readFileSync(path, 'utf8')).events);
+      return errored ? 1 : 0;
+    }
+    // Follow: read whole lines past the last offset; a partial last line waits for the next poll.
+    let offset = 0;
+    let pending = '';
+    for (;;) {
+      const buf = readFileSync(path);
+      if (buf.length > offset) {
+        pending += buf.subarray(offset).toString('utf8');
+        offset = buf.length;
+        const cut = pending.lastIndexOf('\n');
+        if (cut >= 0) {
+          feed(parseEvents(pending.slice(0, cut + 1)).events);
+          pending = pending.slice(cut + 1);
+        }
+      }
+      if (ended) break;
+      const status = readManifest(dir)?.status;
+      if (status !== undefined && status !== 'running' && statSync(path).size === offset) break;
+      await sleep(interval);
+    }
+    return errored ? 1 : 0;
+  } finally {
+    reporter.close?.();
+  }
+}
+
+/** Run directories named by the arguments: a run directory itself, or a directory holding them (runs/<pipeline>). */
+export function expandRunDirs(args: string[], cwd: string): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    const d = resolve(cwd, a);
+    if (isRunDirectory(d)) {
+      out.push(d);
+      continue;
+    }
+    const kids = existsSync(d) && statSync(d).isDirectory() ? readdirSync(d).sort().map((c) => join(d, c)).filter(isRunDirectory) : [];
+    if (kids.length === 0) {
+      throw new MmsaError('MSA6710', `${a} is not a run directory and holds none`, { hint: 'pass runs/<pipeline>/<hash>-<seed> (made by `mmsa run`) or runs/<pipeline>' });
+    }
+    out.push(...kids);
+  }
+  return [...new Set(out)];
+}
+
+export async function reportCommand(args: string[], o: Opts, io: Io): Promise<number> {
+  const format = (o['format'] as string | undefined) ?? 'html';
+  const plot = ((o['plot'] as string | undefined) ?? 'loss') as PlotName;
+  if (!PLOT_CHOICES.includes(plot)) return usage(io, `--plot must be one of ${PLOT_CHOICES.join(', ')}, got '${plot}'`);
+  let epoch: number | undefined;
+  if (o['epoch'] !== undefined) {
+    epoch = Number(o['epoch']);
+    if (!Number.isInteger(epoch) || epoch < 1) return usage(io, `--epoch expects a positive integer, got '${String(o['epoch'])}'`);
+  }
+  try {
+    const dirs = expandRunDirs(args, io.cwd);
+    const runs = dirs.map(loadRun);
+    if (format === 'png') {
+      const run = runs[0]!;
+      if (runs.length > 1) io.err(`note: --format png draws one plot; using ${run.dir}\n`);
+      const ep = plot === 'labels' ? (epoch ?? run.histograms[run.histograms.length - 1]?.epoch) : undefined;
+      const scene = plotScenes(run, plot, ep)[0];
+      if (!scene) {
+        const why: Record<PlotName, string> = {
+          loss: 'it has no finished epochs in events.ndjson',
+          metrics: 'it has no finished epochs in events.ndjson',
+          drift: 'it has no ULGM task (drift is reported by Self-MM\'s label generation)',
+          labels: epoch !== undefined ? `it has no ULGM label histogram for epoch ${epoch}` : 'it has no ULGM label histograms (Self-MM runs made by this version record them)',
+          scatter: 'it has no predictions.csv (written after the test evaluation)',
+        };
+        throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${why[plot]}`, { hint: `plots: ${PLOT_CHOICES.join(', ')}` });
+      }
+      const out = resolve(io.cwd, (o['out'] as string | undefined) ?? join(run.dir, `${plot}.png`));
+      writeFileAtomic(out, sceneToPng(scene));
+      io.err(`wrote ${out}\n`);
+      return 0;
+    }
+    const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (runs.length === 1 ? join(runs[0]!.dir, 'report.html') : 'mmsa-report.html'));
+    const title = o['title'] as string | undefined;
+    writeFileAtomic(out, renderHtmlReport(runs, { ...(title ? { title } : {}), generatedAt: new Date().toISOString() }));
+    io.err(`wrote ${out} (${runs.length} run${runs.length === 1 ? '' : 's'})\n`);
+    return 0;
+  } catch (e) {
+    return failed(io, e);
+  }
+}
+
+export async function compareCommand(args: string[], o: Opts, io: Io): Promise<number> {
+  const format = (o['format'] as string | undefined) ?? 'markdown';
+  try {
+    const { runs, skipped } = collectSeedRuns(args, io.cwd);
+    for (const s of skipped) io.err(`note: skipped ${s} (not a completed run)\n`);
+    if (runs.length === 0) throw new MmsaError('MSA6720', 'no completed runs to compare', { hint: 'finish a run with `mmsa run`, then pass its directory or runs/' });
+    const c = compareRuns(runs, o['sort'] as string | undefined);
+    const text = format === 'csv' ? formatCsv(c) : format === 'json' ? formatJson(c) : formatMarkdown(c);
+    if (o['out']) {
+      const out = resolve(io.cwd, o['out'] as string);
+      writeFileAtomic(out, text);
+      io.err(`wrote ${out}\n`);
+    } else io.out(text);
+    return 0;
+  } catch (e) {
+    return failed(io, e);
+  }
+}
+
+export async function initCommand(o: Opts, io: Io): Promise<number> {
+  const model = (o['model'] as string | undefined) ?? 'self_mm';
+  const dataset = (o['dataset'] as string | undefined) ?? 'synthetic';
+  if (!(MODEL_CHOICES as readonly string[]).includes(model)) return usage(io, `--model must be one of ${MODEL_CHOICES.join(', ')}, got '${model}'`);
+  if (!(DATASET_CHOICES as readonly string[]).includes(dataset)) return usage(io, `--dataset must be one of ${DATASET_CHOICES.join(', ')}, got '${dataset}'`);
+  const template = dataset === 'synthetic' ? `demo_${model}.yaml` : `${model}_${dataset}.yaml`;
+  const src = join(packageRoot(), 'pipelines', template);
+  const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (dataset === 'synthetic' ? `${model}_demo.yaml` : `${model}_${dataset}.yaml`));
+  try {
+    if (!existsSync(src)) throw new MmsaError('MSA6723', `no template for model '${model}' on '${dataset}' (${template} is missing from the package)`, { hint: 'reinstall mmsa' });
+    if (existsSync(out) && !o['force']) throw new MmsaError('MSA6724', `${out} exists`, { hint: 'pass --force to overwrite it, or -o to write elsewhere' });
+    const head =
+      `# Starter pipeline from \`mmsa init --model ${model} --dataset ${dataset}\` (a copy of pipelines/${template}).\n` +
+      `# Check it with \`mmsa check ${basename(out)}\`, see the model with \`mmsa plan ${basename(out)}\`, train with \`mmsa run ${basename(out)}\`.\n`;
+    writeFileAtomic(out, head + readFileSync(src, 'utf8'));
+    io.out(`wrote ${out}\n`);
+    return 0;
+  } catch (e) {
+    return failed(io, e);
+  }
+}

@@ -1,0 +1,115 @@
+// Reading a finished (or running) run directory for the report, compare and watch commands: events, results,
+// predictions, lock file and manifest, each optional so a partial run still reports what it has. Phase 8 (report).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MmsaError } from '../errors.js';
+import { isRunEvent, type EpochEndEvent, type RunEvent, type SeedResult } from '../runtime/events.js';
+import type { LockFile, RunManifest } from '../runtime/run-dir.js';
+
+export interface Prediction {
+  id: string;
+  prediction: number;
+  label: number | null;
+}
+
+export interface LabelHistogram {
+  epoch: number;
+  task: string;
+  lo: number;
+  hi: number;
+  counts: Record<string, number[]>;
+}
+
+export interface RunData {
+  dir: string;
+  manifest?: RunManifest;
+  lock?: LockFile;
+  events: RunEvent[];
+  epochs: EpochEndEvent[];
+  results?: SeedResult;
+  predictions?: Prediction[];
+  histograms: LabelHistogram[];
+  /** Lines of events.ndjson that were not events (a torn last line of a live run, or foreign text). */
+  badLines: number;
+}
+
+/** Parses events.ndjson text; non-event lines are counted, not fatal (the last line of a live run may be partial). */
+export function parseEvents(text: string): { events: RunEvent[]; bad: number } {
+  const events: RunEvent[] = [];
+  let bad = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const x: unknown = JSON.parse(line);
+      if (isRunEvent(x)) events.push(x);
+      else bad += 1;
+    } catch {
+      bad += 1;
+    }
+  }
+  return { events, bad };
+}
+
+function readOptionalJson<T>(path: string): T | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parsePredictionsCsv(text: string): Prediction[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const out: Prediction[] = [];
+  for (const line of lines.slice(1)) {
+    // ids may be quoted (they can hold commas); the two numbers are always the last two cells.
+    const j2 = line.lastIndexOf(',');
+    const j1 = line.lastIndexOf(',', j2 - 1);
+    if (j1 < 0) continue;
+    let id = line.slice(0, j1);
+    if (id.startsWith('"') && id.endsWith('"')) id = id.slice(1, -1).replace(/""/g, '"');
+    const lab = line.slice(j2 + 1);
+    out.push({ id, prediction: Number(line.slice(j1 + 1, j2)), label: lab === '' ? null : Number(lab) });
+  }
+  return out;
+}
+
+export function isRunDirectory(dir: string): boolean {
+  return existsSync(join(dir, 'manifest.json')) && (existsSync(join(dir, 'events.ndjson')) || existsSync(join(dir, 'results.json')));
+}
+
+export function loadRun(dir: string): RunData {
+  if (!isRunDirectory(dir)) {
+    throw new MmsaError('MSA6710', `${dir} is not a run directory (no manifest.json with events.ndjson or results.json)`, {
+      hint: 'pass a directory made by `mmsa run`, e.g. runs/<pipeline>/<hash>-<seed>',
+    });
+  }
+  const evPath = join(dir, 'events.ndjson');
+  const { events, bad } = existsSync(evPath) ? parseEvents(readFileSync(evPath, 'utf8')) : { events: [], bad: 0 };
+  const epochs = events.filter((e): e is EpochEndEvent => e.kind === 'epoch.end');
+  const histograms: LabelHistogram[] = [];
+  for (const e of events) {
+    if (e.kind !== 'task.update') continue;
+    const h = e.data['histogram'] as { lo?: unknown; hi?: unknown; counts?: unknown } | undefined;
+    if (h && typeof h.lo === 'number' && typeof h.hi === 'number' && h.counts && typeof h.counts === 'object') {
+      histograms.push({ epoch: e.epoch, task: e.task, lo: h.lo, hi: h.hi, counts: h.counts as Record<string, number[]> });
+    }
+  }
+  const predPath = join(dir, 'predictions.csv');
+  const manifest = readOptionalJson<RunManifest>(join(dir, 'manifest.json'));
+  const lock = readOptionalJson<LockFile>(join(dir, 'spec.lock.json'));
+  const results = readOptionalJson<SeedResult>(join(dir, 'results.json'));
+  return {
+    dir,
+    ...(manifest ? { manifest } : {}),
+    ...(lock ? { lock } : {}),
+    events,
+    epochs,
+    ...(results ? { results } : {}),
+    ...(existsSync(predPath) ? { predictions: parsePredictionsCsv(readFileSync(predPath, 'utf8')) } : {}),
+    histograms,
+    badLines: bad,
+  };
+}

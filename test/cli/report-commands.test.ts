@@ -1,0 +1,156 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { COMMANDS, didYouMean, editDistance } from '../../src/cli/options.js';
+import { loadRun } from '../../src/report/run-data.js';
+import { copyRun, root, stripAnsi, tmp } from '../report/helpers.js';
+import { captureIo } from './io.js';
+
+const run = async (argv: string[], cwd = root, env: NodeJS.ProcessEnv = {}) => {
+  const io = captureIo(cwd, env);
+  const code = await main(argv, io);
+  return { code, out: io.stdout(), err: io.stderr() };
+};
+
+describe('options table and help', () => {
+  it('every command of the table is in `mmsa --help`, and its options in its own help', async () => {
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of COMMANDS) expect(top.out).toContain(c.name);
+    for (const c of COMMANDS.filter((x) => !x.subcommands)) {
+      const h = await run([c.name, '--help']);
+      expect(h.code).toBe(0);
+      for (const o of c.options) expect(h.out).toContain(o.flags.split(' ')[0]!.replace(',', ''));
+    }
+    const r = await run(['run', '--help']);
+    expect(r.out).toMatch(/--reporter <name>[\s\S]*choices: "auto", "tui", "plain",\s+"ndjson"/);
+    expect(r.out).toContain('Examples:');
+  });
+
+  it('"did you mean" for option values, options and commands; usage errors exit 2', async () => {
+    const a = await run(['run', 'pipelines/demo_lmf.yaml', '--reporter', 'plian']);
+    expect(a.code).toBe(2);
+    expect(a.err).toMatch(/Allowed choices are auto, tui, plain, ndjson\. Did you mean 'plain'\?/);
+    const b = await run(['compare', 'x', '--fromat', 'csv']);
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/unknown option '--fromat'[\s\S]*Did you mean --format\?/);
+    const c = await run(['reprot', 'x']);
+    expect(c.code).toBe(2);
+    expect(c.err).toMatch(/Did you mean report\?/);
+    expect(didYouMean('ndjosn', ['plain', 'ndjson'])).toBe('ndjson');
+    expect(didYouMean('zzzzzz', ['plain', 'ndjson'])).toBeUndefined();
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+  });
+});
+
+describe('mmsa init', () => {
+  it('writes a starter pipeline that checks clean, and refuses to overwrite without --force', async () => {
+    const dir = tmp();
+    const a = await run(['init', '--model', 'tfn', '--dataset', 'synthetic'], dir);
+    expect(a.code).toBe(0);
+    const file = join(dir, 'tfn_demo.yaml');
+    expect(readFileSync(file, 'utf8')).toMatch(/^# Starter pipeline from `mmsa init --model tfn --dataset synthetic`/);
+    expect((await run(['check', file], dir)).code).toBe(0);
+    const b = await run(['init', '--model', 'tfn', '--dataset', 'synthetic'], dir);
+    expect(b.code).toBe(1);
+    expect(b.err).toMatch(/exists[\s\S]*--force/);
+    expect((await run(['init', '--model', 'tfn', '--dataset', 'synthetic', '--force'], dir)).code).toBe(0);
+    expect((await run(['init', '--model', 'self_mm', '--dataset', 'mosi', '-o', 'sm.yaml'], dir)).code).toBe(0);
+    expect(readFileSync(join(dir, 'sm.yaml'), 'utf8')).toContain('extends: self_mm');
+    expect((await run(['init', '--model', 'selfmm'], dir)).err).toMatch(/Did you mean 'self_mm'/);
+  });
+});
+
+describe('mmsa report / compare / watch on a recorded run', () => {
+  it('report writes the HTML page into the run dir; png writes a PNG of one plot', async () => {
+    const rootDir = tmp();
+    const d = copyRun(rootDir);
+    expect((await run(['report', d])).code).toBe(0);
+    const html = readFileSync(join(d, 'report.html'), 'utf8');
+    expect(html).toContain('class="plot-labels"');
+    const r = await run(['report', join(rootDir, 'demo_self_mm'), '--format', 'png', '--plot', 'labels', '--epoch', '2', '-o', join(rootDir, 'l.png')]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(rootDir, 'l.png')).subarray(1, 4).toString()).toBe('PNG');
+    const missing = await run(['report', d, '--format', 'png', '--plot', 'labels', '--epoch', '9']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/no ULGM label histogram for epoch 9/);
+    expect((await run(['report', d, '--epoch', 'x'])).code).toBe(2);
+    const bad = await run(['report', rootDir + '/nothing']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/MSA6710/);
+  });
+
+  it('compare prints markdown, csv or json', async () => {
+    const rootDir = tmp();
+    copyRun(rootDir);
+    const md = await run(['compare', rootDir]);
+    expect(md.code).toBe(0);
+    expect(md.out).toMatch(/^\| Model \| Dataset \| Seeds \| Has0_acc_2/);
+    expect(md.out).toContain('| demo_self_mm | synthetic-mosi | 1 | **89.06 +- 0.00**');
+    const csv = await run(['compare', `${rootDir}/*/*`, '--format', 'csv', '--sort', 'MAE']);
+    expect(csv.out.split('\n')[0]).toBe('Model,Dataset,Seeds,Has0_acc_2,Has0_F1_score,Non0_acc_2,Non0_F1_score,Mult_acc_5,Mult_acc_7,MAE,Corr,Loss');
+    const json = JSON.parse((await run(['compare', rootDir, '--format', 'json'])).out) as { rows: unknown[] };
+    expect(json.rows).toHaveLength(1);
+    expect((await run(['compare', tmp()])).code).toBe(1);
+  });
+
+  it('watch replays events.ndjson through the plain and ndjson reporters', async () => {
+    const d = copyRun(tmp());
+    const plain = await run(['watch', d]);
+    expect(plain.code).toBe(0);
+    expect(plain.out.split('\n').filter((l) => /^epoch +\d\/3/.test(l))).toHaveLength(3);
+    expect(plain.out).not.toMatch(/\x1b/);
+    const nd = await run(['watch', d, '--reporter', 'ndjson']);
+    expect(nd.out).toBe(readFileSync(join(d, 'events.ndjson'), 'utf8'));
+  });
+
+  it('watch --follow reads a live run until it ends', async () => {
+    const d = copyRun(tmp(), 'demo_self_mm', 'f252c80cade1-1111', (m) => (m['status'] = 'running'));
+    const all = readFileSync(join(d, 'events.ndjson'), 'utf8');
+    const lines = all.split('\n');
+    const cut = Math.floor(lines.length / 2);
+    writeFileSync(join(d, 'events.ndjson'), `${lines.slice(0, cut).join('\n')}\n`);
+    const io = captureIo(root);
+    const p = main(['watch', d, '--interval', '20'], io);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(io.stdout()).not.toMatch(/best epoch/);
+    writeFileSync(join(d, 'events.ndjson'), all);
+    expect(await p).toBe(0);
+    expect(io.stdout()).toMatch(/seed 1111: best epoch 3 of 3/);
+  });
+});
+
+describe('end to end under a pseudo-terminal', () => {
+  it('`mmsa run` shows the TUI and ends on the results table', (ctx) => {
+    const hasScript = spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).status === 0;
+    if (!hasScript || !existsSync(join(root, 'dist/cli/main.js'))) {
+      ctx.skip('needs util-linux `script` and a build (dist/); skipped');
+      return;
+    }
+    const out = tmp();
+    mkdirSync(out, { recursive: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1' };
+    delete env['CI'];
+    delete env['CONTINUOUS_INTEGRATION'];
+    const cmd = `stty cols 110 rows 40; node bin/mmsa.js run pipelines/demo_self_mm.yaml --max-epochs 2 --out ${out}`;
+    const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    const screen = stripAnsi(r.stdout);
+    // the TUI (not plain lines): progress bar frames, then the final results table
+    expect(screen).toMatch(/epoch 1\/2 \[[#-]+\] \d+\/16 batches/);
+    expect(screen).toMatch(/demo_self_mm\s+synthetic-mosi\s+backend wasm\s+seed 1111 \(1 of 1\)/);
+    expect(screen).toMatch(/demo_self_mm: test over 1 seed \(1111\), x100, mean \+- std/);
+    expect(screen).toMatch(/Corr\s+\d+\.\d\d \+- 0\.00/);
+    expect(screen).not.toMatch(/\x1b\[3\dm/);
+    // what the run now records for `mmsa report`: test predictions and ULGM label histograms
+    const runDir = readdirSync(join(out, 'demo_self_mm')).find((d) => d.endsWith('-1111'))!;
+    const data = loadRun(join(out, 'demo_self_mm', runDir));
+    expect(data.predictions).toHaveLength(64);
+    expect(data.predictions!.every((p) => Number.isFinite(p.prediction) && p.label !== null)).toBe(true);
+    expect(data.events.find((e) => e.kind === 'eval.end' && e.split === 'test')).toMatchObject({ predictionsFile: join(out, 'demo_self_mm', runDir, 'predictions.csv') });
+    expect(data.histograms.map((h) => h.epoch)).toEqual([1, 2]);
+    for (const h of data.histograms) for (const c of Object.values(h.counts)) expect(c.reduce((a, b) => a + b, 0)).toBe(256);
+  });
+});
