@@ -52,6 +52,8 @@ export interface StepEndEvent extends EventBase {
   loss: number;
   /** Per task name: its (weighted) loss. */
   taskLosses: Record<string, number>;
+  /** Per head name: the part of the loss that trains it (M, T, A, V for Self-MM). */
+  headLosses?: Record<string, number>;
   /** True when this batch ended with an optimizer update (false while accumulating). */
   optimizerStep: boolean;
   /** Learning rate of the first trainable group. */
@@ -85,6 +87,8 @@ export interface EpochEndEvent extends EventBase {
   /** Mean over the epoch's batches of the training loss. */
   trainLoss: number;
   taskLosses: Record<string, number>;
+  /** Per head name: mean over the epoch's batches of its loss part. */
+  headLosses?: Record<string, number>;
   valid: { loss: number; metrics: Record<string, number> };
   /** Selection metric key ('Loss' or a metric key), its value this epoch, the best so far and where. */
   select: { metric: string; value: number; best: number; bestEpoch: number };

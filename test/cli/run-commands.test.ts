@@ -108,6 +108,17 @@ describe('mmsa run + predict on every shipped demo pipeline (wasm, 6 epochs)', (
     expect(new Set(r.tensors.slice(1)).size).toBe(1);
   });
 
+  it('reports the loss of every head: M, T, A, V for Self-MM (ULGM parts included), M alone for LMF', () => {
+    const heads = (name: string) => {
+      const steps = finished[name]!.events.filter((e): e is Extract<RunEvent, { kind: 'step.end' }> => e.kind === 'step.end');
+      const last = steps[steps.length - 1]!;
+      expect(Object.values(last.headLosses!).reduce((a, b) => a + b, 0)).toBeCloseTo(last.loss, 4);
+      return Object.keys(last.headLosses!).sort();
+    };
+    expect(heads('demo_self_mm')).toEqual(['A', 'M', 'T', 'V']);
+    expect(heads('demo_lmf')).toEqual(['M']);
+  });
+
   it('reports: plain prints one line per epoch and the mean +- std table; ndjson prints raw events', () => {
     const plain = finished['demo_lmf']!;
     const epochLines = plain.stdout.split('\n').filter((l) => l.startsWith('epoch '));

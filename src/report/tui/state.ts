@@ -33,6 +33,7 @@ export interface TuiState {
   /** Seconds left in the current epoch (null until a step has been timed). */
   eta: number | null;
   loss: number | null;
+  /** Live loss parts: per head (M, T, A, V) when the run reports them, else per task. */
   taskLosses: Record<string, number>;
   epochs: EpochRow[];
   /** Latest ULGM drift (per modality). */
@@ -120,7 +121,8 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
       s.step = e.step;
       s.steps = e.steps;
       s.loss = e.loss;
-      s.taskLosses = e.taskLosses;
+      // Per-head parts (M, T, A, V) read better than per-task ones when the run reports them.
+      s.taskLosses = e.headLosses && Object.keys(e.headLosses).length > 0 ? e.headLosses : e.taskLosses;
       // Exponential smoothing: single steps jitter a lot (GC, eval of other work).
       s.throughput = s.throughput > 0 ? 0.8 * s.throughput + 0.2 * e.examplesPerSec : e.examplesPerSec;
       if (s.epochStartT !== null && e.step > 0) {

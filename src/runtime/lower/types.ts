@@ -30,6 +30,11 @@ export interface TaskRuntime {
   type: string;
   /** Loss of this task for a training batch (a scalar tensor; weighted by the task weight already). */
   trainLoss(out: ModelOutputs, batch: Batch, epoch: number): tf.Scalar;
+  /**
+   * Per-head parts of the last trainLoss (head name -> value), for tasks that train several heads (ULGM: T, A, V).
+   * Single-head tasks leave it out; their loss is their head's.
+   */
+  lastHeadLosses?(): Record<string, number>;
   /** Loss for validation/test batches (plain loss against the human labels); undefined when the task has no eval loss. */
   evalLoss?(out: ModelOutputs, batch: Batch): tf.Scalar;
   /** Once before epoch 1 over the training split (ULGM's label-bank initialisation). */

@@ -201,6 +201,9 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   const improves = (mode: 'min' | 'max', cur: number, ref: number, minDelta: number) =>
     mode === 'min' ? cur <= ref - minDelta : cur >= ref + minDelta;
 
+  // Task name -> its only head, for tasks whose loss trains one head (l1/mse/cross_entropy).
+  const singleHead = new Map(ir.tasks.filter((t) => t.heads.length === 1).map((t) => [t.name, t.heads[0]!] as const));
+
   for (;;) {
     if (opts.signal?.aborted) {
       interrupted = true;
@@ -217,6 +220,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     let lossSum = 0;
     let nBatches = 0;
     const taskLossSums: Record<string, number> = Object.fromEntries(tasks.map((t) => [t.name, 0]));
+    const headLossSums: Record<string, number> = {};
 
     const applyStep = (grads: Grads, count: number) => {
       let g = grads;
@@ -261,11 +265,16 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
       const loss = value.dataSync()[0]!;
       value.dispose();
       const taskLosses: Record<string, number> = {};
+      const headLosses: Record<string, number> = {};
       tasks.forEach((t, i) => {
         const v = keep.losses[i]!.dataSync()[0]!;
         taskLosses[t.name] = v;
         taskLossSums[t.name] = (taskLossSums[t.name] ?? 0) + v;
+        // A single-head task's loss is its head's; multi-head tasks (ULGM) report their parts.
+        const parts = t.lastHeadLosses?.() ?? (singleHead.get(t.name) !== undefined ? { [singleHead.get(t.name)!]: v } : {});
+        for (const [h, hv] of Object.entries(parts)) headLosses[h] = (headLosses[h] ?? 0) + hv;
       });
+      for (const [h, hv] of Object.entries(headLosses)) headLossSums[h] = (headLossSums[h] ?? 0) + hv;
       for (const l of keep.losses) l.dispose();
       lossSum += loss;
       nBatches += 1;
@@ -295,6 +304,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
         steps: stepsPerEpoch,
         loss,
         taskLosses,
+        headLosses,
         optimizerStep: stepped,
         ...(lr !== undefined ? { lr } : {}),
         examplesPerSec: dt > 0 ? batch.size / dt : 0,
@@ -352,6 +362,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
       epoch,
       trainLoss: nBatches ? lossSum / nBatches : NaN,
       taskLosses: Object.fromEntries(Object.entries(taskLossSums).map(([n, v]) => [n, nBatches ? v / nBatches : NaN])),
+      headLosses: Object.fromEntries(Object.entries(headLossSums).map(([n, v]) => [n, nBatches ? v / nBatches : NaN])),
       valid: { loss: valid.loss, metrics: valid.metrics },
       select: { metric: selKey, value: cur, best, bestEpoch },
       improved,

@@ -100,7 +100,13 @@ describe('ulgm', () => {
     for (const [i, idx] of batches.entries()) step(p, ulgm, batchOf(split, idx), 2, 10 + i);
     const e2 = ulgm.onEpochEnd!(2) as { drift: Record<string, number> };
     for (const m of ['text', 'audio', 'vision']) expect(e2.drift[m]).toBeGreaterThan(0);
-    expect(step(p, ulgm, batchOf(split, batches[0]!), 3, 20)).toBeGreaterThan(0);
+    const loss3 = step(p, ulgm, batchOf(split, batches[0]!), 3, 20);
+    expect(loss3).toBeGreaterThan(0);
+    // Its parts per unimodal head add up to the task loss, and are read once.
+    const parts = ulgm.lastHeadLosses!();
+    expect(Object.keys(parts).sort()).toEqual(['A', 'T', 'V']);
+    expect(Object.values(parts).reduce((a, b) => a + b, 0)).toBeCloseTo(loss3, 5);
+    expect(ulgm.lastHeadLosses!()).toEqual({});
     expect(ulgm.evalLoss).toBeUndefined();
     p.optimizer.dispose();
     p.model.dispose();

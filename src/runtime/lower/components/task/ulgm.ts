@@ -48,15 +48,25 @@ export const lowerUlgmTask: TaskLowering = (task, ctx) => {
     modalities,
   });
 
+  // The last step's weighted loss of each unimodal head (kept tensors, read lazily for progress reporting).
+  let lastTerms: { head: string; value: tf.Tensor }[] = [];
+  const dropLastTerms = () => {
+    for (const t of lastTerms) t.value.dispose();
+    lastTerms = [];
+  };
+
   const trainLoss = (out: ModelOutputs, batch: Batch): tf.Scalar => {
     // Targets and weights come from the banks as they stand: constants, no gradient flows into them.
     const targets = state.targets(batch.indexes);
     const weights = state.lossWeights(batch.indexes);
+    dropLastTerms();
     return tf.tidy(() => {
       if (modalities.length === 0) return tf.scalar(0);
       const terms = modalities.map((m) => {
         const yHat = tf.reshape(headOutput(out, heads[m]!, task.name), [-1]);
-        return tf.mean(tf.mul(tf.tensor1d(weights[m]!), tf.abs(tf.sub(yHat, tf.tensor1d(targets[m]!)))));
+        const term = tf.mean(tf.mul(tf.tensor1d(weights[m]!), tf.abs(tf.sub(yHat, tf.tensor1d(targets[m]!)))));
+        lastTerms.push({ head: heads[m]!, value: tf.keep(w === 1 ? term : tf.mul(term, w)) });
+        return term;
       });
       const l = terms.length === 1 ? terms[0]! : tf.addN(terms);
       return (w === 1 ? l : tf.mul(l, w)) as tf.Scalar;
@@ -85,6 +95,12 @@ export const lowerUlgmTask: TaskLowering = (task, ctx) => {
     name: task.name,
     type: task.type,
     trainLoss: (out, batch) => trainLoss(out, batch),
+    lastHeadLosses() {
+      const out: Record<string, number> = {};
+      for (const t of lastTerms) out[t.head] = t.value.dataSync()[0]!;
+      dropLastTerms();
+      return out;
+    },
     beforeTraining(train: SplitData) {
       const y = train.labels[target];
       if (!y) {
