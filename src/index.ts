@@ -42,3 +42,20 @@ export {
 export { UlgmState, type UlgmOptions, type UlgmSnapshot, type FeatureRows, type EmptyClass } from './runtime/train/ulgm-state.js';
 export { readPickle, parsePickleBytes, NDArray, Skipped, DType, isPyTuple, PICKLE_ERROR_CODES, formatKeyPath } from './runtime/data/pickle/read-pickle.js';
 export type { ReadPickleOptions, PyValue, NDTypedArray, NDDtypeName, KeyPath } from './runtime/data/pickle/read-pickle.js';
+export { loadDataset, type LoadDatasetOptions } from './runtime/data/load-dataset.js';
+export { makeBatches } from './runtime/data/batching.js';
+export type { LoadedDataset, SplitData, Batch } from './runtime/data/types.js';
+export { tokenize } from './runtime/bert/tokenize.js';
+export type { RunEvent } from './runtime/events.js';
+
+type LoadBert = typeof import('./runtime/bert/load-bert.js').loadBert;
+/** Loads a BERT (local directory, Hugging Face cache or hub) as an encoder with `cls(ids, mask, types)`; loads tfjs. */
+export async function loadBert(...args: Parameters<LoadBert>): ReturnType<LoadBert> {
+  return (await import('./runtime/bert/load-bert.js')).loadBert(...args);
+}
+
+type RunPipeline = typeof import('./runtime/run.js').runPipeline;
+/** Trains and tests a compiled pipeline for every seed, yielding run events; loads tfjs. */
+export async function* runPipeline(...args: Parameters<RunPipeline>): ReturnType<RunPipeline> {
+  return yield* (await import('./runtime/run.js')).runPipeline(...args);
+}

@@ -122,6 +122,13 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
   let backend: BackendInfo;
   try {
     backend = await setupBackend(opts.backend ?? 'wasm');
+    // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache, or the hub) first.
+    for (const n of ir.nodes) {
+      if (n.kind === 'encoder' && n.type === 'bert') {
+        const { ensureBertDownloaded } = await import('./bert/load-bert.js');
+        await ensureBertDownloaded(String(n.config['pretrained']));
+      }
+    }
   } catch (e) {
     yield fail(e);
     return outcome;

@@ -214,6 +214,17 @@ if (code !== 0) throw new Error('check failed with ' + code);
     expect(r.tfjs).toBe(false);
   });
 
+  it('importing the package (and compiling through it) loads no tfjs', () => {
+    const r = loadsTfjs(`
+const m = await import(${JSON.stringify(`file://${join(repoRoot, 'dist/index.js')}`)});
+const c = m.compileFile('pipelines/demo_self_mm.yaml');
+if (!c.ir || typeof m.loadBert !== 'function' || typeof m.runPipeline !== 'function') throw new Error('bad package');
+`);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.tfjs).toBe(false);
+  });
+
   it('`node bin/mmsa.js check` exits 0 on a shipped pipeline', () => {
     const r = spawnSync(process.execPath, ['bin/mmsa.js', 'check', 'pipelines/self_mm_sims.yaml'], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toBe('ok: 1 of 1 spec passed\n');

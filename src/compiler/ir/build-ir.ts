@@ -1,7 +1,9 @@
 // Builds the typed IR graph: input nodes from dataset facts, then encoders, fusion and heads through each
 // component's shape rule; tasks, parameter groups and the training schedule. Phase 5 (ir / shape inference).
 
+import { dirname, resolve } from 'node:path';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.js';
+import { expandHome } from '../spec/resolve-dataset.js';
 import { getComponent } from '../components/catalog.js';
 import type { ShapeContext, ShapeInput } from '../components/define-component.js';
 import type { Span } from '../source/source-file.js';
@@ -162,7 +164,13 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
       }
       continue;
     }
-    infer('encoder', `encoders.${name}`, name, e.type, e as unknown as Record<string, unknown>, ['encoders', name], [
+    let params = e as unknown as Record<string, unknown>;
+    if (e.type === 'bert' && /^(\.{1,2}[\\/]|~[\\/])/.test(e.pretrained)) {
+      // A model directory written relative to the spec that names it (which may be a preset).
+      const from = dirname(spanOf(['encoders', name, 'pretrained']).file);
+      params = { ...params, pretrained: resolve(from, expandHome(e.pretrained)) };
+    }
+    infer('encoder', `encoders.${name}`, name, e.type, params, ['encoders', name], [
       { name: mod, span: e.modality ? spanOf(['encoders', name, 'modality']) : spanOf(['encoders', name], { key: true }) },
     ]);
   }

@@ -9,6 +9,7 @@ import type { Modality } from '../../compiler/spec/types.generated.js';
 import { NDArray, Skipped, readPickle, type PyValue } from './pickle/read-pickle.js';
 import { avgPoolAlign, fitSeqLen, negInfToZero, prepareLengths, timeMean, toTokens } from './preprocess.js';
 import { generateSyntheticSplits } from './synthetic.js';
+import { toTextBert } from '../tokenizer/wordpiece.js';
 import type { ArrayData, LoadedDataset, SplitData, SplitName } from './types.js';
 
 export const SPLITS: readonly SplitName[] = ['train', 'valid', 'test'];
@@ -130,8 +131,33 @@ export async function loadDataset(ir: Ir, opts: LoadDatasetOptions = {}): Promis
   const top = await readPickle(file, { keys, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   const ctx: LoadContext = { file, ds };
   const raw = splitsOf(top, file);
+  await tokenizeMissingTokens(ir, plans, raw);
   const out = buildDataset(ir, plans, raw, ctx);
   return { ...out, provenance: { source: ds.source, path: file } };
+}
+
+/**
+ * A file with raw text but no `text_bert` rows (e.g. new data to predict on) is tokenised with the BERT encoder's own
+ * tokenizer into the reference's rows (ids, mask, segments), padded to the compiled length.
+ */
+async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<SplitName, RawSplit>): Promise<void> {
+  const rawTextKey = ir.dataset.features['raw_text']?.key ?? 'raw_text';
+  for (const p of plans) {
+    if (!isTokens(p.feature, p.node)) continue;
+    const bert = ir.nodes.find((n) => n.kind === 'encoder' && n.type === 'bert' && n.inputs.includes(p.node.id));
+    const lacking = SPLITS.filter((sp) => !raw[sp].has(p.feature.key) && raw[sp].has(rawTextKey));
+    if (!bert || lacking.length === 0) continue;
+    const { loadBertTokenizer } = await import('../bert/tokenize.js');
+    const tokenizer = await loadBertTokenizer(String(bert.config['pretrained']));
+    const len = p.node.output.shape[2] as number;
+    for (const sp of lacking) {
+      const texts = toStrings(raw[sp].get(rawTextKey)!);
+      if (typeof texts === 'string') continue; // reported as a missing/mistyped key when the split is read
+      const rows = tokenizer.encodeBatch(texts, len);
+      const { data, shape } = toTextBert(rows);
+      raw[sp].set(p.feature.key, new NDArray('float32', '<f4', shape, data));
+    }
+  }
 }
 
 /** The train/valid/test dicts of an MMSA feature file. */

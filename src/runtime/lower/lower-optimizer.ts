@@ -29,8 +29,13 @@ export function lowerOptimizer(ir: Ir, store: ParamStore): Adam {
       }
     }
     const base = { lr: g.lr, trainable: g.trainable };
-    if (decay.length > 0 || noDecay.length === 0) specs.push({ ...base, name: g.name, params: decay, weightDecay: g.weightDecay });
-    if (noDecay.length > 0) specs.push({ ...base, name: `${g.name}_no_decay`, params: noDecay, weightDecay: 0 });
+    // Variables created frozen (BERT with finetune: false) never get gradients: like torch parameters whose .grad is
+    // None, they are left out of the update (they stay counted as owned by their group above).
+    const live = (es: ParamEntry[]) => (g.trainable ? es.filter((e) => e.variable.trainable) : es);
+    const d = live(decay);
+    const nd = live(noDecay);
+    if (d.length > 0 || nd.length === 0) specs.push({ ...base, name: g.name, params: d, weightDecay: g.weightDecay });
+    if (nd.length > 0) specs.push({ ...base, name: `${g.name}_no_decay`, params: nd, weightDecay: 0 });
   }
   const missing = store.entries().filter((e) => !e.buffer && !used.has(e.key));
   if (missing.length > 0) {

@@ -20,32 +20,6 @@ describe('lowering registry', () => {
     }
   });
 
-  it('refuses BERT with MSA5001 and points at the precomputed text encoder', () => {
-    const ir = compileYaml(`version: 1
-extends: self_mm
-${TINY('mosi')}
-encoders:
-  audio: {type: lstm, hidden: 4, out: 3}
-  vision: {type: lstm, hidden: 4, out: 3}
-heads:
-  M: {type: regression, input: fusion, hidden: [4, 4]}
-  T: {type: regression, input: text, hidden: [4, 4]}
-  A: {type: regression, input: audio, hidden: [4, 4]}
-  V: {type: regression, input: vision, hidden: [4, 4]}
-`, 'bert');
-    expect(ir.nodes.find((n) => n.id === 'encoders.text')!.type).toBe('bert');
-    let err: unknown;
-    try {
-      lowerPipeline(ir, { seed: 1, trainSize: 12 });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toMatchObject({ code: 'MSA5001' });
-    const msg = (err as Error).message;
-    expect(msg).toContain("component 'bert' cannot be lowered yet");
-    expect(msg).toContain('{type: precomputed, select: cls}');
-    expect(msg).toContain('modalities.text.feature: text');
-  });
 });
 
 describe('catalog lower hooks', () => {

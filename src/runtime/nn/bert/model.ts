@@ -1,0 +1,224 @@
+// BertModel in tfjs over ParamStore variables named like Hugging Face's state_dict: embeddings, N post-LN encoder
+// layers (masked multi-head self-attention, erf GELU), pooler. Phase 6 (lower) creates it; phase 7 runs apply().
+import * as tf from '@tensorflow/tfjs';
+import { MmsaError } from '../../../errors.js';
+import { normalInit, onesInit, zerosInit, type Initializer } from '../init.js';
+import { dropout, linear } from '../layers.js';
+import { joinPath, type ForwardCtx, type ParamStore } from '../params.js';
+import { bertParamShapes, type BertModelConfig } from './config.js';
+
+/** Weights keyed by local name (`encoder.layer.0.attention.self.query.weight`), PyTorch layout, float32. */
+export type BertWeights = ReadonlyMap<string, { shape: readonly number[]; values: Float32Array }>;
+
+export interface CreateBertOptions {
+  /** Initial values by local name; names missing here get BERT's init (normal(0, initializer_range), LN 1/0). */
+  weights?: BertWeights;
+  /** Register the parameters as trainable (default true). false = frozen BERT (no gradients ever). */
+  trainable?: boolean;
+}
+
+export interface BertOutput {
+  /** Last-layer hidden states, [B, L, H]. */
+  sequence: tf.Tensor3D;
+  /** The last layer's [CLS] row (position 0), [B, H]: the sentence vector of Self-MM / MMIM. */
+  cls: tf.Tensor2D;
+}
+
+export interface Bert {
+  path: string;
+  config: BertModelConfig;
+  /** Full state_dict keys of this model's parameters (`${path}.${local}`), in registration order. */
+  keys: string[];
+  /**
+   * Forward pass. ids / types: [B, L] int32 (float is cast); mask: [B, L], 1 on real tokens. Dropout follows
+   * ctx.training, as torch's train()/eval(). Call inside tf.tidy / tf.variableGrads.
+   */
+  apply(ids: tf.Tensor, mask: tf.Tensor, types: tf.Tensor, ctx: ForwardCtx): BertOutput;
+  /** BertPooler: tanh(dense([CLS])); computed only on request (the reference ignores it). */
+  pool(cls: tf.Tensor2D): tf.Tensor2D;
+}
+
+function inputError(what: string, shape: readonly number[], expect: string): MmsaError {
+  return new MmsaError('MSA6811', `bert: ${what} has shape [${shape.join(', ')}], expected ${expect}`, {
+    hint: 'pass text_bert rows as [batch, length] arrays (ids, attention mask, segment ids) of equal shape',
+    details: { input: what, shape: [...shape] },
+  });
+}
+
+function checkIds(ids: tf.Tensor, n: number, what: string, key: string): void {
+  const d = ids.dataSync();
+  for (let i = 0; i < d.length; i++) {
+    const x = d[i]!;
+    if (x < 0 || x >= n) {
+      throw new MmsaError('MSA6811', `bert: ${what} ${x} at flat position ${i} is outside [0, ${n}) (config ${key} ${n})`, {
+        hint: 'the ids must come from the tokenizer of the same checkpoint',
+        details: { value: x, position: i },
+      });
+    }
+  }
+}
+
+/** Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.functional.gelu (BERT's "gelu"). */
+export function geluErf(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/** The tanh approximation ("gelu_new"). */
+export function geluTanh(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+function layerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w), b);
+}
+
+/**
+ * Row lookup (nn.Embedding) whose gradient is a dense scatter-add done in plain JS. tf.gather's own gradient is
+ * UnsortedSegmentSum, which wasm lacks and whose cpu kernel loops over every segment (vocab row) with whole-tensor
+ * ops: minutes for a 30522-row table; wasm's ScatterNd is about as slow. This takes milliseconds.
+ */
+export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
+  const f = tf.customGrad((...args: unknown[]) => {
+    const t = args[0] as tf.Tensor2D;
+    const i = args[1] as tf.Tensor1D;
+    const save = args[2] as tf.GradSaveFunc;
+    save([i]);
+    return {
+      value: tf.gather(t, i),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [V, H] = t.shape as [number, number];
+        const idx = saved[0]!.dataSync();
+        const g = (dy as tf.Tensor).dataSync() as Float32Array;
+        const out = new Float32Array(V * H);
+        for (let r = 0; r < idx.length; r++) {
+          const base = idx[r]! * H;
+          const src = r * H;
+          for (let d = 0; d < H; d++) out[base + d]! += g[src + d]!;
+        }
+        return [tf.tensor2d(out, [V, H]), tf.zerosLike(saved[0]!)];
+      },
+    };
+  });
+  return f(table, ids) as tf.Tensor2D;
+}
+
+/**
+ * Registers BertModel's parameters under `path` with exactly the catalog's local names (`bertParams` of
+ * src/compiler/components/encoders/bert.ts) and returns the model.
+ */
+export function createBert(store: ParamStore, path: string, config: BertModelConfig, opts: CreateBertOptions = {}): Bert {
+  const c = config;
+  const H = c.hidden_size;
+  const nh = c.num_attention_heads;
+  const dh = H / nh;
+  if (!Number.isInteger(dh)) throw new MmsaError('MSA6803', `bert: hidden_size ${H} is not a multiple of num_attention_heads ${nh}`);
+  const trainable = opts.trainable ?? true;
+  const shapes = bertParamShapes(c);
+  const vars = new Map<string, tf.Variable>();
+  const keys: string[] = [];
+  for (const [local, shape] of shapes) {
+    const dot = local.lastIndexOf('.');
+    const mod = local.slice(0, dot);
+    const name = local.slice(dot + 1);
+    const given = opts.weights?.get(local);
+    let init: Initializer;
+    if (given !== undefined) {
+      if (given.shape.length !== shape.length || given.shape.some((d, i) => d !== shape[i])) {
+        throw new MmsaError('MSA6808', `bert: weight '${local}' has shape [${given.shape.join(', ')}], the config needs [${shape.join(', ')}]`, {
+          details: { tensor: local, shape: [...given.shape], expected: shape },
+        });
+      }
+      init = () => given.values;
+    } else if (mod.endsWith('LayerNorm')) init = name === 'weight' ? onesInit : zerosInit;
+    else if (name === 'bias') init = zerosInit;
+    else init = normalInit(0, c.initializer_range);
+    vars.set(local, store.param(joinPath(path, mod), name, shape, init, { trainable }));
+    keys.push(joinPath(path, local));
+  }
+  const v = (local: string): tf.Variable => vars.get(local)!;
+  const eps = c.layer_norm_eps;
+  const act = c.hidden_act === 'gelu' ? geluErf : c.hidden_act === 'gelu_new' ? geluTanh : tf.relu;
+  const scale = 1 / Math.sqrt(dh);
+
+  const apply = (idsIn: tf.Tensor, maskIn: tf.Tensor, typesIn: tf.Tensor, ctx: ForwardCtx): BertOutput => {
+    if (idsIn.rank !== 2) throw inputError('input ids', idsIn.shape, '[batch, length]');
+    const [B, L] = idsIn.shape as [number, number];
+    if (maskIn.shape.length !== 2 || maskIn.shape[0] !== B || maskIn.shape[1] !== L) throw inputError('attention mask', maskIn.shape, `[${B}, ${L}]`);
+    if (typesIn.shape.length !== 2 || typesIn.shape[0] !== B || typesIn.shape[1] !== L) throw inputError('token type ids', typesIn.shape, `[${B}, ${L}]`);
+    if (L > c.max_position_embeddings) throw inputError('input ids', idsIn.shape, `at most ${c.max_position_embeddings} positions (max_position_embeddings)`);
+    const ids = idsIn.dtype === 'int32' ? idsIn : tf.cast(idsIn, 'int32');
+    const types = typesIn.dtype === 'int32' ? typesIn : tf.cast(typesIn, 'int32');
+    const mask = maskIn.dtype === 'float32' ? maskIn : tf.cast(maskIn, 'float32');
+    // Out-of-range ids would read (and, in the gradient, write) outside the tables on wasm without any error.
+    checkIds(ids, c.vocab_size, 'token id', 'vocab_size');
+    checkIds(types, c.type_vocab_size, 'token type id', 'type_vocab_size');
+
+    // Embeddings: word + position + token type, LayerNorm, dropout.
+    const words = embeddingLookup(v('embeddings.word_embeddings.weight'), tf.reshape(ids, [B * L]));
+    const toks = embeddingLookup(v('embeddings.token_type_embeddings.weight'), tf.reshape(types, [B * L]));
+    const pos = tf.slice(v('embeddings.position_embeddings.weight'), [0, 0], [L, H]);
+    let x: tf.Tensor = tf.add(tf.reshape(tf.add(words, toks), [B, L, H]), pos);
+    x = layerNorm(x, v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), eps);
+    x = dropout(x, c.hidden_dropout_prob, ctx);
+    x = tf.reshape(x, [B * L, H]);
+
+    // Additive key mask, broadcast over heads and query positions: [B, 1, 1, L].
+    const addMask = tf.reshape(tf.mul(tf.sub(1, mask), -10000), [B, 1, 1, L]);
+
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      const l = `encoder.layer.${i}`;
+      const lin = (name: string, t: tf.Tensor) => linear(t, v(`${l}.${name}.weight`), v(`${l}.${name}.bias`));
+      // [B*L, H] -> [B*nh, L, dh] (and K directly as [B*nh, dh, L]): 3-D batched matMuls with equal batch dims,
+      // whose gradients tfjs handles (broadcasting batch matMul gradients are broken, tfjs#8721).
+      const q = tf.reshape(tf.transpose(tf.reshape(lin('attention.self.query', x), [B, L, nh, dh]), [0, 2, 1, 3]), [B * nh, L, dh]);
+      const kT = tf.reshape(tf.transpose(tf.reshape(lin('attention.self.key', x), [B, L, nh, dh]), [0, 2, 3, 1]), [B * nh, dh, L]);
+      const val = tf.reshape(tf.transpose(tf.reshape(lin('attention.self.value', x), [B, L, nh, dh]), [0, 2, 1, 3]), [B * nh, L, dh]);
+      let scores: tf.Tensor = tf.reshape(tf.mul(tf.matMul(q, kT), scale), [B, nh, L, L]);
+      scores = tf.add(scores, addMask);
+      let probs = tf.softmax(scores, -1);
+      probs = dropout(probs, c.attention_probs_dropout_prob, ctx);
+      const context = tf.matMul(tf.reshape(probs, [B * nh, L, L]) as tf.Tensor3D, val as tf.Tensor3D);
+      const merged = tf.reshape(tf.transpose(tf.reshape(context, [B, nh, L, dh]), [0, 2, 1, 3]), [B * L, H]);
+      let attn = dropout(lin('attention.output.dense', merged), c.hidden_dropout_prob, ctx);
+      attn = layerNorm(tf.add(attn, x), v(`${l}.attention.output.LayerNorm.weight`), v(`${l}.attention.output.LayerNorm.bias`), eps);
+      const inter = act(lin('intermediate.dense', attn));
+      const out = dropout(lin('output.dense', inter), c.hidden_dropout_prob, ctx);
+      x = layerNorm(tf.add(out, attn), v(`${l}.output.LayerNorm.weight`), v(`${l}.output.LayerNorm.bias`), eps);
+    }
+    const sequence = tf.reshape(x, [B, L, H]) as tf.Tensor3D;
+    const cls = tf.reshape(tf.slice(sequence, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
+    return { sequence, cls };
+  };
+
+  const pool = (cls: tf.Tensor2D): tf.Tensor2D => tf.tanh(linear(cls, v('pooler.dense.weight'), v('pooler.dense.bias'))) as tf.Tensor2D;
+
+  return { path, config: c, keys, apply, pool };
+}
+
+/**
+ * Runs `f` so that tfjs records nothing for gradients (torch.no_grad): inside tf.variableGrads the frozen BERT's
+ * activations are then neither taped nor kept for a backward pass. Inputs must be tensors; the result gets zero
+ * gradients towards them.
+ */
+export function noGrad<T extends tf.Tensor>(f: (...inputs: tf.Tensor[]) => T, ...inputs: tf.Tensor[]): T {
+  // Kernels that run inside a customGrad forward are not taped (kernelDepth > 0), which is exactly no_grad.
+  const g = tf.customGrad((...args: unknown[]) => {
+    const ts = args.slice(0, inputs.length) as tf.Tensor[];
+    return { value: f(...ts), gradFunc: () => ts.map((t) => tf.zerosLike(t)) };
+  });
+  return g(...inputs) as T;
+}
+
+/**
+ * Reference optimizer grouping (Self-MM / MMIM trainers): BERT parameters whose key contains 'bias',
+ * 'LayerNorm.bias' or 'LayerNorm.weight' get no weight decay; all share the BERT learning rate (5e-5 default).
+ */
+export function bertParamGroups(store: ParamStore, path: string): { decay: ReturnType<ParamStore['select']>; noDecay: ReturnType<ParamStore['select']> } {
+  const noDecayNames = ['bias', 'LayerNorm.bias', 'LayerNorm.weight'];
+  return {
+    decay: store.select({ prefix: path, nameExcludes: noDecayNames }),
+    noDecay: store.select({ prefix: path, nameIncludes: noDecayNames }),
+  };
+}
