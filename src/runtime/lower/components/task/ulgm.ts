@@ -48,24 +48,21 @@ export const lowerUlgmTask: TaskLowering = (task, ctx) => {
     modalities,
   });
 
-  // The last step's weighted loss of each unimodal head (kept tensors, read lazily for progress reporting).
-  let lastTerms: { head: string; value: tf.Tensor }[] = [];
-  const dropLastTerms = () => {
-    for (const t of lastTerms) t.value.dispose();
-    lastTerms = [];
-  };
+  // The last step's weighted loss of each unimodal head, for progress reporting (scalars: a read is cheap on the CPU
+  // backends, and nothing is kept alive between steps).
+  let lastTerms: Record<string, number> = {};
 
   const trainLoss = (out: ModelOutputs, batch: Batch): tf.Scalar => {
     // Targets and weights come from the banks as they stand: constants, no gradient flows into them.
     const targets = state.targets(batch.indexes);
     const weights = state.lossWeights(batch.indexes);
-    dropLastTerms();
+    lastTerms = {};
     return tf.tidy(() => {
       if (modalities.length === 0) return tf.scalar(0);
       const terms = modalities.map((m) => {
         const yHat = tf.reshape(headOutput(out, heads[m]!, task.name), [-1]);
         const term = tf.mean(tf.mul(tf.tensor1d(weights[m]!), tf.abs(tf.sub(yHat, tf.tensor1d(targets[m]!)))));
-        lastTerms.push({ head: heads[m]!, value: tf.keep(w === 1 ? term : tf.mul(term, w)) });
+        lastTerms[heads[m]!] = term.dataSync()[0]! * w;
         return term;
       });
       const l = terms.length === 1 ? terms[0]! : tf.addN(terms);
@@ -96,9 +93,8 @@ export const lowerUlgmTask: TaskLowering = (task, ctx) => {
     type: task.type,
     trainLoss: (out, batch) => trainLoss(out, batch),
     lastHeadLosses() {
-      const out: Record<string, number> = {};
-      for (const t of lastTerms) out[t.head] = t.value.dataSync()[0]!;
-      dropLastTerms();
+      const out = lastTerms;
+      lastTerms = {};
       return out;
     },
     beforeTraining(train: SplitData) {
