@@ -2,7 +2,8 @@
 // (1284 / 229 / 686 samples, seq lens text 50 / audio 375 / vision 500; aligned 50 for EF-LSTM), next to MMSA's
 // reference per-epoch times. Self-MM reads precomputed [CLS] features instead of running BERT.
 // Run: npx tsc -p tsconfig.build.json && node bench/train.mjs
-// Env: BENCH_EPOCHS (default 2), BENCH_BACKEND (wasm|cpu|tensorflow, default wasm), BENCH_ONLY='lmf|tfn'.
+// Env: BENCH_EPOCHS (default 2), BENCH_BACKEND (wasm|cpu|tensorflow, default wasm), BENCH_ONLY='lmf|tfn',
+// BENCH_LSTM_MATMUL (auto|js|tf: where the fused LSTM's per-step recurrent product runs, default auto).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +11,12 @@ import { parse, stringify } from 'yaml';
 import { compileFile } from '../dist/compiler/compile.js';
 import { packageRoot } from '../dist/paths.js';
 import { runPipeline } from '../dist/runtime/run.js';
+import { setDefaultRecurrentMatMul } from '../dist/runtime/nn/lstm-fused.js';
 
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 2);
 const BACKEND = process.env.BENCH_BACKEND ?? 'wasm';
 const only = process.env.BENCH_ONLY?.split('|');
+setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
 
 /** MMSA's seconds per epoch (reference GPU runs) for the same configs. */
 const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3 };

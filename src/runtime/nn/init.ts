@@ -73,6 +73,39 @@ export class Rng {
     return Math.floor(this.nextFloat() * n);
   }
 
+  /**
+   * out[i] = (nextFloat() < p ? 0 : keep) for every i, drawing exactly the numbers that loop would draw (u / 2^32 < p
+   * is the same test as u < p * 2^32, both exact in doubles). The state lives in locals here: dropout masks of
+   * millions of entries (TFN's 140k-wide fusion) were the hot spot.
+   */
+  fillMask(out: Float32Array, p: number, keep: number): void {
+    // Compared in signed int32 space (u - 2^31 against p * 2^32 - 2^31) and written through a 2-entry table: with
+    // p = 0.5 a branch is mispredicted half the time, which made this loop 3x slower.
+    const thr = p * 4294967296 - 2147483648;
+    const table = new Float32Array([0, keep]);
+    let s0 = this.s0 | 0;
+    let s1 = this.s1 | 0;
+    let s2 = this.s2 | 0;
+    let s3 = this.s3 | 0;
+    const n = out.length;
+    for (let i = 0; i < n; i++) {
+      const a = Math.imul(s1, 5);
+      const r = Math.imul((a << 7) | (a >>> 25), 9) ^ -2147483648;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      out[i] = table[+(r >= thr)]!;
+    }
+    this.s0 = s0 >>> 0;
+    this.s1 = s1 >>> 0;
+    this.s2 = s2 >>> 0;
+    this.s3 = s3 >>> 0;
+  }
+
   /** A fresh 32-bit seed for a child generator (e.g. one per dropout call). */
   fork(): number {
     return this.nextU32();

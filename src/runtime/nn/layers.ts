@@ -40,9 +40,38 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
   const outF = weight.shape[0]!;
   const lead = x.shape.slice(0, -1);
   const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inF]) as tf.Tensor2D;
-  let y: tf.Tensor = tf.matMul(x2, weight as tf.Tensor2D, false, true);
+  let y: tf.Tensor = useWideLinear(x2.shape[0], inF, outF) ? wideLinear(x2, weight as tf.Tensor2D) : tf.matMul(x2, weight as tf.Tensor2D, false, true);
   if (bias) y = tf.add(y, bias);
   return x.rank === 2 ? y : tf.reshape(y, [...lead, outF]);
+}
+
+/**
+ * x W^T on wasm materialises W^T (the matMul patch, deps.md 1.4) and XNNPACK packs it again on every call: for a
+ * weight far larger than the batch (TFN's Linear(140481 -> 64) at B = 32) that is most of the time. Computing
+ * (W x^T)^T instead transposes and packs only x. Used when the batch is smaller than the output width and the
+ * weight is large; on the cpu backend transposed operands cost nothing extra.
+ */
+const WIDE_LINEAR_MIN_WEIGHT = 1 << 20;
+export function useWideLinear(rows: number, inF: number, outF: number): boolean {
+  return rows < outF && inF * outF >= WIDE_LINEAR_MIN_WEIGHT && tf.getBackend() === 'wasm';
+}
+
+/** x W^T as (W x^T)^T, with the gradients in their transpose-free forms dx = dy W, dW = dy^T x. */
+export function wideLinear(x: tf.Tensor2D, weight: tf.Tensor2D): tf.Tensor2D {
+  const fwd = (a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D => tf.transpose(tf.matMul(w, tf.transpose(a)));
+  if (!tf.engine().isTapeOn()) return tf.tidy(() => fwd(x, weight));
+  // The inputs go through save(): callers may dispose x (a tidy around the forward) before the backward pass runs.
+  const op = tf.customGrad(((a: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([a, w]);
+    return {
+      value: fwd(a, w),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [sa, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [tf.matMul(dy, sw), tf.matMul(dy, sa, true, false)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
+  return op(x, weight) as tf.Tensor2D;
 }
 
 /**
@@ -60,8 +89,7 @@ export function dropoutMask(shape: readonly number[], p: number, ctx: ForwardCtx
   const n = shape.reduce((a, b) => a * b, 1);
   const scale = 1 / (1 - p);
   const mask = new Float32Array(n);
-  const rng = ctx.rng;
-  for (let i = 0; i < n; i++) mask[i] = rng.nextFloat() < p ? 0 : scale;
+  ctx.rng.fillMask(mask, p, scale);
   return tf.tensor(mask, [...shape], 'float32');
 }
 

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { rnnInit } from './init.js';
 import { dropout } from './layers.js';
-import { lstmRecurrenceFused } from './lstm-fused.js';
+import { lstmRecurrence } from './lstm-fused.js';
 import type { ForwardCtx, ParamStore } from './params.js';
 
 export type LstmImpl = 'ops' | 'fused';
@@ -170,14 +170,17 @@ function lstmDirectionOps(x: tf.Tensor3D, p: DirParams, plan: StepPlan, reverse:
 }
 
 function lstmDirectionFused(x: tf.Tensor3D, p: DirParams, plan: StepPlan, reverse: boolean, needOutputs: boolean): DirResult {
-  const [B, T] = x.shape;
+  const [B, T, D] = x.shape;
   const H = p.whh.shape[1]!;
-  const projT = inputProjection(x, p, true);
+  const G = p.wih.shape[0]!;
+  // Batch-major input projection: one matMul, no transpose (the recurrence indexes rows (b, t) directly).
+  let proj: tf.Tensor = tf.matMul(tf.reshape(x, [B * T, D]) as tf.Tensor2D, p.wih as tf.Tensor2D, false, true);
+  if (p.bih) proj = tf.add(proj, p.bhh ? tf.add(p.bih, p.bhh) : p.bih);
   const lengths = plan.lengths ?? new Int32Array(B).fill(T);
-  const y = lstmRecurrenceFused(projT, p.whh as tf.Tensor2D, lengths, reverse); // (T+1) x B x H, slot T = h_n
-  const h = tf.reshape(tf.slice(y, [T, 0, 0], [1, B, H]), [B, H]) as tf.Tensor2D;
+  const y = lstmRecurrence(tf.reshape(proj, [B, T, G]) as tf.Tensor3D, p.whh as tf.Tensor2D, lengths, reverse); // B x (T+1) x H
+  const h = tf.reshape(tf.slice(y, [0, T, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
   if (!needOutputs) return { h };
-  const outputs = tf.transpose(tf.slice(y, [0, 0, 0], [T, B, H]), [1, 0, 2]) as tf.Tensor3D;
+  const outputs = tf.slice(y, [0, 0, 0], [B, T, H]) as tf.Tensor3D;
   return { h, outputs };
 }
 
