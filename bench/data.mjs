@@ -8,11 +8,10 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { synthFile } from './synth-cache.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const tool = resolve(here, '../../shared/tools/make_synth_mmsa.py');
-const cacheDir = join(tmpdir(), 'mmsa-bench');
-const file = join(cacheDir, 'mosi_unaligned_50_seed1.pkl');
+const file = synthFile('mosi');
 
 const SPAN = { file: '<bench>', start: 0, end: 0 };
 const MOSI = {
@@ -88,11 +87,6 @@ if (process.argv[2] === '--case') {
   const r = await runCase(process.argv[3]);
   process.stdout.write(JSON.stringify(r));
 } else {
-  if (!existsSync(file)) {
-    mkdirSync(cacheDir, { recursive: true });
-    process.stderr.write(`generating ${file} with ${tool} ...\n`);
-    execFileSync('python3', [tool, '-o', file, '--variant', 'mosi', '--seed', '1', '--text-len', '50', '--audio-len', '375', '--vision-len', '500'], { stdio: 'inherit' });
-  }
   const size = statSync(file).size;
   console.log(`file ${file}: ${(size / 1e6).toFixed(1)} MB; node ${process.version}; peak RSS of an idle node ~45 MB`);
   const only = process.env.BENCH_ONLY?.split('|');

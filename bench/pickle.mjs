@@ -38,6 +38,7 @@ const PY = String.raw`
 import sys, time, pickle, resource, json
 t0 = time.perf_counter()
 import numpy
+import { synthFile } from './synth-cache.mjs';
 t1 = time.perf_counter()
 with open(sys.argv[1], 'rb') as f:
     d = pickle.load(f)
@@ -72,17 +73,7 @@ async function main() {
   const fi = args.indexOf('--file');
   if (fi >= 0 && args[fi + 1]) file = path.resolve(args[fi + 1]);
   else {
-    const cache = path.join(os.tmpdir(), 'mmsa-bench-cache');
-    mkdirSync(cache, { recursive: true });
-    const variant = mosei ? 'mosei' : 'mosi';
-    file = path.join(cache, `${variant}${aligned ? '_aligned' : '_unaligned'}_synth.pkl`);
-    if (!existsSync(file)) {
-      const tool = path.resolve(repoRoot, '../shared/tools/make_synth_mmsa.py');
-      console.log(`generating ${file} with ${tool} (once; cached) ...`);
-      const tmp = `${file}.tmp`;
-      execFileSync('python3', [tool, '-o', tmp, '--variant', variant, ...(aligned ? ['--aligned'] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
-      renameSync(tmp, file);
-    }
+    file = synthFile(mosei ? 'mosei' : 'mosi', { aligned });
   }
   const size = statSync(file).size;
   console.log(`file: ${file} (${mb(size)} MB)`);
