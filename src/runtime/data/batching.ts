@@ -1,92 +1,15 @@
 // Mini-batches over a loaded split: seeded per-epoch shuffles, sample indexes carried with each batch, zero-copy
-// views for contiguous index runs, and the small seeded PRNG the data layer shares. Phase 7 (execute).
+// views for contiguous index runs. Phase 7 (execute).
 
+import { Rng, deriveSeed } from '../random.js';
 import type { ArrayData, Batch, SplitData } from './types.js';
-
-/** splitmix32 step: spreads nearby seeds (1, 2, 3) into unrelated PRNG states. */
-function mix32(x: number): number {
-  x = (x + 0x9e3779b9) | 0;
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
-/** Combines integers (seed, epoch, stream ids) into one 32-bit seed; order matters. */
-export function deriveSeed(...parts: number[]): number {
-  let h = 0x2545f491;
-  for (const p of parts) {
-    // Seeds may exceed 2^32 (or be negative); fold both halves in so they stay distinct.
-    const lo = p >>> 0;
-    const hi = Math.floor(p / 4294967296) >>> 0;
-    h = mix32(h ^ lo);
-    h = mix32(h ^ hi);
-  }
-  return h;
-}
-
-/**
- * Deterministic PRNG (sfc32 seeded through splitmix32). Not cryptographic; chosen because it is tiny, fast and gives the
- * same stream on every platform, which the synthetic data and the shuffles need.
- */
-export class SeededRng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-  private spare: number | undefined;
-
-  constructor(seed: number) {
-    const s = deriveSeed(seed);
-    this.a = mix32(s);
-    this.b = mix32(this.a);
-    this.c = mix32(this.b);
-    this.d = 1;
-    // sfc32 needs a short warm-up before its output is well mixed.
-    for (let i = 0; i < 12; i++) this.nextUint32();
-  }
-
-  nextUint32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    return this.nextUint32() / 4294967296;
-  }
-
-  /** Uniform integer in [lo, hi] (inclusive). */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-
-  /** Standard normal (Box-Muller, both values used). */
-  normal(): number {
-    if (this.spare !== undefined) {
-      const v = this.spare;
-      this.spare = undefined;
-      return v;
-    }
-    let u = 0;
-    while (u === 0) u = this.next();
-    const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-}
 
 /** The sample order of one epoch: identity when not shuffled, else a Fisher-Yates permutation of (seed, epoch). */
 export function epochOrder(n: number, shuffle: boolean, seed: number, epoch = 0): Int32Array {
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   if (!shuffle) return order;
-  const rng = new SeededRng(deriveSeed(seed, epoch, 0x5f3759df));
+  const rng = new Rng(deriveSeed(seed, epoch, 0x5f3759df));
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rng.next() * (i + 1));
     const t = order[i]!;

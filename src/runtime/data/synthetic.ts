@@ -5,7 +5,7 @@ import { MmsaError } from '../../errors.js';
 import type { ResolvedDataset } from '../../compiler/ir/types.js';
 import { LIKE, syntheticLayout, type LikeName, type SyntheticSettings } from '../../compiler/spec/synthetic-layout.js';
 import { NDArray, type PyValue } from './pickle/read-pickle.js';
-import { SeededRng, deriveSeed } from './batching.js';
+import { Rng, deriveSeed } from '../random.js';
 import type { SplitName } from './types.js';
 
 /** Label grid of each dataset (MOSI/SIMS: multiples of 0.2; MOSEI: of 1/3). */
@@ -54,7 +54,7 @@ function toGrid(x: number, lo: number, hi: number, step: number): number {
   return Number(Math.min(hi, Math.max(lo, v)).toFixed(6));
 }
 
-function normals(rng: SeededRng, n: number, scale = 1): Float32Array {
+function normals(rng: Rng, n: number, scale = 1): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
   return a;
@@ -71,7 +71,7 @@ interface World {
 }
 
 function makeWorld(seed: number, dims: { text: number; audio: number; vision: number }): World {
-  const rng = new SeededRng(deriveSeed(seed, 0x77, 0));
+  const rng = new Rng(deriveSeed(seed, 0x77, 0));
   const textDir = normals(rng, dims.text);
   const clsBias = normals(rng, dims.text, 0.3);
   const audioMu = normals(rng, dims.audio, 0.5);
@@ -108,7 +108,7 @@ function generateSplit(s: SyntheticSettings, layout: ReturnType<typeof synthetic
   const step = LABEL_STEP[s.like];
   const noise = s.noise;
   const sid = SPLIT_IDS[split];
-  const rngFor = (stream: number) => new SeededRng(deriveSeed(s.seed, sid, stream));
+  const rngFor = (stream: number) => new Rng(deriveSeed(s.seed, sid, stream));
   const L = seqLens.text;
 
   // Latents: u in (-1, 1) is the true sentiment; each modality sees a perturbed copy (its unimodal sentiment).
@@ -122,7 +122,7 @@ function generateSplit(s: SyntheticSettings, layout: ReturnType<typeof synthetic
     um.T[i] = u[i]! + 0.3 * noise * lat.normal();
     um.A[i] = u[i]! + 0.6 * noise * lat.normal();
     um.V[i] = u[i]! + 0.6 * noise * lat.normal();
-    textLen[i] = lat.int(minText, L);
+    textLen[i] = lat.intIn(minText, L);
   }
   const clip1 = (x: number) => Math.min(1, Math.max(-1, x));
 
@@ -170,11 +170,11 @@ function generateSplit(s: SyntheticSettings, layout: ReturnType<typeof synthetic
         else if (t === len - 1) id = 102;
         else if (rng.next() < 0.35 * Math.abs(um.T[i]!)) {
           const set = um.T[i]! > 0 ? POS_WORDS : NEG_WORDS;
-          const w = set[rng.int(0, set.length - 1)]!;
+          const w = set[rng.intIn(0, set.length - 1)]!;
           id = w[0];
           words.push(w[1]);
         } else {
-          id = rng.int(1996, 29611);
+          id = rng.intIn(1996, 29611);
           words.push(`w${id}`);
         }
         tok[base + t] = id;
@@ -195,7 +195,7 @@ function generateSplit(s: SyntheticSettings, layout: ReturnType<typeof synthetic
     for (let i = 0; i < n; i++) {
       // Aligned files re-index frames onto the word pieces: [CLS], [SEP] and padding are zero frames.
       const first = s.aligned ? 1 : 0;
-      const end = s.aligned ? Math.max(1, textLen[i]! - 1) : rng.int(Math.max(1, Math.ceil(T * 0.5)), T);
+      const end = s.aligned ? Math.max(1, textLen[i]! - 1) : rng.intIn(Math.max(1, Math.ceil(T * 0.5)), T);
       lens[i] = s.aligned ? textLen[i]! : end;
       const sig = amp * lat[i]!;
       // A per-sample offset per channel (speaker / recording effects) does not average out over time, so the time

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SeededRng, batchCount, epochOrder, iterateBatches, makeBatches } from '../../../src/runtime/data/batching.js';
+import { batchCount, epochOrder, iterateBatches, makeBatches } from '../../../src/runtime/data/batching.js';
+import { Rng } from '../../../src/runtime/random.js';
 import type { SplitData } from '../../../src/runtime/data/types.js';
 
 function split(n: number): SplitData {
@@ -65,14 +66,14 @@ describe('batching', () => {
 
   it('epochOrder is the identity without shuffling; the PRNG is deterministic and roughly uniform', () => {
     expect(Array.from(epochOrder(5, false, 9))).toEqual([0, 1, 2, 3, 4]);
-    const r1 = new SeededRng(42);
-    const r2 = new SeededRng(42);
+    const r1 = new Rng(42);
+    const r2 = new Rng(42);
     const xs = Array.from({ length: 2000 }, () => r1.next());
     expect(Array.from({ length: 2000 }, () => r2.next())).toEqual(xs);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(mean).toBeGreaterThan(0.45);
     expect(mean).toBeLessThan(0.55);
-    const g = new SeededRng(1);
+    const g = new Rng(1);
     const ns = Array.from({ length: 4000 }, () => g.normal());
     const m = ns.reduce((a, b) => a + b, 0) / ns.length;
     const v = ns.reduce((a, b) => a + (b - m) ** 2, 0) / ns.length;
