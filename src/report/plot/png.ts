@@ -1,7 +1,7 @@
 // Scene -> PNG without a browser: an anti-aliased rasteriser for lines, dots, rectangles and bitmap text, and a
 // minimal PNG encoder (8-bit RGB, zlib from node:zlib, own CRC-32). Phase 8 (report).
 
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { glyph, GLYPH_H, GLYPH_W } from './font.js';
 import type { Prim, Scene } from './scene.js';
 
@@ -126,22 +126,6 @@ export function rasterize(s: Scene, scale = 2): Raster {
     }
   }
   return r;
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(buf: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function chunk(type: string, data: Uint8Array): Buffer {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { writeSafetensors } from '../../../src/runtime/weights/safetensors.js';
 import { randn } from '../nn/ref.js';
+import { crc32 } from 'node:zlib';
 
 export const TINY_CONFIG = {
   architectures: ['BertModel'],
@@ -150,22 +151,6 @@ export function torchPickle(entries: [string, BinTensor][]): Uint8Array {
 }
 
 // ------------------------------------------------------------------------------------------- zip writer
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]!) & 255]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** Zip with stored entries (deflated for names in `deflate`), data aligned to 64 bytes like torch's writer. */
 export function writeZip(entries: [string, Uint8Array][], deflate: ReadonlySet<string> = new Set()): Uint8Array {

@@ -1,5 +1,6 @@
 // The BERT architecture as read from a Hugging Face config.json (snake_case keys as in the file), with validation
 // and the defaults of transformers.BertConfig. Phases 6 (lower) and 7 (execute).
+import { KNOWN_BERT_MODELS } from '../../../compiler/components/encoders/bert.js';
 import { MmsaError } from '../../../errors.js';
 
 export type BertActivation = 'gelu' | 'gelu_new' | 'relu';
@@ -20,15 +21,9 @@ export interface BertModelConfig {
   initializer_range: number;
 }
 
-/** transformers.BertConfig defaults (bert-base-uncased sized). */
+/** transformers.BertConfig defaults: the catalog's bert-base-uncased architecture plus BERT's training constants. */
 export const BERT_CONFIG_DEFAULTS: BertModelConfig = {
-  vocab_size: 30522,
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  intermediate_size: 3072,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
+  ...KNOWN_BERT_MODELS['bert-base-uncased']!,
   layer_norm_eps: 1e-12,
   hidden_dropout_prob: 0.1,
   attention_probs_dropout_prob: 0.1,
