@@ -8,11 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { compileFile, type CompileResult } from '../../src/compiler/compile.js';
 import { formatDiagnostics, toJsonDiagnostics, type JsonDiagnostic } from '../../src/compiler/diagnostics/format.js';
 import { MESSAGES } from '../../src/compiler/diagnostics/messages.js';
+import { expectBaseline } from '../helpers/baseline.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const brokenDir = join(repoRoot, 'test/fixtures/broken');
 const baselineDir = join(repoRoot, 'test/baselines/check');
-const update = process.env['UPDATE_BASELINES'] === '1';
 
 /** Every file directly under test/fixtures/broken is one case; support/ holds files the cases extend or read. */
 const cases = readdirSync(brokenDir)
@@ -29,16 +29,6 @@ const caseName = (file: string) => basename(file, extname(file));
 
 function compileCase(file: string): CompileResult {
   return compileFile(join(brokenDir, file), { env: { ...(CASE_ENV[file] ?? {}) } });
-}
-
-/** Compares with a committed baseline; writes it when missing or when UPDATE_BASELINES=1. */
-function expectBaseline(path: string, actual: string): void {
-  if (update || !existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, actual);
-    return;
-  }
-  expect(actual).toBe(readFileSync(path, 'utf8'));
 }
 
 /**

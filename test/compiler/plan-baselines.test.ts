@@ -9,24 +9,15 @@ import { main, type Io } from '../../src/cli/main.js';
 import { compileFile } from '../../src/compiler/compile.js';
 import { formatDiagnostics } from '../../src/compiler/diagnostics/format.js';
 import { printPlan } from '../../src/compiler/ir/print-plan.js';
+import { expectBaseline } from '../helpers/baseline.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const pipelinesDir = join(repoRoot, 'pipelines');
 const baselineDir = join(repoRoot, 'test/baselines/plan');
-const update = process.env['UPDATE_BASELINES'] === '1';
 
 const pipelines = readdirSync(pipelinesDir)
   .filter((f) => f.endsWith('.yaml'))
   .sort();
-
-function expectBaseline(path: string, actual: string): void {
-  if (update || !existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, actual);
-    return;
-  }
-  expect(actual).toBe(readFileSync(path, 'utf8'));
-}
 
 describe('plan baselines of the shipped pipelines', () => {
   it('ships the paper configs and demos', () => {

@@ -5,10 +5,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEvents } from '../../src/report/run-data.js';
 import type { RunEvent } from '../../src/runtime/events.js';
+import { readBaseline } from '../helpers/baseline.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURE_RUN = join(root, 'test/baselines/report/run-demo');
-export const update = process.env['UPDATE_BASELINES'] === '1';
 
 export function recordedEvents(): RunEvent[] {
   return parseEvents(readFileSync(join(FIXTURE_RUN, 'events.ndjson'), 'utf8')).events;
@@ -38,11 +38,9 @@ export function copyRun(rootDir: string, name = 'demo_self_mm', id = 'f252c80cad
   return d;
 }
 
-/** Compares with a committed baseline; UPDATE_BASELINES=1 rewrites it. */
+/** The committed baseline test/baselines/report/<name> (UPDATE_BASELINES=1 rewrites it). */
 export function baseline(name: string, actual: string): string {
-  const p = join(root, 'test/baselines/report', name);
-  if (update || !existsSync(p)) writeFileSync(p, actual);
-  return readFileSync(p, 'utf8');
+  return readBaseline(join(root, 'test/baselines/report', name), actual);
 }
 
 export const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');

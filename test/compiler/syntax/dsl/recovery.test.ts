@@ -6,10 +6,10 @@ import { formatDiagnostics } from '../../../../src/compiler/diagnostics/format.j
 import { SourceFile, SourceHost } from '../../../../src/compiler/source/source-file.js';
 import { parseDslDetailed } from '../../../../src/compiler/syntax/dsl/parse-dsl.js';
 import { toValue } from '../../../../src/compiler/spec/spec-tree.js';
+import { expectBaseline } from '../../../helpers/baseline.js';
 
 // Baselines: test/baselines/dsl/<case>.txt; UPDATE_BASELINES=1 rewrites them.
 const BASELINES = join(dirname(fileURLToPath(import.meta.url)), '../../../baselines/dsl');
-const UPDATE = process.env['UPDATE_BASELINES'] === '1';
 
 const BASE = `pipeline demo {
   version 1
@@ -60,11 +60,7 @@ describe('syntax error recovery: one typo, one diagnostic', () => {
       const { out, codes } = render(c.name, c.text);
       expect(codes).toEqual(c.codes);
       const path = join(BASELINES, `${c.name}.txt`);
-      if (UPDATE || !existsSync(path)) {
-        mkdirSync(BASELINES, { recursive: true });
-        writeFileSync(path, out);
-      }
-      expect(out).toBe(readFileSync(path, 'utf8'));
+      expectBaseline(path, out);
     });
   }
 
