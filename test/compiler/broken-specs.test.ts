@@ -1,7 +1,7 @@
 // End-to-end diagnostics of realistic broken specs (test/fixtures/broken) against committed baselines, plus a
 // coverage check that every 1xxx-4xxx code of the catalog is produced by some broken spec. Phases 0-5.
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';

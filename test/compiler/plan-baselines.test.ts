@@ -1,7 +1,7 @@
 // `mmsa plan` text of every shipped pipeline against committed baselines (test/baselines/plan), and `mmsa check`
 // on every shipped pipeline: no errors, no warnings. Phases 0-5 (plan printing).
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';

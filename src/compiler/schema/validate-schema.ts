@@ -5,7 +5,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { makeDiagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { didYouMean, suggestionHint } from '../diagnostics/did-you-mean.js';
 import type { Span } from '../source/source-file.js';
-import { formatPath, spanAt, toValue, type JsonValue, type PathSegment, type SpecNode } from '../spec/spec-tree.js';
+import { formatPath, spanAt, toValue, type PathSegment, type SpecNode } from '../spec/spec-tree.js';
 import {
   datasetValidator,
   pipelineValidator,

@@ -7,7 +7,7 @@ import type { ResolvedDataset } from '../../../src/compiler/ir/types.js';
 import { SourceFile, type Span } from '../../../src/compiler/source/source-file.js';
 import { fillDefaults } from '../../../src/compiler/spec/fill-defaults.js';
 import { applySemanticDefaults } from '../../../src/compiler/spec/normalize-spec.js';
-import { fromValue, getEntry, spanAt, toValue, type JsonValue, type SpecNode } from '../../../src/compiler/spec/spec-tree.js';
+import { spanAt, toValue, type SpecNode } from '../../../src/compiler/spec/spec-tree.js';
 import type { PipelineSpec } from '../../../src/compiler/spec/types.generated.js';
 import { parseYaml } from '../../../src/compiler/syntax/yaml/parse-yaml.js';
 

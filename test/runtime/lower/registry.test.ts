@@ -2,8 +2,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../../../src/runtime/backend.js';
 import { CATALOG } from '../../../src/compiler/components/catalog.js';
 import { LOWERINGS } from '../../../src/runtime/lower/registry.js';
-import { lowerPipeline } from '../../../src/runtime/lower/lower-pipeline.js';
-import { compileYaml, TINY } from './helpers.js';
 
 beforeAll(async () => {
   await setupBackend('cpu');

@@ -4,7 +4,7 @@
 import { Document, isMap, isPair, isScalar, isSeq, parseDocument, type Node as YNode } from 'yaml';
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { SourceFile } from '../../source/source-file.js';
-import { fromValue, toValue, type JsonValue, type SpecEntry, type SpecMap, type SpecNode, type SpecScalar } from '../../spec/spec-tree.js';
+import { fromValue, toValue, type JsonValue, type SpecEntry, type SpecNode, type SpecScalar } from '../../spec/spec-tree.js';
 import { parseYaml } from '../yaml/parse-yaml.js';
 import { FILE_ANCHOR } from './build-tree.js';
 import { BARE_WORD_RE, LITERAL_WORDS, NUMBER_RE } from './lexer.js';

@@ -1,18 +1,12 @@
 // The BERT architecture as read from a Hugging Face config.json (snake_case keys as in the file), with validation
 // and the defaults of transformers.BertConfig. Phases 6 (lower) and 7 (execute).
-import { KNOWN_BERT_MODELS } from '../../../compiler/components/encoders/bert.js';
+import { KNOWN_BERT_MODELS, type BertConfig } from '../../../compiler/components/encoders/bert.js';
 import { MmsaError } from '../../../errors.js';
 
 export type BertActivation = 'gelu' | 'gelu_new' | 'relu';
 
-export interface BertModelConfig {
-  vocab_size: number;
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  intermediate_size: number;
-  max_position_embeddings: number;
-  type_vocab_size: number;
+/** The architecture (the catalog's BertConfig) plus the constants config.json carries for training. */
+export interface BertModelConfig extends BertConfig {
   layer_norm_eps: number;
   hidden_dropout_prob: number;
   attention_probs_dropout_prob: number;

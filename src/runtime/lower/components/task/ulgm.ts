@@ -9,7 +9,7 @@ import { MmsaError } from '../../../../errors.js';
 import type { Batch, SplitData } from '../../../data/types.js';
 import { UlgmState, type UlgmSnapshot } from '../../../train/ulgm-state.js';
 import { cfgBool, cfgNumber, cfgString, type LowerTaskContext, type TaskLowering } from '../../node.js';
-import type { ModelOutputs, TaskRuntime } from '../../types.js';
+import type { ModelOutputs } from '../../types.js';
 import { headFeature, headOutput } from './losses.js';
 
 /** The size of a head's first hidden layer (the ULGM feature), from its IR features or its hidden sizes. */
