@@ -186,16 +186,15 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
       import('../runtime/train/executor.js'),
     ]);
     await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm');
-    const data = await loadDataset(ir, dataRoot ? { dataRoot } : {});
+    const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}) });
     const ckpt = readCheckpoint(join(dir, 'checkpoint'));
-    const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: data.train.n });
+    const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: Math.max(1, data.train.n) });
     try {
       try {
         pipeline.model.store.loadStateDict(ckpt.weights);
       } catch (e) {
         throw new MmsaError('MSA6701', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
       }
-      for (const t of pipeline.tasks) if (t.restore && t.name in ckpt.tasks) t.restore(ckpt.tasks[t.name]);
       const { ids, predictions, labels } = predictSplit(ir, pipeline, data[split]);
       const rows = ids.map((id, i) => ({ id, prediction: predictions[i]!, label: labels ? labels[i]! : null }));
       if (opts.out && extname(opts.out).toLowerCase() === '.json') {

@@ -19,6 +19,11 @@ export interface LoadDatasetOptions {
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** Overrides the data root the compiler resolved (manifest datasets only). */
   dataRoot?: string;
+  /**
+   * Loading new data to predict on: only this split must exist, and labels are read when present (unlabelled data
+   * is fine). The other splits come back empty.
+   */
+  predictSplit?: SplitName;
 }
 
 /** A split as read from a file (or generated): file key -> value. */
@@ -130,9 +135,9 @@ export async function loadDataset(ir: Ir, opts: LoadDatasetOptions = {}): Promis
   if (!existsSync(file)) throw missingFileError(ds, file, opts.dataRoot);
   const top = await readPickle(file, { keys, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   const ctx: LoadContext = { file, ds };
-  const raw = splitsOf(top, file);
+  const raw = splitsOf(top, file, opts.predictSplit);
   await tokenizeMissingTokens(ir, plans, raw);
-  const out = buildDataset(ir, plans, raw, ctx);
+  const out = buildDataset(ir, plans, raw, ctx, opts.predictSplit);
   return { ...out, provenance: { source: ds.source, path: file } };
 }
 
@@ -161,13 +166,17 @@ async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<
 }
 
 /** The train/valid/test dicts of an MMSA feature file. */
-export function splitsOf(top: PyValue, file: string): Record<SplitName, RawSplit> {
+export function splitsOf(top: PyValue, file: string, only?: SplitName): Record<SplitName, RawSplit> {
   if (!(top instanceof Map)) {
     throw new MmsaError('MSA6022', `${file}: not an MMSA feature file: the pickle holds ${describe(top)}, expected a dict {train, valid, test}`, { hint: 'feature files are dicts of splits, each a dict of arrays (mmsa-spec 1.1)', details: { file } });
   }
   const out: Partial<Record<SplitName, RawSplit>> = {};
   for (const s of SPLITS) {
     const v = top.get(s);
+    if (v === undefined && only !== undefined && s !== only) {
+      out[s] = new Map();
+      continue;
+    }
     if (v === undefined) {
       const found = [...top.keys()].map((k) => String(k)).join(', ');
       throw new MmsaError('MSA6022', `${file}: split '${s}' is missing (found keys: ${found || 'none'})`, { hint: 'an MMSA feature file has the splits train, valid and test', details: { file, split: s } });
@@ -188,10 +197,14 @@ function describe(v: PyValue | undefined): string {
   return `a ${typeof v}`;
 }
 
-function buildDataset(ir: Ir, plans: ModalityPlan[], raw: Record<SplitName, RawSplit>, ctx: LoadContext): Omit<LoadedDataset, 'provenance'> {
-  const required = new Set(ir.tasks.flatMap((t) => t.targets));
+function buildDataset(ir: Ir, plans: ModalityPlan[], raw: Record<SplitName, RawSplit>, ctx: LoadContext, only?: SplitName): Omit<LoadedDataset, 'provenance'> {
+  const required = new Set(only ? [] : ir.tasks.flatMap((t) => t.targets));
+  // Split sizes of the compiled dataset do not bind new data.
+  const c: LoadContext = only ? { ...ctx, ds: { ...ctx.ds, splits: { train: 0, valid: 0, test: 0 } } } : ctx;
   const splits = {} as Record<SplitName, SplitData>;
-  for (const s of SPLITS) splits[s] = buildSplit(s, raw[s], plans, required, ctx);
+  for (const s of SPLITS) {
+    splits[s] = only && s !== only ? { name: s, n: 0, ids: [], features: {}, lengths: {}, labels: {} } : buildSplit(s, raw[s], plans, required, c);
+  }
   return { name: ctx.ds.name, ...splits };
 }
 

@@ -454,7 +454,8 @@ export function topologyOf(ir: Ir): unknown {
 /** Predictions of the eval head for every sample of a split, in split order (used by `mmsa predict`). */
 export function predictSplit(ir: Ir, pipeline: LoweredPipeline, split: SplitData, batcher: Batcher = iterateBatches): { ids: string[]; predictions: Float32Array; labels: Float32Array | undefined } {
   const s = ir.schedule;
-  const label = evalLabelOf(ir, Object.keys(split.labels));
+  // New data to predict on may come without labels.
+  const label = Object.keys(split.labels).length > 0 ? evalLabelOf(ir, Object.keys(split.labels)) : undefined;
   const preds = new Float32Array(split.n);
   const per = new Map<number, number>();
   for (const batch of batcher(split, { batchSize: Math.max(1, Math.floor(s.evalBatchSize)), shuffle: false, seed: 0, epoch: 0 })) {
@@ -468,7 +469,7 @@ export function predictSplit(ir: Ir, pipeline: LoweredPipeline, split: SplitData
     });
   }
   for (const [i, v] of per) preds[i] = v;
-  return { ids: split.ids, predictions: preds, labels: split.labels[label] };
+  return { ids: split.ids, predictions: preds, labels: label === undefined ? undefined : split.labels[label] };
 }
 
 function argmaxRow(v: ArrayLike<number>, row: number, width: number): number {
