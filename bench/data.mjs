@@ -3,14 +3,11 @@
 // dir; plus sha256, inspect and synthetic generation. Figures are printed, not asserted.
 // Run: npx tsc -p tsconfig.build.json && node bench/data.mjs   (BENCH_ONLY='label|label' runs a subset; each case
 // runs in a fresh child process so peak RSS is per case)
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { synthFile } from './synth-cache.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const file = synthFile('mosi');
 
 const SPAN = { file: '<bench>', start: 0, end: 0 };

@@ -3,11 +3,11 @@
 //
 // usage: node bench/pickle.mjs [--mosei] [--aligned] [--file some.pkl] [--native]
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { synthFile } from './synth-cache.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
@@ -38,7 +38,6 @@ const PY = String.raw`
 import sys, time, pickle, resource, json
 t0 = time.perf_counter()
 import numpy
-import { synthFile } from './synth-cache.mjs';
 t1 = time.perf_counter()
 with open(sys.argv[1], 'rb') as f:
     d = pickle.load(f)
