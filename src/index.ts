@@ -14,31 +14,7 @@ export { defineComponent, type ComponentDef } from './compiler/components/define
 export { rootSchema } from './compiler/schema/schemas.js';
 export { MmsaError } from './errors.js';
 
-export {
-  computeMetrics,
-  aggregateSeeds,
-  defaultKeyEval,
-  initialBest,
-  isImprovement,
-  metricKey,
-  METRICS,
-  METRIC_SETS,
-  numpyRound,
-  roundHalfEven,
-  pearson,
-  accuracy,
-  weightedF1,
-  macroF1,
-  binaryF1,
-  type ComputeMetricsOptions,
-  type DatasetName,
-  type KeyEval,
-  type MetricDef,
-  type MetricKind,
-  type MetricOptions,
-  type SeedAggregate,
-  type NumericVector,
-} from './runtime/metrics/index.js';
+export * from './runtime/metrics/index.js';
 export { UlgmState, type UlgmOptions, type UlgmSnapshot, type FeatureRows, type EmptyClass } from './runtime/train/ulgm-state.js';
 export { readPickle, parsePickleBytes, NDArray, Skipped, DType, isPyTuple, PICKLE_ERROR_CODES, formatKeyPath } from './runtime/data/pickle/read-pickle.js';
 export type { ReadPickleOptions, PyValue, NDTypedArray, NDDtypeName, KeyPath } from './runtime/data/pickle/read-pickle.js';

@@ -77,22 +77,6 @@ export function lstmRecurrence(
   return op(xproj, whh) as tf.Tensor3D;
 }
 
-/**
- * The original time-major entry point, kept for callers of the public API.
- * @param xproj T x B x 4H; @returns (T+1) x B x H (slot T = h_n).
- */
-export function lstmRecurrenceFused(
-  xproj: tf.Tensor3D,
-  whh: tf.Tensor2D,
-  lengths: Int32Array,
-  reverse: boolean,
-  opts: LstmRecurrenceOptions = {},
-): tf.Tensor3D {
-  return tf.tidy(() => {
-    const y = lstmRecurrence(tf.transpose(xproj, [1, 0, 2]) as tf.Tensor3D, whh, lengths, reverse, opts);
-    return tf.transpose(y, [1, 0, 2]) as tf.Tensor3D;
-  });
-}
 
 interface Plan {
   B: number;

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../../src/runtime/backend.js';
 import { Rng } from '../../../src/runtime/nn/init.js';
 import { createLinear, dropoutMask, linear, useWideLinear, wideLinear } from '../../../src/runtime/nn/layers.js';
-import { chooseRecurrentMatMul, lstmRecurrence, lstmRecurrenceFused, setDefaultRecurrentMatMul, type RecurrentMatMul } from '../../../src/runtime/nn/lstm-fused.js';
+import { chooseRecurrentMatMul, lstmRecurrence, setDefaultRecurrentMatMul, type RecurrentMatMul } from '../../../src/runtime/nn/lstm-fused.js';
 import { ParamStore, evalCtx, trainCtx } from '../../../src/runtime/nn/params.js';
 import { createLstm } from '../../../src/runtime/nn/rnn.js';
 import { flat, linearRef, lstmRef, maxAbsDiff, randn, reshape2, reshape3, type Mat } from './ref.js';
@@ -122,18 +122,6 @@ describe('fused LSTM paths agree', () => {
     // a zero-length row stays all zero, including its h_n slot
     expect(Array.from(evalY.dataSync().slice(2 * (T + 1) * H, 3 * (T + 1) * H)).every((v) => v === 0)).toBe(true);
     tf.dispose([value, ...Object.values(grads), evalY, xp, whh]);
-  });
-
-  it('the time-major lstmRecurrenceFused is the transpose of the batch-major op', () => {
-    const r = new Rng(4);
-    const B = 2, T = 3, H = 2;
-    const xp = tf.tensor3d(Float32Array.from({ length: B * T * 4 * H }, () => r.normal()), [B, T, 4 * H]);
-    const whh = tf.tensor2d(Float32Array.from({ length: 4 * H * H }, () => r.normal()), [4 * H, H]);
-    const lens = Int32Array.from([3, 2]);
-    const bm = lstmRecurrence(xp, whh, lens, false);
-    const tm = lstmRecurrenceFused(tf.transpose(xp, [1, 0, 2]) as tf.Tensor3D, whh, lens, false);
-    expect(tm.shape).toEqual([T + 1, B, H]);
-    expect(maxAbsDiff(tf.transpose(tm, [1, 0, 2]).dataSync(), bm.dataSync())).toBe(0);
   });
 
   it('auto picks js for toy steps, tf from Self-MM sizes up on wasm', () => {
