@@ -122,13 +122,6 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
   let backend: BackendInfo;
   try {
     backend = await setupBackend(opts.backend ?? 'wasm');
-    // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache, or the hub) first.
-    for (const n of ir.nodes) {
-      if (n.kind === 'encoder' && n.type === 'bert') {
-        const { ensureBertDownloaded } = await import('./bert/load-bert.js');
-        await ensureBertDownloaded(String(n.config['pretrained']));
-      }
-    }
   } catch (e) {
     yield fail(e);
     return outcome;
@@ -161,6 +154,14 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     if (!data) {
       try {
         data = opts.loadData ? await opts.loadData(ir) : await loadDataset(ir, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
+        // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache or the hub) now,
+        // after the data is known to be there.
+        for (const n of ir.nodes) {
+          if (n.kind === 'encoder' && n.type === 'bert') {
+            const { ensureBertDownloaded } = await import('./bert/load-bert.js');
+            await ensureBertDownloaded(String(n.config['pretrained']));
+          }
+        }
       } catch (e) {
         yield fail(e, seed);
         return outcome;
