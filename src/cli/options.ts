@@ -177,35 +177,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-/** Levenshtein distance (small strings: option values, flags). */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
-/** The closest candidate when it is close enough to be a typo (or a prefix), else undefined. */
-export function didYouMean(value: string, candidates: readonly string[]): string | undefined {
-  const v = value.toLowerCase();
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = c.toLowerCase().startsWith(v) && v.length > 0 ? 0.5 : editDistance(v, c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
-}
+// Option values, flags and commands get the same "did you mean" as spec keys.
+export { didYouMean, editDistance } from '../compiler/diagnostics/did-you-mean.js';
 
 export function findCommand(path: string[]): CommandSpec | undefined {
   let list: readonly CommandSpec[] = COMMANDS;
