@@ -1,7 +1,7 @@
 // `mmsa fmt` (canonical .mmsa formatting) and `mmsa convert` (YAML <-> .mmsa), phase 1 tools around the DSL.
 // Each returns its exit code: 0 ok, 1 syntax errors or (with --check) unformatted files.
 
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileAtomic } from '../runtime/run-dir.js';
 import { resolve } from 'node:path';
 import { hasErrors } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics } from '../compiler/diagnostics/format.js';
@@ -9,12 +9,6 @@ import { SourceHost } from '../compiler/source/source-file.js';
 import { convertDslToYaml, convertYamlToDsl, formatDsl } from '../compiler/syntax/dsl/print-dsl.js';
 import { specFormat } from '../compiler/syntax/parse-file.js';
 import type { Io } from './main.js';
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 function load(host: SourceHost, path: string, io: Io) {
   try {
@@ -52,7 +46,7 @@ export function fmtCommand(files: string[], o: { write?: boolean; check?: boolea
         code = 1;
       }
     } else if (o.write) {
-      if (r.text !== file.text) writeAtomic(path, r.text);
+      if (r.text !== file.text) writeFileAtomic(path, r.text);
     } else {
       io.out(r.text);
     }
@@ -82,7 +76,7 @@ export function convertCommand(file: string, o: { out?: string }, io: Io): numbe
       io.err(`error: --out ${o.out} should end in ${want === 'dsl' ? '.mmsa' : '.yaml'}\n`);
       return 2;
     }
-    writeAtomic(out, r.text);
+    writeFileAtomic(out, r.text);
     io.err(`wrote ${o.out}\n`);
   } else {
     io.out(r.text);

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { MmsaError } from '../errors.js';
 import type { SeedResult } from '../runtime/events.js';
-import { readJson, readManifest, type RunManifest } from '../runtime/run-dir.js';
+import { csvCell, readJson, readManifest, type RunManifest } from '../runtime/run-dir.js';
 
 export interface SeedRun {
   dir: string;
@@ -192,10 +192,6 @@ export function formatMarkdown(c: Comparison): string {
     lines.push(`| ${[r.model, r.dataset, String(r.seeds.length), ...cells].join(' | ')} |`);
   });
   return `${lines.join('\n')}\n\nx100, mean +- std over seeds; **bold**: best per dataset and column; sorted by ${c.sortBy}.\n`;
-}
-
-function csvCell(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** MMSA-like cells "(mean, std)"; the best per dataset and column carries a trailing '*'. */

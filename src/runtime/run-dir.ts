@@ -206,16 +206,7 @@ export class RunDir {
     writeJsonAtomic(join(tmp, 'manifest.json'), manifest);
     writeFileAtomic(join(tmp, 'events.ndjson'), '');
     // A previous run of the same hash and seed (failed, interrupted, or being forced) is replaced as a whole.
-    if (existsSync(path)) {
-      const old = `${path}.old-${process.pid}`;
-      rmSync(old, { recursive: true, force: true });
-      renameSync(path, old);
-      renameSync(tmp, path);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(tmp, path);
-    }
-    fsyncDir(dirname(path));
+    replaceDir(tmp, path);
     const dir = new RunDir(path, manifest);
     dir.eventsFd = openSync(join(path, 'events.ndjson'), 'a');
     return dir;
@@ -276,6 +267,24 @@ export class RunDir {
       this.eventsFd = undefined;
     }
   }
+}
+
+/**
+ * Puts a fully written directory `tmp` in place of `path` (replacing an older one whole): readers see either the old
+ * or the new directory, never a half-written one.
+ */
+export function replaceDir(tmp: string, path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  if (existsSync(path)) {
+    const old = `${path}.old-${process.pid}`;
+    rmSync(old, { recursive: true, force: true });
+    renameSync(path, old);
+    renameSync(tmp, path);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(tmp, path);
+  }
+  fsyncDir(dirname(path));
 }
 
 export function csvCell(v: string | number | boolean): string {

@@ -1,10 +1,10 @@
 // Checkpoints: model.json (weights manifest: every variable by full name, float32, shape, byte offset) plus one
 // little-endian weights.bin, and tasks.json with task state (ULGM banks). Phase 7 (execute) writes, predict reads.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { MmsaError } from '../../errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../run-dir.js';
+import { replaceDir, writeFileAtomic, writeJsonAtomic } from '../run-dir.js';
 
 export const CHECKPOINT_FORMAT = 'mmsa-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -79,16 +79,7 @@ export function writeCheckpoint(dir: string, data: CheckpointData): { path: stri
     ...(data.selectValue !== undefined ? { selectValue: data.selectValue } : {}),
   };
   writeJsonAtomic(join(tmp, 'model.json'), meta);
-  mkdirSync(dirname(dir), { recursive: true });
-  if (existsSync(dir)) {
-    const old = `${dir}.old-${process.pid}`;
-    rmSync(old, { recursive: true, force: true });
-    renameSync(dir, old);
-    renameSync(tmp, dir);
-    rmSync(old, { recursive: true, force: true });
-  } else {
-    renameSync(tmp, dir);
-  }
+  replaceDir(tmp, dir);
   return { path: dir, bytes: total };
 }
 

@@ -1,7 +1,7 @@
 // Lowering of task 'ulgm' (Self-MM): tanh-weighted L1 losses of the unimodal heads against generated labels kept in a
 // UlgmState (label banks, feature memory, class centres), with its hooks. Phase 6 (lower); runs in phase 7.
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { IrNode, IrTask } from '../../../../compiler/ir/types.js';
@@ -10,6 +10,7 @@ import type { Batch, SplitData } from '../../../data/types.js';
 import { UlgmState, type UlgmSnapshot } from '../../../train/ulgm-state.js';
 import { cfgBool, cfgNumber, cfgString, type LowerTaskContext, type TaskLowering } from '../../node.js';
 import type { ModelOutputs } from '../../types.js';
+import { writeJsonAtomic } from '../../../run-dir.js';
 import { headFeature, headOutput } from './losses.js';
 
 /** The size of a head's first hidden layer (the ULGM feature), from its IR features or its hidden sizes. */
@@ -82,9 +83,7 @@ export const lowerUlgmTask: TaskLowering = (task, ctx) => {
     const file = join(ctx.outDir, `labels-epoch-${epoch}.json`);
     const labels: Record<string, number[]> = {};
     for (const b of state.banks) labels[b] = Array.from(state.labels(b));
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, `${JSON.stringify({ task: task.name, epoch, n: state.n, labels })}\n`);
-    renameSync(tmp, file);
+    writeJsonAtomic(file, { task: task.name, epoch, n: state.n, labels }, { compact: true });
     return file;
   };
 
