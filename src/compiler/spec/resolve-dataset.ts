@@ -11,7 +11,7 @@ import { validateSchema } from '../schema/validate-schema.js';
 import { parseYaml } from '../syntax/yaml/parse-yaml.js';
 import { interpolateTree, type Env } from './interpolate.js';
 import { toValue, type SpecNode } from './spec-tree.js';
-import { syntheticLayout, type LikeName } from './synthetic-layout.js';
+import { syntheticLayout, type LikeName, type SyntheticSettings } from './synthetic-layout.js';
 import type { DatasetCustom, DatasetManifest, DatasetNamed, DatasetSynthetic, PipelineSpec } from './types.generated.js';
 
 export interface DatasetOptions {
@@ -149,7 +149,8 @@ function fromManifest(named: DatasetNamed, span: Span, spanOf: (p: (string | num
   };
 }
 
-function fromSynthetic(d: DatasetSynthetic, span: Span): ResolvedDataset {
+/** Dataset facts of the built-in synthetic data (also used by tests that build datasets without a spec). */
+export function fromSynthetic(d: DatasetSynthetic | SyntheticSettings, span: Span): ResolvedDataset {
   const layout = syntheticLayout({
     like: d.like as LikeName,
     aligned: d.aligned,
@@ -172,7 +173,7 @@ function fromSynthetic(d: DatasetSynthetic, span: Span): ResolvedDataset {
     labelRange: layout.facts.labelRange,
     metrics: layout.facts.metrics,
     language: layout.facts.language,
-    synthetic: { ...d },
+    synthetic: { type: 'synthetic', ...d },
     span,
   };
 }

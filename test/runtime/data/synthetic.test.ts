@@ -7,22 +7,10 @@ import { pipelinesDir } from '../../../src/paths.js';
 import { loadDataset } from '../../../src/runtime/data/load-dataset.js';
 import type { LoadedDataset } from '../../../src/runtime/data/types.js';
 import { makeIr, type ModalityInput } from './data-test-helpers.js';
+import { fromSynthetic } from '../../../src/compiler/spec/resolve-dataset.js';
 
 function synthDataset(s: SyntheticSettings): ResolvedDataset {
-  const layout = syntheticLayout(s);
-  return {
-    name: `synthetic-${s.like}`,
-    source: 'synthetic',
-    aligned: s.aligned,
-    splits: { train: s.n_train, valid: s.n_valid, test: s.n_test },
-    features: layout.features,
-    labels: layout.labels,
-    task: 'regression',
-    labelRange: layout.facts.labelRange,
-    metrics: layout.facts.metrics,
-    synthetic: { type: 'synthetic', ...s },
-    span: { file: '<test>', start: 0, end: 0 },
-  };
+  return fromSynthetic(s, { file: '<test>', start: 0, end: 0 });
 }
 
 const SEQ: Record<string, ModalityInput> = { text: { feature: 'text' }, audio: { feature: 'audio' }, vision: { feature: 'vision' } };
