@@ -95,17 +95,18 @@ class FakeTty extends EventEmitter {
 }
 
 describe('TUI reporter', () => {
-  it('throttles renders of steps and epochs but draws the first frame and the end at once, and leaves the final screen', () => {
+  it('throttles renders of steps but draws the first frame, epoch boundaries and the end at once, and leaves the final screen', () => {
     const out = new FakeTty();
     let clock = 0;
     const r = createTuiReporter({ stdout: out as unknown as NodeJS.WriteStream, color: false, throttleMs: 100, now: () => clock });
     const events = [...recordedEvents(), summaryEvent()];
     // all events within the same instant: only milestones may render
     for (const e of events) r.onEvent(e);
-    const milestones = events.filter((e) => ['run.start', 'run.end', 'run.error'].includes(e.kind)).length;
+    const milestones = events.filter((e) => ['run.start', 'epoch.start', 'epoch.end', 'run.end', 'run.error'].includes(e.kind)).length;
     const steps = events.filter((e) => e.kind === 'step.end').length;
     expect(steps).toBeGreaterThan(40);
     expect(r.renders).toBeLessThanOrEqual(milestones + 1);
+    expect(r.renders).toBeLessThan(steps / 4);
     r.close();
     const screen = stripAnsi(out.written);
     expect(screen).toMatch(/demo_self_mm: test over 1 seed/);
