@@ -2,11 +2,11 @@
 // Exit codes: 0 ok, 1 failed, 2 usage. Phase 8 (report); never loads tfjs.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
-import type { RunEvent } from '../runtime/events.js';
-import { readManifest, writeFileAtomic } from '../runtime/run-dir.js';
+import { makeEvent, type AggregateCell, type RunEndSummaryEvent, type RunEvent, type SeedResult } from '../runtime/events.js';
+import { readJson, readManifest, writeFileAtomic } from '../runtime/run-dir.js';
 import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
 import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } from '../report/compare.js';
 import { plotScenes, renderHtmlReport, type PlotName } from '../report/html-report.js';
@@ -68,9 +68,18 @@ export async function watchCommand(runDir: string, o: Opts, io: Io): Promise<num
       if (e.kind === 'run.error') errored = true;
     }
   };
+  // A seed's events end at its own result; the mean +- std table over the seeds is in the summary beside it.
+  const summary = (): void => {
+    const m = readManifest(dir);
+    const file = m ? join(dirname(dir), `${m.specHash}-summary.json`) : undefined;
+    if (!file || !existsSync(file) || errored) return;
+    const sum = readJson<{ pipeline: string; specHash: string; seeds: number[]; results: SeedResult[]; aggregate: Record<string, AggregateCell> }>(file);
+    reporter.onEvent(makeEvent<RunEndSummaryEvent>({ kind: 'run.end', runId: `${sum.specHash}-summary`, scope: 'summary', status: 'completed', pipeline: sum.pipeline, seeds: sum.seeds, results: sum.results, aggregate: sum.aggregate, summaryPath: file }));
+  };
   try {
     if (!follow) {
       feed(parseEvents(readFileSync(path, 'utf8')).events);
+      summary();
       return errored ? 1 : 0;
     }
     // Follow: read whole lines past the last offset; a partial last line waits for the next poll.
@@ -92,6 +101,7 @@ export async function watchCommand(runDir: string, o: Opts, io: Io): Promise<num
       if (status !== undefined && status !== 'running' && statSync(path).size === offset) break;
       await sleep(interval);
     }
+    summary();
     return errored ? 1 : 0;
   } finally {
     reporter.close?.();

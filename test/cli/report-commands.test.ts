@@ -102,8 +102,22 @@ describe('mmsa report / compare / watch on a recorded run', () => {
     expect(plain.code).toBe(0);
     expect(plain.out.split('\n').filter((l) => /^epoch +\d\/3/.test(l))).toHaveLength(3);
     expect(plain.out).not.toMatch(/\x1b/);
+    // No summary beside the seed's directory: the replay ends on the seed's own result.
+    expect(plain.out).not.toMatch(/mean \+- std/);
     const nd = await run(['watch', d, '--reporter', 'ndjson']);
     expect(nd.out).toBe(readFileSync(join(d, 'events.ndjson'), 'utf8'));
+  });
+
+  it('watch ends on the mean +- std table when the run wrote its summary', async () => {
+    const rootDir = tmp();
+    const d = copyRun(rootDir);
+    const results = JSON.parse(readFileSync(join(d, 'results.json'), 'utf8')) as { test: Record<string, number> };
+    const aggregate = Object.fromEntries(Object.entries(results.test).map(([k, v]) => [k, { mean: v, std: 0, cell: [Math.round(v * 10000) / 100, 0] }]));
+    writeFileSync(join(rootDir, 'demo_self_mm', 'f252c80cade1-summary.json'), JSON.stringify({ pipeline: 'demo_self_mm', specHash: 'f252c80cade1', seeds: [1111], results: [], aggregate }));
+    const plain = await run(['watch', d]);
+    expect(plain.code).toBe(0);
+    expect(plain.out).toMatch(/demo_self_mm: test results over 1 seed \(1111\), x100, mean \+- std/);
+    expect(plain.out).toMatch(/MAE\s+\d+\.\d\d \+- 0\.00/);
   });
 
   it('watch --follow reads a live run until it ends', async () => {
