@@ -36,6 +36,12 @@ export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter'] as
 const format: OptionSpec = { flags: '--format <format>', description: 'output format', choices: ['text', 'json'], default: 'text' };
 const dataRoot: OptionSpec = { flags: '--data-root <dir>', description: 'directory holding the MMSA dataset folders' };
 const backend: OptionSpec = { flags: '--backend <name>', description: 'tensor backend', choices: BACKEND_CHOICES, default: 'wasm' };
+const native: OptionSpec = {
+  flags: '--native <mode>',
+  description: "mmsa's native GEMM/LSTM kernels under the wasm backend (auto: when built at install; on: required; off: wasm alone). Default: MMSA_NATIVE, else auto",
+  choices: ['auto', 'on', 'off'],
+};
+const threads: OptionSpec = { flags: '--threads <n>', description: 'threads of the native kernels (default: MMSA_THREADS, else every core; results do not depend on it)' };
 const reporter: OptionSpec = {
   flags: '--reporter <name>',
   description: 'how progress is shown (auto: the terminal UI on an interactive terminal, plain lines otherwise, e.g. with CI set or TERM=dumb)',
@@ -103,6 +109,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--seeds <list>', description: 'comma-separated seeds, overriding the spec (e.g. 1111,1112)' },
       { flags: '--max-epochs <n>', description: 'stop after at most n epochs' },
       backend,
+      native,
+      threads,
       { flags: '--out <dir>', description: 'root directory of runs', default: 'runs' },
       dataRoot,
       { flags: '--force', description: 'train again even when an identical completed run exists' },
@@ -120,6 +128,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--out <file>', description: 'write .csv or .json instead of CSV on stdout' },
       dataRoot,
       backend,
+      native,
+      threads,
     ],
   },
   {

@@ -10,6 +10,7 @@ import { formatDiagnostics } from '../compiler/diagnostics/format.js';
 import { SourceFile, SourceHost } from '../compiler/source/source-file.js';
 import { MmsaError } from '../errors.js';
 import type { BackendName } from '../runtime/backend.js';
+import type { NativeMode } from '../runtime/native.js';
 import type { RunEvent } from '../runtime/events.js';
 import { assertRunDir, csvCell, jsonReplacer, lockSpecPath, readJson, readManifest, writeFileAtomic, type LockFile } from '../runtime/run-dir.js';
 import type { RunOptions } from '../runtime/run.js';
@@ -22,6 +23,9 @@ export interface RunCommandOptions {
   seeds?: string | number[];
   maxEpochs?: string | number;
   backend?: BackendName;
+  /** --native auto|on|off and --threads N (mmsa's native kernels under wasm). */
+  native?: string;
+  threads?: string | number;
   /** Root of run directories (default ./runs). */
   out?: string;
   dataRoot?: string;
@@ -87,6 +91,8 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
     if (!Number.isInteger(maxEpochs) || maxEpochs < 1) return usage(io, `--max-epochs expects a positive integer, got '${opts.maxEpochs}'`);
   }
   if (opts.backend !== undefined && !BACKENDS.includes(opts.backend)) return usage(io, `--backend must be one of ${BACKENDS.join(', ')}, got '${opts.backend}'`);
+  const kernels = parseKernelOptions(opts);
+  if (kernels instanceof Error) return usage(io, kernels.message);
   const reporter = typeof opts.reporter === 'object' ? opts.reporter : makeReporter(opts.reporter, io);
   if (reporter instanceof Error) return usage(io, reporter.message);
 
@@ -105,6 +111,7 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
       ...(seeds ? { seeds } : {}),
       ...(maxEpochs !== undefined ? { maxEpochs } : {}),
       ...(opts.backend ? { backend: opts.backend } : {}),
+      ...kernels,
       ...(dataRoot ? { dataRoot } : {}),
       ...(opts.force ? { force: true } : {}),
       signal,
@@ -131,11 +138,28 @@ function commandFlags(o: RunCommandOptions): string[] {
   if (o.seeds !== undefined) f.push('--seeds', Array.isArray(o.seeds) ? o.seeds.join(',') : o.seeds);
   if (o.maxEpochs !== undefined) f.push('--max-epochs', String(o.maxEpochs));
   if (o.backend) f.push('--backend', o.backend);
+  if (o.native) f.push('--native', o.native);
+  if (o.threads !== undefined) f.push('--threads', String(o.threads));
   if (o.out) f.push('--out', o.out);
   if (o.dataRoot) f.push('--data-root', o.dataRoot);
   if (o.force) f.push('--force');
   if (typeof o.reporter === 'string') f.push('--reporter', o.reporter);
   return f;
+}
+
+/** --native / --threads, checked. */
+export function parseKernelOptions(o: { native?: string; threads?: string | number }): { native?: NativeMode; threads?: number } | Error {
+  const out: { native?: NativeMode; threads?: number } = {};
+  if (o.native !== undefined) {
+    if (!['auto', 'on', 'off'].includes(o.native)) return new Error(`--native must be auto, on or off, got '${o.native}'`);
+    out.native = o.native as NativeMode;
+  }
+  if (o.threads !== undefined) {
+    const n = Number(o.threads);
+    if (!Number.isInteger(n) || n < 1 || n > 64) return new Error(`--threads expects an integer from 1 to 64, got '${o.threads}'`);
+    out.threads = n;
+  }
+  return out;
 }
 
 export interface PredictCommandOptions {
@@ -146,6 +170,8 @@ export interface PredictCommandOptions {
   out?: string;
   dataRoot?: string;
   backend?: BackendName;
+  native?: string;
+  threads?: string | number;
 }
 
 /** Compiles a run's lock file (the normalized spec) as if it sat beside the original spec. */
@@ -163,6 +189,8 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
   const split = opts.split ?? 'test';
   if (!['train', 'valid', 'test'].includes(split)) return usage(io, `--split must be train, valid or test, got '${split}'`);
   if (opts.out && !['.csv', '.json'].includes(extname(opts.out).toLowerCase())) return usage(io, `--out must end in .csv or .json, got '${opts.out}'`);
+  const kernels = parseKernelOptions(opts);
+  if (kernels instanceof Error) return usage(io, kernels.message);
   try {
     assertRunDir(dir);
     if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
@@ -185,7 +213,7 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
       import('../runtime/train/checkpoint.js'),
       import('../runtime/train/executor.js'),
     ]);
-    await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm');
+    await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
     const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}) });
     const ckpt = readCheckpoint(join(dir, 'checkpoint'));
     const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: Math.max(1, data.train.n) });

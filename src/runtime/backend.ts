@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { MmsaError } from '../errors.js';
+import { nativeKernelsFor, resolveNativeMode, resolveThreads, type NativeKernels, type NativeMode } from './native.js';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
 
@@ -21,12 +22,18 @@ export interface BackendInfo {
     /** Whether BatchMatMul/_FusedMatMul transposes are materialised before XNNPACK (deps.md 1.4). */
     matMulPatch?: boolean;
     nativeVersion?: string;
+    /** mmsa's own native kernels (wasm only): float32 BatchMatMul in place on the wasm heap. */
+    native?: { active: boolean; isa?: string; version?: string; threads?: number; reason?: string };
   };
 }
 
 export interface SetupBackendOptions {
   /** Default true. Off only for benchmarks that measure the unpatched behaviour. */
   matMulPatch?: boolean;
+  /** wasm only: mmsa's native GEMM for BatchMatMul ('auto' = when built; default from MMSA_NATIVE, else 'auto'). */
+  native?: NativeMode;
+  /** Threads of the native GEMM (default MMSA_THREADS, else every core); results do not depend on it. */
+  threads?: number;
 }
 
 const cache = new Map<BackendName, Promise<BackendInfo>>();
@@ -52,8 +59,16 @@ export async function setupBackend(name: BackendName = 'wasm', opts: SetupBacken
     await tf.ready();
   }
   if (name === 'wasm') {
-    setWasmMatMulPatch(opts.matMulPatch ?? true);
-    info.details.matMulPatch = opts.matMulPatch ?? true;
+    const patch = opts.matMulPatch ?? true;
+    setWasmMatMulPatch(patch);
+    info.details.matMulPatch = patch;
+    const { mod, status } = nativeKernelsFor(resolveNativeMode(opts.native));
+    const threads = resolveThreads(opts.threads);
+    setNativeMatMul(patch ? mod : undefined, threads);
+    installNativeSum();
+    info.details.native = mod && patch
+      ? { active: true, isa: status.isa, version: status.version, threads }
+      : { active: false, reason: patch ? status.reason : 'the matMul patch is off' };
   }
   return info;
 }
@@ -143,7 +158,9 @@ interface CpuLike {
 
 /**
  * wasm only hands matMul to XNNPACK when neither operand is transposed; otherwise a naive loop runs 10-40x slower,
- * and every matMul gradient transposes. The wrapper transposes explicitly (fast wasm Transpose kernel) first.
+ * and every matMul gradient transposes. The wrapper transposes explicitly (fast wasm Transpose kernel) first, or,
+ * when mmsa's native kernels are loaded, runs BatchMatMul as one native GEMM on the wasm heap (any transposes, no
+ * copies; see native/src/sgemm.h).
  */
 export function setWasmMatMulPatch(enabled: boolean): void {
   for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
@@ -164,6 +181,10 @@ export function setWasmMatMulPatch(enabled: boolean): void {
       setupFunc: original.setupFunc,
       disposeFunc: original.disposeFunc,
       kernelFunc: (args) => {
+        if (kernelName === 'BatchMatMul' && nativeGemm) {
+          const out = nativeBatchMatMul(args, nativeGemm, nativeThreads);
+          if (out) return out;
+        }
         const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
         if (!attrs.transposeA && !attrs.transposeB) return original.kernelFunc(args);
         const wasm = args.backend as unknown as WasmLike;
@@ -190,6 +211,135 @@ export function setWasmMatMulPatch(enabled: boolean): void {
       },
     });
   }
+}
+
+let nativeGemm: NativeKernels | undefined;
+let nativeThreads = 1;
+
+/** Route wasm BatchMatMul through the native GEMM (undefined: back to the transposing wrapper). */
+export function setNativeMatMul(mod: NativeKernels | undefined, threads = 1): void {
+  nativeGemm = mod;
+  nativeThreads = threads;
+}
+
+/** The native kernels and their thread count while they back the wasm backend, else undefined. */
+export function activeNativeKernels(): { mod: NativeKernels; threads: number } | undefined {
+  return isNativeMatMulActive() ? { mod: nativeGemm!, threads: nativeThreads } : undefined;
+}
+
+/** Whether wasm BatchMatMul currently runs on the native GEMM. */
+export function isNativeMatMulActive(): boolean {
+  return nativeGemm !== undefined && isWasmMatMulPatched() && tf.getBackend() === 'wasm';
+}
+
+let originalSum: tf.KernelConfig | undefined;
+
+/**
+ * wasm's Sum transposes its input whenever the reduced axes are not the innermost ones, which is every bias gradient
+ * (a sum over the batch rows). With the native kernels active, a sum over leading axes is one pass instead. The
+ * wrapper is installed once and falls back to the original kernel for everything else.
+ */
+function installNativeSum(): void {
+  if (originalSum) return;
+  const original = tf.getKernel('Sum', 'wasm');
+  if (!original) return;
+  originalSum = original;
+  tf.unregisterKernel('Sum', 'wasm');
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => (nativeGemm && nativeSumLeading(args, nativeGemm)) || original.kernelFunc(args),
+  });
+}
+
+function nativeSumLeading(args: Parameters<tf.KernelFunc>[0], mod: NativeKernels): tf.TensorInfo | undefined {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  if (x.dtype !== 'float32' || x.shape.length < 2) return undefined;
+  const rank = x.shape.length;
+  const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+  if (axes.length === 0 || axes.length >= rank || axes.some((a, i) => a !== i)) return undefined;
+  const backend = args.backend as unknown as WasmHeapBackend;
+  const R = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
+  const rest = x.shape.slice(axes.length);
+  const C = rest.reduce((p, q) => p * q, 1);
+  const offIn = backend.dataIdMap.get(x.dataId)?.memoryOffset;
+  if (offIn == null || C === 0) return undefined;
+  const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+  mod.sumRows(backend.wasm.HEAPU8.buffer, R, C, offIn / 4, backend.dataIdMap.get(out.dataId)!.memoryOffset! / 4);
+  return out;
+}
+
+/**
+ * torch Adam/AdamW for one float32 parameter as one native pass over the wasm heap, into three fresh tensors
+ * (new p, m, v); undefined when the native kernels are not active or an operand is not a float32 wasm tensor.
+ */
+export function nativeAdamStep(
+  p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor,
+  h: { lr: number; b1: number; b2: number; eps: number; weightDecay: number; stepSize: number; bc2Sqrt: number; decoupled: boolean },
+): [tf.Tensor, tf.Tensor, tf.Tensor] | undefined {
+  const k = activeNativeKernels();
+  if (!k) return undefined;
+  if ([p, g, m, v].some((t) => t.dtype !== 'float32' || t.size !== p.size)) return undefined;
+  const backend = tf.backend() as unknown as WasmHeapBackend;
+  const offs = [p, g, m, v].map((t) => backend.dataIdMap.get(t.dataId)?.memoryOffset);
+  if (offs.some((o) => o == null)) return undefined;
+  const outs = [0, 1, 2].map(() => backend.makeOutput([...p.shape], 'float32'));
+  const outOffs = outs.map((o) => backend.dataIdMap.get(o.dataId)!.memoryOffset!);
+  k.mod.adam(backend.wasm.HEAPU8.buffer, p.size, offs[0]! / 4, offs[1]! / 4, offs[2]! / 4, offs[3]! / 4, outOffs[0]! / 4,
+    outOffs[1]! / 4, outOffs[2]! / 4, h.lr, h.b1, h.b2, h.eps, h.weightDecay, h.stepSize, h.bc2Sqrt, h.decoupled);
+  const engine = tf.engine() as unknown as { makeTensorFromTensorInfo(info: tf.TensorInfo): tf.Tensor };
+  return outs.map((o) => engine.makeTensorFromTensorInfo(o)) as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+interface WasmHeapBackend extends WasmLike {
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number | null } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+}
+
+/**
+ * BatchMatMul as one native GEMM reading the operands where they lie in the wasm heap and writing into a fresh
+ * output there. Returns undefined (caller falls back) for what the GEMM does not cover: non-float32, batch shapes
+ * that broadcast other than one-against-many.
+ */
+function nativeBatchMatMul(args: Parameters<tf.KernelFunc>[0], gemm: NativeKernels, threads: number): tf.TensorInfo | undefined {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const backend = args.backend as unknown as WasmHeapBackend;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return undefined;
+  const M = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const K = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const Kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const N = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (K !== Kb) return undefined; // the original kernel reports the mismatch
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = outerA.reduce((x, y) => x * y, 1);
+  const batchB = outerB.reduce((x, y) => x * y, 1);
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
+  let outer: number[];
+  try {
+    outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch {
+    return undefined;
+  }
+  const batch = Math.max(batchA, batchB);
+  if (outer.reduce((x, y) => x * y, 1) !== batch) return undefined;
+  const out = backend.makeOutput([...outer, M, N], 'float32');
+  if (batch * M * N === 0) return out;
+  const offA = backend.dataIdMap.get(a.dataId)?.memoryOffset;
+  const offB = backend.dataIdMap.get(b.dataId)?.memoryOffset;
+  const offC = backend.dataIdMap.get(out.dataId)?.memoryOffset;
+  if (offA == null || offB == null || offC == null) {
+    backend.disposeData(out.dataId);
+    return undefined;
+  }
+  // The heap may have grown (and its buffer been replaced) while the output was allocated: read it afterwards.
+  gemm.sgemm(backend.wasm.HEAPU8.buffer, batch, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0,
+    offA / 4, batchA === 1 ? 0 : M * K, offB / 4, batchB === 1 ? 0 : K * N, offC / 4, M * N, threads);
+  return out;
 }
 
 /** The backend tfjs is currently using (for run metadata). */

@@ -8,6 +8,7 @@ import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { setupBackend, type BackendInfo, type BackendName } from './backend.js';
+import type { NativeMode } from './native.js';
 import { loadDataset } from './data/load-dataset.js';
 import type { LoadedDataset } from './data/types.js';
 import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type RunEvent, type SeedResult } from './events.js';
@@ -24,6 +25,10 @@ export interface RunOptions {
   /** Epoch cap override (part of the spec hash: it changes the experiment). */
   maxEpochs?: number;
   backend?: BackendName;
+  /** wasm only: mmsa's native kernels (default MMSA_NATIVE, else 'auto'). Recorded in the manifest's backendDetails. */
+  native?: NativeMode;
+  /** Threads of the native kernels; results do not depend on it. */
+  threads?: number;
   /** Root of run directories (default ./runs, resolved by the caller). */
   outRoot: string;
   dataRoot?: string;
@@ -121,7 +126,10 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
 
   let backend: BackendInfo;
   try {
-    backend = await setupBackend(opts.backend ?? 'wasm');
+    backend = await setupBackend(opts.backend ?? 'wasm', {
+      ...(opts.native ? { native: opts.native } : {}),
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    });
   } catch (e) {
     yield fail(e);
     return outcome;

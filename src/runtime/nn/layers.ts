@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { linearInit, onesInit, zerosInit, type Initializer } from './init.js';
 import { joinPath, type ForwardCtx, type ParamStore } from './params.js';
+import { isNativeMatMulActive } from '../backend.js';
 
 export interface Linear {
   path: string;
@@ -49,11 +50,11 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
  * x W^T on wasm materialises W^T (the matMul patch, deps.md 1.4) and XNNPACK packs it again on every call: for a
  * weight far larger than the batch (TFN's Linear(140481 -> 64) at B = 32) that is most of the time. Computing
  * (W x^T)^T instead transposes and packs only x. Used when the batch is smaller than the output width and the
- * weight is large; on the cpu backend transposed operands cost nothing extra.
+ * weight is large; on the cpu backend and with the native GEMM transposed operands cost nothing extra.
  */
 const WIDE_LINEAR_MIN_WEIGHT = 1 << 20;
 export function useWideLinear(rows: number, inF: number, outF: number): boolean {
-  return rows < outF && inF * outF >= WIDE_LINEAR_MIN_WEIGHT && tf.getBackend() === 'wasm';
+  return rows < outF && inF * outF >= WIDE_LINEAR_MIN_WEIGHT && tf.getBackend() === 'wasm' && !isNativeMatMulActive();
 }
 
 /** x W^T as (W x^T)^T, with the gradients in their transpose-free forms dx = dy W, dW = dy^T x. */

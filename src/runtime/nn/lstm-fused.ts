@@ -2,6 +2,8 @@
 // products on the tfjs backend (per-step h W_hh^T, one dW_hh over all steps). Phase 7 (execute); see deps.md 1.9.
 
 import * as tf from '@tensorflow/tfjs';
+import { activeNativeKernels } from '../backend.js';
+import type { NativeKernels } from '../native.js';
 
 /**
  * Where the per-step recurrent product h W_hh^T (and its backward dG W_hh) runs:
@@ -9,9 +11,11 @@ import * as tf from '@tensorflow/tfjs';
  * - 'tf': per step, one backend matMul (XNNPACK on wasm) + add + sigmoid over B x 4H, with uploads of h and the
  *   step's input projection and one readback; the rest of the cell stays in JS. The gates then come from the
  *   backend's float32 sigmoid (tanh as 2 sigmoid(2x) - 1): same maths, float32 rounding instead of float64;
+ * - 'native': the whole recurrence (products and float32 cell maths) in mmsa's native kernels (native/src/lstm.c),
+ *   available while they back the wasm backend;
  * - 'auto': pick per call from the size and the backend (see chooseRecurrentMatMul).
  */
-export type RecurrentMatMul = 'js' | 'tf' | 'auto';
+export type RecurrentMatMul = 'js' | 'tf' | 'native' | 'auto';
 
 export interface LstmRecurrenceOptions {
   matmul?: RecurrentMatMul;
@@ -33,8 +37,13 @@ export function getDefaultRecurrentMatMul(): RecurrentMatMul {
  */
 const TF_STEP_MACS = 4096;
 
-export function chooseRecurrentMatMul(B: number, H: number, mode: RecurrentMatMul = defaultRecurrentMatMul): 'js' | 'tf' {
+export function chooseRecurrentMatMul(B: number, H: number, mode: RecurrentMatMul = defaultRecurrentMatMul): 'js' | 'tf' | 'native' {
+  if (mode === 'native') {
+    if (!activeNativeKernels()) throw new Error("lstmRecurrence: matmul 'native' needs mmsa's native kernels on the wasm backend");
+    return mode;
+  }
   if (mode !== 'auto') return mode;
+  if (activeNativeKernels()) return 'native';
   // The pure-JS cpu backend's matMul is no faster than our loop, so only accelerated backends get the 'tf' path.
   const backend = tf.getBackend();
   if (backend === 'cpu') return 'js';
@@ -65,12 +74,15 @@ export function lstmRecurrence(
   if (!tf.engine().isTapeOn()) {
     return tf.tidy(() => {
       const f = forward(plan, xproj, whh, false);
-      return tf.tensor3d(f.y, [B, T + 1, H]);
+      const out = tf.tensor3d(f.y, [B, T + 1, H]);
+      if (f.pooled) giveScratch(f.y);
+      return out;
     });
   }
   const op = tf.customGrad(((xp: tf.Tensor, w: tf.Tensor) => {
     const f = forward(plan, xp as tf.Tensor3D, w as tf.Tensor2D, true);
     const value = tf.tensor3d(f.y, [B, T + 1, H]);
+    if (f.pooled) giveScratch(f.y);
     const gradFunc = (dy: tf.Tensor): tf.Tensor[] => backward(plan, f, dy.dataSync() as Float32Array, w as tf.Tensor2D);
     return { value, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor3D>>[0]);
@@ -89,10 +101,10 @@ interface Plan {
   K: number;
   /** allActive[k] = 1: step k is active for every row (no per-row length test needed). */
   allActive: Uint8Array;
-  mode: 'js' | 'tf';
+  mode: 'js' | 'tf' | 'native';
 }
 
-function makePlan(B: number, T: number, H: number, lengths: Int32Array, reverse: boolean, mode: 'js' | 'tf'): Plan {
+function makePlan(B: number, T: number, H: number, lengths: Int32Array, reverse: boolean, mode: 'js' | 'tf' | 'native'): Plan {
   let maxLen = 0;
   let minLen = T;
   const lens = new Int32Array(B);
@@ -121,6 +133,8 @@ interface Saved {
   /** B x T x H: c_{t-1} and h_{t-1} (the state before step t). */
   cPrev?: Float32Array;
   hPrev?: Float32Array;
+  /** The arrays come from the native path's scratch pool (y goes back once it is uploaded). */
+  pooled?: boolean;
 }
 
 /** One small matMul on the backend: a (rows x inner, JS) times b (inner x cols, a tensor), read back. */
@@ -134,6 +148,7 @@ function tfMatMul(a: Float32Array, rows: number, inner: number, b: tf.Tensor2D):
 }
 
 function forward(p: Plan, xproj: tf.Tensor3D, whh: tf.Tensor2D, save: boolean): Saved {
+  if (p.mode === 'native') return forwardNative(p, xproj, whh, save);
   const { B, T, H, G, K, order, lengths, allActive } = p;
   const BH = B * H;
   const y = new Float32Array(B * (T + 1) * H);
@@ -256,6 +271,7 @@ function rowTimesWT(h: Float32Array, hOff: number, W: Float32Array, H: number, G
 }
 
 function backward(p: Plan, f: Saved, dys: Float32Array, whh: tf.Tensor2D): tf.Tensor[] {
+  if (p.mode === 'native') return backwardNative(p, f, dys, whh);
   const { B, T, H, G, K, order, lengths, allActive } = p;
   const BH = B * H;
   const acts = f.acts!;
@@ -318,6 +334,62 @@ function backward(p: Plan, f: Saved, dys: Float32Array, whh: tf.Tensor2D): tf.Te
   // dW_hh = sum over (b, t) of dG^T h_{t-1}: one big product over all steps (inactive rows have dG = 0).
   const dxpT = tf.tensor2d(dxp, [B * T, G]);
   const hPrevT = tf.tensor2d(f.hPrev!, [B * T, H]);
+  const dW = tf.matMul(dxpT, hPrevT, true, false);
+  hPrevT.dispose();
+  return [tf.reshape(dxpT, [B, T, G]), dW];
+}
+
+function nativeKernels(): { mod: NativeKernels; threads: number } {
+  const k = activeNativeKernels();
+  if (!k) throw new Error('lstmRecurrence: the native kernels were switched off between the forward and backward pass');
+  return k;
+}
+
+/**
+ * Scratch arrays of the native path, reused across batches: a text LSTM step allocates ~30 MB of activations per
+ * batch, and fresh Float32Arrays of that size cost page faults plus garbage collection (a quarter of an LMF epoch).
+ * Arrays return here once their contents are copied into tensors (tfjs copies on upload) or the backward pass ends.
+ */
+const scratch = new Map<number, Float32Array[]>();
+function takeScratch(n: number, zero: boolean): Float32Array {
+  const a = scratch.get(n)?.pop();
+  if (!a) return new Float32Array(n);
+  if (zero) a.fill(0);
+  return a;
+}
+function giveScratch(...arrays: (Float32Array | undefined)[]): void {
+  for (const a of arrays) {
+    if (!a) continue;
+    const list = scratch.get(a.length) ?? [];
+    if (list.length < 8) list.push(a);
+    scratch.set(a.length, list);
+  }
+}
+
+function forwardNative(p: Plan, xproj: tf.Tensor3D, whh: tf.Tensor2D, save: boolean): Saved {
+  const { B, T, H, G, K } = p;
+  const { mod, threads } = nativeKernels();
+  // y's inactive slots must be 0; the saved arrays are only read where a row is active (hPrev's other rows meet
+  // zero gate gradients in dW, so they are zeroed too: 0 * a stale value is 0 only while it is finite).
+  const y = takeScratch(B * (T + 1) * H, true);
+  const saved = save
+    ? { acts: takeScratch(B * T * G, false), tanhC: takeScratch(B * T * H, false), cPrev: takeScratch(B * T * H, false), hPrev: takeScratch(B * T * H, true) }
+    : undefined;
+  mod.lstmForward(B, T, H, K, p.order, p.lengths, xproj.dataSync() as Float32Array, whh.dataSync() as Float32Array, y,
+    saved?.acts ?? null, saved?.tanhC ?? null, saved?.cPrev ?? null, saved?.hPrev ?? null, threads);
+  return saved ? { y, ...saved, pooled: true } : { y, pooled: true };
+}
+
+function backwardNative(p: Plan, f: Saved, dys: Float32Array, whh: tf.Tensor2D): tf.Tensor[] {
+  const { B, T, H, G, K } = p;
+  const { mod, threads } = nativeKernels();
+  if (!f.acts) throw new Error('lstmRecurrence: the native backward pass of one forward pass ran twice (its activations are released after the first)');
+  const dxp = takeScratch(B * T * G, true);
+  mod.lstmBackward(B, T, H, K, p.order, p.lengths, dys, f.acts!, f.tanhC!, f.cPrev!, whh.dataSync() as Float32Array, dxp, threads);
+  const dxpT = tf.tensor2d(dxp, [B * T, G]);
+  const hPrevT = tf.tensor2d(f.hPrev!, [B * T, H]);
+  giveScratch(dxp, f.acts, f.tanhC, f.cPrev, f.hPrev);
+  f.acts = f.tanhC = f.cPrev = f.hPrev = undefined;
   const dW = tf.matMul(dxpT, hPrevT, true, false);
   hPrevT.dispose();
   return [tf.reshape(dxpT, [B, T, G]), dW];

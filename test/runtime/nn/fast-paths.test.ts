@@ -1,6 +1,7 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { setupBackend } from '../../../src/runtime/backend.js';
+import { activeNativeKernels, setNativeMatMul, setupBackend } from '../../../src/runtime/backend.js';
+import { nativeDisabled, requireNative } from '../../helpers/native.js';
 import { Rng } from '../../../src/runtime/nn/init.js';
 import { createLinear, dropoutMask, linear, useWideLinear, wideLinear } from '../../../src/runtime/nn/layers.js';
 import { chooseRecurrentMatMul, lstmRecurrence, setDefaultRecurrentMatMul, type RecurrentMatMul } from '../../../src/runtime/nn/lstm-fused.js';
@@ -28,7 +29,9 @@ function lstmLossRef(x: Mat[], wih: Mat, whh: Mat, bih: number[], bhh: number[],
   return s;
 }
 
-describe.each<RecurrentMatMul>(['js', 'tf'])('fused LSTM with the recurrent matMul in %s', (mode) => {
+const MODES: RecurrentMatMul[] = nativeDisabled ? ['js', 'tf'] : ['js', 'tf', 'native'];
+
+describe.each<RecurrentMatMul>(MODES)('fused LSTM with the recurrent matMul in %s', (mode) => {
   it('matches the float64 reference forward (packed, bidirectional, 2 layers) with outputs and h_n', () => {
     setDefaultRecurrentMatMul(mode);
     const store = new ParamStore({ seed: 41 });
@@ -87,7 +90,7 @@ describe.each<RecurrentMatMul>(['js', 'tf'])('fused LSTM with the recurrent matM
 });
 
 describe('fused LSTM paths agree', () => {
-  it('js and tf recurrent matMuls give the same outputs and gradients (text-LSTM-like, unpacked)', () => {
+  it.each(MODES.filter((m) => m !== 'js'))('js and %s recurrences give the same outputs and gradients (text-LSTM-like, unpacked)', (other) => {
     const run = (mode: RecurrentMatMul) => {
       setDefaultRecurrentMatMul(mode);
       const store = new ParamStore({ seed: 51 });
@@ -99,7 +102,7 @@ describe('fused LSTM paths agree', () => {
       return out;
     };
     const a = run('js');
-    const b = run('tf');
+    const b = run(other);
     expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
     a.grads.forEach((g, i) => expect(maxAbsDiff(g, b.grads[i]!)).toBeLessThan(1e-5));
   });
@@ -124,11 +127,26 @@ describe('fused LSTM paths agree', () => {
     tf.dispose([value, ...Object.values(grads), evalY, xp, whh]);
   });
 
-  it('auto picks js for toy steps, tf from Self-MM sizes up on wasm', () => {
-    expect(chooseRecurrentMatMul(3, 4, 'auto')).toBe('js');
-    expect(chooseRecurrentMatMul(16, 16, 'auto')).toBe('tf');
-    expect(chooseRecurrentMatMul(32, 128, 'auto')).toBe('tf');
-    expect(chooseRecurrentMatMul(32, 128, 'js')).toBe('js');
+  it('auto picks js for toy steps, tf from Self-MM sizes up on wasm without native kernels', () => {
+    const active = activeNativeKernels();
+    setNativeMatMul(undefined);
+    try {
+      expect(chooseRecurrentMatMul(3, 4, 'auto')).toBe('js');
+      expect(chooseRecurrentMatMul(16, 16, 'auto')).toBe('tf');
+      expect(chooseRecurrentMatMul(32, 128, 'auto')).toBe('tf');
+      expect(chooseRecurrentMatMul(32, 128, 'js')).toBe('js');
+      expect(() => chooseRecurrentMatMul(32, 128, 'native')).toThrow(/native kernels/);
+    } finally {
+      setNativeMatMul(active?.mod, active?.threads);
+    }
+  });
+
+  it.skipIf(nativeDisabled)('auto picks the native recurrence whenever the native kernels back wasm', () => {
+    requireNative();
+    expect(activeNativeKernels()).toBeDefined();
+    expect(chooseRecurrentMatMul(3, 4, 'auto')).toBe('native');
+    expect(chooseRecurrentMatMul(32, 128, 'auto')).toBe('native');
+    expect(chooseRecurrentMatMul(32, 128, 'tf')).toBe('tf');
   });
 
   it('a training step in tf mode leaks no tensors', () => {
@@ -149,7 +167,24 @@ describe('fused LSTM paths agree', () => {
   });
 });
 
-describe('wide linear ((W x^T)^T for big weights and small batches)', () => {
+describe('wide linear ((W x^T)^T for big weights and small batches, wasm without native kernels)', () => {
+  // The path exists for XNNPACK, which repacks a transposed weight on every call; the native GEMM takes x W^T as is.
+  let saved: ReturnType<typeof activeNativeKernels>;
+  beforeAll(() => {
+    saved = activeNativeKernels();
+    setNativeMatMul(undefined);
+  });
+  afterAll(() => setNativeMatMul(saved?.mod, saved?.threads));
+
+  it.skipIf(nativeDisabled)('is never chosen while the native GEMM backs wasm', () => {
+    setNativeMatMul(requireNative(), 1);
+    try {
+      expect(useWideLinear(32, 140481, 64)).toBe(false);
+    } finally {
+      setNativeMatMul(undefined);
+    }
+  });
+
   it('is chosen only for large weights with fewer rows than outputs', () => {
     expect(useWideLinear(32, 140481, 64)).toBe(true);
     expect(useWideLinear(128, 140481, 64)).toBe(false);

@@ -1,6 +1,7 @@
 // torch.optim.Adam / AdamW over parameter groups (L2 weight decay added to the gradient for Adam, decoupled for AdamW),
 // plus gradient clipping helpers matching clip_grad_norm_ / clip_grad_value_. Phase 7 (execute).
 import * as tf from '@tensorflow/tfjs';
+import { nativeAdamStep } from '../../backend.js';
 import type { ParamEntry } from '../../nn/params.js';
 
 export type AdamMode = 'adam' | 'adamw';
@@ -111,6 +112,17 @@ export class Adam {
         const bc1 = 1 - Math.pow(b1, s.step);
         const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, s.step));
         const stepSize = g.lr / bc1;
+        const fused = nativeAdamStep(p, grad, s.expAvg, s.expAvgSq, {
+          lr: g.lr, b1, b2, eps: g.eps, weightDecay: g.weightDecay, stepSize, bc2Sqrt, decoupled: this.mode === 'adamw',
+        });
+        if (fused) {
+          // Same operations in the same order, one pass (native/src/optim.c) instead of about ten tensor ops.
+          s.expAvg.assign(fused[1]);
+          s.expAvgSq.assign(fused[2]);
+          p.assign(fused[0]);
+          tf.dispose(fused);
+          continue;
+        }
         tf.tidy(() => {
           let gr: tf.Tensor = grad;
           let base: tf.Tensor = p;

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { setupBackend } from '../../../../src/runtime/backend.js';
+import { activeNativeKernels, setNativeMatMul, setupBackend } from '../../../../src/runtime/backend.js';
+import { nativeDisabled, requireNative } from '../../../helpers/native.js';
+import { mulberry32 } from '../../../helpers/prng.js';
 import { Adam, clipGradNorm, clipGradValue, type Grads } from '../../../../src/runtime/train/optim/adam.js';
 import { ParamStore } from '../../../../src/runtime/nn/params.js';
 import { createLinear } from '../../../../src/runtime/nn/layers.js';
@@ -152,6 +154,43 @@ describe('Adam state export/import', () => {
     for (const o of [full, first, resumed]) {
       o.opt.dispose();
       o.w.dispose();
+    }
+  });
+});
+
+describe.skipIf(nativeDisabled)('Adam on the native kernels', () => {
+  it('the fused step gives the bits of the tensor-op step (adam with L2 decay and adamw), state included', () => {
+    requireNative();
+    const rnd = mulberry32(17);
+    const init = Float32Array.from({ length: 3001 }, () => rnd() - 0.5);
+    const grads = [0, 1, 2, 3].map(() => Float32Array.from({ length: 3001 }, () => (rnd() - 0.5) * 0.1));
+    const run = (native: boolean, mode: 'adam' | 'adamw') => {
+      const saved = activeNativeKernels();
+      if (!native) setNativeMatMul(undefined);
+      try {
+        const p = tf.tidy(() => tf.variable(tf.tensor1d(init), true, `native_adam_${native}_${mode}`));
+        const opt = new Adam([{ params: [p], lr: 3e-3, weightDecay: 5e-3 }], { mode });
+        for (const g of grads) {
+          const gt = tf.tensor1d(g);
+          opt.step({ [p.name]: gt });
+          gt.dispose();
+        }
+        const st = opt.stateOf(p)!;
+        const out = [p, st.expAvg, st.expAvgSq].map((t) => Float32Array.from(t.dataSync()));
+        opt.dispose();
+        p.dispose();
+        return out;
+      } finally {
+        setNativeMatMul(saved?.mod, saved?.threads);
+      }
+    };
+    for (const mode of ['adam', 'adamw'] as const) {
+      const before = tf.memory().numTensors;
+      const a = run(true, mode);
+      expect(tf.memory().numTensors).toBe(before);
+      const b = run(false, mode);
+      a.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true));
+      expect(maxAbsDiff(a[0]!, init)).toBeGreaterThan(1e-3); // it did move
     }
   });
 });

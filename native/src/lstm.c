@@ -1,0 +1,157 @@
+/* Native LSTM recurrence (forward and backward) for mmsa's fused LSTM: the per-step products go through mmsa_sgemm,
+   the cell maths is float32 in plain loops. Same semantics as lstmRecurrence in src/runtime/nn/lstm-fused.ts. */
+#include "lstm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sgemm.h"
+
+/* exp for float32 without libm calls, so the loops below vectorise (AVX-512: 16 lanes). Cody-Waite reduction
+   x = n ln2 + r, |r| <= ln2/2, then a degree-6 Taylor polynomial of e^r (max relative error ~2e-7, about 2 ulp),
+   scaled by 2^n built in the exponent bits. Inputs are clamped to [-87.3, 88] so 2^n stays a normal number; n is
+   rounded to nearest with the 1.5 * 2^23 trick, which vectorises where roundf does not. */
+static inline float fast_expf(float x) {
+  x = x < -87.3f ? -87.3f : x > 88.0f ? 88.0f : x;
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+  float p = 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  union {
+    int i;
+    float f;
+  } scale;
+  scale.i = ((int)n + 127) << 23;
+  return p * scale.f;
+}
+
+/* In place over n contiguous values: x <- sigmoid(x). */
+static void vsigmoid(float *restrict x, int n) {
+  for (int i = 0; i < n; i++) x[i] = 1.0f / (1.0f + fast_expf(-x[i]));
+}
+
+/* In place: x <- tanh(x) = 2 sigmoid(2x) - 1 (absolute error ~1e-7, what the tfjs path computes too). */
+static void vtanh(float *restrict x, int n) {
+  for (int i = 0; i < n; i++) x[i] = 2.0f / (1.0f + fast_expf(-2.0f * x[i])) - 1.0f;
+}
+
+int mmsa_lstm_forward(int B, int T, int H, int K, const int *order, const int *lens, const float *xs, const float *W,
+                      float *y, float *acts, float *tanhC, float *cPrev, float *hPrev, int nthreads) {
+  const int G = 4 * H;
+  const int save = acts != NULL;
+  float *h = calloc((size_t)B * H, sizeof(float));
+  float *c = calloc((size_t)B * H, sizeof(float));
+  float *gates = malloc((size_t)B * G * sizeof(float));
+  float *tmp = malloc((size_t)H * sizeof(float));
+  if (!h || !c || !gates || !tmp) {
+    free(h);
+    free(c);
+    free(gates);
+    free(tmp);
+    return -1;
+  }
+  for (int k = 0; k < K; k++) {
+    const int t = order[k];
+    /* gates = h W_hh^T for every row; inactive rows are computed and ignored. */
+    mmsa_sgemm(1, B, G, H, 0, 1, h, 0, W, 0, gates, 0, nthreads);
+    for (int b = 0; b < B; b++) {
+      if (t >= lens[b]) continue;
+      float *restrict a = gates + (size_t)b * G;
+      const float *restrict x = xs + ((size_t)b * T + t) * G;
+      float *restrict hb = h + (size_t)b * H;
+      float *restrict cb = c + (size_t)b * H;
+      const size_t s = ((size_t)b * T + t) * H;
+      if (save) {
+        memcpy(hPrev + s, hb, (size_t)H * sizeof(float));
+        memcpy(cPrev + s, cb, (size_t)H * sizeof(float));
+      }
+      for (int q = 0; q < G; q++) a[q] += x[q];
+      vsigmoid(a, 2 * H);         /* i, f */
+      vtanh(a + 2 * H, H);        /* g */
+      vsigmoid(a + 3 * H, H);     /* o */
+      float *restrict tc = tmp;
+      for (int q = 0; q < H; q++) {
+        const float cn = a[H + q] * cb[q] + a[q] * a[2 * H + q];
+        cb[q] = cn;
+        tc[q] = cn;
+      }
+      vtanh(tc, H);
+      float *restrict yo = y + ((size_t)b * (T + 1) + t) * H;
+      for (int q = 0; q < H; q++) {
+        const float hn = a[3 * H + q] * tc[q];
+        hb[q] = hn;
+        yo[q] = hn;
+      }
+      if (save) {
+        memcpy(acts + ((size_t)b * T + t) * G, a, (size_t)G * sizeof(float));
+        memcpy(tanhC + s, tc, (size_t)H * sizeof(float));
+      }
+    }
+  }
+  for (int b = 0; b < B; b++) memcpy(y + ((size_t)b * (T + 1) + T) * H, h + (size_t)b * H, (size_t)H * sizeof(float));
+  free(h);
+  free(c);
+  free(gates);
+  free(tmp);
+  return 0;
+}
+
+int mmsa_lstm_backward(int B, int T, int H, int K, const int *order, const int *lens, const float *dys, const float *acts,
+                       const float *tanhC, const float *cPrev, const float *W, float *dxp, int nthreads) {
+  const int G = 4 * H;
+  float *dh = malloc((size_t)B * H * sizeof(float));
+  float *dc = calloc((size_t)B * H, sizeof(float));
+  float *dG = calloc((size_t)B * G, sizeof(float));
+  float *prod = malloc((size_t)B * H * sizeof(float));
+  if (!dh || !dc || !dG || !prod) {
+    free(dh);
+    free(dc);
+    free(dG);
+    free(prod);
+    return -1;
+  }
+  for (int b = 0; b < B; b++) memcpy(dh + (size_t)b * H, dys + ((size_t)b * (T + 1) + T) * H, (size_t)H * sizeof(float));
+  for (int k = K - 1; k >= 0; k--) {
+    const int t = order[k];
+    for (int b = 0; b < B; b++) {
+      float *g = dG + (size_t)b * G;
+      if (t >= lens[b]) {
+        memset(g, 0, (size_t)G * sizeof(float));
+        continue;
+      }
+      const float *a = acts + ((size_t)b * T + t) * G;
+      const size_t s = ((size_t)b * T + t) * H;
+      const float *dy = dys + ((size_t)b * (T + 1) + t) * H;
+      float *dhb = dh + (size_t)b * H;
+      float *dcb = dc + (size_t)b * H;
+      for (int q = 0; q < H; q++) {
+        const float dht = dhb[q] + dy[q];
+        const float ig = a[q], fg = a[H + q], gg = a[2 * H + q], og = a[3 * H + q];
+        const float tc = tanhC[s + q];
+        const float dcn = dcb[q] + dht * og * (1.0f - tc * tc);
+        g[q] = dcn * gg * ig * (1.0f - ig);
+        g[H + q] = dcn * cPrev[s + q] * fg * (1.0f - fg);
+        g[2 * H + q] = dcn * ig * (1.0f - gg * gg);
+        g[3 * H + q] = dht * tc * og * (1.0f - og);
+        dcb[q] = dcn * fg;
+      }
+      memcpy(dxp + ((size_t)b * T + t) * G, g, (size_t)G * sizeof(float));
+    }
+    if (k > 0) {
+      /* dh_{t-1} = dG_t W_hh for the rows active at t; the others carry dh unchanged. */
+      mmsa_sgemm(1, B, H, G, 0, 0, dG, 0, W, 0, prod, 0, nthreads);
+      for (int b = 0; b < B; b++)
+        if (t < lens[b]) memcpy(dh + (size_t)b * H, prod + (size_t)b * H, (size_t)H * sizeof(float));
+    }
+  }
+  free(dh);
+  free(dc);
+  free(dG);
+  free(prod);
+  return 0;
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// Builds mmsa's optional native kernels (native/src/*.c -> native/build/mmsa_native.node) with the machine's C compiler
+// and Node's own headers: no download, no node-gyp. Runs at install; never fails the install unless --strict.
+//
+//   node scripts/build-native.mjs [--strict] [--force] [--out FILE] [--cflags "..."]
+//   env: MMSA_NATIVE=0 skips the build; CC picks the compiler (default cc).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const value = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const strict = flag('--strict');
+const out = resolve(value('--out') ?? join(root, 'native', 'build', 'mmsa_native.node'));
+const srcDir = join(root, 'native', 'src');
+const say = (msg) => process.stderr.write(`mmsa native: ${msg}\n`);
+
+function giveUp(msg) {
+  if (strict) {
+    say(`error: ${msg}`);
+    process.exit(1);
+  }
+  say(`${msg}\nmmsa native: skipped; mmsa runs on the wasm backend alone (slower matMuls). Rebuild with \`node scripts/build-native.mjs --strict\`.`);
+  process.exit(0);
+}
+
+if (process.env.MMSA_NATIVE === '0' && !strict) {
+  say('MMSA_NATIVE=0: not building the native kernels');
+  process.exit(0);
+}
+
+function headerDir() {
+  const candidates = [
+    process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
+    join(dirname(process.execPath), '..', 'include', 'node'),
+    process.config?.variables?.node_prefix && join(process.config.variables.node_prefix, 'include', 'node'),
+    '/usr/include/node',
+    '/usr/local/include/node',
+  ].filter(Boolean);
+  return candidates.find((d) => existsSync(join(d, 'node_api.h')));
+}
+
+const include = headerDir();
+if (!include) giveUp("Node's headers (node_api.h) were not found; install them (Debian: nodejs-dev) or set npm_config_nodedir");
+const sources = existsSync(srcDir) ? readdirSync(srcDir).filter((f) => f.endsWith('.c')).sort().map((f) => join(srcDir, f)) : [];
+if (!sources.some((s) => s.endsWith('addon.c'))) giveUp(`no sources in ${srcDir}`);
+
+const cc = process.env.CC || 'cc';
+const base = ['-O3', '-ffp-contract=fast', '-fPIC', '-pthread', '-std=gnu11', '-shared', '-fvisibility=hidden',
+  '-DNODE_GYP_MODULE_NAME=mmsa_native', `-I${include}`, `-I${srcDir}`];
+const extra = (value('--cflags') ?? '').split(/\s+/).filter(Boolean);
+// -march=native: the library is built on the machine that runs it (AVX-512 / AVX2 kernels picked at compile time).
+const attempts = extra.length ? [extra] : process.arch === 'x64' || process.arch === 'arm64' ? [['-march=native'], []] : [[]];
+
+const stamp = JSON.stringify({ sources: sources.map((s) => [s, readFileSync(s, 'utf8').length, statSync(s).mtimeMs]), base, attempts, node: process.versions.modules });
+const stampFile = `${out}.stamp`;
+if (!flag('--force') && existsSync(out) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
+  say(`up to date: ${out}`);
+  process.exit(0);
+}
+
+mkdirSync(dirname(out), { recursive: true });
+// The name ends in .node: require() picks the loader by extension.
+const tmp = join(dirname(out), `.building-${process.pid}.node`);
+let last = '';
+for (const march of attempts) {
+  const cmd = [...base, ...march, ...sources, '-o', tmp, '-lm'];
+  const r = spawnSync(cc, cmd, { encoding: 'utf8' });
+  if (r.error) giveUp(`cannot run the C compiler '${cc}' (${r.error.message}); install gcc or clang, or set CC`);
+  if (r.status === 0) {
+    // Load it once here so a broken library is caught at install, not at the first run.
+    const probe = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(tmp)}); console.log(JSON.stringify(m.info()))`], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      rmSync(tmp, { force: true });
+      last = `built but failed to load: ${probe.stderr.trim().split('\n').slice(-3).join(' ')}`;
+      continue;
+    }
+    renameSync(tmp, out);
+    writeFileSync(stampFile, stamp);
+    say(`built ${out} (${JSON.parse(probe.stdout).isa}, ${cc} ${march.join(' ') || 'no -march'})`);
+    process.exit(0);
+  }
+  rmSync(tmp, { force: true });
+  last = `${cc} ${cmd.join(' ')}\n${(r.stderr || '').trim().split('\n').slice(0, 20).join('\n')}`;
+}
+giveUp(`compiling the native kernels failed:\n${last}`);

@@ -1,0 +1,93 @@
+// Loads mmsa's optional native kernels (native/build/mmsa_native.node, built at install by scripts/build-native.mjs)
+// and runs float32 GEMM in place on the wasm heap. Phase 7 (execute); only the runtime imports this.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { MmsaError } from '../errors.js';
+import { packageRoot } from '../paths.js';
+
+/** 'auto': use the kernels when they are built (the default); 'on': required; 'off': never. */
+export type NativeMode = 'auto' | 'on' | 'off';
+
+export interface NativeKernels {
+  /** Offsets and strides count float32 elements of `heap`; see native/src/sgemm.h. */
+  sgemm(heap: ArrayBufferLike, batch: number, M: number, N: number, K: number, transA: number, transB: number,
+    offA: number, strideA: number, offB: number, strideB: number, offC: number, strideC: number, threads: number): void;
+  info(): { version: string; isa: string };
+  /** out[c] = sum over r of in[r*C + c], offsets in float32 elements of heap. */
+  sumRows(heap: ArrayBufferLike, R: number, C: number, offIn: number, offOut: number): void;
+  /** Fused Adam/AdamW step, offsets in float32 elements of heap; see native/src/optim.h. */
+  adam(heap: ArrayBufferLike, n: number, offP: number, offG: number, offM: number, offV: number, offPOut: number, offMOut: number,
+    offVOut: number, lr: number, b1: number, b2: number, eps: number, weightDecay: number, stepSize: number, bc2Sqrt: number,
+    decoupled: boolean): void;
+  /** See native/src/lstm.h; the saved arrays are all null (inference) or all given. */
+  lstmForward(B: number, T: number, H: number, K: number, order: Int32Array, lens: Int32Array, xs: Float32Array, W: Float32Array,
+    y: Float32Array, acts: Float32Array | null, tanhC: Float32Array | null, cPrev: Float32Array | null, hPrev: Float32Array | null,
+    threads: number): void;
+  lstmBackward(B: number, T: number, H: number, K: number, order: Int32Array, lens: Int32Array, dys: Float32Array, acts: Float32Array,
+    tanhC: Float32Array, cPrev: Float32Array, W: Float32Array, dxp: Float32Array, threads: number): void;
+}
+
+export interface NativeStatus {
+  loaded: boolean;
+  path: string;
+  /** Instruction set the kernels were compiled for (avx512, avx2, neon, generic). */
+  isa?: string;
+  version?: string;
+  /** Why the kernels are not in use (not built, disabled, failed to load). */
+  reason?: string;
+}
+
+let cached: { mod?: NativeKernels; status: NativeStatus } | undefined;
+
+export function nativeLibraryPath(): string {
+  return process.env.MMSA_NATIVE_PATH || join(packageRoot(), 'native', 'build', 'mmsa_native.node');
+}
+
+/** Load the addon once per process; never throws (the reason is in the status). */
+export function loadNativeKernels(): { mod?: NativeKernels; status: NativeStatus } {
+  if (cached) return cached;
+  const path = nativeLibraryPath();
+  if (!existsSync(path)) {
+    cached = { status: { loaded: false, path, reason: `not built (${path} is missing): run \`node scripts/build-native.mjs --strict\` (needs a C compiler)` } };
+    return cached;
+  }
+  try {
+    const mod = createRequire(import.meta.url)(path) as NativeKernels;
+    const { version, isa } = mod.info();
+    cached = { mod, status: { loaded: true, path, isa, version } };
+  } catch (e) {
+    cached = { status: { loaded: false, path, reason: `failed to load ${path}: ${(e as Error).message.split('\n')[0]}; rebuild with \`node scripts/build-native.mjs --strict --force\`` } };
+  }
+  return cached;
+}
+
+/** The mode from an explicit option, else MMSA_NATIVE (0/off, 1/on, auto), else 'auto'. */
+export function resolveNativeMode(mode?: NativeMode): NativeMode {
+  if (mode) return mode;
+  const env = (process.env.MMSA_NATIVE ?? '').toLowerCase();
+  if (env === '0' || env === 'off' || env === 'false') return 'off';
+  if (env === '1' || env === 'on' || env === 'true') return 'on';
+  return 'auto';
+}
+
+/** Threads for native GEMM: explicit, else MMSA_THREADS, else every core. Results do not depend on it. */
+export function resolveThreads(threads?: number): number {
+  const fromEnv = Number(process.env.MMSA_THREADS);
+  const n = threads ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism());
+  return Math.max(1, Math.min(64, Math.floor(n)));
+}
+
+/** The kernels for a mode: undefined when off or unavailable in 'auto'; an MmsaError when 'on' and unavailable. */
+export function nativeKernelsFor(mode: NativeMode): { mod?: NativeKernels; status: NativeStatus } {
+  if (mode === 'off') return { status: { loaded: false, path: nativeLibraryPath(), reason: 'disabled (--native off or MMSA_NATIVE=0)' } };
+  const r = loadNativeKernels();
+  if (!r.mod && mode === 'on') {
+    throw new MmsaError('MSA6503', `native kernels requested but unavailable: ${r.status.reason}`, {
+      hint: 'build them with `node scripts/build-native.mjs --strict`, or run with --native auto|off',
+      details: { path: r.status.path },
+    });
+  }
+  return r;
+}
