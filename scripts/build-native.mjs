@@ -52,8 +52,11 @@ const sources = existsSync(srcDir) ? readdirSync(srcDir).filter((f) => f.endsWit
 if (!sources.some((s) => s.endsWith('addon.c'))) giveUp(`no sources in ${srcDir}`);
 
 const cc = process.env.CC || 'cc';
-const base = ['-O3', '-ffp-contract=fast', '-fPIC', '-pthread', '-std=gnu11', '-shared', '-fvisibility=hidden',
-  '-DNODE_GYP_MODULE_NAME=mmsa_native', `-I${include}`, `-I${srcDir}`];
+const base = ['-O3', '-fno-math-errno', '-fPIC', '-pthread', '-std=gnu11', '-fvisibility=hidden', '-DNODE_GYP_MODULE_NAME=mmsa_native',
+  `-I${include}`, `-I${srcDir}`];
+// FMA contraction only where results need not match tfjs bit for bit (the GEMM and the LSTM cell); the fused Adam
+// step reproduces the tensor-op path exactly, which needs every multiply and add rounded on its own.
+const contract = (src) => (/(sgemm|lstm)\.c$/.test(src) ? '-ffp-contract=fast' : '-ffp-contract=off');
 const extra = (value('--cflags') ?? '').split(/\s+/).filter(Boolean);
 // -march=native: the library is built on the machine that runs it (AVX-512 / AVX2 kernels picked at compile time).
 const attempts = extra.length ? [extra] : process.arch === 'x64' || process.arch === 'arm64' ? [['-march=native'], []] : [[]];
@@ -69,11 +72,30 @@ mkdirSync(dirname(out), { recursive: true });
 // The name ends in .node: require() picks the loader by extension.
 const tmp = join(dirname(out), `.building-${process.pid}.node`);
 let last = '';
+const objDir = join(dirname(out), `.obj-${process.pid}`);
 for (const march of attempts) {
-  const cmd = [...base, ...march, ...sources, '-o', tmp, '-lm'];
-  const r = spawnSync(cc, cmd, { encoding: 'utf8' });
-  if (r.error) giveUp(`cannot run the C compiler '${cc}' (${r.error.message}); install gcc or clang, or set CC`);
-  if (r.status === 0) {
+  rmSync(objDir, { recursive: true, force: true });
+  mkdirSync(objDir, { recursive: true });
+  let failed;
+  const objects = [];
+  for (const src of sources) {
+    const obj = join(objDir, `${src.split('/').pop()}.o`);
+    const cmd = [...base, contract(src), ...march, '-c', src, '-o', obj];
+    const r = spawnSync(cc, cmd, { encoding: 'utf8' });
+    if (r.error) giveUp(`cannot run the C compiler '${cc}' (${r.error.message}); install gcc or clang, or set CC`);
+    if (r.status !== 0) {
+      failed = `${cc} ${cmd.join(' ')}\n${(r.stderr || '').trim().split('\n').slice(0, 20).join('\n')}`;
+      break;
+    }
+    objects.push(obj);
+  }
+  if (!failed) {
+    const link = ['-shared', '-pthread', ...objects, '-o', tmp, '-lm'];
+    const r = spawnSync(cc, link, { encoding: 'utf8' });
+    if (r.status !== 0) failed = `${cc} ${link.join(' ')}\n${(r.stderr || '').trim().split('\n').slice(0, 20).join('\n')}`;
+  }
+  rmSync(objDir, { recursive: true, force: true });
+  if (!failed) {
     // Load it once here so a broken library is caught at install, not at the first run.
     const probe = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(tmp)}); console.log(JSON.stringify(m.info()))`], { encoding: 'utf8' });
     if (probe.status !== 0) {
@@ -87,6 +109,6 @@ for (const march of attempts) {
     process.exit(0);
   }
   rmSync(tmp, { force: true });
-  last = `${cc} ${cmd.join(' ')}\n${(r.stderr || '').trim().split('\n').slice(0, 20).join('\n')}`;
+  last = failed;
 }
 giveUp(`compiling the native kernels failed:\n${last}`);

@@ -3,24 +3,40 @@
 
 #include <math.h>
 
-__attribute__((optimize("fp-contract=off"))) void mmsa_adam(long n, const float *p, const float *g, const float *m,
-    const float *v, float *pOut, float *mOut, float *vOut, double lr, double b1, double b2, double eps, double weightDecay,
-    double stepSize, double bc2Sqrt, int decoupled) {
+/* Built with -ffp-contract=off (scripts/build-native.mjs): each operation rounds to float32 as a tfjs kernel does. */
+void mmsa_adam(long n, const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v,
+               float *restrict pOut, float *restrict mOut, float *restrict vOut, double lr, double b1, double b2, double eps,
+               double weightDecay, double stepSize, double bc2Sqrt, int decoupled) {
   const float c1 = (float)(1.0 - b1), b2f = (float)b2, c2 = (float)(1.0 - b2), shrink = (float)(1.0 - lr * weightDecay);
   const float wd = (float)weightDecay, epsf = (float)eps, step = (float)stepSize, bc2 = (float)bc2Sqrt;
-  for (long i = 0; i < n; i++) {
-    float gr = g[i];
-    float base = p[i];
-    if (weightDecay != 0.0) {
-      if (decoupled) base = p[i] * shrink;
-      else gr = gr + p[i] * wd;
+  /* Three branch-free loops so each vectorises. */
+  if (weightDecay == 0.0) {
+    for (long i = 0; i < n; i++) {
+      const float gr = g[i];
+      const float mi = m[i] + (gr - m[i]) * c1;
+      const float vi = v[i] * b2f + (gr * gr) * c2;
+      mOut[i] = mi;
+      vOut[i] = vi;
+      pOut[i] = p[i] - (mi / (sqrtf(vi) / bc2 + epsf)) * step;
     }
-    const float mi = m[i] + (gr - m[i]) * c1;
-    const float vi = v[i] * b2f + (gr * gr) * c2;
-    const float denom = sqrtf(vi) / bc2 + epsf;
-    mOut[i] = mi;
-    vOut[i] = vi;
-    pOut[i] = base - (mi / denom) * step;
+  } else if (decoupled) {
+    for (long i = 0; i < n; i++) {
+      const float gr = g[i];
+      const float mi = m[i] + (gr - m[i]) * c1;
+      const float vi = v[i] * b2f + (gr * gr) * c2;
+      mOut[i] = mi;
+      vOut[i] = vi;
+      pOut[i] = p[i] * shrink - (mi / (sqrtf(vi) / bc2 + epsf)) * step;
+    }
+  } else {
+    for (long i = 0; i < n; i++) {
+      const float gr = g[i] + p[i] * wd;
+      const float mi = m[i] + (gr - m[i]) * c1;
+      const float vi = v[i] * b2f + (gr * gr) * c2;
+      mOut[i] = mi;
+      vOut[i] = vi;
+      pOut[i] = p[i] - (mi / (sqrtf(vi) / bc2 + epsf)) * step;
+    }
   }
 }
 

@@ -58,8 +58,20 @@
 #define MMSA_THREAD_MIN_FLOPS 2.0e7
 #endif
 #define MMSA_MAX_THREADS 64
+#ifndef MMSA_IR_OUTER
+#define MMSA_IR_OUTER 0
+#endif
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Software prefetch stream handed to a kernel call: while it runs, the kernel touches one cache line per k step,
+   n lines in all, walking lines col, col+1, ... of row `row` (lpr lines per row, rows ld bytes apart). The driver
+   points it at the source data of the next block to be packed, so DRAM latency overlaps computation. */
+typedef struct {
+    const char *row;
+    long ld;
+    int col, lpr, n;
+} pf_t;
 
 /* ---------------------------------------------------------------------------------------------------------------
    Micro-kernels. p[i][j] = sum_k a[k*aks + i] * b[k*bks + j], the sum taken in increasing k from 0, one
@@ -73,8 +85,16 @@
 #if defined(MMSA_AVX512)
 
 ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long aks, const float *restrict b,
-                             long bks, float *restrict c, long ldc, int ncols, int accumulate)
+                             long bks, float *restrict c, long ldc, int ncols, int accumulate, const pf_t *pf)
 {
+    const char *pfrow = pf->row;
+    const long pfld = pf->ld;
+    int pfcol = pf->col, npf = pf->n;
+    const int pflpr = pf->lpr;
+    for (int i = 0; i < mr; i++) {
+        __builtin_prefetch(c + i * ldc, 1, 3);
+        __builtin_prefetch(c + i * ldc + ncols - 1, 1, 3);
+    }
     const __mmask16 m0 = ncols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << ncols) - 1u);
     const __mmask16 m1 = ncols >= 32 ? (__mmask16)0xFFFF : ncols > 16 ? (__mmask16)((1u << (ncols - 16)) - 1u) : 0;
 #define K_DECL(i) __m512 x##i##a = _mm512_setzero_ps(), x##i##b = _mm512_setzero_ps();
@@ -100,6 +120,14 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         ROWS16(K_STEP)
         a += aks;
         b += bks;
+        if (npf > 0) {
+            __builtin_prefetch(pfrow + 64 * pfcol, 0, 3);
+            if (++pfcol == pflpr) {
+                pfcol = 0;
+                pfrow += pfld;
+            }
+            npf--;
+        }
     }
     if (accumulate) {
         ROWS16(K_ADDC)
@@ -114,8 +142,16 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
 #elif defined(MMSA_AVX2)
 
 ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long aks, const float *restrict b,
-                             long bks, float *restrict c, long ldc, int ncols, int accumulate)
+                             long bks, float *restrict c, long ldc, int ncols, int accumulate, const pf_t *pf)
 {
+    const char *pfrow = pf->row;
+    const long pfld = pf->ld;
+    int pfcol = pf->col, npf = pf->n;
+    const int pflpr = pf->lpr;
+    for (int i = 0; i < mr; i++) {
+        __builtin_prefetch(c + i * ldc, 1, 3);
+        __builtin_prefetch(c + i * ldc + ncols - 1, 1, 3);
+    }
 #define K_DECL(i) __m256 x##i##a = _mm256_setzero_ps(), x##i##b = _mm256_setzero_ps();
 #define K_STEP(i)                                                                                               \
     if (MR > i && mr > i) {                                                                                     \
@@ -145,6 +181,14 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         ROWS16(K_STEP)
         a += aks;
         b += bks;
+        if (npf > 0) {
+            __builtin_prefetch(pfrow + 64 * pfcol, 0, 3);
+            if (++pfcol == pflpr) {
+                pfcol = 0;
+                pfrow += pfld;
+            }
+            npf--;
+        }
     }
     ROWS16(K_STORE)
 #undef K_DECL
@@ -155,8 +199,16 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
 #else /* generic: plain arrays, left to the auto-vectoriser */
 
 ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long aks, const float *restrict b,
-                             long bks, float *restrict c, long ldc, int ncols, int accumulate)
+                             long bks, float *restrict c, long ldc, int ncols, int accumulate, const pf_t *pf)
 {
+    const char *pfrow = pf->row;
+    const long pfld = pf->ld;
+    int pfcol = pf->col, npf = pf->n;
+    const int pflpr = pf->lpr;
+    for (int i = 0; i < mr; i++) {
+        __builtin_prefetch(c + i * ldc, 1, 3);
+        __builtin_prefetch(c + i * ldc + ncols - 1, 1, 3);
+    }
     float acc[MR][NR];
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < NR; j++) acc[i][j] = 0.0f;
@@ -167,6 +219,14 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         }
         a += aks;
         b += bks;
+        if (npf > 0) {
+            __builtin_prefetch(pfrow + 64 * pfcol, 0, 3);
+            if (++pfcol == pflpr) {
+                pfcol = 0;
+                pfrow += pfld;
+            }
+            npf--;
+        }
     }
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < ncols; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
@@ -177,11 +237,12 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
 /* One specialised copy of the kernel per row count, so edge tiles keep their accumulators in registers. */
 #define KERN_CASE(R)                                                                                            \
     case R:                                                                                                     \
-        kern_body(R, kc, a, aks, b, bks, c, ldc, ncols, accumulate);                                            \
+        kern_body(R, kc, a, aks, b, bks, c, ldc, ncols, accumulate, pf);                                            \
         break;
 
-static __attribute__((noinline)) void kern(int mr, int kc, const float *restrict a, long aks, const float *restrict b, long bks,
-                 float *restrict c, long ldc, int ncols, int accumulate)
+static __attribute__((noinline)) void kern(int mr, int kc, const float *restrict a, long aks,
+                                           const float *restrict b, long bks, float *restrict c, long ldc, int ncols,
+                                           int accumulate, const pf_t *pf)
 {
     switch (mr) {
 #if MR >= 16
@@ -420,6 +481,57 @@ static void run_job_nobuf(const job_t *j)
     }
 }
 
+/* Source rectangle (rows x cols floats, rows ld floats apart) of a block that will be packed soon. */
+typedef struct {
+    const char *base;
+    long ld;
+    int lpr, nrows;
+} region_t;
+
+typedef struct {
+    region_t r[2];
+    int nr, cur, row, col;
+} pfcursor_t;
+
+static void region_set(region_t *r, const float *p, long ld, int rows, int cols)
+{
+    const uintptr_t a = (uintptr_t)p & ~(uintptr_t)63;
+    r->base = (const char *)a;
+    r->ld = ld * (long)sizeof(float);
+    r->lpr = (int)(((uintptr_t)(p + cols) - a + 63) / 64);
+    r->nrows = rows;
+}
+
+static long pf_total(const pfcursor_t *c)
+{
+    long t = 0;
+    for (int i = 0; i < c->nr; i++) t += (long)c->r[i].lpr * c->r[i].nrows;
+    return t;
+}
+
+/* Hand out up to `want` lines of the current region (never spanning two regions). */
+static void pf_take(pfcursor_t *c, int want, pf_t *out)
+{
+    out->n = 0;
+    while (c->cur < c->nr && c->row >= c->r[c->cur].nrows) {
+        c->cur++;
+        c->row = 0;
+        c->col = 0;
+    }
+    if (c->cur >= c->nr || want <= 0) return;
+    const region_t *r = &c->r[c->cur];
+    const long avail = (long)(r->nrows - c->row) * r->lpr - c->col;
+    const int n = want < avail ? want : (int)avail;
+    out->row = r->base + (long)c->row * r->ld;
+    out->ld = r->ld;
+    out->col = c->col;
+    out->lpr = r->lpr;
+    out->n = n;
+    const long pos = (long)c->col + n;
+    c->row += (int)(pos / r->lpr);
+    c->col = (int)(pos % r->lpr);
+}
+
 static void run_job(const job_t *j)
 {
     const int M = j->M, N = j->N, K = j->K;
@@ -464,11 +576,47 @@ static void run_job(const job_t *j)
                                      j->tA ? A + (long)pc * lda + ic + ir : A + (long)(ic + ir) * lda + pc, lda,
                                      j->tA, mv, kc);
                     }
+                    /* What gets packed after this step: the next A block, or the next B block and first A block. */
+                    pfcursor_t cur = {.nr = 0};
+                    int nic = ic + mc, npc = pc, njc = jc;
+                    if (nic >= j->m1) {
+                        nic = j->m0;
+                        npc = pc + kc;
+                        if (npc >= K) {
+                            npc = 0;
+                            njc = jc + nc;
+                        }
+                    }
+                    if (njc < j->n1) {
+                        const int nkc = imin(kcmax, K - npc), nnc = imin(ncmax, j->n1 - njc);
+                        const int nmc = imin(mcmax, j->m1 - nic);
+                        if (npc != pc || njc != jc) {
+                            if (j->tB)
+                                region_set(&cur.r[cur.nr++], B + (long)njc * ldb + npc, ldb, nnc, nkc);
+                            else
+                                region_set(&cur.r[cur.nr++], B + (long)npc * ldb + njc, ldb, nkc, nnc);
+                        }
+                        if (j->tA)
+                            region_set(&cur.r[cur.nr++], A + (long)npc * lda + nic, lda, nkc, nmc);
+                        else
+                            region_set(&cur.r[cur.nr++], A + (long)nic * lda + npc, lda, nmc, nkc);
+                    }
+                    const long calls = (long)((mc + MR - 1) / MR) * ((nc + NR - 1) / NR);
+                    const long quota = (pf_total(&cur) + calls - 1) / calls;
+                    const int q = quota > kc ? kc : (int)quota;
+#if MMSA_IR_OUTER
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        for (int jr = 0; jr < nc; jr += NR) {
+                            const int nv = imin(NR, nc - jr);
+#else
                     for (int jr = 0; jr < nc; jr += NR) {
                         const int nv = imin(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
+#endif
+                            pf_t pf;
+                            pf_take(&cur, q, &pf);
                             kern(imin(MR, mc - ir), kc, bufA + (long)ir * kc, MR, bufB + (long)jr * kc, NR,
-                                 C + (long)(ic + ir) * ldc + jc + jr, ldc, nv, pc > 0);
+                                 C + (long)(ic + ir) * ldc + jc + jr, ldc, nv, pc > 0, &pf);
                         }
                     }
                 }

@@ -82,6 +82,7 @@ async function initBackend(name: BackendName): Promise<BackendInfo> {
     if (name === 'cpu') return { name, version, details: { tfBackend: 'cpu' } };
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     const bridgedKernels = bridgeMissingWasmKernels();
+    shareIdentityOnWasm();
     return { name, version, details: { tfBackend: 'wasm', simd, threads: getThreadsCount(), bridgedKernels, matMulPatch: true } };
   }
   const pkg = name === 'tensorflow' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu';
@@ -143,6 +144,30 @@ function bridgeMissingWasmKernels(): string[] {
   }
   bridged = missing.map((k) => k.kernelName);
   return bridged;
+}
+
+let identityShared = false;
+
+/**
+ * tfjs saves every tensor a gradient needs through engine.clone, which runs the Identity kernel; wasm's copies the
+ * data (cpu's shares it), so a backward pass over TFN copies its 36 MB fusion weight several times per step. Sharing
+ * is safe on wasm: no kernel writes into its inputs (Reshape shares the same way), variables swap data on assign.
+ */
+function shareIdentityOnWasm(): void {
+  if (identityShared) return;
+  const original = tf.getKernel('Identity', 'wasm');
+  if (!original) return;
+  identityShared = true;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (x.dtype === 'string') return original.kernelFunc(args);
+      (args.backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+    },
+  });
 }
 
 interface WasmLike {

@@ -1,6 +1,7 @@
 // Fusion operators of the reference models: tensor fusion (TFN), low-rank fusion (LMF), early fusion (concat per
 // time step), time-mean pooling and TFN's frozen output range. Phase 6 builds them, phase 7 runs them.
 import * as tf from '@tensorflow/tfjs';
+import { isNativeMatMulActive } from '../backend.js';
 import { constantInit, xavierNormalInit, zerosInit } from './init.js';
 import type { ParamStore } from './params.js';
 
@@ -16,10 +17,16 @@ export function prependOne(x: tf.Tensor2D): tf.Tensor2D {
 export function tensorFusion(inputs: readonly tf.Tensor2D[]): tf.Tensor2D {
   if (inputs.length === 0) throw new Error('tensorFusion needs at least one input');
   const B = inputs[0]!.shape[0];
+  // With the native GEMM, each outer product is a batched matMul (B x dz x 1 times B x 1 x dx): the same products,
+  // and gradients that are batched matMuls too instead of a broadcast multiply's transposing Sum over B x dz x dx.
+  const asMatMul = isNativeMatMulActive();
   let z = prependOne(inputs[0]!) as tf.Tensor2D;
   for (const x of inputs.slice(1)) {
     const xh = prependOne(x);
-    z = tf.reshape(tf.mul(tf.expandDims(z, 2), tf.expandDims(xh, 1)), [B, -1]) as tf.Tensor2D;
+    const outer = asMatMul
+      ? tf.matMul(tf.expandDims(z, 2) as tf.Tensor3D, tf.expandDims(xh, 1) as tf.Tensor3D)
+      : tf.mul(tf.expandDims(z, 2), tf.expandDims(xh, 1));
+    z = tf.reshape(outer, [B, -1]) as tf.Tensor2D;
   }
   return z;
 }
