@@ -4,7 +4,8 @@
 // instead of running BERT.
 // Run: npx tsc -p tsconfig.build.json && node bench/train.mjs
 // Env: BENCH_EPOCHS (default 2), BENCH_BACKEND (wasm|cpu|tensorflow, default wasm), BENCH_ONLY='lmf|tfn',
-// BENCH_LSTM_MATMUL (auto|js|tf: where the fused LSTM's per-step recurrent product runs, default auto).
+// BENCH_LSTM_MATMUL (auto|js|tf|native: where the fused LSTM's recurrence runs, default auto),
+// BENCH_NATIVE (auto|on|off: mmsa's native kernels under wasm, default auto), BENCH_THREADS (their threads; default all).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { parse, stringify } from 'yaml';
 import { compileFile } from '../dist/compiler/compile.js';
 import { packageRoot } from '../dist/paths.js';
 import { runPipeline } from '../dist/runtime/run.js';
+import { setupBackend } from '../dist/runtime/backend.js';
 import { setDefaultRecurrentMatMul } from '../dist/runtime/nn/lstm-fused.js';
 import { synthFile, synthRoot } from './synth-cache.mjs';
 
@@ -19,6 +21,9 @@ import { synthFile, synthRoot } from './synth-cache.mjs';
 const EPOCHS = process.env.BENCH_EPOCHS === 'full' ? null : Number(process.env.BENCH_EPOCHS ?? 2);
 const BACKEND = process.env.BENCH_BACKEND ?? 'wasm';
 const only = process.env.BENCH_ONLY?.split('|');
+const NATIVE = process.env.BENCH_NATIVE ?? 'auto';
+const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
+const kernelOpts = { native: NATIVE, ...(THREADS ? { threads: THREADS } : {}) };
 setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
 
 /** MMSA's seconds per epoch (reference GPU runs) for the same configs. */
@@ -68,7 +73,7 @@ for (const model of MODELS) {
   let test;
   let failed;
   const t0 = Date.now();
-  const it = runPipeline(compiled, { outRoot: join(work, 'runs'), backend: BACKEND, force: true });
+  const it = runPipeline(compiled, { outRoot: join(work, 'runs'), backend: BACKEND, force: true, ...kernelOpts });
   for (let r = await it.next(); !r.done; r = await it.next()) {
     const e = r.value;
     if (e.kind === 'epoch.start') {
@@ -112,7 +117,10 @@ for (const model of MODELS) {
   });
 }
 
-console.log(`\nbench/train: ${EPOCHS ?? 'until early stop,'} epoch(s) per model on MOSI-sized synthetic data, backend ${BACKEND}, node ${process.version}`);
+const info = await setupBackend(BACKEND, kernelOpts);
+const nat = info.details.native;
+const kernels = nat?.active ? `native kernels ${nat.isa}, ${nat.threads} thread(s)` : `no native kernels (${nat?.reason ?? 'n/a'})`;
+console.log(`\nbench/train: ${EPOCHS ?? 'until early stop,'} epoch(s) per model on MOSI-sized synthetic data, backend ${BACKEND}, ${kernels}, node ${process.version}`);
 console.log('model     s/epoch  (1st)  ms/step  ref s/epoch  x ref   peak RSS MB  wall s  test MAE  Corr    Has0_acc_2');
 for (const r of rows) {
   console.log(

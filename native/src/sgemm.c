@@ -58,6 +58,12 @@
 #define MMSA_THREAD_MIN_FLOPS 2.0e7
 #endif
 #define MMSA_MAX_THREADS 64
+#ifndef MMSA_STREAM_BYTES
+#define MMSA_STREAM_BYTES (16.0 * 1024 * 1024)
+#endif
+#ifndef MMSA_PF_HINT
+#define MMSA_PF_HINT 3
+#endif
 #ifndef MMSA_IR_OUTER
 #define MMSA_IR_OUTER 0
 #endif
@@ -91,9 +97,14 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
     const long pfld = pf->ld;
     int pfcol = pf->col, npf = pf->n;
     const int pflpr = pf->lpr;
-    for (int i = 0; i < mr; i++) {
-        __builtin_prefetch(c + i * ldc, 1, 3);
-        __builtin_prefetch(c + i * ldc + ncols - 1, 1, 3);
+    /* Streaming stores bypass the caches for a C written once and too big to stay cached (no read for ownership). */
+    const int stream = (accumulate & 2) && ncols == NR && ((uintptr_t)c & 63) == 0 && (ldc & 15) == 0;
+    accumulate &= 1;
+    if (!stream) {
+        for (int i = 0; i < mr; i++) {
+            __builtin_prefetch(c + i * ldc, 1, 3);
+            __builtin_prefetch(c + i * ldc + ncols - 1, 1, 3);
+        }
     }
     const __mmask16 m0 = ncols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << ncols) - 1u);
     const __mmask16 m1 = ncols >= 32 ? (__mmask16)0xFFFF : ncols > 16 ? (__mmask16)((1u << (ncols - 16)) - 1u) : 0;
@@ -114,6 +125,11 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         _mm512_mask_storeu_ps(c + i * ldc, m0, x##i##a);                                                        \
         _mm512_mask_storeu_ps(c + i * ldc + 16, m1, x##i##b);                                                   \
     }
+#define K_STREAM(i)                                                                                             \
+    if (MR > i && mr > i) {                                                                                     \
+        _mm512_stream_ps(c + i * ldc, x##i##a);                                                                 \
+        _mm512_stream_ps(c + i * ldc + 16, x##i##b);                                                            \
+    }
     ROWS16(K_DECL)
     for (int k = 0; k < kc; k++) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
@@ -121,7 +137,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         a += aks;
         b += bks;
         if (npf > 0) {
-            __builtin_prefetch(pfrow + 64 * pfcol, 0, 3);
+            __builtin_prefetch(pfrow + 64 * pfcol, 0, MMSA_PF_HINT);
             if (++pfcol == pflpr) {
                 pfcol = 0;
                 pfrow += pfld;
@@ -132,11 +148,16 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
     if (accumulate) {
         ROWS16(K_ADDC)
     }
-    ROWS16(K_STORE)
+    if (stream) {
+        ROWS16(K_STREAM)
+    } else {
+        ROWS16(K_STORE)
+    }
 #undef K_DECL
 #undef K_STEP
 #undef K_ADDC
 #undef K_STORE
+#undef K_STREAM
 }
 
 #elif defined(MMSA_AVX2)
@@ -144,6 +165,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
 ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long aks, const float *restrict b,
                              long bks, float *restrict c, long ldc, int ncols, int accumulate, const pf_t *pf)
 {
+    accumulate &= 1;
     const char *pfrow = pf->row;
     const long pfld = pf->ld;
     int pfcol = pf->col, npf = pf->n;
@@ -182,7 +204,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         a += aks;
         b += bks;
         if (npf > 0) {
-            __builtin_prefetch(pfrow + 64 * pfcol, 0, 3);
+            __builtin_prefetch(pfrow + 64 * pfcol, 0, MMSA_PF_HINT);
             if (++pfcol == pflpr) {
                 pfcol = 0;
                 pfrow += pfld;
@@ -201,6 +223,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
 ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long aks, const float *restrict b,
                              long bks, float *restrict c, long ldc, int ncols, int accumulate, const pf_t *pf)
 {
+    accumulate &= 1;
     const char *pfrow = pf->row;
     const long pfld = pf->ld;
     int pfcol = pf->col, npf = pf->n;
@@ -220,7 +243,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         a += aks;
         b += bks;
         if (npf > 0) {
-            __builtin_prefetch(pfrow + 64 * pfcol, 0, 3);
+            __builtin_prefetch(pfrow + 64 * pfcol, 0, MMSA_PF_HINT);
             if (++pfcol == pflpr) {
                 pfcol = 0;
                 pfrow += pfld;
@@ -555,6 +578,8 @@ static void run_job(const job_t *j)
         run_job_nobuf(j);
         return;
     }
+    /* C written once (one K block) and much bigger than the caches: let the kernel use streaming stores. */
+    const int stream = (K <= kcmax && (double)mlen * nlen * (j->b1 - j->b0) * sizeof(float) >= MMSA_STREAM_BYTES) ? 2 : 0;
     for (int bi = j->b0; bi < j->b1; bi++) {
         const float *A = j->A + bi * j->sA, *B = j->B + bi * j->sB;
         float *C = j->C + bi * j->sC;
@@ -616,13 +641,16 @@ static void run_job(const job_t *j)
                             pf_t pf;
                             pf_take(&cur, q, &pf);
                             kern(imin(MR, mc - ir), kc, bufA + (long)ir * kc, MR, bufB + (long)jr * kc, NR,
-                                 C + (long)(ic + ir) * ldc + jc + jr, ldc, nv, pc > 0, &pf);
+                                 C + (long)(ic + ir) * ldc + jc + jr, ldc, nv, (pc > 0) | stream, &pf);
                         }
                     }
                 }
             }
         }
     }
+#if defined(MMSA_AVX512)
+    if (stream) _mm_sfence(); /* order the streaming stores before the caller or joining thread reads C */
+#endif
     free(bufA);
     free(bufB);
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -37,6 +38,33 @@ describe('mmsa run: arguments and compile errors', () => {
     expect(io.stderr()).toMatch(/--seeds expects non-negative integers/);
     expect(await runCommand('pipelines/demo_lmf.yaml', { maxEpochs: '0' }, io)).toBe(2);
     expect(await runCommand('pipelines/demo_lmf.yaml', { reporter: 'tui' as 'plain' }, io)).toBe(2);
+  });
+
+  it('checks --native and --threads (exit code 2)', async () => {
+    const io = memIo();
+    expect(await runCommand('pipelines/demo_lmf.yaml', { native: 'maybe' }, io)).toBe(2);
+    expect(io.stderr()).toMatch(/--native must be auto, on or off, got 'maybe'/);
+    expect(await runCommand('pipelines/demo_lmf.yaml', { threads: '0' }, io)).toBe(2);
+    expect(io.stderr()).toMatch(/--threads expects an integer from 1 to 64, got '0'/);
+    expect(await predictCommand('runs/none', { threads: 'two' }, io)).toBe(2);
+  });
+
+  it('--native on without the native library fails with MSA6503 and how to build it; off records why in the manifest', () => {
+    const out = tmp();
+    const run = (native: string) =>
+      spawnSync(process.execPath, ['bin/mmsa.js', 'run', 'pipelines/demo_lmf.yaml', '--native', native, '--max-epochs', '1', '--out', out, '--reporter', 'plain', '--force'], {
+        cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, MMSA_NATIVE_PATH: join(out, 'missing.node') },
+      });
+    const on = run('on');
+    expect(on.status).toBe(1);
+    expect(on.stderr).toMatch(/MSA6503.*native kernels requested but unavailable/);
+    expect(on.stderr).toMatch(/build-native\.mjs/);
+    const off = run('off');
+    expect(off.status).toBe(0);
+    const manifestPath = readdirSync(join(out, 'demo_lmf')).map((d) => join(out, 'demo_lmf', d, 'manifest.json'))[0]!;
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    expect(manifest.backendDetails.native).toMatchObject({ active: false, reason: expect.stringMatching(/disabled/) });
+    expect(manifest.command).toContain('--native');
   });
 
   it('prints diagnostics like `mmsa check` and exits 1 without training', async () => {
