@@ -5,7 +5,8 @@
 // Run: npx tsc -p tsconfig.build.json && node bench/train.mjs
 // Env: BENCH_EPOCHS (default 2), BENCH_BACKEND (wasm|cpu|tensorflow, default wasm), BENCH_ONLY='lmf|tfn',
 // BENCH_LSTM_MATMUL (auto|js|tf|native: where the fused LSTM's recurrence runs, default auto),
-// BENCH_NATIVE (auto|on|off: mmsa's native kernels under wasm, default auto), BENCH_THREADS (their threads; default all).
+// BENCH_NATIVE (auto|on|off: mmsa's native kernels under wasm, default auto), BENCH_THREADS (their threads; default all),
+// BENCH_SEEDS (comma-separated, default 1111: test metrics are then the mean over seeds, with Corr's std).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { synthFile, synthRoot } from './synth-cache.mjs';
 const EPOCHS = process.env.BENCH_EPOCHS === 'full' ? null : Number(process.env.BENCH_EPOCHS ?? 2);
 const BACKEND = process.env.BENCH_BACKEND ?? 'wasm';
 const only = process.env.BENCH_ONLY?.split('|');
+const SEEDS = (process.env.BENCH_SEEDS ?? '1111').split(',').map(Number);
 const NATIVE = process.env.BENCH_NATIVE ?? 'auto';
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 const kernelOpts = { native: NATIVE, ...(THREADS ? { threads: THREADS } : {}) };
@@ -43,7 +45,7 @@ function benchSpec(model) {
   synthFile('mosi', { aligned });
   spec.dataset = { name: 'mosi', file: aligned ? 'aligned_50' : 'unaligned_50', root: synthRoot };
   spec.train = { ...spec.train, max_epochs: EPOCHS };
-  spec.seeds = [1111];
+  spec.seeds = SEEDS;
   if (model === 'self_mm') {
     spec.modalities = { ...(spec.modalities ?? {}), text: { feature: 'text' } };
     spec.encoders = { ...spec.encoders, text: { type: 'precomputed', select: 'cls' } };
@@ -70,7 +72,7 @@ for (const model of MODELS) {
   let lastStep = 0;
   let steps = 0;
   let peakRss = 0;
-  let test;
+  const tests = [];
   let failed;
   const t0 = Date.now();
   const it = runPipeline(compiled, { outRoot: join(work, 'runs'), backend: BACKEND, force: true, ...kernelOpts });
@@ -89,7 +91,7 @@ for (const model of MODELS) {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       console.error(`  ${model} epoch ${e.epoch}: ${fmt(e.seconds)} s, train ${fmt(e.trainLoss, 4)}, valid ${fmt(e.valid.loss, 4)}`);
     } else if (e.kind === 'run.end' && e.scope === 'seed' && e.result) {
-      test = e.result.test;
+      tests.push(e.result.test);
     } else if (e.kind === 'run.error') {
       failed = `${e.code} ${e.message}`;
     }
@@ -113,7 +115,9 @@ for (const model of MODELS) {
     ratio: sPerEpoch / REFERENCE[model],
     peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 2 ** 20,
     wall: (Date.now() - t0) / 1000,
-    test,
+    test: Object.fromEntries(['MAE', 'Corr', 'Has0_acc_2'].map((k) => [k, tests.reduce((a, t) => a + t[k], 0) / tests.length])),
+    corrStd: Math.sqrt(tests.reduce((a, t) => a + t.Corr ** 2, 0) / tests.length - (tests.reduce((a, t) => a + t.Corr, 0) / tests.length) ** 2),
+    seeds: tests.length,
   });
 }
 
@@ -124,7 +128,7 @@ console.log(`\nbench/train: ${EPOCHS ?? 'until early stop,'} epoch(s) per model 
 console.log('model     s/epoch  (1st)  ms/step  ref s/epoch  x ref   peak RSS MB  wall s  test MAE  Corr    Has0_acc_2');
 for (const r of rows) {
   console.log(
-    `${r.model.padEnd(8)} ${fmt(r.sPerEpoch).padStart(8)} ${fmt(r.firstEpoch).padStart(6)} ${fmt(r.msPerStep, 1).padStart(8)} ${fmt(r.ref, 1).padStart(12)} ${fmt(r.ratio).padStart(7)} ${fmt(r.peakRssMb, 0).padStart(12)} ${fmt(r.wall, 1).padStart(7)}  ${fmt(r.test?.MAE, 4).padStart(8)}  ${fmt(r.test?.Corr, 4).padStart(6)}  ${fmt(r.test?.Has0_acc_2, 4)}`,
+    `${r.model.padEnd(8)} ${fmt(r.sPerEpoch).padStart(8)} ${fmt(r.firstEpoch).padStart(6)} ${fmt(r.msPerStep, 1).padStart(8)} ${fmt(r.ref, 1).padStart(12)} ${fmt(r.ratio).padStart(7)} ${fmt(r.peakRssMb, 0).padStart(12)} ${fmt(r.wall, 1).padStart(7)}  ${fmt(r.test?.MAE, 4).padStart(8)}  ${fmt(r.test?.Corr, 4).padStart(6)}  ${fmt(r.test?.Has0_acc_2, 4)}${r.seeds > 1 ? `  (mean of ${r.seeds} seeds; Corr std ${fmt(r.corrStd, 4)})` : ''}`,
   );
 }
 console.log('peak RSS is the process high-water mark so far (models run in order in one process).');

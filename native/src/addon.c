@@ -226,15 +226,7 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   napi_create_object(env, &obj);
   napi_create_string_utf8(env, MMSA_NATIVE_VERSION, NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "version", v);
-#if defined(__AVX512F__)
-  const char *isa = "avx512";
-#elif defined(__AVX2__) && defined(__FMA__)
-  const char *isa = "avx2";
-#elif defined(__aarch64__)
-  const char *isa = "neon";
-#else
-  const char *isa = "generic";
-#endif
+  const char *isa = mmsa_sgemm_isa();
   napi_create_string_utf8(env, isa, NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "isa", v);
   return obj;

@@ -1,5 +1,5 @@
 /* sgemm.c: deterministic packed single-precision GEMM (batched, all transposes) with optional pthreads.
-   Every C element is computed as one sequential multiply-add chain over k, so blocking/threads never change bits. */
+   Each C element's arithmetic is fixed by K alone (see sgemm.h), so blocking, threads and paths never change bits. */
 #include "sgemm.h"
 
 #include <pthread.h>
@@ -14,9 +14,7 @@
 #include <immintrin.h>
 #define MMSA_ISA "avx512"
 #define MMSA_AVX512 1
-#ifndef MMSA_MR
 #define MMSA_MR 14
-#endif
 #define MMSA_NR 32
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -53,19 +51,15 @@
 #ifndef MMSA_NC
 #define MMSA_NC 1024
 #endif
-/* Below this many flops (2*M*N*K*batch) thread start-up costs more than it saves. */
+/* Below this many flops (2*M*N*K*batch) a second thread does not pay: creating and joining one costs ~16 us on the
+   development VM; measured break-even ~1.4e7, 1.2x faster from ~3e7 (sgemm_check bench-threads). */
 #ifndef MMSA_THREAD_MIN_FLOPS
-#define MMSA_THREAD_MIN_FLOPS 2.0e7
+#define MMSA_THREAD_MIN_FLOPS 3.0e7
 #endif
 #define MMSA_MAX_THREADS 64
+/* A C matrix at least this big, written in one K block, is stored with streaming (non-temporal) stores. */
 #ifndef MMSA_STREAM_BYTES
 #define MMSA_STREAM_BYTES (16.0 * 1024 * 1024)
-#endif
-#ifndef MMSA_PF_HINT
-#define MMSA_PF_HINT 3
-#endif
-#ifndef MMSA_IR_OUTER
-#define MMSA_IR_OUTER 0
 #endif
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -77,7 +71,20 @@ typedef struct {
     const char *row;
     long ld;
     int col, lpr, n;
+    /* C tile of the next kernel call (rows x cols floats, ldc apart), prefetched for writing. */
+    float *cnext;
+    int cnext_rows, cnext_cols;
 } pf_t;
+
+/* Prefetch for writing every cache line of a rows x cols tile of C. */
+ALWAYS_INLINE void prefetch_c_tile(const float *c, long ldc, int rows, int cols)
+{
+    for (int i = 0; i < rows; i++) {
+        const char *p = (const char *)((uintptr_t)(c + i * ldc) & ~(uintptr_t)63);
+        const char *e = (const char *)(c + i * ldc + cols);
+        for (; p < e; p += 64) __builtin_prefetch(p, 1, 3);
+    }
+}
 
 /* ---------------------------------------------------------------------------------------------------------------
    Micro-kernels. p[i][j] = sum_k a[k*aks + i] * b[k*bks + j], the sum taken in increasing k from 0, one
@@ -100,12 +107,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
     /* Streaming stores bypass the caches for a C written once and too big to stay cached (no read for ownership). */
     const int stream = (accumulate & 2) && ncols == NR && ((uintptr_t)c & 63) == 0 && (ldc & 15) == 0;
     accumulate &= 1;
-    if (!stream) {
-        for (int i = 0; i < mr; i++) {
-            __builtin_prefetch(c + i * ldc, 1, 3);
-            __builtin_prefetch(c + i * ldc + ncols - 1, 1, 3);
-        }
-    }
+    if (!stream && pf->cnext) prefetch_c_tile(pf->cnext, ldc, pf->cnext_rows, pf->cnext_cols);
     const __mmask16 m0 = ncols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << ncols) - 1u);
     const __mmask16 m1 = ncols >= 32 ? (__mmask16)0xFFFF : ncols > 16 ? (__mmask16)((1u << (ncols - 16)) - 1u) : 0;
 #define K_DECL(i) __m512 x##i##a = _mm512_setzero_ps(), x##i##b = _mm512_setzero_ps();
@@ -137,7 +139,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         a += aks;
         b += bks;
         if (npf > 0) {
-            __builtin_prefetch(pfrow + 64 * pfcol, 0, MMSA_PF_HINT);
+            __builtin_prefetch(pfrow + 64 * pfcol, 0, 3);
             if (++pfcol == pflpr) {
                 pfcol = 0;
                 pfrow += pfld;
@@ -165,15 +167,12 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
 ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long aks, const float *restrict b,
                              long bks, float *restrict c, long ldc, int ncols, int accumulate, const pf_t *pf)
 {
+    if (pf->cnext) prefetch_c_tile(pf->cnext, ldc, pf->cnext_rows, pf->cnext_cols);
     accumulate &= 1;
     const char *pfrow = pf->row;
     const long pfld = pf->ld;
     int pfcol = pf->col, npf = pf->n;
     const int pflpr = pf->lpr;
-    for (int i = 0; i < mr; i++) {
-        __builtin_prefetch(c + i * ldc, 1, 3);
-        __builtin_prefetch(c + i * ldc + ncols - 1, 1, 3);
-    }
 #define K_DECL(i) __m256 x##i##a = _mm256_setzero_ps(), x##i##b = _mm256_setzero_ps();
 #define K_STEP(i)                                                                                               \
     if (MR > i && mr > i) {                                                                                     \
@@ -204,7 +203,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         a += aks;
         b += bks;
         if (npf > 0) {
-            __builtin_prefetch(pfrow + 64 * pfcol, 0, MMSA_PF_HINT);
+            __builtin_prefetch(pfrow + 64 * pfcol, 0, 3);
             if (++pfcol == pflpr) {
                 pfcol = 0;
                 pfrow += pfld;
@@ -223,15 +222,12 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
 ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long aks, const float *restrict b,
                              long bks, float *restrict c, long ldc, int ncols, int accumulate, const pf_t *pf)
 {
+    if (pf->cnext) prefetch_c_tile(pf->cnext, ldc, pf->cnext_rows, pf->cnext_cols);
     accumulate &= 1;
     const char *pfrow = pf->row;
     const long pfld = pf->ld;
     int pfcol = pf->col, npf = pf->n;
     const int pflpr = pf->lpr;
-    for (int i = 0; i < mr; i++) {
-        __builtin_prefetch(c + i * ldc, 1, 3);
-        __builtin_prefetch(c + i * ldc + ncols - 1, 1, 3);
-    }
     float acc[MR][NR];
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < NR; j++) acc[i][j] = 0.0f;
@@ -243,7 +239,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
         a += aks;
         b += bks;
         if (npf > 0) {
-            __builtin_prefetch(pfrow + 64 * pfcol, 0, MMSA_PF_HINT);
+            __builtin_prefetch(pfrow + 64 * pfcol, 0, 3);
             if (++pfcol == pflpr) {
                 pfcol = 0;
                 pfrow += pfld;
@@ -260,7 +256,7 @@ ALWAYS_INLINE void kern_body(const int mr, int kc, const float *restrict a, long
 /* One specialised copy of the kernel per row count, so edge tiles keep their accumulators in registers. */
 #define KERN_CASE(R)                                                                                            \
     case R:                                                                                                     \
-        kern_body(R, kc, a, aks, b, bks, c, ldc, ncols, accumulate, pf);                                            \
+        kern_body(R, kc, a, aks, b, bks, c, ldc, ncols, accumulate, pf);                                        \
         break;
 
 static __attribute__((noinline)) void kern(int mr, int kc, const float *restrict a, long aks,
@@ -455,14 +451,8 @@ typedef struct {
     long sA, sB, sC;
     int M, N, K, tA, tB;
     int b0, b1, m0, m1, n0, n1;
+    float *buf; /* packing memory for this share (job_buf_floats), NULL: use the no-buffer path */
 } job_t;
-
-static void *alloc_floats(size_t n)
-{
-    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
-    if (bytes == 0) bytes = 64;
-    return aligned_alloc(64, bytes);
-}
 
 static int imin(int a, int b) { return a < b ? a : b; }
 static int round_up(int x, int m) { return (x + m - 1) / m * m; }
@@ -555,6 +545,24 @@ static void pf_take(pfcursor_t *c, int want, pf_t *out)
     c->col = (int)(pos % r->lpr);
 }
 
+static size_t round_up16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Block sizes of one share: K block, packed B columns, packed A rows. */
+static void job_blocks(const job_t *j, int *kcmax, int *ncmax, int *mcmax)
+{
+    *kcmax = kblock(j->K);
+    *ncmax = imin(round_up(MMSA_NC, NR), round_up(j->n1 - j->n0, NR));
+    *mcmax = imin(round_up(MMSA_MC, MR), round_up(j->m1 - j->m0, MR));
+}
+
+static size_t job_buf_floats(const job_t *j)
+{
+    int kc, nc, mc;
+    if (j->K <= 0 || j->m1 <= j->m0 || j->n1 <= j->n0 || j->b1 <= j->b0) return 0;
+    job_blocks(j, &kc, &nc, &mc);
+    return round_up16((size_t)kc * (size_t)nc) + round_up16((size_t)kc * (size_t)mc);
+}
+
 static void run_job(const job_t *j)
 {
     const int M = j->M, N = j->N, K = j->K;
@@ -567,19 +575,15 @@ static void run_job(const job_t *j)
                 memset(j->C + bi * j->sC + (long)i * ldc + j->n0, 0, (size_t)nlen * sizeof(float));
         return;
     }
-    const int kcmax = kblock(K);
-    const int ncmax = imin(round_up(MMSA_NC, NR), round_up(nlen, NR));
-    const int mcmax = imin(round_up(MMSA_MC, MR), round_up(mlen, MR));
-    float *bufB = alloc_floats((size_t)kcmax * ncmax);
-    float *bufA = alloc_floats((size_t)kcmax * mcmax);
-    if (!bufA || !bufB) {
-        free(bufA);
-        free(bufB);
+    int kcmax, ncmax, mcmax;
+    job_blocks(j, &kcmax, &ncmax, &mcmax);
+    if (!j->buf) {
         run_job_nobuf(j);
         return;
     }
+    float *const bufB = j->buf, *const bufA = j->buf + round_up16((size_t)kcmax * (size_t)ncmax);
     /* C written once (one K block) and much bigger than the caches: let the kernel use streaming stores. */
-    const int stream = (K <= kcmax && (double)mlen * nlen * (j->b1 - j->b0) * sizeof(float) >= MMSA_STREAM_BYTES) ? 2 : 0;
+    const int stream = (K <= kcmax && (double)M * N * sizeof(float) >= MMSA_STREAM_BYTES) ? 2 : 0;
     for (int bi = j->b0; bi < j->b1; bi++) {
         const float *A = j->A + bi * j->sA, *B = j->B + bi * j->sB;
         float *C = j->C + bi * j->sC;
@@ -629,19 +633,23 @@ static void run_job(const job_t *j)
                     const long calls = (long)((mc + MR - 1) / MR) * ((nc + NR - 1) / NR);
                     const long quota = (pf_total(&cur) + calls - 1) / calls;
                     const int q = quota > kc ? kc : (int)quota;
-#if MMSA_IR_OUTER
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            const int nv = imin(NR, nc - jr);
-#else
+                    float *const Cblk = C + (long)ic * ldc + jc;
+                    if (!stream) prefetch_c_tile(Cblk, ldc, imin(MR, mc), imin(NR, nc));
+                    /* jr outer: one packed B panel stays in L1 while the A panels stream from L2. */
                     for (int jr = 0; jr < nc; jr += NR) {
-                        const int nv = imin(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
-#endif
+                            int nir = ir + MR, njr = jr;
+                            if (nir >= mc) {
+                                nir = 0;
+                                njr = jr + NR;
+                            }
                             pf_t pf;
                             pf_take(&cur, q, &pf);
+                            pf.cnext = njr < nc ? Cblk + (long)nir * ldc + njr : NULL;
+                            pf.cnext_rows = imin(MR, mc - nir);
+                            pf.cnext_cols = imin(NR, nc - njr);
                             kern(imin(MR, mc - ir), kc, bufA + (long)ir * kc, MR, bufB + (long)jr * kc, NR,
-                                 C + (long)(ic + ir) * ldc + jc + jr, ldc, nv, (pc > 0) | stream, &pf);
+                                 Cblk + (long)ir * ldc + jr, ldc, imin(NR, nc - jr), (pc > 0) | stream, &pf);
                         }
                     }
                 }
@@ -651,8 +659,80 @@ static void run_job(const job_t *j)
 #if defined(MMSA_AVX512)
     if (stream) _mm_sfence(); /* order the streaming stores before the caller or joining thread reads C */
 #endif
-    free(bufA);
-    free(bufB);
+}
+
+/* ---------------------------------------------------------------------------------------------------------------
+   Packing memory. Allocating and freeing it on every call makes glibc trim and re-grow its heap (fresh page faults
+   each call, measured at up to 2x the run time of mid-size problems), so each calling OS thread keeps one block,
+   reached through a pthread key (thread-specific, so no shared mutable state) and freed when that thread exits.
+   Worker threads never allocate: the caller hands each its slice. Blocks larger than the cap are not kept.
+   --------------------------------------------------------------------------------------------------------------- */
+#ifndef MMSA_CACHE_MAX_BYTES
+#define MMSA_CACHE_MAX_BYTES ((size_t)16 << 20)
+#endif
+#define BLOCK_HEADER 64 /* keeps the data 64-byte aligned; the first size_t holds the capacity in floats */
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_key_ok; /* written once inside pthread_once, read only after it */
+
+static void cache_destroy(void *blk) { free(blk); }
+static void cache_init(void) { cache_key_ok = pthread_key_create(&cache_key, cache_destroy) == 0; }
+
+static char *block_alloc(size_t floats)
+{
+    const size_t bytes = BLOCK_HEADER + ((floats * sizeof(float) + 63) & ~(size_t)63);
+    char *blk = aligned_alloc(64, bytes);
+    if (blk) memcpy(blk, &floats, sizeof floats);
+    return blk;
+}
+
+/* Returns memory for `floats` floats (NULL if none can be had); *to_free is set when it is not the cached block. */
+static float *buffer_acquire(size_t floats, char **to_free)
+{
+    *to_free = NULL;
+    if (floats * sizeof(float) <= MMSA_CACHE_MAX_BYTES) {
+        pthread_once(&cache_once, cache_init);
+        if (cache_key_ok) {
+            char *old = pthread_getspecific(cache_key);
+            size_t cap = 0;
+            if (old) memcpy(&cap, old, sizeof cap);
+            if (old && cap >= floats) return (float *)(old + BLOCK_HEADER);
+            char *blk = block_alloc(floats);
+            if (!blk) return NULL;
+            if (pthread_setspecific(cache_key, blk) != 0) {
+                *to_free = blk;
+            } else {
+                free(old);
+            }
+            return (float *)(blk + BLOCK_HEADER);
+        }
+    }
+    char *blk = block_alloc(floats);
+    *to_free = blk;
+    return blk ? (float *)(blk + BLOCK_HEADER) : NULL;
+}
+
+void mmsa_sgemm_release_thread_cache(void)
+{
+    pthread_once(&cache_once, cache_init);
+    if (!cache_key_ok) return;
+    char *old = pthread_getspecific(cache_key);
+    if (old && pthread_setspecific(cache_key, NULL) == 0) free(old);
+}
+
+/* Gives every job its slice of one buffer, or NULL slices (no-buffer path) if there is no memory. */
+static char *assign_buffers(job_t *jobs, int T)
+{
+    size_t total = 0;
+    for (int t = 0; t < T; t++) total += job_buf_floats(&jobs[t]);
+    char *to_free = NULL;
+    float *buf = total ? buffer_acquire(total, &to_free) : NULL;
+    for (int t = 0; t < T; t++) {
+        jobs[t].buf = buf;
+        if (buf) buf += job_buf_floats(&jobs[t]);
+    }
+    return to_free;
 }
 
 static void *job_thread(void *arg)
@@ -664,36 +744,61 @@ static void *job_thread(void *arg)
 /* ---------------------------------------------------------------------------------------------------------------
    Entry points.
    --------------------------------------------------------------------------------------------------------------- */
+
+/* Largest share of len (as a fraction) when ceil(len/tile) tiles are dealt out to T threads in contiguous runs. */
+static double share_frac(int len, int tile, int T)
+{
+    const int units = (len + tile - 1) / tile;
+    if (units < T) T = units;
+    int worst = 0;
+    for (int t = 0; t < T; t++) {
+        const int u0 = (int)((long)units * t / T), u1 = (int)((long)units * (t + 1) / T);
+        const int hi = u1 * tile < len ? u1 * tile : len;
+        if (hi - u0 * tile > worst) worst = hi - u0 * tile;
+    }
+    return (double)worst / len;
+}
+
 void mmsa_sgemm_ex(int batch, int M, int N, int K, int transA, int transB, const float *A, long strideA,
                    const float *B, long strideB, float *C, long strideC, int nthreads, double min_flops_for_threads)
 {
     if (batch <= 0 || M <= 0 || N <= 0 || K < 0) return;
-    job_t base = {A, B, C, strideA, strideB, strideC, M, N, K, transA != 0, transB != 0, 0, batch, 0, M, 0, N};
+    job_t base = {A, B, C, strideA, strideB, strideC, M, N, K, transA != 0, transB != 0, 0, batch, 0, M, 0, N, NULL};
+    /* All items would overwrite the same C: only the last one's result survives, so compute just that one (also
+       keeps threads from racing on it). */
+    if (strideC == 0 && batch > 1) base.b0 = batch - 1;
 
     int T = nthreads < 1 ? 1 : nthreads > MMSA_MAX_THREADS ? MMSA_MAX_THREADS : nthreads;
-    const double flops = 2.0 * (double)M * (double)N * (double)K * (double)batch;
+    const int nb = base.b1 - base.b0;
+    const double flops = 2.0 * (double)M * (double)N * (double)K * (double)nb;
     if (flops < min_flops_for_threads || K == 0) T = 1;
     if (T == 1) {
+        free(assign_buffers(&base, 1));
         run_job(&base);
         return;
     }
 
-    /* Split the output only (never K). Each thread packs its own panels. Splitting rows duplicates the packing of
-       B, splitting columns duplicates A, so split along the larger of M, N; whole batch items when there are
-       enough of them. */
+    /* Split the output only (never K); each thread packs its own panels. Pick the split whose largest share is
+       smallest: whole batch items, rows (duplicates packing B in every thread) or column panels (duplicates
+       packing A); near-ties go to batch items, then to the split duplicating the smaller operand. Rows are dealt
+       out evenly, not in whole MR tiles: a short last tile costs little, and bits do not depend on tile positions.
+       Column shares stay whole NR panels, since a partial panel costs as much as a full one. */
     job_t jobs[MMSA_MAX_THREADS];
-    const int mt = (M + MR - 1) / MR, nt = (N + NR - 1) / NR;
-    int mode; /* 0 batch, 1 rows, 2 cols */
-    if (batch >= T && (batch % T == 0 || batch >= 4 * T)) {
+    const int nt = (N + NR - 1) / NR;
+    const double fb = share_frac(nb, 1, T), fm = share_frac(M, 1, T), fn = share_frac(N, NR, T);
+    int mode; /* 0 batch items, 1 rows, 2 columns */
+    if (fb <= fm + 0.02 && fb <= fn + 0.02)
         mode = 0;
-    } else if ((long)M * (N > NR ? 1 : 0) >= (long)N || nt < T) {
-        mode = mt >= 2 ? 1 : 2;
-    } else {
+    else if (fm + 0.02 < fn)
+        mode = 1;
+    else if (fn + 0.02 < fm)
         mode = 2;
-    }
-    const int units = mode == 0 ? batch : mode == 1 ? mt : nt;
+    else
+        mode = M >= N ? 1 : 2;
+    const int units = mode == 0 ? nb : mode == 1 ? M : nt;
     if (T > units) T = units;
     if (T <= 1) {
+        free(assign_buffers(&base, 1));
         run_job(&base);
         return;
     }
@@ -702,16 +807,17 @@ void mmsa_sgemm_ex(int batch, int M, int N, int K, int transA, int transB, const
         *jt = base;
         const int u0 = (int)((long)units * t / T), u1 = (int)((long)units * (t + 1) / T);
         if (mode == 0) {
-            jt->b0 = u0;
-            jt->b1 = u1;
+            jt->b0 = base.b0 + u0;
+            jt->b1 = base.b0 + u1;
         } else if (mode == 1) {
-            jt->m0 = u0 * MR;
-            jt->m1 = imin(u1 * MR, M);
+            jt->m0 = u0;
+            jt->m1 = u1;
         } else {
             jt->n0 = u0 * NR;
             jt->n1 = imin(u1 * NR, N);
         }
     }
+    char *to_free = assign_buffers(jobs, T);
     pthread_t tid[MMSA_MAX_THREADS];
     int started[MMSA_MAX_THREADS];
     for (int t = 1; t < T; t++) started[t] = pthread_create(&tid[t], NULL, job_thread, &jobs[t]) == 0;
@@ -722,6 +828,7 @@ void mmsa_sgemm_ex(int batch, int M, int N, int K, int transA, int transB, const
         else
             run_job(&jobs[t]); /* could not start a thread: do its share here, same bits */
     }
+    free(to_free);
 }
 
 void mmsa_sgemm(int batch, int M, int N, int K, int transA, int transB, const float *A, long strideA,

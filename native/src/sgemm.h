@@ -19,8 +19,11 @@ extern "C" {
    hardware (AVX-512, AVX2+FMA, arm64) and a separately rounded multiply then add otherwise; then
    c = p (first block) or c = c + p. Threading and the code path taken never change this arithmetic, so
    results are bit-identical for any nthreads and any call of the same build.
-   Reentrant: no mutable global state; worker threads (if any) are created and joined inside the call.
-   Nonsensical sizes (negative M, N, K or batch) make the call a no-op. */
+   Reentrant: no shared mutable state (packing memory is per calling thread, see below); worker threads (if any)
+   are created and joined inside the call. If memory or threads cannot be had, it falls back to slower paths that
+   give the same bits.
+   C must not overlap A, B or another C[b]; strideC == 0 with batch > 1 leaves the last item's result (only that
+   item is computed). Nonsensical sizes (M, N or batch < 1, K < 0) make the call a no-op. */
 void mmsa_sgemm(int batch, int M, int N, int K, int transA, int transB,
                 const float *A, long strideA, const float *B, long strideB,
                 float *C, long strideC, int nthreads);
@@ -31,10 +34,14 @@ void mmsa_sgemm_ex(int batch, int M, int N, int K, int transA, int transB,
                    const float *A, long strideA, const float *B, long strideB,
                    float *C, long strideC, int nthreads, double min_flops_for_threads);
 
+/* Packing memory is kept per calling OS thread between calls (at most 16 MiB per thread, freed automatically when
+   the thread exits). This releases the calling thread's block early; the next call simply allocates again. */
+void mmsa_sgemm_release_thread_cache(void);
+
 /* Length of the K blocks described above (0 for K <= 0). */
 int mmsa_sgemm_kblock(int K);
 
-/* Instruction set the kernel was compiled for: "avx512", "avx2", "neon" or "generic". */
+/* Instruction set the kernel was compiled for: "avx512", "avx2" or "generic" (plain C, auto-vectorised). */
 const char *mmsa_sgemm_isa(void);
 
 #ifdef __cplusplus

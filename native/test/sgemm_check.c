@@ -1,9 +1,12 @@
 /* sgemm_check.c: correctness/determinism test and benchmark for native/src/sgemm.c (`check` or `bench` mode).
    Build: cc -O3 -march=native -ffp-contract=fast -pthread native/src/sgemm.c native/test/sgemm_check.c -lm */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* dlsym(RTLD_NEXT) for the pthread_create interposer */
 #include "../src/sgemm.h"
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,30 @@
 #define REF_MADD(a, b, c) ((a) * (b) + (c))
 #define REF_MADD_NAME "mul+add"
 #endif
+
+/* Fault injection: this executable's definitions of aligned_alloc and pthread_create take precedence over libc's
+   for the library code linked into it, so the tests can force its fallback paths. */
+static volatile int fail_alloc, fail_thread_create;
+
+void *aligned_alloc(size_t alignment, size_t size)
+{
+    if (fail_alloc) return NULL;
+    void *p = NULL;
+    if (alignment < sizeof(void *)) alignment = sizeof(void *);
+    return posix_memalign(&p, alignment, size ? size : 1) == 0 ? p : NULL;
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    if (fail_thread_create) return EAGAIN;
+    static pthread_create_fn real; /* benign race: every thread stores the same value */
+    if (!real) {
+        void *sym = dlsym(RTLD_NEXT, "pthread_create");
+        memcpy(&real, &sym, sizeof real);
+    }
+    return real ? real(t, attr, fn, arg) : EAGAIN;
+}
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static uint64_t rng_next(void)
@@ -48,8 +75,9 @@ static const uint32_t SENTINEL = 0x7FC0DEADu;
 
 static float *alloc_f(size_t n)
 {
-    /* 64-byte aligned like a typical tensor allocator; the `unaligned` bench mode shifts by one float. */
-    float *p = aligned_alloc(64, ((n ? n : 1) * sizeof(float) + 63) / 64 * 64);
+    /* 64-byte aligned like a typical tensor allocator. */
+    void *v = NULL;
+    float *p = posix_memalign(&v, 64, (n ? n : 1) * sizeof(float)) == 0 ? v : NULL;
     if (!p) {
         fprintf(stderr, "out of memory (%zu floats)\n", n);
         exit(2);
@@ -127,8 +155,6 @@ static int run_case(const case_t *c)
     /* References: double precision with an error bound, and the exact float arithmetic promised in sgemm.h. */
     const long lda = c->tA ? M : K, ldb = c->tB ? K : N;
     const int kb = mmsa_sgemm_kblock(K);
-    double *refd = malloc((size_t)N * sizeof(double)), *bnd = malloc((size_t)N * sizeof(double));
-    float *part = malloc((size_t)N * sizeof(float)), *exact = malloc((size_t)N * sizeof(float));
     float *arow = alloc_f((size_t)K), *bcol = alloc_f((size_t)K);
     for (int b = 0; b < batch && !fail; b++) {
         const float *Ab = A + (size_t)b * c->sA, *Bb = B + (size_t)b * c->sB;
@@ -170,10 +196,6 @@ static int run_case(const case_t *c)
             }
         }
     }
-    free(refd);
-    free(bnd);
-    free(part);
-    free(exact);
     free(arow);
     free(bcol);
     free(A);
@@ -183,6 +205,80 @@ static int run_case(const case_t *c)
     n_cases++;
     if (fail) n_fail++;
     return fail;
+}
+
+/* Each caller thread runs its own list of problems and compares with results computed beforehand, alone. */
+typedef struct {
+    int id, nprob, ok;
+    case_t prob[8];
+    float *A[8], *B[8], *C[8], *expect[8];
+} conc_t;
+
+static void conc_alloc(case_t *c, float **A, float **B, float **C, float **E)
+{
+    const size_t aE = (size_t)c->M * c->K, bE = (size_t)c->K * c->N, cE = (size_t)c->M * c->N;
+    c->sA = (long)aE;
+    c->sB = (long)bE;
+    c->sC = (long)cE;
+    *A = alloc_f(aE * c->batch);
+    *B = alloc_f(bE * c->batch);
+    *C = alloc_f(cE * c->batch);
+    *E = alloc_f(cE * c->batch);
+    for (size_t i = 0; i < aE * c->batch; i++) (*A)[i] = 2.0f * rng_unit() - 1.0f;
+    for (size_t i = 0; i < bE * c->batch; i++) (*B)[i] = 2.0f * rng_unit() - 1.0f;
+}
+
+static void *conc_worker(void *arg)
+{
+    conc_t *w = arg;
+    w->ok = 1;
+    for (int rep = 0; rep < 6; rep++)
+        for (int p = 0; p < w->nprob; p++) {
+            const case_t *c = &w->prob[p];
+            const size_t cE = (size_t)c->M * c->N * c->batch;
+            memset(w->C[p], 0xFF, cE * sizeof(float));
+            mmsa_sgemm_ex(c->batch, c->M, c->N, c->K, c->tA, c->tB, w->A[p], c->sA, w->B[p], c->sB, w->C[p], c->sC,
+                          1 + (rep + p + w->id) % 3, (rep & 1) ? 0.0 : 2e7);
+            if (memcmp(w->C[p], w->expect[p], cE * sizeof(float)) != 0) w->ok = 0;
+        }
+    return NULL;
+}
+
+static int concurrent_check(int quick)
+{
+    enum { NW = 4 };
+    conc_t w[NW];
+    for (int t = 0; t < NW; t++) {
+        w[t].id = t;
+        w[t].nprob = quick ? 4 : 8;
+        for (int p = 0; p < w[t].nprob; p++) {
+            case_t c = {1 + rng_int(3), 1 + rng_int(300), 1 + rng_int(300), 1 + rng_int(700), rng_int(2), rng_int(2),
+                        0, 0, 0, 0, 0};
+            conc_alloc(&c, &w[t].A[p], &w[t].B[p], &w[t].C[p], &w[t].expect[p]);
+            w[t].prob[p] = c;
+            mmsa_sgemm(c.batch, c.M, c.N, c.K, c.tA, c.tB, w[t].A[p], c.sA, w[t].B[p], c.sB, w[t].expect[p], c.sC, 1);
+        }
+    }
+    pthread_t tid[NW];
+    int started[NW];
+    for (int t = 0; t < NW; t++) started[t] = pthread_create(&tid[t], NULL, conc_worker, &w[t]) == 0;
+    int ok = 1;
+    for (int t = 0; t < NW; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            conc_worker(&w[t]);
+        ok &= w[t].ok;
+        for (int p = 0; p < w[t].nprob; p++) {
+            free(w[t].A[p]);
+            free(w[t].B[p]);
+            free(w[t].C[p]);
+            free(w[t].expect[p]);
+        }
+    }
+    printf("concurrent callers (%d OS threads x %d problems x 6 calls): %s\n", NW, w[0].nprob,
+           ok ? "ok, bit-identical" : "FAILED: results differ");
+    return !ok;
 }
 
 static long pad_or(long base, int pad) { return pad ? base + 1 + rng_int(37) : base; }
@@ -257,7 +353,47 @@ static int do_check(int quick)
         case_t c6 = make_case(5, 33, 47, 129, 1, 1, 0, 1, 1); /* broadcast B */
         run_case(&c6);
     }
-    /* 4. The benchmark shapes (rows sampled against the references; all elements compared across threads). */
+    /* strideC == 0 over a batch: the last item's result, whatever the threads. */
+    {
+        const int M = 37, N = 70, K = 300, batch = 3;
+        float *A = alloc_f((size_t)batch * M * K), *B = alloc_f((size_t)batch * K * N);
+        float *C1 = alloc_f((size_t)M * N), *C2 = alloc_f((size_t)M * N);
+        for (long i = 0; i < (long)batch * M * K; i++) A[i] = 2.0f * rng_unit() - 1.0f;
+        for (long i = 0; i < (long)batch * K * N; i++) B[i] = 2.0f * rng_unit() - 1.0f;
+        mmsa_sgemm(1, M, N, K, 0, 1, A + (long)2 * M * K, 0, B + (long)2 * K * N, 0, C1, 0, 1);
+        int ok = 1;
+        for (int t = 1; t <= 3; t++) {
+            mmsa_sgemm_ex(batch, M, N, K, 0, 1, A, (long)M * K, B, (long)K * N, C2, 0, t, 0.0);
+            ok &= memcmp(C1, C2, sizeof(float) * M * N) == 0;
+        }
+        printf("strideC == 0 over a batch: %s\n", ok ? "ok (last item)" : "FAILED");
+        n_cases++;
+        if (!ok) n_fail++;
+        free(A);
+        free(B);
+        free(C1);
+        free(C2);
+    }
+    /* 4. Fallback paths: no packing buffer (allocation fails), no worker threads (pthread_create fails). */
+    for (int pass = 0; pass < 2; pass++) {
+        const long fails_before = n_fail;
+        mmsa_sgemm_release_thread_cache(); /* so that the library has to allocate (and fail) again */
+        if (pass == 0) fail_alloc = 1;
+        else fail_thread_create = 1;
+        for (int r = 0; r < (quick ? 25 : 60); r++) {
+            const int batch = rng_int(3) == 0 ? 2 + rng_int(3) : 1;
+            int M = edge[rng_int(ne)], N = edge[rng_int(ne)], K = kedge[rng_int(nk)];
+            if (r % 10 == 0) { M = 200 + rng_int(200); N = 100 + rng_int(100); K = 300 + rng_int(300); }
+            case_t c = make_case(batch, M, N, K, rng_int(2), rng_int(2), batch > 1 && rng_int(3) == 0, 0, rng_int(2));
+            run_case(&c);
+        }
+        fail_alloc = 0;
+        fail_thread_create = 0;
+        printf("%s fallback: %s\n", pass == 0 ? "no-buffer" : "no-thread", n_fail == fails_before ? "ok" : "FAILED");
+    }
+    /* 5. Reentrancy: several OS threads calling concurrently (each also using worker threads). */
+    if (concurrent_check(quick)) n_fail++;
+    /* 6. The benchmark shapes (rows sampled against the references; all elements compared across threads). */
     {
         static const int big[][6] = {{1, 3200, 512, 768, 0, 1}, {1, 512, 768, 3200, 1, 0}, {1, 3200, 768, 512, 0, 0},
                                      {1, 512, 128, 3200, 1, 0}, {1, 64, 512, 128, 0, 0}, {1, 3200, 128, 512, 0, 0}};
@@ -329,11 +465,43 @@ static int do_bench(const char *filter, double budget)
     return 0;
 }
 
+/* Where do two threads start to pay off? Square problems, 1 thread vs 2 threads forced. */
+static int do_bench_threads(void)
+{
+    static const int sizes[] = {32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 384, 512};
+    printf("isa=%s; n x n x n, best of many calls\n", mmsa_sgemm_isa());
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const int n = sizes[i];
+        float *A = alloc_f((size_t)n * n), *B = alloc_f((size_t)n * n), *C = alloc_f((size_t)n * n);
+        for (int k = 0; k < n * n; k++) A[k] = B[k] = 0.5f;
+        double best[2] = {1e30, 1e30};
+        for (int round = 0; round < 5; round++)
+            for (int t = 0; t < 2; t++) {
+                const double t0 = now_sec();
+                int reps = 0;
+                while (now_sec() - t0 < 0.05) {
+                    const double s0 = now_sec();
+                    mmsa_sgemm_ex(1, n, n, n, 0, 0, A, 0, B, 0, C, 0, t + 1, 0.0);
+                    const double dt = now_sec() - s0;
+                    if (dt < best[t]) best[t] = dt;
+                    reps++;
+                }
+            }
+        printf("n=%4d  flops=%9.3g  1 thread %8.1f us  2 threads %8.1f us  speedup %.2f\n", n, 2.0 * n * n * n,
+               best[0] * 1e6, best[1] * 1e6, best[0] / best[1]);
+        free(A);
+        free(B);
+        free(C);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0) return do_check(argc >= 3 && strcmp(argv[2], "quick") == 0);
     if (argc >= 2 && strcmp(argv[1], "bench") == 0)
         return do_bench(argc >= 3 ? argv[2] : NULL, argc >= 4 ? atof(argv[3]) : 1.0);
-    fprintf(stderr, "usage: %s check [quick] | bench [name-filter [seconds-per-shape]]\n", argv[0]);
+    if (argc >= 2 && strcmp(argv[1], "bench-threads") == 0) return do_bench_threads();
+    fprintf(stderr, "usage: %s check [quick] | bench [name-filter [seconds-per-shape]] | bench-threads\n", argv[0]);
     return 2;
 }

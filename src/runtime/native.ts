@@ -32,7 +32,7 @@ export interface NativeKernels {
 export interface NativeStatus {
   loaded: boolean;
   path: string;
-  /** Instruction set the kernels were compiled for (avx512, avx2, neon, generic). */
+  /** Instruction set the kernels were compiled for (avx512, avx2, generic). */
   isa?: string;
   version?: string;
   /** Why the kernels are not in use (not built, disabled, failed to load). */
