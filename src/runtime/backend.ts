@@ -316,6 +316,18 @@ export function nativeAdamStep(
   return outs.map((o) => engine.makeTensorFromTensorInfo(o)) as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
+/**
+ * A float32 view of a tensor's data where it lies in the wasm heap (no copy), or undefined off wasm. Valid only until
+ * the next allocation on the backend (the heap may grow and detach its buffer): pass it straight to a native call.
+ */
+export function wasmHeapView(t: tf.Tensor): Float32Array | undefined {
+  if (t.dtype !== 'float32' || tf.getBackend() !== 'wasm') return undefined;
+  const backend = tf.backend() as unknown as WasmHeapBackend;
+  const off = backend.dataIdMap.get(t.dataId)?.memoryOffset;
+  if (off == null) return undefined;
+  return new Float32Array(backend.wasm.HEAPU8.buffer, off, t.size);
+}
+
 interface WasmHeapBackend extends WasmLike {
   dataIdMap: { get(id: tf.DataId): { memoryOffset: number | null } | undefined };
   wasm: { HEAPU8: Uint8Array };

@@ -105,6 +105,33 @@ describe.skipIf(nativeDisabled)('native sgemm (the addon, on a plain ArrayBuffer
     }
   });
 
+  it('the LSTM recurrence splits the batch over threads with the same bits as one thread (forward, saved state, backward)', () => {
+    const rnd = mulberry32(23);
+    const B = 40, T = 30, H = 64, G = 4 * H; // B*H*H*T*8 = 39M multiply-adds: above the threading threshold
+    const xs = Float32Array.from({ length: B * T * G }, () => rnd() * 2 - 1);
+    const W = Float32Array.from({ length: G * H }, () => (rnd() - 0.5) * 0.3);
+    const lens = Int32Array.from({ length: B }, (_, b) => (b * 7) % (T + 1));
+    const order = Int32Array.from({ length: T }, (_, k) => T - 1 - k); // reverse direction
+    const dys = Float32Array.from({ length: B * (T + 1) * H }, () => rnd() - 0.5);
+    const run = (threads: number) => {
+      const y = new Float32Array(B * (T + 1) * H);
+      const acts = new Float32Array(B * T * G), tanhC = new Float32Array(B * T * H), cPrev = new Float32Array(B * T * H), hPrev = new Float32Array(B * T * H);
+      k.lstmForward(B, T, H, T, order, lens, xs, W, y, acts, tanhC, cPrev, hPrev, threads);
+      const dxp = new Float32Array(B * T * G);
+      k.lstmBackward(B, T, H, T, order, lens, dys, acts, tanhC, cPrev, W, dxp, threads);
+      return [y, acts, tanhC, cPrev, hPrev, dxp];
+    };
+    const one = run(1);
+    for (const threads of [2, 3, 5]) {
+      run(threads).forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(one[i]!.buffer))).toBe(true));
+    }
+    // rows past their length: outputs stay 0, and a zero-length row has an all-zero gradient
+    const y = one[0]!;
+    expect(y.subarray(0, (T + 1) * H).every((v) => v === 0)).toBe(true); // lens[0] = 0
+    expect(one[5]!.subarray(0, T * G).every((v) => v === 0)).toBe(true);
+    expect(y.subarray((T + 1) * H, 2 * (T + 1) * H).some((v) => v !== 0)).toBe(true); // lens[1] = 7
+  });
+
   it('checks the LSTM entry points\' arrays before running', () => {
     const B = 2, T = 3, H = 2, G = 8;
     const order = Int32Array.from([0, 1, 2]);

@@ -2,7 +2,7 @@
 // products on the tfjs backend (per-step h W_hh^T, one dW_hh over all steps). Phase 7 (execute); see deps.md 1.9.
 
 import * as tf from '@tensorflow/tfjs';
-import { activeNativeKernels } from '../backend.js';
+import { activeNativeKernels, wasmHeapView } from '../backend.js';
 import type { NativeKernels } from '../native.js';
 
 /**
@@ -83,7 +83,8 @@ export function lstmRecurrence(
     const f = forward(plan, xp as tf.Tensor3D, w as tf.Tensor2D, true);
     const value = tf.tensor3d(f.y, [B, T + 1, H]);
     if (f.pooled) giveScratch(f.y);
-    const gradFunc = (dy: tf.Tensor): tf.Tensor[] => backward(plan, f, dy.dataSync() as Float32Array, w as tf.Tensor2D);
+    const gradFunc = (dy: tf.Tensor): tf.Tensor[] =>
+      plan.mode === 'native' ? backwardNative(plan, f, dy, w as tf.Tensor2D) : backward(plan, f, dy.dataSync() as Float32Array, w as tf.Tensor2D);
     return { value, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor3D>>[0]);
   return op(xproj, whh) as tf.Tensor3D;
@@ -271,7 +272,6 @@ function rowTimesWT(h: Float32Array, hOff: number, W: Float32Array, H: number, G
 }
 
 function backward(p: Plan, f: Saved, dys: Float32Array, whh: tf.Tensor2D): tf.Tensor[] {
-  if (p.mode === 'native') return backwardNative(p, f, dys, whh);
   const { B, T, H, G, K, order, lengths, allActive } = p;
   const BH = B * H;
   const acts = f.acts!;
@@ -375,17 +375,22 @@ function forwardNative(p: Plan, xproj: tf.Tensor3D, whh: tf.Tensor2D, save: bool
   const saved = save
     ? { acts: takeScratch(B * T * G, false), tanhC: takeScratch(B * T * H, false), cPrev: takeScratch(B * T * H, false), hPrev: takeScratch(B * T * H, true) }
     : undefined;
-  mod.lstmForward(B, T, H, K, p.order, p.lengths, xproj.dataSync() as Float32Array, whh.dataSync() as Float32Array, y,
-    saved?.acts ?? null, saved?.tanhC ?? null, saved?.cPrev ?? null, saved?.hPrev ?? null, threads);
+  // Views into the wasm heap, not copies: nothing allocates on the backend before the call returns.
+  const xs = wasmHeapView(xproj) ?? (xproj.dataSync() as Float32Array);
+  const W = wasmHeapView(whh) ?? (whh.dataSync() as Float32Array);
+  mod.lstmForward(B, T, H, K, p.order, p.lengths, xs, W, y, saved?.acts ?? null, saved?.tanhC ?? null, saved?.cPrev ?? null,
+    saved?.hPrev ?? null, threads);
   return saved ? { y, ...saved, pooled: true } : { y, pooled: true };
 }
 
-function backwardNative(p: Plan, f: Saved, dys: Float32Array, whh: tf.Tensor2D): tf.Tensor[] {
+function backwardNative(p: Plan, f: Saved, dy: tf.Tensor, whh: tf.Tensor2D): tf.Tensor[] {
   const { B, T, H, G, K } = p;
   const { mod, threads } = nativeKernels();
   if (!f.acts) throw new Error('lstmRecurrence: the native backward pass of one forward pass ran twice (its activations are released after the first)');
   const dxp = takeScratch(B * T * G, true);
-  mod.lstmBackward(B, T, H, K, p.order, p.lengths, dys, f.acts!, f.tanhC!, f.cPrev!, whh.dataSync() as Float32Array, dxp, threads);
+  const dys = wasmHeapView(dy) ?? (dy.dataSync() as Float32Array);
+  const W = wasmHeapView(whh) ?? (whh.dataSync() as Float32Array);
+  mod.lstmBackward(B, T, H, K, p.order, p.lengths, dys, f.acts!, f.tanhC!, f.cPrev!, W, dxp, threads);
   const dxpT = tf.tensor2d(dxp, [B * T, G]);
   const hPrevT = tf.tensor2d(f.hPrev!, [B * T, H]);
   giveScratch(dxp, f.acts, f.tanhC, f.cPrev, f.hPrev);
