@@ -71,7 +71,7 @@ async function run(layers) {
 
 const backend = process.env.BENCH_BACKEND ?? 'wasm';
 const info = await setupBackend(backend);
-console.log(`backend ${backend} (simd ${info.details.simd ?? '-'}, threads ${info.details.threads ?? '-'}, matMul patch ${info.details.matMulPatch ?? '-'}); batch ${B} x ${L} tokens, ${STEPS} timed steps (median)`);
+console.log(`backend ${backend} (simd ${info.details.simd ?? '-'}, threads ${info.details.threads ?? '-'}, matMul patch ${info.details.matMulPatch ?? '-'}, native kernels ${info.details.native?.active ? `${info.details.native.isa} x${info.details.native.threads} threads` : `off: ${info.details.native?.reason ?? '-'}`}); batch ${B} x ${L} tokens, ${STEPS} timed steps (median)`);
 const r1 = await run(1);
 const r2 = await run(3);
 const fmt = (x) => x.toFixed(0).padStart(7);
