@@ -146,7 +146,17 @@ function bridgeMissingWasmKernels(): string[] {
   return bridged;
 }
 
-let identityShared = false;
+const wrappedOnce = new Set<string>();
+
+/** Replace a wasm kernel by `wrap(original)`, once per process (later calls do nothing). */
+function wrapWasmKernelOnce(kernelName: string, wrap: (original: tf.KernelConfig) => tf.KernelFunc): void {
+  if (wrappedOnce.has(kernelName)) return;
+  const original = tf.getKernel(kernelName, 'wasm');
+  if (!original) return;
+  wrappedOnce.add(kernelName);
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({ ...original, kernelFunc: wrap(original) });
+}
 
 /**
  * tfjs saves every tensor a gradient needs through engine.clone, which runs the Identity kernel; wasm's copies the
@@ -154,19 +164,11 @@ let identityShared = false;
  * is safe on wasm: no kernel writes into its inputs (Reshape shares the same way), variables swap data on assign.
  */
 function shareIdentityOnWasm(): void {
-  if (identityShared) return;
-  const original = tf.getKernel('Identity', 'wasm');
-  if (!original) return;
-  identityShared = true;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const { x } = args.inputs as { x: tf.TensorInfo };
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      (args.backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
-      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-    },
+  wrapWasmKernelOnce('Identity', (original) => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string') return original.kernelFunc(args);
+    (args.backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   });
 }
 
@@ -257,23 +259,13 @@ export function isNativeMatMulActive(): boolean {
   return nativeGemm !== undefined && isWasmMatMulPatched() && tf.getBackend() === 'wasm';
 }
 
-let originalSum: tf.KernelConfig | undefined;
-
 /**
  * wasm's Sum transposes its input whenever the reduced axes are not the innermost ones, which is every bias gradient
  * (a sum over the batch rows). With the native kernels active, a sum over leading axes is one pass instead. The
  * wrapper is installed once and falls back to the original kernel for everything else.
  */
 function installNativeSum(): void {
-  if (originalSum) return;
-  const original = tf.getKernel('Sum', 'wasm');
-  if (!original) return;
-  originalSum = original;
-  tf.unregisterKernel('Sum', 'wasm');
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => (nativeGemm && nativeSumLeading(args, nativeGemm)) || original.kernelFunc(args),
-  });
+  wrapWasmKernelOnce('Sum', (original) => (args) => (nativeGemm && nativeSumLeading(args, nativeGemm)) || original.kernelFunc(args));
 }
 
 function nativeSumLeading(args: Parameters<tf.KernelFunc>[0], mod: NativeKernels): tf.TensorInfo | undefined {

@@ -90,3 +90,30 @@ describe('setupBackend', () => {
     expect(tf.getBackend()).toBe('wasm');
   });
 });
+
+describe('wasm Identity shares data', () => {
+  it('tf.clone (what tfjs uses to save tensors for gradients) does not copy, and each holder survives the other', async () => {
+    await setupBackend('wasm');
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x);
+    expect(y.dataId).toBe(x.dataId);
+    const before = tf.memory();
+    const z = tf.clone(y);
+    expect(tf.memory().numTensors).toBe(before.numTensors + 1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(Array.from(z.dataSync())).toEqual([1, 2, 3]);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
+    z.dispose();
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers - 1);
+    // a variable assigned from a clone keeps its value when the clone is disposed
+    const v = tf.variable(tf.zeros([2]));
+    const w = tf.clone(tf.tensor1d([5, 6]));
+    v.assign(w);
+    w.dispose();
+    expect(Array.from(v.dataSync())).toEqual([5, 6]);
+    v.dispose();
+  });
+});
+
