@@ -46,6 +46,16 @@ function headerDir() {
   return candidates.find((d) => existsSync(join(d, 'node_api.h')));
 }
 
+/** The CPU's feature flags (Linux /proc/cpuinfo), or null where they cannot be read. */
+function cpuFlags() {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
+    return line ? line.split(':')[1].trim().split(/\s+/).sort() : null;
+  } catch {
+    return null;
+  }
+}
+
 const include = headerDir();
 if (!include) giveUp("Node's headers (node_api.h) were not found; install them (Debian: nodejs-dev) or set npm_config_nodedir");
 const sources = existsSync(srcDir) ? readdirSync(srcDir).filter((f) => f.endsWith('.c')).sort().map((f) => join(srcDir, f)) : [];
@@ -105,6 +115,9 @@ for (const march of attempts) {
     }
     renameSync(tmp, out);
     writeFileSync(stampFile, stamp);
+    // -march=native code may use any instruction of this CPU: record its feature flags so that a copy of the library
+    // on another machine is refused at load time (src/runtime/native.ts) instead of dying of SIGILL.
+    writeFileSync(`${out}.cpu.json`, `${JSON.stringify({ march: march.join(' '), flags: cpuFlags() })}\n`);
     say(`built ${out} (${JSON.parse(probe.stdout).isa}, ${cc} ${march.join(' ') || 'no -march'})`);
     process.exit(0);
   }

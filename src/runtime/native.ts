@@ -1,7 +1,7 @@
 // Loads mmsa's optional native kernels (native/build/mmsa_native.node, built at install by scripts/build-native.mjs)
 // and runs float32 GEMM in place on the wasm heap. Phase 7 (execute); only the runtime imports this.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MmsaError } from '../errors.js';
@@ -53,6 +53,11 @@ export function loadNativeKernels(): { mod?: NativeKernels; status: NativeStatus
     cached = { status: { loaded: false, path, reason: `not built (${path} is missing): run \`node scripts/build-native.mjs --strict\` (needs a C compiler)` } };
     return cached;
   }
+  const missing = missingCpuFlags(path);
+  if (missing.length > 0) {
+    cached = { status: { loaded: false, path, reason: `${path} was built on a CPU with features this one lacks (${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''}); rebuild it here with \`node scripts/build-native.mjs --strict --force\`` } };
+    return cached;
+  }
   try {
     const mod = createRequire(import.meta.url)(path) as NativeKernels;
     const { version, isa } = mod.info();
@@ -61,6 +66,34 @@ export function loadNativeKernels(): { mod?: NativeKernels; status: NativeStatus
     cached = { status: { loaded: false, path, reason: `failed to load ${path}: ${(e as Error).message.split('\n')[0]}; rebuild with \`node scripts/build-native.mjs --strict --force\`` } };
   }
   return cached;
+}
+
+const ISA_FLAG = /^(sse|ssse|avx|fma|f16c|bmi|adx|aes|sha|vaes|vpclmul|pclmul|gfni|popcnt|lzcnt|abm|movbe|amx|xop|rdrand|rdseed|asimd|sve|fp|atomics|dotprod|i8mm|bf16)/;
+
+/**
+ * CPU features the library's build machine had and this machine lacks (-march=native code would die of SIGILL).
+ * Empty when either side is unknown (no record, no /proc/cpuinfo).
+ */
+export function missingCpuFlags(libraryPath: string, cpuinfo = '/proc/cpuinfo'): string[] {
+  let built: string[] | null = null;
+  try {
+    const rec = JSON.parse(readFileSync(`${libraryPath}.cpu.json`, 'utf8')) as { march: string; flags: string[] | null };
+    if (!rec.march.includes('native')) return [];
+    // Instruction-set flags only: hypervisor and OS flags ('hypervisor', 'rep_good', ...) say nothing about code.
+    built = rec.flags && rec.flags.filter((f) => ISA_FLAG.test(f));
+  } catch {
+    return [];
+  }
+  if (!built) return [];
+  let here: Set<string>;
+  try {
+    const line = readFileSync(cpuinfo, 'utf8').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
+    if (!line) return [];
+    here = new Set(line.split(':')[1]!.trim().split(/\s+/));
+  } catch {
+    return [];
+  }
+  return built.filter((f) => !here.has(f));
 }
 
 /** The mode from an explicit option, else MMSA_NATIVE (0/off, 1/on, auto), else 'auto'. */

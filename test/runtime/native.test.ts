@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { activeNativeKernels, isNativeMatMulActive, isWasmMatMulPatched, setNativeMatMul, setupBackend } from '../../src/runtime/backend.js';
-import { resolveNativeMode, resolveThreads, type NativeKernels } from '../../src/runtime/native.js';
+import { missingCpuFlags, resolveNativeMode, resolveThreads, type NativeKernels } from '../../src/runtime/native.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { nativeDisabled, requireNative } from '../helpers/native.js';
 import { mulberry32 } from '../helpers/prng.js';
 
@@ -264,5 +267,21 @@ describe('native mode and threads from options and the environment', () => {
     } finally {
       process.env = env;
     }
+  });
+});
+
+describe('a native library built on another CPU', () => {
+  it('is refused when this CPU lacks an instruction-set feature the build machine had (no SIGILL), kept otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmsa-cpu-'));
+    const lib = join(dir, 'x.node');
+    const cpuinfo = join(dir, 'cpuinfo');
+    writeFileSync(cpuinfo, 'processor\t: 0\nflags\t\t: fpu sse sse2 avx avx2 fma\n');
+    writeFileSync(`${lib}.cpu.json`, JSON.stringify({ march: '-march=native', flags: ['avx', 'avx2', 'avx512f', 'avx512bw', 'fma', 'hypervisor', 'sse'] }));
+    expect(missingCpuFlags(lib, cpuinfo)).toEqual(['avx512f', 'avx512bw']); // 'hypervisor' is not an instruction set
+    writeFileSync(`${lib}.cpu.json`, JSON.stringify({ march: '-march=native', flags: ['avx', 'avx2', 'fma', 'sse'] }));
+    expect(missingCpuFlags(lib, cpuinfo)).toEqual([]);
+    writeFileSync(`${lib}.cpu.json`, JSON.stringify({ march: '', flags: ['avx512f'] })); // built without -march=native
+    expect(missingCpuFlags(lib, cpuinfo)).toEqual([]);
+    expect(missingCpuFlags(join(dir, 'no-record.node'), cpuinfo)).toEqual([]);
   });
 });
