@@ -43,6 +43,12 @@ export interface RunOptions {
   batches?: Batcher;
 }
 
+/** What run.start shows: the backend, and the native kernels when they back it ("wasm + native avx512 x2"). */
+export function backendLabel(b: BackendInfo): string {
+  const n = b.details.native;
+  return n?.active ? `${b.name} + native ${n.isa ?? '?'} x${n.threads ?? 1}` : b.name;
+}
+
 export type RunStatusOutcome = 'completed' | 'interrupted' | 'failed';
 
 export interface RunOutcome {
@@ -209,7 +215,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         seed,
         seedIndex,
         seedCount: seeds.length,
-        backend: backend.name,
+        backend: backendLabel(backend),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.batches ? { batches: opts.batches } : {}),
         saveCheckpoint: (d) => writeCheckpoint(dir.checkpointDir, d),

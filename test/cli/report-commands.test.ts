@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nativeDisabled } from '../helpers/native.js';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { COMMANDS, didYouMean, editDistance } from '../../src/cli/options.js';
@@ -154,7 +155,7 @@ describe('end to end under a pseudo-terminal', () => {
     const screen = stripAnsi(r.stdout);
     // the TUI (not plain lines): progress bar frames, then the final results table
     expect(screen).toMatch(/epoch 1\/2 \[[#-]+\] \d+\/16 batches/);
-    expect(screen).toMatch(/demo_self_mm\s+synthetic-mosi\s+backend wasm\s+seed 1111 \(1 of 1\)/);
+    expect(screen).toMatch(nativeDisabled ? /demo_self_mm\s+synthetic-mosi\s+backend wasm\s+seed 1111 \(1 of 1\)/ : /demo_self_mm\s+synthetic-mosi\s+backend wasm \+ native (avx512|avx2|generic) x\d+\s+seed 1111 \(1 of 1\)/);
     expect(screen).toMatch(/demo_self_mm: test over 1 seed \(1111\), x100, mean \+- std/);
     expect(screen).toMatch(/Corr\s+\d+\.\d\d \+- 0\.00/);
     expect(screen).not.toMatch(/\x1b\[3\dm/);
