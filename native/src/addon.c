@@ -26,25 +26,46 @@ static int64_t extent(int64_t batch, int64_t stride, int64_t rows, int64_t cols)
   return (batch - 1) * stride + rows * cols;
 }
 
-/* sgemm(heap, batch, M, N, K, transA, transB, offA, strideA, offB, strideB, offC, strideC, threads): offsets and
-   strides count float32 elements of heap. Every range is checked against the buffer before anything is read. */
-static napi_value js_sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 14)
-    return throw_error(env, "sgemm: expected 14 arguments");
+/* Arguments of a heap kernel: argv[0] the heap ArrayBuffer (its float32 view and length), then `n` integers. Throws
+   `<name>: ...` and returns 0 when the call does not fit. */
+static int heap_args(napi_env env, napi_callback_info info, const char *name, size_t want, napi_value *argv, float **heap,
+                     int64_t *lim, int64_t *ints, size_t n) {
+  size_t argc = want;
+  char msg[128];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != want) {
+    snprintf(msg, sizeof msg, "%s: expected %zu arguments", name, want);
+    napi_throw_error(env, "MSA6510", msg);
+    return 0;
+  }
   void *data = NULL;
   size_t bytes = 0;
   bool is_ab = false;
   napi_is_arraybuffer(env, argv[0], &is_ab);
-  if (!is_ab || napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok)
-    return throw_error(env, "sgemm: argument 1 must be an ArrayBuffer");
-  int64_t a[13];
-  for (int i = 0; i < 13; i++)
-    if (!get_i64(env, argv[i + 1], &a[i])) return throw_error(env, "sgemm: arguments 2-14 must be integers");
+  if (!is_ab || napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok) {
+    snprintf(msg, sizeof msg, "%s: argument 1 must be an ArrayBuffer", name);
+    napi_throw_error(env, "MSA6510", msg);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!get_i64(env, argv[i + 1], &ints[i])) {
+      snprintf(msg, sizeof msg, "%s: arguments 2-%zu must be integers", name, n + 1);
+      napi_throw_error(env, "MSA6510", msg);
+      return 0;
+    }
+  *heap = (float *)data;
+  *lim = (int64_t)(bytes / sizeof(float));
+  return 1;
+}
+
+/* sgemm(heap, batch, M, N, K, transA, transB, offA, strideA, offB, strideB, offC, strideC, threads): offsets and
+   strides count float32 elements of heap. Every range is checked against the buffer before anything is read. */
+static napi_value js_sgemm(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  float *base;
+  int64_t lim, a[13];
+  if (!heap_args(env, info, "sgemm", 14, argv, &base, &lim, a, 13)) return NULL;
   int64_t batch = a[0], M = a[1], N = a[2], K = a[3], tA = a[4], tB = a[5];
   int64_t offA = a[6], sA = a[7], offB = a[8], sB = a[9], offC = a[10], sC = a[11], threads = a[12];
-  const int64_t lim = (int64_t)(bytes / sizeof(float));
   const int64_t imax = 0x7fffffff;
   if (batch < 1 || M < 1 || N < 1 || K < 0 || M > imax || N > imax || K > imax || batch > imax)
     return throw_error(env, "sgemm: bad sizes");
@@ -53,7 +74,6 @@ static napi_value js_sgemm(napi_env env, napi_callback_info info) {
   if ((K > 0 && (offA + extent(batch, sA, M, K) > lim || offB + extent(batch, sB, K, N) > lim)) ||
       offC + extent(batch, sC, M, N) > lim)
     return throw_error(env, "sgemm: operand outside the buffer");
-  float *base = (float *)data;
   mmsa_sgemm((int)batch, (int)M, (int)N, (int)K, tA != 0, tB != 0, base + offA, (long)sA, base + offB, (long)sB,
              base + offC, (long)sC, (int)(threads < 1 ? 1 : threads > 64 ? 64 : threads));
   return NULL;
@@ -169,29 +189,19 @@ static napi_value js_lstm_backward(napi_env env, napi_callback_info info) {
 /* adam(heap, n, offP, offG, offM, offV, offPOut, offMOut, offVOut, lr, b1, b2, eps, weightDecay, stepSize, bc2Sqrt,
         decoupled): offsets count float32 elements of heap; every range is checked. */
 static napi_value js_adam(napi_env env, napi_callback_info info) {
-  size_t argc = 17;
   napi_value argv[17];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 17)
-    return throw_error(env, "adam: expected 17 arguments");
-  void *data = NULL;
-  size_t bytes = 0;
-  bool is_ab = false;
-  napi_is_arraybuffer(env, argv[0], &is_ab);
-  if (!is_ab || napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok)
-    return throw_error(env, "adam: argument 1 must be an ArrayBuffer");
-  int64_t a[8];
-  for (int i = 0; i < 8; i++)
-    if (!get_i64(env, argv[i + 1], &a[i])) return throw_error(env, "adam: arguments 2-9 must be integers");
+  float *b;
+  int64_t lim, a[8];
+  if (!heap_args(env, info, "adam", 17, argv, &b, &lim, a, 8)) return NULL;
   double f[7];
   for (int i = 0; i < 7; i++)
     if (napi_get_value_double(env, argv[i + 9], &f[i]) != napi_ok) return throw_error(env, "adam: arguments 10-16 must be numbers");
   bool decoupled = false;
   if (napi_get_value_bool(env, argv[16], &decoupled) != napi_ok) return throw_error(env, "adam: argument 17 must be a boolean");
-  const int64_t n = a[0], lim = (int64_t)(bytes / sizeof(float));
+  const int64_t n = a[0];
   if (n < 0) return throw_error(env, "adam: bad size");
   for (int i = 1; i < 8; i++)
     if (a[i] < 0 || a[i] + n > lim) return throw_error(env, "adam: operand outside the buffer");
-  float *b = (float *)data;
   mmsa_adam((long)n, b + a[1], b + a[2], b + a[3], b + a[4], b + a[5], b + a[6], b + a[7], f[0], f[1], f[2], f[3], f[4],
             f[5], f[6], decoupled);
   return NULL;
@@ -199,23 +209,13 @@ static napi_value js_adam(napi_env env, napi_callback_info info) {
 
 /* sumRows(heap, R, C, offIn, offOut): offsets count float32 elements of heap; ranges are checked. */
 static napi_value js_sum_rows(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5)
-    return throw_error(env, "sumRows: expected 5 arguments");
-  void *data = NULL;
-  size_t bytes = 0;
-  bool is_ab = false;
-  napi_is_arraybuffer(env, argv[0], &is_ab);
-  if (!is_ab || napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok)
-    return throw_error(env, "sumRows: argument 1 must be an ArrayBuffer");
-  int64_t a[4];
-  for (int i = 0; i < 4; i++)
-    if (!get_i64(env, argv[i + 1], &a[i])) return throw_error(env, "sumRows: arguments 2-5 must be integers");
-  const int64_t R = a[0], C = a[1], lim = (int64_t)(bytes / sizeof(float));
+  float *b;
+  int64_t lim, a[4];
+  if (!heap_args(env, info, "sumRows", 5, argv, &b, &lim, a, 4)) return NULL;
+  const int64_t R = a[0], C = a[1];
   if (R < 0 || C < 0 || a[2] < 0 || a[3] < 0 || a[2] + R * C > lim || a[3] + C > lim)
     return throw_error(env, "sumRows: operand outside the buffer");
-  float *b = (float *)data;
   mmsa_sum_rows((long)R, (long)C, b + a[2], b + a[3]);
   return NULL;
 }
