@@ -279,10 +279,10 @@ function nativeSumLeading(args: Parameters<tf.KernelFunc>[0], mod: NativeKernels
   const R = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
   const rest = x.shape.slice(axes.length);
   const C = rest.reduce((p, q) => p * q, 1);
-  const offIn = backend.dataIdMap.get(x.dataId)?.memoryOffset;
-  if (offIn == null || C === 0) return undefined;
+  const offIn = heapIndex(backend, x);
+  if (offIn === undefined || C === 0) return undefined;
   const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
-  mod.sumRows(backend.wasm.HEAPU8.buffer, R, C, offIn / 4, backend.dataIdMap.get(out.dataId)!.memoryOffset! / 4);
+  mod.sumRows(backend.wasm.HEAPU8.buffer, R, C, offIn, heapIndex(backend, out)!);
   return out;
 }
 
@@ -298,12 +298,12 @@ export function nativeAdamStep(
   if (!k) return undefined;
   if ([p, g, m, v].some((t) => t.dtype !== 'float32' || t.size !== p.size)) return undefined;
   const backend = tf.backend() as unknown as WasmHeapBackend;
-  const offs = [p, g, m, v].map((t) => backend.dataIdMap.get(t.dataId)?.memoryOffset);
-  if (offs.some((o) => o == null)) return undefined;
+  const offs = [p, g, m, v].map((t) => heapIndex(backend, t));
+  if (offs.some((o) => o === undefined)) return undefined;
   const outs = [0, 1, 2].map(() => backend.makeOutput([...p.shape], 'float32'));
-  const outOffs = outs.map((o) => backend.dataIdMap.get(o.dataId)!.memoryOffset!);
-  k.mod.adam(backend.wasm.HEAPU8.buffer, p.size, offs[0]! / 4, offs[1]! / 4, offs[2]! / 4, offs[3]! / 4, outOffs[0]! / 4,
-    outOffs[1]! / 4, outOffs[2]! / 4, h.lr, h.b1, h.b2, h.eps, h.weightDecay, h.stepSize, h.bc2Sqrt, h.decoupled);
+  const outOffs = outs.map((o) => heapIndex(backend, o)!);
+  k.mod.adam(backend.wasm.HEAPU8.buffer, p.size, offs[0]!, offs[1]!, offs[2]!, offs[3]!, outOffs[0]!, outOffs[1]!, outOffs[2]!,
+    h.lr, h.b1, h.b2, h.eps, h.weightDecay, h.stepSize, h.bc2Sqrt, h.decoupled);
   const engine = tf.engine() as unknown as { makeTensorFromTensorInfo(info: tf.TensorInfo): tf.Tensor };
   return outs.map((o) => engine.makeTensorFromTensorInfo(o)) as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
@@ -315,14 +315,19 @@ export function nativeAdamStep(
 export function wasmHeapView(t: tf.Tensor): Float32Array | undefined {
   if (t.dtype !== 'float32' || tf.getBackend() !== 'wasm') return undefined;
   const backend = tf.backend() as unknown as WasmHeapBackend;
-  const off = backend.dataIdMap.get(t.dataId)?.memoryOffset;
-  if (off == null) return undefined;
-  return new Float32Array(backend.wasm.HEAPU8.buffer, off, t.size);
+  const off = heapIndex(backend, t);
+  return off === undefined ? undefined : new Float32Array(backend.wasm.HEAPU8.buffer, off * 4, t.size);
 }
 
 interface WasmHeapBackend extends WasmLike {
   dataIdMap: { get(id: tf.DataId): { memoryOffset: number | null } | undefined };
   wasm: { HEAPU8: Uint8Array };
+}
+
+/** Where a float32 tensor's data starts in the wasm heap, counted in float32 elements (undefined: not in the heap). */
+function heapIndex(backend: WasmHeapBackend, t: tf.TensorInfo): number | undefined {
+  const bytes = backend.dataIdMap.get(t.dataId)?.memoryOffset;
+  return bytes == null ? undefined : bytes / 4;
 }
 
 /**
@@ -356,18 +361,14 @@ function nativeBatchMatMul(args: Parameters<tf.KernelFunc>[0], gemm: NativeKerne
   }
   const batch = Math.max(batchA, batchB);
   if (outer.reduce((x, y) => x * y, 1) !== batch) return undefined;
+  const offA = heapIndex(backend, a);
+  const offB = heapIndex(backend, b);
+  if (offA === undefined || offB === undefined) return undefined;
   const out = backend.makeOutput([...outer, M, N], 'float32');
   if (batch * M * N === 0) return out;
-  const offA = backend.dataIdMap.get(a.dataId)?.memoryOffset;
-  const offB = backend.dataIdMap.get(b.dataId)?.memoryOffset;
-  const offC = backend.dataIdMap.get(out.dataId)?.memoryOffset;
-  if (offA == null || offB == null || offC == null) {
-    backend.disposeData(out.dataId);
-    return undefined;
-  }
   // The heap may have grown (and its buffer been replaced) while the output was allocated: read it afterwards.
   gemm.sgemm(backend.wasm.HEAPU8.buffer, batch, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0,
-    offA / 4, batchA === 1 ? 0 : M * K, offB / 4, batchB === 1 ? 0 : K * N, offC / 4, M * N, threads);
+    offA, batchA === 1 ? 0 : M * K, offB, batchB === 1 ? 0 : K * N, heapIndex(backend, out)!, M * N, threads);
   return out;
 }
 
