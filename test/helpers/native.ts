@@ -1,8 +1,8 @@
 // Native kernels in tests: they are built at install (scripts/build-native.mjs), so a missing or broken library fails
 // the tests that need it, unless MMSA_NATIVE=0 says this machine runs without them (then those tests are skipped).
-import { loadNativeKernels, type NativeKernels } from '../../src/runtime/native.js';
+import { loadNativeKernels, resolveNativeMode, type NativeKernels } from '../../src/runtime/native.js';
 
-export const nativeDisabled = ['0', 'off', 'false'].includes((process.env.MMSA_NATIVE ?? '').toLowerCase());
+export const nativeDisabled = resolveNativeMode() === 'off';
 
 export function requireNative(): NativeKernels {
   const { mod, status } = loadNativeKernels();

@@ -331,9 +331,17 @@ function backward(p: Plan, f: Saved, dys: Float32Array, whh: tf.Tensor2D): tf.Te
       else for (let b = 0; b < B; b++) if (t < lengths[b]!) dh.set(prod.subarray(b * H, (b + 1) * H), b * H);
     }
   }
-  // dW_hh = sum over (b, t) of dG^T h_{t-1}: one big product over all steps (inactive rows have dG = 0).
+  return gateGradsToTensors(p, dxp, f.hPrev!);
+}
+
+/**
+ * [d xproj, dW_hh] from the gate gradients: dW_hh = sum over (b, t) of dG^T h_{t-1}, one big product over all steps
+ * (inactive rows have dG = 0). Both arrays are copied into tensors, so the caller may reuse them afterwards.
+ */
+function gateGradsToTensors(p: Plan, dxp: Float32Array, hPrev: Float32Array): tf.Tensor[] {
+  const { B, T, H, G } = p;
   const dxpT = tf.tensor2d(dxp, [B * T, G]);
-  const hPrevT = tf.tensor2d(f.hPrev!, [B * T, H]);
+  const hPrevT = tf.tensor2d(hPrev, [B * T, H]);
   const dW = tf.matMul(dxpT, hPrevT, true, false);
   hPrevT.dispose();
   return [tf.reshape(dxpT, [B, T, G]), dW];
@@ -391,13 +399,10 @@ function backwardNative(p: Plan, f: Saved, dy: tf.Tensor, whh: tf.Tensor2D): tf.
   const dys = wasmHeapView(dy) ?? (dy.dataSync() as Float32Array);
   const W = wasmHeapView(whh) ?? (whh.dataSync() as Float32Array);
   mod.lstmBackward(B, T, H, K, p.order, p.lengths, dys, f.acts!, f.tanhC!, f.cPrev!, W, dxp, threads);
-  const dxpT = tf.tensor2d(dxp, [B * T, G]);
-  const hPrevT = tf.tensor2d(f.hPrev!, [B * T, H]);
+  const grads = gateGradsToTensors(p, dxp, f.hPrev!);
   giveScratch(dxp, f.acts, f.tanhC, f.cPrev, f.hPrev);
   f.acts = f.tanhC = f.cPrev = f.hPrev = undefined;
-  const dW = tf.matMul(dxpT, hPrevT, true, false);
-  hPrevT.dispose();
-  return [tf.reshape(dxpT, [B, T, G]), dW];
+  return grads;
 }
 
 function sigm(x: number): number {
