@@ -15,6 +15,7 @@ import { computeMetrics, initialBest, numpyRound, type DatasetName } from '../me
 import { evalCtx, trainCtx } from '../nn/params.js';
 import { csvCell, writeFileAtomic } from '../run-dir.js';
 import type { CheckpointData, StateDict } from './checkpoint.js';
+import { guardStepLoss } from './loss-guard.js';
 import { clipGradNorm, clipGradValue, disposeGrads, type Grads } from './optim/adam.js';
 
 export type Batcher = (split: SplitData, opts: BatchOptions) => Iterable<Batch>;
@@ -277,6 +278,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
       });
       for (const [h, hv] of Object.entries(headLosses)) headLossSums[h] = (headLossSums[h] ?? 0) + hv;
       for (const l of keep.losses) l.dispose();
+      guardStepLoss({ epoch, step, loss, taskLosses, headLosses });
       lossSum += loss;
       nBatches += 1;
       acc = addInto(acc, grads);
