@@ -14,6 +14,11 @@ function escapeChar(c: string): string {
   return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
 }
 
+/** Escapes control characters and bidi overrides (`\x1b`, `\u202e`); with `keepLines`, line breaks and tabs stay. */
+export function escapeUnprintable(s: string, keepLines = false): string {
+  return s.replace(keepLines ? UNPRINTABLE_KEEP_LINES : UNPRINTABLE, escapeChar);
+}
+
 /** Shortens text to `max` characters, saying how much was left out. */
 export function elide(s: string, max: number): string {
   if (s.length <= max) return s;

@@ -34,7 +34,7 @@ export function checkCommand(files: string[], o: CommonOptions & { format: 'text
   for (const f of files) {
     const r = compileFile(resolve(io.cwd, f), compileOpts(o, io, host));
     results.push(r);
-    all.push(...r.diagnostics);
+    for (const d of r.diagnostics) all.push(d);
   }
   const ds = sortDiagnostics(all);
   report(ds, host, io, o.format);

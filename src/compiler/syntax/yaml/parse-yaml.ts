@@ -3,16 +3,32 @@
 
 import { isAlias, isMap, isScalar, isSeq, isPair, parseDocument, type Document, type Node as YNode } from 'yaml';
 import { DiagnosticBag, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { SourceFile, Span } from '../../source/source-file.js';
+import { reportSourceProblem, type SourceFile, type Span } from '../../source/source-file.js';
 import type { SpecEntry, SpecNode } from '../../spec/spec-tree.js';
+import { MAX_NESTING } from '../limits.js';
 
 export interface ParseResult {
   tree: SpecNode | undefined;
   diagnostics: Diagnostic[];
 }
 
+/**
+ * Alias expansions a file may make, counting aliases inside anchored values each time they are copied: the limit of
+ * mature YAML tools (the `yaml` package's maxAliasCount), which stops "billion laughs" files that expand a few
+ * hundred bytes exponentially.
+ */
+export const MAX_ALIAS_EXPANSIONS = 100;
+
+interface ConvertState {
+  file: SourceFile;
+  doc: Document;
+  bag: DiagnosticBag;
+  aliases: number;
+}
+
 export function parseYaml(file: SourceFile): ParseResult {
   const bag = new DiagnosticBag();
+  if (!reportSourceProblem(file, (code, span, args) => bag.add(code, span, args))) return { tree: undefined, diagnostics: bag.items };
   const doc = parseDocument(file.text, { uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false });
   for (const err of doc.errors) {
     const [start, end] = err.pos;
@@ -24,7 +40,9 @@ export function parseYaml(file: SourceFile): ParseResult {
     bag.add('MSA1005', file.span(0, 0));
     return { tree: undefined, diagnostics: bag.items };
   }
-  const tree = convert(doc.contents as YNode, file, doc, bag, 0);
+  const tree = convert(doc.contents as YNode, { file, doc, bag, aliases: 0 }, 0);
+  // An alias bomb's partial expansion is no spec.
+  if (bag.items.some((d) => d.code === 'MSA1007')) return { tree: undefined, diagnostics: bag.items };
   return { tree, diagnostics: bag.items };
 }
 
@@ -34,22 +52,28 @@ function spanOf(node: { range?: [number, number, number] | null | undefined }, f
   return file.span(r[0], r[1]);
 }
 
-function convert(node: YNode | null, file: SourceFile, doc: Document, bag: DiagnosticBag, depth: number): SpecNode {
+function convert(node: YNode | null, st: ConvertState, depth: number): SpecNode {
+  const { file, doc, bag } = st;
   const whole = file.span(0, file.text.length);
   if (node === null || node === undefined) return { kind: 'scalar', span: whole, value: null };
-  if (depth > 200) {
-    bag.add('MSA1003', spanOf(node, file, whole), { feature: 'nesting deeper than 200 levels' });
+  if (depth > MAX_NESTING) {
+    bag.add('MSA1008', spanOf(node, file, whole), { max: MAX_NESTING });
     return { kind: 'scalar', span: spanOf(node, file, whole), value: null };
   }
   if (isAlias(node)) {
-    const target = node.resolve(doc);
     const span = spanOf(node, file, whole);
+    st.aliases += 1;
+    if (st.aliases > MAX_ALIAS_EXPANSIONS) {
+      if (st.aliases === MAX_ALIAS_EXPANSIONS + 1) bag.add('MSA1007', span, { alias: `*${node.source}`, max: MAX_ALIAS_EXPANSIONS });
+      return { kind: 'scalar', span, value: null };
+    }
+    const target = node.resolve(doc);
     if (!target) {
       bag.add('MSA1001', span, { detail: `unknown alias *${node.source}` });
       return { kind: 'scalar', span, value: null };
     }
     // An alias reads as a copy of its anchor; errors inside it point at the anchored text.
-    return convert(target as YNode, file, doc, bag, depth + 1);
+    return convert(target as YNode, st, depth + 1);
   }
   if (isScalar(node)) {
     const span = spanOf(node, file, whole);
@@ -68,7 +92,7 @@ function convert(node: YNode | null, file: SourceFile, doc: Document, bag: Diagn
   }
   if (isSeq(node)) {
     const span = spanOf(node, file, whole);
-    return { kind: 'seq', span, items: node.items.map((it) => convert(it as YNode, file, doc, bag, depth + 1)) };
+    return { kind: 'seq', span, items: node.items.map((it) => convert(it as YNode, st, depth + 1)) };
   }
   if (isMap(node)) {
     const span = spanOf(node, file, whole);
@@ -100,7 +124,7 @@ function convert(node: YNode | null, file: SourceFile, doc: Document, bag: Diagn
       const valueNode = pair.value as YNode | null;
       const value = valueNode === null || valueNode === undefined
         ? ({ kind: 'scalar', span: file.span(keySpan.end, keySpan.end), value: null } as SpecNode)
-        : convert(valueNode, file, doc, bag, depth + 1);
+        : convert(valueNode, st, depth + 1);
       entries.push({ key, keySpan, value });
     }
     return { kind: 'map', span, entries };
