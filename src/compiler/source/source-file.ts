@@ -97,6 +97,11 @@ export class SourceHost {
     return this.files.get(path);
   }
 
+  /** Paths of every file read so far. */
+  paths(): string[] {
+    return [...this.files.keys()];
+  }
+
   /**
    * Reads a file from disk (or returns the cached copy); throws the fs error on I/O failure, and an error with code
    * EISDIR / ENOTREG for a directory or anything but a regular file (a FIFO or device could block or never end).

@@ -24,6 +24,8 @@ interface ConvertState {
   doc: Document;
   bag: DiagnosticBag;
   aliases: number;
+  /** The alias written in the file whose expansion is being converted (nested aliases count against it). */
+  outer: Span | undefined;
 }
 
 export function parseYaml(file: SourceFile): ParseResult {
@@ -40,7 +42,7 @@ export function parseYaml(file: SourceFile): ParseResult {
     bag.add('MSA1005', file.span(0, 0));
     return { tree: undefined, diagnostics: bag.items };
   }
-  const tree = convert(doc.contents as YNode, { file, doc, bag, aliases: 0 }, 0);
+  const tree = convert(doc.contents as YNode, { file, doc, bag, aliases: 0, outer: undefined }, 0);
   // An alias bomb's partial expansion is no spec.
   if (bag.items.some((d) => d.code === 'MSA1007')) return { tree: undefined, diagnostics: bag.items };
   return { tree, diagnostics: bag.items };
@@ -64,7 +66,9 @@ function convert(node: YNode | null, st: ConvertState, depth: number): SpecNode 
     const span = spanOf(node, file, whole);
     st.aliases += 1;
     if (st.aliases > MAX_ALIAS_EXPANSIONS) {
-      if (st.aliases === MAX_ALIAS_EXPANSIONS + 1) bag.add('MSA1007', span, { alias: `*${node.source}`, max: MAX_ALIAS_EXPANSIONS });
+      // Reported once, at the alias the user wrote (not one inside the anchor it copies).
+      const at = st.outer ?? span;
+      if (st.aliases === MAX_ALIAS_EXPANSIONS + 1) bag.add('MSA1007', at, { alias: file.text.slice(at.start, at.end), max: MAX_ALIAS_EXPANSIONS });
       return { kind: 'scalar', span, value: null };
     }
     const target = node.resolve(doc);
@@ -73,7 +77,11 @@ function convert(node: YNode | null, st: ConvertState, depth: number): SpecNode 
       return { kind: 'scalar', span, value: null };
     }
     // An alias reads as a copy of its anchor; errors inside it point at the anchored text.
-    return convert(target as YNode, st, depth + 1);
+    const outer = st.outer;
+    if (outer === undefined) st.outer = span;
+    const out = convert(target as YNode, st, depth + 1);
+    st.outer = outer;
+    return out;
   }
   if (isScalar(node)) {
     const span = spanOf(node, file, whole);
