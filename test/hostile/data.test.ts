@@ -27,7 +27,7 @@ interface Arr {
 type Value = Arr | string[] | ((p: PickleBuilder) => void);
 
 /** A clean SIMS-like split: audio [n, 20, 33] with lengths, vision [n, 9, 709] with lengths, labels, ids. */
-function cleanSplit(split: Split, n = N[split]): Record<string, Value> {
+function cleanSplit(split: Split, n: number = N[split]): Record<string, Value> {
   const seed = split.length;
   const fill = (k: number, f: (i: number) => number) => Float32Array.from({ length: k }, (_, i) => f(i));
   return {

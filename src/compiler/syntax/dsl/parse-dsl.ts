@@ -8,7 +8,7 @@ import { MAX_NESTING } from '../limits.js';
 import type { SpecNode } from '../../spec/spec-tree.js';
 import { buildDslTree, FILE_ANCHOR, type LayoutContainer } from './build-tree.js';
 import { lexDsl } from './lexer.js';
-import { dslParser, type SyntaxErrorData } from './parser.js';
+import { dslParser, TooManySyntaxErrors, type SyntaxErrorData } from './parser.js';
 
 export interface ParseResult {
   tree: SpecNode | undefined;
@@ -104,7 +104,13 @@ export function parseDslDetailed(file: SourceFile): DslParseDetail {
     return { tree: undefined, recoveredTree: undefined, diagnostics: capDiagnostics(sortDiagnostics(bag.items)), comments, trivia: emptyTrivia };
   }
   dslParser.input = lexed.tokens;
-  const cst = dslParser.file();
+  let cst: ReturnType<typeof dslParser.file> | undefined;
+  try {
+    cst = dslParser.file();
+  } catch (e) {
+    // Too many errors to go on: report those found (the tree is no use after that many).
+    if (!(e instanceof TooManySyntaxErrors)) throw e;
+  }
   const lexSpans = lexed.errors.map((e) => e.offset);
   let lastEnd = -1;
   const regionOf = topLevelRegions(file, lexed.tokens);
@@ -150,6 +156,7 @@ export function parseDslDetailed(file: SourceFile): DslParseDetail {
     lastEnd = recoveryEnd(e, start);
   }
 
+  if (cst === undefined) return { tree: undefined, recoveredTree: undefined, diagnostics: capDiagnostics(sortDiagnostics(bag.items)), comments, trivia: emptyTrivia };
   const treeBag = new DiagnosticBag();
   const built = buildDslTree(cst, file, treeBag);
   const trivia = attachTrivia(file, comments, built.layout);

@@ -31,11 +31,23 @@ interface ConvertState {
 export function parseYaml(file: SourceFile): ParseResult {
   const bag = new DiagnosticBag();
   if (!reportSourceProblem(file, (code, span, args) => bag.add(code, span, args))) return { tree: undefined, diagnostics: bag.items };
-  const doc = parseDocument(file.text, { uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false });
+  let doc: Document;
+  try {
+    doc = parseDocument(file.text, { uniqueKeys: false, prettyErrors: false, strict: true, keepSourceTokens: false });
+  } catch (e) {
+    // The yaml parser recurses per nested node (also for `a: b: c: ...` on one line): point at the densest line.
+    if (!(e instanceof RangeError)) throw e;
+    const [start, end] = densestLine(file.text);
+    bag.add('MSA1008', file.span(start, end), { max: MAX_NESTING });
+    return { tree: undefined, diagnostics: bag.items };
+  }
   for (const err of doc.errors) {
-    const [start, end] = err.pos;
+    // yaml reports errors at the end of the input one past it: keep spans inside the text.
+    const n = file.text.length;
+    const start = Math.min(err.pos[0], n);
+    const end = Math.min(Math.max(err.pos[1], start + 1), n);
     const detail = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    bag.add('MSA1001', file.span(start, Math.max(end, start + 1)), { detail });
+    bag.add('MSA1001', file.span(start, end), { detail });
   }
   if (bag.hasErrors) return { tree: undefined, diagnostics: bag.items };
   if (doc.contents === null || doc.contents === undefined) {
@@ -46,6 +58,26 @@ export function parseYaml(file: SourceFile): ParseResult {
   // An alias bomb's partial expansion is no spec.
   if (bag.items.some((d) => d.code === 'MSA1007')) return { tree: undefined, diagnostics: bag.items };
   return { tree, diagnostics: bag.items };
+}
+
+/** [start, end) of the line with the most structure characters (`:`, `[`, `{`, `-`): where deep nesting is written. */
+function densestLine(text: string): [number, number] {
+  let best: [number, number] = [0, 0];
+  let bestCount = -1;
+  let start = 0;
+  let count = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 10;
+    if (c === 10) {
+      if (count > bestCount) {
+        bestCount = count;
+        best = [start, i];
+      }
+      start = i + 1;
+      count = 0;
+    } else if (c === 58 || c === 91 || c === 123 || c === 45) count++;
+  }
+  return best;
 }
 
 function spanOf(node: { range?: [number, number, number] | null | undefined }, file: SourceFile, fallback: Span): Span {
