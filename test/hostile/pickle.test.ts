@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MmsaError } from '../../src/errors.js';
+import { formatInspect, inspectPickle } from '../../src/runtime/data/inspect.js';
 import { parsePickleBytes, PICKLE_LIMITS } from '../../src/runtime/data/pickle/read-pickle.js';
 import { PickleBuilder, runCapped, tempDir } from './helpers.js';
 
@@ -179,6 +180,16 @@ describe('names from the file are printable', () => {
     expect(e.message).not.toContain('\u001b');
     expect(e.message).toContain('\\x1b[2J');
     expect(e.message).toContain(`train\\x1b[2J\\x1b[31mowned.audio`);
+  });
+
+  it('`mmsa data inspect` shows split and key names from the file escaped', async () => {
+    const evil = '\u001b]0;owned\u0007\u001b[2J';
+    const p = new PickleBuilder().proto().emptyDict().str(`train${evil}`).emptyDict().str(`audio${evil}`).emptyList().mark();
+    for (let i = 0; i < 3; i++) p.float(i);
+    const file = save('escape-keys.pkl', p.appends().setitem().setitem().stop());
+    const text = formatInspect(await inspectPickle(file));
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    expect(text).toContain('audio\\x1b]0;owned\\x07\\x1b[2J');
   });
 
   it('a 100,000-character key is cut in the message', () => {
