@@ -61,6 +61,8 @@ export interface WriteContext {
   bytes?: number;
   /** How to write elsewhere ("pass --out DIR"). */
   elsewhere?: string;
+  /** The path to name in the message when `path` is a temporary on its way there. */
+  shownAs?: string;
 }
 
 /**
@@ -71,15 +73,16 @@ export function describeWriteError(e: unknown, path: string, ctx: WriteContext =
   if (e instanceof MmsaError) return e;
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   const target = resolve(path);
+  const shown = resolve(ctx.shownAs ?? path);
   const what = ctx.what ? `${ctx.what} ` : '';
   const elsewhere = ctx.elsewhere ? `, or ${ctx.elsewhere}` : '';
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     const free = freeBytes(target);
     const need = ctx.bytes !== undefined ? `needed ${formatBytes(ctx.bytes)}` : 'needed more space';
     const have = free !== undefined ? `, ${formatBytes(free)} free` : '';
-    return new MmsaError(NO_SPACE, `no space left writing ${what}${target} (${need}${have}${code === 'EDQUOT' ? '; disk quota exceeded' : ''})`, {
+    return new MmsaError(NO_SPACE, `no space left writing ${what}${shown} (${need}${have}${code === 'EDQUOT' ? '; disk quota exceeded' : ''})`, {
       hint: `free space on that file system${elsewhere}`,
-      details: { path: target, errno: code, ...(ctx.bytes !== undefined ? { bytes: ctx.bytes } : {}), ...(free !== undefined ? { free } : {}) },
+      details: { path: shown, errno: code, ...(ctx.bytes !== undefined ? { bytes: ctx.bytes } : {}), ...(free !== undefined ? { free } : {}) },
       cause: e,
     });
   }

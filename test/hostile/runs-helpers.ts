@@ -115,15 +115,16 @@ export function canMountPrivately(): { ok: boolean; why: string } {
 }
 
 /**
- * Runs a shell script in a private mount namespace; `$MMSA` is the CLI. The script mounts what it needs and prints
- * what the test asserts (the namespace and its mounts are gone when it exits).
+ * Runs a shell script in a private mount namespace; `$MMSA` is the CLI, `$D` the directory `dir`, `$SPEC` the slow
+ * spec in it. The script mounts what it needs and prints what the test asserts (the namespace and its mounts are gone
+ * when it exits).
  */
-export function inMountNamespace(script: string, cwd: string, timeoutMs = 180_000): { status: number | null; stdout: string; stderr: string } {
+export function inMountNamespace(script: string, dir: string, timeoutMs = 180_000, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('unshare', ['-rm', 'sh', '-c', script], {
-    cwd,
+    cwd: dir,
     encoding: 'utf8',
     timeout: timeoutMs,
-    env: { ...process.env, NO_COLOR: '1', MMSA: `${process.execPath} ${MMSA}` },
+    env: { ...process.env, NO_COLOR: '1', MMSA: `${process.execPath} ${MMSA}`, D: dir, SPEC: join(dir, 'slow.yaml'), ...env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

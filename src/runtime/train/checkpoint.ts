@@ -70,7 +70,7 @@ export function writeCheckpoint(dir: string, data: CheckpointData): { path: stri
     for (const w of data.weights.values()) {
       for (let i = 0; i < w.values.length; i++, off += 4) view.setFloat32(off, w.values[i]!, true);
     }
-    writeFileAtomic(join(tmp, 'weights.bin'), bin, ctx);
+    writeFileAtomic(join(tmp, 'weights.bin'), bin, { ...ctx, shownAs: join(dir, 'weights.bin') });
     const taskNames = Object.keys(data.tasks);
     writeJsonAtomic(join(tmp, 'tasks.json'), data.tasks, { compact: true, ...ctx, bytes: undefined });
     const meta: CheckpointMeta = {
