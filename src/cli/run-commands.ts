@@ -232,10 +232,15 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
       throw new MmsaError('MSA6701', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
     }
     const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
-    const { compiled, host } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
+    const { compiled, host, lock } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
     if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
     if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
     let ir = compiled.ir;
+    // The weights the run trained from: a branch (main) may have moved since, the commit recorded in the lock has not.
+    if (lock.pretrained) {
+      const pins = lock.pretrained;
+      ir = { ...ir, nodes: ir.nodes.map((n) => (pins[n.id]?.commit ? { ...n, config: { ...n.config, revision: pins[n.id]!.commit } } : n)) };
+    }
     if (opts.data) {
       const path = resolve(io.cwd, opts.data);
       ir = { ...ir, dataset: { ...ir.dataset, source: 'custom', path, sha256: null } };

@@ -50,6 +50,8 @@ export interface LockFile {
   /** Dotted paths whose values came from defaults. */
   defaulted: string[];
   overrides: { maxEpochs?: number; seeds?: number[] };
+  /** Per pretrained encoder (node id): the model, the revision asked for and the commit it resolved to. */
+  pretrained?: Record<string, { model: string; revision?: string; commit?: string; source: string }>;
 }
 
 /** Where a lock's spec is compiled from (in memory): beside the original spec, so relative paths resolve the same. */

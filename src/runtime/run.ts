@@ -189,7 +189,11 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         for (const n of ir.nodes) {
           if (n.kind === 'encoder' && n.type === 'bert') {
             const { ensureBertDownloaded } = await import('./bert/load-bert.js');
-            await ensureBertDownloaded(String(n.config['pretrained']));
+            const model = String(n.config['pretrained']);
+            const revision = typeof n.config['revision'] === 'string' ? n.config['revision'] : undefined;
+            const r = await ensureBertDownloaded(model, revision ? { revision } : {});
+            // The commit a branch resolved to: `mmsa predict` loads exactly these weights later.
+            lock.pretrained = { ...lock.pretrained, [n.id]: { model, ...(revision ? { revision } : {}), source: r.source, ...(r.commit ? { commit: r.commit } : {}) } };
           }
         }
       } catch (e) {

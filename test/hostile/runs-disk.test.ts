@@ -31,7 +31,7 @@ mount -t tmpfs -o ro,size=64k tmpfs "$D/ro" || exit 98
 describe.skipIf(!can.ok)('a full disk during `mmsa run`', () => {
   it('fails with MSA6740 naming the path and the space, marks the run failed and leaves no temporary', () => {
     const dir = tmp();
-    const spec = writeSlowSpec(dir, 2, 256);
+    writeSlowSpec(dir, 2, 256);
     // 256 KiB holds the run directory and the events, not the ~470 KiB checkpoint of the first epoch.
     const r = inMountNamespace(
       `${MOUNTS}
