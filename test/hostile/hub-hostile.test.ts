@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MmsaError } from '../../src/errors.js';
 import { cachedSnapshot, downloadModel, hubToken, resolveModelDirSync } from '../../src/runtime/hub/index.js';
 import { writeSafetensors } from '../../src/runtime/weights/safetensors.js';
-import { randomWeights, TINY_CONFIG } from '../runtime/bert/helpers.js';
+import { randomWeights, tinyBertSpec, TINY_RUN_CONFIG } from '../runtime/bert/helpers.js';
 import { listTree, mmsa, STACK_LINE, tmp } from './runs-helpers.js';
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
@@ -19,10 +19,10 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'good', 'bad'];
-const CONFIG = { ...TINY_CONFIG, vocab_size: 30522, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32 };
+const CONFIG = TINY_RUN_CONFIG;
 const files = new Map<string, Buffer>([
   ['config.json', Buffer.from(JSON.stringify(CONFIG))],
-  ['model.safetensors', Buffer.from(writeSafetensors(randomWeights(5, CONFIG as typeof TINY_CONFIG)))],
+  ['model.safetensors', Buffer.from(writeSafetensors(randomWeights(5, CONFIG)))],
   ['vocab.txt', Buffer.from(`${VOCAB.join('\n')}\n`)],
 ]);
 
@@ -285,30 +285,10 @@ describe('stalled transfers', () => {
   });
 });
 
-/** A tiny BERT + LSTM spec on synthetic data whose text encoder is `org/tiny` from the hub. */
+/** The tiny BERT spec with `org/tiny` from the hub as its text encoder. */
 function writeBertSpec(dir: string, revisionLine: string): string {
   const file = path.join(dir, 'bert.yaml');
-  writeFileSync(
-    file,
-    `version: 1
-dataset: {type: synthetic, like: mosi, n_train: 16, n_valid: 8, n_test: 8, seed: 2, dims: {audio: 5, vision: 7}, seq_lens: {text: 8, audio: 6, vision: 6}}
-modalities:
-  text: {feature: text_bert}
-  audio: {feature: audio}
-  vision: {feature: vision}
-encoders:
-  text: {type: bert, pretrained: org/tiny, ${revisionLine}config: {vocab_size: 30522, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16}}
-  audio: {type: lstm, hidden: 4}
-  vision: {type: lstm, hidden: 4}
-fusion: {type: concat, inputs: [text, audio, vision]}
-heads:
-  M: {type: regression, input: fusion, hidden: [8]}
-tasks:
-  main: {type: l1, head: M}
-train: {batch_size: 8, max_epochs: 1}
-seeds: [7]
-`,
-  );
+  writeFileSync(file, tinyBertSpec(`pretrained: org/tiny, ${revisionLine}`));
   return file;
 }
 
