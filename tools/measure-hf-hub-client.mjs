@@ -6,7 +6,7 @@
 // Prints one line per case: what the library did and whether that is safe. Only 127.0.0.1 / 127.0.0.2 are contacted.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -125,6 +125,5 @@ await attempt(
   },
   (o) => ({ safe: rangeRequests.some((r) => r.startsWith('bytes=5-')), what: rangeRequests.some((r) => r.startsWith('bytes=5-')) ? 'resumed with Range' : `restarted from byte 0 (Range requests: ${rangeRequests.join(' ') || 'none'})` }),
 );
-server.close();
-other.close();
-if (existsSync('/dev/null')) process.exit(0);
+// Keep-alive sockets of the library's fetch would hold the servers open.
+process.exit(0);

@@ -164,7 +164,7 @@ describe('a kill between the two renames of a checkpoint swap', () => {
     expect(left).toEqual([expect.stringMatching(/^checkpoint\.old-\d+$/), expect.stringMatching(/^checkpoint\.tmp-\d+$/)]);
     expect(existsSync(ckpt)).toBe(false);
 
-    // predict --unfinished on a run directory in that state recovers the new copy (epoch 2) first.
+    // The next reader or writer of the checkpoint (mmsa predict, writeCheckpoint) recovers the new copy (epoch 2).
     const { recoverCheckpoint } = await import('../../src/runtime/train/checkpoint.js');
     expect(recoverCheckpoint(ckpt)).toMatch(/^checkpoint\.tmp-\d+$/);
     expect(readdirSync(join(dir, 'run'))).toEqual(['checkpoint']);
