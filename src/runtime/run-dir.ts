@@ -31,6 +31,17 @@ export interface RunManifest {
   finishedAt: string | null;
   status: RunStatus;
   error?: { code: string; message: string };
+  /** Set when the weights were imported from an MMSA checkpoint (`mmsa import`) instead of trained. */
+  imported?: ImportedFrom;
+}
+
+export interface ImportedFrom {
+  from: 'mmsa';
+  /** The checkpoint as given on the command line, its SHA-256 and torch.save format. */
+  file: string;
+  sha256: string;
+  format: 'zip' | 'legacy';
+  tensors: number;
 }
 
 /** spec.lock.json: what a run trained, enough to rebuild its model (`mmsa predict`). */
@@ -171,6 +182,8 @@ export interface RunDirInit {
   pipeline: string;
   hash: string;
   seed: number;
+  /** Where the directory goes (default: runs/<pipeline>/<hash>-<seed> under outRoot). */
+  path?: string;
   /** spec.lock.json content: the normalized spec and the list of defaulted keys. */
   lock: unknown;
   manifest: Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'>;
@@ -196,7 +209,7 @@ export class RunDir {
   }
 
   static create(init: RunDirInit, now: () => Date = () => new Date()): RunDir {
-    const path = runDirPath(init.outRoot, init.pipeline, init.hash, init.seed);
+    const path = init.path ?? runDirPath(init.outRoot, init.pipeline, init.hash, init.seed);
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
