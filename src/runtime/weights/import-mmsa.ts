@@ -122,8 +122,8 @@ export function matchMmsaCheckpoint(ckpt: Pick<MmsaCheckpoint, 'file' | 'tensors
   return { weights, tensors, ignored, unused: naming.unused };
 }
 
-function count(n: number, what: string): string {
-  return `${n} ${what}`;
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** The fix when a whole node's module is absent from (or only present in) the checkpoint: finetune on or off. */
@@ -155,11 +155,11 @@ function nodeHints(ckpt: Pick<MmsaCheckpoint, 'tensors'>, problems: ImportProble
 function importError(ckpt: Pick<MmsaCheckpoint, 'file' | 'tensors'>, problems: ImportProblem[], ir: Ir, modules: Readonly<Record<string, string>>, specFile: string): MmsaError {
   const n = (k: ImportProblem['kind']) => problems.filter((p) => p.kind === k).length;
   const parts = [
-    n('missing') && count(n('missing'), 'missing'),
-    n('unexpected') && count(n('unexpected'), 'unexpected'),
-    n('shape') && count(n('shape'), 'with another shape'),
-    n('unnamed') && count(n('unnamed'), 'without an MMSA name'),
-    n('clash') && count(n('clash'), 'MMSA names given twice'),
+    n('clash') && count(n('clash'), 'MMSA name given twice', 'MMSA names given twice'),
+    n('unnamed') && count(n('unnamed'), 'parameter without an MMSA name', 'parameters without an MMSA name'),
+    n('shape') && count(n('shape'), 'tensor with another shape', 'tensors with another shape'),
+    n('missing') && count(n('missing'), 'missing tensor', 'missing tensors'),
+    n('unexpected') && count(n('unexpected'), 'unexpected tensor', 'unexpected tensors'),
   ].filter(Boolean);
   const order: ImportProblem['kind'][] = ['clash', 'unnamed', 'shape', 'missing', 'unexpected'];
   const sorted = [...problems].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
@@ -170,7 +170,7 @@ function importError(ckpt: Pick<MmsaCheckpoint, 'file' | 'tensors'>, problems: I
   if (hints.length === 0) hints.push('the checkpoint and the pipeline describe different models: use the pipeline of the MMSA model and dataset config the checkpoint was trained with, with the same sizes');
   return new MmsaError(
     'MSA6820',
-    `${ckpt.file} does not fit ${specFile}: ${parts.join(', ')} tensor(s); nothing was imported\n${lines.join('\n')}`,
+    `${ckpt.file} does not fit ${specFile}: ${parts.join(', ')}; nothing was imported\n${lines.join('\n')}`,
     { hint: hints.join('; '), details: { file: ckpt.file, spec: specFile, problems } },
   );
 }

@@ -69,7 +69,7 @@ describe('matching an MMSA state_dict', () => {
     const { ir, modules } = compileChild('');
     const e = errorOf(() => matchMmsaCheckpoint({ file: 'ckpt.pth', tensors: withBert() }, mapMmsaNames(ir, modules), ir, modules));
     expect(e.code).toBe('MSA6820');
-    expect(e.message).toContain(': 24 unexpected tensor(s); nothing was imported');
+    expect(e.message).toContain(': 24 unexpected tensors; nothing was imported');
     expect(e.message).toContain('  unexpected  Model.text_model.model.pooler.dense.weight [32, 32]');
     expect(e.hint).toBe('encoders.text has no parameters in this pipeline, but the checkpoint holds 24 tensors under Model.text_model: set `finetune: true` on encoders.text to run BERT with the checkpoint\'s weights');
   });
@@ -78,7 +78,7 @@ describe('matching an MMSA state_dict', () => {
     const { ir } = compileChild('');
     const ckpt = readMmsaCheckpoint(join(fixtures, 'self_mm_mosi/checkpoint.pth'));
     const e = errorOf(() => matchMmsaCheckpoint(ckpt, mapMmsaNames(ir, {}), ir, {}));
-    expect(e.message).toContain('36 unexpected, 36 without an MMSA name tensor(s)');
+    expect(e.message).toContain(': 36 parameters without an MMSA name, 36 unexpected tensors; nothing was imported');
     expect(e.message).toContain('  unnamed     encoders.audio.lstm.weight_ih_l0 [64, 5]: no mmsa_modules entry covers its node');
     expect(e.message).toContain('... and 32 more (--format json lists all)');
     expect((e.details['problems'] as unknown[]).length).toBe(72);
