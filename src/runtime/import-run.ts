@@ -13,7 +13,7 @@ import type { LoadedDataset } from './data/types.js';
 import { makeEvent, type EvalEndEvent, type RunEndSeedEvent, type RunStartEvent, type SeedResult } from './events.js';
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { NativeMode } from './native.js';
-import { backendLabel, datasetIdentity, effectiveSpec, hashOf, mmsaVersion } from './run.js';
+import { backendLabel, effectiveSpec, hashOf, manifestOf, mmsaVersion } from './run.js';
 import { RunDir, safeSegment, writeJsonAtomic, type LockFile } from './run-dir.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { evaluateSplit, topologyOf, writePredictions, type EvalOutcome } from './train/executor.js';
@@ -100,19 +100,7 @@ export async function importMmsaCheckpoint(compiled: CompileResult, opts: Import
     seed: IMPORT_SEED,
     lock,
     manifest: {
-      mmsaVersion: mmsaVersion(),
-      nodeVersion: process.version,
-      backend: backend.name,
-      backendDetails: { version: backend.version, ...backend.details },
-      pipeline: ir.pipeline,
-      specHash: hash,
-      seed: IMPORT_SEED,
-      dataset: {
-        ...datasetIdentity(ir),
-        ...(data?.provenance.path ? { path: data.provenance.path } : {}),
-        ...(data?.provenance.sha256 ? { sha256: data.provenance.sha256 } : {}),
-      },
-      command: opts.command ?? [],
+      ...manifestOf(ir, backend, hash, IMPORT_SEED, data, opts.command ?? []),
       imported: { from: 'mmsa', file: opts.checkpoint, sha256: checkpoint.sha256, format: checkpoint.format, tensors: checkpoint.tensors.size },
     },
   });
