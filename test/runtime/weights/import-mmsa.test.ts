@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileFile } from '../../../src/compiler/compile.js';
 import { mapMmsaNames } from '../../../src/compiler/ir/mmsa-names.js';
-import { MmsaError } from '../../../src/errors.js';
 import { packageRoot } from '../../../src/paths.js';
 import { matchMmsaCheckpoint, readMmsaCheckpoint } from '../../../src/runtime/weights/import-mmsa.js';
 import { contiguousStrides, sizeOfShape, type StoredTensor } from '../../../src/runtime/weights/tensor.js';
+import { mmsaErrorOf } from '../../helpers/errors.js';
 
 const fixtures = join(packageRoot(), 'test/fixtures/mmsa-checkpoints');
 const dir = mkdtempSync(join(tmpdir(), 'mmsa-match-'));
@@ -42,16 +42,6 @@ function withBert() {
   return tensors;
 }
 
-function errorOf(f: () => unknown): MmsaError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MmsaError);
-    return e as MmsaError;
-  }
-  throw new Error('expected an MmsaError');
-}
-
 describe('matching an MMSA state_dict', () => {
   it("maps a fine-tuned BERT's tensors onto the bert encoder and skips the position_ids buffer", () => {
     const { ir, modules } = compileChild(TINY_BERT);
@@ -67,7 +57,7 @@ describe('matching an MMSA state_dict', () => {
 
   it('the same tensors against a frozen BERT: unexpected, and the fix is finetune: true', () => {
     const { ir, modules } = compileChild('');
-    const e = errorOf(() => matchMmsaCheckpoint({ file: 'ckpt.pth', tensors: withBert() }, mapMmsaNames(ir, modules), ir, modules));
+    const e = mmsaErrorOf(() => matchMmsaCheckpoint({ file: 'ckpt.pth', tensors: withBert() }, mapMmsaNames(ir, modules), ir, modules));
     expect(e.code).toBe('MSA6820');
     expect(e.message).toContain(': 24 unexpected tensors; nothing was imported');
     expect(e.message).toContain('  unexpected  Model.text_model.model.pooler.dense.weight [32, 32]');
@@ -77,7 +67,7 @@ describe('matching an MMSA state_dict', () => {
   it('a pipeline that says nowhere where MMSA keeps its nodes', () => {
     const { ir } = compileChild('');
     const ckpt = readMmsaCheckpoint(join(fixtures, 'self_mm_mosi/checkpoint.pth'));
-    const e = errorOf(() => matchMmsaCheckpoint(ckpt, mapMmsaNames(ir, {}), ir, {}));
+    const e = mmsaErrorOf(() => matchMmsaCheckpoint(ckpt, mapMmsaNames(ir, {}), ir, {}));
     expect(e.message).toContain(': 36 parameters without an MMSA name, 36 unexpected tensors; nothing was imported');
     expect(e.message).toContain('  unnamed     encoders.audio.lstm.weight_ih_l0 [64, 5]: no mmsa_modules entry covers its node');
     expect(e.message).toContain('... and 32 more (--format json lists all)');

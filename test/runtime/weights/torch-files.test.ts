@@ -4,24 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MmsaError } from '../../../src/errors.js';
 import { packageRoot } from '../../../src/paths.js';
 import { toFloat32 } from '../../../src/runtime/weights/tensor.js';
 import { readTorchBin, torchFormat } from '../../../src/runtime/weights/torch-bin.js';
 import { torchPickle, writeZip, type BinTensor } from '../bert/helpers.js';
+import { mmsaErrorOf } from '../../helpers/errors.js';
 
 const fixtures = join(packageRoot(), 'test/fixtures/mmsa-checkpoints');
 const bytesOf = (p: string) => new Uint8Array(readFileSync(join(fixtures, p)));
-
-function errorOf(f: () => unknown): MmsaError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MmsaError);
-    return e as MmsaError;
-  }
-  throw new Error('expected an MmsaError');
-}
 
 const latin1 = (s: string) => [...Buffer.from(s, 'latin1')];
 // torch/serialization.py's MAGIC_NUMBER 0x1950a86a20f9469cfc6c as a pickled LONG1, then PROTOCOL_VERSION 1001 and
@@ -80,29 +70,29 @@ describe('MMSA checkpoints as torch writes them', () => {
 describe('hostile files get located errors', () => {
   it('a zip cut short: no central directory', () => {
     const zip = bytesOf('tfn_mosi/checkpoint.pth');
-    const e = errorOf(() => readTorchBin(zip.subarray(0, zip.length - 200), 'cut.pth'));
+    const e = mmsaErrorOf(() => readTorchBin(zip.subarray(0, zip.length - 200), 'cut.pth'));
     expect(e.code).toBe('MSA6806');
     expect(e.message).toMatch(/^cut\.pth: no end-of-central-directory record/);
   });
 
   it('a zip without data.pkl', () => {
-    const e = errorOf(() => readTorchBin(writeZip([['archive/version', new Uint8Array([0x33])]]), 'nopkl.pth'));
+    const e = mmsaErrorOf(() => readTorchBin(writeZip([['archive/version', new Uint8Array([0x33])]]), 'nopkl.pth'));
     expect(e.code).toBe('MSA6806');
     expect(e.message).toContain('nopkl.pth: the archive has no data.pkl entry');
   });
 
   it('neither zip nor pickle', () => {
-    const e = errorOf(() => readTorchBin(new TextEncoder().encode('{"weights": []}'), 'model.json'));
+    const e = mmsaErrorOf(() => readTorchBin(new TextEncoder().encode('{"weights": []}'), 'model.json'));
     expect(e.code).toBe('MSA6806');
     expect(e.message).toContain('neither a zip archive');
   });
 
   it('a GLOBAL outside the allow-list, in a zip and in a legacy file: refused, never called', () => {
     const evil = Uint8Array.from([0x80, 0x02, ...latin1('cos\nsystem\n'), ...latin1('X\x04\x00\x00\x00echo'), 0x85, 0x52, 0x2e]);
-    const z = errorOf(() => readTorchBin(writeZip([['archive/data.pkl', evil]]), 'evil.pth'));
+    const z = mmsaErrorOf(() => readTorchBin(writeZip([['archive/data.pkl', evil]]), 'evil.pth'));
     expect(z.code).toBe('MSA6005');
     expect(z.message).toMatch(/evil\.pth:archive\/data\.pkl: forbidden global os\.system:.*\[byte offset 2, opcode GLOBAL/);
-    const l = errorOf(() => readTorchBin(legacyFile(evil, []), 'evil-legacy.pth'));
+    const l = mmsaErrorOf(() => readTorchBin(legacyFile(evil, []), 'evil-legacy.pth'));
     expect(l.code).toBe('MSA6005');
     expect(l.message).toMatch(/evil-legacy\.pth \(state_dict, the pickle at byte offset 46\): forbidden global os\.system/);
     expect(l.hint).toContain('state_dict');
@@ -110,29 +100,29 @@ describe('hostile files get located errors', () => {
 
   it('storages cut short: a zip entry and the end of a legacy file', () => {
     const short = writeZip([['archive/data.pkl', torchPickle([['w', w]])], ['archive/data/0', f32([1, 2])]]);
-    const z = errorOf(() => readTorchBin(short, 's.pth'));
+    const z = mmsaErrorOf(() => readTorchBin(short, 's.pth'));
     expect(z.code).toBe('MSA6806');
     expect(z.message).toContain("storage 'archive/data/0' has 8 bytes, 4 x F32 needs 16");
     const legacy = bytesOf('lf_dnn_mosi/checkpoint.legacy.pth');
-    const l = errorOf(() => readTorchBin(legacy.subarray(0, legacy.length - 10), 'cut-legacy.pth'));
+    const l = mmsaErrorOf(() => readTorchBin(legacy.subarray(0, legacy.length - 10), 'cut-legacy.pth'));
     expect(l.code).toBe('MSA6806');
     expect(l.message).toMatch(/cut-legacy\.pth: legacy torch\.save file: storage '\d+' needs \d+ bytes, the file has \d+ left \(truncated\) \(byte offset \d+\)/);
   });
 
   it('a storage whose size disagrees with its tensors, and a view past its storage', () => {
     const main = torchPickle([['w', w]]);
-    const l = errorOf(() => readTorchBin(legacyFile(main, [['0', 3, f32([1, 2, 3])]]), 'n.pth'));
+    const l = mmsaErrorOf(() => readTorchBin(legacyFile(main, [['0', 3, f32([1, 2, 3])]]), 'n.pth'));
     expect(l.code).toBe('MSA6806');
     expect(l.message).toContain("storage '0' holds 3 elements, its tensors were saved with 4");
     const past = torchPickle([['w', { ...w, shape: [3, 2] }]]);
-    const e = errorOf(() => readTorchBin(legacyFile(past, [['0', 4, f32([1, 2, 3, 4])]]), 'v.pth'));
+    const e = mmsaErrorOf(() => readTorchBin(legacyFile(past, [['0', 4, f32([1, 2, 3, 4])]]), 'v.pth'));
     expect(e.code).toBe('MSA6009');
     expect(e.message).toMatch(/v\.pth \(state_dict, the pickle at byte offset 46\): .*runs past its storage '0'.*\[byte offset \d+/);
   });
 
   it('a legacy file whose first pickle is not the magic number', () => {
     const notMagic = Uint8Array.from([0x80, 0x02, 0x4b, 0x07, 0x2e, ...PROTOCOL]);
-    const e = errorOf(() => readTorchBin(notMagic, 'seven.pth'));
+    const e = mmsaErrorOf(() => readTorchBin(notMagic, 'seven.pth'));
     expect(e.code).toBe('MSA6806');
     expect(e.message).toContain("seven.pth: legacy torch.save file: it does not start with torch's magic number");
   });
