@@ -123,6 +123,17 @@ describe('the imported run directory', () => {
     expect(j.tensors.length).toBe(Object.keys(expectedOf('ef_lstm_mosei').state_dict).length);
   });
 
+  it('without the dataset file the weights are still imported, with the reason they were not evaluated', async () => {
+    const spec = join(work, 'no-data.yaml');
+    writeFileSync(spec, `version: 1\nextends: ${join(fixtures, 'tfn_mosi/pipeline.yaml')}\ndataset: {path: ${join(work, 'absent.pkl')}, manifest: ${join(fixtures, 'data/mosi.dataset.yaml')}}\n`);
+    const out = join(work, 'no-data');
+    const r = await run(['import', join(fixtures, 'tfn_mosi/checkpoint.pth'), '--pipeline', spec, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/not evaluated: the dataset cannot be read \(MSA6020: .*absent\.pkl\)/);
+    expect(existsSync(join(out, 'checkpoint', 'weights.bin'))).toBe(true);
+    expect(existsSync(join(out, 'results.json'))).toBe(false);
+  });
+
   it('needs --pipeline (usage error)', async () => {
     const r = await run(['import', join(fixtures, 'tfn_mosi/checkpoint.pth')]);
     expect(r.code).toBe(2);
