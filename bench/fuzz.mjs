@@ -22,17 +22,6 @@ const WORKER_AS = 2 * 1024 ** 3;
 /** Largest mutated input. */
 const MAX_INPUT = 2 * 1024 * 1024;
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---------------------------------------------------------------------------------------------------- worker
 
 async function worker(listFile) {
@@ -272,7 +261,10 @@ async function main() {
   const kinds = arg('kinds', 'pickle,yaml,mmsa').split(',');
   const keep = arg('keep', join(tmpdir(), 'mmsa-fuzz-failures'));
   const work = mkdtempSync(join(tmpdir(), 'mmsa-fuzz-'));
-  const rnd = mulberry32(seed);
+  // The runtime's own seeded PRNG: a failing input replays from its --seed.
+  const { Rng } = await import(pathToFileURL(join(root, 'dist/runtime/random.js')).href);
+  const rng = new Rng(seed);
+  const rnd = () => rng.nextFloat();
   const seeds = {
     pickle: kinds.includes('pickle') ? pickleSeeds(mkdtempSync(join(work, 'seeds-'))) : [],
     yaml: kinds.includes('yaml') ? specSeeds('.yaml') : [],

@@ -1,8 +1,8 @@
 // MmsaError: the one exception type for user-facing runtime/data failures (bad files, bad shapes, missing data),
 // and `printable`, which makes text taken from a file safe and short enough to show. Phases 6-8 and the data layer.
 
-/** Longest message an MmsaError keeps; the rest is elided with a count (a message must fit on a screen). */
-export const MAX_MESSAGE_CHARS = 2000;
+/** Longest message an MmsaError keeps (a listing of 40 problems fits); the rest is elided with a count. */
+export const MAX_MESSAGE_CHARS = 8000;
 
 // C0 controls (ESC starts terminal escape sequences), DEL, C1 controls and the bidirectional overrides that can
 // reorder what a terminal shows.
@@ -22,7 +22,8 @@ export function escapeUnprintable(s: string, keepLines = false): string {
 /** Shortens text to `max` characters, saying how much was left out. */
 export function elide(s: string, max: number): string {
   if (s.length <= max) return s;
-  const keep = Math.max(0, max - 24);
+  // The count has at most as many digits as the length: the result never exceeds `max`.
+  const keep = Math.max(0, max - '... ( more characters)'.length - String(s.length).length);
   return `${s.slice(0, keep)}... (${s.length - keep} more characters)`;
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_DEFLATE_RATIO } from '../../src/runtime/weights/zip.js';
-import { torchPickle, type BinTensor } from '../runtime/bert/helpers.js';
+import { closeZip, torchPickle, type BinTensor } from '../runtime/bert/helpers.js';
 import { runCapped, tempDir, type ChildOutcome } from './helpers.js';
 
 const tmp = tempDir();
@@ -61,14 +61,7 @@ function buildZip(blobs: Blob[], centrals: Central[]): Uint8Array {
     e.writeUInt32LE(offsets[c.blob]!, 42);
     cd.push(e, name);
   }
-  const cdBuf = Buffer.concat(cd);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(centrals.length, 8);
-  end.writeUInt16LE(centrals.length, 10);
-  end.writeUInt32LE(cdBuf.length, 12);
-  end.writeUInt32LE(off, 16);
-  return new Uint8Array(Buffer.concat([...parts, cdBuf, end]));
+  return closeZip(parts, cd, centrals.length, off);
 }
 
 function tensor(key: string, numel: number): BinTensor {

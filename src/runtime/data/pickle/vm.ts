@@ -58,6 +58,9 @@ type Reader<T> = Generator<ReadRequest, T, number>;
 /** An opcode handler: done when it returns nothing, else the reader of its slow path (more input needed). */
 type Handler = (vm: PickleVM) => Reader<void> | undefined;
 
+/** What the bytes of an inline payload become: str (UTF-8), int (LONG1/LONG4), py2 str (latin-1), bytes. */
+type PayloadAs = 'text' | 'long' | 'latin1' | 'bytes';
+
 /** Payloads at least this long are left in the file until their consumer knows where they go. */
 const LAZY_MIN = 4096;
 /** Staging buffer for converted payloads (multiple of 8 so every numeric element view is aligned). */
@@ -773,14 +776,7 @@ export class PickleVM implements NumpyHost {
 
   private loadLong(n: number): Reader<void> | undefined {
     this.charge(n + OBJ_COST);
-    const b = this.takeNow(n, 'LONG');
-    if (b === undefined) return this.loadLongSlow(n);
-    this.stack.push(decodeLong(b));
-    return undefined;
-  }
-
-  private *loadLongSlow(n: number): Reader<void> {
-    this.stack.push(decodeLong(yield* this.take(n, 'LONG')));
+    return this.pushPayload(n, 'LONG', 'long');
   }
 
   private loadUnicode(n: number): Reader<void> | undefined {
@@ -790,14 +786,7 @@ export class PickleVM implements NumpyHost {
       st.push(this.lazy(n, 'utf8', 'str'));
       return undefined;
     }
-    const b = this.takeNow(n, 'str');
-    if (b === undefined) return this.loadUnicodeSlow(n);
-    st.push(this.decodeText(b));
-    return undefined;
-  }
-
-  private *loadUnicodeSlow(n: number): Reader<void> {
-    this.stack.push(this.decodeText(yield* this.take(n, 'str')));
+    return this.pushPayload(n, 'str', 'text');
   }
 
   private loadBinstring(n: number): Reader<void> | undefined {
@@ -807,14 +796,7 @@ export class PickleVM implements NumpyHost {
       return undefined;
     }
     this.charge(n + OBJ_COST);
-    const b = this.takeNow(n, 'py2 str');
-    if (b === undefined) return this.loadBinstringSlow(n);
-    this.stack.push(latin1String(b));
-    return undefined;
-  }
-
-  private *loadBinstringSlow(n: number): Reader<void> {
-    this.stack.push(latin1String(yield* this.take(n, 'py2 str')));
+    return this.pushPayload(n, 'py2 str', 'latin1');
   }
 
   private loadBytes(n: number): Reader<void> | undefined {
@@ -823,14 +805,32 @@ export class PickleVM implements NumpyHost {
       return undefined;
     }
     this.charge(n + OBJ_COST);
-    const b = this.takeNow(n, 'bytes');
-    if (b === undefined) return this.loadBytesSlow(n);
-    this.stack.push(b.slice());
+    return this.pushPayload(n, 'bytes', 'bytes');
+  }
+
+  /** Pushes the n-byte payload at the cursor as a value; reads more input (slow path) only when the window lacks it. */
+  private pushPayload(n: number, what: string, as: PayloadAs): Reader<void> | undefined {
+    const b = this.takeNow(n, what);
+    if (b === undefined) return this.pushPayloadSlow(n, what, as);
+    this.stack.push(this.payloadValue(b, as));
     return undefined;
   }
 
-  private *loadBytesSlow(n: number): Reader<void> {
-    this.stack.push((yield* this.take(n, 'bytes')).slice());
+  private *pushPayloadSlow(n: number, what: string, as: PayloadAs): Reader<void> {
+    this.stack.push(this.payloadValue(yield* this.take(n, what), as));
+  }
+
+  private payloadValue(b: Uint8Array, as: PayloadAs): unknown {
+    switch (as) {
+      case 'text':
+        return this.decodeText(b);
+      case 'long':
+        return decodeLong(b);
+      case 'latin1':
+        return latin1String(b);
+      case 'bytes':
+        return b.slice();
+    }
   }
 
   private *loadGlobal(): Reader<void> {
