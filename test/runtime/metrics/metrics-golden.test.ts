@@ -4,8 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { computeMetrics, type DatasetName } from '../../../src/runtime/metrics/index.js';
 
-// shared/ lies beside the repository (CI clones the repo elsewhere with a copy of shared/ next to it)
-const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared');
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures');
 
 interface GoldenCase {
   name: string;
@@ -15,7 +14,7 @@ interface GoldenCase {
   expected: Record<string, number>;
 }
 
-const golden = JSON.parse(readFileSync(resolve(SHARED, 'fixtures/golden/metrics.json'), 'utf8')) as { cases: GoldenCase[] };
+const golden = JSON.parse(readFileSync(resolve(FIXTURES, 'golden/metrics.json'), 'utf8')) as { cases: GoldenCase[] };
 
 describe('metrics golden (reference metricsTop.py output)', () => {
   it('has all 48 cases', () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MmsaError } from '../../../src/errors.js';
 import { UlgmState } from '../../../src/runtime/train/ulgm-state.js';
 
-const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared');
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures');
 
 interface Trace {
   N: number;
@@ -21,7 +21,7 @@ interface Trace {
   }[];
 }
 
-const trace = JSON.parse(readFileSync(resolve(SHARED, 'fixtures/golden/ulgm-trace.json'), 'utf8')) as Trace;
+const trace = JSON.parse(readFileSync(resolve(FIXTURES, 'golden/ulgm-trace.json'), 'utf8')) as Trace;
 const MODS = ['text', 'audio', 'vision'] as const;
 
 function freshState(): UlgmState {
