@@ -1,4 +1,4 @@
-// The training executor: MMSA's epoch loop (spec 3.4) over a lowered pipeline - seeded shuffles, gradient
+// The training executor: MMSA's epoch loop (`do_train` of `trains/singleTask/*.py`) over a lowered pipeline - seeded shuffles, gradient
 // accumulation (reference or corrected), clipping, hooks, validation-based selection, early stop, one final test pass.
 // Phase 7 (execute): yields RunEvents, never prints.
 

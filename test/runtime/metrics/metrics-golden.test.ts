@@ -31,7 +31,7 @@ describe('metrics golden (reference metricsTop.py output)', () => {
   }
 });
 
-describe('spec 2.4 golden vectors', () => {
+describe('golden vectors of MMSA\'s utils/metricsTop.py', () => {
   it('MOSI-style vector', () => {
     const t = [2.4, -0.6, 0.0, 1.8, -2.8, 0.0, 3.0, -1.4, 0.4, -0.2, 1.0, -3.0];
     const p = [1.9, -0.2, 0.3, 2.6, -1.5, -0.1, 2.2, -1.6, -0.3, 0.1, 0.45, -2.7];
