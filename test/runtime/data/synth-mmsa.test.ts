@@ -124,7 +124,7 @@ describe('MMSA-layout synthetic files', () => {
     writeSynthMmsa(file, { ...small, sizes: SYNTH_SMALL_SIZES, aligned: true });
     const tr = (await read(file)).get('train')!;
     expect((tr.get('audio') as NDArray).shape).toEqual([64, 10, 5]);
-    expect(Array.from((tr.get('audio_lengths') as NDArray).data)).toEqual(Array.from((tr.get('vision_lengths') as NDArray).data));
+    expect(Array.from((tr.get('audio_lengths') as NDArray).data as Float64Array)).toEqual(Array.from((tr.get('vision_lengths') as NDArray).data as Float64Array));
   });
 
   it('loads in CPython with numpy as MMSA\'s loader reads it (float32 features, int64 lengths)', (ctx) => {
