@@ -2,7 +2,7 @@
 // results, every file written atomically (temp file in the same dir, fsync, rename). Phase 7 (execute).
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { serializeEvent, type RunEvent, type SeedResult, type AggregateCell } from './events.js';
@@ -292,7 +292,10 @@ export function csvCell(v: string | number | boolean): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** MMSA's normal-mode CSV row: `Model` then one "(mean, std)" cell per key (both x100, numpy-rounded to 2). */
+/**
+ * The summary of a spec over its seeds: JSON, and MMSA's normal-mode CSV row (`Model`, then one "(mean, std)" cell per
+ * key; x100 and numpy-rounded to 2 for MMSA's metric sets, whose headers then say "(x100)", else rounded to 4).
+ */
 export function writeSummary(
   paths: { json: string; csv: string },
   summary: { pipeline: string; specHash: string; seeds: number[]; results: SeedResult[]; aggregate: Record<string, AggregateCell> },
@@ -304,7 +307,27 @@ export function writeSummary(
     const c = summary.aggregate[k]!.cell;
     return csvCell(`(${pyFloat(c[0])}, ${pyFloat(c[1])})`);
   });
-  writeFileAtomic(paths.csv, `${['Model', ...keys].join(',')}\n${[csvCell(summary.pipeline), ...cells].join(',')}\n`);
+  const head = keys.map((k) => csvCell((summary.aggregate[k]!.scale ?? 100) === 100 ? `${k} (x100)` : k));
+  writeFileAtomic(paths.csv, `${['Model', ...head].join(',')}\n${[csvCell(summary.pipeline), ...cells].join(',')}\n`);
+}
+
+/** Results of every completed seed run of one spec hash under `runs/<pipeline>/`, in seed order. */
+export function completedSeedResults(outRoot: string, pipeline: string, hash: string): SeedResult[] {
+  const dir = join(outRoot, safeSegment(pipeline));
+  const out: SeedResult[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  const re = new RegExp(`^${hash}-(\\d+)$`);
+  for (const n of names) {
+    if (!re.test(n)) continue;
+    const done = findCompletedRun(join(dir, n));
+    if (done) out.push(done.results);
+  }
+  return out.sort((a, b) => a.seed - b.seed);
 }
 
 /** Python's repr of a float for the CSV cells (`70.8`, `0.0`). */

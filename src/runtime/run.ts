@@ -15,7 +15,7 @@ import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { findCompletedRun, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile } from './run-dir.js';
+import { completedSeedResults, findCompletedRun, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile } from './run-dir.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
 
@@ -254,10 +254,14 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
   }
 
   if (outcome.results.length > 0) {
-    const agg = aggregateSeeds(outcome.results.map((r) => r.test));
+    // The summary covers every completed seed of this spec, also those of earlier `mmsa run --seeds` calls, so it
+    // agrees with `mmsa compare` whatever order the seeds were run in.
+    const all = completedSeedResults(opts.outRoot, ir.pipeline, hash);
+    const results = all.length >= outcome.results.length ? all : outcome.results;
+    const agg = aggregateSeeds(results.map((r) => r.test));
     outcome.aggregate = agg;
     const paths = summaryPaths(opts.outRoot, ir.pipeline, hash);
-    writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: outcome.results.map((r) => r.seed), results: outcome.results, aggregate: agg });
+    writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: results.map((r) => r.seed), results, aggregate: agg });
     outcome.summaryPath = paths.json;
     yield ev({
       kind: 'run.end',
@@ -265,8 +269,8 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       scope: 'summary',
       status: 'completed',
       pipeline: ir.pipeline,
-      seeds: outcome.results.map((r) => r.seed),
-      results: outcome.results,
+      seeds: results.map((r) => r.seed),
+      results,
       aggregate: agg,
       summaryPath: paths.json,
     });

@@ -91,7 +91,8 @@ describe('mmsa report / compare / watch on a recorded run', () => {
     expect(md.out).toMatch(/^\| Model \| Dataset \| Seeds \| Has0_acc_2/);
     expect(md.out).toContain('| demo_self_mm | synthetic-mosi | 1 | **89.06 +- 0.00**');
     const csv = await run(['compare', `${rootDir}/*/*`, '--format', 'csv', '--sort', 'MAE']);
-    expect(csv.out.split('\n')[0]).toBe('Model,Dataset,Seeds,Has0_acc_2,Has0_F1_score,Non0_acc_2,Non0_F1_score,Mult_acc_5,Mult_acc_7,MAE,Corr,Loss');
+    // A MOSI-like run reports MMSA's metric set: every column x100, as MMSA's tables, and the header says so.
+    expect(csv.out.split('\n')[0]).toBe('Model,Dataset,Seeds,Has0_acc_2 (x100),Has0_F1_score (x100),Non0_acc_2 (x100),Non0_F1_score (x100),Mult_acc_5 (x100),Mult_acc_7 (x100),MAE (x100),Corr (x100),Loss (x100)');
     const json = JSON.parse((await run(['compare', rootDir, '--format', 'json'])).out) as { rows: unknown[] };
     expect(json.rows).toHaveLength(1);
     expect((await run(['compare', tmp()])).code).toBe(1);

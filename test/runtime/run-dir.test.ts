@@ -96,16 +96,19 @@ describe('RunDir', () => {
     expect(readdirSync(d)).toEqual(['f.json']);
   });
 
-  it('writes the seed summary as MMSA cells (mean*100, std*100 rounded to 2)', () => {
+  it('writes the seed summary as MMSA cells (mean*100, std*100 rounded to 2) and says x100 in the header', () => {
     const out = tmp();
     const results = [
       { seed: 1, test: { MAE: 0.7, Corr: 0.61 }, validAtBest: {}, bestEpoch: 1, epochs: 2 },
       { seed: 2, test: { MAE: 0.72, Corr: 0.63 }, validAtBest: {}, bestEpoch: 1, epochs: 2 },
     ];
     const paths = summaryPaths(out, 'p', 'h');
-    writeSummary(paths, { pipeline: 'p', specHash: 'h', seeds: [1, 2], results, aggregate: aggregateSeeds(results.map((r) => r.test)) });
-    expect(readFileSync(paths.csv, 'utf8')).toBe('Model,MAE,Corr\np,"(71.0, 1.0)","(62.0, 1.0)"\n');
+    writeSummary(paths, { pipeline: 'p', specHash: 'h', seeds: [1, 2], results, aggregate: aggregateSeeds(results.map((r) => r.test), { scale: 100 }) });
+    expect(readFileSync(paths.csv, 'utf8')).toBe('Model,MAE (x100),Corr (x100)\np,"(71.0, 1.0)","(62.0, 1.0)"\n');
     expect(JSON.parse(readFileSync(paths.json, 'utf8')).aggregate.MAE.cell).toEqual([71, 1]);
+    // A custom metric set (MAE and Corr alone) is written as it is.
+    writeSummary(paths, { pipeline: 'p', specHash: 'h', seeds: [1, 2], results, aggregate: aggregateSeeds(results.map((r) => r.test)) });
+    expect(readFileSync(paths.csv, 'utf8')).toBe('Model,MAE,Corr\np,"(0.71, 0.01)","(0.62, 0.01)"\n');
   });
 });
 
