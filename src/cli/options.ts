@@ -120,7 +120,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'predict',
-    description: "write predictions of a trained run's best checkpoint (id, prediction, label)",
+    description: "write predictions of a trained run's best checkpoint (id, prediction, label; class probabilities for classification)",
     args: [{ name: 'run-dir', description: 'a run directory (runs/<pipeline>/<hash>-<seed>)' }],
     options: [
       { flags: '--data <file>', description: "a feature file in the same layout (default: the run's own dataset)" },
@@ -131,6 +131,22 @@ export const COMMANDS: readonly CommandSpec[] = [
       native,
       threads,
     ],
+  },
+  {
+    name: 'evaluate',
+    description: "metrics of a trained run's best checkpoint on labelled data (its metric set and Loss, as its test results)",
+    args: [{ name: 'run-dir', description: 'a run directory (runs/<pipeline>/<hash>-<seed>)' }],
+    options: [
+      { flags: '--data <file>', description: "a labelled feature file in the run's layout (default: the run's own dataset)" },
+      { flags: '--split <split>', description: 'which split of the file', choices: ['train', 'valid', 'test'], default: 'test' },
+      format,
+      { flags: '--out <file>', description: 'also write the result as .json' },
+      dataRoot,
+      backend,
+      native,
+      threads,
+    ],
+    examples: ['mmsa evaluate runs/lmf_mosi/83e606e3a2af-1111 --data new_clips.pkl', 'mmsa evaluate RUN_DIR --data other.pkl --split valid --format json'],
   },
   {
     name: 'watch',

@@ -12,8 +12,11 @@ import { MmsaError } from '../errors.js';
 import type { BackendName } from '../runtime/backend.js';
 import type { NativeMode } from '../runtime/native.js';
 import type { RunEvent } from '../runtime/events.js';
-import { assertRunDir, csvCell, jsonReplacer, lockSpecPath, readJson, readManifest, writeFileAtomic, type LockFile } from '../runtime/run-dir.js';
+import { assertRunDir, jsonReplacer, lockSpecPath, readJson, readManifest, writeFileAtomic, type LockFile } from '../runtime/run-dir.js';
 import type { RunOptions } from '../runtime/run.js';
+import type { Ir } from '../compiler/ir/types.js';
+import type { LoadedDataset, SplitData } from '../runtime/data/types.js';
+import type { LoweredPipeline } from '../runtime/lower/types.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createPlainReporter, type Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
@@ -184,51 +187,98 @@ export function compileLock(runDir: string, io: Io, opts: { dataRoot?: string } 
   return { compiled, lock, host };
 }
 
-export async function predictCommand(runDir: string, opts: PredictCommandOptions, io: Io): Promise<number> {
+/** A trained run ready to score data: its IR (dataset pointed at --data when given), data, model with the best weights. */
+interface TrainedRun {
+  dir: string;
+  ir: Ir;
+  data: LoadedDataset;
+  pipeline: LoweredPipeline;
+  runtime: typeof import('../runtime/train/executor.js');
+}
+
+/**
+ * Loads what `predict` and `evaluate` share: the run's lock file compiled as at training time, the data (the run's own
+ * dataset, or `--data` in the same layout, of which only `split` has to exist), the backend the run used and the model
+ * with its best checkpoint. Returns an exit code when diagnostics were printed.
+ */
+async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kernels: { native?: NativeMode; threads?: number }, io: Io): Promise<TrainedRun | number> {
   const dir = resolve(io.cwd, runDir);
   const split = opts.split ?? 'test';
+  assertRunDir(dir);
+  if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
+    throw new MmsaError('MSA6701', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
+  }
+  const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
+  const { compiled, host } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
+  if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
+  if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
+  let ir = compiled.ir;
+  if (opts.data) {
+    const path = resolve(io.cwd, opts.data);
+    ir = { ...ir, dataset: { ...ir.dataset, source: 'custom', path, sha256: null } };
+  }
+  const manifest = readManifest(dir);
+  const [{ setupBackend }, { loadDataset }, { lowerPipeline }, { readCheckpoint }, runtime] = await Promise.all([
+    import('../runtime/backend.js'),
+    import('../runtime/data/load-dataset.js'),
+    import('../runtime/lower/lower-pipeline.js'),
+    import('../runtime/train/checkpoint.js'),
+    import('../runtime/train/executor.js'),
+  ]);
+  await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
+  const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}) });
+  const ckpt = readCheckpoint(join(dir, 'checkpoint'));
+  const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: Math.max(1, data.train.n) });
+  try {
+    pipeline.model.store.loadStateDict(ckpt.weights);
+  } catch (e) {
+    pipeline.optimizer.dispose();
+    pipeline.model.dispose();
+    throw new MmsaError('MSA6701', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
+  }
+  return { dir, ir, data, pipeline, runtime };
+}
+
+function checkScoringOptions(opts: PredictCommandOptions, io: Io, outExts: string[]): { native?: NativeMode; threads?: number } | number {
+  const split = opts.split ?? 'test';
   if (!['train', 'valid', 'test'].includes(split)) return usage(io, `--split must be train, valid or test, got '${split}'`);
-  if (opts.out && !['.csv', '.json'].includes(extname(opts.out).toLowerCase())) return usage(io, `--out must end in .csv or .json, got '${opts.out}'`);
+  if (opts.out && !outExts.includes(extname(opts.out).toLowerCase())) return usage(io, `--out must end in ${outExts.join(' or ')}, got '${opts.out}'`);
   const kernels = parseKernelOptions(opts);
   if (kernels instanceof Error) return usage(io, kernels.message);
+  return kernels;
+}
+
+function reportFailure(e: unknown, io: Io): number {
+  if (e instanceof MmsaError) {
+    io.err(`${e.format()}\n`);
+    return 1;
+  }
+  throw e;
+}
+
+export async function predictCommand(runDir: string, opts: PredictCommandOptions, io: Io): Promise<number> {
+  const split = opts.split ?? 'test';
+  const kernels = checkScoringOptions(opts, io, ['.csv', '.json']);
+  if (typeof kernels === 'number') return kernels;
   try {
-    assertRunDir(dir);
-    if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
-      throw new MmsaError('MSA6701', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
-    }
-    const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
-    const { compiled, host } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
-    if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
-    if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
-    let ir = compiled.ir;
-    if (opts.data) {
-      const path = resolve(io.cwd, opts.data);
-      ir = { ...ir, dataset: { ...ir.dataset, source: 'custom', path, sha256: null } };
-    }
-    const manifest = readManifest(dir);
-    const [{ setupBackend }, { loadDataset }, { lowerPipeline }, { readCheckpoint }, { predictSplit }] = await Promise.all([
-      import('../runtime/backend.js'),
-      import('../runtime/data/load-dataset.js'),
-      import('../runtime/lower/lower-pipeline.js'),
-      import('../runtime/train/checkpoint.js'),
-      import('../runtime/train/executor.js'),
-    ]);
-    await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
-    const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}) });
-    const ckpt = readCheckpoint(join(dir, 'checkpoint'));
-    const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: Math.max(1, data.train.n) });
+    const run = await loadTrainedRun(runDir, opts, kernels, io);
+    if (typeof run === 'number') return run;
+    const { ir, data, pipeline } = run;
+    const { predictSplit, predictionsCsv, softmaxRow } = run.runtime;
     try {
-      try {
-        pipeline.model.store.loadStateDict(ckpt.weights);
-      } catch (e) {
-        throw new MmsaError('MSA6701', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
-      }
-      const { ids, predictions, labels } = predictSplit(ir, pipeline, data[split]);
-      const rows = ids.map((id, i) => ({ id, prediction: predictions[i]!, label: labels ? labels[i]! : null }));
+      const { ids, predictions, outputs, labels } = predictSplit(ir, pipeline, data[split]);
+      // Classification heads give one logit per class: the prediction is the class, with its softmax probabilities.
+      const classes = (outputs[0]?.length ?? 1) > 1;
+      const rows = ids.map((id, i) => ({
+        id,
+        prediction: predictions[i]!,
+        label: labels ? labels[i]! : null,
+        ...(classes ? { probabilities: softmaxRow(outputs[i]!) } : {}),
+      }));
       if (opts.out && extname(opts.out).toLowerCase() === '.json') {
         writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(rows, jsonReplacer, 2)}\n`);
       } else {
-        const csv = `id,prediction,label\n${rows.map((r) => [csvCell(r.id), csvCell(r.prediction), r.label === null ? '' : csvCell(r.label)].join(',')).join('\n')}\n`;
+        const csv = predictionsCsv(ids, outputs, rows.map((r) => r.label));
         if (opts.out) writeFileAtomic(resolve(io.cwd, opts.out), csv);
         else io.out(csv);
       }
@@ -239,10 +289,56 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
       pipeline.model.dispose();
     }
   } catch (e) {
-    if (e instanceof MmsaError) {
-      io.err(`${e.format()}\n`);
-      return 1;
+    return reportFailure(e, io);
+  }
+}
+
+export interface EvaluateCommandOptions extends PredictCommandOptions {
+  format?: 'text' | 'json';
+}
+
+/**
+ * `mmsa evaluate RUN_DIR --data FILE`: the run's metrics (its metric set and Loss, as its test results) on labelled
+ * data it was not trained on. The data passes through `perturb` before scoring: the place for robustness options
+ * (missing modalities, noise) that score the same model on altered inputs.
+ */
+export async function evaluateCommand(runDir: string, opts: EvaluateCommandOptions, io: Io, perturb: ((split: SplitData) => SplitData)[] = []): Promise<number> {
+  const split = opts.split ?? 'test';
+  const format = opts.format ?? 'text';
+  if (format !== 'text' && format !== 'json') return usage(io, `--format must be text or json, got '${String(format)}'`);
+  const kernels = checkScoringOptions(opts, io, ['.json']);
+  if (typeof kernels === 'number') return kernels;
+  try {
+    const run = await loadTrainedRun(runDir, opts, kernels, io);
+    if (typeof run === 'number') return run;
+    const { ir, data, pipeline } = run;
+    try {
+      let part = data[split];
+      for (const p of perturb) part = p(part);
+      if (Object.keys(part.labels).length === 0) {
+        throw new MmsaError('MSA6706', `${opts.data ?? 'the dataset'}: split '${split}' has no labels to evaluate against`, {
+          hint: `evaluation needs the label key the run was trained on (${Object.values(ir.dataset.labels).join(', ')}); for unlabelled data use \`mmsa predict\``,
+        });
+      }
+      const r = run.runtime.evaluateSplit(ir, pipeline, part);
+      const result = { runDir: run.dir, data: opts.data ? resolve(io.cwd, opts.data) : ir.dataset.path ?? ir.dataset.name, split, n: part.n, metrics: r.metrics };
+      const text =
+        format === 'json'
+          ? `${JSON.stringify(result, jsonReplacer, 2)}\n`
+          : `${ir.pipeline} (${run.dir}) on ${result.data} [${split}, ${part.n} samples]\n${Object.entries(r.metrics)
+              .map(([k, v]) => `  ${k.padEnd(Math.max(6, ...Object.keys(r.metrics).map((x) => x.length)))}  ${Number.isFinite(v) ? v.toFixed(4) : 'nan'}`)
+              .join('\n')}\n`;
+      if (opts.out) {
+        writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(result, jsonReplacer, 2)}\n`);
+        io.err(`wrote ${opts.out}\n`);
+      }
+      io.out(text);
+      return 0;
+    } finally {
+      pipeline.optimizer.dispose();
+      pipeline.model.dispose();
     }
-    throw e;
+  } catch (e) {
+    return reportFailure(e, io);
   }
 }

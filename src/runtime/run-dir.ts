@@ -176,7 +176,12 @@ export interface RunDirInit {
   manifest: Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'>;
 }
 
-/** CSV columns of epochs.csv; valid metric keys follow in the order of the first epoch. */
+/**
+ * CSV columns of epochs.csv; then the valid metric keys (`valid_<key>`), the training loss of every task
+ * (`train_loss_task_<task>`, weighted as it enters the total) and of every head (`train_loss_head_<head>`: the part of
+ * the loss that trains it, e.g. Self-MM's M, T, A, V), in the order of the first epoch. A task whose loss is 0 has
+ * not started contributing yet (Self-MM's ULGM weights are 0 until the generated labels move away from y_M).
+ */
 const EPOCH_COLUMNS = ['epoch', 'train_loss', 'valid_loss', 'improved', 'best_epoch', 'optimizer_steps', 'seconds'];
 
 /**
@@ -189,6 +194,8 @@ export class RunDir {
   private eventsFd: number | undefined;
   private epochRows: string[] = [];
   private metricKeys: string[] | undefined;
+  private taskKeys: string[] = [];
+  private headKeys: string[] = [];
 
   private constructor(path: string, manifest: RunManifest) {
     this.path = path;
@@ -227,7 +234,11 @@ export class RunDir {
 
   /** Adds a row to epochs.csv (rewritten atomically: it is small). */
   recordEpoch(e: Extract<RunEvent, { kind: 'epoch.end' }>): void {
-    if (!this.metricKeys) this.metricKeys = Object.keys(e.valid.metrics).filter((k) => k !== 'Loss');
+    if (!this.metricKeys) {
+      this.metricKeys = Object.keys(e.valid.metrics).filter((k) => k !== 'Loss');
+      this.taskKeys = Object.keys(e.taskLosses ?? {});
+      this.headKeys = Object.keys(e.headLosses ?? {});
+    }
     const cells = [
       e.epoch,
       e.trainLoss,
@@ -237,9 +248,18 @@ export class RunDir {
       e.optimizerSteps,
       Number(e.seconds.toFixed(3)),
       ...this.metricKeys.map((k) => e.valid.metrics[k] ?? ''),
+      ...this.taskKeys.map((k) => e.taskLosses?.[k] ?? ''),
+      ...this.headKeys.map((k) => e.headLosses?.[k] ?? ''),
     ];
     this.epochRows.push(cells.map(csvCell).join(','));
-    const header = [...EPOCH_COLUMNS, ...this.metricKeys.map((k) => `valid_${k}`)].join(',');
+    const header = [
+      ...EPOCH_COLUMNS,
+      ...this.metricKeys.map((k) => `valid_${k}`),
+      ...this.taskKeys.map((k) => `train_loss_task_${k}`),
+      ...this.headKeys.map((k) => `train_loss_head_${k}`),
+    ]
+      .map(csvCell)
+      .join(',');
     writeFileAtomic(join(this.path, 'epochs.csv'), `${header}\n${this.epochRows.join('\n')}\n`);
   }
 

@@ -147,3 +147,21 @@ describe('checkpoint', () => {
     expect(() => readCheckpoint(join(d, 'nope'))).toThrow(/MSA6701|no checkpoint/);
   });
 });
+
+describe('epochs.csv', () => {
+  it('has the training loss of every task and every head, 0 while a task does not contribute yet (Self-MM ULGM)', () => {
+    const dir = RunDir.create({ outRoot: tmp(), pipeline: 'self_mm', hash: 'abcdef012345', seed: 1, lock: {}, manifest: {} as never });
+    const epochEnd = (epoch: number, ulgm: number): EpochEndEvent => makeEvent<EpochEndEvent>({
+      kind: 'epoch.end', runId: 'r', epoch, trainLoss: 0.9 + ulgm, taskLosses: { main: 0.9, ulgm }, headLosses: { M: 0.9, T: ulgm / 2, A: ulgm / 4, V: ulgm / 4 },
+      valid: { loss: 0.8, metrics: { MAE: 0.8, Loss: 0.8 } }, select: { metric: 'Loss', value: 0.8, best: 0.8, bestEpoch: 1 }, improved: epoch === 1,
+      patienceLeft: 8, optimizerSteps: 3, seconds: 1, taskExtras: {},
+    });
+    dir.recordEpoch(epochEnd(1, 0));
+    dir.recordEpoch(epochEnd(2, 0.4));
+    const [head, e1, e2] = readFileSync(join(dir.path, 'epochs.csv'), 'utf8').trim().split('\n');
+    expect(head).toBe('epoch,train_loss,valid_loss,improved,best_epoch,optimizer_steps,seconds,valid_MAE,train_loss_task_main,train_loss_task_ulgm,train_loss_head_M,train_loss_head_T,train_loss_head_A,train_loss_head_V');
+    expect(e1).toBe('1,0.9,0.8,1,1,3,1,0.8,0.9,0,0.9,0,0,0');
+    expect(e2).toBe('2,1.3,0.8,0,1,3,1,0.8,0.9,0.4,0.9,0.2,0.1,0.1');
+    dir.close();
+  });
+});
