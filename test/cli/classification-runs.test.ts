@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { evaluateCommand, predictCommand, runCommand } from '../../src/cli/run-commands.js';
 import { Rng } from '../../src/runtime/random.js';
 import { int64Array, ndarray, writePickleFile } from '../../src/runtime/data/pickle/write-pickle.js';
@@ -106,6 +107,17 @@ describe('classification runs', () => {
       expect(r.prediction).toBe(r.probabilities[1]! > r.probabilities[0]! ? 1 : 0);
       expect(r.label).toBeNull();
     }
+  });
+
+  it('mmsa report shows the confusion matrix of the test predictions', async () => {
+    const io = captureIo(dir);
+    expect(await main(['report', runDir], io)).toBe(0);
+    const html = readFileSync(join(runDir, 'report.html'), 'utf8');
+    expect(html).toContain('class="plot-confusion"');
+    expect(html).not.toContain('class="plot-scatter"');
+    const rows = readFileSync(join(runDir, 'predictions.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const n = (t: string, p: string) => rows.filter((c) => c[2] === t && c[1] === p).length;
+    expect(html).toContain(`<tr><td>0</td><td>${n('0', '0')}</td><td>${n('0', '1')}</td></tr><tr><td>1</td><td>${n('1', '0')}</td><td>${n('1', '1')}</td></tr>`);
   });
 
   it('mmsa evaluate scores new labelled data with the run\'s metric set; unlabelled data is a clear error', async () => {
