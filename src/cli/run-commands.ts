@@ -248,49 +248,52 @@ function checkScoringOptions(opts: PredictCommandOptions, io: Io, outExts: strin
   return kernels;
 }
 
-function reportFailure(e: unknown, io: Io): number {
-  if (e instanceof MmsaError) {
-    io.err(`${e.format()}\n`);
-    return 1;
+/** Loads the run, hands it to `score`, and frees the model whatever happens; MmsaErrors become exit code 1. */
+async function withTrainedRun(runDir: string, opts: PredictCommandOptions, kernels: { native?: NativeMode; threads?: number }, io: Io, score: (run: TrainedRun) => number | Promise<number>): Promise<number> {
+  try {
+    const run = await loadTrainedRun(runDir, opts, kernels, io);
+    if (typeof run === 'number') return run;
+    try {
+      return await score(run);
+    } finally {
+      run.pipeline.optimizer.dispose();
+      run.pipeline.model.dispose();
+    }
+  } catch (e) {
+    if (e instanceof MmsaError) {
+      io.err(`${e.format()}\n`);
+      return 1;
+    }
+    throw e;
   }
-  throw e;
 }
 
 export async function predictCommand(runDir: string, opts: PredictCommandOptions, io: Io): Promise<number> {
   const split = opts.split ?? 'test';
   const kernels = checkScoringOptions(opts, io, ['.csv', '.json']);
   if (typeof kernels === 'number') return kernels;
-  try {
-    const run = await loadTrainedRun(runDir, opts, kernels, io);
-    if (typeof run === 'number') return run;
+  return withTrainedRun(runDir, opts, kernels, io, (run) => {
     const { ir, data, pipeline } = run;
     const { predictSplit, predictionsCsv, softmaxRow } = run.runtime;
-    try {
-      const { ids, predictions, outputs, labels } = predictSplit(ir, pipeline, data[split]);
-      // Classification heads give one logit per class: the prediction is the class, with its softmax probabilities.
-      const classes = (outputs[0]?.length ?? 1) > 1;
-      const rows = ids.map((id, i) => ({
-        id,
-        prediction: predictions[i]!,
-        label: labels ? labels[i]! : null,
-        ...(classes ? { probabilities: softmaxRow(outputs[i]!) } : {}),
-      }));
-      if (opts.out && extname(opts.out).toLowerCase() === '.json') {
-        writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(rows, jsonReplacer, 2)}\n`);
-      } else {
-        const csv = predictionsCsv(ids, outputs, rows.map((r) => r.label));
-        if (opts.out) writeFileAtomic(resolve(io.cwd, opts.out), csv);
-        else io.out(csv);
-      }
-      if (opts.out) io.err(`wrote ${rows.length} predictions (${split}) to ${opts.out}\n`);
-      return 0;
-    } finally {
-      pipeline.optimizer.dispose();
-      pipeline.model.dispose();
+    const { ids, predictions, outputs, labels } = predictSplit(ir, pipeline, data[split]);
+    // Classification heads give one logit per class: the prediction is the class, with its softmax probabilities.
+    const classes = (outputs[0]?.length ?? 1) > 1;
+    const rows = ids.map((id, i) => ({
+      id,
+      prediction: predictions[i]!,
+      label: labels ? labels[i]! : null,
+      ...(classes ? { probabilities: softmaxRow(outputs[i]!) } : {}),
+    }));
+    if (opts.out && extname(opts.out).toLowerCase() === '.json') {
+      writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(rows, jsonReplacer, 2)}\n`);
+    } else {
+      const csv = predictionsCsv(ids, outputs, rows.map((r) => r.label));
+      if (opts.out) writeFileAtomic(resolve(io.cwd, opts.out), csv);
+      else io.out(csv);
     }
-  } catch (e) {
-    return reportFailure(e, io);
-  }
+    if (opts.out) io.err(`wrote ${rows.length} predictions (${split}) to ${opts.out}\n`);
+    return 0;
+  });
 }
 
 export interface EvaluateCommandOptions extends PredictCommandOptions {
@@ -308,37 +311,29 @@ export async function evaluateCommand(runDir: string, opts: EvaluateCommandOptio
   if (format !== 'text' && format !== 'json') return usage(io, `--format must be text or json, got '${String(format)}'`);
   const kernels = checkScoringOptions(opts, io, ['.json']);
   if (typeof kernels === 'number') return kernels;
-  try {
-    const run = await loadTrainedRun(runDir, opts, kernels, io);
-    if (typeof run === 'number') return run;
+  return withTrainedRun(runDir, opts, kernels, io, (run) => {
     const { ir, data, pipeline } = run;
-    try {
-      let part = data[split];
-      for (const p of perturb) part = p(part);
-      if (Object.keys(part.labels).length === 0) {
-        throw new MmsaError('MSA6706', `${opts.data ?? 'the dataset'}: split '${split}' has no labels to evaluate against`, {
-          hint: `evaluation needs the label key the run was trained on (${Object.values(ir.dataset.labels).join(', ')}); for unlabelled data use \`mmsa predict\``,
-        });
-      }
-      const r = run.runtime.evaluateSplit(ir, pipeline, part);
-      const result = { runDir: run.dir, data: opts.data ? resolve(io.cwd, opts.data) : ir.dataset.path ?? ir.dataset.name, split, n: part.n, metrics: r.metrics };
-      const text =
-        format === 'json'
-          ? `${JSON.stringify(result, jsonReplacer, 2)}\n`
-          : `${ir.pipeline} (${run.dir}) on ${result.data} [${split}, ${part.n} samples]\n${Object.entries(r.metrics)
-              .map(([k, v]) => `  ${k.padEnd(Math.max(6, ...Object.keys(r.metrics).map((x) => x.length)))}  ${Number.isFinite(v) ? v.toFixed(4) : 'nan'}`)
-              .join('\n')}\n`;
-      if (opts.out) {
-        writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(result, jsonReplacer, 2)}\n`);
-        io.err(`wrote ${opts.out}\n`);
-      }
-      io.out(text);
-      return 0;
-    } finally {
-      pipeline.optimizer.dispose();
-      pipeline.model.dispose();
+    let part = data[split];
+    for (const p of perturb) part = p(part);
+    if (Object.keys(part.labels).length === 0) {
+      throw new MmsaError('MSA6706', `${opts.data ?? 'the dataset'}: split '${split}' has no labels to evaluate against`, {
+        hint: `evaluation needs the label key the run was trained on (${Object.values(ir.dataset.labels).join(', ')}); for unlabelled data use \`mmsa predict\``,
+      });
     }
-  } catch (e) {
-    return reportFailure(e, io);
-  }
+    const r = run.runtime.evaluateSplit(ir, pipeline, part);
+    const result = { runDir: run.dir, data: opts.data ? resolve(io.cwd, opts.data) : ir.dataset.path ?? ir.dataset.name, split, n: part.n, metrics: r.metrics };
+    const w = Math.max(6, ...Object.keys(r.metrics).map((x) => x.length));
+    const text =
+      format === 'json'
+        ? `${JSON.stringify(result, jsonReplacer, 2)}\n`
+        : `${ir.pipeline} (${run.dir}) on ${result.data} [${split}, ${part.n} samples]\n${Object.entries(r.metrics)
+            .map(([k, v]) => `  ${k.padEnd(w)}  ${Number.isFinite(v) ? v.toFixed(4) : 'nan'}`)
+            .join('\n')}\n`;
+    if (opts.out) {
+      writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(result, jsonReplacer, 2)}\n`);
+      io.err(`wrote ${opts.out}\n`);
+    }
+    io.out(text);
+    return 0;
+  });
 }
