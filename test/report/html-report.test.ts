@@ -138,7 +138,7 @@ function decodePng(buf: Buffer): { w: number; h: number; px: (x: number, y: numb
     if (type === 'IDAT') idat.push(data);
     off += 12 + len;
   }
-  // Undo the per-row filters (PNG spec section 9).
+  // Undo the per-row filters (the five PNG filter types).
   const raw = inflateSync(Buffer.concat(idat));
   const stride = w * channels;
   const out = Buffer.alloc(h * stride);
