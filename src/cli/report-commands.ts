@@ -9,7 +9,7 @@ import { makeEvent, type AggregateCell, type RunEndSummaryEvent, type RunEvent, 
 import { readJson, readManifest, writeFileAtomic } from '../runtime/run-dir.js';
 import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
 import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } from '../report/compare.js';
-import { plotSpecs, renderHtmlReport, type PlotName } from '../report/html-report.js';
+import type { PlotName } from '../report/html-report.js';
 import { isRunDirectory, loadRun, parseEvents } from '../report/run-data.js';
 import type { Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
@@ -137,6 +137,8 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
   try {
     const dirs = expandRunDirs(args, io.cwd);
     const runs = dirs.map(loadRun);
+    // Vega, Vega-Lite and resvg load only for `mmsa report` (not for run, watch or compare, which share this module).
+    const { plotSpecs, renderHtmlReport } = await import('../report/html-report.js');
     if (format === 'png') {
       const run = runs[0]!;
       if (runs.length > 1) io.err(`note: --format png draws one plot; using ${run.dir}\n`);

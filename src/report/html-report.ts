@@ -4,7 +4,6 @@
 
 import { aggregateSeeds, tableScale } from '../runtime/metrics/aggregate.js';
 import type { RunData } from './run-data.js';
-import { renderSvg } from './plot/render.js';
 import {
   confusionMatrix,
   confusionSpec,
@@ -60,6 +59,7 @@ function table(head: string[], rows: string[][], cls = ''): string {
 }
 
 async function figure(cls: string, spec: Spec): Promise<string> {
+  const { renderSvg } = await import('./plot/render.js');
   return `<figure class="${cls}">${await renderSvg(spec)}</figure>`;
 }
 
