@@ -3,6 +3,7 @@
 // overlaid), then each run. Single plots as PNG. Phase 8 (report).
 
 import { aggregateSeeds, tableScale } from '../runtime/metrics/aggregate.js';
+import { describeRunState } from '../runtime/run-liveness.js';
 import type { RunData } from './run-data.js';
 import {
   confusionMatrix,
@@ -25,7 +26,7 @@ export { histogramEpochs } from './plot/vega-specs.js';
 export const PLOTS = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion'] as const;
 export type PlotName = (typeof PLOTS)[number];
 
-const label = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} seed ${r.manifest?.seed ?? '?'}`;
+const label = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} ${r.manifest?.imported ? '(imported MMSA checkpoint)' : `seed ${r.manifest?.seed ?? '?'}`}`;
 
 /** The Vega-Lite specs of one plot of a run (labels: one per chosen epoch; the others one or none). */
 export function plotSpecs(r: RunData, name: PlotName, epoch?: number): Spec[] {
@@ -70,17 +71,19 @@ async function runSection(r: RunData, i: number): Promise<string> {
     parts.push(
       table(
         ['pipeline', 'dataset', 'seed', 'backend', 'status', 'started', 'finished', 'spec hash'],
-        [[m.pipeline, `${m.dataset.name} (${m.dataset.source})`, String(m.seed), m.backend, m.status, m.startedAt, m.finishedAt ?? '', m.specHash]],
+        [[m.pipeline, `${m.dataset.name} (${m.dataset.source})`, String(m.seed), m.backend, describeRunState(m), m.startedAt, m.finishedAt ?? '', m.specHash]],
       ),
     );
   }
   parts.push(`<p class="dir">${escapeXml(r.dir)}</p>`);
+  const imp = m?.imported;
+  if (imp) parts.push(`<p class="note">Imported from the MMSA checkpoint ${escapeXml(imp.file)} (torch.save ${imp.format}, ${imp.tensors} tensors, sha256 ${imp.sha256}): weights only, no training history.</p>`);
   if (r.results) {
     const keys = Object.keys(r.results.test);
-    parts.push(`<h3>Test results (best epoch ${r.results.bestEpoch} of ${r.results.epochs})</h3>`);
+    parts.push(`<h3>Test results (${imp ? 'imported weights' : `best epoch ${r.results.bestEpoch} of ${r.results.epochs}`})</h3>`);
     parts.push(table(keys, [keys.map((k) => fmt(r.results!.test[k]))], 'results'));
   } else {
-    parts.push('<p class="note">No results.json: the run did not finish.</p>');
+    parts.push(`<p class="note">${imp ? 'No results.json: imported without evaluation (mmsa predict evaluates it).' : 'No results.json: the run did not finish.'}</p>`);
   }
   const starts = taskStarts(r.epochs);
   if (starts.length > 0) {

@@ -93,7 +93,7 @@ function ruleLayers(marks: { epoch: number; text: string; color: string }[]): Re
   });
 }
 
-const runLabel = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} seed ${r.manifest?.seed ?? '?'}`;
+const runLabel = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} ${r.manifest?.imported ? '(imported MMSA checkpoint)' : `seed ${r.manifest?.seed ?? '?'}`}`;
 
 /**
  * Loss per epoch: train and valid totals with the best epoch marked; below, the training loss of every task and every

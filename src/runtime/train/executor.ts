@@ -51,51 +51,6 @@ export interface EvalOutcome {
   indexes: number[];
 }
 
-export interface EvaluateSplitOptions {
-  batcher?: Batcher;
-  /** MMSA shuffles valid/test batches (the loss is a mean of batch means, so the order matters); default false. */
-  shuffle?: boolean;
-  seed?: number;
-  epoch?: number;
-  /** The label to score against (default: `evalLabelOf` the split's labels). */
-  label?: string;
-}
-
-/**
- * One evaluation pass of the eval head over a split: MMSA's `Loss` (mean of the tasks' per-batch eval losses, rounded
- * to 4 decimals) and the metric set of the schedule, with the raw predictions in evaluation order.
- */
-export function evaluateSplit(ir: Ir, pipeline: LoweredPipeline, split: SplitData, o: EvaluateSplitOptions = {}): EvalOutcome {
-  const s = ir.schedule;
-  const { model, tasks } = pipeline;
-  const evalLabel = o.label ?? evalLabelOf(ir, Object.keys(split.labels));
-  const metricOpts = ir.dataset.task === 'classification' && ir.dataset.numClasses ? { numClasses: ir.dataset.numClasses } : {};
-  const bs = Math.max(1, Math.floor(s.evalBatchSize));
-  const losses: number[] = [];
-  const preds: number[] = [];
-  const truth: number[] = [];
-  const rows: number[] = [];
-  for (const batch of (o.batcher ?? iterateBatches)(split, { batchSize: bs, shuffle: o.shuffle ?? false, seed: o.seed ?? 0, epoch: o.epoch ?? 0 })) {
-    tf.tidy(() => {
-      const out = model.forward(batch, evalCtx());
-      const parts = tasks.filter((t) => t.evalLoss).map((t) => t.evalLoss!(out, batch));
-      if (parts.length > 0) losses.push((parts.length === 1 ? parts[0]! : tf.addN(parts)).dataSync()[0]!);
-      const head = out.heads[s.evalHead];
-      if (!head) throw new MmsaError('MSA6705', `the model has no head '${s.evalHead}' to evaluate`, { hint: 'set eval.head to one of the spec\'s heads' });
-      for (const v of head.dataSync()) preds.push(v);
-    });
-    const lab = batch.labels[evalLabel];
-    if (lab) for (const v of lab) truth.push(v);
-    for (const i of batch.indexes) rows.push(i);
-  }
-  const meanLoss = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN;
-  const predictions = Float32Array.from(preds);
-  const labels = Float32Array.from(truth);
-  const metrics = computeMetrics(s.metrics as DatasetName | string[], predictions, labels, metricOpts);
-  const loss = numpyRound(meanLoss, 4);
-  return { loss, metrics: { ...metrics, Loss: loss }, predictions, labels, indexes: rows };
-}
-
 /** Label the eval head is scored against: the target a task pairs with that head, else `M`, else the first label. */
 export function evalLabelOf(ir: Ir, labels: readonly string[]): string {
   const head = ir.schedule.evalHead;
@@ -153,6 +108,55 @@ function scaleGrads(g: Grads, s: number): Grads {
 }
 
 /**
+ * One evaluation pass as MMSA's do_test: eval mode, the eval batches (shuffled when the schedule says so, from the
+ * split's own stream), the validation loss as the mean of batch means, MMSA's metrics on the eval head.
+ */
+export function evaluateSplit(
+  ir: Ir,
+  pipeline: LoweredPipeline,
+  split: SplitData,
+  opts: {
+    seed: number;
+    epoch: number;
+    batches?: Batcher;
+    evalLabel?: string;
+    /** Default: the schedule's shuffle_eval (MMSA shuffles valid/test; the loss is a mean of batch means). */
+    shuffle?: boolean;
+  },
+): EvalOutcome {
+  const s = ir.schedule;
+  const { model, tasks } = pipeline;
+  const batches = opts.batches ?? iterateBatches;
+  const evalLabel = opts.evalLabel ?? evalLabelOf(ir, Object.keys(split.labels));
+  const metricOpts = ir.dataset.task === 'classification' && ir.dataset.numClasses ? { numClasses: ir.dataset.numClasses } : {};
+  const bs = Math.max(1, Math.floor(s.evalBatchSize));
+  const losses: number[] = [];
+  const preds: number[] = [];
+  const truth: number[] = [];
+  const rows: number[] = [];
+  const stream = split.name === 'test' ? STREAM.test : split.name === 'valid' ? STREAM.valid : STREAM.train;
+  for (const batch of batches(split, { batchSize: bs, shuffle: opts.shuffle ?? s.shuffleEval, seed: deriveSeed(opts.seed, stream), epoch: opts.epoch })) {
+    tf.tidy(() => {
+      const out = model.forward(batch, evalCtx());
+      const parts = tasks.filter((t) => t.evalLoss).map((t) => t.evalLoss!(out, batch));
+      if (parts.length > 0) losses.push((parts.length === 1 ? parts[0]! : tf.addN(parts)).dataSync()[0]!);
+      const head = out.heads[s.evalHead];
+      if (!head) throw new MmsaError('MSA6705', `the model has no head '${s.evalHead}' to evaluate`, { hint: 'set eval.head to one of the spec\'s heads' });
+      for (const v of head.dataSync()) preds.push(v);
+    });
+    const lab = batch.labels[evalLabel];
+    if (lab) for (const v of lab) truth.push(v);
+    for (const i of batch.indexes) rows.push(i);
+  }
+  const meanLoss = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN;
+  const predictions = Float32Array.from(preds);
+  const labels = Float32Array.from(truth);
+  const metrics = computeMetrics(s.metrics as DatasetName | string[], predictions, labels, metricOpts);
+  const loss = numpyRound(meanLoss, 4);
+  return { loss, metrics: { ...metrics, Loss: loss }, predictions, labels, indexes: rows };
+}
+
+/**
  * Runs one seed's training schedule. The test split is read exactly once, after training, with the best weights;
  * every decision (selection, early stop) uses the selection split (valid).
  */
@@ -204,10 +208,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     ...(opts.runDir ? { runDir: opts.runDir } : {}),
   });
 
-  const evaluate = (split: SplitData, epoch: number): EvalOutcome => {
-    const stream = split.name === 'test' ? STREAM.test : split.name === 'valid' ? STREAM.valid : STREAM.train;
-    return evaluateSplit(ir, pipeline, split, { batcher: batches, shuffle: s.shuffleEval, seed: deriveSeed(seed, stream), epoch, label: evalLabel });
-  };
+  const evaluate = (split: SplitData, epoch: number): EvalOutcome => evaluateSplit(ir, pipeline, split, { seed, epoch, batches, evalLabel });
 
   for (const t of tasks) t.beforeTraining?.(data.train);
 
@@ -438,7 +439,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
 }
 
 /** Test predictions of the best weights in split order (`mmsa report`'s scatter plot and confusion matrix). */
-function writePredictions(path: string, split: SplitData, r: EvalOutcome): string | undefined {
+export function writePredictions(path: string, split: SplitData, r: EvalOutcome): string | undefined {
   const n = r.indexes.length;
   if (n === 0 || r.predictions.length % n !== 0) return undefined;
   const width = r.predictions.length / n;
