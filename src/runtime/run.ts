@@ -15,7 +15,7 @@ import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile, type RunManifest } from './run-dir.js';
+import { completedSeedResults, findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile, type RunManifest } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
@@ -303,11 +303,15 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
   }
 
   if (outcome.results.length > 0) {
-    const agg = aggregateSeeds(outcome.results.map((r) => r.test));
+    // The summary covers every completed seed of this spec, also those of earlier `mmsa run --seeds` calls, so it
+    // agrees with `mmsa compare` whatever order the seeds were run in.
+    const all = completedSeedResults(opts.outRoot, ir.pipeline, hash);
+    const results = all.length >= outcome.results.length ? all : outcome.results;
+    const agg = aggregateSeeds(results.map((r) => r.test));
     outcome.aggregate = agg;
     const paths = summaryPaths(opts.outRoot, ir.pipeline, hash);
     try {
-      writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: outcome.results.map((r) => r.seed), results: outcome.results, aggregate: agg });
+      writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: results.map((r) => r.seed), results, aggregate: agg });
     } catch (e) {
       yield fail(e);
       return outcome;
@@ -319,8 +323,8 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       scope: 'summary',
       status: 'completed',
       pipeline: ir.pipeline,
-      seeds: outcome.results.map((r) => r.seed),
-      results: outcome.results,
+      seeds: results.map((r) => r.seed),
+      results,
       aggregate: agg,
       summaryPath: paths.json,
     });
