@@ -23,6 +23,8 @@ import torch  # noqa: E402
 from easydict import EasyDict  # noqa: E402
 from MMSA.models.multiTask.SELF_MM import SELF_MM  # noqa: E402
 
+from mmsa_names import mmsa_key  # noqa: E402  (beside this file)
+
 args = EasyDict({
     "need_data_aligned": False, "use_finetune": False, "transformers": "bert", "pretrained": "bert-base-uncased",
     "feature_dims": [12, 5, 7], "a_lstm_hidden_size": 4, "audio_out": 4, "a_lstm_layers": 1, "a_lstm_dropout": 0.0,
@@ -34,17 +36,7 @@ torch.manual_seed(a.seed)
 model = SELF_MM(args)
 
 
-def mmsa_key(k):
-    k = k.replace("audio_model.rnn.", "encoders.audio.lstm.").replace("video_model.rnn.", "encoders.vision.lstm.")
-    k = k.replace("audio_model.linear_1.", "encoders.audio.linear.").replace("video_model.linear_1.", "encoders.vision.linear.")
-    for head, name in (("M", "fusion"), ("T", "text"), ("A", "audio"), ("V", "video")):
-        for i in range(2):
-            k = k.replace(f"post_{name}_layer_{i + 1}.", f"heads.{head}.layers.{i}.")
-        k = k.replace(f"post_{name}_layer_3.", f"heads.{head}.out.")
-    return k
-
-
-weights = {mmsa_key(k): {"shape": list(v.shape), "values": [float(x) for x in v.reshape(-1).tolist()]}
+weights = {mmsa_key(k, prefix=""): {"shape": list(v.shape), "values": [float(x) for x in v.reshape(-1).tolist()]}
            for k, v in model.state_dict().items()}
 json.dump({"made_by": "tools/parity/make_torch_init_fixture.py", "torch": torch.__version__, "seed": a.seed,
            "weights": weights}, open(a.out, "w"))

@@ -50,6 +50,8 @@ from MMSA.trains import ATIO  # noqa: E402
 from MMSA.utils import setup_seed  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
+from mmsa_names import mmsa_key, ref_key  # noqa: E402  (beside this file)
+
 # The BERT bypass: the encoder returns its (B, L, 768) input, SELF_MM takes [:, 0, :] (the [CLS] feature).
 BertTextEncoder.forward = lambda self, text: text
 
@@ -115,27 +117,6 @@ if a.float64:
 
 
 # ---- mmsa <-> MMSA parameter names ----------------------------------------------------------------------------------
-def ref_key(k):
-    k = k.replace("encoders.audio.lstm.", "Model.audio_model.rnn.").replace("encoders.vision.lstm.", "Model.video_model.rnn.")
-    k = k.replace("encoders.audio.linear.", "Model.audio_model.linear_1.").replace("encoders.vision.linear.", "Model.video_model.linear_1.")
-    for head, name in (("M", "fusion"), ("T", "text"), ("A", "audio"), ("V", "video")):
-        for i in range(2):
-            k = k.replace(f"heads.{head}.layers.{i}.", f"Model.post_{name}_layer_{i + 1}.")
-        k = k.replace(f"heads.{head}.out.", f"Model.post_{name}_layer_3.")
-    return k
-
-
-def mmsa_key(k):
-    """The inverse of ref_key."""
-    k = k.replace("Model.audio_model.rnn.", "encoders.audio.lstm.").replace("Model.video_model.rnn.", "encoders.vision.lstm.")
-    k = k.replace("Model.audio_model.linear_1.", "encoders.audio.linear.").replace("Model.video_model.linear_1.", "encoders.vision.linear.")
-    for head, name in (("M", "fusion"), ("T", "text"), ("A", "audio"), ("V", "video")):
-        for i in range(2):
-            k = k.replace(f"Model.post_{name}_layer_{i + 1}.", f"heads.{head}.layers.{i}.")
-        k = k.replace(f"Model.post_{name}_layer_3.", f"heads.{head}.out.")
-    return k
-
-
 MMSA_NAME = {k: mmsa_key(k) for k in model.state_dict()}
 
 

@@ -8,7 +8,7 @@ import { setupBackend } from '../../../src/runtime/backend.js';
 import { MmsaError } from '../../../src/errors.js';
 import { lowerModel } from '../../../src/runtime/lower/lower-model.js';
 import { TorchRng } from '../../../src/runtime/torch-rng.js';
-import { compileYaml, SPECS, TINY } from './helpers.js';
+import { compileYaml, SPECS } from './helpers.js';
 
 beforeAll(async () => {
   await setupBackend('cpu');
@@ -19,31 +19,13 @@ const fixture = JSON.parse(readFileSync(join(__dirname, '../../fixtures/torch-in
   weights: Record<string, { shape: number[]; values: number[] }>;
 };
 
-// The fixture's architecture: MMSA's SELF_MM with feature_dims [12, 5, 7], LSTMs 4 / 5 hidden, 4 out, heads 6/4/6/6.
-const selfMm = (initRng: string | undefined) => `version: 1
-extends: self_mm
-${TINY('mosi')}
-modalities:
-  text: {feature: text}
-encoders:
-  text: {type: precomputed, select: cls}
-  audio: {type: lstm, hidden: 4, out: 4}
-  vision: {type: lstm, hidden: 5, out: 4}
-heads:
-  M: {type: regression, input: fusion, hidden: [6, 6], dropout: 0.1}
-  T: {type: regression, input: text, hidden: [4, 4], dropout: 0.1}
-  A: {type: regression, input: audio, hidden: [6, 6]}
-  V: {type: regression, input: vision, hidden: [6, 6]}
-tasks:
-  ulgm: {type: ulgm, H: 3.0}
-train:
-  batch_size: 4${initRng ? `\n  init_rng: ${initRng}` : ''}
-  optimizer:
-    groups:
-      - {name: audio, params: [encoders.audio], lr: 5.0e-3}
-      - {name: vision, params: [encoders.vision], lr: 5.0e-3}
-      - {name: other, params: ['*'], lr: 1.0e-3}
-`;
+// The fixture's architecture is the lowering tests' tiny Self-MM with a unidirectional vision LSTM (MMSA's SELF_MM
+// has no bidirectional option): feature_dims [12, 5, 7], LSTMs 4 / 5 hidden, 4 out, heads 6/4/6/6.
+const selfMm = (initRng: string | undefined): string => {
+  const spec = SPECS.self_mm.replace('vision: {type: lstm, hidden: 5, out: 4, bidirectional: true}', 'vision: {type: lstm, hidden: 5, out: 4}');
+  expect(spec).not.toContain('bidirectional');
+  return initRng ? spec.replace('  batch_size: 4\n', `  batch_size: 4\n  init_rng: ${initRng}\n`) : spec;
+};
 
 function mismatches(initRng: string | undefined): { compared: number; differ: string[] } {
   const model = lowerModel(compileYaml(selfMm(initRng), `self_mm_${initRng ?? 'default'}`), { seed: fixture.seed });
