@@ -15,7 +15,7 @@ import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile } from './run-dir.js';
+import { findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile, type RunManifest } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
@@ -93,6 +93,27 @@ export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<
     s['train'] = { ...train, max_epochs: o.maxEpochs };
   }
   return s;
+}
+
+/** A seed's manifest before it runs: versions, backend, identity of the spec, the seed and the data it reads. */
+export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: number, data: LoadedDataset | undefined, command: string[]): Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'> {
+  const p = data?.provenance;
+  return {
+    mmsaVersion: mmsaVersion(),
+    nodeVersion: process.version,
+    backend: backend.name,
+    backendDetails: { version: backend.version, ...backend.details },
+    pipeline: ir.pipeline,
+    specHash: hash,
+    seed,
+    dataset: {
+      ...datasetIdentity(ir),
+      ...(p?.path ? { path: p.path } : {}),
+      ...(p?.sha256 ? { sha256: p.sha256 } : {}),
+      ...(p?.synthetic ? { synthetic: p.synthetic } : {}),
+    },
+    command,
+  };
 }
 
 /** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
@@ -209,22 +230,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         hash,
         seed,
         lock,
-        manifest: {
-          mmsaVersion: mmsaVersion(),
-          nodeVersion: process.version,
-          backend: backend.name,
-          backendDetails: { version: backend.version, ...backend.details },
-          pipeline: ir.pipeline,
-          specHash: hash,
-          seed,
-          dataset: {
-            ...datasetIdentity(ir),
-            ...(data.provenance.path ? { path: data.provenance.path } : {}),
-            ...(data.provenance.sha256 ? { sha256: data.provenance.sha256 } : {}),
-            ...(data.provenance.synthetic ? { synthetic: data.provenance.synthetic } : {}),
-          },
-          command: opts.command ?? [],
-        },
+        manifest: manifestOf(ir, backend, hash, seed, data, opts.command ?? []),
       });
     } catch (e) {
       yield fail(e, seed);
