@@ -6,7 +6,8 @@
 // Env: BENCH_EPOCHS (default 2), BENCH_BACKEND (wasm|cpu|tensorflow, default wasm), BENCH_ONLY='lmf|tfn',
 // BENCH_LSTM_MATMUL (auto|js|tf|native: where the fused LSTM's recurrence runs, default auto),
 // BENCH_NATIVE (auto|on|off: mmsa's native kernels under wasm, default auto), BENCH_THREADS (their threads; default all),
-// BENCH_SEEDS (comma-separated, default 1111: test metrics are then the mean over seeds, with Corr's std).
+// BENCH_SEEDS (comma-separated, default 1111: test metrics are then the mean over seeds, with Corr's std),
+// BENCH_INIT_RNG (mmsa|torch: train.init_rng; torch starts Self-MM from the reference's own initial weights per seed).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ const BACKEND = process.env.BENCH_BACKEND ?? 'wasm';
 const only = process.env.BENCH_ONLY?.split('|');
 const SEEDS = (process.env.BENCH_SEEDS ?? '1111').split(',').map(Number);
 const NATIVE = process.env.BENCH_NATIVE ?? 'auto';
+const INIT_RNG = process.env.BENCH_INIT_RNG;
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 const kernelOpts = { native: NATIVE, ...(THREADS ? { threads: THREADS } : {}) };
 setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
@@ -47,6 +49,7 @@ function benchSpec(model) {
   spec.dataset = { name: 'mosi', file: aligned ? 'aligned_50' : 'unaligned_50', root: synthRoot };
   spec.train = { ...spec.train, max_epochs: EPOCHS };
   spec.seeds = SEEDS;
+  if (INIT_RNG) spec.train.init_rng = INIT_RNG;
   if (model === 'self_mm') {
     spec.modalities = { ...(spec.modalities ?? {}), text: { feature: 'text' } };
     spec.encoders = { ...spec.encoders, text: { type: 'precomputed', select: 'cls' } };

@@ -93,6 +93,7 @@ export const MESSAGES = {
 
   // ---- 5xxx: lowering ------------------------------------------------------------------
   MSA5001: m('error', "component '{type}' cannot be lowered: {detail}"),
+  MSA5003: m('error', "train.init_rng 'torch' cannot initialise '{param}': {detail}", "remove train.init_rng (or set it to 'mmsa') for this pipeline"),
 } as const satisfies Record<string, MessageEntry>;
 
 export type MessageCode = keyof typeof MESSAGES;
