@@ -1,7 +1,13 @@
 // Public API of the mmsa package. Importing it never loads TensorFlow.js: the compiler, metrics, ULGM maths and the
 // pickle reader are plain TypeScript; training entry points load tfjs lazily when called.
 
-export { compileFile, type CompileOptions, type CompileResult, type Phase } from './compiler/compile.js';
+import { parseDsl } from './compiler/syntax/dsl/parse-dsl.js';
+import { useDslFrontEnd } from './compiler/syntax/parse-file.js';
+
+// The library's compileFile is synchronous for .mmsa files too (the CLI loads the DSL parser only when needed).
+useDslFrontEnd(parseDsl);
+
+export { compileFile, compileFileAsync, type CompileOptions, type CompileResult, type Phase } from './compiler/compile.js';
 export { formatDiagnostic, formatDiagnostics, toJsonDiagnostics, type JsonDiagnostic } from './compiler/diagnostics/format.js';
 export { hasErrors, sortDiagnostics, type Diagnostic, type Severity } from './compiler/diagnostics/diagnostic.js';
 export { MESSAGES, type MessageCode } from './compiler/diagnostics/messages.js';

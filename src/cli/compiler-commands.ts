@@ -1,7 +1,7 @@
 // `mmsa check`, `plan`, `compile`, `schema`: the compiler front end's commands (phases 0-5, no tfjs).
 // Each returns its exit code: 0 no errors, 1 errors.
 
-import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { compileFileAsync, type CompileResult } from '../compiler/compile.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics, toJsonDiagnostics } from '../compiler/diagnostics/format.js';
 import { printPlan } from '../compiler/ir/print-plan.js';
@@ -27,12 +27,12 @@ function report(ds: Diagnostic[], host: SourceHost, io: Io, format: 'text' | 'js
   if (text) io.err(text);
 }
 
-export function checkCommand(files: string[], o: CommonOptions & { format: 'text' | 'json' }, io: Io): number {
+export async function checkCommand(files: string[], o: CommonOptions & { format: 'text' | 'json' }, io: Io): Promise<number> {
   const host = new SourceHost();
   const all: Diagnostic[] = [];
   const results: CompileResult[] = [];
   for (const f of files) {
-    const r = compileFile(resolve(io.cwd, f), compileOpts(o, io, host));
+    const r = await compileFileAsync(resolve(io.cwd, f), compileOpts(o, io, host));
     results.push(r);
     all.push(...r.diagnostics);
   }
@@ -45,9 +45,9 @@ export function checkCommand(files: string[], o: CommonOptions & { format: 'text
   return hasErrors(ds) ? 1 : 0;
 }
 
-export function planCommand(file: string, o: CommonOptions & { verbose?: boolean; format: 'text' | 'json' }, io: Io): number {
+export async function planCommand(file: string, o: CommonOptions & { verbose?: boolean; format: 'text' | 'json' }, io: Io): Promise<number> {
   const host = new SourceHost();
-  const r = compileFile(resolve(io.cwd, file), compileOpts(o, io, host));
+  const r = await compileFileAsync(resolve(io.cwd, file), compileOpts(o, io, host));
   if (hasErrors(r.diagnostics) || !r.ir) {
     report(r.diagnostics, host, io, o.format);
     return 1;
@@ -75,9 +75,9 @@ function relativeTo(cwd: string, p: string): string {
   return rel;
 }
 
-export function compileCommand(file: string, o: CommonOptions & { emit: 'spec' | 'ir' }, io: Io): number {
+export async function compileCommand(file: string, o: CommonOptions & { emit: 'spec' | 'ir' }, io: Io): Promise<number> {
   const host = new SourceHost();
-  const r = compileFile(resolve(io.cwd, file), compileOpts(o, io, host));
+  const r = await compileFileAsync(resolve(io.cwd, file), compileOpts(o, io, host));
   if (hasErrors(r.diagnostics)) {
     report(r.diagnostics, host, io);
     return 1;

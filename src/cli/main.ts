@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { checkCommand, compileCommand, planCommand, schemaCommand } from './compiler-commands.js';
-import { convertCommand, fmtCommand } from './dsl-commands.js';
 import { COMMANDS, didYouMean, type CommandSpec, type OptionSpec } from './options.js';
 
 export interface Io {
@@ -48,8 +47,9 @@ const HANDLERS: Record<string, Handler> = {
   plan: (a, o, io) => planCommand(a[0] as string, o as { format: 'text' | 'json' }, io),
   compile: (a, o, io) => compileCommand(a[0] as string, o as { emit: 'spec' | 'ir' }, io),
   schema: (_a, o, io) => schemaCommand(o as { what: 'pipeline' | 'dataset' }, io),
-  fmt: (a, o, io) => fmtCommand(a[0] as string[], o, io),
-  convert: (a, o, io) => convertCommand(a[0] as string, o, io),
+  // The DSL tools load chevrotain: imported on use, like the runtime commands.
+  fmt: async (a, o, io) => (await import('./dsl-commands.js')).fmtCommand(a[0] as string[], o, io),
+  convert: async (a, o, io) => (await import('./dsl-commands.js')).convertCommand(a[0] as string, o, io),
   init: async (_a, o, io) => (await import('./report-commands.js')).initCommand(o, io),
   run: async (a, o, io) => (await import('./report-commands.js')).runWithReporter(a[0] as string, o, io),
   predict: async (a, o, io) => (await import('./run-commands.js')).predictCommand(a[0] as string, o, io),

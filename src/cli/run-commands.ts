@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { compileFile, compileFileAsync, type CompileResult } from '../compiler/compile.js';
 import { hasErrors, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics } from '../compiler/diagnostics/format.js';
 import { SourceFile, SourceHost } from '../compiler/source/source-file.js';
@@ -98,7 +98,7 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
 
   const host = new SourceHost();
   const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
-  const compiled = compileFile(resolve(io.cwd, file), { env: io.env, host, ...(dataRoot ? { dataRoot } : {}) });
+  const compiled = await compileFileAsync(resolve(io.cwd, file), { env: io.env, host, ...(dataRoot ? { dataRoot } : {}) });
   if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
   if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
 

@@ -16,7 +16,7 @@ import { resolveDataset } from './spec/resolve-dataset.js';
 import { applySemanticDefaults } from './spec/normalize-spec.js';
 import { spanAt, toValue, type SpecNode, type SpecPath } from './spec/spec-tree.js';
 import type { PipelineSpec } from './spec/types.generated.js';
-import { parseSpecFile } from './syntax/parse-file.js';
+import { DslFrontEndNotLoaded, loadDslFrontEnd, parseSpecFile } from './syntax/parse-file.js';
 
 export type Phase = 'parse' | 'schema' | 'check' | 'ir';
 
@@ -109,3 +109,17 @@ export function compileFile(file0: string, opts: CompileOptions = {}): CompileRe
   return finish();
 }
 
+
+/**
+ * compileFile for callers that can wait: loads the .mmsa front end first when the file, or anything it extends, is
+ * .mmsa (the CLI uses this, so YAML specs never pay for the DSL parser).
+ */
+export async function compileFileAsync(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
+  try {
+    return compileFile(file, opts);
+  } catch (e) {
+    if (!(e instanceof DslFrontEndNotLoaded)) throw e;
+  }
+  await loadDslFrontEnd();
+  return compileFile(file, opts);
+}
