@@ -6,7 +6,7 @@ import { hasErrors, sortDiagnostics, type Diagnostic } from '../compiler/diagnos
 import { formatDiagnostics, toJsonDiagnostics } from '../compiler/diagnostics/format.js';
 import { printPlan } from '../compiler/ir/print-plan.js';
 import { SourceHost } from '../compiler/source/source-file.js';
-import { rootSchema, datasetSchema } from '../compiler/schema/schemas.js';
+import { editorSchema, type EditorSchemaName } from '../compiler/schema/editor-schema.js';
 import type { Io } from './main.js';
 import { resolve } from 'node:path';
 
@@ -87,7 +87,7 @@ export async function compileCommand(file: string, o: CommonOptions & { emit: 's
   return 0;
 }
 
-export function schemaCommand(o: { what: 'pipeline' | 'dataset' }, io: Io): number {
-  io.out(`${JSON.stringify(o.what === 'pipeline' ? rootSchema() : datasetSchema(), null, 2)}\n`);
+export function schemaCommand(o: { what: EditorSchemaName }, io: Io): number {
+  io.out(`${JSON.stringify(editorSchema(o.what), null, 2)}\n`);
   return 0;
 }

@@ -46,7 +46,7 @@ const HANDLERS: Record<string, Handler> = {
   check: (a, o, io) => checkCommand(a[0] as string[], o as { format: 'text' | 'json'; dataRoot?: string }, io),
   plan: (a, o, io) => planCommand(a[0] as string, o as { format: 'text' | 'json' }, io),
   compile: (a, o, io) => compileCommand(a[0] as string, o as { emit: 'spec' | 'ir' }, io),
-  schema: (_a, o, io) => schemaCommand(o as { what: 'pipeline' | 'dataset' }, io),
+  schema: (_a, o, io) => schemaCommand(o as { what: 'pipeline' | 'preset' | 'dataset' | 'resolved' }, io),
   // The DSL tools load chevrotain: imported on use, like the runtime commands.
   fmt: async (a, o, io) => (await import('./dsl-commands.js')).fmtCommand(a[0] as string[], o, io),
   convert: async (a, o, io) => (await import('./dsl-commands.js')).convertCommand(a[0] as string, o, io),

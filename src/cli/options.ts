@@ -70,9 +70,18 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'schema',
-    description: 'print the JSON Schema of pipeline specs (for editor completion)',
+    description: 'print a JSON Schema for editors (completion and checking as you type)',
     args: [],
-    options: [{ flags: '--what <which>', description: 'which schema', choices: ['pipeline', 'dataset'], default: 'pipeline' }],
+    options: [
+      {
+        flags: '--what <which>',
+        description:
+          'pipeline: a spec file as written (with extends: every key optional, components partial); preset: pipelines/presets/*.yaml; dataset: a dataset manifest; resolved: the merged spec that check validates',
+        choices: ['pipeline', 'preset', 'dataset', 'resolved'],
+        default: 'pipeline',
+      },
+    ],
+    examples: ['mmsa schema > pipeline.schema.json', 'mmsa schema --what preset > preset.schema.json'],
   },
   {
     name: 'fmt',
