@@ -8,14 +8,36 @@ import { printPlan } from '../compiler/ir/print-plan.js';
 import { SourceHost } from '../compiler/source/source-file.js';
 import { editorSchema, type EditorSchemaName } from '../compiler/schema/editor-schema.js';
 import type { Io } from './main.js';
+import { parseSets, resolveSpecArg } from './resolve-spec.js';
 import { resolve } from 'node:path';
 
 interface CommonOptions {
   dataRoot?: string;
+  /** --set KEY=VALUE, repeatable. */
+  set?: string[];
 }
 
 function compileOpts(o: CommonOptions, io: Io, host: SourceHost) {
-  return { env: io.env, host, ...(o.dataRoot ? { dataRoot: resolve(io.cwd, o.dataRoot) } : {}) };
+  return { env: io.env, host, ...(o.dataRoot ? { dataRoot: resolve(io.cwd, o.dataRoot) } : {}), ...(o.set?.length ? { set: o.set } : {}) };
+}
+
+/** Files or shipped pipeline names, and the --set arguments, checked before anything compiles (exit 2 when wrong). */
+function specPaths(args: string[], o: CommonOptions, io: Io): string[] | undefined {
+  const sets = parseSets(o.set);
+  if (sets instanceof Error) {
+    io.err(`error: ${sets.message}\n`);
+    return undefined;
+  }
+  const out: string[] = [];
+  for (const a of args) {
+    const r = resolveSpecArg(a, io.cwd);
+    if (r instanceof Error) {
+      io.err(`error: ${r.message}\n`);
+      return undefined;
+    }
+    out.push(r.path);
+  }
+  return out;
 }
 
 function report(ds: Diagnostic[], host: SourceHost, io: Io, format: 'text' | 'json' = 'text'): void {
@@ -31,8 +53,10 @@ export async function checkCommand(files: string[], o: CommonOptions & { format:
   const host = new SourceHost();
   const all: Diagnostic[] = [];
   const results: CompileResult[] = [];
-  for (const f of files) {
-    const r = await compileFileAsync(resolve(io.cwd, f), compileOpts(o, io, host));
+  const paths = specPaths(files, o, io);
+  if (!paths) return 2;
+  for (const f of paths) {
+    const r = await compileFileAsync(f, compileOpts(o, io, host));
     results.push(r);
     all.push(...r.diagnostics);
   }
@@ -47,7 +71,9 @@ export async function checkCommand(files: string[], o: CommonOptions & { format:
 
 export async function planCommand(file: string, o: CommonOptions & { verbose?: boolean; format: 'text' | 'json' }, io: Io): Promise<number> {
   const host = new SourceHost();
-  const r = await compileFileAsync(resolve(io.cwd, file), compileOpts(o, io, host));
+  const path = specPaths([file], o, io)?.[0];
+  if (!path) return 2;
+  const r = await compileFileAsync(path, compileOpts(o, io, host));
   if (hasErrors(r.diagnostics) || !r.ir) {
     report(r.diagnostics, host, io, o.format);
     return 1;
@@ -77,7 +103,9 @@ function relativeTo(cwd: string, p: string): string {
 
 export async function compileCommand(file: string, o: CommonOptions & { emit: 'spec' | 'ir' }, io: Io): Promise<number> {
   const host = new SourceHost();
-  const r = await compileFileAsync(resolve(io.cwd, file), compileOpts(o, io, host));
+  const path = specPaths([file], o, io)?.[0];
+  if (!path) return 2;
+  const r = await compileFileAsync(path, compileOpts(o, io, host));
   if (hasErrors(r.diagnostics)) {
     report(r.diagnostics, host, io);
     return 1;

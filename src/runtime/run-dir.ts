@@ -43,7 +43,8 @@ export interface LockFile {
   spec: Record<string, unknown>;
   /** Dotted paths whose values came from defaults. */
   defaulted: string[];
-  overrides: { maxEpochs?: number; seeds?: number[] };
+  /** `set`: the `--set KEY=VALUE` arguments, in order (already applied to `spec`). */
+  overrides: { maxEpochs?: number; seeds?: number[]; set?: string[] };
 }
 
 /** Where a lock's spec is compiled from (in memory): beside the original spec, so relative paths resolve the same. */

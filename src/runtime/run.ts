@@ -37,6 +37,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** argv for the manifest. */
   command?: string[];
+  /** The `--set` arguments the compile applied, for the lock file (the spec already holds their values). */
+  set?: string[];
   /** Test seam: dataset loader and batcher. */
   loadData?: (ir: Ir) => Promise<LoadedDataset>;
   lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
@@ -148,7 +150,11 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     file: compiled.file,
     spec,
     defaulted: compiled.defaulted ?? [],
-    overrides: { ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}), ...(opts.seeds ? { seeds: opts.seeds } : {}) },
+    overrides: {
+      ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}),
+      ...(opts.seeds ? { seeds: opts.seeds } : {}),
+      ...(opts.set?.length ? { set: opts.set } : {}),
+    },
   };
 
   for (const [seedIndex, seed] of seeds.entries()) {
