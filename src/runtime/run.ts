@@ -7,11 +7,11 @@ import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
-import { setupBackend, type BackendInfo, type BackendName } from './backend.js';
-import type { NativeMode } from './native.js';
+import { setupBackend, type BackendInfo } from './backend.js';
+import type { PipelineRunOptions, RunOutcome } from './run-types.js';
 import { loadDataset } from './data/load-dataset.js';
 import type { LoadedDataset } from './data/types.js';
-import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type RunEvent, type SeedResult } from './events.js';
+import { makeEvent, type EventBody, type RunErrorEvent, type RunEvent } from './events.js';
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
@@ -19,27 +19,8 @@ import { findCompletedRun, runDirPath, RunDir, specHash, summaryPaths, writeSumm
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
 
-export interface RunOptions {
-  /** Seeds to run (default: the spec's `seeds`). */
-  seeds?: number[];
-  /** Epoch cap override (part of the spec hash: it changes the experiment). */
-  maxEpochs?: number;
-  backend?: BackendName;
-  /** wasm only: mmsa's native kernels (default MMSA_NATIVE, else 'auto'). Recorded in the manifest's backendDetails. */
-  native?: NativeMode;
-  /** Threads of the native kernels; results do not depend on it. */
-  threads?: number;
-  /** Root of run directories (default ./runs, resolved by the caller). */
-  outRoot: string;
-  dataRoot?: string;
-  /** Retrain even when a completed run with the same spec hash and seed exists. */
-  force?: boolean;
-  signal?: AbortSignal;
-  /** argv for the manifest. */
-  command?: string[];
-  /** The `--set` arguments the compile applied, for the lock file (the spec already holds their values). */
-  set?: string[];
-  /** Test seam: dataset loader and batcher. */
+/** The public options plus test seams (dataset loader, lowering, batcher). */
+export interface RunOptions extends PipelineRunOptions {
   loadData?: (ir: Ir) => Promise<LoadedDataset>;
   lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
   batches?: Batcher;
@@ -49,18 +30,6 @@ export interface RunOptions {
 export function backendLabel(b: BackendInfo): string {
   const n = b.details.native;
   return n?.active ? `${b.name} + native ${n.isa ?? '?'} x${n.threads ?? 1}` : b.name;
-}
-
-export type RunStatusOutcome = 'completed' | 'interrupted' | 'failed';
-
-export interface RunOutcome {
-  status: RunStatusOutcome;
-  specHash: string;
-  runDirs: string[];
-  results: SeedResult[];
-  aggregate?: Record<string, AggregateCell>;
-  summaryPath?: string;
-  error?: { code: string; message: string; hint?: string };
 }
 
 let versionCache: string | undefined;
@@ -103,6 +72,7 @@ export function hashOf(spec: Record<string, unknown>, ir: Ir): string {
 }
 
 export type { LockFile };
+export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatusOutcome } from './run-types.js';
 
 /**
  * Runs every seed and yields every event; the run directories are complete and consistent whenever an event is
