@@ -9,7 +9,7 @@ import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { setupBackend, type BackendInfo } from './backend.js';
 import type { PipelineRunOptions, RunOutcome } from './run-types.js';
-import { loadDataset } from './data/load-dataset.js';
+import { loadDatasetWithEvents } from './data/load-events.js';
 import type { LoadedDataset } from './data/types.js';
 import { makeEvent, type EventBody, type RunErrorEvent, type RunEvent } from './events.js';
 import { lowerPipeline } from './lower/lower-pipeline.js';
@@ -102,6 +102,16 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     });
   };
 
+  yield ev({
+    kind: 'pipeline.start',
+    runId: `${hash}-summary`,
+    pipeline: ir.pipeline,
+    dataset: { name: ir.dataset.name, source: ir.dataset.source },
+    backend: opts.backend ?? 'wasm',
+    seeds,
+    epochsMax: ir.schedule.maxEpochs,
+    patience: ir.schedule.earlyStop.patience,
+  });
   let backend: BackendInfo;
   try {
     backend = await setupBackend(opts.backend ?? 'wasm', {
@@ -143,7 +153,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     }
     if (!data) {
       try {
-        data = opts.loadData ? await opts.loadData(ir) : await loadDataset(ir, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
+        data = opts.loadData ? await opts.loadData(ir) : yield* loadDatasetWithEvents(ir, runId, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
         // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache or the hub) now,
         // after the data is known to be there.
         for (const n of ir.nodes) {
