@@ -1,5 +1,6 @@
 // The `mmsa` command line: builds commander from the options table (options.ts) and dispatches to one command module
-// each. Exit codes: 0 ok, 1 errors found (or the command failed), 2 usage error.
+// each. Exit codes (EXIT_CODES_HELP): 0 ok, 1 errors found (or the command failed), 2 usage error, 74 output not
+// writable, 130 / 143 stopped by Ctrl-C / SIGTERM.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -37,6 +38,16 @@ function version(): string {
     return '0.0.0';
   }
 }
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    ok
+  1    errors found, or the command failed (a run that failed or died)
+  2    usage error
+  74   an output could not be written (disk full, read-only or not writable: the message names the path)
+  130  stopped by Ctrl-C (the run is marked interrupted)
+  143  stopped by SIGTERM (the run is marked interrupted)
+`;
 
 type Opts = Record<string, unknown>;
 /** Receives the positional arguments (in table order) and the parsed options; returns the exit code. */
@@ -112,6 +123,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  program.addHelpText('after', EXIT_CODES_HELP);
   for (const spec of COMMANDS) addCommand(program, spec, [], io, setCode);
   // Subcommands inherit exit and output handling so `mmsa data bogus` is a usage error too.
   const walk = (c: Command) => {

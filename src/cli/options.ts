@@ -150,6 +150,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--data <file>', description: "a feature file in the same layout (default: the run's own dataset)" },
       { flags: '--split <split>', description: 'which split', choices: ['train', 'valid', 'test'], default: 'test' },
       { flags: '--out <file>', description: 'write .csv or .json instead of CSV on stdout' },
+      { flags: '--unfinished', description: 'also predict with a run that did not complete (died, failed, interrupted or still running): its best checkpoint so far' },
       dataRoot,
       backend,
       native,

@@ -1,6 +1,7 @@
 // `mmsa report`: one self-contained HTML page per set of runs (inline SVG plots and CSS, no scripts, no network)
 // and single plots as PNG. Phase 8 (report).
 
+import { describeRunState } from '../runtime/run-liveness.js';
 import type { RunData } from './run-data.js';
 import { histogramChart, lineChart, scatterChart, type Scene } from './plot/scene.js';
 import { escapeXml, sceneToSvg } from './plot/svg.js';
@@ -115,7 +116,7 @@ function runSection(r: RunData, i: number): string {
     parts.push(
       table(
         ['pipeline', 'dataset', 'seed', 'backend', 'status', 'started', 'finished', 'spec hash'],
-        [[m.pipeline, `${m.dataset.name} (${m.dataset.source})`, String(m.seed), m.backend, m.status, m.startedAt, m.finishedAt ?? '', m.specHash]],
+        [[m.pipeline, `${m.dataset.name} (${m.dataset.source})`, String(m.seed), m.backend, describeRunState(m), m.startedAt, m.finishedAt ?? '', m.specHash]],
       ),
     );
   }

@@ -194,6 +194,8 @@ describe('TUI components (ink-testing-library)', () => {
 
   it('drift bars', () => {
     expect(render(<DriftLine drift={{ text: 0.5, audio: 1 }} />).lastFrame()).toMatch(/text 0\.500 \[####----\]\s+audio 1\.000 \[########\]/);
+    // Too narrow for the bars: the values stay on one line.
+    expect(render(<DriftLine drift={{ text: 0.5, audio: 1, vision: 0.25 }} width={80} />).lastFrame()).toBe('ULGM drift |y_m - y_M|  text 0.500  audio 1.000  vision 0.250');
   });
 });
 

@@ -11,6 +11,8 @@ export interface RawBertEncoder {
   in_dim?: number;
   /** Hugging Face model id or a local model directory */
   pretrained?: string;
+  /** branch, tag or 40-hex commit of the Hugging Face model (default: main); the commit it resolved to is recorded in spec.lock.json */
+  revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune?: boolean;
   output?: "cls" | "mean" | "sequence";
@@ -36,6 +38,8 @@ export interface BertEncoder {
   in_dim?: number;
   /** Hugging Face model id or a local model directory */
   pretrained: string;
+  /** branch, tag or 40-hex commit of the Hugging Face model (default: main); the commit it resolved to is recorded in spec.lock.json */
+  revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune: boolean;
   output: "cls" | "mean" | "sequence";

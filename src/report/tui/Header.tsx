@@ -12,7 +12,8 @@ export function Header({ state, color }: { state: TuiState; color: boolean }) {
         ? `seed${state.seeds.length === 1 ? '' : 's'} ${state.seeds.join(', ')}`
         : '';
   return (
-    <Box gap={2}>
+    // Wraps whole items onto a second line on a narrow terminal instead of squeezing them together.
+    <Box columnGap={2} flexWrap="wrap">
       <Text bold {...(color ? { color: 'cyan' } : {})}>
         {state.pipeline || 'mmsa'}
       </Text>

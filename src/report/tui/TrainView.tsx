@@ -22,13 +22,14 @@ export function TrainView({ state, width, color }: TrainViewProps) {
   const nMetrics = Math.max(1, Math.min(6, Math.floor((width - 7) / 19)));
   const finished = state.summary !== null || state.errors.length > 0 || state.interrupted;
   return (
-    <Box flexDirection="column">
+    // The full width, so rows are laid out at the terminal's width whatever the live lines need.
+    <Box flexDirection="column" width={width}>
       <EpochTable state={state} width={width} />
       <Header state={state} color={color} />
       {!finished && state.loading && !state.loading.done ? <LoadingLine loading={state.loading} width={width} color={color} /> : null}
       {!finished && state.seed !== null ? <ProgressBar state={state} width={width} color={color} /> : null}
       {!finished && state.startT !== null ? <RunLine state={state} /> : null}
-      {state.drift ? <DriftLine drift={state.drift} /> : null}
+      {state.drift ? <DriftLine drift={state.drift} width={width} /> : null}
       {state.seedResults.map((r) => (
         <Text key={r.seed}>
           seed {r.seed}

@@ -153,7 +153,8 @@ async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<
     const lacking = SPLITS.filter((sp) => !raw[sp].has(p.feature.key) && raw[sp].has(rawTextKey));
     if (!bert || lacking.length === 0) continue;
     const { loadBertTokenizer } = await import('../bert/tokenize.js');
-    const tokenizer = await loadBertTokenizer(String(bert.config['pretrained']));
+    const revision = bert.config['revision'];
+    const tokenizer = await loadBertTokenizer(String(bert.config['pretrained']), typeof revision === 'string' ? { revision } : {});
     const len = p.node.output.shape[2] as number;
     for (const sp of lacking) {
       const texts = toStrings(raw[sp].get(rawTextKey)!);
