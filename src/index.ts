@@ -43,5 +43,5 @@ export type * from './runtime/events.js';
  * first call. The BERT loader and the backend set-up, whose types are TensorFlow.js's, are in `mmsa/runtime`.
  */
 export async function* runPipeline(compiled: CompileResult, opts: PipelineRunOptions): AsyncGenerator<RunEvent, RunOutcome> {
-  return yield* (await import('./runtime/run.js')).runPipeline(compiled, opts);
+  return yield* (await import('./runtime/run-start.js')).startPipeline(compiled, opts);
 }

@@ -148,11 +148,12 @@ export async function runCommand(file: string | undefined, opts: RunCommandOptio
   if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
   if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
 
-  const { runPipeline } = await import('../runtime/run.js');
+  // Announces the run (the reporter's header) before the runtime and tfjs load.
+  const { startPipeline } = await import('../runtime/run-start.js');
   const sig = opts.signal ? undefined : installSignals(io);
   const signal = opts.signal ?? sig!.signal;
   try {
-    const it = runPipeline(compiled, {
+    const it = startPipeline(compiled, {
       outRoot: resolve(io.cwd, opts.out ?? 'runs'),
       ...(seeds ? { seeds } : {}),
       ...(maxEpochs !== undefined ? { maxEpochs } : {}),

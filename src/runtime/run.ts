@@ -1,27 +1,27 @@
 // Orchestrates `mmsa run`: compiled spec -> backend -> data -> for each seed a fresh lowering + the executor, with the
 // run directory written as events arrive -> aggregate over seeds. Phase 7 (execute); loaded lazily (imports tfjs).
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
-import { packageRoot } from '../paths.js';
 import { setupBackend, type BackendInfo } from './backend.js';
 import type { PipelineRunOptions, RunOutcome } from './run-types.js';
+import { datasetIdentity, mmsaVersion, pipelineStartEvent, runPlan } from './run-start.js';
 import { loadDatasetWithEvents } from './data/load-events.js';
 import type { LoadedDataset } from './data/types.js';
 import { makeEvent, type EventBody, type RunErrorEvent, type RunEvent } from './events.js';
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile } from './run-dir.js';
+import { findCompletedRun, readManifest, runDirPath, RunDir, summaryPaths, writeSummary, type LockFile } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
 
 /** The public options plus test seams (dataset loader, lowering, batcher). */
 export interface RunOptions extends PipelineRunOptions {
+  /** pipeline.start was yielded already (startPipeline announces the run before loading this module). */
+  announced?: boolean;
   loadData?: (ir: Ir) => Promise<LoadedDataset>;
   lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
   batches?: Batcher;
@@ -33,46 +33,8 @@ export function backendLabel(b: BackendInfo): string {
   return n?.active ? `${b.name} + native ${n.isa ?? '?'} x${n.threads ?? 1}` : b.name;
 }
 
-let versionCache: string | undefined;
-
-export function mmsaVersion(): string {
-  if (versionCache) return versionCache;
-  try {
-    versionCache = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    versionCache = '0.0.0';
-  }
-  return versionCache;
-}
-
-export function datasetIdentity(ir: Ir): DatasetIdentity {
-  const d = ir.dataset;
-  return {
-    name: d.name,
-    source: d.source,
-    ...(d.path ? { path: d.path } : {}),
-    ...(d.sha256 ? { sha256: d.sha256 } : {}),
-    ...(d.synthetic ? { synthetic: d.synthetic } : {}),
-  };
-}
-
-/** The spec a run actually trains: the normalized spec with command-line overrides applied. */
-export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<string, unknown> {
-  const s = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
-  if (o.maxEpochs !== undefined) {
-    const train = (s['train'] ?? {}) as Record<string, unknown>;
-    s['train'] = { ...train, max_epochs: o.maxEpochs };
-  }
-  return s;
-}
-
-/** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
-export function hashOf(spec: Record<string, unknown>, ir: Ir): string {
-  const { seeds: _seeds, ...rest } = spec;
-  return specHash(rest, datasetIdentity(ir), mmsaVersion());
-}
-
 export type { LockFile };
+export { datasetIdentity, effectiveSpec, hashOf, mmsaVersion } from './run-start.js';
 export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatusOutcome } from './run-types.js';
 
 /**
@@ -80,12 +42,7 @@ export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatus
  * yielded. Errors become a `run.error` event (and a 'failed' manifest); the return value tells the outcome.
  */
 export async function* runPipeline(compiled: CompileResult, opts: RunOptions): AsyncGenerator<RunEvent, RunOutcome> {
-  const baseIr = compiled.ir;
-  if (!baseIr || !compiled.spec) throw new Error('runPipeline needs a compile result with an IR (check diagnostics first)');
-  const ir: Ir = opts.maxEpochs !== undefined ? { ...baseIr, schedule: { ...baseIr.schedule, maxEpochs: opts.maxEpochs } } : baseIr;
-  const spec = effectiveSpec(compiled.spec, opts);
-  const hash = hashOf(spec, ir);
-  const seeds = opts.seeds && opts.seeds.length > 0 ? opts.seeds : ir.schedule.seeds;
+  const { ir, spec, hash, seeds } = runPlan(compiled, opts);
   const outcome: RunOutcome = { status: 'completed', specHash: hash, runDirs: [], results: [] };
   const ev = <E extends RunEvent>(body: EventBody<E>) => makeEvent<E>(body);
   const fail = (e: unknown, seed?: number): RunErrorEvent => {
@@ -103,16 +60,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     });
   };
 
-  yield ev({
-    kind: 'pipeline.start',
-    runId: `${hash}-summary`,
-    pipeline: ir.pipeline,
-    dataset: { name: ir.dataset.name, source: ir.dataset.source },
-    backend: opts.backend ?? 'wasm',
-    seeds,
-    epochsMax: ir.schedule.maxEpochs,
-    patience: ir.schedule.earlyStop.patience,
-  });
+  if (!opts.announced) yield pipelineStartEvent(compiled, opts);
   let backend: BackendInfo;
   try {
     backend = await setupBackend(opts.backend ?? 'wasm', {
