@@ -64,6 +64,7 @@ const HANDLERS: Record<string, Handler> = {
   init: async (_a, o, io) => (await import('./report-commands.js')).initCommand(o, io),
   run: async (a, o, io) => (await import('./report-commands.js')).runWithReporter(a[0] as string | undefined, o, io),
   predict: async (a, o, io) => (await import('./run-commands.js')).predictCommand(a[0] as string, o, io),
+  import: async (a, o, io) => (await import('./import-commands.js')).importCommand(a[0] as string, o, io),
   watch: async (a, o, io) => (await import('./report-commands.js')).watchCommand(a[0] as string, o, io),
   report: async (a, o, io) => (await import('./report-commands.js')).reportCommand(a[0] as string[], o, io),
   compare: async (a, o, io) => (await import('./report-commands.js')).compareCommand(a[0] as string[], o, io),

@@ -158,6 +158,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: 'import',
+    description: "import an MMSA checkpoint (the .pth MMSA's trainers save) into a run directory that predict and report accept",
+    args: [{ name: 'checkpoint', description: "MMSA's torch.save(model.state_dict()) file (zip or legacy format)" }],
+    options: [
+      { flags: '--pipeline <spec>', description: 'the pipeline of the same model and dataset config (e.g. pipelines/tfn_mosi.yaml); required' },
+      { flags: '--out <dir>', description: 'the run directory to write', defaultDescription: 'runs/<pipeline>/<hash>-imported' },
+      dataRoot,
+      { flags: '--no-eval', description: 'do not evaluate the valid and test splits (by default they are, when the dataset can be read)' },
+      { flags: '--force', description: 'replace an existing run directory' },
+      format,
+      backend,
+      native,
+      threads,
+    ],
+    examples: ['mmsa import ~/MMSA/saved_models/tfn-mosi.pth --pipeline pipelines/tfn_mosi.yaml', 'mmsa import self_mm-mosi.pth --pipeline my_self_mm_frozen.yaml --out runs/self_mm_imported'],
+  },
+  {
     name: 'watch',
     description: "replay a finished run's events.ndjson through a reporter, or follow a live run until it ends",
     args: [{ name: 'run-dir', description: 'a run directory (runs/<pipeline>/<hash>-<seed>)' }],

@@ -51,14 +51,14 @@ export interface RunCommandOptions {
 
 const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'];
 
-function printDiagnostics(ds: Diagnostic[], host: SourceHost, io: Io): void {
+export function printDiagnostics(ds: Diagnostic[], host: SourceHost, io: Io): void {
   const text = formatDiagnostics(ds, host, { cwd: io.cwd, color: io.isTTY && !io.env['NO_COLOR'] });
   if (text) io.err(text);
 }
 
 const isOutputCode = (code: string) => code === NO_SPACE || code === NOT_WRITABLE;
 
-function usage(io: Io, msg: string): number {
+export function usage(io: Io, msg: string): number {
   io.err(`error: ${msg}\n`);
   return 2;
 }

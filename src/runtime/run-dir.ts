@@ -37,6 +37,17 @@ export interface RunManifest {
   owner?: RunOwner;
   /** Last sign of life of the owner (ISO), rewritten every HEARTBEAT_MS while the run is running. */
   heartbeatAt?: string;
+  /** Set when the weights were imported from an MMSA checkpoint (`mmsa import`) instead of trained. */
+  imported?: ImportedFrom;
+}
+
+export interface ImportedFrom {
+  from: 'mmsa';
+  /** The checkpoint as given on the command line, its SHA-256 and torch.save format. */
+  file: string;
+  sha256: string;
+  format: 'zip' | 'legacy';
+  tensors: number;
 }
 
 /** spec.lock.json: what a run trained, enough to rebuild its model (`mmsa predict`). */
@@ -193,6 +204,8 @@ export interface RunDirInit {
   pipeline: string;
   hash: string;
   seed: number;
+  /** Where the directory goes (default: runs/<pipeline>/<hash>-<seed> under outRoot). */
+  path?: string;
   /** spec.lock.json content: the normalized spec and the list of defaulted keys. */
   lock: unknown;
   manifest: Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'>;
@@ -266,7 +279,7 @@ export class RunDir {
   }
 
   static create(init: RunDirInit, now: () => Date = () => new Date(), opts: { heartbeatMs?: number } = {}): RunDir {
-    const path = runDirPath(init.outRoot, init.pipeline, init.hash, init.seed);
+    const path = init.path ?? runDirPath(init.outRoot, init.pipeline, init.hash, init.seed);
     const ctx: WriteContext = { what: 'the run directory', elsewhere: 'write the runs elsewhere with --out DIR' };
     ensureDir(dirname(path), ctx);
     removeStaleTemps(dirname(path));

@@ -13,7 +13,7 @@ import { makeEvent, type EventBody, type RunErrorEvent, type RunEvent } from './
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { findCompletedRun, readManifest, runDirPath, RunDir, summaryPaths, writeSummary, type LockFile } from './run-dir.js';
+import { findCompletedRun, readManifest, runDirPath, RunDir, summaryPaths, writeSummary, type LockFile, type RunManifest } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
@@ -31,6 +31,27 @@ export interface RunOptions extends PipelineRunOptions {
 export function backendLabel(b: BackendInfo): string {
   const n = b.details.native;
   return n?.active ? `${b.name} + native ${n.isa ?? '?'} x${n.threads ?? 1}` : b.name;
+}
+
+/** A seed's manifest before it runs: versions, backend, identity of the spec, the seed and the data it reads. */
+export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: number, data: LoadedDataset | undefined, command: string[]): Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'> {
+  const p = data?.provenance;
+  return {
+    mmsaVersion: mmsaVersion(),
+    nodeVersion: process.version,
+    backend: backend.name,
+    backendDetails: { version: backend.version, ...backend.details },
+    pipeline: ir.pipeline,
+    specHash: hash,
+    seed,
+    dataset: {
+      ...datasetIdentity(ir),
+      ...(p?.path ? { path: p.path } : {}),
+      ...(p?.sha256 ? { sha256: p.sha256 } : {}),
+      ...(p?.synthetic ? { synthetic: p.synthetic } : {}),
+    },
+    command,
+  };
 }
 
 export type { LockFile };
@@ -143,22 +164,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         hash,
         seed,
         lock,
-        manifest: {
-          mmsaVersion: mmsaVersion(),
-          nodeVersion: process.version,
-          backend: backend.name,
-          backendDetails: { version: backend.version, ...backend.details },
-          pipeline: ir.pipeline,
-          specHash: hash,
-          seed,
-          dataset: {
-            ...datasetIdentity(ir),
-            ...(data.provenance.path ? { path: data.provenance.path } : {}),
-            ...(data.provenance.sha256 ? { sha256: data.provenance.sha256 } : {}),
-            ...(data.provenance.synthetic ? { synthetic: data.provenance.synthetic } : {}),
-          },
-          command: opts.command ?? [],
-        },
+        manifest: manifestOf(ir, backend, hash, seed, data, opts.command ?? []),
       });
     } catch (e) {
       yield fail(e, seed);

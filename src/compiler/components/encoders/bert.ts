@@ -142,4 +142,9 @@ export const bertEncoder = defineComponent<BertEncoder>({
         : vector(H);
     return { output, params: bertParams(c) };
   },
+  // MMSA's BertTextEncoder holds a transformers BertModel as `model`; older transformers also saved position_ids.
+  mmsaNames: {
+    rename: { embeddings: 'model.embeddings', encoder: 'model.encoder', pooler: 'model.pooler' },
+    ignore: ['model.embeddings.position_ids'],
+  },
 });
