@@ -40,7 +40,7 @@ async function makeReporter(requested: unknown, io: Io): Promise<Reporter> {
 }
 
 /** `mmsa run` with the reporter chosen here (the TUI on a terminal, plain lines otherwise, or NDJSON). */
-export async function runWithReporter(file: string, o: Opts, io: Io): Promise<number> {
+export async function runWithReporter(file: string | undefined, o: Opts, io: Io): Promise<number> {
   const { runCommand } = await import('./run-commands.js');
   const name = chooseReporter(o['reporter'] as ReporterChoice | undefined, facts(io));
   const { reporter: _r, ...rest } = o;
