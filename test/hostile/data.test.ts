@@ -236,11 +236,11 @@ describe('a loss that becomes NaN', () => {
     );
     const r = spawnSync(process.execPath, [join(repoRoot, 'bin/mmsa.js'), 'run', spec, '--reporter', 'plain', '--out', dir, '--backend', 'cpu'], { encoding: 'utf8', timeout: 180_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/error MSA6706: the training loss became [^\n]* at epoch 1, step \d+: head 'M'/);
+    expect(r.stderr).toMatch(/error MSA6707: the training loss became [^\n]* at epoch 1, step \d+: head 'M'/);
     const runDir = join(dir, 'nan_loss', readdirSync(join(dir, 'nan_loss'))[0]!);
     const manifest = JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8')) as { status: string; error?: { code: string; message: string } };
     expect(manifest.status).toBe('failed');
-    expect(manifest.error?.code).toBe('MSA6706');
+    expect(manifest.error?.code).toBe('MSA6707');
     expect(existsSync(join(runDir, 'results.json'))).toBe(false);
   });
 });

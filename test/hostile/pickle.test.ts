@@ -49,7 +49,7 @@ describe('memo references share one payload', () => {
     expect(r.peakRssMiB).toBeLessThan(SMALL_RSS_MIB);
   });
 
-  it('20,000 numpy arrays built from one memoized payload stop at the output budget with a located MSA6016', () => {
+  it('20,000 numpy arrays built from one memoized payload stop at the output budget with a located MSA6017', () => {
     const payload = new Uint8Array(240 * 1024);
     const p = new PickleBuilder().proto(2).bytes(payload).put(2).pop().emptyList().mark();
     for (let i = 0; i < 20_000; i++) p.ndarray([240 * 256], '<f4', (b) => b.get(2));
@@ -57,7 +57,7 @@ describe('memo references share one payload', () => {
     const file = save('memo-arrays.pkl', bytes);
     const r = runCapped(`${READ} await readPickle(input.file); return 'read';`, { file });
     expect(r.crash).toBeUndefined();
-    expect(r.error?.code).toBe('MSA6016');
+    expect(r.error?.code).toBe('MSA6017');
     expect(r.error?.message).toContain(file);
     expect(r.error?.message).toMatch(/byte offset \d+, opcode BUILD/);
     expect(r.error?.message).toContain('budget');
@@ -74,7 +74,7 @@ describe('memo references share one payload', () => {
     const cost = 16 + 8 * n;
     expect(parsePickleBytes(bytes, { limits: { outputFloorBytes: cost, outputPerInputByte: 0 } })).toHaveLength(n);
     const e = errorOf(bytes, { limits: { outputFloorBytes: cost - 1, outputPerInputByte: 0 } });
-    expect(e.code).toBe('MSA6016');
+    expect(e.code).toBe('MSA6017');
     expect(e.details.opcode).toBe('APPENDS');
   });
 
@@ -84,7 +84,7 @@ describe('memo references share one payload', () => {
     p.appends().pop().emptyList().mark();
     for (let i = 0; i < 30_000; i++) p.global('builtins', 'list').get(0).tuple1().reduce();
     const e = errorOf(p.appends().stop());
-    expect(e.code).toBe('MSA6016');
+    expect(e.code).toBe('MSA6017');
     expect(e.details.opcode).toBe('REDUCE');
   });
 });
@@ -122,14 +122,14 @@ describe('deep and self-referential structures', () => {
     return p.stop();
   }
 
-  it('nesting up to the depth budget reads; one level more is a located MSA6017', () => {
+  it('nesting up to the depth budget reads; one level more is a located MSA6018', () => {
     const max = PICKLE_LIMITS.maxDepth;
     const ok = parsePickleBytes(nestedLists(max));
     let depth = 0;
     for (let v: unknown = ok; Array.isArray(v) && v.length > 0; v = v[0]) depth++;
     expect(depth).toBe(max - 1);
     const e = errorOf(nestedLists(max + 1));
-    expect(e.code).toBe('MSA6017');
+    expect(e.code).toBe('MSA6018');
     expect(e.details.opcode).toBe('MARK');
     expect(e.details.offset).toBe(2 + 2 * max + 1);
   });
@@ -140,7 +140,7 @@ describe('deep and self-referential structures', () => {
     const file = save('deep-marks.pkl', p.stop());
     const r = runCapped(`${READ} await readPickle(input.file); return 'read';`, { file });
     expect(r.crash).toBeUndefined();
-    expect(r.error?.code).toBe('MSA6017');
+    expect(r.error?.code).toBe('MSA6018');
     expect(r.error!.message.length).toBeLessThan(1000);
     expect(r.peakRssMiB).toBeLessThan(SMALL_RSS_MIB);
   });

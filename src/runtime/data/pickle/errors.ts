@@ -21,9 +21,10 @@ import { MmsaError, printable } from '../../../errors.js';
  * - MSA6013 out-of-band buffers (NEXT_BUFFER) are not supported
  * - MSA6014 numpy.ndarray(...) called without a BUILD state (uninitialised array)
  * - MSA6015 integer too large (LONG4 beyond the accepted size)
- * - MSA6016 output budget exceeded: the file unpacks to more than its size can honestly hold (memo references
+ * - MSA6016 is the pickle writer's (write-pickle.ts)
+ * - MSA6017 output budget exceeded: the file unpacks to more than its size can honestly hold (memo references
  *   copied many times, shared payloads rebuilt per reference); see `PICKLE_LIMITS`
- * - MSA6017 nested deeper than the depth budget (`PICKLE_LIMITS.maxDepth`)
+ * - MSA6018 nested deeper than the depth budget (`PICKLE_LIMITS.maxDepth`)
  */
 export const PICKLE_ERROR_CODES = {
   io: 'MSA6001',
@@ -41,8 +42,8 @@ export const PICKLE_ERROR_CODES = {
   outOfBand: 'MSA6013',
   uninitialised: 'MSA6014',
   bigInt: 'MSA6015',
-  budget: 'MSA6016',
-  tooDeep: 'MSA6017',
+  budget: 'MSA6017',
+  tooDeep: 'MSA6018',
 } as const;
 
 export type PickleErrorKind = keyof typeof PICKLE_ERROR_CODES;

@@ -54,8 +54,8 @@ export interface ReadPickleOptions {
   extraGlobals?: Readonly<Record<string, PickleGlobalHandler>>;
   /**
    * Output and depth budgets (defaults: `PICKLE_LIMITS`). A file that unpacks to more than
-   * `outputFloorBytes + outputPerInputByte * size` bytes fails with MSA6016, one nested deeper than `maxDepth` with
-   * MSA6017, both located (offset, opcode, key path).
+   * `outputFloorBytes + outputPerInputByte * size` bytes fails with MSA6017, one nested deeper than `maxDepth` with
+   * MSA6018, both located (offset, opcode, key path).
    */
   limits?: Partial<PickleLimits>;
 }

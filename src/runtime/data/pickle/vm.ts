@@ -18,9 +18,9 @@ export type KeyPath = readonly (string | number)[];
  * (arrays at their in-memory size, strings and bytes at their length, 16 bytes per container, memo entry or object,
  * 8 per list slot, 16 per dict entry): honest files stay far below (feature files about 1x, lists of small ints about
  * 4x, lists of empty lists about 20x), while one payload referenced many times through the memo, or containers copied
- * over and over, fail with MSA6016 at the opcode that crossed the budget instead of taking the machine's memory.
+ * over and over, fail with MSA6017 at the opcode that crossed the budget instead of taking the machine's memory.
  * Containers may nest `maxDepth` levels (MARKs open at once, and the key path of a value being read), the depth
- * CPython's own pickle.dump reaches before its recursion limit; deeper files fail with MSA6017.
+ * CPython's own pickle.dump reaches before its recursion limit; deeper files fail with MSA6018.
  */
 export interface PickleLimits {
   outputPerInputByte: number;
