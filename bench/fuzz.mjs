@@ -29,6 +29,8 @@ async function worker(listFile) {
   const { readPickle, NDArray } = await dist('runtime/data/pickle/read-pickle.js');
   const { toNumeric } = await dist('runtime/data/load-dataset.js');
   const { compileFile } = await dist('compiler/compile.js');
+  const { loadDslFrontEnd } = await dist('compiler/syntax/parse-file.js');
+  await loadDslFrontEnd();
   const { MmsaError } = await dist('errors.js');
   const items = JSON.parse(readFileSync(listFile, 'utf8'));
   const send = (m) => new Promise((res) => process.send(m, res));

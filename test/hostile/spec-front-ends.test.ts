@@ -35,9 +35,9 @@ interface Checked {
 /** `mmsa check` in a capped child: the JSON diagnostics, the formatted text, the files of the spec and every file read. */
 function check(file: string, opts: { datasetsDir?: string; timeoutMs?: number } = {}) {
   return runCapped<Checked>(
-    `const { compileFile } = await mod('compiler/compile.js');
+    `const { compileFileAsync } = await mod('compiler/compile.js');
      const { toJsonDiagnostics, formatDiagnostics } = await mod('compiler/diagnostics/format.js');
-     const r = compileFile(input.file, { env: {}, ...(input.datasetsDir ? { datasetsDir: input.datasetsDir } : {}) });
+     const r = await compileFileAsync(input.file, { env: {}, ...(input.datasetsDir ? { datasetsDir: input.datasetsDir } : {}) });
      const loaded = r.host.paths();
      return { diagnostics: toJsonDiagnostics(r.diagnostics, r.host), text: formatDiagnostics(r.diagnostics, r.host), files: r.files, loaded };`,
     { file, datasetsDir: opts.datasetsDir },
