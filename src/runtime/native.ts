@@ -17,10 +17,14 @@ export interface NativeKernels {
   info(): { version: string; isa: string };
   /** out[c] = sum over r of in[r*C + c], offsets in float32 elements of heap. */
   sumRows(heap: ArrayBufferLike, R: number, C: number, offIn: number, offOut: number): void;
-  /** Fused Adam/AdamW step, offsets in float32 elements of heap; see native/src/optim.h. */
-  adam(heap: ArrayBufferLike, n: number, offP: number, offG: number, offM: number, offV: number, offPOut: number, offMOut: number,
-    offVOut: number, lr: number, b1: number, b2: number, eps: number, weightDecay: number, stepSize: number, bc2Sqrt: number,
-    decoupled: boolean): void;
+  /**
+   * Fused Adam/AdamW step: parameter, gradient and new parameter at offsets (float32 elements) of heap, the moments in
+   * arrays outside it, updated in place; see native/src/optim.h.
+   */
+  adamHost(heap: ArrayBufferLike, n: number, offP: number, offG: number, offPOut: number, m: Float32Array, v: Float32Array,
+    lr: number, b1: number, b2: number, eps: number, weightDecay: number, stepSize: number, bc2Sqrt: number, decoupled: boolean): void;
+  /** dst = heap[off..off+n) (first) or dst += it, offsets in float32 elements. */
+  accumulate(heap: ArrayBufferLike, off: number, n: number, dst: Float32Array, first: boolean): void;
   /** See native/src/lstm.h; the saved arrays are all null (inference) or all given. */
   lstmForward(B: number, T: number, H: number, K: number, order: Int32Array, lens: Int32Array, xs: Float32Array, W: Float32Array,
     y: Float32Array, acts: Float32Array | null, tanhC: Float32Array | null, cPrev: Float32Array | null, hPrev: Float32Array | null,
@@ -40,6 +44,9 @@ export interface NativeStatus {
 }
 
 let cached: { mod?: NativeKernels; status: NativeStatus } | undefined;
+
+/** The entry points this code calls; native/src/addon.c's MMSA_NATIVE_VERSION changes with them. */
+export const NATIVE_VERSION = '2';
 
 export function nativeLibraryPath(): string {
   return process.env.MMSA_NATIVE_PATH || join(packageRoot(), 'native', 'build', 'mmsa_native.node');
@@ -61,6 +68,10 @@ export function loadNativeKernels(): { mod?: NativeKernels; status: NativeStatus
   try {
     const mod = createRequire(import.meta.url)(path) as NativeKernels;
     const { version, isa } = mod.info();
+    if (version !== NATIVE_VERSION) {
+      cached = { status: { loaded: false, path, reason: `${path} is version ${version}, this mmsa needs version ${NATIVE_VERSION} (built from older sources); rebuild with \`node scripts/build-native.mjs --strict --force\`` } };
+      return cached;
+    }
     cached = { mod, status: { loaded: true, path, isa, version } };
   } catch (e) {
     cached = { status: { loaded: false, path, reason: `failed to load ${path}: ${(e as Error).message.split('\n')[0]}; rebuild with \`node scripts/build-native.mjs --strict --force\`` } };
