@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { MmsaError } from '../errors.js';
+import type { MemoryUsage } from './events.js';
 import { nativeKernelsFor, resolveNativeMode, resolveThreads, type NativeMode } from './native.js';
 import { setNativeMatMul } from './backend/native-glue.js';
 import { bridgeMissingWasmKernels, installNativeSum, setWasmMatMulPatch, shareIdentityOnWasm } from './backend/wasm-patches.js';
@@ -106,6 +107,18 @@ async function initBackend(name: BackendName): Promise<BackendInfo> {
   await tf.ready();
   const nativeVersion = mod.version?.['tfjs-node'];
   return { name, version, details: { tfBackend: 'tensorflow', ...(nativeVersion ? { nativeVersion } : {}) } };
+}
+
+/**
+ * The tensor backend's memory and the process's peak RSS. wasm's heap only grows, so its size is its high-water mark;
+ * other backends report their live tensors.
+ */
+export function sampleMemory(): MemoryUsage {
+  const wasm = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm : undefined;
+  return {
+    backendBytes: wasm ? wasm.HEAPU8.buffer.byteLength : tf.memory().numBytes,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 /** The backend tfjs is currently using (for run metadata). */

@@ -31,6 +31,8 @@ export interface RunManifest {
   finishedAt: string | null;
   status: RunStatus;
   error?: { code: string; message: string };
+  /** The memory plan (design, estimates, budget) and, once finished, the measured peaks (src/runtime/memory/). */
+  memory?: Record<string, unknown>;
 }
 
 /** spec.lock.json: what a run trained, enough to rebuild its model (`mmsa predict`). */
@@ -250,8 +252,8 @@ export class RunDir {
   }
 
   /** Final status; closes the events file. */
-  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: { code: string; message: string } } = {}, now: () => Date = () => new Date()): void {
-    this.manifest = { ...this.manifest, status, finishedAt: now().toISOString(), ...(extra.error ? { error: extra.error } : {}) };
+  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: { code: string; message: string }; memory?: Record<string, unknown> } = {}, now: () => Date = () => new Date()): void {
+    this.manifest = { ...this.manifest, status, finishedAt: now().toISOString(), ...(extra.error ? { error: extra.error } : {}), ...(extra.memory ? { memory: extra.memory } : {}) };
     writeJsonAtomic(join(this.path, 'manifest.json'), this.manifest);
     this.close();
   }

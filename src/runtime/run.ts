@@ -7,7 +7,10 @@ import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
-import { setupBackend, type BackendInfo, type BackendName } from './backend.js';
+import { sampleMemory, setupBackend, type BackendInfo, type BackendName } from './backend.js';
+import { checkMemoryPlan, memoryLimits, planMemory, type MemoryPlan } from './memory/plan-memory.js';
+import { defaultBertActivations, setDefaultBertActivations } from './nn/bert/model.js';
+import type { ActivationMode } from './nn/bert/layer.js';
 import type { NativeMode } from './native.js';
 import { loadDataset } from './data/load-dataset.js';
 import type { LoadedDataset } from './data/types.js';
@@ -37,6 +40,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** argv for the manifest. */
   command?: string[];
+  /** What BERT layers keep for the backward pass (default 'auto': the memory plan decides). */
+  activations?: ActivationMode | 'auto';
   /** Test seam: dataset loader and batcher. */
   loadData?: (ir: Ir) => Promise<LoadedDataset>;
   lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
@@ -141,6 +146,17 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     return outcome;
   }
 
+  // Before any data or weight is loaded: a model that cannot fit stops here with what to change, not mid-epoch.
+  let memory: MemoryPlan;
+  try {
+    memory = planMemory(ir, memoryLimits(backend.details.tfBackend), { activations: opts.activations ?? 'auto' });
+    checkMemoryPlan(ir, memory, compiled.host);
+  } catch (e) {
+    yield fail(e);
+    return outcome;
+  }
+  const memoryRecord = describeMemoryPlan(memory);
+
   let data: LoadedDataset | undefined;
   const lock: LockFile = {
     mmsaVersion: mmsaVersion(),
@@ -202,6 +218,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
           ...(data.provenance.synthetic ? { synthetic: data.provenance.synthetic } : {}),
         },
         command: opts.command ?? [],
+        memory: memoryRecord,
       },
     });
     outcome.runDirs.push(dir.path);
@@ -209,7 +226,14 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     let finished = false;
     try {
       const lower = opts.lower ?? lowerPipeline;
-      pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
+      // BERT encoders created by this lowering keep what the plan chose (both modes give the same bits).
+      const previous = defaultBertActivations();
+      setDefaultBertActivations(memory.activations);
+      try {
+        pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
+      } finally {
+        setDefaultBertActivations(previous);
+      }
       const it = runSchedule(ir, pipeline, data, {
         runId,
         seed,
@@ -222,12 +246,13 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         runDir: dir.path,
       });
       for await (const e of it) {
+        if (e.kind === 'epoch.end') e.memory = sampleMemory();
         dir.appendEvent(e);
         if (e.kind === 'epoch.end') dir.recordEpoch(e);
         if (e.kind === 'run.end' && e.scope === 'seed') {
           if (e.status === 'completed' && e.result) {
             dir.writeResults(ir.pipeline, e.result);
-            dir.finish('completed');
+            dir.finish('completed', { memory: { ...memoryRecord, measured: sampleMemory() } });
             outcome.results.push(e.result);
           } else {
             dir.finish('interrupted');
@@ -240,7 +265,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     } catch (e) {
       const errEvent = fail(e, seed);
       dir.appendEvent(errEvent);
-      dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message } });
+      dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message }, memory: { ...memoryRecord, measured: sampleMemory() } });
       finished = true;
       yield errEvent;
     } finally {
@@ -272,4 +297,14 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     });
   }
   return outcome;
+}
+
+/** The plan as the manifest records it: the design (where each kind of state lives), the estimate and the budget. */
+export function describeMemoryPlan(p: MemoryPlan): Record<string, unknown> {
+  return {
+    design: { bertActivations: p.activations, optimizerState: p.optimizerState, gradientSums: p.gradientSums },
+    parameters: p.parameters,
+    estimate: p.estimate,
+    budget: p.budget,
+  };
 }
