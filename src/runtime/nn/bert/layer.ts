@@ -136,22 +136,32 @@ interface Acts {
   out: tf.Tensor2D;
 }
 
+/** The layer's forward, block by block, each block freeing what the backward does not read. */
 function forward(x: tf.Tensor2D, addMask: tf.Tensor, w: BertLayerWeights, s: BertLayerShape, masks: Masks): Acts {
   const H = x.shape[1];
   const dh = H / s.heads;
-  const q = splitHeads(dense(x, w.qW, w.qB), s, dh);
-  const k = splitHeads(dense(x, w.kW, w.kB), s, dh);
-  const v = splitHeads(dense(x, w.vW, w.vB), s, dh);
-  const scores = tf.add(tf.reshape(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), [s.B, s.heads, s.L, s.L]), addMask);
-  const probs = tf.reshape(tf.softmax(scores, -1), [s.B * s.heads, s.L, s.L]) as tf.Tensor3D;
-  const context = mergeHeads(tf.matMul(applyMask(probs, masks.probs) as tf.Tensor3D, v), s, dh);
-  const a = applyMask(dense(context, w.oW, w.oB), masks.attn);
-  const ln1 = layerNormFwd(tf.add(a, x), w.ln1W, w.ln1B, s.eps);
-  const inter = dense(ln1.y, w.iW, w.iB);
-  const act = activation(s.act, inter);
-  const o = applyMask(dense(act, w.o2W, w.o2B), masks.out);
-  const ln2 = layerNormFwd(tf.add(o, ln1.y), w.ln2W, w.ln2B, s.eps);
-  return { q, k, v, probs, context, h1: ln1.y, xhat1: ln1.xhat, rstd1: ln1.rstd, inter, act, xhat2: ln2.xhat, rstd2: ln2.rstd, out: ln2.y as tf.Tensor2D };
+  const att = tf.tidy(() => {
+    const q = splitHeads(dense(x, w.qW, w.qB), s, dh);
+    const k = splitHeads(dense(x, w.kW, w.kB), s, dh);
+    const v = splitHeads(dense(x, w.vW, w.vB), s, dh);
+    const scores = tf.add(tf.reshape(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), [s.B, s.heads, s.L, s.L]), addMask);
+    const probs = tf.reshape(tf.softmax(scores, -1), [s.B * s.heads, s.L, s.L]) as tf.Tensor3D;
+    const context = mergeHeads(tf.matMul(applyMask(probs, masks.probs) as tf.Tensor3D, v), s, dh);
+    return { q, k, v, probs, context };
+  });
+  const ln1 = tf.tidy(() => {
+    const r = layerNormFwd(tf.add(applyMask(dense(att.context, w.oW, w.oB), masks.attn), x), w.ln1W, w.ln1B, s.eps);
+    return { h1: r.y, xhat1: r.xhat, rstd1: r.rstd };
+  });
+  const ffn = tf.tidy(() => {
+    const inter = dense(ln1.h1, w.iW, w.iB);
+    return { inter, act: activation(s.act, inter) };
+  });
+  const ln2 = tf.tidy(() => {
+    const r = layerNormFwd(tf.add(applyMask(dense(ffn.act, w.o2W, w.o2B), masks.out), ln1.h1), w.ln2W, w.ln2B, s.eps);
+    return { out: r.y as tf.Tensor2D, xhat2: r.xhat, rstd2: r.rstd };
+  });
+  return { ...att, ...ln1, ...ffn, ...ln2 };
 }
 
 const SAVED: readonly (keyof Acts)[] = ['q', 'k', 'v', 'probs', 'context', 'h1', 'xhat1', 'rstd1', 'inter', 'act', 'xhat2', 'rstd2'];
@@ -161,42 +171,50 @@ function denseGrads(dy: tf.Tensor, x: tf.Tensor): [tf.Tensor, tf.Tensor] {
   return [tf.matMul(dy as tf.Tensor2D, x as tf.Tensor2D, true, false), sumRows(dy)];
 }
 
+/**
+ * The layer's backward in three scopes (feed-forward, attention output, self-attention), each freeing its
+ * intermediates before the next starts, so the transient memory is one block's, not the layer's.
+ */
 function backward(dOut: tf.Tensor, x: tf.Tensor2D, a: Omit<Acts, 'out'>, w: BertLayerWeights, s: BertLayerShape, masks: Masks): { dx: tf.Tensor; dw: Record<(typeof WEIGHT_ORDER)[number], tf.Tensor> } {
   const H = x.shape[1];
   const dh = H / s.heads;
-  const ln2 = layerNormBwd(dOut, a.xhat2, a.rstd2, w.ln2W);
-  const dO = applyMask(ln2.dx, masks.out);
-  const [dO2W, dO2B] = denseGrads(dO, a.act);
-  const dInter = tf.mul(tf.matMul(dO as tf.Tensor2D, w.o2W as tf.Tensor2D), activationGrad(s.act, a.inter));
-  const [dIW, dIB] = denseGrads(dInter, a.h1);
-  const dH1 = tf.add(ln2.dx, tf.matMul(dInter as tf.Tensor2D, w.iW as tf.Tensor2D));
-  const ln1 = layerNormBwd(dH1, a.xhat1, a.rstd1, w.ln1W);
-  const dA = applyMask(ln1.dx, masks.attn);
-  const [dOW, dOB] = denseGrads(dA, a.context);
-  const dContext = splitHeads(tf.matMul(dA as tf.Tensor2D, w.oW as tf.Tensor2D), s, dh);
-  const dropped = applyMask(a.probs, masks.probs) as tf.Tensor3D;
-  const dV = tf.matMul(dropped, dContext, true, false);
-  const dProbs = applyMask(tf.matMul(dContext, a.v, false, true), masks.probs);
-  // softmax: ds = p * (dp - sum(dp * p)), then the 1/sqrt(dh) scale of the scores
-  const dScores = tf.mul(tf.mul(a.probs, tf.sub(dProbs, tf.sum(tf.mul(dProbs, a.probs), -1, true))), 1 / Math.sqrt(dh)) as tf.Tensor3D;
-  const dQ = mergeHeads(tf.matMul(dScores, a.k), s, dh);
-  const dK = mergeHeads(tf.matMul(dScores, a.q, true, false), s, dh);
-  const dVm = mergeHeads(dV, s, dh);
-  const [dQW, dQB] = denseGrads(dQ, x);
-  const [dKW, dKB] = denseGrads(dK, x);
-  const [dVW, dVB] = denseGrads(dVm, x);
-  const dx = tf.addN([
-    ln1.dx,
-    tf.matMul(dQ, w.qW as tf.Tensor2D),
-    tf.matMul(dK, w.kW as tf.Tensor2D),
-    tf.matMul(dVm, w.vW as tf.Tensor2D),
-  ]);
+  const ffn = tf.tidy(() => {
+    const ln2 = layerNormBwd(dOut, a.xhat2, a.rstd2, w.ln2W);
+    const dO = applyMask(ln2.dx, masks.out);
+    const [o2W, o2B] = denseGrads(dO, a.act);
+    const dInter = tf.mul(tf.matMul(dO as tf.Tensor2D, w.o2W as tf.Tensor2D), activationGrad(s.act, a.inter));
+    const [iW, iB] = denseGrads(dInter, a.h1);
+    const dH1 = tf.add(ln2.dx, tf.matMul(dInter as tf.Tensor2D, w.iW as tf.Tensor2D));
+    return { dH1, o2W, o2B, iW, iB, ln2W: ln2.dw, ln2B: ln2.db };
+  });
+  const out = tf.tidy(() => {
+    const ln1 = layerNormBwd(ffn.dH1, a.xhat1, a.rstd1, w.ln1W);
+    const dA = applyMask(ln1.dx, masks.attn);
+    const [oW, oB] = denseGrads(dA, a.context);
+    const dContext = splitHeads(tf.matMul(dA as tf.Tensor2D, w.oW as tf.Tensor2D), s, dh);
+    return { dResidual: ln1.dx, dContext, oW, oB, ln1W: ln1.dw, ln1B: ln1.db };
+  });
+  ffn.dH1.dispose();
+  const att = tf.tidy(() => {
+    const dV = tf.matMul(applyMask(a.probs, masks.probs) as tf.Tensor3D, out.dContext, true, false);
+    const dProbs = applyMask(tf.matMul(out.dContext, a.v, false, true), masks.probs);
+    // softmax: ds = p * (dp - sum(dp * p)), then the 1/sqrt(dh) scale of the scores
+    const dScores = tf.mul(tf.mul(a.probs, tf.sub(dProbs, tf.sum(tf.mul(dProbs, a.probs), -1, true))), 1 / Math.sqrt(dh)) as tf.Tensor3D;
+    const dQ = mergeHeads(tf.matMul(dScores, a.k), s, dh);
+    const dK = mergeHeads(tf.matMul(dScores, a.q, true, false), s, dh);
+    const dVm = mergeHeads(dV, s, dh);
+    const [qW, qB] = denseGrads(dQ, x);
+    const [kW, kB] = denseGrads(dK, x);
+    const [vW, vB] = denseGrads(dVm, x);
+    const dx = tf.addN([out.dResidual, tf.matMul(dQ, w.qW as tf.Tensor2D), tf.matMul(dK, w.kW as tf.Tensor2D), tf.matMul(dVm, w.vW as tf.Tensor2D)]);
+    return { dx, qW, qB, kW, kB, vW, vB };
+  });
+  out.dResidual.dispose();
+  out.dContext.dispose();
+  const { dx, ...attW } = att;
   return {
     dx,
-    dw: {
-      qW: dQW, qB: dQB, kW: dKW, kB: dKB, vW: dVW, vB: dVB, oW: dOW, oB: dOB, ln1W: ln1.dw, ln1B: ln1.db,
-      iW: dIW, iB: dIB, o2W: dO2W, o2B: dO2B, ln2W: ln2.dw, ln2B: ln2.db,
-    },
+    dw: { ...attW, oW: out.oW, oB: out.oB, ln1W: out.ln1W, ln1B: out.ln1B, iW: ffn.iW, iB: ffn.iB, o2W: ffn.o2W, o2B: ffn.o2B, ln2W: ffn.ln2W, ln2B: ffn.ln2B },
   };
 }
 
@@ -230,7 +248,11 @@ export function bertLayer(x: tf.Tensor2D, addMask: tf.Tensor, w: BertLayerWeight
             const t = Object.fromEntries(SAVED.map((k, i) => [k, saved[i + 2]!]));
             a = t as unknown as Omit<Acts, 'out'>;
           } else {
-            a = forward(xs, saved[1]!, w, s, masks);
+            // Only what the backward reads survives the recomputation's scope.
+            a = tf.tidy(() => {
+              const { out, ...keep } = forward(xs, saved[1]!, w, s, masks);
+              return keep;
+            }) as Omit<Acts, 'out'>;
           }
           const { dx, dw } = backward(dy as tf.Tensor, xs, a, w, s, masks);
           return [dx, tf.zerosLike(saved[1]!), ...WEIGHT_ORDER.map((n) => dw[n])];
