@@ -6,11 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bert.h"
 #include "lstm.h"
 #include "optim.h"
 #include "sgemm.h"
 
-#define MMSA_NATIVE_VERSION "2"
+#define MMSA_NATIVE_VERSION "3"
 
 static napi_value throw_error(napi_env env, const char *msg) {
   napi_throw_error(env, "MSA6510", msg);
@@ -238,6 +239,143 @@ static napi_value js_accumulate(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------------------- BERT layer kernels (bert.h) */
+
+/* Checks that [off, off + n) lies in the heap (n >= 0, off >= 0); throws `<name>: operand outside the buffer`. */
+static int in_heap(napi_env env, const char *name, int64_t off, int64_t n, int64_t lim) {
+  if (off < 0 || n < 0 || off + n > lim) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: operand outside the buffer", name);
+    napi_throw_error(env, "MSA6510", msg);
+    return 0;
+  }
+  return 1;
+}
+
+static int get_f64(napi_env env, napi_value v, double *out, const char *name) {
+  if (napi_get_value_double(env, v, out) == napi_ok) return 1;
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s: expected a number", name);
+  napi_throw_error(env, "MSA6510", msg);
+  return 0;
+}
+
+/* biasGelu(heap, N, C, offX, offBias, offPre, offAct, threads) */
+static napi_value js_bias_gelu(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  float *b;
+  int64_t lim, a[7];
+  if (!heap_args(env, info, "biasGelu", 8, argv, &b, &lim, a, 7)) return NULL;
+  const int64_t N = a[0], C = a[1], n = N * C;
+  if (N < 0 || C < 0 || !in_heap(env, "biasGelu", a[2], n, lim) || !in_heap(env, "biasGelu", a[3], C, lim) ||
+      !in_heap(env, "biasGelu", a[4], n, lim) || !in_heap(env, "biasGelu", a[5], n, lim))
+    return NULL;
+  mmsa_bias_gelu((long)N, (long)C, b + a[2], b + a[3], b + a[4], b + a[5], (int)a[6]);
+  return NULL;
+}
+
+/* geluBackward(heap, n, offDAct, offPre, offDPre, threads) */
+static napi_value js_gelu_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  float *b;
+  int64_t lim, a[5];
+  if (!heap_args(env, info, "geluBackward", 6, argv, &b, &lim, a, 5)) return NULL;
+  const int64_t n = a[0];
+  for (int i = 1; i < 4; i++)
+    if (!in_heap(env, "geluBackward", a[i], n, lim)) return NULL;
+  mmsa_gelu_backward((long)n, b + a[1], b + a[2], b + a[3], (int)a[4]);
+  return NULL;
+}
+
+/* layerNormForward(heap, N, C, offA, offBias, offResidual, offGamma, offBeta, offY, offXhat, offRstd, threads, mask|null,
+                    eps) */
+static napi_value js_layernorm_forward(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  float *b, *mask;
+  int64_t lim, a[11];
+  double eps;
+  if (!heap_args(env, info, "layerNormForward", 14, argv, &b, &lim, a, 11)) return NULL;
+  const int64_t N = a[0], C = a[1], n = N * C;
+  if (N < 0 || C < 1 || !in_heap(env, "layerNormForward", a[2], n, lim) || !in_heap(env, "layerNormForward", a[3], C, lim) ||
+      !in_heap(env, "layerNormForward", a[4], n, lim) || !in_heap(env, "layerNormForward", a[5], C, lim) ||
+      !in_heap(env, "layerNormForward", a[6], C, lim) || !in_heap(env, "layerNormForward", a[7], n, lim) ||
+      !in_heap(env, "layerNormForward", a[8], n, lim) || !in_heap(env, "layerNormForward", a[9], N, lim))
+    return NULL;
+  if (!typed_arg(env, "layerNormForward", argv[12], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
+      !get_f64(env, argv[13], &eps, "layerNormForward"))
+    return NULL;
+  mmsa_layernorm_forward((long)N, (long)C, b + a[2], b + a[3], mask, b + a[4], b + a[5], b + a[6], eps, b + a[7], b + a[8],
+                         b + a[9], (int)a[10]);
+  return NULL;
+}
+
+/* layerNormBackward(heap, N, C, offDy, offXhat, offRstd, offGamma, offDx, offDMasked, offDGamma, offDBeta, offDBias,
+                     threads, mask|null) */
+static napi_value js_layernorm_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  float *b, *mask;
+  int64_t lim, a[12];
+  if (!heap_args(env, info, "layerNormBackward", 14, argv, &b, &lim, a, 12)) return NULL;
+  const int64_t N = a[0], C = a[1], n = N * C;
+  const int64_t sizes[9] = {n, n, N, C, n, n, C, C, C};
+  if (N < 0 || C < 1) return throw_error(env, "layerNormBackward: bad sizes");
+  for (int i = 0; i < 9; i++)
+    if (!in_heap(env, "layerNormBackward", a[i + 2], sizes[i], lim)) return NULL;
+  if (!typed_arg(env, "layerNormBackward", argv[13], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask")) return NULL;
+  mmsa_layernorm_backward((long)N, (long)C, b + a[2], b + a[3], b + a[4], b + a[5], mask, b + a[6], b + a[7], b + a[8],
+                          b + a[9], b + a[10], (int)a[11]);
+  return NULL;
+}
+
+/* softmaxForward(heap, B, heads, L, offS, offAddMask, offP, offDropped, threads, mask|null, scale) */
+static napi_value js_softmax_forward(napi_env env, napi_callback_info info) {
+  napi_value argv[11];
+  float *b, *mask;
+  int64_t lim, a[8];
+  double scale;
+  if (!heap_args(env, info, "softmaxForward", 11, argv, &b, &lim, a, 8)) return NULL;
+  const int64_t B = a[0], H = a[1], L = a[2], n = B * H * L * L;
+  if (B < 0 || H < 1 || L < 1 || !in_heap(env, "softmaxForward", a[3], n, lim) || !in_heap(env, "softmaxForward", a[4], B * L, lim) ||
+      !in_heap(env, "softmaxForward", a[5], n, lim) || !in_heap(env, "softmaxForward", a[6], n, lim))
+    return NULL;
+  if (!typed_arg(env, "softmaxForward", argv[9], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
+      !get_f64(env, argv[10], &scale, "softmaxForward"))
+    return NULL;
+  mmsa_softmax_forward((long)B, (long)H, (long)L, b + a[3], b + a[4], scale, mask, b + a[5], b + a[6], (int)a[7]);
+  return NULL;
+}
+
+/* softmaxBackward(heap, rows, L, offP, offDDropped, offDs, threads, mask|null, scale) */
+static napi_value js_softmax_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  float *b, *mask;
+  int64_t lim, a[6];
+  double scale;
+  if (!heap_args(env, info, "softmaxBackward", 9, argv, &b, &lim, a, 6)) return NULL;
+  const int64_t R = a[0], L = a[1], n = R * L;
+  if (R < 0 || L < 1 || !in_heap(env, "softmaxBackward", a[2], n, lim) || !in_heap(env, "softmaxBackward", a[3], n, lim) ||
+      !in_heap(env, "softmaxBackward", a[4], n, lim))
+    return NULL;
+  if (!typed_arg(env, "softmaxBackward", argv[7], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
+      !get_f64(env, argv[8], &scale, "softmaxBackward"))
+    return NULL;
+  mmsa_softmax_backward((long)R, (long)L, b + a[2], b + a[3], mask, scale, b + a[4], (int)a[5]);
+  return NULL;
+}
+
+/* mulMask(heap, n, offX, offOut, threads, mask) */
+static napi_value js_mul_mask(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  float *b, *mask;
+  int64_t lim, a[4];
+  if (!heap_args(env, info, "mulMask", 6, argv, &b, &lim, a, 4)) return NULL;
+  const int64_t n = a[0];
+  if (!in_heap(env, "mulMask", a[1], n, lim) || !in_heap(env, "mulMask", a[2], n, lim)) return NULL;
+  if (!typed_arg(env, "mulMask", argv[5], napi_float32_array, (size_t)n, 0, (void **)&mask, "mask")) return NULL;
+  mmsa_mul_mask((long)n, b + a[1], mask, b + a[2], (int)a[3]);
+  return NULL;
+}
+
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value obj, v;
@@ -257,6 +395,13 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sumRows", NULL, js_sum_rows, NULL, NULL, NULL, napi_default, NULL},
       {"adamHost", NULL, js_adam_host, NULL, NULL, NULL, napi_default, NULL},
       {"accumulate", NULL, js_accumulate, NULL, NULL, NULL, napi_default, NULL},
+      {"biasGelu", NULL, js_bias_gelu, NULL, NULL, NULL, napi_default, NULL},
+      {"geluBackward", NULL, js_gelu_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormForward", NULL, js_layernorm_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormBackward", NULL, js_layernorm_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxForward", NULL, js_softmax_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxBackward", NULL, js_softmax_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"mulMask", NULL, js_mul_mask, NULL, NULL, NULL, napi_default, NULL},
       {"lstmForward", NULL, js_lstm_forward, NULL, NULL, NULL, napi_default, NULL},
       {"lstmBackward", NULL, js_lstm_backward, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -25,6 +25,18 @@ export interface NativeKernels {
     lr: number, b1: number, b2: number, eps: number, weightDecay: number, stepSize: number, bc2Sqrt: number, decoupled: boolean): void;
   /** dst = heap[off..off+n) (first) or dst += it, offsets in float32 elements. */
   accumulate(heap: ArrayBufferLike, off: number, n: number, dst: Float32Array, first: boolean): void;
+  /** BERT layer kernels (native/src/bert.h); offsets in float32 elements of heap, masks outside it (null: none). */
+  biasGelu(heap: ArrayBufferLike, N: number, C: number, offX: number, offBias: number, offPre: number, offAct: number, threads: number): void;
+  geluBackward(heap: ArrayBufferLike, n: number, offDAct: number, offPre: number, offDPre: number, threads: number): void;
+  layerNormForward(heap: ArrayBufferLike, N: number, C: number, offA: number, offBias: number, offResidual: number, offGamma: number,
+    offBeta: number, offY: number, offXhat: number, offRstd: number, threads: number, mask: Float32Array | null, eps: number): void;
+  layerNormBackward(heap: ArrayBufferLike, N: number, C: number, offDy: number, offXhat: number, offRstd: number, offGamma: number,
+    offDx: number, offDMasked: number, offDGamma: number, offDBeta: number, offDBias: number, threads: number, mask: Float32Array | null): void;
+  softmaxForward(heap: ArrayBufferLike, B: number, heads: number, L: number, offS: number, offAddMask: number, offP: number,
+    offDropped: number, threads: number, mask: Float32Array | null, scale: number): void;
+  softmaxBackward(heap: ArrayBufferLike, rows: number, L: number, offP: number, offDDropped: number, offDs: number, threads: number,
+    mask: Float32Array | null, scale: number): void;
+  mulMask(heap: ArrayBufferLike, n: number, offX: number, offOut: number, threads: number, mask: Float32Array): void;
   /** See native/src/lstm.h; the saved arrays are all null (inference) or all given. */
   lstmForward(B: number, T: number, H: number, K: number, order: Int32Array, lens: Int32Array, xs: Float32Array, W: Float32Array,
     y: Float32Array, acts: Float32Array | null, tanhC: Float32Array | null, cPrev: Float32Array | null, hPrev: Float32Array | null,
@@ -46,7 +58,7 @@ export interface NativeStatus {
 let cached: { mod?: NativeKernels; status: NativeStatus } | undefined;
 
 /** The entry points this code calls; native/src/addon.c's MMSA_NATIVE_VERSION changes with them. */
-export const NATIVE_VERSION = '2';
+export const NATIVE_VERSION = '3';
 
 export function nativeLibraryPath(): string {
   return process.env.MMSA_NATIVE_PATH || join(packageRoot(), 'native', 'build', 'mmsa_native.node');

@@ -2,7 +2,8 @@
 // (dropout on, padded keys), 'keep' and 'recompute' give identical bits, and a step frees the layer's intermediates.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setupBackend } from '../../../src/runtime/backend.js';
+import { activeNativeKernels, setNativeMatMul, setupBackend } from '../../../src/runtime/backend.js';
+import { nativeDisabled } from '../../helpers/native.js';
 import { bertLayer, geluErf, type ActivationMode, type BertLayerShape, type BertLayerWeights } from '../../../src/runtime/nn/bert/index.js';
 import { Rng, trainCtx, type ForwardCtx } from '../../../src/runtime/nn/index.js';
 
@@ -79,12 +80,26 @@ function gradsOf(f: (x: tf.Tensor2D, w: BertLayerWeights) => tf.Tensor, w: Recor
   return out;
 }
 
-describe('fused BERT layer', () => {
-  it('matches tfjs autodiff of the op-by-op layer: value and every gradient (dropout on, padded keys)', () => {
+/** Runs f with mmsa's native kernels off (the layer's tensor-op steps), restoring them afterwards. */
+function withoutNative<T>(f: () => T): T {
+  const saved = activeNativeKernels();
+  setNativeMatMul(undefined);
+  try {
+    return f();
+  } finally {
+    setNativeMatMul(saved?.mod, saved?.threads);
+  }
+}
+
+const paths: [string, <T>(f: () => T) => T][] = [['tensor-op steps', withoutNative]];
+if (!nativeDisabled) paths.unshift(['native kernels', (f) => f()]);
+
+describe.each(paths)('fused BERT layer on %s', (_name, on) => {
+  it('matches tfjs autodiff of the op-by-op layer: value and every gradient (dropout on, padded keys)', () => on(() => {
     const w = makeWeights(5);
     const { x, addMask, target } = inputs();
     const fused = gradsOf((xx, ww) => bertLayer(xx, addMask, ww, shape, trainCtx(9), 'keep'), w, x, target);
-    const ref = gradsOf((xx, ww) => layerByOps(xx, addMask, ww, trainCtx(9)), w, x, target);
+    const ref = withoutNative(() => gradsOf((xx, ww) => layerByOps(xx, addMask, ww, trainCtx(9)), w, x, target));
     expect(Math.abs(fused['loss']![0]! - ref['loss']![0]!)).toBeLessThan(1e-3 * Math.abs(ref['loss']![0]!) + 1e-4);
     for (const n of ['x', ...NAMES]) {
       const a = fused[n]!;
@@ -104,9 +119,9 @@ describe('fused BERT layer', () => {
       expect(err / scale, n).toBeLessThan(2e-5);
     }
     tf.dispose([x, addMask, target, ...Object.values(w)]);
-  });
+  }));
 
-  it("'keep' and 'recompute' give the same bits, and recompute keeps only the layer input through the forward", () => {
+  it("'keep' and 'recompute' give the same bits, and recompute keeps only the layer input through the forward", () => on(() => {
     const w = makeWeights(6);
     const { x, addMask, target } = inputs();
     const run = (mode: ActivationMode) => gradsOf((xx, ww) => bertLayer(xx, addMask, ww, shape, trainCtx(4), mode), w, x, target);
@@ -129,9 +144,9 @@ describe('fused BERT layer', () => {
     expect(live('recompute')).toBe(3); // saved x, saved mask, the output
     expect(live('keep')).toBe(15); // + 12 activations
     tf.dispose([x, addMask, target, ...Object.values(w)]);
-  });
+  }));
 
-  it('leaves no tensors behind after a gradient step, in train and eval mode', () => {
+  it('leaves no tensors behind after a gradient step, in train and eval mode', () => on(() => {
     const w = makeWeights(7);
     const { x, addMask, target } = inputs();
     const before = tf.memory().numTensors;
@@ -139,6 +154,52 @@ describe('fused BERT layer', () => {
     gradsOf((xx, ww) => bertLayer(xx, addMask, ww, shape, trainCtx(1), 'keep'), w, x, target);
     tf.tidy(() => bertLayer(x, addMask, w as unknown as BertLayerWeights, { ...shape }, { training: false, rng: new Rng(0) }).dataSync());
     expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, addMask, target, ...Object.values(w)]);
+  }));
+
+  it('gives the same bits for one and two threads of the native kernels', () => {
+    const saved = activeNativeKernels();
+    if (!saved) return; // the tensor-op path has no threads
+    // Big enough that the kernels split rows over threads (N * C >= 65536 elements).
+    const big: BertLayerShape = { ...shape, B: 16, L: 64 };
+    const r = new Rng(8);
+    const n = big.B * big.L;
+    const x = tf.tensor2d(Float32Array.from({ length: n * H }, () => r.normal()), [n, H]);
+    const addMask = tf.zeros([big.B, 1, 1, big.L]);
+    const target = tf.tensor2d(Float32Array.from({ length: n * H }, () => r.normal()), [n, H]);
+    const w = makeWeights(9);
+    const run = (threads: number) => {
+      setNativeMatMul(saved.mod, threads);
+      try {
+        return gradsOf((xx, ww) => bertLayer(xx, addMask, ww, big, trainCtx(2), 'keep'), w, x, target);
+      } finally {
+        setNativeMatMul(saved.mod, saved.threads);
+      }
+    };
+    const one = run(1);
+    const two = run(2);
+    for (const k of ['loss', 'x', ...NAMES]) expect(Buffer.from(one[k]!.buffer).equals(Buffer.from(two[k]!.buffer)), k).toBe(true);
+    tf.dispose([x, addMask, target, ...Object.values(w)]);
+  });
+});
+
+describe.skipIf(nativeDisabled)('native BERT kernels', () => {
+  it('agree with the tensor-op steps to float32 rounding (forward value and gradients)', () => {
+    const w = makeWeights(10);
+    const { x, addMask, target } = inputs();
+    const native = gradsOf((xx, ww) => bertLayer(xx, addMask, ww, shape, trainCtx(6), 'keep'), w, x, target);
+    const ops = withoutNative(() => gradsOf((xx, ww) => bertLayer(xx, addMask, ww, shape, trainCtx(6), 'keep'), w, x, target));
+    for (const n of ['loss', 'x', ...NAMES.filter((k) => k !== 'kB')]) {
+      const a = native[n]!;
+      const b = ops[n]!;
+      let scale = 0;
+      let err = 0;
+      for (let i = 0; i < a.length; i++) {
+        scale = Math.max(scale, Math.abs(b[i]!));
+        err = Math.max(err, Math.abs(a[i]! - b[i]!));
+      }
+      expect(err / scale, n).toBeLessThan(1e-5);
+    }
     tf.dispose([x, addMask, target, ...Object.values(w)]);
   });
 });

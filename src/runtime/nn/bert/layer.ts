@@ -1,6 +1,7 @@
 // One BERT encoder layer (self-attention + feed-forward, post-LN) as a single differentiable op with a hand-written
 // backward pass, so a fine-tuning step holds only what the backward needs. Phase 7 (execute), inside variableGrads.
 import * as tf from '@tensorflow/tfjs';
+import { nativeBertKernels, type BertNativeKernels } from '../../backend/bert-kernels.js';
 import type { ForwardCtx } from '../params.js';
 
 /**
@@ -36,11 +37,6 @@ interface Masks {
 }
 
 const SQRT1_2 = Math.SQRT1_2;
-
-/** Sum over the rows of [N, C] (wasm's Sum over leading axes runs natively when the kernels are loaded). */
-function sumRows(t: tf.Tensor): tf.Tensor {
-  return tf.sum(t, 0);
-}
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 function maskArray(n: number, p: number, ctx: ForwardCtx): Float32Array | undefined {
@@ -83,12 +79,17 @@ function activationGrad(kind: BertLayerShape['act'], x: tf.Tensor): tf.Tensor {
   return tf.add(tf.mul(tf.add(t, 1), 0.5), tf.mul(tf.mul(x, 0.5), dt));
 }
 
-/** y = x W^T + b for a PyTorch-layout weight [out, in]. */
-function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D, false, true), b);
+/** Sum over the rows of [N, C] (wasm's Sum over leading axes runs natively when the kernels are loaded). */
+function sumRows(t: tf.Tensor): tf.Tensor {
+  return tf.sum(t, 0);
 }
 
-/** [B*L, H] -> [B*heads, L, dh] (or its transpose [B*heads, dh, L] with keysT). */
+/** x W^T for a PyTorch-layout weight [out, in] (the bias is added by the fused step that follows). */
+function project(x: tf.Tensor, w: tf.Tensor): tf.Tensor2D {
+  return tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D, false, true);
+}
+
+/** [B*L, H] -> [B*heads, L, dh]. */
 function splitHeads(t: tf.Tensor, s: BertLayerShape, dh: number): tf.Tensor3D {
   return tf.reshape(tf.transpose(tf.reshape(t, [s.B, s.L, s.heads, dh]), [0, 2, 1, 3]), [s.B * s.heads, s.L, dh]);
 }
@@ -97,7 +98,7 @@ function mergeHeads(t: tf.Tensor, s: BertLayerShape, dh: number): tf.Tensor2D {
   return tf.reshape(tf.transpose(tf.reshape(t, [s.B, s.heads, s.L, dh]), [0, 2, 1, 3]), [s.B * s.L, s.heads * dh]);
 }
 
-interface LayerNormOut {
+export interface LayerNormOut {
   y: tf.Tensor;
   xhat: tf.Tensor;
   rstd: tf.Tensor;
@@ -110,13 +111,79 @@ export function layerNormFwd(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: numb
   return { y: tf.add(tf.mul(xhat, w), b), xhat, rstd };
 }
 
-/** Gradients of y = xhat * w + b towards x, w and b. */
-function layerNormBwd(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, w: tf.Tensor): { dx: tf.Tensor; dw: tf.Tensor; db: tf.Tensor } {
-  const dxhat = tf.mul(dy, w);
-  const m1 = tf.mean(dxhat, -1, true);
-  const m2 = tf.mean(tf.mul(dxhat, xhat), -1, true);
-  const dx = tf.mul(tf.sub(tf.sub(dxhat, m1), tf.mul(xhat, m2)), rstd);
-  return { dx, dw: sumRows(tf.mul(dy, xhat)), db: sumRows(dy) };
+/**
+ * The layer's fused steps: each is one native kernel when mmsa's native kernels back the wasm backend, else the same
+ * maths in tfjs ops (the two agree to float32 rounding; a run records which one it used).
+ */
+interface Steps {
+  /** probs = softmax(scores * scale + addMask), dropped = probs * mask. */
+  softmax(scores: tf.Tensor3D, addMask: tf.Tensor, s: BertLayerShape, scale: number, mask: Float32Array | undefined): { probs: tf.Tensor3D; dropped: tf.Tensor3D };
+  /** LayerNorm((a + bias) * mask + residual). */
+  addNorm(a: tf.Tensor, bias: tf.Tensor, mask: Float32Array | undefined, residual: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): LayerNormOut;
+  /** inter = raw + bias, act = activation(inter). */
+  biasAct(raw: tf.Tensor, bias: tf.Tensor, kind: BertLayerShape['act']): { inter: tf.Tensor; act: tf.Tensor };
+  softmaxBwd(probs: tf.Tensor, dDropped: tf.Tensor, mask: Float32Array | undefined, scale: number): tf.Tensor3D;
+  /** Backward of addNorm: towards the residual (dx), towards a (dmasked), and the gamma, beta and bias gradients. */
+  addNormBwd(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, gamma: tf.Tensor, mask: Float32Array | undefined): { dx: tf.Tensor; dmasked: tf.Tensor; dgamma: tf.Tensor; dbeta: tf.Tensor; dbias: tf.Tensor };
+  actBwd(dAct: tf.Tensor, inter: tf.Tensor, kind: BertLayerShape['act']): tf.Tensor;
+  dropped(probs: tf.Tensor3D, mask: Float32Array | undefined): tf.Tensor3D;
+}
+
+const opSteps: Steps = {
+  softmax(scores, addMask, s, scale, mask) {
+    const logits = tf.add(tf.reshape(tf.mul(scores, scale), [s.B, s.heads, s.L, s.L]), addMask);
+    const probs = tf.reshape(tf.softmax(logits, -1), [s.B * s.heads, s.L, s.L]) as tf.Tensor3D;
+    return { probs, dropped: applyMask(probs, mask) as tf.Tensor3D };
+  },
+  addNorm(a, bias, mask, residual, gamma, beta, eps) {
+    return layerNormFwd(tf.add(applyMask(tf.add(a, bias), mask), residual), gamma, beta, eps);
+  },
+  biasAct(raw, bias, kind) {
+    const inter = tf.add(raw, bias);
+    return { inter, act: activation(kind, inter) };
+  },
+  softmaxBwd(probs, dDropped, mask, scale) {
+    const dp = applyMask(dDropped, mask);
+    return tf.mul(tf.mul(probs, tf.sub(dp, tf.sum(tf.mul(dp, probs), -1, true))), scale) as tf.Tensor3D;
+  },
+  addNormBwd(dy, xhat, rstd, gamma, mask) {
+    const dxhat = tf.mul(dy, gamma);
+    const m1 = tf.mean(dxhat, -1, true);
+    const m2 = tf.mean(tf.mul(dxhat, xhat), -1, true);
+    const dx = tf.mul(tf.sub(tf.sub(dxhat, m1), tf.mul(xhat, m2)), rstd);
+    const dmasked = applyMask(dx, mask);
+    return { dx, dmasked, dgamma: sumRows(tf.mul(dy, xhat)), dbeta: sumRows(dy), dbias: sumRows(dmasked) };
+  },
+  actBwd(dAct, inter, kind) {
+    return tf.mul(dAct, activationGrad(kind, inter));
+  },
+  dropped(probs, mask) {
+    return applyMask(probs, mask) as tf.Tensor3D;
+  },
+};
+
+function nativeSteps(k: BertNativeKernels): Steps {
+  return {
+    softmax(scores, addMask, s, scale, mask) {
+      const { p, dropped } = k.softmaxForward(scores, addMask, s.heads, scale, mask);
+      return { probs: p as tf.Tensor3D, dropped: dropped as tf.Tensor3D };
+    },
+    addNorm: (a, bias, mask, residual, gamma, beta, eps) => k.layerNormForward(a, bias, mask, residual, gamma, beta, eps),
+    biasAct(raw, bias, kind) {
+      if (kind !== 'gelu') return opSteps.biasAct(raw, bias, kind);
+      const { pre, act } = k.biasGelu(raw, bias);
+      return { inter: pre, act };
+    },
+    softmaxBwd: (probs, dDropped, mask, scale) => k.softmaxBackward(probs, dDropped, mask, scale) as tf.Tensor3D,
+    addNormBwd: (dy, xhat, rstd, gamma, mask) => k.layerNormBackward(dy, xhat, rstd, gamma, mask),
+    actBwd: (dAct, inter, kind) => (kind === 'gelu' ? k.geluBackward(dAct, inter) : opSteps.actBwd(dAct, inter, kind)),
+    dropped: (probs, mask) => (mask ? (k.mulMask(probs, mask) as tf.Tensor3D) : probs),
+  };
+}
+
+function currentSteps(): Steps {
+  const k = nativeBertKernels();
+  return k ? nativeSteps(k) : opSteps;
 }
 
 /** Everything the backward reads, computed by the forward. */
@@ -137,28 +204,25 @@ interface Acts {
 }
 
 /** The layer's forward, block by block, each block freeing what the backward does not read. */
-function forward(x: tf.Tensor2D, addMask: tf.Tensor, w: BertLayerWeights, s: BertLayerShape, masks: Masks): Acts {
+function forward(x: tf.Tensor2D, addMask: tf.Tensor, w: BertLayerWeights, s: BertLayerShape, masks: Masks, st: Steps): Acts {
   const H = x.shape[1];
   const dh = H / s.heads;
+  const scale = 1 / Math.sqrt(dh);
   const att = tf.tidy(() => {
-    const q = splitHeads(dense(x, w.qW, w.qB), s, dh);
-    const k = splitHeads(dense(x, w.kW, w.kB), s, dh);
-    const v = splitHeads(dense(x, w.vW, w.vB), s, dh);
-    const scores = tf.add(tf.reshape(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), [s.B, s.heads, s.L, s.L]), addMask);
-    const probs = tf.reshape(tf.softmax(scores, -1), [s.B * s.heads, s.L, s.L]) as tf.Tensor3D;
-    const context = mergeHeads(tf.matMul(applyMask(probs, masks.probs) as tf.Tensor3D, v), s, dh);
+    const q = splitHeads(tf.add(project(x, w.qW), w.qB), s, dh);
+    const k = splitHeads(tf.add(project(x, w.kW), w.kB), s, dh);
+    const v = splitHeads(tf.add(project(x, w.vW), w.vB), s, dh);
+    const { probs, dropped } = st.softmax(tf.matMul(q, k, false, true), addMask, s, scale, masks.probs);
+    const context = mergeHeads(tf.matMul(dropped, v), s, dh);
     return { q, k, v, probs, context };
   });
   const ln1 = tf.tidy(() => {
-    const r = layerNormFwd(tf.add(applyMask(dense(att.context, w.oW, w.oB), masks.attn), x), w.ln1W, w.ln1B, s.eps);
+    const r = st.addNorm(project(att.context, w.oW), w.oB, masks.attn, x, w.ln1W, w.ln1B, s.eps);
     return { h1: r.y, xhat1: r.xhat, rstd1: r.rstd };
   });
-  const ffn = tf.tidy(() => {
-    const inter = dense(ln1.h1, w.iW, w.iB);
-    return { inter, act: activation(s.act, inter) };
-  });
+  const ffn = tf.tidy(() => st.biasAct(project(ln1.h1, w.iW), w.iB, s.act));
   const ln2 = tf.tidy(() => {
-    const r = layerNormFwd(tf.add(applyMask(dense(ffn.act, w.o2W, w.o2B), masks.out), ln1.h1), w.ln2W, w.ln2B, s.eps);
+    const r = st.addNorm(project(ffn.act, w.o2W), w.o2B, masks.out, ln1.h1, w.ln2W, w.ln2B, s.eps);
     return { out: r.y as tf.Tensor2D, xhat2: r.xhat, rstd2: r.rstd };
   });
   return { ...att, ...ln1, ...ffn, ...ln2 };
@@ -166,48 +230,41 @@ function forward(x: tf.Tensor2D, addMask: tf.Tensor, w: BertLayerWeights, s: Ber
 
 const SAVED: readonly (keyof Acts)[] = ['q', 'k', 'v', 'probs', 'context', 'h1', 'xhat1', 'rstd1', 'inter', 'act', 'xhat2', 'rstd2'];
 
-/** Weight gradient of y = x W^T (+ b): dW = dy^T x, db = sum of dy's rows. */
-function denseGrads(dy: tf.Tensor, x: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  return [tf.matMul(dy as tf.Tensor2D, x as tf.Tensor2D, true, false), sumRows(dy)];
+/** Weight gradient of y = x W^T: dW = dy^T x. */
+function weightGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return tf.matMul(dy as tf.Tensor2D, x as tf.Tensor2D, true, false);
 }
+
+type WeightGrads = Record<(typeof WEIGHT_ORDER)[number], tf.Tensor>;
 
 /**
  * The layer's backward in three scopes (feed-forward, attention output, self-attention), each freeing its
  * intermediates before the next starts, so the transient memory is one block's, not the layer's.
  */
-function backward(dOut: tf.Tensor, x: tf.Tensor2D, a: Omit<Acts, 'out'>, w: BertLayerWeights, s: BertLayerShape, masks: Masks): { dx: tf.Tensor; dw: Record<(typeof WEIGHT_ORDER)[number], tf.Tensor> } {
+function backward(dOut: tf.Tensor, x: tf.Tensor2D, a: Omit<Acts, 'out'>, w: BertLayerWeights, s: BertLayerShape, masks: Masks, st: Steps): { dx: tf.Tensor; dw: WeightGrads } {
   const H = x.shape[1];
   const dh = H / s.heads;
+  const scale = 1 / Math.sqrt(dh);
   const ffn = tf.tidy(() => {
-    const ln2 = layerNormBwd(dOut, a.xhat2, a.rstd2, w.ln2W);
-    const dO = applyMask(ln2.dx, masks.out);
-    const [o2W, o2B] = denseGrads(dO, a.act);
-    const dInter = tf.mul(tf.matMul(dO as tf.Tensor2D, w.o2W as tf.Tensor2D), activationGrad(s.act, a.inter));
-    const [iW, iB] = denseGrads(dInter, a.h1);
+    const ln2 = st.addNormBwd(dOut, a.xhat2, a.rstd2, w.ln2W, masks.out);
+    const dInter = st.actBwd(tf.matMul(ln2.dmasked as tf.Tensor2D, w.o2W as tf.Tensor2D), a.inter, s.act);
     const dH1 = tf.add(ln2.dx, tf.matMul(dInter as tf.Tensor2D, w.iW as tf.Tensor2D));
-    return { dH1, o2W, o2B, iW, iB, ln2W: ln2.dw, ln2B: ln2.db };
+    return { dH1, o2W: weightGrad(ln2.dmasked, a.act), o2B: ln2.dbias, iW: weightGrad(dInter, a.h1), iB: sumRows(dInter), ln2W: ln2.dgamma, ln2B: ln2.dbeta };
   });
   const out = tf.tidy(() => {
-    const ln1 = layerNormBwd(ffn.dH1, a.xhat1, a.rstd1, w.ln1W);
-    const dA = applyMask(ln1.dx, masks.attn);
-    const [oW, oB] = denseGrads(dA, a.context);
-    const dContext = splitHeads(tf.matMul(dA as tf.Tensor2D, w.oW as tf.Tensor2D), s, dh);
-    return { dResidual: ln1.dx, dContext, oW, oB, ln1W: ln1.dw, ln1B: ln1.db };
+    const ln1 = st.addNormBwd(ffn.dH1, a.xhat1, a.rstd1, w.ln1W, masks.attn);
+    const dContext = splitHeads(tf.matMul(ln1.dmasked as tf.Tensor2D, w.oW as tf.Tensor2D), s, dh);
+    return { dResidual: ln1.dx, dContext, oW: weightGrad(ln1.dmasked, a.context), oB: ln1.dbias, ln1W: ln1.dgamma, ln1B: ln1.dbeta };
   });
   ffn.dH1.dispose();
   const att = tf.tidy(() => {
-    const dV = tf.matMul(applyMask(a.probs, masks.probs) as tf.Tensor3D, out.dContext, true, false);
-    const dProbs = applyMask(tf.matMul(out.dContext, a.v, false, true), masks.probs);
-    // softmax: ds = p * (dp - sum(dp * p)), then the 1/sqrt(dh) scale of the scores
-    const dScores = tf.mul(tf.mul(a.probs, tf.sub(dProbs, tf.sum(tf.mul(dProbs, a.probs), -1, true))), 1 / Math.sqrt(dh)) as tf.Tensor3D;
+    const dV = tf.matMul(st.dropped(a.probs, masks.probs), out.dContext, true, false);
+    const dScores = st.softmaxBwd(a.probs, tf.matMul(out.dContext, a.v, false, true), masks.probs, scale);
     const dQ = mergeHeads(tf.matMul(dScores, a.k), s, dh);
     const dK = mergeHeads(tf.matMul(dScores, a.q, true, false), s, dh);
     const dVm = mergeHeads(dV, s, dh);
-    const [qW, qB] = denseGrads(dQ, x);
-    const [kW, kB] = denseGrads(dK, x);
-    const [vW, vB] = denseGrads(dVm, x);
     const dx = tf.addN([out.dResidual, tf.matMul(dQ, w.qW as tf.Tensor2D), tf.matMul(dK, w.kW as tf.Tensor2D), tf.matMul(dVm, w.vW as tf.Tensor2D)]);
-    return { dx, qW, qB, kW, kB, vW, vB };
+    return { dx, qW: weightGrad(dQ, x), qB: sumRows(dQ), kW: weightGrad(dK, x), kB: sumRows(dK), vW: weightGrad(dVm, x), vB: sumRows(dVm) };
   });
   out.dResidual.dispose();
   out.dContext.dispose();
@@ -231,12 +288,13 @@ export function bertLayer(x: tf.Tensor2D, addMask: tf.Tensor, w: BertLayerWeight
     attn: maskArray(s.B * s.L * H, s.hiddenDropout, ctx),
     out: maskArray(s.B * s.L * H, s.hiddenDropout, ctx),
   };
+  const st = currentSteps();
   const weights = WEIGHT_ORDER.map((n) => w[n]);
   const op = tf.customGrad((...args: unknown[]) => {
     const xIn = args[0] as tf.Tensor2D;
     const maskIn = args[1] as tf.Tensor;
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const acts = forward(xIn, maskIn, w, s, masks);
+    const acts = forward(xIn, maskIn, w, s, masks, st);
     save(mode === 'keep' ? [xIn, maskIn, ...SAVED.map((k) => acts[k])] : [xIn, maskIn]);
     return {
       value: acts.out,
@@ -245,16 +303,15 @@ export function bertLayer(x: tf.Tensor2D, addMask: tf.Tensor, w: BertLayerWeight
           const xs = saved[0] as tf.Tensor2D;
           let a: Omit<Acts, 'out'>;
           if (mode === 'keep') {
-            const t = Object.fromEntries(SAVED.map((k, i) => [k, saved[i + 2]!]));
-            a = t as unknown as Omit<Acts, 'out'>;
+            a = Object.fromEntries(SAVED.map((k, i) => [k, saved[i + 2]!])) as unknown as Omit<Acts, 'out'>;
           } else {
             // Only what the backward reads survives the recomputation's scope.
             a = tf.tidy(() => {
-              const { out, ...keep } = forward(xs, saved[1]!, w, s, masks);
+              const { out: _out, ...keep } = forward(xs, saved[1]!, w, s, masks, st);
               return keep;
             }) as Omit<Acts, 'out'>;
           }
-          const { dx, dw } = backward(dy as tf.Tensor, xs, a, w, s, masks);
+          const { dx, dw } = backward(dy as tf.Tensor, xs, a, w, s, masks, st);
           return [dx, tf.zerosLike(saved[1]!), ...WEIGHT_ORDER.map((n) => dw[n])];
         }),
     };
