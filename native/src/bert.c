@@ -1,10 +1,10 @@
 /* Fused elementwise kernels of a BERT encoder layer (see bert.h): one pass each where tfjs runs five to twelve ops,
    rows split over threads, column sums in row order on the calling thread (the same bits for any thread count). */
 #include "bert.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <string.h>
 
 #define MAX_THREADS 16
@@ -52,29 +52,6 @@ static void parallel_rows(long rows, long per_row, int nthreads, rows_fn fn, voi
 static inline float clampf(float x, float lo, float hi) {
   x = x < lo ? lo : x;
   return x > hi ? hi : x;
-}
-
-/* exp(x) for float32: Cephes' expf (range reduction by ln 2 in two parts, degree-5 polynomial), written without
-   calls or branches so loops over it vectorise. Relative error about 1 ulp; x below -87.3 gives ~1e-38. */
-static inline float exp_f(float x) {
-  x = clampf(x, -87.3f, 88.3f);
-  /* n = round(x / ln 2) by the 1.5 * 2^23 trick (|x / ln 2| < 2^22), so no floorf call */
-  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.0f;
-  union {
-    int32_t i;
-    float f;
-  } scale;
-  scale.i = ((int32_t)n + 127) << 23;
-  return y * scale.f;
 }
 
 /* erf(x) for float32: odd rational approximation on [-4, 4] (erf is +-1 in float32 beyond), max abs error ~1e-7. */
@@ -138,7 +115,7 @@ static void gelu_bwd_chunks(void *p, long k0, long k1) {
   for (long i = k0 * CHUNK; i < k1 * CHUNK; i++) {
     const float x = c->pre[i];
     const float cdf = (erf_f(x * INV_SQRT2) + 1.0f) * 0.5f;
-    const float pdf = exp_f(x * x * -0.5f) * INV_SQRT_2PI;
+    const float pdf = fast_expf(x * x * -0.5f) * INV_SQRT_2PI;
     c->dpre[i] = c->dact[i] * (cdf + x * pdf);
   }
 }
@@ -150,7 +127,7 @@ void mmsa_gelu_backward(long n, const float *dact, const float *pre, float *dpre
   for (long i = full * CHUNK; i < n; i++) {
     const float x = pre[i];
     const float cdf = (erf_f(x * INV_SQRT2) + 1.0f) * 0.5f;
-    const float pdf = exp_f(x * x * -0.5f) * INV_SQRT_2PI;
+    const float pdf = fast_expf(x * x * -0.5f) * INV_SQRT_2PI;
     dpre[i] = dact[i] * (cdf + x * pdf);
   }
 }
@@ -286,7 +263,7 @@ static void sm_fwd_rows(void *pp, long r0, long r1) {
     }
     double sum = 0;
     for (long j = 0; j < L; j++) {
-      const float e = exp_f(p[j] - mx);
+      const float e = fast_expf(p[j] - mx);
       p[j] = e;
       sum += e;
     }
