@@ -11,7 +11,7 @@
 #include "optim.h"
 #include "sgemm.h"
 
-#define MMSA_NATIVE_VERSION "3"
+#define MMSA_NATIVE_VERSION "4"
 
 static napi_value throw_error(napi_env env, const char *msg) {
   napi_throw_error(env, "MSA6510", msg);
@@ -376,6 +376,23 @@ static napi_value js_mul_mask(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* embeddingGrad(heap, n, H, V, offIds, offDy, offOut): ids are int32 at offIds (counted in 4-byte elements too). */
+static napi_value js_embedding_grad(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  float *b;
+  int64_t lim, a[6];
+  if (!heap_args(env, info, "embeddingGrad", 7, argv, &b, &lim, a, 6)) return NULL;
+  const int64_t n = a[0], H = a[1], V = a[2];
+  if (n < 0 || H < 1 || V < 1 || !in_heap(env, "embeddingGrad", a[3], n, lim) || !in_heap(env, "embeddingGrad", a[4], n * H, lim) ||
+      !in_heap(env, "embeddingGrad", a[5], V * H, lim))
+    return NULL;
+  const int *ids = (const int *)(b + a[3]);
+  for (int64_t r = 0; r < n; r++)
+    if (ids[r] < 0 || ids[r] >= V) return throw_error(env, "embeddingGrad: an id is outside the table");
+  mmsa_embedding_grad((long)n, (long)H, (long)V, ids, b + a[4], b + a[5]);
+  return NULL;
+}
+
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value obj, v;
@@ -402,6 +419,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"softmaxForward", NULL, js_softmax_forward, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxBackward", NULL, js_softmax_backward, NULL, NULL, NULL, napi_default, NULL},
       {"mulMask", NULL, js_mul_mask, NULL, NULL, NULL, napi_default, NULL},
+      {"embeddingGrad", NULL, js_embedding_grad, NULL, NULL, NULL, napi_default, NULL},
       {"lstmForward", NULL, js_lstm_forward, NULL, NULL, NULL, napi_default, NULL},
       {"lstmBackward", NULL, js_lstm_backward, NULL, NULL, NULL, napi_default, NULL},
   };

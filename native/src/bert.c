@@ -328,3 +328,12 @@ void mmsa_mul_mask(long n, const float *x, const float *mask, float *out, int nt
   parallel_rows(full, CHUNK, nthreads, mul_chunks, &c);
   for (long i = full * CHUNK; i < n; i++) out[i] = x[i] * mask[i];
 }
+
+void mmsa_embedding_grad(long n, long H, long V, const int *ids, const float *dy, float *out) {
+  memset(out, 0, sizeof(float) * (size_t)V * (size_t)H);
+  for (long r = 0; r < n; r++) {
+    float *o = out + (long)ids[r] * H;
+    const float *d = dy + r * H;
+    for (long j = 0; j < H; j++) o[j] += d[j];
+  }
+}

@@ -38,4 +38,8 @@ void mmsa_softmax_backward(long rows, long L, const float *p, const float *ddrop
 /* out = x * mask, n elements (the dropped probabilities again, for the backward). */
 void mmsa_mul_mask(long n, const float *x, const float *mask, float *out, int nthreads);
 
+/* The dense gradient of an embedding lookup: out (V x H) = 0, then out[ids[r]] += dy[r] for r in order (the sum of
+   torch's embedding backward without sparse gradients). ids must lie in [0, V). */
+void mmsa_embedding_grad(long n, long H, long V, const int *ids, const float *dy, float *out);
+
 #endif

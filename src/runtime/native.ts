@@ -37,6 +37,8 @@ export interface NativeKernels {
   softmaxBackward(heap: ArrayBufferLike, rows: number, L: number, offP: number, offDDropped: number, offDs: number, threads: number,
     mask: Float32Array | null, scale: number): void;
   mulMask(heap: ArrayBufferLike, n: number, offX: number, offOut: number, threads: number, mask: Float32Array): void;
+  /** Dense embedding gradient: out (V x H) zeroed, then row ids[r] += dy[r]; ids int32 at offIds. */
+  embeddingGrad(heap: ArrayBufferLike, n: number, H: number, V: number, offIds: number, offDy: number, offOut: number): void;
   /** See native/src/lstm.h; the saved arrays are all null (inference) or all given. */
   lstmForward(B: number, T: number, H: number, K: number, order: Int32Array, lens: Int32Array, xs: Float32Array, W: Float32Array,
     y: Float32Array, acts: Float32Array | null, tanhC: Float32Array | null, cPrev: Float32Array | null, hPrev: Float32Array | null,
@@ -58,7 +60,7 @@ export interface NativeStatus {
 let cached: { mod?: NativeKernels; status: NativeStatus } | undefined;
 
 /** The entry points this code calls; native/src/addon.c's MMSA_NATIVE_VERSION changes with them. */
-export const NATIVE_VERSION = '3';
+export const NATIVE_VERSION = '4';
 
 export function nativeLibraryPath(): string {
   return process.env.MMSA_NATIVE_PATH || join(packageRoot(), 'native', 'build', 'mmsa_native.node');

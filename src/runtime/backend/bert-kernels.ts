@@ -17,12 +17,14 @@ export interface BertNativeKernels {
   softmaxForward(s: tf.Tensor, addMask: tf.Tensor, heads: number, scale: number, mask: Float32Array | undefined): { p: tf.Tensor; dropped: tf.Tensor };
   softmaxBackward(p: tf.Tensor, ddropped: tf.Tensor, mask: Float32Array | undefined, scale: number): tf.Tensor;
   mulMask(x: tf.Tensor, mask: Float32Array): tf.Tensor;
+  /** The dense [V, H] gradient of a row lookup of `ids` (int32) with output gradient dy [n, H]. */
+  embeddingGrad(dy: tf.Tensor, ids: tf.Tensor, V: number): tf.Tensor;
 }
 
 function offsets(backend: WasmHeapBackend, ts: tf.Tensor[]): number[] | undefined {
   const out: number[] = [];
   for (const t of ts) {
-    if (t.dtype !== 'float32') return undefined;
+    if (t.dtype !== 'float32' && t.dtype !== 'int32') return undefined;
     const o = heapIndex(backend, t);
     if (o === undefined) return undefined;
     out.push(o);
@@ -38,7 +40,7 @@ function kernels(mod: NativeKernels, threads: number): BertNativeKernels {
     const be = backend();
     const infos = shapes.map((s) => be.makeOutput(s, 'float32'));
     const ins = offsets(be, inputs);
-    if (!ins) throw new Error('bert kernels: an operand is not a float32 tensor in the wasm heap');
+    if (!ins) throw new Error('bert kernels: an operand is not a float32 / int32 tensor in the wasm heap');
     call(be.wasm.HEAPU8.buffer, ins, infos.map((i) => heapIndex(be, i)!));
     return infos.map((i) => engine.makeTensorFromTensorInfo(i));
   };
@@ -78,6 +80,10 @@ function kernels(mod: NativeKernels, threads: number): BertNativeKernels {
     },
     mulMask(x, mask) {
       return run([x], [[...x.shape]], (h, i, o) => mod.mulMask(h, x.size, i[0]!, o[0]!, threads, mask))[0]!;
+    },
+    embeddingGrad(dy, ids, V) {
+      const H = dy.shape[dy.shape.length - 1]!;
+      return run([ids, dy], [[V, H]], (h, i, o) => mod.embeddingGrad(h, ids.size, H, V, i[0]!, i[1]!, o[0]!))[0]!;
     },
   };
 }

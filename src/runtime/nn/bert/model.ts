@@ -2,6 +2,7 @@
 // layers (masked multi-head self-attention, erf GELU), pooler. Phase 6 (lower) creates it; phase 7 runs apply().
 import * as tf from '@tensorflow/tfjs';
 import { MmsaError } from '../../../errors.js';
+import { nativeBertKernels } from '../../backend/bert-kernels.js';
 import { normalInit, onesInit, zerosInit, type Initializer } from '../init.js';
 import { dropout, linear } from '../layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from '../params.js';
@@ -77,7 +78,8 @@ function checkIds(ids: tf.Tensor, n: number, what: string, key: string): void {
 /**
  * Row lookup (nn.Embedding) whose gradient is a dense scatter-add done in plain JS. tf.gather's own gradient is
  * UnsortedSegmentSum, which wasm lacks and whose cpu kernel loops over every segment (vocab row) with whole-tensor
- * ops: minutes for a 30522-row table; wasm's ScatterNd is about as slow. This takes milliseconds.
+ * ops: minutes for a 30522-row table; wasm's ScatterNd is about as slow. This takes milliseconds (the same sums in the
+ * same order natively or in JS).
  */
 export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
   const f = tf.customGrad((...args: unknown[]) => {
@@ -89,6 +91,9 @@ export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
       value: tf.gather(t, i),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [V, H] = t.shape as [number, number];
+        // Natively the table's gradient is built where it lives, in the heap (no 94 MB JS array per step).
+        const native = nativeBertKernels();
+        if (native && saved[0]!.dtype === 'int32') return [native.embeddingGrad(dy as tf.Tensor, saved[0]!, V), tf.zerosLike(saved[0]!)];
         const idx = saved[0]!.dataSync();
         const g = (dy as tf.Tensor).dataSync() as Float32Array;
         const out = new Float32Array(V * H);
