@@ -2,27 +2,27 @@
 // batch 16 x 50 tokens, 4 batches per optimizer step; BENCH_DATASET=sims: self_mm_sims.yaml, bert-base-chinese's
 // 21128 words, batch 32 x 39) on MOSI- (SIMS-) sized synthetic data, with a randomly initialised checkpoint of the real
 // architecture in Hugging Face layout (cached in the OS temp dir). Prints seconds per epoch, per batch and the peak RSS,
-// next to MMSA's reference seconds per batch: its runner (run_mmsa_baseline.py --text tinybert --bert-layers 12,
-// fine-tuning) on a file of BENCH_REF_BATCHES batches of the same shapes. The reference keeps every batch's autograd
+// next to MMSA's reference seconds per batch: the reference runner (run_mmsa_baseline.py --text tinybert
+// --bert-layers 12, fine-tuning; it runs MMSA's own SELF_MM trainer with a 12-layer BERT of the same shapes) on a file
+// of BENCH_REF_BATCHES batches written by src/runtime/data/synth-mmsa.ts. The reference keeps every batch's autograd
 // graph (SELF_MM.py stores outputs[m].cpu() per batch), so it cannot run a whole epoch in bounded memory: it is timed
 // over a few batches and always under `prlimit --as` (BENCH_REF_CAP bytes).
 //
 // Run: npm run bench -- bert
 // Env: BENCH_DATASET (mosi|sims), BENCH_THREADS (native kernels' threads, default all), BENCH_EPOCHS (default 1),
-// BENCH_REFERENCE (on|off, default on when found), MMSA_SRC (MMSA's src/ for the reference runner), MMSA_REFERENCE_RUNNER
-// (default ../shared/reference-runner/run_mmsa_baseline.py beside the repository), MMSA_SYNTH_TOOL (make_synth_mmsa.py,
-// default ../shared/tools/), BENCH_PYTHON (python with torch, default python3), BENCH_REF_BATCHES (default 6),
+// MMSA_REFERENCE_RUNNER (path of run_mmsa_baseline.py; the reference runs only when it is set), MMSA_SRC (MMSA's src/,
+// which the runner imports), BENCH_PYTHON (python with torch, default python3), BENCH_REF_BATCHES (default 6),
 // BENCH_REF_THREADS (torch threads, a comma-separated list runs it once per entry; default the runner's default),
 // BENCH_REF_CAP (default 9000000000).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { compileFile } from '../dist/compiler/compile.js';
 import { packageRoot } from '../dist/paths.js';
 import { writeRandomBertCheckpoint } from '../dist/runtime/bert/random-checkpoint.js';
+import { writeSynthMmsa } from '../dist/runtime/data/synth-mmsa.js';
 import { runPipeline } from '../dist/runtime/run.js';
 
 const DATASET = process.env.BENCH_DATASET ?? 'mosi';
@@ -37,9 +37,7 @@ const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : 
 const REF_BATCHES = Number(process.env.BENCH_REF_BATCHES ?? 6);
 const REF_CAP = process.env.BENCH_REF_CAP ?? '9000000000';
 const root = packageRoot();
-const sharedDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared');
-const runner = process.env.MMSA_REFERENCE_RUNNER ?? join(sharedDir, 'reference-runner', 'run_mmsa_baseline.py');
-const synthTool = process.env.MMSA_SYNTH_TOOL ?? join(sharedDir, 'tools', 'make_synth_mmsa.py');
+const runner = process.env.MMSA_REFERENCE_RUNNER;
 const python = process.env.BENCH_PYTHON ?? 'python3';
 
 /** Busy cores of other processes between two snapshots (from /proc/stat minus this process's CPU time). */
@@ -124,14 +122,15 @@ async function runMmsa(work) {
 }
 
 function runReference(work, threads) {
-  if (process.env.BENCH_REFERENCE === 'off') return { skipped: 'BENCH_REFERENCE=off' };
-  if (!process.env.MMSA_SRC) return { skipped: "MMSA_SRC is not set (MMSA's src/ directory, see the reference runner's README)" };
-  for (const f of [runner, synthTool]) if (!existsSync(f)) return { skipped: `${f} not found (MMSA_REFERENCE_RUNNER / MMSA_SYNTH_TOOL)` };
+  if (!runner) return { skipped: 'MMSA_REFERENCE_RUNNER is not set (the path of run_mmsa_baseline.py)' };
+  if (!existsSync(runner)) return { skipped: `${runner} not found (MMSA_REFERENCE_RUNNER)` };
+  if (!process.env.MMSA_SRC) return { skipped: "MMSA_SRC is not set (MMSA's src/ directory, which the runner imports)" };
   const batch = DATASET === 'sims' ? 32 : 16;
   const pkl = join(work, `ref_${DATASET}.pkl`);
   // The same shapes as ours, REF_BATCHES batches of training data, one batch each for valid and test.
-  if (!existsSync(pkl)) execFileSync(python, [synthTool, '-o', pkl, '--variant', DATASET, '--train', String(REF_BATCHES * batch), '--valid', String(batch), '--test', String(batch),
-    '--text-len', String(setup.seq.text), '--audio-len', String(setup.seq.audio), '--vision-len', String(setup.seq.vision)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!existsSync(pkl)) {
+    writeSynthMmsa(pkl, { variant: DATASET, sizes: [REF_BATCHES * batch, batch, batch], textLen: setup.seq.text, audioLen: setup.seq.audio, visionLen: setup.seq.vision });
+  }
   const out = join(work, `ref-out-${threads ?? 'default'}`);
   const args = [`--as=${REF_CAP}`, python, runner, '--model', 'self_mm', '--dataset', DATASET, '--pkl', pkl, '--text', 'tinybert', '--bert-layers', '12',
     '--max-epochs', '1', '--config', JSON.stringify({ use_finetune: true }), '--out', out,

@@ -1,12 +1,12 @@
 // The `mmsa` command line: builds commander from the options table (options.ts) and dispatches to one command module
-// each. Exit codes: 0 ok, 1 errors found (or the command failed), 2 usage error.
+// each. Exit codes (EXIT_CODES_HELP): 0 ok, 1 errors found (or the command failed), 2 usage error, 74 output not
+// writable, 130 / 143 stopped by Ctrl-C / SIGTERM.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { checkCommand, compileCommand, planCommand, schemaCommand } from './compiler-commands.js';
-import { convertCommand, fmtCommand } from './dsl-commands.js';
 import { COMMANDS, didYouMean, type CommandSpec, type OptionSpec } from './options.js';
 
 export interface Io {
@@ -39,6 +39,16 @@ function version(): string {
   }
 }
 
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    ok
+  1    errors found, or the command failed (a run that failed or died)
+  2    usage error
+  74   an output could not be written (disk full, read-only or not writable: the message names the path)
+  130  stopped by Ctrl-C (the run is marked interrupted)
+  143  stopped by SIGTERM (the run is marked interrupted)
+`;
+
 type Opts = Record<string, unknown>;
 /** Receives the positional arguments (in table order) and the parsed options; returns the exit code. */
 type Handler = (args: unknown[], o: Opts, io: Io) => number | Promise<number>;
@@ -47,12 +57,15 @@ const HANDLERS: Record<string, Handler> = {
   check: (a, o, io) => checkCommand(a[0] as string[], o as { format: 'text' | 'json'; dataRoot?: string }, io),
   plan: (a, o, io) => planCommand(a[0] as string, o as { format: 'text' | 'json' }, io),
   compile: (a, o, io) => compileCommand(a[0] as string, o as { emit: 'spec' | 'ir' }, io),
-  schema: (_a, o, io) => schemaCommand(o as { what: 'pipeline' | 'dataset' }, io),
-  fmt: (a, o, io) => fmtCommand(a[0] as string[], o, io),
-  convert: (a, o, io) => convertCommand(a[0] as string, o, io),
+  schema: (_a, o, io) => schemaCommand(o as { what: 'pipeline' | 'preset' | 'dataset' | 'resolved' }, io),
+  // The DSL tools load chevrotain: imported on use, like the runtime commands.
+  fmt: async (a, o, io) => (await import('./dsl-commands.js')).fmtCommand(a[0] as string[], o, io),
+  convert: async (a, o, io) => (await import('./dsl-commands.js')).convertCommand(a[0] as string, o, io),
   init: async (_a, o, io) => (await import('./report-commands.js')).initCommand(o, io),
-  run: async (a, o, io) => (await import('./report-commands.js')).runWithReporter(a[0] as string, o, io),
+  run: async (a, o, io) => (await import('./report-commands.js')).runWithReporter(a[0] as string | undefined, o, io),
   predict: async (a, o, io) => (await import('./run-commands.js')).predictCommand(a[0] as string, o, io),
+  evaluate: async (a, o, io) => (await import('./run-commands.js')).evaluateCommand(a[0] as string, o, io),
+  import: async (a, o, io) => (await import('./import-commands.js')).importCommand(a[0] as string, o, io),
   watch: async (a, o, io) => (await import('./report-commands.js')).watchCommand(a[0] as string, o, io),
   report: async (a, o, io) => (await import('./report-commands.js')).reportCommand(a[0] as string[], o, io),
   compare: async (a, o, io) => (await import('./report-commands.js')).compareCommand(a[0] as string[], o, io),
@@ -74,13 +87,17 @@ export function buildOption(spec: OptionSpec): Option {
     // Listed in help like commander's own .choices().
     opt.argChoices = [...choices];
   }
+  if (spec.repeatable) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
   if (spec.default !== undefined) opt.default(spec.default, spec.defaultDescription);
   return opt;
 }
 
 function addCommand(parent: Command, spec: CommandSpec, path: string[], io: Io, setCode: (c: number) => void): void {
   const cmd = parent.command(spec.name).description(spec.description);
-  for (const a of spec.args) cmd.argument(a.variadic ? `<${a.name}...>` : `<${a.name}>`, a.description);
+  for (const a of spec.args) {
+    const name = a.variadic ? `${a.name}...` : a.name;
+    cmd.argument(a.optional ? `[${name}]` : `<${name}>`, a.description);
+  }
   for (const o of spec.options) cmd.addOption(buildOption(o));
   if (spec.examples?.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}\n`);
   const full = [...path, spec.name];
@@ -108,6 +125,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  program.addHelpText('after', EXIT_CODES_HELP);
   for (const spec of COMMANDS) addCommand(program, spec, [], io, setCode);
   // Subcommands inherit exit and output handling so `mmsa data bogus` is a usage error too.
   const walk = (c: Command) => {

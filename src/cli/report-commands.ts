@@ -1,16 +1,17 @@
 // `mmsa watch`, `mmsa report`, `mmsa compare`, `mmsa init`, and the reporter choice of `mmsa run` (TUI on a terminal).
-// Exit codes: 0 ok, 1 failed, 2 usage. Phase 8 (report); never loads tfjs.
+// Exit codes: 0 ok, 1 failed (also: the watched run died), 2 usage, 74 output not writable. Phase 8; never loads tfjs.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { makeEvent, type AggregateCell, type RunEndSummaryEvent, type RunEvent, type SeedResult } from '../runtime/events.js';
+import { EXIT_IO, isOutputError } from '../runtime/fs-errors.js';
 import { readJson, readManifest, writeFileAtomic } from '../runtime/run-dir.js';
+import { describeRunState, judgeRun } from '../runtime/run-liveness.js';
 import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
 import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } from '../report/compare.js';
-import { plotScenes, renderHtmlReport, type PlotName } from '../report/html-report.js';
-import { sceneToPng } from '../report/plot/png.js';
+import type { PlotName } from '../report/html-report.js';
 import { isRunDirectory, loadRun, parseEvents } from '../report/run-data.js';
 import type { Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
@@ -26,7 +27,7 @@ function usage(io: Io, msg: string): number {
 function failed(io: Io, e: unknown): number {
   if (e instanceof MmsaError) {
     io.err(`${e.format()}\n`);
-    return 1;
+    return isOutputError(e) ? EXIT_IO : 1;
   }
   throw e;
 }
@@ -39,7 +40,7 @@ async function makeReporter(requested: unknown, io: Io): Promise<Reporter> {
 }
 
 /** `mmsa run` with the reporter chosen here (the TUI on a terminal, plain lines otherwise, or NDJSON). */
-export async function runWithReporter(file: string, o: Opts, io: Io): Promise<number> {
+export async function runWithReporter(file: string | undefined, o: Opts, io: Io): Promise<number> {
   const { runCommand } = await import('./run-commands.js');
   const name = chooseReporter(o['reporter'] as ReporterChoice | undefined, facts(io));
   const { reporter: _r, ...rest } = o;
@@ -59,6 +60,16 @@ export async function watchCommand(runDir: string, o: Opts, io: Io): Promise<num
   }
   const reporter = await makeReporter(o['reporter'], io);
   const follow = Boolean(o['follow']) || readManifest(dir)?.status === 'running';
+  /** A run marked running whose owner is gone never ends by itself: say so instead of waiting forever. */
+  const died = (): MmsaError | undefined => {
+    const m = readManifest(dir);
+    const j = m ? judgeRun(m) : undefined;
+    if (!m || j?.state !== 'dead') return undefined;
+    return new MmsaError('MSA6742', `run ${dir} died without finishing: ${j.why}`, {
+      hint: `train it again with \`${m.command.length > 0 ? m.command.join(' ') : 'mmsa run <spec>'}\` (the same spec and seed replace the dead run)`,
+      details: { path: dir },
+    });
+  };
   let ended = false;
   let errored = false;
   const feed = (events: RunEvent[]) => {
@@ -80,6 +91,8 @@ export async function watchCommand(runDir: string, o: Opts, io: Io): Promise<num
     if (!follow) {
       feed(parseEvents(readFileSync(path, 'utf8')).events);
       summary();
+      const dead = ended ? undefined : died();
+      if (dead) return failed(io, dead);
       return errored ? 1 : 0;
     }
     // Follow: read whole lines past the last offset; a partial last line waits for the next poll.
@@ -99,6 +112,10 @@ export async function watchCommand(runDir: string, o: Opts, io: Io): Promise<num
       if (ended) break;
       const status = readManifest(dir)?.status;
       if (status !== undefined && status !== 'running' && statSync(path).size === offset) break;
+      if (status === 'running' && statSync(path).size === offset) {
+        const dead = died();
+        if (dead) return failed(io, dead);
+      }
       await sleep(interval);
     }
     summary();
@@ -138,29 +155,37 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
   try {
     const dirs = expandRunDirs(args, io.cwd);
     const runs = dirs.map(loadRun);
+    for (const r of runs) {
+      if (r.manifest && r.manifest.status === 'running') io.err(`note: ${r.dir} ${describeRunState(r.manifest)}\n`);
+    }
+    // Vega, Vega-Lite and resvg load only for `mmsa report` (not for run, watch or compare, which share this module).
+    const { plotSpecs, renderHtmlReport } = await import('../report/html-report.js');
     if (format === 'png') {
       const run = runs[0]!;
       if (runs.length > 1) io.err(`note: --format png draws one plot; using ${run.dir}\n`);
       const ep = plot === 'labels' ? (epoch ?? run.histograms[run.histograms.length - 1]?.epoch) : undefined;
-      const scene = plotScenes(run, plot, ep)[0];
-      if (!scene) {
+      const spec = plotSpecs(run, plot, ep)[0];
+      if (!spec) {
         const why: Record<PlotName, string> = {
           loss: 'it has no finished epochs in events.ndjson',
           metrics: 'it has no finished epochs in events.ndjson',
           drift: 'it has no ULGM task (drift is reported by Self-MM\'s label generation)',
           labels: epoch !== undefined ? `it has no ULGM label histogram for epoch ${epoch}` : 'it has no ULGM label histograms (Self-MM runs made by this version record them)',
-          scatter: 'it has no predictions.csv (written after the test evaluation)',
+          scatter: run.predictions?.some((p) => p.probabilities) ? 'it is a classification run (see --plot confusion)' : 'it has no predictions.csv (written after the test evaluation)',
+          confusion: run.predictions ? 'it is not a classification run (predictions.csv has no class probabilities)' : 'it has no predictions.csv (written after the test evaluation)',
         };
         throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${why[plot]}`, { hint: `plots: ${PLOT_CHOICES.join(', ')}` });
       }
       const out = resolve(io.cwd, (o['out'] as string | undefined) ?? join(run.dir, `${plot}.png`));
-      writeFileAtomic(out, sceneToPng(scene));
+      const { renderPng } = await import('../report/plot/render.js');
+      writeFileAtomic(out, await renderPng(spec), { what: 'the plot', elsewhere: 'pass another -o' });
       io.err(`wrote ${out}\n`);
       return 0;
     }
-    const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (runs.length === 1 ? join(runs[0]!.dir, 'report.html') : 'mmsa-report.html'));
+    // One directory argument (a run, or runs/<pipeline> holding its seeds): the report goes into it, as --help says.
+    const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (args.length === 1 ? join(resolve(io.cwd, args[0]!), 'report.html') : 'mmsa-report.html'));
     const title = o['title'] as string | undefined;
-    writeFileAtomic(out, renderHtmlReport(runs, { ...(title ? { title } : {}), generatedAt: new Date().toISOString() }));
+    writeFileAtomic(out, await renderHtmlReport(runs, { ...(title ? { title } : {}), generatedAt: new Date().toISOString() }), { what: 'the report', elsewhere: 'pass another -o' });
     io.err(`wrote ${out} (${runs.length} run${runs.length === 1 ? '' : 's'})\n`);
     return 0;
   } catch (e) {
@@ -171,14 +196,14 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
 export async function compareCommand(args: string[], o: Opts, io: Io): Promise<number> {
   const format = (o['format'] as string | undefined) ?? 'markdown';
   try {
-    const { runs, skipped } = collectSeedRuns(args, io.cwd);
-    for (const s of skipped) io.err(`note: skipped ${s} (not a completed run)\n`);
+    const { runs, skipped, why } = collectSeedRuns(args, io.cwd);
+    for (const s of skipped) io.err(`note: skipped ${s} (not a completed run: ${why[s] ?? 'unknown state'})\n`);
     if (runs.length === 0) throw new MmsaError('MSA6720', 'no completed runs to compare', { hint: 'finish a run with `mmsa run`, then pass its directory or runs/' });
     const c = compareRuns(runs, o['sort'] as string | undefined);
     const text = format === 'csv' ? formatCsv(c) : format === 'json' ? formatJson(c) : formatMarkdown(c);
     if (o['out']) {
       const out = resolve(io.cwd, o['out'] as string);
-      writeFileAtomic(out, text);
+      writeFileAtomic(out, text, { what: 'the comparison', elsewhere: 'pass another -o' });
       io.err(`wrote ${out}\n`);
     } else io.out(text);
     return 0;

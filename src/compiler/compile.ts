@@ -12,11 +12,12 @@ import { SourceHost, type Span } from './source/source-file.js';
 import { loadWithExtends } from './spec/extends.js';
 import { fillDefaults } from './spec/fill-defaults.js';
 import { interpolateTree, type Env } from './spec/interpolate.js';
+import { applyOverrides } from './spec/overrides.js';
 import { resolveDataset } from './spec/resolve-dataset.js';
 import { applySemanticDefaults } from './spec/normalize-spec.js';
 import { spanAt, toValue, type SpecNode, type SpecPath } from './spec/spec-tree.js';
 import type { PipelineSpec } from './spec/types.generated.js';
-import { parseSpecFile } from './syntax/parse-file.js';
+import { DslFrontEndNotLoaded, loadDslFrontEnd, parseSpecFile } from './syntax/parse-file.js';
 
 export type Phase = 'parse' | 'schema' | 'check' | 'ir';
 
@@ -29,6 +30,11 @@ export interface CompileOptions {
   until?: Phase;
   presetsDir?: string;
   datasetsDir?: string;
+  /**
+   * `--set KEY=VALUE` overrides (`train.batch_size=32`), merged over the spec after `extends`; checked like the spec,
+   * with locations in a "command line" source. Check their shape first with parseOverride (a malformed one throws).
+   */
+  set?: readonly string[];
 }
 
 export interface CompileResult {
@@ -70,6 +76,8 @@ export function compileFile(file0: string, opts: CompileOptions = {}): CompileRe
   }
   if (until === 'parse') return finish();
 
+  tree = applyOverrides(tree, opts.set ?? [], host, bag);
+  if (bag.hasErrors) return finish();
   tree = interpolateTree(tree, env, bag);
   // Phase 2 on the merged spec.
   bag.push(...validateSchema(tree, 'pipeline'));
@@ -109,3 +117,17 @@ export function compileFile(file0: string, opts: CompileOptions = {}): CompileRe
   return finish();
 }
 
+
+/**
+ * compileFile for callers that can wait: loads the .mmsa front end first when the file, or anything it extends, is
+ * .mmsa (the CLI uses this, so YAML specs never pay for the DSL parser).
+ */
+export async function compileFileAsync(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
+  try {
+    return compileFile(file, opts);
+  } catch (e) {
+    if (!(e instanceof DslFrontEndNotLoaded)) throw e;
+  }
+  await loadDslFrontEnd();
+  return compileFile(file, opts);
+}

@@ -1,48 +1,32 @@
 // Orchestrates `mmsa run`: compiled spec -> backend -> data -> for each seed a fresh lowering + the executor, with the
 // run directory written as events arrive -> aggregate over seeds. Phase 7 (execute); loaded lazily (imports tfjs).
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
-import { packageRoot } from '../paths.js';
-import { sampleMemory, setupBackend, type BackendInfo, type BackendName } from './backend.js';
+import { sampleMemory, setupBackend, type BackendInfo } from './backend.js';
 import { checkMemoryPlan, memoryLimits, planMemory, type MemoryPlan } from './memory/plan-memory.js';
 import { defaultBertActivations, setDefaultBertActivations } from './nn/bert/model.js';
 import type { ActivationMode } from './nn/bert/layer.js';
-import type { NativeMode } from './native.js';
-import { loadDataset } from './data/load-dataset.js';
+import type { PipelineRunOptions, RunOutcome } from './run-types.js';
+import { datasetIdentity, mmsaVersion, pipelineStartEvent, runPlan } from './run-start.js';
+import { loadDatasetWithEvents } from './data/load-events.js';
 import type { LoadedDataset } from './data/types.js';
-import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type RunEvent, type SeedResult } from './events.js';
+import { makeEvent, type EventBody, type RunErrorEvent, type RunEvent } from './events.js';
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { findCompletedRun, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile } from './run-dir.js';
+import { completedSeedResults, findCompletedRun, readManifest, runDirPath, RunDir, summaryPaths, writeSummary, type LockFile, type RunManifest } from './run-dir.js';
+import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
 
-export interface RunOptions {
-  /** Seeds to run (default: the spec's `seeds`). */
-  seeds?: number[];
-  /** Epoch cap override (part of the spec hash: it changes the experiment). */
-  maxEpochs?: number;
-  backend?: BackendName;
-  /** wasm only: mmsa's native kernels (default MMSA_NATIVE, else 'auto'). Recorded in the manifest's backendDetails. */
-  native?: NativeMode;
-  /** Threads of the native kernels; results do not depend on it. */
-  threads?: number;
-  /** Root of run directories (default ./runs, resolved by the caller). */
-  outRoot: string;
-  dataRoot?: string;
-  /** Retrain even when a completed run with the same spec hash and seed exists. */
-  force?: boolean;
-  signal?: AbortSignal;
-  /** argv for the manifest. */
-  command?: string[];
+/** The public options plus test seams (dataset loader, lowering, batcher). */
+export interface RunOptions extends PipelineRunOptions {
+  /** pipeline.start was yielded already (startPipeline announces the run before loading this module). */
+  announced?: boolean;
   /** What BERT layers keep for the backward pass (default 'auto': the memory plan decides). */
   activations?: ActivationMode | 'auto';
-  /** Test seam: dataset loader and batcher. */
   loadData?: (ir: Ir) => Promise<LoadedDataset>;
   lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
   batches?: Batcher;
@@ -54,70 +38,37 @@ export function backendLabel(b: BackendInfo): string {
   return n?.active ? `${b.name} + native ${n.isa ?? '?'} x${n.threads ?? 1}` : b.name;
 }
 
-export type RunStatusOutcome = 'completed' | 'interrupted' | 'failed';
-
-export interface RunOutcome {
-  status: RunStatusOutcome;
-  specHash: string;
-  runDirs: string[];
-  results: SeedResult[];
-  aggregate?: Record<string, AggregateCell>;
-  summaryPath?: string;
-  error?: { code: string; message: string; hint?: string };
-}
-
-let versionCache: string | undefined;
-
-export function mmsaVersion(): string {
-  if (versionCache) return versionCache;
-  try {
-    versionCache = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    versionCache = '0.0.0';
-  }
-  return versionCache;
-}
-
-export function datasetIdentity(ir: Ir): DatasetIdentity {
-  const d = ir.dataset;
+/** A seed's manifest before it runs: versions, backend, identity of the spec, the seed and the data it reads. */
+export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: number, data: LoadedDataset | undefined, command: string[]): Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'> {
+  const p = data?.provenance;
   return {
-    name: d.name,
-    source: d.source,
-    ...(d.path ? { path: d.path } : {}),
-    ...(d.sha256 ? { sha256: d.sha256 } : {}),
-    ...(d.synthetic ? { synthetic: d.synthetic } : {}),
+    mmsaVersion: mmsaVersion(),
+    nodeVersion: process.version,
+    backend: backend.name,
+    backendDetails: { version: backend.version, ...backend.details },
+    pipeline: ir.pipeline,
+    specHash: hash,
+    seed,
+    dataset: {
+      ...datasetIdentity(ir),
+      ...(p?.path ? { path: p.path } : {}),
+      ...(p?.sha256 ? { sha256: p.sha256 } : {}),
+      ...(p?.synthetic ? { synthetic: p.synthetic } : {}),
+    },
+    command,
   };
 }
 
-/** The spec a run actually trains: the normalized spec with command-line overrides applied. */
-export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<string, unknown> {
-  const s = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
-  if (o.maxEpochs !== undefined) {
-    const train = (s['train'] ?? {}) as Record<string, unknown>;
-    s['train'] = { ...train, max_epochs: o.maxEpochs };
-  }
-  return s;
-}
-
-/** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
-export function hashOf(spec: Record<string, unknown>, ir: Ir): string {
-  const { seeds: _seeds, ...rest } = spec;
-  return specHash(rest, datasetIdentity(ir), mmsaVersion());
-}
-
 export type { LockFile };
+export { datasetIdentity, effectiveSpec, hashOf, mmsaVersion } from './run-start.js';
+export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatusOutcome } from './run-types.js';
 
 /**
  * Runs every seed and yields every event; the run directories are complete and consistent whenever an event is
  * yielded. Errors become a `run.error` event (and a 'failed' manifest); the return value tells the outcome.
  */
 export async function* runPipeline(compiled: CompileResult, opts: RunOptions): AsyncGenerator<RunEvent, RunOutcome> {
-  const baseIr = compiled.ir;
-  if (!baseIr || !compiled.spec) throw new Error('runPipeline needs a compile result with an IR (check diagnostics first)');
-  const ir: Ir = opts.maxEpochs !== undefined ? { ...baseIr, schedule: { ...baseIr.schedule, maxEpochs: opts.maxEpochs } } : baseIr;
-  const spec = effectiveSpec(compiled.spec, opts);
-  const hash = hashOf(spec, ir);
-  const seeds = opts.seeds && opts.seeds.length > 0 ? opts.seeds : ir.schedule.seeds;
+  const { ir, spec, hash, seeds } = runPlan(compiled, opts);
   const outcome: RunOutcome = { status: 'completed', specHash: hash, runDirs: [], results: [] };
   const ev = <E extends RunEvent>(body: EventBody<E>) => makeEvent<E>(body);
   const fail = (e: unknown, seed?: number): RunErrorEvent => {
@@ -135,6 +86,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     });
   };
 
+  if (!opts.announced) yield pipelineStartEvent(compiled, opts);
   let backend: BackendInfo;
   try {
     backend = await setupBackend(opts.backend ?? 'wasm', {
@@ -164,7 +116,11 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     file: compiled.file,
     spec,
     defaulted: compiled.defaulted ?? [],
-    overrides: { ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}), ...(opts.seeds ? { seeds: opts.seeds } : {}) },
+    overrides: {
+      ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}),
+      ...(opts.seeds ? { seeds: opts.seeds } : {}),
+      ...(opts.set?.length ? { set: opts.set } : {}),
+    },
   };
 
   for (const [seedIndex, seed] of seeds.entries()) {
@@ -181,15 +137,34 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       yield ev({ kind: 'run.end', runId, scope: 'seed', status: 'completed', seed, seedIndex, result: done.results, epochs: done.results.epochs, bestEpoch: done.results.bestEpoch, reused: true, runDir: dirPath, seconds: 0 });
       continue;
     }
+    // A directory still marked running is either being trained right now (never replace it, not even with --force)
+    // or left by a process that died (trained again from scratch, which is how a dead run is recovered).
+    const previous = readManifest(dirPath);
+    const judged = previous?.status === 'running' ? judgeRun(previous) : undefined;
+    if (judged?.state === 'running') {
+      yield fail(
+        new MmsaError('MSA6743', `${dirPath} is being trained right now (${judged.why})`, {
+          hint: `follow it with \`mmsa watch ${dirPath}\`, or stop that process first; a second run of the same spec and seed would overwrite it`,
+          details: { path: dirPath, ...(judged.owner ? { owner: judged.owner } : {}) },
+        }),
+        seed,
+      );
+      return outcome;
+    }
+    const recovered = judged?.state === 'dead' ? `the previous run in ${dirPath} died (${judged.why}); training it again from the start` : undefined;
     if (!data) {
       try {
-        data = opts.loadData ? await opts.loadData(ir) : await loadDataset(ir, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
+        data = opts.loadData ? await opts.loadData(ir) : yield* loadDatasetWithEvents(ir, runId, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
         // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache or the hub) now,
         // after the data is known to be there.
         for (const n of ir.nodes) {
           if (n.kind === 'encoder' && n.type === 'bert') {
             const { ensureBertDownloaded } = await import('./bert/load-bert.js');
-            await ensureBertDownloaded(String(n.config['pretrained']));
+            const model = String(n.config['pretrained']);
+            const revision = typeof n.config['revision'] === 'string' ? n.config['revision'] : undefined;
+            const r = await ensureBertDownloaded(model, revision ? { revision } : {});
+            // The commit a branch resolved to: `mmsa predict` loads exactly these weights later.
+            lock.pretrained = { ...lock.pretrained, [n.id]: { model, ...(revision ? { revision } : {}), source: r.source, ...(r.commit ? { commit: r.commit } : {}) } };
           }
         }
       } catch (e) {
@@ -197,42 +172,32 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         return outcome;
       }
     }
-    const dir = RunDir.create({
-      outRoot: opts.outRoot,
-      pipeline: ir.pipeline,
-      hash,
-      seed,
-      lock,
-      manifest: {
-        mmsaVersion: mmsaVersion(),
-        nodeVersion: process.version,
-        backend: backend.name,
-        backendDetails: { version: backend.version, ...backend.details },
+    let dir: RunDir;
+    try {
+      dir = RunDir.create({
+        outRoot: opts.outRoot,
         pipeline: ir.pipeline,
-        specHash: hash,
+        hash,
         seed,
-        dataset: {
-          ...datasetIdentity(ir),
-          ...(data.provenance.path ? { path: data.provenance.path } : {}),
-          ...(data.provenance.sha256 ? { sha256: data.provenance.sha256 } : {}),
-          ...(data.provenance.synthetic ? { synthetic: data.provenance.synthetic } : {}),
-        },
-        command: opts.command ?? [],
-        memory: memoryRecord,
-      },
-    });
+        lock,
+        manifest: { ...manifestOf(ir, backend, hash, seed, data, opts.command ?? []), memory: memoryRecord },
+      });
+    } catch (e) {
+      yield fail(e, seed);
+      return outcome;
+    }
     outcome.runDirs.push(dir.path);
     let pipeline: LoweredPipeline | undefined;
     let finished = false;
     try {
       const lower = opts.lower ?? lowerPipeline;
       // BERT encoders created by this lowering keep what the plan chose (both modes give the same bits).
-      const previous = defaultBertActivations();
+      const previousMode = defaultBertActivations();
       setDefaultBertActivations(memory.activations);
       try {
         pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
       } finally {
-        setDefaultBertActivations(previous);
+        setDefaultBertActivations(previousMode);
       }
       const it = runSchedule(ir, pipeline, data, {
         runId,
@@ -245,7 +210,8 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         saveCheckpoint: (d) => writeCheckpoint(dir.checkpointDir, d),
         runDir: dir.path,
       });
-      for await (const e of it) {
+      for await (const ev0 of it) {
+        const e = recovered && ev0.kind === 'run.start' ? { ...ev0, recovered } : ev0;
         if (e.kind === 'epoch.end') e.memory = sampleMemory();
         dir.appendEvent(e);
         if (e.kind === 'epoch.end') dir.recordEpoch(e);
@@ -264,12 +230,28 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       }
     } catch (e) {
       const errEvent = fail(e, seed);
-      dir.appendEvent(errEvent);
-      dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message }, memory: { ...memoryRecord, measured: sampleMemory() } });
+      // On a full or read-only disk these writes fail as well; the manifest write falls back to an in-place
+      // overwrite, and readers still see a dead owner if even that fails.
+      try {
+        dir.appendEvent(errEvent);
+      } catch {
+        /* the error is reported through the event and the outcome */
+      }
+      try {
+        dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message }, memory: { ...memoryRecord, measured: sampleMemory() } });
+      } catch {
+        dir.close();
+      }
       finished = true;
       yield errEvent;
     } finally {
-      if (!finished) dir.finish(opts.signal?.aborted ? 'interrupted' : 'failed');
+      if (!finished) {
+        try {
+          dir.finish(opts.signal?.aborted ? 'interrupted' : 'failed');
+        } catch {
+          dir.close();
+        }
+      }
       if (pipeline) {
         pipeline.optimizer.dispose();
         pipeline.model.dispose();
@@ -279,10 +261,19 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
   }
 
   if (outcome.results.length > 0) {
-    const agg = aggregateSeeds(outcome.results.map((r) => r.test));
+    // The summary covers every completed seed of this spec, also those of earlier `mmsa run --seeds` calls, so it
+    // agrees with `mmsa compare` whatever order the seeds were run in.
+    const all = completedSeedResults(opts.outRoot, ir.pipeline, hash);
+    const results = all.length >= outcome.results.length ? all : outcome.results;
+    const agg = aggregateSeeds(results.map((r) => r.test));
     outcome.aggregate = agg;
     const paths = summaryPaths(opts.outRoot, ir.pipeline, hash);
-    writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: outcome.results.map((r) => r.seed), results: outcome.results, aggregate: agg });
+    try {
+      writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: results.map((r) => r.seed), results, aggregate: agg });
+    } catch (e) {
+      yield fail(e);
+      return outcome;
+    }
     outcome.summaryPath = paths.json;
     yield ev({
       kind: 'run.end',
@@ -290,8 +281,8 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       scope: 'summary',
       status: 'completed',
       pipeline: ir.pipeline,
-      seeds: outcome.results.map((r) => r.seed),
-      results: outcome.results,
+      seeds: results.map((r) => r.seed),
+      results,
       aggregate: agg,
       summaryPath: paths.json,
     });

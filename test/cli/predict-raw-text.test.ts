@@ -1,58 +1,39 @@
 // `mmsa predict` on new, unlabelled data that has raw text but no text_bert rows: the run's BERT tokenizer makes the
 // rows, only the predicted split has to exist.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCommand, predictCommand } from '../../src/cli/run-commands.js';
-import { hasPythonNumpy } from '../runtime/data/pickle/helpers.js';
-import { randomWeights, TINY_CONFIG, writeSafetensorsDir } from '../runtime/bert/helpers.js';
+import { int64Array, ndarray, writePickleFile } from '../../src/runtime/data/pickle/write-pickle.js';
+import { randomWeights, tinyBertSpec, TINY_RUN_CONFIG, writeSafetensorsDir } from '../runtime/bert/helpers.js';
 import { captureIo } from './io.js';
 
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'good', 'bad', 'movie', 'the', 'was'];
-const CONFIG = { ...TINY_CONFIG, vocab_size: 30522, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32 };
+const CONFIG = TINY_RUN_CONFIG;
 
 describe('mmsa predict with raw text', () => {
-  it('tokenises the text column with the run\'s BERT and predicts every sample', async (ctx) => {
-    if (!hasPythonNumpy()) {
-      ctx.skip('needs python3 with numpy to write the pickle');
-      return;
-    }
+  it('tokenises the text column with the run\'s BERT and predicts every sample', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mmsa-predict-text-'));
     const bert = join(dir, 'bert');
-    writeSafetensorsDir(bert, randomWeights(3, CONFIG as typeof TINY_CONFIG), CONFIG);
+    writeSafetensorsDir(bert, randomWeights(3, CONFIG), CONFIG);
     writeFileSync(join(bert, 'vocab.txt'), `${VOCAB.join('\n')}\n`);
-    writeFileSync(join(dir, 'spec.yaml'), `version: 1
-dataset: {type: synthetic, like: mosi, n_train: 16, n_valid: 8, n_test: 8, seed: 2, dims: {audio: 5, vision: 7}, seq_lens: {text: 8, audio: 6, vision: 6}}
-modalities:
-  text: {feature: text_bert}
-  audio: {feature: audio}
-  vision: {feature: vision}
-encoders:
-  text: {type: bert, pretrained: ./bert, config: {vocab_size: 30522, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16}}
-  audio: {type: lstm, hidden: 4}
-  vision: {type: lstm, hidden: 4}
-fusion: {type: concat, inputs: [text, audio, vision]}
-heads:
-  M: {type: regression, input: fusion, hidden: [8]}
-tasks:
-  main: {type: l1, head: M}
-train: {batch_size: 8, max_epochs: 1}
-seeds: [7]
-`);
+    writeFileSync(join(dir, 'spec.yaml'), tinyBertSpec('pretrained: ./bert, '));
     const out = join(dir, 'runs');
     expect(await runCommand(join(dir, 'spec.yaml'), { out, backend: 'wasm', reporter: 'ndjson' }, captureIo(dir))).toBe(0);
     const runDir = join(out, 'spec', readdirSync(join(out, 'spec')).find((d) => d.endsWith('-7'))!);
     // New data: only a test split, raw text instead of text_bert, no labels.
-    execFileSync('python3', ['-c', `
-import pickle, numpy as np, sys
-n = 3
-d = {'test': {'raw_text': ['the movie was good', 'bad', 'unknown words here'], 'id': ['a', 'b', 'c'],
-              'audio': np.ones((n, 6, 5), 'f4'), 'audio_lengths': np.array([6, 3, 1]),
-              'vision': np.zeros((n, 6, 7), 'f4'), 'vision_lengths': np.array([6, 6, 2])}}
-pickle.dump(d, open(sys.argv[1], 'wb'), protocol=4)
-`, join(dir, 'new.pkl')]);
+    const n = 3;
+    writePickleFile(join(dir, 'new.pkl'), {
+      test: {
+        raw_text: ['the movie was good', 'bad', 'unknown words here'],
+        id: ['a', 'b', 'c'],
+        audio: ndarray(new Float32Array(n * 6 * 5).fill(1), [n, 6, 5]),
+        audio_lengths: int64Array([6, 3, 1]),
+        vision: ndarray(new Float32Array(n * 6 * 7), [n, 6, 7]),
+        vision_lengths: int64Array([6, 6, 2]),
+      },
+    });
     const io = captureIo(dir);
     const rc = await predictCommand(runDir, { data: join(dir, 'new.pkl'), backend: 'wasm' }, io);
     expect(io.stderr()).toBe('');

@@ -11,6 +11,8 @@ export interface RawBertEncoder {
   in_dim?: number;
   /** Hugging Face model id or a local model directory */
   pretrained?: string;
+  /** branch, tag or 40-hex commit of the Hugging Face model (default: main); the commit it resolved to is recorded in spec.lock.json */
+  revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune?: boolean;
   output?: "cls" | "mean" | "sequence";
@@ -36,6 +38,8 @@ export interface BertEncoder {
   in_dim?: number;
   /** Hugging Face model id or a local model directory */
   pretrained: string;
+  /** branch, tag or 40-hex commit of the Hugging Face model (default: main); the commit it resolved to is recorded in spec.lock.json */
+  revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune: boolean;
   output: "cls" | "mean" | "sequence";
@@ -673,6 +677,10 @@ export interface RawPipelineSpec {
   train?: RawTrain;
   eval?: RawEval;
   seeds?: number[];
+  /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
+  mmsa_modules?: {
+    [key: string]: string;
+  };
 }
 
 /** A multimodal sentiment analysis pipeline: dataset, modalities, encoders, fusion, heads, tasks, training and evaluation. */
@@ -701,6 +709,10 @@ export interface PipelineSpec {
   train: Train;
   eval: Eval;
   seeds: number[];
+  /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
+  mmsa_modules?: {
+    [key: string]: string;
+  };
 }
 
 export interface RawDatasetNamed {
@@ -903,6 +915,8 @@ export interface RawTrain {
   grad_accum_steps?: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode?: "reference" | "corrected";
+  /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
+  init_rng?: "mmsa" | "torch";
   max_epochs?: number | null;
   optimizer?: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */
@@ -946,6 +960,8 @@ export interface Train {
   grad_accum_steps: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode: "reference" | "corrected";
+  /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
+  init_rng?: "mmsa" | "torch";
   max_epochs: number | null;
   optimizer: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */

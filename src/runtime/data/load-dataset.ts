@@ -153,7 +153,8 @@ async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<
     const lacking = SPLITS.filter((sp) => !raw[sp].has(p.feature.key) && raw[sp].has(rawTextKey));
     if (!bert || lacking.length === 0) continue;
     const { loadBertTokenizer } = await import('../bert/tokenize.js');
-    const tokenizer = await loadBertTokenizer(String(bert.config['pretrained']));
+    const revision = bert.config['revision'];
+    const tokenizer = await loadBertTokenizer(String(bert.config['pretrained']), typeof revision === 'string' ? { revision } : {});
     const len = p.node.output.shape[2] as number;
     for (const sp of lacking) {
       const texts = toStrings(raw[sp].get(rawTextKey)!);
@@ -168,7 +169,7 @@ async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<
 /** The train/valid/test dicts of an MMSA feature file. */
 export function splitsOf(top: PyValue, file: string, only?: SplitName): Record<SplitName, RawSplit> {
   if (!(top instanceof Map)) {
-    throw new MmsaError('MSA6022', `${file}: not an MMSA feature file: the pickle holds ${describe(top)}, expected a dict {train, valid, test}`, { hint: 'feature files are dicts of splits, each a dict of arrays (mmsa-spec 1.1)', details: { file } });
+    throw new MmsaError('MSA6022', `${file}: not an MMSA feature file: the pickle holds ${describe(top)}, expected a dict {train, valid, test}`, { hint: 'feature files are dicts of splits, each a dict of arrays (as MMSA\'s data_loader.py reads them)', details: { file } });
   }
   const out: Partial<Record<SplitName, RawSplit>> = {};
   for (const s of SPLITS) {

@@ -16,8 +16,9 @@ export const lowerBertEncoder: NodeLowering = (node, ctx) => {
   const pretrained = cfgString(node, 'pretrained');
   const finetune = cfgBool(node, 'finetune', true);
   const output = cfgString(node, 'output', 'cls');
+  const revision = cfgString(node, 'revision', '');
   // The model must already be on disk (local path or HF cache): run.ts downloads it before lowering.
-  const { model } = openBertSync(pretrained, ctx.store, node.id, { trainable: finetune });
+  const { model } = openBertSync(pretrained, ctx.store, node.id, { trainable: finetune, ...(revision ? { revision } : {}) });
   return {
     apply(inputs, fctx) {
       const tokens = firstValue(node, inputs).tensor;
