@@ -103,6 +103,18 @@ export const MESSAGES = {
   // ---- 5xxx: lowering ------------------------------------------------------------------
   MSA5001: m('error', "component '{type}' cannot be lowered: {detail}"),
   MSA5003: m('error', "train.init_rng 'torch' cannot initialise '{param}': {detail}", "remove train.init_rng (or set it to 'mmsa') for this pipeline"),
+
+  // ---- 6xxx: runtime checks before training (most 6xxx errors carry their text where they are raised) ----------
+  MSA6901: m(
+    'error',
+    "'{node}' does not fit the tensor backend: a training step at batch size {batch} needs a heap of about {need} ({weights} weights, {gradients} gradients, {activations} activations, and room between them), the wasm heap holds {limit}",
+    'change the run before it starts',
+  ),
+  MSA6902: m(
+    'error',
+    "'{node}' does not fit this machine's memory: the run needs about {need} ({host} outside the tensor backend), {limit} are available",
+    'free memory, or change the run',
+  ),
 } as const satisfies Record<string, MessageEntry>;
 
 export type MessageCode = keyof typeof MESSAGES;
