@@ -8,6 +8,7 @@ import { printPlan } from '../compiler/ir/print-plan.js';
 import { SourceHost } from '../compiler/source/source-file.js';
 import { rootSchema, datasetSchema } from '../compiler/schema/schemas.js';
 import type { Io } from './main.js';
+import { printTunePlan, resolveTune } from '../tune/tune-config.js';
 import { resolve } from 'node:path';
 
 interface CommonOptions {
@@ -54,7 +55,11 @@ export function planCommand(file: string, o: CommonOptions & { verbose?: boolean
   }
   if (r.diagnostics.length) report(r.diagnostics, host, io, 'text');
   if (o.format === 'json') io.out(`${JSON.stringify(r.ir, irReplacer(io.cwd), 2)}\n`);
-  else io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose) }));
+  else {
+    io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose) }));
+    const tune = r.spec ? resolveTune(r.spec) : undefined;
+    if (tune) io.out(`\n${printTunePlan(tune)}`);
+  }
   return 0;
 }
 
