@@ -45,6 +45,10 @@ export async function runWithReporter(file: string, o: Opts, io: Io): Promise<nu
   const { runCommand } = await import('./run-commands.js');
   const name = chooseReporter(o['reporter'] as ReporterChoice | undefined, facts(io));
   const { reporter: _r, ...rest } = o;
+  if (o['queue']) {
+    const { runQueueCommand } = await import('./queue-commands.js');
+    return runQueueCommand(file, rest, io, await makeReporter(name, io));
+  }
   if (name !== 'tui') return runCommand(file, { ...rest, reporter: name }, io);
   return runCommand(file, { ...rest, reporter: await makeReporter('tui', io) }, io);
 }

@@ -7,7 +7,7 @@ import { extname, join, resolve } from 'node:path';
 import { compileFile, type CompileResult } from '../compiler/compile.js';
 import { hasErrors, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics } from '../compiler/diagnostics/format.js';
-import { SourceFile, SourceHost } from '../compiler/source/source-file.js';
+import { SourceHost } from '../compiler/source/source-file.js';
 import { MmsaError } from '../errors.js';
 import type { BackendName } from '../runtime/backend.js';
 import type { NativeMode } from '../runtime/native.js';
@@ -20,6 +20,8 @@ import { readCheckpoint, recoverCheckpoint } from '../runtime/train/checkpoint.j
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createPlainReporter, type Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
+import { compileSpecValue } from '../tune/trial-spec.js';
+import type { JsonValue } from '../compiler/spec/spec-tree.js';
 
 export interface RunCommandOptions {
   /** `1,2,3` or numbers. */
@@ -205,11 +207,8 @@ export interface PredictCommandOptions {
 /** Compiles a run's lock file (the normalized spec) as if it sat beside the original spec. */
 export function compileLock(runDir: string, io: Io, opts: { dataRoot?: string } = {}): { compiled: CompileResult; lock: LockFile; host: SourceHost } {
   const lock = readJson<LockFile>(join(runDir, 'spec.lock.json'));
-  const host = new SourceHost();
-  const path = lockSpecPath(lock);
-  host.add(new SourceFile(path, `${JSON.stringify(lock.spec, null, 2)}\n`));
-  const compiled = compileFile(path, { env: io.env, host, ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}) });
-  return { compiled, lock, host };
+  const compiled = compileSpecValue(lock.spec as JsonValue, lockSpecPath(lock), { env: io.env, ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}) });
+  return { compiled, lock, host: compiled.host };
 }
 
 export async function predictCommand(runDir: string, opts: PredictCommandOptions, io: Io): Promise<number> {

@@ -38,6 +38,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** argv for the manifest. */
   command?: string[];
+  /** false: no `<hash>-summary` files (a tuning trial's seeds run in separate processes and are summed up by the search). */
+  summary?: boolean;
   /** Test seam: dataset loader and batcher. */
   loadData?: (ir: Ir) => Promise<LoadedDataset>;
   lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
@@ -97,7 +99,8 @@ export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<
 
 /** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
 export function hashOf(spec: Record<string, unknown>, ir: Ir): string {
-  const { seeds: _seeds, ...rest } = spec;
+  // Nor the search: `mmsa run` of a spec with a tune section is the same experiment as without it.
+  const { seeds: _seeds, tune: _tune, ...rest } = spec;
   return specHash(rest, datasetIdentity(ir), mmsaVersion());
 }
 
@@ -296,7 +299,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     if (outcome.status !== 'completed') return outcome;
   }
 
-  if (outcome.results.length > 0) {
+  if (outcome.results.length > 0 && opts.summary !== false) {
     const agg = aggregateSeeds(outcome.results.map((r) => r.test));
     outcome.aggregate = agg;
     const paths = summaryPaths(opts.outRoot, ir.pipeline, hash);

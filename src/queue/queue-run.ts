@@ -1,0 +1,88 @@
+// `mmsa run FILE... --queue redis://...`: every seed of every spec becomes a queue job (keyed by its content hash),
+// progress is reported as a local run's, and the summary is written here when all seeds are back. Phase 7.
+
+import { resolve } from 'node:path';
+import { compileFile } from '../compiler/compile.js';
+import { hasErrors } from '../compiler/diagnostics/diagnostic.js';
+import { formatDiagnostics } from '../compiler/diagnostics/format.js';
+import { SourceHost } from '../compiler/source/source-file.js';
+import type { JsonValue } from '../compiler/spec/spec-tree.js';
+import type { RunEvent } from '../runtime/events.js';
+import type { NativeMode } from '../runtime/native.js';
+import { jobKey, localCompat, type RunJob } from '../tune/run-job.js';
+import { createQueueRunner } from './queue-runner.js';
+
+export interface QueueRunOptions {
+  files: string[];
+  url: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  outRoot: string;
+  dataRoot?: string;
+  seeds?: number[];
+  native?: NativeMode;
+  threads?: number;
+  backend?: string;
+  onEvent(e: RunEvent): void;
+  err(s: string): void;
+  signal: AbortSignal;
+}
+
+export async function runOnQueue(o: QueueRunOptions): Promise<'completed' | 'failed' | 'interrupted'> {
+  const { hashOf, effectiveSpec } = await import('../runtime/run.js');
+  const { aggregateSeeds } = await import('../runtime/metrics/index.js');
+  const { summaryPaths, writeSummary } = await import('../runtime/run-dir.js');
+  const compat = await localCompat(o.native);
+  const runner = await createQueueRunner({ url: o.url, outRoot: o.outRoot, inFlight: Number.MAX_SAFE_INTEGER });
+  o.signal.addEventListener('abort', () => runner.abortAll());
+  let status: 'completed' | 'failed' | 'interrupted' = 'completed';
+  try {
+    for (const file of o.files) {
+      const host = new SourceHost();
+      const path = resolve(o.cwd, file);
+      const compiled = compileFile(path, { env: o.env, host, ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}) });
+      const text = formatDiagnostics(compiled.diagnostics, host, { cwd: o.cwd, color: false });
+      if (text) o.err(text);
+      if (hasErrors(compiled.diagnostics) || !compiled.ir || !compiled.spec) return 'failed';
+      const spec = effectiveSpec(compiled.spec, {});
+      const hash = hashOf(spec, compiled.ir);
+      const pipeline = compiled.ir.pipeline;
+      const seeds = o.seeds ?? compiled.ir.schedule.seeds;
+      const results = await Promise.all(
+        seeds.map((seed) => {
+          const job: RunJob = {
+            key: jobKey(pipeline, hash, seed),
+            pipeline,
+            specHash: hash,
+            seed,
+            spec: spec as JsonValue,
+            file: path,
+            ...(o.backend ? { backend: o.backend } : {}),
+            ...(o.native ? { native: o.native } : {}),
+            ...(o.threads !== undefined ? { threads: o.threads } : {}),
+            outRoot: o.outRoot,
+            ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
+            compat,
+            command: ['mmsa', 'run', file, '--seeds', String(seed)],
+          };
+          return runner.run(job, o.onEvent);
+        }),
+      );
+      const bad = results.find((r) => r.status !== 'completed' || !r.result);
+      if (bad) {
+        if (bad.error) o.err(`${bad.error.code}: ${bad.error.message}\n`);
+        status = bad.status === 'interrupted' ? 'interrupted' : 'failed';
+        if (status === 'interrupted') o.err('detached: the jobs stay on the queue; `mmsa status --queue ...` follows them, rerunning this command collects them\n');
+        return status;
+      }
+      const seedResults = results.map((r) => r.result!);
+      const aggregate = aggregateSeeds(seedResults.map((r) => r.test));
+      const paths = summaryPaths(o.outRoot, pipeline, hash);
+      writeSummary(paths, { pipeline, specHash: hash, seeds: seedResults.map((r) => r.seed), results: seedResults, aggregate });
+      o.onEvent({ v: 1, t: Date.now(), kind: 'run.end', runId: `${hash}-summary`, scope: 'summary', status: 'completed', pipeline, seeds: seedResults.map((r) => r.seed), results: seedResults, aggregate, summaryPath: paths.json });
+    }
+    return status;
+  } finally {
+    await runner.close();
+  }
+}
