@@ -12,6 +12,8 @@ interface Slot {
   child: ChildProcess;
   ready: Promise<void>;
   busy?: { key: string; resolve(r: RunJobResult): void; onEvent?: (e: RunEvent) => void };
+  /** Taken by a caller that has not sent its job yet (waiting for the process to start). */
+  reserved?: boolean;
 }
 
 export interface PoolOptions {
@@ -62,13 +64,19 @@ export class LocalPool {
 
   private release(slot: Slot): void {
     const w = this.waiters.shift();
-    if (w) w(slot);
+    if (w) {
+      slot.reserved = true;
+      w(slot);
+    }
   }
 
   private async acquire(): Promise<Slot> {
-    const free = this.slots.find((s) => !s.busy);
-    if (free) return free;
-    if (this.slots.length < this.opts.size) return this.spawn();
+    const free = this.slots.find((s) => !s.busy && !s.reserved);
+    const slot = free ?? (this.slots.length < this.opts.size ? this.spawn() : undefined);
+    if (slot) {
+      slot.reserved = true;
+      return slot;
+    }
     return new Promise((r) => this.waiters.push(r));
   }
 
@@ -76,9 +84,13 @@ export class LocalPool {
   async run(job: RunJob, o: { onEvent?: (e: RunEvent) => void; outRoot?: string } = {}): Promise<RunJobResult> {
     if (this.closed) throw new Error('the pool is closed');
     let slot = await this.acquire();
-    if (!this.slots.includes(slot)) slot = this.spawn();
+    if (!this.slots.includes(slot)) {
+      slot = this.spawn();
+      slot.reserved = true;
+    }
     await slot.ready;
     return new Promise((resolve) => {
+      slot.reserved = false;
       slot.busy = { key: job.key, resolve, ...(o.onEvent ? { onEvent: o.onEvent } : {}) };
       const msg: ToChild = { type: 'run', job, ...(o.outRoot ? { outRoot: o.outRoot } : {}) };
       slot.child.send(msg);
