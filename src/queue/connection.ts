@@ -51,3 +51,10 @@ export function lockMs(env: NodeJS.ProcessEnv = process.env): number {
 export function jobIdOf(key: string): string {
   return key.replace(/:/g, '_');
 }
+
+/** A connected worker's own name (`<host>-<pid>-c<concurrency>`): BullMQ keeps it after `:w:` in the client name. */
+export function workerNameOf(client: Record<string, unknown>): string {
+  const raw = String(client['rawname'] ?? client['name'] ?? '?');
+  const i = raw.indexOf(':w:');
+  return i >= 0 ? raw.slice(i + 3) : raw;
+}

@@ -9,7 +9,7 @@ import { findCompletedRun, runDirPath } from '../runtime/run-dir.js';
 import type { RunJob, RunJobResult } from '../tune/run-job.js';
 import type { Runner } from '../tune/search.js';
 import { unpackRunDir, type PackedRunDir } from './artifacts.js';
-import { connectionOptions, jobIdOf, parseRedisUrl, QUEUE_NAME, QUEUE_PREFIX } from './connection.js';
+import { connectionOptions, jobIdOf, parseRedisUrl, QUEUE_NAME, QUEUE_PREFIX, workerNameOf } from './connection.js';
 
 /** What a worker returns: the run's result, and its files unless it wrote them to a shared path. */
 export interface QueueJobReturn extends RunJobResult {
@@ -34,6 +34,10 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
   const connection = connectionOptions(parseRedisUrl(o.url));
   const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
   const events = new QueueEvents(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
+  // While Redis is away every client reports each failed reconnection; commands wait in ioredis' offline queue and
+  // go through once it is back, so the search only pauses. (An unheard 'error' event would end the process.)
+  queue.on('error', () => {});
+  events.on('error', () => {});
   await queue.waitUntilReady();
   const listeners = new Map<string, (e: RunEvent) => void>();
   events.on('progress', ({ jobId, data }) => {
@@ -41,44 +45,69 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
     if (l && data && typeof data === 'object' && 'kind' in (data as object)) l(data as RunEvent);
   });
   let detached = false;
-  const waiting = new Set<() => void>();
+  // Pollers sleeping between looks at their job, by job id: a completion or failure event wakes its own at once.
+  const waiting = new Map<string, Set<() => void>>();
+  const wake = (jobId: string) => waiting.get(jobId)?.forEach((w) => w());
+  events.on('completed', ({ jobId }) => wake(jobId));
+  events.on('failed', ({ jobId }) => wake(jobId));
+  const sleep = (id: string) =>
+    new Promise<void>((r) => {
+      const set = waiting.get(id) ?? new Set();
+      waiting.set(id, set);
+      const done = () => {
+        clearTimeout(t);
+        set.delete(done);
+        r();
+      };
+      const t = setTimeout(done, o.pollMs ?? 300);
+      set.add(done);
+    });
   const slots = o.inFlight ?? Math.max(2, await workerSlots(queue));
+  const add = (job: RunJob, id: string) => queue.add('run', job, { jobId: id, attempts: 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+  const interrupted = (job: RunJob): RunJobResult => ({ key: job.key, status: 'interrupted', runDir: '', reused: false, seconds: 0 });
+
+  const follow = async (job: RunJob, id: string): Promise<RunJobResult> => {
+    const first = await queue.getJobState(id);
+    if (first === 'failed') {
+      // Submitted again by a user who fixed the cause (a worker's version, the data): try once more.
+      await (await Job.fromId(queue, id))?.retry('failed');
+    } else if (first === 'unknown') {
+      await add(job, id);
+    }
+    for (;;) {
+      if (detached) return interrupted(job);
+      // The state first, then the job: completed and failed are final, so the job read after holds its result.
+      const state = await queue.getJobState(id);
+      if (state === 'completed' || state === 'failed') {
+        const cur = await Job.fromId<RunJob, QueueJobReturn>(queue, id);
+        if (cur && state === 'completed' && cur.returnvalue) return land(job, cur.returnvalue, o.outRoot);
+        if (cur && state === 'failed') {
+          return { key: job.key, status: 'failed', runDir: '', reused: false, seconds: 0, error: { code: 'MSA6761', message: `${job.key} failed on the queue: ${cur.failedReason}` } };
+        }
+      }
+      // Removed meanwhile (by hand, or a queue emptied with `obliterate`): put it back; its id keeps it single.
+      if (state === 'unknown') await add(job, id);
+      await sleep(id);
+    }
+  };
 
   const run = async (job: RunJob, onEvent: (e: RunEvent) => void): Promise<RunJobResult> => {
     const id = jobIdOf(job.key);
     listeners.set(id, onEvent);
     try {
-      let j = await Job.fromId(queue, id);
-      if (j && (await j.getState()) === 'failed') {
-        // Submitted again by a user who fixed the cause (a worker's version, the data): try once more.
-        await j.retry('failed');
-      } else if (!j) {
-        j = await queue.add('run', job, { jobId: id, attempts: 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
-      }
-      for (;;) {
-        if (detached) return { key: job.key, status: 'interrupted', runDir: '', reused: false, seconds: 0 };
-        const cur = await Job.fromId(queue, id);
-        const state = cur ? await cur.getState() : 'unknown';
-        if (cur && state === 'completed') return land(job, cur.returnvalue as QueueJobReturn, o.outRoot);
-        if (cur && state === 'failed') {
-          return { key: job.key, status: 'failed', runDir: '', reused: false, seconds: 0, error: { code: 'MSA6761', message: `${job.key} failed on the queue: ${cur.failedReason}` } };
-        }
-        if (!cur) j = await queue.add('run', job, { jobId: id, attempts: 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
-        await new Promise<void>((r) => {
-          const t = setTimeout(() => {
-            waiting.delete(wake);
-            r();
-          }, o.pollMs ?? 300);
-          const wake = () => {
-            clearTimeout(t);
-            r();
-          };
-          waiting.add(wake);
-        });
-      }
+      return await follow(job, id);
+    } catch (e) {
+      // Closing the connections under a poller (after Ctrl-C or a failure elsewhere) is a detach, not an error.
+      if (detached) return interrupted(job);
+      throw e;
     } finally {
       listeners.delete(id);
     }
+  };
+
+  const detach = () => {
+    detached = true;
+    for (const set of waiting.values()) set.forEach((w) => w());
   };
 
   return {
@@ -86,11 +115,9 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
     slots,
     run,
     // Detach: the jobs stay on the queue and the workers finish them; a rerun (or `mmsa status`) picks them up.
-    abortAll() {
-      detached = true;
-      for (const w of waiting) w();
-    },
+    abortAll: detach,
     async close() {
+      detach();
       await events.close();
       await queue.close();
     },
@@ -101,7 +128,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
 export async function workerSlots(queue: Queue): Promise<number> {
   try {
     const ws = await queue.getWorkers();
-    return ws.reduce((n, w) => n + (Number(/-c(\d+)$/.exec(String(w['name'] ?? ''))?.[1]) || 1), 0);
+    return ws.reduce((n, w) => n + (Number(/-c(\d+)$/.exec(workerNameOf(w))?.[1]) || 1), 0);
   } catch {
     return 0;
   }

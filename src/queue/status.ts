@@ -5,7 +5,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { RunEvent } from '../runtime/events.js';
 import { serializeEvent } from '../runtime/events.js';
-import { connectionOptions, parseRedisUrl, QUEUE_NAME, QUEUE_PREFIX } from './connection.js';
+import { connectionOptions, parseRedisUrl, QUEUE_NAME, QUEUE_PREFIX, workerNameOf } from './connection.js';
 
 export interface StatusOptions {
   url: string;
@@ -35,20 +35,23 @@ function describe(e: RunEvent | undefined): string {
 export async function queueStatus(o: StatusOptions): Promise<number> {
   const connection = connectionOptions(parseRedisUrl(o.url));
   const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
+  // Redis away: commands wait for the reconnection (see connection.ts); an unheard 'error' would end the process.
+  queue.on('error', () => {});
   try {
     await queue.waitUntilReady();
     const c = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized');
     const workers = await queue.getWorkers();
     if (!o.ndjson) {
       o.out(`queue ${o.url}: ${c['waiting']! + (c['prioritized'] ?? 0)} waiting, ${c['active']} running, ${c['completed']} done, ${c['failed']} failed${c['delayed'] ? `, ${c['delayed']} retrying` : ''}\n`);
-      o.out(`workers: ${workers.length ? workers.map((w) => String(w['name'] ?? w['addr'] ?? '?')).join(', ') : 'none connected'}\n`);
+      o.out(`workers: ${workers.length ? workers.map(workerNameOf).join(', ') : 'none connected'}\n`);
       for (const j of await queue.getActive()) o.out(`  running ${j.data.key}: ${describe(j.progress as RunEvent)}\n`);
       for (const j of await queue.getFailed(0, 19)) o.out(`  failed ${j.data.key}: ${j.failedReason}\n`);
     } else {
-      o.out(`${JSON.stringify({ kind: 'queue.status', counts: c, workers: workers.map((w) => w['name'] ?? null) })}\n`);
+      o.out(`${JSON.stringify({ kind: 'queue.status', counts: c, workers: workers.map(workerNameOf) })}\n`);
     }
     if (!o.follow) return 0;
     const events = new QueueEvents(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
+    events.on('error', () => {});
     const keys = new Map<string, string>();
     events.on('progress', ({ jobId, data }) => {
       const e = data as unknown as RunEvent;

@@ -29,7 +29,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const connection = connectionOptions(parseRedisUrl(o.url));
   const pool = new LocalPool({ size: o.concurrency, ...(o.threads !== undefined ? { threads: o.threads } : {}), env: o.env });
   const name = `${hostname()}-${process.pid}-c${o.concurrency}`;
-  const here = new Map<string, Awaited<ReturnType<typeof localCompat>>>();
+  // Checked before the first job is taken: loading the native library blocks this process, and a job's lock is only
+  // renewed while it is free.
+  const here = new Map<string, Awaited<ReturnType<typeof localCompat>>>([['auto', await localCompat(undefined)]]);
   const compatFor = async (job: RunJob) => {
     const k = job.native ?? 'auto';
     if (!here.has(k)) here.set(k, await localCompat(job.native));
@@ -70,7 +72,12 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     stalledInterval: Math.max(500, Math.floor(lockMs(o.env) / 2)),
     maxStalledCount: 3,
   });
-  worker.on('error', (e) => o.log(`queue connection: ${e.message}\n`));
+  // Redis away: ioredis retries every two seconds and each failure is an 'error'; say it once per kind of failure.
+  let lastError = '';
+  worker.on('error', (e) => {
+    if (e.message !== lastError) o.log(`queue connection: ${e.message}\n`);
+    lastError = e.message;
+  });
   await worker.waitUntilReady();
   o.log(`worker ${name} on ${o.url}: ${o.concurrency} at a time, runs in ${o.shared ? "each job's --out (shared)" : o.cacheDir}\n`);
   await new Promise<void>((r) => (o.signal.aborted ? r() : o.signal.addEventListener('abort', () => r())));

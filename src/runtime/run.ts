@@ -1,12 +1,12 @@
 // Orchestrates `mmsa run`: compiled spec -> backend -> data -> for each seed a fresh lowering + the executor, with the
 // run directory written as events arrive -> aggregate over seeds. Phase 7 (execute); loaded lazily (imports tfjs).
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
-import { packageRoot } from '../paths.js';
+import { mmsaVersion } from '../paths.js';
+
+export { mmsaVersion };
 import { setupBackend, type BackendInfo, type BackendName } from './backend.js';
 import type { NativeMode } from './native.js';
 import { loadDataset } from './data/load-dataset.js';
@@ -62,18 +62,6 @@ export interface RunOutcome {
   aggregate?: Record<string, AggregateCell>;
   summaryPath?: string;
   error?: { code: string; message: string; hint?: string };
-}
-
-let versionCache: string | undefined;
-
-export function mmsaVersion(): string {
-  if (versionCache) return versionCache;
-  try {
-    versionCache = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    versionCache = '0.0.0';
-  }
-  return versionCache;
 }
 
 export function datasetIdentity(ir: Ir): DatasetIdentity {

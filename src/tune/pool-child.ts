@@ -8,8 +8,9 @@ import { executeRunJob, type RunJob, type RunJobResult } from './run-job.js';
 export type ToChild = { type: 'run'; job: RunJob; outRoot?: string } | { type: 'abort' };
 export type FromChild = { type: 'ready' } | { type: 'event'; key: string; event: RunEvent } | { type: 'done'; result: RunJobResult } | { type: 'crash'; key: string; message: string };
 
+// The parent may be gone between the check and the write (killed): the write error is the disconnect we handle below.
 const send = (m: FromChild) => {
-  if (process.connected) process.send!(m);
+  if (process.connected) process.send!(m, undefined, {}, () => {});
 };
 
 let current: AbortController | undefined;

@@ -1,5 +1,5 @@
 // Test setup: a real Redis (Debian's redis-server) on a free loopback port in a temporary directory, with AOF
-// persistence so a restart keeps the queue, stopped afterwards. Tests that need it skip with the reason without one.
+// persistence so a restart keeps the queue, stopped afterwards. Without redis-server the tests fail saying how to get it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
