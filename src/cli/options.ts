@@ -103,8 +103,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'run',
-    description: 'train and test a pipeline (every seed), writing runs/<pipeline>/<hash>-<seed>/',
-    args: [{ name: 'file', description: 'pipeline spec' }],
+    description: 'train and test pipelines (every seed), writing runs/<pipeline>/<hash>-<seed>/',
+    args: [{ name: 'files', description: 'pipeline specs (one after another; with --queue all at once)', variadic: true }],
     options: [
       { flags: '--seeds <list>', description: 'comma-separated seeds, overriding the spec (e.g. 1111,1112)' },
       { flags: '--max-epochs <n>', description: 'stop after at most n epochs' },
@@ -117,7 +117,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--queue <url>', description: 'put the seeds on a BullMQ queue in Redis (redis://host:port/db) for `mmsa worker` processes' },
       reporter,
     ],
-    examples: ['mmsa run pipelines/demo_self_mm.yaml --max-epochs 3', 'mmsa run pipelines/self_mm_mosi.yaml --seeds 1111 --reporter plain'],
+    examples: ['mmsa run pipelines/demo_self_mm.yaml --max-epochs 3', 'mmsa run pipelines/self_mm_mosi.yaml --seeds 1111 --reporter plain', 'mmsa run pipelines/lmf_mosi.yaml pipelines/tfn_mosi.yaml --queue redis://127.0.0.1:6379/0'],
   },
   {
     name: 'tune',

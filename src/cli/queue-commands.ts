@@ -79,9 +79,12 @@ export async function statusCommand(o: Opts, io: Io): Promise<number> {
   });
 }
 
-export async function runQueueCommand(file: string, o: Opts, io: Io, reporter: Reporter): Promise<number> {
+export async function runQueueCommand(files: string[], o: Opts, io: Io, reporter: Reporter): Promise<number> {
   const seeds = parseSeeds(o['seeds'] as string | undefined);
   if (seeds instanceof Error) return usage(io, seeds.message);
+  const maxEpochs = o['maxEpochs'] === undefined ? undefined : Number(o['maxEpochs']);
+  if (maxEpochs !== undefined && (!Number.isInteger(maxEpochs) || maxEpochs < 1)) return usage(io, `--max-epochs expects a positive integer, got '${String(o['maxEpochs'])}'`);
+  if (o['force']) return usage(io, "--force does not go with --queue: a finished job answers from its stored result; train again locally with `mmsa run FILE --force`");
   const kernels = parseKernelOptions(o as { native?: string; threads?: string });
   if (kernels instanceof Error) return usage(io, kernels.message);
   const { runOnQueue } = await import('../queue/queue-run.js');
@@ -89,13 +92,14 @@ export async function runQueueCommand(file: string, o: Opts, io: Io, reporter: R
   return guarded(io, async () => {
     try {
       const status = await runOnQueue({
-        files: [file],
+        files,
         url: o['queue'] as string,
         cwd: io.cwd,
         env: io.env,
         outRoot: resolve(io.cwd, (o['out'] as string | undefined) ?? 'runs'),
         ...(o['dataRoot'] ? { dataRoot: resolve(io.cwd, o['dataRoot'] as string) } : {}),
         ...(seeds ? { seeds } : {}),
+        ...(maxEpochs !== undefined ? { maxEpochs } : {}),
         ...kernels,
         ...(o['backend'] ? { backend: o['backend'] as string } : {}),
         onEvent: (e) => reporter.onEvent(e),

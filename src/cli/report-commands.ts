@@ -41,16 +41,21 @@ async function makeReporter(requested: unknown, io: Io): Promise<Reporter> {
 }
 
 /** `mmsa run` with the reporter chosen here (the TUI on a terminal, plain lines otherwise, or NDJSON). */
-export async function runWithReporter(file: string, o: Opts, io: Io): Promise<number> {
+/** `mmsa run FILE...`: on a queue all seeds of all files go out together; locally the files run one after another. */
+export async function runWithReporter(files: string[], o: Opts, io: Io): Promise<number> {
   const { runCommand } = await import('./run-commands.js');
   const name = chooseReporter(o['reporter'] as ReporterChoice | undefined, facts(io));
   const { reporter: _r, ...rest } = o;
   if (o['queue']) {
     const { runQueueCommand } = await import('./queue-commands.js');
-    return runQueueCommand(file, rest, io, await makeReporter(name, io));
+    return runQueueCommand(files, rest, io, await makeReporter(name, io));
   }
-  if (name !== 'tui') return runCommand(file, { ...rest, reporter: name }, io);
-  return runCommand(file, { ...rest, reporter: await makeReporter('tui', io) }, io);
+  for (const file of files) {
+    const code = name !== 'tui' ? await runCommand(file, { ...rest, reporter: name }, io) : await runCommand(file, { ...rest, reporter: await makeReporter('tui', io) }, io);
+    // A failure or Ctrl-C stops the list: the later files would meet the same cause (or the user wants out).
+    if (code !== 0) return code;
+  }
+  return 0;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

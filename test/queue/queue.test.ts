@@ -20,6 +20,7 @@ import { startRedis, type TestRedis } from './redis.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SPEC = resolve(import.meta.dirname, '../fixtures/tune/tiny_tune.yaml');
+const SPEC_B = resolve(import.meta.dirname, '../fixtures/tune/tiny_run_b.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'mmsa-queue-'));
 const env = { ...process.env, MMSA_NATIVE: process.env['MMSA_NATIVE'] ?? 'auto', MMSA_THREADS: '1' };
 
@@ -201,6 +202,29 @@ describe('mmsa tune --queue with mmsa worker processes on a real Redis', () => {
     // Both workers are still serving after the restart.
     expect(a.proc.exitCode).toBeNull();
     expect(b.proc.exitCode).toBeNull();
+  }, 120_000);
+
+  it('mmsa run FILE FILE --queue: every seed of both specs on the queue at once, a summary per spec', async () => {
+    const r = await redis();
+    const w = startWorker(r.url, 'runner');
+    await w.waitFor(/^worker .* on redis:/m);
+    const cwd = mkdtempSync(join(dir, 'run-'));
+    const s = io(cwd);
+    const code = await main(['run', SPEC, SPEC_B, '--queue', r.url, '--max-epochs', '1', '--reporter', 'ndjson', '--out', 'runs'], s.io);
+    expect(code, s.err.join('') + w.log()).toBe(0);
+    const ends = s.out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; scope?: string; pipeline?: string; seeds?: number[]; summaryPath?: string });
+    const summaries = ends.filter((e) => e.kind === 'run.end' && e.scope === 'summary');
+    expect(summaries.map((e) => [e.pipeline, e.seeds]).sort()).toEqual([['tiny_run_b', [1111, 1112]], ['tiny_tune', [1111]]]);
+    for (const e of summaries) expect(existsSync(e.summaryPath!)).toBe(true);
+    // --max-epochs went into the jobs' specs: the runs that came back trained one epoch.
+    expect(doneKeys(w.log())).toHaveLength(3);
+    for (const key of doneKeys(w.log())) {
+      expect(JSON.parse(readFileSync(join(cwd, 'runs', key, 'spec.lock.json'), 'utf8')).spec.train.max_epochs).toBe(1);
+    }
+    // --force means "train again here", which a queue of stored results cannot honour: a usage error, nothing sent.
+    const f = io(cwd);
+    expect(await main(['run', SPEC, '--queue', r.url, '--force'], f.io)).toBe(2);
+    expect(f.err.join('')).toMatch(/--force does not go with --queue/);
   }, 120_000);
 
   it('a job of another mmsa version is refused by the worker, saying why, and not retried', async () => {
