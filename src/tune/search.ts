@@ -42,7 +42,7 @@ export interface TrialRecord {
 }
 
 export type TuneEvent =
-  | { kind: 'tune.start'; t: number; tuneDir: string; pipeline: string; strategy: string; planned: number | null; slots: number; objective: TuneConfig['objective']; params: string[]; resumed: number }
+  | { kind: 'tune.start'; t: number; tuneDir: string; pipeline: string; strategy: string; planned: number | null; slots: number; objective: TuneConfig['objective']; params: string[]; resumed: number; spentSeconds: number; budgetMinutes?: number }
   | { kind: 'trial.start'; t: number; trial: number; setting: Setting; specHash: string; seeds: number[] }
   | { kind: 'trial.event'; t: number; trial: number; seed: number; event: RunEvent }
   | { kind: 'trial.end'; t: number; record: TrialRecord; best?: { trial: number; objective: number } }
@@ -81,9 +81,14 @@ export interface SearchOutcome {
   message?: string;
 }
 
-/** Where a search keeps its state: beside the runs of its pipeline, named by the hash of the searched spec. */
+/**
+ * Where a search keeps its state: beside the runs of its pipeline, named by the hash of the searched spec. The budget
+ * is left out: raising it (or passing --trials) continues the same search rather than starting another.
+ */
 export function tuneDirOf(outRoot: string, pipeline: string, spec: unknown, mmsaVersion: string): string {
-  const h = createHash('sha256').update(canonicalJson({ spec, mmsa: mmsaVersion })).digest('hex').slice(0, 12);
+  const s = spec as { tune?: Record<string, unknown> };
+  const { budget: _budget, ...tune } = s.tune ?? {};
+  const h = createHash('sha256').update(canonicalJson({ spec: { ...s, tune }, mmsa: mmsaVersion })).digest('hex').slice(0, 12);
   return join(outRoot, safeSegment(pipeline), `tune-${h}`);
 }
 
@@ -102,6 +107,16 @@ export function readTrials(tuneDir: string): TrialRecord[] {
     }
   }
   return [...byTrial.values()].sort((a, b) => a.trial - b.trial);
+}
+
+/** Seconds of wall time earlier sessions of the search spent proposing and running trials (budget.json). */
+export function readSpentSeconds(tuneDir: string): number {
+  try {
+    const v = (JSON.parse(readFileSync(join(tuneDir, 'budget.json'), 'utf8')) as { seconds?: unknown }).seconds;
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Lower is better for the strategy. */
@@ -133,9 +148,13 @@ export async function runSearch(o: SearchOptions): Promise<SearchOutcome> {
   const planned = plannedTrials(cfg);
   const strategy = createStrategy(cfg);
   const started = now();
-  const deadline = cfg.budget.minutes !== undefined ? started + cfg.budget.minutes * 60_000 : Infinity;
+  // The wall-time budget is the search's, not a session's: a rerun continues the clock where the last one stopped.
+  const spentBefore = readSpentSeconds(tuneDir);
+  const spent = () => spentBefore + (now() - started) / 1000;
+  const saveSpent = () => writeFileAtomic(join(tuneDir, 'budget.json'), `${JSON.stringify({ seconds: Math.round(spent() * 1000) / 1000 })}\n`, { what: 'the search state', elsewhere: 'pass another --out' });
+  const deadline = cfg.budget.minutes !== undefined ? started + cfg.budget.minutes * 60_000 - spentBefore * 1000 : Infinity;
   const resumed = previous.filter((t) => t.status === 'completed').length;
-  o.onEvent({ kind: 'tune.start', t: now(), tuneDir, pipeline, strategy: cfg.strategy, planned: planned ?? null, slots: o.runner.slots, objective: cfg.objective, params: cfg.params.map((p) => p.name), resumed });
+  o.onEvent({ kind: 'tune.start', t: now(), tuneDir, pipeline, strategy: cfg.strategy, planned: planned ?? null, slots: o.runner.slots, objective: cfg.objective, params: cfg.params.map((p) => p.name), resumed, spentSeconds: spentBefore, ...(cfg.budget.minutes !== undefined ? { budgetMinutes: cfg.budget.minutes } : {}) });
 
   // One promise per run directory: two trials with the same setting share it (never trained twice).
   const units = new Map<string, Promise<RunJobResult>>();
@@ -223,6 +242,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchOutcome> {
       const p = runTrial(trial, setting).then((r) => {
         trials.set(trial, r);
         if (r.status !== 'interrupted') record(r);
+        saveSpent();
         const best = bestTrial(cfg, [...trials.values()]);
         o.onEvent({ kind: 'trial.end', t: now(), record: r, ...(best ? { best: { trial: best.trial, objective: best.objective! } } : {}) });
         inFlight.delete(trial);
@@ -232,6 +252,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchOutcome> {
     if (inFlight.size === 0) break;
     await Promise.race(inFlight.values());
   }
+  saveSpent();
   if (o.signal?.aborted) status = 'interrupted';
   const all = [...trials.values()].sort((a, b) => a.trial - b.trial);
   writeTrialsCsv(tuneDir, cfg, all);

@@ -43,6 +43,7 @@ export function createPlainTuneReporter(o: { out: (s: string) => void; err: (s: 
         case 'tune.start':
           objective = e.objective.key;
           o.out(`tune ${e.pipeline}: ${e.strategy}, ${e.planned ?? 'time-bounded'} trials, ${e.slots} at a time; ${e.objective.mode === 'min' ? 'minimise' : 'maximise'} valid ${e.objective.key}\n  state in ${e.tuneDir}${e.resumed ? ` (resuming: ${e.resumed} trials done)` : ''}\n`);
+          if (e.budgetMinutes !== undefined && e.spentSeconds > 0) o.out(`  wall-time budget: ${(e.spentSeconds / 60).toFixed(1)} of ${e.budgetMinutes} min used by earlier sessions\n`);
           break;
         case 'trial.start':
           o.out(`trial ${e.trial} started: ${formatSetting(e.setting)}\n`);
