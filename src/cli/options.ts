@@ -31,7 +31,7 @@ export const BACKEND_CHOICES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] a
 export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
 export const MODEL_CHOICES = ['self_mm', 'tfn', 'lmf', 'lf_dnn', 'ef_lstm'] as const;
 export const DATASET_CHOICES = ['mosi', 'mosei', 'sims', 'simsv2', 'synthetic'] as const;
-export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter'] as const;
+export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion'] as const;
 
 const format: OptionSpec = { flags: '--format <format>', description: 'output format', choices: ['text', 'json'], default: 'text' };
 const dataRoot: OptionSpec = { flags: '--data-root <dir>', description: 'directory holding the MMSA dataset folders' };
@@ -162,7 +162,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'predict',
-    description: "write predictions of a trained run's best checkpoint (id, prediction, label)",
+    description: "write predictions of a trained run's best checkpoint (id, prediction, label; class probabilities for classification)",
     args: [{ name: 'run-dir', description: 'a run directory (runs/<pipeline>/<hash>-<seed>)' }],
     options: [
       { flags: '--data <file>', description: "a feature file in the same layout (default: the run's own dataset)" },
@@ -176,6 +176,39 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: 'evaluate',
+    description: "metrics of a trained run's best checkpoint on labelled data (its metric set and Loss, as its test results)",
+    args: [{ name: 'run-dir', description: 'a run directory (runs/<pipeline>/<hash>-<seed>)' }],
+    options: [
+      { flags: '--data <file>', description: "a labelled feature file in the run's layout (default: the run's own dataset)" },
+      { flags: '--split <split>', description: 'which split of the file', choices: ['train', 'valid', 'test'], default: 'test' },
+      format,
+      { flags: '--out <file>', description: 'also write the result as .json' },
+      dataRoot,
+      backend,
+      native,
+      threads,
+    ],
+    examples: ['mmsa evaluate runs/lmf_mosi/83e606e3a2af-1111 --data new_clips.pkl', 'mmsa evaluate RUN_DIR --data other.pkl --split valid --format json'],
+  },
+  {
+    name: 'import',
+    description: "import an MMSA checkpoint (the .pth MMSA's trainers save) into a run directory that predict and report accept",
+    args: [{ name: 'checkpoint', description: "MMSA's torch.save(model.state_dict()) file (zip or legacy format)" }],
+    options: [
+      { flags: '--pipeline <spec>', description: 'the pipeline of the same model and dataset config (e.g. pipelines/tfn_mosi.yaml); required' },
+      { flags: '--out <dir>', description: 'the run directory to write', defaultDescription: 'runs/<pipeline>/<hash>-imported' },
+      dataRoot,
+      { flags: '--no-eval', description: 'do not evaluate the valid and test splits (by default they are, when the dataset can be read)' },
+      { flags: '--force', description: 'replace an existing run directory' },
+      format,
+      backend,
+      native,
+      threads,
+    ],
+    examples: ['mmsa import ~/MMSA/saved_models/tfn-mosi.pth --pipeline pipelines/tfn_mosi.yaml', 'mmsa import self_mm-mosi.pth --pipeline my_self_mm_frozen.yaml --out runs/self_mm_imported'],
+  },
+  {
     name: 'watch',
     description: "replay a finished run's events.ndjson through a reporter, or follow a live run until it ends",
     args: [{ name: 'run-dir', description: 'a run directory (runs/<pipeline>/<hash>-<seed>)' }],
@@ -187,16 +220,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'report',
-    description: 'write a self-contained HTML report (inline SVG plots, spec, manifest) of runs, or one plot as PNG',
+    description: 'write a self-contained HTML report (inline SVG plots, spec, manifest) of runs, or one plot as PNG; several seeds of a spec also get mean +- std, a per-seed table and their curves overlaid',
     args: [{ name: 'run-dirs', description: 'run directories (or runs/<pipeline> holding them)', variadic: true }],
     options: [
       { flags: '--format <format>', description: 'html page or a single png plot', choices: ['html', 'png'], default: 'html' },
-      { flags: '-o, --out <file>', description: 'output file', defaultDescription: 'RUN_DIR/report.html, or RUN_DIR/<plot>.png' },
+      { flags: '-o, --out <file>', description: 'output file', defaultDescription: 'report.html in the one directory given (a run or runs/<pipeline>), else ./mmsa-report.html; RUN_DIR/<plot>.png' },
       { flags: '--plot <name>', description: 'which plot for --format png', choices: PLOT_CHOICES, default: 'loss' },
       { flags: '--epoch <n>', description: 'epoch of the ULGM label histogram for --plot labels (default: the last)' },
       { flags: '--title <text>', description: 'page title' },
     ],
-    examples: ['mmsa report runs/demo_self_mm/83e606e3a2af-1111', 'mmsa report RUN_DIR --format png --plot labels -o labels.png'],
+    examples: ['mmsa report runs/demo_self_mm/83e606e3a2af-1111', 'mmsa report runs/lmf_mosi   # every seed: writes runs/lmf_mosi/report.html', 'mmsa report RUN_DIR --format png --plot labels -o labels.png'],
   },
   {
     name: 'compare',

@@ -11,8 +11,7 @@ import { readJson, readManifest, writeFileAtomic } from '../runtime/run-dir.js';
 import { describeRunState, judgeRun } from '../runtime/run-liveness.js';
 import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
 import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } from '../report/compare.js';
-import { plotScenes, renderHtmlReport, type PlotName } from '../report/html-report.js';
-import { sceneToPng } from '../report/plot/png.js';
+import type { PlotName } from '../report/html-report.js';
 import { isRunDirectory, loadRun, parseEvents } from '../report/run-data.js';
 import type { Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
@@ -168,29 +167,34 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
     for (const r of runs) {
       if (r.manifest && r.manifest.status === 'running') io.err(`note: ${r.dir} ${describeRunState(r.manifest)}\n`);
     }
+    // Vega, Vega-Lite and resvg load only for `mmsa report` (not for run, watch or compare, which share this module).
+    const { plotSpecs, renderHtmlReport } = await import('../report/html-report.js');
     if (format === 'png') {
       const run = runs[0]!;
       if (runs.length > 1) io.err(`note: --format png draws one plot; using ${run.dir}\n`);
       const ep = plot === 'labels' ? (epoch ?? run.histograms[run.histograms.length - 1]?.epoch) : undefined;
-      const scene = plotScenes(run, plot, ep)[0];
-      if (!scene) {
+      const spec = plotSpecs(run, plot, ep)[0];
+      if (!spec) {
         const why: Record<PlotName, string> = {
           loss: 'it has no finished epochs in events.ndjson',
           metrics: 'it has no finished epochs in events.ndjson',
           drift: 'it has no ULGM task (drift is reported by Self-MM\'s label generation)',
           labels: epoch !== undefined ? `it has no ULGM label histogram for epoch ${epoch}` : 'it has no ULGM label histograms (Self-MM runs made by this version record them)',
-          scatter: 'it has no predictions.csv (written after the test evaluation)',
+          scatter: run.predictions?.some((p) => p.probabilities) ? 'it is a classification run (see --plot confusion)' : 'it has no predictions.csv (written after the test evaluation)',
+          confusion: run.predictions ? 'it is not a classification run (predictions.csv has no class probabilities)' : 'it has no predictions.csv (written after the test evaluation)',
         };
         throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${why[plot]}`, { hint: `plots: ${PLOT_CHOICES.join(', ')}` });
       }
       const out = resolve(io.cwd, (o['out'] as string | undefined) ?? join(run.dir, `${plot}.png`));
-      writeFileAtomic(out, sceneToPng(scene), { what: 'the plot', elsewhere: 'pass another -o' });
+      const { renderPng } = await import('../report/plot/render.js');
+      writeFileAtomic(out, await renderPng(spec), { what: 'the plot', elsewhere: 'pass another -o' });
       io.err(`wrote ${out}\n`);
       return 0;
     }
-    const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (runs.length === 1 ? join(runs[0]!.dir, 'report.html') : 'mmsa-report.html'));
+    // One directory argument (a run, or runs/<pipeline> holding its seeds): the report goes into it, as --help says.
+    const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (args.length === 1 ? join(resolve(io.cwd, args[0]!), 'report.html') : 'mmsa-report.html'));
     const title = o['title'] as string | undefined;
-    writeFileAtomic(out, renderHtmlReport(runs, { ...(title ? { title } : {}), generatedAt: new Date().toISOString() }), { what: 'the report', elsewhere: 'pass another -o' });
+    writeFileAtomic(out, await renderHtmlReport(runs, { ...(title ? { title } : {}), generatedAt: new Date().toISOString() }), { what: 'the report', elsewhere: 'pass another -o' });
     io.err(`wrote ${out} (${runs.length} run${runs.length === 1 ? '' : 's'})\n`);
     return 0;
   } catch (e) {

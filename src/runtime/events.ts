@@ -130,8 +130,10 @@ export interface SeedResult {
 export interface AggregateCell {
   mean: number;
   std: number;
-  /** MMSA's CSV cell (round(mean*100, 2), round(std*100, 2)). */
+  /** The table cell: MMSA's (round(mean*100, 2), round(std*100, 2)) when `scale` is 100, else rounded to 4 decimals. */
   cell: [number, number];
+  /** 100 for MMSA's metric sets (its tables are x100), 1 for others (custom datasets); absent in older runs: 100. */
+  scale?: 100 | 1;
 }
 
 export interface RunEndSeedEvent extends EventBase {

@@ -37,6 +37,17 @@ export interface RunManifest {
   owner?: RunOwner;
   /** Last sign of life of the owner (ISO), rewritten every HEARTBEAT_MS while the run is running. */
   heartbeatAt?: string;
+  /** Set when the weights were imported from an MMSA checkpoint (`mmsa import`) instead of trained. */
+  imported?: ImportedFrom;
+}
+
+export interface ImportedFrom {
+  from: 'mmsa';
+  /** The checkpoint as given on the command line, its SHA-256 and torch.save format. */
+  file: string;
+  sha256: string;
+  format: 'zip' | 'legacy';
+  tensors: number;
 }
 
 /** spec.lock.json: what a run trained, enough to rebuild its model (`mmsa predict`). */
@@ -192,12 +203,19 @@ export interface RunDirInit {
   pipeline: string;
   hash: string;
   seed: number;
+  /** Where the directory goes (default: runs/<pipeline>/<hash>-<seed> under outRoot). */
+  path?: string;
   /** spec.lock.json content: the normalized spec and the list of defaulted keys. */
   lock: unknown;
   manifest: Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'>;
 }
 
-/** CSV columns of epochs.csv; valid metric keys follow in the order of the first epoch. */
+/**
+ * CSV columns of epochs.csv; then the valid metric keys (`valid_<key>`), the training loss of every task
+ * (`train_loss_task_<task>`, weighted as it enters the total) and of every head (`train_loss_head_<head>`: the part of
+ * the loss that trains it, e.g. Self-MM's M, T, A, V), in the order of the first epoch. A task whose loss is 0 has
+ * not started contributing yet (Self-MM's ULGM weights are 0 until the generated labels move away from y_M).
+ */
 const EPOCH_COLUMNS = ['epoch', 'train_loss', 'valid_loss', 'improved', 'best_epoch', 'optimizer_steps', 'seconds'];
 
 /** Run directories of this process that have not finished yet (settled on a second Ctrl-C or an unexpected exit). */
@@ -257,6 +275,8 @@ export class RunDir {
   private eventsFd: number | undefined;
   private epochRows: string[] = [];
   private metricKeys: string[] | undefined;
+  private taskKeys: string[] = [];
+  private headKeys: string[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
 
   private constructor(path: string, manifest: RunManifest) {
@@ -265,7 +285,7 @@ export class RunDir {
   }
 
   static create(init: RunDirInit, now: () => Date = () => new Date(), opts: { heartbeatMs?: number } = {}): RunDir {
-    const path = runDirPath(init.outRoot, init.pipeline, init.hash, init.seed);
+    const path = init.path ?? runDirPath(init.outRoot, init.pipeline, init.hash, init.seed);
     const ctx: WriteContext = { what: 'the run directory', elsewhere: 'write the runs elsewhere with --out DIR' };
     ensureDir(dirname(path), ctx);
     removeStaleTemps(dirname(path));
@@ -323,7 +343,11 @@ export class RunDir {
 
   /** Adds a row to epochs.csv (rewritten atomically: it is small). */
   recordEpoch(e: Extract<RunEvent, { kind: 'epoch.end' }>): void {
-    if (!this.metricKeys) this.metricKeys = Object.keys(e.valid.metrics).filter((k) => k !== 'Loss');
+    if (!this.metricKeys) {
+      this.metricKeys = Object.keys(e.valid.metrics).filter((k) => k !== 'Loss');
+      this.taskKeys = Object.keys(e.taskLosses ?? {});
+      this.headKeys = Object.keys(e.headLosses ?? {});
+    }
     const cells = [
       e.epoch,
       e.trainLoss,
@@ -333,9 +357,18 @@ export class RunDir {
       e.optimizerSteps,
       Number(e.seconds.toFixed(3)),
       ...this.metricKeys.map((k) => e.valid.metrics[k] ?? ''),
+      ...this.taskKeys.map((k) => e.taskLosses?.[k] ?? ''),
+      ...this.headKeys.map((k) => e.headLosses?.[k] ?? ''),
     ];
     this.epochRows.push(cells.map(csvCell).join(','));
-    const header = [...EPOCH_COLUMNS, ...this.metricKeys.map((k) => `valid_${k}`)].join(',');
+    const header = [
+      ...EPOCH_COLUMNS,
+      ...this.metricKeys.map((k) => `valid_${k}`),
+      ...this.taskKeys.map((k) => `train_loss_task_${k}`),
+      ...this.headKeys.map((k) => `train_loss_head_${k}`),
+    ]
+      .map(csvCell)
+      .join(',');
     writeFileAtomic(join(this.path, 'epochs.csv'), `${header}\n${this.epochRows.join('\n')}\n`, { elsewhere: 'write the runs elsewhere with --out DIR' });
   }
 
@@ -460,7 +493,10 @@ export function csvCell(v: string | number | boolean): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** MMSA's normal-mode CSV row: `Model` then one "(mean, std)" cell per key (both x100, numpy-rounded to 2). */
+/**
+ * The summary of a spec over its seeds: JSON, and MMSA's normal-mode CSV row (`Model`, then one "(mean, std)" cell per
+ * key; x100 and numpy-rounded to 2 for MMSA's metric sets, whose headers then say "(x100)", else rounded to 4).
+ */
 export function writeSummary(
   paths: { json: string; csv: string },
   summary: { pipeline: string; specHash: string; seeds: number[]; results: SeedResult[]; aggregate: Record<string, AggregateCell> },
@@ -472,7 +508,27 @@ export function writeSummary(
     const c = summary.aggregate[k]!.cell;
     return csvCell(`(${pyFloat(c[0])}, ${pyFloat(c[1])})`);
   });
-  writeFileAtomic(paths.csv, `${['Model', ...keys].join(',')}\n${[csvCell(summary.pipeline), ...cells].join(',')}\n`);
+  const head = keys.map((k) => csvCell((summary.aggregate[k]!.scale ?? 100) === 100 ? `${k} (x100)` : k));
+  writeFileAtomic(paths.csv, `${['Model', ...head].join(',')}\n${[csvCell(summary.pipeline), ...cells].join(',')}\n`);
+}
+
+/** Results of every completed seed run of one spec hash under `runs/<pipeline>/`, in seed order. */
+export function completedSeedResults(outRoot: string, pipeline: string, hash: string): SeedResult[] {
+  const dir = join(outRoot, safeSegment(pipeline));
+  const out: SeedResult[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  const re = new RegExp(`^${hash}-(\\d+)$`);
+  for (const n of names) {
+    if (!re.test(n)) continue;
+    const done = findCompletedRun(join(dir, n));
+    if (done) out.push(done.results);
+  }
+  return out.sort((a, b) => a.seed - b.seed);
 }
 
 /** Python's repr of a float for the CSV cells (`70.8`, `0.0`). */

@@ -5,8 +5,6 @@ import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
 import { mmsaVersion } from '../paths.js';
-
-export { mmsaVersion };
 import { setupBackend, type BackendInfo, type BackendName } from './backend.js';
 import type { NativeMode } from './native.js';
 import { loadDataset } from './data/load-dataset.js';
@@ -15,9 +13,11 @@ import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile } from './run-dir.js';
+import { completedSeedResults, findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile, type RunManifest } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
+
+export { mmsaVersion };
 import { runSchedule, type Batcher } from './train/executor.js';
 
 export interface RunOptions {
@@ -83,6 +83,27 @@ export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<
     s['train'] = { ...train, max_epochs: o.maxEpochs };
   }
   return s;
+}
+
+/** A seed's manifest before it runs: versions, backend, identity of the spec, the seed and the data it reads. */
+export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: number, data: LoadedDataset | undefined, command: string[]): Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'> {
+  const p = data?.provenance;
+  return {
+    mmsaVersion: mmsaVersion(),
+    nodeVersion: process.version,
+    backend: backend.name,
+    backendDetails: { version: backend.version, ...backend.details },
+    pipeline: ir.pipeline,
+    specHash: hash,
+    seed,
+    dataset: {
+      ...datasetIdentity(ir),
+      ...(p?.path ? { path: p.path } : {}),
+      ...(p?.sha256 ? { sha256: p.sha256 } : {}),
+      ...(p?.synthetic ? { synthetic: p.synthetic } : {}),
+    },
+    command,
+  };
 }
 
 /** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
@@ -200,22 +221,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         hash,
         seed,
         lock,
-        manifest: {
-          mmsaVersion: mmsaVersion(),
-          nodeVersion: process.version,
-          backend: backend.name,
-          backendDetails: { version: backend.version, ...backend.details },
-          pipeline: ir.pipeline,
-          specHash: hash,
-          seed,
-          dataset: {
-            ...datasetIdentity(ir),
-            ...(data.provenance.path ? { path: data.provenance.path } : {}),
-            ...(data.provenance.sha256 ? { sha256: data.provenance.sha256 } : {}),
-            ...(data.provenance.synthetic ? { synthetic: data.provenance.synthetic } : {}),
-          },
-          command: opts.command ?? [],
-        },
+        manifest: manifestOf(ir, backend, hash, seed, data, opts.command ?? []),
       });
     } catch (e) {
       yield fail(e, seed);
@@ -288,11 +294,15 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
   }
 
   if (outcome.results.length > 0 && opts.summary !== false) {
-    const agg = aggregateSeeds(outcome.results.map((r) => r.test));
+    // The summary covers every completed seed of this spec, also those of earlier `mmsa run --seeds` calls, so it
+    // agrees with `mmsa compare` whatever order the seeds were run in.
+    const all = completedSeedResults(opts.outRoot, ir.pipeline, hash);
+    const results = all.length >= outcome.results.length ? all : outcome.results;
+    const agg = aggregateSeeds(results.map((r) => r.test));
     outcome.aggregate = agg;
     const paths = summaryPaths(opts.outRoot, ir.pipeline, hash);
     try {
-      writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: outcome.results.map((r) => r.seed), results: outcome.results, aggregate: agg });
+      writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: results.map((r) => r.seed), results, aggregate: agg });
     } catch (e) {
       yield fail(e);
       return outcome;
@@ -304,8 +314,8 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       scope: 'summary',
       status: 'completed',
       pipeline: ir.pipeline,
-      seeds: outcome.results.map((r) => r.seed),
-      results: outcome.results,
+      seeds: results.map((r) => r.seed),
+      results,
       aggregate: agg,
       summaryPath: paths.json,
     });

@@ -69,8 +69,19 @@ export interface ComponentDef<P = any> {
   taskTargets?(params: P): string[];
   /** Tasks: hooks the schedule runs (ULGM: init pass, per-step updates). */
   hooks?(params: P): ScheduleHook[];
+  /**
+   * MMSA's names for this component's parameters, relative to the module a pipeline's `mmsa_modules` gives the node
+   * (`mmsa import`): sub-module renames, local prefix -> MMSA's (the longest prefix wins; names not listed are MMSA's
+   * too), and tensors MMSA's module holds that are no parameters here (skipped on import).
+   */
+  mmsaNames?: MmsaNames;
   /** Lazy tfjs lowering (phase 6), filled in by the catalog; never imported by the compiler front end. */
   lower?: () => Promise<unknown>;
+}
+
+export interface MmsaNames {
+  rename?: Readonly<Record<string, string>>;
+  ignore?: readonly string[];
 }
 
 export function defineComponent<P>(def: ComponentDef<P>): ComponentDef<P> {

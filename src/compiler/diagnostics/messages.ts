@@ -26,7 +26,7 @@ export const MESSAGES = {
   MSA1013: m('error', 'unexpected end of file: expected {expected}'),
   MSA1014: m('error', 'invalid number {text}'),
   MSA1015: m('error', 'unknown file type: {path}', 'pipeline specs end in .yaml, .yml or .mmsa'),
-  // DSL-specific codes (issue 3) are added here from MSA1020 on.
+  // DSL-specific codes (the .mmsa syntax) start at MSA1020.
   MSA1020: m('error', "unexpected ':' after '{key}'", "write `key value` without ':' (a ':' only joins a name to its type, as in `encoder text: bert`)"),
   MSA1021: m('error', 'invalid escape {escape} in a string', 'use \\" \\\\ \\n \\t \\r \\uXXXX, or write the character itself'),
   MSA1022: m('error', "'{word}' starts a declaration here, so it cannot be a key", 'write the key in quotes ("{word}"), or declare one: `{word} NAME ...` (see docs/dsl.md)'),
@@ -102,6 +102,7 @@ export const MESSAGES = {
 
   // ---- 5xxx: lowering ------------------------------------------------------------------
   MSA5001: m('error', "component '{type}' cannot be lowered: {detail}"),
+  MSA5003: m('error', "train.init_rng 'torch' cannot initialise '{param}': {detail}", "remove train.init_rng (or set it to 'mmsa') for this pipeline"),
 } as const satisfies Record<string, MessageEntry>;
 
 export type MessageCode = keyof typeof MESSAGES;

@@ -679,6 +679,10 @@ export interface RawPipelineSpec {
   seeds?: number[];
   /** hyperparameter search: a space over spec paths, a strategy, a budget, seeds per trial and a validation objective (`mmsa tune`) */
   tune?: RawTune;
+  /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
+  mmsa_modules?: {
+    [key: string]: string;
+  };
 }
 
 /** A multimodal sentiment analysis pipeline: dataset, modalities, encoders, fusion, heads, tasks, training and evaluation. */
@@ -709,6 +713,10 @@ export interface PipelineSpec {
   seeds: number[];
   /** hyperparameter search: a space over spec paths, a strategy, a budget, seeds per trial and a validation objective (`mmsa tune`) */
   tune?: Tune;
+  /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
+  mmsa_modules?: {
+    [key: string]: string;
+  };
 }
 
 export interface RawDatasetNamed {
@@ -911,6 +919,8 @@ export interface RawTrain {
   grad_accum_steps?: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode?: "reference" | "corrected";
+  /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
+  init_rng?: "mmsa" | "torch";
   max_epochs?: number | null;
   optimizer?: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */
@@ -954,6 +964,8 @@ export interface Train {
   grad_accum_steps: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode: "reference" | "corrected";
+  /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
+  init_rng?: "mmsa" | "torch";
   max_epochs: number | null;
   optimizer: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */

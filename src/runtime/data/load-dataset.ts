@@ -169,7 +169,7 @@ async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<
 /** The train/valid/test dicts of an MMSA feature file. */
 export function splitsOf(top: PyValue, file: string, only?: SplitName): Record<SplitName, RawSplit> {
   if (!(top instanceof Map)) {
-    throw new MmsaError('MSA6022', `${file}: not an MMSA feature file: the pickle holds ${describe(top)}, expected a dict {train, valid, test}`, { hint: 'feature files are dicts of splits, each a dict of arrays (mmsa-spec 1.1)', details: { file } });
+    throw new MmsaError('MSA6022', `${file}: not an MMSA feature file: the pickle holds ${describe(top)}, expected a dict {train, valid, test}`, { hint: 'feature files are dicts of splits, each a dict of arrays (as MMSA\'s data_loader.py reads them)', details: { file } });
   }
   const out: Partial<Record<SplitName, RawSplit>> = {};
   for (const s of SPLITS) {

@@ -1,4 +1,4 @@
-// MMSA's shared sub-networks (spec 4.0, 4.1): SubNet, TextSubNet, AuViSubNet and the Self-MM style MLP head.
+// MMSA's shared sub-networks (`models/subNets/FeatureNets.py`, AuViSubNet of `models/multiTask/SELF_MM.py`): SubNet, TextSubNet, AuViSubNet and the Self-MM style MLP head.
 // Phase 6 (lower) builds them with PyTorch's child names so state_dict keys line up; phase 7 runs them.
 import * as tf from '@tensorflow/tfjs';
 import { createBatchNorm1d, createLinear, dropout, type BatchNorm, type Linear } from './layers.js';

@@ -25,7 +25,7 @@ const BERT_BASE: Omit<BertConfig, 'vocab_size'> = {
   type_vocab_size: 2,
 };
 
-/** Checkpoints whose config.json we know, so `check`/`plan` need no download (spec section 5). */
+/** Checkpoints whose config.json we know, so `check`/`plan` need no download (the models MMSA's `models/subNets/BertTextEncoder.py` loads). */
 export const KNOWN_BERT_MODELS: Readonly<Record<string, BertConfig>> = {
   'bert-base-uncased': { ...BERT_BASE, vocab_size: 30522 },
   'bert-base-cased': { ...BERT_BASE, vocab_size: 28996 },
@@ -141,5 +141,10 @@ export const bertEncoder = defineComponent<BertEncoder>({
           { kind: 'sequence' as const, shape: ['B' as const, L ?? 0, H], dtype: 'float32' as const, aligned: true }
         : vector(H);
     return { output, params: bertParams(c) };
+  },
+  // MMSA's BertTextEncoder holds a transformers BertModel as `model`; older transformers also saved position_ids.
+  mmsaNames: {
+    rename: { embeddings: 'model.embeddings', encoder: 'model.encoder', pooler: 'model.pooler' },
+    ignore: ['model.embeddings.position_ids'],
   },
 });

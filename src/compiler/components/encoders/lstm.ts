@@ -44,4 +44,6 @@ export const lstmEncoder = defineComponent<LstmEncoder>({
   summary: summarizeRnnEncoder,
   paramNames: rnnEncoderNames,
   infer: (ctx) => inferRnnEncoder(ctx, 4),
+  // Self-MM's AuViSubNet (models/multiTask/SELF_MM.py): `rnn` (nn.LSTM) and `linear_1`.
+  mmsaNames: { rename: { lstm: 'rnn', linear: 'linear_1' } },
 });
