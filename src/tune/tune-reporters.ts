@@ -35,8 +35,9 @@ export function formatAggregate(agg: Record<string, AggregateCell>): string {
     .join('  ');
 }
 
-export function createPlainTuneReporter(o: { out: (s: string) => void; err: (s: string) => void }): TuneReporter {
-  let objective = '';
+/** `objective` names the metric for a reporter that joins after `tune.start` (the TUI's closing lines). */
+export function createPlainTuneReporter(o: { out: (s: string) => void; err: (s: string) => void; objective?: string }): TuneReporter {
+  let objective = o.objective ?? '';
   return {
     onEvent(e) {
       switch (e.kind) {

@@ -20,6 +20,8 @@ export interface TuneViewState {
   objective: string;
   mode: 'min' | 'max';
   tuneDir: string;
+  /** Trials finished by earlier sessions of the search (kept, not run again). */
+  resumed: number;
   running: Map<number, RunningTrial>;
   finished: TrialRecord[];
   best?: { trial: number; objective: number };
@@ -29,13 +31,13 @@ export interface TuneViewState {
 }
 
 export function initialTuneState(): TuneViewState {
-  return { pipeline: '', strategy: '', planned: null, slots: 0, objective: '', mode: 'min', tuneDir: '', running: new Map(), finished: [], started: Date.now() };
+  return { pipeline: '', strategy: '', planned: null, slots: 0, objective: '', mode: 'min', tuneDir: '', resumed: 0, running: new Map(), finished: [], started: Date.now() };
 }
 
 export function reduceTune(s: TuneViewState, e: TuneEvent): TuneViewState {
   switch (e.kind) {
     case 'tune.start':
-      return { ...s, pipeline: e.pipeline, strategy: e.strategy, planned: e.planned, slots: e.slots, objective: e.objective.key, mode: e.objective.mode, tuneDir: e.tuneDir, started: e.t };
+      return { ...s, pipeline: e.pipeline, strategy: e.strategy, planned: e.planned, slots: e.slots, objective: e.objective.key, mode: e.objective.mode, tuneDir: e.tuneDir, resumed: e.resumed, started: e.t };
     case 'trial.start': {
       const running = new Map(s.running);
       running.set(e.trial, { trial: e.trial, label: formatSetting(e.setting), seeds: new Map(), started: e.t });

@@ -3,14 +3,16 @@
 
 import { Box, Text } from 'ink';
 import { bar } from '../../report/tui/ProgressBar.js';
+import { fmtDuration } from '../../report/tui/state.js';
 import type { TuneViewState } from '../tune-state.js';
 import { formatSetting } from '../trial-spec.js';
 
 const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : Number(x.toPrecision(5)).toString());
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, Math.max(0, n - 1))}~` : s);
 
-export function TuneView({ state, width, color }: { state: TuneViewState; width: number; color: boolean }) {
-  const done = state.finished.filter((t) => t.status === 'completed').length;
+/** `now` (ms) dates the running trials' elapsed time; the live reporter passes the clock, tests a fixed instant. */
+export function TuneView({ state, width, color, now }: { state: TuneViewState; width: number; color: boolean; now: number }) {
+  const done = state.resumed + state.finished.filter((t) => t.status === 'completed').length;
   const failed = state.finished.filter((t) => t.status === 'failed').length;
   const running = [...state.running.values()].sort((a, b) => a.trial - b.trial);
   const last = state.finished.slice(-5);
@@ -26,7 +28,7 @@ export function TuneView({ state, width, color }: { state: TuneViewState; width:
       </Text>
       {running.map((r) => (
         <Box key={r.trial} flexDirection="column">
-          <Text {...(color ? { color: 'cyan' } : {})}>{cut(`trial ${r.trial}: ${r.label}`, width - 1)}</Text>
+          <Text {...(color ? { color: 'cyan' } : {})}>{cut(`trial ${r.trial} (${fmtDuration((now - r.started) / 1000)}): ${r.label}`, width - 1)}</Text>
           {[...r.seeds.entries()].map(([seed, s]) => (
             <Text key={seed}>
               {'  '}seed {seed} epoch {s.epochsMax ? `${s.epoch}/${s.epochsMax}` : s.epoch} [{bar(s.step, s.steps, 20)}] valid {state.objective} {fmt(s.valid)}

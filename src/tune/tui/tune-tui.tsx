@@ -13,8 +13,7 @@ export function createTuneTui(o: { stdout: NodeJS.WriteStream; stderr?: NodeJS.W
   let timer: NodeJS.Timeout | undefined;
   let last = 0;
   const throttle = o.throttleMs ?? 500;
-  const plainEnd = createPlainTuneReporter({ out: (s) => o.stdout.write(s), err: (s) => (o.stderr ?? o.stdout).write(s) });
-  const view = () => <TuneView state={state} width={Math.max(60, o.stdout.columns || 100)} color={o.color} />;
+  const view = () => <TuneView state={state} width={Math.max(60, o.stdout.columns || 100)} color={o.color} now={Date.now()} />;
   const draw = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
@@ -32,7 +31,8 @@ export function createTuneTui(o: { stdout: NodeJS.WriteStream; stderr?: NodeJS.W
         draw();
         instance?.unmount();
         instance = undefined;
-        plainEnd.onEvent(e);
+        // The end as plain text (it stays on screen after the live view): best, test, the message of a failure.
+        createPlainTuneReporter({ out: (s) => o.stdout.write(s), err: (s) => (o.stderr ?? o.stdout).write(s), objective: state.objective }).onEvent(e);
         return;
       }
       if (e.kind !== 'trial.event' || Date.now() - last >= throttle) draw();

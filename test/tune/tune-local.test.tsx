@@ -1,17 +1,26 @@
 // mmsa tune end to end on tiny trials in worker processes: trials are run directories that never read test, the
-// search resumes after an interruption with finished trials reused, best.yaml is complete and tested once.
+// search resumes after an interruption with finished trials reused, best.yaml is complete and tested once; the TUI
+// drawn from the events of that real search (every running trial, progress, the best, the closing lines).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { EventEmitter } from 'node:events';
+import { render } from 'ink-testing-library';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { compileFile } from '../../src/compiler/compile.js';
 import type { TuneEvent } from '../../src/tune/search.js';
 import { tuneCommand } from '../../src/cli/tune-commands.js';
 import { readTrials } from '../../src/tune/search.js';
+import { initialTuneState, reduceTune } from '../../src/tune/tune-state.js';
+import { TuneView } from '../../src/tune/tui/TuneView.js';
+import { createTuneTui } from '../../src/tune/tui/tune-tui.js';
+import { stripAnsi } from '../report/helpers.js';
 
 const SPEC = resolve(import.meta.dirname, '../fixtures/tune/tiny_tune.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'mmsa-tune-'));
+/** The events of the resumed session (two worker processes), for the TUI tests below. */
+let recorded: TuneEvent[] = [];
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function io() {
@@ -38,6 +47,7 @@ describe('mmsa tune (local worker processes)', () => {
     const events2: TuneEvent[] = [];
     const code2 = await tuneCommand(SPEC, { jobs: 2, reporter: 'plain', out: 'runs', onEvent: (e) => events2.push(e) }, b.io);
     expect(code2, b.err.join('')).toBe(0);
+    recorded = events2;
     const trials = readTrials(tuneDir);
     expect(trials.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
     // The trial finished before the interruption was not trained again.
@@ -68,6 +78,45 @@ describe('mmsa tune (local worker processes)', () => {
     expect(events3.filter((e) => e.kind === 'trial.event')).toEqual([]);
     expect(c3.out.join('').split('\n').filter(Boolean).every((l) => JSON.parse(l).kind)).toBe(true);
   }, 300_000);
+
+  it('TUI: every running trial with its seeds, the count including resumed trials, the best, and the closing lines', () => {
+    expect(recorded.length, 'needs the events of the end-to-end test above').toBeGreaterThan(0);
+    const stateAt = (n: number) => recorded.slice(0, n).reduce(reduceTune, initialTuneState());
+    // The first moment both worker processes are training (a step done in each).
+    const both = recorded.findIndex((_, i) => {
+      const s = stateAt(i + 1);
+      return s.running.size === 2 && [...s.running.values()].every((r) => [...r.seeds.values()].some((x) => x.step > 0));
+    });
+    expect(both).toBeGreaterThan(0);
+    const mid = stateAt(both + 1);
+    const f = render(<TuneView state={mid} width={100} color={false} now={recorded[both]!.t} />).lastFrame()!;
+    expect(f).toMatch(/^tune tiny_tune: grid, [1-3]\/4 trials done, 2 running \(2 at a time\)$/m);
+    expect(f).toMatch(/^objective: minimise valid MAE/m);
+    const trialLines = f.split('\n').filter((l) => /^trial \d \(\d\d:\d\d\): fusion\.rank=[23] subnets\.lr=0\.00[13]$/.test(l));
+    expect(trialLines).toHaveLength(2);
+    expect(f.match(/^ {2}seed 1111 epoch [12]\/2 \[[#-]{20}\] valid MAE (-|\d\.\d+)$/gm)).toHaveLength(2);
+
+    const end = stateAt(recorded.length);
+    const g = render(<TuneView state={end} width={100} color={false} now={recorded.at(-1)!.t} />).lastFrame()!;
+    expect(g).toMatch(/^tune tiny_tune: grid, 4\/4 trials done, 0 running/m);
+    expect(g).toMatch(/best: trial \d = 0\.\d+/);
+    expect(g).toMatch(/^finished:$/m);
+    expect(g).not.toMatch(/^trial \d \(/m);
+    // A narrow terminal cuts the settings, never wraps them.
+    const narrow = render(<TuneView state={mid} width={30} color={false} now={recorded[both]!.t} />).lastFrame()!;
+    for (const l of narrow.split('\n').filter((x) => x.startsWith('trial '))) expect(l.length).toBeLessThanOrEqual(29);
+    expect(narrow).toMatch(/~$/m);
+
+    // The live reporter on a terminal: draws, then leaves the plain closing lines (with the objective's name).
+    const out = Object.assign(new EventEmitter(), { isTTY: true, columns: 100, rows: 30, written: '', write(s: string) { out.written += s; return true; } });
+    const tui = createTuneTui({ stdout: out as unknown as NodeJS.WriteStream, color: false, throttleMs: 0 });
+    for (const e of recorded) tui.onEvent(e);
+    tui.close?.();
+    const screen = stripAnsi(out.written);
+    expect(screen).toMatch(/2 running \(2 at a time\)/);
+    expect(screen).toMatch(/search done: 4 trials\nbest: trial \d, valid MAE 0\.\d+: fusion\.rank=/);
+    expect(screen).toMatch(/test \(once, 1 seed\(s\)\): .*MAE/);
+  });
 
   it('refuses a spec without a tune section, and plan shows the search', async () => {
     const a = io();
