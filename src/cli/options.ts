@@ -31,7 +31,9 @@ export const BACKEND_CHOICES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] a
 export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
 export const MODEL_CHOICES = ['self_mm', 'tfn', 'lmf', 'lf_dnn', 'ef_lstm'] as const;
 export const DATASET_CHOICES = ['mosi', 'mosei', 'sims', 'simsv2', 'synthetic'] as const;
-export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion'] as const;
+export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'trials', 'params'] as const;
+/** Plots of a search directory (`mmsa tune`); the others are plots of a run. */
+export const TUNE_PLOTS = ['trials', 'params'] as const;
 
 const format: OptionSpec = { flags: '--format <format>', description: 'output format', choices: ['text', 'json'], default: 'text' };
 const dataRoot: OptionSpec = { flags: '--data-root <dir>', description: 'directory holding the MMSA dataset folders' };
@@ -220,16 +222,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'report',
-    description: 'write a self-contained HTML report (inline SVG plots, spec, manifest) of runs, or one plot as PNG; several seeds of a spec also get mean +- std, a per-seed table and their curves overlaid',
-    args: [{ name: 'run-dirs', description: 'run directories (or runs/<pipeline> holding them)', variadic: true }],
+    description: 'write a self-contained HTML report (inline SVG plots, spec, manifest) of runs or searches, or one plot as PNG; several seeds of a spec also get mean +- std, a per-seed table and their curves overlaid',
+    args: [{ name: 'run-dirs', description: 'run directories (or runs/<pipeline> holding them), or search directories of `mmsa tune` (runs/<pipeline>/tune-<hash>)', variadic: true }],
     options: [
       { flags: '--format <format>', description: 'html page or a single png plot', choices: ['html', 'png'], default: 'html' },
       { flags: '-o, --out <file>', description: 'output file', defaultDescription: 'report.html in the one directory given (a run or runs/<pipeline>), else ./mmsa-report.html; RUN_DIR/<plot>.png' },
-      { flags: '--plot <name>', description: 'which plot for --format png', choices: PLOT_CHOICES, default: 'loss' },
+      { flags: '--plot <name>', description: 'which plot for --format png (of a search: trials, the default there, or params)', choices: PLOT_CHOICES, default: 'loss' },
       { flags: '--epoch <n>', description: 'epoch of the ULGM label histogram for --plot labels (default: the last)' },
       { flags: '--title <text>', description: 'page title' },
     ],
-    examples: ['mmsa report runs/demo_self_mm/83e606e3a2af-1111', 'mmsa report runs/lmf_mosi   # every seed: writes runs/lmf_mosi/report.html', 'mmsa report RUN_DIR --format png --plot labels -o labels.png'],
+    examples: ['mmsa report runs/demo_self_mm/83e606e3a2af-1111', 'mmsa report runs/lmf_mosi   # every seed: writes runs/lmf_mosi/report.html', 'mmsa report RUN_DIR --format png --plot labels -o labels.png', 'mmsa report runs/demo_lmf_tune/tune-975e4afdcab8   # a search: trials, objective per trial and per parameter'],
   },
   {
     name: 'compare',

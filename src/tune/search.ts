@@ -154,6 +154,8 @@ export async function runSearch(o: SearchOptions): Promise<SearchOutcome> {
   const saveSpent = () => writeFileAtomic(join(tuneDir, 'budget.json'), `${JSON.stringify({ seconds: Math.round(spent() * 1000) / 1000 })}\n`, { what: 'the search state', elsewhere: 'pass another --out' });
   const deadline = cfg.budget.minutes !== undefined ? started + cfg.budget.minutes * 60_000 - spentBefore * 1000 : Infinity;
   const resumed = previous.filter((t) => t.status === 'completed').length;
+  // Described from the start, so `mmsa report` can draw a search whose first session is still running.
+  writeTuneJson(tuneDir, cfg, { status: 'running', trials: previous });
   o.onEvent({ kind: 'tune.start', t: now(), tuneDir, pipeline, strategy: cfg.strategy, planned: planned ?? null, slots: o.runner.slots, objective: cfg.objective, params: cfg.params.map((p) => p.name), resumed, spentSeconds: spentBefore, ...(cfg.budget.minutes !== undefined ? { budgetMinutes: cfg.budget.minutes } : {}) });
 
   // One promise per run directory: two trials with the same setting share it (never trained twice).
@@ -313,7 +315,7 @@ export function writeTrialsCsv(tuneDir: string, cfg: TuneConfig, trials: readonl
   writeFileAtomic(join(tuneDir, 'trials.csv'), `${head.join(',')}\n${rows.map((r) => `${r}\n`).join('')}`, { what: 'trials.csv', elsewhere: 'pass another --out' });
 }
 
-function writeTuneJson(tuneDir: string, cfg: TuneConfig, o: SearchOutcome, test?: { seeds: SeedResult[]; aggregate: Record<string, AggregateCell>; runDirs: string[] }): void {
+function writeTuneJson(tuneDir: string, cfg: TuneConfig, o: Omit<SearchOutcome, 'status' | 'tuneDir'> & { status: SearchOutcome['status'] | 'running' }, test?: { seeds: SeedResult[]; aggregate: Record<string, AggregateCell>; runDirs: string[] }): void {
   const body = {
     status: o.status,
     objective: cfg.objective,

@@ -21,6 +21,8 @@ const SPEC = resolve(import.meta.dirname, '../fixtures/tune/tiny_tune.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'mmsa-tune-'));
 /** The events of the resumed session (two worker processes), for the TUI tests below. */
 let recorded: TuneEvent[] = [];
+/** Its search directory, for the report test. */
+let recordedDir = '';
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function io() {
@@ -48,6 +50,7 @@ describe('mmsa tune (local worker processes)', () => {
     const code2 = await tuneCommand(SPEC, { jobs: 2, reporter: 'plain', out: 'runs', onEvent: (e) => events2.push(e) }, b.io);
     expect(code2, b.err.join('')).toBe(0);
     recorded = events2;
+    recordedDir = tuneDir;
     const trials = readTrials(tuneDir);
     expect(trials.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
     // The trial finished before the interruption was not trained again.
@@ -116,6 +119,31 @@ describe('mmsa tune (local worker processes)', () => {
     expect(screen).toMatch(/2 running \(2 at a time\)/);
     expect(screen).toMatch(/search done: 4 trials\nbest: trial \d, valid MAE 0\.\d+: fusion\.rank=/);
     expect(screen).toMatch(/test \(once, 1 seed\(s\)\): .*MAE/);
+  });
+
+  it('mmsa report of the search: trials table, best and its test, objective per trial and per parameter (HTML, PNG)', async () => {
+    expect(recordedDir, 'needs the search of the end-to-end test above').not.toBe('');
+    const r = io();
+    expect(await main(['report', recordedDir], r.io), r.err.join('')).toBe(0);
+    expect(r.err.join('')).toMatch(/report\.html \(1 search\)/);
+    const html = readFileSync(join(recordedDir, 'report.html'), 'utf8');
+    expect(html).toMatch(/<h2>Search tiny_tune: 4 of 4 trials finished \(completed\)<\/h2>/);
+    expect(html).toMatch(/<h3>Best: trial \d, valid MAE 0\.\d{4}<\/h3>/);
+    expect(html).toMatch(/<h3>Test of best\.yaml \(once, 1 seed\): mean \+- std<\/h3>/);
+    // Objective per trial: 4 trial points; against each parameter: one panel per searched path.
+    expect(html).toMatch(/<figure class="plot-tune-trials"><svg/);
+    expect(html).toMatch(/<figure class="plot-tune-params"><svg/);
+    const params = html.slice(html.indexOf('plot-tune-params'));
+    expect(params).toContain('fusion.rank');
+    expect(params).toContain('train.optimizer.groups[subnets].lr');
+    const rows = html.slice(html.indexOf('class="tune-trials"')).split('</table>')[0]!.match(/<tr>/g)!;
+    expect(rows).toHaveLength(5);
+    const png = io();
+    expect(await main(['report', recordedDir, '--format', 'png', '--plot', 'params', '-o', join(dir, 'params.png')], png.io), png.err.join('')).toBe(0);
+    expect(readFileSync(join(dir, 'params.png')).subarray(1, 4).toString()).toBe('PNG');
+    const bad = io();
+    expect(await main(['report', recordedDir, '--format', 'png', '--plot', 'drift'], bad.io)).toBe(2);
+    expect(bad.err.join('')).toMatch(/--plot drift is a plot of a run; a search has: trials, params/);
   });
 
   it('refuses a spec without a tune section, and plan shows the search', async () => {
