@@ -74,6 +74,15 @@ async function redis(): Promise<TestRedis> {
   return r;
 }
 
+/** A fresh Redis with two workers connected to it. */
+async function redisWithWorkers(nameA: string, nameB: string) {
+  const r = await redis();
+  const a = startWorker(r.url, nameA);
+  const b = startWorker(r.url, nameB);
+  await Promise.all([a.waitFor(/^worker .* on redis:/m), b.waitFor(/^worker .* on redis:/m)]);
+  return { r, a, b };
+}
+
 function io(cwd: string) {
   const out: string[] = [];
   const err: string[] = [];
@@ -91,10 +100,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('mmsa tune --queue with mmsa worker processes on a real Redis', () => {
   it('two workers share a search: every trial and the test run once, both workers take trials', async () => {
-    const r = await redis();
-    const a = startWorker(r.url, 'a');
-    const b = startWorker(r.url, 'b');
-    await Promise.all([a.waitFor(/^worker .* on redis:/m), b.waitFor(/^worker .* on redis:/m)]);
+    const { r, a, b } = await redisWithWorkers('a', 'b');
     const cwd = mkdtempSync(join(dir, 'share-'));
     const s = io(cwd);
     const events: TuneEvent[] = [];
@@ -172,10 +178,7 @@ describe('mmsa tune --queue with mmsa worker processes on a real Redis', () => {
   }, 120_000);
 
   it('Redis restarted mid-search: workers and the submitter reconnect and the search finishes', async () => {
-    const r = await redis();
-    const a = startWorker(r.url, 'ra');
-    const b = startWorker(r.url, 'rb');
-    await Promise.all([a.waitFor(/^worker .* on redis:/m), b.waitFor(/^worker .* on redis:/m)]);
+    const { r, a, b } = await redisWithWorkers('ra', 'rb');
     const cwd = mkdtempSync(join(dir, 'restart-'));
     const s = io(cwd);
     let restarted: Promise<void> | undefined;
