@@ -1,7 +1,7 @@
 // Locates the package root (where package.json, schemas/ and pipelines/ live) from any compiled or source file.
 // Used by every phase that reads shipped files (schemas, presets, dataset manifests).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,16 +22,3 @@ export const schemasDir = (): string => join(packageRoot(), 'schemas');
 export const pipelinesDir = (): string => join(packageRoot(), 'pipelines');
 export const presetsDir = (): string => join(packageRoot(), 'pipelines', 'presets');
 export const datasetsDir = (): string => join(packageRoot(), 'pipelines', 'datasets');
-
-let versionCache: string | undefined;
-
-/** This package's version (light: workers check it against a job's without loading the runtime). */
-export function mmsaVersion(): string {
-  if (versionCache) return versionCache;
-  try {
-    versionCache = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    versionCache = '0.0.0';
-  }
-  return versionCache;
-}

@@ -5,6 +5,7 @@ export interface ArgSpec {
   name: string;
   description: string;
   variadic?: boolean;
+  optional?: boolean;
 }
 
 export interface OptionSpec {
@@ -15,6 +16,8 @@ export interface OptionSpec {
   default?: string;
   /** Shown in help instead of nothing when there is a computed default. */
   defaultDescription?: string;
+  /** May be given several times; the values arrive as a list. */
+  repeatable?: boolean;
 }
 
 export interface CommandSpec {
@@ -44,6 +47,11 @@ const native: OptionSpec = {
   choices: ['auto', 'on', 'off'],
 };
 const threads: OptionSpec = { flags: '--threads <n>', description: 'threads of the native kernels (default: MMSA_THREADS, else every core; results do not depend on it)' };
+const set: OptionSpec = {
+  flags: '--set <key=value>',
+  description: 'override a key of the spec, e.g. train.batch_size=32 or seeds=[1111,1112] (repeatable; checked like the spec)',
+  repeatable: true,
+};
 const reporter: OptionSpec = {
   flags: '--reporter <name>',
   description: 'how progress is shown (auto: the terminal UI on an interactive terminal, plain lines otherwise, e.g. with CI set or TERM=dumb)',
@@ -55,26 +63,35 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'check',
     description: 'check pipeline specs (parse, schema, rules, shapes) and report every problem at once',
-    args: [{ name: 'files', description: 'pipeline specs (.yaml or .mmsa)', variadic: true }],
-    options: [format, dataRoot],
+    args: [{ name: 'files', description: 'pipeline specs (.yaml or .mmsa) or shipped pipeline names (lmf_mosi)', variadic: true }],
+    options: [format, dataRoot, set],
   },
   {
     name: 'plan',
     description: 'print the compiled model and training schedule as stable text',
-    args: [{ name: 'file', description: 'pipeline spec' }],
-    options: [dataRoot, { flags: '--verbose', description: 'list every parameter tensor' }, format],
+    args: [{ name: 'file', description: 'pipeline spec or shipped pipeline name' }],
+    options: [dataRoot, { flags: '--verbose', description: 'list every parameter tensor' }, format, set],
   },
   {
     name: 'compile',
     description: 'print the normalized spec (all defaults filled) or the IR as JSON',
-    args: [{ name: 'file', description: 'pipeline spec' }],
-    options: [{ flags: '--emit <what>', description: 'what to print', choices: ['spec', 'ir'], default: 'spec' }, dataRoot],
+    args: [{ name: 'file', description: 'pipeline spec or shipped pipeline name' }],
+    options: [{ flags: '--emit <what>', description: 'what to print', choices: ['spec', 'ir'], default: 'spec' }, dataRoot, set],
   },
   {
     name: 'schema',
-    description: 'print the JSON Schema of pipeline specs (for editor completion)',
+    description: 'print a JSON Schema for editors (completion and checking as you type)',
     args: [],
-    options: [{ flags: '--what <which>', description: 'which schema', choices: ['pipeline', 'dataset'], default: 'pipeline' }],
+    options: [
+      {
+        flags: '--what <which>',
+        description:
+          'pipeline: a spec file as written (with extends: every key optional, components partial); preset: pipelines/presets/*.yaml; dataset: a dataset manifest; resolved: the merged spec that check validates',
+        choices: ['pipeline', 'preset', 'dataset', 'resolved'],
+        default: 'pipeline',
+      },
+    ],
+    examples: ['mmsa schema > pipeline.schema.json', 'mmsa schema --what preset > preset.schema.json'],
   },
   {
     name: 'fmt',
@@ -106,9 +123,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'run',
     description: 'train and test pipelines (every seed), writing runs/<pipeline>/<hash>-<seed>/',
-    args: [{ name: 'files', description: 'pipeline specs (one after another; with --queue all at once)', variadic: true }],
+    args: [{ name: 'files', description: 'pipeline specs or shipped pipeline names (lmf_mosi), one after another (with --queue all at once); or use -m/-d', optional: true, variadic: true }],
     options: [
-      { flags: '--seeds <list>', description: 'comma-separated seeds, overriding the spec (e.g. 1111,1112)' },
+      { flags: '-m, --model <name>', description: "model of a shipped paper config, as MMSA's -m (default with -d: lf_dnn)", choices: MODEL_CHOICES },
+      { flags: '-d, --dataset <name>', description: "dataset of a shipped paper config, as MMSA's -d (default with -m: sims; synthetic: the model's demo)", choices: DATASET_CHOICES },
+      { flags: '-s, --seeds <list>', description: 'seeds overriding the spec: -s 1111 -s 1112 (as MMSA) or 1111,1112', repeatable: true },
+      set,
       { flags: '--max-epochs <n>', description: 'stop after at most n epochs' },
       backend,
       native,
@@ -119,7 +139,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--queue <url>', description: 'put the seeds on a BullMQ queue in Redis (redis://host:port/db) for `mmsa worker` processes' },
       reporter,
     ],
-    examples: ['mmsa run pipelines/demo_self_mm.yaml --max-epochs 3', 'mmsa run pipelines/self_mm_mosi.yaml --seeds 1111 --reporter plain', 'mmsa run pipelines/lmf_mosi.yaml pipelines/tfn_mosi.yaml --queue redis://127.0.0.1:6379/0'],
+    examples: [
+      'mmsa run pipelines/demo_self_mm.yaml --max-epochs 3',
+      'mmsa run -d mosi -m lmf -s 1111 -s 1112          # MMSA: python -m MMSA -d mosi -m lmf -s 1111 -s 1112',
+      'mmsa run lmf_mosi --set train.batch_size=32 --reporter plain',
+      'mmsa run lmf_mosi tfn_mosi --queue redis://127.0.0.1:6379/0   # every seed of both on the queue',
+    ],
   },
   {
     name: 'tune',

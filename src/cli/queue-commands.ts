@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import { MmsaError } from '../errors.js';
 import type { Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
-import { parseKernelOptions, parseSeeds } from './run-commands.js';
+import { parseSets } from './resolve-spec.js';
+import { parseKernelOptions, parseSeeds, resolveRunSpec } from './run-commands.js';
 
 type Opts = Record<string, unknown>;
 
@@ -80,7 +81,17 @@ export async function statusCommand(o: Opts, io: Io): Promise<number> {
 }
 
 export async function runQueueCommand(files: string[], o: Opts, io: Io, reporter: Reporter): Promise<number> {
-  const seeds = parseSeeds(o['seeds'] as string | undefined);
+  // Each argument a file or a shipped name; none: -m/-d, as a local run.
+  const specs: string[] = [];
+  for (const f of files.length > 0 ? files : [undefined]) {
+    const spec = resolveRunSpec(f, o as { model?: string; dataset?: string }, io);
+    if (spec instanceof Error) return usage(io, spec.message);
+    if (spec.note) io.err(`${spec.note}\n`);
+    specs.push(spec.path);
+  }
+  const sets = parseSets(o['set'] as string[] | undefined);
+  if (sets instanceof Error) return usage(io, sets.message);
+  const seeds = parseSeeds(o['seeds'] as string | string[] | undefined);
   if (seeds instanceof Error) return usage(io, seeds.message);
   const maxEpochs = o['maxEpochs'] === undefined ? undefined : Number(o['maxEpochs']);
   if (maxEpochs !== undefined && (!Number.isInteger(maxEpochs) || maxEpochs < 1)) return usage(io, `--max-epochs expects a positive integer, got '${String(o['maxEpochs'])}'`);
@@ -92,7 +103,8 @@ export async function runQueueCommand(files: string[], o: Opts, io: Io, reporter
   return guarded(io, async () => {
     try {
       const status = await runOnQueue({
-        files,
+        files: specs,
+        ...(sets.length ? { set: sets } : {}),
         url: o['queue'] as string,
         cwd: io.cwd,
         env: io.env,

@@ -39,7 +39,10 @@ async function makeReporter(requested: unknown, io: Io): Promise<Reporter> {
   return createReporter(name, { out: io.out, err: io.err, ...(io.terminal ? { stdout: io.terminal.stdout, ...(io.terminal.stderr ? { stderr: io.terminal.stderr } : {}) } : {}) }, facts(io));
 }
 
-/** `mmsa run FILE...`: on a queue all seeds of all files go out together; locally the files run one after another. */
+/**
+ * `mmsa run [FILE...] [-m MODEL -d DATASET]` with the reporter chosen here (the TUI on a terminal, plain lines
+ * otherwise, or NDJSON): on a queue all seeds of all specs go out together; locally the specs run one after another.
+ */
 export async function runWithReporter(files: string[], o: Opts, io: Io): Promise<number> {
   const { runCommand } = await import('./run-commands.js');
   const name = chooseReporter(o['reporter'] as ReporterChoice | undefined, facts(io));
@@ -48,7 +51,8 @@ export async function runWithReporter(files: string[], o: Opts, io: Io): Promise
     const { runQueueCommand } = await import('./queue-commands.js');
     return runQueueCommand(files, rest, io, await makeReporter(name, io));
   }
-  for (const file of files) {
+  // No file: the spec comes from -m/-d (or the command says what it needs).
+  for (const file of files.length > 0 ? files : [undefined]) {
     const code = name !== 'tui' ? await runCommand(file, { ...rest, reporter: name }, io) : await runCommand(file, { ...rest, reporter: await makeReporter('tui', io) }, io);
     // A failure or Ctrl-C stops the list: the later files would meet the same cause (or the user wants out).
     if (code !== 0) return code;

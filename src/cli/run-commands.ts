@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { compileFileAsync, type CompileResult } from '../compiler/compile.js';
 import { hasErrors, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics } from '../compiler/diagnostics/format.js';
 import { SourceHost } from '../compiler/source/source-file.js';
@@ -25,10 +25,16 @@ import { createPlainReporter, type Reporter } from '../report/plain-reporter.js'
 import type { Io } from './main.js';
 import { compileSpecValue } from '../tune/trial-spec.js';
 import type { JsonValue } from '../compiler/spec/spec-tree.js';
+import { parseSets, resolveModelDataset, resolveSpecArg, type ResolvedSpec } from './resolve-spec.js';
 
 export interface RunCommandOptions {
-  /** `1,2,3` or numbers. */
-  seeds?: string | number[];
+  /** `1,2,3`, repeated `-s` values (each may be a list), or numbers. */
+  seeds?: string | string[] | number[];
+  /** MMSA's `-m MODEL -d DATASET`: the shipped paper config (instead of a file). */
+  model?: string;
+  dataset?: string;
+  /** `--set KEY=VALUE` overrides of spec keys (recorded in the lock file). */
+  set?: string[];
   maxEpochs?: string | number;
   backend?: BackendName;
   /** --native auto|on|off and --threads N (mmsa's native kernels under wasm). */
@@ -62,9 +68,10 @@ export function usage(io: Io, msg: string): number {
   return 2;
 }
 
-export function parseSeeds(v: string | number[] | undefined): number[] | undefined | Error {
+export function parseSeeds(v: string | string[] | number[] | undefined): number[] | undefined | Error {
   if (v === undefined) return undefined;
-  if (Array.isArray(v)) return v;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
+  if (Array.isArray(v)) return parseSeeds(v.join(','));
   const parts = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const seeds = parts.map(Number);
   if (parts.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) return new Error(`--seeds expects non-negative integers separated by commas (e.g. 1111,1112), got '${v}'`);
@@ -112,7 +119,20 @@ function exitCodeOfSignal(sig: NodeJS.Signals): number {
   return sig === 'SIGTERM' ? 143 : 130;
 }
 
-export async function runCommand(file: string, opts: RunCommandOptions, io: Io): Promise<number> {
+/** The spec of `mmsa run [file] [-m MODEL -d DATASET]`, checked; the note says which file a name or -m/-d picked. */
+export function resolveRunSpec(file: string | undefined, opts: Pick<RunCommandOptions, 'model' | 'dataset'>, io: Io): ResolvedSpec | Error {
+  const byName = opts.model !== undefined || opts.dataset !== undefined;
+  if (file !== undefined && byName) return new Error(`give a spec file or -m/-d, not both (got '${file}' and ${opts.model ? `-m ${opts.model}` : `-d ${opts.dataset}`})`);
+  if (file !== undefined) return resolveSpecArg(file, io.cwd);
+  if (byName) return resolveModelDataset(opts.model, opts.dataset, io.cwd);
+  return new Error('mmsa run needs a spec: a file, a shipped pipeline name (e.g. lmf_mosi) or -m MODEL -d DATASET as in MMSA');
+}
+
+export async function runCommand(file: string | undefined, opts: RunCommandOptions, io: Io): Promise<number> {
+  const spec = resolveRunSpec(file, opts, io);
+  if (spec instanceof Error) return usage(io, spec.message);
+  const sets = parseSets(opts.set);
+  if (sets instanceof Error) return usage(io, sets.message);
   const seeds = parseSeeds(opts.seeds);
   if (seeds instanceof Error) return usage(io, seeds.message);
   let maxEpochs: number | undefined;
@@ -128,15 +148,17 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
 
   const host = new SourceHost();
   const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
-  const compiled = compileFile(resolve(io.cwd, file), { env: io.env, host, ...(dataRoot ? { dataRoot } : {}) });
+  if (spec.note) io.err(`${spec.note}\n`);
+  const compiled = await compileFileAsync(spec.path, { env: io.env, host, ...(dataRoot ? { dataRoot } : {}), ...(sets.length ? { set: sets } : {}) });
   if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
   if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
 
-  const { runPipeline } = await import('../runtime/run.js');
+  // Announces the run (the reporter's header) before the runtime and tfjs load.
+  const { startPipeline } = await import('../runtime/run-start.js');
   const sig = opts.signal ? undefined : installSignals(io);
   const signal = opts.signal ?? sig!.signal;
   try {
-    const it = runPipeline(compiled, {
+    const it = startPipeline(compiled, {
       outRoot: resolve(io.cwd, opts.out ?? 'runs'),
       ...(seeds ? { seeds } : {}),
       ...(maxEpochs !== undefined ? { maxEpochs } : {}),
@@ -145,7 +167,8 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
       ...(dataRoot ? { dataRoot } : {}),
       ...(opts.force ? { force: true } : {}),
       signal,
-      command: ['mmsa', 'run', file, ...commandFlags(opts)],
+      command: ['mmsa', 'run', ...(file !== undefined ? [file] : []), ...commandFlags(opts)],
+      ...(sets.length ? { set: sets } : {}),
       ...(opts.runtime ?? {}),
     });
     let r = await it.next();
@@ -166,7 +189,10 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
 
 function commandFlags(o: RunCommandOptions): string[] {
   const f: string[] = [];
+  if (o.model !== undefined) f.push('-m', o.model);
+  if (o.dataset !== undefined) f.push('-d', o.dataset);
   if (o.seeds !== undefined) f.push('--seeds', Array.isArray(o.seeds) ? o.seeds.join(',') : o.seeds);
+  for (const s of o.set ?? []) f.push('--set', s);
   if (o.maxEpochs !== undefined) f.push('--max-epochs', String(o.maxEpochs));
   if (o.backend) f.push('--backend', o.backend);
   if (o.native) f.push('--native', o.native);

@@ -4,7 +4,7 @@
 
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { compileFile } from '../compiler/compile.js';
+import { compileFileAsync } from '../compiler/compile.js';
 import { hasErrors } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics } from '../compiler/diagnostics/format.js';
 import { SourceHost } from '../compiler/source/source-file.js';
@@ -15,6 +15,7 @@ import { resolveTune } from '../tune/tune-config.js';
 import type { Runner, TuneEvent } from '../tune/search.js';
 import { createNdjsonTuneReporter, createPlainTuneReporter, formatTrialsTable, type TuneReporter } from '../tune/tune-reporters.js';
 import type { Io } from './main.js';
+import { resolveSpecArg } from './resolve-spec.js';
 import { parseKernelOptions } from './run-commands.js';
 
 export interface TuneCommandOptions {
@@ -84,8 +85,12 @@ export async function tuneCommand(file: string, opts: TuneCommandOptions, io: Io
   if (kernels instanceof Error) return usage(io, kernels.message);
   const host = new SourceHost();
   const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
-  const path = resolve(io.cwd, file);
-  const compiled = compileFile(path, { env: io.env, host, ...(dataRoot ? { dataRoot } : {}), ...(opts.preset ? { tunePreset: opts.preset } : {}) });
+  const spec = resolveSpecArg(file, io.cwd);
+  if (spec instanceof Error) return usage(io, spec.message);
+  if (spec.note) io.err(`${spec.note}\n`);
+  const path = spec.path;
+  // Async: a .mmsa spec loads the DSL front end (the trials then compile in this process without waiting).
+  const compiled = await compileFileAsync(path, { env: io.env, host, ...(dataRoot ? { dataRoot } : {}), ...(opts.preset ? { tunePreset: opts.preset } : {}) });
   const text = formatDiagnostics(compiled.diagnostics, host, { cwd: io.cwd, color: io.isTTY && !io.env['NO_COLOR'] });
   if (text) io.err(text);
   if (hasErrors(compiled.diagnostics) || !compiled.ir || !compiled.spec) return 1;

@@ -2,7 +2,7 @@
 // progress is reported as a local run's, and each spec's summary is written here when its seeds are back. Phase 7.
 
 import { resolve } from 'node:path';
-import { compileFile } from '../compiler/compile.js';
+import { compileFileAsync } from '../compiler/compile.js';
 import { hasErrors } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics } from '../compiler/diagnostics/format.js';
 import { SourceHost } from '../compiler/source/source-file.js';
@@ -13,7 +13,10 @@ import { jobKey, localCompat, type RunJob } from '../tune/run-job.js';
 import { createQueueRunner } from './queue-runner.js';
 
 export interface QueueRunOptions {
+  /** Spec files, resolved (shipped names, -m/-d) by the caller. */
   files: string[];
+  /** `--set KEY=VALUE` overrides, applied to every spec (part of each job's spec, so of its hash). */
+  set?: string[];
   url: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -50,7 +53,7 @@ export async function runOnQueue(o: QueueRunOptions): Promise<'completed' | 'fai
   for (const file of o.files) {
     const host = new SourceHost();
     const path = resolve(o.cwd, file);
-    const compiled = compileFile(path, { env: o.env, host, ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}) });
+    const compiled = await compileFileAsync(path, { env: o.env, host, ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}), ...(o.set?.length ? { set: o.set } : {}) });
     const text = formatDiagnostics(compiled.diagnostics, host, { cwd: o.cwd, color: false });
     if (text) o.err(text);
     if (hasErrors(compiled.diagnostics) || !compiled.ir || !compiled.spec) {
@@ -74,7 +77,7 @@ export async function runOnQueue(o: QueueRunOptions): Promise<'completed' | 'fai
       outRoot: o.outRoot,
       ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}),
       compat,
-      command: ['mmsa', 'run', file, '--seeds', String(seed), ...(o.maxEpochs !== undefined ? ['--max-epochs', String(o.maxEpochs)] : [])],
+      command: ['mmsa', 'run', file, '--seeds', String(seed), ...(o.maxEpochs !== undefined ? ['--max-epochs', String(o.maxEpochs)] : []), ...(o.set ?? []).flatMap((x) => ['--set', x])],
     }));
     submissions.push({ file, pipeline, hash, jobs });
   }

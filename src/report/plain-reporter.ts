@@ -34,6 +34,10 @@ export function createPlainReporter(o: PlainReporterOptions): Reporter {
           );
           break;
         }
+        case 'data.load':
+          // One line when the data is ready (CI logs need no progress bar).
+          if (e.done) o.out(`data: ${e.file}${e.totalBytes ? ` (${(e.totalBytes / 2 ** 20).toFixed(1)} MiB)` : ''} ready in ${e.seconds.toFixed(1)}s\n`);
+          break;
         case 'epoch.end': {
           const m = e.valid.metrics;
           const keys = o.metrics ?? Object.keys(m).filter((k) => k !== 'Loss');

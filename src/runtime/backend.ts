@@ -1,11 +1,13 @@
 // Chooses and prepares the TensorFlow.js backend (wasm by default) and patches wasm's known gaps (deps.md 1.3, 1.4).
 // Phase 7 (execute); loaded lazily by the runtime so the compiler never pulls in tfjs.
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { MmsaError } from '../errors.js';
 import { nativeKernelsFor, resolveNativeMode, resolveThreads, type NativeKernels, type NativeMode } from './native.js';
+import type { BackendName } from './run-types.js';
 
-export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
+export type { BackendName };
 
 export interface BackendInfo {
   /** The name that was asked for. */
@@ -91,17 +93,41 @@ async function initBackend(name: BackendName): Promise<BackendInfo> {
     // A variable specifier keeps bundlers and tsc from resolving an optional package at build time.
     mod = (await import(/* @vite-ignore */ pkg as string)) as typeof mod;
   } catch (e) {
-    throw new MmsaError('MSA6501', `backend '${name}' needs the optional package ${pkg}, which is not installed or failed to load (${(e as Error).message.split('\n')[0]})`, {
-      hint: `install it with \`npm i ${pkg}\` (it downloads libtensorflow at install time), or use --backend wasm`,
-      details: { backend: name, package: pkg },
-      cause: e,
-    });
+    throw optionalBackendError(name, pkg, version, e);
   }
   const ok = await tf.setBackend('tensorflow');
   if (!ok) throw new MmsaError('MSA6501', `${pkg} loaded but its 'tensorflow' backend did not initialise`, { hint: `reinstall with \`npm i ${pkg}\`` });
   await tf.ready();
   const nativeVersion = mod.version?.['tfjs-node'];
   return { name, version, details: { tfBackend: 'tensorflow', ...(nativeVersion ? { nativeVersion } : {}) } };
+}
+
+/**
+ * tfjs-node and tfjs-node-gpu are optional peer dependencies (their install downloads libtensorflow, and the GPU one
+ * needs CUDA): say which is missing, the install command pinned to mmsa's tfjs version, and what else it needs.
+ */
+export function optionalBackendError(name: BackendName, pkg: string, tfVersion: string, e: unknown): MmsaError {
+  let missing = false;
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+  } catch {
+    missing = true;
+  }
+  const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  const install = `npm i ${pkg}@${tfVersion}`;
+  const needs =
+    name === 'tensorflow-gpu'
+      ? 'it needs Linux x64 with an NVIDIA GPU, CUDA 11.2 and cuDNN 8.1, and downloads libtensorflow at install'
+      : 'it downloads libtensorflow at install';
+  return new MmsaError(
+    'MSA6501',
+    missing ? `backend '${name}' needs the optional package ${pkg}, which is not installed` : `backend '${name}': ${pkg} is installed but failed to load (${first})`,
+    {
+      hint: `${missing ? 'install' : 'reinstall'} it beside mmsa with \`${install}\` (${needs}; docs/api.md, "GPU"), or use --backend wasm`,
+      details: { backend: name, package: pkg },
+      cause: e,
+    },
+  );
 }
 
 type AnyInputs = tf.NamedTensorInfoMap | tf.TensorInfo[];

@@ -6,9 +6,10 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
-
 /** 'auto': use the kernels when they are built (the default); 'on': required; 'off': never. */
-export type NativeMode = 'auto' | 'on' | 'off';
+import type { NativeMode } from './run-types.js';
+
+export type { NativeMode };
 
 export interface NativeKernels {
   /** Offsets and strides count float32 elements of `heap`; see native/src/sgemm.h. */

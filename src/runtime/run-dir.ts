@@ -60,7 +60,8 @@ export interface LockFile {
   spec: Record<string, unknown>;
   /** Dotted paths whose values came from defaults. */
   defaulted: string[];
-  overrides: { maxEpochs?: number; seeds?: number[] };
+  /** `set`: the `--set KEY=VALUE` arguments, in order (already applied to `spec`). */
+  overrides: { maxEpochs?: number; seeds?: number[]; set?: string[] };
   /** Per pretrained encoder (node id): the model, the revision asked for and the commit it resolved to. */
   pretrained?: Record<string, { model: string; revision?: string; commit?: string; source: string }>;
 }

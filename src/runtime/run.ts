@@ -4,43 +4,24 @@
 import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
-import { mmsaVersion } from '../paths.js';
-import { setupBackend, type BackendInfo, type BackendName } from './backend.js';
-import type { NativeMode } from './native.js';
-import { loadDataset } from './data/load-dataset.js';
+import { setupBackend, type BackendInfo } from './backend.js';
+import type { PipelineRunOptions, RunOutcome } from './run-types.js';
+import { datasetIdentity, mmsaVersion, pipelineStartEvent, runPlan } from './run-start.js';
+import { loadDatasetWithEvents } from './data/load-events.js';
 import type { LoadedDataset } from './data/types.js';
-import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type RunEvent, type SeedResult } from './events.js';
+import { makeEvent, type EventBody, type RunErrorEvent, type RunEvent } from './events.js';
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { completedSeedResults, findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile, type RunManifest } from './run-dir.js';
+import { completedSeedResults, findCompletedRun, readManifest, runDirPath, RunDir, summaryPaths, writeSummary, type LockFile, type RunManifest } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
-
-export { mmsaVersion };
 import { runSchedule, type Batcher } from './train/executor.js';
 
-export interface RunOptions {
-  /** Seeds to run (default: the spec's `seeds`). */
-  seeds?: number[];
-  /** Epoch cap override (part of the spec hash: it changes the experiment). */
-  maxEpochs?: number;
-  backend?: BackendName;
-  /** wasm only: mmsa's native kernels (default MMSA_NATIVE, else 'auto'). Recorded in the manifest's backendDetails. */
-  native?: NativeMode;
-  /** Threads of the native kernels; results do not depend on it. */
-  threads?: number;
-  /** Root of run directories (default ./runs, resolved by the caller). */
-  outRoot: string;
-  dataRoot?: string;
-  /** Retrain even when a completed run with the same spec hash and seed exists. */
-  force?: boolean;
-  signal?: AbortSignal;
-  /** argv for the manifest. */
-  command?: string[];
-  /** false: no `<hash>-summary` files (a tuning trial's seeds run in separate processes and are summed up by the search). */
-  summary?: boolean;
-  /** Test seam: dataset loader and batcher. */
+/** The public options plus test seams (dataset loader, lowering, batcher). */
+export interface RunOptions extends PipelineRunOptions {
+  /** pipeline.start was yielded already (startPipeline announces the run before loading this module). */
+  announced?: boolean;
   loadData?: (ir: Ir) => Promise<LoadedDataset>;
   lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
   batches?: Batcher;
@@ -50,39 +31,6 @@ export interface RunOptions {
 export function backendLabel(b: BackendInfo): string {
   const n = b.details.native;
   return n?.active ? `${b.name} + native ${n.isa ?? '?'} x${n.threads ?? 1}` : b.name;
-}
-
-export type RunStatusOutcome = 'completed' | 'interrupted' | 'failed';
-
-export interface RunOutcome {
-  status: RunStatusOutcome;
-  specHash: string;
-  runDirs: string[];
-  results: SeedResult[];
-  aggregate?: Record<string, AggregateCell>;
-  summaryPath?: string;
-  error?: { code: string; message: string; hint?: string };
-}
-
-export function datasetIdentity(ir: Ir): DatasetIdentity {
-  const d = ir.dataset;
-  return {
-    name: d.name,
-    source: d.source,
-    ...(d.path ? { path: d.path } : {}),
-    ...(d.sha256 ? { sha256: d.sha256 } : {}),
-    ...(d.synthetic ? { synthetic: d.synthetic } : {}),
-  };
-}
-
-/** The spec a run actually trains: the normalized spec with command-line overrides applied. */
-export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<string, unknown> {
-  const s = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
-  if (o.maxEpochs !== undefined) {
-    const train = (s['train'] ?? {}) as Record<string, unknown>;
-    s['train'] = { ...train, max_epochs: o.maxEpochs };
-  }
-  return s;
 }
 
 /** A seed's manifest before it runs: versions, backend, identity of the spec, the seed and the data it reads. */
@@ -106,26 +54,16 @@ export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: num
   };
 }
 
-/** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
-export function hashOf(spec: Record<string, unknown>, ir: Ir): string {
-  // Nor the search: `mmsa run` of a spec with a tune section is the same experiment as without it.
-  const { seeds: _seeds, tune: _tune, ...rest } = spec;
-  return specHash(rest, datasetIdentity(ir), mmsaVersion());
-}
-
 export type { LockFile };
+export { datasetIdentity, effectiveSpec, hashOf, mmsaVersion } from './run-start.js';
+export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatusOutcome } from './run-types.js';
 
 /**
  * Runs every seed and yields every event; the run directories are complete and consistent whenever an event is
  * yielded. Errors become a `run.error` event (and a 'failed' manifest); the return value tells the outcome.
  */
 export async function* runPipeline(compiled: CompileResult, opts: RunOptions): AsyncGenerator<RunEvent, RunOutcome> {
-  const baseIr = compiled.ir;
-  if (!baseIr || !compiled.spec) throw new Error('runPipeline needs a compile result with an IR (check diagnostics first)');
-  const ir: Ir = opts.maxEpochs !== undefined ? { ...baseIr, schedule: { ...baseIr.schedule, maxEpochs: opts.maxEpochs } } : baseIr;
-  const spec = effectiveSpec(compiled.spec, opts);
-  const hash = hashOf(spec, ir);
-  const seeds = opts.seeds && opts.seeds.length > 0 ? opts.seeds : ir.schedule.seeds;
+  const { ir, spec, hash, seeds } = runPlan(compiled, opts);
   const outcome: RunOutcome = { status: 'completed', specHash: hash, runDirs: [], results: [] };
   const ev = <E extends RunEvent>(body: EventBody<E>) => makeEvent<E>(body);
   const fail = (e: unknown, seed?: number): RunErrorEvent => {
@@ -143,6 +81,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     });
   };
 
+  if (!opts.announced) yield pipelineStartEvent(compiled, opts);
   let backend: BackendInfo;
   try {
     backend = await setupBackend(opts.backend ?? 'wasm', {
@@ -161,7 +100,11 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     file: compiled.file,
     spec,
     defaulted: compiled.defaulted ?? [],
-    overrides: { ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}), ...(opts.seeds ? { seeds: opts.seeds } : {}) },
+    overrides: {
+      ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}),
+      ...(opts.seeds ? { seeds: opts.seeds } : {}),
+      ...(opts.set?.length ? { set: opts.set } : {}),
+    },
   };
 
   for (const [seedIndex, seed] of seeds.entries()) {
@@ -195,7 +138,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     const recovered = judged?.state === 'dead' ? `the previous run in ${dirPath} died (${judged.why}); training it again from the start` : undefined;
     if (!data) {
       try {
-        data = opts.loadData ? await opts.loadData(ir) : await loadDataset(ir, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
+        data = opts.loadData ? await opts.loadData(ir) : yield* loadDatasetWithEvents(ir, runId, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
         // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache or the hub) now,
         // after the data is known to be there.
         for (const n of ir.nodes) {

@@ -55,7 +55,7 @@ export function jobKey(pipeline: string, specHash: string, seed: number): string
 
 /** The native build this process would run with in `mode` (loads the library once; no tfjs). */
 export async function localCompat(mode: NativeMode | undefined): Promise<Compat> {
-  const [{ mmsaVersion }, { nativeKernelsFor, resolveNativeMode }] = await Promise.all([import('../paths.js'), import('../runtime/native.js')]);
+  const [{ mmsaVersion }, { nativeKernelsFor, resolveNativeMode }] = await Promise.all([import('../runtime/run-start.js'), import('../runtime/native.js')]);
   const k = nativeKernelsFor(resolveNativeMode(mode));
   return { mmsaVersion: mmsaVersion(), native: k.status.loaded ? `${k.status.version ?? '?'}:${k.status.isa ?? '?'}` : 'off' };
 }

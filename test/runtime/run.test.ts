@@ -148,7 +148,8 @@ describe('runPipeline', () => {
       },
     });
     expect(dataErr.outcome.status).toBe('failed');
-    expect(dataErr.events.map((e) => e.kind)).toEqual(['run.error']);
+    // The run announces itself (pipeline.start) before anything can fail.
+    expect(dataErr.events.map((e) => e.kind)).toEqual(['pipeline.start', 'run.error']);
     expect(dataErr.outcome.runDirs).toEqual([]);
   });
 });

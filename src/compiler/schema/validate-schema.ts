@@ -14,6 +14,7 @@ import {
   subschemaValidator,
   type JsonSchema,
 } from './schemas.js';
+import { quickValidator } from './standalone.js';
 
 export type SchemaTarget = 'pipeline' | 'dataset';
 
@@ -24,6 +25,8 @@ type Issue =
 
 export function validateSchema(tree: SpecNode, what: SchemaTarget): Diagnostic[] {
   const value = toValue(tree);
+  // A valid spec is the common case: the precompiled validator says so without compiling any schema.
+  if (quickValidator(what)?.(value)) return [];
   const validate = what === 'pipeline' ? pipelineValidator() : datasetValidator();
   const issues = dropTypoDuplicates(collectIssues(validate, value, []));
   return sortDiagnostics(issues.map((i) => toDiagnostic(i, tree)));

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileFile } from '../../../src/compiler/compile.js';
+import { compileFileAsync } from '../../../src/compiler/compile.js';
 import type { ResolvedDataset } from '../../../src/compiler/ir/types.js';
 import { syntheticLayout, type SyntheticSettings } from '../../../src/compiler/spec/synthetic-layout.js';
 import { pipelinesDir } from '../../../src/paths.js';
@@ -229,7 +229,7 @@ describe('synthetic datasets', () => {
     const demos = readdirSync(pipelinesDir()).filter((f) => /^demo_.*\.(yaml|mmsa)$/.test(f));
     expect(demos.length).toBeGreaterThan(0);
     for (const f of demos) {
-      const r = compileFile(`${pipelinesDir()}/${f}`, { env: {} });
+      const r = await compileFileAsync(`${pipelinesDir()}/${f}`, { env: {} });
       expect(r.diagnostics.filter((x) => x.severity === 'error'), f).toEqual([]);
       const d = await loadDataset(r.ir!);
       for (const node of r.ir!.nodes.filter((x) => x.kind === 'input')) {
