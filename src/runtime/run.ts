@@ -260,7 +260,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     if (outcome.status !== 'completed') return outcome;
   }
 
-  if (outcome.results.length > 0) {
+  if (outcome.results.length > 0 && opts.summary !== false) {
     // The summary covers every completed seed of this spec, also those of earlier `mmsa run --seeds` calls, so it
     // agrees with `mmsa compare` whatever order the seeds were run in.
     const all = completedSeedResults(opts.outRoot, ir.pipeline, hash);

@@ -61,6 +61,7 @@ export const MESSAGES = {
   MSA2109: m('error', 'extends chain longer than {max} files: {chain}', 'a spec extends a preset that extends a base; flatten the chain'),
   MSA2110: m('error', "'{name}' is not a dataset name: names are letters, digits, '_' and '-' (the manifest pipelines/datasets/<name>.dataset.yaml)", 'for a manifest elsewhere, give the feature file and its manifest: `dataset: {path: FEATURES.pkl, manifest: ./NAME.dataset.yaml}`'),
   MSA2111: m('error', "dataset.manifest must name a dataset manifest (a file ending in .dataset.yaml), got '{path}'", 'point it at the NAME.dataset.yaml file that describes the feature file'),
+  MSA2112: m('error', "no tuning preset '{preset}' for this pipeline: {detail}", 'tuning presets exist for pipelines that extend one of: {models}; or write `tune.space` yourself'),
 
   // ---- 3xxx: semantic rules --------------------------------------------------------------
   MSA3001: m('error', "{what} '{name}' is not declared"),
@@ -89,6 +90,14 @@ export const MESSAGES = {
   MSA3025: m('error', "eval metric '{metric}' does not fit head '{head}' ({kind})"),
   MSA3026: m('error', "{what} metric '{metric}' is not computed", 'use `loss` or one of: {available}'),
   MSA3028: m('error', "head '{head}' outputs {out} classes, but dataset '{dataset}' has {needed}", 'set `num_classes: {needed}` on the head'),
+  MSA3030: m('error', 'trials may not be scored on the test split', 'set `tune.objective.split: valid`: the test split is evaluated once, for the chosen setting, after the search'),
+  MSA3031: m('error', 'trials scored on the training split measure fit, not generalisation', 'set `tune.objective.split: valid`'),
+  MSA3032: m('error', 'tune.space.{name}: {detail}'),
+  MSA3033: m('error', "cannot tune '{path}': {detail}", '{fix}'),
+  MSA3034: m('error', "tune.space.{name}: {value} is not a valid value of {path}: {detail}"),
+  MSA3035: m('error', "grid search cannot enumerate tune.space.{name} ({kind} range)", 'give the values as `choice: [...]` or an `int` range, or use strategy random or tpe'),
+  MSA3036: m('error', "model selection reads the {split} split, but trials are scored on validation at the selected epoch", 'set `train.select.split: valid` for tuning'),
+  MSA3037: m('error', 'the search has no budget', 'set `tune.budget.trials` and/or `tune.budget.minutes` (grid search alone stops when the grid is done)'),
   MSA3027: m('error', "BERT encoder '{name}' needs token ids, but feature '{key}' holds {actual}", "read `text_bert` (ids, mask, segments) for BERT, or use `precomputed` for `text` features"),
 
   // ---- 4xxx: shapes --------------------------------------------------------------------

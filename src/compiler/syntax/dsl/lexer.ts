@@ -4,8 +4,9 @@
 import { createToken, Lexer, type ILexingResult, type TokenType } from 'chevrotain';
 
 // Bare words: identifiers, optionally continued by `.x` / `-x` segments, so `encoders.text`, `heads.*` and
-// `bert-base-chinese` need no quotes. A `:` is never part of a word: it belongs to the `name: type` sugar.
-export const WORD_PATTERN = /[A-Za-z_][A-Za-z0-9_]*(?:[.-][A-Za-z0-9_*]+)*/;
+// `bert-base-chinese` need no quotes. A `:` is never part of a word: it belongs to the `name: type` sugar. A `[x]`
+// written right after a segment (no space) selects a list element in a spec path (`groups[subnets].lr`, tune spaces).
+export const WORD_PATTERN = /[A-Za-z_][A-Za-z0-9_]*(?:\[[A-Za-z0-9_]+\])*(?:[.-][A-Za-z0-9_*]+(?:\[[A-Za-z0-9_]+\])*)*/;
 /** A string the printer may write without quotes (before keyword checks). */
 export const BARE_WORD_RE = new RegExp(`^(?:${WORD_PATTERN.source})$`);
 /** Number literals; the text is read with Number(), which agrees with YAML 1.2 core for these forms. */
