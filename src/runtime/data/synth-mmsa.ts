@@ -17,7 +17,8 @@
 // variant adds unimodal labels from single modalities (T ~ s_T, A ~ 2.5 s_A, V ~ 2.5 s_V, half the noise). Tokens
 // other than [CLS] (words, [SEP] and, as a real BERT's outputs at [PAD] still attend to the sentence, [PAD]) carry the
 // text factors at half amplitude, so models that read the whole padded sequence see the signal too; token ids carry a
-// weak lexical cue for zT1 (ids 2000-2999 "good", 3000-3999 "bad").
+// weak lexical cue for zT1 (ids 2000-2999 "good", 3000-3999 "bad"); other words are ids from 4000 up to the variant's
+// vocabulary (bert-base-uncased's 30522 ids for MOSI / MOSEI, bert-base-chinese's 21128 for SIMS).
 //
 // This is the same layout and planted signal as the Python generator the benchmarks' reference timings were first
 // taken on; the numbers differ (another random generator), the statistics do not.
@@ -40,6 +41,8 @@ interface Preset {
   labelStep: number;
   labelStd: number;
   unimodal: boolean;
+  /** Largest word-piece id drawn for text_bert: below the vocabulary of the BERT the dataset is used with. */
+  maxWordId: number;
 }
 
 /**
@@ -49,9 +52,9 @@ interface Preset {
  * the datasets' usual splits.
  */
 export const SYNTH_PRESETS: Readonly<Record<SynthVariant, Preset>> = {
-  mosi: { sizes: [1284, 229, 686], textLen: 50, textDim: 768, audioLen: 375, audioDim: 5, visionLen: 500, visionDim: 20, labelRange: 3, labelStep: 0.2, labelStd: 1.5, unimodal: false },
-  mosei: { sizes: [16326, 1871, 4659], textLen: 50, textDim: 768, audioLen: 500, audioDim: 74, visionLen: 500, visionDim: 35, labelRange: 3, labelStep: 1 / 3, labelStd: 1.1, unimodal: false },
-  sims: { sizes: [1368, 456, 457], textLen: 39, textDim: 768, audioLen: 400, audioDim: 33, visionLen: 55, visionDim: 709, labelRange: 1, labelStep: 0.2, labelStd: 0.5, unimodal: true },
+  mosi: { sizes: [1284, 229, 686], textLen: 50, textDim: 768, audioLen: 375, audioDim: 5, visionLen: 500, visionDim: 20, labelRange: 3, labelStep: 0.2, labelStd: 1.5, unimodal: false, maxWordId: 29999 },
+  mosei: { sizes: [16326, 1871, 4659], textLen: 50, textDim: 768, audioLen: 500, audioDim: 74, visionLen: 500, visionDim: 35, labelRange: 3, labelStep: 1 / 3, labelStd: 1.1, unimodal: false, maxWordId: 29999 },
+  sims: { sizes: [1368, 456, 457], textLen: 39, textDim: 768, audioLen: 400, audioDim: 33, visionLen: 55, visionDim: 709, labelRange: 1, labelStep: 0.2, labelStd: 0.5, unimodal: true, maxWordId: 21127 },
 };
 
 /** Split sizes of `--small`: enough to train a few steps in a test. */
@@ -159,6 +162,7 @@ interface Dims {
   da: number;
   lv: number;
   dv: number;
+  maxWordId: number;
 }
 
 interface World {
@@ -222,7 +226,7 @@ function makeSplit(rng: Rng, w: World, d: Dims, n: number, aligned: boolean, noi
     const toks: string[] = [];
     for (let p = 0; p < lt; p++) {
       const u = rng.nextFloat();
-      let id = u < pPos ? rng.intIn(2000, 2999) : u < pPos + pNeg ? rng.intIn(3000, 3999) : rng.intIn(4000, 29999);
+      let id = u < pPos ? rng.intIn(2000, 2999) : u < pPos + pNeg ? rng.intIn(3000, 3999) : rng.intIn(4000, d.maxWordId);
       const valid = p < tLen[i]!;
       if (p === 0) id = CLS_ID;
       else if (p === tLen[i]! - 1) id = SEP_ID;
@@ -311,6 +315,7 @@ export function generateSynthMmsa(o: SynthOptions = {}): Record<string, Record<s
     da: o.audioDim ?? p.audioDim,
     lv: o.visionLen ?? p.visionLen,
     dv: o.visionDim ?? p.visionDim,
+    maxWordId: p.maxWordId,
   };
   const rng = new Rng(o.seed ?? 1111);
   const w: World = {

@@ -119,6 +119,23 @@ describe('MMSA-layout synthetic files', () => {
     }
   });
 
+  it("word-piece ids stay inside the vocabulary of the dataset's BERT (bert-base-chinese's 21128 for SIMS, 30522 otherwise)", async () => {
+    const idRange = async (variant: 'mosi' | 'sims') => {
+      const file = join(dir, `ids-${variant}.pkl`);
+      writeSynthMmsa(file, { ...small, sizes: [400, 40, 40], textLen: 30, variant, seed: 4 });
+      const tb = (await read(file)).get('train')!.get('text_bert') as NDArray;
+      const lt = tb.shape[2]!;
+      let max = 0;
+      for (let i = 0; i < tb.shape[0]!; i++) for (let p = 0; p < lt; p++) max = Math.max(max, Number(tb.data[i * 3 * lt + p]));
+      return max;
+    };
+    const sims = await idRange('sims');
+    expect(sims).toBeLessThan(21128);
+    expect(sims).toBeGreaterThan(20000); // the whole range is drawn, not a narrower one
+    expect(await idRange('mosi')).toBeGreaterThan(21128);
+    expect(await idRange('mosi')).toBeLessThan(30522);
+  });
+
   it('aligned files have audio and vision as long as the text', async () => {
     const file = join(dir, 'aligned.pkl');
     writeSynthMmsa(file, { ...small, sizes: SYNTH_SMALL_SIZES, aligned: true });
