@@ -13,7 +13,7 @@
 // MMSA_REFERENCE_RUNNER (path of run_mmsa_baseline.py; the reference runs only when it is set), MMSA_SRC (MMSA's src/,
 // which the runner imports), BENCH_PYTHON (python with torch, default python3), BENCH_REF_BATCHES (default 6),
 // BENCH_REF_THREADS (torch threads, a comma-separated list runs it once per entry; default the runner's default),
-// BENCH_REF_CAP (default 9000000000).
+// BENCH_REF_CAP (default 8000000000).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -35,7 +35,7 @@ if (!setup) throw new Error(`BENCH_DATASET must be one of ${Object.keys(SETUPS).
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 1);
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 const REF_BATCHES = Number(process.env.BENCH_REF_BATCHES ?? 6);
-const REF_CAP = process.env.BENCH_REF_CAP ?? '9000000000';
+const REF_CAP = process.env.BENCH_REF_CAP ?? '8000000000';
 const root = packageRoot();
 const runner = process.env.MMSA_REFERENCE_RUNNER;
 const python = process.env.BENCH_PYTHON ?? 'python3';
@@ -136,7 +136,9 @@ function runReference(work, threads) {
     '--max-epochs', '1', '--config', JSON.stringify({ use_finetune: true }), '--out', out,
     ...(threads ? ['--threads', String(threads)] : [])];
   process.stderr.write(`  reference: ${REF_BATCHES} batches of ${batch} under prlimit --as=${REF_CAP} ...\n`);
-  const r = spawnSync('prlimit', args, { encoding: 'utf8', env: { ...process.env }, maxBuffer: 64 << 20 });
+  // The runner's stand-in BERT takes its vocabulary size from the environment: the same embedding table as ours.
+  const env = { ...process.env, MMSA_SHIM_BERT_VOCAB: String(setup.vocab) };
+  const r = spawnSync('prlimit', args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
   if (r.status !== 0) return { skipped: `the reference failed (exit ${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}` };
   const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   const trainPass = s.train_pass_s[0];
