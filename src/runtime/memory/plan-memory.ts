@@ -211,11 +211,12 @@ export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {})
 const MB = (b: number) => `${Math.round(b / 1e6)} MB`;
 
 /** The largest batch size below the configured one whose plan fits, or undefined. */
-function fittingBatch(ir: Ir, limits: MemoryLimits): { batch: number; steps: number } | undefined {
+function fittingBatch(ir: Ir, limits: MemoryLimits): { batch: number; steps: number; plan: MemoryPlan } | undefined {
   const s = ir.schedule;
   for (let b = Math.floor(s.batchSize / 2); b >= 1; b = Math.floor(b / 2)) {
     const steps = Math.max(1, Math.round((s.gradAccumSteps * s.batchSize) / b));
-    if (planMemory(ir, limits, { batchSize: b, gradAccumSteps: steps }).fits) return { batch: b, steps };
+    const plan = planMemory(ir, limits, { batchSize: b, gradAccumSteps: steps });
+    if (plan.fits) return { batch: b, steps, plan };
   }
   return undefined;
 }
@@ -224,11 +225,16 @@ function fittingBatch(ir: Ir, limits: MemoryLimits): { batch: number; steps: num
 function suggestions(ir: Ir, plan: MemoryPlan): string[] {
   const out: string[] = [];
   const s = ir.schedule;
+  // A smaller batch may fit the heap and still not the memory this machine has free right now (it is shared, or
+  // busy): then say how much it needs, rather than suggest nothing.
   const f = fittingBatch(ir, plan.limits);
-  if (f) {
+  const heapOnly = f ? undefined : fittingBatch(ir, { ...plan.limits, hostBytes: Number.POSITIVE_INFINITY });
+  const g = f ?? heapOnly;
+  if (g) {
     const now = s.gradAccumSteps * s.batchSize;
-    const per = f.steps * f.batch === now ? `the same ${now} samples per optimizer step` : `${f.steps * f.batch} samples per optimizer step, now ${now}`;
-    out.push(`set train.batch_size: ${f.batch} with train.grad_accum_steps: ${f.steps} (${per})`);
+    const per = g.steps * g.batch === now ? `the same ${now} samples per optimizer step` : `${g.steps * g.batch} samples per optimizer step, now ${now}`;
+    const when = f ? '' : ` once about ${MB(g.plan.budget.processBytes)} of memory are free (${MB(plan.limits.hostBytes)} are now)`;
+    out.push(`set train.batch_size: ${g.batch} with train.grad_accum_steps: ${g.steps} (${per})${when}`);
   }
   const big = largestNode(ir);
   if (big && big.type === 'bert' && big.config['finetune'] !== false) {

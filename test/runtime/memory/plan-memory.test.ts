@@ -105,6 +105,26 @@ describe('memory plan', () => {
     expect(err!.hint).toMatch(/smaller model for encoders\.text/);
   });
 
+  it('on a machine short of free memory the MSA6901 hint still names the batch size that fits the heap, and the memory it needs', () => {
+    const r = compileWith('train: {batch_size: 256}\n');
+    const ir = r.ir!;
+    const limits: MemoryLimits = { backendBytes: WASM_HEAP_LIMIT, hostBytes: 2e9 };
+    const plan = planMemory(ir, limits);
+    let err: MmsaError | undefined;
+    try {
+      checkMemoryPlan(ir, plan, r.host);
+    } catch (e) {
+      err = e as MmsaError;
+    }
+    expect(err!.code).toBe('MSA6901');
+    const m = /set train\.batch_size: (\d+) with train\.grad_accum_steps: (\d+) \(the same 1024 samples per optimizer step\) once about (\d+) MB of memory are free \(2000 MB are now\)/.exec(err!.hint!);
+    expect(m).not.toBeNull();
+    const fitting = planMemory(ir, { ...limits, hostBytes: 64e9 }, { batchSize: Number(m![1]), gradAccumSteps: Number(m![2]) });
+    expect(fitting.fits).toBe(true);
+    expect(Number(m![3])).toBe(Math.round(fitting.budget.processBytes / 1e6));
+    expect(Number(m![3])).toBeGreaterThan(2000);
+  });
+
   it('a machine without the memory for the host-side state stops with MSA6902', () => {
     const r = compileWith('');
     const plan = planMemory(r.ir!, { backendBytes: WASM_HEAP_LIMIT, hostBytes: 2e9 });
