@@ -13,7 +13,7 @@
 // MMSA_REFERENCE_RUNNER (path of run_mmsa_baseline.py; the reference runs only when it is set), MMSA_SRC (MMSA's src/,
 // which the runner imports), BENCH_PYTHON (python with torch, default python3), BENCH_REF_BATCHES (default 6),
 // BENCH_REF_THREADS (torch threads, a comma-separated list runs it once per entry; default the runner's default),
-// BENCH_REF_CAP (default 8000000000).
+// BENCH_REF_CAP (default 8000000000), BENCH_SIZES (train,valid,test samples; default the dataset's, smaller for a quick check).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -32,6 +32,7 @@ const SETUPS = {
 };
 const setup = SETUPS[DATASET];
 if (!setup) throw new Error(`BENCH_DATASET must be one of ${Object.keys(SETUPS).join(', ')}`);
+if (process.env.BENCH_SIZES) setup.sizes = process.env.BENCH_SIZES.split(',').map(Number);
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 1);
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 const REF_BATCHES = Number(process.env.BENCH_REF_BATCHES ?? 6);
