@@ -59,7 +59,7 @@ export async function checkCommand(files: string[], o: CommonOptions & { format:
   for (const f of paths) {
     const r = await compileFileAsync(f, compileOpts(o, io, host));
     results.push(r);
-    all.push(...r.diagnostics);
+    for (const d of r.diagnostics) all.push(d);
   }
   const ds = sortDiagnostics(all);
   report(ds, host, io, o.format);

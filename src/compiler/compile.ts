@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { datasetsDir, presetsDir } from '../paths.js';
 import { checkSpec } from './check/check-spec.js';
-import { DiagnosticBag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
+import { capDiagnostics, DiagnosticBag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { buildIr } from './ir/build-ir.js';
 import type { Ir, ResolvedDataset } from './ir/types.js';
 import { validateSchema } from './schema/validate-schema.js';
@@ -66,7 +66,7 @@ export function compileFile(file0: string, opts: CompileOptions = {}): CompileRe
   const until = opts.until ?? 'ir';
   const result: CompileResult = { file, host, diagnostics: [], files: [] };
   const finish = () => {
-    result.diagnostics = sortDiagnostics(bag.items);
+    result.diagnostics = capDiagnostics(sortDiagnostics(bag.items));
     return result;
   };
 
@@ -89,7 +89,7 @@ export function compileFile(file0: string, opts: CompileOptions = {}): CompileRe
   if (bag.hasErrors) return finish();
   tree = interpolateTree(tree, env, bag);
   // Phase 2 on the merged spec.
-  bag.push(...validateSchema(tree, 'pipeline'));
+  bag.pushAll(validateSchema(tree, 'pipeline'));
   if (bag.hasErrors) return finish();
 
   // Phase 3: defaults from the schemas, then defaults that depend on the dataset.
