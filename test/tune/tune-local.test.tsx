@@ -2,7 +2,7 @@
 // search resumes after an interruption with finished trials reused, best.yaml is complete and tested once; the TUI
 // drawn from the events of that real search (every running trial, progress, the best, the closing lines).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { render } from 'ink-testing-library';
@@ -74,12 +74,14 @@ describe('mmsa tune (local worker processes)', () => {
     expect(readFileSync(join(tuneDir, 'trials.csv'), 'utf8').trim().split('\n')).toHaveLength(5);
     expect(b.out.join('')).toMatch(/valid MAE/);
 
-    // A third run recomputes nothing: every trial and the test are reused.
+    // A third run recomputes nothing: every trial and the test are reused. Without --jobs, as many trials run at once
+    // as the cores allow with each run's threads (--threads 1: one per core).
     const c3 = io();
     const events3: TuneEvent[] = [];
-    expect(await tuneCommand(SPEC, { jobs: 2, reporter: 'ndjson', out: 'runs', onEvent: (e) => events3.push(e) }, c3.io)).toBe(0);
+    expect(await tuneCommand(SPEC, { threads: 1, reporter: 'ndjson', out: 'runs', onEvent: (e) => events3.push(e) }, c3.io)).toBe(0);
     expect(events3.filter((e) => e.kind === 'trial.event')).toEqual([]);
     expect(c3.out.join('').split('\n').filter(Boolean).every((l) => JSON.parse(l).kind)).toBe(true);
+    expect((events3[0] as Extract<TuneEvent, { kind: 'tune.start' }>).slots).toBe(availableParallelism());
   }, 300_000);
 
   it('TUI: every running trial with its seeds, the count including resumed trials, the best, and the closing lines', () => {
