@@ -140,6 +140,23 @@ describe('mmsa tune (local worker processes)', () => {
     expect(params).toContain('train.optimizer.groups[subnets].lr');
     const rows = html.slice(html.indexOf('class="tune-trials"')).split('</table>')[0]!.match(/<tr>/g)!;
     expect(rows).toHaveLength(5);
+    // What was searched, as mmsa plan says it: strategy, budget, time used, seeds; one row per parameter.
+    expect(html).toMatch(/<table class="tune-search">.*<td>grid<\/td><td>the grid<\/td><td>\d\d:\d\d<\/td><td>1111<\/td>/);
+    const space = html.slice(html.indexOf('class="tune-space"')).split('</table>')[0]!;
+    expect(space).toContain('<td>fusion.rank</td><td>choice of 2: 2, 3</td>');
+    expect(space).toContain('<td>train.optimizer.groups[subnets].lr</td><td>choice of 2: 0.001, 0.003</td>');
+    expect(html).toContain(`${join(recordedDir, 'best.yaml')}</span>`);
+
+    // The pipeline's directory: the search is one section, its trials' runs are left to it, the test of best.yaml
+    // (an ordinary run) is a run section.
+    const all = io();
+    const pipelineDir = join(recordedDir, '..');
+    expect(await main(['report', pipelineDir], all.io), all.err.join('')).toBe(0);
+    expect(all.err.join('')).toMatch(/report\.html \(1 search, 1 run\)/);
+    const page = readFileSync(join(pipelineDir, 'report.html'), 'utf8');
+    expect(page.match(/<section id="tune-\d+"/g)).toHaveLength(1);
+    expect(page.match(/<section id="run-\d+"/g)).toHaveLength(1);
+    expect(page).toMatch(/<h3>Test results/);
     const png = io();
     expect(await main(['report', recordedDir, '--format', 'png', '--plot', 'params', '-o', join(dir, 'params.png')], png.io), png.err.join('')).toBe(0);
     expect(readFileSync(join(dir, 'params.png')).subarray(1, 4).toString()).toBe('PNG');
