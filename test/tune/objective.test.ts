@@ -55,6 +55,9 @@ describe('the tuning objective', () => {
       const out: string[] = [];
       expect(await main(['plan', file], { out: (s: string) => void out.push(s), err: () => {}, cwd: dir, env: {}, isTTY: false })).toBe(0);
       expect(out.join('')).toContain(`objective: ${words} on valid`);
+      const json: string[] = [];
+      expect(await main(['plan', '--format', 'json', file], { out: (s: string) => void json.push(s), err: () => {}, cwd: dir, env: {}, isTTY: false })).toBe(0);
+      expect(JSON.parse(json.join('')).tune.objective).toMatchObject({ split: 'valid', mode });
     }
   });
 
