@@ -34,7 +34,7 @@ export const BACKEND_CHOICES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] a
 export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
 export const MODEL_CHOICES = ['self_mm', 'tfn', 'lmf', 'lf_dnn', 'ef_lstm'] as const;
 export const DATASET_CHOICES = ['mosi', 'mosei', 'sims', 'simsv2', 'synthetic'] as const;
-export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion'] as const;
+export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'robustness'] as const;
 
 const format: OptionSpec = { flags: '--format <format>', description: 'output format', choices: ['text', 'json'], default: 'text' };
 const dataRoot: OptionSpec = { flags: '--data-root <dir>', description: 'directory holding the MMSA dataset folders' };
@@ -108,15 +108,20 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'init',
-    description: 'write a starter pipeline for a model and a dataset (MMSA\'s paper values, or a demo on synthetic data)',
+    description: 'write a starter pipeline for a model and a dataset (MMSA\'s paper values, a demo on synthetic data, or a starter for your own feature file)',
     args: [],
     options: [
-      { flags: '--model <name>', description: 'model', choices: MODEL_CHOICES, default: 'self_mm' },
-      { flags: '--dataset <name>', description: 'dataset (synthetic: a demo that needs no downloads)', choices: DATASET_CHOICES, default: 'synthetic' },
-      { flags: '-o, --out <file>', description: 'where to write it', defaultDescription: '<model>_<dataset>.yaml' },
+      { flags: '--model <name>', description: 'model (with a data file: extend this model preset instead of the late-fusion starter)', choices: MODEL_CHOICES, defaultDescription: 'self_mm' },
+      {
+        flags: '--dataset <name-or-file>',
+        description: `dataset: ${DATASET_CHOICES.join(', ')} (synthetic: a demo that needs no downloads), or a feature pickle in MMSA's layout (e.g. from \`mmsa data build\`)`,
+        default: 'synthetic',
+      },
+      { flags: '--bert <model>', description: 'with a data file holding text_bert: the BERT model whose vocab made the token ids (Hugging Face id or directory)', defaultDescription: 'bert-base-uncased' },
+      { flags: '-o, --out <file>', description: 'where to write it', defaultDescription: '<model>_<dataset>.yaml; starter_<file>.yaml for a data file' },
       { flags: '--force', description: 'overwrite an existing file' },
     ],
-    examples: ['mmsa init --model self_mm --dataset mosi', 'mmsa init --model tfn --dataset synthetic -o my_tfn.yaml'],
+    examples: ['mmsa init --model self_mm --dataset mosi', 'mmsa init --model tfn --dataset synthetic -o my_tfn.yaml', 'mmsa init --dataset my_data.pkl   # modalities, dims and metric set from the file'],
   },
   {
     name: 'run',
@@ -166,12 +171,24 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--split <split>', description: 'which split of the file', choices: ['train', 'valid', 'test'], default: 'test' },
       format,
       { flags: '--out <file>', description: 'also write the result as .json' },
+      {
+        flags: '--missing <mod=rate,...>',
+        description: "robustness: drop this fraction of a modality's frames (zeroed) or tokens ([UNK]) as TFR-Net's missing protocol; a rate may be a range start:stop:step (a curve). Recorded in RUN_DIR/robustness.json for `mmsa report`",
+        repeatable: true,
+      },
+      { flags: '--noise <mod=rate,...>', description: "robustness: add Gaussian noise of this std relative to each feature dimension's std; rates as for --missing", repeatable: true },
+      { flags: '--seeds <list>', description: 'seeds of the perturbations (results are averaged): 1111,1112 or repeated', defaultDescription: "1111, MMSA's missing_seed", repeatable: true },
       dataRoot,
       backend,
       native,
       threads,
     ],
-    examples: ['mmsa evaluate runs/lmf_mosi/83e606e3a2af-1111 --data new_clips.pkl', 'mmsa evaluate RUN_DIR --data other.pkl --split valid --format json'],
+    examples: [
+      'mmsa evaluate runs/lmf_mosi/83e606e3a2af-1111 --data new_clips.pkl',
+      'mmsa evaluate RUN_DIR --data other.pkl --split valid --format json',
+      'mmsa evaluate RUN_DIR --missing text=0.3,audio=0.5 --noise vision=0.1 --seeds 1111,1112,1113',
+      'mmsa evaluate RUN_DIR --missing audio=0:1:0.1 --seeds 1,2,3 && mmsa report RUN_DIR   # a robustness curve',
+    ],
   },
   {
     name: 'import',
@@ -225,10 +242,39 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'data',
-    description: 'inspect and verify MMSA feature files',
+    description: 'build, inspect, describe and verify MMSA feature files',
     args: [],
     options: [],
     subcommands: [
+      {
+        name: 'build',
+        description: "build an MMSA-layout pickle from a samples table (id, split, label, text, one column per modality naming each sample's per-frame .npy or CSV features)",
+        args: [{ name: 'samples', description: 'SAMPLES.csv: columns id, split (train/valid/test), label (or label_M, label_T, ...), optional text, one column per modality' }],
+        options: [
+          { flags: '--out <file>', description: 'the pickle to write (required; written atomically, nothing on error)' },
+          { flags: '--options <file>', description: 'YAML options: label_range, max_frames, nan, vocab, text_len, modalities: {NAME: {columns, exclude, delimiter}} (flags win)' },
+          { flags: '--label-range <lo,hi>', description: 'labels outside are errors (e.g. 0,24 for PHQ-8)' },
+          { flags: '--columns <mod=patterns>', description: 'CSV features: columns to keep, globs, e.g. vision=AU*_r,gaze_angle_* (repeatable; default: all but frame/timestamp/confidence/success/name/frameTime)', repeatable: true },
+          { flags: '--exclude <mod=patterns>', description: 'CSV features: columns to drop, e.g. audio=F0final_sma (repeatable)', repeatable: true },
+          { flags: '--max-frames <mod=n>', description: 'keep at most n frames of a modality (repeatable)', repeatable: true },
+          { flags: '--nan <how>', description: 'NaN / Inf in features', choices: ['error', 'zero'], defaultDescription: 'error' },
+          { flags: '--vocab <path>', description: "a BERT vocab.txt (or model directory): adds text_bert token ids of the text column with mmsa's WordPiece tokenizer" },
+          { flags: '--text-len <n>', description: 'token length of text_bert', defaultDescription: 'the longest text, at most 512' },
+          { flags: '--force', description: 'replace an existing output file' },
+          format,
+        ],
+        examples: [
+          'mmsa data build samples.csv --out my_data.pkl',
+          "mmsa data build samples.csv --out daic.pkl --label-range 0,24 --columns 'vision=AU*_r,pose_R*' --max-frames audio=20000",
+          'mmsa data build samples.csv --out my_data.pkl --vocab ~/bert-base-uncased/vocab.txt --text-len 50',
+        ],
+      },
+      {
+        name: 'stats',
+        description: 'split sizes, label distribution, sequence lengths, NaN/Inf counts and per-dimension feature scale of a feature pickle; warns about unnormalised features',
+        args: [{ name: 'file', description: 'an MMSA-layout pickle' }],
+        options: [format],
+      },
       {
         name: 'inspect',
         description: 'splits, keys, dtypes, shapes, label statistics, lengths and -inf/NaN counts of a feature pickle',

@@ -173,6 +173,7 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
           labels: epoch !== undefined ? `it has no ULGM label histogram for epoch ${epoch}` : 'it has no ULGM label histograms (Self-MM runs made by this version record them)',
           scatter: run.predictions?.some((p) => p.probabilities) ? 'it is a classification run (see --plot confusion)' : 'it has no predictions.csv (written after the test evaluation)',
           confusion: run.predictions ? 'it is not a classification run (predictions.csv has no class probabilities)' : 'it has no predictions.csv (written after the test evaluation)',
+          robustness: 'it has no robustness.json (written by `mmsa evaluate RUN_DIR --missing ... / --noise ...`)',
         };
         throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${why[plot]}`, { hint: `plots: ${PLOT_CHOICES.join(', ')}` });
       }
@@ -213,10 +214,14 @@ export async function compareCommand(args: string[], o: Opts, io: Io): Promise<n
 }
 
 export async function initCommand(o: Opts, io: Io): Promise<number> {
-  const model = (o['model'] as string | undefined) ?? 'self_mm';
   const dataset = (o['dataset'] as string | undefined) ?? 'synthetic';
-  if (!(MODEL_CHOICES as readonly string[]).includes(model)) return usage(io, `--model must be one of ${MODEL_CHOICES.join(', ')}, got '${model}'`);
-  if (!(DATASET_CHOICES as readonly string[]).includes(dataset)) return usage(io, `--dataset must be one of ${DATASET_CHOICES.join(', ')}, got '${dataset}'`);
+  if (o['model'] !== undefined && !(MODEL_CHOICES as readonly string[]).includes(o['model'] as string)) return usage(io, `--model must be one of ${MODEL_CHOICES.join(', ')}, got '${String(o['model'])}'`);
+  // Anything that is not a dataset name is a feature file: the starter comes from its contents.
+  if (!(DATASET_CHOICES as readonly string[]).includes(dataset)) {
+    if (/^[a-z0-9_]+$/.test(dataset) && !existsSync(resolve(io.cwd, dataset))) return usage(io, `--dataset must be one of ${DATASET_CHOICES.join(', ')} or a feature file, got '${dataset}'`);
+    return (await import('./data-build-commands.js')).initFromFileCommand(dataset, o, io);
+  }
+  const model = (o['model'] as string | undefined) ?? 'self_mm';
   const template = dataset === 'synthetic' ? `demo_${model}.yaml` : `${model}_${dataset}.yaml`;
   const src = join(packageRoot(), 'pipelines', template);
   const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (dataset === 'synthetic' ? `${model}_demo.yaml` : `${model}_${dataset}.yaml`));

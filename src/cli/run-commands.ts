@@ -242,7 +242,7 @@ export function compileLock(runDir: string, io: Io, opts: { dataRoot?: string } 
 }
 
 /** A trained run ready to score data: its IR (dataset pointed at --data when given), data, model with the best weights. */
-interface TrainedRun {
+export interface TrainedRun {
   dir: string;
   ir: Ir;
   data: LoadedDataset;
@@ -291,7 +291,9 @@ async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kerne
     import('../runtime/train/executor.js'),
   ]);
   await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
-  const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}) });
+  // Modalities with normalize: standard are scaled with the statistics the run trained with (recorded in its manifest).
+  const normalization = manifest?.dataset.normalization;
+  const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}), ...(normalization ? { normalization } : {}) });
   const ckpt = readCheckpoint(join(dir, 'checkpoint'));
   const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: Math.max(1, data.train.n) });
   try {
@@ -364,6 +366,10 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
 
 export interface EvaluateCommandOptions extends PredictCommandOptions {
   format?: 'text' | 'json';
+  /** Robustness: `MOD=RATE,...` (rates may be ranges a:b:step), possibly repeated; and the perturbation seeds. */
+  missing?: string | string[];
+  noise?: string | string[];
+  seeds?: string | string[];
 }
 
 /**
@@ -377,8 +383,12 @@ export async function evaluateCommand(runDir: string, opts: EvaluateCommandOptio
   if (format !== 'text' && format !== 'json') return usage(io, `--format must be text or json, got '${String(format)}'`);
   const kernels = checkScoringOptions(opts, io, ['.json']);
   if (typeof kernels === 'number') return kernels;
+  const robust = await import('./robustness-evaluate.js');
+  const plan = robust.planRobustness(opts);
+  if (plan instanceof Error) return usage(io, plan.message);
   return withTrainedRun(runDir, opts, kernels, io, (run) => {
     const { ir, data, pipeline } = run;
+    if (plan) return robust.evaluateRobustness(run, plan, opts, io);
     let part = data[split];
     for (const p of perturb) part = p(part);
     if (Object.keys(part.labels).length === 0) {

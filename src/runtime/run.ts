@@ -49,6 +49,7 @@ export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: num
       ...(p?.path ? { path: p.path } : {}),
       ...(p?.sha256 ? { sha256: p.sha256 } : {}),
       ...(p?.synthetic ? { synthetic: p.synthetic } : {}),
+      ...(p?.normalization ? { normalization: p.normalization } : {}),
     },
     command,
   };

@@ -847,6 +847,8 @@ export interface RawModality {
     seq_len?: number | null;
     /** lengths below 1 become 1 */
     clamp_lengths?: boolean;
+    /** standard: z-scores per feature dimension with the mean and std of the training split's valid frames (padding stays 0), before time_mean / seq_len / align; the statistics are recorded in the run manifest and reused for new data */
+    normalize?: "none" | "standard";
   };
 }
 
@@ -868,6 +870,8 @@ export interface Modality {
     seq_len: number | null;
     /** lengths below 1 become 1 */
     clamp_lengths: boolean;
+    /** standard: z-scores per feature dimension with the mean and std of the training split's valid frames (padding stays 0), before time_mean / seq_len / align; the statistics are recorded in the run manifest and reused for new data */
+    normalize: "none" | "standard";
   };
 }
 
