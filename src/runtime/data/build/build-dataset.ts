@@ -3,7 +3,7 @@
 // whole before a byte is written and written atomically. Phase 7: dataset building.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { MmsaError } from '../../../errors.js';
 import { withWriteErrors } from '../../fs-errors.js';
 import { loadTokenizer, parseVocabTxt } from '../../tokenizer/load.js';
@@ -112,10 +112,8 @@ export function assembleDataset(samplesCsv: string, o: BuildOptions = {}): { val
   const notes: string[] = [];
   const table = readSamplesTable(samplesCsv, o.labelRange ? { labelRange: o.labelRange } : {}, problems);
   const base = dirname(samplesCsv);
-  const shownPath = (p: string) => {
-    const rel = relative(process.cwd(), resolve(base, p));
-    return rel.startsWith('..') ? resolve(base, p) : rel;
-  };
+  // Feature paths are shown as the table writes them (relative to it), the table as it was given.
+  const shownPath = (p: string) => p;
   for (const m of Object.keys(o.maxFrames ?? {})) {
     if (!table.modalities.includes(m)) problems.push({ code: BUILD_OPTIONS, message: `max frames given for '${m}', which is not a modality column (modalities: ${table.modalities.join(', ')})` });
   }
@@ -186,7 +184,7 @@ export function assembleDataset(samplesCsv: string, o: BuildOptions = {}): { val
   for (const s of SPLITS) {
     if (bySplit[s].length === 0 && table.rows.length > 0) problems.push({ code: 'MSA6040', column: 'split', message: `no sample in split '${s}': MMSA's layout has train, valid and test` });
   }
-  if (problems.length > 0) throw problemsError(shownPath(samplesCsv), problems);
+  if (problems.length > 0) throw problemsError(samplesCsv, problems);
 
   // Token ids for the texts (one length for all splits, as MMSA's files).
   let textLen = 0;

@@ -148,7 +148,9 @@ export function readSamplesTable(file: string, o: { labelRange?: [number, number
 /** One MmsaError for every problem found: the single problem's own code, MSA6040 listing them all otherwise. */
 export function problemsError(file: string, problems: BuildProblem[], max = 30): MmsaError {
   const where = (p: BuildProblem) => `${file}${p.line !== undefined ? `:${p.line}` : ''}${p.id ? ` (id ${p.id})` : ''}${p.column ? `, column '${p.column}'` : ''}`;
-  const lines = problems.slice(0, max).map((p) => `${where(p)}: ${p.file ? `${p.file}: ` : ''}${p.message}${problems.length > 1 ? ` [${p.code}]` : ''}`);
+  // In the table's order (problems of the header and of whole columns first), whatever found them.
+  const sorted = problems.map((p, i) => ({ p, i })).sort((a, b) => (a.p.line ?? 0) - (b.p.line ?? 0) || a.i - b.i).map((x) => x.p);
+  const lines = sorted.slice(0, max).map((p) => `${where(p)}: ${p.file ? `${p.file}: ` : ''}${p.message}${problems.length > 1 ? ` [${p.code}]` : ''}`);
   if (problems.length > max) lines.push(`... and ${problems.length - max} more`);
   const only = problems.length === 1 ? problems[0]! : undefined;
   return new MmsaError(only?.code ?? SAMPLES_CSV, problems.length === 1 ? `${lines[0]}; nothing was written` : `${problems.length} problems in ${file}; nothing was written:\n  ${lines.join('\n  ')}`, {
