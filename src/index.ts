@@ -26,8 +26,8 @@ export { MmsaError } from './errors.js';
 
 export * from './runtime/metrics/index.js';
 export { UlgmState, type UlgmOptions, type UlgmSnapshot, type FeatureRows, type EmptyClass } from './runtime/train/ulgm-state.js';
-export { readPickle, parsePickleBytes, NDArray, Skipped, DType, isPyTuple, PICKLE_ERROR_CODES, formatKeyPath } from './runtime/data/pickle/read-pickle.js';
-export type { ReadPickleOptions, PyValue, NDTypedArray, NDDtypeName, KeyPath } from './runtime/data/pickle/read-pickle.js';
+export { readPickle, parsePickleBytes, NDArray, Skipped, DType, isPyTuple, PICKLE_ERROR_CODES, PICKLE_LIMITS, formatKeyPath } from './runtime/data/pickle/read-pickle.js';
+export type { ReadPickleOptions, PyValue, NDTypedArray, NDDtypeName, KeyPath, PickleLimits } from './runtime/data/pickle/read-pickle.js';
 export { loadDataset, type LoadDatasetOptions } from './runtime/data/load-dataset.js';
 export { makeBatches } from './runtime/data/batching.js';
 export type { LoadedDataset, SplitData, Batch } from './runtime/data/types.js';

@@ -8,6 +8,7 @@ import { printPlan } from '../compiler/ir/print-plan.js';
 import { SourceHost } from '../compiler/source/source-file.js';
 import { editorSchema, type EditorSchemaName } from '../compiler/schema/editor-schema.js';
 import type { Io } from './main.js';
+import { printTunePlan, resolveTune } from '../tune/tune-config.js';
 import { parseSets, resolveSpecArg } from './resolve-spec.js';
 import { resolve } from 'node:path';
 
@@ -58,7 +59,7 @@ export async function checkCommand(files: string[], o: CommonOptions & { format:
   for (const f of paths) {
     const r = await compileFileAsync(f, compileOpts(o, io, host));
     results.push(r);
-    all.push(...r.diagnostics);
+    for (const d of r.diagnostics) all.push(d);
   }
   const ds = sortDiagnostics(all);
   report(ds, host, io, o.format);
@@ -80,7 +81,11 @@ export async function planCommand(file: string, o: CommonOptions & { verbose?: b
   }
   if (r.diagnostics.length) report(r.diagnostics, host, io, 'text');
   if (o.format === 'json') io.out(`${JSON.stringify(r.ir, irReplacer(io.cwd), 2)}\n`);
-  else io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose) }));
+  else {
+    io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose) }));
+    const tune = r.spec ? resolveTune(r.spec) : undefined;
+    if (tune) io.out(`\n${printTunePlan(tune)}`);
+  }
   return 0;
 }
 

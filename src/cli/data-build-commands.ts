@@ -1,14 +1,15 @@
-// `mmsa data build SAMPLES.csv --out FILE`, `mmsa data stats FILE` and `mmsa init --dataset FILE`: from per-frame
-// feature files to an MMSA-layout pickle, what it holds, and a starter pipeline for it. CLI over the data layer
+// `mmsa data build SAMPLES.csv --out FILE`, `mmsa data stats FILE`, `mmsa init --dataset FILE` and `mmsa data synth`:
+// from per-frame feature files to an MMSA-layout pickle, what it holds, a starter pipeline for it, and synthetic
+// inputs to try it all on. CLI over the data layer
 // (phase 7 tooling). Exit codes: 0 ok, 1 bad input (nothing written), 2 usage, 74 output not writable.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { parse as parseYamlText } from 'yaml';
 import { MmsaError } from '../errors.js';
 import { expandHome } from '../compiler/spec/resolve-dataset.js';
-import { EXIT_IO, isOutputError } from '../runtime/fs-errors.js';
+import { EXIT_IO, isOutputError, withWriteErrors } from '../runtime/fs-errors.js';
 import { writeFileAtomic } from '../runtime/run-dir.js';
 import type { BuildOptions, BuildReport } from '../runtime/data/build/build-dataset.js';
 import type { ColumnSelection } from '../runtime/data/build/read-frame-csv.js';
@@ -221,4 +222,58 @@ export async function initFromFileCommand(file: string, o: Opts, io: Io): Promis
   } catch (e) {
     return failed(io, e);
   }
+}
+
+/** `a,b,c` as positive integers (count of them fixed); an Error names the flag. */
+function intList(flag: string, text: string, count: number, min: number): number[] | Error {
+  const xs = text.split(',').map((v) => Number(v.trim()));
+  if (xs.length !== count || xs.some((x) => !Number.isInteger(x) || x < min)) return new Error(`${flag} expects ${count} integers of at least ${min} separated by commas, got '${text}'`);
+  return xs;
+}
+
+/** `mmsa data synth depression|humour|sarcasm --out DIR|FILE.pkl [--small] [--sizes a,b,c] [--frames lo,hi] [--seed n]`. */
+export async function dataSynthCommand(variant: string, o: Opts, io: Io): Promise<number> {
+  const { SESSION_PRESETS, writeSynthRawFeatures, writeSynthSessions } = await import('../runtime/data/synth-sessions.js');
+  if (!(variant in SESSION_PRESETS)) return usage(io, `mmsa data synth: variant must be one of ${Object.keys(SESSION_PRESETS).join(', ')}, got '${variant}'`);
+  if (!o['out']) return usage(io, 'mmsa data synth needs --out DIR (raw feature files and samples.csv) or --out FILE.pkl (a pickle)');
+  const v = variant as keyof typeof SESSION_PRESETS;
+  const small = Boolean(o['small']);
+  const sizes = o['sizes'] !== undefined ? intList('--sizes', String(o['sizes']), 3, 1) : small ? [64, 16, 32] : [...SESSION_PRESETS[v].sizes];
+  if (sizes instanceof Error) return usage(io, sizes.message);
+  const frames = o['frames'] !== undefined ? intList('--frames', String(o['frames']), 2, 1) : small && v === 'depression' ? [100, 300] : undefined;
+  if (frames instanceof Error) return usage(io, frames.message);
+  if (frames && frames[0]! > frames[1]!) return usage(io, `--frames expects MIN,MAX with MIN <= MAX, got '${String(o['frames'])}'`);
+  const seed = Number(o['seed'] ?? 1111);
+  if (!Number.isInteger(seed) || seed < 0) return usage(io, `--seed expects a non-negative integer, got '${String(o['seed'])}'`);
+  // Small: short sessions and small dims, so a demo trains in seconds.
+  const opts = {
+    variant: v,
+    sizes: sizes as [number, number, number],
+    seed,
+    ...(frames ? { frames: frames as [number, number] } : {}),
+    ...(small ? { textDim: 16, ...(v === 'depression' ? {} : { audioDim: 8, visionDim: 8 }) } : {}),
+  };
+  const out = resolve(io.cwd, expandHome(String(o['out'])));
+  try {
+    if (/\.pkl$/i.test(out)) {
+      if (existsSync(out) && !o['force']) throw new MmsaError('MSA6047', `${out} exists`, { hint: 'pass --force to replace it, or --out another file', details: { path: out } });
+      const bytes = withWriteErrors(out, { what: 'the synthetic dataset', elsewhere: 'pass another --out' }, () => writeSynthSessions(out, opts));
+      io.out(`wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB): ${variant}, train ${sizes[0]}, valid ${sizes[1]}, test ${sizes[2]}\n`);
+      return 0;
+    }
+    if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0) && !o['force']) {
+      throw new MmsaError('MSA6047', `${out} exists${statSync(out).isDirectory() ? ' and is not empty' : ''}`, { hint: 'pass --force to write into it, or --out a new directory (or a .pkl file for a pickle)', details: { path: out } });
+    }
+    const table = withWriteErrors(join(out, 'samples.csv'), { what: 'the synthetic feature files', elsewhere: 'pass another --out' }, () => writeSynthRawFeatures(out, opts));
+    io.out(`wrote ${table} and ${sizes.reduce((a, b) => a + b, 0)} samples' feature files under ${join(out, 'features')} (${variant})\n`);
+    io.out(`next: mmsa data build ${relativeOrAbsolute(io.cwd, table)} --out ${variant}.pkl${v === 'depression' ? ' --label-range 0,24' : ' --label-range 0,1'}\n`);
+    return 0;
+  } catch (e) {
+    return failed(io, e);
+  }
+}
+
+function relativeOrAbsolute(cwd: string, p: string): string {
+  const r = relative(cwd, p);
+  return r.startsWith('..') || isAbsolute(r) ? p : r;
 }

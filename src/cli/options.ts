@@ -34,7 +34,9 @@ export const BACKEND_CHOICES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] a
 export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
 export const MODEL_CHOICES = ['self_mm', 'tfn', 'lmf', 'lf_dnn', 'ef_lstm'] as const;
 export const DATASET_CHOICES = ['mosi', 'mosei', 'sims', 'simsv2', 'synthetic'] as const;
-export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'robustness'] as const;
+export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'trials', 'params', 'robustness'] as const;
+/** Plots of a search directory (`mmsa tune`); the others are plots of a run. */
+export const TUNE_PLOTS = ['trials', 'params'] as const;
 
 const format: OptionSpec = { flags: '--format <format>', description: 'output format', choices: ['text', 'json'], default: 'text' };
 const dataRoot: OptionSpec = { flags: '--data-root <dir>', description: 'directory holding the MMSA dataset folders' };
@@ -125,8 +127,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'run',
-    description: 'train and test a pipeline (every seed), writing runs/<pipeline>/<hash>-<seed>/',
-    args: [{ name: 'file', description: 'pipeline spec or shipped pipeline name (lmf_mosi); or use -m/-d', optional: true }],
+    description: 'train and test pipelines (every seed), writing runs/<pipeline>/<hash>-<seed>/',
+    args: [{ name: 'files', description: 'pipeline specs or shipped pipeline names (lmf_mosi), one after another (with --queue all at once); or use -m/-d', optional: true, variadic: true }],
     options: [
       { flags: '-m, --model <name>', description: "model of a shipped paper config, as MMSA's -m (default with -d: lf_dnn)", choices: MODEL_CHOICES },
       { flags: '-d, --dataset <name>', description: "dataset of a shipped paper config, as MMSA's -d (default with -m: sims; synthetic: the model's demo)", choices: DATASET_CHOICES },
@@ -139,12 +141,55 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--out <dir>', description: 'root directory of runs', default: 'runs' },
       dataRoot,
       { flags: '--force', description: 'train again even when an identical completed run exists' },
+      { flags: '--queue <url>', description: 'put the seeds on a BullMQ queue in Redis (redis://host:port/db) for `mmsa worker` processes' },
       reporter,
     ],
     examples: [
       'mmsa run pipelines/demo_self_mm.yaml --max-epochs 3',
       'mmsa run -d mosi -m lmf -s 1111 -s 1112          # MMSA: python -m MMSA -d mosi -m lmf -s 1111 -s 1112',
       'mmsa run lmf_mosi --set train.batch_size=32 --reporter plain',
+      'mmsa run lmf_mosi tfn_mosi --queue redis://127.0.0.1:6379/0   # every seed of both on the queue',
+    ],
+  },
+  {
+    name: 'tune',
+    description: "search hyperparameters (the spec's tune: section): each trial an ordinary run directory scored on validation; best.yaml tested once",
+    args: [{ name: 'file', description: 'pipeline spec with a tune: section (or any spec with --preset)' }],
+    options: [
+      { flags: '--trials <n>', description: 'number of trials (overrides tune.budget.trials)' },
+      { flags: '--jobs <n>', description: 'trials run at once, each in its own worker process (default: cores / threads per run)' },
+      { flags: '--preset <name>', description: "a tuning preset merged under tune: (mmsa: MMSA's config_tune.json space for the model)" },
+      { flags: '--queue <url>', description: 'put the trials on a BullMQ queue in Redis (redis://host:port/db) for `mmsa worker` processes' },
+      backend,
+      native,
+      threads,
+      { flags: '--out <dir>', description: 'root directory of runs', default: 'runs' },
+      dataRoot,
+      reporter,
+    ],
+    examples: ['mmsa tune pipelines/demo_lmf_tune.yaml --jobs 2', 'mmsa tune pipelines/lmf_mosi.yaml --preset mmsa', 'mmsa tune pipelines/lmf_mosi.yaml --preset mmsa --queue redis://127.0.0.1:6379/0'],
+  },
+  {
+    name: 'worker',
+    description: 'take runs and trials from a BullMQ queue in Redis and run them (refuses jobs of another mmsa version or native build)',
+    args: [],
+    options: [
+      { flags: '--queue <url>', description: 'the queue: redis://host:port/db' },
+      { flags: '--concurrency <n>', description: 'jobs at once, each in its own worker process', default: '1' },
+      { flags: '--shared', description: "write run directories to each job's --out (a path all machines share) instead of sending the files back" },
+      { flags: '--cache <dir>', description: 'where runs go when not --shared (default: MMSA_WORKER_CACHE, else ~/.cache/mmsa/worker-runs)' },
+      threads,
+    ],
+    examples: ['mmsa worker --queue redis://127.0.0.1:6379/0 --concurrency 2'],
+  },
+  {
+    name: 'status',
+    description: 'what a queue holds (waiting, running, done, failed), its workers, and with --follow the running jobs live',
+    args: [],
+    options: [
+      { flags: '--queue <url>', description: 'the queue: redis://host:port/db' },
+      { flags: '--follow', description: 're-attach: print the running jobs\' events until the queue is idle' },
+      reporter,
     ],
   },
   {
@@ -219,16 +264,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'report',
-    description: 'write a self-contained HTML report (inline SVG plots, spec, manifest) of runs, or one plot as PNG; several seeds of a spec also get mean +- std, a per-seed table and their curves overlaid',
-    args: [{ name: 'run-dirs', description: 'run directories (or runs/<pipeline> holding them)', variadic: true }],
+    description: 'write a self-contained HTML report (inline SVG plots, spec, manifest) of runs or searches, or one plot as PNG; several seeds of a spec also get mean +- std, a per-seed table and their curves overlaid',
+    args: [{ name: 'run-dirs', description: 'run directories (or runs/<pipeline> holding them), or search directories of `mmsa tune` (runs/<pipeline>/tune-<hash>)', variadic: true }],
     options: [
       { flags: '--format <format>', description: 'html page or a single png plot', choices: ['html', 'png'], default: 'html' },
       { flags: '-o, --out <file>', description: 'output file', defaultDescription: 'report.html in the one directory given (a run or runs/<pipeline>), else ./mmsa-report.html; RUN_DIR/<plot>.png' },
-      { flags: '--plot <name>', description: 'which plot for --format png', choices: PLOT_CHOICES, default: 'loss' },
+      { flags: '--plot <name>', description: 'which plot for --format png (of a search: trials, the default there, or params)', choices: PLOT_CHOICES, default: 'loss' },
       { flags: '--epoch <n>', description: 'epoch of the ULGM label histogram for --plot labels (default: the last)' },
       { flags: '--title <text>', description: 'page title' },
     ],
-    examples: ['mmsa report runs/demo_self_mm/83e606e3a2af-1111', 'mmsa report runs/lmf_mosi   # every seed: writes runs/lmf_mosi/report.html', 'mmsa report RUN_DIR --format png --plot labels -o labels.png'],
+    examples: ['mmsa report runs/demo_self_mm/83e606e3a2af-1111', 'mmsa report runs/lmf_mosi   # every seed: writes runs/lmf_mosi/report.html', 'mmsa report RUN_DIR --format png --plot labels -o labels.png', 'mmsa report runs/demo_lmf_tune/tune-975e4afdcab8   # a search: trials, objective per trial and per parameter'],
   },
   {
     name: 'compare',
@@ -268,6 +313,20 @@ export const COMMANDS: readonly CommandSpec[] = [
           "mmsa data build samples.csv --out daic.pkl --label-range 0,24 --columns 'vision=AU*_r,pose_R*' --max-frames audio=20000",
           'mmsa data build samples.csv --out my_data.pkl --vocab ~/bert-base-uncased/vocab.txt --text-len 50',
         ],
+      },
+      {
+        name: 'synth',
+        description: 'write synthetic data with a planted signal in the shapes of a depression interview corpus (DAIC-WOZ-like sessions, PHQ-8 0-24), humour (UR-FUNNY-like, with context) or sarcasm (MUStARD-like): raw per-sample feature files and samples.csv, or a pickle',
+        args: [{ name: 'variant', description: 'depression, humour or sarcasm' }],
+        options: [
+          { flags: '--out <path>', description: 'a directory for samples.csv and features/ (the input of `mmsa data build`), or a .pkl file for an MMSA-layout pickle (required)' },
+          { flags: '--small', description: 'a demo size: 64/16/32 samples, short sessions (100-300 frames), small dims' },
+          { flags: '--sizes <train,valid,test>', description: 'samples per split', defaultDescription: 'DAIC-WOZ 107,35,47; UR-FUNNY 7614,980,994; MUStARD 414,138,138' },
+          { flags: '--frames <min,max>', description: 'frames per session (depression) or per utterance' },
+          { flags: '--seed <n>', description: 'generator seed', default: '1111' },
+          { flags: '--force', description: 'write into an existing non-empty directory or over an existing file' },
+        ],
+        examples: ['mmsa data synth depression --small --out my_interviews', 'mmsa data build my_interviews/samples.csv --out interviews.pkl --label-range 0,24', 'mmsa data synth humour --small --out humour.pkl'],
       },
       {
         name: 'stats',

@@ -4,10 +4,10 @@
 
 import { existsSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { compileFile, compileFileAsync, type CompileResult } from '../compiler/compile.js';
+import { compileFileAsync, type CompileResult } from '../compiler/compile.js';
 import { hasErrors, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics } from '../compiler/diagnostics/format.js';
-import { SourceFile, SourceHost } from '../compiler/source/source-file.js';
+import { SourceHost } from '../compiler/source/source-file.js';
 import { MmsaError } from '../errors.js';
 import type { BackendName } from '../runtime/backend.js';
 import type { NativeMode } from '../runtime/native.js';
@@ -23,6 +23,8 @@ import type { LoweredPipeline } from '../runtime/lower/types.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createPlainReporter, type Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
+import { compileSpecValue } from '../tune/trial-spec.js';
+import type { JsonValue } from '../compiler/spec/spec-tree.js';
 import { parseSets, resolveModelDataset, resolveSpecArg, type ResolvedSpec } from './resolve-spec.js';
 
 export interface RunCommandOptions {
@@ -234,11 +236,8 @@ export interface PredictCommandOptions {
 /** Compiles a run's lock file (the normalized spec) as if it sat beside the original spec. */
 export function compileLock(runDir: string, io: Io, opts: { dataRoot?: string } = {}): { compiled: CompileResult; lock: LockFile; host: SourceHost } {
   const lock = readJson<LockFile>(join(runDir, 'spec.lock.json'));
-  const host = new SourceHost();
-  const path = lockSpecPath(lock);
-  host.add(new SourceFile(path, `${JSON.stringify(lock.spec, null, 2)}\n`));
-  const compiled = compileFile(path, { env: io.env, host, ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}) });
-  return { compiled, lock, host };
+  const compiled = compileSpecValue(lock.spec as JsonValue, lockSpecPath(lock), { env: io.env, ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}) });
+  return { compiled, lock, host: compiled.host };
 }
 
 /** A trained run ready to score data: its IR (dataset pointed at --data when given), data, model with the best weights. */

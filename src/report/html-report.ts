@@ -17,8 +17,11 @@ import {
   seedLossSpec,
   seedMetricsSpec,
   taskStarts,
+  tuneParamsSpec,
+  tuneTrialsSpec,
   type Spec,
 } from './plot/vega-specs.js';
+import type { TuneData } from './tune-data.js';
 import { formatCell, scaledHeader } from './table-scale.js';
 import { relativeRobustness, robustnessCurves, robustnessSpecs } from './plot/robustness-spec.js';
 
@@ -200,6 +203,49 @@ async function aggregateSection(g: { title: string; runs: RunData[] }, i: number
   return parts.join('\n');
 }
 
+/** A search: what was searched, the best setting and its test, the table of trials and the two plots. */
+async function tuneSection(t: TuneData, i: number): Promise<string> {
+  const key = t.objective.key;
+  const names = [...new Set([...t.params.map((p) => p.name), ...t.trials.flatMap((x) => Object.keys(x.setting))])];
+  const done = t.trials.filter((x) => x.status === 'completed').length;
+  const parts: string[] = [`<section id="tune-${i}" class="tune"><h2>Search ${escapeXml(t.pipeline)}: ${done} of ${t.trials.length} trials finished (${escapeXml(t.status)})</h2>`];
+  parts.push(`<p class="dir">${escapeXml(t.dir)}</p>`);
+  parts.push(
+    `<p>${escapeXml(t.strategy)} search; every trial is scored on validation (${t.objective.mode === 'min' ? 'minimise' : 'maximise'} ${escapeXml(key)} at the selected epoch, mean over the trial's seeds); the best setting is tested once on the test split.</p>`,
+  );
+  if (t.best) {
+    const setting = Object.entries(t.best.setting).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
+    parts.push(`<h3>Best: trial ${t.best.trial}, valid ${escapeXml(key)} ${fmt(t.best.objective)}</h3><p>${setting.map(escapeXml).join('<br>')}</p>`);
+  }
+  if (t.test) {
+    const keys = Object.keys(t.test.aggregate);
+    parts.push(`<h3>Test of best.yaml (once, ${t.test.seeds.length} seed${t.test.seeds.length === 1 ? '' : 's'}): mean +- std</h3>`);
+    parts.push(table(keys, [keys.map((k) => `${fmt(t.test!.aggregate[k]!.mean)} +- ${fmt(t.test!.aggregate[k]!.std)}`)], 'tune-test'));
+  }
+  const figs: string[] = [];
+  const trials = tuneTrialsSpec(t);
+  if (trials) figs.push(await figure('plot-tune-trials', trials));
+  const params = tuneParamsSpec(t);
+  if (params) figs.push(await figure('plot-tune-params', params));
+  parts.push(`<div class="plots">${figs.join('\n')}</div>`);
+  parts.push('<h3>Trials</h3>');
+  parts.push(
+    table(
+      ['trial', ...names, `valid ${key}`, 'seconds', 'status'],
+      t.trials.map((x) => [
+        `${x.trial === t.best?.trial ? '* ' : ''}${x.trial}`,
+        ...names.map((n) => (x.setting[n] === undefined ? '' : typeof x.setting[n] === 'number' ? String(Number((x.setting[n] as number).toPrecision(4))) : JSON.stringify(x.setting[n]))),
+        x.objective !== undefined ? fmt(x.objective) : '',
+        x.seconds !== undefined ? x.seconds.toFixed(1) : '',
+        `${x.status}${x.reused ? ' (reused)' : ''}${x.error ? `: ${x.error.split('\n')[0]}` : ''}`,
+      ]),
+      'tune-trials',
+    ),
+  );
+  parts.push('</section>');
+  return parts.join('\n');
+}
+
 const CSS = `body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.85em}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}
@@ -207,12 +253,16 @@ th{background:#f4f4f4}.plots{display:flex;flex-wrap:wrap;gap:1.5em;align-items:f
 pre{background:#f8f8f8;padding:1em;overflow:auto;font-size:.8em}.dir{color:#666;font-family:monospace}.note{color:#a60}
 section.aggregate{background:#fafcff}`;
 
-export async function renderHtmlReport(runs: RunData[], o: { title?: string; generatedAt?: string } = {}): Promise<string> {
+export async function renderHtmlReport(runs: RunData[], o: { title?: string; generatedAt?: string; tunes?: TuneData[] } = {}): Promise<string> {
   const groups = seedGroups(runs);
+  const tunes = o.tunes ?? [];
   const title =
     o.title ??
-    (runs.length === 1 ? `mmsa report: ${label(runs[0]!)}` : groups.length === 1 && groups[0]!.runs.length === runs.length ? `mmsa report: ${groups[0]!.title}, ${runs.length} seeds` : `mmsa report: ${runs.length} runs`);
+    (tunes.length > 0 && runs.length === 0
+      ? `mmsa report: search ${tunes.map((t) => t.pipeline).join(', ')}`
+      : runs.length === 1 ? `mmsa report: ${label(runs[0]!)}` : groups.length === 1 && groups[0]!.runs.length === runs.length ? `mmsa report: ${groups[0]!.title}, ${runs.length} seeds` : `mmsa report: ${runs.length} runs`);
   const sections: string[] = [];
+  for (const [i, t] of tunes.entries()) sections.push(await tuneSection(t, i));
   for (const [i, g] of groups.entries()) sections.push(await aggregateSection(g, i));
   for (const [i, r] of runs.entries()) sections.push(await runSection(r, i));
   return `<!doctype html>

@@ -131,6 +131,16 @@ export interface EpochEndEvent extends EventBase {
   seconds: number;
   /** Per task: what its onEpochEnd hook reported (e.g. ULGM label drift). */
   taskExtras: Record<string, Record<string, unknown>>;
+  /** Memory at the epoch's end (added by the run): see MemoryUsage. */
+  memory?: MemoryUsage;
+}
+
+/** What a run reports about its memory: the tensor backend's allocation and the process's peak resident set. */
+export interface MemoryUsage {
+  /** Bytes the tensor backend holds: the wasm heap's size (its high-water mark), else the live tensors' bytes. */
+  backendBytes: number;
+  /** The process's peak resident set so far. */
+  peakRssBytes: number;
 }
 
 export interface TaskUpdateEvent extends EventBase {

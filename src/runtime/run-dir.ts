@@ -35,6 +35,8 @@ export interface RunManifest {
   finishedAt: string | null;
   status: RunStatus;
   error?: { code: string; message: string };
+  /** The memory plan (design, estimates, budget) and, once finished, the measured peaks (src/runtime/memory/). */
+  memory?: Record<string, unknown>;
   /** The process writing the directory while it runs (readers tell a dead run from a live one with it). */
   owner?: RunOwner;
   /** Last sign of life of the owner (ISO), rewritten every HEARTBEAT_MS while the run is running. */
@@ -393,9 +395,9 @@ export class RunDir {
    * Final status; closes the events file. On a full disk the atomic rewrite can fail: the manifest is then
    * overwritten in place (it fits the blocks it already has), so a failed run never keeps saying "running".
    */
-  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: { code: string; message: string } } = {}, now: () => Date = () => new Date()): void {
+  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: { code: string; message: string }; memory?: Record<string, unknown> } = {}, now: () => Date = () => new Date()): void {
     this.stopHeartbeat();
-    this.manifest = { ...this.manifest, status, finishedAt: now().toISOString(), ...(extra.error ? { error: extra.error } : {}) };
+    this.manifest = { ...this.manifest, status, finishedAt: now().toISOString(), ...(extra.error ? { error: extra.error } : {}), ...(extra.memory ? { memory: extra.memory } : {}) };
     const file = join(this.path, 'manifest.json');
     const text = `${JSON.stringify(this.manifest, jsonReplacer, 2)}\n`;
     try {

@@ -46,7 +46,8 @@ export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<
 
 /** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
 export function hashOf(spec: Record<string, unknown>, ir: Ir): string {
-  const { seeds: _seeds, ...rest } = spec;
+  // Nor the search: `mmsa run` of a spec with a tune section is the same experiment as without it.
+  const { seeds: _seeds, tune: _tune, ...rest } = spec;
   return specHash(rest, datasetIdentity(ir), mmsaVersion());
 }
 

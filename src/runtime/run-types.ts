@@ -28,6 +28,8 @@ export interface PipelineRunOptions {
   command?: string[];
   /** The `--set` arguments the compile applied, for the lock file (the spec already holds their values). */
   set?: string[];
+  /** false: no `<hash>-summary` files (a tuning trial's seeds run in separate processes and are summed up by the search). */
+  summary?: boolean;
 }
 
 export type RunStatusOutcome = 'completed' | 'interrupted' | 'failed';

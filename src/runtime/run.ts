@@ -4,7 +4,10 @@
 import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
-import { setupBackend, type BackendInfo } from './backend.js';
+import { sampleMemory, setupBackend, type BackendInfo } from './backend.js';
+import { checkMemoryPlan, memoryLimits, planMemory, type MemoryPlan } from './memory/plan-memory.js';
+import { defaultBertActivations, setDefaultBertActivations } from './nn/bert/model.js';
+import type { ActivationMode } from './nn/bert/layer.js';
 import type { PipelineRunOptions, RunOutcome } from './run-types.js';
 import { datasetIdentity, mmsaVersion, pipelineStartEvent, runPlan } from './run-start.js';
 import { loadDatasetWithEvents } from './data/load-events.js';
@@ -22,6 +25,8 @@ import { runSchedule, type Batcher } from './train/executor.js';
 export interface RunOptions extends PipelineRunOptions {
   /** pipeline.start was yielded already (startPipeline announces the run before loading this module). */
   announced?: boolean;
+  /** What BERT layers keep for the backward pass (default 'auto': the memory plan decides). */
+  activations?: ActivationMode | 'auto';
   loadData?: (ir: Ir) => Promise<LoadedDataset>;
   lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
   batches?: Batcher;
@@ -94,6 +99,17 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     return outcome;
   }
 
+  // Before any data or weight is loaded: a model that cannot fit stops here with what to change, not mid-epoch.
+  let memory: MemoryPlan;
+  try {
+    memory = planMemory(ir, memoryLimits(backend.details.tfBackend), { activations: opts.activations ?? 'auto' });
+    checkMemoryPlan(ir, memory, compiled.host);
+  } catch (e) {
+    yield fail(e);
+    return outcome;
+  }
+  const memoryRecord = describeMemoryPlan(memory);
+
   let data: LoadedDataset | undefined;
   const lock: LockFile = {
     mmsaVersion: mmsaVersion(),
@@ -165,7 +181,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         hash,
         seed,
         lock,
-        manifest: manifestOf(ir, backend, hash, seed, data, opts.command ?? []),
+        manifest: { ...manifestOf(ir, backend, hash, seed, data, opts.command ?? []), memory: memoryRecord },
       });
     } catch (e) {
       yield fail(e, seed);
@@ -176,7 +192,14 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     let finished = false;
     try {
       const lower = opts.lower ?? lowerPipeline;
-      pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
+      // BERT encoders created by this lowering keep what the plan chose (both modes give the same bits).
+      const previousMode = defaultBertActivations();
+      setDefaultBertActivations(memory.activations);
+      try {
+        pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
+      } finally {
+        setDefaultBertActivations(previousMode);
+      }
       const it = runSchedule(ir, pipeline, data, {
         runId,
         seed,
@@ -190,12 +213,13 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       });
       for await (const ev0 of it) {
         const e = recovered && ev0.kind === 'run.start' ? { ...ev0, recovered } : ev0;
+        if (e.kind === 'epoch.end') e.memory = sampleMemory();
         dir.appendEvent(e);
         if (e.kind === 'epoch.end') dir.recordEpoch(e);
         if (e.kind === 'run.end' && e.scope === 'seed') {
           if (e.status === 'completed' && e.result) {
             dir.writeResults(ir.pipeline, e.result);
-            dir.finish('completed');
+            dir.finish('completed', { memory: { ...memoryRecord, measured: sampleMemory() } });
             outcome.results.push(e.result);
           } else {
             dir.finish('interrupted');
@@ -215,7 +239,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         /* the error is reported through the event and the outcome */
       }
       try {
-        dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message } });
+        dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message }, memory: { ...memoryRecord, measured: sampleMemory() } });
       } catch {
         dir.close();
       }
@@ -237,7 +261,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     if (outcome.status !== 'completed') return outcome;
   }
 
-  if (outcome.results.length > 0) {
+  if (outcome.results.length > 0 && opts.summary !== false) {
     // The summary covers every completed seed of this spec, also those of earlier `mmsa run --seeds` calls, so it
     // agrees with `mmsa compare` whatever order the seeds were run in.
     const all = completedSeedResults(opts.outRoot, ir.pipeline, hash);
@@ -265,4 +289,14 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     });
   }
   return outcome;
+}
+
+/** The plan as the manifest records it: the design (where each kind of state lives), the estimate and the budget. */
+export function describeMemoryPlan(p: MemoryPlan): Record<string, unknown> {
+  return {
+    design: { bertActivations: p.activations, optimizerState: p.optimizerState, gradientSums: p.gradientSums },
+    parameters: p.parameters,
+    estimate: p.estimate,
+    budget: p.budget,
+  };
 }

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Io } from '../../src/cli/main.js';
+import { main, type Io } from '../../src/cli/main.js';
 import { evaluateCommand, parseSeeds, predictCommand, runCommand } from '../../src/cli/run-commands.js';
 import { compileFile } from '../../src/compiler/compile.js';
 import { loadDataset } from '../../src/runtime/data/load-dataset.js';
@@ -73,6 +73,19 @@ describe('mmsa run: arguments and compile errors', () => {
     expect(await runCommand('pipelines/does_not_exist.yaml', { out }, io)).toBe(1);
     expect(io.stderr()).toMatch(/MSA1004/);
     expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('several files run one after another; a file that does not compile stops the list before the next', async () => {
+    const out = tmp();
+    const a = resolve(root, 'test/fixtures/tune/tiny_tune.yaml');
+    const b = resolve(root, 'test/fixtures/tune/tiny_run_b.yaml');
+    const io = memIo();
+    expect(await main(['run', a, b, '--max-epochs', '1', '--seeds', '1111', '--reporter', 'plain', '--out', out], io)).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['tiny_run_b', 'tiny_tune']);
+    const io2 = memIo();
+    const out2 = tmp();
+    expect(await main(['run', 'pipelines/does_not_exist.yaml', a, '--out', out2, '--reporter', 'plain'], io2)).toBe(1);
+    expect(readdirSync(out2)).toEqual([]);
   });
 
   it('the command module does not load tfjs statically (mmsa check stays tfjs-free)', () => {

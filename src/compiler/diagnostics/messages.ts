@@ -20,6 +20,9 @@ export const MESSAGES = {
   MSA1004: m('error', "cannot read '{path}': {reason}", 'check the path (it is relative to the file that names it)'),
   MSA1005: m('error', 'the file is empty', 'a pipeline spec needs at least `version` and `dataset`'),
   MSA1006: m('error', 'the top level of a pipeline spec must be a mapping, got {actual}'),
+  MSA1007: m('error', 'alias {alias} expands too much: a file may expand at most {max} aliases (counting aliases inside copied anchors)', 'write the values out, or share them with `extends:`; repeated nested aliases grow exponentially'),
+  MSA1008: m('error', 'nested deeper than {max} levels', 'a pipeline spec nests a few levels: close the brackets or blocks that were left open, or flatten the value'),
+  MSA1009: m('error', '{count} more problems in this file are not shown ({errors} errors, {warnings} warnings)', 'fix the problems shown first; the rest often follow from them'),
   MSA1010: m('error', 'syntax error: expected {expected}, found {found}'),
   MSA1011: m('error', 'unterminated string', 'close the string with a matching quote'),
   MSA1012: m('error', "unexpected character '{char}'"),
@@ -31,6 +34,9 @@ export const MESSAGES = {
   MSA1021: m('error', 'invalid escape {escape} in a string', 'use \\" \\\\ \\n \\t \\r \\uXXXX, or write the character itself'),
   MSA1022: m('error', "'{word}' starts a declaration here, so it cannot be a key", 'write the key in quotes ("{word}"), or declare one: `{word} NAME ...` (see docs/dsl.md)'),
   MSA1023: m('error', 'strings are written in double quotes, not {text}'),
+  // 1040+: reading any spec or manifest file, whatever its front end.
+  MSA1040: m('error', 'invalid UTF-8 at byte offset {offset} (byte {byte})', 'save the file as UTF-8'),
+  MSA1041: m('error', 'the file is {size}, more than the {max} a spec or dataset manifest may have (its longest line, line {line}, has {length} characters)', 'a pipeline spec is a few kilobytes: this is not a spec, or data was pasted into it'),
 
   // ---- 2xxx: schema ----------------------------------------------------------------------
   MSA2001: m('error', "unknown key '{key}' in {where}"),
@@ -52,6 +58,10 @@ export const MESSAGES = {
   MSA2105: m('error', "unknown dataset '{name}'", 'known datasets: {known}; or give `path:` to a feature file with a key mapping'),
   MSA2107: m('error', "dataset '{dataset}' has no feature file '{file}'", 'available: {available}'),
   MSA2108: m('warning', "'{key}' changes type in extends ({from} in the base, {to} here): the value here replaces the base"),
+  MSA2109: m('error', 'extends chain longer than {max} files: {chain}', 'a spec extends a preset that extends a base; flatten the chain'),
+  MSA2110: m('error', "'{name}' is not a dataset name: names are letters, digits, '_' and '-' (the manifest pipelines/datasets/<name>.dataset.yaml)", 'for a manifest elsewhere, give the feature file and its manifest: `dataset: {path: FEATURES.pkl, manifest: ./NAME.dataset.yaml}`'),
+  MSA2111: m('error', "dataset.manifest must name a dataset manifest (a file ending in .dataset.yaml), got '{path}'", 'point it at the NAME.dataset.yaml file that describes the feature file'),
+  MSA2112: m('error', "no tuning preset '{preset}' for this pipeline: {detail}", 'tuning presets exist for pipelines that extend one of: {models}; or write `tune.space` yourself'),
 
   // ---- 3xxx: semantic rules --------------------------------------------------------------
   MSA3001: m('error', "{what} '{name}' is not declared"),
@@ -80,6 +90,14 @@ export const MESSAGES = {
   MSA3025: m('error', "eval metric '{metric}' does not fit head '{head}' ({kind})"),
   MSA3026: m('error', "{what} metric '{metric}' is not computed", 'use `loss` or one of: {available}'),
   MSA3028: m('error', "head '{head}' outputs {out} classes, but dataset '{dataset}' has {needed}", 'set `num_classes: {needed}` on the head'),
+  MSA3030: m('error', 'trials may not be scored on the test split', 'set `tune.objective.split: valid`: the test split is evaluated once, for the chosen setting, after the search'),
+  MSA3031: m('error', 'trials scored on the training split measure fit, not generalisation', 'set `tune.objective.split: valid`'),
+  MSA3032: m('error', 'tune.space.{name}: {detail}'),
+  MSA3033: m('error', "cannot tune '{path}': {detail}", '{fix}'),
+  MSA3034: m('error', "tune.space.{name}: {value} is not a valid value of {path}: {detail}"),
+  MSA3035: m('error', "grid search cannot enumerate tune.space.{name} ({kind} range)", 'give the values as `choice: [...]` or an `int` range, or use strategy random or tpe'),
+  MSA3036: m('error', "model selection reads the {split} split, but trials are scored on validation at the selected epoch", 'set `train.select.split: valid` for tuning'),
+  MSA3037: m('error', 'the search has no budget', 'set `tune.budget.trials` and/or `tune.budget.minutes` (grid search alone stops when the grid is done)'),
   MSA3027: m('error', "BERT encoder '{name}' needs token ids, but feature '{key}' holds {actual}", "read `text_bert` (ids, mask, segments) for BERT, or use `precomputed` for `text` features"),
 
   // ---- 4xxx: shapes --------------------------------------------------------------------
@@ -94,6 +112,18 @@ export const MESSAGES = {
   // ---- 5xxx: lowering ------------------------------------------------------------------
   MSA5001: m('error', "component '{type}' cannot be lowered: {detail}"),
   MSA5003: m('error', "train.init_rng 'torch' cannot initialise '{param}': {detail}", "remove train.init_rng (or set it to 'mmsa') for this pipeline"),
+
+  // ---- 6xxx: runtime checks before training (most 6xxx errors carry their text where they are raised) ----------
+  MSA6901: m(
+    'error',
+    "'{node}' does not fit the tensor backend: a training step at batch size {batch} needs a heap of about {need} ({weights} weights, {gradients} gradients, {activations} activations, and room between them), the wasm heap holds {limit}",
+    'change the run before it starts',
+  ),
+  MSA6902: m(
+    'error',
+    "'{node}' does not fit this machine's memory: the run needs about {need} ({host} outside the tensor backend), {limit} are available",
+    'free memory, or change the run',
+  ),
 } as const satisfies Record<string, MessageEntry>;
 
 export type MessageCode = keyof typeof MESSAGES;

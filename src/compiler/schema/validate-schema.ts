@@ -72,7 +72,7 @@ function collectIssues(validate: ValidateFunction, value: unknown, prefix: PathS
     if (owned.some((p) => isPrefix(p, o.path))) continue;
     owned.push(o.path);
     if (o.error.keyword === 'discriminator') out.push({ kind: 'ajv', error: o.error, path: o.path });
-    else out.push(...resolveAlternatives(o.error, valueAt(value, o.path.slice(prefix.length)), o.path));
+    else for (const d of resolveAlternatives(o.error, valueAt(value, o.path.slice(prefix.length)), o.path)) out.push(d);
   }
   for (const l of located) {
     const k = l.error.keyword;

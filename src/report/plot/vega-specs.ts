@@ -1,9 +1,11 @@
 // Vega-Lite specs of the report's plots (losses with per-task/per-head parts, validation metrics on their own axes,
-// ULGM drift and label histograms, predictions, confusion matrix, seeds overlaid), data inline. Phase 8 (report).
+// ULGM drift and label histograms, predictions, confusion matrix, seeds overlaid, a search's trials), data inline.
+// Phase 8 (report).
 
 import type { TopLevelSpec } from 'vega-lite';
 import type { EpochEndEvent } from '../../runtime/events.js';
 import type { LabelHistogram, RunData } from '../run-data.js';
+import type { TuneData } from '../tune-data.js';
 
 export type Spec = TopLevelSpec;
 type Row = Record<string, string | number | null>;
@@ -289,4 +291,70 @@ export function seedMetricsSpec(runs: RunData[], title: string): Spec | undefine
     return { title: `valid ${k}`, width: WIDTH * 0.45, height: HEIGHT * 0.7, layer: [lineLayer(rows, { y: k, color: 'seed', colorTitle: 'seed' })] };
   });
   return top({ title: `${title}: validation metrics per epoch, every seed`, concat: panels, columns: 2, resolve: { scale: { y: 'independent' } } });
+}
+
+// A search (`mmsa tune`): the validation objective per trial, and against each searched parameter.
+
+const settingText = (s: Record<string, unknown>) =>
+  Object.entries(s)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : JSON.stringify(v)}`)
+    .join(' ');
+
+function finishedTrials(t: TuneData) {
+  return t.trials.filter((x) => x.status === 'completed' && finite(x.objective)).sort((a, b) => a.trial - b.trial);
+}
+
+const objectiveTitle = (t: TuneData) => `valid ${t.objective.key} (${t.objective.mode === 'min' ? 'lower' : 'higher'} is better)`;
+
+/** Every finished trial's validation objective in trial order, the best so far as a step line, the best trial ringed. */
+export function tuneTrialsSpec(t: TuneData): Spec | undefined {
+  const done = finishedTrials(t);
+  if (done.length === 0) return undefined;
+  let best: number | undefined;
+  const rows = done.map((x) => {
+    const v = x.objective!;
+    best = best === undefined || (t.objective.mode === 'min' ? v < best : v > best) ? v : best;
+    return { trial: x.trial, value: v, best, setting: settingText(x.setting), isBest: x.trial === t.best?.trial ? 'best' : '' };
+  });
+  const x = { field: 'trial', type: 'quantitative', title: 'trial', axis: { format: 'd', tickMinStep: 1 }, scale: { nice: false } } as const;
+  const y = { field: 'value', type: 'quantitative', title: objectiveTitle(t), scale: { zero: false }, axis: { format: '.4~f' } } as const;
+  return top({
+    title: `${t.pipeline}: validation ${t.objective.key} per trial (${t.strategy}, ${done.length} finished)`,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows },
+    layer: [
+      { mark: { type: 'line', interpolate: 'step-after', color: '#e45756', strokeWidth: 2 }, encoding: { x, y: { ...y, field: 'best' } } },
+      { mark: { type: 'circle', size: 45, color: '#4c78a8', opacity: 0.85 }, encoding: { x, y, tooltip: [{ field: 'trial' }, { field: 'value', format: '.4f' }, { field: 'setting' }] } },
+      { transform: [{ filter: "datum.isBest === 'best'" }], mark: { type: 'point', size: 220, color: '#e45756', strokeWidth: 2 }, encoding: { x, y } },
+    ],
+  });
+}
+
+/** One panel per searched parameter: each finished trial's objective against the value it drew (the best ringed). */
+export function tuneParamsSpec(t: TuneData): Spec | undefined {
+  const done = finishedTrials(t);
+  if (done.length === 0 || t.params.length === 0) return undefined;
+  const panels = t.params.map((p) => {
+    const choice = p.dist.kind === 'choice';
+    const show = (v: unknown) => (choice ? (typeof v === 'number' ? String(Number(v.toPrecision(4))) : JSON.stringify(v)) : v);
+    const rows = done
+      .filter((x) => x.setting[p.name] !== undefined)
+      .map((x) => ({ x: show(x.setting[p.name]), value: x.objective!, trial: x.trial, isBest: x.trial === t.best?.trial ? 'best' : '' }));
+    // A choice is ordinal in the order written (its values may be lists); a range spans its axis, loguniform on a log axis.
+    const xEnc = choice
+      ? { field: 'x', type: 'ordinal', title: p.name, scale: { domain: p.dist.kind === 'choice' ? [...new Set(p.dist.values.map(show))] : undefined }, axis: { labelAngle: 0, labelLimit: 90 } }
+      : { field: 'x', type: 'quantitative', title: p.name, scale: { domain: p.dist.kind === 'choice' ? undefined : [p.dist.low, p.dist.high], nice: false, ...(p.dist.kind === 'loguniform' ? { type: 'log' } : { zero: false }) }, axis: { format: '~g' } };
+    const y = { field: 'value', type: 'quantitative', title: `valid ${t.objective.key}`, scale: { zero: false }, axis: { format: '.4~f' } };
+    return {
+      width: WIDTH * 0.45,
+      height: HEIGHT * 0.7,
+      data: { values: rows },
+      layer: [
+        { mark: { type: 'circle', size: 40, color: '#4c78a8', opacity: 0.8 }, encoding: { x: xEnc, y, tooltip: [{ field: 'trial' }, { field: 'x', title: p.name }, { field: 'value', format: '.4f' }] } },
+        { transform: [{ filter: "datum.isBest === 'best'" }], mark: { type: 'point', size: 200, color: '#e45756', strokeWidth: 2 }, encoding: { x: xEnc, y } },
+      ],
+    };
+  });
+  return top({ title: `${t.pipeline}: ${objectiveTitle(t)} against each parameter`, concat: panels, columns: Math.min(3, panels.length), resolve: { scale: { y: 'shared' } } });
 }

@@ -187,7 +187,7 @@ export async function datasetStats(file: string, o: { onProgress?: (done: number
       `${normalize.join(', ')} look${normalize.length === 1 ? 's' : ''} unnormalised (${features.filter((f) => f.scale?.unnormalised).map((f) => `${f.key}: ${f.scale!.why}`).join('; ')}); MMSA's maintainers note that unnormalised features keep models from converging`,
     );
   }
-  if (splits.train === 0) throw new MmsaError('MSA6022', `${file}: the train split is empty`, { hint: 'a feature file for training has samples in train, valid and test', details: { file } });
+  if (splits.train === 0) throw new MmsaError('MSA6027', `${file}: the train split is empty`, { hint: 'a feature file for training has samples in train, valid and test', details: { file } });
   return { file, splits, labels, features, warnings, normalize };
 }
 

@@ -267,8 +267,9 @@ function csvTable(header: string[], rows: (string | number)[][], sep: string): s
  * frameTime first), text (and context modalities) as .npy. Returns the samples table's path.
  */
 export function writeSynthRawFeatures(dir: string, o: SessionSynthOptions): string {
-  const samples = generateSessionSamples(o);
+  // The directory first: an unwritable place fails before minutes of generation.
   mkdirSync(join(dir, 'features'), { recursive: true });
+  const samples = generateSessionSamples(o);
   const mods = Object.keys(samples[0]!.features);
   // A modality named text takes the `text` column: the transcript goes to `raw_text` (MMSA's key names).
   const lines: string[] = [`id,split,label,${mods.includes('text') ? 'raw_text' : 'text'},${mods.join(',')}`];

@@ -15,7 +15,9 @@ import { computeMetrics, initialBest, numpyRound, type DatasetName } from '../me
 import { evalCtx, trainCtx } from '../nn/params.js';
 import { csvCell, writeFileAtomic } from '../run-dir.js';
 import type { CheckpointData, StateDict } from './checkpoint.js';
+import { guardStepLoss } from './loss-guard.js';
 import { clipGradNorm, clipGradValue, disposeGrads, type Grads } from './optim/adam.js';
+import { GradAccumulator } from './optim/grad-accum.js';
 
 export type Batcher = (split: SplitData, opts: BatchOptions) => Iterable<Batch>;
 
@@ -83,22 +85,6 @@ export function selectionKey(metric: string, metrics: Record<string, number>): s
 function yieldToLoop(): Promise<void> {
   // Lets signal handlers (Ctrl-C) and I/O run between CPU-bound steps.
   return new Promise((r) => setImmediate(r));
-}
-
-function addInto(acc: Grads | null, g: Grads): Grads {
-  if (!acc) return g;
-  const out: Grads = { ...acc };
-  for (const [name, t] of Object.entries(g)) {
-    const prev = acc[name];
-    if (prev) {
-      out[name] = tf.add(prev, t);
-      prev.dispose();
-      t.dispose();
-    } else {
-      out[name] = t;
-    }
-  }
-  return out;
 }
 
 function scaleGrads(g: Grads, s: number): Grads {
@@ -186,6 +172,8 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   const vars = optimizer.variables().filter((v) => v.trainable);
   const stepsPerEpoch = Math.ceil(data.train.n / Math.max(1, Math.floor(s.batchSize)));
   const startedAt = now();
+  // With several batches per step the running sums live outside the wasm heap (see optim/grad-accum.ts).
+  const accum = new GradAccumulator({ host: k > 1 });
 
   yield emit({
     kind: 'run.start',
@@ -237,8 +225,6 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     const epochStart = now();
     yield emit({ kind: 'epoch.start', runId: opts.runId, epoch });
     let counter = k;
-    let acc: Grads | null = null;
-    let accCount = 0;
     let optimizerSteps = 0;
     let lossSum = 0;
     let nBatches = 0;
@@ -269,11 +255,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
       }
       step += 1;
       const t0 = performance.now();
-      if (counter === k) {
-        if (acc) disposeGrads(acc);
-        acc = null;
-        accCount = 0;
-      }
+      if (counter === k) accum.clear();
       counter -= 1;
       const keep: { out?: ModelOutputs; losses: tf.Scalar[] } = { losses: [] };
       const ctx = trainCtx(deriveSeed(seed, STREAM.dropout, epoch, step));
@@ -299,10 +281,10 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
       });
       for (const [h, hv] of Object.entries(headLosses)) headLossSums[h] = (headLossSums[h] ?? 0) + hv;
       for (const l of keep.losses) l.dispose();
+      guardStepLoss({ epoch, step, loss, taskLosses, headLosses });
       lossSum += loss;
       nBatches += 1;
-      acc = addInto(acc, grads);
-      accCount += 1;
+      accum.add(grads);
       if (keep.out) {
         const outs = keep.out;
         for (const t of tasks) t.afterStep?.(outs, batch, epoch);
@@ -310,10 +292,10 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
       }
       let stepped = false;
       if (counter === 0) {
-        applyStep(acc, accCount);
-        disposeGrads(acc);
-        acc = null;
-        accCount = 0;
+        const count = accum.count;
+        const summed = accum.take();
+        applyStep(summed, count);
+        disposeGrads(summed);
         counter = k;
         stepped = true;
       }
@@ -335,10 +317,13 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
       await yieldToLoop();
     }
     // Leftover batches of the epoch (n mod k): MMSA computes their gradients and then drops them; 'corrected' steps.
-    if (acc) {
-      if (!interrupted && s.gradAccumMode === 'corrected' && accCount > 0) applyStep(acc, accCount);
-      disposeGrads(acc);
-      acc = null;
+    if (accum.count > 0) {
+      if (!interrupted && s.gradAccumMode === 'corrected') {
+        const count = accum.count;
+        const summed = accum.take();
+        applyStep(summed, count);
+        disposeGrads(summed);
+      } else accum.clear();
     }
     if (interrupted) {
       epochs -= 1;
@@ -418,10 +403,15 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   // Best weights back (MMSA reloads its best checkpoint); with no improvement at all the last weights stay.
   if (bestState) store.loadStateDict(bestState);
   for (const t of tasks) if (t.restore && t.name in bestTasks) t.restore(bestTasks[t.name]);
-  const test = evaluate(data.test, epochs + 1);
-  const predictionsFile = opts.runDir ? writePredictions(join(opts.runDir, 'predictions.csv'), data.test, test) : undefined;
-  yield emit({ kind: 'eval.end', runId: opts.runId, epoch: epochs, split: 'test', loss: test.loss, metrics: test.metrics, ...(predictionsFile ? { predictionsFile } : {}) });
-  const result: SeedResult = { seed, test: test.metrics, validAtBest, bestEpoch, epochs };
+  // A tuning trial leaves test out of eval.splits: its setting must be chosen without the test split being read.
+  let testMetrics: Record<string, number> = {};
+  if (s.evalSplits.includes('test')) {
+    const test = evaluate(data.test, epochs + 1);
+    const predictionsFile = opts.runDir ? writePredictions(join(opts.runDir, 'predictions.csv'), data.test, test) : undefined;
+    yield emit({ kind: 'eval.end', runId: opts.runId, epoch: epochs, split: 'test', loss: test.loss, metrics: test.metrics, ...(predictionsFile ? { predictionsFile } : {}) });
+    testMetrics = test.metrics;
+  }
+  const result: SeedResult = { seed, test: testMetrics, validAtBest, bestEpoch, epochs };
   yield emit({
     kind: 'run.end',
     runId: opts.runId,

@@ -17,6 +17,8 @@ import paramGroupsCover from './param-groups-cover.js';
 import refsResolve from './refs-resolve.js';
 import seedsUnique from './seeds-unique.js';
 import taskTargets from './task-targets.js';
+import tuneObjective from './tune-objective.js';
+import tuneSpace from './tune-space.js';
 import ulgmHeads from './ulgm-heads.js';
 import uniqueNames from './unique-names.js';
 
@@ -38,4 +40,6 @@ export const ALL_RULES: readonly Rule[] = [
   metricFit,
   classCount,
   seedsUnique,
+  tuneSpace,
+  tuneObjective,
 ];

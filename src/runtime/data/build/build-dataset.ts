@@ -12,7 +12,7 @@ import { int64Array, ndarray, writePickleFile, type PyWritable } from '../pickle
 import type { SplitName } from '../types.js';
 import { readFrameCsv, type ColumnSelection } from './read-frame-csv.js';
 import { readNpy, type FrameMatrix } from './read-npy.js';
-import { labelKey, problemsError, readSamplesTable, type BuildProblem, type SampleRow } from './samples-table.js';
+import { describePlace, labelKey, problemsError, readSamplesTable, type BuildProblem, type RowPlace, type SampleRow } from './samples-table.js';
 
 export const SPLITS: readonly SplitName[] = ['train', 'valid', 'test'];
 
@@ -86,7 +86,7 @@ function checkFinite(m: FrameMatrix, row: SampleRow, mod: string, file: string, 
   if (nan + inf === 0) return;
   const at = `first at frame ${Math.floor(first / m.dims)}, ${m.columns ? `column '${m.columns[first % m.dims]}'` : `dim ${first % m.dims}`}`;
   if (o.nan === 'zero') notes.push(`${file} (id ${row.id}, ${mod}): ${nan} NaN and ${inf} infinite values replaced by 0 (${at})`);
-  else problems.push({ code: NON_FINITE, line: row.line, id: row.id, column: mod, file, message: `${nan} NaN and ${inf} infinite values (${at}); clean the file, or pass --nan zero to replace them by 0` });
+  else problems.push({ code: NON_FINITE, ...row.at, id: row.id, column: mod, file, message: `${nan} NaN and ${inf} infinite values (${at}); clean the file, or pass --nan zero to replace them by 0` });
 }
 
 function readFeatureFile(path: string, shown: string, sel: ColumnSelection): FrameMatrix {
@@ -128,7 +128,7 @@ export function assembleDataset(samplesCsv: string, o: BuildOptions = {}): { val
 
   // Read every feature file, checking dims across samples and finiteness.
   const loaded = new Map<string, Loaded[]>();
-  const firstOf = new Map<string, { dims: number; columns?: string[]; file: string; line: number }>();
+  const firstOf = new Map<string, { dims: number; columns?: string[]; file: string; at: RowPlace }>();
   const truncated: Record<string, number> = {};
   const missing: Record<string, number> = {};
   table.rows.forEach((row, i) => {
@@ -144,7 +144,7 @@ export function assembleDataset(samplesCsv: string, o: BuildOptions = {}): { val
       const abs = isAbsolute(p) ? p : resolve(base, p);
       const shown = shownPath(p);
       if (!existsSync(abs)) {
-        problems.push({ code: FEATURE_FILE, line: row.line, id: row.id, column: mod, file: shown, message: 'no such file (paths are relative to the samples table)' });
+        problems.push({ code: FEATURE_FILE, ...row.at, id: row.id, column: mod, file: shown, message: 'no such file (paths are relative to the samples table)' });
         list.push({ matrix: undefined });
         continue;
       }
@@ -153,15 +153,15 @@ export function assembleDataset(samplesCsv: string, o: BuildOptions = {}): { val
         m = readFeatureFile(abs, shown, o.columns?.[mod] ?? {});
       } catch (e) {
         if (!(e instanceof MmsaError)) throw e;
-        problems.push({ code: e.code, line: row.line, id: row.id, column: mod, message: e.message });
+        problems.push({ code: e.code, ...row.at, id: row.id, column: mod, message: e.message });
         list.push({ matrix: undefined });
         continue;
       }
       const first = firstOf.get(mod);
-      if (!first) firstOf.set(mod, { dims: m.dims, ...(m.columns ? { columns: m.columns } : {}), file: shown, line: row.line });
+      if (!first) firstOf.set(mod, { dims: m.dims, ...(m.columns ? { columns: m.columns } : {}), file: shown, at: row.at });
       else if (first.dims !== m.dims || (first.columns && m.columns && first.columns.join('\u0000') !== m.columns.join('\u0000'))) {
         const cols = first.columns && m.columns ? `; columns differ: ${diffColumns(first.columns, m.columns)}` : '';
-        problems.push({ code: RAGGED_DIMS, line: row.line, id: row.id, column: mod, file: shown, message: `${m.dims} feature dims, but ${first.file} (line ${first.line}) has ${first.dims}${cols}` });
+        problems.push({ code: RAGGED_DIMS, ...row.at, id: row.id, column: mod, file: shown, message: `${m.dims} feature dims, but ${first.file} (${describePlace(first.at)}) has ${first.dims}${cols}` });
         list.push({ matrix: undefined });
         continue;
       }
