@@ -1,8 +1,12 @@
 // Reads a per-frame feature table (OpenFace's CSV, openSMILE's CSV with ';', any frames x columns table) into a
 // float32 frames x dims matrix, keeping the columns a selection names. Phase 7: dataset building.
+//
+// Parsed with Papa Parse, not csv-parse (which reads the samples table, where it gives each record's line): these files
+// are large (an interview's OpenFace output is ~700 columns x tens of thousands of frames, hundreds of MB) and Papa
+// Parse reads them about 3x faster; they hold no quoted line breaks, so a row's line is its index + 2.
 
 import { readFileSync } from 'node:fs';
-import { parse } from 'csv-parse/sync';
+import Papa from 'papaparse';
 import { MmsaError } from '../../../errors.js';
 import type { FrameMatrix } from './read-npy.js';
 
@@ -77,14 +81,16 @@ export function selectColumns(header: string[], sel: ColumnSelection, file: stri
 
 /** Reads the selected columns of a per-frame CSV (first line: column names; one line per frame). */
 export function readFrameCsv(file: string, sel: ColumnSelection = {}, text: string = readFileSync(file, 'utf8')): FrameMatrix {
-  let rows: string[][];
-  try {
-    rows = parse(text, { delimiter: sel.delimiter ?? guessDelimiter(text), bom: true, skip_empty_lines: true, trim: true }) as string[][];
-  } catch (e) {
-    throw new MmsaError(CSV_FORMAT, `${file}: not a readable CSV table: ${(e as Error).message}`, {
-      hint: 'one header line with the column names, then one line per frame with the same number of fields',
-      details: { file },
-      cause: e,
+  const delimiter = sel.delimiter ?? guessDelimiter(text);
+  const parsed = Papa.parse<string[]>(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { delimiter, skipEmptyLines: true });
+  const rows = parsed.data;
+  const bad = parsed.errors[0] ?? (rows[0] ? rows.findIndex((r) => r.length !== rows[0]!.length) : -1);
+  if (typeof bad !== 'number' || bad >= 0) {
+    const line = typeof bad === 'number' ? bad + 1 : (bad.row ?? 0) + 1;
+    const why = typeof bad === 'number' ? `line ${line} has ${rows[bad]!.length} fields, the header ${rows[0]!.length}` : `line ${line}: ${bad.message}`;
+    throw new MmsaError(CSV_FORMAT, `${file}: not a readable CSV table: ${why}`, {
+      hint: `one header line with the column names, then one line per frame with the same number of fields (separated by '${delimiter === '\t' ? '\\t' : delimiter}'${sel.delimiter ? '' : ', guessed from the header; set delimiter in the options file if that is wrong'})`,
+      details: { file, line },
     });
   }
   const header = rows[0];

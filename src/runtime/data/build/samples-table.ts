@@ -106,7 +106,8 @@ function classifyColumns(header: string[], file: string, problems: BuildProblem[
 
 interface RawTable {
   header: string[];
-  records: { record: string[]; at: RowPlace }[];
+  /** `skip`: a JSON entry that is not an object (already reported). */
+  records: { record: string[]; at: RowPlace; skip?: boolean }[];
   /** A JSON table has keys, not a header line: problems of the columns carry no line. */
   json: boolean;
 }
@@ -165,7 +166,7 @@ function parseJsonTable(file: string, text: string, lines: boolean, problems: Bu
   const records = objects.map(({ value, at }) => {
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
       problems.push({ code: SAMPLES_CSV, ...at, message: `expected an object with the sample's id, split, label and feature files, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}` });
-      return { record: header.map(() => ''), at };
+      return { record: header.map(() => ''), at, skip: true };
     }
     const o = value as Record<string, unknown>;
     const record = header.map((k) => {
@@ -193,16 +194,22 @@ export function readSamplesTable(file: string, o: { labelRange?: [number, number
     throw new MmsaError('MSA6041', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { hint: 'give the path of the samples table (CSV, JSON or JSON Lines)', details: { file } });
   }
   const ext = extname(file).toLowerCase();
+  const before = problems.length;
   const raw = ext === '.json' || ext === '.jsonl' || ext === '.ndjson' ? parseJsonTable(file, text, ext !== '.json', problems) : parseCsvTable(file, text);
   const { header } = raw;
-  const before = problems.length;
+  // Cells a JSON table gave a wrong type were reported as such: no second problem for the same cell.
+  const place = (p: BuildProblem) => `${p.line ?? ''}/${p.entry ?? ''}/${p.column ?? ''}`;
+  const typed = new Set(problems.slice(before).map(place));
+  const colsFrom = problems.length;
   const cols = classifyColumns(header, file, problems);
   // A JSON table's columns are its keys: their problems have no line.
-  if (raw.json) for (const p of problems.slice(before)) if (p.line === 1) delete p.line;
+  if (raw.json) for (const p of problems.slice(colsFrom)) delete p.line;
   const idx = (h: string) => header.indexOf(h);
   const rows: SampleRow[] = [];
   const firstAt = new Map<string, RowPlace>();
-  for (const { record, at: place } of raw.records) {
+  const checked = problems.length;
+  for (const { record, at: place, skip } of raw.records) {
+    if (skip) continue;
     const id = record[idx('id')] ?? '';
     const at = { ...place, ...(id ? { id } : {}) };
     if (id === '') problems.push({ code: SAMPLES_CSV, ...at, column: 'id', message: 'empty id' });
@@ -227,6 +234,10 @@ export function readSamplesTable(file: string, o: { labelRange?: [number, number
     const paths: Record<string, string> = {};
     for (const m of cols.modalities) paths[m] = record[idx(m)] ?? '';
     rows.push({ at: place, id, split: split ?? 'train', labels, text: cols.textCol ? (record[idx(cols.textCol)] ?? '') : '', paths });
+  }
+  if (typed.size > 0) {
+    const rest = problems.splice(checked).filter((p) => !typed.has(place(p)));
+    problems.push(...rest);
   }
   return { file, rows, modalities: cols.modalities, heads: cols.heads, hasText: cols.textCol !== undefined };
 }
