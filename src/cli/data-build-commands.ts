@@ -9,27 +9,16 @@ import { createRequire } from 'node:module';
 import { parse as parseYamlText } from 'yaml';
 import { MmsaError } from '../errors.js';
 import { expandHome } from '../compiler/spec/resolve-dataset.js';
-import { EXIT_IO, isOutputError, withWriteErrors } from '../runtime/fs-errors.js';
+import { withWriteErrors } from '../runtime/fs-errors.js';
 import { writeFileAtomic } from '../runtime/run-dir.js';
 import type { BuildOptions, BuildReport } from '../runtime/data/build/build-dataset.js';
 import type { ColumnSelection } from '../runtime/data/build/read-frame-csv.js';
 import { progressReporter } from './data-commands.js';
+import { failed, usage } from './exit.js';
 import type { Io } from './main.js';
 
 type Opts = Record<string, unknown>;
 
-function usage(io: Io, msg: string): number {
-  io.err(`error: ${msg}\n`);
-  return 2;
-}
-
-function failed(io: Io, e: unknown): number {
-  if (e instanceof MmsaError) {
-    io.err(`${e.format()}\n`);
-    return isOutputError(e) ? EXIT_IO : 1;
-  }
-  throw e;
-}
 
 /** The options file of `mmsa data build --options FILE` (YAML or JSON); flags given on the command line win. */
 const OPTIONS_SCHEMA = {

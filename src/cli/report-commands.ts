@@ -6,7 +6,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { makeEvent, type AggregateCell, type RunEndSummaryEvent, type RunEvent, type SeedResult } from '../runtime/events.js';
-import { EXIT_IO, isOutputError } from '../runtime/fs-errors.js';
 import { readJson, readManifest, writeFileAtomic } from '../runtime/run-dir.js';
 import { describeRunState, judgeRun } from '../runtime/run-liveness.js';
 import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
@@ -14,23 +13,12 @@ import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } f
 import type { PlotName } from '../report/html-report.js';
 import { isRunDirectory, loadRun, parseEvents } from '../report/run-data.js';
 import type { Reporter } from '../report/plain-reporter.js';
+import { failed, usage } from './exit.js';
 import type { Io } from './main.js';
 import { DATASET_CHOICES, MODEL_CHOICES, PLOT_CHOICES, TUNE_PLOTS } from './options.js';
 
 type Opts = Record<string, unknown>;
 
-function usage(io: Io, msg: string): number {
-  io.err(`error: ${msg}\n`);
-  return 2;
-}
-
-function failed(io: Io, e: unknown): number {
-  if (e instanceof MmsaError) {
-    io.err(`${e.format()}\n`);
-    return isOutputError(e) ? EXIT_IO : 1;
-  }
-  throw e;
-}
 
 const facts = (io: Io): TerminalFacts => ({ isTTY: io.isTTY && io.terminal !== undefined, env: io.env });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../../src/cli/main.js';
-import { MmsaError } from '../../../../src/errors.js';
+import { thrown } from './thrown.js';
 import { buildDataset } from '../../../../src/runtime/data/build/build-dataset.js';
 import { encodeNpy } from '../../../../src/runtime/data/build/write-npy.js';
 import { NDArray, readPickle } from '../../../../src/runtime/data/pickle/read-pickle.js';
@@ -44,15 +44,6 @@ function makeDataset(o: { extraRows?: string[]; header?: string } = {}): { dir: 
 type Split = Map<string, unknown>;
 const arr = (s: Split, k: string) => s.get(k) as NDArray;
 
-function thrown(f: () => unknown): MmsaError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MmsaError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 describe('mmsa data build', () => {
   it('round-trips .npy and CSV features into the MMSA layout: padding, lengths, labels, ids, text, a missing modality', async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MmsaError } from '../../../../src/errors.js';
+import { thrown } from './thrown.js';
 import { readFrameCsv } from '../../../../src/runtime/data/build/read-frame-csv.js';
 import { readNpy } from '../../../../src/runtime/data/build/read-npy.js';
 import { encodeNpy } from '../../../../src/runtime/data/build/write-npy.js';
@@ -12,15 +12,6 @@ import { hasPythonNumpy, runPython } from '../pickle/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmsa-featfiles-'));
 
-function thrown(f: () => unknown): MmsaError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MmsaError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 describe('.npy reader', () => {
   it('reads what our writer writes (2-D as frames x dims, 1-D as one frame)', () => {

@@ -5,20 +5,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MmsaError } from '../../../../src/errors.js';
+import { thrown } from './thrown.js';
 import { buildDataset } from '../../../../src/runtime/data/build/build-dataset.js';
 import { encodeNpy } from '../../../../src/runtime/data/build/write-npy.js';
 import { NDArray, readPickle } from '../../../../src/runtime/data/pickle/read-pickle.js';
 
-function thrown(f: () => unknown): MmsaError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof MmsaError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 interface Sample {
   id: string;
