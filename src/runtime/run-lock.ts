@@ -92,7 +92,9 @@ export function acquireRunLock(dir: string, ctx: WriteContext = {}, opts: { hear
   const owner = currentOwner();
   const content = `${JSON.stringify({ ...owner, lockedAt: new Date().toISOString() })}\n`;
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileAtomic(tmp, content, { ...ctx, shownAs: path });
+  // Errors name the run directory: the lock is an implementation detail of writing it.
+  const shown: WriteContext = { ...ctx, shownAs: dir };
+  writeFileAtomic(tmp, content, shown);
   try {
     // A few rounds: a stale lock is moved away, then the link is tried again (another starter may win that race).
     for (let round = 0; round < 8; round++) {
@@ -103,7 +105,7 @@ export function acquireRunLock(dir: string, ctx: WriteContext = {}, opts: { hear
         installExitHook();
         return lock;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw describeWriteError(e, path, ctx) ?? e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw describeWriteError(e, path, shown) ?? e;
       }
       const other = readLock(path);
       if (!other) continue;
