@@ -138,7 +138,7 @@ function unprivileged(): { ok: boolean; why: string; opts: SpawnSyncOptions } {
   if (uid !== 0) return { ok: true, why: '', opts: {} };
   const opts: SpawnSyncOptions = { uid: 65534, gid: 65534 };
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.getuid()))'], { ...opts, encoding: 'utf8' });
-  return r.status === 0 && r.stdout === '65534' ? { ok: true, why: '', opts } : { ok: false, why: `cannot run a process as nobody: ${r.error?.message ?? r.stderr}` };
+  return r.status === 0 && r.stdout === '65534' ? { ok: true, why: '', opts } : { ok: false, why: `cannot run a process as nobody: ${r.error?.message ?? r.stderr}`, opts: {} };
 }
 
 const user = unprivileged();
