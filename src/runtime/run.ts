@@ -69,6 +69,17 @@ export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatus
  * yielded. Errors become a `run.error` event (and a 'failed' manifest); the return value tells the outcome.
  */
 export async function* runPipeline(compiled: CompileResult, opts: RunOptions): AsyncGenerator<RunEvent, RunOutcome> {
+  const locks: RunLock[] = [];
+  try {
+    return yield* runSeeds(compiled, opts, locks);
+  } finally {
+    // However the seeds end (finished, failed, or the consumer stopped iterating): the start locks go.
+    for (const l of locks.splice(0)) l.release();
+  }
+}
+
+/** runPipeline's body; `locks` holds the start lock of the seed in progress. */
+async function* runSeeds(compiled: CompileResult, opts: RunOptions, locks: RunLock[]): AsyncGenerator<RunEvent, RunOutcome> {
   const { ir, spec, hash, seeds } = runPlan(compiled, opts);
   const outcome: RunOutcome = { status: 'completed', specHash: hash, runDirs: [], results: [] };
   const ev = <E extends RunEvent>(body: EventBody<E>) => makeEvent<E>(body);
@@ -125,157 +136,153 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
   };
 
   for (const [seedIndex, seed] of seeds.entries()) {
+    for (const l of locks.splice(0)) l.release();
     if (opts.signal?.aborted) {
       outcome.status = 'interrupted';
       return outcome;
     }
     const runId = `${hash}-${seed}`;
     const dirPath = runDirPath(opts.outRoot, ir.pipeline, hash, seed);
-    // A completed run is reused without taking the lock (so it can be read from a read-only place).
+    const completed = () => (opts.force ? undefined : findCompletedRun(dirPath));
     const reuse = (done: NonNullable<ReturnType<typeof findCompletedRun>>) => {
       outcome.runDirs.push(dirPath);
       outcome.results.push(done.results);
       return ev({ kind: 'run.end', runId, scope: 'seed', status: 'completed', seed, seedIndex, result: done.results, epochs: done.results.epochs, bestEpoch: done.results.bestEpoch, reused: true, runDir: dirPath, seconds: 0 });
     };
-    const doneBefore = opts.force ? undefined : findCompletedRun(dirPath);
-    if (doneBefore) {
-      yield reuse(doneBefore);
+    const done = completed();
+    if (done) {
+      yield reuse(done);
       continue;
     }
     // Held from before the data loads until the seed ends: a second run of the same spec and seed started at the
-    // same moment stops here (MSA6743) instead of training into the same directory.
-    let runLock: RunLock;
+    // same moment stops here (MSA6743) instead of training into the same directory. A completed run is reused above
+    // without it (so it can be read from a read-only place), and looked for again once the lock is held.
     try {
-      runLock = acquireRunLock(dirPath, { what: 'the run directory', elsewhere: 'write the runs elsewhere with --out DIR' });
+      locks.push(acquireRunLock(dirPath, { what: 'the run directory', elsewhere: 'write the runs elsewhere with --out DIR' }));
     } catch (e) {
       yield fail(e, seed);
       return outcome;
     }
-    try {
-      // The run that held the lock before may have completed this seed meanwhile.
-      const done = opts.force ? undefined : findCompletedRun(dirPath);
-      if (done) {
-        yield reuse(done);
-        continue;
-      }
-      // A directory still marked running is either being trained right now (never replace it, not even with --force)
-      // or left by a process that died (trained again from scratch, which is how a dead run is recovered).
-      const previous = readManifest(dirPath);
-      const judged = previous?.status === 'running' ? judgeRun(previous) : undefined;
-      if (judged?.state === 'running') {
-        yield fail(beingTrained(dirPath, judged.why, judged.owner), seed);
-        return outcome;
-      }
-      const recovered = judged?.state === 'dead' ? `the previous run in ${dirPath} died (${judged.why}); training it again from the start` : undefined;
-      if (!data) {
-        try {
-          data = opts.loadData ? await opts.loadData(ir) : yield* loadDatasetWithEvents(ir, runId, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
-          // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache or the hub) now,
-          // after the data is known to be there.
-          for (const n of ir.nodes) {
-            if (n.kind === 'encoder' && n.type === 'bert') {
-              const { ensureBertDownloaded } = await import('./bert/load-bert.js');
-              const model = String(n.config['pretrained']);
-              const revision = typeof n.config['revision'] === 'string' ? n.config['revision'] : undefined;
-              const r = await ensureBertDownloaded(model, revision ? { revision } : {});
-              // The commit a branch resolved to: `mmsa predict` loads exactly these weights later.
-              lock.pretrained = { ...lock.pretrained, [n.id]: { model, ...(revision ? { revision } : {}), source: r.source, ...(r.commit ? { commit: r.commit } : {}) } };
-            }
-          }
-        } catch (e) {
-          yield fail(e, seed);
-          return outcome;
-        }
-      }
-      let dir: RunDir;
+    const doneMeanwhile = completed();
+    if (doneMeanwhile) {
+      yield reuse(doneMeanwhile);
+      continue;
+    }
+    // A directory still marked running is either being trained right now (never replace it, not even with --force)
+    // or left by a process that died (trained again from scratch, which is how a dead run is recovered).
+    const previous = readManifest(dirPath);
+    const judged = previous?.status === 'running' ? judgeRun(previous) : undefined;
+    if (judged?.state === 'running') {
+      yield fail(beingTrained(dirPath, judged.why, judged.owner), seed);
+      return outcome;
+    }
+    const recovered = judged?.state === 'dead' ? `the previous run in ${dirPath} died (${judged.why}); training it again from the start` : undefined;
+    if (!data) {
       try {
-        dir = RunDir.create({
-          outRoot: opts.outRoot,
-          pipeline: ir.pipeline,
-          hash,
-          seed,
-          lock,
-          manifest: { ...manifestOf(ir, backend, hash, seed, data, opts.command ?? []), memory: memoryRecord },
-        });
+        data = opts.loadData ? await opts.loadData(ir) : yield* loadDatasetWithEvents(ir, runId, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
+        // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache or the hub) now,
+        // after the data is known to be there.
+        for (const n of ir.nodes) {
+          if (n.kind === 'encoder' && n.type === 'bert') {
+            const { ensureBertDownloaded } = await import('./bert/load-bert.js');
+            const model = String(n.config['pretrained']);
+            const revision = typeof n.config['revision'] === 'string' ? n.config['revision'] : undefined;
+            const r = await ensureBertDownloaded(model, revision ? { revision } : {});
+            // The commit a branch resolved to: `mmsa predict` loads exactly these weights later.
+            lock.pretrained = { ...lock.pretrained, [n.id]: { model, ...(revision ? { revision } : {}), source: r.source, ...(r.commit ? { commit: r.commit } : {}) } };
+          }
+        }
       } catch (e) {
         yield fail(e, seed);
         return outcome;
       }
-      outcome.runDirs.push(dir.path);
-      let pipeline: LoweredPipeline | undefined;
-      let finished = false;
+    }
+    let dir: RunDir;
+    try {
+      dir = RunDir.create({
+        outRoot: opts.outRoot,
+        pipeline: ir.pipeline,
+        hash,
+        seed,
+        lock,
+        manifest: { ...manifestOf(ir, backend, hash, seed, data, opts.command ?? []), memory: memoryRecord },
+      });
+    } catch (e) {
+      yield fail(e, seed);
+      return outcome;
+    }
+    outcome.runDirs.push(dir.path);
+    let pipeline: LoweredPipeline | undefined;
+    let finished = false;
+    try {
+      const lower = opts.lower ?? lowerPipeline;
+      // BERT encoders created by this lowering keep what the plan chose (both modes give the same bits).
+      const previousMode = defaultBertActivations();
+      setDefaultBertActivations(memory.activations);
       try {
-        const lower = opts.lower ?? lowerPipeline;
-        // BERT encoders created by this lowering keep what the plan chose (both modes give the same bits).
-        const previousMode = defaultBertActivations();
-        setDefaultBertActivations(memory.activations);
-        try {
-          pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
-        } finally {
-          setDefaultBertActivations(previousMode);
-        }
-        const it = runSchedule(ir, pipeline, data, {
-          runId,
-          seed,
-          seedIndex,
-          seedCount: seeds.length,
-          backend: backendLabel(backend),
-          ...(opts.signal ? { signal: opts.signal } : {}),
-          ...(opts.batches ? { batches: opts.batches } : {}),
-          saveCheckpoint: (d) => writeCheckpoint(dir.checkpointDir, d),
-          runDir: dir.path,
-        });
-        for await (const ev0 of it) {
-          const e = recovered && ev0.kind === 'run.start' ? { ...ev0, recovered } : ev0;
-          if (e.kind === 'epoch.end') e.memory = sampleMemory();
-          dir.appendEvent(e);
-          if (e.kind === 'epoch.end') dir.recordEpoch(e);
-          if (e.kind === 'run.end' && e.scope === 'seed') {
-            if (e.status === 'completed' && e.result) {
-              dir.writeResults(ir.pipeline, e.result);
-              dir.finish('completed', { memory: { ...memoryRecord, measured: sampleMemory() } });
-              outcome.results.push(e.result);
-            } else {
-              dir.finish('interrupted');
-              outcome.status = 'interrupted';
-            }
-            finished = true;
+        pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
+      } finally {
+        setDefaultBertActivations(previousMode);
+      }
+      const it = runSchedule(ir, pipeline, data, {
+        runId,
+        seed,
+        seedIndex,
+        seedCount: seeds.length,
+        backend: backendLabel(backend),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.batches ? { batches: opts.batches } : {}),
+        saveCheckpoint: (d) => writeCheckpoint(dir.checkpointDir, d),
+        runDir: dir.path,
+      });
+      for await (const ev0 of it) {
+        const e = recovered && ev0.kind === 'run.start' ? { ...ev0, recovered } : ev0;
+        if (e.kind === 'epoch.end') e.memory = sampleMemory();
+        dir.appendEvent(e);
+        if (e.kind === 'epoch.end') dir.recordEpoch(e);
+        if (e.kind === 'run.end' && e.scope === 'seed') {
+          if (e.status === 'completed' && e.result) {
+            dir.writeResults(ir.pipeline, e.result);
+            dir.finish('completed', { memory: { ...memoryRecord, measured: sampleMemory() } });
+            outcome.results.push(e.result);
+          } else {
+            dir.finish('interrupted');
+            outcome.status = 'interrupted';
           }
-          yield e;
+          finished = true;
         }
-      } catch (e) {
-        const errEvent = fail(e, seed);
-        // On a full or read-only disk these writes fail as well; the manifest write falls back to an in-place
-        // overwrite, and readers still see a dead owner if even that fails.
+        yield e;
+      }
+    } catch (e) {
+      const errEvent = fail(e, seed);
+      // On a full or read-only disk these writes fail as well; the manifest write falls back to an in-place
+      // overwrite, and readers still see a dead owner if even that fails.
+      try {
+        dir.appendEvent(errEvent);
+      } catch {
+        /* the error is reported through the event and the outcome */
+      }
+      try {
+        dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message }, memory: { ...memoryRecord, measured: sampleMemory() } });
+      } catch {
+        dir.close();
+      }
+      finished = true;
+      yield errEvent;
+    } finally {
+      if (!finished) {
         try {
-          dir.appendEvent(errEvent);
-        } catch {
-          /* the error is reported through the event and the outcome */
-        }
-        try {
-          dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message }, memory: { ...memoryRecord, measured: sampleMemory() } });
+          dir.finish(opts.signal?.aborted ? 'interrupted' : 'failed');
         } catch {
           dir.close();
         }
-        finished = true;
-        yield errEvent;
-      } finally {
-        if (!finished) {
-          try {
-            dir.finish(opts.signal?.aborted ? 'interrupted' : 'failed');
-          } catch {
-            dir.close();
-          }
-        }
-        if (pipeline) {
-          pipeline.optimizer.dispose();
-          pipeline.model.dispose();
-        }
       }
-      if (outcome.status !== 'completed') return outcome;
-    } finally {
-      runLock.release();
+      if (pipeline) {
+        pipeline.optimizer.dispose();
+        pipeline.model.dispose();
+      }
     }
+    if (outcome.status !== 'completed') return outcome;
   }
 
   if (outcome.results.length > 0 && opts.summary !== false) {
