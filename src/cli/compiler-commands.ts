@@ -80,13 +80,16 @@ export async function planCommand(file: string, o: CommonOptions & { verbose?: b
     return 1;
   }
   if (r.diagnostics.length) report(r.diagnostics, host, io, 'text');
-  if (o.format === 'json') io.out(`${JSON.stringify(r.ir, irReplacer(io.cwd), 2)}\n`);
-  else {
-    io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose) }));
-    const tune = r.spec ? resolveTune(r.spec) : undefined;
-    if (tune) io.out(`\n${printTunePlan(tune)}`);
-  }
+  const tune = r.spec ? resolveTune(r.spec) : undefined;
+  if (o.format === 'json') io.out(`${JSON.stringify(tune ? { ...r.ir, tune } : r.ir, irReplacer(io.cwd), 2)}\n`);
+  else io.out(printPlanText(r, { cwd: io.cwd, verbose: Boolean(o.verbose) }));
   return 0;
+}
+
+/** The text of `mmsa plan`: the compiled plan, then the search when the spec has a `tune:` section. */
+export function printPlanText(r: CompileResult, o: { cwd: string; verbose?: boolean }): string {
+  const tune = r.spec ? resolveTune(r.spec) : undefined;
+  return `${printPlan(r.ir!, o)}${tune ? `\n${printTunePlan(tune)}` : ''}`;
 }
 
 /** Spans in IR JSON print as `file:line:col`-free offsets relative to cwd, keeping output stable across machines. */

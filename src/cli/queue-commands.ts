@@ -47,6 +47,9 @@ export async function workerCommand(o: Opts, io: Io): Promise<number> {
   const kernels = parseKernelOptions(o as { threads?: string });
   if (kernels instanceof Error) return usage(io, kernels.message);
   const { runWorker, defaultCacheDir } = await import('../queue/worker.js');
+  // Each job's process gets its share of the cores unless --threads (or MMSA_THREADS) says otherwise.
+  const { planPool } = await import('../tune/local-pool.js');
+  const { threads } = planPool({ jobs: concurrency, ...(kernels.threads !== undefined ? { threads: kernels.threads } : {}), env: io.env });
   const stop = stopSignal(io);
   return guarded(io, async () => {
     try {
@@ -55,7 +58,7 @@ export async function workerCommand(o: Opts, io: Io): Promise<number> {
         concurrency,
         shared: Boolean(o['shared']),
         cacheDir: o['cache'] ? resolve(io.cwd, o['cache'] as string) : defaultCacheDir(io.env),
-        ...(kernels.threads !== undefined ? { threads: kernels.threads } : {}),
+        threads,
         log: (s) => io.err(s),
         env: io.env,
         signal: stop.signal,

@@ -169,9 +169,22 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
     const { isTuneDirectory, loadTune } = await import('../report/tune-data.js');
     const tuneArgs = args.filter((a) => isTuneDirectory(resolve(io.cwd, a)));
     const tunes = tuneArgs.map((a) => loadTune(resolve(io.cwd, a)));
-    const runArgs = args.filter((a) => !tuneArgs.includes(a));
-    const dirs = runArgs.length > 0 ? expandRunDirs(runArgs, io.cwd) : [];
-    const runs = dirs.map(loadRun);
+    const dirs: string[] = [];
+    for (const a of args.filter((x) => !tuneArgs.includes(x))) {
+      const d = resolve(io.cwd, a);
+      const held = isRunDirectory(d) || !existsSync(d) || !statSync(d).isDirectory() ? [] : readdirSync(d).sort().map((c) => join(d, c)).filter(isTuneDirectory);
+      if (held.length === 0) {
+        dirs.push(...expandRunDirs([a], io.cwd));
+        continue;
+      }
+      // A directory of runs (runs/<pipeline>) holding searches: each search is reported as one, and the run
+      // directories of its trials are left to it (a search of 50 trials is one section, not 50).
+      const searches = held.map(loadTune);
+      tunes.push(...searches);
+      const trialDirs = new Set(searches.flatMap((t) => t.trials.flatMap((x) => (x.seeds ?? []).map((s) => resolve(dirname(dirname(t.dir)), s.runDir)))));
+      dirs.push(...readdirSync(d).sort().map((c) => join(d, c)).filter((c) => isRunDirectory(c) && !trialDirs.has(c)));
+    }
+    const runs = [...new Set(dirs)].map(loadRun);
     for (const r of runs) {
       if (r.manifest && r.manifest.status === 'running') io.err(`note: ${r.dir} ${describeRunState(r.manifest)}\n`);
     }

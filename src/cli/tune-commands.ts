@@ -2,7 +2,6 @@
 // runner (worker processes here, or a BullMQ queue), runs the search with a reporter and prints the trials table.
 // Exit codes as `mmsa run`: 0 ok, 1 failed, 2 usage, 130/143 interrupted (rerun the command to resume).
 
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { compileFileAsync } from '../compiler/compile.js';
 import { hasErrors } from '../compiler/diagnostics/diagnostic.js';
@@ -43,11 +42,6 @@ function positiveInt(v: string | number | undefined, flag: string): number | und
   if (v === undefined) return undefined;
   const n = Number(v);
   return Number.isInteger(n) && n >= 1 ? n : new Error(`${flag} expects a positive integer, got '${v}'`);
-}
-
-/** Worker processes when --jobs is not given: as many as the cores allow with each run's native threads. */
-export function defaultJobs(threads: number | undefined, cores = availableParallelism()): number {
-  return Math.max(1, Math.floor(cores / Math.max(1, threads ?? 1)));
 }
 
 export function makeTuneReporter(choice: ReporterChoice | undefined, io: Io): TuneReporter {
@@ -101,14 +95,15 @@ export async function tuneCommand(file: string, opts: TuneCommandOptions, io: Io
   const { localCompat } = await import('../tune/run-job.js');
   const compat = await localCompat(kernels.native);
   const outRoot = resolve(io.cwd, opts.out ?? 'runs');
-  const jobs = jobs0 ?? defaultJobs(kernels.threads);
+  const { planPool } = await import('../tune/local-pool.js');
+  const { jobs, threads } = planPool({ ...(jobs0 !== undefined ? { jobs: jobs0 } : {}), ...(kernels.threads !== undefined ? { threads: kernels.threads } : {}), env: io.env });
   let runner: Runner;
   if (opts.queue) {
     const { createQueueRunner } = await import('../queue/queue-runner.js');
     runner = await createQueueRunner({ url: opts.queue, inFlight: jobs0, outRoot });
   } else {
     const { LocalPool } = await import('../tune/local-pool.js');
-    const pool = new LocalPool({ size: jobs, ...(kernels.threads !== undefined ? { threads: kernels.threads } : { threads: Math.max(1, Math.floor(availableParallelism() / jobs)) }), env: io.env });
+    const pool = new LocalPool({ size: jobs, threads, env: io.env });
     runner = { slots: jobs, run: (job, onEvent) => pool.run(job, { onEvent }), abortAll: () => pool.abortAll(), close: () => pool.close() };
   }
   const reporter = makeTuneReporter(opts.reporter, io);

@@ -8,6 +8,7 @@ import { join, resolve, sep } from 'node:path';
 import { MmsaError } from '../errors.js';
 import type { SeedResult } from '../runtime/events.js';
 import { tableScale } from '../runtime/metrics/aggregate.js';
+import { metricDirection } from '../runtime/metrics/registry.js';
 import { csvCell, readJson, readManifest, type RunManifest } from '../runtime/run-dir.js';
 import { scaledHeader } from './table-scale.js';
 import { describeRunState } from '../runtime/run-liveness.js';
@@ -41,8 +42,8 @@ export interface Comparison {
   scales: Record<string, 100 | 1>;
 }
 
-/** Error-like metrics: lower is better. */
-export const LOWER_IS_BETTER = new Set(['MAE', 'Loss']);
+/** Error-like metrics (lower is better), as the metric catalog says. */
+const lowerIsBetter = (key: string): boolean => metricDirection(key) === 'min';
 
 const DATASET_SUFFIX = /_(mosi|mosei|sims|simsv2)$/i;
 
@@ -166,11 +167,11 @@ export function compareRuns(runs: SeedRun[], sortBy?: string): Comparison {
     const model = modelName(f.pipeline) + (hashesPer.get(f.pipeline)!.size > 1 ? `@${f.specHash.slice(0, 6)}` : '');
     return { model, pipeline: f.pipeline, specHash: f.specHash, dataset: f.dataset, seeds: g.map((r) => r.seed).sort((a, b) => a - b), cells };
   });
-  const key = sortBy ?? metrics.find((m) => !LOWER_IS_BETTER.has(m)) ?? metrics[0] ?? '';
+  const key = sortBy ?? metrics.find((m) => !lowerIsBetter(m)) ?? metrics[0] ?? '';
   if (sortBy !== undefined && !metrics.includes(sortBy)) {
     throw new MmsaError('MSA6721', `--sort: no metric '${sortBy}' in these runs`, { hint: `metrics: ${metrics.join(', ')}` });
   }
-  const sign = LOWER_IS_BETTER.has(key) ? 1 : -1;
+  const sign = lowerIsBetter(key) ? 1 : -1;
   rows.sort((a, b) => a.dataset.localeCompare(b.dataset) || sign * ((a.cells[key]?.mean ?? Infinity * -sign) - (b.cells[key]?.mean ?? Infinity * -sign)) || a.model.localeCompare(b.model));
   const best: Comparison['best'] = {};
   rows.forEach((r, i) => {
@@ -180,7 +181,7 @@ export function compareRuns(runs: SeedRun[], sortBy?: string): Comparison {
       if (!c) continue;
       const j = b[k];
       const cur = j === undefined ? undefined : rows[j]!.cells[k]!.mean;
-      if (cur === undefined || (LOWER_IS_BETTER.has(k) ? c.mean < cur : c.mean > cur)) b[k] = i;
+      if (cur === undefined || (lowerIsBetter(k) ? c.mean < cur : c.mean > cur)) b[k] = i;
     }
   });
   // A column is x100 only when all of its rows are MMSA metric sets: a custom dataset's MAE is never scaled.

@@ -2,6 +2,7 @@
 // network): for several seeds of one spec first the aggregate (mean +- std, per-seed table, every seed's curves
 // overlaid), then each run. Single plots as PNG. Phase 8 (report).
 
+import { join } from 'node:path';
 import { aggregateSeeds, tableScale } from '../runtime/metrics/aggregate.js';
 import { describeRunState } from '../runtime/run-liveness.js';
 import type { RunData } from './run-data.js';
@@ -22,6 +23,8 @@ import {
   type Spec,
 } from './plot/vega-specs.js';
 import type { TuneData } from './tune-data.js';
+import { fmtDuration } from './tui/state.js';
+import { describeDistribution } from '../tune/space.js';
 import { formatCell, scaledHeader } from './table-scale.js';
 
 export { histogramEpochs } from './plot/vega-specs.js';
@@ -188,14 +191,33 @@ async function tuneSection(t: TuneData, i: number): Promise<string> {
   parts.push(
     `<p>${escapeXml(t.strategy)} search; every trial is scored on validation (${t.objective.mode === 'min' ? 'minimise' : 'maximise'} ${escapeXml(key)} at the selected epoch, mean over the trial's seeds); the best setting is tested once on the test split.</p>`,
   );
+  // What was searched, as `mmsa plan` prints it: strategy, budget and the time used, seeds, one row per parameter.
+  const budget = [t.budget.trials !== undefined ? `${t.budget.trials} trials` : '', t.budget.minutes !== undefined ? `${t.budget.minutes} min` : ''].filter(Boolean).join(', ');
+  const strategy = t.tpe ? `${t.strategy} (startup ${t.tpe.startup}, candidates ${t.tpe.candidates}, gamma ${t.tpe.gamma})` : t.strategy;
+  parts.push(
+    table(
+      ['strategy', 'budget', 'wall time used', 'seeds per trial'],
+      [[strategy, budget || (t.strategy === 'grid' ? 'the grid' : '-'), fmtDuration(t.spentSeconds), t.seeds.join(', ')]],
+      'tune-search',
+    ),
+  );
+  parts.push(
+    table(
+      ['parameter', 'distribution', 'sets'],
+      t.params.map((p) => [p.name, describeDistribution(p.dist), p.paths.length > 1 || p.paths[0] !== p.name ? p.paths.join(', ') : '']),
+      'tune-space',
+    ),
+  );
   if (t.best) {
     const setting = Object.entries(t.best.setting).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
     parts.push(`<h3>Best: trial ${t.best.trial}, valid ${escapeXml(key)} ${fmt(t.best.objective)}</h3><p>${setting.map(escapeXml).join('<br>')}</p>`);
+    parts.push(t.bestYaml ? `<p>As a complete spec (\`mmsa run\` it to reproduce the test): <span class="dir">${escapeXml(join(t.dir, 'best.yaml'))}</span></p>` : '<p class="note">The best so far: best.yaml is written when the search finishes.</p>');
   }
   if (t.test) {
     const keys = Object.keys(t.test.aggregate);
     parts.push(`<h3>Test of best.yaml (once, ${t.test.seeds.length} seed${t.test.seeds.length === 1 ? '' : 's'}): mean +- std</h3>`);
     parts.push(table(keys, [keys.map((k) => `${fmt(t.test!.aggregate[k]!.mean)} +- ${fmt(t.test!.aggregate[k]!.std)}`)], 'tune-test'));
+    if (t.test.runDirs?.length) parts.push(`<p class="dir">${t.test.runDirs.map(escapeXml).join('<br>')}</p>`);
   }
   const figs: string[] = [];
   const trials = tuneTrialsSpec(t);

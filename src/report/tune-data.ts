@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MmsaError } from '../errors.js';
 import type { AggregateCell } from '../runtime/events.js';
-import { readTrials, type TrialRecord } from '../tune/search.js';
+import { readSpentSeconds, readTrials, type TrialRecord } from '../tune/search.js';
 import type { Distribution } from '../tune/space.js';
 
 export interface TuneData {
@@ -16,9 +16,17 @@ export interface TuneData {
   strategy: string;
   objective: { metric: string; key: string; mode: 'min' | 'max' };
   params: { name: string; dist: Distribution; paths: string[] }[];
+  /** Budget of the last session (trials and/or minutes) and the wall time all sessions used (budget.json). */
+  budget: { trials?: number; minutes?: number };
+  spentSeconds: number;
+  /** Seeds every trial trains with. */
+  seeds: number[];
+  tpe?: { startup: number; candidates: number; gamma: number };
+  /** best.yaml exists (written when the search finished). */
+  bestYaml: boolean;
   trials: TrialRecord[];
   best?: TrialRecord;
-  test?: { aggregate: Record<string, AggregateCell>; seeds: unknown[] };
+  test?: { aggregate: Record<string, AggregateCell>; seeds: unknown[]; runDirs?: string[] };
 }
 
 export function isTuneDirectory(dir: string): boolean {
@@ -47,6 +55,11 @@ export function loadTune(dir: string): TuneData {
     strategy: String(body['strategy'] ?? '?'),
     objective,
     params: (body['params'] as TuneData['params'] | undefined) ?? [],
+    budget: (body['budget'] as TuneData['budget'] | undefined) ?? {},
+    spentSeconds: readSpentSeconds(dir),
+    seeds: (body['seeds'] as number[] | undefined) ?? [],
+    ...(body['tpe'] ? { tpe: body['tpe'] as NonNullable<TuneData['tpe']> } : {}),
+    bestYaml: existsSync(join(dir, 'best.yaml')),
     trials,
     ...(best ? { best } : {}),
     ...(body['test'] ? { test: body['test'] as TuneData['test'] } : {}),

@@ -2,6 +2,7 @@
 // threads), with events streamed back. Used by `mmsa tune --jobs N` and by queue workers. Phase 7 (execute).
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import type { RunEvent } from '../runtime/events.js';
@@ -21,6 +22,20 @@ export interface PoolOptions {
   /** Threads of the native kernels per process (MMSA_THREADS in the child). */
   threads?: number;
   env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Worker processes and native threads per process on this machine. A run's threads are `--threads`, else
+ * MMSA_THREADS; without `--jobs` as many processes run as the cores allow with those threads (one thread each when
+ * neither is set), and with `--jobs` alone the cores are shared among the processes. Oversubscribing the cores only
+ * slows every run down (the kernels' threads spin on shared work).
+ */
+export function planPool(o: { jobs?: number; threads?: number; env: NodeJS.ProcessEnv; cores?: number }): { jobs: number; threads: number } {
+  const cores = o.cores ?? availableParallelism();
+  const fromEnv = Number(o.env['MMSA_THREADS']);
+  const runThreads = o.threads ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : undefined);
+  const jobs = o.jobs ?? Math.max(1, Math.floor(cores / (runThreads ?? 1)));
+  return { jobs, threads: runThreads ?? Math.max(1, Math.floor(cores / jobs)) };
 }
 
 export class LocalPool {

@@ -119,6 +119,18 @@ export function readSpentSeconds(tuneDir: string): number {
   }
 }
 
+/** Waiting for a run directory that another (stopping) process still owns: tries and the pause between them. */
+const OWNER_WAIT_TRIES = 8;
+const OWNER_WAIT_MS = 2000;
+
+/**
+ * A failed trial is kept on resume (its setting fails the same way again), unless it failed for a reason outside the
+ * setting: a worker process died under it (MSA6752) or another process held its run directory (MSA6743).
+ */
+export function retriedOnResume(t: TrialRecord): boolean {
+  return t.status === 'failed' && /^MSA(6752|6743)\b/.test(t.error ?? '');
+}
+
 /** Lower is better for the strategy. */
 function lossOf(cfg: TuneConfig, objective: number): number {
   return cfg.objective.mode === 'min' ? objective : -objective;
@@ -165,9 +177,16 @@ export async function runSearch(o: SearchOptions): Promise<SearchOutcome> {
     if (existing) return existing;
     const dir = runDirPath(o.outRoot, job.pipeline, job.specHash, job.seed);
     const done = findCompletedRun(dir);
-    const p = done
-      ? Promise.resolve<RunJobResult>({ key: job.key, status: 'completed', result: done.results, runDir: dir, manifest: done.manifest, reused: true, seconds: 0 })
-      : o.runner.run(job, (event) => o.onEvent({ kind: 'trial.event', t: now(), trial, seed: job.seed, event }));
+    const train = async (): Promise<RunJobResult> => {
+      // A process of a search killed a moment ago may still be stopping in this directory (MSA6743: a live owner);
+      // it lets go within seconds, so wait for it rather than fail the trial.
+      for (let attempt = 0; ; attempt++) {
+        const r = await o.runner.run(job, (event) => o.onEvent({ kind: 'trial.event', t: now(), trial, seed: job.seed, event }));
+        if (r.error?.code !== 'MSA6743' || attempt >= OWNER_WAIT_TRIES || o.signal?.aborted) return r;
+        await new Promise((w) => setTimeout(w, OWNER_WAIT_MS));
+      }
+    };
+    const p = done ? Promise.resolve<RunJobResult>({ key: job.key, status: 'completed', result: done.results, runDir: dir, manifest: done.manifest, reused: true, seconds: 0 }) : train();
     units.set(job.key, p);
     // A failed or interrupted unit may be tried again by a later trial or a rerun.
     void p.then((r) => {
@@ -231,7 +250,7 @@ export async function runSearch(o: SearchOptions): Promise<SearchOutcome> {
     while (inFlight.size < Math.max(1, o.runner.slots) && index < limit && now() < deadline && !o.signal?.aborted) {
       const known = trials.get(index);
       // A finished trial of an earlier session is kept; an unfinished one runs again with its recorded setting.
-      if (known && (known.status === 'completed' || known.status === 'failed')) {
+      if (known && (known.status === 'completed' || (known.status === 'failed' && !retriedOnResume(known)))) {
         index++;
         continue;
       }
@@ -320,6 +339,9 @@ function writeTuneJson(tuneDir: string, cfg: TuneConfig, o: Omit<SearchOutcome, 
     status: o.status,
     objective: cfg.objective,
     strategy: cfg.strategy,
+    ...(cfg.strategy === 'tpe' ? { tpe: cfg.tpe } : {}),
+    budget: cfg.budget,
+    searchSeed: cfg.seed,
     params: cfg.params.map((p) => ({ name: p.name, dist: p.dist, paths: p.paths.map((x) => x.text) })),
     seeds: cfg.seeds,
     trials: o.trials,

@@ -14,15 +14,10 @@ export interface TuneConfig {
   budget: { trials?: number; minutes?: number };
   /** Seeds every trial trains with; the objective is their mean. */
   seeds: number[];
-  /** `metric` as written; `key` as results name it (`loss` -> `Loss`); `mode` from the metric. */
+  /** `metric` as written; `key` as results name it (`loss` -> `Loss`); `mode` from the metric catalog. */
   objective: { metric: string; key: string; split: 'valid'; mode: 'min' | 'max' };
   /** Seed of the strategy's own draws. */
   seed: number;
-}
-
-/** Whether a metric is minimised or maximised: losses and errors down, accuracies, F1 and correlation up. */
-export function metricDirection(metric: string): 'min' | 'max' {
-  return defaultMode(metric);
 }
 
 /** The tune section of a compiled (checked) spec, or undefined when it has none. */
@@ -36,7 +31,7 @@ export function resolveTune(spec: PipelineSpec): TuneConfig | undefined {
     tpe: { startup: t.tpe.startup, candidates: t.tpe.candidates, gamma: t.tpe.gamma },
     budget: { ...(t.budget.trials !== undefined ? { trials: t.budget.trials } : {}), ...(t.budget.minutes !== undefined ? { minutes: t.budget.minutes } : {}) },
     seeds: t.seeds ?? [spec.seeds[0]!],
-    objective: { metric, key: metric.toLowerCase() === 'loss' ? 'Loss' : metric, split: 'valid', mode: metricDirection(metric) },
+    objective: { metric, key: metric.toLowerCase() === 'loss' ? 'Loss' : metric, split: 'valid', mode: defaultMode(metric) },
     seed: t.seed,
   };
 }

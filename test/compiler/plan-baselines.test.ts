@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { main, type Io } from '../../src/cli/main.js';
 import { compileFile } from '../../src/compiler/compile.js';
 import { formatDiagnostics } from '../../src/compiler/diagnostics/format.js';
-import { printPlan } from '../../src/compiler/ir/print-plan.js';
+import { printPlanText } from '../../src/cli/compiler-commands.js';
 import { expectBaseline } from '../helpers/baseline.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,7 +29,8 @@ describe('plan baselines of the shipped pipelines', () => {
       const r = compileFile(join(pipelinesDir, file), { env: {} });
       expect(formatDiagnostics(r.diagnostics, r.host, { cwd: repoRoot })).toBe('');
       expect(r.ir).toBeDefined();
-      const text = printPlan(r.ir!, { cwd: repoRoot });
+      // As `mmsa plan` prints it: a spec with a tune: section gets the search after the plan.
+      const text = printPlanText(r, { cwd: repoRoot });
       expect(text).toContain(`pipeline ${basename(file, '.yaml')}`);
       expectBaseline(join(baselineDir, `${basename(file, '.yaml')}.txt`), text);
     });

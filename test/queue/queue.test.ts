@@ -177,6 +177,47 @@ describe('mmsa tune --queue with mmsa worker processes on a real Redis', () => {
     expect(lines.filter((l) => l.status === 'completed')).toHaveLength(1);
   }, 120_000);
 
+  it('the submitter detaches (Ctrl-C), mmsa status --follow re-attaches, rerunning collects without training again', async () => {
+    const { r, a, b } = await redisWithWorkers('d1', 'd2');
+    const cwd = mkdtempSync(join(dir, 'detach-'));
+    const ac = new AbortController();
+    const events: TuneEvent[] = [];
+    const s = io(cwd);
+    const code = await tuneCommand(SPEC, {
+      queue: r.url, jobs: 2, reporter: 'plain', out: 'runs', signal: ac.signal,
+      onEvent: (e) => {
+        events.push(e);
+        // Detach mid-trial (its first training step), so the job is still running when status re-attaches.
+        if (!ac.signal.aborted && e.kind === 'trial.event' && e.event.kind === 'step.end') ac.abort();
+      },
+    }, s.io);
+    expect(code, s.err.join('')).toBe(130);
+    const tuneDir = (events.find((e) => e.kind === 'tune.start') as Extract<TuneEvent, { kind: 'tune.start' }>).tuneDir;
+    const left = readTrials(tuneDir).filter((t) => t.status === 'running');
+    expect(left.length, 'a trial was in flight at the detach').toBeGreaterThanOrEqual(1);
+    // The workers go on with the jobs left on the queue; status --follow prints them until the queue is idle.
+    const st = io(cwd);
+    expect(await main(['status', '--queue', r.url, '--follow'], st.io)).toBe(0);
+    const followed = st.out.join('');
+    expect(followed).toMatch(/^queue redis:.* 0 failed/m);
+    expect(followed).toMatch(/^queue idle$/m);
+    const before = [...doneKeys(a.log()), ...doneKeys(b.log())];
+    // The trials in flight at the detach were finished by the workers meanwhile, and status saw each of them (still
+    // running when it looked, or completing while it followed).
+    for (const t of left) {
+      expect(before.some((k) => k.includes(`/${t.specHash}-`)), `${t.specHash} in ${before.join(', ')}`).toBe(true);
+      expect(followed, followed).toMatch(new RegExp(`(running \\S+/${t.specHash}-\\d+: |\\S+/${t.specHash}-\\d+: completed$)`, 'm'));
+    }
+    // Rerunning the command collects what the workers finished while detached and runs the rest: nothing twice.
+    const s2 = io(cwd);
+    expect(await tuneCommand(SPEC, { queue: r.url, reporter: 'plain', out: 'runs', signal: new AbortController().signal }, s2.io), s2.err.join('')).toBe(0);
+    expect(readTrials(tuneDir).map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    const all = [...doneKeys(a.log()), ...doneKeys(b.log())];
+    expect(new Set(all).size).toBe(all.length);
+    expect(all).toHaveLength(5);
+    for (const t of readTrials(tuneDir)) expect(existsSync(join(cwd, 'runs', t.seeds![0]!.runDir, 'results.json'))).toBe(true);
+  }, 180_000);
+
   it('Redis restarted mid-search: workers and the submitter reconnect and the search finishes', async () => {
     const { r, a, b } = await redisWithWorkers('ra', 'rb');
     const cwd = mkdtempSync(join(dir, 'restart-'));

@@ -15,13 +15,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const inProcess: Runner = { slots: 1, run: (job, onEvent) => executeRunJob(job, { onEvent }), abortAll() {}, close: async () => {} };
 
-async function search(file: string, stretchSeconds: number) {
+async function search(file: string, stretchSeconds: number, trials?: number) {
   const compiled = compileFile(file, { env: {} });
   let offset = 0;
   const events: TuneEvent[] = [];
   const outcome = await runSearch({
     file, compiled, cfg: resolveTune(compiled.spec!)!, env: {}, outRoot: join(dir, 'runs'), runner: inProcess,
-    compat: await localCompat(undefined), command: ['mmsa', 'tune', file],
+    compat: await localCompat(undefined), command: ['mmsa', 'tune', file], ...(trials !== undefined ? { trials } : {}),
     now: () => Date.now() + offset,
     onEvent: (e) => {
       events.push(e);
@@ -58,5 +58,20 @@ describe('mmsa tune: the wall-time budget across sessions', () => {
     expect(third.events.filter((e) => e.kind === 'trial.start').map((e) => (e as { trial: number }).trial)).toEqual([2]);
     expect(readTrials(tuneDir).map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
     expect(JSON.parse(readFileSync(join(tuneDir, 'budget.json'), 'utf8')).seconds).toBeGreaterThanOrEqual(300);
+  }, 120_000);
+
+  it('a budget of trials: random search runs that many; --trials raises it and the same search goes on', async () => {
+    const file = join(dir, 'trials.yaml');
+    writeFileSync(file, `version: 1\nextends: ${resolve(import.meta.dirname, '../fixtures/tune/tiny_tune.yaml')}\ntrain: {max_epochs: 1}\ntune:\n  strategy: random\n  budget: {trials: 2}\n  space:\n    train.optimizer.groups[factors].lr: {loguniform: [1.0e-4, 1.0e-2]}\n`);
+    const first = await search(file, 0);
+    expect(first.outcome.status).toBe('completed');
+    expect(first.outcome.trials.map((t) => t.trial)).toEqual([0, 1]);
+    const lrs = first.outcome.trials.map((t) => t.setting['train.optimizer.groups[factors].lr'] as number);
+    for (const lr of lrs) expect(lr >= 1e-4 && lr <= 1e-2).toBe(true);
+    // The rerun with --trials 3 (the budget is not part of the search's identity) adds exactly one trial.
+    const second = await search(file, 0, 3);
+    expect(second.outcome.tuneDir).toBe(first.outcome.tuneDir);
+    expect(second.events.filter((e) => e.kind === 'trial.start').map((e) => (e as { trial: number }).trial)).toEqual([2]);
+    expect(readTrials(first.outcome.tuneDir).map((t) => t.setting['train.optimizer.groups[factors].lr'])).toEqual([...lrs, second.outcome.trials[2]!.setting['train.optimizer.groups[factors].lr']]);
   }, 120_000);
 });

@@ -2,7 +2,7 @@
 // search resumes after an interruption with finished trials reused, best.yaml is complete and tested once; the TUI
 // drawn from the events of that real search (every running trial, progress, the best, the closing lines).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { render } from 'ink-testing-library';
@@ -74,12 +74,14 @@ describe('mmsa tune (local worker processes)', () => {
     expect(readFileSync(join(tuneDir, 'trials.csv'), 'utf8').trim().split('\n')).toHaveLength(5);
     expect(b.out.join('')).toMatch(/valid MAE/);
 
-    // A third run recomputes nothing: every trial and the test are reused.
+    // A third run recomputes nothing: every trial and the test are reused. Without --jobs, as many trials run at once
+    // as the cores allow with each run's threads (--threads 1: one per core).
     const c3 = io();
     const events3: TuneEvent[] = [];
-    expect(await tuneCommand(SPEC, { jobs: 2, reporter: 'ndjson', out: 'runs', onEvent: (e) => events3.push(e) }, c3.io)).toBe(0);
+    expect(await tuneCommand(SPEC, { threads: 1, reporter: 'ndjson', out: 'runs', onEvent: (e) => events3.push(e) }, c3.io)).toBe(0);
     expect(events3.filter((e) => e.kind === 'trial.event')).toEqual([]);
     expect(c3.out.join('').split('\n').filter(Boolean).every((l) => JSON.parse(l).kind)).toBe(true);
+    expect((events3[0] as Extract<TuneEvent, { kind: 'tune.start' }>).slots).toBe(availableParallelism());
   }, 300_000);
 
   it('TUI: every running trial with its seeds, the count including resumed trials, the best, and the closing lines', () => {
@@ -138,6 +140,23 @@ describe('mmsa tune (local worker processes)', () => {
     expect(params).toContain('train.optimizer.groups[subnets].lr');
     const rows = html.slice(html.indexOf('class="tune-trials"')).split('</table>')[0]!.match(/<tr>/g)!;
     expect(rows).toHaveLength(5);
+    // What was searched, as mmsa plan says it: strategy, budget, time used, seeds; one row per parameter.
+    expect(html).toMatch(/<table class="tune-search">.*<td>grid<\/td><td>the grid<\/td><td>\d\d:\d\d<\/td><td>1111<\/td>/);
+    const space = html.slice(html.indexOf('class="tune-space"')).split('</table>')[0]!;
+    expect(space).toContain('<td>fusion.rank</td><td>choice of 2: 2, 3</td>');
+    expect(space).toContain('<td>train.optimizer.groups[subnets].lr</td><td>choice of 2: 0.001, 0.003</td>');
+    expect(html).toContain(`${join(recordedDir, 'best.yaml')}</span>`);
+
+    // The pipeline's directory: the search is one section, its trials' runs are left to it, the test of best.yaml
+    // (an ordinary run) is a run section.
+    const all = io();
+    const pipelineDir = join(recordedDir, '..');
+    expect(await main(['report', pipelineDir], all.io), all.err.join('')).toBe(0);
+    expect(all.err.join('')).toMatch(/report\.html \(1 search, 1 run\)/);
+    const page = readFileSync(join(pipelineDir, 'report.html'), 'utf8');
+    expect(page.match(/<section id="tune-\d+"/g)).toHaveLength(1);
+    expect(page.match(/<section id="run-\d+"/g)).toHaveLength(1);
+    expect(page).toMatch(/<h3>Test results/);
     const png = io();
     expect(await main(['report', recordedDir, '--format', 'png', '--plot', 'params', '-o', join(dir, 'params.png')], png.io), png.err.join('')).toBe(0);
     expect(readFileSync(join(dir, 'params.png')).subarray(1, 4).toString()).toBe('PNG');

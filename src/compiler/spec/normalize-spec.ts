@@ -6,12 +6,15 @@ import type { ResolvedDataset } from '../ir/types.js';
 import type { Span } from '../source/source-file.js';
 import { fromValue, getEntry, toValue, type JsonValue, type SpecMap, type SpecNode } from './spec-tree.js';
 import type { PipelineSpec } from './types.generated.js';
+import { metricDirection } from '../../runtime/metrics/registry.js';
 
-const MIN_METRICS = new Set(['loss', 'mae', 'rmse']);
-
-/** Whether a selection metric is minimised (losses and errors) or maximised (accuracies, F1, correlation). */
+/**
+ * Whether a metric is minimised or maximised, from the metric catalog (src/runtime/metrics/registry.ts: losses and
+ * errors down, accuracies, F1 and correlations up). A name the catalog does not know is reported by the metric rules;
+ * it counts as maximised here so that normalisation can go on.
+ */
 export function defaultMode(metric: string): 'min' | 'max' {
-  return MIN_METRICS.has(metric.toLowerCase()) ? 'min' : 'max';
+  return metricDirection(metric) ?? 'max';
 }
 
 /** Sets `path` to `value` unless present; records the path as defaulted. */

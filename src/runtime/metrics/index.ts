@@ -6,6 +6,7 @@ export {
   defaultKeyEval,
   initialBest,
   isImprovement,
+  metricDirection,
   metricKey,
   METRICS,
   METRIC_SETS,

@@ -20,6 +20,8 @@ export interface MetricDef {
   /** Key in the result object (defaults to `name`); SIMS variants share MMSA's keys with the MOSI ones. */
   key?: string;
   kind: MetricKind;
+  /** Which way is better: errors are minimised, accuracies, F1 and correlations maximised (selection, tuning). */
+  better: 'min' | 'max';
   description: string;
   /** `pred` and `truth` are float32 vectors of the same length (logits for classification with numClasses). */
   compute(pred: Float32Array, truth: Float32Array, opts: MetricOptions): number;
@@ -108,78 +110,78 @@ function threshold(opts: MetricOptions): number {
 const DEFS: MetricDef[] = [
   // MOSI / MOSEI (utils/metricsTop.py __eval_mosei_regression); MAE and Corr are also the generic ones
   {
-    name: 'Has0_acc_2', kind: 'regression', description: 'accuracy of (pred >= 0) vs (truth >= 0), zeros kept',
+    name: 'Has0_acc_2', kind: 'regression', better: 'max', description: 'accuracy of (pred >= 0) vs (truth >= 0), zeros kept',
     compute: (p, t) => accuracy(binarize(t, (v) => v >= 0), binarize(p, (v) => v >= 0)),
   },
   {
-    name: 'Has0_F1_score', kind: 'regression', description: 'weighted F1 of (pred >= 0) vs (truth >= 0)',
+    name: 'Has0_F1_score', kind: 'regression', better: 'max', description: 'weighted F1 of (pred >= 0) vs (truth >= 0)',
     compute: (p, t) => weightedF1(binarize(t, (v) => v >= 0), binarize(p, (v) => v >= 0)),
   },
   {
-    name: 'Non0_acc_2', kind: 'regression', description: 'accuracy of (pred > 0) vs (truth > 0) where truth != 0 (NaN if none)',
+    name: 'Non0_acc_2', kind: 'regression', better: 'max', description: 'accuracy of (pred > 0) vs (truth > 0) where truth != 0 (NaN if none)',
     compute: (p, t) => {
       const s = nonZeroSubset(p, t);
       return accuracy(s.t, s.p);
     },
   },
   {
-    name: 'Non0_F1_score', kind: 'regression', description: 'weighted F1 of (pred > 0) vs (truth > 0) where truth != 0 (0 if none)',
+    name: 'Non0_F1_score', kind: 'regression', better: 'max', description: 'weighted F1 of (pred > 0) vs (truth > 0) where truth != 0 (0 if none)',
     compute: (p, t) => {
       const s = nonZeroSubset(p, t);
       return weightedF1(s.t, s.p);
     },
   },
   {
-    name: 'Mult_acc_5', kind: 'regression', description: 'clip to [-2, 2], round half to even, fraction equal',
+    name: 'Mult_acc_5', kind: 'regression', better: 'max', description: 'clip to [-2, 2], round half to even, fraction equal',
     compute: (p, t) => multiclassAcc(p, t, 2),
   },
   {
-    name: 'Mult_acc_7', kind: 'regression', description: 'clip to [-3, 3], round half to even, fraction equal',
+    name: 'Mult_acc_7', kind: 'regression', better: 'max', description: 'clip to [-3, 3], round half to even, fraction equal',
     compute: (p, t) => multiclassAcc(p, t, 3),
   },
   {
-    name: 'MAE', kind: 'regression', description: 'mean absolute error on unclipped values (float32, as numpy)',
+    name: 'MAE', kind: 'regression', better: 'min', description: 'mean absolute error on unclipped values (float32, as numpy)',
     compute: (p, t) => maeFloat32(p, t),
   },
   {
-    name: 'Corr', kind: 'regression', description: 'Pearson correlation on unclipped values (NaN if a vector is constant)',
+    name: 'Corr', kind: 'regression', better: 'max', description: 'Pearson correlation on unclipped values (NaN if a vector is constant)',
     compute: (p, t) => pearson(p, t),
   },
   // SIMS / SIMSv2 (utils/metricsTop.py __eval_sims_regression): everything on values clipped to [-1, 1]
   {
-    name: 'sims/Mult_acc_2', key: 'Mult_acc_2', kind: 'regression', description: 'SIMS 2 classes: (-1.01, 0], (0, 1.01]',
+    name: 'sims/Mult_acc_2', key: 'Mult_acc_2', kind: 'regression', better: 'max', description: 'SIMS 2 classes: (-1.01, 0], (0, 1.01]',
     compute: (p, t) => simsAcc(p, t, 2),
   },
   {
-    name: 'sims/Mult_acc_3', key: 'Mult_acc_3', kind: 'regression', description: 'SIMS 3 classes, edges -0.1 / 0.1',
+    name: 'sims/Mult_acc_3', key: 'Mult_acc_3', kind: 'regression', better: 'max', description: 'SIMS 3 classes, edges -0.1 / 0.1',
     compute: (p, t) => simsAcc(p, t, 3),
   },
   {
-    name: 'sims/Mult_acc_5', key: 'Mult_acc_5', kind: 'regression', description: 'SIMS 5 classes, edges -0.7 / -0.1 / 0.1 / 0.7',
+    name: 'sims/Mult_acc_5', key: 'Mult_acc_5', kind: 'regression', better: 'max', description: 'SIMS 5 classes, edges -0.7 / -0.1 / 0.1 / 0.7',
     compute: (p, t) => simsAcc(p, t, 5),
   },
   {
-    name: 'sims/F1_score', key: 'F1_score', kind: 'regression', description: 'weighted F1 of the SIMS 2-class indices',
+    name: 'sims/F1_score', key: 'F1_score', kind: 'regression', better: 'max', description: 'weighted F1 of the SIMS 2-class indices',
     compute: (p, t) => weightedF1(simsClasses(clip(t, -1, 1), 2), simsClasses(clip(p, -1, 1), 2)),
   },
   {
-    name: 'sims/MAE', key: 'MAE', kind: 'regression', description: 'MAE on values clipped to [-1, 1]',
+    name: 'sims/MAE', key: 'MAE', kind: 'regression', better: 'min', description: 'MAE on values clipped to [-1, 1]',
     compute: (p, t) => maeFloat32(clip(p, -1, 1), clip(t, -1, 1)),
   },
   {
-    name: 'sims/Corr', key: 'Corr', kind: 'regression', description: 'Pearson correlation on values clipped to [-1, 1]',
+    name: 'sims/Corr', key: 'Corr', kind: 'regression', better: 'max', description: 'Pearson correlation on values clipped to [-1, 1]',
     compute: (p, t) => pearson(clip(p, -1, 1), clip(t, -1, 1)),
   },
   // extra regression metrics for custom datasets (float64 on the float32 inputs)
   {
-    name: 'RMSE', kind: 'regression', description: 'root mean squared error',
+    name: 'RMSE', kind: 'regression', better: 'min', description: 'root mean squared error',
     compute: (p, t) => {
       const sq = Float64Array.from(p, (v, i) => (v - t[i]!) ** 2);
       return Math.sqrt(meanFloat64(sq));
     },
   },
   {
-    name: 'CCC', kind: 'regression', description: "Lin's concordance correlation coefficient (population variances)",
+    name: 'CCC', kind: 'regression', better: 'max', description: "Lin's concordance correlation coefficient (population variances)",
     compute: (p, t) => {
       const mp = meanFloat64(p);
       const mt = meanFloat64(t);
@@ -199,26 +201,26 @@ const DEFS: MetricDef[] = [
   },
   // classification (pred = class indices, or logits with numClasses)
   {
-    name: 'accuracy', kind: 'classification', description: 'fraction of correct class predictions',
+    name: 'accuracy', kind: 'classification', better: 'max', description: 'fraction of correct class predictions',
     compute: (p, t, o) => accuracy(Float64Array.from(t), classIndices(p, t.length, o)),
   },
   {
-    name: 'macro_F1', kind: 'classification', description: 'unweighted mean of per-class F1 (sklearn macro)',
+    name: 'macro_F1', kind: 'classification', better: 'max', description: 'unweighted mean of per-class F1 (sklearn macro)',
     compute: (p, t, o) => macroF1(Float64Array.from(t), classIndices(p, t.length, o)),
   },
   {
-    name: 'weighted_F1', kind: 'classification', description: 'support-weighted mean of per-class F1 (sklearn weighted)',
+    name: 'weighted_F1', kind: 'classification', better: 'max', description: 'support-weighted mean of per-class F1 (sklearn weighted)',
     compute: (p, t, o) => weightedF1(Float64Array.from(t), classIndices(p, t.length, o)),
   },
   {
-    name: 'Acc_2', kind: 'classification', description: 'binary accuracy, positive iff value >= threshold (default 0.5)',
+    name: 'Acc_2', kind: 'classification', better: 'max', description: 'binary accuracy, positive iff value >= threshold (default 0.5)',
     compute: (p, t, o) => {
       const th = threshold(o);
       return accuracy(binarize(t, (v) => v >= th), binarize(p, (v) => v >= th));
     },
   },
   {
-    name: 'F1', kind: 'classification', description: 'F1 of the positive class, positive iff value >= threshold (default 0.5)',
+    name: 'F1', kind: 'classification', better: 'max', description: 'F1 of the positive class, positive iff value >= threshold (default 0.5)',
     compute: (p, t, o) => {
       const th = threshold(o);
       return binaryF1(binarize(t, (v) => v >= th), binarize(p, (v) => v >= th));
@@ -231,6 +233,17 @@ export const METRICS: ReadonlyMap<string, MetricDef> = new Map(DEFS.map((d) => [
 /** Output key of a metric (its `key`, or its name). */
 export function metricKey(def: MetricDef): string {
   return def.key ?? def.name;
+}
+
+/**
+ * Which way a metric is better, by registry name or result key (`sims/MAE` and `MAE` alike, in any case); `loss` (the
+ * validation loss) is minimised. Undefined for a name the registry does not know.
+ */
+export function metricDirection(metric: string): 'min' | 'max' | undefined {
+  const m = metric.toLowerCase();
+  if (m === 'loss') return 'min';
+  const def = METRICS.get(metric) ?? DEFS.find((d) => metricKey(d) === metric) ?? DEFS.find((d) => d.name.toLowerCase() === m || metricKey(d).toLowerCase() === m);
+  return def?.better;
 }
 
 /** The reference's metric set per dataset, in MMSA's key order. */
