@@ -18,6 +18,7 @@ import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
 import { completedSeedResults, findCompletedRun, readManifest, runDirPath, RunDir, summaryPaths, writeSummary, type LockFile, type RunManifest } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
+import { acquireRunLock, beingTrained, type RunLock } from './run-lock.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
 
@@ -69,6 +70,17 @@ export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatus
  * yielded. Errors become a `run.error` event (and a 'failed' manifest); the return value tells the outcome.
  */
 export async function* runPipeline(compiled: CompileResult, opts: RunOptions): AsyncGenerator<RunEvent, RunOutcome> {
+  const locks: RunLock[] = [];
+  try {
+    return yield* runSeeds(compiled, opts, locks);
+  } finally {
+    // However the seeds end (finished, failed, or the consumer stopped iterating): the start locks go.
+    for (const l of locks.splice(0)) l.release();
+  }
+}
+
+/** runPipeline's body; `locks` holds the start lock of the seed in progress. */
+async function* runSeeds(compiled: CompileResult, opts: RunOptions, locks: RunLock[]): AsyncGenerator<RunEvent, RunOutcome> {
   const { ir, spec, hash, seeds } = runPlan(compiled, opts);
   const outcome: RunOutcome = { status: 'completed', specHash: hash, runDirs: [], results: [] };
   const ev = <E extends RunEvent>(body: EventBody<E>) => makeEvent<E>(body);
@@ -125,17 +137,36 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
   };
 
   for (const [seedIndex, seed] of seeds.entries()) {
+    for (const l of locks.splice(0)) l.release();
     if (opts.signal?.aborted) {
       outcome.status = 'interrupted';
       return outcome;
     }
     const runId = `${hash}-${seed}`;
     const dirPath = runDirPath(opts.outRoot, ir.pipeline, hash, seed);
-    const done = opts.force ? undefined : findCompletedRun(dirPath);
-    if (done) {
+    const completed = () => (opts.force ? undefined : findCompletedRun(dirPath));
+    const reuse = (done: NonNullable<ReturnType<typeof findCompletedRun>>) => {
       outcome.runDirs.push(dirPath);
       outcome.results.push(done.results);
-      yield ev({ kind: 'run.end', runId, scope: 'seed', status: 'completed', seed, seedIndex, result: done.results, epochs: done.results.epochs, bestEpoch: done.results.bestEpoch, reused: true, runDir: dirPath, seconds: 0 });
+      return ev({ kind: 'run.end', runId, scope: 'seed', status: 'completed', seed, seedIndex, result: done.results, epochs: done.results.epochs, bestEpoch: done.results.bestEpoch, reused: true, runDir: dirPath, seconds: 0 });
+    };
+    const done = completed();
+    if (done) {
+      yield reuse(done);
+      continue;
+    }
+    // Held from before the data loads until the seed ends: a second run of the same spec and seed started at the
+    // same moment stops here (MSA6743) instead of training into the same directory. A completed run is reused above
+    // without it (so it can be read from a read-only place), and looked for again once the lock is held.
+    try {
+      locks.push(acquireRunLock(dirPath, { what: 'the run directory', elsewhere: 'write the runs elsewhere with --out DIR' }));
+    } catch (e) {
+      yield fail(e, seed);
+      return outcome;
+    }
+    const doneMeanwhile = completed();
+    if (doneMeanwhile) {
+      yield reuse(doneMeanwhile);
       continue;
     }
     // A directory still marked running is either being trained right now (never replace it, not even with --force)
@@ -143,13 +174,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     const previous = readManifest(dirPath);
     const judged = previous?.status === 'running' ? judgeRun(previous) : undefined;
     if (judged?.state === 'running') {
-      yield fail(
-        new MmsaError('MSA6743', `${dirPath} is being trained right now (${judged.why})`, {
-          hint: `follow it with \`mmsa watch ${dirPath}\`, or stop that process first; a second run of the same spec and seed would overwrite it`,
-          details: { path: dirPath, ...(judged.owner ? { owner: judged.owner } : {}) },
-        }),
-        seed,
-      );
+      yield fail(beingTrained(dirPath, judged.why, judged.owner), seed);
       return outcome;
     }
     const recovered = judged?.state === 'dead' ? `the previous run in ${dirPath} died (${judged.why}); training it again from the start` : undefined;
