@@ -9,8 +9,8 @@ export { SourceFile, SourceHost, type Span } from './compiler/source/source-file
 export { printPlan } from './compiler/ir/print-plan.js';
 export type { Ir, IrNode, IrTask, IrParamGroup, ResolvedDataset, TensorType, TrainingSchedule } from './compiler/ir/types.js';
 export type { PipelineSpec, RawPipelineSpec, DatasetManifest } from './compiler/spec/types.generated.js';
-export { CATALOG, getComponent } from './compiler/components/catalog.js';
-export { defineComponent, type ComponentDef } from './compiler/components/define-component.js';
+export { CATALOG, getComponent } from './components/catalog.js';
+export { defineComponent, type ComponentDef } from './components/component.js';
 export { rootSchema } from './compiler/schema/schemas.js';
 export { MmsaError } from './errors.js';
 

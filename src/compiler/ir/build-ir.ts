@@ -4,8 +4,8 @@
 import { dirname, resolve } from 'node:path';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.js';
 import { expandHome } from '../spec/resolve-dataset.js';
-import { getComponent } from '../components/catalog.js';
-import type { ShapeContext, ShapeInput } from '../components/define-component.js';
+import { getComponent } from '../../components/catalog.js';
+import type { ShapeContext, ShapeInput } from '../../components/component.js';
 import type { Span } from '../source/source-file.js';
 import { encoderModality, resolveRef, type NodeRef } from '../check/spec-graph.js';
 import { assignGroups, type ParamRef } from '../spec/selectors.js';

@@ -6,7 +6,7 @@ import { join, relative, sep } from 'node:path';
 import { schemasDir } from '../../paths.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
-import type { ComponentKind } from '../components/define-component.js';
+import type { ComponentKind } from '../../components/component.js';
 
 /** A JSON Schema document or subschema, as parsed from disk. */
 export type JsonSchema = { [key: string]: unknown };

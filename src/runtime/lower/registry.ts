@@ -2,13 +2,13 @@
 // `lower` hook stays lazy; this map is what phase 6 (lower) uses, and a test checks it covers the whole catalog.
 
 import type { ComponentLowering } from './node.js';
-import { lowerBertEncoder } from './components/encoder/bert.js';
-import { lowerGruEncoder } from './components/encoder/gru.js';
-import { lowerLstmEncoder } from './components/encoder/lstm.js';
-import { lowerMlpEncoder } from './components/encoder/mlp.js';
-import { lowerPrecomputedEncoder } from './components/encoder/precomputed.js';
-import { lowerSubnetEncoder } from './components/encoder/subnet.js';
-import { lowerTextLstmEncoder } from './components/encoder/text-lstm.js';
+import { lowerBertEncoder } from '../../components/encoders/bert/lower.js';
+import { lowerGruEncoder } from '../../components/encoders/gru/lower.js';
+import { lowerLstmEncoder } from '../../components/encoders/lstm/lower.js';
+import { lowerMlpEncoder } from '../../components/encoders/mlp/lower.js';
+import { lowerPrecomputedEncoder } from '../../components/encoders/precomputed/lower.js';
+import { lowerSubnetEncoder } from '../../components/encoders/subnet/lower.js';
+import { lowerTextLstmEncoder } from '../../components/encoders/text_lstm/lower.js';
 import { lowerConcatFusion } from './components/fusion/concat.js';
 import { lowerEarlyFusion } from './components/fusion/early.js';
 import { lowerLateFusion } from './components/fusion/late.js';

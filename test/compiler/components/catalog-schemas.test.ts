@@ -2,8 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CATALOG, componentTypes, getComponent } from '../../../src/compiler/components/catalog.js';
-import type { ComponentKind } from '../../../src/compiler/components/define-component.js';
+import { CATALOG, componentTypes, getComponent } from '../../../src/components/catalog.js';
+import type { ComponentKind } from '../../../src/components/component.js';
 import { ENCODER_TYPES, FUSION_TYPES, HEAD_TYPES, TASK_TYPES } from '../../../src/compiler/spec/types.generated.js';
 
 const SCHEMAS = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas');

@@ -1,5 +1,5 @@
 // Test helper: a tiny ShapeContext that records reports, with a distinct span per param and per input.
-import type { ComponentDef, ShapeContext, ShapeInput, ShapeResult } from '../../../src/compiler/components/define-component.js';
+import type { ComponentDef, ShapeContext, ShapeInput, ShapeResult } from '../../../src/components/component.js';
 import type { DiagnosticExtras } from '../../../src/compiler/diagnostics/diagnostic.js';
 import type { MessageCode } from '../../../src/compiler/diagnostics/messages.js';
 import type { TensorType } from '../../../src/compiler/ir/types.js';

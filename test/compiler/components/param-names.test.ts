@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { CATALOG } from '../../../src/compiler/components/catalog.js';
+import { CATALOG } from '../../../src/components/catalog.js';
 import { runInfer } from './fake-context.js';
 import { CASES } from './representative-params.js';
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { getComponent } from '../../../src/compiler/components/catalog.js';
+import { getComponent } from '../../../src/components/catalog.js';
 
 function task(type: string) {
   const d = getComponent('task', type);

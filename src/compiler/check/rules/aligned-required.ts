@@ -1,7 +1,7 @@
 // Rule aligned-required: fusions that combine sequences step by step (early; tensor over sequences) read modalities
 // aligned to the text: the modality's `aligned`, else the dataset file's, or `align: avg_pool`. Phase 4 (check).
 
-import { getComponent } from '../../components/catalog.js';
+import { getComponent } from '../../../components/catalog.js';
 import { defineRule } from '../rule.js';
 import { encoderOfRef, encoderOutputKind, fusionInputs, fusionOf, getEncoder, getModality, isWritten, modalityOfRef } from '../spec-graph.js';
 

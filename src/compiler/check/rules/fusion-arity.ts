@@ -1,7 +1,7 @@
 // Rule fusion-arity: the fusion gets as many inputs as its type allows, and each input's kind (vector or sequence,
 // where the encoder's parameters decide it) is one the fusion accepts. Phase 4 (check).
 
-import { componentTypes, getComponent } from '../../components/catalog.js';
+import { componentTypes, getComponent } from '../../../components/catalog.js';
 import type { RelatedInfo } from '../../diagnostics/diagnostic.js';
 import { defineRule } from '../rule.js';
 import { declaredHere, encoderOfRef, encoderOutputKind, fusionInputs, fusionOf, getEncoder, modalities, modalityOfRef, writtenSpan } from '../spec-graph.js';

@@ -1,7 +1,7 @@
 // Catalog entry 'classification': an MLP head to one logit per class (`layers.{i}`, `out`), or a passthrough.
 // Schema, shape rule and parameter names; phases 2-5.
 
-import { defineComponent } from '../define-component.js';
+import { defineComponent } from '../../../components/component.js';
 import type { ClassificationHead } from '../../spec/types.generated.js';
 import { headNames, inferMlpHead, summarizeHeadLayers } from './regression.js';
 

@@ -1,7 +1,7 @@
 // Catalog entry 'cross_entropy': softmax cross entropy of one logits head against integer labels. Schema,
 // heads/targets read, plan text; phases 2-6.
 
-import { defineComponent } from '../define-component.js';
+import { defineComponent } from '../../../components/component.js';
 import type { CrossEntropyTask } from '../../spec/types.generated.js';
 import { summarizeLossTask } from './l1.js';
 

@@ -1,7 +1,7 @@
 // Catalog entry 'l1': mean absolute error of one head against one label. Schema, heads/targets read, plan text;
 // phases 2-6.
 
-import { defineComponent } from '../define-component.js';
+import { defineComponent } from '../../../components/component.js';
 import type { L1Task } from '../../spec/types.generated.js';
 
 /** Shared by the single-head losses (l1, mse, cross_entropy). */

@@ -1,7 +1,7 @@
 // Catalog entry 'mse': mean squared error of one head against one label. Schema, heads/targets read, plan text;
 // phases 2-6.
 
-import { defineComponent } from '../define-component.js';
+import { defineComponent } from '../../../components/component.js';
 import type { MseTask } from '../../spec/types.generated.js';
 import { summarizeLossTask } from './l1.js';
 

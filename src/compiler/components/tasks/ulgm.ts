@@ -1,7 +1,7 @@
 // Catalog entry 'ulgm': Self-MM's unimodal label generation (tanh-weighted L1 losses of unimodal heads against
 // self-generated labels) and the schedule hooks that maintain its label banks. Phases 2-6.
 
-import { defineComponent } from '../define-component.js';
+import { defineComponent } from '../../../components/component.js';
 import type { UlgmTask } from '../../spec/types.generated.js';
 import type { ScheduleHook } from '../../ir/types.js';
 

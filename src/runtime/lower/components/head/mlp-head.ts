@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createLinear, dropout, joinPath } from '../../../nn/index.js';
 import { constantInit } from '../../../nn/init.js';
 import { cfgBool, cfgNumber, cfgNumbers, cfgString, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext } from '../../node.js';
-import { activate } from '../../pool.js';
+import { activate } from '../../../nn/pool.js';
 import type { IrNode } from '../../../../compiler/ir/types.js';
 
 export function lowerMlpHead(node: IrNode, ctx: LowerNodeContext, outSize: number): LoweredNode {

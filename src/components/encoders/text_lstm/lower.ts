@@ -3,8 +3,8 @@
 // Phase 6 (lower).
 
 import type * as tf from '@tensorflow/tfjs';
-import { createTextSubNet } from '../../../nn/index.js';
-import { cfgNumber, firstValue, onlyInput, outDim, type NodeLowering } from '../../node.js';
+import { createTextSubNet } from './nn.js';
+import { cfgNumber, firstValue, onlyInput, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
 
 export const lowerTextLstmEncoder: NodeLowering = (node, ctx) => {
   const input = onlyInput(node, ctx);

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setupBackend } from '../../../src/runtime/backend.js';
-import { lowerPipeline } from '../../../src/runtime/lower/lower-pipeline.js';
-import { trainCtx, evalCtx } from '../../../src/runtime/nn/params.js';
-import { disposeGrads } from '../../../src/runtime/train/optim/adam.js';
-import { randomWeights, TINY_CONFIG, writeSafetensorsDir } from '../bert/helpers.js';
-import { loadDataset } from '../../../src/runtime/data/load-dataset.js';
-import { makeBatches } from '../../../src/runtime/data/batching.js';
-import { compileYaml, TINY } from './helpers.js';
+import { setupBackend } from '../../../../src/runtime/backend.js';
+import { lowerPipeline } from '../../../../src/runtime/lower/lower-pipeline.js';
+import { trainCtx, evalCtx } from '../../../../src/runtime/nn/params.js';
+import { disposeGrads } from '../../../../src/runtime/train/optim/adam.js';
+import { randomWeights, TINY_CONFIG, writeSafetensorsDir } from '../../../runtime/bert/helpers.js';
+import { loadDataset } from '../../../../src/runtime/data/load-dataset.js';
+import { makeBatches } from '../../../../src/runtime/data/batching.js';
+import { compileYaml, TINY } from '../../../runtime/lower/helpers.js';
 
 // A tiny BERT whose vocabulary covers the synthetic text_bert ids (bert-base-uncased ids up to 29611).
 const CONFIG = { ...TINY_CONFIG, vocab_size: 30522, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32 };

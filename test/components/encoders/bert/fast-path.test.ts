@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compileFile } from '../../src/compiler/compile.js';
-import { printPlan } from '../../src/compiler/ir/print-plan.js';
+import { compileFile } from '../../../../src/compiler/compile.js';
+import { printPlan } from '../../../../src/compiler/ir/print-plan.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 function compileWith(text: string) {
   const dir = mkdtempSync(join(tmpdir(), 'mmsa-frozen-'));

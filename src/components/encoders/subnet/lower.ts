@@ -2,9 +2,9 @@
 // Dropout, three Linear+ReLU (`linear_1..3`). Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import { createSubNet } from '../../../nn/index.js';
-import { cfgNumber, firstValue, onlyInput, outDim, type NodeLowering } from '../../node.js';
-import { meanSteps } from '../../pool.js';
+import { createSubNet } from './nn.js';
+import { cfgNumber, firstValue, onlyInput, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
+import { meanSteps } from '../../../runtime/nn/pool.js';
 
 export const lowerSubnetEncoder: NodeLowering = (node, ctx) => {
   const input = onlyInput(node, ctx);

@@ -1,10 +1,10 @@
 // defineComponent: one catalog entry per encoder/fusion/head/task type, tying its JSON Schema, shape rule,
 // parameter declarations, plan summary and (lazily loaded) tfjs lowering together. Used by phases 2, 4, 5 and 6.
 
-import type { MessageCode } from '../diagnostics/messages.js';
-import type { DiagnosticExtras } from '../diagnostics/diagnostic.js';
-import type { Span } from '../source/source-file.js';
-import type { ParamDecl, ScheduleHook, TensorType } from '../ir/types.js';
+import type { MessageCode } from '../compiler/diagnostics/messages.js';
+import type { DiagnosticExtras } from '../compiler/diagnostics/diagnostic.js';
+import type { Span } from '../compiler/source/source-file.js';
+import type { ParamDecl, ScheduleHook, TensorType } from '../compiler/ir/types.js';
 
 export type ComponentKind = 'encoder' | 'fusion' | 'head' | 'task';
 

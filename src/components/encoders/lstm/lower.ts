@@ -1,12 +1,12 @@
-// Shared lowering of the 'lstm' and 'gru' encoders (Self-MM's AuViSubNet): recurrent layers named `<type>.*`,
-// packed by true lengths when configured, last layer's h_n (both directions concatenated), Dropout + Linear `linear`.
+// Lowering of encoder 'lstm' (Self-MM's AuViSubNet), shared with 'gru': recurrent layers named `<type>.*`, packed by
+// true lengths when configured, last layer's h_n (both directions concatenated), Dropout + Linear `linear`.
 // Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import { createGru, createLinear, createLstm, dropout, joinPath, type Rnn } from '../../../nn/index.js';
-import { MmsaError } from '../../../../errors.js';
-import { cfgBool, cfgNumber, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext } from '../../node.js';
-import type { IrNode } from '../../../../compiler/ir/types.js';
+import { createGru, createLinear, createLstm, dropout, joinPath, type Rnn } from '../../../runtime/nn/index.js';
+import { MmsaError } from '../../../errors.js';
+import { cfgBool, cfgNumber, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext, type NodeLowering } from '../../../runtime/lower/node.js';
+import type { IrNode } from '../../../compiler/ir/types.js';
 
 export function lowerRnnEncoder(node: IrNode, ctx: LowerNodeContext, cell: 'lstm' | 'gru'): LoweredNode {
   const input = onlyInput(node, ctx);
@@ -39,3 +39,5 @@ export function lowerRnnEncoder(node: IrNode, ctx: LowerNodeContext, cell: 'lstm
     },
   };
 }
+
+export const lowerLstmEncoder: NodeLowering = (node, ctx) => lowerRnnEncoder(node, ctx, 'lstm');

@@ -1,10 +1,10 @@
 // Catalog entry 'subnet': TFN/LMF's SubNet (time-mean pooling, BatchNorm1d, Dropout, three Linear+ReLU layers).
 // Schema, shape rule and parameter names (`norm.*`, `linear_1..3.*` as MMSA); phases 2-5.
 
-import { defineComponent } from '../define-component.js';
-import type { SubnetEncoder } from '../../spec/types.generated.js';
-import { featureDim } from '../../ir/types.js';
-import { batchNormNames, batchNormParams, checkDeclaredDim, expectKind, linearNames, linearParams, singleInput, vector } from '../shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { SubnetEncoder } from '../../../compiler/spec/types.generated.js';
+import { featureDim } from '../../../compiler/ir/types.js';
+import { batchNormNames, batchNormParams, checkDeclaredDim, expectKind, linearNames, linearParams, singleInput, vector } from '../../shape-helpers.js';
 
 export const subnetEncoder = defineComponent<SubnetEncoder>({
   kind: 'encoder',

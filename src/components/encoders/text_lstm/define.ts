@@ -1,10 +1,10 @@
 // Catalog entry 'text_lstm': TFN/LMF's TextSubNet (1-layer LSTM over the whole padded sequence, h_n, Dropout,
 // Linear). Schema, shape rule and parameter names (`rnn.*`, `linear_1.*` as MMSA); phases 2-5.
 
-import { defineComponent } from '../define-component.js';
-import type { TextLstmEncoder } from '../../spec/types.generated.js';
-import { featureDim } from '../../ir/types.js';
-import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, singleInput, vector } from '../shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { TextLstmEncoder } from '../../../compiler/spec/types.generated.js';
+import { featureDim } from '../../../compiler/ir/types.js';
+import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, singleInput, vector } from '../../shape-helpers.js';
 
 export const textLstmEncoder = defineComponent<TextLstmEncoder>({
   kind: 'encoder',

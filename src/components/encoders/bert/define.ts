@@ -1,10 +1,10 @@
 // Catalog entry 'bert': a BERT encoder over token ids with Hugging Face BertModel parameter names, sized from a
 // table of known checkpoints or `config`. Schema, shape rule and parameter names; phases 2-5.
 
-import { defineComponent } from '../define-component.js';
-import type { BertEncoder } from '../../spec/types.generated.js';
-import type { ParamDecl } from '../../ir/types.js';
-import { expectKind, linearNames, linearParams, param, singleInput, vector } from '../shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { BertEncoder } from '../../../compiler/spec/types.generated.js';
+import type { ParamDecl } from '../../../compiler/ir/types.js';
+import { expectKind, linearNames, linearParams, param, singleInput, vector } from '../../shape-helpers.js';
 
 export interface BertConfig {
   vocab_size: number;

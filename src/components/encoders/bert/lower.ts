@@ -2,9 +2,9 @@
 // (ids, mask, segments); [CLS] of the last layer, the masked token mean, or the whole sequence. Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import { openBertSync } from '../../../bert/load-bert.js';
-import { noGrad } from '../../../nn/bert/model.js';
-import { cfgBool, cfgString, firstValue, type NodeLowering } from '../../node.js';
+import { openBertSync } from '../../../runtime/bert/load-bert.js';
+import { noGrad } from '../../../runtime/nn/bert/model.js';
+import { cfgBool, cfgString, firstValue, type NodeLowering } from '../../../runtime/lower/node.js';
 
 /** Row r of a [B, 3, L] token tensor as [B, L]. */
 function row(tokens: tf.Tensor, r: number): tf.Tensor2D {

@@ -1,10 +1,10 @@
 // Catalog entry 'mlp': a feed-forward network over a vector (sequences pooled first): `layers.{i}` then `out`.
 // Schema, shape rule and parameter names; phases 2-5.
 
-import { defineComponent } from '../define-component.js';
-import type { MlpEncoder } from '../../spec/types.generated.js';
-import { featureDim } from '../../ir/types.js';
-import { checkDeclaredDim, expectKind, mlpNames, mlpParams, singleInput, vector } from '../shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { MlpEncoder } from '../../../compiler/spec/types.generated.js';
+import { featureDim } from '../../../compiler/ir/types.js';
+import { checkDeclaredDim, expectKind, mlpNames, mlpParams, singleInput, vector } from '../../shape-helpers.js';
 
 export const mlpEncoder = defineComponent<MlpEncoder>({
   kind: 'encoder',

@@ -1,10 +1,10 @@
 // Catalog entry 'lstm': Self-MM's AuViSubNet (LSTM over a sequence, packed by true lengths, final hidden state,
 // optional Linear). Schema, shape rule and parameter names; phases 2-5.
 
-import { defineComponent, type ShapeContext, type ShapeResult } from '../define-component.js';
-import type { GruEncoder, LstmEncoder } from '../../spec/types.generated.js';
-import { featureDim } from '../../ir/types.js';
-import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, singleInput, vector } from '../shape-helpers.js';
+import { defineComponent, type ShapeContext, type ShapeResult } from '../../component.js';
+import type { GruEncoder, LstmEncoder } from '../../../compiler/spec/types.generated.js';
+import { featureDim } from '../../../compiler/ir/types.js';
+import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, singleInput, vector } from '../../shape-helpers.js';
 
 type RnnEncoder = LstmEncoder | GruEncoder;
 

@@ -1,8 +1,8 @@
 // Shared pieces of the catalog's shape rules: PyTorch-named parameter declarations (Linear, BatchNorm1d, LSTM/GRU)
 // and the input checks (in_dim, input kind) every component repeats. Phase 5 (ir / shape inference).
 
-import type { ShapeContext, ShapeInput } from './define-component.js';
-import { featureDim, formatType, type ParamDecl, type TensorType } from '../ir/types.js';
+import type { ShapeContext, ShapeInput } from './component.js';
+import { featureDim, formatType, type ParamDecl, type TensorType } from '../compiler/ir/types.js';
 
 export function param(name: string, shape: number[]): ParamDecl {
   return { name, shape, trainable: true };

@@ -1,10 +1,10 @@
 // Catalog entry 'precomputed': features used as they are (a row, the time-mean, or the whole sequence); no
 // parameters. Schema and shape rule; phases 2-5.
 
-import { defineComponent } from '../define-component.js';
-import type { PrecomputedEncoder } from '../../spec/types.generated.js';
-import { featureDim } from '../../ir/types.js';
-import { checkDeclaredDim, expectKind, singleInput, vector } from '../shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
+import { featureDim } from '../../../compiler/ir/types.js';
+import { checkDeclaredDim, expectKind, singleInput, vector } from '../../shape-helpers.js';
 
 export const precomputedEncoder = defineComponent<PrecomputedEncoder>({
   kind: 'encoder',

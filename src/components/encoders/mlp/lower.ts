@@ -2,9 +2,9 @@
 // per hidden size (`layers.{i}`) and Dropout -> Linear `out`. Phase 6 (lower).
 
 import type * as tf from '@tensorflow/tfjs';
-import { createLinear, dropout, joinPath } from '../../../nn/index.js';
-import { cfgNumber, cfgNumbers, cfgString, firstValue, onlyInput, outDim, type NodeLowering } from '../../node.js';
-import { activate, poolToVector, type PoolMode } from '../../pool.js';
+import { createLinear, dropout, joinPath } from '../../../runtime/nn/index.js';
+import { cfgNumber, cfgNumbers, cfgString, firstValue, onlyInput, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
+import { activate, poolToVector, type PoolMode } from '../../../runtime/nn/pool.js';
 
 export const lowerMlpEncoder: NodeLowering = (node, ctx) => {
   const input = onlyInput(node, ctx);

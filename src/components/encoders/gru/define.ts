@@ -1,9 +1,9 @@
 // Catalog entry 'gru': a GRU over a sequence, final hidden state, optional Linear (PyTorch nn.GRU names).
 // Schema, shape rule and parameter names; phases 2-5.
 
-import { defineComponent } from '../define-component.js';
-import type { GruEncoder } from '../../spec/types.generated.js';
-import { inferRnnEncoder, rnnEncoderNames, summarizeRnnEncoder } from './lstm.js';
+import { defineComponent } from '../../component.js';
+import type { GruEncoder } from '../../../compiler/spec/types.generated.js';
+import { inferRnnEncoder, rnnEncoderNames, summarizeRnnEncoder } from '../lstm/define.js';
 
 export const gruEncoder = defineComponent<GruEncoder>({
   kind: 'encoder',

@@ -1,0 +1,65 @@
+// The component catalog: every encoder, fusion, head and task type, looked up by kind and type.
+// Read by schema validation (phase 2), semantic rules (4), shape inference (5) and lowering (6).
+
+import type { ComponentDef, ComponentKind } from './component.js';
+import { bertEncoder } from './encoders/bert/define.js';
+import { gruEncoder } from './encoders/gru/define.js';
+import { lstmEncoder } from './encoders/lstm/define.js';
+import { mlpEncoder } from './encoders/mlp/define.js';
+import { precomputedEncoder } from './encoders/precomputed/define.js';
+import { subnetEncoder } from './encoders/subnet/define.js';
+import { textLstmEncoder } from './encoders/text_lstm/define.js';
+import { concatFusion } from '../compiler/components/fusions/concat.js';
+import { earlyFusion } from '../compiler/components/fusions/early.js';
+import { lateFusion } from '../compiler/components/fusions/late.js';
+import { lowRankFusion } from '../compiler/components/fusions/low-rank.js';
+import { tensorFusion } from '../compiler/components/fusions/tensor.js';
+import { classificationHead } from '../compiler/components/heads/classification.js';
+import { regressionHead } from '../compiler/components/heads/regression.js';
+import { crossEntropyTask } from '../compiler/components/tasks/cross-entropy.js';
+import { l1Task } from '../compiler/components/tasks/l1.js';
+import { mseTask } from '../compiler/components/tasks/mse.js';
+import { ulgmTask } from '../compiler/components/tasks/ulgm.js';
+
+const DEFS: ComponentDef[] = [
+  bertEncoder,
+  gruEncoder,
+  lstmEncoder,
+  mlpEncoder,
+  precomputedEncoder,
+  subnetEncoder,
+  textLstmEncoder,
+  concatFusion,
+  earlyFusion,
+  lateFusion,
+  lowRankFusion,
+  tensorFusion,
+  classificationHead,
+  regressionHead,
+  crossEntropyTask,
+  l1Task,
+  mseTask,
+  ulgmTask,
+];
+
+/**
+ * Every entry's tfjs lowering, loaded only when asked for: the compiler (phases 0-5) never imports the runtime, so
+ * `mmsa check` starts without TensorFlow.js.
+ */
+export const CATALOG: ComponentDef[] = DEFS.map((def) => ({
+  ...def,
+  lower: async () => (await import('../runtime/lower/registry.js')).getLowering(def.kind, def.type),
+}));
+
+const BY_KEY = new Map<string, ComponentDef>(CATALOG.map((c) => [`${c.kind}:${c.type}`, c]));
+
+export function getComponent(kind: ComponentKind, type: string): ComponentDef | undefined {
+  return BY_KEY.get(`${kind}:${type}`);
+}
+
+/** The types of one kind, sorted (the order of ENCODER_TYPES etc. and of "known types" hints). */
+export function componentTypes(kind: ComponentKind): string[] {
+  return CATALOG.filter((c) => c.kind === kind)
+    .map((c) => c.type)
+    .sort();
+}
