@@ -3,8 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../../src/runtime/backend.js';
 import { ParamStore, evalCtx } from '../../../src/runtime/nn/params.js';
 import { createAuViSubNet, createMlpHead } from '../../../src/runtime/nn/blocks.js';
-import { createLowRankFusion, createOutputRange, earlyFusion, tensorFusion, tensorFusionSize, timeMean } from '../../../src/runtime/nn/fusion.js';
-import { flat, linearRef, lstmRef, maxAbsDiff, randn, relu, reshape2, reshape3, sig, type Mat } from './ref.js';
+import { flat, linearRef, lstmRef, maxAbsDiff, randn, relu, reshape2, reshape3, type Mat } from './ref.js';
 
 beforeAll(async () => {
   await setupBackend('wasm');
@@ -45,64 +44,5 @@ describe('MLP head', () => {
     expect(maxAbsDiff(feature.dataSync(), flat(f))).toBeLessThan(1e-5);
     expect(maxAbsDiff(output.dataSync(), flat(o))).toBeLessThan(1e-5);
     store.dispose();
-  });
-});
-
-describe('fusion ops', () => {
-  it('tensor fusion flattens audio slowest, then video, then text, with a prepended 1', () => {
-    const a = [[0.5, -1]], v = [[2]], t = [[3, 4, 5]];
-    const z = tensorFusion([tf.tensor2d(a), tf.tensor2d(v), tf.tensor2d(t)]);
-    expect(z.shape).toEqual([1, tensorFusionSize([2, 1, 3])]);
-    const ah = [1, ...a[0]!], vh = [1, ...v[0]!], th = [1, ...t[0]!];
-    const zd = z.dataSync();
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) for (let k = 0; k < 4; k++) {
-      expect(zd[(i * 2 + j) * 4 + k]).toBeCloseTo(ah[i]! * vh[j]! * th[k]!, 6);
-    }
-    const store = new ParamStore({ seed: 5 });
-    const range = createOutputRange(store, 'tfn');
-    expect(store.trainableVariables()).toHaveLength(0);
-    expect(store.select({ buffers: true }).map((e) => e.name)).toEqual(['output_range', 'output_shift']);
-    expect(range.apply(tf.tensor1d([0, 2])).dataSync()[1]).toBeCloseTo(sig(2) * 6 - 3, 5);
-    store.dispose();
-  });
-
-  it('low-rank fusion matches the plain-JS LMF formula and trains without the broadcast-matMul bug', () => {
-    const store = new ParamStore({ seed: 6 });
-    const dims = [2, 3, 2], rank = 3;
-    const lmf = createLowRankFusion(store, 'lmf', dims, rank);
-    expect(store.entries().map((e) => `${e.name}:${e.shape.join('x')}`)).toEqual([
-      'audio_factor:3x3x1', 'video_factor:3x4x1', 'text_factor:3x3x1', 'fusion_weights:1x3', 'fusion_bias:1x1',
-    ]);
-    const B = 4;
-    const xs = dims.map((d, i) => randn(30 + i, B * d));
-    const inputs = xs.map((x, i) => tf.tensor2d(x, [B, dims[i]!]));
-    const { output, z } = lmf.apply(inputs);
-    const factors = lmf.factors.map((f) => f.dataSync());
-    const w = lmf.fusionWeights.dataSync();
-    const bias = lmf.fusionBias.dataSync()[0]!;
-    for (let b = 0; b < B; b++) {
-      let y = bias;
-      for (let r = 0; r < rank; r++) {
-        let prod = 1;
-        dims.forEach((d, m) => {
-          const hat = [1, ...xs[m]!.slice(b * d, (b + 1) * d)];
-          prod *= hat.reduce((s, v, i) => s + v * factors[m]![r * (d + 1) + i]!, 0);
-        });
-        expect(Math.abs(z.dataSync()[b * rank + r]! - prod)).toBeLessThan(1e-5);
-        y += w[r]! * prod;
-      }
-      expect(Math.abs(output.dataSync()[b]! - y)).toBeLessThan(1e-5);
-    }
-    const { grads } = tf.variableGrads(() => tf.sum(lmf.apply(inputs).output) as tf.Scalar, store.trainableVariables());
-    for (const f of lmf.factors) expect(grads[f.name]!.dataSync().every(Number.isFinite)).toBe(true);
-    store.dispose();
-  });
-
-  it('early fusion concatenates per time step; time mean averages the padded axis', () => {
-    const a = tf.tensor3d([1, 2, 3, 4], [1, 2, 2]);
-    const b = tf.tensor3d([5, 6], [1, 2, 1]);
-    expect(Array.from(earlyFusion([a, b]).dataSync())).toEqual([1, 2, 5, 3, 4, 6]);
-    expect(() => earlyFusion([a, tf.zeros([1, 3, 1]) as tf.Tensor3D])).toThrow(/sequence lengths differ/);
-    expect(maxAbsDiff(timeMean(tf.tensor3d([1, 2, 3, 4, 0, 0], [1, 3, 2])).dataSync(), [4 / 3, 2])).toBeLessThan(1e-6);
   });
 });

@@ -2,8 +2,8 @@
 // no parameters. Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import { tensorFusion } from '../../../nn/index.js';
-import { cfgBool, type NodeLowering } from '../../node.js';
+import { tensorFusion } from './nn.js';
+import { cfgBool, type NodeLowering } from '../../../runtime/lower/node.js';
 
 export const lowerTensorFusion: NodeLowering = (node) => {
   const appendOne = cfgBool(node, 'append_one', true);

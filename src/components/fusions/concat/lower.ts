@@ -1,7 +1,7 @@
 // Lowering of fusion 'concat': the input vectors concatenated in input order; no parameters. Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import type { NodeLowering } from '../../node.js';
+import type { NodeLowering } from '../../../runtime/lower/node.js';
 
 export const lowerConcatFusion: NodeLowering = () => ({
   apply(inputs) {

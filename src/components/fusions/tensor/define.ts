@@ -1,10 +1,10 @@
 // Catalog entry 'tensor': TFN's tensor fusion (append 1, outer product, flatten with the first input slowest);
 // no parameters. Schema and shape rule, with a size warning; phases 2-5.
 
-import { defineComponent } from '../../../components/component.js';
-import type { TensorFusion } from '../../spec/types.generated.js';
-import { featureDim } from '../../ir/types.js';
-import { checkFusionInputs, formatCount, vector } from '../../../components/shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { TensorFusion } from '../../../compiler/spec/types.generated.js';
+import { featureDim } from '../../../compiler/ir/types.js';
+import { checkFusionInputs, formatCount, vector } from '../../shape-helpers.js';
 
 /**
  * Above this many features the post-fusion Linear alone needs hundreds of MB of weights and gradients. MOSI's TFN

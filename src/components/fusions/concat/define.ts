@@ -1,10 +1,10 @@
 // Catalog entry 'concat': concatenation of vector features in input order; no parameters.
 // Schema and shape rule; phases 2-5.
 
-import { defineComponent } from '../../../components/component.js';
-import type { ConcatFusion } from '../../spec/types.generated.js';
-import { featureDim } from '../../ir/types.js';
-import { checkFusionInputs, vector } from '../../../components/shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { ConcatFusion } from '../../../compiler/spec/types.generated.js';
+import { featureDim } from '../../../compiler/ir/types.js';
+import { checkFusionInputs, vector } from '../../shape-helpers.js';
 
 export const concatFusion = defineComponent<ConcatFusion>({
   kind: 'fusion',

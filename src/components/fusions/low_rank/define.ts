@@ -1,10 +1,10 @@
 // Catalog entry 'low_rank': LMF's low-rank fusion, one rank x (d+1) x out factor per input plus fusion weights and
 // bias. Schema, shape rule and parameter names (`<input>_factor`, `fusion_weights`, `fusion_bias`); phases 2-5.
 
-import { defineComponent } from '../../../components/component.js';
-import type { LowRankFusion } from '../../spec/types.generated.js';
-import { featureDim, type ParamDecl } from '../../ir/types.js';
-import { checkFusionInputs, param, vector } from '../../../components/shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { LowRankFusion } from '../../../compiler/spec/types.generated.js';
+import { featureDim, type ParamDecl } from '../../../compiler/ir/types.js';
+import { checkFusionInputs, param, vector } from '../../shape-helpers.js';
 
 /** Factors are named after the spec's input names, so `audio_factor` reads like MMSA's state_dict. */
 function factorName(p: LowRankFusion, i: number, fallback: string): string {

@@ -3,8 +3,8 @@
 // gradients, deps.md 1.5). Phase 6 (lower).
 
 import type * as tf from '@tensorflow/tfjs';
-import { createLowRankFusion } from '../../../nn/index.js';
-import { cfgNumber, outDim, type NodeLowering } from '../../node.js';
+import { createLowRankFusion } from './nn.js';
+import { cfgNumber, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
 
 export const lowerLowRankFusion: NodeLowering = (node, ctx) => {
   // Factor names follow the spec's input names (catalog: `audio_factor`), falling back to the IR input's name.

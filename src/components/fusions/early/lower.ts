@@ -3,9 +3,10 @@
 // Phase 6 (lower).
 
 import type * as tf from '@tensorflow/tfjs';
-import { createBatchNorm1d, createLstm, earlyFusion, joinPath } from '../../../nn/index.js';
-import { MmsaError } from '../../../../errors.js';
-import { cfgBool, cfgNumber, outDim, type NodeLowering } from '../../node.js';
+import { createBatchNorm1d, createLstm, joinPath } from '../../../runtime/nn/index.js';
+import { earlyFusion } from './nn.js';
+import { MmsaError } from '../../../errors.js';
+import { cfgBool, cfgNumber, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
 
 export const lowerEarlyFusion: NodeLowering = (node, ctx) => {
   const first = ctx.inputs[0];

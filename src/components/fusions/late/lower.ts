@@ -2,7 +2,7 @@
 // Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import { cfgString, type NodeLowering } from '../../node.js';
+import { cfgString, type NodeLowering } from '../../../runtime/lower/node.js';
 
 export const lowerLateFusion: NodeLowering = (node) => {
   const combine = cfgString(node, 'combine', 'concat');

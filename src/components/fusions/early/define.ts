@@ -1,10 +1,10 @@
 // Catalog entry 'early': EF-LSTM's early fusion (per-step concatenation of aligned sequences, BatchNorm1d over the
 // time steps, LSTM, final hidden state). Schema, shape rule and parameter names (`norm.*`, `lstm.*`); phases 2-5.
 
-import { defineComponent } from '../../../components/component.js';
-import type { EarlyFusion } from '../../spec/types.generated.js';
-import { featureDim, type ParamDecl } from '../../ir/types.js';
-import { batchNormNames, batchNormParams, checkFusionInputs, rnnNames, rnnParams, vector } from '../../../components/shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { EarlyFusion } from '../../../compiler/spec/types.generated.js';
+import { featureDim, type ParamDecl } from '../../../compiler/ir/types.js';
+import { batchNormNames, batchNormParams, checkFusionInputs, rnnNames, rnnParams, vector } from '../../shape-helpers.js';
 
 export const earlyFusion = defineComponent<EarlyFusion>({
   kind: 'fusion',

@@ -1,10 +1,10 @@
 // Catalog entry 'late': LF-DNN's late fusion, combining encoded vectors by concatenation, mean or sum; no
 // parameters. Schema and shape rule; phases 2-5.
 
-import { defineComponent } from '../../../components/component.js';
-import type { LateFusion } from '../../spec/types.generated.js';
-import { featureDim } from '../../ir/types.js';
-import { checkFusionInputs, vector } from '../../../components/shape-helpers.js';
+import { defineComponent } from '../../component.js';
+import type { LateFusion } from '../../../compiler/spec/types.generated.js';
+import { featureDim } from '../../../compiler/ir/types.js';
+import { checkFusionInputs, vector } from '../../shape-helpers.js';
 
 export const lateFusion = defineComponent<LateFusion>({
   kind: 'fusion',
