@@ -1,13 +1,14 @@
-// Shared lowering of the regression and classification heads: Dropout before the first Linear (before every Linear
-// with dropout_each), activation after each hidden Linear (`layers.{i}`), Linear `out`; the first hidden activation
-// is the head's feature (Self-MM's Feature_m). Passthrough heads return their input. Phase 6 (lower).
+// Lowering of head 'regression', shared with 'classification': Dropout before the first Linear (before every Linear
+// with dropout_each), activation after each hidden Linear (`layers.{i}`), Linear `out` (one value, optionally squashed
+// into an output range as TFN), the first hidden activation as the head's feature (Self-MM's Feature_m); a
+// passthrough head returns its input. Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import { createLinear, dropout, joinPath } from '../../../nn/index.js';
-import { constantInit } from '../../../nn/init.js';
-import { cfgBool, cfgNumber, cfgNumbers, cfgString, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext } from '../../node.js';
-import { activate } from '../../../nn/pool.js';
-import type { IrNode } from '../../../../compiler/ir/types.js';
+import { createLinear, dropout, joinPath } from '../../../runtime/nn/index.js';
+import { constantInit } from '../../../runtime/nn/init.js';
+import { cfgBool, cfgNumber, cfgNumbers, cfgString, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext, type NodeLowering } from '../../../runtime/lower/node.js';
+import { activate } from '../../../runtime/nn/pool.js';
+import type { IrNode } from '../../../compiler/ir/types.js';
 
 export function lowerMlpHead(node: IrNode, ctx: LowerNodeContext, outSize: number): LoweredNode {
   const input = onlyInput(node, ctx);
@@ -44,3 +45,5 @@ export function lowerMlpHead(node: IrNode, ctx: LowerNodeContext, outSize: numbe
     },
   };
 }
+
+export const lowerRegressionHead: NodeLowering = (node, ctx) => lowerMlpHead(node, ctx, 1);

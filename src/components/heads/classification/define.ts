@@ -1,9 +1,9 @@
 // Catalog entry 'classification': an MLP head to one logit per class (`layers.{i}`, `out`), or a passthrough.
 // Schema, shape rule and parameter names; phases 2-5.
 
-import { defineComponent } from '../../../components/component.js';
-import type { ClassificationHead } from '../../spec/types.generated.js';
-import { headNames, inferMlpHead, summarizeHeadLayers } from './regression.js';
+import { defineComponent } from '../../component.js';
+import type { ClassificationHead } from '../../../compiler/spec/types.generated.js';
+import { headNames, inferMlpHead, summarizeHeadLayers } from '../regression/define.js';
 
 export const classificationHead = defineComponent<ClassificationHead>({
   kind: 'head',

@@ -1,6 +1,6 @@
 // Lowering of head 'classification': MLP to one logit per class, or passthrough. Phase 6 (lower).
 
-import { cfgNumber, type NodeLowering } from '../../node.js';
-import { lowerMlpHead } from './mlp-head.js';
+import { cfgNumber, type NodeLowering } from '../../../runtime/lower/node.js';
+import { lowerMlpHead } from '../regression/lower.js';
 
 export const lowerClassificationHead: NodeLowering = (node, ctx) => lowerMlpHead(node, ctx, cfgNumber(node, 'num_classes'));

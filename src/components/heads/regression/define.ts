@@ -1,10 +1,10 @@
 // Catalog entry 'regression': an MLP head to one value per sample (`layers.{i}`, `out`), optionally squashed into
 // an output range (TFN) or a passthrough (LMF). Schema, shape rule and parameter names; phases 2-5.
 
-import { defineComponent, type ShapeContext, type ShapeResult } from '../../../components/component.js';
-import type { ClassificationHead, RegressionHead } from '../../spec/types.generated.js';
-import { featureDim, type TensorType } from '../../ir/types.js';
-import { buffer, checkDeclaredDim, expectKind, mlpNames, mlpParams, singleInput, vector } from '../../../components/shape-helpers.js';
+import { defineComponent, type ShapeContext, type ShapeResult } from '../../component.js';
+import type { ClassificationHead, RegressionHead } from '../../../compiler/spec/types.generated.js';
+import { featureDim, type TensorType } from '../../../compiler/ir/types.js';
+import { buffer, checkDeclaredDim, expectKind, mlpNames, mlpParams, singleInput, vector } from '../../shape-helpers.js';
 
 type MlpHead = RegressionHead | ClassificationHead;
 
