@@ -15,7 +15,7 @@ export { rootSchema } from './compiler/schema/schemas.js';
 export { MmsaError } from './errors.js';
 
 export * from './runtime/metrics/index.js';
-export { UlgmState, type UlgmOptions, type UlgmSnapshot, type FeatureRows, type EmptyClass } from './runtime/train/ulgm-state.js';
+export { UlgmState, type UlgmOptions, type UlgmSnapshot, type FeatureRows, type EmptyClass } from './components/tasks/ulgm/state.js';
 export { readPickle, parsePickleBytes, NDArray, Skipped, DType, isPyTuple, PICKLE_ERROR_CODES, formatKeyPath } from './runtime/data/pickle/read-pickle.js';
 export type { ReadPickleOptions, PyValue, NDTypedArray, NDDtypeName, KeyPath } from './runtime/data/pickle/read-pickle.js';
 export { loadDataset, type LoadDatasetOptions } from './runtime/data/load-dataset.js';

@@ -16,10 +16,10 @@ import { lowRankFusion } from './fusions/low_rank/define.js';
 import { tensorFusion } from './fusions/tensor/define.js';
 import { classificationHead } from './heads/classification/define.js';
 import { regressionHead } from './heads/regression/define.js';
-import { crossEntropyTask } from '../compiler/components/tasks/cross-entropy.js';
-import { l1Task } from '../compiler/components/tasks/l1.js';
-import { mseTask } from '../compiler/components/tasks/mse.js';
-import { ulgmTask } from '../compiler/components/tasks/ulgm.js';
+import { crossEntropyTask } from './tasks/cross_entropy/define.js';
+import { l1Task } from './tasks/l1/define.js';
+import { mseTask } from './tasks/mse/define.js';
+import { ulgmTask } from './tasks/ulgm/define.js';
 
 const DEFS: ComponentDef[] = [
   bertEncoder,

@@ -16,10 +16,10 @@ import { lowerLowRankFusion } from '../../components/fusions/low_rank/lower.js';
 import { lowerTensorFusion } from '../../components/fusions/tensor/lower.js';
 import { lowerClassificationHead } from '../../components/heads/classification/lower.js';
 import { lowerRegressionHead } from '../../components/heads/regression/lower.js';
-import { lowerCrossEntropyTask } from './components/task/cross-entropy.js';
-import { lowerL1Task } from './components/task/l1.js';
-import { lowerMseTask } from './components/task/mse.js';
-import { lowerUlgmTask } from './components/task/ulgm.js';
+import { lowerCrossEntropyTask } from '../../components/tasks/cross_entropy/lower.js';
+import { lowerL1Task } from '../../components/tasks/l1/lower.js';
+import { lowerMseTask } from '../../components/tasks/mse/lower.js';
+import { lowerUlgmTask } from '../../components/tasks/ulgm/lower.js';
 
 export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/bert': { kind: 'encoder', lowerNode: lowerBertEncoder },

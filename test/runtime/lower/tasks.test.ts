@@ -10,7 +10,7 @@ import { lowerPipeline } from '../../../src/runtime/lower/lower-pipeline.js';
 import { LOWERINGS } from '../../../src/runtime/lower/registry.js';
 import type { LoweredPipeline, ModelOutputs, TaskRuntime } from '../../../src/runtime/lower/types.js';
 import { trainCtx } from '../../../src/runtime/nn/params.js';
-import type { UlgmSnapshot } from '../../../src/runtime/train/ulgm-state.js';
+import type { UlgmSnapshot } from '../../../src/components/tasks/ulgm/state.js';
 import { disposeGrads } from '../../../src/runtime/train/optim/adam.js';
 import { batchOf, compileYaml, randomSplit, SPECS } from './helpers.js';
 

@@ -4,14 +4,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { IrNode, IrTask } from '../../../../compiler/ir/types.js';
-import { MmsaError } from '../../../../errors.js';
-import type { Batch, SplitData } from '../../../data/types.js';
-import { UlgmState, type UlgmSnapshot } from '../../../train/ulgm-state.js';
-import { cfgBool, cfgNumber, cfgString, type LowerTaskContext, type TaskLowering } from '../../node.js';
-import type { ModelOutputs } from '../../types.js';
-import { writeJsonAtomic } from '../../../run-dir.js';
-import { headFeature, headOutput } from './losses.js';
+import type { IrNode, IrTask } from '../../../compiler/ir/types.js';
+import { MmsaError } from '../../../errors.js';
+import type { Batch, SplitData } from '../../../runtime/data/types.js';
+import { labelHistogram, UlgmState, type UlgmSnapshot } from './state.js';
+import { cfgBool, cfgNumber, cfgString, type LowerTaskContext, type TaskLowering } from '../../../runtime/lower/node.js';
+import type { ModelOutputs } from '../../../runtime/lower/types.js';
+import { writeJsonAtomic } from '../../../runtime/run-dir.js';
+import { headFeature, headOutput } from '../../../runtime/lower/task-inputs.js';
 
 /** The size of a head's first hidden layer (the ULGM feature), from its IR features or its hidden sizes. */
 function featureSize(ctx: LowerTaskContext, task: IrTask, head: string): number {
@@ -130,33 +130,3 @@ export const lowerUlgmTask: TaskLowering = (task, ctx) => {
     restore: (s) => state.restore(s as UlgmSnapshot),
   };
 };
-
-
-/** Bins of the label histograms in task.update (the Self-MM paper's figure of y_m against y_M). */
-const HIST_BINS = 24;
-
-/**
- * Histograms of every label bank over a range fixed by the initial (multimodal) labels' span, so epochs compare bin
- * for bin; values outside are clamped into the edge bins.
- */
-export function labelHistogram(state: UlgmState, bins = HIST_BINS): { lo: number; hi: number; counts: Record<string, number[]> } {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of state.labels('fusion')) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  // Sentiment labels are symmetric around 0 (MOSI/MOSEI [-3, 3], SIMS [-1, 1]): a symmetric range keeps 0 on an edge.
-  const r = Number.isFinite(lo) ? Math.max(Math.abs(lo), Math.abs(hi), 1e-6) : 1;
-  const counts: Record<string, number[]> = {};
-  for (const b of state.banks) {
-    const c = new Array<number>(bins).fill(0);
-    for (const v of state.labels(b)) {
-      if (!Number.isFinite(v)) continue;
-      const i = Math.min(bins - 1, Math.max(0, Math.floor(((v + r) / (2 * r)) * bins)));
-      c[i] = (c[i] ?? 0) + 1;
-    }
-    counts[b] = c;
-  }
-  return { lo: -r, hi: r, counts };
-}

@@ -1,9 +1,9 @@
 // Catalog entry 'ulgm': Self-MM's unimodal label generation (tanh-weighted L1 losses of unimodal heads against
 // self-generated labels) and the schedule hooks that maintain its label banks. Phases 2-6.
 
-import { defineComponent } from '../../../components/component.js';
-import type { UlgmTask } from '../../spec/types.generated.js';
-import type { ScheduleHook } from '../../ir/types.js';
+import { defineComponent } from '../../component.js';
+import type { UlgmTask } from '../../../compiler/spec/types.generated.js';
+import type { ScheduleHook } from '../../../compiler/ir/types.js';
 
 export const ulgmTask = defineComponent<UlgmTask>({
   kind: 'task',

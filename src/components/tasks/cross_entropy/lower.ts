@@ -2,10 +2,10 @@
 // the batch, times the task weight. Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import { MmsaError } from '../../../../errors.js';
-import { cfgString, type TaskLowering } from '../../node.js';
-import type { TaskRuntime } from '../../types.js';
-import { headOutput, labelColumn } from './losses.js';
+import { MmsaError } from '../../../errors.js';
+import { cfgString, type TaskLowering } from '../../../runtime/lower/node.js';
+import type { TaskRuntime } from '../../../runtime/lower/types.js';
+import { headOutput, labelColumn } from '../../../runtime/lower/task-inputs.js';
 
 export const lowerCrossEntropyTask: TaskLowering = (task) => {
   const head = task.heads[0] ?? cfgString(task, 'head');

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MmsaError } from '../../../src/errors.js';
-import { UlgmState } from '../../../src/runtime/train/ulgm-state.js';
+import { MmsaError } from '../../../../src/errors.js';
+import { UlgmState } from '../../../../src/components/tasks/ulgm/state.js';
 
-const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared');
+const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared');
 
 interface Trace {
   N: number;

@@ -1,9 +1,9 @@
 // Catalog entry 'mse': mean squared error of one head against one label. Schema, heads/targets read, plan text;
 // phases 2-6.
 
-import { defineComponent } from '../../../components/component.js';
-import type { MseTask } from '../../spec/types.generated.js';
-import { summarizeLossTask } from './l1.js';
+import { defineComponent } from '../../component.js';
+import type { MseTask } from '../../../compiler/spec/types.generated.js';
+import { summarizeLossTask } from '../l1/define.js';
 
 export const mseTask = defineComponent<MseTask>({
   kind: 'task',

@@ -1,7 +1,7 @@
 // Self-MM's unimodal label generation module (ULGM) state: label banks, feature memory, class centres and the
 // epoch-momentum label update, in plain typed-array maths (no tfjs). Phase 7 (execute), used by the Self-MM hooks.
 
-import { MmsaError } from '../../errors.js';
+import { MmsaError } from '../../../errors.js';
 
 /** Feature batch of one modality: rows as arrays, or a row-major [B, d] typed array. */
 export type FeatureRows = Float32Array | Float64Array | readonly ArrayLike<number>[];
@@ -369,4 +369,33 @@ export class UlgmState {
   private unknownBank(bank: string): MmsaError {
     return new MmsaError('MSA6611', `ULGM: unknown bank '${bank}'`, { hint: `banks: ${this.banks.join(', ')}` });
   }
+}
+
+/** Bins of the label histograms in task.update (the Self-MM paper's figure of y_m against y_M). */
+const HIST_BINS = 24;
+
+/**
+ * Histograms of every label bank over a range fixed by the initial (multimodal) labels' span, so epochs compare bin
+ * for bin; values outside are clamped into the edge bins.
+ */
+export function labelHistogram(state: UlgmState, bins = HIST_BINS): { lo: number; hi: number; counts: Record<string, number[]> } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of state.labels('fusion')) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  // Sentiment labels are symmetric around 0 (MOSI/MOSEI [-3, 3], SIMS [-1, 1]): a symmetric range keeps 0 on an edge.
+  const r = Number.isFinite(lo) ? Math.max(Math.abs(lo), Math.abs(hi), 1e-6) : 1;
+  const counts: Record<string, number[]> = {};
+  for (const b of state.banks) {
+    const c = new Array<number>(bins).fill(0);
+    for (const v of state.labels(b)) {
+      if (!Number.isFinite(v)) continue;
+      const i = Math.min(bins - 1, Math.max(0, Math.floor(((v + r) / (2 * r)) * bins)));
+      c[i] = (c[i] ?? 0) + 1;
+    }
+    counts[b] = c;
+  }
+  return { lo: -r, hi: r, counts };
 }

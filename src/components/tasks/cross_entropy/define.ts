@@ -1,9 +1,9 @@
 // Catalog entry 'cross_entropy': softmax cross entropy of one logits head against integer labels. Schema,
 // heads/targets read, plan text; phases 2-6.
 
-import { defineComponent } from '../../../components/component.js';
-import type { CrossEntropyTask } from '../../spec/types.generated.js';
-import { summarizeLossTask } from './l1.js';
+import { defineComponent } from '../../component.js';
+import type { CrossEntropyTask } from '../../../compiler/spec/types.generated.js';
+import { summarizeLossTask } from '../l1/define.js';
 
 export const crossEntropyTask = defineComponent<CrossEntropyTask>({
   kind: 'task',

@@ -1,8 +1,8 @@
 // Catalog entry 'l1': mean absolute error of one head against one label. Schema, heads/targets read, plan text;
 // phases 2-6.
 
-import { defineComponent } from '../../../components/component.js';
-import type { L1Task } from '../../spec/types.generated.js';
+import { defineComponent } from '../../component.js';
+import type { L1Task } from '../../../compiler/spec/types.generated.js';
 
 /** Shared by the single-head losses (l1, mse, cross_entropy). */
 export function summarizeLossTask(p: { type: string; head: string; target: string; weight: number; valid_loss: boolean }): string {

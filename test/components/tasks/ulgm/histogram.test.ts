@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { labelHistogram } from '../../src/runtime/lower/components/task/ulgm.js';
-import { UlgmState } from '../../src/runtime/train/ulgm-state.js';
+import { labelHistogram, UlgmState } from '../../../../src/components/tasks/ulgm/state.js';
+
 
 describe('ULGM label histograms (task.update data for `mmsa report`)', () => {
   it('bins every bank over a symmetric range set by the multimodal labels', () => {

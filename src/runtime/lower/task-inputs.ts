@@ -1,10 +1,10 @@
-// Shared pieces of the loss tasks: reading a head's output and a label column from a batch, with clear errors when
-// either is missing. Phase 6 (lower) builds the tasks; phase 7 calls them per batch.
+// What task lowerings read at run time: a head's output or feature from the model outputs and a label column from a
+// batch, with clear errors when either is missing. Phase 6 (lower) builds the tasks; phase 7 calls them per batch.
 
 import * as tf from '@tensorflow/tfjs';
-import { MmsaError } from '../../../../errors.js';
-import type { Batch } from '../../../data/types.js';
-import type { ModelOutputs } from '../../types.js';
+import { MmsaError } from '../../errors.js';
+import type { Batch } from '../data/types.js';
+import type { ModelOutputs } from './types.js';
 
 export function headOutput(out: ModelOutputs, head: string, task: string): tf.Tensor {
   const y = out.heads[head];
@@ -40,10 +40,4 @@ export function labelColumn(batch: Batch, target: string, task: string): Float32
     throw new MmsaError('MSA6703', `task '${task}': label '${target}' has ${y.length} values for a batch of ${batch.size}`, { details: { task, target } });
   }
   return y;
-}
-
-/** mean_i f(yhat_i - y_i) over a [B, 1] (or [B]) prediction. */
-export function regressionLoss(yHat: tf.Tensor, y: Float32Array, kind: 'l1' | 'mse'): tf.Scalar {
-  const diff = tf.sub(tf.reshape(yHat, [-1]), tf.tensor1d(y));
-  return tf.mean(kind === 'l1' ? tf.abs(diff) : tf.square(diff)) as tf.Scalar;
 }
