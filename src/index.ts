@@ -4,7 +4,7 @@
 export { compileFile, type CompileOptions, type CompileResult, type Phase } from './compiler/compile.js';
 export { formatDiagnostic, formatDiagnostics, toJsonDiagnostics, type JsonDiagnostic } from './compiler/diagnostics/format.js';
 export { hasErrors, sortDiagnostics, type Diagnostic, type Severity } from './compiler/diagnostics/diagnostic.js';
-export { MESSAGES, type MessageCode } from './compiler/diagnostics/messages.js';
+export { MESSAGES, type MessageCode } from './core/messages.js';
 export { SourceFile, SourceHost, type Span } from './compiler/source/source-file.js';
 export { printPlan } from './compiler/ir/print-plan.js';
 export type { Ir, IrNode, IrTask, IrParamGroup, ResolvedDataset, TensorType, TrainingSchedule } from './compiler/ir/types.js';

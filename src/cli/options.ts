@@ -188,7 +188,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 // Option values, flags and commands get the same "did you mean" as spec keys.
-export { didYouMean, editDistance } from '../compiler/diagnostics/did-you-mean.js';
+export { didYouMean, editDistance } from '../core/did-you-mean.js';
 
 export function findCommand(path: string[]): CommandSpec | undefined {
   let list: readonly CommandSpec[] = COMMANDS;

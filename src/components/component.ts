@@ -1,17 +1,27 @@
-// defineComponent: one catalog entry per encoder/fusion/head/task type, tying its JSON Schema, shape rule,
-// parameter declarations, plan summary and (lazily loaded) tfjs lowering together. Used by phases 2, 4, 5 and 6.
+// defineComponent: what an encoder, fusion, head or task type is, declared once in its folder's define.ts (no tfjs):
+// schema, shape rule, parameter names, what it reads and publishes, what it needs, its own checks and rewrites.
+// Generic passes (phases 2-5, run) ask these hooks and never test a type name.
 
-import type { MessageCode } from '../compiler/diagnostics/messages.js';
+import type { MessageCode } from '../core/messages.js';
 import type { DiagnosticExtras } from '../compiler/diagnostics/diagnostic.js';
+import type { RuleContext } from '../compiler/check/rule.js';
 import type { Span } from '../compiler/source/source-file.js';
-import type { ParamDecl, ScheduleHook, TensorType } from '../compiler/ir/types.js';
+import type { IrNode, ParamDecl, ResolvedDataset, ScheduleHook, TensorType } from '../compiler/ir/types.js';
+import type { SpecPath } from '../compiler/spec/spec-tree.js';
+import type { Modality } from '../compiler/spec/types.generated.js';
 
 export type ComponentKind = 'encoder' | 'fusion' | 'head' | 'task';
+
+/** Spec section (and component folder) of each kind. */
+export const KIND_SECTIONS: Readonly<Record<ComponentKind, string>> = { encoder: 'encoders', fusion: 'fusions', head: 'heads', task: 'tasks' };
+
+/** What a head predicts, and what a task's loss or a metric needs. */
+export type Prediction = 'regression' | 'classification';
 
 export interface ShapeInput {
   /** Node id of the input (`encoders.text`, `modalities.audio`, `fusion`). */
   id: string;
-  /** The name the spec used for it. */
+  /** The name the spec used for it (a named output keeps its `:name`). */
   name: string;
   type: TensorType;
   /** Span of the reference in the spec (the input's list item / `input:` value). */
@@ -33,13 +43,53 @@ export interface ShapeContext<P> {
 export interface ShapeResult {
   output: TensorType;
   params: ParamDecl[];
+  /** Named outputs other nodes and tasks read as `<node>:<name>` (a head's first hidden activation `hidden0`). */
   features?: Record<string, TensorType>;
 }
 
-export interface TaskContext<P> {
+/** A reference a component makes to another node, with the spec path (inside the component) that names it. */
+export interface ComponentRef {
   name: string;
+  path: SpecPath;
+}
+
+/** What a component's own semantic check sees (phase 4): the rule context, plus where the component sits. */
+export interface ComponentCheckContext<P> extends RuleContext {
+  /** The component's key in its section (`ulgm`, `audio`; `fusion` for the fusion). */
+  key: string;
   params: P;
-  span: Span;
+  /** Spec path of the component (`['tasks', 'ulgm']`). */
+  path: SpecPath;
+  /** The definition behind another spec entry, to ask it rather than test its type. */
+  componentOf(kind: ComponentKind, entry: unknown): ComponentDef | undefined;
+}
+
+/** What an encoder's dataset-dependent defaults see (phase 3): the modality it reads and the dataset's facts. */
+export interface DefaultsContext {
+  modality: Modality | undefined;
+  dataset: ResolvedDataset | undefined;
+}
+
+/** An IR rewrite a component asks for instead of its own shape rule (the frozen-BERT fast path). */
+export interface Rewrite {
+  /** The component type that stands in, with its normalized params. */
+  type: string;
+  params: Record<string, unknown>;
+  /** The dataset feature the input node reads instead, with its new type. */
+  input?: { feature: string; type: TensorType; summary: string };
+  /** The plan line of the node. */
+  summary: string;
+}
+
+export interface RewriteContext<P> {
+  params: P;
+  dataset: ResolvedDataset;
+}
+
+export interface ComponentExample {
+  label: string;
+  params: Record<string, unknown>;
+  inputs: Array<[string, TensorType]>;
 }
 
 export interface ComponentDef<P = any> {
@@ -49,30 +99,68 @@ export interface ComponentDef<P = any> {
   schema: string;
   /** One sentence for docs and `mmsa schema`. */
   doc: string;
-  /** Fusions: how many inputs are allowed. */
+  /** How many inputs the node reads (fusions; encoders with `inputs:`). Default: exactly one. */
   arity?: { min: number; max: number };
   /** What input kinds the component accepts (encoders/fusions/heads). */
   accepts?: TensorType['kind'][];
-  /** Needs all sequence inputs aligned to each other (early fusion; tensor fusion over sequences). */
+  /** Needs all sequence inputs aligned to each other (early fusion). */
   needsAligned?: boolean;
+  /** Encoders: what the output kind is where the parameters alone decide it (before shapes are known). */
+  outputKind?(params: P): TensorType['kind'] | undefined;
+  /** Encoders: how to make the output a `wanted` kind, for hints when a consumer needs another kind. */
+  outputKindFix?(params: P, wanted: TensorType['kind']): string | undefined;
+  /** Encoders: whether the encoder packs its sequence by true lengths (its modality must have lengths). */
+  packsLengths?(params: P): boolean;
+  /** Encoders that read token ids: the pretrained model whose tokenizer makes them from raw text. */
+  tokenizer?(params: P): string | undefined;
+  /** Phase 3: defaults that depend on the modality read and the dataset (lstm: pack when there are lengths). */
+  defaults?(params: P, ctx: DefaultsContext): Record<string, unknown>;
+  /** Phase 5: params with paths resolved against the directory of the spec file that wrote them. */
+  resolvePaths?(params: P, dirOf: (param: string) => string): P;
+  /** Phase 5: a rewrite to another component when the data makes this one unnecessary. */
+  rewrite?(ctx: RewriteContext<P>): Rewrite | undefined;
+  /** Whether every parameter stays frozen (BERT with `finetune: false`): not counted as trainable. */
+  frozen?(params: P): boolean;
+  /** Named outputs the node publishes for these params, known before shapes (a head's `hidden0`). */
+  namedOutputs?(params: P): string[];
+  /** Heads: what the head predicts. */
+  predicts?: Prediction;
+  /** Heads: number of classes it outputs, when it outputs class scores. */
+  numClasses?(params: P): number | undefined;
+  /** Tasks: what kind of head the loss needs. */
+  needsHead?: Prediction;
+  /** Tasks: the head references with their paths inside the task (fusion head first for ULGM). */
+  headRefs?(params: P): ComponentRef[];
+  /** Tasks: node outputs read by reference (`inputs: [encoders.text:private]`), with their paths. */
+  inputRefs?(params: P): ComponentRef[];
+  /** Tasks: the head evaluation scores by default, when the task is supervised by the human label. */
+  evalHead?(params: P): string | undefined;
+  /** Tasks: labels the task reads. */
+  taskTargets?(params: P): string[];
+  /** Tasks: hooks the schedule runs (ULGM: init pass, per-step updates). */
+  hooks?(params: P): ScheduleHook[];
+  /** The component's own semantic rules (phase 4), for invariants only it knows. */
+  check?(ctx: ComponentCheckContext<P>): void;
+  /** Before lowering (phase 7 start): asynchronous preparation, e.g. downloading pretrained weights. */
+  prepare?(node: IrNode<P>): Promise<void>;
   /** One-line description for `mmsa plan`: `lstm(hidden 16, packed) -> linear 16`. */
   summary(params: P): string;
   /**
    * Parameter names (local to the node) without needing shapes, so rules can check group coverage before phase 5.
-   * Must agree with the names `infer` declares (a test checks).
+   * Must agree with the names `infer` declares (a test checks on the examples).
    */
   paramNames?(params: P): string[];
   /** Shape rule: output type and parameter shapes from the input types; reports problems through ctx.report. */
   infer?(ctx: ShapeContext<P>): ShapeResult | undefined;
-  /** Tasks: the heads and labels a task reads. */
-  taskHeads?(params: P, name: string): string[];
-  taskTargets?(params: P): string[];
-  /** Tasks: hooks the schedule runs (ULGM: init pass, per-step updates). */
-  hooks?(params: P): ScheduleHook[];
-  /** Lazy tfjs lowering (phase 6), filled in by the catalog; never imported by the compiler front end. */
-  lower?: () => Promise<unknown>;
+  /** Representative normalized params with input types, for the catalog-wide tests and docs. */
+  examples?: ComponentExample[];
 }
 
 export function defineComponent<P>(def: ComponentDef<P>): ComponentDef<P> {
   return def;
+}
+
+/** Tasks: every head the task reads, in order. */
+export function taskHeads(def: ComponentDef, params: unknown): string[] {
+  return def.headRefs ? def.headRefs(params).map((r) => r.name) : [];
 }

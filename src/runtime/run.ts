@@ -18,6 +18,7 @@ import { aggregateSeeds } from './metrics/index.js';
 import { findCompletedRun, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile } from './run-dir.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
+import { prepareComponents } from './lower/prepare.js';
 
 export interface RunOptions {
   /** Seeds to run (default: the spec's `seeds`). */
@@ -168,14 +169,9 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     if (!data) {
       try {
         data = opts.loadData ? await opts.loadData(ir) : await loadDataset(ir, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
-        // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache or the hub) now,
+        // Lowering is synchronous and offline: components prepare what it needs (BERT downloads its weights) now,
         // after the data is known to be there.
-        for (const n of ir.nodes) {
-          if (n.kind === 'encoder' && n.type === 'bert') {
-            const { ensureBertDownloaded } = await import('./bert/load-bert.js');
-            await ensureBertDownloaded(String(n.config['pretrained']));
-          }
-        }
+        await prepareComponents(ir);
       } catch (e) {
         yield fail(e, seed);
         return outcome;

@@ -7,6 +7,7 @@ import type { Span } from '../source/source-file.js';
 import { nodeAt, type SpecPath } from '../spec/spec-tree.js';
 import type { Encoder, Fusion, Head, Modality, PipelineSpec, Task } from '../spec/types.generated.js';
 import type { RuleContext } from './rule.js';
+import { componentOf } from '../../components/catalog.js';
 
 export const FUSION = 'fusion';
 
@@ -99,25 +100,15 @@ export function modalityOfRef(spec: PipelineSpec, ref: string): string | undefin
   return def && enc !== undefined ? encoderModality(enc, def) : undefined;
 }
 
-/**
- * What an encoder outputs, where its parameters alone decide it (no dataset facts needed): recurrent and feed-forward
- * encoders give a vector; `precomputed` and `bert` give a sequence only when asked to.
- */
+/** What an encoder outputs, where its parameters alone decide it (no dataset facts needed); the encoder says. */
 export function encoderOutputKind(enc: Encoder): TensorType['kind'] | undefined {
-  switch (enc.type) {
-    case 'precomputed':
-      return enc.select === 'sequence' ? 'sequence' : 'vector';
-    case 'bert':
-      return enc.output === 'sequence' ? 'sequence' : 'vector';
-    case 'lstm':
-    case 'gru':
-    case 'mlp':
-    case 'subnet':
-    case 'text_lstm':
-      return 'vector';
-    default:
-      return undefined;
-  }
+  return componentOf('encoder', enc)?.outputKind?.(enc);
+}
+
+/** Head references of a task, each with the spec path that names it (the task's definition knows where they are). */
+export function taskHeadRefs(key: string, task: Task): { head: string; path: SpecPath }[] {
+  const def = componentOf('task', task);
+  return (def?.headRefs?.(task) ?? []).filter((r) => typeof r.name === 'string').map((r) => ({ head: r.name, path: ['tasks', key, ...r.path] }));
 }
 
 /** Node ids that own parameters, in spec order: `encoders.<key>`, `fusion`, `heads.<key>`. */

@@ -1,17 +1,16 @@
 // Builds the typed IR graph: input nodes from dataset facts, then encoders, fusion and heads through each
 // component's shape rule; tasks, parameter groups and the training schedule. Phase 5 (ir / shape inference).
 
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.js';
-import { expandHome } from '../spec/resolve-dataset.js';
 import { getComponent } from '../../components/catalog.js';
-import type { ShapeContext, ShapeInput } from '../../components/component.js';
+import { taskHeads, type ComponentKind, type ShapeContext, type ShapeInput } from '../../components/component.js';
 import type { Span } from '../source/source-file.js';
 import { encoderModality, resolveRef, type NodeRef } from '../check/spec-graph.js';
 import { assignGroups, type ParamRef } from '../spec/selectors.js';
-import { defaultMode } from '../spec/normalize-spec.js';
+import { defaultEvalHead, defaultMode } from '../spec/normalize-spec.js';
 import type { SpecPath } from '../spec/spec-tree.js';
-import type { BertEncoder, Encoder, Modality, PipelineSpec } from '../spec/types.generated.js';
+import type { Modality, PipelineSpec } from '../spec/types.generated.js';
 import { paramSize, type Ir, type IrNode, type IrParamGroup, type IrTask, type ResolvedDataset, type TensorType, type TrainingSchedule } from './types.js';
 
 export interface BuildIrInput {
@@ -30,20 +29,6 @@ function textLength(spec: PipelineSpec, dataset: ResolvedDataset): number | unde
   if (!f) return undefined;
   if (f.dtype === 'int' && f.shape.length === 2) return f.shape[1];
   return textMod.preprocess.seq_len ?? f.shape[0];
-}
-
-/**
- * The frozen-BERT fast path: a `bert` encoder with `finetune: false` whose dataset also ships the same model's
- * last-layer features (`text`, [L, hidden]) needs no BERT forward at all.
- */
-export function frozenBertFastPath(e: Encoder, dataset: ResolvedDataset): { feature: string; pretrained: string } | undefined {
-  if (e.type !== 'bert' || e.finetune !== false) return undefined;
-  const feat = dataset.features['text'];
-  if (!feat || feat.dtype !== 'float' || feat.shape.length !== 2) return undefined;
-  const hidden = e.config?.hidden_size ?? 768;
-  if (feat.shape[1] !== hidden) return undefined;
-  if (!dataset.pretrained || dataset.pretrained !== e.pretrained) return undefined;
-  return { feature: 'text', pretrained: e.pretrained };
 }
 
 function refId(ref: NodeRef | undefined): { id: string } | undefined {
@@ -141,35 +126,27 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
 
   for (const [name, e] of Object.entries(spec.encoders)) {
     const mod = encoderModality(name, e);
-    const fast = frozenBertFastPath(e, dataset);
-    if (fast) {
-      // Frozen BERT over ids gives exactly the dataset's precomputed features: read them instead of running BERT.
+    const def = getComponent('encoder', e.type);
+    const rw = def?.rewrite?.({ params: e, dataset });
+    if (rw) {
+      // The component asked to be replaced (frozen BERT over ids gives exactly the dataset's precomputed features).
       const input = byId.get(`modalities.${mod}`);
-      const feat = dataset.features[fast.feature]!;
-      if (input) {
-        input.type = fast.feature;
-        input.output = { kind: 'sequence', shape: ['B', feat.shape[0]!, feat.shape[1]!], dtype: 'float32', aligned: true };
-        input.summary = `${fast.feature} (${feat.key}), precomputed ${fast.pretrained} features instead of ${input.config['feature'] as string}`;
-        input.config = { ...input.config, feature: fast.feature };
+      if (input && rw.input) {
+        input.summary = `${rw.input.summary} instead of ${String(input.config['feature'])}`;
+        input.type = rw.input.feature;
+        input.output = rw.input.type;
+        input.config = { ...input.config, feature: rw.input.feature };
       }
-      const out = (e as BertEncoder).output;
-      const select = out === 'cls' ? 'cls' : out === 'mean' ? 'mean' : 'sequence';
-      infer('encoder', `encoders.${name}`, name, 'precomputed', { type: 'precomputed', select }, ['encoders', name], [
-        { name: mod, span: spanOf(['encoders', name], { key: true }) },
-      ]);
+      infer('encoder', `encoders.${name}`, name, rw.type, rw.params, ['encoders', name], [{ name: mod, span: spanOf(['encoders', name], { key: true }) }]);
       const node = byId.get(`encoders.${name}`);
       if (node) {
-        node.summary = `bert(${fast.pretrained}, frozen) -> ${select}: fast path, reads the precomputed '${fast.feature}' features, no BERT forward (BERT's dropout, which MMSA keeps active when frozen, is not applied)`;
-        node.config = { ...(e as unknown as Record<string, unknown>), fast_path: { feature: fast.feature, select } };
+        node.summary = rw.summary;
+        node.rewrittenFrom = { type: e.type, config: e as unknown as Record<string, unknown> };
       }
       continue;
     }
-    let params = e as unknown as Record<string, unknown>;
-    if (e.type === 'bert' && /^(\.{1,2}[\\/]|~[\\/])/.test(e.pretrained)) {
-      // A model directory written relative to the spec that names it (which may be a preset).
-      const from = dirname(spanOf(['encoders', name, 'pretrained']).file);
-      params = { ...params, pretrained: resolve(from, expandHome(e.pretrained)) };
-    }
+    const written = e as unknown as Record<string, unknown>;
+    const params = def?.resolvePaths ? (def.resolvePaths(written, (param) => dirname(spanOf(['encoders', name, param]).file)) as Record<string, unknown>) : written;
     infer('encoder', `encoders.${name}`, name, e.type, params, ['encoders', name], [
       { name: mod, span: e.modality ? spanOf(['encoders', name, 'modality']) : spanOf(['encoders', name], { key: true }) },
     ]);
@@ -190,7 +167,7 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
     tasks.push({
       name,
       type: t.type,
-      heads: def.taskHeads ? def.taskHeads(p, name) : [],
+      heads: taskHeads(def, p),
       targets: def.taskTargets ? def.taskTargets(p) : [],
       weight: typeof p['weight'] === 'number' ? (p['weight'] as number) : 1,
       validLoss: p['valid_loss'] === true,
@@ -206,17 +183,14 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
   let total = 0;
   let trainable = 0;
   const frozen = new Set(groups.filter((g) => !g.trainable).flatMap((g) => [...g.params, ...g.noDecayParams]));
-  const bertFrozen = new Set(
-    Object.entries(spec.encoders)
-      .filter(([, e]) => e.type === 'bert' && e.finetune === false)
-      .map(([k]) => `encoders.${k}`),
-  );
+  // Components frozen as a whole (BERT with finetune: false) keep their parameters out of the trainable count.
+  const wholeFrozen = new Set(nodes.filter((n) => n.kind !== 'input' && getComponent(n.kind as ComponentKind, n.type)?.frozen?.(n.config)).map((n) => n.id));
   for (const n of nodes) {
     for (const p of n.params) {
       if (p.buffer) continue;
       const size = paramSize(p);
       total += size;
-      if (p.trainable && !frozen.has(`${n.id}.${p.name}`) && !bertFrozen.has(n.id)) trainable += size;
+      if (p.trainable && !frozen.has(`${n.id}.${p.name}`) && !wholeFrozen.has(n.id)) trainable += size;
     }
   }
   return { pipeline: spec.name, file: input.file, dataset, nodes, tasks, groups, schedule, totalParams: total, trainableParams: trainable };
@@ -248,7 +222,6 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset): TrainingSc
   const t = spec.train;
   const es = t.early_stop;
   const sel = t.select;
-  const firstSupervised = Object.values(spec.tasks).find((x) => x.type !== 'ulgm') as { head?: string } | undefined;
   return {
     batchSize: t.batch_size,
     evalBatchSize: t.eval_batch_size ?? t.batch_size,
@@ -260,7 +233,7 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset): TrainingSc
     earlyStop: { metric: es.metric, split: es.split, mode: es.mode ?? defaultMode(es.metric), patience: es.patience ?? 8, minDelta: es.min_delta },
     select: { metric: sel.metric, split: sel.split, mode: sel.mode ?? defaultMode(sel.metric), minDelta: sel.min_delta },
     shuffleEval: t.shuffle_eval,
-    evalHead: spec.eval.head ?? firstSupervised?.head ?? Object.keys(spec.heads)[0] ?? '',
+    evalHead: spec.eval.head ?? defaultEvalHead(spec) ?? '',
     metrics: spec.eval.metrics ?? dataset.metrics,
     evalSplits: spec.eval.splits,
     seeds: spec.seeds,

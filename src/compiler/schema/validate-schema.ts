@@ -3,7 +3,7 @@
 
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { makeDiagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { didYouMean, suggestionHint } from '../diagnostics/did-you-mean.js';
+import { didYouMean, suggestionHint } from '../../core/did-you-mean.js';
 import type { Span } from '../source/source-file.js';
 import { formatPath, spanAt, toValue, type PathSegment, type SpecNode } from '../spec/spec-tree.js';
 import {

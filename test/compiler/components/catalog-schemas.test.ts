@@ -62,10 +62,11 @@ describe('catalog and schemas agree', () => {
     expect(getComponent('head', 'nope')).toBeUndefined();
   });
 
-  it('encoders, fusions and heads have a shape rule and parameter names; tasks have heads, targets and hooks', () => {
+  it('encoders, fusions and heads have a shape rule and parameter names; tasks have head references, targets and hooks', () => {
     for (const c of CATALOG) {
       if (c.kind === 'task') {
-        expect(c.taskHeads, c.type).toBeTypeOf('function');
+        expect(c.headRefs, c.type).toBeTypeOf('function');
+        expect(c.needsHead, c.type).toBeDefined();
         expect(c.taskTargets, c.type).toBeTypeOf('function');
         expect(c.hooks, c.type).toBeTypeOf('function');
       } else {
@@ -74,7 +75,6 @@ describe('catalog and schemas agree', () => {
         expect(c.accepts?.length, c.type).toBeGreaterThan(0);
       }
       if (c.kind === 'fusion') expect(c.arity, c.type).toBeDefined();
-      expect(c.lower, c.type).toBeTypeOf('function');
     }
   });
 });

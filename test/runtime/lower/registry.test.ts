@@ -19,16 +19,3 @@ describe('lowering registry', () => {
   });
 
 });
-
-describe('catalog lower hooks', () => {
-  it('every catalog entry lazily resolves to its lowering', async () => {
-    const { CATALOG } = await import('../../../src/components/catalog.js');
-    const { getLowering } = await import('../../../src/runtime/lower/registry.js');
-    for (const def of CATALOG) {
-      expect(def.lower, `${def.kind}/${def.type}`).toBeTypeOf('function');
-      const lowering = await def.lower!();
-      expect(lowering, `${def.kind}/${def.type}`).toBeDefined();
-      expect(lowering).toBe(getLowering(def.kind, def.type));
-    }
-  });
-});

@@ -55,10 +55,8 @@ export default defineRule({
       const kind = encoderOutputKind(enc);
       if (kind === undefined || accepts.includes(kind)) continue;
       const fix =
-        enc.type === 'precomputed' && kind === 'sequence' ? 'set `select: cls`, `mean` or `last` on the encoder'
-        : enc.type === 'bert' && kind === 'sequence' ? 'set `output: cls` or `mean` on the encoder'
-        : kind === 'vector' && accepts.includes('sequence') ? 'read the sequence as it is (`type: precomputed` with `select: sequence`)'
-        : undefined;
+        (accepts[0] !== undefined ? getComponent('encoder', enc.type)?.outputKindFix?.(enc, accepts[0]) : undefined) ??
+        (kind === 'vector' && accepts.includes('sequence') ? 'read the sequence as it is (`type: precomputed` with `select: sequence`)' : undefined);
       ctx.report('MSA3005', ctx.spanOf(['fusion', 'inputs', index]), {
         type: fusion.type,
         needed: accepts.map((k) => (KIND_TEXT[k] ?? k).replace(/^an? /, '')).join(' or '),

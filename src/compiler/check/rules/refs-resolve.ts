@@ -1,7 +1,7 @@
 // Rule refs-resolve: every name the spec uses as a reference (encoder modality, fusion and head inputs, task heads,
 // eval head, parameter-group nodes) names something declared; a head reading a head is a cycle. Phase 4 (check).
 
-import { suggestionHint } from '../../diagnostics/did-you-mean.js';
+import { suggestionHint } from '../../../core/did-you-mean.js';
 import type { RelatedInfo } from '../../diagnostics/diagnostic.js';
 import type { SpecPath } from '../../spec/spec-tree.js';
 import { defineRule, type RuleContext } from '../rule.js';
@@ -22,6 +22,7 @@ import {
   joinHints,
   nodeIds,
   resolveRef,
+  taskHeadRefs,
   tasks,
 } from '../spec-graph.js';
 
@@ -101,12 +102,7 @@ export default defineRule({
 
     // tasks -> heads
     for (const [key, task] of tasks(spec)) {
-      if (task.type === 'ulgm') {
-        checkHeadRef(ctx, task.fusion_head, ['tasks', key, 'fusion_head']);
-        for (const [modality, head] of entriesOf(task.heads)) checkHeadRef(ctx, head, ['tasks', key, 'heads', modality]);
-      } else {
-        checkHeadRef(ctx, task.head, ['tasks', key, 'head']);
-      }
+      for (const { head, path } of taskHeadRefs(key, task)) checkHeadRef(ctx, head, path);
     }
 
     // eval head (a defaulted one is the first task's head, already checked there)

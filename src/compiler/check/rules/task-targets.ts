@@ -1,7 +1,7 @@
 // Rule task-targets: every label a task trains on is provided by the dataset. Skipped when the dataset could not be
 // resolved (that was reported by phase 3). Phase 4 (check).
 
-import { suggestionHint } from '../../diagnostics/did-you-mean.js';
+import { suggestionHint } from '../../../core/did-you-mean.js';
 import { defineRule } from '../rule.js';
 import { has, joinHints, quoteList, tasks, writtenSpan } from '../spec-graph.js';
 

@@ -1,9 +1,11 @@
 // Catalog entry 'bert': a BERT encoder over token ids with Hugging Face BertModel parameter names, sized from a
 // table of known checkpoints or `config`. Schema, shape rule and parameter names; phases 2-5.
 
-import { defineComponent } from '../../component.js';
-import type { BertEncoder } from '../../../compiler/spec/types.generated.js';
-import type { ParamDecl } from '../../../compiler/ir/types.js';
+import { resolve } from 'node:path';
+import { defineComponent, type Rewrite } from '../../component.js';
+import type { BertEncoder, PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
+import type { ParamDecl, ResolvedDataset } from '../../../compiler/ir/types.js';
+import { expandHome } from '../../../compiler/spec/resolve-dataset.js';
 import { expectKind, linearNames, linearParams, param, singleInput, vector } from '../../shape-helpers.js';
 
 export interface BertConfig {
@@ -91,12 +93,49 @@ export function bertParams(c: BertConfig): ParamDecl[] {
   return ps;
 }
 
-export const bertEncoder = defineComponent<BertEncoder>({
+/**
+ * The frozen-BERT fast path: a `bert` encoder with `finetune: false` whose dataset also ships the same model's
+ * last-layer features (`text`, [L, hidden]) needs no BERT forward at all: it reads those features instead.
+ */
+export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset): Rewrite | undefined {
+  if (p.finetune !== false) return undefined;
+  const feat = dataset.features['text'];
+  if (!feat || feat.dtype !== 'float' || feat.shape.length !== 2) return undefined;
+  const hidden = p.config?.hidden_size ?? 768;
+  if (feat.shape[1] !== hidden) return undefined;
+  if (!dataset.pretrained || dataset.pretrained !== p.pretrained) return undefined;
+  const select: PrecomputedEncoder['select'] = p.output === 'cls' ? 'cls' : p.output === 'mean' ? 'mean' : 'sequence';
+  const params: PrecomputedEncoder = { type: 'precomputed', select };
+  return {
+    type: 'precomputed',
+    params: params as unknown as Record<string, unknown>,
+    input: {
+      feature: 'text',
+      type: { kind: 'sequence', shape: ['B', feat.shape[0]!, feat.shape[1]!], dtype: 'float32', aligned: true },
+      summary: `text (${feat.key}), precomputed ${p.pretrained} features`,
+    },
+    summary: `bert(${p.pretrained}, frozen) -> ${select}: fast path, reads the precomputed 'text' features, no BERT forward (BERT's dropout, which MMSA keeps active when frozen, is not applied)`,
+  };
+}
+
+export default defineComponent<BertEncoder>({
   kind: 'encoder',
   type: 'bert',
   schema: 'components/encoders/bert.schema.json',
   doc: "BERT text encoder over token ids (text_bert rows: ids, mask, segments); the last layer's [CLS] vector by default.",
   accepts: ['tokens'],
+  outputKind: (p) => (p.output === 'sequence' ? 'sequence' : 'vector'),
+  outputKindFix: (_p, wanted) => (wanted === 'vector' ? 'set `output: cls` or `mean` on the encoder' : undefined),
+  tokenizer: (p) => p.pretrained,
+  frozen: (p) => p.finetune === false,
+  // A model directory written relative to the spec that names it (which may be a preset).
+  resolvePaths: (p, dirOf) => (/^(\.{1,2}[\\/]|~[\\/])/.test(p.pretrained) ? { ...p, pretrained: resolve(dirOf('pretrained'), expandHome(p.pretrained)) } : p),
+  rewrite: ({ params, dataset }) => frozenBertFastPath(params, dataset),
+  // Lowering is synchronous and offline: the weights (local dir, HF cache or the hub) must be on disk before it.
+  async prepare(node) {
+    const { ensureBertDownloaded } = await import('../../../runtime/bert/load-bert.js');
+    await ensureBertDownloaded(node.config.pretrained);
+  },
   summary(p) {
     const { config: c } = resolveBertConfig(p);
     return `bert(${p.pretrained}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${p.finetune ? 'finetune' : 'frozen'}) -> ${p.output}`;

@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { openBertSync } from '../../../runtime/bert/load-bert.js';
 import { noGrad } from '../../../runtime/nn/bert/model.js';
-import { cfgBool, cfgString, firstValue, type NodeLowering } from '../../../runtime/lower/node.js';
+import type { BertEncoder } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering, firstValue } from '../../../runtime/lower/node.js';
 
 /** Row r of a [B, 3, L] token tensor as [B, L]. */
 function row(tokens: tf.Tensor, r: number): tf.Tensor2D {
@@ -12,10 +13,8 @@ function row(tokens: tf.Tensor, r: number): tf.Tensor2D {
   return tf.reshape(tf.slice(tokens, [0, r, 0], [b, 1, l]), [b, l]);
 }
 
-export const lowerBertEncoder: NodeLowering = (node, ctx) => {
-  const pretrained = cfgString(node, 'pretrained');
-  const finetune = cfgBool(node, 'finetune', true);
-  const output = cfgString(node, 'output', 'cls');
+export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
+  const { pretrained, finetune, output } = node.config;
   // The model must already be on disk (local path or HF cache): run.ts downloads it before lowering.
   const { model } = openBertSync(pretrained, ctx.store, node.id, { trainable: finetune });
   return {
@@ -37,4 +36,4 @@ export const lowerBertEncoder: NodeLowering = (node, ctx) => {
       return { tensor };
     },
   };
-};
+});

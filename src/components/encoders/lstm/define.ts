@@ -1,7 +1,7 @@
 // Catalog entry 'lstm': Self-MM's AuViSubNet (LSTM over a sequence, packed by true lengths, final hidden state,
 // optional Linear). Schema, shape rule and parameter names; phases 2-5.
 
-import { defineComponent, type ShapeContext, type ShapeResult } from '../../component.js';
+import { defineComponent, type DefaultsContext, type ShapeContext, type ShapeResult } from '../../component.js';
 import type { GruEncoder, LstmEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
 import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, singleInput, vector } from '../../shape-helpers.js';
@@ -24,6 +24,13 @@ export function rnnEncoderNames(p: RnnEncoder): string[] {
   return p.out === null ? names : [...names, ...linearNames('linear')];
 }
 
+/** Packed by true lengths unless the spec says otherwise, when the modality has them and keeps its time axis. */
+export function defaultPacking(_p: RnnEncoder, ctx: DefaultsContext): Record<string, unknown> {
+  const mod = ctx.modality;
+  const lengths = mod ? (mod.lengths !== undefined ? mod.lengths : ctx.dataset?.features[mod.feature]?.lengths ?? null) : null;
+  return { packed: Boolean(lengths) && !mod?.preprocess.time_mean && mod?.align !== 'avg_pool' };
+}
+
 export function inferRnnEncoder(ctx: ShapeContext<RnnEncoder>, gates: number): ShapeResult | undefined {
   const p = ctx.params;
   const input = singleInput(ctx);
@@ -35,12 +42,15 @@ export function inferRnnEncoder(ctx: ShapeContext<RnnEncoder>, gates: number): S
   return { output: vector(p.out ?? p.hidden * dirs), params };
 }
 
-export const lstmEncoder = defineComponent<LstmEncoder>({
+export default defineComponent<LstmEncoder>({
   kind: 'encoder',
   type: 'lstm',
   schema: 'components/encoders/lstm.schema.json',
   doc: "LSTM over a sequence (packed by true lengths as in Self-MM's AuViSubNet); the final hidden state, optionally projected.",
   accepts: ['sequence'],
+  outputKind: () => 'vector',
+  packsLengths: (p) => p.packed === true,
+  defaults: defaultPacking,
   summary: summarizeRnnEncoder,
   paramNames: rnnEncoderNames,
   infer: (ctx) => inferRnnEncoder(ctx, 4),

@@ -5,23 +5,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { createGru, createLinear, createLstm, dropout, joinPath, type Rnn } from '../../../runtime/nn/index.js';
 import { MmsaError } from '../../../errors.js';
-import { cfgBool, cfgNumber, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext, type NodeLowering } from '../../../runtime/lower/node.js';
+import { defineNodeLowering, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext } from '../../../runtime/lower/node.js';
 import type { IrNode } from '../../../compiler/ir/types.js';
+import type { GruEncoder, LstmEncoder } from '../../../compiler/spec/types.generated.js';
 
-export function lowerRnnEncoder(node: IrNode, ctx: LowerNodeContext, cell: 'lstm' | 'gru'): LoweredNode {
+export function lowerRnnEncoder(node: IrNode<LstmEncoder | GruEncoder>, ctx: LowerNodeContext): LoweredNode {
+  const cell = node.config.type;
   const input = onlyInput(node, ctx);
-  const hidden = cfgNumber(node, 'hidden');
-  const layers = cfgNumber(node, 'layers', 1);
-  const p = cfgNumber(node, 'dropout', 0);
-  const bidirectional = cfgBool(node, 'bidirectional', false);
-  const hasLengths = input.output.lengths !== undefined;
-  const packed = cfgBool(node, 'packed', hasLengths);
-  const out = node.config['out'];
+  const { hidden, layers, dropout: p, bidirectional, out } = node.config;
+  // Phase 3 sets `packed` from the modality's lengths when the spec leaves it out.
+  const packed = node.config.packed === true;
   const opts = { inputSize: outDim(input), hiddenSize: hidden, numLayers: layers, dropout: p, bidirectional };
   const path = joinPath(node.id, cell);
   const rnn: Rnn = cell === 'lstm' ? createLstm(ctx.store, path, opts) : createGru(ctx.store, path, opts);
   const dirs = bidirectional ? 2 : 1;
-  const proj = typeof out === 'number' ? createLinear(ctx.store, joinPath(node.id, 'linear'), hidden * dirs, out) : undefined;
+  const proj = out !== null ? createLinear(ctx.store, joinPath(node.id, 'linear'), hidden * dirs, out) : undefined;
   return {
     apply(inputs, fctx) {
       const v = firstValue(node, inputs);
@@ -40,4 +38,4 @@ export function lowerRnnEncoder(node: IrNode, ctx: LowerNodeContext, cell: 'lstm
   };
 }
 
-export const lowerLstmEncoder: NodeLowering = (node, ctx) => lowerRnnEncoder(node, ctx, 'lstm');
+export default defineNodeLowering<LstmEncoder>('encoder', lowerRnnEncoder);

@@ -6,11 +6,12 @@ import type { MlpEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
 import { checkDeclaredDim, expectKind, mlpNames, mlpParams, singleInput, vector } from '../../shape-helpers.js';
 
-export const mlpEncoder = defineComponent<MlpEncoder>({
+export default defineComponent<MlpEncoder>({
   kind: 'encoder',
   type: 'mlp',
   schema: 'components/encoders/mlp.schema.json',
   doc: 'Feed-forward network over a vector (sequences are pooled first).',
+  outputKind: () => 'vector',
   accepts: ['sequence', 'vector'],
   summary(p) {
     const parts = [`pool ${p.pool}`];

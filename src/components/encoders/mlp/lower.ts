@@ -3,22 +3,20 @@
 
 import type * as tf from '@tensorflow/tfjs';
 import { createLinear, dropout, joinPath } from '../../../runtime/nn/index.js';
-import { cfgNumber, cfgNumbers, cfgString, firstValue, onlyInput, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
-import { activate, poolToVector, type PoolMode } from '../../../runtime/nn/pool.js';
+import type { MlpEncoder } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering, firstValue, onlyInput, outDim } from '../../../runtime/lower/node.js';
+import { activate, poolToVector } from '../../../runtime/nn/pool.js';
 
-export const lowerMlpEncoder: NodeLowering = (node, ctx) => {
+export default defineNodeLowering<MlpEncoder>('encoder', (node, ctx) => {
   const input = onlyInput(node, ctx);
-  const hidden = cfgNumbers(node, 'hidden');
-  const p = cfgNumber(node, 'dropout', 0);
-  const act = cfgString(node, 'activation', 'relu');
-  const pool = cfgString(node, 'pool', 'mean') as PoolMode;
+  const { hidden, dropout: p, activation: act, pool } = node.config;
   let prev = outDim(input);
   const layers = hidden.map((h, i) => {
     const l = createLinear(ctx.store, joinPath(node.id, `layers.${i}`), prev, h);
     prev = h;
     return l;
   });
-  const out = createLinear(ctx.store, joinPath(node.id, 'out'), prev, cfgNumber(node, 'out'));
+  const out = createLinear(ctx.store, joinPath(node.id, 'out'), prev, node.config.out);
   return {
     apply(inputs, fctx) {
       const v = firstValue(node, inputs);
@@ -27,4 +25,4 @@ export const lowerMlpEncoder: NodeLowering = (node, ctx) => {
       return { tensor: out.apply(dropout(x, p, fctx)) };
     },
   };
-};
+});

@@ -6,12 +6,14 @@ import type { PrecomputedEncoder } from '../../../compiler/spec/types.generated.
 import { featureDim } from '../../../compiler/ir/types.js';
 import { checkDeclaredDim, expectKind, singleInput, vector } from '../../shape-helpers.js';
 
-export const precomputedEncoder = defineComponent<PrecomputedEncoder>({
+export default defineComponent<PrecomputedEncoder>({
   kind: 'encoder',
   type: 'precomputed',
   schema: 'components/encoders/precomputed.schema.json',
   doc: 'Reads precomputed features as they are: e.g. the [CLS] row of BERT features.',
   accepts: ['sequence', 'vector'],
+  outputKind: (p) => (p.select === 'sequence' ? 'sequence' : 'vector'),
+  outputKindFix: (_p, wanted) => (wanted === 'vector' ? 'set `select: cls`, `mean` or `last` on the encoder' : undefined),
   summary: (p) => `precomputed(select ${p.select})`,
   paramNames: () => [],
   infer(ctx) {

@@ -1,16 +1,17 @@
 // Lowering of encoder 'precomputed': no parameters; the [CLS] row, the padded time-mean, the last valid step (by true
 // lengths when the modality has them) or the sequence as it is. Phase 6 (lower).
 
-import { firstValue, cfgString, type NodeLowering } from '../../../runtime/lower/node.js';
-import { poolToVector, type PoolMode } from '../../../runtime/nn/pool.js';
+import type { PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering, firstValue } from '../../../runtime/lower/node.js';
+import { poolToVector } from '../../../runtime/nn/pool.js';
 
-export const lowerPrecomputedEncoder: NodeLowering = (node) => {
-  const select = cfgString(node, 'select', 'cls');
+export default defineNodeLowering<PrecomputedEncoder>('encoder', (node) => {
+  const { select } = node.config;
   return {
     apply(inputs) {
       const v = firstValue(node, inputs);
       if (select === 'sequence') return v;
-      return { tensor: poolToVector(v.tensor, select as PoolMode, v.lengths) };
+      return { tensor: poolToVector(v.tensor, select, v.lengths) };
     },
   };
-};
+});

@@ -6,11 +6,12 @@ import type { SubnetEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
 import { batchNormNames, batchNormParams, checkDeclaredDim, expectKind, linearNames, linearParams, singleInput, vector } from '../../shape-helpers.js';
 
-export const subnetEncoder = defineComponent<SubnetEncoder>({
+export default defineComponent<SubnetEncoder>({
   kind: 'encoder',
   type: 'subnet',
   schema: 'components/encoders/subnet.schema.json',
   doc: 'TFN/LMF SubNet: time-mean pooling, BatchNorm, Dropout, then three Linear+ReLU layers.',
+  outputKind: () => 'vector',
   accepts: ['sequence', 'vector'],
   summary: (p) => `subnet(batchnorm${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}, 3 x linear ${p.hidden} relu)`,
   paramNames: () => [...batchNormNames('norm'), ...linearNames('linear_1'), ...linearNames('linear_2'), ...linearNames('linear_3')],

@@ -3,12 +3,13 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { createSubNet } from './nn.js';
-import { cfgNumber, firstValue, onlyInput, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
+import type { SubnetEncoder } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering, firstValue, onlyInput, outDim } from '../../../runtime/lower/node.js';
 import { meanSteps } from '../../../runtime/nn/pool.js';
 
-export const lowerSubnetEncoder: NodeLowering = (node, ctx) => {
+export default defineNodeLowering<SubnetEncoder>('encoder', (node, ctx) => {
   const input = onlyInput(node, ctx);
-  const net = createSubNet(ctx.store, node.id, outDim(input), cfgNumber(node, 'hidden'), cfgNumber(node, 'dropout', 0));
+  const net = createSubNet(ctx.store, node.id, outDim(input), node.config.hidden, node.config.dropout);
   return {
     apply(inputs, fctx) {
       const x = firstValue(node, inputs).tensor;
@@ -16,4 +17,4 @@ export const lowerSubnetEncoder: NodeLowering = (node, ctx) => {
       return { tensor: net.apply(v, fctx) };
     },
   };
-};
+});

@@ -6,11 +6,12 @@ import type { TextLstmEncoder } from '../../../compiler/spec/types.generated.js'
 import { featureDim } from '../../../compiler/ir/types.js';
 import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, singleInput, vector } from '../../shape-helpers.js';
 
-export const textLstmEncoder = defineComponent<TextLstmEncoder>({
+export default defineComponent<TextLstmEncoder>({
   kind: 'encoder',
   type: 'text_lstm',
   schema: 'components/encoders/text_lstm.schema.json',
   doc: 'TFN/LMF TextSubNet: an LSTM over the whole padded sequence, final hidden state, Dropout, Linear.',
+  outputKind: () => 'vector',
   accepts: ['sequence'],
   summary: (p) => `text_lstm(hidden ${p.hidden}, padded${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}) -> linear ${p.out}`,
   paramNames: () => [...rnnNames('rnn', 1, false), ...linearNames('linear_1')],

@@ -4,11 +4,12 @@
 
 import type * as tf from '@tensorflow/tfjs';
 import { createTextSubNet } from './nn.js';
-import { cfgNumber, firstValue, onlyInput, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
+import type { TextLstmEncoder } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering, firstValue, onlyInput, outDim } from '../../../runtime/lower/node.js';
 
-export const lowerTextLstmEncoder: NodeLowering = (node, ctx) => {
+export default defineNodeLowering<TextLstmEncoder>('encoder', (node, ctx) => {
   const input = onlyInput(node, ctx);
-  const net = createTextSubNet(ctx.store, node.id, outDim(input), cfgNumber(node, 'hidden'), cfgNumber(node, 'out'), cfgNumber(node, 'dropout', 0), {
+  const net = createTextSubNet(ctx.store, node.id, outDim(input), node.config.hidden, node.config.out, node.config.dropout, {
     forcedZeroDropout: false,
   });
   return {
@@ -16,4 +17,4 @@ export const lowerTextLstmEncoder: NodeLowering = (node, ctx) => {
       return { tensor: net.apply(firstValue(node, inputs).tensor as tf.Tensor3D, fctx) };
     },
   };
-};
+});

@@ -6,7 +6,7 @@ import type { ConcatFusion } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
 import { checkFusionInputs, vector } from '../../shape-helpers.js';
 
-export const concatFusion = defineComponent<ConcatFusion>({
+export default defineComponent<ConcatFusion>({
   kind: 'fusion',
   type: 'concat',
   schema: 'components/fusions/concat.schema.json',

@@ -6,7 +6,7 @@ import type { EarlyFusion } from '../../../compiler/spec/types.generated.js';
 import { featureDim, type ParamDecl } from '../../../compiler/ir/types.js';
 import { batchNormNames, batchNormParams, checkFusionInputs, rnnNames, rnnParams, vector } from '../../shape-helpers.js';
 
-export const earlyFusion = defineComponent<EarlyFusion>({
+export default defineComponent<EarlyFusion>({
   kind: 'fusion',
   type: 'early',
   schema: 'components/fusions/early.schema.json',

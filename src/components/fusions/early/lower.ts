@@ -6,19 +6,20 @@ import type * as tf from '@tensorflow/tfjs';
 import { createBatchNorm1d, createLstm, joinPath } from '../../../runtime/nn/index.js';
 import { earlyFusion } from './nn.js';
 import { MmsaError } from '../../../errors.js';
-import { cfgBool, cfgNumber, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
+import type { EarlyFusion } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering, outDim } from '../../../runtime/lower/node.js';
 
-export const lowerEarlyFusion: NodeLowering = (node, ctx) => {
+export default defineNodeLowering<EarlyFusion>('fusion', (node, ctx) => {
   const first = ctx.inputs[0];
   const T = first?.output.shape[1];
   if (typeof T !== 'number') throw new MmsaError('MSA5002', `internal: '${node.id}' needs sequences with a known length`);
   const D = ctx.inputs.reduce((s, i) => s + outDim(i), 0);
-  const norm = cfgBool(node, 'batchnorm', true) ? createBatchNorm1d(ctx.store, joinPath(node.id, 'norm'), T) : undefined;
+  const norm = node.config.batchnorm ? createBatchNorm1d(ctx.store, joinPath(node.id, 'norm'), T) : undefined;
   const lstm = createLstm(ctx.store, joinPath(node.id, 'lstm'), {
     inputSize: D,
-    hiddenSize: cfgNumber(node, 'hidden'),
-    numLayers: cfgNumber(node, 'layers', 1),
-    dropout: cfgNumber(node, 'dropout', 0),
+    hiddenSize: node.config.hidden,
+    numLayers: node.config.layers,
+    dropout: node.config.dropout,
   });
   return {
     apply(inputs, fctx) {
@@ -27,4 +28,4 @@ export const lowerEarlyFusion: NodeLowering = (node, ctx) => {
       return { tensor: lstm.apply(x as tf.Tensor3D, fctx).last };
     },
   };
-};
+});

@@ -6,7 +6,7 @@ import type { LateFusion } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
 import { checkFusionInputs, vector } from '../../shape-helpers.js';
 
-export const lateFusion = defineComponent<LateFusion>({
+export default defineComponent<LateFusion>({
   kind: 'fusion',
   type: 'late',
   schema: 'components/fusions/late.schema.json',

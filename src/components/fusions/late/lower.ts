@@ -2,10 +2,11 @@
 // Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import { cfgString, type NodeLowering } from '../../../runtime/lower/node.js';
+import type { LateFusion } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering } from '../../../runtime/lower/node.js';
 
-export const lowerLateFusion: NodeLowering = (node) => {
-  const combine = cfgString(node, 'combine', 'concat');
+export default defineNodeLowering<LateFusion>('fusion', (node) => {
+  const { combine } = node.config;
   return {
     apply(inputs) {
       const ts = inputs.map((v) => v.tensor);
@@ -15,4 +16,4 @@ export const lowerLateFusion: NodeLowering = (node) => {
       return { tensor: combine === 'mean' ? tf.div(sum, ts.length) : sum };
     },
   };
-};
+});

@@ -7,11 +7,11 @@ import { featureDim, type ParamDecl } from '../../../compiler/ir/types.js';
 import { checkFusionInputs, param, vector } from '../../shape-helpers.js';
 
 /** Factors are named after the spec's input names, so `audio_factor` reads like MMSA's state_dict. */
-function factorName(p: LowRankFusion, i: number, fallback: string): string {
+export function factorName(p: LowRankFusion, i: number, fallback: string): string {
   return `${p.inputs[i] ?? fallback}_factor`;
 }
 
-export const lowRankFusion = defineComponent<LowRankFusion>({
+export default defineComponent<LowRankFusion>({
   kind: 'fusion',
   type: 'low_rank',
   schema: 'components/fusions/low_rank.schema.json',

@@ -4,25 +4,23 @@
 
 import type * as tf from '@tensorflow/tfjs';
 import { createLowRankFusion } from './nn.js';
-import { cfgNumber, outDim, type NodeLowering } from '../../../runtime/lower/node.js';
+import type { LowRankFusion } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering, outDim } from '../../../runtime/lower/node.js';
+import { factorName } from './define.js';
 
-export const lowerLowRankFusion: NodeLowering = (node, ctx) => {
-  // Factor names follow the spec's input names (catalog: `audio_factor`), falling back to the IR input's name.
-  const names = node.config['inputs'];
-  const factorNames = ctx.inputs.map((inp, i) => {
-    const n = Array.isArray(names) && typeof names[i] === 'string' ? (names[i] as string) : inp.name;
-    return `${n}_factor`;
-  });
+export default defineNodeLowering<LowRankFusion>('fusion', (node, ctx) => {
+  // The names the shape rule declared (`audio_factor` after the spec's input names).
+  const factorNames = ctx.inputs.map((inp, i) => factorName(node.config, i, inp.name));
   const fusion = createLowRankFusion(
     ctx.store,
     node.id,
     ctx.inputs.map((i) => outDim(i)),
-    cfgNumber(node, 'rank'),
-    { outDim: cfgNumber(node, 'out', 1), factorNames },
+    node.config.rank,
+    { outDim: node.config.out, factorNames },
   );
   return {
     apply(inputs) {
       return { tensor: fusion.apply(inputs.map((v) => v.tensor as tf.Tensor2D)).output };
     },
   };
-};
+});

@@ -12,7 +12,7 @@ import { checkFusionInputs, formatCount, vector } from '../../shape-helpers.js';
  */
 export const TENSOR_FUSION_WARN_FEATURES = 2_000_000;
 
-export const tensorFusion = defineComponent<TensorFusion>({
+export default defineComponent<TensorFusion>({
   kind: 'fusion',
   type: 'tensor',
   schema: 'components/fusions/tensor.schema.json',

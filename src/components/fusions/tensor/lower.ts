@@ -3,10 +3,11 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { tensorFusion } from './nn.js';
-import { cfgBool, type NodeLowering } from '../../../runtime/lower/node.js';
+import type { TensorFusion } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering } from '../../../runtime/lower/node.js';
 
-export const lowerTensorFusion: NodeLowering = (node) => {
-  const appendOne = cfgBool(node, 'append_one', true);
+export default defineNodeLowering<TensorFusion>('fusion', (node) => {
+  const appendOne = node.config.append_one;
   return {
     apply(inputs) {
       const xs = inputs.map((v) => v.tensor as tf.Tensor2D);
@@ -17,4 +18,4 @@ export const lowerTensorFusion: NodeLowering = (node) => {
       return { tensor: z };
     },
   };
-};
+});

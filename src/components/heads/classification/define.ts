@@ -3,14 +3,17 @@
 
 import { defineComponent } from '../../component.js';
 import type { ClassificationHead } from '../../../compiler/spec/types.generated.js';
-import { headNames, inferMlpHead, summarizeHeadLayers } from '../regression/define.js';
+import { headNames, headOutputs, inferMlpHead, summarizeHeadLayers } from '../regression/define.js';
 
-export const classificationHead = defineComponent<ClassificationHead>({
+export default defineComponent<ClassificationHead>({
   kind: 'head',
   type: 'classification',
   schema: 'components/heads/classification.schema.json',
   doc: 'Classification head: an MLP to one logit per class.',
   accepts: ['vector'],
+  predicts: 'classification',
+  numClasses: (p) => p.num_classes,
+  namedOutputs: headOutputs,
   summary: (p) => summarizeHeadLayers(p, `${p.num_classes} logits`),
   paramNames: headNames,
   infer: (ctx) => inferMlpHead(ctx, ctx.params.num_classes, { kind: 'logits', shape: ['B', ctx.params.num_classes], dtype: 'float32' }),

@@ -16,6 +16,11 @@ export function summarizeHeadLayers(p: MlpHead, out: string): string {
   return `${p.type}(${parts.length > 0 ? parts.join(', ') : 'linear'}) -> ${out}`;
 }
 
+/** The first hidden activation is published as `hidden0` (Self-MM's Feature_m), when the head has one. */
+export function headOutputs(p: MlpHead): string[] {
+  return !p.passthrough && p.hidden.length > 0 ? ['hidden0'] : [];
+}
+
 export function headNames(p: MlpHead): string[] {
   return p.passthrough ? [] : mlpNames(p.hidden);
 }
@@ -54,12 +59,14 @@ export function inferMlpHead(ctx: ShapeContext<MlpHead>, out: number, output: Te
   return result;
 }
 
-export const regressionHead = defineComponent<RegressionHead>({
+export default defineComponent<RegressionHead>({
   kind: 'head',
   type: 'regression',
   schema: 'components/heads/regression.schema.json',
   doc: 'Regression head: an MLP to one value per sample.',
   accepts: ['vector'],
+  predicts: 'regression',
+  namedOutputs: headOutputs,
   summary(p) {
     const range = p.output_range ? ` -> sigmoid to [${p.output_range.join(', ')}]` : '';
     return summarizeHeadLayers(p, '1') + range;

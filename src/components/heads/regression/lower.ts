@@ -6,25 +6,24 @@
 import * as tf from '@tensorflow/tfjs';
 import { createLinear, dropout, joinPath } from '../../../runtime/nn/index.js';
 import { constantInit } from '../../../runtime/nn/init.js';
-import { cfgBool, cfgNumber, cfgNumbers, cfgString, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext, type NodeLowering } from '../../../runtime/lower/node.js';
+import { defineNodeLowering, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext } from '../../../runtime/lower/node.js';
 import { activate } from '../../../runtime/nn/pool.js';
 import type { IrNode } from '../../../compiler/ir/types.js';
+import type { ClassificationHead, RegressionHead } from '../../../compiler/spec/types.generated.js';
 
-export function lowerMlpHead(node: IrNode, ctx: LowerNodeContext, outSize: number): LoweredNode {
+export function lowerMlpHead(node: IrNode<RegressionHead | ClassificationHead>, ctx: LowerNodeContext, outSize: number): LoweredNode {
   const input = onlyInput(node, ctx);
-  const rangeCfg = node.config['output_range'];
-  const range = Array.isArray(rangeCfg) && rangeCfg.length === 2 ? (rangeCfg as [number, number]) : undefined;
+  const c = node.config;
+  // Only regression heads have an output range (the schema makes it [lo, hi]).
+  const range = 'output_range' in c && c.output_range ? c.output_range : undefined;
   // sigmoid(y) * (hi - lo) + lo with constant buffers (TFN registers them as frozen parameters).
-  const scale = range ? ctx.store.buffer(joinPath(node.id, 'output_range'), 'scale', [1], constantInit(range[1] - range[0])) : undefined;
-  const shift = range ? ctx.store.buffer(joinPath(node.id, 'output_range'), 'shift', [1], constantInit(range[0])) : undefined;
+  const scale = range ? ctx.store.buffer(joinPath(node.id, 'output_range'), 'scale', [1], constantInit(range[1]! - range[0]!)) : undefined;
+  const shift = range ? ctx.store.buffer(joinPath(node.id, 'output_range'), 'shift', [1], constantInit(range[0]!)) : undefined;
   const squash = (y: tf.Tensor): tf.Tensor => (scale && shift ? tf.add(tf.mul(tf.sigmoid(y), scale), shift) : y);
-  if (cfgBool(node, 'passthrough', false)) {
+  if (c.passthrough) {
     return { apply: (inputs) => ({ tensor: squash(firstValue(node, inputs).tensor) }) };
   }
-  const hidden = cfgNumbers(node, 'hidden');
-  const p = cfgNumber(node, 'dropout', 0);
-  const each = cfgBool(node, 'dropout_each', false);
-  const act = cfgString(node, 'activation', 'relu');
+  const { hidden, dropout: p, dropout_each: each, activation: act } = c;
   let prev = outDim(input);
   const layers = hidden.map((h, i) => {
     const l = createLinear(ctx.store, joinPath(node.id, `layers.${i}`), prev, h);
@@ -46,4 +45,4 @@ export function lowerMlpHead(node: IrNode, ctx: LowerNodeContext, outSize: numbe
   };
 }
 
-export const lowerRegressionHead: NodeLowering = (node, ctx) => lowerMlpHead(node, ctx, 1);
+export default defineNodeLowering<RegressionHead>('head', (node, ctx) => lowerMlpHead(node, ctx, 1));

@@ -3,13 +3,13 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { MmsaError } from '../../../errors.js';
-import { cfgString, type TaskLowering } from '../../../runtime/lower/node.js';
+import type { CrossEntropyTask } from '../../../compiler/spec/types.generated.js';
+import { defineTaskLowering } from '../../../runtime/lower/node.js';
 import type { TaskRuntime } from '../../../runtime/lower/types.js';
 import { headOutput, labelColumn } from '../../../runtime/lower/task-inputs.js';
 
-export const lowerCrossEntropyTask: TaskLowering = (task) => {
-  const head = task.heads[0] ?? cfgString(task, 'head');
-  const target = task.targets[0] ?? cfgString(task, 'target', 'M');
+export default defineTaskLowering<CrossEntropyTask>((task) => {
+  const { head, target } = task.config;
   const w = task.weight;
   const loss: TaskRuntime['trainLoss'] = (out, batch) => {
     const logits = headOutput(out, head, task.name);
@@ -36,4 +36,4 @@ export const lowerCrossEntropyTask: TaskLowering = (task) => {
   const rt: TaskRuntime = { name: task.name, type: task.type, trainLoss: loss };
   if (task.validLoss) rt.evalLoss = (out, batch) => loss(out, batch, 0);
   return rt;
-};
+});

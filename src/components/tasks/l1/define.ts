@@ -12,13 +12,16 @@ export function summarizeLossTask(p: { type: string; head: string; target: strin
   return `${p.type}(${parts.join(', ')})`;
 }
 
-export const l1Task = defineComponent<L1Task>({
+export default defineComponent<L1Task>({
   kind: 'task',
   type: 'l1',
   schema: 'components/tasks/l1.schema.json',
   doc: 'Mean absolute error.',
   summary: summarizeLossTask,
-  taskHeads: (p) => [p.head],
+  needsHead: 'regression',
+  headRefs: (p) => [{ name: p.head, path: ['head'] }],
+  // Supervised by the human label: evaluation scores this head unless eval.head says otherwise.
+  evalHead: (p) => p.head,
   taskTargets: (p) => [p.target],
   hooks: () => [],
 });

@@ -4,13 +4,13 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { IrTask } from '../../../compiler/ir/types.js';
-import { cfgString, type TaskLowering } from '../../../runtime/lower/node.js';
+import type { L1Task, MseTask } from '../../../compiler/spec/types.generated.js';
+import { defineTaskLowering } from '../../../runtime/lower/node.js';
 import type { TaskRuntime } from '../../../runtime/lower/types.js';
 import { headOutput, labelColumn } from '../../../runtime/lower/task-inputs.js';
 
-export function lowerRegressionTask(task: IrTask, kind: 'l1' | 'mse'): TaskRuntime {
-  const head = task.heads[0] ?? cfgString(task, 'head');
-  const target = task.targets[0] ?? cfgString(task, 'target', 'M');
+export function lowerRegressionTask(task: IrTask<L1Task | MseTask>, kind: 'l1' | 'mse'): TaskRuntime {
+  const { head, target } = task.config;
   const w = task.weight;
   const loss = (out: Parameters<TaskRuntime['trainLoss']>[0], batch: Parameters<TaskRuntime['trainLoss']>[1]): tf.Scalar =>
     tf.tidy(() => {
@@ -28,4 +28,4 @@ export function regressionLoss(yHat: tf.Tensor, y: Float32Array, kind: 'l1' | 'm
   return tf.mean(kind === 'l1' ? tf.abs(diff) : tf.square(diff)) as tf.Scalar;
 }
 
-export const lowerL1Task: TaskLowering = (task) => lowerRegressionTask(task, 'l1');
+export default defineTaskLowering<L1Task>((task) => lowerRegressionTask(task, 'l1'));

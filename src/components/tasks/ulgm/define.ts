@@ -4,8 +4,9 @@
 import { defineComponent } from '../../component.js';
 import type { UlgmTask } from '../../../compiler/spec/types.generated.js';
 import type { ScheduleHook } from '../../../compiler/ir/types.js';
+import { checkUlgm } from './check.js';
 
-export const ulgmTask = defineComponent<UlgmTask>({
+export default defineComponent<UlgmTask>({
   kind: 'task',
   type: 'ulgm',
   schema: 'components/tasks/ulgm.schema.json',
@@ -18,7 +19,11 @@ export const ulgmTask = defineComponent<UlgmTask>({
     if (p.save_labels) parts.push('save labels');
     return `ulgm(${parts.join('; ')})`;
   },
-  taskHeads: (p) => [p.fusion_head, ...Object.values(p.heads)],
+  needsHead: 'regression',
+  headRefs: (p) => [{ name: p.fusion_head, path: ['fusion_head'] }, ...Object.entries(p.heads).map(([m, h]) => ({ name: h, path: ['heads', m] }))],
+  // Self-supervised: evaluation never defaults to its heads.
+  evalHead: () => undefined,
+  check: checkUlgm,
   taskTargets: (p) => [p.target],
   hooks(p) {
     const banks = ['fusion', ...Object.keys(p.heads)].join(', ');

@@ -8,44 +8,35 @@ import type { IrNode, IrTask } from '../../../compiler/ir/types.js';
 import { MmsaError } from '../../../errors.js';
 import type { Batch, SplitData } from '../../../runtime/data/types.js';
 import { labelHistogram, UlgmState, type UlgmSnapshot } from './state.js';
-import { cfgBool, cfgNumber, cfgString, type LowerTaskContext, type TaskLowering } from '../../../runtime/lower/node.js';
+import type { UlgmTask } from '../../../compiler/spec/types.generated.js';
+import { defineTaskLowering, type LowerTaskContext } from '../../../runtime/lower/node.js';
 import type { ModelOutputs } from '../../../runtime/lower/types.js';
 import { writeJsonAtomic } from '../../../runtime/run-dir.js';
 import { headFeature, headOutput } from '../../../runtime/lower/task-inputs.js';
 
 /** The size of a head's first hidden layer (the ULGM feature), from its IR features or its hidden sizes. */
-function featureSize(ctx: LowerTaskContext, task: IrTask, head: string): number {
+function featureSize(ctx: LowerTaskContext, task: IrTask<unknown>, head: string): number {
   const node: IrNode | undefined = ctx.ir.nodes.find((n) => n.kind === 'head' && n.name === head);
   const t = node?.features?.['hidden0'];
   const d = t?.shape[t.shape.length - 1];
   if (typeof d === 'number' && d > 0) return d;
-  const hidden = node?.config['hidden'];
-  if (Array.isArray(hidden) && typeof hidden[0] === 'number') return hidden[0];
   throw new MmsaError('MSA5001', `component 'ulgm' cannot be lowered: task '${task.name}' reads head '${head}', which has no hidden layer to take features from`, {
     hint: `give heads.${head} at least one hidden layer`,
     details: { task: task.name, head },
   });
 }
 
-export const lowerUlgmTask: TaskLowering = (task, ctx) => {
-  const fusionHead = cfgString(task, 'fusion_head');
-  const headsCfg = task.config['heads'];
-  const heads: Record<string, string> = {};
-  if (headsCfg && typeof headsCfg === 'object') {
-    for (const [m, h] of Object.entries(headsCfg as Record<string, unknown>)) if (typeof h === 'string') heads[m] = h;
-  }
+export default defineTaskLowering<UlgmTask>((task, ctx) => {
+  const { fusion_head: fusionHead, heads, target, from_epoch: fromEpoch, save_labels: saveLabels } = task.config;
   const modalities = Object.keys(heads);
-  const target = task.targets[0] ?? cfgString(task, 'target', 'M');
-  const fromEpoch = cfgNumber(task, 'from_epoch', 2);
-  const saveLabels = cfgBool(task, 'save_labels', false);
   const w = task.weight;
   const dims: { fusion: number } & Record<string, number> = { fusion: featureSize(ctx, task, fusionHead) };
   for (const m of modalities) dims[m] = featureSize(ctx, task, heads[m]!);
   const state = new UlgmState({
     n: ctx.trainSize,
     dims,
-    H: cfgNumber(task, 'H', 3),
-    excludeZero: cfgBool(task, 'exclude_zero', true),
+    H: task.config.H,
+    excludeZero: task.config.exclude_zero,
     modalities,
   });
 
@@ -129,4 +120,4 @@ export const lowerUlgmTask: TaskLowering = (task, ctx) => {
     snapshot: () => state.snapshot(),
     restore: (s) => state.restore(s as UlgmSnapshot),
   };
-};
+});

@@ -1,10 +1,14 @@
-// Rule ulgm-heads: a ulgm (Self-MM) task maps every fused modality to a declared unimodal head, and its fusion head is
-// a regression head on `fusion` with a hidden layer (whose activation is ULGM's fusion feature). Phase 4 (check).
+// ULGM's own semantic check: the task maps every fused modality to a declared unimodal head, and its fusion head is a
+// regression head on `fusion` that publishes its first hidden activation (ULGM's fusion feature). Phase 4 (check).
 
-import { suggestionHint } from '../../diagnostics/did-you-mean.js';
-import type { UlgmTask } from '../../spec/types.generated.js';
-import { defineRule, type RuleContext } from '../rule.js';
-import { FUSION, declaredHere, entriesOf, getHead, getModality, has, modalities, modalitiesReadByFusion, tasks, writtenSpan } from '../spec-graph.js';
+import { suggestionHint } from '../../../core/did-you-mean.js';
+import type { UlgmTask } from '../../../compiler/spec/types.generated.js';
+import type { RuleContext } from '../../../compiler/check/rule.js';
+import { FUSION, declaredHere, entriesOf, getHead, getModality, has, modalities, modalitiesReadByFusion, writtenSpan } from '../../../compiler/check/spec-graph.js';
+import type { ComponentCheckContext } from '../../component.js';
+
+/** The named output of a head that ULGM stores and measures against class centres (Self-MM's Feature_m). */
+export const ULGM_FEATURE = 'hidden0';
 
 function checkModalities(ctx: RuleContext, key: string, task: UlgmTask): void {
   const declared = modalities(ctx.spec).map(([m]) => m);
@@ -28,14 +32,15 @@ function checkModalities(ctx: RuleContext, key: string, task: UlgmTask): void {
   }
 }
 
-function checkFusionHead(ctx: RuleContext, key: string, task: UlgmTask): void {
+function checkFusionHead(ctx: ComponentCheckContext<UlgmTask>, key: string, task: UlgmTask): void {
   const name = task.fusion_head;
   // An undeclared fusion head is refs-resolve's MSA3001.
   if (typeof name !== 'string') return;
   const head = getHead(ctx.spec, name);
   if (!head) return;
   const related = [{ span: ctx.spanOf(['tasks', key, 'fusion_head']), message: `named as the fusion head of ulgm task '${key}' here` }];
-  if (head.type !== 'regression') {
+  const def = ctx.componentOf('head', head);
+  if (def && def.predicts !== 'regression') {
     ctx.report('MSA3008', ctx.spanOf(['heads', name, 'type']), { head: name, problem: `is a ${head.type} head; ulgm needs a regression head` }, { related });
   }
   if (head.input !== FUSION) {
@@ -44,13 +49,13 @@ function checkFusionHead(ctx: RuleContext, key: string, task: UlgmTask): void {
       related,
     });
   }
-  const hidden = Array.isArray(head.hidden) ? head.hidden : [];
+  if (!def?.namedOutputs || def.namedOutputs(head).includes(ULGM_FEATURE)) return;
   if (head.passthrough === true) {
     ctx.report('MSA3008', ctx.spanOf(['heads', name, 'passthrough']), { head: name, problem: 'is a passthrough head, so it has no hidden layer to give the fusion feature' }, {
       hint: 'remove `passthrough: true` and give the head a hidden layer (e.g. `hidden: [128]`)',
       related,
     });
-  } else if (hidden.length === 0) {
+  } else {
     const span = writtenSpan(ctx, ['heads', name, 'hidden']);
     ctx.report('MSA3008', span, { head: name, problem: 'has no hidden layer; its first hidden activation is the fusion feature ULGM needs' }, {
       hint: 'give the head a hidden layer (e.g. `hidden: [128]`)',
@@ -59,14 +64,8 @@ function checkFusionHead(ctx: RuleContext, key: string, task: UlgmTask): void {
   }
 }
 
-export default defineRule({
-  id: 'ulgm-heads',
-  description: 'ulgm maps each fused modality to a unimodal head; its fusion head is a regression head on fusion with a hidden layer',
-  check(ctx) {
-    for (const [key, task] of tasks(ctx.spec)) {
-      if (!task || task.type !== 'ulgm') continue;
-      checkModalities(ctx, key, task);
-      checkFusionHead(ctx, key, task);
-    }
-  },
-});
+/** Phase 4 check of one ulgm task. */
+export function checkUlgm(ctx: ComponentCheckContext<UlgmTask>): void {
+  checkModalities(ctx, ctx.key, ctx.params);
+  checkFusionHead(ctx, ctx.key, ctx.params);
+}

@@ -1,5 +1,5 @@
 // "did you mean" suggestions for unknown keys, type names and references.
-// Used by the schema, normalize and check phases.
+// Used by the schema, normalize and check phases, the metric catalog and the CLI.
 
 /** Damerau-Levenshtein (optimal string alignment) distance. */
 export function editDistance(a: string, b: string): number {

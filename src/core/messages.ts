@@ -80,6 +80,8 @@ export const MESSAGES = {
   MSA3025: m('error', "eval metric '{metric}' does not fit head '{head}' ({kind})"),
   MSA3026: m('error', "{what} metric '{metric}' is not computed", 'use `loss` or one of: {available}'),
   MSA3028: m('error', "head '{head}' outputs {out} classes, but dataset '{dataset}' has {needed}", 'set `num_classes: {needed}` on the head'),
+  MSA3029: m('error', "unknown metric '{name}'"),
+  MSA3030: m('error', "metrics '{a}' and '{b}' both report the key '{key}'", 'keep only one of them'),
   MSA3027: m('error', "BERT encoder '{name}' needs token ids, but feature '{key}' holds {actual}", "read `text_bert` (ids, mask, segments) for BERT, or use `precomputed` for `text` features"),
 
   // ---- 4xxx: shapes --------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import rule from '../../../../src/compiler/check/rules/ulgm-heads.js';
-import { runRule, yaml } from '../harness.js';
+import rule from '../../../../src/compiler/check/rules/component-checks.js';
+import { runRule, yaml } from '../../../compiler/check/harness.js';
 
 const SELF_MM = yaml`
   version: 1
@@ -29,7 +29,7 @@ const SELF_MM = yaml`
       heads: {text: T, audio: A, vision: V}
 `;
 
-describe('ulgm-heads', () => {
+describe('ulgm check (component-checks rule)', () => {
   it("accepts Self-MM's layout", () => {
     expect(runRule(rule, SELF_MM)).toEqual([]);
   });
