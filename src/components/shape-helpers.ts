@@ -173,3 +173,13 @@ export function checkFusionInputs(
   }
   return ok;
 }
+
+/** A sequence type [B, T, D] (for examples and rewrites). */
+export function sequenceType(T: number, D: number, extra: Partial<TensorType> = {}): TensorType {
+  return { kind: 'sequence', shape: ['B', T, D], dtype: 'float32', aligned: false, ...extra };
+}
+
+/** BERT token rows [B, 3, L] (ids, mask, segments). */
+export function tokenIds(L: number): TensorType {
+  return { kind: 'tokens', shape: ['B', 3, L], dtype: 'int32' };
+}

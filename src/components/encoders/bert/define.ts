@@ -6,7 +6,7 @@ import { defineComponent, type Rewrite } from '../../component.js';
 import type { BertEncoder, PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
 import type { ParamDecl, ResolvedDataset } from '../../../compiler/ir/types.js';
 import { expandHome } from '../../../compiler/spec/resolve-dataset.js';
-import { expectKind, linearNames, linearParams, param, singleInput, vector } from '../../shape-helpers.js';
+import { expectKind, linearNames, linearParams, param, singleInput, tokenIds, vector } from '../../shape-helpers.js';
 
 export interface BertConfig {
   vocab_size: number;
@@ -136,6 +136,14 @@ export default defineComponent<BertEncoder>({
     const { ensureBertDownloaded } = await import('../../../runtime/bert/load-bert.js');
     await ensureBertDownloaded(node.config.pretrained);
   },
+  examples: [
+    { label: 'uncased cls', params: { type: 'bert', pretrained: 'bert-base-uncased', finetune: true, output: 'cls' }, inputs: [['text', tokenIds(50)]] },
+    {
+      label: 'small config, sequence',
+      params: { type: 'bert', pretrained: './my-bert', finetune: false, output: 'sequence', config: { num_hidden_layers: 2, hidden_size: 64, num_attention_heads: 4, intermediate_size: 128, vocab_size: 100 } },
+      inputs: [['text', tokenIds(39)]],
+    },
+  ],
   summary(p) {
     const { config: c } = resolveBertConfig(p);
     return `bert(${p.pretrained}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${p.finetune ? 'finetune' : 'frozen'}) -> ${p.output}`;

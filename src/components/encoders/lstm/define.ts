@@ -4,7 +4,7 @@
 import { defineComponent, type DefaultsContext, type ShapeContext, type ShapeResult } from '../../component.js';
 import type { GruEncoder, LstmEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
-import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, singleInput, vector } from '../../shape-helpers.js';
+import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, sequenceType, singleInput, vector } from '../../shape-helpers.js';
 
 type RnnEncoder = LstmEncoder | GruEncoder;
 
@@ -51,6 +51,10 @@ export default defineComponent<LstmEncoder>({
   outputKind: () => 'vector',
   packsLengths: (p) => p.packed === true,
   defaults: defaultPacking,
+  examples: [
+    { label: 'self-mm audio', params: { type: 'lstm', hidden: 16, layers: 1, dropout: 0, bidirectional: false, packed: true, out: 16 }, inputs: [['audio', sequenceType(375, 5, { lengths: 'audio_lengths' })]] },
+    { label: 'bi 3 layers', params: { type: 'lstm', hidden: 8, layers: 3, dropout: 0, bidirectional: true, out: null }, inputs: [['vision', sequenceType(50, 20)]] },
+  ],
   summary: summarizeRnnEncoder,
   paramNames: rnnEncoderNames,
   infer: (ctx) => inferRnnEncoder(ctx, 4),

@@ -4,7 +4,7 @@
 import { defineComponent } from '../../component.js';
 import type { MlpEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
-import { checkDeclaredDim, expectKind, mlpNames, mlpParams, singleInput, vector } from '../../shape-helpers.js';
+import { checkDeclaredDim, expectKind, mlpNames, mlpParams, sequenceType, singleInput, vector } from '../../shape-helpers.js';
 
 export default defineComponent<MlpEncoder>({
   kind: 'encoder',
@@ -13,6 +13,10 @@ export default defineComponent<MlpEncoder>({
   doc: 'Feed-forward network over a vector (sequences are pooled first).',
   outputKind: () => 'vector',
   accepts: ['sequence', 'vector'],
+  examples: [
+    { label: 'vector', params: { type: 'mlp', hidden: [32, 16], out: 8, dropout: 0, activation: 'relu', pool: 'mean' }, inputs: [['audio', vector(5)]] },
+    { label: 'sequence, no hidden', params: { type: 'mlp', hidden: [], out: 8, dropout: 0.2, activation: 'tanh', pool: 'last' }, inputs: [['audio', sequenceType(10, 5)]] },
+  ],
   summary(p) {
     const parts = [`pool ${p.pool}`];
     if (p.hidden.length > 0) parts.push(`${p.hidden.join(', ')} ${p.activation}`);

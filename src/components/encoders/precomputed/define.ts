@@ -4,7 +4,7 @@
 import { defineComponent } from '../../component.js';
 import type { PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
-import { checkDeclaredDim, expectKind, singleInput, vector } from '../../shape-helpers.js';
+import { checkDeclaredDim, expectKind, sequenceType, singleInput, vector } from '../../shape-helpers.js';
 
 export default defineComponent<PrecomputedEncoder>({
   kind: 'encoder',
@@ -14,6 +14,10 @@ export default defineComponent<PrecomputedEncoder>({
   accepts: ['sequence', 'vector'],
   outputKind: (p) => (p.select === 'sequence' ? 'sequence' : 'vector'),
   outputKindFix: (_p, wanted) => (wanted === 'vector' ? 'set `select: cls`, `mean` or `last` on the encoder' : undefined),
+  examples: [
+    { label: 'cls', params: { type: 'precomputed', select: 'cls' }, inputs: [['text', sequenceType(50, 768)]] },
+    { label: 'sequence', params: { type: 'precomputed', select: 'sequence' }, inputs: [['text', sequenceType(50, 768)]] },
+  ],
   summary: (p) => `precomputed(select ${p.select})`,
   paramNames: () => [],
   infer(ctx) {

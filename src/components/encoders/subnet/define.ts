@@ -4,7 +4,7 @@
 import { defineComponent } from '../../component.js';
 import type { SubnetEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
-import { batchNormNames, batchNormParams, checkDeclaredDim, expectKind, linearNames, linearParams, singleInput, vector } from '../../shape-helpers.js';
+import { batchNormNames, batchNormParams, checkDeclaredDim, expectKind, linearNames, linearParams, sequenceType, singleInput, vector } from '../../shape-helpers.js';
 
 export default defineComponent<SubnetEncoder>({
   kind: 'encoder',
@@ -13,6 +13,10 @@ export default defineComponent<SubnetEncoder>({
   doc: 'TFN/LMF SubNet: time-mean pooling, BatchNorm, Dropout, then three Linear+ReLU layers.',
   outputKind: () => 'vector',
   accepts: ['sequence', 'vector'],
+  examples: [
+    { label: 'sequence', params: { type: 'subnet', hidden: 16, dropout: 0.3 }, inputs: [['audio', sequenceType(375, 5)]] },
+    { label: 'vector', params: { type: 'subnet', hidden: 128, dropout: 0 }, inputs: [['vision', vector(20)]] },
+  ],
   summary: (p) => `subnet(batchnorm${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}, 3 x linear ${p.hidden} relu)`,
   paramNames: () => [...batchNormNames('norm'), ...linearNames('linear_1'), ...linearNames('linear_2'), ...linearNames('linear_3')],
   infer(ctx) {

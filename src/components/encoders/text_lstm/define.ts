@@ -4,7 +4,7 @@
 import { defineComponent } from '../../component.js';
 import type { TextLstmEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
-import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, singleInput, vector } from '../../shape-helpers.js';
+import { checkDeclaredDim, expectKind, linearNames, linearParams, rnnNames, rnnParams, sequenceType, singleInput, vector } from '../../shape-helpers.js';
 
 export default defineComponent<TextLstmEncoder>({
   kind: 'encoder',
@@ -13,6 +13,7 @@ export default defineComponent<TextLstmEncoder>({
   doc: 'TFN/LMF TextSubNet: an LSTM over the whole padded sequence, final hidden state, Dropout, Linear.',
   outputKind: () => 'vector',
   accepts: ['sequence'],
+  examples: [{ label: 'tfn text', params: { type: 'text_lstm', hidden: 128, out: 32, dropout: 0.3 }, inputs: [['text', sequenceType(50, 768)]] }],
   summary: (p) => `text_lstm(hidden ${p.hidden}, padded${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}) -> linear ${p.out}`,
   paramNames: () => [...rnnNames('rnn', 1, false), ...linearNames('linear_1')],
   infer(ctx) {

@@ -13,6 +13,7 @@ export default defineComponent<ConcatFusion>({
   doc: "Concatenates its inputs' features in order.",
   arity: { min: 1, max: Number.POSITIVE_INFINITY },
   accepts: ['vector'],
+  examples: [{ label: 'three', params: { type: 'concat', inputs: ['text', 'audio', 'vision'] }, inputs: [['text', vector(768)], ['audio', vector(16)], ['vision', vector(32)]] }],
   summary: (p) => `concat(${p.inputs.join(', ')})`,
   paramNames: () => [],
   infer(ctx) {

@@ -4,7 +4,7 @@
 import { defineComponent } from '../../component.js';
 import type { EarlyFusion } from '../../../compiler/spec/types.generated.js';
 import { featureDim, type ParamDecl } from '../../../compiler/ir/types.js';
-import { batchNormNames, batchNormParams, checkFusionInputs, rnnNames, rnnParams, vector } from '../../shape-helpers.js';
+import { batchNormNames, batchNormParams, checkFusionInputs, rnnNames, rnnParams, sequenceType, vector } from '../../shape-helpers.js';
 
 export default defineComponent<EarlyFusion>({
   kind: 'fusion',
@@ -14,6 +14,10 @@ export default defineComponent<EarlyFusion>({
   arity: { min: 1, max: Number.POSITIVE_INFINITY },
   accepts: ['sequence'],
   needsAligned: true,
+  examples: [
+    { label: 'ef-lstm', params: { type: 'early', inputs: ['text', 'audio', 'vision'], hidden: 128, layers: 4, dropout: 0.5, batchnorm: true }, inputs: [['text', sequenceType(50, 768, { aligned: true })], ['audio', sequenceType(50, 5, { aligned: true })], ['vision', sequenceType(50, 20, { aligned: true })]] },
+    { label: 'no batchnorm', params: { type: 'early', inputs: ['a', 'b'], hidden: 8, layers: 1, dropout: 0, batchnorm: false }, inputs: [['a', sequenceType(10, 3, { aligned: true })], ['b', sequenceType(10, 4, { aligned: true })]] },
+  ],
   summary(p) {
     const parts = [`hidden ${p.hidden}`, `layers ${p.layers}`];
     if (p.dropout > 0) parts.push(`dropout ${p.dropout}`);

@@ -13,6 +13,10 @@ export default defineComponent<LateFusion>({
   doc: 'LF-DNN late fusion: per-modality networks (the encoders) combined after encoding.',
   arity: { min: 1, max: Number.POSITIVE_INFINITY },
   accepts: ['vector'],
+  examples: [
+    { label: 'concat', params: { type: 'late', inputs: ['audio', 'vision', 'text'], combine: 'concat' }, inputs: [['audio', vector(16)], ['vision', vector(128)], ['text', vector(256)]] },
+    { label: 'mean', params: { type: 'late', inputs: ['a', 'b'], combine: 'mean' }, inputs: [['a', vector(16)], ['b', vector(16)]] },
+  ],
   summary: (p) => `late(${p.combine}: ${p.inputs.join(', ')})`,
   paramNames: () => [],
   infer(ctx) {

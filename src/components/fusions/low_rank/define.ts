@@ -18,6 +18,7 @@ export default defineComponent<LowRankFusion>({
   doc: 'LMF low-rank fusion with modality-specific rank-r factors.',
   arity: { min: 2, max: Number.POSITIVE_INFINITY },
   accepts: ['vector'],
+  examples: [{ label: 'lmf', params: { type: 'low_rank', inputs: ['audio', 'video', 'text'], rank: 3, out: 1 }, inputs: [['audio', vector(16)], ['video', vector(128)], ['text', vector(64)]] }],
   summary: (p) => `low_rank(rank ${p.rank}, out ${p.out}; ${p.inputs.join(', ')})`,
   paramNames: (p) => [...p.inputs.map((n, i) => factorName(p, i, n)), 'fusion_weights', 'fusion_bias'],
   infer(ctx) {

@@ -19,6 +19,7 @@ export default defineComponent<TensorFusion>({
   doc: "TFN tensor fusion: appends a 1 to each input and takes the outer product (first input varies slowest).",
   arity: { min: 2, max: Number.POSITIVE_INFINITY },
   accepts: ['vector'],
+  examples: [{ label: 'tfn', params: { type: 'tensor', inputs: ['audio', 'video', 'text'], append_one: true }, inputs: [['audio', vector(32)], ['video', vector(128)], ['text', vector(32)]] }],
   summary: (p) => `tensor(${p.inputs.join(' x ')}${p.append_one ? ', append 1' : ''})`,
   paramNames: () => [],
   infer(ctx) {

@@ -67,6 +67,12 @@ export default defineComponent<RegressionHead>({
   accepts: ['vector'],
   predicts: 'regression',
   namedOutputs: headOutputs,
+  examples: [
+    { label: 'self-mm', params: { type: 'regression', input: 'fusion', hidden: [128, 128], dropout: 0, dropout_each: false, activation: 'relu', passthrough: false, output_range: null }, inputs: [['fusion', vector(816)]] },
+    { label: 'tfn range', params: { type: 'regression', input: 'fusion', hidden: [64, 64], dropout: 0.5, dropout_each: false, activation: 'relu', passthrough: false, output_range: [-3, 3] }, inputs: [['fusion', vector(140481)]] },
+    { label: 'lmf passthrough', params: { type: 'regression', input: 'fusion', hidden: [], dropout: 0, dropout_each: false, activation: 'relu', passthrough: true, output_range: null }, inputs: [['fusion', vector(1)]] },
+    { label: 'no hidden', params: { type: 'regression', input: 'text', hidden: [], dropout: 0, dropout_each: false, activation: 'relu', passthrough: false, output_range: null }, inputs: [['text', vector(32)]] },
+  ],
   summary(p) {
     const range = p.output_range ? ` -> sigmoid to [${p.output_range.join(', ')}]` : '';
     return summarizeHeadLayers(p, '1') + range;
