@@ -11,6 +11,5 @@ export interface ListedComponent {
 }
 export const KINDS: { kind: ListedComponent['kind']; dir: string }[];
 export function listComponents(root: string): ListedComponent[];
-export function listDatasets(root: string): string[];
-export function renderAll(root: string, opts: { metricSets: readonly string[] }): Map<string, string>;
+export function renderAll(root: string, opts: { metricSets: readonly string[]; syntheticLikes: readonly string[] }): Map<string, string>;
 export function staleFiles(root: string, rendered: Map<string, string>): string[];

@@ -1,6 +1,6 @@
-// Generates every list that names components, datasets or metric sets, from where they are defined: the folders under
-// src/components/<kind>s/<type>/ (define.ts, lower.ts, view.ts), pipelines/datasets/*.dataset.yaml and the metric
-// catalog (src/core/metrics.ts). Run `npm run gen` after adding a component, a dataset or a metric set; a test fails
+// Generates every list that names components, synthetic layouts or metric sets, from where they are defined: the
+// folders under src/components/<kind>s/<type>/ (define.ts, lower.ts, view.ts), the synthetic layouts
+// (src/compiler/spec/synthetic-layout.ts) and the metric catalog (src/core/metrics.ts). Run `npm run gen` after adding a component, a dataset or a metric set; a test fails
 // when a generated file is stale.
 //
 // Writes src/components/definitions.generated.ts, lowerings.generated.ts and views.generated.ts, and the enum / oneOf
@@ -55,14 +55,6 @@ export function listComponents(root) {
   return out;
 }
 
-/** Dataset manifest names (`pipelines/datasets/<name>.dataset.yaml`), sorted. */
-export function listDatasets(root) {
-  return readdirSync(join(root, 'pipelines/datasets'))
-    .filter((f) => f.endsWith('.dataset.yaml'))
-    .map((f) => f.slice(0, -'.dataset.yaml'.length))
-    .sort();
-}
-
 function renderDefinitions(components) {
   const lines = [HEADER('the component folders (define.ts)'), '// The definition of every component, for the catalog (phases 2-5; no tfjs).', ''];
   lines.push("import type { ComponentDef } from './component.js';");
@@ -94,7 +86,7 @@ function renderViews(components) {
 }
 
 /** The pipeline schema with its generated lists replaced; everything else is kept as written. */
-function renderPipelineSchema(text, components, datasets, metricSets) {
+function renderPipelineSchema(text, components, syntheticLikes, metricSets) {
   const s = JSON.parse(text);
   for (const { kind } of KINDS) {
     const mine = components.filter((c) => c.kind === kind);
@@ -102,7 +94,7 @@ function renderPipelineSchema(text, components, datasets, metricSets) {
     def.properties.type.enum = mine.map((c) => c.type);
     def.oneOf = mine.map((c) => ({ $ref: c.schema }));
   }
-  s.$defs.dataset_synthetic.properties.like.enum = datasets;
+  s.$defs.dataset_synthetic.properties.like.enum = syntheticLikes;
   s.$defs.dataset_custom.properties.metrics.anyOf[0].enum = metricSets;
   s.$defs.eval.properties.metrics.anyOf[0].enum = metricSets;
   return `${JSON.stringify(s, null, 2)}\n`;
@@ -115,10 +107,11 @@ function renderDatasetSchema(text, metricSets) {
 }
 
 /**
- * Every generated file's path (relative to root) and text. `metricSets` are the metric catalog's set names (the
- * caller reads them from src/core/metrics.ts, built or through the test runner).
+ * Every generated file's path (relative to root) and text. `metricSets` are the metric catalog's set names and
+ * `syntheticLikes` the datasets synthetic data can imitate (the caller reads both from the TypeScript sources: built,
+ * or through the test runner).
  */
-export function renderAll(root, { metricSets }) {
+export function renderAll(root, { metricSets, syntheticLikes }) {
   const components = listComponents(root);
   const problems = [];
   for (const c of components) {
@@ -126,13 +119,12 @@ export function renderAll(root, { metricSets }) {
     if (!c.schemaExists) problems.push(`src/components/${c.dir}/${c.type} has no schema: add schemas/${c.schema}`);
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  const datasets = listDatasets(root);
   const read = (p) => readFileSync(join(root, p), 'utf8');
   return new Map([
     ['src/components/definitions.generated.ts', renderDefinitions(components)],
     ['src/components/lowerings.generated.ts', renderLowerings(components)],
     ['src/components/views.generated.ts', renderViews(components)],
-    ['schemas/pipeline.schema.json', renderPipelineSchema(read('schemas/pipeline.schema.json'), components, datasets, metricSets)],
+    ['schemas/pipeline.schema.json', renderPipelineSchema(read('schemas/pipeline.schema.json'), components, syntheticLikes, metricSets)],
     ['schemas/dataset.schema.json', renderDatasetSchema(read('schemas/dataset.schema.json'), metricSets)],
   ]);
 }
@@ -144,13 +136,14 @@ export function staleFiles(root, rendered) {
 
 async function main() {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const built = join(root, 'dist/core/metrics.js');
-  if (!existsSync(built)) {
-    console.error('dist/core/metrics.js is missing: run `npx tsc -p tsconfig.build.json` first (`npm run gen` does)');
+  const built = (p) => join(root, 'dist', p);
+  if (!existsSync(built('core/metrics.js'))) {
+    console.error('dist/ is missing: run `npx tsc -p tsconfig.build.json` first (`npm run gen` does)');
     process.exit(1);
   }
-  const { METRIC_SET_NAMES } = await import(pathToFileURL(built).href);
-  const rendered = renderAll(root, { metricSets: METRIC_SET_NAMES });
+  const { METRIC_SET_NAMES } = await import(pathToFileURL(built('core/metrics.js')).href);
+  const { LIKE } = await import(pathToFileURL(built('compiler/spec/synthetic-layout.js')).href);
+  const rendered = renderAll(root, { metricSets: METRIC_SET_NAMES, syntheticLikes: Object.keys(LIKE) });
   const stale = staleFiles(root, rendered);
   if (process.argv.includes('--check')) {
     if (stale.length > 0) {

@@ -1,6 +1,8 @@
 // The one table of every `mmsa` command: arguments and options with descriptions, choices and defaults. main.ts builds
 // commander from it, so `--help`, validation and "did you mean" all come from here. Phase: CLI (all phases).
 
+import { datasetNames, modelNames } from '../core/datasets.js';
+
 export interface ArgSpec {
   name: string;
   description: string;
@@ -29,8 +31,9 @@ export interface CommandSpec {
 
 export const BACKEND_CHOICES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
 export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
-export const MODEL_CHOICES = ['self_mm', 'tfn', 'lmf', 'lf_dnn', 'ef_lstm'] as const;
-export const DATASET_CHOICES = ['mosi', 'mosei', 'sims', 'simsv2', 'synthetic'] as const;
+/** Models and datasets as shipped: presets with a demo pipeline, and the dataset manifests (plus synthetic data). */
+export const MODEL_CHOICES: readonly string[] = modelNames();
+export const DATASET_CHOICES: readonly string[] = [...datasetNames(), 'synthetic'];
 export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter'] as const;
 
 const format: OptionSpec = { flags: '--format <format>', description: 'output format', choices: ['text', 'json'], default: 'text' };

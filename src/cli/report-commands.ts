@@ -190,8 +190,8 @@ export async function compareCommand(args: string[], o: Opts, io: Io): Promise<n
 export async function initCommand(o: Opts, io: Io): Promise<number> {
   const model = (o['model'] as string | undefined) ?? 'self_mm';
   const dataset = (o['dataset'] as string | undefined) ?? 'synthetic';
-  if (!(MODEL_CHOICES as readonly string[]).includes(model)) return usage(io, `--model must be one of ${MODEL_CHOICES.join(', ')}, got '${model}'`);
-  if (!(DATASET_CHOICES as readonly string[]).includes(dataset)) return usage(io, `--dataset must be one of ${DATASET_CHOICES.join(', ')}, got '${dataset}'`);
+  if (!MODEL_CHOICES.includes(model)) return usage(io, `--model must be one of ${MODEL_CHOICES.join(', ')}, got '${model}'`);
+  if (!DATASET_CHOICES.includes(dataset)) return usage(io, `--dataset must be one of ${DATASET_CHOICES.join(', ')}, got '${dataset}'`);
   const template = dataset === 'synthetic' ? `demo_${model}.yaml` : `${model}_${dataset}.yaml`;
   const src = join(packageRoot(), 'pipelines', template);
   const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (dataset === 'synthetic' ? `${model}_demo.yaml` : `${model}_${dataset}.yaml`));

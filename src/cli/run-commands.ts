@@ -194,7 +194,7 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
   try {
     assertRunDir(dir);
     if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
-      throw new MmsaError('MSA6701', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
+      throw new MmsaError('MSA6711', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
     }
     const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
     const { compiled, host } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
@@ -221,7 +221,7 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
       try {
         pipeline.model.store.loadStateDict(ckpt.weights);
       } catch (e) {
-        throw new MmsaError('MSA6701', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
+        throw new MmsaError('MSA6711', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
       }
       const { ids, predictions, labels } = predictSplit(ir, pipeline, data[split]);
       const rows = ids.map((id, i) => ({ id, prediction: predictions[i]!, label: labels ? labels[i]! : null }));

@@ -1,5 +1,6 @@
-// The catalog of every diagnostic code with its severity, message template and default fix hint.
-// All phases (syntax 1xxx, schema/normalize 2xxx, semantic 3xxx, shape 4xxx, lowering 5xxx) draw from here.
+// The catalog of every error code: compiler diagnostics (syntax 1xxx, schema/normalize 2xxx, semantic 3xxx, shape 4xxx,
+// lowering 5xxx) with severity, message template and fix hint, and runtime/data errors (6xxx) with their one meaning.
+// Ground floor: every phase draws its codes from here, and a code never carries two meanings.
 
 export interface MessageEntry {
   severity: 'error' | 'warning' | 'info';
@@ -101,4 +102,108 @@ export type MessageCode = keyof typeof MESSAGES;
 
 export function isMessageCode(code: string): code is MessageCode {
   return Object.prototype.hasOwnProperty.call(MESSAGES, code);
+}
+
+/** A runtime or data error: what the code means (the message itself is written where it is thrown, with the facts). */
+export interface RuntimeCodeEntry {
+  meaning: string;
+}
+
+function r(meaning: string): RuntimeCodeEntry {
+  return { meaning };
+}
+
+/** Codes of MmsaError (runtime, data, weights, reports), one meaning each. */
+export const RUNTIME_CODES = {
+  // ---- 5xxx: lowering, internal ----------------------------------------------------------
+  MSA5002: r('internal: the IR and its lowering disagree (a bug; please report it with the pipeline)'),
+
+  // ---- 60xx: feature files (the pickle reader 6001-6019, datasets 6020-6039) -------------
+  MSA6001: r('a pickle file cannot be opened or read'),
+  MSA6002: r('a pickle is truncated: a length or opcode runs past the end, or STOP is missing'),
+  MSA6003: r('a pickle uses an unknown or unsupported opcode'),
+  MSA6004: r('a pickle uses an unsupported protocol'),
+  MSA6005: r('a pickle names a global outside the allow-list (reading never executes code)'),
+  MSA6006: r('a pickle is corrupt: stack underflow, missing MARK or wrong operand types'),
+  MSA6007: r('a pickle reads a memo entry it never stored'),
+  MSA6008: r('a pickle holds invalid text (bad UTF-8, or latin-1 above 255)'),
+  MSA6009: r('bad arguments to an allowed callable or to the reader'),
+  MSA6010: r('a numpy dtype the reader does not support'),
+  MSA6011: r("an array payload's length does not match its shape and item size"),
+  MSA6012: r('an array too large for this runtime'),
+  MSA6013: r('out-of-band pickle buffers are not supported'),
+  MSA6014: r('a numpy array without its BUILD state'),
+  MSA6015: r('an integer too large to read'),
+  MSA6020: r('a feature file is not where the dataset says'),
+  MSA6021: r("a feature's shape or a split's size differs from what the pipeline was compiled for"),
+  MSA6022: r('a file is not an MMSA feature file (train/valid/test dicts of arrays)'),
+  MSA6023: r('a split lacks a key the pipeline reads'),
+  MSA6024: r('a key holds the wrong kind of value (not a numeric array / list of strings)'),
+  MSA6026: r('bad settings of a synthetic dataset'),
+  MSA6029: r("internal: a modality's preprocessing does not fit its IR type"),
+  MSA6030: r('a file cannot be read to hash it'),
+  MSA6031: r('a data file given on the command line cannot be read'),
+  MSA6032: r('a dataset manifest cannot be found or read'),
+
+  // ---- 65xx: backends and native kernels -------------------------------------------------
+  MSA6501: r('a backend package is missing or did not initialise'),
+  MSA6502: r('a tfjs backend failed to initialise'),
+  MSA6503: r('the native kernels were required but are unavailable'),
+  MSA6510: r('a native kernel got arguments it cannot use (a bug)'),
+
+  // ---- 66xx: metrics and task state -----------------------------------------------------
+  MSA6601: r('an unknown metric or metric set'),
+  MSA6602: r('predictions and labels do not fit each other'),
+  MSA6603: r('two metrics report the same key'),
+  MSA6604: r('seed results cannot be aggregated'),
+  MSA6611: r('bad settings of ULGM label banks'),
+  MSA6612: r('bad sample indexes or labels for ULGM'),
+  MSA6613: r('a ULGM snapshot does not fit this run'),
+  MSA6614: r('features for ULGM are missing or of the wrong size'),
+
+  // ---- 67xx: running a pipeline, run directories, reports ---------------------------------
+  MSA6701: r("a batch lacks a modality's features or lengths, or they do not fit the compiled pipeline"),
+  MSA6702: r('the model does not output a head or a named output a task reads'),
+  MSA6703: r('a task reads a label the data does not have (or of the wrong size)'),
+  MSA6704: r("a task's state is sized for another training split"),
+  MSA6705: r('the model has no head to evaluate'),
+  MSA6706: r('a classification label is not a class index'),
+  MSA6707: r('a selection, early-stopping or scheduler metric is not among the evaluation results'),
+  MSA6708: r('model selection reads a split it may not (the test split, or an unknown one)'),
+  MSA6709: r('the dataset has no labels to evaluate against'),
+  MSA6710: r('a directory is not a run directory'),
+  MSA6711: r("a run's checkpoint is missing, unreadable or does not fit its model"),
+  MSA6720: r('nothing to compare: no run directory matches, or none is completed'),
+  MSA6721: r('a metric to sort by is not in the runs'),
+  MSA6722: r('a plot cannot be drawn for a run'),
+  MSA6723: r('a starter pipeline template is missing from the package'),
+  MSA6724: r('an output file exists (use --force)'),
+  MSA6799: r('an unexpected error while running (a bug; the message says what failed)'),
+
+  // ---- 68xx: pretrained models, weights, tokenizers ---------------------------------------
+  MSA6801: r('a model directory or cache entry is missing'),
+  MSA6802: r('downloading a model from the hub failed'),
+  MSA6803: r("a model's config is unreadable or invalid"),
+  MSA6804: r("a model's weights file is missing or unreadable"),
+  MSA6805: r('a safetensors file is malformed'),
+  MSA6806: r('a torch checkpoint is malformed or holds more than tensors'),
+  MSA6807: r('two tensors of a checkpoint map to the same parameter'),
+  MSA6808: r("a checkpoint tensor's shape does not fit the model"),
+  MSA6809: r('a tensor dtype that is not supported'),
+  MSA6810: r("a tokenizer's files are missing or invalid"),
+  MSA6811: r('bad inputs to BERT or its tokenizer'),
+} as const satisfies Record<string, RuntimeCodeEntry>;
+
+export type RuntimeCode = keyof typeof RUNTIME_CODES;
+
+/** Every code mmsa reports. */
+export type ErrorCode = MessageCode | RuntimeCode;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return isMessageCode(code) || Object.prototype.hasOwnProperty.call(RUNTIME_CODES, code);
+}
+
+/** What a code means: its message template (diagnostics) or its meaning (runtime errors). */
+export function codeMeaning(code: ErrorCode): string {
+  return isMessageCode(code) ? MESSAGES[code].message : RUNTIME_CODES[code as RuntimeCode].meaning;
 }

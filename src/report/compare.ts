@@ -4,6 +4,8 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
+import { modelOfPipeline } from '../core/datasets.js';
+import { metricDirection } from '../core/metrics.js';
 import { MmsaError } from '../errors.js';
 import type { SeedResult } from '../runtime/events.js';
 import { csvCell, readJson, readManifest, type RunManifest } from '../runtime/run-dir.js';
@@ -35,14 +37,14 @@ export interface Comparison {
   sortBy: string;
 }
 
-/** Error-like metrics: lower is better. */
-export const LOWER_IS_BETTER = new Set(['MAE', 'Loss']);
-
-const DATASET_SUFFIX = /_(mosi|mosei|sims|simsv2)$/i;
+/** Whether a metric key ranks lower-is-better (errors, the loss), from the metric catalog. */
+export function lowerIsBetter(key: string): boolean {
+  return metricDirection(key) === 'min';
+}
 
 /** `self_mm_mosi` -> `self_mm`; a pipeline not named after its dataset keeps its name. */
 export function modelName(pipeline: string): string {
-  return pipeline.replace(DATASET_SUFFIX, '');
+  return modelOfPipeline(pipeline);
 }
 
 function globToRegex(seg: string): RegExp {
@@ -155,11 +157,11 @@ export function compareRuns(runs: SeedRun[], sortBy?: string): Comparison {
     const model = modelName(f.pipeline) + (hashesPer.get(f.pipeline)!.size > 1 ? `@${f.specHash.slice(0, 6)}` : '');
     return { model, pipeline: f.pipeline, specHash: f.specHash, dataset: f.dataset, seeds: g.map((r) => r.seed).sort((a, b) => a - b), cells };
   });
-  const key = sortBy ?? metrics.find((m) => !LOWER_IS_BETTER.has(m)) ?? metrics[0] ?? '';
+  const key = sortBy ?? metrics.find((m) => !lowerIsBetter(m)) ?? metrics[0] ?? '';
   if (sortBy !== undefined && !metrics.includes(sortBy)) {
     throw new MmsaError('MSA6721', `--sort: no metric '${sortBy}' in these runs`, { hint: `metrics: ${metrics.join(', ')}` });
   }
-  const sign = LOWER_IS_BETTER.has(key) ? 1 : -1;
+  const sign = lowerIsBetter(key) ? 1 : -1;
   rows.sort((a, b) => a.dataset.localeCompare(b.dataset) || sign * ((a.cells[key]?.mean ?? Infinity * -sign) - (b.cells[key]?.mean ?? Infinity * -sign)) || a.model.localeCompare(b.model));
   const best: Comparison['best'] = {};
   rows.forEach((r, i) => {
@@ -169,7 +171,7 @@ export function compareRuns(runs: SeedRun[], sortBy?: string): Comparison {
       if (!c) continue;
       const j = b[k];
       const cur = j === undefined ? undefined : rows[j]!.cells[k]!.mean;
-      if (cur === undefined || (LOWER_IS_BETTER.has(k) ? c.mean < cur : c.mean > cur)) b[k] = i;
+      if (cur === undefined || (lowerIsBetter(k) ? c.mean < cur : c.mean > cur)) b[k] = i;
     }
   });
   return { metrics, rows, best, sortBy: key };

@@ -724,7 +724,7 @@ export interface DatasetNamed {
 export interface RawDatasetSynthetic {
   type: "synthetic";
   /** copy this dataset's layout (dims, label range, metrics) */
-  like: "mosei" | "mosi" | "sims" | "simsv2";
+  like: "mosi" | "mosei" | "sims" | "simsv2";
   aligned?: boolean;
   n_train?: number;
   n_valid?: number;
@@ -746,7 +746,7 @@ export interface RawDatasetSynthetic {
 export interface DatasetSynthetic {
   type: "synthetic";
   /** copy this dataset's layout (dims, label range, metrics) */
-  like: "mosei" | "mosi" | "sims" | "simsv2";
+  like: "mosi" | "mosei" | "sims" | "simsv2";
   aligned: boolean;
   n_train: number;
   n_valid: number;

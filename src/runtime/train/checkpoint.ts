@@ -86,20 +86,20 @@ export function writeCheckpoint(dir: string, data: CheckpointData): { path: stri
 export function readCheckpoint(dir: string): { meta: CheckpointMeta; weights: StateDict; tasks: Record<string, unknown> } {
   const metaPath = join(dir, 'model.json');
   if (!existsSync(metaPath)) {
-    throw new MmsaError('MSA6701', `no checkpoint in ${dir} (model.json missing)`, {
+    throw new MmsaError('MSA6711', `no checkpoint in ${dir} (model.json missing)`, {
       hint: 'the run stopped before its first improvement on the validation split; train it again',
       details: { path: dir },
     });
   }
   const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CheckpointMeta;
   if (meta.format !== CHECKPOINT_FORMAT || meta.formatVersion !== CHECKPOINT_VERSION) {
-    throw new MmsaError('MSA6701', `${metaPath}: not an mmsa checkpoint of format version ${CHECKPOINT_VERSION}`, { details: { path: metaPath } });
+    throw new MmsaError('MSA6711', `${metaPath}: not an mmsa checkpoint of format version ${CHECKPOINT_VERSION}`, { details: { path: metaPath } });
   }
   const group = meta.weightsManifest[0];
   const binPath = join(dir, group?.paths[0] ?? 'weights.bin');
   const buf = readFileSync(binPath);
   if (buf.byteLength !== meta.byteLength) {
-    throw new MmsaError('MSA6701', `${binPath}: ${buf.byteLength} bytes, model.json expects ${meta.byteLength}`, {
+    throw new MmsaError('MSA6711', `${binPath}: ${buf.byteLength} bytes, model.json expects ${meta.byteLength}`, {
       hint: 'the checkpoint is truncated or from another run; retrain or copy the whole checkpoint/ directory',
       details: { path: binPath },
     });
@@ -109,7 +109,7 @@ export function readCheckpoint(dir: string): { meta: CheckpointMeta; weights: St
   for (const w of group?.weights ?? []) {
     const n = w.shape.reduce((a, b) => a * b, 1);
     if (w.offset + n * 4 > buf.byteLength) {
-      throw new MmsaError('MSA6701', `${metaPath}: weight '${w.name}' runs past the end of ${binPath}`, { details: { path: metaPath, key: w.name } });
+      throw new MmsaError('MSA6711', `${metaPath}: weight '${w.name}' runs past the end of ${binPath}`, { details: { path: metaPath, key: w.name } });
     }
     const values = new Float32Array(n);
     for (let i = 0; i < n; i++) values[i] = view.getFloat32(w.offset + i * 4, true);

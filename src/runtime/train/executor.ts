@@ -63,7 +63,7 @@ export function evalLabelOf(ir: Ir, labels: readonly string[]): string {
   if (labels.includes('M')) return 'M';
   if (labels.includes(head)) return head;
   const first = labels[0];
-  if (first === undefined) throw new MmsaError('MSA6702', 'the dataset has no labels to evaluate against', { hint: 'check the dataset manifest\'s labels' });
+  if (first === undefined) throw new MmsaError('MSA6709', 'the dataset has no labels to evaluate against', { hint: 'check the dataset manifest\'s labels' });
   return first;
 }
 
@@ -73,7 +73,7 @@ export function selectionKey(metric: string, metrics: Record<string, number>): s
   if (metric in metrics) return metric;
   const k = Object.keys(metrics).find((m) => m.toLowerCase() === metric.toLowerCase());
   if (k === undefined) {
-    throw new MmsaError('MSA6703', `selection metric '${metric}' is not among the evaluation results (${['Loss', ...Object.keys(metrics)].join(', ')})`, {
+    throw new MmsaError('MSA6707', `selection metric '${metric}' is not among the evaluation results (${['Loss', ...Object.keys(metrics)].join(', ')})`, {
       hint: 'use `loss` or one of the metric keys of eval.metrics in train.select / train.early_stop',
     });
   }
@@ -123,13 +123,13 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   const maxEpochs = opts.maxEpochs !== undefined ? opts.maxEpochs : s.maxEpochs;
   const splitOf = (name: string): SplitData => {
     if (name === 'test') {
-      throw new MmsaError('MSA6704', 'model selection and early stopping may not read the test split', {
+      throw new MmsaError('MSA6708', 'model selection and early stopping may not read the test split', {
         hint: "set train.select.split and train.early_stop.split to 'valid'",
       });
     }
     if (name === 'train') return data.train;
     if (name === 'valid') return data.valid;
-    throw new MmsaError('MSA6704', `unknown split '${name}' for model selection`, { hint: "use 'valid'" });
+    throw new MmsaError('MSA6708', `unknown split '${name}' for model selection`, { hint: "use 'valid'" });
   };
   const selectSplit = splitOf(s.select.split);
   const stopSplit = splitOf(s.earlyStop.split);
