@@ -1,5 +1,6 @@
 // The `mmsa` command line: builds commander from the options table (options.ts) and dispatches to one command module
-// each. Exit codes: 0 ok, 1 errors found (or the command failed), 2 usage error.
+// each. Exit codes (EXIT_CODES_HELP): 0 ok, 1 errors found (or the command failed), 2 usage error, 74 output not
+// writable, 130 / 143 stopped by Ctrl-C / SIGTERM.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -39,6 +40,16 @@ function version(): string {
   }
 }
 
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    ok
+  1    errors found, or the command failed (a run that failed or died)
+  2    usage error
+  74   an output could not be written (disk full, read-only or not writable: the message names the path)
+  130  stopped by Ctrl-C (the run is marked interrupted)
+  143  stopped by SIGTERM (the run is marked interrupted)
+`;
+
 type Opts = Record<string, unknown>;
 /** Receives the positional arguments (in table order) and the parsed options; returns the exit code. */
 type Handler = (args: unknown[], o: Opts, io: Io) => number | Promise<number>;
@@ -53,6 +64,7 @@ const HANDLERS: Record<string, Handler> = {
   init: async (_a, o, io) => (await import('./report-commands.js')).initCommand(o, io),
   run: async (a, o, io) => (await import('./report-commands.js')).runWithReporter(a[0] as string, o, io),
   predict: async (a, o, io) => (await import('./run-commands.js')).predictCommand(a[0] as string, o, io),
+  import: async (a, o, io) => (await import('./import-commands.js')).importCommand(a[0] as string, o, io),
   watch: async (a, o, io) => (await import('./report-commands.js')).watchCommand(a[0] as string, o, io),
   report: async (a, o, io) => (await import('./report-commands.js')).reportCommand(a[0] as string[], o, io),
   compare: async (a, o, io) => (await import('./report-commands.js')).compareCommand(a[0] as string[], o, io),
@@ -108,6 +120,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  program.addHelpText('after', EXIT_CODES_HELP);
   for (const spec of COMMANDS) addCommand(program, spec, [], io, setCode);
   // Subcommands inherit exit and output handling so `mmsa data bogus` is a usage error too.
   const walk = (c: Command) => {

@@ -1,12 +1,14 @@
 // `mmsa watch`, `mmsa report`, `mmsa compare`, `mmsa init`, and the reporter choice of `mmsa run` (TUI on a terminal).
-// Exit codes: 0 ok, 1 failed, 2 usage. Phase 8 (report); never loads tfjs.
+// Exit codes: 0 ok, 1 failed (also: the watched run died), 2 usage, 74 output not writable. Phase 8; never loads tfjs.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { makeEvent, type AggregateCell, type RunEndSummaryEvent, type RunEvent, type SeedResult } from '../runtime/events.js';
+import { EXIT_IO, isOutputError } from '../runtime/fs-errors.js';
 import { readJson, readManifest, writeFileAtomic } from '../runtime/run-dir.js';
+import { describeRunState, judgeRun } from '../runtime/run-liveness.js';
 import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
 import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } from '../report/compare.js';
 import { plotScenes, renderHtmlReport, type PlotName } from '../report/html-report.js';
@@ -26,7 +28,7 @@ function usage(io: Io, msg: string): number {
 function failed(io: Io, e: unknown): number {
   if (e instanceof MmsaError) {
     io.err(`${e.format()}\n`);
-    return 1;
+    return isOutputError(e) ? EXIT_IO : 1;
   }
   throw e;
 }
@@ -59,6 +61,16 @@ export async function watchCommand(runDir: string, o: Opts, io: Io): Promise<num
   }
   const reporter = await makeReporter(o['reporter'], io);
   const follow = Boolean(o['follow']) || readManifest(dir)?.status === 'running';
+  /** A run marked running whose owner is gone never ends by itself: say so instead of waiting forever. */
+  const died = (): MmsaError | undefined => {
+    const m = readManifest(dir);
+    const j = m ? judgeRun(m) : undefined;
+    if (!m || j?.state !== 'dead') return undefined;
+    return new MmsaError('MSA6742', `run ${dir} died without finishing: ${j.why}`, {
+      hint: `train it again with \`${m.command.length > 0 ? m.command.join(' ') : 'mmsa run <spec>'}\` (the same spec and seed replace the dead run)`,
+      details: { path: dir },
+    });
+  };
   let ended = false;
   let errored = false;
   const feed = (events: RunEvent[]) => {
@@ -80,6 +92,8 @@ export async function watchCommand(runDir: string, o: Opts, io: Io): Promise<num
     if (!follow) {
       feed(parseEvents(readFileSync(path, 'utf8')).events);
       summary();
+      const dead = ended ? undefined : died();
+      if (dead) return failed(io, dead);
       return errored ? 1 : 0;
     }
     // Follow: read whole lines past the last offset; a partial last line waits for the next poll.
@@ -99,6 +113,10 @@ export async function watchCommand(runDir: string, o: Opts, io: Io): Promise<num
       if (ended) break;
       const status = readManifest(dir)?.status;
       if (status !== undefined && status !== 'running' && statSync(path).size === offset) break;
+      if (status === 'running' && statSync(path).size === offset) {
+        const dead = died();
+        if (dead) return failed(io, dead);
+      }
       await sleep(interval);
     }
     summary();
@@ -138,6 +156,9 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
   try {
     const dirs = expandRunDirs(args, io.cwd);
     const runs = dirs.map(loadRun);
+    for (const r of runs) {
+      if (r.manifest && r.manifest.status === 'running') io.err(`note: ${r.dir} ${describeRunState(r.manifest)}\n`);
+    }
     if (format === 'png') {
       const run = runs[0]!;
       if (runs.length > 1) io.err(`note: --format png draws one plot; using ${run.dir}\n`);
@@ -154,13 +175,13 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
         throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${why[plot]}`, { hint: `plots: ${PLOT_CHOICES.join(', ')}` });
       }
       const out = resolve(io.cwd, (o['out'] as string | undefined) ?? join(run.dir, `${plot}.png`));
-      writeFileAtomic(out, sceneToPng(scene));
+      writeFileAtomic(out, sceneToPng(scene), { what: 'the plot', elsewhere: 'pass another -o' });
       io.err(`wrote ${out}\n`);
       return 0;
     }
     const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (runs.length === 1 ? join(runs[0]!.dir, 'report.html') : 'mmsa-report.html'));
     const title = o['title'] as string | undefined;
-    writeFileAtomic(out, renderHtmlReport(runs, { ...(title ? { title } : {}), generatedAt: new Date().toISOString() }));
+    writeFileAtomic(out, renderHtmlReport(runs, { ...(title ? { title } : {}), generatedAt: new Date().toISOString() }), { what: 'the report', elsewhere: 'pass another -o' });
     io.err(`wrote ${out} (${runs.length} run${runs.length === 1 ? '' : 's'})\n`);
     return 0;
   } catch (e) {
@@ -171,14 +192,14 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
 export async function compareCommand(args: string[], o: Opts, io: Io): Promise<number> {
   const format = (o['format'] as string | undefined) ?? 'markdown';
   try {
-    const { runs, skipped } = collectSeedRuns(args, io.cwd);
-    for (const s of skipped) io.err(`note: skipped ${s} (not a completed run)\n`);
+    const { runs, skipped, why } = collectSeedRuns(args, io.cwd);
+    for (const s of skipped) io.err(`note: skipped ${s} (not a completed run: ${why[s] ?? 'unknown state'})\n`);
     if (runs.length === 0) throw new MmsaError('MSA6720', 'no completed runs to compare', { hint: 'finish a run with `mmsa run`, then pass its directory or runs/' });
     const c = compareRuns(runs, o['sort'] as string | undefined);
     const text = format === 'csv' ? formatCsv(c) : format === 'json' ? formatJson(c) : formatMarkdown(c);
     if (o['out']) {
       const out = resolve(io.cwd, o['out'] as string);
-      writeFileAtomic(out, text);
+      writeFileAtomic(out, text, { what: 'the comparison', elsewhere: 'pass another -o' });
       io.err(`wrote ${out}\n`);
     } else io.out(text);
     return 0;

@@ -1,6 +1,6 @@
 // `mmsa run` and `mmsa predict`: compile (diagnostics like `mmsa check`), then load the tfjs runtime lazily (dynamic
 // import, so `check`/`plan` never pull in tfjs), train or predict, report events. Exit codes: 0 ok, 1 failed,
-// 2 usage, 130 interrupted (Ctrl-C).
+// 2 usage, 74 output not writable (disk full, read-only), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
 
 import { existsSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
@@ -12,8 +12,11 @@ import { MmsaError } from '../errors.js';
 import type { BackendName } from '../runtime/backend.js';
 import type { NativeMode } from '../runtime/native.js';
 import type { RunEvent } from '../runtime/events.js';
-import { assertRunDir, csvCell, jsonReplacer, lockSpecPath, readJson, readManifest, writeFileAtomic, type LockFile } from '../runtime/run-dir.js';
+import { EXIT_IO, isOutputError, NO_SPACE, NOT_WRITABLE } from '../runtime/fs-errors.js';
+import { assertRunDir, csvCell, jsonReplacer, lockSpecPath, readJson, readManifest, settleOpenRunDirs, writeFileAtomic, type LockFile } from '../runtime/run-dir.js';
 import type { RunOptions } from '../runtime/run.js';
+import { judgeRun, type RunState } from '../runtime/run-liveness.js';
+import { readCheckpoint, recoverCheckpoint } from '../runtime/train/checkpoint.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createPlainReporter, type Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
@@ -42,12 +45,14 @@ export interface RunCommandOptions {
 
 const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'];
 
-function printDiagnostics(ds: Diagnostic[], host: SourceHost, io: Io): void {
+export function printDiagnostics(ds: Diagnostic[], host: SourceHost, io: Io): void {
   const text = formatDiagnostics(ds, host, { cwd: io.cwd, color: io.isTTY && !io.env['NO_COLOR'] });
   if (text) io.err(text);
 }
 
-function usage(io: Io, msg: string): number {
+const isOutputCode = (code: string) => code === NO_SPACE || code === NOT_WRITABLE;
+
+export function usage(io: Io, msg: string): number {
   io.err(`error: ${msg}\n`);
   return 2;
 }
@@ -67,19 +72,39 @@ function makeReporter(name: string | undefined, io: Io): Reporter | Error {
   return new Error(`--reporter must be plain or ndjson, got '${name}'`);
 }
 
-/** Ctrl-C: the first asks the run to stop after the current step, the second exits at once. */
-function installSigint(io: Io): { signal: AbortSignal; dispose(): void } {
+/**
+ * Ctrl-C (SIGINT) and SIGTERM (a service manager, `kill`): the first asks the run to stop after the current step and
+ * mark itself interrupted; the second marks the run interrupted and exits at once.
+ */
+function installSignals(io: Io): { signal: AbortSignal; received(): NodeJS.Signals | undefined; dispose(): void } {
   const ac = new AbortController();
-  const handler = () => {
+  let first: NodeJS.Signals | undefined;
+  const handler = (sig: NodeJS.Signals) => {
+    const how = sig === 'SIGINT' ? 'Ctrl-C' : sig;
     if (ac.signal.aborted) {
-      io.err('\ninterrupted again: exiting now\n');
-      process.exit(130);
+      io.err(`\n${how} again: exiting now\n`);
+      settleOpenRunDirs('interrupted', { code: 'MSA6744', message: `stopped by ${sig} during a training step` });
+      process.exit(exitCodeOfSignal(sig));
     }
-    io.err('\ninterrupt: stopping after the current step (Ctrl-C again to exit now)\n');
+    first = sig;
+    io.err(`\n${how}: stopping after the current step (${how} again to exit now)\n`);
     ac.abort();
   };
   process.on('SIGINT', handler);
-  return { signal: ac.signal, dispose: () => process.off('SIGINT', handler) };
+  process.on('SIGTERM', handler);
+  return {
+    signal: ac.signal,
+    received: () => first,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/** 128 + the signal number, as shells report a process ended by it. */
+function exitCodeOfSignal(sig: NodeJS.Signals): number {
+  return sig === 'SIGTERM' ? 143 : 130;
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions, io: Io): Promise<number> {
@@ -103,7 +128,7 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
   if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
 
   const { runPipeline } = await import('../runtime/run.js');
-  const sig = opts.signal ? undefined : installSigint(io);
+  const sig = opts.signal ? undefined : installSignals(io);
   const signal = opts.signal ?? sig!.signal;
   try {
     const it = runPipeline(compiled, {
@@ -125,8 +150,9 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
       r = await it.next();
     }
     const outcome = r.value;
-    if (outcome.status === 'interrupted') return 130;
-    return outcome.status === 'completed' ? 0 : 1;
+    if (outcome.status === 'interrupted') return exitCodeOfSignal(sig?.received() ?? 'SIGINT');
+    if (outcome.status === 'completed') return 0;
+    return outcome.error && isOutputCode(outcome.error.code) ? EXIT_IO : 1;
   } finally {
     reporter.close?.();
     sig?.dispose();
@@ -168,6 +194,8 @@ export interface PredictCommandOptions {
   split?: 'train' | 'valid' | 'test';
   /** .csv or .json; default CSV on stdout. */
   out?: string;
+  /** Accept a run that did not complete (its best checkpoint so far). */
+  unfinished?: boolean;
   dataRoot?: string;
   backend?: BackendName;
   native?: string;
@@ -193,24 +221,35 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
   if (kernels instanceof Error) return usage(io, kernels.message);
   try {
     assertRunDir(dir);
+    const state = checkFinished(dir, Boolean(opts.unfinished), io);
+    // A writer killed inside a checkpoint swap leaves checkpoint/ missing with complete copies beside it (never
+    // touched while the owner lives).
+    if (state !== 'running') {
+      const restored = recoverCheckpoint(join(dir, 'checkpoint'));
+      if (restored) io.err(`note: restored ${join(dir, 'checkpoint')} from ${restored}, left by a writer that was killed while replacing it\n`);
+    }
     if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
       throw new MmsaError('MSA6711', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
     }
     const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
-    const { compiled, host } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
+    const { compiled, host, lock } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
     if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
     if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
     let ir = compiled.ir;
+    // The weights the run trained from: a branch (main) may have moved since, the commit recorded in the lock has not.
+    if (lock.pretrained) {
+      const pins = lock.pretrained;
+      ir = { ...ir, nodes: ir.nodes.map((n) => (pins[n.id]?.commit ? { ...n, config: { ...n.config, revision: pins[n.id]!.commit } } : n)) };
+    }
     if (opts.data) {
       const path = resolve(io.cwd, opts.data);
       ir = { ...ir, dataset: { ...ir.dataset, source: 'custom', path, sha256: null } };
     }
     const manifest = readManifest(dir);
-    const [{ setupBackend }, { loadDataset }, { lowerPipeline }, { readCheckpoint }, { predictSplit }] = await Promise.all([
+    const [{ setupBackend }, { loadDataset }, { lowerPipeline }, { predictSplit }] = await Promise.all([
       import('../runtime/backend.js'),
       import('../runtime/data/load-dataset.js'),
       import('../runtime/lower/lower-pipeline.js'),
-      import('../runtime/train/checkpoint.js'),
       import('../runtime/train/executor.js'),
     ]);
     await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
@@ -225,11 +264,12 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
       }
       const { ids, predictions, labels } = predictSplit(ir, pipeline, data[split]);
       const rows = ids.map((id, i) => ({ id, prediction: predictions[i]!, label: labels ? labels[i]! : null }));
+      const outCtx = { what: 'the predictions', elsewhere: 'pass another --out' };
       if (opts.out && extname(opts.out).toLowerCase() === '.json') {
-        writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(rows, jsonReplacer, 2)}\n`);
+        writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(rows, jsonReplacer, 2)}\n`, outCtx);
       } else {
         const csv = `id,prediction,label\n${rows.map((r) => [csvCell(r.id), csvCell(r.prediction), r.label === null ? '' : csvCell(r.label)].join(',')).join('\n')}\n`;
-        if (opts.out) writeFileAtomic(resolve(io.cwd, opts.out), csv);
+        if (opts.out) writeFileAtomic(resolve(io.cwd, opts.out), csv, outCtx);
         else io.out(csv);
       }
       if (opts.out) io.err(`wrote ${rows.length} predictions (${split}) to ${opts.out}\n`);
@@ -241,8 +281,33 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
   } catch (e) {
     if (e instanceof MmsaError) {
       io.err(`${e.format()}\n`);
-      return 1;
+      return isOutputError(e) ? EXIT_IO : 1;
     }
     throw e;
   }
+}
+
+/**
+ * A run that did not complete is predicted from only with --unfinished (its checkpoint is the best so far, not the
+ * run's result); a run marked running whose owner is gone is called dead. Returns the judged state.
+ */
+function checkFinished(dir: string, unfinished: boolean, io: Io): RunState['state'] {
+  const m = readManifest(dir);
+  if (!m) throw new MmsaError('MSA6710', `${dir}/manifest.json does not parse`, { hint: 'pass a run directory made by `mmsa run`' });
+  const judged = judgeRun(m);
+  if (judged.state === 'completed') return judged.state;
+  const what =
+    judged.state === 'dead'
+      ? `died without finishing: ${judged.why}`
+      : judged.state === 'running'
+        ? `is still training (${judged.why})`
+        : `ended ${judged.state}${m.error ? ` (${m.error.code}: ${m.error.message})` : ''}`;
+  if (!unfinished) {
+    throw new MmsaError('MSA6742', `run ${dir} ${what}`, {
+      hint: `train it to the end with \`${m.command.length > 0 ? m.command.join(' ') : 'mmsa run <spec>'}\` (a dead run is trained again), or pass --unfinished to predict with its best checkpoint so far`,
+      details: { path: dir, state: judged.state },
+    });
+  }
+  io.err(`note: run ${dir} ${what}; predicting with its best checkpoint so far (--unfinished)\n`);
+  return judged.state;
 }

@@ -86,6 +86,14 @@ export interface RewriteContext<P> {
   dataset: ResolvedDataset;
 }
 
+/** What a component's preparation fetched: the model, the revision asked for, where it came from, the commit. */
+export interface PreparedModel {
+  model: string;
+  revision?: string;
+  source: string;
+  commit?: string;
+}
+
 export interface ComponentExample {
   label: string;
   params: Record<string, unknown>;
@@ -111,8 +119,8 @@ export interface ComponentDef<P = any> {
   outputKindFix?(params: P, wanted: TensorType['kind']): string | undefined;
   /** Encoders: whether the encoder packs its sequence by true lengths (its modality must have lengths). */
   packsLengths?(params: P): boolean;
-  /** Encoders that read token ids: the pretrained model whose tokenizer makes them from raw text. */
-  tokenizer?(params: P): string | undefined;
+  /** Encoders that read token ids: the pretrained model (and revision) whose tokenizer makes them from raw text. */
+  tokenizer?(params: P): { model: string; revision?: string } | undefined;
   /** Phase 3: defaults that depend on the modality read and the dataset (lstm: pack when there are lengths). */
   defaults?(params: P, ctx: DefaultsContext): Record<string, unknown>;
   /** Phase 5: params with paths resolved against the directory of the spec file that wrote them. */
@@ -141,8 +149,11 @@ export interface ComponentDef<P = any> {
   hooks?(params: P): ScheduleHook[];
   /** The component's own semantic rules (phase 4), for invariants only it knows. */
   check?(ctx: ComponentCheckContext<P>): void;
-  /** Before lowering (phase 7 start): asynchronous preparation, e.g. downloading pretrained weights. */
-  prepare?(node: IrNode<P>): Promise<void>;
+  /**
+   * Before lowering (phase 7 start): asynchronous preparation, e.g. downloading pretrained weights; what it fetched is
+   * recorded in the run's lock file.
+   */
+  prepare?(node: IrNode<P>): Promise<PreparedModel | undefined>;
   /** One-line description for `mmsa plan`: `lstm(hidden 16, packed) -> linear 16`. */
   summary(params: P): string;
   /**
@@ -154,6 +165,17 @@ export interface ComponentDef<P = any> {
   infer?(ctx: ShapeContext<P>): ShapeResult | undefined;
   /** Representative normalized params with input types, for the catalog-wide tests and docs. */
   examples?: ComponentExample[];
+  /**
+   * MMSA's names for this component's parameters, relative to the module a pipeline's `mmsa_modules` gives the node
+   * (`mmsa import`): sub-module renames, local prefix -> MMSA's (the longest prefix wins; names not listed are MMSA's
+   * too), and tensors MMSA's module holds that are no parameters here (skipped on import).
+   */
+  mmsaNames?: MmsaNames;
+}
+
+export interface MmsaNames {
+  rename?: Readonly<Record<string, string>>;
+  ignore?: readonly string[];
 }
 
 export function defineComponent<P>(def: ComponentDef<P>): ComponentDef<P> {

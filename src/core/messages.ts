@@ -178,6 +178,11 @@ export const RUNTIME_CODES = {
   MSA6722: r('a plot cannot be drawn for a run'),
   MSA6723: r('a starter pipeline template is missing from the package'),
   MSA6724: r('an output file exists (use --force)'),
+  MSA6740: r('no space left on the device for an output'),
+  MSA6741: r('an output cannot be written (read-only file system, permission)'),
+  MSA6742: r('a run did not finish (it died, is still training, or failed) where a finished one is needed'),
+  MSA6743: r('the run directory is being trained by another process right now'),
+  MSA6744: r('a run was stopped while in progress (process exit or signal)'),
   MSA6799: r('an unexpected error while running (a bug; the message says what failed)'),
 
   // ---- 68xx: pretrained models, weights, tokenizers ---------------------------------------
@@ -192,6 +197,10 @@ export const RUNTIME_CODES = {
   MSA6809: r('a tensor dtype that is not supported'),
   MSA6810: r("a tokenizer's files are missing or invalid"),
   MSA6811: r('bad inputs to BERT or its tokenizer'),
+  MSA6820: r('the hub sent something that cannot be trusted (an invalid name, a path outside the cache, a moving commit)'),
+  MSA6821: r('a download does not match what the hub announced (nothing was cached)'),
+  MSA6830: r('a checkpoint does not match the pipeline (missing, unexpected or mis-shaped tensors)'),
+  MSA6831: r("an imported run's directory exists (use --force)"),
 } as const satisfies Record<string, RuntimeCodeEntry>;
 
 export type RuntimeCode = keyof typeof RUNTIME_CODES;

@@ -9,6 +9,7 @@ import { metricDirection } from '../core/metrics.js';
 import { MmsaError } from '../errors.js';
 import type { SeedResult } from '../runtime/events.js';
 import { csvCell, readJson, readManifest, type RunManifest } from '../runtime/run-dir.js';
+import { describeRunState } from '../runtime/run-liveness.js';
 
 export interface SeedRun {
   dir: string;
@@ -106,9 +107,10 @@ export function readSeedRun(dir: string): SeedRun | undefined {
  * Every completed seed run under the arguments: a run directory, a directory of them (runs/<pipeline>) or of those
  * (runs/), or a glob. Unknown paths are errors; directories without completed runs are skipped.
  */
-export function collectSeedRuns(args: string[], cwd: string): { runs: SeedRun[]; skipped: string[] } {
+export function collectSeedRuns(args: string[], cwd: string): { runs: SeedRun[]; skipped: string[]; why: Record<string, string> } {
   const runs = new Map<string, SeedRun>();
   const skipped: string[] = [];
+  const why: Record<string, string> = {};
   for (const a of args) {
     const paths = expandGlob(a, cwd);
     if (paths.length === 0) throw new MmsaError('MSA6720', `${a}: no such run directory (nothing matches)`, { hint: 'pass run directories (runs/<pipeline>/<hash>-<seed>), runs/<pipeline>, runs/ or a quoted glob like "runs/*/*"' });
@@ -118,7 +120,11 @@ export function collectSeedRuns(args: string[], cwd: string): { runs: SeedRun[];
         if (existsSync(join(d, 'manifest.json'))) {
           const r = readSeedRun(d);
           if (r) runs.set(r.dir, r);
-          else skipped.push(d);
+          else {
+            skipped.push(d);
+            const m = readManifest(d);
+            why[d] = m ? describeRunState(m) : 'manifest.json does not parse';
+          }
           return;
         }
         if (depth === 0) return;
@@ -127,7 +133,7 @@ export function collectSeedRuns(args: string[], cwd: string): { runs: SeedRun[];
       visit(p, 2);
     }
   }
-  return { runs: [...runs.values()], skipped };
+  return { runs: [...runs.values()], skipped, why };
 }
 
 function meanStd(xs: number[]): { mean: number; std: number } {

@@ -1,6 +1,7 @@
 // `mmsa report`: one self-contained HTML page per set of runs (inline SVG plots and CSS, no scripts, no network)
 // and single plots as PNG. Phase 8 (report).
 
+import { describeRunState } from '../runtime/run-liveness.js';
 import type { RunData } from './run-data.js';
 import { histogramChart, lineChart, scatterChart, type Scene } from './plot/scene.js';
 import { escapeXml, sceneToSvg } from './plot/svg.js';
@@ -9,7 +10,7 @@ import { keyMetrics } from './tui/state.js';
 export const PLOTS = ['loss', 'metrics', 'drift', 'labels', 'scatter'] as const;
 export type PlotName = (typeof PLOTS)[number];
 
-const label = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} seed ${r.manifest?.seed ?? '?'}`;
+const label = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} ${r.manifest?.imported ? '(imported MMSA checkpoint)' : `seed ${r.manifest?.seed ?? '?'}`}`;
 
 export function lossPlot(r: RunData): Scene | undefined {
   if (r.epochs.length === 0) return undefined;
@@ -115,17 +116,19 @@ function runSection(r: RunData, i: number): string {
     parts.push(
       table(
         ['pipeline', 'dataset', 'seed', 'backend', 'status', 'started', 'finished', 'spec hash'],
-        [[m.pipeline, `${m.dataset.name} (${m.dataset.source})`, String(m.seed), m.backend, m.status, m.startedAt, m.finishedAt ?? '', m.specHash]],
+        [[m.pipeline, `${m.dataset.name} (${m.dataset.source})`, String(m.seed), m.backend, describeRunState(m), m.startedAt, m.finishedAt ?? '', m.specHash]],
       ),
     );
   }
   parts.push(`<p class="dir">${escapeXml(r.dir)}</p>`);
+  const imp = m?.imported;
+  if (imp) parts.push(`<p class="note">Imported from the MMSA checkpoint ${escapeXml(imp.file)} (torch.save ${imp.format}, ${imp.tensors} tensors, sha256 ${imp.sha256}): weights only, no training history.</p>`);
   if (r.results) {
     const keys = Object.keys(r.results.test);
-    parts.push(`<h3>Test results (best epoch ${r.results.bestEpoch} of ${r.results.epochs})</h3>`);
+    parts.push(`<h3>Test results (${imp ? 'imported weights' : `best epoch ${r.results.bestEpoch} of ${r.results.epochs}`})</h3>`);
     parts.push(table(keys, [keys.map((k) => fmt(r.results!.test[k]))]));
   } else {
-    parts.push('<p class="note">No results.json: the run did not finish.</p>');
+    parts.push(`<p class="note">${imp ? 'No results.json: imported without evaluation (mmsa predict evaluates it).' : 'No results.json: the run did not finish.'}</p>`);
   }
   const plots: { cls: string; svg: string }[] = [];
   for (const name of ['loss', 'metrics', 'drift', 'scatter'] as const) for (const s of plotScenes(r, name)) plots.push({ cls: `plot-${name}`, svg: sceneToSvg(s) });

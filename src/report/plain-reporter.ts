@@ -25,6 +25,7 @@ export function createPlainReporter(o: PlainReporterOptions): Reporter {
         case 'run.start': {
           epochsMax = e.epochsMax;
           const n = e.dataset.n;
+          if (e.recovered) o.err(`note: ${e.recovered}\n`);
           o.out(
             `${e.pipeline} seed ${e.seed} (${e.seedIndex + 1}/${e.seedCount}): ${e.dataset.name} [${e.dataset.source}] ` +
               `${n.train}/${n.valid}/${n.test} samples, ${e.stepsPerEpoch} steps/epoch, ${e.params.trainable} trainable params, backend ${e.backend}` +

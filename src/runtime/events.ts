@@ -34,6 +34,8 @@ export interface RunStartEvent extends EventBase {
   params: ParamCounts;
   /** Run directory of this seed (absent when the executor runs without one). */
   runDir?: string;
+  /** Set when this run replaces one that died in the same directory: what was found (owner, last heartbeat). */
+  recovered?: string;
 }
 
 export interface EpochStartEvent extends EventBase {

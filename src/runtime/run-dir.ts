@@ -2,10 +2,12 @@
 // results, every file written atomically (temp file in the same dir, fsync, rename). Phase 7 (execute).
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { serializeEvent, type RunEvent, type SeedResult, type AggregateCell } from './events.js';
+import { withWriteErrors, type WriteContext } from './fs-errors.js';
+import { currentOwner, HEARTBEAT_MS, isStaleTemp, tempOwnerPid, type RunOwner } from './run-liveness.js';
 
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
 
@@ -31,6 +33,21 @@ export interface RunManifest {
   finishedAt: string | null;
   status: RunStatus;
   error?: { code: string; message: string };
+  /** The process writing the directory while it runs (readers tell a dead run from a live one with it). */
+  owner?: RunOwner;
+  /** Last sign of life of the owner (ISO), rewritten every HEARTBEAT_MS while the run is running. */
+  heartbeatAt?: string;
+  /** Set when the weights were imported from an MMSA checkpoint (`mmsa import`) instead of trained. */
+  imported?: ImportedFrom;
+}
+
+export interface ImportedFrom {
+  from: 'mmsa';
+  /** The checkpoint as given on the command line, its SHA-256 and torch.save format. */
+  file: string;
+  sha256: string;
+  format: 'zip' | 'legacy';
+  tensors: number;
 }
 
 /** spec.lock.json: what a run trained, enough to rebuild its model (`mmsa predict`). */
@@ -44,6 +61,8 @@ export interface LockFile {
   /** Dotted paths whose values came from defaults. */
   defaulted: string[];
   overrides: { maxEpochs?: number; seeds?: number[] };
+  /** Per pretrained encoder (node id): the model, the revision asked for and the commit it resolved to. */
+  pretrained?: Record<string, { model: string; revision?: string; commit?: string; source: string }>;
 }
 
 /** Where a lock's spec is compiled from (in memory): beside the original spec, so relative paths resolve the same. */
@@ -97,28 +116,41 @@ export function summaryPaths(outRoot: string, pipeline: string, hash: string): {
   return { json: `${base}.json`, csv: `${base}.csv` };
 }
 
-/** Writes a file so that readers see either the old or the new content, never a torn one. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/**
+ * Writes a file so that readers see either the old or the new content, never a torn one. A full disk or a read-only
+ * place becomes a located MmsaError (MSA6740/MSA6741) and leaves no temporary behind.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, ctx: WriteContext = {}): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${tmpCounter++}`);
-  const fd = openSync(tmp, 'w');
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  withWriteErrors(path, { bytes: buf.byteLength, ...ctx }, () => {
+    let fd: number | undefined;
+    try {
+      fd = openSync(tmp, 'w');
+      let off = 0;
+      while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
+      fsyncSync(fd);
+      closeSync(fd);
+      fd = undefined;
+      renameSync(tmp, path);
+    } catch (e) {
+      if (fd !== undefined) closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  });
   fsyncDir(dir);
 }
 
-export function writeJsonAtomic(path: string, value: unknown, opts: { compact?: boolean } = {}): void {
-  writeFileAtomic(path, `${JSON.stringify(value, jsonReplacer, opts.compact ? undefined : 2)}\n`);
+/** mkdir -p with located errors. */
+export function ensureDir(dir: string, ctx: WriteContext = {}): void {
+  withWriteErrors(join(dir, '.'), ctx, () => mkdirSync(dir, { recursive: true }));
+}
+
+export function writeJsonAtomic(path: string, value: unknown, opts: { compact?: boolean } & WriteContext = {}): void {
+  const { compact, ...ctx } = opts;
+  writeFileAtomic(path, `${JSON.stringify(value, jsonReplacer, compact ? undefined : 2)}\n`, ctx);
 }
 
 /** NaN/Infinity are not JSON: write null. Typed arrays as arrays. */
@@ -171,6 +203,8 @@ export interface RunDirInit {
   pipeline: string;
   hash: string;
   seed: number;
+  /** Where the directory goes (default: runs/<pipeline>/<hash>-<seed> under outRoot). */
+  path?: string;
   /** spec.lock.json content: the normalized spec and the list of defaulted keys. */
   lock: unknown;
   manifest: Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'>;
@@ -179,9 +213,56 @@ export interface RunDirInit {
 /** CSV columns of epochs.csv; valid metric keys follow in the order of the first epoch. */
 const EPOCH_COLUMNS = ['epoch', 'train_loss', 'valid_loss', 'improved', 'best_epoch', 'optimizer_steps', 'seconds'];
 
+/** Run directories of this process that have not finished yet (settled on a second Ctrl-C or an unexpected exit). */
+const openDirs = new Set<RunDir>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers run synchronously on process.exit() and after an uncaught exception: a run directory this process
+  // still holds open would otherwise say "running" forever.
+  process.on('exit', (code) => {
+    settleOpenRunDirs('failed', { code: 'MSA6744', message: `the process exited (code ${code}) while the run was in progress` });
+  });
+}
+
+/** Marks every run directory this process still has open as finished (synchronous; for signal and exit paths). */
+export function settleOpenRunDirs(status: 'interrupted' | 'failed', error?: { code: string; message: string }): void {
+  for (const d of [...openDirs]) {
+    try {
+      d.finish(status, error ? { error } : {});
+    } catch {
+      /* best effort: the owner check still tells readers the run is dead */
+    }
+  }
+}
+
+/** Removes `*.tmp-<pid>` / `*.old-<pid>` entries of `dir` whose process is gone (never those of a live process). */
+export function removeStaleTemps(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    if (tempOwnerPid(n) === undefined || !isStaleTemp(n)) continue;
+    try {
+      rmSync(join(dir, n), { recursive: true, force: true });
+      removed.push(n);
+    } catch {
+      /* a read-only place: the next writable run cleans it */
+    }
+  }
+  return removed;
+}
+
 /**
  * One seed's run directory. Created under a temporary name (`<dir>.tmp-<pid>`) holding the lock file and the
- * manifest, then renamed into place, so `<dir>` never exists half-initialised.
+ * manifest, then renamed into place, so `<dir>` never exists half-initialised. While it runs, the manifest names its
+ * owner (pid, host, process start) and a heartbeat, so a reader can tell a killed run from a live one.
  */
 export class RunDir {
   readonly path: string;
@@ -189,26 +270,40 @@ export class RunDir {
   private eventsFd: number | undefined;
   private epochRows: string[] = [];
   private metricKeys: string[] | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   private constructor(path: string, manifest: RunManifest) {
     this.path = path;
     this.manifest = manifest;
   }
 
-  static create(init: RunDirInit, now: () => Date = () => new Date()): RunDir {
-    const path = runDirPath(init.outRoot, init.pipeline, init.hash, init.seed);
-    mkdirSync(dirname(path), { recursive: true });
+  static create(init: RunDirInit, now: () => Date = () => new Date(), opts: { heartbeatMs?: number } = {}): RunDir {
+    const path = init.path ?? runDirPath(init.outRoot, init.pipeline, init.hash, init.seed);
+    const ctx: WriteContext = { what: 'the run directory', elsewhere: 'write the runs elsewhere with --out DIR' };
+    ensureDir(dirname(path), ctx);
+    removeStaleTemps(dirname(path));
     const tmp = `${path}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp);
-    const manifest: RunManifest = { ...init.manifest, startedAt: now().toISOString(), finishedAt: null, status: 'running' };
-    writeJsonAtomic(join(tmp, 'spec.lock.json'), init.lock);
-    writeJsonAtomic(join(tmp, 'manifest.json'), manifest);
-    writeFileAtomic(join(tmp, 'events.ndjson'), '');
-    // A previous run of the same hash and seed (failed, interrupted, or being forced) is replaced as a whole.
-    replaceDir(tmp, path);
+    const started = now().toISOString();
+    const manifest: RunManifest = { ...init.manifest, startedAt: started, finishedAt: null, status: 'running', owner: currentOwner(), heartbeatAt: started };
+    try {
+      rmSync(tmp, { recursive: true, force: true });
+      withWriteErrors(tmp, ctx, () => mkdirSync(tmp));
+      writeJsonAtomic(join(tmp, 'spec.lock.json'), init.lock, ctx);
+      writeJsonAtomic(join(tmp, 'manifest.json'), manifest, ctx);
+      writeFileAtomic(join(tmp, 'events.ndjson'), '', ctx);
+      // A previous run of the same hash and seed (failed, interrupted, dead, or being forced) is replaced as a whole.
+      withWriteErrors(path, ctx, () => replaceDir(tmp, path));
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
     const dir = new RunDir(path, manifest);
-    dir.eventsFd = openSync(join(path, 'events.ndjson'), 'a');
+    dir.eventsFd = withWriteErrors(join(path, 'events.ndjson'), ctx, () => openSync(join(path, 'events.ndjson'), 'a'));
+    openDirs.add(dir);
+    installExitHook();
+    const every = opts.heartbeatMs ?? HEARTBEAT_MS;
+    dir.heartbeat = setInterval(() => dir.beat(now), every);
+    dir.heartbeat.unref();
     return dir;
   }
 
@@ -216,13 +311,27 @@ export class RunDir {
     return join(this.path, 'checkpoint');
   }
 
+  /** Rewrites the heartbeat; a failure (full disk) is not the run's failure: the next real write reports it. */
+  beat(now: () => Date = () => new Date()): void {
+    if (this.manifest.status !== 'running') return;
+    this.manifest = { ...this.manifest, heartbeatAt: now().toISOString() };
+    try {
+      writeJsonAtomic(join(this.path, 'manifest.json'), this.manifest);
+    } catch {
+      /* see above */
+    }
+  }
+
   /** Appends one event line; milestones (everything but steps) are fsynced so a crash keeps them. */
   appendEvent(e: RunEvent): void {
     if (this.eventsFd === undefined) return;
+    const fd = this.eventsFd;
     const line = Buffer.from(`${serializeEvent(e)}\n`, 'utf8');
-    let off = 0;
-    while (off < line.byteLength) off += writeSync(this.eventsFd, line, off, line.byteLength - off);
-    if (e.kind !== 'step.end') fsyncSync(this.eventsFd);
+    withWriteErrors(join(this.path, 'events.ndjson'), { what: 'the run events', bytes: line.byteLength, elsewhere: 'write the runs elsewhere with --out DIR' }, () => {
+      let off = 0;
+      while (off < line.byteLength) off += writeSync(fd, line, off, line.byteLength - off);
+      if (e.kind !== 'step.end') fsyncSync(fd);
+    });
   }
 
   /** Adds a row to epochs.csv (rewritten atomically: it is small). */
@@ -240,28 +349,57 @@ export class RunDir {
     ];
     this.epochRows.push(cells.map(csvCell).join(','));
     const header = [...EPOCH_COLUMNS, ...this.metricKeys.map((k) => `valid_${k}`)].join(',');
-    writeFileAtomic(join(this.path, 'epochs.csv'), `${header}\n${this.epochRows.join('\n')}\n`);
+    writeFileAtomic(join(this.path, 'epochs.csv'), `${header}\n${this.epochRows.join('\n')}\n`, { elsewhere: 'write the runs elsewhere with --out DIR' });
   }
 
+  /** results.json and results.csv, both or neither (a half-written pair would look like a finished run). */
   writeResults(modelName: string, result: SeedResult): void {
-    writeJsonAtomic(join(this.path, 'results.json'), result);
     const keys = Object.keys(result.test);
-    writeFileAtomic(join(this.path, 'results.csv'), `${['Model', ...keys].join(',')}\n${[csvCell(modelName), ...keys.map((k) => csvCell(result.test[k]!))].join(',')}\n`);
+    const ctx = { what: 'the results', elsewhere: 'write the runs elsewhere with --out DIR' };
+    try {
+      writeJsonAtomic(join(this.path, 'results.json'), result, ctx);
+      writeFileAtomic(join(this.path, 'results.csv'), `${['Model', ...keys].join(',')}\n${[csvCell(modelName), ...keys.map((k) => csvCell(result.test[k]!))].join(',')}\n`, ctx);
+    } catch (e) {
+      rmSync(join(this.path, 'results.json'), { force: true });
+      rmSync(join(this.path, 'results.csv'), { force: true });
+      throw e;
+    }
   }
 
-  /** Final status; closes the events file. */
+  /**
+   * Final status; closes the events file. On a full disk the atomic rewrite can fail: the manifest is then
+   * overwritten in place (it fits the blocks it already has), so a failed run never keeps saying "running".
+   */
   finish(status: Exclude<RunStatus, 'running'>, extra: { error?: { code: string; message: string } } = {}, now: () => Date = () => new Date()): void {
+    this.stopHeartbeat();
     this.manifest = { ...this.manifest, status, finishedAt: now().toISOString(), ...(extra.error ? { error: extra.error } : {}) };
-    writeJsonAtomic(join(this.path, 'manifest.json'), this.manifest);
-    this.close();
+    const file = join(this.path, 'manifest.json');
+    const text = `${JSON.stringify(this.manifest, jsonReplacer, 2)}\n`;
+    try {
+      try {
+        writeFileAtomic(file, text);
+      } catch (e) {
+        if (!(e instanceof MmsaError)) throw e;
+        overwriteInPlace(file, text);
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   close(): void {
+    this.stopHeartbeat();
+    openDirs.delete(this);
     if (this.eventsFd !== undefined) {
       try {
         fsyncSync(this.eventsFd);
       } catch {
-        /* already closed by the OS */
+        /* already closed by the OS, or the disk is full: the lines written so far stay */
       }
       closeSync(this.eventsFd);
       this.eventsFd = undefined;
@@ -269,9 +407,25 @@ export class RunDir {
   }
 }
 
+function overwriteInPlace(path: string, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  withWriteErrors(path, { bytes: buf.byteLength }, () => {
+    const fd = openSync(path, 'r+');
+    try {
+      let off = 0;
+      while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off, off);
+      ftruncateSync(fd, buf.byteLength);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
 /**
  * Puts a fully written directory `tmp` in place of `path` (replacing an older one whole): readers see either the old
- * or the new directory, never a half-written one.
+ * or the new directory, never a half-written one. A kill between the two renames leaves `path` missing with both
+ * complete copies beside it (`<path>.old-<pid>`, `<path>.tmp-<pid>`): `recoverSwap` puts one back.
  */
 export function replaceDir(tmp: string, path: string): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -287,6 +441,33 @@ export function replaceDir(tmp: string, path: string): void {
   fsyncDir(dirname(path));
 }
 
+/**
+ * After a kill inside `replaceDir`: when `path` is missing, moves the best complete copy left by a dead process back
+ * (the new one, `.tmp-<pid>`, before the previous one, `.old-<pid>`) and removes the rest. `complete` decides what
+ * counts as whole. Returns the name put back, if any. Leftovers of live processes are never touched.
+ */
+export function recoverSwap(path: string, complete: (dir: string) => boolean): string | undefined {
+  const parent = dirname(path);
+  const base = basename(path);
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return undefined;
+  }
+  const mine = names.filter((n) => n.startsWith(`${base}.`) && /^\.(tmp|old)-\d+$/.test(n.slice(base.length)) && isStaleTemp(n));
+  if (mine.length === 0) return undefined;
+  let restored: string | undefined;
+  if (!existsSync(path)) {
+    const order = [...mine.filter((n) => n.includes('.tmp-')), ...mine.filter((n) => n.includes('.old-'))];
+    restored = order.find((n) => complete(join(parent, n)));
+    if (restored) renameSync(join(parent, restored), path);
+  }
+  for (const n of mine) if (n !== restored) rmSync(join(parent, n), { recursive: true, force: true });
+  fsyncDir(parent);
+  return restored;
+}
+
 export function csvCell(v: string | number | boolean): string {
   const s = typeof v === 'number' && !Number.isFinite(v) ? 'nan' : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -297,8 +478,8 @@ export function writeSummary(
   paths: { json: string; csv: string },
   summary: { pipeline: string; specHash: string; seeds: number[]; results: SeedResult[]; aggregate: Record<string, AggregateCell> },
 ): void {
-  mkdirSync(dirname(paths.json), { recursive: true });
-  writeJsonAtomic(paths.json, summary);
+  ensureDir(dirname(paths.json), { what: 'the summary', elsewhere: 'write the runs elsewhere with --out DIR' });
+  writeJsonAtomic(paths.json, summary, { what: 'the summary' });
   const keys = Object.keys(summary.aggregate);
   const cells = keys.map((k) => {
     const c = summary.aggregate[k]!.cell;

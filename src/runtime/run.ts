@@ -15,7 +15,8 @@ import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { findCompletedRun, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile } from './run-dir.js';
+import { findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile, type RunManifest } from './run-dir.js';
+import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { runSchedule, type Batcher } from './train/executor.js';
 import { prepareComponents } from './lower/prepare.js';
@@ -95,6 +96,27 @@ export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<
   return s;
 }
 
+/** A seed's manifest before it runs: versions, backend, identity of the spec, the seed and the data it reads. */
+export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: number, data: LoadedDataset | undefined, command: string[]): Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'> {
+  const p = data?.provenance;
+  return {
+    mmsaVersion: mmsaVersion(),
+    nodeVersion: process.version,
+    backend: backend.name,
+    backendDetails: { version: backend.version, ...backend.details },
+    pipeline: ir.pipeline,
+    specHash: hash,
+    seed,
+    dataset: {
+      ...datasetIdentity(ir),
+      ...(p?.path ? { path: p.path } : {}),
+      ...(p?.sha256 ? { sha256: p.sha256 } : {}),
+      ...(p?.synthetic ? { synthetic: p.synthetic } : {}),
+    },
+    command,
+  };
+}
+
 /** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
 export function hashOf(spec: Record<string, unknown>, ir: Ir): string {
   const { seeds: _seeds, ...rest } = spec;
@@ -166,40 +188,47 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       yield ev({ kind: 'run.end', runId, scope: 'seed', status: 'completed', seed, seedIndex, result: done.results, epochs: done.results.epochs, bestEpoch: done.results.bestEpoch, reused: true, runDir: dirPath, seconds: 0 });
       continue;
     }
+    // A directory still marked running is either being trained right now (never replace it, not even with --force)
+    // or left by a process that died (trained again from scratch, which is how a dead run is recovered).
+    const previous = readManifest(dirPath);
+    const judged = previous?.status === 'running' ? judgeRun(previous) : undefined;
+    if (judged?.state === 'running') {
+      yield fail(
+        new MmsaError('MSA6743', `${dirPath} is being trained right now (${judged.why})`, {
+          hint: `follow it with \`mmsa watch ${dirPath}\`, or stop that process first; a second run of the same spec and seed would overwrite it`,
+          details: { path: dirPath, ...(judged.owner ? { owner: judged.owner } : {}) },
+        }),
+        seed,
+      );
+      return outcome;
+    }
+    const recovered = judged?.state === 'dead' ? `the previous run in ${dirPath} died (${judged.why}); training it again from the start` : undefined;
     if (!data) {
       try {
         data = opts.loadData ? await opts.loadData(ir) : await loadDataset(ir, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
         // Lowering is synchronous and offline: components prepare what it needs (BERT downloads its weights) now,
         // after the data is known to be there.
-        await prepareComponents(ir);
+        // What a component fetched (BERT: the commit a branch resolved to, which `mmsa predict` loads later).
+        for (const [id, record] of await prepareComponents(ir)) lock.pretrained = { ...lock.pretrained, [id]: record };
       } catch (e) {
         yield fail(e, seed);
         return outcome;
       }
     }
-    const dir = RunDir.create({
-      outRoot: opts.outRoot,
-      pipeline: ir.pipeline,
-      hash,
-      seed,
-      lock,
-      manifest: {
-        mmsaVersion: mmsaVersion(),
-        nodeVersion: process.version,
-        backend: backend.name,
-        backendDetails: { version: backend.version, ...backend.details },
+    let dir: RunDir;
+    try {
+      dir = RunDir.create({
+        outRoot: opts.outRoot,
         pipeline: ir.pipeline,
-        specHash: hash,
+        hash,
         seed,
-        dataset: {
-          ...datasetIdentity(ir),
-          ...(data.provenance.path ? { path: data.provenance.path } : {}),
-          ...(data.provenance.sha256 ? { sha256: data.provenance.sha256 } : {}),
-          ...(data.provenance.synthetic ? { synthetic: data.provenance.synthetic } : {}),
-        },
-        command: opts.command ?? [],
-      },
-    });
+        lock,
+        manifest: manifestOf(ir, backend, hash, seed, data, opts.command ?? []),
+      });
+    } catch (e) {
+      yield fail(e, seed);
+      return outcome;
+    }
     outcome.runDirs.push(dir.path);
     let pipeline: LoweredPipeline | undefined;
     let finished = false;
@@ -217,7 +246,8 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         saveCheckpoint: (d) => writeCheckpoint(dir.checkpointDir, d),
         runDir: dir.path,
       });
-      for await (const e of it) {
+      for await (const ev0 of it) {
+        const e = recovered && ev0.kind === 'run.start' ? { ...ev0, recovered } : ev0;
         dir.appendEvent(e);
         if (e.kind === 'epoch.end') dir.recordEpoch(e);
         if (e.kind === 'run.end' && e.scope === 'seed') {
@@ -235,12 +265,28 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       }
     } catch (e) {
       const errEvent = fail(e, seed);
-      dir.appendEvent(errEvent);
-      dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message } });
+      // On a full or read-only disk these writes fail as well; the manifest write falls back to an in-place
+      // overwrite, and readers still see a dead owner if even that fails.
+      try {
+        dir.appendEvent(errEvent);
+      } catch {
+        /* the error is reported through the event and the outcome */
+      }
+      try {
+        dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message } });
+      } catch {
+        dir.close();
+      }
       finished = true;
       yield errEvent;
     } finally {
-      if (!finished) dir.finish(opts.signal?.aborted ? 'interrupted' : 'failed');
+      if (!finished) {
+        try {
+          dir.finish(opts.signal?.aborted ? 'interrupted' : 'failed');
+        } catch {
+          dir.close();
+        }
+      }
       if (pipeline) {
         pipeline.optimizer.dispose();
         pipeline.model.dispose();
@@ -253,7 +299,12 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     const agg = aggregateSeeds(outcome.results.map((r) => r.test));
     outcome.aggregate = agg;
     const paths = summaryPaths(opts.outRoot, ir.pipeline, hash);
-    writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: outcome.results.map((r) => r.seed), results: outcome.results, aggregate: agg });
+    try {
+      writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: outcome.results.map((r) => r.seed), results: outcome.results, aggregate: agg });
+    } catch (e) {
+      yield fail(e);
+      return outcome;
+    }
     outcome.summaryPath = paths.json;
     yield ev({
       kind: 'run.end',

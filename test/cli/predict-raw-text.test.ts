@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCommand, predictCommand } from '../../src/cli/run-commands.js';
 import { hasPythonNumpy } from '../runtime/data/pickle/helpers.js';
-import { randomWeights, TINY_CONFIG, writeSafetensorsDir } from '../runtime/bert/helpers.js';
+import { randomWeights, tinyBertSpec, TINY_RUN_CONFIG, writeSafetensorsDir } from '../runtime/bert/helpers.js';
 import { captureIo } from './io.js';
 
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'good', 'bad', 'movie', 'the', 'was'];
-const CONFIG = { ...TINY_CONFIG, vocab_size: 30522, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32 };
+const CONFIG = TINY_RUN_CONFIG;
 
 describe('mmsa predict with raw text', () => {
   it('tokenises the text column with the run\'s BERT and predicts every sample', async (ctx) => {
@@ -21,26 +21,9 @@ describe('mmsa predict with raw text', () => {
     }
     const dir = mkdtempSync(join(tmpdir(), 'mmsa-predict-text-'));
     const bert = join(dir, 'bert');
-    writeSafetensorsDir(bert, randomWeights(3, CONFIG as typeof TINY_CONFIG), CONFIG);
+    writeSafetensorsDir(bert, randomWeights(3, CONFIG), CONFIG);
     writeFileSync(join(bert, 'vocab.txt'), `${VOCAB.join('\n')}\n`);
-    writeFileSync(join(dir, 'spec.yaml'), `version: 1
-dataset: {type: synthetic, like: mosi, n_train: 16, n_valid: 8, n_test: 8, seed: 2, dims: {audio: 5, vision: 7}, seq_lens: {text: 8, audio: 6, vision: 6}}
-modalities:
-  text: {feature: text_bert}
-  audio: {feature: audio}
-  vision: {feature: vision}
-encoders:
-  text: {type: bert, pretrained: ./bert, config: {vocab_size: 30522, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16}}
-  audio: {type: lstm, hidden: 4}
-  vision: {type: lstm, hidden: 4}
-fusion: {type: concat, inputs: [text, audio, vision]}
-heads:
-  M: {type: regression, input: fusion, hidden: [8]}
-tasks:
-  main: {type: l1, head: M}
-train: {batch_size: 8, max_epochs: 1}
-seeds: [7]
-`);
+    writeFileSync(join(dir, 'spec.yaml'), tinyBertSpec('pretrained: ./bert, '));
     const out = join(dir, 'runs');
     expect(await runCommand(join(dir, 'spec.yaml'), { out, backend: 'wasm', reporter: 'ndjson' }, captureIo(dir))).toBe(0);
     const runDir = join(out, 'spec', readdirSync(join(out, 'spec')).find((d) => d.endsWith('-7'))!);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { COMMANDS, didYouMean, editDistance } from '../../src/cli/options.js';
 import { loadRun } from '../../src/report/run-data.js';
+import { currentOwner } from '../../src/runtime/run-liveness.js';
 import { copyRun, root, stripAnsi, tmp } from '../report/helpers.js';
 import { captureIo } from './io.js';
 
@@ -122,7 +123,8 @@ describe('mmsa report / compare / watch on a recorded run', () => {
   });
 
   it('watch --follow reads a live run until it ends', async () => {
-    const d = copyRun(tmp(), 'demo_self_mm', 'f252c80cade1-1111', (m) => (m['status'] = 'running'));
+    // Owned by this (live) process, as a run in progress is.
+    const d = copyRun(tmp(), 'demo_self_mm', 'f252c80cade1-1111', (m) => Object.assign(m, { status: 'running', owner: currentOwner(), heartbeatAt: new Date().toISOString() }));
     const all = readFileSync(join(d, 'events.ndjson'), 'utf8');
     const lines = all.split('\n');
     const cut = Math.floor(lines.length / 2);

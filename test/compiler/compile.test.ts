@@ -47,6 +47,21 @@ tasks:
 `;
 
 describe('extends', () => {
+  it('a dataset of another kind replaces the base dataset whole (a paper config on your own file)', () => {
+    write('ds/own.pkl', '');
+    const f = write('ds/child.yaml', `version: 1
+extends: ${join(repoRoot, 'pipelines/lf_dnn_mosi.yaml')}
+dataset: {path: ./own.pkl, features: {text: {key: text, shape: [6, 32]}, audio: {key: audio, shape: [8, 5]}, vision: {key: vision, shape: [10, 20]}}}
+`);
+    const r = compile(f);
+    expect(codes(r)).toEqual([]);
+    expect(r.spec!.dataset).toEqual(expect.objectContaining({ path: './own.pkl' }));
+    expect(r.spec!.dataset).not.toHaveProperty('file');
+    expect(r.ir!.dataset.source).toBe('custom');
+    const same = write('ds/same-kind.yaml', `version: 1\nextends: ${join(repoRoot, 'pipelines/lf_dnn_mosi.yaml')}\ndataset: {file: aligned_50}\n`);
+    expect(compile(same).spec!.dataset).toEqual({ name: 'mosi', file: 'aligned_50' });
+  });
+
   it('merges maps key by key and replaces lists', () => {
     write('merge/base.yaml', MINIMAL + 'seeds: [1, 2, 3]\ntrain: {batch_size: 8, optimizer: {lr: 0.01}}\n');
     const f = write('merge/child.yaml', `version: 1

@@ -108,11 +108,18 @@ function componentType(node: SpecNode): string | undefined {
   return t && t.value.kind === 'scalar' && typeof t.value.value === 'string' ? t.value.value : undefined;
 }
 
+/** A dataset map's kind: synthetic (`type`), a custom pickle (`path`) or a manifest's file (`name`, `file`). */
+function datasetKind(node: SpecMap): string {
+  if (getEntry(node, 'type')) return 'synthetic';
+  return getEntry(node, 'path') ? 'custom' : 'named';
+}
+
 /**
  * Deep merge, `over` on top of `base`:
  * - maps merge key by key, recursively;
  * - lists and scalars replace;
- * - a map whose `type` differs from the base's (a component swapped for another) replaces the base map whole;
+ * - a map whose `type` differs from the base's (a component swapped for another) replaces the base map whole, and so
+ *   does a dataset of another kind (a paper config's named file replaced by a custom pickle or synthetic data);
  * - a map over a non-map (or the reverse) replaces, with a warning, since that is usually a mistake.
  */
 export function mergeTrees(base: SpecNode, over: SpecNode, bag: DiagnosticBag, key = ''): SpecNode {
@@ -120,6 +127,7 @@ export function mergeTrees(base: SpecNode, over: SpecNode, bag: DiagnosticBag, k
     const bt = componentType(base);
     const ot = componentType(over);
     if (bt !== undefined && ot !== undefined && bt !== ot) return over;
+    if (key === 'dataset' && datasetKind(base) !== datasetKind(over)) return over;
     const entries: SpecEntry[] = [];
     const overKeys = new Map(over.entries.map((e) => [e.key, e] as const));
     for (const e of base.entries) {

@@ -11,6 +11,8 @@ export interface RawBertEncoder {
   in_dim?: number;
   /** Hugging Face model id or a local model directory */
   pretrained?: string;
+  /** branch, tag or 40-hex commit of the Hugging Face model (default: main); the commit it resolved to is recorded in spec.lock.json */
+  revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune?: boolean;
   output?: "cls" | "mean" | "sequence";
@@ -36,6 +38,8 @@ export interface BertEncoder {
   in_dim?: number;
   /** Hugging Face model id or a local model directory */
   pretrained: string;
+  /** branch, tag or 40-hex commit of the Hugging Face model (default: main); the commit it resolved to is recorded in spec.lock.json */
+  revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune: boolean;
   output: "cls" | "mean" | "sequence";
@@ -673,6 +677,10 @@ export interface RawPipelineSpec {
   train?: RawTrain;
   eval?: RawEval;
   seeds?: number[];
+  /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
+  mmsa_modules?: {
+    [key: string]: string;
+  };
 }
 
 /** A multimodal sentiment analysis pipeline: dataset, modalities, encoders, fusion, heads, tasks, training and evaluation. */
@@ -701,6 +709,10 @@ export interface PipelineSpec {
   train: Train;
   eval: Eval;
   seeds: number[];
+  /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
+  mmsa_modules?: {
+    [key: string]: string;
+  };
 }
 
 export interface RawDatasetNamed {

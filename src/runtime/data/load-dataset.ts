@@ -158,7 +158,7 @@ async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<
     const lacking = SPLITS.filter((sp) => !raw[sp].has(p.feature.key) && raw[sp].has(rawTextKey));
     if (pretrained === undefined || lacking.length === 0) continue;
     const { loadBertTokenizer } = await import('../bert/tokenize.js');
-    const tokenizer = await loadBertTokenizer(pretrained);
+    const tokenizer = await loadBertTokenizer(pretrained.model, pretrained.revision ? { revision: pretrained.revision } : {});
     const len = p.node.output.shape[2] as number;
     for (const sp of lacking) {
       const texts = toStrings(raw[sp].get(rawTextKey)!);

@@ -3,11 +3,15 @@
 
 import type { Ir } from '../../compiler/ir/types.js';
 import { getComponent } from '../../components/catalog.js';
-import type { ComponentKind } from '../../components/component.js';
+import type { ComponentKind, PreparedModel } from '../../components/component.js';
 
-export async function prepareComponents(ir: Ir): Promise<void> {
+/** Prepares every node that asks to; returns what each fetched, by node id, for the lock file. */
+export async function prepareComponents(ir: Ir): Promise<Map<string, PreparedModel>> {
+  const out = new Map<string, PreparedModel>();
   for (const n of ir.nodes) {
     if (n.kind === 'input') continue;
-    await getComponent(n.kind as ComponentKind, n.type)?.prepare?.(n);
+    const record = await getComponent(n.kind as ComponentKind, n.type)?.prepare?.(n);
+    if (record) out.set(n.id, record);
   }
+  return out;
 }

@@ -1,10 +1,11 @@
 // Checkpoints: model.json (weights manifest: every variable by full name, float32, shape, byte offset) plus one
 // little-endian weights.bin, and tasks.json with task state (ULGM banks). Phase 7 (execute) writes, predict reads.
 
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MmsaError } from '../../errors.js';
-import { replaceDir, writeFileAtomic, writeJsonAtomic } from '../run-dir.js';
+import { withWriteErrors, type WriteContext } from '../fs-errors.js';
+import { recoverSwap, replaceDir, writeFileAtomic, writeJsonAtomic } from '../run-dir.js';
 
 export const CHECKPOINT_FORMAT = 'mmsa-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -46,44 +47,95 @@ export interface CheckpointData {
 
 /**
  * Writes `dir` as a whole: files go to `<dir>.tmp-<pid>`, which then replaces `dir`, so model.json and weights.bin
- * always belong together. Returns the bytes written.
+ * always belong together. On a failure (a full disk) the temporary is removed and the previous checkpoint stays.
+ * Returns the bytes written.
  */
 export function writeCheckpoint(dir: string, data: CheckpointData): { path: string; bytes: number } {
+  // Leftovers of a killed earlier writer: put a lost checkpoint back, drop stale temporaries.
+  recoverCheckpoint(dir);
   const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
   const specs: WeightSpec[] = [];
   let total = 0;
   for (const [name, w] of data.weights) {
     specs.push({ name, shape: [...w.shape], dtype: 'float32', offset: total });
     total += w.values.length * 4;
   }
-  const bin = new Uint8Array(total);
-  const view = new DataView(bin.buffer);
-  let off = 0;
-  for (const w of data.weights.values()) {
-    for (let i = 0; i < w.values.length; i++, off += 4) view.setFloat32(off, w.values[i]!, true);
+  const ctx: WriteContext = { what: 'the checkpoint', bytes: total, elsewhere: 'write the runs elsewhere with --out DIR' };
+  try {
+    rmSync(tmp, { recursive: true, force: true });
+    withWriteErrors(tmp, ctx, () => mkdirSync(tmp, { recursive: true }));
+    const bin = new Uint8Array(total);
+    const view = new DataView(bin.buffer);
+    let off = 0;
+    for (const w of data.weights.values()) {
+      for (let i = 0; i < w.values.length; i++, off += 4) view.setFloat32(off, w.values[i]!, true);
+    }
+    writeFileAtomic(join(tmp, 'weights.bin'), bin, { ...ctx, shownAs: join(dir, 'weights.bin') });
+    const taskNames = Object.keys(data.tasks);
+    writeJsonAtomic(join(tmp, 'tasks.json'), data.tasks, { compact: true, ...ctx, bytes: undefined });
+    const meta: CheckpointMeta = {
+      format: CHECKPOINT_FORMAT,
+      formatVersion: CHECKPOINT_VERSION,
+      pipeline: data.pipeline,
+      epoch: data.epoch,
+      modelTopology: data.topology ?? null,
+      weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+      byteLength: total,
+      tasks: taskNames,
+      ...(data.selectValue !== undefined ? { selectValue: data.selectValue } : {}),
+    };
+    // model.json last: its presence marks a complete checkpoint directory (see isCompleteCheckpoint).
+    writeJsonAtomic(join(tmp, 'model.json'), meta, { ...ctx, bytes: undefined });
+    withWriteErrors(dir, ctx, () => replaceDir(tmp, dir));
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
   }
-  writeFileAtomic(join(tmp, 'weights.bin'), bin);
-  const taskNames = Object.keys(data.tasks);
-  writeJsonAtomic(join(tmp, 'tasks.json'), data.tasks, { compact: true });
-  const meta: CheckpointMeta = {
-    format: CHECKPOINT_FORMAT,
-    formatVersion: CHECKPOINT_VERSION,
-    pipeline: data.pipeline,
-    epoch: data.epoch,
-    modelTopology: data.topology ?? null,
-    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
-    byteLength: total,
-    tasks: taskNames,
-    ...(data.selectValue !== undefined ? { selectValue: data.selectValue } : {}),
-  };
-  writeJsonAtomic(join(tmp, 'model.json'), meta);
-  replaceDir(tmp, dir);
   return { path: dir, bytes: total };
 }
 
+/** A checkpoint directory whose model.json parses and whose weights.bin has the size model.json names. */
+export function isCompleteCheckpoint(dir: string): boolean {
+  try {
+    const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as CheckpointMeta;
+    return meta.format === CHECKPOINT_FORMAT && statSync(join(dir, meta.weightsManifest[0]?.paths[0] ?? 'weights.bin')).size === meta.byteLength;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A kill between the two renames of a checkpoint swap leaves no `checkpoint/` but complete copies beside it: puts
+ * the newest complete one back and removes the temporaries of dead writers. Returns the restored name, if any.
+ */
+export function recoverCheckpoint(dir: string): string | undefined {
+  return recoverSwap(dir, isCompleteCheckpoint);
+}
+
 export function readCheckpoint(dir: string): { meta: CheckpointMeta; weights: StateDict; tasks: Record<string, unknown> } {
+  // A live run may swap the directory while it is read: model.json read again after the weights must be the same,
+  // or the files could belong to two epochs.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = readMetaText(dir);
+    try {
+      const r = readCheckpointOnce(dir);
+      if (before === readMetaText(dir)) return r;
+    } catch (e) {
+      if (before === readMetaText(dir)) throw e;
+    }
+  }
+  throw new MmsaError('MSA6701', `${dir} changed on every read: a live run keeps replacing its checkpoint`, { hint: 'try again, or wait for the run to finish', details: { path: dir } });
+}
+
+function readMetaText(dir: string): string | undefined {
+  try {
+    return readFileSync(join(dir, 'model.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readCheckpointOnce(dir: string): { meta: CheckpointMeta; weights: StateDict; tasks: Record<string, unknown> } {
   const metaPath = join(dir, 'model.json');
   if (!existsSync(metaPath)) {
     throw new MmsaError('MSA6711', `no checkpoint in ${dir} (model.json missing)`, {

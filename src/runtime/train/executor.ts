@@ -42,7 +42,7 @@ export interface ExecuteOptions {
 /** Shuffle streams: each split gets its own, mixed with the epoch by the batcher. */
 const STREAM = { train: 1, valid: 2, test: 3, dropout: 4 } as const;
 
-interface EvalOutcome {
+export interface EvalOutcome {
   loss: number;
   metrics: Record<string, number>;
   predictions: Float32Array;
@@ -108,6 +108,48 @@ function scaleGrads(g: Grads, s: number): Grads {
 }
 
 /**
+ * One evaluation pass as MMSA's do_test: eval mode, the eval batches (shuffled when the schedule says so, from the
+ * split's own stream), the validation loss as the mean of batch means, MMSA's metrics on the eval head.
+ */
+export function evaluateSplit(
+  ir: Ir,
+  pipeline: LoweredPipeline,
+  split: SplitData,
+  opts: { seed: number; epoch: number; batches?: Batcher; evalLabel?: string },
+): EvalOutcome {
+  const s = ir.schedule;
+  const { model, tasks } = pipeline;
+  const batches = opts.batches ?? iterateBatches;
+  const evalLabel = opts.evalLabel ?? evalLabelOf(ir, Object.keys(split.labels));
+  const metricOpts = ir.dataset.task === 'classification' && ir.dataset.numClasses ? { numClasses: ir.dataset.numClasses } : {};
+  const bs = Math.max(1, Math.floor(s.evalBatchSize));
+  const losses: number[] = [];
+  const preds: number[] = [];
+  const truth: number[] = [];
+  const rows: number[] = [];
+  const stream = split.name === 'test' ? STREAM.test : split.name === 'valid' ? STREAM.valid : STREAM.train;
+  for (const batch of batches(split, { batchSize: bs, shuffle: s.shuffleEval, seed: deriveSeed(opts.seed, stream), epoch: opts.epoch })) {
+    tf.tidy(() => {
+      const out = model.forward(batch, evalCtx());
+      const parts = tasks.filter((t) => t.evalLoss).map((t) => t.evalLoss!(out, batch));
+      if (parts.length > 0) losses.push((parts.length === 1 ? parts[0]! : tf.addN(parts)).dataSync()[0]!);
+      const head = out.heads[s.evalHead];
+      if (!head) throw new MmsaError('MSA6705', `the model has no head '${s.evalHead}' to evaluate`, { hint: 'set eval.head to one of the spec\'s heads' });
+      for (const v of head.dataSync()) preds.push(v);
+    });
+    const lab = batch.labels[evalLabel];
+    if (lab) for (const v of lab) truth.push(v);
+    for (const i of batch.indexes) rows.push(i);
+  }
+  const meanLoss = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN;
+  const predictions = Float32Array.from(preds);
+  const labels = Float32Array.from(truth);
+  const metrics = computeMetrics(s.metrics as DatasetName | string[], predictions, labels, metricOpts);
+  const loss = numpyRound(meanLoss, 4);
+  return { loss, metrics: { ...metrics, Loss: loss }, predictions, labels, indexes: rows };
+}
+
+/**
  * Runs one seed's training schedule. The test split is read exactly once, after training, with the best weights;
  * every decision (selection, early stop) uses the selection split (valid).
  */
@@ -134,7 +176,6 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   const selectSplit = splitOf(s.select.split);
   const stopSplit = splitOf(s.earlyStop.split);
   const evalLabel = evalLabelOf(ir, Object.keys(data.train.labels));
-  const metricOpts = ir.dataset.task === 'classification' && ir.dataset.numClasses ? { numClasses: ir.dataset.numClasses } : {};
   const vars = optimizer.variables().filter((v) => v.trainable);
   const stepsPerEpoch = Math.ceil(data.train.n / Math.max(1, Math.floor(s.batchSize)));
   const startedAt = now();
@@ -160,33 +201,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     ...(opts.runDir ? { runDir: opts.runDir } : {}),
   });
 
-  const evaluate = (split: SplitData, epoch: number): EvalOutcome => {
-    const bs = Math.max(1, Math.floor(s.evalBatchSize));
-    const losses: number[] = [];
-    const preds: number[] = [];
-    const truth: number[] = [];
-    const rows: number[] = [];
-    const stream = split.name === 'test' ? STREAM.test : split.name === 'valid' ? STREAM.valid : STREAM.train;
-    for (const batch of batches(split, { batchSize: bs, shuffle: s.shuffleEval, seed: deriveSeed(seed, stream), epoch })) {
-      tf.tidy(() => {
-        const out = model.forward(batch, evalCtx());
-        const parts = tasks.filter((t) => t.evalLoss).map((t) => t.evalLoss!(out, batch));
-        if (parts.length > 0) losses.push((parts.length === 1 ? parts[0]! : tf.addN(parts)).dataSync()[0]!);
-        const head = out.heads[s.evalHead];
-        if (!head) throw new MmsaError('MSA6705', `the model has no head '${s.evalHead}' to evaluate`, { hint: 'set eval.head to one of the spec\'s heads' });
-        for (const v of head.dataSync()) preds.push(v);
-      });
-      const lab = batch.labels[evalLabel];
-      if (lab) for (const v of lab) truth.push(v);
-      for (const i of batch.indexes) rows.push(i);
-    }
-    const meanLoss = losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN;
-    const predictions = Float32Array.from(preds);
-    const labels = Float32Array.from(truth);
-    const metrics = computeMetrics(s.metrics as DatasetName | string[], predictions, labels, metricOpts);
-    const loss = numpyRound(meanLoss, 4);
-    return { loss, metrics: { ...metrics, Loss: loss }, predictions, labels, indexes: rows };
-  };
+  const evaluate = (split: SplitData, epoch: number): EvalOutcome => evaluateSplit(ir, pipeline, split, { seed, epoch, batches, evalLabel });
 
   for (const t of tasks) t.beforeTraining?.(data.train);
 
@@ -417,7 +432,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
 }
 
 /** Test predictions of the best weights (id, prediction, label) in split order, for `mmsa report`'s scatter plot. */
-function writePredictions(path: string, split: SplitData, r: EvalOutcome): string | undefined {
+export function writePredictions(path: string, split: SplitData, r: EvalOutcome): string | undefined {
   // Only one value per sample (regression, or a class index) fits a row; wider heads are left to `mmsa predict`.
   if (r.predictions.length !== r.indexes.length) return undefined;
   const order = r.indexes.map((row, k) => [row, k] as const).sort((a, b) => a[0] - b[0]);

@@ -55,7 +55,7 @@ export class ZipReader {
         break;
       }
     }
-    if (eocd < 0) this.fail('no end-of-central-directory record: not a zip archive (or a legacy torch.save file, which is not supported)');
+    if (eocd < 0) this.fail('no end-of-central-directory record: the archive is truncated or not a zip file');
     let count = this.u16(eocd + 10);
     let cdOffset = this.u32(eocd + 16);
     if (count === 0xffff || cdOffset === 0xffffffff) {

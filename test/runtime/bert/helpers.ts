@@ -347,3 +347,31 @@ export function bertRef(w: Weights, c: typeof TINY_CONFIG, ids: number[], mask: 
   }
   return x;
 }
+
+/** BERT config of the tiny end-to-end specs (`tinyBertSpec`): BERT's own vocabulary size, one small layer. */
+export const TINY_RUN_CONFIG = { ...TINY_CONFIG, vocab_size: 30522, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32 };
+
+/**
+ * A spec that trains a tiny BERT (TINY_RUN_CONFIG) with two LSTMs on synthetic MOSI-like data for one epoch, seed 7.
+ * `bert` is the rest of the encoder's flow mapping after `type: bert, ` (e.g. `pretrained: ./bert, `).
+ */
+export function tinyBertSpec(bert: string): string {
+  return `version: 1
+dataset: {type: synthetic, like: mosi, n_train: 16, n_valid: 8, n_test: 8, seed: 2, dims: {audio: 5, vision: 7}, seq_lens: {text: 8, audio: 6, vision: 6}}
+modalities:
+  text: {feature: text_bert}
+  audio: {feature: audio}
+  vision: {feature: vision}
+encoders:
+  text: {type: bert, ${bert}config: {vocab_size: 30522, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16}}
+  audio: {type: lstm, hidden: 4}
+  vision: {type: lstm, hidden: 4}
+fusion: {type: concat, inputs: [text, audio, vision]}
+heads:
+  M: {type: regression, input: fusion, hidden: [8]}
+tasks:
+  main: {type: l1, head: M}
+train: {batch_size: 8, max_epochs: 1}
+seeds: [7]
+`;
+}

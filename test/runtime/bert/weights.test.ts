@@ -1,7 +1,6 @@
 // Checkpoint readers: safetensors (dtypes, corrupt headers), torch zip archives (strided / shared / offset storages,
 // refused globals, legacy files), name normalisation, and the pickle VM's opt-in persistent ids and extra globals.
 import { describe, expect, it } from 'vitest';
-import { MmsaError } from '../../../src/errors.js';
 import { parsePickleBytes, PyGlobal } from '../../../src/runtime/data/pickle/read-pickle.js';
 import { normaliseBertName } from '../../../src/runtime/weights/bert-checkpoint.js';
 import { floatToHalf, readSafetensors, writeSafetensors } from '../../../src/runtime/weights/safetensors.js';
@@ -9,16 +8,7 @@ import { toFloat32 } from '../../../src/runtime/weights/tensor.js';
 import { readTorchBin } from '../../../src/runtime/weights/torch-bin.js';
 import { ZipReader } from '../../../src/runtime/weights/zip.js';
 import { randomWeights, torchPickle, writeOldStyleBin, writeZip } from './helpers.js';
-
-function codeOf(f: () => unknown): MmsaError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MmsaError);
-    return e as MmsaError;
-  }
-  throw new Error('expected an MmsaError');
-}
+import { mmsaErrorOf } from '../../helpers/errors.js';
 
 describe('safetensors', () => {
   it('round-trips F32 / F16 / I64 and converts BF16', () => {
@@ -48,16 +38,16 @@ describe('safetensors', () => {
 
   it('corrupt files name the file, the tensor and the offset', () => {
     const good = writeSafetensors(new Map([['w', { shape: [4], values: [1, 2, 3, 4] }]]));
-    let e = codeOf(() => readSafetensors(good.subarray(0, good.length - 4), 'x.safetensors'));
+    let e = mmsaErrorOf(() => readSafetensors(good.subarray(0, good.length - 4), 'x.safetensors'));
     expect(e.code).toBe('MSA6805');
     expect(e.message).toContain("x.safetensors: tensor 'w'");
     expect(e.message).toContain('past the end of the file');
-    e = codeOf(() => readSafetensors(good.subarray(0, 20), 'x.safetensors'));
+    e = mmsaErrorOf(() => readSafetensors(good.subarray(0, 20), 'x.safetensors'));
     expect(e.message).toMatch(/header length \d+ at byte offset 0/);
     const hdr = Buffer.from(JSON.stringify({ w: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }));
     const raw = Buffer.concat([Buffer.alloc(8), hdr, Buffer.alloc(8)]);
     raw.writeBigUInt64LE(BigInt(hdr.length), 0);
-    e = codeOf(() => readSafetensors(new Uint8Array(raw)));
+    e = mmsaErrorOf(() => readSafetensors(new Uint8Array(raw)));
     expect(e.code).toBe('MSA6809');
     expect(e.message).toContain('"C64"');
   });
@@ -79,22 +69,22 @@ describe('pytorch_model.bin (torch.save zip)', () => {
   it('refuses globals other than the tensor-rebuild ones (no code runs)', () => {
     const pkl = Buffer.concat([Buffer.from('\x80\x02ctorch.nn.modules.linear\nLinear\n)R.', 'latin1')]);
     const zip = writeZip([['archive/data.pkl', new Uint8Array(pkl)]]);
-    const e = codeOf(() => readTorchBin(zip, 'model.bin'));
+    const e = mmsaErrorOf(() => readTorchBin(zip, 'model.bin'));
     expect(e.code).toBe('MSA6005');
     expect(e.message).toContain('forbidden global torch.nn.modules.linear.Linear');
     expect(e.hint).toContain('state_dict');
   });
 
   it('names legacy (pre-zip) files, missing storages and views past their storage', () => {
-    expect(codeOf(() => readTorchBin(new Uint8Array([0x80, 0x02, 0x8a, 0x0a]), 'old.bin')).message).toContain('legacy');
+    expect(mmsaErrorOf(() => readTorchBin(new Uint8Array([0x80, 0x02, 0x8a, 0x0a]), 'old.bin')).message).toContain('legacy');
     const entry = { key: '0', storageType: 'FloatStorage' as const, storageNumel: 4, offset: 0, shape: [4], stride: [1] };
     const noData = writeZip([['archive/data.pkl', torchPickle([['w', entry]])]]);
-    expect(codeOf(() => readTorchBin(noData, 'm.bin')).message).toContain("entry 'archive/data/0' is missing");
+    expect(mmsaErrorOf(() => readTorchBin(noData, 'm.bin')).message).toContain("entry 'archive/data/0' is missing");
     const shortView = writeZip([
       ['archive/data.pkl', torchPickle([['w', { ...entry, offset: 2 }]])],
       ['archive/data/0', new Uint8Array(16)],
     ]);
-    const e = codeOf(() => readTorchBin(shortView, 'm.bin'));
+    const e = mmsaErrorOf(() => readTorchBin(shortView, 'm.bin'));
     expect(e.code).toBe('MSA6009');
     expect(e.message).toContain('runs past its storage');
     expect(e.message).toMatch(/byte offset \d+/);
@@ -125,9 +115,9 @@ describe('pickle VM extensions are opt-in', () => {
   const pid = Buffer.from('\x80\x02(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000tQ.', 'latin1');
 
   it('without options, persistent ids and torch globals are refused as before', () => {
-    expect(codeOf(() => parsePickleBytes(new Uint8Array(pid))).code).toBe('MSA6005');
+    expect(mmsaErrorOf(() => parsePickleBytes(new Uint8Array(pid))).code).toBe('MSA6005');
     const onlyPid = Buffer.from('\x80\x02X\x01\x00\x00\x00xQ.', 'latin1');
-    expect(codeOf(() => parsePickleBytes(new Uint8Array(onlyPid))).code).toBe('MSA6003');
+    expect(mmsaErrorOf(() => parsePickleBytes(new Uint8Array(onlyPid))).code).toBe('MSA6003');
   });
 
   it('with them, the caller resolves exactly the ids and globals it names', () => {
@@ -145,11 +135,11 @@ describe('pickle VM extensions are opt-in', () => {
     expect((p[1] as PyGlobal).qualified).toBe('torch.FloatStorage');
     // a referenced-only global cannot be called; other torch names stay forbidden
     const call = Buffer.from('\x80\x02ctorch\nFloatStorage\n)R.', 'latin1');
-    expect(codeOf(() => parsePickleBytes(new Uint8Array(call), { extraGlobals: { 'torch.FloatStorage': {} } })).code).toBe('MSA6009');
+    expect(mmsaErrorOf(() => parsePickleBytes(new Uint8Array(call), { extraGlobals: { 'torch.FloatStorage': {} } })).code).toBe('MSA6009');
     const other = Buffer.from('\x80\x02ctorch\nload\n)R.', 'latin1');
-    expect(codeOf(() => parsePickleBytes(new Uint8Array(other), { extraGlobals: { 'torch.FloatStorage': {} } })).code).toBe('MSA6005');
+    expect(mmsaErrorOf(() => parsePickleBytes(new Uint8Array(other), { extraGlobals: { 'torch.FloatStorage': {} } })).code).toBe('MSA6005');
     // handler errors become MSA6009 with the offset
-    const e = codeOf(() =>
+    const e = mmsaErrorOf(() =>
       parsePickleBytes(new Uint8Array(call), {
         extraGlobals: {
           'torch.FloatStorage': () => {

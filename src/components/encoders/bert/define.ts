@@ -126,7 +126,7 @@ export default defineComponent<BertEncoder>({
   accepts: ['tokens'],
   outputKind: (p) => (p.output === 'sequence' ? 'sequence' : 'vector'),
   outputKindFix: (_p, wanted) => (wanted === 'vector' ? 'set `output: cls` or `mean` on the encoder' : undefined),
-  tokenizer: (p) => p.pretrained,
+  tokenizer: (p) => ({ model: p.pretrained, ...(p.revision ? { revision: p.revision } : {}) }),
   frozen: (p) => p.finetune === false,
   // A model directory written relative to the spec that names it (which may be a preset).
   resolvePaths: (p, dirOf) => (/^(\.{1,2}[\\/]|~[\\/])/.test(p.pretrained) ? { ...p, pretrained: resolve(dirOf('pretrained'), expandHome(p.pretrained)) } : p),
@@ -134,7 +134,9 @@ export default defineComponent<BertEncoder>({
   // Lowering is synchronous and offline: the weights (local dir, HF cache or the hub) must be on disk before it.
   async prepare(node) {
     const { ensureBertDownloaded } = await import('../../../runtime/bert/load-bert.js');
-    await ensureBertDownloaded(node.config.pretrained);
+    const { pretrained: model, revision } = node.config;
+    const r = await ensureBertDownloaded(model, revision ? { revision } : {});
+    return { model, ...(revision ? { revision } : {}), source: r.source, ...(r.commit ? { commit: r.commit } : {}) };
   },
   examples: [
     { label: 'uncased cls', params: { type: 'bert', pretrained: 'bert-base-uncased', finetune: true, output: 'cls' }, inputs: [['text', tokenIds(50)]] },
@@ -188,5 +190,10 @@ export default defineComponent<BertEncoder>({
           { kind: 'sequence' as const, shape: ['B' as const, L ?? 0, H], dtype: 'float32' as const, aligned: true }
         : vector(H);
     return { output, params: bertParams(c) };
+  },
+  // MMSA's BertTextEncoder holds a transformers BertModel as `model`; older transformers also saved position_ids.
+  mmsaNames: {
+    rename: { embeddings: 'model.embeddings', encoder: 'model.encoder', pooler: 'model.pooler' },
+    ignore: ['model.embeddings.position_ids'],
   },
 });

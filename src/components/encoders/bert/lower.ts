@@ -14,9 +14,9 @@ function row(tokens: tf.Tensor, r: number): tf.Tensor2D {
 }
 
 export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
-  const { pretrained, finetune, output } = node.config;
+  const { pretrained, finetune, output, revision } = node.config;
   // The model must already be on disk (local path or HF cache): run.ts downloads it before lowering.
-  const { model } = openBertSync(pretrained, ctx.store, node.id, { trainable: finetune });
+  const { model } = openBertSync(pretrained, ctx.store, node.id, { trainable: finetune, ...(revision ? { revision } : {}) });
   return {
     apply(inputs, fctx) {
       const tokens = firstValue(node, inputs).tensor;

@@ -58,4 +58,6 @@ export default defineComponent<LstmEncoder>({
   summary: summarizeRnnEncoder,
   paramNames: rnnEncoderNames,
   infer: (ctx) => inferRnnEncoder(ctx, 4),
+  // Self-MM's AuViSubNet (models/multiTask/SELF_MM.py): `rnn` (nn.LSTM) and `linear_1`.
+  mmsaNames: { rename: { lstm: 'rnn', linear: 'linear_1' } },
 });

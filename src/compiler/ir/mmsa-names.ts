@@ -1,0 +1,75 @@
+// MMSA's state_dict name of every parameter of a compiled pipeline: the pipeline's `mmsa_modules` says where MMSA's
+// model keeps each node, the node's component adds its own names below that. Phase 5 (ir); read by `mmsa import`.
+
+import { getComponent } from '../../components/catalog.js';
+import type { ComponentKind, MmsaNames } from '../../components/component.js';
+import type { Ir, IrNode } from './types.js';
+
+export interface MmsaName {
+  /** The parameter's full name here: `<node id>.<local name>`. */
+  key: string;
+  node: string;
+  /** MMSA's state_dict name, or undefined when no `mmsa_modules` entry covers the node. */
+  mmsa: string | undefined;
+  shape: number[];
+  buffer: boolean;
+  /** The `mmsa_modules` entry that named it. */
+  module?: string;
+}
+
+export interface MmsaNaming {
+  names: MmsaName[];
+  /** MMSA names that MMSA's modules hold but that are no parameters here (skipped on import). */
+  ignored: Set<string>;
+  /** `mmsa_modules` entries that name no parameter of this pipeline (a component swapped, a frozen BERT read from features). */
+  unused: string[];
+  /** MMSA names given to more than one parameter (a wrong `mmsa_modules` entry). */
+  clashes: { mmsa: string; keys: string[] }[];
+}
+
+function isUnder(key: string, prefix: string): boolean {
+  return key === prefix || key.startsWith(`${prefix}.`);
+}
+
+/** A local name under the component's own renames (the longest matching prefix wins). */
+export function renameLocal(local: string, names: MmsaNames | undefined): string {
+  let best: string | undefined;
+  for (const from of Object.keys(names?.rename ?? {})) if (isUnder(local, from) && (best === undefined || from.length > best.length)) best = from;
+  return best === undefined ? local : `${names!.rename![best]!}${local.slice(best.length)}`;
+}
+
+function componentNames(node: IrNode): MmsaNames | undefined {
+  if (node.kind === 'input') return undefined;
+  return getComponent(node.kind as ComponentKind, node.type)?.mmsaNames;
+}
+
+/** MMSA's name for every parameter and buffer of `ir`, under the pipeline's `mmsa_modules` table. */
+export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> | undefined): MmsaNaming {
+  const table = modules ?? {};
+  const entries = Object.keys(table);
+  const used = new Set<string>();
+  const names: MmsaName[] = [];
+  const ignored = new Set<string>();
+  for (const node of ir.nodes) {
+    const own = componentNames(node);
+    const nodeModule = table[node.id];
+    if (nodeModule !== undefined) for (const ign of own?.ignore ?? []) ignored.add(`${nodeModule}.${ign}`);
+    for (const p of node.params) {
+      const key = `${node.id}.${p.name}`;
+      // Entries name the node or one of its sub-modules; the most specific one wins.
+      let entry: string | undefined;
+      for (const e of entries) if (isUnder(e, node.id) && isUnder(key, e) && (entry === undefined || e.length > entry.length)) entry = e;
+      let mmsa: string | undefined;
+      if (entry !== undefined) {
+        used.add(entry);
+        // The component renames its sub-modules only below the node itself; an entry for a sub-module names it whole.
+        mmsa = entry === node.id ? `${table[entry]!}.${renameLocal(p.name, own)}` : `${table[entry]!}${key.slice(entry.length)}`;
+      }
+      names.push({ key, node: node.id, mmsa, shape: [...p.shape], buffer: p.buffer === true, ...(entry !== undefined ? { module: entry } : {}) });
+    }
+  }
+  const byMmsa = new Map<string, string[]>();
+  for (const n of names) if (n.mmsa !== undefined) byMmsa.set(n.mmsa, [...(byMmsa.get(n.mmsa) ?? []), n.key]);
+  const clashes = [...byMmsa].filter(([, keys]) => keys.length > 1).map(([mmsa, keys]) => ({ mmsa, keys }));
+  return { names, ignored, unused: entries.filter((e) => !used.has(e)), clashes };
+}

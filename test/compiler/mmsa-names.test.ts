@@ -1,0 +1,101 @@
+// MMSA names of pipeline parameters (`mmsa_modules` in the model presets + each component's own names): every
+// parameter of every shipped paper config has exactly one MMSA name and every tensor of MMSA's state_dict for that
+// config (made by MMSA's own models, test/fixtures/mmsa-checkpoints/state-dict-keys.json) exactly one parameter, with
+// the same shape.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CATALOG } from '../../src/components/catalog.js';
+import { compileFile } from '../../src/compiler/compile.js';
+import { mapMmsaNames, renameLocal } from '../../src/compiler/ir/mmsa-names.js';
+import { packageRoot } from '../../src/paths.js';
+
+const root = packageRoot();
+const KEYS = JSON.parse(readFileSync(join(root, 'test/fixtures/mmsa-checkpoints/state-dict-keys.json'), 'utf8')) as Record<string, Record<string, number[]>>;
+const MODELS = ['self_mm', 'tfn', 'lmf', 'lf_dnn', 'ef_lstm'];
+const DATASETS = ['mosi', 'mosei', 'sims', 'simsv2'];
+
+function compiled(path: string) {
+  const r = compileFile(path, { env: {} });
+  expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return { ir: r.ir!, modules: r.spec!.mmsa_modules };
+}
+
+/** MMSA's BertTextEncoder keeps a transformers BertModel as `model`; its names are BertModel's own. */
+const BERT = 'Model.text_model.model.';
+
+describe('paper configs: one MMSA name per parameter and one parameter per MMSA tensor', () => {
+  for (const m of MODELS) {
+    for (const d of DATASETS) {
+      it(`${m}_${d}`, () => {
+        const { ir, modules } = compiled(join(root, 'pipelines', `${m}_${d}.yaml`));
+        const naming = mapMmsaNames(ir, modules);
+        expect(naming.clashes).toEqual([]);
+        expect(naming.unused).toEqual([]);
+        expect(naming.names.filter((n) => n.mmsa === undefined).map((n) => n.key)).toEqual([]);
+        const ours = new Map<string, number[]>();
+        for (const n of naming.names) {
+          if (n.mmsa!.startsWith(BERT)) expect(n.mmsa).toBe(`${BERT}${n.key.slice('encoders.text.'.length)}`);
+          else ours.set(n.mmsa!, n.shape);
+        }
+        const theirs = KEYS[`${m}_${d}`]!;
+        expect([...ours.keys()].sort()).toEqual(Object.keys(theirs).sort());
+        for (const [k, shape] of ours) expect(shape, k).toEqual(theirs[k]);
+        if (m === 'self_mm') expect(naming.names.filter((n) => n.mmsa!.startsWith(BERT)).length).toBe(199);
+      });
+    }
+  }
+
+  it('Self-MM with a frozen BERT on the precomputed features maps onto MMSA Self-MM without text_model tensors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmsa-names-'));
+    const f = join(dir, 'frozen.yaml');
+    writeFileSync(f, `version: 1\nextends: ${join(root, 'pipelines/self_mm_mosi.yaml')}\nencoders:\n  text: {type: bert, pretrained: bert-base-uncased, finetune: false}\n`);
+    const { ir, modules } = compiled(f);
+    const naming = mapMmsaNames(ir, modules);
+    expect(naming.unused).toEqual(['encoders.text']);
+    const ours = Object.fromEntries(naming.names.map((n) => [n.mmsa!, n.shape]));
+    expect(ours).toEqual(KEYS['self_mm_mosi']);
+  });
+});
+
+describe('how names are composed', () => {
+  it('a sub-module entry names it whole; a node entry adds the component renames below it', () => {
+    const { ir } = compiled(join(root, 'pipelines/self_mm_mosi.yaml'));
+    const naming = mapMmsaNames(ir, { 'encoders.audio': 'Net.a', 'encoders.audio.linear': 'Net.proj', 'heads.M': 'Net.head' });
+    const by = Object.fromEntries(naming.names.filter((n) => n.mmsa).map((n) => [n.key, n.mmsa]));
+    expect(by['encoders.audio.lstm.weight_ih_l0']).toBe('Net.a.rnn.weight_ih_l0');
+    expect(by['encoders.audio.linear.bias']).toBe('Net.proj.bias');
+    expect(by['heads.M.layers.1.weight']).toBe('Net.head.layers.1.weight');
+    expect(naming.names.find((n) => n.key === 'encoders.vision.linear.weight')!.mmsa).toBeUndefined();
+    expect(naming.ignored).toEqual(new Set());
+  });
+
+  it('ignored names follow the node, and two parameters given one name are reported', () => {
+    const { ir } = compiled(join(root, 'pipelines/self_mm_mosi.yaml'));
+    const naming = mapMmsaNames(ir, { 'encoders.text': 'T', 'heads.A.out': 'X', 'heads.V.out': 'X', 'heads.Q': 'Y' });
+    expect(naming.ignored).toEqual(new Set(['T.model.embeddings.position_ids']));
+    expect(naming.clashes).toEqual([
+      { mmsa: 'X.weight', keys: ['heads.A.out.weight', 'heads.V.out.weight'] },
+      { mmsa: 'X.bias', keys: ['heads.A.out.bias', 'heads.V.out.bias'] },
+    ]);
+    expect(naming.unused).toEqual(['heads.Q']);
+  });
+
+  it('renames match whole segments, the longest first', () => {
+    const names = { rename: { a: 'x', 'a.b': 'y' } };
+    expect(renameLocal('a.b.weight', names)).toBe('y.weight');
+    expect(renameLocal('a.c', names)).toBe('x.c');
+    expect(renameLocal('ab.c', names)).toBe('ab.c');
+    expect(renameLocal('a', names)).toBe('x');
+  });
+
+  it("every component rename names one of the component's sub-modules", () => {
+    for (const def of CATALOG.filter((c) => c.mmsaNames?.rename)) {
+      const locals = (def.examples ?? []).flatMap((k) => def.paramNames!(k.params));
+      for (const from of Object.keys(def.mmsaNames!.rename!)) {
+        expect(locals.some((l) => l === from || l.startsWith(`${from}.`)), `${def.type}: ${from}`).toBe(true);
+      }
+    }
+  });
+});

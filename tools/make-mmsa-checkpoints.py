@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Remakes test/fixtures/mmsa-checkpoints/: small MMSA checkpoints made by MMSA's own code, with the predictions
+MMSA's own code computes from them, for `mmsa import` parity tests.
+
+What it writes (under --out, default test/fixtures/mmsa-checkpoints):
+  data/<name>.pkl        small synthetic feature files in MMSA's layout (train/valid/test dicts of numpy arrays),
+                         generated here deterministically (numpy only; a planted, learnable signal)
+  <case>/checkpoint.pth  the state_dict MMSA's trainer saved itself (`torch.save(model.cpu().state_dict(), ...)`,
+                         trains/*/<MODEL>.py) after training the case's model for a few epochs with MMSA_run
+  <case>/expected.json   MMSA's test-split predictions from that checkpoint, per sample id: the checkpoint is loaded
+                         into a fresh model (models/AMIO.py), eval mode, no grad, MMSA's trainer's own do_test
+  <case>/checkpoint.legacy.pth   (cases with "legacy": true) the same tensors re-saved by torch in the pre-1.6
+                         non-zip format (`_use_new_zipfile_serialization=False`)
+  state-dict-keys.json   name -> shape of every tensor in the state_dict of each paper model x dataset at MMSA's
+                         real sizes (config/config_regression.json; feature sizes from pipelines/datasets/*.yaml),
+                         made by instantiating MMSA's models without training
+The cases (model, dataset config, data file, MMSA config overrides that keep the files small) are read from
+<out>/cases.json; the matching mmsa pipelines are <case>/pipeline.yaml, written by hand.
+
+Needs MMSA's source (thuiar/MMSA; `MMSA_SRC` = the directory holding the `MMSA` package, i.e. the repository's
+src/) and its dependencies (torch, numpy, sklearn, pandas, easydict, tqdm). Where some of MMSA's import-time
+dependencies are not installable (transformers, pynvml, einops), `MMSA_SHIMS` may name a directory of stand-in
+modules that is put first on sys.path. Self-MM runs on precomputed text features: its BertTextEncoder is replaced
+in-process by a parameter-free identity (so the checkpoint holds no `Model.text_model.*` tensors), as MMSA itself
+would with use_bert false if Self-MM allowed it. No MMSA file is modified or copied.
+
+The training driver follows the approach of the reference runner used for mmsa's benchmarks (MMSA_run with data
+loaders that stop training after N epochs, then a fresh model loaded from the saved state_dict).
+
+Usage: MMSA_SRC=... [MMSA_SHIMS=...] python3 tools/make-mmsa-checkpoints.py [--out DIR] [--only CASE ...]
+       [--data-only] [--keys-only]
+"""
+import argparse
+import copy
+import hashlib
+import json
+import os
+import pickle
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+DEFAULT_OUT = os.path.join(REPO, "test", "fixtures", "mmsa-checkpoints")
+
+# ------------------------------------------------------------------------------------------------ synthetic data
+
+# Small on purpose: the files are committed. Text features are 32-dim (not BERT's 768), sequences a few steps.
+DATA = {
+    "mosi": dict(variant="mosi", aligned=False, sizes=(48, 8, 16), text=(6, 32), audio=(8, 5), vision=(10, 20), seed=11),
+    "mosi-aligned": dict(variant="mosi", aligned=True, sizes=(48, 8, 16), text=(6, 32), audio=(6, 5), vision=(6, 20), seed=12),
+    "sims": dict(variant="sims", aligned=False, sizes=(48, 8, 16), text=(6, 32), audio=(10, 33), vision=(8, 24), seed=13),
+}
+
+
+def make_split(rng, spec, n, start, w):
+    lt, dt = spec["text"]
+    la, da = spec["audio"]
+    lv, dv = spec["vision"]
+    text = rng.normal(0, 1, (n, lt, dt)).astype(np.float32)
+    z = text[:, 0, :] @ w["t"]
+    if spec["aligned"]:
+        alen = np.full(n, la, dtype=np.int64)
+        vlen = np.full(n, lv, dtype=np.int64)
+    else:
+        alen = rng.randint(2, la + 1, n).astype(np.int64)
+        vlen = rng.randint(2, lv + 1, n).astype(np.int64)
+    audio = np.zeros((n, la, da), np.float32)
+    vision = np.zeros((n, lv, dv), np.float32)
+    for i in range(n):
+        audio[i, : alen[i]] = rng.normal(0, 1, (alen[i], da))
+        vision[i, : vlen[i]] = rng.normal(0, 1, (vlen[i], dv))
+    za = audio.sum(1) / alen[:, None] @ w["a"]
+    zv = vision.sum(1) / vlen[:, None] @ w["v"]
+    noise = rng.normal(0, 0.3, n)
+    sims = spec["variant"] == "sims"
+    hi, step = (1.0, 0.2) if sims else (3.0, 0.2)
+
+    def label(s):
+        s = np.clip(s * hi / 1.5, -hi, hi)
+        return (np.round(s / step) * step).astype(np.float32)
+
+    m = label(np.tanh(z) * 1.2 + 0.4 * np.tanh(za) + 0.4 * np.tanh(zv) + noise)
+    ids = [f"v{start + i // 3:03d}$_${i % 3}" for i in range(n)]
+    ann = ["Negative" if x < 0 else "Positive" if x > 0 else "Neutral" for x in m]
+    ids_tok = rng.randint(1000, 2000, (n, lt)).astype(np.int64)
+    ids_tok[:, 0] = 101
+    bert = np.stack([ids_tok, np.ones((n, lt), np.int64), np.zeros((n, lt), np.int64)], axis=1)
+    out = {
+        "raw_text": [f"sample {start + i}" for i in range(n)],
+        "audio": audio,
+        "vision": vision,
+        "id": ids,
+        "text": text,
+        "text_bert": bert,
+        "audio_lengths": alen,
+        "vision_lengths": vlen,
+        "annotations": ann,
+        "classification_labels": (np.sign(m) + 1).astype(np.float32),
+        "regression_labels": m,
+    }
+    if sims:
+        out["regression_labels_T"] = label(np.tanh(z) * 1.5 + noise)
+        out["regression_labels_A"] = label(np.tanh(za) * 1.5 + noise)
+        out["regression_labels_V"] = label(np.tanh(zv) * 1.5 + noise)
+    return out
+
+
+def make_data(name, path):
+    spec = DATA[name]
+    rng = np.random.RandomState(spec["seed"])
+    w = {
+        "t": rng.normal(0, 1 / np.sqrt(spec["text"][1]), spec["text"][1]),
+        "a": rng.normal(0, 1 / np.sqrt(spec["audio"][1]), spec["audio"][1]),
+        "v": rng.normal(0, 1 / np.sqrt(spec["vision"][1]), spec["vision"][1]),
+    }
+    splits, start = {}, 0
+    for split, n in zip(("train", "valid", "test"), spec["sizes"]):
+        splits[split] = make_split(rng, spec, n, start, w)
+        start += n
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump(splits, f, protocol=4)
+    print(f"data {name}: {path} ({os.path.getsize(path)} bytes)")
+
+
+# ------------------------------------------------------------------------------------------------ MMSA import
+
+def import_mmsa():
+    src = os.environ.get("MMSA_SRC")
+    if not src or not os.path.isdir(os.path.join(src, "MMSA")):
+        sys.exit("MMSA_SRC must name the directory holding MMSA's `MMSA` package (the src/ of thuiar/MMSA)")
+    shims = os.environ.get("MMSA_SHIMS")
+    sys.path[:0] = ([shims] if shims else []) + [src]
+    import torch
+
+    # MMSA_run calls torch.cuda.set_device unconditionally; on a CPU-only machine that must be a no-op.
+    orig = torch.cuda.set_device
+    torch.cuda.set_device = lambda dev: None if torch.device(dev).type != "cuda" else orig(dev)
+    import torch.nn as nn
+    import MMSA.run as mrun
+    from MMSA.models.subNets.BertTextEncoder import BertTextEncoder
+
+    # Precomputed text features: no BERT module at all (no Model.text_model.* tensors), forward is the identity.
+    def bte_init(self, use_finetune=False, transformers="bert", pretrained="bert-base-uncased"):
+        nn.Module.__init__(self)
+        self.use_finetune = use_finetune
+
+    BertTextEncoder.__init__ = bte_init
+    BertTextEncoder.forward = lambda self, text: text
+    return torch, mrun
+
+
+# ------------------------------------------------------------------------------------------------ one case
+
+
+class EpochCap(Exception):
+    pass
+
+
+def run_case(out, case):
+    torch, mrun = import_mmsa()
+    pkl = os.path.join(out, "data", f"{case['data']}.pkl")
+    with open(pkl, "rb") as f:
+        n_train = len(pickle.load(f)["train"]["regression_labels"])
+    overrides = dict(featurePath=pkl, train_samples=n_train)
+    if case["model"] == "self_mm":
+        overrides.update(use_bert=False, use_finetune=False)
+    overrides.update(case.get("mmsa_config", {}))
+    epochs = case.get("epochs", 3)
+    valid_passes = [0]
+
+    class CappedLoader:
+        # Stops MMSA's (early-stopping-only) training loop after `epochs` validation passes.
+        def __init__(self, dl, split):
+            self.dl, self.split = dl, split
+
+        def __len__(self):
+            return len(self.dl)
+
+        def __iter__(self):
+            if self.split == "train" and valid_passes[0] >= epochs:
+                raise EpochCap()
+            yield from self.dl
+            if self.split == "valid":
+                valid_passes[0] += 1
+
+    orig_loader = mrun.MMDataLoader
+    mrun.MMDataLoader = lambda args, nw: {k: CappedLoader(v, k) for k, v in orig_loader(args, nw).items()}
+    captured = {}
+    orig_atio, orig_amio = mrun.ATIO, mrun.AMIO
+
+    class CapATIO(orig_atio):
+        def getTrain(self, args):
+            tr = super().getTrain(args)
+            do_train = tr.do_train
+
+            def capped(model, dataloader, return_epoch_results=False):
+                captured["args"] = args
+                try:
+                    return do_train(model, dataloader, return_epoch_results=return_epoch_results)
+                except EpochCap:
+                    return None
+
+            tr.do_train = capped
+            return tr
+
+    def amio(args):
+        # Models rewrite fields of args while they are built (EF-LSTM's seq_lens): keep the first copy.
+        captured.setdefault("args0", copy.deepcopy(args))
+        return orig_amio(args)
+
+    mrun.ATIO, mrun.AMIO = CapATIO, amio
+    work = tempfile.mkdtemp(prefix="mmsa-ckpt-")
+    try:
+        mrun.MMSA_run(case["model"], case["dataset"], config=overrides, seeds=[case.get("seed", 1111)], gpu_ids=[0],
+                      num_workers=0, verbose_level=0, model_save_dir=work, res_save_dir=os.path.join(work, "res"),
+                      log_dir=os.path.join(work, "log"))
+        args = captured["args"]
+        case_dir = os.path.join(out, case["name"])
+        os.makedirs(case_dir, exist_ok=True)
+        ckpt = os.path.join(case_dir, "checkpoint.pth")
+        shutil.copyfile(str(args["model_save_path"]), ckpt)
+
+        model = orig_amio(copy.deepcopy(captured["args0"]))
+        state = torch.load(ckpt, map_location="cpu")
+        model.load_state_dict(state)
+        model.eval()
+        preds, ids, labels = [], [], []
+        model.register_forward_hook(lambda m, i, o: preds.append(o["M"].detach().reshape(-1).numpy().astype(np.float64)))
+        test = orig_loader(args, 0)["test"]
+
+        class Recording:
+            def __len__(self):
+                return len(test)
+
+            def __iter__(self):
+                for b in test:
+                    ids.extend(b["id"])
+                    labels.extend(b["labels"]["M"].reshape(-1).tolist())
+                    yield b
+
+        orig_atio().getTrain(args).do_test(model, Recording(), mode="TEST")
+        p = np.concatenate(preds)
+        assert len(p) == len(ids), (len(p), len(ids))
+        order = sorted(range(len(ids)), key=lambda k: ids[k])
+        if case.get("legacy"):
+            torch.save(state, os.path.join(case_dir, "checkpoint.legacy.pth"), _use_new_zipfile_serialization=False)
+        with open(ckpt, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        expected = {
+            "case": case["name"], "model": case["model"], "dataset": case["dataset"], "data": f"data/{case['data']}.pkl",
+            "seed": case.get("seed", 1111), "epochs": epochs, "mmsa_config": case.get("mmsa_config", {}),
+            "torch": torch.__version__, "checkpoint_sha256": sha,
+            "state_dict": {k: list(v.shape) for k, v in state.items()},
+            "ids": [ids[k] for k in order], "preds": [float(p[k]) for k in order], "labels": [labels[k] for k in order],
+        }
+        with open(os.path.join(case_dir, "expected.json"), "w") as f:
+            json.dump(expected, f, indent=1)
+            f.write("\n")
+        print(f"{case['name']}: {len(ids)} test predictions, {len(state)} tensors, {os.path.getsize(ckpt)} bytes")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------------ key manifests
+
+MODELS = ["self_mm", "tfn", "lmf", "lf_dnn", "ef_lstm"]
+DATASETS = ["mosi", "mosei", "sims", "simsv2"]
+
+
+def dataset_facts(name, aligned):
+    """Feature sizes and sequence lengths of the file mmsa's paper configs read (pipelines/datasets/*.yaml)."""
+    import yaml  # python3-yaml
+
+    with open(os.path.join(REPO, "pipelines", "datasets", f"{name}.dataset.yaml")) as f:
+        m = yaml.safe_load(f)
+    files = m["files"]
+    key = "aligned" if aligned and "aligned" in files else m["default_file"]
+    feats = files[key]["features"]
+    t, a, v = feats["text"]["shape"], feats["audio"]["shape"], feats["vision"]["shape"]
+    return [t[1], a[1], v[1]], [t[0], a[0], v[0]]
+
+
+def make_keys(out):
+    torch, mrun = import_mmsa()
+    from MMSA.config import get_config_regression
+
+    table = {}
+    for model in MODELS:
+        for ds in DATASETS:
+            args = get_config_regression(model, ds)
+            dims, lens = dataset_facts(ds, args["need_data_aligned"])
+            args.update(feature_dims=dims, seq_lens=lens, train_mode="regression", device=torch.device("cpu"))
+            if model == "self_mm":
+                args.update(use_bert=False)
+            net = mrun.AMIO(args)
+            table[f"{model}_{ds}"] = {k: list(v.shape) for k, v in net.state_dict().items()}
+            del net
+    table["_note"] = ("Self-MM's BertTextEncoder (Model.text_model.model.*, a transformers BertModel) is not "
+                      "instantiated here: its names are Hugging Face's BertModel state_dict names.")
+    path = os.path.join(out, "state-dict-keys.json")
+    with open(path, "w") as f:
+        json.dump(table, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(f"keys: {path}")
+
+
+# ------------------------------------------------------------------------------------------------ driver
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--only", nargs="*", help="case names (default: all of cases.json)")
+    ap.add_argument("--data-only", action="store_true")
+    ap.add_argument("--keys-only", action="store_true")
+    ap.add_argument("--run-case", help=argparse.SUPPRESS)
+    ap.add_argument("--make-keys", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    with open(os.path.join(a.out, "cases.json")) as f:
+        cases = json.load(f)["cases"]
+    if a.run_case:
+        run_case(a.out, next(c for c in cases if c["name"] == a.run_case))
+        return
+    if a.make_keys:
+        make_keys(a.out)
+        return
+
+    def child(flag, value=None):
+        # One process per case: MMSA keeps global state (loggers, patched classes); the memory cap keeps a runaway
+        # reference run from taking the machine.
+        cmd = [sys.executable, os.path.abspath(__file__), "--out", a.out, flag] + ([value] if value else [])
+        cap = 6 * 1024 ** 3
+        subprocess.run(cmd, check=True, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))
+
+    if not a.keys_only:
+        for name in DATA:
+            make_data(name, os.path.join(a.out, "data", f"{name}.pkl"))
+        if not a.data_only:
+            for c in cases:
+                if not a.only or c["name"] in a.only:
+                    child("--run-case", c["name"])
+    if not a.data_only and not a.only:
+        child("--make-keys")
+
+
+if __name__ == "__main__":
+    main()
