@@ -250,7 +250,7 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
       import('../runtime/backend.js'),
       import('../runtime/data/load-dataset.js'),
       import('../runtime/lower/lower-pipeline.js'),
-      import('../runtime/train/executor.js'),
+      import('../runtime/train/evaluate.js'),
     ]);
     await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
     const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}) });

@@ -82,6 +82,11 @@ export const MESSAGES = {
   MSA3026: m('error', "{what} metric '{metric}' is not computed", 'use `loss` or one of: {available}'),
   MSA3028: m('error', "head '{head}' outputs {out} classes, but dataset '{dataset}' has {needed}", 'set `num_classes: {needed}` on the head'),
   MSA3029: m('error', "unknown metric '{name}'"),
+  MSA3031: m('error', "{what} '{name}' is in stages '{a}' and '{b}'", 'each belongs to exactly one stage'),
+  MSA3032: m('error', "{what} '{name}' is in no stage, so it is never {never}"),
+  MSA3033: m('error', "stages '{a}' and '{b}' both leave out `{part}`", 'only one stage may take what the others do not name; list them in the others'),
+  MSA3034: m('error', 'train.scheduler is not used with train.stages', "move the scheduler into the stage it drives (`stages: [{name: ..., scheduler: {...}}]`)"),
+  MSA3035: m('error', "stage name '{name}' is used twice", 'give every stage its own name'),
   MSA3030: m('error', "metrics '{a}' and '{b}' both report the key '{key}'", 'keep only one of them'),
   MSA3027: m('error', "BERT encoder '{name}' needs token ids, but feature '{key}' holds {actual}", "read `text_bert` (ids, mask, segments) for BERT, or use `precomputed` for `text` features"),
 

@@ -101,6 +101,8 @@ export interface EpochEndEvent extends EventBase {
   seconds: number;
   /** Per task: what its onEpochEnd hook reported (e.g. ULGM label drift). */
   taskExtras: Record<string, Record<string, unknown>>;
+  /** With a learning-rate scheduler: every optimizer group's learning rate for the next epoch. */
+  lr?: Record<string, number>;
 }
 
 export interface TaskUpdateEvent extends EventBase {

@@ -18,7 +18,8 @@ import { aggregateSeeds } from './metrics/index.js';
 import { findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile, type RunManifest } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
-import { runSchedule, type Batcher } from './train/executor.js';
+import type { Batcher } from './train/evaluate.js';
+import { runSchedule } from './train/executor.js';
 import { prepareComponents } from './lower/prepare.js';
 
 export interface RunOptions {

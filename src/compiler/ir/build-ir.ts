@@ -10,8 +10,8 @@ import { encoderModality, resolveRef, type NodeRef } from '../check/spec-graph.j
 import { assignGroups, type ParamRef } from '../spec/selectors.js';
 import { defaultEvalHead, defaultMode } from '../spec/normalize-spec.js';
 import type { SpecPath } from '../spec/spec-tree.js';
-import type { Modality, PipelineSpec } from '../spec/types.generated.js';
-import { paramSize, type Ir, type IrNode, type IrParamGroup, type IrTask, type ResolvedDataset, type TensorType, type TrainingSchedule } from './types.js';
+import type { Modality, PipelineSpec, Scheduler } from '../spec/types.generated.js';
+import { paramSize, type Ir, type IrNode, type IrParamGroup, type IrScheduler, type IrStage, type IrTask, type ResolvedDataset, type TensorType, type TrainingSchedule } from './types.js';
 
 export interface BuildIrInput {
   spec: PipelineSpec;
@@ -179,7 +179,7 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
   }
 
   const groups = buildGroups(spec, nodes, spanOf);
-  const schedule = buildSchedule(spec, dataset);
+  const schedule = buildSchedule(spec, dataset, groups);
   let total = 0;
   let trainable = 0;
   const frozen = new Set(groups.filter((g) => !g.trainable).flatMap((g) => [...g.params, ...g.noDecayParams]));
@@ -218,7 +218,7 @@ function buildGroups(spec: PipelineSpec, nodes: IrNode[], spanOf: BuildIrInput['
 }
 
 
-function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset): TrainingSchedule {
+function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset, groups: readonly IrParamGroup[]): TrainingSchedule {
   const t = spec.train;
   const es = t.early_stop;
   const sel = t.select;
@@ -237,5 +237,52 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset): TrainingSc
     metrics: spec.eval.metrics ?? dataset.metrics,
     evalSplits: spec.eval.splits,
     seeds: spec.seeds,
+    stages: buildStages(spec, groups),
+    stagesDeclared: t.stages.length > 0,
   };
+}
+
+function buildScheduler(s: Scheduler | null): IrScheduler | null {
+  if (!s) return null;
+  switch (s.type) {
+    case 'plateau':
+      return {
+        type: 'plateau',
+        metric: s.metric,
+        split: s.split,
+        mode: s.mode ?? defaultMode(s.metric),
+        factor: s.factor,
+        patience: s.patience,
+        threshold: s.threshold,
+        thresholdMode: s.threshold_mode,
+        cooldown: s.cooldown,
+        minLr: s.min_lr,
+        eps: s.eps,
+      };
+    case 'step':
+      return { type: 'step', stepSize: s.step_size, gamma: s.gamma };
+    case 'cosine':
+      return { type: 'cosine', tMax: s.t_max, etaMin: s.eta_min };
+  }
+}
+
+/**
+ * The stages of an epoch. Without `train.stages`: one stage, every group and task, a step per batch (and
+ * train.scheduler). A stage without `groups` / `tasks` takes those no other stage names (the check phase made sure
+ * at most one stage leaves each out).
+ */
+export function buildStages(spec: PipelineSpec, groups: readonly IrParamGroup[]): IrStage[] {
+  const t = spec.train;
+  const allGroups = groups.map((g) => g.name);
+  const allTasks = Object.keys(spec.tasks);
+  if (t.stages.length === 0) return [{ name: 'main', groups: allGroups, tasks: allTasks, every: 'batch', scheduler: buildScheduler(t.scheduler) }];
+  const namedGroups = new Set(t.stages.flatMap((st) => st.groups ?? []));
+  const namedTasks = new Set(t.stages.flatMap((st) => st.tasks ?? []));
+  return t.stages.map((st) => ({
+    name: st.name,
+    groups: st.groups ?? allGroups.filter((g) => !namedGroups.has(g)),
+    tasks: st.tasks ?? allTasks.filter((x) => !namedTasks.has(x)),
+    every: st.every,
+    scheduler: buildScheduler(st.scheduler),
+  }));
 }

@@ -2,7 +2,7 @@
 // tasks with their hooks, parameter groups, the training schedule and totals. Phase 5-6 output.
 
 import { relative } from 'node:path';
-import { formatType, paramSize, type Ir, type IrNode } from './types.js';
+import { formatType, paramSize, type Ir, type IrNode, type IrScheduler } from './types.js';
 
 function fmtInt(n: number): string {
   return n.toLocaleString('en-US');
@@ -34,6 +34,18 @@ export interface PlanOptions {
   cwd?: string;
   /** List every parameter tensor under its node. */
   verbose?: boolean;
+}
+
+/** `plateau(valid loss min, factor 0.5, patience 2, threshold 1e-4 rel, cooldown 0, min_lr 0)`. */
+export function formatScheduler(x: IrScheduler): string {
+  switch (x.type) {
+    case 'plateau':
+      return `plateau(${x.split} ${x.metric} ${x.mode}, factor ${fmtNum(x.factor)}, patience ${x.patience}, threshold ${fmtNum(x.threshold)} ${x.thresholdMode}, cooldown ${x.cooldown}, min_lr ${fmtNum(x.minLr)}, eps ${fmtNum(x.eps)}), after each validation`;
+    case 'step':
+      return `step(every ${x.stepSize} epochs x ${fmtNum(x.gamma)})`;
+    case 'cosine':
+      return `cosine(t_max ${x.tMax} epochs, eta_min ${fmtNum(x.etaMin)})`;
+  }
 }
 
 export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
@@ -93,6 +105,16 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
     L.push('  optimizer step every batch');
   }
   if (s.clip) L.push(`  gradient clipping: ${s.clip.type} ${fmtNum(s.clip.max)}`);
+  if (s.stagesDeclared) {
+    L.push('  stages (in order, every epoch):');
+    for (const st of s.stages) {
+      const when = st.every === 'epoch' ? 'a pass of its own over the training data' : 'a step per batch';
+      L.push(`    ${st.name}: ${when}; groups ${st.groups.join(', ') || 'none'}; tasks ${st.tasks.join(', ') || 'none'}`);
+      if (st.scheduler) L.push(`      lr scheduler: ${formatScheduler(st.scheduler)}`);
+    }
+  } else if (s.stages[0]?.scheduler) {
+    L.push(`  lr scheduler: ${formatScheduler(s.stages[0].scheduler)}`);
+  }
   L.push(`  epochs: until early stop${s.maxEpochs ? `, at most ${s.maxEpochs}` : ' (no maximum)'}`);
   L.push(`  early stop: ${s.earlyStop.split} ${s.earlyStop.metric} (${s.earlyStop.mode}), patience ${s.earlyStop.patience}, improvement >= ${fmtNum(s.earlyStop.minDelta)}`);
   L.push(`  model selection: best ${s.select.split} ${s.select.metric} (${s.select.mode}); best weights restored, then the test split is evaluated once`);

@@ -155,6 +155,37 @@ export interface ResolvedDataset {
   span: Span;
 }
 
+/** A learning-rate scheduler with PyTorch's semantics, stepped after every epoch. */
+export type IrScheduler =
+  | {
+      type: 'plateau';
+      /** Watched value ('loss' or a metric key) on `split`, as model selection reads it. */
+      metric: string;
+      split: string;
+      mode: 'min' | 'max';
+      factor: number;
+      patience: number;
+      threshold: number;
+      thresholdMode: 'rel' | 'abs';
+      cooldown: number;
+      minLr: number;
+      eps: number;
+    }
+  | { type: 'step'; stepSize: number; gamma: number }
+  | { type: 'cosine'; tMax: number; etaMin: number };
+
+/** Optimizer steps with their own parameter groups and losses; stages run in order each epoch. */
+export interface IrStage {
+  name: string;
+  /** Optimizer group names (IrParamGroup.name) the stage updates. */
+  groups: string[];
+  /** Task names whose losses it minimises. */
+  tasks: string[];
+  /** batch: a step per batch after the batch stages before it; epoch: its own pass over the training data. */
+  every: 'batch' | 'epoch';
+  scheduler: IrScheduler | null;
+}
+
 export interface TrainingSchedule {
   batchSize: number;
   evalBatchSize: number;
@@ -170,6 +201,10 @@ export interface TrainingSchedule {
   metrics: string | string[];
   evalSplits: string[];
   seeds: number[];
+  /** Stages of each epoch; without `train.stages` one stage of every group and task, a step per batch. */
+  stages: IrStage[];
+  /** Whether the spec wrote `train.stages` (the plan shows stages only then). */
+  stagesDeclared: boolean;
 }
 
 export interface Ir {

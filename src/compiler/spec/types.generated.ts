@@ -950,6 +950,10 @@ export interface RawTrain {
   eval_batch_size?: number | null;
   /** MMSA shuffles the valid/test loaders too (the validation loss is a mean of batch means) */
   shuffle_eval?: boolean;
+  /** learning-rate scheduler of the training (one stage); with `stages`, give each stage its own */
+  scheduler?: RawScheduler | null;
+  /** several optimizer steps per batch or per epoch, each with its own parameter groups and losses (default: one stage, every group, every task, a step per batch) */
+  stages?: RawStage[];
 }
 
 export interface Train {
@@ -993,6 +997,10 @@ export interface Train {
   eval_batch_size: number | null;
   /** MMSA shuffles the valid/test loaders too (the validation loss is a mean of batch means) */
   shuffle_eval: boolean;
+  /** learning-rate scheduler of the training (one stage); with `stages`, give each stage its own */
+  scheduler: Scheduler | null;
+  /** several optimizer steps per batch or per epoch, each with its own parameter groups and losses (default: one stage, every group, every task, a step per batch) */
+  stages: Stage[];
 }
 
 export interface RawEval {
@@ -1007,6 +1015,94 @@ export interface Eval {
   /** head whose predictions are scored (default: the head of the first supervised task) */
   head?: string;
   splits: ("train" | "valid" | "test")[];
+}
+
+export type Scheduler = SchedulerPlateau | SchedulerStep | SchedulerCosine;
+
+export type RawScheduler = RawSchedulerPlateau | RawSchedulerStep | RawSchedulerCosine;
+
+/** torch ReduceLROnPlateau, stepped after each validation (MulT, MMIM) */
+export interface RawSchedulerPlateau {
+  type: "plateau";
+  /** 'loss' (validation loss) or a metric key */
+  metric?: string;
+  split?: "train" | "valid";
+  /** default: which way the metric improves */
+  mode?: "min" | "max";
+  factor?: number;
+  patience?: number;
+  threshold?: number;
+  threshold_mode?: "rel" | "abs";
+  cooldown?: number;
+  min_lr?: number;
+  eps?: number;
+}
+
+/** torch ReduceLROnPlateau, stepped after each validation (MulT, MMIM) */
+export interface SchedulerPlateau {
+  type: "plateau";
+  /** 'loss' (validation loss) or a metric key */
+  metric: string;
+  split: "train" | "valid";
+  /** default: which way the metric improves */
+  mode?: "min" | "max";
+  factor: number;
+  patience: number;
+  threshold: number;
+  threshold_mode: "rel" | "abs";
+  cooldown: number;
+  min_lr: number;
+  eps: number;
+}
+
+/** torch StepLR: every step_size epochs the learning rates are multiplied by gamma */
+export interface RawSchedulerStep {
+  type: "step";
+  step_size: number;
+  gamma?: number;
+}
+
+/** torch StepLR: every step_size epochs the learning rates are multiplied by gamma */
+export interface SchedulerStep {
+  type: "step";
+  step_size: number;
+  gamma: number;
+}
+
+/** torch CosineAnnealingLR over t_max epochs, down to eta_min */
+export interface RawSchedulerCosine {
+  type: "cosine";
+  t_max: number;
+  eta_min?: number;
+}
+
+/** torch CosineAnnealingLR over t_max epochs, down to eta_min */
+export interface SchedulerCosine {
+  type: "cosine";
+  t_max: number;
+  eta_min: number;
+}
+
+export interface RawStage {
+  name: string;
+  /** optimizer groups (train.optimizer.groups) this stage updates (default: every group no other stage names) */
+  groups?: string[];
+  /** tasks whose losses it minimises (default: every task no other stage names) */
+  tasks?: string[];
+  /** batch: a step on each batch, after the batch stages before it; epoch: a pass of its own over the training data (MMIM's MI-bound stage) */
+  every?: "batch" | "epoch";
+  scheduler?: RawScheduler | null;
+}
+
+export interface Stage {
+  name: string;
+  /** optimizer groups (train.optimizer.groups) this stage updates (default: every group no other stage names) */
+  groups?: string[];
+  /** tasks whose losses it minimises (default: every task no other stage names) */
+  tasks?: string[];
+  /** batch: a step on each batch, after the batch stages before it; epoch: a pass of its own over the training data (MMIM's MI-bound stage) */
+  every: "batch" | "epoch";
+  scheduler: Scheduler | null;
 }
 
 export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","subnet","text_lstm"] as const;

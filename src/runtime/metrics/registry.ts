@@ -187,9 +187,9 @@ export function initialBest(mode: KeyEval['mode']): number {
   return mode === 'min' ? 1e8 : 0;
 }
 
-/** MMSA's improvement test: strictly better by at least 1e-6; equal (rounded) values are not improvements. */
-export function isImprovement(mode: KeyEval['mode'], current: number, best: number): boolean {
-  return mode === 'min' ? current <= best - 1e-6 : current >= best + 1e-6;
+/** MMSA's improvement test: better by at least minDelta (1e-6); equal (rounded) values are not improvements. */
+export function isImprovement(mode: KeyEval['mode'], current: number, best: number, minDelta = 1e-6): boolean {
+  return mode === 'min' ? current <= best - minDelta : current >= best + minDelta;
 }
 
 export interface ComputeMetricsOptions extends MetricOptions {

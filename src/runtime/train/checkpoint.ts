@@ -3,6 +3,7 @@
 
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Ir } from '../../compiler/ir/types.js';
 import { MmsaError } from '../../errors.js';
 import { withWriteErrors, type WriteContext } from '../fs-errors.js';
 import { recoverSwap, replaceDir, writeFileAtomic, writeJsonAtomic } from '../run-dir.js';
@@ -170,4 +171,14 @@ function readCheckpointOnce(dir: string): { meta: CheckpointMeta; weights: State
   const tasksPath = join(dir, 'tasks.json');
   const tasks = existsSync(tasksPath) ? (JSON.parse(readFileSync(tasksPath, 'utf8')) as Record<string, unknown>) : {};
   return { meta, weights, tasks };
+}
+
+/** The model's structure for the checkpoint: node ids, types, inputs and parameter shapes. */
+export function topologyOf(ir: Ir): unknown {
+  return {
+    pipeline: ir.pipeline,
+    nodes: ir.nodes.map((n) => ({ id: n.id, kind: n.kind, type: n.type, inputs: n.inputs, output: n.output.shape, params: n.params.map((p) => ({ name: p.name, shape: p.shape, trainable: p.trainable })) })),
+    heads: ir.nodes.filter((n) => n.kind === 'head').map((n) => n.name),
+    evalHead: ir.schedule.evalHead,
+  };
 }

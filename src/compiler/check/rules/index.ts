@@ -18,6 +18,7 @@ import paramGroupsCover from './param-groups-cover.js';
 import refsResolve from './refs-resolve.js';
 import seedsUnique from './seeds-unique.js';
 import taskTargets from './task-targets.js';
+import trainStages from './train-stages.js';
 import uniqueNames from './unique-names.js';
 
 export const ALL_RULES: readonly Rule[] = [
@@ -33,6 +34,7 @@ export const ALL_RULES: readonly Rule[] = [
   componentChecks,
   taskTargets,
   paramGroupsCover,
+  trainStages,
   noTestSelection,
   metricNames,
   metricFit,

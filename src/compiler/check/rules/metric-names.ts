@@ -42,22 +42,29 @@ function checkList(ctx: RuleContext): void {
   });
 }
 
-/** Early stopping and model selection watch `loss` or a key the evaluation reports (case as the runtime: any). */
+/** Early stopping, model selection and plateau schedulers watch `loss` or a key the evaluation reports (any case). */
 function checkWatched(ctx: RuleContext): void {
   const train = ctx.spec.train;
   const metrics = ctx.spec.eval?.metrics ?? ctx.dataset?.metrics;
   if (!train || metrics === undefined) return;
   const keys = resultKeys(metrics);
   const known = new Set([LOSS_KEY, ...keys].map((k) => k.toLowerCase()));
-  for (const section of ['early_stop', 'select'] as const) {
-    const metric = train[section]?.metric;
-    if (typeof metric !== 'string' || known.has(metric.toLowerCase())) continue;
+  const watched: { what: string; path: SpecPath; metric: unknown }[] = [
+    { what: 'early stopping', path: ['train', 'early_stop', 'metric'], metric: train.early_stop?.metric },
     // A defaulted select copies early_stop's metric: reported once, at early_stop.
-    if (section === 'select' && !isWritten(ctx, ['train', section, 'metric'])) continue;
+    ...(isWritten(ctx, ['train', 'select', 'metric']) ? [{ what: 'model selection', path: ['train', 'select', 'metric'], metric: train.select?.metric }] : []),
+  ];
+  const plateau = (s: unknown, path: SpecPath) => {
+    if (s && typeof s === 'object' && (s as { type?: unknown }).type === 'plateau') watched.push({ what: 'lr scheduler', path: [...path, 'metric'], metric: (s as { metric?: unknown }).metric });
+  };
+  plateau(train.scheduler, ['train', 'scheduler']);
+  (train.stages ?? []).forEach((st, i) => plateau(st?.scheduler, ['train', 'stages', i, 'scheduler']));
+  for (const { what, path, metric } of watched) {
+    if (typeof metric !== 'string' || known.has(metric.toLowerCase())) continue;
     const available = keys.join(', ');
     const close = didYouMean(metric, ['loss', ...keys]);
     const hint = joinHints(close !== undefined ? `did you mean '${close}'?` : undefined, `use \`loss\` or one of: ${available}`);
-    ctx.report('MSA3026', ctx.spanOf(['train', section, 'metric']), { what: section === 'select' ? 'model selection' : 'early stopping', metric, available }, hint ? { hint } : {});
+    ctx.report('MSA3026', ctx.spanOf(path), { what, metric, available }, hint ? { hint } : {});
   }
 }
 
