@@ -107,6 +107,11 @@ export interface ComponentDef<P = any> {
   schema: string;
   /** One sentence for docs and `mmsa schema`. */
   doc: string;
+  /**
+   * Encoders reading several nodes: their references (`inputs: [text, audio]`, `encoders.text:private`) with their
+   * paths; without it an encoder reads the one modality of its key or `modality:`.
+   */
+  reads?(params: P): ComponentRef[];
   /** How many inputs the node reads (fusions; encoders with `inputs:`). Default: exactly one. */
   arity?: { min: number; max: number };
   /** What input kinds the component accepts (encoders/fusions/heads). */

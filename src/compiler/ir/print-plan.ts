@@ -77,7 +77,9 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
   L.push('');
   L.push('tasks');
   for (const t of ir.tasks) {
-    L.push(`  ${t.name}: ${t.summary}  heads ${t.heads.join(', ')}; labels ${t.targets.join(', ')}; weight ${fmtNum(t.weight)}${t.validLoss ? '; in validation loss' : ''}`);
+    const reads = t.inputs ? `inputs ${t.inputs.join(', ')}` : `heads ${t.heads.join(', ')}`;
+    const labels = t.targets.length > 0 ? `; labels ${t.targets.join(', ')}` : '';
+    L.push(`  ${t.name}: ${t.summary}  ${reads}${labels}; weight ${fmtNum(t.weight)}${t.validLoss ? '; in validation loss' : ''}`);
     for (const h of t.hooks) L.push(`    hook ${h.when}${h.when === 'step' || h.fromEpoch > 1 ? ` from epoch ${h.fromEpoch}` : ''}: ${h.description}`);
   }
   L.push('');

@@ -191,6 +191,26 @@ export interface PrecomputedEncoder {
   select: "cls" | "mean" | "last" | "sequence";
 }
 
+/** MISA's shared and private spaces: each input's private projection and one projection shared by all inputs (Linear + Sigmoid), published as named outputs. */
+export interface RawSharedPrivateEncoder {
+  /** encoder type */
+  type: "shared_private";
+  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size */
+  inputs: string[];
+  /** size of every private and shared vector (MISA's hidden_size) */
+  out: number;
+}
+
+/** MISA's shared and private spaces: each input's private projection and one projection shared by all inputs (Linear + Sigmoid), published as named outputs. */
+export interface SharedPrivateEncoder {
+  /** encoder type */
+  type: "shared_private";
+  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size */
+  inputs: string[];
+  /** size of every private and shared vector (MISA's hidden_size) */
+  out: number;
+}
+
 /** TFN/LMF SubNet: time-mean pooling, BatchNorm, Dropout, then three Linear+ReLU layers. */
 export interface RawSubnetEncoder {
   /** encoder type */
@@ -247,7 +267,7 @@ export interface TextLstmEncoder {
 export interface RawConcatFusion {
   /** fusion type */
   type: "concat";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -257,7 +277,7 @@ export interface RawConcatFusion {
 export interface ConcatFusion {
   /** fusion type */
   type: "concat";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -267,7 +287,7 @@ export interface ConcatFusion {
 export interface RawEarlyFusion {
   /** fusion type */
   type: "early";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -281,7 +301,7 @@ export interface RawEarlyFusion {
 export interface EarlyFusion {
   /** fusion type */
   type: "early";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -295,7 +315,7 @@ export interface EarlyFusion {
 export interface RawLateFusion {
   /** fusion type */
   type: "late";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -306,7 +326,7 @@ export interface RawLateFusion {
 export interface LateFusion {
   /** fusion type */
   type: "late";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -317,7 +337,7 @@ export interface LateFusion {
 export interface RawLowRankFusion {
   /** fusion type */
   type: "low_rank";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -329,7 +349,7 @@ export interface RawLowRankFusion {
 export interface LowRankFusion {
   /** fusion type */
   type: "low_rank";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -341,7 +361,7 @@ export interface LowRankFusion {
 export interface RawTensorFusion {
   /** fusion type */
   type: "tensor";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -352,7 +372,7 @@ export interface RawTensorFusion {
 export interface TensorFusion {
   /** fusion type */
   type: "tensor";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -462,6 +482,28 @@ export interface CrossEntropyTask {
   head: string;
   /** label name of the dataset (M, T, A, V, ...) */
   target: string;
+  weight: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss: boolean;
+}
+
+/** MISA's difference loss: the squared cross-correlation of two batch-centred, row-normalised representations (soft orthogonality). */
+export interface RawDiffTask {
+  /** task type */
+  type: "diff";
+  /** the two node outputs it pushes apart, e.g. [encoders.sp:private_text, encoders.sp:shared_text] */
+  inputs: string[];
+  weight?: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss?: boolean;
+}
+
+/** MISA's difference loss: the squared cross-correlation of two batch-centred, row-normalised representations (soft orthogonality). */
+export interface DiffTask {
+  /** task type */
+  type: "diff";
+  /** the two node outputs it pushes apart, e.g. [encoders.sp:private_text, encoders.sp:shared_text] */
+  inputs: string[];
   weight: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss: boolean;
@@ -871,9 +913,9 @@ export interface Modality {
   };
 }
 
-export type Encoder = BertEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SubnetEncoder | TextLstmEncoder;
+export type Encoder = BertEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextLstmEncoder;
 
-export type RawEncoder = RawBertEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSubnetEncoder | RawTextLstmEncoder;
+export type RawEncoder = RawBertEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextLstmEncoder;
 
 export type Fusion = ConcatFusion | EarlyFusion | LateFusion | LowRankFusion | TensorFusion;
 
@@ -883,9 +925,9 @@ export type Head = ClassificationHead | RegressionHead;
 
 export type RawHead = RawClassificationHead | RawRegressionHead;
 
-export type Task = CrossEntropyTask | L1Task | MseTask | UlgmTask;
+export type Task = CrossEntropyTask | DiffTask | L1Task | MseTask | UlgmTask;
 
-export type RawTask = RawCrossEntropyTask | RawL1Task | RawMseTask | RawUlgmTask;
+export type RawTask = RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawUlgmTask;
 
 export interface RawParamGroup {
   name: string;
@@ -1105,10 +1147,10 @@ export interface Stage {
   scheduler: Scheduler | null;
 }
 
-export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","subnet","text_lstm"] as const;
+export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","shared_private","subnet","text_lstm"] as const;
 
 export const FUSION_TYPES = ["concat","early","late","low_rank","tensor"] as const;
 
 export const HEAD_TYPES = ["classification","regression"] as const;
 
-export const TASK_TYPES = ["cross_entropy","l1","mse","ulgm"] as const;
+export const TASK_TYPES = ["cross_entropy","diff","l1","mse","ulgm"] as const;
