@@ -39,7 +39,7 @@ export function evalLabelOf(ir: Ir, labels: readonly string[]): string {
   if (labels.includes('M')) return 'M';
   if (labels.includes(head)) return head;
   const first = labels[0];
-  if (first === undefined) throw new MmsaError('MSA6709', 'the dataset has no labels to evaluate against', { hint: 'check the dataset manifest\'s labels' });
+  if (first === undefined) throw new MmsaError('MSA6706', 'the dataset has no labels to evaluate against', { hint: 'check the dataset manifest\'s labels' });
   return first;
 }
 
@@ -49,7 +49,7 @@ export function selectionKey(metric: string, metrics: Record<string, number>): s
   if (metric in metrics) return metric;
   const k = Object.keys(metrics).find((m) => m.toLowerCase() === metric.toLowerCase());
   if (k === undefined) {
-    throw new MmsaError('MSA6707', `selection metric '${metric}' is not among the evaluation results (${[LOSS_KEY, ...Object.keys(metrics)].join(', ')})`, {
+    throw new MmsaError('MSA6713', `selection metric '${metric}' is not among the evaluation results (${[LOSS_KEY, ...Object.keys(metrics)].join(', ')})`, {
       hint: 'use `loss` or one of the metric keys of eval.metrics in train.select / train.early_stop',
     });
   }
