@@ -218,7 +218,7 @@ if (code !== 0) throw new Error('check failed with ' + code);
     const r = loadsTfjs(`
 const m = await import(${JSON.stringify(`file://${join(repoRoot, 'dist/index.js')}`)});
 const c = m.compileFile('pipelines/demo_self_mm.yaml');
-if (!c.ir || typeof m.loadBert !== 'function' || typeof m.runPipeline !== 'function') throw new Error('bad package');
+if (!c.ir || typeof m.pipelinesDir !== 'function' || typeof m.runPipeline !== 'function') throw new Error('bad package');
 `);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -109,7 +109,7 @@ export function resolveRef(spec: PipelineSpec, ref: string): NodeRef | undefined
   return undefined;
 }
 
-/** The spec section path of a resolved reference's node (`['encoders', 'text']`, `['fusion']`). */
+/** Where in the spec a resolved reference's node is declared (`['encoders', 'text']`, `['fusion']`). */
 export function refPath(ref: NodeRef): SpecPath {
   if (ref.kind === 'fusion') return [FUSION];
   return [ref.kind === 'modality' ? 'modalities' : `${ref.kind}s`, ref.name];
@@ -243,4 +243,26 @@ export function writtenSpan(ctx: RuleContext, path: SpecPath): Span {
     if (isWritten(ctx, p)) return n === path.length ? ctx.spanOf(p) : ctx.spanOf(p, { key: true });
   }
   return ctx.spanOf(path);
+}
+
+const MOSI = ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr'];
+const SIMS = ['Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr'];
+const SETS: Record<string, readonly string[]> = { mosi: MOSI, mosei: MOSI, sims: SIMS, simsv2: SIMS };
+
+/**
+ * Result keys a metric set reports, or undefined when they cannot be known here (generic `regression` /
+ * `classification` sets depend on the runtime's registry). A listed metric reports under its name without a
+ * `set/` prefix (`sims/MAE` reports `MAE`).
+ */
+export function computedMetricKeys(metrics: unknown): string[] | undefined {
+  if (typeof metrics === 'string') return SETS[metrics] ? [...SETS[metrics]] : undefined;
+  if (!Array.isArray(metrics)) return undefined;
+  const keys = new Set<string>();
+  for (const m of metrics) {
+    if (typeof m !== 'string') continue;
+    keys.add(m);
+    const slash = m.lastIndexOf('/');
+    if (slash >= 0) keys.add(m.slice(slash + 1));
+  }
+  return [...keys];
 }

@@ -259,6 +259,7 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset, groups: rea
     evalBatchSize: t.eval_batch_size ?? t.batch_size,
     gradAccumSteps: t.grad_accum_steps,
     gradAccumMode: t.grad_accum_mode,
+    ...(t.init_rng ? { initRng: t.init_rng } : {}),
     maxEpochs: t.max_epochs,
     optimizer: { type: t.optimizer.type, betas: [t.optimizer.betas[0] ?? 0.9, t.optimizer.betas[1] ?? 0.999], eps: t.optimizer.eps },
     clip: t.clip ? { type: t.clip.type, max: t.clip.max } : null,

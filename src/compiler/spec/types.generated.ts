@@ -719,6 +719,8 @@ export interface RawPipelineSpec {
   train?: RawTrain;
   eval?: RawEval;
   seeds?: number[];
+  /** hyperparameter search: a space over spec paths, a strategy, a budget, seeds per trial and a validation objective (`mmsa tune`) */
+  tune?: RawTune;
   /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
   mmsa_modules?: {
     [key: string]: string;
@@ -751,6 +753,8 @@ export interface PipelineSpec {
   train: Train;
   eval: Eval;
   seeds: number[];
+  /** hyperparameter search: a space over spec paths, a strategy, a budget, seeds per trial and a validation objective (`mmsa tune`) */
+  tune?: Tune;
   /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
   mmsa_modules?: {
     [key: string]: string;
@@ -957,6 +961,8 @@ export interface RawTrain {
   grad_accum_steps?: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode?: "reference" | "corrected";
+  /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
+  init_rng?: "mmsa" | "torch";
   max_epochs?: number | null;
   optimizer?: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */
@@ -1004,6 +1010,8 @@ export interface Train {
   grad_accum_steps: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode: "reference" | "corrected";
+  /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
+  init_rng?: "mmsa" | "torch";
   max_epochs: number | null;
   optimizer: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */
@@ -1145,6 +1153,102 @@ export interface Stage {
   /** batch: a step on each batch, after the batch stages before it; epoch: a pass of its own over the training data (MMIM's MI-bound stage) */
   every: "batch" | "epoch";
   scheduler: Scheduler | null;
+}
+
+export interface RawTune {
+  /** a tuning preset merged under this section: 'mmsa' is MMSA's config_tune.json space for the model this pipeline extends */
+  preset?: string;
+  /** spec path (e.g. encoders.audio.hidden, train.optimizer.groups[subnets].lr) -> its distribution; with `paths`, the key is a label and the value sets every listed path */
+  space?: {
+    [key: string]: RawTuneParam;
+  };
+  /** grid: every combination of choice/int values; random: independent draws; tpe: Tree-structured Parzen Estimator (informed by finished trials) */
+  strategy?: "grid" | "random" | "tpe";
+  tpe?: {
+    /** random trials before the model is used */
+    startup?: number;
+    /** draws from the good-trials density per proposal */
+    candidates?: number;
+    /** fraction of finished trials counted as good */
+    gamma?: number;
+  };
+  budget?: {
+    /** number of settings tried (grid: at most this many of the grid) */
+    trials?: number;
+    /** wall time after which no new trial starts (trials in flight finish) */
+    minutes?: number;
+  };
+  /** seeds each trial trains with; its objective is their mean (default: the first of `seeds`) */
+  seeds?: number[];
+  objective?: {
+    /** 'loss' (validation loss) or a metric the eval set computes; its direction (min or max) comes from the metric */
+    metric?: string;
+    /** trials are scored on validation; the test split is evaluated once, for the chosen setting */
+    split?: "train" | "valid" | "test";
+  };
+  /** seed of the strategy's own draws (the same seed proposes the same settings) */
+  seed?: number;
+}
+
+export interface Tune {
+  /** a tuning preset merged under this section: 'mmsa' is MMSA's config_tune.json space for the model this pipeline extends */
+  preset?: string;
+  /** spec path (e.g. encoders.audio.hidden, train.optimizer.groups[subnets].lr) -> its distribution; with `paths`, the key is a label and the value sets every listed path */
+  space: {
+    [key: string]: TuneParam;
+  };
+  /** grid: every combination of choice/int values; random: independent draws; tpe: Tree-structured Parzen Estimator (informed by finished trials) */
+  strategy: "grid" | "random" | "tpe";
+  tpe: {
+    /** random trials before the model is used */
+    startup: number;
+    /** draws from the good-trials density per proposal */
+    candidates: number;
+    /** fraction of finished trials counted as good */
+    gamma: number;
+  };
+  budget: {
+    /** number of settings tried (grid: at most this many of the grid) */
+    trials?: number;
+    /** wall time after which no new trial starts (trials in flight finish) */
+    minutes?: number;
+  };
+  /** seeds each trial trains with; its objective is their mean (default: the first of `seeds`) */
+  seeds?: number[];
+  objective: {
+    /** 'loss' (validation loss) or a metric the eval set computes; its direction (min or max) comes from the metric */
+    metric: string;
+    /** trials are scored on validation; the test split is evaluated once, for the chosen setting */
+    split: "train" | "valid" | "test";
+  };
+  /** seed of the strategy's own draws (the same seed proposes the same settings) */
+  seed: number;
+}
+
+export interface RawTuneParam {
+  /** one of these values */
+  choice?: unknown[];
+  /** [low, high], integers, both included */
+  int?: number[];
+  /** [low, high] */
+  uniform?: number[];
+  /** [low, high], uniform in log space */
+  loguniform?: number[];
+  /** spec paths this parameter sets (the key is then a label): with several paths, a choice value that is a list gives one element per path and any other value sets every path */
+  paths?: string[];
+}
+
+export interface TuneParam {
+  /** one of these values */
+  choice?: unknown[];
+  /** [low, high], integers, both included */
+  int?: number[];
+  /** [low, high] */
+  uniform?: number[];
+  /** [low, high], uniform in log space */
+  loguniform?: number[];
+  /** spec paths this parameter sets (the key is then a label): with several paths, a choice value that is a list gives one element per path and any other value sets every path */
+  paths?: string[];
 }
 
 export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","shared_private","subnet","text_lstm"] as const;

@@ -78,7 +78,7 @@ function checkStoreMatchesIr(ir: Ir, store: ParamStore): void {
 }
 
 export function lowerModel(ir: Ir, opts: { seed: number }): LoweredModel {
-  const store = new ParamStore({ seed: opts.seed });
+  const store = new ParamStore({ seed: opts.seed, ...(ir.schedule.initRng ? { initRng: ir.schedule.initRng } : {}) });
   const order = topoOrder(ir);
   const byId = new Map(ir.nodes.map((n) => [n.id, n]));
   const lowered = new Map<string, LoweredNode>();

@@ -27,7 +27,7 @@ const BERT_BASE: Omit<BertConfig, 'vocab_size'> = {
   type_vocab_size: 2,
 };
 
-/** Checkpoints whose config.json we know, so `check`/`plan` need no download (spec section 5). */
+/** Checkpoints whose config.json we know, so `check`/`plan` need no download (the models MMSA's `models/subNets/BertTextEncoder.py` loads). */
 export const KNOWN_BERT_MODELS: Readonly<Record<string, BertConfig>> = {
   'bert-base-uncased': { ...BERT_BASE, vocab_size: 30522 },
   'bert-base-cased': { ...BERT_BASE, vocab_size: 28996 },
