@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { compileFile, type CompileResult } from '../../../src/compiler/compile.js';
 import { MmsaError } from '../../../src/errors.js';
 import { checkMemoryPlan, estimateMemory, planMemory, WASM_HEAP_LIMIT, type MemoryLimits } from '../../../src/runtime/memory/plan-memory.js';
-import { bertStepMemory } from '../../../src/runtime/nn/bert/memory.js';
+import { bertStepMemory } from '../../../src/components/encoders/bert/memory.js';
 import { KNOWN_BERT_MODELS } from '../../../src/components/encoders/bert/define.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

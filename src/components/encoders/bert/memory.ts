@@ -1,7 +1,7 @@
 // What a BERT encoder holds in memory during a training step or an evaluation batch, from its architecture and the
 // batch shape: the sizes the memory plan adds up. Free of tfjs (the plan runs before the backend). Phase 7 (execute).
-import type { BertConfig } from '../../../components/encoders/bert/define.js';
-import type { ActivationMode } from './layer.js';
+import type { ActivationMode } from '../../component.js';
+import type { BertConfig } from './define.js';
 
 export interface BertStepMemory {
   /** Bytes the backward reads, summed over the layers, held in the tensor backend until the step's backward ends. */
