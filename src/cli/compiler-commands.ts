@@ -82,7 +82,7 @@ export async function planCommand(file: string, o: CommonOptions & { verbose?: b
   if (r.diagnostics.length) report(r.diagnostics, host, io, 'text');
   if (o.format === 'json') io.out(`${JSON.stringify(r.ir, irReplacer(io.cwd), 2)}\n`);
   else {
-    io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose) }));
+    io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose), ...(r.spec?.mmsa_modules ? { mmsaModules: r.spec.mmsa_modules } : {}) }));
     const tune = r.spec ? resolveTune(r.spec) : undefined;
     if (tune) io.out(`\n${printTunePlan(tune)}`);
   }

@@ -2,6 +2,7 @@
 // tasks with their hooks, parameter groups, the training schedule and totals. Phase 5-6 output.
 
 import { relative } from 'node:path';
+import { mapMmsaNames } from './mmsa-names.js';
 import { formatType, paramSize, type Ir, type IrNode, type IrScheduler } from './types.js';
 
 function fmtInt(n: number): string {
@@ -34,6 +35,8 @@ export interface PlanOptions {
   cwd?: string;
   /** List every parameter tensor under its node. */
   verbose?: boolean;
+  /** The spec's `mmsa_modules`: with `verbose`, each parameter shows MMSA's state_dict name (what `mmsa import` maps). */
+  mmsaModules?: Readonly<Record<string, string>>;
 }
 
 /** `plateau(valid loss min, factor 0.5, patience 2, threshold 1e-4 rel, cooldown 0, min_lr 0)`. */
@@ -65,6 +68,8 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
   L.push('');
   L.push('nodes');
   const idW = Math.max(...ir.nodes.map((n) => n.id.length), 4);
+  const mmsaName = new Map<string, string>();
+  if (opts.verbose && opts.mmsaModules) for (const m of mapMmsaNames(ir, opts.mmsaModules).names) if (m.mmsa !== undefined) mmsaName.set(m.key, m.mmsa);
   for (const n of ir.nodes) {
     const { params, buffers } = nodeParams(n);
     const from = n.inputs.length ? ` <- ${n.inputs.join(', ')}` : '';
@@ -72,7 +77,12 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
     const counts = n.kind === 'input' ? '' : `  params ${fmtInt(params)}${buffers ? ` (+${fmtInt(buffers)} buffer)` : ''}`;
     L.push(`  ${pad('', 7)} ${pad('', idW)}  -> ${formatType(n.output)}${counts}`);
     if (n.features) for (const [k, t] of Object.entries(n.features)) L.push(`  ${pad('', 7)} ${pad('', idW)}     feature ${k}: ${formatType(t)}`);
-    if (opts.verbose) for (const p of n.params) L.push(`  ${pad('', 7)} ${pad('', idW)}     ${p.buffer ? 'buffer' : 'param '} ${p.name} [${p.shape.join(', ')}]${p.trainable ? '' : ' frozen'}`);
+    if (opts.verbose) {
+      for (const p of n.params) {
+        const mmsa = mmsaName.get(`${n.id}.${p.name}`);
+        L.push(`  ${pad('', 7)} ${pad('', idW)}     ${p.buffer ? 'buffer' : 'param '} ${p.name} [${p.shape.join(', ')}]${p.trainable ? '' : ' frozen'}${mmsa ? `  (MMSA ${mmsa})` : ''}`);
+      }
+    }
   }
   L.push('');
   L.push('tasks');
