@@ -295,14 +295,3 @@ export const COMMANDS: readonly CommandSpec[] = [
 
 // Option values, flags and commands get the same "did you mean" as spec keys.
 export { didYouMean, editDistance } from '../core/did-you-mean.js';
-
-export function findCommand(path: string[]): CommandSpec | undefined {
-  let list: readonly CommandSpec[] = COMMANDS;
-  let found: CommandSpec | undefined;
-  for (const name of path) {
-    found = list.find((c) => c.name === name);
-    if (!found) return undefined;
-    list = found.subcommands ?? [];
-  }
-  return found;
-}

@@ -104,15 +104,6 @@ export interface EvalEndEvent extends EventBase {
   predictionsFile?: string;
 }
 
-/** What task 'ulgm' reports per epoch in task.update / taskExtras (fields may be absent in older runs). */
-export interface UlgmEpochExtras {
-  /** Mean |y_m - y_M| per modality. */
-  drift: Record<string, number>;
-  /** Histogram of the label banks ('fusion' = the multimodal labels y_M, then one per modality). */
-  histogram?: { lo: number; hi: number; counts: Record<string, number[]> };
-  labelsFile?: string;
-}
-
 export interface EpochEndEvent extends EventBase {
   kind: 'epoch.end';
   epoch: number;
