@@ -84,8 +84,11 @@ function isFrozen(node: IrNode, opts: PlanOptions): boolean {
 }
 
 /**
- * Activation sizes of a node: the component's own (BERT's fused layer) where it declares them; other nodes are small
- * next to it and get a generous bound: 16 floats per sample for every input and output element.
+ * Activation sizes of a node: the component's own (BERT's fused layer) where it declares them; other nodes get a
+ * generous bound per sample and input or output element: 16 floats where a sequence is involved (a recurrence keeps
+ * its gates and states at every step), 2 for vectors, which are counted twice (as one node's output and the next
+ * one's input): 4 floats per vector element cover the value, a dropout mask, its product and a gradient. TFN's fused
+ * vector ([B, 549153] on SIMS v2) is the large one: 16 floats each would refuse a run that needs a fifth of that.
  */
 function nodeMemory(node: IrNode, ir: Ir, batch: number, mode: ActivationMode, frozen: boolean): NodeMemory {
   const def = componentOfNode(node);
@@ -97,9 +100,11 @@ function elements(shape: readonly (number | string)[]): number {
 }
 
 function genericNodeMemory(node: IrNode, ir: Ir, batch: number): NodeMemory {
-  const ins = node.inputs.map((id) => ir.nodes.find((n) => n.id === id)?.output.shape ?? []);
-  const per = [...ins, node.output.shape].reduce((a, s) => a + elements(s.slice(1)), 0);
-  const bytes = 4 * 16 * batch * per;
+  const ins = node.inputs.map((id) => ir.nodes.find((n) => n.id === id.split(':')[0])?.output.shape ?? []);
+  const shapes = [...ins, node.output.shape];
+  const per = shapes.reduce((a, s) => a + elements(s.slice(1)), 0);
+  const floats = shapes.some((s) => s.length > 2) ? 16 : 2;
+  const bytes = 4 * floats * batch * per;
   return { saved: bytes, transient: bytes, host: 0, eval: bytes };
 }
 
