@@ -1,6 +1,8 @@
 // The one table of every `mmsa` command: arguments and options with descriptions, choices and defaults. main.ts builds
 // commander from it, so `--help`, validation and "did you mean" all come from here. Phase: CLI (all phases).
 
+import { datasetNames, modelNames } from '../core/datasets.js';
+
 export interface ArgSpec {
   name: string;
   description: string;
@@ -32,8 +34,9 @@ export interface CommandSpec {
 
 export const BACKEND_CHOICES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
 export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
-export const MODEL_CHOICES = ['self_mm', 'tfn', 'lmf', 'lf_dnn', 'ef_lstm'] as const;
-export const DATASET_CHOICES = ['mosi', 'mosei', 'sims', 'simsv2', 'synthetic'] as const;
+/** Models and datasets as shipped: presets with a demo pipeline, and the dataset manifests (plus synthetic data). */
+export const MODEL_CHOICES: readonly string[] = modelNames();
+export const DATASET_CHOICES: readonly string[] = [...datasetNames(), 'synthetic'];
 export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'trials', 'params', 'robustness'] as const;
 /** Plots of a search directory (`mmsa tune`); the others are plots of a run. */
 export const TUNE_PLOTS = ['trials', 'params'] as const;
@@ -351,15 +354,4 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 // Option values, flags and commands get the same "did you mean" as spec keys.
-export { didYouMean, editDistance } from '../compiler/diagnostics/did-you-mean.js';
-
-export function findCommand(path: string[]): CommandSpec | undefined {
-  let list: readonly CommandSpec[] = COMMANDS;
-  let found: CommandSpec | undefined;
-  for (const name of path) {
-    found = list.find((c) => c.name === name);
-    if (!found) return undefined;
-    list = found.subcommands ?? [];
-  }
-  return found;
-}
+export { didYouMean, editDistance } from '../core/did-you-mean.js';

@@ -250,13 +250,13 @@ export async function compareCommand(args: string[], o: Opts, io: Io): Promise<n
 
 export async function initCommand(o: Opts, io: Io): Promise<number> {
   const dataset = (o['dataset'] as string | undefined) ?? 'synthetic';
-  if (o['model'] !== undefined && !(MODEL_CHOICES as readonly string[]).includes(o['model'] as string)) return usage(io, `--model must be one of ${MODEL_CHOICES.join(', ')}, got '${String(o['model'])}'`);
+  const model = (o['model'] as string | undefined) ?? 'self_mm';
+  if (!MODEL_CHOICES.includes(model)) return usage(io, `--model must be one of ${MODEL_CHOICES.join(', ')}, got '${model}'`);
   // Anything that is not a dataset name is a feature file: the starter comes from its contents.
-  if (!(DATASET_CHOICES as readonly string[]).includes(dataset)) {
+  if (!DATASET_CHOICES.includes(dataset)) {
     if (/^[a-z0-9_]+$/.test(dataset) && !existsSync(resolve(io.cwd, dataset))) return usage(io, `--dataset must be one of ${DATASET_CHOICES.join(', ')} or a feature file, got '${dataset}'`);
     return (await import('./data-build-commands.js')).initFromFileCommand(dataset, o, io);
   }
-  const model = (o['model'] as string | undefined) ?? 'self_mm';
   const template = dataset === 'synthetic' ? `demo_${model}.yaml` : `${model}_${dataset}.yaml`;
   const src = join(packageRoot(), 'pipelines', template);
   const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (dataset === 'synthetic' ? `${model}_demo.yaml` : `${model}_${dataset}.yaml`));

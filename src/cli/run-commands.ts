@@ -246,7 +246,7 @@ export interface TrainedRun {
   ir: Ir;
   data: LoadedDataset;
   pipeline: LoweredPipeline;
-  runtime: typeof import('../runtime/train/executor.js');
+  runtime: typeof import('../runtime/train/evaluate.js');
 }
 
 /**
@@ -266,7 +266,7 @@ async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kerne
     if (restored) io.err(`note: restored ${join(dir, 'checkpoint')} from ${restored}, left by a writer that was killed while replacing it\n`);
   }
   if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
-    throw new MmsaError('MSA6701', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
+    throw new MmsaError('MSA6711', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
   }
   const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
   const { compiled, host, lock } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
@@ -287,7 +287,7 @@ async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kerne
     import('../runtime/backend.js'),
     import('../runtime/data/load-dataset.js'),
     import('../runtime/lower/lower-pipeline.js'),
-    import('../runtime/train/executor.js'),
+    import('../runtime/train/evaluate.js'),
   ]);
   await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
   // Modalities with normalize: standard are scaled with the statistics the run trained with (recorded in its manifest).
@@ -300,7 +300,7 @@ async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kerne
   } catch (e) {
     pipeline.optimizer.dispose();
     pipeline.model.dispose();
-    throw new MmsaError('MSA6701', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
+    throw new MmsaError('MSA6711', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
   }
   return { dir, ir, data, pipeline, runtime };
 }

@@ -47,7 +47,7 @@ export function readRobustness(runDir: string): RobustnessFile {
   } catch {
     /* fall through */
   }
-  throw new MmsaError('MSA6713', `${path} does not parse`, { hint: 'delete it to start the robustness records again (each `mmsa evaluate --missing/--noise` adds to it)', details: { path } });
+  throw new MmsaError('MSA6716', `${path} does not parse`, { hint: 'delete it to start the robustness records again (each `mmsa evaluate --missing/--noise` adds to it)', details: { path } });
 }
 
 const recordKey = (r: Pick<RobustnessRecord, 'data' | 'split' | 'perturbations' | 'seed'>) =>

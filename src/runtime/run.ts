@@ -20,7 +20,9 @@ import { completedSeedResults, findCompletedRun, readManifest, runDirPath, RunDi
 import { judgeRun } from './run-liveness.js';
 import { acquireRunLock, beingTrained, type RunLock } from './run-lock.js';
 import { writeCheckpoint } from './train/checkpoint.js';
-import { runSchedule, type Batcher } from './train/executor.js';
+import type { Batcher } from './train/evaluate.js';
+import { runSchedule } from './train/executor.js';
+import { prepareComponents } from './lower/prepare.js';
 
 /** The public options plus test seams (dataset loader, lowering, batcher). */
 export interface RunOptions extends PipelineRunOptions {
@@ -181,18 +183,10 @@ async function* runSeeds(compiled: CompileResult, opts: RunOptions, locks: RunLo
     if (!data) {
       try {
         data = opts.loadData ? await opts.loadData(ir) : yield* loadDatasetWithEvents(ir, runId, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
-        // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache or the hub) now,
+        // Lowering is synchronous and offline: components prepare what it needs (BERT downloads its weights) now,
         // after the data is known to be there.
-        for (const n of ir.nodes) {
-          if (n.kind === 'encoder' && n.type === 'bert') {
-            const { ensureBertDownloaded } = await import('./bert/load-bert.js');
-            const model = String(n.config['pretrained']);
-            const revision = typeof n.config['revision'] === 'string' ? n.config['revision'] : undefined;
-            const r = await ensureBertDownloaded(model, revision ? { revision } : {});
-            // The commit a branch resolved to: `mmsa predict` loads exactly these weights later.
-            lock.pretrained = { ...lock.pretrained, [n.id]: { model, ...(revision ? { revision } : {}), source: r.source, ...(r.commit ? { commit: r.commit } : {}) } };
-          }
-        }
+        // What a component fetched (BERT: the commit a branch resolved to, which `mmsa predict` loads later).
+        for (const [id, record] of await prepareComponents(ir)) lock.pretrained = { ...lock.pretrained, [id]: record };
       } catch (e) {
         yield fail(e, seed);
         return outcome;

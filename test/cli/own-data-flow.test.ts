@@ -113,7 +113,7 @@ describe('bringing your own data: depression interviews end to end', () => {
     expect(bad.err).toContain('a missing rate is between 0 and 1');
     const unknown = await cli(['evaluate', runDir, '--missing', 'face=0.3']);
     expect(unknown.code).toBe(1);
-    expect(unknown.err).toMatch(/MSA6711.*no modality 'face'/);
+    expect(unknown.err).toMatch(/MSA6714.*no modality 'face'/);
 
     const rep = await cli(['report', runDir]);
     expect(rep.code, rep.err).toBe(0);

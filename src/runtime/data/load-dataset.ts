@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { MmsaError } from '../../errors.js';
+import { getComponent } from '../../components/catalog.js';
 import type { Ir, IrNode, ResolvedDataset, ResolvedFeature } from '../../compiler/ir/types.js';
 import type { Modality } from '../../compiler/spec/types.generated.js';
 import { firstNonFinite, lengthProblem, listStructureProblem, nonFiniteName, unravel } from './check-data.js';
@@ -163,12 +164,15 @@ async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<
   const rawTextKey = ir.dataset.features['raw_text']?.key ?? 'raw_text';
   for (const p of plans) {
     if (!isTokens(p.feature, p.node)) continue;
-    const bert = ir.nodes.find((n) => n.kind === 'encoder' && n.type === 'bert' && n.inputs.includes(p.node.id));
+    // The encoder reading these token ids names the model whose tokenizer makes them.
+    const pretrained = ir.nodes
+      .filter((n) => n.kind === 'encoder' && n.inputs.includes(p.node.id))
+      .map((n) => getComponent('encoder', n.type)?.tokenizer?.(n.config))
+      .find((t) => t !== undefined);
     const lacking = SPLITS.filter((sp) => !raw[sp].has(p.feature.key) && raw[sp].has(rawTextKey));
-    if (!bert || lacking.length === 0) continue;
+    if (pretrained === undefined || lacking.length === 0) continue;
     const { loadBertTokenizer } = await import('../bert/tokenize.js');
-    const revision = bert.config['revision'];
-    const tokenizer = await loadBertTokenizer(String(bert.config['pretrained']), typeof revision === 'string' ? { revision } : {});
+    const tokenizer = await loadBertTokenizer(pretrained.model, pretrained.revision ? { revision: pretrained.revision } : {});
     const len = p.node.output.shape[2] as number;
     for (const sp of lacking) {
       const texts = toStrings(raw[sp].get(rawTextKey)!);

@@ -44,19 +44,19 @@ function isTokens(f: ArrayData): boolean {
 function checkModality(split: SplitData, p: Perturbation): ArrayData {
   const f = split.features[p.modality];
   if (!f) {
-    throw new MmsaError('MSA6711', `--${p.kind} ${p.modality}=${p.rate}: the run has no modality '${p.modality}'`, {
+    throw new MmsaError('MSA6714', `--${p.kind} ${p.modality}=${p.rate}: the run has no modality '${p.modality}'`, {
       hint: `its modalities: ${Object.keys(split.features).join(', ')}`,
       details: { modality: p.modality },
     });
   }
   if (p.kind === 'noise' && isTokens(f)) {
-    throw new MmsaError('MSA6712', `--noise ${p.modality}=${p.rate}: '${p.modality}' is BERT token ids, which cannot take Gaussian noise`, {
+    throw new MmsaError('MSA6715', `--noise ${p.modality}=${p.rate}: '${p.modality}' is BERT token ids, which cannot take Gaussian noise`, {
       hint: `drop tokens instead: --missing ${p.modality}=${p.rate} (dropped tokens become [UNK], as TFR-Net does)`,
       details: { modality: p.modality },
     });
   }
   if (!(p.rate >= 0) || (p.kind === 'missing' && p.rate > 1)) {
-    throw new MmsaError('MSA6711', `--${p.kind} ${p.modality}=${p.rate}: the rate must be ${p.kind === 'missing' ? 'between 0 and 1' : 'at least 0'}`, { details: { modality: p.modality } });
+    throw new MmsaError('MSA6714', `--${p.kind} ${p.modality}=${p.rate}: the rate must be ${p.kind === 'missing' ? 'between 0 and 1' : 'at least 0'}`, { details: { modality: p.modality } });
   }
   return f;
 }

@@ -82,9 +82,9 @@ describe('perturbations', () => {
     const dev = (x: Float32Array) => x.reduce((a, v, i) => a + Math.abs(v - s.features['audio']!.data[i]!), 0);
     expect(dev(hi) / dev(lo)).toBeCloseTo(10, 3);
     const e1 = (() => { try { perturbSplit(s, [{ kind: 'noise', modality: 'text', rate: 0.1 }], 1); } catch (e) { return e as MmsaError; } return undefined; })();
-    expect(e1?.code).toBe('MSA6712');
+    expect(e1?.code).toBe('MSA6715');
     const e2 = (() => { try { perturbSplit(s, [{ kind: 'missing', modality: 'face', rate: 0.1 }], 1); } catch (e) { return e as MmsaError; } return undefined; })();
-    expect(e2?.code).toBe('MSA6711');
+    expect(e2?.code).toBe('MSA6714');
     expect(e2?.hint).toContain('audio, text');
   });
 });

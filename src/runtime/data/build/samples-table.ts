@@ -6,12 +6,13 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { MmsaError } from '../../../errors.js';
+import type { ErrorCode } from '../../../core/messages.js';
 import type { SplitName } from '../types.js';
 import { parseCell } from './read-frame-csv.js';
 
 /** One problem of the input, located: the CSV line (and sample id), the column, the feature file. */
 export interface BuildProblem {
-  code: string;
+  code: ErrorCode;
   /** Line of a CSV or JSON Lines table (1 = a CSV's header). */
   line?: number;
   /** Position (1-based) of the sample in a JSON array table. */
@@ -54,7 +55,7 @@ export function describePlace(p: RowPlace): string {
   return p.line !== undefined ? `line ${p.line}` : `sample ${p.entry ?? '?'}`;
 }
 
-export const SAMPLES_CSV = 'MSA6040';
+export const SAMPLES_CSV: ErrorCode = 'MSA6040';
 export const LABEL_RANGE = 'MSA6045';
 
 const SPLIT_NAMES: Record<string, SplitName> = { train: 'train', valid: 'valid', test: 'test', dev: 'valid', val: 'valid', validation: 'valid' };
