@@ -1,6 +1,8 @@
 // MmsaError: the one exception type for user-facing runtime/data failures (bad files, bad shapes, missing data),
 // and `printable`, which makes text taken from a file safe and short enough to show. Phases 6-8 and the data layer.
 
+import type { ErrorCode } from './core/messages.js';
+
 /** Longest message an MmsaError keeps (a listing of 40 problems fits); the rest is elided with a count. */
 export const MAX_MESSAGE_CHARS = 8000;
 
@@ -43,14 +45,14 @@ export function printableMessage(s: string, max = MAX_MESSAGE_CHARS): string {
 }
 
 export class MmsaError extends Error {
-  /** Stable code, `MSA6xxx` for runtime/data problems. */
-  readonly code: string;
+  /** Stable code from the catalog (core/messages.ts), `MSA6xxx` for runtime/data problems. */
+  readonly code: ErrorCode;
   /** Optional fix hint shown after the message. */
   readonly hint: string | undefined;
   /** Free-form structured details (file, offset, key path, ...), for --format json and tests. */
   readonly details: Record<string, unknown>;
 
-  constructor(code: string, message: string, opts: { hint?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
     // Messages embed names and values from user files: whatever they hold, what reaches a terminal is printable.
     super(printableMessage(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'MmsaError';

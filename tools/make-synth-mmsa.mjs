@@ -6,16 +6,25 @@
 //   node tools/make-synth-mmsa.mjs -o out/mosi_aligned.pkl --aligned
 //   node tools/make-synth-mmsa.mjs -o out/sims.pkl --variant sims
 //   node tools/make-synth-mmsa.mjs -o out/tiny.pkl --small
+//   node tools/make-synth-mmsa.mjs -o out/daic_like.pkl --variant depression      (sessions, PHQ-8 0-24)
+//   node tools/make-synth-mmsa.mjs -o out/urfunny_like.pkl --variant humour --small (binary, with context)
+//   node tools/make-synth-mmsa.mjs --raw out/my_data --variant depression --small   (per-sample files + samples.csv)
 //
 // The file loads with Python's pickle and numpy 1.x or 2.x, so MMSA itself can be run on the same data.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SYNTH_PRESETS, SYNTH_SMALL_SIZES, writeSynthMmsa } from '../dist/runtime/data/synth-mmsa.js';
+import { SESSION_PRESETS, writeSynthRawFeatures, writeSynthSessions } from '../dist/runtime/data/synth-sessions.js';
 
 const { values: a } = parseArgs({
   options: {
     out: { type: 'string', short: 'o' },
+    raw: { type: 'string' },
+    frames: { type: 'string' },
+    'text-dim': { type: 'string' },
+    'audio-dim': { type: 'string' },
+    'vision-dim': { type: 'string' },
     variant: { type: 'string', default: 'mosi' },
     seed: { type: 'string', default: '1111' },
     aligned: { type: 'boolean', default: false },
@@ -30,13 +39,15 @@ const { values: a } = parseArgs({
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-if (a.help || !a.out) {
-  process.stderr.write('usage: node tools/make-synth-mmsa.mjs -o FILE [--variant mosi|mosei|sims] [--seed N] [--aligned] [--small]\n' +
-    '       [--train N --valid N --test N] [--text-len N --audio-len N --vision-len N] [--noise X]\n');
+const sessions = a.variant in SESSION_PRESETS;
+if (a.help || (!a.out && !(a.raw && sessions))) {
+  process.stderr.write('usage: node tools/make-synth-mmsa.mjs -o FILE [--variant mosi|mosei|sims|depression|humour|sarcasm] [--seed N] [--aligned] [--small]\n' +
+    '       [--train N --valid N --test N] [--text-len N --audio-len N --vision-len N] [--noise X]\n' +
+    '       depression|humour|sarcasm: [--frames MIN,MAX] [--text-dim N --audio-dim N --vision-dim N] [--raw DIR instead of -o]\n');
   process.exit(a.help ? 0 : 2);
 }
-if (!(a.variant in SYNTH_PRESETS)) {
-  process.stderr.write(`--variant must be one of ${Object.keys(SYNTH_PRESETS).join(', ')}, got '${a.variant}'\n`);
+if (!(a.variant in SYNTH_PRESETS) && !sessions) {
+  process.stderr.write(`--variant must be one of ${[...Object.keys(SYNTH_PRESETS), ...Object.keys(SESSION_PRESETS)].join(', ')}, got '${a.variant}'\n`);
   process.exit(2);
 }
 const int = (v, what) => {
@@ -47,13 +58,37 @@ const int = (v, what) => {
   }
   return n;
 };
-const sizes = [...(a.small ? SYNTH_SMALL_SIZES : SYNTH_PRESETS[a.variant].sizes)];
+const sizes = [...(a.small ? SYNTH_SMALL_SIZES : (SYNTH_PRESETS[a.variant] ?? SESSION_PRESETS[a.variant]).sizes)];
 ['train', 'valid', 'test'].forEach((k, i) => {
   if (a[k] !== undefined) sizes[i] = int(a[k], `--${k}`);
 });
+const t0 = Date.now();
+if (sessions) {
+  // Small: short sessions and small dims, so a demo trains in seconds.
+  const frames = a.frames ? a.frames.split(',').map((v) => int(v, '--frames')) : a.small && a.variant === 'depression' ? [100, 300] : undefined;
+  const o = {
+    variant: a.variant,
+    sizes,
+    seed: int(a.seed, '--seed'),
+    ...(frames ? { frames } : {}),
+    ...(a['text-len'] ? { textLen: int(a['text-len'], '--text-len') } : {}),
+    ...(a['text-dim'] ? { textDim: int(a['text-dim'], '--text-dim') } : a.small ? { textDim: 16 } : {}),
+    ...(a['audio-dim'] ? { audioDim: int(a['audio-dim'], '--audio-dim') } : a.small && a.variant !== 'depression' ? { audioDim: 8 } : {}),
+    ...(a['vision-dim'] ? { visionDim: int(a['vision-dim'], '--vision-dim') } : a.small && a.variant !== 'depression' ? { visionDim: 8 } : {}),
+  };
+  if (a.raw) {
+    const table = writeSynthRawFeatures(resolve(a.raw), o);
+    process.stderr.write(`wrote ${table} and its feature files (${a.variant}, sizes ${sizes.join('/')}, ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  } else {
+    const out = resolve(a.out);
+    mkdirSync(dirname(out), { recursive: true });
+    const bytes = writeSynthSessions(out, o);
+    process.stderr.write(`wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, ${a.variant}, sizes ${sizes.join('/')}, ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  }
+  process.exit(0);
+}
 const out = resolve(a.out);
 mkdirSync(dirname(out), { recursive: true });
-const t0 = Date.now();
 const bytes = writeSynthMmsa(out, {
   variant: a.variant,
   sizes,

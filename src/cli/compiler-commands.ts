@@ -89,7 +89,8 @@ export async function planCommand(file: string, o: CommonOptions & { verbose?: b
 /** The text of `mmsa plan`: the compiled plan, then the search when the spec has a `tune:` section. */
 export function printPlanText(r: CompileResult, o: { cwd: string; verbose?: boolean }): string {
   const tune = r.spec ? resolveTune(r.spec) : undefined;
-  return `${printPlan(r.ir!, o)}${tune ? `\n${printTunePlan(tune)}` : ''}`;
+  const plan = printPlan(r.ir!, { ...o, ...(r.spec?.mmsa_modules ? { mmsaModules: r.spec.mmsa_modules } : {}) });
+  return `${plan}${tune ? `\n${printTunePlan(tune)}` : ''}`;
 }
 
 /** Spans in IR JSON print as `file:line:col`-free offsets relative to cwd, keeping output stable across machines. */

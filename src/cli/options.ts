@@ -1,6 +1,8 @@
 // The one table of every `mmsa` command: arguments and options with descriptions, choices and defaults. main.ts builds
 // commander from it, so `--help`, validation and "did you mean" all come from here. Phase: CLI (all phases).
 
+import { datasetNames, modelNames } from '../core/datasets.js';
+
 export interface ArgSpec {
   name: string;
   description: string;
@@ -32,9 +34,10 @@ export interface CommandSpec {
 
 export const BACKEND_CHOICES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
 export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
-export const MODEL_CHOICES = ['self_mm', 'tfn', 'lmf', 'lf_dnn', 'ef_lstm'] as const;
-export const DATASET_CHOICES = ['mosi', 'mosei', 'sims', 'simsv2', 'synthetic'] as const;
-export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'trials', 'params'] as const;
+/** Models and datasets as shipped: presets with a demo pipeline, and the dataset manifests (plus synthetic data). */
+export const MODEL_CHOICES: readonly string[] = modelNames();
+export const DATASET_CHOICES: readonly string[] = [...datasetNames(), 'synthetic'];
+export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'trials', 'params', 'robustness'] as const;
 /** Plots of a search directory (`mmsa tune`); the others are plots of a run. */
 export const TUNE_PLOTS = ['trials', 'params'] as const;
 
@@ -110,15 +113,20 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'init',
-    description: 'write a starter pipeline for a model and a dataset (MMSA\'s paper values, or a demo on synthetic data)',
+    description: 'write a starter pipeline for a model and a dataset (MMSA\'s paper values, a demo on synthetic data, or a starter for your own feature file)',
     args: [],
     options: [
-      { flags: '--model <name>', description: 'model', choices: MODEL_CHOICES, default: 'self_mm' },
-      { flags: '--dataset <name>', description: 'dataset (synthetic: a demo that needs no downloads)', choices: DATASET_CHOICES, default: 'synthetic' },
-      { flags: '-o, --out <file>', description: 'where to write it', defaultDescription: '<model>_<dataset>.yaml' },
+      { flags: '--model <name>', description: 'model (with a data file: extend this model preset instead of the late-fusion starter)', choices: MODEL_CHOICES, defaultDescription: 'self_mm' },
+      {
+        flags: '--dataset <name-or-file>',
+        description: `dataset: ${DATASET_CHOICES.join(', ')} (synthetic: a demo that needs no downloads), or a feature pickle in MMSA's layout (e.g. from \`mmsa data build\`)`,
+        default: 'synthetic',
+      },
+      { flags: '--bert <model>', description: 'with a data file holding text_bert: the BERT model whose vocab made the token ids (Hugging Face id or directory)', defaultDescription: 'bert-base-uncased' },
+      { flags: '-o, --out <file>', description: 'where to write it', defaultDescription: '<model>_<dataset>.yaml; starter_<file>.yaml for a data file' },
       { flags: '--force', description: 'overwrite an existing file' },
     ],
-    examples: ['mmsa init --model self_mm --dataset mosi', 'mmsa init --model tfn --dataset synthetic -o my_tfn.yaml'],
+    examples: ['mmsa init --model self_mm --dataset mosi', 'mmsa init --model tfn --dataset synthetic -o my_tfn.yaml', 'mmsa init --dataset my_data.pkl   # modalities, dims and metric set from the file'],
   },
   {
     name: 'run',
@@ -211,12 +219,24 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--split <split>', description: 'which split of the file', choices: ['train', 'valid', 'test'], default: 'test' },
       format,
       { flags: '--out <file>', description: 'also write the result as .json' },
+      {
+        flags: '--missing <mod=rate,...>',
+        description: "robustness: drop this fraction of a modality's frames (zeroed) or tokens ([UNK]) as TFR-Net's missing protocol; a rate may be a range start:stop:step (a curve). Recorded in RUN_DIR/robustness.json for `mmsa report`",
+        repeatable: true,
+      },
+      { flags: '--noise <mod=rate,...>', description: "robustness: add Gaussian noise of this std relative to each feature dimension's std; rates as for --missing", repeatable: true },
+      { flags: '--seeds <list>', description: 'seeds of the perturbations (results are averaged): 1111,1112 or repeated', defaultDescription: "1111, MMSA's missing_seed", repeatable: true },
       dataRoot,
       backend,
       native,
       threads,
     ],
-    examples: ['mmsa evaluate runs/lmf_mosi/83e606e3a2af-1111 --data new_clips.pkl', 'mmsa evaluate RUN_DIR --data other.pkl --split valid --format json'],
+    examples: [
+      'mmsa evaluate runs/lmf_mosi/83e606e3a2af-1111 --data new_clips.pkl',
+      'mmsa evaluate RUN_DIR --data other.pkl --split valid --format json',
+      'mmsa evaluate RUN_DIR --missing text=0.3,audio=0.5 --noise vision=0.1 --seeds 1111,1112,1113',
+      'mmsa evaluate RUN_DIR --missing audio=0:1:0.1 --seeds 1,2,3 && mmsa report RUN_DIR   # a robustness curve',
+    ],
   },
   {
     name: 'import',
@@ -270,10 +290,53 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'data',
-    description: 'inspect and verify MMSA feature files',
+    description: 'build, inspect, describe and verify MMSA feature files',
     args: [],
     options: [],
     subcommands: [
+      {
+        name: 'build',
+        description: "build an MMSA-layout pickle from a samples table (id, split, label, text, one column per modality naming each sample's per-frame .npy or CSV features)",
+        args: [{ name: 'samples', description: 'SAMPLES.csv: columns id, split (train/valid/test), label (or label_M, label_T, ...), optional text, one column per modality' }],
+        options: [
+          { flags: '--out <file>', description: 'the pickle to write (required; written atomically, nothing on error)' },
+          { flags: '--options <file>', description: 'YAML options: label_range, max_frames, nan, vocab, text_len, modalities: {NAME: {columns, exclude, delimiter}} (flags win)' },
+          { flags: '--label-range <lo,hi>', description: 'labels outside are errors (e.g. 0,24 for PHQ-8)' },
+          { flags: '--columns <mod=patterns>', description: 'CSV features: columns to keep, globs, e.g. vision=AU*_r,gaze_angle_* (repeatable; default: all but frame/timestamp/confidence/success/name/frameTime)', repeatable: true },
+          { flags: '--exclude <mod=patterns>', description: 'CSV features: columns to drop, e.g. audio=F0final_sma (repeatable)', repeatable: true },
+          { flags: '--max-frames <mod=n>', description: 'keep at most n frames of a modality (repeatable)', repeatable: true },
+          { flags: '--nan <how>', description: 'NaN / Inf in features', choices: ['error', 'zero'], defaultDescription: 'error' },
+          { flags: '--vocab <path>', description: "a BERT vocab.txt (or model directory): adds text_bert token ids of the text column with mmsa's WordPiece tokenizer" },
+          { flags: '--text-len <n>', description: 'token length of text_bert', defaultDescription: 'the longest text, at most 512' },
+          { flags: '--force', description: 'replace an existing output file' },
+          format,
+        ],
+        examples: [
+          'mmsa data build samples.csv --out my_data.pkl',
+          "mmsa data build samples.csv --out daic.pkl --label-range 0,24 --columns 'vision=AU*_r,pose_R*' --max-frames audio=20000",
+          'mmsa data build samples.csv --out my_data.pkl --vocab ~/bert-base-uncased/vocab.txt --text-len 50',
+        ],
+      },
+      {
+        name: 'synth',
+        description: 'write synthetic data with a planted signal in the shapes of a depression interview corpus (DAIC-WOZ-like sessions, PHQ-8 0-24), humour (UR-FUNNY-like, with context) or sarcasm (MUStARD-like): raw per-sample feature files and samples.csv, or a pickle',
+        args: [{ name: 'variant', description: 'depression, humour or sarcasm' }],
+        options: [
+          { flags: '--out <path>', description: 'a directory for samples.csv and features/ (the input of `mmsa data build`), or a .pkl file for an MMSA-layout pickle (required)' },
+          { flags: '--small', description: 'a demo size: 64/16/32 samples, short sessions (100-300 frames), small dims' },
+          { flags: '--sizes <train,valid,test>', description: 'samples per split', defaultDescription: 'DAIC-WOZ 107,35,47; UR-FUNNY 7614,980,994; MUStARD 414,138,138' },
+          { flags: '--frames <min,max>', description: 'frames per session (depression) or per utterance' },
+          { flags: '--seed <n>', description: 'generator seed', default: '1111' },
+          { flags: '--force', description: 'write into an existing non-empty directory or over an existing file' },
+        ],
+        examples: ['mmsa data synth depression --small --out my_interviews', 'mmsa data build my_interviews/samples.csv --out interviews.pkl --label-range 0,24', 'mmsa data synth humour --small --out humour.pkl'],
+      },
+      {
+        name: 'stats',
+        description: 'split sizes, label distribution, sequence lengths, NaN/Inf counts and per-dimension feature scale of a feature pickle; warns about unnormalised features',
+        args: [{ name: 'file', description: 'an MMSA-layout pickle' }],
+        options: [format],
+      },
       {
         name: 'inspect',
         description: 'splits, keys, dtypes, shapes, label statistics, lengths and -inf/NaN counts of a feature pickle',
@@ -291,15 +354,4 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 // Option values, flags and commands get the same "did you mean" as spec keys.
-export { didYouMean, editDistance } from '../compiler/diagnostics/did-you-mean.js';
-
-export function findCommand(path: string[]): CommandSpec | undefined {
-  let list: readonly CommandSpec[] = COMMANDS;
-  let found: CommandSpec | undefined;
-  for (const name of path) {
-    found = list.find((c) => c.name === name);
-    if (!found) return undefined;
-    list = found.subcommands ?? [];
-  }
-  return found;
-}
+export { didYouMean, editDistance } from '../core/did-you-mean.js';

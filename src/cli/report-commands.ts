@@ -6,7 +6,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
 import { makeEvent, type AggregateCell, type RunEndSummaryEvent, type RunEvent, type SeedResult } from '../runtime/events.js';
-import { EXIT_IO, isOutputError } from '../runtime/fs-errors.js';
 import { readJson, readManifest, writeFileAtomic } from '../runtime/run-dir.js';
 import { describeRunState, judgeRun } from '../runtime/run-liveness.js';
 import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
@@ -14,23 +13,12 @@ import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } f
 import type { PlotName } from '../report/html-report.js';
 import { isRunDirectory, loadRun, parseEvents } from '../report/run-data.js';
 import type { Reporter } from '../report/plain-reporter.js';
+import { failed, usage } from './exit.js';
 import type { Io } from './main.js';
 import { DATASET_CHOICES, MODEL_CHOICES, PLOT_CHOICES, TUNE_PLOTS } from './options.js';
 
 type Opts = Record<string, unknown>;
 
-function usage(io: Io, msg: string): number {
-  io.err(`error: ${msg}\n`);
-  return 2;
-}
-
-function failed(io: Io, e: unknown): number {
-  if (e instanceof MmsaError) {
-    io.err(`${e.format()}\n`);
-    return isOutputError(e) ? EXIT_IO : 1;
-  }
-  throw e;
-}
 
 const facts = (io: Io): TerminalFacts => ({ isTTY: io.isTTY && io.terminal !== undefined, env: io.env });
 
@@ -219,6 +207,7 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
           labels: epoch !== undefined ? `it has no ULGM label histogram for epoch ${epoch}` : 'it has no ULGM label histograms (Self-MM runs made by this version record them)',
           scatter: run.predictions?.some((p) => p.probabilities) ? 'it is a classification run (see --plot confusion)' : 'it has no predictions.csv (written after the test evaluation)',
           confusion: run.predictions ? 'it is not a classification run (predictions.csv has no class probabilities)' : 'it has no predictions.csv (written after the test evaluation)',
+          robustness: 'it has no robustness.json (written by `mmsa evaluate RUN_DIR --missing ... / --noise ...`)',
         };
         throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${why[plot as PlotName]}`, { hint: `plots: ${PLOT_CHOICES.join(', ')}` });
       }
@@ -260,10 +249,14 @@ export async function compareCommand(args: string[], o: Opts, io: Io): Promise<n
 }
 
 export async function initCommand(o: Opts, io: Io): Promise<number> {
-  const model = (o['model'] as string | undefined) ?? 'self_mm';
   const dataset = (o['dataset'] as string | undefined) ?? 'synthetic';
-  if (!(MODEL_CHOICES as readonly string[]).includes(model)) return usage(io, `--model must be one of ${MODEL_CHOICES.join(', ')}, got '${model}'`);
-  if (!(DATASET_CHOICES as readonly string[]).includes(dataset)) return usage(io, `--dataset must be one of ${DATASET_CHOICES.join(', ')}, got '${dataset}'`);
+  const model = (o['model'] as string | undefined) ?? 'self_mm';
+  if (!MODEL_CHOICES.includes(model)) return usage(io, `--model must be one of ${MODEL_CHOICES.join(', ')}, got '${model}'`);
+  // Anything that is not a dataset name is a feature file: the starter comes from its contents.
+  if (!DATASET_CHOICES.includes(dataset)) {
+    if (/^[a-z0-9_]+$/.test(dataset) && !existsSync(resolve(io.cwd, dataset))) return usage(io, `--dataset must be one of ${DATASET_CHOICES.join(', ')} or a feature file, got '${dataset}'`);
+    return (await import('./data-build-commands.js')).initFromFileCommand(dataset, o, io);
+  }
   const template = dataset === 'synthetic' ? `demo_${model}.yaml` : `${model}_${dataset}.yaml`;
   const src = join(packageRoot(), 'pipelines', template);
   const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (dataset === 'synthetic' ? `${model}_demo.yaml` : `${model}_${dataset}.yaml`));

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { extname, relative, resolve } from 'node:path';
 import { pipelinesDir } from '../paths.js';
-import { didYouMean } from '../compiler/diagnostics/did-you-mean.js';
+import { didYouMean } from '../core/did-you-mean.js';
 import { parseOverride } from '../compiler/spec/overrides.js';
 
 /** MMSA's defaults when only one of -m / -d is given (MMSA/__main__.py: lf_dnn on sims). */

@@ -241,12 +241,12 @@ export function compileLock(runDir: string, io: Io, opts: { dataRoot?: string } 
 }
 
 /** A trained run ready to score data: its IR (dataset pointed at --data when given), data, model with the best weights. */
-interface TrainedRun {
+export interface TrainedRun {
   dir: string;
   ir: Ir;
   data: LoadedDataset;
   pipeline: LoweredPipeline;
-  runtime: typeof import('../runtime/train/executor.js');
+  runtime: typeof import('../runtime/train/evaluate.js');
 }
 
 /**
@@ -266,7 +266,7 @@ async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kerne
     if (restored) io.err(`note: restored ${join(dir, 'checkpoint')} from ${restored}, left by a writer that was killed while replacing it\n`);
   }
   if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
-    throw new MmsaError('MSA6701', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
+    throw new MmsaError('MSA6711', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
   }
   const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
   const { compiled, host, lock } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
@@ -287,10 +287,12 @@ async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kerne
     import('../runtime/backend.js'),
     import('../runtime/data/load-dataset.js'),
     import('../runtime/lower/lower-pipeline.js'),
-    import('../runtime/train/executor.js'),
+    import('../runtime/train/evaluate.js'),
   ]);
   await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
-  const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}) });
+  // Modalities with normalize: standard are scaled with the statistics the run trained with (recorded in its manifest).
+  const normalization = manifest?.dataset.normalization;
+  const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}), ...(normalization ? { normalization } : {}) });
   const ckpt = readCheckpoint(join(dir, 'checkpoint'));
   const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: Math.max(1, data.train.n) });
   try {
@@ -298,7 +300,7 @@ async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kerne
   } catch (e) {
     pipeline.optimizer.dispose();
     pipeline.model.dispose();
-    throw new MmsaError('MSA6701', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
+    throw new MmsaError('MSA6711', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
   }
   return { dir, ir, data, pipeline, runtime };
 }
@@ -363,6 +365,10 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
 
 export interface EvaluateCommandOptions extends PredictCommandOptions {
   format?: 'text' | 'json';
+  /** Robustness: `MOD=RATE,...` (rates may be ranges a:b:step), possibly repeated; and the perturbation seeds. */
+  missing?: string | string[];
+  noise?: string | string[];
+  seeds?: string | string[];
 }
 
 /**
@@ -376,8 +382,12 @@ export async function evaluateCommand(runDir: string, opts: EvaluateCommandOptio
   if (format !== 'text' && format !== 'json') return usage(io, `--format must be text or json, got '${String(format)}'`);
   const kernels = checkScoringOptions(opts, io, ['.json']);
   if (typeof kernels === 'number') return kernels;
+  const robust = await import('./robustness-evaluate.js');
+  const plan = robust.planRobustness(opts);
+  if (plan instanceof Error) return usage(io, plan.message);
   return withTrainedRun(runDir, opts, kernels, io, (run) => {
     const { ir, data, pipeline } = run;
+    if (plan) return robust.evaluateRobustness(run, plan, opts, io);
     let part = data[split];
     for (const p of perturb) part = p(part);
     if (Object.keys(part.labels).length === 0) {

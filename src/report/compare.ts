@@ -5,10 +5,11 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
+import { modelOfPipeline } from '../core/datasets.js';
+import { metricDirection } from '../core/metrics.js';
 import { MmsaError } from '../errors.js';
 import type { SeedResult } from '../runtime/events.js';
 import { tableScale } from '../runtime/metrics/aggregate.js';
-import { metricDirection } from '../runtime/metrics/registry.js';
 import { csvCell, readJson, readManifest, type RunManifest } from '../runtime/run-dir.js';
 import { scaledHeader } from './table-scale.js';
 import { describeRunState } from '../runtime/run-liveness.js';
@@ -42,14 +43,14 @@ export interface Comparison {
   scales: Record<string, 100 | 1>;
 }
 
-/** Error-like metrics (lower is better), as the metric catalog says. */
-const lowerIsBetter = (key: string): boolean => metricDirection(key) === 'min';
-
-const DATASET_SUFFIX = /_(mosi|mosei|sims|simsv2)$/i;
+/** Whether a metric key ranks lower-is-better (errors, the loss), from the metric catalog. */
+export function lowerIsBetter(key: string): boolean {
+  return metricDirection(key) === 'min';
+}
 
 /** `self_mm_mosi` -> `self_mm`; a pipeline not named after its dataset keeps its name. */
 export function modelName(pipeline: string): string {
-  return pipeline.replace(DATASET_SUFFIX, '');
+  return modelOfPipeline(pipeline);
 }
 
 function globToRegex(seg: string): RegExp {

@@ -26,10 +26,11 @@ import type { TuneData } from './tune-data.js';
 import { fmtDuration } from './tui/state.js';
 import { describeDistribution } from '../tune/space.js';
 import { formatCell, scaledHeader } from './table-scale.js';
+import { relativeRobustness, robustnessCurves, robustnessSpecs } from './plot/robustness-spec.js';
 
 export { histogramEpochs } from './plot/vega-specs.js';
 
-export const PLOTS = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion'] as const;
+export const PLOTS = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'robustness'] as const;
 export type PlotName = (typeof PLOTS)[number];
 
 const label = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} ${r.manifest?.imported ? '(imported MMSA checkpoint)' : `seed ${r.manifest?.seed ?? '?'}`}`;
@@ -50,6 +51,8 @@ export function plotSpecs(r: RunData, name: PlotName, epoch?: number): Spec[] {
       return one(scatterSpec(r));
     case 'confusion':
       return one(confusionSpec(r));
+    case 'robustness':
+      return robustnessSpecs(r.robustness ?? [], label(r));
   }
 }
 
@@ -105,6 +108,7 @@ async function runSection(r: RunData, i: number): Promise<string> {
     parts.push('<h3>Confusion matrix (test; rows: true class, columns: predicted class)</h3>');
     parts.push(table(['true \\ predicted', ...cm.counts.map((_, j) => String(j))], cm.counts.map((row, t) => [String(t), ...row.map(String)]), 'confusion'));
   }
+  if (r.robustness) parts.push(await robustnessSection(r));
   const hists = labelSpecs(r);
   if (hists.length > 0) {
     parts.push('<h3>ULGM: generated unimodal labels next to the multimodal labels</h3>');
@@ -137,6 +141,27 @@ async function runSection(r: RunData, i: number): Promise<string> {
   if (r.lock) parts.push(`<details><summary>Resolved spec (spec.lock.json)</summary><pre class="spec">${escapeXml(JSON.stringify(r.lock, null, 2))}</pre></details>`);
   if (m) parts.push(`<details><summary>Run manifest (manifest.json)</summary><pre class="manifest">${escapeXml(JSON.stringify(m, null, 2))}</pre></details>`);
   parts.push('</section>');
+  return parts.join('\n');
+}
+
+/** Metric against perturbation rate, and per series MultiBench's relative robustness of the first key metric. */
+async function robustnessSection(r: RunData): Promise<string> {
+  const parts = ['<h3>Robustness (mmsa evaluate --missing / --noise)</h3>'];
+  const curves = robustnessCurves(r.robustness ?? []);
+  const metric = keyMetricsOf([...new Set(curves.map((c) => c.metric))], 1)[0];
+  const rows = curves
+    .filter((c) => c.metric === metric)
+    .map((c) => {
+      const first = c.points[0];
+      const last = c.points[c.points.length - 1];
+      return [c.series, `${c.split} of ${c.data.split(/[\\/]/).pop() ?? c.data}`, c.points.map((p) => p.rate).join(', '), fmt(first?.mean), fmt(last?.mean), fmt(relativeRobustness(c.points))];
+    });
+  if (metric && rows.length > 0) {
+    parts.push(table(['series', 'data', 'rates', `${metric} at first rate`, `${metric} at last rate`, `${metric} mean over rates (area / span)`], rows, 'robustness'));
+  }
+  const figs: string[] = [];
+  for (const s of robustnessSpecs(r.robustness ?? [], label(r))) figs.push(await figure('plot-robustness', s));
+  parts.push(`<div class="plots">${figs.join('\n')}</div>`);
   return parts.join('\n');
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { isRunEvent, type EpochEndEvent, type RunEvent, type SeedResult } from '../runtime/events.js';
 import type { LockFile, RunManifest } from '../runtime/run-dir.js';
+import type { RobustnessFile, RobustnessRecord } from '../runtime/robustness-record.js';
 
 export interface Prediction {
   id: string;
@@ -33,6 +34,8 @@ export interface RunData {
   results?: SeedResult;
   predictions?: Prediction[];
   histograms: LabelHistogram[];
+  /** Results of `mmsa evaluate --missing/--noise` (robustness.json), when there are any. */
+  robustness?: RobustnessRecord[];
   /** Lines of events.ndjson that were not events (a torn last line of a live run, or foreign text). */
   badLines: number;
 }
@@ -106,6 +109,7 @@ export function loadRun(dir: string): RunData {
   const manifest = readOptionalJson<RunManifest>(join(dir, 'manifest.json'));
   const lock = readOptionalJson<LockFile>(join(dir, 'spec.lock.json'));
   const results = readOptionalJson<SeedResult>(join(dir, 'results.json'));
+  const robustness = readOptionalJson<RobustnessFile>(join(dir, 'robustness.json'))?.records;
   return {
     dir,
     ...(manifest ? { manifest } : {}),
@@ -115,6 +119,7 @@ export function loadRun(dir: string): RunData {
     ...(results ? { results } : {}),
     ...(existsSync(predPath) ? { predictions: parsePredictionsCsv(readFileSync(predPath, 'utf8')) } : {}),
     histograms,
+    ...(Array.isArray(robustness) && robustness.length > 0 ? { robustness } : {}),
     badLines: bad,
   };
 }

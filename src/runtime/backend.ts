@@ -146,8 +146,3 @@ export function sampleMemory(): MemoryUsage {
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
-
-/** The backend tfjs is currently using (for run metadata). */
-export function currentBackend(): string {
-  return tf.getBackend();
-}

@@ -104,15 +104,6 @@ export interface EvalEndEvent extends EventBase {
   predictionsFile?: string;
 }
 
-/** What task 'ulgm' reports per epoch in task.update / taskExtras (fields may be absent in older runs). */
-export interface UlgmEpochExtras {
-  /** Mean |y_m - y_M| per modality. */
-  drift: Record<string, number>;
-  /** Histogram of the label banks ('fusion' = the multimodal labels y_M, then one per modality). */
-  histogram?: { lo: number; hi: number; counts: Record<string, number[]> };
-  labelsFile?: string;
-}
-
 export interface EpochEndEvent extends EventBase {
   kind: 'epoch.end';
   epoch: number;
@@ -131,6 +122,8 @@ export interface EpochEndEvent extends EventBase {
   seconds: number;
   /** Per task: what its onEpochEnd hook reported (e.g. ULGM label drift). */
   taskExtras: Record<string, Record<string, unknown>>;
+  /** With a learning-rate scheduler: every optimizer group's learning rate for the next epoch. */
+  lr?: Record<string, number>;
   /** Memory at the epoch's end (added by the run): see MemoryUsage. */
   memory?: MemoryUsage;
 }

@@ -92,18 +92,18 @@ export function describeWriteError(e: unknown, path: string, ctx: WriteContext =
     if (!blocked && code === 'ENOENT') {
       const missing = existingAncestor(dirname(target)) !== dirname(target);
       if (!missing) return undefined;
-      return new MmsaError(NOT_WRITABLE, `cannot write ${what}${target}: its directory ${dirname(target)} does not exist`, {
+      return new MmsaError(NOT_WRITABLE, `cannot write ${what}${shown}: its directory ${dirname(target)} does not exist`, {
         hint: `create it first${elsewhere}`,
-        details: { path: target, errno: code },
+        details: { path: shown, errno: code },
         cause: e,
       });
     }
     const c = blocked?.code ?? code;
     const why = c === 'EROFS' ? 'is on a read-only file system' : 'is not writable (permission denied)';
     const place = blocked ? (blocked.dir === dirname(target) ? `its directory ${blocked.dir} ${why}` : `${blocked.dir} ${why}, so ${dirname(target)} cannot be created`) : `it ${why}`;
-    return new MmsaError(NOT_WRITABLE, `cannot write ${what}${target}: ${place}`, {
+    return new MmsaError(NOT_WRITABLE, `cannot write ${what}${shown}: ${place}`, {
       hint: `choose a writable place${elsewhere}`,
-      details: { path: target, errno: c, ...(blocked ? { dir: blocked.dir } : {}) },
+      details: { path: shown, errno: c, ...(blocked ? { dir: blocked.dir } : {}) },
       cause: e,
     });
   }

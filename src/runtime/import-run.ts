@@ -16,7 +16,8 @@ import type { NativeMode } from './native.js';
 import { backendLabel, effectiveSpec, hashOf, manifestOf, mmsaVersion } from './run.js';
 import { RunDir, safeSegment, writeJsonAtomic, type LockFile } from './run-dir.js';
 import { writeCheckpoint } from './train/checkpoint.js';
-import { evaluateSplit, topologyOf, writePredictions, type EvalOutcome } from './train/executor.js';
+import { topologyOf } from './train/checkpoint.js';
+import { evaluateSplit, writePredictions, type EvalOutcome } from './train/evaluate.js';
 import { matchMmsaCheckpoint, readMmsaCheckpoint, type ImportMatch, type MmsaCheckpoint } from './weights/import-mmsa.js';
 
 export interface ImportOptions {

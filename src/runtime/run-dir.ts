@@ -17,6 +17,8 @@ export interface DatasetIdentity {
   path?: string;
   sha256?: string | null;
   synthetic?: Record<string, unknown>;
+  /** Training-split mean / std of the modalities with `normalize: standard`, reused when scoring new data. */
+  normalization?: Record<string, { mean: number[]; std: number[] }>;
 }
 
 export interface RunManifest {

@@ -79,10 +79,15 @@ export function ownerAlive(owner: RunOwner, heartbeatAt: string | undefined, now
   const beatText = Number.isFinite(beat) ? `last heartbeat ${ago(now - beat)} ago` : 'no heartbeat recorded';
   const who = `pid ${owner.pid} on ${owner.host}`;
   if (owner.host === os.hostname()) {
-    if (owner.pid === process.pid) return { alive: true, why: `this process (${who})` };
+    const recorded = Date.parse(owner.processStartedAt);
+    if (owner.pid === process.pid) {
+      // A container restarts its processes with the same small pids: only this very process is this process.
+      const mine = Date.parse(currentOwner().processStartedAt);
+      if (!Number.isFinite(recorded) || Math.abs(mine - recorded) <= 5_000) return { alive: true, why: `this process (${who})` };
+      return { alive: false, why: `its process (${who}) is gone (pid ${owner.pid} now belongs to this process); ${beatText}` };
+    }
     if (!isPidAlive(owner.pid)) return { alive: false, why: `its process (${who}) is gone; ${beatText}` };
     const started = processStartTime(owner.pid);
-    const recorded = Date.parse(owner.processStartedAt);
     // /proc's start time is rounded to clock ticks and boot time to seconds: allow a few seconds.
     if (started !== undefined && Number.isFinite(recorded) && Math.abs(started - recorded) > 5_000) {
       return { alive: false, why: `its process (${who}) is gone (pid ${owner.pid} now belongs to another process); ${beatText}` };

@@ -18,8 +18,11 @@ import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
 import { completedSeedResults, findCompletedRun, readManifest, runDirPath, RunDir, summaryPaths, writeSummary, type LockFile, type RunManifest } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
+import { acquireRunLock, beingTrained, type RunLock } from './run-lock.js';
 import { writeCheckpoint } from './train/checkpoint.js';
-import { runSchedule, type Batcher } from './train/executor.js';
+import type { Batcher } from './train/evaluate.js';
+import { runSchedule } from './train/executor.js';
+import { prepareComponents } from './lower/prepare.js';
 
 /** The public options plus test seams (dataset loader, lowering, batcher). */
 export interface RunOptions extends PipelineRunOptions {
@@ -54,6 +57,7 @@ export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: num
       ...(p?.path ? { path: p.path } : {}),
       ...(p?.sha256 ? { sha256: p.sha256 } : {}),
       ...(p?.synthetic ? { synthetic: p.synthetic } : {}),
+      ...(p?.normalization ? { normalization: p.normalization } : {}),
     },
     command,
   };
@@ -68,6 +72,17 @@ export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatus
  * yielded. Errors become a `run.error` event (and a 'failed' manifest); the return value tells the outcome.
  */
 export async function* runPipeline(compiled: CompileResult, opts: RunOptions): AsyncGenerator<RunEvent, RunOutcome> {
+  const locks: RunLock[] = [];
+  try {
+    return yield* runSeeds(compiled, opts, locks);
+  } finally {
+    // However the seeds end (finished, failed, or the consumer stopped iterating): the start locks go.
+    for (const l of locks.splice(0)) l.release();
+  }
+}
+
+/** runPipeline's body; `locks` holds the start lock of the seed in progress. */
+async function* runSeeds(compiled: CompileResult, opts: RunOptions, locks: RunLock[]): AsyncGenerator<RunEvent, RunOutcome> {
   const { ir, spec, hash, seeds } = runPlan(compiled, opts);
   const outcome: RunOutcome = { status: 'completed', specHash: hash, runDirs: [], results: [] };
   const ev = <E extends RunEvent>(body: EventBody<E>) => makeEvent<E>(body);
@@ -124,17 +139,36 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
   };
 
   for (const [seedIndex, seed] of seeds.entries()) {
+    for (const l of locks.splice(0)) l.release();
     if (opts.signal?.aborted) {
       outcome.status = 'interrupted';
       return outcome;
     }
     const runId = `${hash}-${seed}`;
     const dirPath = runDirPath(opts.outRoot, ir.pipeline, hash, seed);
-    const done = opts.force ? undefined : findCompletedRun(dirPath);
-    if (done) {
+    const completed = () => (opts.force ? undefined : findCompletedRun(dirPath));
+    const reuse = (done: NonNullable<ReturnType<typeof findCompletedRun>>) => {
       outcome.runDirs.push(dirPath);
       outcome.results.push(done.results);
-      yield ev({ kind: 'run.end', runId, scope: 'seed', status: 'completed', seed, seedIndex, result: done.results, epochs: done.results.epochs, bestEpoch: done.results.bestEpoch, reused: true, runDir: dirPath, seconds: 0 });
+      return ev({ kind: 'run.end', runId, scope: 'seed', status: 'completed', seed, seedIndex, result: done.results, epochs: done.results.epochs, bestEpoch: done.results.bestEpoch, reused: true, runDir: dirPath, seconds: 0 });
+    };
+    const done = completed();
+    if (done) {
+      yield reuse(done);
+      continue;
+    }
+    // Held from before the data loads until the seed ends: a second run of the same spec and seed started at the
+    // same moment stops here (MSA6743) instead of training into the same directory. A completed run is reused above
+    // without it (so it can be read from a read-only place), and looked for again once the lock is held.
+    try {
+      locks.push(acquireRunLock(dirPath, { what: 'the run directory', elsewhere: 'write the runs elsewhere with --out DIR' }));
+    } catch (e) {
+      yield fail(e, seed);
+      return outcome;
+    }
+    const doneMeanwhile = completed();
+    if (doneMeanwhile) {
+      yield reuse(doneMeanwhile);
       continue;
     }
     // A directory still marked running is either being trained right now (never replace it, not even with --force)
@@ -142,31 +176,17 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     const previous = readManifest(dirPath);
     const judged = previous?.status === 'running' ? judgeRun(previous) : undefined;
     if (judged?.state === 'running') {
-      yield fail(
-        new MmsaError('MSA6743', `${dirPath} is being trained right now (${judged.why})`, {
-          hint: `follow it with \`mmsa watch ${dirPath}\`, or stop that process first; a second run of the same spec and seed would overwrite it`,
-          details: { path: dirPath, ...(judged.owner ? { owner: judged.owner } : {}) },
-        }),
-        seed,
-      );
+      yield fail(beingTrained(dirPath, judged.why, judged.owner), seed);
       return outcome;
     }
     const recovered = judged?.state === 'dead' ? `the previous run in ${dirPath} died (${judged.why}); training it again from the start` : undefined;
     if (!data) {
       try {
         data = opts.loadData ? await opts.loadData(ir) : yield* loadDatasetWithEvents(ir, runId, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
-        // Lowering is synchronous and offline: fetch pretrained BERT weights (local dir, HF cache or the hub) now,
+        // Lowering is synchronous and offline: components prepare what it needs (BERT downloads its weights) now,
         // after the data is known to be there.
-        for (const n of ir.nodes) {
-          if (n.kind === 'encoder' && n.type === 'bert') {
-            const { ensureBertDownloaded } = await import('./bert/load-bert.js');
-            const model = String(n.config['pretrained']);
-            const revision = typeof n.config['revision'] === 'string' ? n.config['revision'] : undefined;
-            const r = await ensureBertDownloaded(model, revision ? { revision } : {});
-            // The commit a branch resolved to: `mmsa predict` loads exactly these weights later.
-            lock.pretrained = { ...lock.pretrained, [n.id]: { model, ...(revision ? { revision } : {}), source: r.source, ...(r.commit ? { commit: r.commit } : {}) } };
-          }
-        }
+        // What a component fetched (BERT: the commit a branch resolved to, which `mmsa predict` loads later).
+        for (const [id, record] of await prepareComponents(ir)) lock.pretrained = { ...lock.pretrained, [id]: record };
       } catch (e) {
         yield fail(e, seed);
         return outcome;

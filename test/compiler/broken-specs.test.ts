@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileFile, type CompileResult } from '../../src/compiler/compile.js';
 import { formatDiagnostics, toJsonDiagnostics, type JsonDiagnostic } from '../../src/compiler/diagnostics/format.js';
-import { MESSAGES } from '../../src/compiler/diagnostics/messages.js';
+import { MESSAGES } from '../../src/core/messages.js';
 import { loadDslFrontEnd } from '../../src/compiler/syntax/parse-file.js';
 import { expectBaseline } from '../helpers/baseline.js';
 

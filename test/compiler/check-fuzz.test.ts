@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/compiler/compile.js';
-import { MESSAGES } from '../../src/compiler/diagnostics/messages.js';
+import { MESSAGES } from '../../src/core/messages.js';
 import { mulberry32 as rng } from '../helpers/prng.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -6,11 +6,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOG } from '../../src/compiler/components/catalog.js';
+import { CATALOG } from '../../src/components/catalog.js';
 import { compileFile } from '../../src/compiler/compile.js';
 import { mapMmsaNames, renameLocal } from '../../src/compiler/ir/mmsa-names.js';
 import { packageRoot } from '../../src/paths.js';
-import { CASES } from './components/representative-params.js';
 
 const root = packageRoot();
 const KEYS = JSON.parse(readFileSync(join(root, 'test/fixtures/mmsa-checkpoints/state-dict-keys.json'), 'utf8')) as Record<string, Record<string, number[]>>;
@@ -93,7 +92,7 @@ describe('how names are composed', () => {
 
   it("every component rename names one of the component's sub-modules", () => {
     for (const def of CATALOG.filter((c) => c.mmsaNames?.rename)) {
-      const locals = (CASES[`${def.kind}:${def.type}`] ?? []).flatMap((k) => def.paramNames!(k.params));
+      const locals = (def.examples ?? []).flatMap((k) => def.paramNames!(k.params));
       for (const from of Object.keys(def.mmsaNames!.rename!)) {
         expect(locals.some((l) => l === from || l.startsWith(`${from}.`)), `${def.type}: ${from}`).toBe(true);
       }

@@ -1,6 +1,7 @@
 // Runs that die must look dead: a real `mmsa run` child killed with SIGKILL (every reader says it died, `mmsa run`
-// trains it again), stopped with SIGTERM (interrupted, exit 143), a live run not overwritten by a second one, a
-// process that exits mid-run, a kill between the two renames of a checkpoint swap, and stale temporaries.
+// trains it again), stopped with SIGTERM (interrupted, exit 143), a live run not overwritten by a second one, two
+// runs of one spec and seed started together, a process that exits mid-run, a kill between the two renames of a
+// checkpoint swap, and stale temporaries.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -17,7 +18,8 @@ function deadPid(): number {
 }
 
 describe('a run killed with SIGKILL', () => {
-  it('is called dead by watch, predict, report and compare, and `mmsa run` trains it again', async () => {
+  // Eight commands in a row: slow on a loaded machine.
+  it('is called dead by watch, predict, report and compare, and `mmsa run` trains it again', { timeout: 240_000 }, async () => {
     const dir = tmp();
     const spec = writeSlowSpec(dir, 4, 512);
     const out = join(dir, 'runs');
@@ -119,6 +121,36 @@ describe('a live run', () => {
       child.proc.kill('SIGKILL');
       await child.exited;
     }
+  });
+});
+
+describe('two `mmsa run`s of the same spec and seed started at the same moment', () => {
+  it('one trains, the other stops with MSA6743 (or reuses the finished run): never two trainings in one directory', { timeout: 180_000 }, async () => {
+    const dir = tmp();
+    const spec = writeSlowSpec(dir, 2, 256);
+    const out = join(dir, 'runs');
+    const kids = [0, 1].map(() => startMmsa(['run', spec, '--out', out, '--reporter', 'ndjson'], dir));
+    const exits = await Promise.all(kids.map((k) => k.exited));
+    const events = kids.map((k) => k.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; reused?: boolean; code?: string; message?: string }));
+    const trained = events.map((es) => es.some((e) => e.kind === 'run.start'));
+    // Without the start lock both passed the check while neither had a run directory yet, and both exited 0.
+    expect(trained.filter(Boolean)).toHaveLength(1);
+    const loser = trained.indexOf(false);
+    const lost = events[loser]!;
+    const refused = lost.find((e) => e.kind === 'run.error');
+    if (refused) {
+      expect(exits[loser]!.code).toBe(1);
+      expect(refused.code).toBe('MSA6743');
+      expect(refused.message).toMatch(/-1111 is being trained right now \(pid \d+ on /);
+    } else {
+      expect(exits[loser]!.code).toBe(0);
+      expect(lost.some((e) => e.kind === 'run.end' && e.reused)).toBe(true);
+    }
+    expect(exits[1 - loser]!.code).toBe(0);
+    const runDir = await waitForRunDir(out, 'slow');
+    expect(readManifestJson(runDir).status).toBe('completed');
+    expect(readFileSync(join(runDir, 'events.ndjson'), 'utf8').match(/"kind":"run\.start"/g)).toHaveLength(1);
+    expect(readdirSync(join(out, 'slow')).filter((n) => /\.lock|\.tmp-|\.old-/.test(n))).toEqual([]);
   });
 });
 

@@ -1,9 +1,12 @@
 // Full disks and read-only places, for real: a 256 KiB tmpfs and a read-only tmpfs mounted in a private mount
-// namespace (unshare -rm), with `mmsa run`, `report -o` and `predict --out` as child processes. Each must end with a
-// located error (which path, how much space), exit 74, a run marked failed, nothing partial left, no stack trace.
+// namespace (unshare -rm), and directories without write permission (EACCES) for a user who is not their owner, with
+// `mmsa run`, `report -o` and `predict --out` as child processes. Each must end with a located error (which path, how
+// much space), exit 74, a run marked failed, nothing partial left, no stack trace.
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { canMountPrivately, inMountNamespace, mmsa, STACK_LINE, tmp, writeSlowSpec } from './runs-helpers.js';
+import { canMountPrivately, inMountNamespace, MMSA, mmsa, STACK_LINE, tmp, writeSlowSpec } from './runs-helpers.js';
 
 const can = canMountPrivately();
 if (!can.ok) console.warn(`skipping the full-disk and read-only tests: ${can.why}`);
@@ -123,4 +126,68 @@ echo "--- rundir"; ls -A "$RUN"`,
     expect(s['ro']!.trim()).toBe('');
     expect(s['rundir']!).not.toMatch(/report\.html|\.tmp-/);
   });
+});
+
+/**
+ * How to run mmsa as a user for whom a 0555 directory is not writable: this user, unless it is root (whom permission
+ * bits do not stop); then `nobody`, when this process may switch to it.
+ */
+function unprivileged(): { ok: boolean; why: string; opts: SpawnSyncOptions } {
+  const uid = process.getuid?.();
+  if (uid === undefined) return { ok: false, why: 'no POSIX user ids on this platform', opts: {} };
+  if (uid !== 0) return { ok: true, why: '', opts: {} };
+  const opts: SpawnSyncOptions = { uid: 65534, gid: 65534 };
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.getuid()))'], { ...opts, encoding: 'utf8' });
+  return r.status === 0 && r.stdout === '65534' ? { ok: true, why: '', opts } : { ok: false, why: `cannot run a process as nobody: ${r.error?.message ?? r.stderr}`, opts: {} };
+}
+
+const user = unprivileged();
+if (!user.ok) console.warn(`skipping the permission tests: ${user.why}`);
+
+describe.skipIf(!user.ok)('directories without write permission (EACCES)', () => {
+  it('`run --out`, `report -o`, `report` and `predict --out`: MSA6741 naming the directory that refuses, exit 74, nothing written', async () => {
+    const dir = tmp();
+    // The child (possibly nobody) must read the spec and the finished run, not write them.
+    chmodSync(dir, 0o755);
+    const spec = writeSlowSpec(dir, 1, 64);
+    const done = await mmsa(['run', spec, '--out', join(dir, 'runs'), '--reporter', 'plain'], dir);
+    expect(done.code).toBe(0);
+    const runDir = /\n {2}(\/\S+-1111)\n/.exec(done.out)![1]!;
+    const ro = join(dir, 'ro');
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    chmodSync(runDir, 0o555);
+    const as = (args: string[]) => spawnSync(process.execPath, [MMSA, ...args], { ...user.opts, cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', HOME: dir } });
+    try {
+      const cases: [string[], RegExp, RegExp][] = [
+        [['run', spec, '--out', join(ro, 'runs'), '--reporter', 'plain'], /error MSA6741: cannot write the run directory .*\/ro\/runs\/slow: .*\/ro is not writable \(permission denied\), so .*\/ro\/runs cannot be created/, /help: choose a writable place, or write the runs elsewhere with --out DIR/],
+        [['run', spec, '--out', ro, '--reporter', 'plain'], /error MSA6741: cannot write the run directory .*\/ro\/slow: its directory .*\/ro is not writable \(permission denied\)/, /help: choose a writable place, or write the runs elsewhere with --out DIR/],
+        [['report', runDir, '-o', join(ro, 'r.html')], /error MSA6741: cannot write the report .*\/ro\/r\.html: its directory .*\/ro is not writable \(permission denied\)/, /help: choose a writable place, or pass another -o/],
+        [['report', runDir], /error MSA6741: cannot write the report .*-1111\/report\.html: its directory .*-1111 is not writable \(permission denied\)/, /help: choose a writable place, or pass another -o/],
+        [['predict', runDir, '--out', join(ro, 'p.csv')], /error MSA6741: cannot write the predictions .*\/ro\/p\.csv: its directory .*\/ro is not writable \(permission denied\)/, /help: choose a writable place, or pass another --out/],
+      ];
+      for (const [args, message, help] of cases) {
+        const r = as(args);
+        expect(r.status, `${args.join(' ')}\n${r.stderr}`).toBe(74);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).toMatch(help);
+        expect(r.stderr).not.toMatch(STACK_LINE);
+        expect(r.stderr).not.toMatch(/EACCES/);
+      }
+      expect(readdirSync(ro)).toEqual([]);
+      expect(readdirSync(runDir).filter((n) => /report\.html|\.tmp-/.test(n))).toEqual([]);
+
+      // A pipeline folder that does not let this user in: a new seed stops at its start lock, named as the run directory.
+      const pipe = join(dir, 'runs', 'slow');
+      chmodSync(pipe, 0o555);
+      const seed2 = as(['run', spec, '--out', join(dir, 'runs'), '--reporter', 'plain', '-s', '1112']);
+      expect(seed2.status).toBe(74);
+      expect(seed2.stderr).toMatch(/error MSA6741: cannot write the run directory .*\/runs\/slow\/[0-9a-f]{12}-1112: its directory .*\/runs\/slow is not writable \(permission denied\)/);
+      expect(readdirSync(pipe).filter((n) => n.includes('1112'))).toEqual([]);
+    } finally {
+      chmodSync(ro, 0o755);
+      chmodSync(runDir, 0o755);
+      chmodSync(join(dir, 'runs', 'slow'), 0o755);
+    }
+  }, 240_000);
 });

@@ -40,6 +40,14 @@ describe('judgeRun', () => {
     );
   });
 
+  it('this pid recorded by an earlier process (a restarted container reuses small pids) is not this process', () => {
+    const now = Date.now();
+    const earlier = { ...currentOwner(), processStartedAt: iso(Date.parse(currentOwner().processStartedAt) - 3_600_000) };
+    const j = judgeRun({ status: 'running', owner: earlier, heartbeatAt: iso(now - 3_600_000) }, now);
+    expect(j.state).toBe('dead');
+    expect(j.state === 'dead' && j.why).toMatch(new RegExp(`pid ${process.pid} now belongs to this process`));
+  });
+
   it('this process owns what it runs; manifests without an owner count as dead once old', () => {
     const now = Date.now();
     expect(judgeRun({ status: 'running', owner: currentOwner(), heartbeatAt: iso(now) }).state).toBe('running');

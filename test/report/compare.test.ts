@@ -36,6 +36,19 @@ describe('compare', () => {
     expect(() => compareRuns(runs, 'Acc_9')).toThrow(/no metric 'Acc_9'.*/);
   });
 
+  it('ranks every metric the way the metric catalog says is better (RMSE and Loss lowest, CCC highest)', () => {
+    const custom = [
+      run('a_custom', 'custom', 1, { RMSE: 0.4, CCC: 0.6, Loss: 0.3 }),
+      run('b_custom', 'custom', 1, { RMSE: 0.2, CCC: 0.5, Loss: 0.5 }),
+    ];
+    const c = compareRuns(custom);
+    // The default sort key is the first higher-is-better metric.
+    expect(c.sortBy).toBe('CCC');
+    expect(c.rows.map((r) => r.pipeline)).toEqual(['a_custom', 'b_custom']);
+    expect(c.best['custom']).toEqual({ RMSE: 1, CCC: 0, Loss: 0 });
+    expect(compareRuns(custom, 'RMSE').rows.map((r) => r.pipeline)).toEqual(['b_custom', 'a_custom']);
+  });
+
   it('model names drop the dataset suffix; two spec hashes of one pipeline stay apart', () => {
     expect(modelName('self_mm_simsv2')).toBe('self_mm');
     expect(modelName('demo_tfn')).toBe('demo_tfn');

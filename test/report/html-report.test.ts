@@ -6,7 +6,7 @@ import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { histogramEpochs, plotSpecs, renderHtmlReport } from '../../src/report/html-report.js';
 import { renderPng, renderSvg } from '../../src/report/plot/render.js';
-import { confusionMatrix, isErrorMetric, labelSpecs, taskStarts } from '../../src/report/plot/vega-specs.js';
+import { confusionMatrix, isErrorMetric, labelSpecs, seedLossSpec, taskStarts } from '../../src/report/plot/vega-specs.js';
 import { loadRun, parsePredictionsCsv, type RunData } from '../../src/report/run-data.js';
 import type { EpochEndEvent } from '../../src/runtime/events.js';
 import { FIXTURE_RUN, tmp } from './helpers.js';
@@ -156,6 +156,21 @@ function decodePng(buf: Buffer): { w: number; h: number; px: (x: number, y: numb
   }
   return { w, h, px: (x, y) => [...out.subarray(y * stride + x * channels, y * stride + x * channels + 3)] };
 }
+
+describe('legends', () => {
+  it('every legend symbol is drawn: the dashes that tell train from valid (and heads from tasks) have a stroke', async () => {
+    const a = loadRun(FIXTURE_RUN);
+    const b: RunData = { ...a, manifest: { ...a.manifest!, seed: 1112 } };
+    const specs = [seedLossSpec([a, b], 'demo')!, ...plotSpecs(a, 'loss')];
+    for (const spec of specs) {
+      const svg = await renderSvg(spec);
+      // Line symbols of a legend: a short horizontal path around the symbol's origin.
+      const symbols = svg.match(/<path transform="translate\([^)]*\)" d="M-[\d.]+,0L[\d.]+,0"[^>]*>/g) ?? [];
+      expect(symbols.length).toBeGreaterThan(2);
+      for (const p of symbols) expect(p).toMatch(/ stroke="#?\w+"/);
+    }
+  });
+});
 
 describe('PNG', () => {
   it('renders a plot at twice its size with a white background and coloured lines', async () => {

@@ -192,6 +192,19 @@ describe('TUI components (ink-testing-library)', () => {
     expect(f).toMatch(/^summary: \/w\/runs\/lmf_mosi\/h-summary\.json$/m);
   });
 
+  it('a seed whose earlier run died and is trained again: the note stays on screen while it trains and at the end', () => {
+    const why = 'the previous run in /w/runs/lmf_mosi/h-1111 died (its process (pid 4242 on vm) is gone; last heartbeat 2 min ago); training it again from the start';
+    const events = recordedEvents().map((e) => (e.kind === 'run.start' ? ({ ...e, recovered: why } as RunEvent) : e));
+    const firstStep = events.findIndex((e) => e.kind === 'step.end');
+    const mid = frame(stateAt(events, firstStep + 1), 120);
+    expect(mid).toContain(`note: ${why.slice(0, 60)}`);
+    expect(mid.replace(/\n/g, ' ').replace(/\s+/g, ' ')).toContain(`note: ${why}`);
+    const end = frame(stateOf([...events, summaryEvent()]), 120);
+    expect(end.replace(/\s+/g, ' ')).toContain(`note: ${why}`);
+    // A plain first run has no note.
+    expect(frame(stateOf(recordedEvents()), 120)).not.toContain('note:');
+  });
+
   it('drift bars', () => {
     expect(render(<DriftLine drift={{ text: 0.5, audio: 1 }} />).lastFrame()).toMatch(/text 0\.500 \[####----\]\s+audio 1\.000 \[########\]/);
     // Too narrow for the bars: the values stay on one line.

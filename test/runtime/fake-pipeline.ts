@@ -60,6 +60,8 @@ export function fakeSchedule(over: Partial<TrainingSchedule> = {}): TrainingSche
     metrics: ['MAE', 'Corr'],
     evalSplits: ['valid', 'test'],
     seeds: [1],
+    stages: [{ name: 'main', groups: [], tasks: ['l1'], every: 'batch', scheduler: null }],
+    stagesDeclared: false,
     ...over,
   };
 }

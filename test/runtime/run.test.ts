@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CompileResult } from '../../src/compiler/compile.js';
 import { SourceHost } from '../../src/compiler/source/source-file.js';
 import { MmsaError } from '../../src/errors.js';
 import { isRunEvent, type RunEvent } from '../../src/runtime/events.js';
 import { runPipeline, type RunOptions, type RunOutcome } from '../../src/runtime/run.js';
+import { acquireRunLock, runLockPath } from '../../src/runtime/run-lock.js';
 import { readCheckpoint } from '../../src/runtime/train/checkpoint.js';
 import { fakeData, fakeIr, fakePipeline, fakeSchedule } from './fake-pipeline.js';
 
@@ -174,5 +176,90 @@ describe('the spec summary', () => {
     const csv = readFileSync(join(out, 'fake_linear', `${first.outcome.specHash}-summary.csv`), 'utf8').split('\n');
     expect(csv[0]).toBe('Model,MAE,Corr,Loss');
     expect(csv[1]).toMatch(/^fake_linear,"\(0\.\d{1,4}, 0\.\d{1,4}\)"/);
+  });
+});
+
+describe('two runs of the same spec and seed started at the same moment', () => {
+  it('the second stops with MSA6743 at the start lock, before loading data; the first trains alone; the lock is gone after', async () => {
+    const out = tmp();
+    let releaseData!: () => void;
+    const dataGate = new Promise<void>((r) => (releaseData = r));
+    let loadsA = 0;
+    // A: passes the checks, takes the lock and waits in its data load (where a real MOSI-sized file takes seconds).
+    const a = runPipeline(compiled(), {
+      backend: 'cpu',
+      outRoot: out,
+      seeds: [11],
+      loadData: async () => {
+        loadsA += 1;
+        await dataGate;
+        return fakeData();
+      },
+      lower: (_ir, o) => fakePipeline({ seed: o.seed }),
+    });
+    const eventsA: RunEvent[] = [];
+    const first = await a.next();
+    if (!first.done) eventsA.push(first.value);
+    const pendingA = a.next();
+    while (loadsA === 0) await new Promise((r) => setTimeout(r, 1));
+    const lockFile = readdirSync(join(out, 'fake_linear')).find((n) => n.endsWith('.lock'));
+    expect(lockFile).toMatch(/^\.[0-9a-f]{12}-11\.lock$/);
+
+    // B: the same spec and seed while A loads. Without the lock both found no run directory and both trained.
+    let loadsB = 0;
+    const b = await drive(compiled(), { outRoot: out, seeds: [11], loadData: async () => ((loadsB += 1), fakeData()) });
+    expect(b.outcome.status).toBe('failed');
+    expect(b.outcome.error?.code).toBe('MSA6743');
+    expect(b.outcome.error?.message).toMatch(/fake_linear\/[0-9a-f]{12}-11 is being trained right now \(this process \(pid \d+ on /);
+    expect(b.outcome.error?.hint).toMatch(/follow it with `mmsa watch /);
+    expect(loadsB).toBe(0);
+    expect(b.outcome.runDirs).toEqual([]);
+
+    releaseData();
+    let r = await pendingA;
+    while (!r.done) {
+      eventsA.push(r.value);
+      r = await a.next();
+    }
+    expect(r.value.status).toBe('completed');
+    const dir = r.value.runDirs[0]!;
+    const runStarts = readFileSync(join(dir, 'events.ndjson'), 'utf8').split('\n').filter((l) => l.includes('"kind":"run.start"'));
+    expect(runStarts).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).status).toBe('completed');
+    expect(readdirSync(join(out, 'fake_linear')).filter((n) => n.includes('.lock'))).toEqual([]);
+
+    // Once A is done, the same spec and seed is simply reused.
+    const c = await drive(compiled(), { outRoot: out, seeds: [11] });
+    expect(c.outcome.status).toBe('completed');
+    expect(c.events.some((e) => e.kind === 'run.end' && e.scope === 'seed' && e.reused)).toBe(true);
+  });
+
+  it('a lock left by a dead process is taken over; one of a live process on another host counts while its heartbeat is fresh', async () => {
+    const out = tmp();
+    const dir = join(out, 'p', 'abcdef012345-1');
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    mkdirSync(join(out, 'p'));
+    writeFileSync(runLockPath(dir), JSON.stringify({ pid: dead, host: hostname(), processStartedAt: new Date().toISOString() }));
+    const lock = acquireRunLock(dir);
+    expect(JSON.parse(readFileSync(runLockPath(dir), 'utf8')).pid).toBe(process.pid);
+    expect(() => acquireRunLock(dir)).toThrow(/being trained right now \(this process/);
+    lock.release();
+    expect(existsSync(runLockPath(dir))).toBe(false);
+
+    const elsewhere = { pid: 1, host: `${hostname()}-elsewhere`, processStartedAt: new Date().toISOString() };
+    writeFileSync(runLockPath(dir), JSON.stringify(elsewhere));
+    let err: unknown;
+    try {
+      acquireRunLock(dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MmsaError);
+    expect((err as MmsaError).code).toBe('MSA6743');
+    expect((err as MmsaError).message).toMatch(/pid 1 on .*-elsewhere, last heartbeat \d+ s ago/);
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(runLockPath(dir), old, old);
+    acquireRunLock(dir).release();
+    expect(readdirSync(join(out, 'p'))).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // Phase 4 (check): every rule runs, each reports diagnostics, none throws on user input.
 
 import type { DiagnosticExtras } from '../diagnostics/diagnostic.js';
-import type { MessageCode } from '../diagnostics/messages.js';
+import type { MessageCode } from '../../core/messages.js';
 import type { Span } from '../source/source-file.js';
 import type { SpecNode, SpecPath } from '../spec/spec-tree.js';
 import type { PipelineSpec } from '../spec/types.generated.js';

@@ -2,7 +2,7 @@
 // Shared by phases 0-6; messages come from the catalog in messages.ts.
 
 import type { Span } from '../source/source-file.js';
-import { MESSAGES, type MessageCode } from './messages.js';
+import { MESSAGES, type MessageCode } from '../../core/messages.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 

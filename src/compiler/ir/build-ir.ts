@@ -1,18 +1,17 @@
 // Builds the typed IR graph: input nodes from dataset facts, then encoders, fusion and heads through each
 // component's shape rule; tasks, parameter groups and the training schedule. Phase 5 (ir / shape inference).
 
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.js';
-import { expandHome } from '../spec/resolve-dataset.js';
-import { getComponent } from '../components/catalog.js';
-import type { ShapeContext, ShapeInput } from '../components/define-component.js';
+import { getComponent } from '../../components/catalog.js';
+import { taskHeads, type ComponentKind, type ShapeContext, type ShapeInput } from '../../components/component.js';
 import type { Span } from '../source/source-file.js';
-import { encoderModality, resolveRef, type NodeRef } from '../check/spec-graph.js';
+import { encoderModality, encoderReads, encoderReadsRefs, refId, refPath, resolveRef } from '../check/spec-graph.js';
 import { assignGroups, type ParamRef } from '../spec/selectors.js';
-import { defaultMode } from '../spec/normalize-spec.js';
+import { defaultEvalHead, defaultMode } from '../spec/normalize-spec.js';
 import type { SpecPath } from '../spec/spec-tree.js';
-import type { BertEncoder, Encoder, Modality, PipelineSpec } from '../spec/types.generated.js';
-import { paramSize, type Ir, type IrNode, type IrParamGroup, type IrTask, type ResolvedDataset, type TensorType, type TrainingSchedule } from './types.js';
+import type { Encoder, Modality, PipelineSpec, Scheduler } from '../spec/types.generated.js';
+import { paramSize, type Ir, type IrNode, type IrParamGroup, type IrScheduler, type IrStage, type IrTask, type ResolvedDataset, type TensorType, type TrainingSchedule } from './types.js';
 
 export interface BuildIrInput {
   spec: PipelineSpec;
@@ -30,27 +29,6 @@ function textLength(spec: PipelineSpec, dataset: ResolvedDataset): number | unde
   if (!f) return undefined;
   if (f.dtype === 'int' && f.shape.length === 2) return f.shape[1];
   return textMod.preprocess.seq_len ?? f.shape[0];
-}
-
-/**
- * The frozen-BERT fast path: a `bert` encoder with `finetune: false` whose dataset also ships the same model's
- * last-layer features (`text`, [L, hidden]) needs no BERT forward at all.
- */
-export function frozenBertFastPath(e: Encoder, dataset: ResolvedDataset): { feature: string; pretrained: string } | undefined {
-  if (e.type !== 'bert' || e.finetune !== false) return undefined;
-  const feat = dataset.features['text'];
-  if (!feat || feat.dtype !== 'float' || feat.shape.length !== 2) return undefined;
-  const hidden = e.config?.hidden_size ?? 768;
-  if (feat.shape[1] !== hidden) return undefined;
-  if (!dataset.pretrained || dataset.pretrained !== e.pretrained) return undefined;
-  return { feature: 'text', pretrained: e.pretrained };
-}
-
-function refId(ref: NodeRef | undefined): { id: string } | undefined {
-  if (!ref) return undefined;
-  if (ref.kind === 'fusion') return { id: 'fusion' };
-  const section = ref.kind === 'encoder' ? 'encoders' : ref.kind === 'head' ? 'heads' : 'modalities';
-  return { id: `${section}.${ref.name}` };
 }
 
 export function inputType(m: Modality, dataset: ResolvedDataset, spec: PipelineSpec): TensorType | undefined {
@@ -72,6 +50,31 @@ export function inputType(m: Modality, dataset: ResolvedDataset, spec: PipelineS
   const type: TensorType = { kind: 'sequence', shape: ['B', steps, d], dtype: 'float32', aligned };
   if (m.lengths && m.align !== 'avg_pool') type.lengths = m.lengths;
   return type;
+}
+
+/**
+ * Encoders in an order where every encoder comes after the encoders its `inputs:` read (spec order otherwise); a
+ * cycle (reported by the check phase) keeps spec order.
+ */
+function encodersInOrder(spec: PipelineSpec): [string, Encoder][] {
+  const all = Object.entries(spec.encoders);
+  const out: [string, Encoder][] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (key: string, e: Encoder): void => {
+    if (state.has(key)) return;
+    state.set(key, 'visiting');
+    if (encoderReadsRefs(e)) {
+      for (const r of encoderReads(key, e)) {
+        const ref = resolveRef(spec, r.name);
+        const dep = ref?.kind === 'encoder' ? spec.encoders[ref.name] : undefined;
+        if (ref && dep && state.get(ref.name) === undefined) visit(ref.name, dep);
+      }
+    }
+    state.set(key, 'done');
+    out.push([key, e]);
+  };
+  for (const [k, e] of all) visit(k, e);
+  return out;
 }
 
 export function buildIr(input: BuildIrInput): Ir | undefined {
@@ -101,15 +104,27 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
     });
   }
 
-  const infer = (kind: 'encoder' | 'fusion' | 'head', id: string, name: string, type: string, params: Record<string, unknown>, path: SpecPath, refs: { name: string; span: Span }[]): void => {
+  /** The node a reference reads and the type it gives: a node's output, or one of its named outputs. */
+  const readRef = (r: { name: string; modality?: boolean }): { id: string; type: TensorType } | undefined => {
+    if (r.modality) {
+      const n = byId.get(`modalities.${r.name}`);
+      return n ? { id: n.id, type: n.output } : undefined;
+    }
+    const ref = resolveRef(spec, r.name);
+    const n = ref ? byId.get(refPath(ref).join('.')) : undefined;
+    if (!ref || !n) return undefined;
+    const type = ref.output === undefined ? n.output : n.features?.[ref.output];
+    return type ? { id: refId(ref), type } : undefined;
+  };
+
+  const infer = (kind: 'encoder' | 'fusion' | 'head', id: string, name: string, type: string, params: Record<string, unknown>, path: SpecPath, refs: { name: string; span: Span; modality?: boolean }[]): void => {
     const def = getComponent(kind, type);
     if (!def || !def.infer) return;
     const inputs: ShapeInput[] = [];
     for (const r of refs) {
-      const ref = kind === 'encoder' ? { id: `modalities.${r.name}` } : refId(resolveRef(spec, r.name));
-      const n = ref ? byId.get(ref.id) : undefined;
-      if (!n) return; // unresolved or failed upstream: already reported
-      inputs.push({ id: n.id, name: r.name, type: n.output, span: r.span });
+      const read = readRef(r);
+      if (!read) return; // unresolved or failed upstream: already reported
+      inputs.push({ id: read.id, name: r.name, type: read.type, span: r.span });
     }
     const ctx: ShapeContext<Record<string, unknown>> = {
       node: id,
@@ -139,40 +154,32 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
     add(node);
   };
 
-  for (const [name, e] of Object.entries(spec.encoders)) {
+  for (const [name, e] of encodersInOrder(spec)) {
     const mod = encoderModality(name, e);
-    const fast = frozenBertFastPath(e, dataset);
-    if (fast) {
-      // Frozen BERT over ids gives exactly the dataset's precomputed features: read them instead of running BERT.
+    const def = getComponent('encoder', e.type);
+    const rw = def?.rewrite?.({ params: e, dataset });
+    if (rw) {
+      // The component asked to be replaced (frozen BERT over ids gives exactly the dataset's precomputed features).
       const input = byId.get(`modalities.${mod}`);
-      const feat = dataset.features[fast.feature]!;
-      if (input) {
-        input.type = fast.feature;
-        input.output = { kind: 'sequence', shape: ['B', feat.shape[0]!, feat.shape[1]!], dtype: 'float32', aligned: true };
-        input.summary = `${fast.feature} (${feat.key}), precomputed ${fast.pretrained} features instead of ${input.config['feature'] as string}`;
-        input.config = { ...input.config, feature: fast.feature };
+      if (input && rw.input) {
+        input.summary = `${rw.input.summary} instead of ${String(input.config['feature'])}`;
+        input.type = rw.input.feature;
+        input.output = rw.input.type;
+        input.config = { ...input.config, feature: rw.input.feature };
       }
-      const out = (e as BertEncoder).output;
-      const select = out === 'cls' ? 'cls' : out === 'mean' ? 'mean' : 'sequence';
-      infer('encoder', `encoders.${name}`, name, 'precomputed', { type: 'precomputed', select }, ['encoders', name], [
-        { name: mod, span: spanOf(['encoders', name], { key: true }) },
-      ]);
+      infer('encoder', `encoders.${name}`, name, rw.type, rw.params, ['encoders', name], [{ name: mod, span: spanOf(['encoders', name], { key: true }), modality: true }]);
       const node = byId.get(`encoders.${name}`);
       if (node) {
-        node.summary = `bert(${fast.pretrained}, frozen) -> ${select}: fast path, reads the precomputed '${fast.feature}' features, no BERT forward (BERT's dropout, which MMSA keeps active when frozen, is not applied)`;
-        node.config = { ...(e as unknown as Record<string, unknown>), fast_path: { feature: fast.feature, select } };
+        node.summary = rw.summary;
+        node.rewrittenFrom = { type: e.type, config: e as unknown as Record<string, unknown> };
       }
       continue;
     }
-    let params = e as unknown as Record<string, unknown>;
-    if (e.type === 'bert' && /^(\.{1,2}[\\/]|~[\\/])/.test(e.pretrained)) {
-      // A model directory written relative to the spec that names it (which may be a preset).
-      const from = dirname(spanOf(['encoders', name, 'pretrained']).file);
-      params = { ...params, pretrained: resolve(from, expandHome(e.pretrained)) };
-    }
-    infer('encoder', `encoders.${name}`, name, e.type, params, ['encoders', name], [
-      { name: mod, span: e.modality ? spanOf(['encoders', name, 'modality']) : spanOf(['encoders', name], { key: true }) },
-    ]);
+    const written = e as unknown as Record<string, unknown>;
+    const params = def?.resolvePaths ? (def.resolvePaths(written, (param) => dirname(spanOf(['encoders', name, param]).file)) as Record<string, unknown>) : written;
+    // What the encoder reads: the modality of its key or `modality:`, or the references of its `inputs:`.
+    const refs = encoderReads(name, e).map((r) => ({ name: r.name, span: r.path.length > 2 ? spanOf(r.path) : spanOf(r.path, { key: true }), modality: r.modality }));
+    infer('encoder', `encoders.${name}`, name, e.type, params, ['encoders', name], refs);
   }
   if (spec.fusion) {
     const f = spec.fusion;
@@ -187,36 +194,35 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
     const def = getComponent('task', t.type);
     if (!def) continue;
     const p = t as unknown as Record<string, unknown>;
+    const refs = def.inputRefs?.(p).map((r) => resolveRef(spec, r.name));
     tasks.push({
       name,
       type: t.type,
-      heads: def.taskHeads ? def.taskHeads(p, name) : [],
+      heads: taskHeads(def, p),
       targets: def.taskTargets ? def.taskTargets(p) : [],
       weight: typeof p['weight'] === 'number' ? (p['weight'] as number) : 1,
       validLoss: p['valid_loss'] === true,
       summary: def.summary(p),
       hooks: def.hooks ? def.hooks(p) : [],
+      ...(refs ? { inputs: refs.flatMap((r) => (r ? [refId(r)] : [])) } : {}),
       config: p,
       span: spanOf(['tasks', name], { key: true }),
     });
   }
 
   const groups = buildGroups(spec, nodes, spanOf);
-  const schedule = buildSchedule(spec, dataset);
+  const schedule = buildSchedule(spec, dataset, groups);
   let total = 0;
   let trainable = 0;
   const frozen = new Set(groups.filter((g) => !g.trainable).flatMap((g) => [...g.params, ...g.noDecayParams]));
-  const bertFrozen = new Set(
-    Object.entries(spec.encoders)
-      .filter(([, e]) => e.type === 'bert' && e.finetune === false)
-      .map(([k]) => `encoders.${k}`),
-  );
+  // Components frozen as a whole (BERT with finetune: false) keep their parameters out of the trainable count.
+  const wholeFrozen = new Set(nodes.filter((n) => n.kind !== 'input' && getComponent(n.kind as ComponentKind, n.type)?.frozen?.(n.config)).map((n) => n.id));
   for (const n of nodes) {
     for (const p of n.params) {
       if (p.buffer) continue;
       const size = paramSize(p);
       total += size;
-      if (p.trainable && !frozen.has(`${n.id}.${p.name}`) && !bertFrozen.has(n.id)) trainable += size;
+      if (p.trainable && !frozen.has(`${n.id}.${p.name}`) && !wholeFrozen.has(n.id)) trainable += size;
     }
   }
   return { pipeline: spec.name, file: input.file, dataset, nodes, tasks, groups, schedule, totalParams: total, trainableParams: trainable };
@@ -244,11 +250,10 @@ function buildGroups(spec: PipelineSpec, nodes: IrNode[], spanOf: BuildIrInput['
 }
 
 
-function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset): TrainingSchedule {
+function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset, groups: readonly IrParamGroup[]): TrainingSchedule {
   const t = spec.train;
   const es = t.early_stop;
   const sel = t.select;
-  const firstSupervised = Object.values(spec.tasks).find((x) => x.type !== 'ulgm') as { head?: string } | undefined;
   return {
     batchSize: t.batch_size,
     evalBatchSize: t.eval_batch_size ?? t.batch_size,
@@ -261,9 +266,56 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset): TrainingSc
     earlyStop: { metric: es.metric, split: es.split, mode: es.mode ?? defaultMode(es.metric), patience: es.patience ?? 8, minDelta: es.min_delta },
     select: { metric: sel.metric, split: sel.split, mode: sel.mode ?? defaultMode(sel.metric), minDelta: sel.min_delta },
     shuffleEval: t.shuffle_eval,
-    evalHead: spec.eval.head ?? firstSupervised?.head ?? Object.keys(spec.heads)[0] ?? '',
+    evalHead: spec.eval.head ?? defaultEvalHead(spec) ?? '',
     metrics: spec.eval.metrics ?? dataset.metrics,
     evalSplits: spec.eval.splits,
     seeds: spec.seeds,
+    stages: buildStages(spec, groups),
+    stagesDeclared: t.stages.length > 0,
   };
+}
+
+function buildScheduler(s: Scheduler | null): IrScheduler | null {
+  if (!s) return null;
+  switch (s.type) {
+    case 'plateau':
+      return {
+        type: 'plateau',
+        metric: s.metric,
+        split: s.split,
+        mode: s.mode ?? defaultMode(s.metric),
+        factor: s.factor,
+        patience: s.patience,
+        threshold: s.threshold,
+        thresholdMode: s.threshold_mode,
+        cooldown: s.cooldown,
+        minLr: s.min_lr,
+        eps: s.eps,
+      };
+    case 'step':
+      return { type: 'step', stepSize: s.step_size, gamma: s.gamma };
+    case 'cosine':
+      return { type: 'cosine', tMax: s.t_max, etaMin: s.eta_min };
+  }
+}
+
+/**
+ * The stages of an epoch. Without `train.stages`: one stage, every group and task, a step per batch (and
+ * train.scheduler). A stage without `groups` / `tasks` takes those no other stage names (the check phase made sure
+ * at most one stage leaves each out).
+ */
+export function buildStages(spec: PipelineSpec, groups: readonly IrParamGroup[]): IrStage[] {
+  const t = spec.train;
+  const allGroups = groups.map((g) => g.name);
+  const allTasks = Object.keys(spec.tasks);
+  if (t.stages.length === 0) return [{ name: 'main', groups: allGroups, tasks: allTasks, every: 'batch', scheduler: buildScheduler(t.scheduler) }];
+  const namedGroups = new Set(t.stages.flatMap((st) => st.groups ?? []));
+  const namedTasks = new Set(t.stages.flatMap((st) => st.tasks ?? []));
+  return t.stages.map((st) => ({
+    name: st.name,
+    groups: st.groups ?? allGroups.filter((g) => !namedGroups.has(g)),
+    tasks: st.tasks ?? allTasks.filter((x) => !namedTasks.has(x)),
+    every: st.every,
+    scheduler: buildScheduler(st.scheduler),
+  }));
 }

@@ -1,8 +1,8 @@
 // MMSA's state_dict name of every parameter of a compiled pipeline: the pipeline's `mmsa_modules` says where MMSA's
 // model keeps each node, the node's component adds its own names below that. Phase 5 (ir); read by `mmsa import`.
 
-import { getComponent } from '../components/catalog.js';
-import type { ComponentKind, MmsaNames } from '../components/define-component.js';
+import { getComponent } from '../../components/catalog.js';
+import type { ComponentKind, MmsaNames } from '../../components/component.js';
 import type { Ir, IrNode } from './types.js';
 
 export interface MmsaName {

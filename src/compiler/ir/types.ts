@@ -52,7 +52,10 @@ export function paramSize(p: ParamDecl): number {
 
 export type NodeKind = 'input' | 'encoder' | 'fusion' | 'head';
 
-export interface IrNode {
+/** A node's normalized params: the component's spec entry with every default filled (a modality for inputs). */
+export type NodeConfig = Record<string, unknown>;
+
+export interface IrNode<C = NodeConfig> {
   /** Unique path: `modalities.text`, `encoders.audio`, `fusion`, `heads.M`. Parameter names start with it. */
   id: string;
   kind: NodeKind;
@@ -66,11 +69,13 @@ export interface IrNode {
   params: ParamDecl[];
   /** One-line description of the configured component for `mmsa plan`. */
   summary: string;
-  /** Normalized component params (for lowering). */
-  config: Record<string, unknown>;
+  /** Normalized component params, typed by the component (the lowering reads them as they are). */
+  config: C;
   span: Span;
-  /** Extra named outputs (e.g. a head's first hidden activation, used as ULGM's feature). */
+  /** Named outputs, read as `<node id>:<name>` (a head's first hidden activation `hidden0`, ULGM's feature). */
   features?: Record<string, TensorType>;
+  /** When a rewrite replaced the component the spec names (frozen BERT read as precomputed features): that one. */
+  rewrittenFrom?: { type: string; config: NodeConfig };
 }
 
 export interface ScheduleHook {
@@ -81,7 +86,7 @@ export interface ScheduleHook {
   description: string;
 }
 
-export interface IrTask {
+export interface IrTask<C = NodeConfig> {
   name: string;
   type: string;
   /** Heads whose outputs the loss reads. */
@@ -93,7 +98,9 @@ export interface IrTask {
   validLoss: boolean;
   summary: string;
   hooks: ScheduleHook[];
-  config: Record<string, unknown>;
+  /** Node outputs the task reads by reference (`encoders.sp:private_text`), as `<node id>` or `<node id>:<name>`. */
+  inputs?: string[];
+  config: C;
   span: Span;
 }
 
@@ -148,6 +155,37 @@ export interface ResolvedDataset {
   span: Span;
 }
 
+/** A learning-rate scheduler with PyTorch's semantics, stepped after every epoch. */
+export type IrScheduler =
+  | {
+      type: 'plateau';
+      /** Watched value ('loss' or a metric key) on `split`, as model selection reads it. */
+      metric: string;
+      split: string;
+      mode: 'min' | 'max';
+      factor: number;
+      patience: number;
+      threshold: number;
+      thresholdMode: 'rel' | 'abs';
+      cooldown: number;
+      minLr: number;
+      eps: number;
+    }
+  | { type: 'step'; stepSize: number; gamma: number }
+  | { type: 'cosine'; tMax: number; etaMin: number };
+
+/** Optimizer steps with their own parameter groups and losses; stages run in order each epoch. */
+export interface IrStage {
+  name: string;
+  /** Optimizer group names (IrParamGroup.name) the stage updates. */
+  groups: string[];
+  /** Task names whose losses it minimises. */
+  tasks: string[];
+  /** batch: a step per batch after the batch stages before it; epoch: its own pass over the training data. */
+  every: 'batch' | 'epoch';
+  scheduler: IrScheduler | null;
+}
+
 export interface TrainingSchedule {
   batchSize: number;
   evalBatchSize: number;
@@ -165,6 +203,10 @@ export interface TrainingSchedule {
   metrics: string | string[];
   evalSplits: string[];
   seeds: number[];
+  /** Stages of each epoch; without `train.stages` one stage of every group and task, a step per batch. */
+  stages: IrStage[];
+  /** Whether the spec wrote `train.stages` (the plan shows stages only then). */
+  stagesDeclared: boolean;
 }
 
 export interface Ir {

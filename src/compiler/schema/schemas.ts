@@ -8,7 +8,7 @@ import { schemasDir } from '../../paths.js';
 import { createRequire } from 'node:module';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
-import type { ComponentKind } from '../components/define-component.js';
+import type { ComponentKind } from '../../components/component.js';
 
 /** A JSON Schema document or subschema, as parsed from disk. */
 export type JsonSchema = { [key: string]: unknown };

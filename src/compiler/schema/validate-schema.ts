@@ -3,7 +3,7 @@
 
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { makeDiagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { didYouMean, suggestionHint } from '../diagnostics/did-you-mean.js';
+import { didYouMean, suggestionHint } from '../../core/did-you-mean.js';
 import type { Span } from '../source/source-file.js';
 import { formatPath, spanAt, toValue, type PathSegment, type SpecNode } from '../spec/spec-tree.js';
 import {
@@ -370,8 +370,8 @@ function unknownType(tree: SpecNode, typePath: PathSegment[], kind: string, valu
   const names = allowed.filter((a): a is string => typeof a === 'string');
   const typeText = typeof value === 'string' ? value : formatValue(value);
   const close = typeof value === 'string' ? didYouMean(value, names) : undefined;
-  const list = `valid ${kind} types: ${[...names].sort().join(', ')}`;
-  const hint = close !== undefined ? `did you mean '${close}'? ${list}` : list;
+  // A close match is the answer; the whole list (it grows with every component) only when nothing is close.
+  const hint = close !== undefined ? `did you mean '${close}'?` : `valid ${kind} types: ${[...names].sort().join(', ')}`;
   return makeDiagnostic('MSA2004', spanAt(tree, typePath), { kind, type: typeText }, { hint });
 }
 

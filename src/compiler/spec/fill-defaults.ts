@@ -79,9 +79,11 @@ export function fillDefaults(tree: SpecNode, rootSchemaFile = 'pipeline.schema.j
 
 function fill(node: SpecNode, r0: Resolved, path: string, defaulted: string[]): SpecNode {
   let r = deref(r0);
-  if (r.schema.oneOf || r.schema.anyOf) {
+  // A union's branch may be a union itself (`scheduler | null` whose scheduler is discriminated by type).
+  for (let depth = 0; depth < 5 && (r.schema.oneOf || r.schema.anyOf); depth++) {
     const b = pickBranch(node, r);
     if (!b) return node;
+    if (b === r) break;
     r = b;
   }
   const s = r.schema;

@@ -6,15 +6,22 @@ import type { ResolvedDataset } from '../ir/types.js';
 import type { Span } from '../source/source-file.js';
 import { fromValue, getEntry, toValue, type JsonValue, type SpecMap, type SpecNode } from './spec-tree.js';
 import type { PipelineSpec } from './types.generated.js';
-import { metricDirection } from '../../runtime/metrics/registry.js';
+import { componentOf } from '../../components/catalog.js';
+import { encoderModality } from '../check/spec-graph.js';
+import { metricDirection } from '../../core/metrics.js';
 
-/**
- * Whether a metric is minimised or maximised, from the metric catalog (src/runtime/metrics/registry.ts: losses and
- * errors down, accuracies, F1 and correlations up). A name the catalog does not know is reported by the metric rules;
- * it counts as maximised here so that normalisation can go on.
- */
+/** Whether a selection metric is minimised (losses and errors) or maximised (accuracies, F1, correlation). */
 export function defaultMode(metric: string): 'min' | 'max' {
   return metricDirection(metric) ?? 'max';
+}
+
+/** The head evaluation scores when eval.head is not given: the first supervised task's, else the first head. */
+export function defaultEvalHead(spec: PipelineSpec): string | undefined {
+  for (const t of Object.values(spec.tasks)) {
+    const head = componentOf('task', t)?.evalHead?.(t);
+    if (head !== undefined) return head;
+  }
+  return Object.keys(spec.heads)[0];
 }
 
 /** Sets `path` to `value` unless present; records the path as defaulted. */
@@ -58,16 +65,15 @@ export function applySemanticDefaults(tree: SpecNode, dataset: ResolvedDataset |
     if (m.preprocess.neg_inf_to_zero === undefined) t = setDefaultAt(t, ['modalities', name, 'preprocess'], ['neg_inf_to_zero'], m.feature === 'audio', defaulted);
   }
   for (const [name, e] of Object.entries(spec.encoders)) {
-    if ((e.type === 'lstm' || e.type === 'gru') && e.packed === undefined) {
-      const mod = spec.modalities[e.modality ?? name];
-      const lengths = mod ? (mod.lengths !== undefined ? mod.lengths : dataset?.features[mod.feature]?.lengths ?? null) : null;
-      t = setDefaultAt(t, ['encoders', name], ['packed'], Boolean(lengths) && !mod?.preprocess.time_mean && mod?.align !== 'avg_pool', defaulted);
+    // Defaults the encoder derives from the modality it reads (lstm/gru: pack by lengths when there are some).
+    const extra = componentOf('encoder', e)?.defaults?.(e, { modality: spec.modalities[encoderModality(name, e)], dataset }) ?? {};
+    for (const [key, value] of Object.entries(extra)) {
+      if ((e as unknown as Record<string, unknown>)[key] === undefined) t = setDefaultAt(t, ['encoders', name], [key], value as JsonValue, defaulted);
     }
   }
   if (spec.eval.metrics === undefined && dataset) t = setDefaultAt(t, ['eval'], ['metrics'], dataset.metrics as JsonValue, defaulted);
   if (spec.eval.head === undefined) {
-    const first = Object.values(spec.tasks).find((x) => x.type !== 'ulgm') as { head?: string } | undefined;
-    const head = first?.head ?? Object.keys(spec.heads)[0];
+    const head = defaultEvalHead(spec);
     if (head) t = setDefaultAt(t, ['eval'], ['head'], head, defaulted);
   }
   // Model selection follows early stopping unless the spec says otherwise.

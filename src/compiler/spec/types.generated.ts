@@ -191,6 +191,26 @@ export interface PrecomputedEncoder {
   select: "cls" | "mean" | "last" | "sequence";
 }
 
+/** MISA's shared and private spaces: each input's private projection and one projection shared by all inputs (Linear + Sigmoid), published as named outputs. */
+export interface RawSharedPrivateEncoder {
+  /** encoder type */
+  type: "shared_private";
+  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size */
+  inputs: string[];
+  /** size of every private and shared vector (MISA's hidden_size) */
+  out: number;
+}
+
+/** MISA's shared and private spaces: each input's private projection and one projection shared by all inputs (Linear + Sigmoid), published as named outputs. */
+export interface SharedPrivateEncoder {
+  /** encoder type */
+  type: "shared_private";
+  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size */
+  inputs: string[];
+  /** size of every private and shared vector (MISA's hidden_size) */
+  out: number;
+}
+
 /** TFN/LMF SubNet: time-mean pooling, BatchNorm, Dropout, then three Linear+ReLU layers. */
 export interface RawSubnetEncoder {
   /** encoder type */
@@ -247,7 +267,7 @@ export interface TextLstmEncoder {
 export interface RawConcatFusion {
   /** fusion type */
   type: "concat";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -257,7 +277,7 @@ export interface RawConcatFusion {
 export interface ConcatFusion {
   /** fusion type */
   type: "concat";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -267,7 +287,7 @@ export interface ConcatFusion {
 export interface RawEarlyFusion {
   /** fusion type */
   type: "early";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -281,7 +301,7 @@ export interface RawEarlyFusion {
 export interface EarlyFusion {
   /** fusion type */
   type: "early";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -295,7 +315,7 @@ export interface EarlyFusion {
 export interface RawLateFusion {
   /** fusion type */
   type: "late";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -306,7 +326,7 @@ export interface RawLateFusion {
 export interface LateFusion {
   /** fusion type */
   type: "late";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -317,7 +337,7 @@ export interface LateFusion {
 export interface RawLowRankFusion {
   /** fusion type */
   type: "low_rank";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -329,7 +349,7 @@ export interface RawLowRankFusion {
 export interface LowRankFusion {
   /** fusion type */
   type: "low_rank";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -341,7 +361,7 @@ export interface LowRankFusion {
 export interface RawTensorFusion {
   /** fusion type */
   type: "tensor";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -352,7 +372,7 @@ export interface RawTensorFusion {
 export interface TensorFusion {
   /** fusion type */
   type: "tensor";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -462,6 +482,28 @@ export interface CrossEntropyTask {
   head: string;
   /** label name of the dataset (M, T, A, V, ...) */
   target: string;
+  weight: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss: boolean;
+}
+
+/** MISA's difference loss: the squared cross-correlation of two batch-centred, row-normalised representations (soft orthogonality). */
+export interface RawDiffTask {
+  /** task type */
+  type: "diff";
+  /** the two node outputs it pushes apart, e.g. [encoders.sp:private_text, encoders.sp:shared_text] */
+  inputs: string[];
+  weight?: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss?: boolean;
+}
+
+/** MISA's difference loss: the squared cross-correlation of two batch-centred, row-normalised representations (soft orthogonality). */
+export interface DiffTask {
+  /** task type */
+  type: "diff";
+  /** the two node outputs it pushes apart, e.g. [encoders.sp:private_text, encoders.sp:shared_text] */
+  inputs: string[];
   weight: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss: boolean;
@@ -851,6 +893,8 @@ export interface RawModality {
     seq_len?: number | null;
     /** lengths below 1 become 1 */
     clamp_lengths?: boolean;
+    /** standard: z-scores per feature dimension with the mean and std of the training split's valid frames (padding stays 0), before time_mean / seq_len / align; the statistics are recorded in the run manifest and reused for new data */
+    normalize?: "none" | "standard";
   };
 }
 
@@ -872,12 +916,14 @@ export interface Modality {
     seq_len: number | null;
     /** lengths below 1 become 1 */
     clamp_lengths: boolean;
+    /** standard: z-scores per feature dimension with the mean and std of the training split's valid frames (padding stays 0), before time_mean / seq_len / align; the statistics are recorded in the run manifest and reused for new data */
+    normalize: "none" | "standard";
   };
 }
 
-export type Encoder = BertEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SubnetEncoder | TextLstmEncoder;
+export type Encoder = BertEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextLstmEncoder;
 
-export type RawEncoder = RawBertEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSubnetEncoder | RawTextLstmEncoder;
+export type RawEncoder = RawBertEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextLstmEncoder;
 
 export type Fusion = ConcatFusion | EarlyFusion | LateFusion | LowRankFusion | TensorFusion;
 
@@ -887,9 +933,9 @@ export type Head = ClassificationHead | RegressionHead;
 
 export type RawHead = RawClassificationHead | RawRegressionHead;
 
-export type Task = CrossEntropyTask | L1Task | MseTask | UlgmTask;
+export type Task = CrossEntropyTask | DiffTask | L1Task | MseTask | UlgmTask;
 
-export type RawTask = RawCrossEntropyTask | RawL1Task | RawMseTask | RawUlgmTask;
+export type RawTask = RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawUlgmTask;
 
 export interface RawParamGroup {
   name: string;
@@ -956,6 +1002,10 @@ export interface RawTrain {
   eval_batch_size?: number | null;
   /** MMSA shuffles the valid/test loaders too (the validation loss is a mean of batch means) */
   shuffle_eval?: boolean;
+  /** learning-rate scheduler of the training (one stage); with `stages`, give each stage its own */
+  scheduler?: RawScheduler | null;
+  /** several optimizer steps per batch or per epoch, each with its own parameter groups and losses (default: one stage, every group, every task, a step per batch) */
+  stages?: RawStage[];
 }
 
 export interface Train {
@@ -1001,6 +1051,10 @@ export interface Train {
   eval_batch_size: number | null;
   /** MMSA shuffles the valid/test loaders too (the validation loss is a mean of batch means) */
   shuffle_eval: boolean;
+  /** learning-rate scheduler of the training (one stage); with `stages`, give each stage its own */
+  scheduler: Scheduler | null;
+  /** several optimizer steps per batch or per epoch, each with its own parameter groups and losses (default: one stage, every group, every task, a step per batch) */
+  stages: Stage[];
 }
 
 export interface RawEval {
@@ -1015,6 +1069,94 @@ export interface Eval {
   /** head whose predictions are scored (default: the head of the first supervised task) */
   head?: string;
   splits: ("train" | "valid" | "test")[];
+}
+
+export type Scheduler = SchedulerPlateau | SchedulerStep | SchedulerCosine;
+
+export type RawScheduler = RawSchedulerPlateau | RawSchedulerStep | RawSchedulerCosine;
+
+/** torch ReduceLROnPlateau, stepped after each validation (MulT, MMIM) */
+export interface RawSchedulerPlateau {
+  type: "plateau";
+  /** 'loss' (validation loss) or a metric key */
+  metric?: string;
+  split?: "train" | "valid";
+  /** default: which way the metric improves */
+  mode?: "min" | "max";
+  factor?: number;
+  patience?: number;
+  threshold?: number;
+  threshold_mode?: "rel" | "abs";
+  cooldown?: number;
+  min_lr?: number;
+  eps?: number;
+}
+
+/** torch ReduceLROnPlateau, stepped after each validation (MulT, MMIM) */
+export interface SchedulerPlateau {
+  type: "plateau";
+  /** 'loss' (validation loss) or a metric key */
+  metric: string;
+  split: "train" | "valid";
+  /** default: which way the metric improves */
+  mode?: "min" | "max";
+  factor: number;
+  patience: number;
+  threshold: number;
+  threshold_mode: "rel" | "abs";
+  cooldown: number;
+  min_lr: number;
+  eps: number;
+}
+
+/** torch StepLR: every step_size epochs the learning rates are multiplied by gamma */
+export interface RawSchedulerStep {
+  type: "step";
+  step_size: number;
+  gamma?: number;
+}
+
+/** torch StepLR: every step_size epochs the learning rates are multiplied by gamma */
+export interface SchedulerStep {
+  type: "step";
+  step_size: number;
+  gamma: number;
+}
+
+/** torch CosineAnnealingLR over t_max epochs, down to eta_min */
+export interface RawSchedulerCosine {
+  type: "cosine";
+  t_max: number;
+  eta_min?: number;
+}
+
+/** torch CosineAnnealingLR over t_max epochs, down to eta_min */
+export interface SchedulerCosine {
+  type: "cosine";
+  t_max: number;
+  eta_min: number;
+}
+
+export interface RawStage {
+  name: string;
+  /** optimizer groups (train.optimizer.groups) this stage updates (default: every group no other stage names) */
+  groups?: string[];
+  /** tasks whose losses it minimises (default: every task no other stage names) */
+  tasks?: string[];
+  /** batch: a step on each batch, after the batch stages before it; epoch: a pass of its own over the training data (MMIM's MI-bound stage) */
+  every?: "batch" | "epoch";
+  scheduler?: RawScheduler | null;
+}
+
+export interface Stage {
+  name: string;
+  /** optimizer groups (train.optimizer.groups) this stage updates (default: every group no other stage names) */
+  groups?: string[];
+  /** tasks whose losses it minimises (default: every task no other stage names) */
+  tasks?: string[];
+  /** batch: a step on each batch, after the batch stages before it; epoch: a pass of its own over the training data (MMIM's MI-bound stage) */
+  every: "batch" | "epoch";
+  scheduler: Scheduler | null;
 }
 
 export interface RawTune {
@@ -1113,10 +1255,10 @@ export interface TuneParam {
   paths?: string[];
 }
 
-export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","subnet","text_lstm"] as const;
+export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","shared_private","subnet","text_lstm"] as const;
 
 export const FUSION_TYPES = ["concat","early","late","low_rank","tensor"] as const;
 
 export const HEAD_TYPES = ["classification","regression"] as const;
 
-export const TASK_TYPES = ["cross_entropy","l1","mse","ulgm"] as const;
+export const TASK_TYPES = ["cross_entropy","diff","l1","mse","ulgm"] as const;

@@ -71,7 +71,8 @@ function lineLayer(rows: Row[], o: { y: string; color: string; dash?: string; co
       x: EPOCH_X,
       y: { field: 'value', type: 'quantitative', title: o.y, scale: { zero: false }, axis: { format: '.4~f' } },
       color: { field: o.color, type: 'nominal', title: o.colorTitle ?? null, ...(o.sort ? { sort: o.sort } : {}) },
-      ...(o.dash ? { strokeDash: { field: o.dash, type: 'nominal', title: null } } : {}),
+      // The dash legend has no colour of its own (colour is another field): without one its symbols are invisible.
+      ...(o.dash ? { strokeDash: { field: o.dash, type: 'nominal', title: null, legend: { encode: { symbols: { update: { stroke: { value: '#555' } } } } } } } : {}),
       tooltip: [{ field: 'epoch' }, { field: o.color }, { field: 'value', format: '.4f' }],
     },
   };

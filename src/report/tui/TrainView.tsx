@@ -1,6 +1,6 @@
-// The whole training screen: static epoch table above, then header, data loading or epoch progress, the run's
-// elapsed time and ETA, ULGM drift and, per finished seed, its result and run directory; at the end the results
-// table and the summary file. Pure function of TuiState. Phase 8 (report).
+// The whole training screen: static epoch table above, then header, notes (a dead run trained again), data loading
+// or epoch progress, the run's elapsed time and ETA, ULGM drift and, per finished seed, its result and run directory;
+// at the end the results table and the summary file. Pure function of TuiState. Phase 8 (report).
 
 import { Box, Text } from 'ink';
 import { DriftLine } from './DriftLine.js';
@@ -26,6 +26,11 @@ export function TrainView({ state, width, color }: TrainViewProps) {
     <Box flexDirection="column" width={width}>
       <EpochTable state={state} width={width} />
       <Header state={state} color={color} />
+      {state.notes.map((n, i) => (
+        <Text key={`note-${i}`} {...(color ? { color: 'yellow' } : {})}>
+          note: {n}
+        </Text>
+      ))}
       {!finished && state.loading && !state.loading.done ? <LoadingLine loading={state.loading} width={width} color={color} /> : null}
       {!finished && state.seed !== null ? <ProgressBar state={state} width={width} color={color} /> : null}
       {!finished && state.startT !== null ? <RunLine state={state} /> : null}

@@ -70,6 +70,8 @@ export interface TuiState {
   seedResults: SeedResultRow[];
   summary: { pipeline: string; seeds: number[]; aggregate: Record<string, AggregateCell>; summaryPath?: string } | null;
   errors: { code: string; message: string; hint?: string }[];
+  /** Notes about the run (a dead earlier run of a seed that is trained again), shown until the end. */
+  notes: string[];
   interrupted: boolean;
   done: boolean;
   /** Event times (ms): the run's first event, the latest event, the seed's last step and the epoch's start. */
@@ -109,6 +111,7 @@ export function initialTuiState(): TuiState {
     seedResults: [],
     summary: null,
     errors: [],
+    notes: [],
     interrupted: false,
     done: false,
     startT: null,
@@ -177,6 +180,7 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
       s.epochsMax = e.epochsMax;
       s.steps = e.stepsPerEpoch;
       s.runDir = e.runDir ?? null;
+      if (e.recovered) s.notes.push(e.recovered);
       s.loading = null;
       s.epoch = 0;
       s.step = 0;

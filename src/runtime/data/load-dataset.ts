@@ -4,11 +4,13 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { MmsaError } from '../../errors.js';
+import { getComponent } from '../../components/catalog.js';
 import type { Ir, IrNode, ResolvedDataset, ResolvedFeature } from '../../compiler/ir/types.js';
 import type { Modality } from '../../compiler/spec/types.generated.js';
 import { firstNonFinite, lengthProblem, listStructureProblem, nonFiniteName, unravel } from './check-data.js';
 import { NDArray, Skipped, readPickle, type PyValue } from './pickle/read-pickle.js';
 import { avgPoolAlign, fitSeqLen, negInfToZero, prepareLengths, timeMean, toTokens } from './preprocess.js';
+import { applyStandard, featureMoments, standardStats, type StandardStats } from './standardize.js';
 import { generateSyntheticSplits } from './synthetic.js';
 import { toTextBert } from '../tokenizer/wordpiece.js';
 import type { ArrayData, LoadedDataset, SplitData, SplitName } from './types.js';
@@ -25,6 +27,11 @@ export interface LoadDatasetOptions {
    * is fine). The other splits come back empty.
    */
   predictSplit?: SplitName;
+  /**
+   * Training-split statistics of the modalities with `normalize: standard` (from the run manifest): used instead of
+   * computing them from this file's train split, which new data may not have.
+   */
+  normalization?: Record<string, StandardStats>;
 }
 
 /** A split as read from a file (or generated): file key -> value. */
@@ -43,6 +50,8 @@ interface ModalityPlan {
 interface LoadContext {
   file: string;
   ds: ResolvedDataset;
+  /** `normalize: standard` statistics per modality: given, or computed from the train split when it is read. */
+  norm: Record<string, StandardStats>;
 }
 
 function modalityPlans(ir: Ir): ModalityPlan[] {
@@ -72,6 +81,7 @@ function normalizeModality(node: IrNode): Modality {
       time_mean: p.time_mean ?? false,
       seq_len: p.seq_len ?? null,
       clamp_lengths: p.clamp_lengths ?? true,
+      normalize: p.normalize ?? 'none',
     },
   };
   if (c.lengths !== undefined) m.lengths = c.lengths;
@@ -128,18 +138,22 @@ export async function loadDataset(ir: Ir, opts: LoadDatasetOptions = {}): Promis
   const keys = neededKeys(ir);
   if (ds.source === 'synthetic') {
     const raw = generateSyntheticSplits(ds, new Set(keys));
-    const ctx: LoadContext = { file: `<synthetic ${ds.name}>`, ds };
+    const ctx: LoadContext = { file: `<synthetic ${ds.name}>`, ds, norm: { ...(opts.normalization ?? {}) } };
     const out = buildDataset(ir, plans, raw, ctx);
-    return { ...out, provenance: { source: 'synthetic', synthetic: { ...(ds.synthetic ?? {}) } } };
+    return { ...out, provenance: { source: 'synthetic', synthetic: { ...(ds.synthetic ?? {}) }, ...normalizationOf(ctx) } };
   }
   const file = datasetFilePath(ds, opts.dataRoot);
   if (!existsSync(file)) throw missingFileError(ds, file, opts.dataRoot);
   const top = await readPickle(file, { keys, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-  const ctx: LoadContext = { file, ds };
+  const ctx: LoadContext = { file, ds, norm: { ...(opts.normalization ?? {}) } };
   const raw = splitsOf(top, file, opts.predictSplit);
   await tokenizeMissingTokens(ir, plans, raw);
   const out = buildDataset(ir, plans, raw, ctx, opts.predictSplit);
-  return { ...out, provenance: { source: ds.source, path: file } };
+  return { ...out, provenance: { source: ds.source, path: file, ...normalizationOf(ctx) } };
+}
+
+function normalizationOf(ctx: LoadContext): { normalization?: Record<string, StandardStats> } {
+  return Object.keys(ctx.norm).length > 0 ? { normalization: ctx.norm } : {};
 }
 
 /**
@@ -150,12 +164,15 @@ async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<
   const rawTextKey = ir.dataset.features['raw_text']?.key ?? 'raw_text';
   for (const p of plans) {
     if (!isTokens(p.feature, p.node)) continue;
-    const bert = ir.nodes.find((n) => n.kind === 'encoder' && n.type === 'bert' && n.inputs.includes(p.node.id));
+    // The encoder reading these token ids names the model whose tokenizer makes them.
+    const pretrained = ir.nodes
+      .filter((n) => n.kind === 'encoder' && n.inputs.includes(p.node.id))
+      .map((n) => getComponent('encoder', n.type)?.tokenizer?.(n.config))
+      .find((t) => t !== undefined);
     const lacking = SPLITS.filter((sp) => !raw[sp].has(p.feature.key) && raw[sp].has(rawTextKey));
-    if (!bert || lacking.length === 0) continue;
+    if (pretrained === undefined || lacking.length === 0) continue;
     const { loadBertTokenizer } = await import('../bert/tokenize.js');
-    const revision = bert.config['revision'];
-    const tokenizer = await loadBertTokenizer(String(bert.config['pretrained']), typeof revision === 'string' ? { revision } : {});
+    const tokenizer = await loadBertTokenizer(pretrained.model, pretrained.revision ? { revision: pretrained.revision } : {});
     const len = p.node.output.shape[2] as number;
     for (const sp of lacking) {
       const texts = toStrings(raw[sp].get(rawTextKey)!);
@@ -405,6 +422,12 @@ export function toStrings(v: PyValue): string[] | string {
   return out;
 }
 
+/** A float32 copy when the values will be rescaled in place: two modalities may read the same array of the file. */
+function ownFloat32(d: Numeric['data'], rescaled: boolean): Float32Array {
+  const f = asFloat32(d);
+  return rescaled && f === d ? f.slice() : f;
+}
+
 function asFloat32(d: Numeric['data']): Float32Array {
   // The reader hands out fresh arrays, so converting in place later (-inf -> 0) never touches shared memory.
   return d instanceof Float32Array ? d : Float32Array.from(d);
@@ -478,8 +501,9 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
   if (expected.length > 0 && found.length !== expected.length) throw r.mismatch(key, fmtShape(['N', ...expected]), fmtShape(a.shape));
   if (found.length === 1) {
     if (expected.length === 1 && found[0] !== expected[0]) throw r.mismatch(key, fmtShape(['N', ...expected]), fmtShape(a.shape));
-    const data = asFloat32(a.data);
+    const data = ownFloat32(a.data, pre.normalize === 'standard');
     if (pre.neg_inf_to_zero) negInfToZero(data);
+    if (pre.normalize === 'standard') standardize(r, p, data, n, 1, found[0]!);
     const shape = [n, found[0]!];
     checkOutput(r, p, shape);
     r.checkFinite(key, `modality '${p.name}'`, data, [found[0]!], cleanedNote(pre), nonFiniteHint(pre));
@@ -494,7 +518,7 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
     throw r.mismatch(key, fmtShape(['N', ...expected]), fmtShape(a.shape));
   }
 
-  let data = asFloat32(a.data);
+  let data = ownFloat32(a.data, pre.normalize === 'standard');
   if (pre.neg_inf_to_zero) negInfToZero(data);
 
   let lens: Int32Array | undefined;
@@ -504,6 +528,10 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
     checkLengths(r, p.lengthsKey, p.name, key, l.data, t);
     const cap = !pre.time_mean && pre.seq_len != null ? pre.seq_len : undefined;
     lens = prepareLengths(l.data, { max: cap, clamp: pre.clamp_lengths });
+    // Statistics and z-scores cover the frames the file marks valid (before clamping: a length-0 sample has none).
+    if (pre.normalize === 'standard') standardize(r, p, data, n, t, d, l.data);
+  } else if (pre.normalize === 'standard') {
+    standardize(r, p, data, n, t, d);
   }
 
   let shape: number[];
@@ -540,6 +568,28 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
   }
   checkOutput(r, p, shape);
   return lens ? { feature: { data, shape }, lengths: lens } : { feature: { data, shape } };
+}
+
+/**
+ * `normalize: standard`: the train split fixes the statistics (or the run manifest gave them); every split is
+ * standardised with them. A split other than train read first, without given statistics, is an error.
+ */
+function standardize(r: SplitReader, p: ModalityPlan, data: Float32Array, n: number, t: number, d: number, lengths?: ArrayLike<number>): void {
+  let s = r.ctx.norm[p.name];
+  if (!s) {
+    if (r.split !== 'train' || n === 0) {
+      throw new MmsaError('MSA6050', `modality '${p.name}' has normalize: standard, but no training-split statistics to standardise split '${r.split}' of ${r.ctx.file} with`, {
+        hint: 'the run manifest records them for runs made by this version; train the run again, or read a file that has the train split',
+        details: { modality: p.name, split: r.split },
+      });
+    }
+    s = standardStats(featureMoments(data, n, t, d, lengths));
+    r.ctx.norm[p.name] = s;
+  }
+  if (s.mean.length !== d) {
+    throw new MmsaError('MSA6050', `modality '${p.name}': the recorded standardisation statistics have ${s.mean.length} dims, the data ${d}`, { details: { modality: p.name } });
+  }
+  applyStandard(data, n, t, d, s, lengths);
 }
 
 function cleanedNote(pre: Modality['preprocess']): string {

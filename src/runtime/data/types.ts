@@ -35,7 +35,14 @@ export interface LoadedDataset {
   valid: SplitData;
   test: SplitData;
   /** Where it came from: file path and SHA-256 (when computed), or the synthetic settings. */
-  provenance: { source: 'manifest' | 'synthetic' | 'custom'; path?: string; sha256?: string; synthetic?: Record<string, unknown> };
+  provenance: {
+    source: 'manifest' | 'synthetic' | 'custom';
+    path?: string;
+    sha256?: string;
+    synthetic?: Record<string, unknown>;
+    /** Training-split mean / std of the modalities with `normalize: standard`. */
+    normalization?: Record<string, { mean: number[]; std: number[] }>;
+  };
 }
 
 /** One mini-batch: sample positions in the split plus views/copies of every array for those samples. */

@@ -14,6 +14,8 @@ export interface NodeValue {
   lengths?: Int32Array;
   /** A head's first hidden activation (ULGM's feature). */
   feature?: tf.Tensor;
+  /** Named outputs the node publishes (read as `<node id>:<name>`), as its shape rule declared them. */
+  outputs?: Record<string, tf.Tensor>;
 }
 
 export interface LowerNodeContext {
@@ -27,7 +29,8 @@ export interface LoweredNode {
   apply(inputs: NodeValue[], ctx: ForwardCtx): NodeValue;
 }
 
-export type NodeLowering = (node: IrNode, ctx: LowerNodeContext) => LoweredNode;
+/** A node's lowering, reading the component's typed params from `node.config`. */
+export type NodeLowering<P = any> = (node: IrNode<P>, ctx: LowerNodeContext) => LoweredNode;
 
 export interface LowerTaskContext {
   ir: Ir;
@@ -36,57 +39,29 @@ export interface LowerTaskContext {
   outDir?: string;
 }
 
-export type TaskLowering = (task: IrTask, ctx: LowerTaskContext) => TaskRuntime;
+export type TaskLowering<P = any> = (task: IrTask<P>, ctx: LowerTaskContext) => TaskRuntime;
 
+/** What a component folder's lower.ts exports by default; the generated registry maps `kind/type` to it. */
 export type ComponentLowering =
   | { kind: 'encoder' | 'fusion' | 'head'; lowerNode: NodeLowering }
   | { kind: 'task'; lowerTask: TaskLowering };
 
-/** Typed reads of a node's normalized config (the compiler has validated it; a miss is an internal bug). */
-export function cfgNumber(node: { id?: string; name?: string; config: Record<string, unknown> }, key: string, fallback?: number): number {
-  const v = node.config[key];
-  if (typeof v === 'number') return v;
-  if (fallback !== undefined && (v === undefined || v === null)) return fallback;
-  throw internal(node, key, 'a number', v);
+export function defineNodeLowering<P>(kind: 'encoder' | 'fusion' | 'head', lowerNode: NodeLowering<P>): ComponentLowering {
+  return { kind, lowerNode };
 }
 
-export function cfgBool(node: { id?: string; name?: string; config: Record<string, unknown> }, key: string, fallback: boolean): boolean {
-  const v = node.config[key];
-  if (typeof v === 'boolean') return v;
-  if (v === undefined || v === null) return fallback;
-  throw internal(node, key, 'a boolean', v);
-}
-
-export function cfgString(node: { id?: string; name?: string; config: Record<string, unknown> }, key: string, fallback?: string): string {
-  const v = node.config[key];
-  if (typeof v === 'string') return v;
-  if (fallback !== undefined && (v === undefined || v === null)) return fallback;
-  throw internal(node, key, 'a string', v);
-}
-
-export function cfgNumbers(node: { id?: string; name?: string; config: Record<string, unknown> }, key: string): number[] {
-  const v = node.config[key];
-  if (v === undefined || v === null) return [];
-  if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
-  throw internal(node, key, 'a list of numbers', v);
-}
-
-function internal(node: { id?: string; name?: string }, key: string, want: string, got: unknown): MmsaError {
-  const where = node.id ?? node.name ?? '?';
-  return new MmsaError('MSA5002', `internal: '${where}' config.${key} should be ${want}, got ${JSON.stringify(got)}`, {
-    hint: 'this is a bug in the compiler or the lowering; please report it with the pipeline file',
-    details: { node: where, key },
-  });
+export function defineTaskLowering<P>(lowerTask: TaskLowering<P>): ComponentLowering {
+  return { kind: 'task', lowerTask };
 }
 
 /** The feature (last) size of an IR node's output, which must be concrete at lowering time. */
-export function outDim(node: IrNode): number {
+export function outDim(node: IrNode<unknown>): number {
   const d = node.output.shape[node.output.shape.length - 1];
   if (typeof d !== 'number') throw new MmsaError('MSA5002', `internal: '${node.id}' has no concrete feature size`);
   return d;
 }
 
-export function onlyInput(node: IrNode, ctx: LowerNodeContext): IrNode {
+export function onlyInput(node: IrNode<unknown>, ctx: LowerNodeContext): IrNode {
   const i = ctx.inputs[0];
   if (!i || ctx.inputs.length !== 1) {
     throw new MmsaError('MSA5002', `internal: '${node.id}' expects exactly one input, got ${ctx.inputs.length}`);

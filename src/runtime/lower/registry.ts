@@ -1,46 +1,10 @@
-// The lowering of every catalog component, keyed `kind/type` (`encoder/lstm`, `task/ulgm`). The catalog's own
-// `lower` hook stays lazy; this map is what phase 6 (lower) uses, and a test checks it covers the whole catalog.
+// The lowering of every component, keyed `kind/type` (`encoder/lstm`, `task/ulgm`), from the generated list of the
+// component folders' lower.ts. Phase 6 (lower); a test checks it covers the whole catalog.
 
+import { LOWERINGS } from '../../components/lowerings.generated.js';
 import type { ComponentLowering } from './node.js';
-import { lowerBertEncoder } from './components/encoder/bert.js';
-import { lowerGruEncoder } from './components/encoder/gru.js';
-import { lowerLstmEncoder } from './components/encoder/lstm.js';
-import { lowerMlpEncoder } from './components/encoder/mlp.js';
-import { lowerPrecomputedEncoder } from './components/encoder/precomputed.js';
-import { lowerSubnetEncoder } from './components/encoder/subnet.js';
-import { lowerTextLstmEncoder } from './components/encoder/text-lstm.js';
-import { lowerConcatFusion } from './components/fusion/concat.js';
-import { lowerEarlyFusion } from './components/fusion/early.js';
-import { lowerLateFusion } from './components/fusion/late.js';
-import { lowerLowRankFusion } from './components/fusion/low-rank.js';
-import { lowerTensorFusion } from './components/fusion/tensor.js';
-import { lowerClassificationHead } from './components/head/classification.js';
-import { lowerRegressionHead } from './components/head/regression.js';
-import { lowerCrossEntropyTask } from './components/task/cross-entropy.js';
-import { lowerL1Task } from './components/task/l1.js';
-import { lowerMseTask } from './components/task/mse.js';
-import { lowerUlgmTask } from './components/task/ulgm.js';
 
-export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
-  'encoder/bert': { kind: 'encoder', lowerNode: lowerBertEncoder },
-  'encoder/gru': { kind: 'encoder', lowerNode: lowerGruEncoder },
-  'encoder/lstm': { kind: 'encoder', lowerNode: lowerLstmEncoder },
-  'encoder/mlp': { kind: 'encoder', lowerNode: lowerMlpEncoder },
-  'encoder/precomputed': { kind: 'encoder', lowerNode: lowerPrecomputedEncoder },
-  'encoder/subnet': { kind: 'encoder', lowerNode: lowerSubnetEncoder },
-  'encoder/text_lstm': { kind: 'encoder', lowerNode: lowerTextLstmEncoder },
-  'fusion/concat': { kind: 'fusion', lowerNode: lowerConcatFusion },
-  'fusion/early': { kind: 'fusion', lowerNode: lowerEarlyFusion },
-  'fusion/late': { kind: 'fusion', lowerNode: lowerLateFusion },
-  'fusion/low_rank': { kind: 'fusion', lowerNode: lowerLowRankFusion },
-  'fusion/tensor': { kind: 'fusion', lowerNode: lowerTensorFusion },
-  'head/classification': { kind: 'head', lowerNode: lowerClassificationHead },
-  'head/regression': { kind: 'head', lowerNode: lowerRegressionHead },
-  'task/cross_entropy': { kind: 'task', lowerTask: lowerCrossEntropyTask },
-  'task/l1': { kind: 'task', lowerTask: lowerL1Task },
-  'task/mse': { kind: 'task', lowerTask: lowerMseTask },
-  'task/ulgm': { kind: 'task', lowerTask: lowerUlgmTask },
-};
+export { LOWERINGS };
 
 export function getLowering(kind: string, type: string): ComponentLowering | undefined {
   return LOWERINGS[`${kind}/${type}`];

@@ -4,13 +4,12 @@
 import os from 'node:os';
 import type { Ir, IrNode } from '../../compiler/ir/types.js';
 import { paramSize } from '../../compiler/ir/types.js';
-import { resolveBertConfig } from '../../compiler/components/encoders/bert.js';
-import { MESSAGES } from '../../compiler/diagnostics/messages.js';
+import { getComponent } from '../../components/catalog.js';
+import type { ActivationMode, ComponentDef, NodeMemory } from '../../components/component.js';
+import { MESSAGES } from '../../core/messages.js';
 import { renderMessage } from '../../compiler/diagnostics/diagnostic.js';
 import type { SourceHost, Span } from '../../compiler/source/source-file.js';
 import { MmsaError } from '../../errors.js';
-import { bertEvalMemory, bertStepMemory } from '../nn/bert/memory.js';
-import type { ActivationMode } from '../nn/bert/layer.js';
 
 /** The wasm backend's heap limit (emscripten's getHeapMax in @tensorflow/tfjs-backend-wasm: 4 GiB less one page). */
 export const WASM_HEAP_LIMIT = 4294901760;
@@ -76,47 +75,36 @@ export function memoryLimits(backend: string): MemoryLimits {
   return { backendBytes: backend === 'wasm' ? WASM_HEAP_LIMIT : null, hostBytes: hostBytes + rss, baseBytes: rss };
 }
 
-interface NodeStep {
-  saved: number;
-  transient: number;
-  host: number;
-  eval: number;
-}
-
-/** Token length of a BERT node's input ([B, 3, L]). */
-function tokenLength(ir: Ir, node: IrNode): number {
-  const input = ir.nodes.find((n) => n.id === node.inputs[0]);
-  const L = input?.output.shape[2];
-  return typeof L === 'number' ? L : 512;
+function componentOfNode(node: IrNode): ComponentDef | undefined {
+  return node.kind === 'input' ? undefined : getComponent(node.kind, node.type);
 }
 
 function isFrozen(node: IrNode, opts: PlanOptions): boolean {
-  return opts.frozen?.has(node.id) === true || node.config['finetune'] === false;
+  return opts.frozen?.has(node.id) === true || componentOfNode(node)?.frozen?.(node.config) === true;
 }
 
 /**
- * Activation sizes per node type. BERT's come from its fused layer (src/runtime/nn/bert/memory.ts); other nodes are
- * small next to it and get a generous bound: 16 floats per sample for every input and output element.
+ * Activation sizes of a node: the component's own (BERT's fused layer) where it declares them; other nodes get a
+ * generous bound per sample and input or output element: 16 floats where a sequence is involved (a recurrence keeps
+ * its gates and states at every step), 2 for vectors, which are counted twice (as one node's output and the next
+ * one's input): 4 floats per vector element cover the value, a dropout mask, its product and a gradient. TFN's fused
+ * vector ([B, 549153] on SIMS v2) is the large one: 16 floats each would refuse a run that needs a fifth of that.
  */
-const NODE_MEMORY: Readonly<Record<string, (node: IrNode, ir: Ir, batch: number, mode: ActivationMode, frozen: boolean) => NodeStep>> = {
-  'encoder/bert': (node, ir, batch, mode, frozen) => {
-    const { config } = resolveBertConfig(node.config as { pretrained: string; config?: Record<string, number> });
-    const L = tokenLength(ir, node);
-    const evalBytes = bertEvalMemory(config, batch, L);
-    if (frozen) return { saved: 0, transient: evalBytes, host: 0, eval: evalBytes };
-    const m = bertStepMemory(config, batch, L, mode);
-    return { saved: m.saved, transient: m.transient, host: m.host, eval: evalBytes };
-  },
-};
+function nodeMemory(node: IrNode, ir: Ir, batch: number, mode: ActivationMode, frozen: boolean): NodeMemory {
+  const def = componentOfNode(node);
+  return def?.stepMemory ? def.stepMemory(node, { ir, batch, mode, frozen }) : genericNodeMemory(node, ir, batch);
+}
 
 function elements(shape: readonly (number | string)[]): number {
   return shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
 }
 
-function genericNodeMemory(node: IrNode, ir: Ir, batch: number): NodeStep {
-  const ins = node.inputs.map((id) => ir.nodes.find((n) => n.id === id)?.output.shape ?? []);
-  const per = [...ins, node.output.shape].reduce((a, s) => a + elements(s.slice(1)), 0);
-  const bytes = 4 * 16 * batch * per;
+function genericNodeMemory(node: IrNode, ir: Ir, batch: number): NodeMemory {
+  const ins = node.inputs.map((id) => ir.nodes.find((n) => n.id === id.split(':')[0])?.output.shape ?? []);
+  const shapes = [...ins, node.output.shape];
+  const per = shapes.reduce((a, s) => a + elements(s.slice(1)), 0);
+  const floats = shapes.some((s) => s.length > 2) ? 16 : 2;
+  const bytes = 4 * floats * batch * per;
   return { saved: bytes, transient: bytes, host: 0, eval: bytes };
 }
 
@@ -146,9 +134,8 @@ export function estimateMemory(ir: Ir, mode: ActivationMode, opts: PlanOptions =
       total += n;
       if (p.trainable && !p.buffer && !frozen) trainable += n;
     }
-    const est = NODE_MEMORY[`${node.kind}/${node.type}`];
-    const step = est ? est(node, ir, batch, mode, frozen) : genericNodeMemory(node, ir, batch);
-    const ev = est ? est(node, ir, evalBatch, mode, frozen).eval : genericNodeMemory(node, ir, evalBatch).eval;
+    const step = nodeMemory(node, ir, batch, mode, frozen);
+    const ev = nodeMemory(node, ir, evalBatch, mode, frozen).eval;
     saved += step.saved;
     transient = Math.max(transient, step.transient);
     host += step.host;
@@ -237,9 +224,10 @@ function suggestions(ir: Ir, plan: MemoryPlan): string[] {
     out.push(`set train.batch_size: ${g.batch} with train.grad_accum_steps: ${g.steps} (${per})${when}`);
   }
   const big = largestNode(ir);
-  if (big && big.type === 'bert' && big.config['finetune'] !== false) {
+  const freeze = big ? componentOfNode(big) : undefined;
+  if (big && freeze?.freezeWith && freeze.frozen?.(big.config) !== true) {
     const frozen = planMemory(ir, plan.limits, { frozen: new Set([big.id]) });
-    if (frozen.fits) out.push(`freeze the encoder: ${big.id}.finetune: false (about ${MB(frozen.estimate.backend.total)} instead of ${MB(plan.estimate.backend.total)})`);
+    if (frozen.fits) out.push(`freeze the ${big.kind}: ${big.id}.${freeze.freezeWith} (about ${MB(frozen.estimate.backend.total)} instead of ${MB(plan.estimate.backend.total)})`);
   }
   out.push(big ? `use a smaller model for ${big.id} (fewer layers or a smaller hidden size)` : 'use a smaller model');
   if (plan.limits.backendBytes !== null) out.push('or a backend whose tensors live in host memory (--backend cpu, much slower)');

@@ -1,11 +1,12 @@
-// The metric registry: MMSA's regression metrics (bit-compatible with utils/metricsTop.py) plus extra metrics for
-// custom datasets, selectable by name or by dataset set; computeMetrics rounds as numpy's round(x, 4). Phase 7.
+// How each metric of the catalog (core/metrics.ts) is computed: MMSA's regression metrics (bit-compatible with
+// utils/metricsTop.py) plus extra metrics for custom datasets; computeMetrics rounds as numpy's round(x, 4). Phase 7.
 
+import { METRIC_CATALOG, METRIC_SETS, metricDirection, type MetricInfo, type MetricKind, type MetricSetName } from '../../core/metrics.js';
 import { MmsaError } from '../../errors.js';
 import { accuracy, binaryF1, macroF1, weightedF1 } from './classification.js';
 import { argmax, meanFloat32, meanFloat64, numpyRound, pearson, roundHalfEven, toFloat32, type NumericVector } from './numeric.js';
 
-export type MetricKind = 'regression' | 'classification';
+export type { MetricKind };
 
 export interface MetricOptions {
   /** Classification: `pred` holds row-major logits [N, numClasses] and is arg-maxed per row. */
@@ -14,20 +15,13 @@ export interface MetricOptions {
   threshold?: number;
 }
 
-export interface MetricDef {
-  /** Registry id; what users write in a metric list. */
-  name: string;
-  /** Key in the result object (defaults to `name`); SIMS variants share MMSA's keys with the MOSI ones. */
-  key?: string;
-  kind: MetricKind;
-  /** Which way is better: errors are minimised, accuracies, F1 and correlations maximised (selection, tuning). */
-  better: 'min' | 'max';
-  description: string;
+export interface MetricDef extends MetricInfo {
   /** `pred` and `truth` are float32 vectors of the same length (logits for classification with numClasses). */
   compute(pred: Float32Array, truth: Float32Array, opts: MetricOptions): number;
 }
 
-export type DatasetName = 'mosi' | 'mosei' | 'sims' | 'simsv2' | 'regression' | 'classification';
+/** A metric set's name (MMSA's per-dataset sets, generic ones). */
+export type DatasetName = MetricSetName;
 
 // ---- MMSA helpers ---------------------------------------------------------------------------------------------
 
@@ -107,155 +101,75 @@ function threshold(opts: MetricOptions): number {
 
 // ---- registry ----------------------------------------------------------------------------------------------------
 
-const DEFS: MetricDef[] = [
-  // MOSI / MOSEI (utils/metricsTop.py __eval_mosei_regression); MAE and Corr are also the generic ones
-  {
-    name: 'Has0_acc_2', kind: 'regression', better: 'max', description: 'accuracy of (pred >= 0) vs (truth >= 0), zeros kept',
-    compute: (p, t) => accuracy(binarize(t, (v) => v >= 0), binarize(p, (v) => v >= 0)),
+/** How each catalog metric is computed (names, keys, kinds and directions are in core/metrics.ts). */
+const COMPUTE: Record<string, MetricDef['compute']> = {
+  'Has0_acc_2': (p, t) => accuracy(binarize(t, (v) => v >= 0), binarize(p, (v) => v >= 0)),
+  'Has0_F1_score': (p, t) => weightedF1(binarize(t, (v) => v >= 0), binarize(p, (v) => v >= 0)),
+  'Non0_acc_2': (p, t) => {
+    const s = nonZeroSubset(p, t);
+    return accuracy(s.t, s.p);
   },
-  {
-    name: 'Has0_F1_score', kind: 'regression', better: 'max', description: 'weighted F1 of (pred >= 0) vs (truth >= 0)',
-    compute: (p, t) => weightedF1(binarize(t, (v) => v >= 0), binarize(p, (v) => v >= 0)),
+  'Non0_F1_score': (p, t) => {
+    const s = nonZeroSubset(p, t);
+    return weightedF1(s.t, s.p);
   },
-  {
-    name: 'Non0_acc_2', kind: 'regression', better: 'max', description: 'accuracy of (pred > 0) vs (truth > 0) where truth != 0 (NaN if none)',
-    compute: (p, t) => {
-      const s = nonZeroSubset(p, t);
-      return accuracy(s.t, s.p);
-    },
+  'Mult_acc_5': (p, t) => multiclassAcc(p, t, 2),
+  'Mult_acc_7': (p, t) => multiclassAcc(p, t, 3),
+  'MAE': (p, t) => maeFloat32(p, t),
+  'Corr': (p, t) => pearson(p, t),
+  'sims/Mult_acc_2': (p, t) => simsAcc(p, t, 2),
+  'sims/Mult_acc_3': (p, t) => simsAcc(p, t, 3),
+  'sims/Mult_acc_5': (p, t) => simsAcc(p, t, 5),
+  'sims/F1_score': (p, t) => weightedF1(simsClasses(clip(t, -1, 1), 2), simsClasses(clip(p, -1, 1), 2)),
+  'sims/MAE': (p, t) => maeFloat32(clip(p, -1, 1), clip(t, -1, 1)),
+  'sims/Corr': (p, t) => pearson(clip(p, -1, 1), clip(t, -1, 1)),
+  'RMSE': (p, t) => {
+    const sq = Float64Array.from(p, (v, i) => (v - t[i]!) ** 2);
+    return Math.sqrt(meanFloat64(sq));
   },
-  {
-    name: 'Non0_F1_score', kind: 'regression', better: 'max', description: 'weighted F1 of (pred > 0) vs (truth > 0) where truth != 0 (0 if none)',
-    compute: (p, t) => {
-      const s = nonZeroSubset(p, t);
-      return weightedF1(s.t, s.p);
-    },
+  'CCC': (p, t) => {
+    const mp = meanFloat64(p);
+    const mt = meanFloat64(t);
+    let vp = 0;
+    let vt = 0;
+    let cov = 0;
+    for (let i = 0; i < p.length; i++) {
+      const dp = p[i]! - mp;
+      const dt = t[i]! - mt;
+      vp += dp * dp;
+      vt += dt * dt;
+      cov += dp * dt;
+    }
+    const n = p.length;
+    return (2 * (cov / n)) / (vp / n + vt / n + (mp - mt) ** 2);
   },
-  {
-    name: 'Mult_acc_5', kind: 'regression', better: 'max', description: 'clip to [-2, 2], round half to even, fraction equal',
-    compute: (p, t) => multiclassAcc(p, t, 2),
+  'accuracy': (p, t, o) => accuracy(Float64Array.from(t), classIndices(p, t.length, o)),
+  'macro_F1': (p, t, o) => macroF1(Float64Array.from(t), classIndices(p, t.length, o)),
+  'weighted_F1': (p, t, o) => weightedF1(Float64Array.from(t), classIndices(p, t.length, o)),
+  'Acc_2': (p, t, o) => {
+    const th = threshold(o);
+    return accuracy(binarize(t, (v) => v >= th), binarize(p, (v) => v >= th));
   },
-  {
-    name: 'Mult_acc_7', kind: 'regression', better: 'max', description: 'clip to [-3, 3], round half to even, fraction equal',
-    compute: (p, t) => multiclassAcc(p, t, 3),
+  'F1': (p, t, o) => {
+    const th = threshold(o);
+    return binaryF1(binarize(t, (v) => v >= th), binarize(p, (v) => v >= th));
   },
-  {
-    name: 'MAE', kind: 'regression', better: 'min', description: 'mean absolute error on unclipped values (float32, as numpy)',
-    compute: (p, t) => maeFloat32(p, t),
-  },
-  {
-    name: 'Corr', kind: 'regression', better: 'max', description: 'Pearson correlation on unclipped values (NaN if a vector is constant)',
-    compute: (p, t) => pearson(p, t),
-  },
-  // SIMS / SIMSv2 (utils/metricsTop.py __eval_sims_regression): everything on values clipped to [-1, 1]
-  {
-    name: 'sims/Mult_acc_2', key: 'Mult_acc_2', kind: 'regression', better: 'max', description: 'SIMS 2 classes: (-1.01, 0], (0, 1.01]',
-    compute: (p, t) => simsAcc(p, t, 2),
-  },
-  {
-    name: 'sims/Mult_acc_3', key: 'Mult_acc_3', kind: 'regression', better: 'max', description: 'SIMS 3 classes, edges -0.1 / 0.1',
-    compute: (p, t) => simsAcc(p, t, 3),
-  },
-  {
-    name: 'sims/Mult_acc_5', key: 'Mult_acc_5', kind: 'regression', better: 'max', description: 'SIMS 5 classes, edges -0.7 / -0.1 / 0.1 / 0.7',
-    compute: (p, t) => simsAcc(p, t, 5),
-  },
-  {
-    name: 'sims/F1_score', key: 'F1_score', kind: 'regression', better: 'max', description: 'weighted F1 of the SIMS 2-class indices',
-    compute: (p, t) => weightedF1(simsClasses(clip(t, -1, 1), 2), simsClasses(clip(p, -1, 1), 2)),
-  },
-  {
-    name: 'sims/MAE', key: 'MAE', kind: 'regression', better: 'min', description: 'MAE on values clipped to [-1, 1]',
-    compute: (p, t) => maeFloat32(clip(p, -1, 1), clip(t, -1, 1)),
-  },
-  {
-    name: 'sims/Corr', key: 'Corr', kind: 'regression', better: 'max', description: 'Pearson correlation on values clipped to [-1, 1]',
-    compute: (p, t) => pearson(clip(p, -1, 1), clip(t, -1, 1)),
-  },
-  // extra regression metrics for custom datasets (float64 on the float32 inputs)
-  {
-    name: 'RMSE', kind: 'regression', better: 'min', description: 'root mean squared error',
-    compute: (p, t) => {
-      const sq = Float64Array.from(p, (v, i) => (v - t[i]!) ** 2);
-      return Math.sqrt(meanFloat64(sq));
-    },
-  },
-  {
-    name: 'CCC', kind: 'regression', better: 'max', description: "Lin's concordance correlation coefficient (population variances)",
-    compute: (p, t) => {
-      const mp = meanFloat64(p);
-      const mt = meanFloat64(t);
-      let vp = 0;
-      let vt = 0;
-      let cov = 0;
-      for (let i = 0; i < p.length; i++) {
-        const dp = p[i]! - mp;
-        const dt = t[i]! - mt;
-        vp += dp * dp;
-        vt += dt * dt;
-        cov += dp * dt;
-      }
-      const n = p.length;
-      return (2 * (cov / n)) / (vp / n + vt / n + (mp - mt) ** 2);
-    },
-  },
-  // classification (pred = class indices, or logits with numClasses)
-  {
-    name: 'accuracy', kind: 'classification', better: 'max', description: 'fraction of correct class predictions',
-    compute: (p, t, o) => accuracy(Float64Array.from(t), classIndices(p, t.length, o)),
-  },
-  {
-    name: 'macro_F1', kind: 'classification', better: 'max', description: 'unweighted mean of per-class F1 (sklearn macro)',
-    compute: (p, t, o) => macroF1(Float64Array.from(t), classIndices(p, t.length, o)),
-  },
-  {
-    name: 'weighted_F1', kind: 'classification', better: 'max', description: 'support-weighted mean of per-class F1 (sklearn weighted)',
-    compute: (p, t, o) => weightedF1(Float64Array.from(t), classIndices(p, t.length, o)),
-  },
-  {
-    name: 'Acc_2', kind: 'classification', better: 'max', description: 'binary accuracy, positive iff value >= threshold (default 0.5)',
-    compute: (p, t, o) => {
-      const th = threshold(o);
-      return accuracy(binarize(t, (v) => v >= th), binarize(p, (v) => v >= th));
-    },
-  },
-  {
-    name: 'F1', kind: 'classification', better: 'max', description: 'F1 of the positive class, positive iff value >= threshold (default 0.5)',
-    compute: (p, t, o) => {
-      const th = threshold(o);
-      return binaryF1(binarize(t, (v) => v >= th), binarize(p, (v) => v >= th));
-    },
-  },
-];
+};
+
+const DEFS: MetricDef[] = METRIC_CATALOG.map((m) => {
+  const compute = COMPUTE[m.name];
+  if (!compute) throw new Error(`metric '${m.name}' is in the catalog but has no computation`);
+  return { ...m, compute };
+});
 
 export const METRICS: ReadonlyMap<string, MetricDef> = new Map(DEFS.map((d) => [d.name, d]));
 
-/** Output key of a metric (its `key`, or its name). */
+/** Output key of a metric. */
 export function metricKey(def: MetricDef): string {
-  return def.key ?? def.name;
+  return def.key;
 }
 
-/**
- * Which way a metric is better, by registry name or result key (`sims/MAE` and `MAE` alike, in any case); `loss` (the
- * validation loss) is minimised. Undefined for a name the registry does not know.
- */
-export function metricDirection(metric: string): 'min' | 'max' | undefined {
-  const m = metric.toLowerCase();
-  if (m === 'loss') return 'min';
-  const def = METRICS.get(metric) ?? DEFS.find((d) => metricKey(d) === metric) ?? DEFS.find((d) => d.name.toLowerCase() === m || metricKey(d).toLowerCase() === m);
-  return def?.better;
-}
-
-/** The reference's metric set per dataset, in MMSA's key order. */
-export const METRIC_SETS: Readonly<Record<DatasetName, readonly string[]>> = {
-  mosi: ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr'],
-  mosei: ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr'],
-  sims: ['sims/Mult_acc_2', 'sims/Mult_acc_3', 'sims/Mult_acc_5', 'sims/F1_score', 'sims/MAE', 'sims/Corr'],
-  simsv2: ['sims/Mult_acc_2', 'sims/Mult_acc_3', 'sims/Mult_acc_5', 'sims/F1_score', 'sims/MAE', 'sims/Corr'],
-  // Generic sets for custom datasets (any label range; class labels).
-  regression: ['MAE', 'RMSE', 'Corr', 'CCC'],
-  classification: ['accuracy', 'macro_F1', 'weighted_F1'],
-};
+export { METRIC_SETS, metricDirection };
 
 export interface KeyEval {
   /** Key of the validation result used for model selection. */
@@ -273,9 +187,9 @@ export function initialBest(mode: KeyEval['mode']): number {
   return mode === 'min' ? 1e8 : 0;
 }
 
-/** MMSA's improvement test: strictly better by at least 1e-6; equal (rounded) values are not improvements. */
-export function isImprovement(mode: KeyEval['mode'], current: number, best: number): boolean {
-  return mode === 'min' ? current <= best - 1e-6 : current >= best + 1e-6;
+/** MMSA's improvement test: better by at least minDelta (1e-6); equal (rounded) values are not improvements. */
+export function isImprovement(mode: KeyEval['mode'], current: number, best: number, minDelta = 1e-6): boolean {
+  return mode === 'min' ? current <= best - minDelta : current >= best + minDelta;
 }
 
 export interface ComputeMetricsOptions extends MetricOptions {

@@ -1,40 +1,9 @@
-// MMSA's shared sub-networks (`models/subNets/FeatureNets.py`, AuViSubNet of `models/multiTask/SELF_MM.py`): SubNet, TextSubNet, AuViSubNet and the Self-MM style MLP head.
-// Phase 6 (lower) builds them with PyTorch's child names so state_dict keys line up; phase 7 runs them.
+// Self-MM's AuViSubNet (`models/multiTask/SELF_MM.py`) and MLP head as stand-alone blocks with PyTorch's child names,
+// so state_dict keys line up (the lowerings build the same layers from the spec). Phase 6 builds them, phase 7 runs them.
 import * as tf from '@tensorflow/tfjs';
-import { createBatchNorm1d, createLinear, dropout, type BatchNorm, type Linear } from './layers.js';
+import { createLinear, dropout, type Linear } from './layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from './params.js';
 import { createLstm, type LstmImpl, type Rnn } from './rnn.js';
-
-export interface SubNet {
-  path: string;
-  norm: BatchNorm;
-  linear1: Linear;
-  linear2: Linear;
-  linear3: Linear;
-  /** B x in -> B x hidden */
-  apply(x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D;
-}
-
-/** SubNet(in, hidden, p): BatchNorm1d -> Dropout -> (Linear -> ReLU) x 3. Keys: norm.*, linear_1..3.* */
-export function createSubNet(store: ParamStore, path: string, inSize: number, hidden: number, p: number): SubNet {
-  const norm = createBatchNorm1d(store, joinPath(path, 'norm'), inSize);
-  const linear1 = createLinear(store, joinPath(path, 'linear_1'), inSize, hidden);
-  const linear2 = createLinear(store, joinPath(path, 'linear_2'), hidden, hidden);
-  const linear3 = createLinear(store, joinPath(path, 'linear_3'), hidden, hidden);
-  return {
-    path,
-    norm,
-    linear1,
-    linear2,
-    linear3,
-    apply: (x, ctx) => {
-      let y = dropout(norm.apply(x, ctx), p, ctx);
-      y = tf.relu(linear1.apply(y));
-      y = tf.relu(linear2.apply(y));
-      return tf.relu(linear3.apply(y)) as tf.Tensor2D;
-    },
-  };
-}
 
 export interface SeqSubNet {
   path: string;
@@ -42,31 +11,6 @@ export interface SeqSubNet {
   linear1: Linear;
   /** B x T x in (+ lengths for AuViSubNet) -> B x out */
   apply(x: tf.Tensor3D, ctx: ForwardCtx, lengths?: ArrayLike<number>): tf.Tensor2D;
-}
-
-/**
- * TextSubNet(in, hidden, out, p): 1-layer LSTM over the whole padded sequence (no packing), h_n -> Dropout -> Linear.
- * The reference constructs nn.Dropout with p forced to 0 when num_layers = 1; `forcedZeroDropout` (default true)
- * keeps that; pass false to apply the configured p (the "fix").
- */
-export function createTextSubNet(
-  store: ParamStore,
-  path: string,
-  inSize: number,
-  hidden: number,
-  out: number,
-  p: number,
-  opts: { forcedZeroDropout?: boolean; impl?: LstmImpl } = {},
-): SeqSubNet {
-  const rnn = createLstm(store, joinPath(path, 'rnn'), { inputSize: inSize, hiddenSize: hidden, numLayers: 1, ...(opts.impl ? { impl: opts.impl } : {}) });
-  const linear1 = createLinear(store, joinPath(path, 'linear_1'), hidden, out);
-  const pEff = opts.forcedZeroDropout === false ? p : 0;
-  return {
-    path,
-    rnn,
-    linear1,
-    apply: (x, ctx) => linear1.apply(dropout(rnn.apply(x, ctx).last, pEff, ctx)) as tf.Tensor2D,
-  };
 }
 
 /**

@@ -6,4 +6,3 @@ export * from './layers.js';
 export * from './rnn.js';
 export * from './lstm-fused.js';
 export * from './blocks.js';
-export * from './fusion.js';

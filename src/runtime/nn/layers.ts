@@ -189,3 +189,8 @@ export function createLayerNorm(store: ParamStore, path: string, size: number, o
 export function child(path: string, name: string): string {
   return joinPath(path, name);
 }
+
+/** Prepend a constant-1 column: [1; x] (B x d -> B x (d+1)), as TFN and LMF do. */
+export function prependOne(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.concat([tf.ones([x.shape[0], 1]), x], 1) as tf.Tensor2D;
+}

@@ -3,6 +3,7 @@
 
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Ir } from '../../compiler/ir/types.js';
 import { MmsaError } from '../../errors.js';
 import { withWriteErrors, type WriteContext } from '../fs-errors.js';
 import { recoverSwap, replaceDir, writeFileAtomic, writeJsonAtomic } from '../run-dir.js';
@@ -124,7 +125,7 @@ export function readCheckpoint(dir: string): { meta: CheckpointMeta; weights: St
       if (before === readMetaText(dir)) throw e;
     }
   }
-  throw new MmsaError('MSA6701', `${dir} changed on every read: a live run keeps replacing its checkpoint`, { hint: 'try again, or wait for the run to finish', details: { path: dir } });
+  throw new MmsaError('MSA6711', `${dir} changed on every read: a live run keeps replacing its checkpoint`, { hint: 'try again, or wait for the run to finish', details: { path: dir } });
 }
 
 function readMetaText(dir: string): string | undefined {
@@ -138,20 +139,20 @@ function readMetaText(dir: string): string | undefined {
 function readCheckpointOnce(dir: string): { meta: CheckpointMeta; weights: StateDict; tasks: Record<string, unknown> } {
   const metaPath = join(dir, 'model.json');
   if (!existsSync(metaPath)) {
-    throw new MmsaError('MSA6701', `no checkpoint in ${dir} (model.json missing)`, {
+    throw new MmsaError('MSA6711', `no checkpoint in ${dir} (model.json missing)`, {
       hint: 'the run stopped before its first improvement on the validation split; train it again',
       details: { path: dir },
     });
   }
   const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CheckpointMeta;
   if (meta.format !== CHECKPOINT_FORMAT || meta.formatVersion !== CHECKPOINT_VERSION) {
-    throw new MmsaError('MSA6701', `${metaPath}: not an mmsa checkpoint of format version ${CHECKPOINT_VERSION}`, { details: { path: metaPath } });
+    throw new MmsaError('MSA6711', `${metaPath}: not an mmsa checkpoint of format version ${CHECKPOINT_VERSION}`, { details: { path: metaPath } });
   }
   const group = meta.weightsManifest[0];
   const binPath = join(dir, group?.paths[0] ?? 'weights.bin');
   const buf = readFileSync(binPath);
   if (buf.byteLength !== meta.byteLength) {
-    throw new MmsaError('MSA6701', `${binPath}: ${buf.byteLength} bytes, model.json expects ${meta.byteLength}`, {
+    throw new MmsaError('MSA6711', `${binPath}: ${buf.byteLength} bytes, model.json expects ${meta.byteLength}`, {
       hint: 'the checkpoint is truncated or from another run; retrain or copy the whole checkpoint/ directory',
       details: { path: binPath },
     });
@@ -161,7 +162,7 @@ function readCheckpointOnce(dir: string): { meta: CheckpointMeta; weights: State
   for (const w of group?.weights ?? []) {
     const n = w.shape.reduce((a, b) => a * b, 1);
     if (w.offset + n * 4 > buf.byteLength) {
-      throw new MmsaError('MSA6701', `${metaPath}: weight '${w.name}' runs past the end of ${binPath}`, { details: { path: metaPath, key: w.name } });
+      throw new MmsaError('MSA6711', `${metaPath}: weight '${w.name}' runs past the end of ${binPath}`, { details: { path: metaPath, key: w.name } });
     }
     const values = new Float32Array(n);
     for (let i = 0; i < n; i++) values[i] = view.getFloat32(w.offset + i * 4, true);
@@ -170,4 +171,14 @@ function readCheckpointOnce(dir: string): { meta: CheckpointMeta; weights: State
   const tasksPath = join(dir, 'tasks.json');
   const tasks = existsSync(tasksPath) ? (JSON.parse(readFileSync(tasksPath, 'utf8')) as Record<string, unknown>) : {};
   return { meta, weights, tasks };
+}
+
+/** The model's structure for the checkpoint: node ids, types, inputs and parameter shapes. */
+export function topologyOf(ir: Ir): unknown {
+  return {
+    pipeline: ir.pipeline,
+    nodes: ir.nodes.map((n) => ({ id: n.id, kind: n.kind, type: n.type, inputs: n.inputs, output: n.output.shape, params: n.params.map((p) => ({ name: p.name, shape: p.shape, trainable: p.trainable })) })),
+    heads: ir.nodes.filter((n) => n.kind === 'head').map((n) => n.name),
+    evalHead: ir.schedule.evalHead,
+  };
 }

@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { didYouMean } from '../../compiler/diagnostics/did-you-mean.js';
+import { didYouMean } from '../../core/did-you-mean.js';
 import type { MmsaName, MmsaNaming } from '../../compiler/ir/mmsa-names.js';
 import type { Ir } from '../../compiler/ir/types.js';
 import { MmsaError } from '../../errors.js';
@@ -134,7 +134,8 @@ function nodeHints(ckpt: Pick<MmsaCheckpoint, 'tensors'>, problems: ImportProble
     const module = modules[node.id];
     if (module === undefined) continue;
     const under = keys.filter((k) => k.startsWith(`${module}.`));
-    const finetune = node.config['finetune'];
+    // A rewritten node (frozen BERT read as precomputed features) keeps the spec's own params in rewrittenFrom.
+    const finetune = (node.rewrittenFrom?.config ?? node.config)['finetune'];
     const allMissing = node.params.length > 0 && problems.filter((p) => p.kind === 'missing' && p.key?.startsWith(`${node.id}.`)).length === node.params.length;
     if (allMissing && under.length === 0) {
       hints.push(

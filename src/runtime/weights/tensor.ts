@@ -1,5 +1,6 @@
 // A tensor as stored in a checkpoint file (dtype, shape, raw little-endian bytes) and its conversion to float32.
 // Phases 6 (lower) and 7 (execute): loading pretrained weights.
+import type { ErrorCode } from '../../core/messages.js';
 import { MmsaError } from '../../errors.js';
 
 export type StoredDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -102,6 +103,6 @@ export function spanBytes(dtype: StoredDtype, shape: readonly number[], strides:
   return (last + 1) * DTYPE_SIZE[dtype];
 }
 
-export function weightsError(code: string, file: string, message: string, hint?: string, details: Record<string, unknown> = {}): MmsaError {
+export function weightsError(code: ErrorCode, file: string, message: string, hint?: string, details: Record<string, unknown> = {}): MmsaError {
   return new MmsaError(code, `${file}: ${message}`, { ...(hint ? { hint } : {}), details: { file, ...details } });
 }

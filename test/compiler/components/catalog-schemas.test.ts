@@ -2,8 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CATALOG, componentTypes, getComponent } from '../../../src/compiler/components/catalog.js';
-import type { ComponentKind } from '../../../src/compiler/components/define-component.js';
+import { CATALOG, componentTypes, getComponent } from '../../../src/components/catalog.js';
+import type { ComponentKind } from '../../../src/components/component.js';
 import { ENCODER_TYPES, FUSION_TYPES, HEAD_TYPES, TASK_TYPES } from '../../../src/compiler/spec/types.generated.js';
 
 const SCHEMAS = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas');
@@ -62,10 +62,12 @@ describe('catalog and schemas agree', () => {
     expect(getComponent('head', 'nope')).toBeUndefined();
   });
 
-  it('encoders, fusions and heads have a shape rule and parameter names; tasks have heads, targets and hooks', () => {
+  it('encoders, fusions and heads have a shape rule and parameter names; tasks have head references, targets and hooks', () => {
     for (const c of CATALOG) {
       if (c.kind === 'task') {
-        expect(c.taskHeads, c.type).toBeTypeOf('function');
+        expect(c.headRefs, c.type).toBeTypeOf('function');
+        // A task that reads heads says what kind it needs.
+        if (c.headRefs!({ type: c.type, head: 'M', fusion_head: 'M', heads: {}, inputs: [] }).length > 0) expect(c.needsHead, c.type).toBeDefined();
         expect(c.taskTargets, c.type).toBeTypeOf('function');
         expect(c.hooks, c.type).toBeTypeOf('function');
       } else {
@@ -74,7 +76,6 @@ describe('catalog and schemas agree', () => {
         expect(c.accepts?.length, c.type).toBeGreaterThan(0);
       }
       if (c.kind === 'fusion') expect(c.arity, c.type).toBeDefined();
-      expect(c.lower, c.type).toBeTypeOf('function');
     }
   });
 });

@@ -1,7 +1,7 @@
 // Test helper: a tiny ShapeContext that records reports, with a distinct span per param and per input.
-import type { ComponentDef, ShapeContext, ShapeInput, ShapeResult } from '../../../src/compiler/components/define-component.js';
+import type { ComponentDef, ShapeContext, ShapeInput, ShapeResult } from '../../../src/components/component.js';
 import type { DiagnosticExtras } from '../../../src/compiler/diagnostics/diagnostic.js';
-import type { MessageCode } from '../../../src/compiler/diagnostics/messages.js';
+import type { MessageCode } from '../../../src/core/messages.js';
 import type { TensorType } from '../../../src/compiler/ir/types.js';
 import type { Span } from '../../../src/compiler/source/source-file.js';
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { getComponent } from '../../../src/compiler/components/catalog.js';
-import type { ComponentDef } from '../../../src/compiler/components/define-component.js';
+import { getComponent } from '../../../src/components/catalog.js';
+import type { ComponentDef } from '../../../src/components/component.js';
 import { paramSize, type ParamDecl } from '../../../src/compiler/ir/types.js';
 import { runInfer, seq, tokens, vec } from './fake-context.js';
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { getComponent } from '../../../src/compiler/components/catalog.js';
-import type { ComponentDef } from '../../../src/compiler/components/define-component.js';
+import { getComponent } from '../../../src/components/catalog.js';
+import type { ComponentDef } from '../../../src/components/component.js';
 import { makeDiagnostic } from '../../../src/compiler/diagnostics/diagnostic.js';
 import { inputSpan, paramSpan, runInfer, seq, tokens, vec, type FakeRun, COMPONENT_SPAN } from './fake-context.js';
 

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { getComponent } from '../../../src/compiler/components/catalog.js';
+import { getComponent } from '../../../src/components/catalog.js';
+import { taskHeads } from '../../../src/components/component.js';
 
 function task(type: string) {
   const d = getComponent('task', type);
@@ -11,7 +12,8 @@ describe('tasks', () => {
   it.each(['l1', 'mse', 'cross_entropy'])('%s reads its head and target and has no hooks', (type) => {
     const p = { type, head: 'M', target: 'T', weight: 1, valid_loss: true };
     const d = task(type);
-    expect(d.taskHeads!(p, 'main')).toEqual(['M']);
+    expect(taskHeads(d, p)).toEqual(['M']);
+    expect(d.evalHead!(p)).toBe('M');
     expect(d.taskTargets!(p)).toEqual(['T']);
     expect(d.hooks!(p)).toEqual([]);
     expect(d.summary(p)).toBe(`${type}(head M, target T)`);
@@ -23,7 +25,9 @@ describe('tasks', () => {
     const d = task('ulgm');
 
     it('reads the fusion head then the unimodal heads, and the human label', () => {
-      expect(d.taskHeads!(base, 'ulgm')).toEqual(['M', 'T', 'A', 'V']);
+      expect(taskHeads(d, base)).toEqual(['M', 'T', 'A', 'V']);
+      expect(d.headRefs!(base).map((r) => r.path)).toEqual([['fusion_head'], ['heads', 'text'], ['heads', 'audio'], ['heads', 'vision']]);
+      expect(d.evalHead!(base)).toBeUndefined();
       expect(d.taskTargets!(base)).toEqual(['M']);
     });
 

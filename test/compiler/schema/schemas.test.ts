@@ -13,7 +13,7 @@ import {
   schemaDocuments,
   type JsonSchema,
 } from '../../../src/compiler/schema/schemas.js';
-import type { ComponentKind } from '../../../src/compiler/components/define-component.js';
+import type { ComponentKind } from '../../../src/components/component.js';
 import { SourceFile } from '../../../src/compiler/source/source-file.js';
 import { toValue } from '../../../src/compiler/spec/spec-tree.js';
 import { parseYaml } from '../../../src/compiler/syntax/yaml/parse-yaml.js';

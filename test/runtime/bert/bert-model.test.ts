@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MmsaError } from '../../../src/errors.js';
-import { bertParams, resolveBertConfig } from '../../../src/compiler/components/encoders/bert.js';
+import { bertParams, resolveBertConfig } from '../../../src/components/encoders/bert/define.js';
 import { activeNativeKernels, setNativeMatMul, setupBackend } from '../../../src/runtime/backend.js';
 import { mulberry32 } from '../../helpers/prng.js';
 import { nativeDisabled } from '../../helpers/native.js';

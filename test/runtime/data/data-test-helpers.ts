@@ -63,7 +63,7 @@ export function makeIr(dataset: ResolvedDataset, modalities: Record<string, Moda
       feature: m.feature,
       lengths: m.lengths === undefined ? feat?.lengths ?? null : m.lengths,
       align: m.align ?? 'none',
-      preprocess: { time_mean: false, seq_len: null, clamp_lengths: true, neg_inf_to_zero: m.feature === 'audio', ...m.preprocess },
+      preprocess: { time_mean: false, seq_len: null, clamp_lengths: true, normalize: 'none', neg_inf_to_zero: m.feature === 'audio', ...m.preprocess },
     };
   }
   const spec = { modalities: mods } as unknown as PipelineSpec;

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../../src/runtime/backend.js';
 import { lowerPipeline } from '../../../src/runtime/lower/lower-pipeline.js';
 import { evalCtx, trainCtx } from '../../../src/runtime/nn/params.js';
-import { lastStep, poolToVector } from '../../../src/runtime/lower/pool.js';
+import { lastStep, poolToVector } from '../../../src/runtime/nn/pool.js';
 import { disposeGrads } from '../../../src/runtime/train/optim/adam.js';
 import { batchOf, compileYaml, randomSplit, TINY } from './helpers.js';
 

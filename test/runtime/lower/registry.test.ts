@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../../../src/runtime/backend.js';
-import { CATALOG } from '../../../src/compiler/components/catalog.js';
+import { CATALOG } from '../../../src/components/catalog.js';
 import { LOWERINGS } from '../../../src/runtime/lower/registry.js';
 
 beforeAll(async () => {
@@ -18,17 +18,4 @@ describe('lowering registry', () => {
     }
   });
 
-});
-
-describe('catalog lower hooks', () => {
-  it('every catalog entry lazily resolves to its lowering', async () => {
-    const { CATALOG } = await import('../../../src/compiler/components/catalog.js');
-    const { getLowering } = await import('../../../src/runtime/lower/registry.js');
-    for (const def of CATALOG) {
-      expect(def.lower, `${def.kind}/${def.type}`).toBeTypeOf('function');
-      const lowering = await def.lower!();
-      expect(lowering, `${def.kind}/${def.type}`).toBeDefined();
-      expect(lowering).toBe(getLowering(def.kind, def.type));
-    }
-  });
 });

@@ -7,8 +7,9 @@ import {
 import { ParamStore, trainCtx } from '../../../src/runtime/nn/params.js';
 import { createLinear } from '../../../src/runtime/nn/layers.js';
 import { createLstm } from '../../../src/runtime/nn/rnn.js';
-import { createAuViSubNet, createMlpHead, createSubNet } from '../../../src/runtime/nn/blocks.js';
-import { createLowRankFusion } from '../../../src/runtime/nn/fusion.js';
+import { createAuViSubNet, createMlpHead } from '../../../src/runtime/nn/blocks.js';
+import { createSubNet } from '../../../src/components/encoders/subnet/nn.js';
+import { createLowRankFusion } from '../../../src/components/fusions/low_rank/nn.js';
 import { randn } from './ref.js';
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
-// Rule aligned-required: fusions that combine sequences step by step (early; tensor over sequences) read modalities
-// aligned to the text: the modality's `aligned`, else the dataset file's, or `align: avg_pool`. Phase 4 (check).
+// Rule aligned-required: fusions that combine sequences step by step (those that say they need aligned inputs) read
+// modalities aligned to the text: the modality's `aligned`, else the dataset file's, or `align: avg_pool`. Phase 4.
 
-import { getComponent } from '../../components/catalog.js';
+import { getComponent } from '../../../components/catalog.js';
 import { defineRule } from '../rule.js';
 import { encoderOfRef, encoderOutputKind, fusionInputs, fusionOf, getEncoder, getModality, isWritten, modalityOfRef } from '../spec-graph.js';
 
@@ -17,9 +17,7 @@ export default defineRule({
     const { spec } = ctx;
     const fusion = fusionOf(spec);
     if (!fusion || typeof fusion.type !== 'string') return;
-    const def = getComponent('fusion', fusion.type);
-    const overSequences = fusion.type === 'tensor' && (def?.accepts ?? []).includes('sequence');
-    if (!def?.needsAligned && !overSequences) return;
+    if (!getComponent('fusion', fusion.type)?.needsAligned) return;
     for (const { name, index } of fusionInputs(spec)) {
       const encKey = encoderOfRef(spec, name);
       const enc = encKey === undefined ? undefined : getEncoder(spec, encKey);

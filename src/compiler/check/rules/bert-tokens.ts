@@ -1,6 +1,7 @@
-// Rule bert-tokens: a BERT encoder reads integer token rows (ids, mask, segments: shape [3, L]), not precomputed
-// float features. Skipped when the dataset or the feature is unknown (reported elsewhere). Phase 4 (check).
+// Rule bert-tokens: an encoder that reads only token ids (BERT) reads integer token rows (ids, mask, segments: shape
+// [3, L]), not precomputed float features. Skipped when the dataset or the feature is unknown. Phase 4 (check).
 
+import { componentOf } from '../../../components/catalog.js';
 import { defineRule } from '../rule.js';
 import { encoderModality, encoders, getModality, has } from '../spec-graph.js';
 
@@ -11,7 +12,8 @@ export default defineRule({
     const ds = ctx.dataset;
     if (!ds) return;
     for (const [key, enc] of encoders(ctx.spec)) {
-      if (enc.type !== 'bert') continue;
+      const accepts = componentOf('encoder', enc)?.accepts;
+      if (!accepts || accepts.some((k) => k !== 'tokens')) continue;
       const modalityName = encoderModality(key, enc);
       const modality = getModality(ctx.spec, modalityName);
       if (!modality || typeof modality.feature !== 'string' || !has(ds.features, modality.feature)) continue;

@@ -1,7 +1,7 @@
 // Rule features-exist: each modality reads a feature the dataset has. Skipped when the dataset could not be resolved.
 // Phase 4 (check).
 
-import { didYouMean } from '../../diagnostics/did-you-mean.js';
+import { didYouMean } from '../../../core/did-you-mean.js';
 import { defineRule } from '../rule.js';
 import { has, joinHints, modalities, quoteList } from '../spec-graph.js';
 

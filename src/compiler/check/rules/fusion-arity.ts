@@ -1,7 +1,7 @@
 // Rule fusion-arity: the fusion gets as many inputs as its type allows, and each input's kind (vector or sequence,
 // where the encoder's parameters decide it) is one the fusion accepts. Phase 4 (check).
 
-import { componentTypes, getComponent } from '../../components/catalog.js';
+import { componentTypes, getComponent } from '../../../components/catalog.js';
 import type { RelatedInfo } from '../../diagnostics/diagnostic.js';
 import { defineRule } from '../rule.js';
 import { declaredHere, encoderOfRef, encoderOutputKind, fusionInputs, fusionOf, getEncoder, modalities, modalityOfRef, writtenSpan } from '../spec-graph.js';
@@ -55,10 +55,8 @@ export default defineRule({
       const kind = encoderOutputKind(enc);
       if (kind === undefined || accepts.includes(kind)) continue;
       const fix =
-        enc.type === 'precomputed' && kind === 'sequence' ? 'set `select: cls`, `mean` or `last` on the encoder'
-        : enc.type === 'bert' && kind === 'sequence' ? 'set `output: cls` or `mean` on the encoder'
-        : kind === 'vector' && accepts.includes('sequence') ? 'read the sequence as it is (`type: precomputed` with `select: sequence`)'
-        : undefined;
+        (accepts[0] !== undefined ? getComponent('encoder', enc.type)?.outputKindFix?.(enc, accepts[0]) : undefined) ??
+        (kind === 'vector' && accepts.includes('sequence') ? 'read the sequence as it is (`type: precomputed` with `select: sequence`)' : undefined);
       ctx.report('MSA3005', ctx.spanOf(['fusion', 'inputs', index]), {
         type: fusion.type,
         needed: accepts.map((k) => (KIND_TEXT[k] ?? k).replace(/^an? /, '')).join(' or '),

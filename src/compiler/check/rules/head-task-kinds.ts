@@ -1,31 +1,15 @@
-// Rule head-task-kinds: each task's loss fits the kind of the heads it reads (l1/mse/ulgm: regression;
-// cross_entropy: classification), and every head is trained by some task. Phase 4 (check).
+// Rule head-task-kinds: each task's loss fits what the heads it reads predict (the task says what it needs, the head
+// what it predicts), and every head is trained by some task. Phase 4 (check).
 
 import type { SpecPath } from '../../spec/spec-tree.js';
-import type { Head } from '../../spec/types.generated.js';
+import { componentOf } from '../../../components/catalog.js';
 import { defineRule, type RuleContext } from '../rule.js';
-import { declaredHere, entriesOf, getHead, heads, tasks } from '../spec-graph.js';
+import { declaredHere, getHead, heads, resolveRef, taskHeadRefs, tasks } from '../spec-graph.js';
 
-const NEEDS: Record<string, Head['type']> = { l1: 'regression', mse: 'regression', ulgm: 'regression', cross_entropy: 'classification' };
-
-/** Head references of a task, each with the spec path that names it. */
-function taskHeadRefs(key: string, task: { type: string } & Record<string, unknown>): { head: string; path: SpecPath }[] {
-  const out: { head: string; path: SpecPath }[] = [];
-  if (task.type === 'ulgm') {
-    if (typeof task.fusion_head === 'string') out.push({ head: task.fusion_head, path: ['tasks', key, 'fusion_head'] });
-    for (const [m, h] of entriesOf(task.heads as Record<string, unknown> | undefined)) {
-      if (typeof h === 'string') out.push({ head: h, path: ['tasks', key, 'heads', m] });
-    }
-  } else if (typeof task.head === 'string') {
-    out.push({ head: task.head, path: ['tasks', key, 'head'] });
-  }
-  return out;
-}
-
-function checkKind(ctx: RuleContext, key: string, type: string, head: string, path: SpecPath): void {
-  const needed = NEEDS[type];
+function checkKind(ctx: RuleContext, key: string, type: string, needed: string | undefined, head: string, path: SpecPath): void {
   const def = getHead(ctx.spec, head);
-  if (!needed || !def || def.type === needed) return;
+  const predicts = def ? componentOf('head', def)?.predicts : undefined;
+  if (!needed || !def || !predicts || predicts === needed) return;
   ctx.report('MSA3020', ctx.spanOf(path), { task: key, type, needed, head, actual: `a ${def.type} head` }, {
     related: [{ span: ctx.spanOf(['heads', head, 'type']), message: `head '${head}' is declared as ${def.type} here` }],
   });
@@ -38,9 +22,15 @@ export default defineRule({
     const trained = new Set<string>();
     for (const [key, task] of tasks(ctx.spec)) {
       if (!task || typeof task.type !== 'string') continue;
-      for (const { head, path } of taskHeadRefs(key, task as unknown as { type: string } & Record<string, unknown>)) {
+      const needed = componentOf('task', task)?.needsHead;
+      for (const { head, path } of taskHeadRefs(key, task)) {
         trained.add(head);
-        checkKind(ctx, key, task.type, head, path);
+        checkKind(ctx, key, task.type, needed, head, path);
+      }
+      // A head a task reads by reference (`inputs: [heads.M]`) is trained through it too.
+      for (const r of componentOf('task', task)?.inputRefs?.(task) ?? []) {
+        const ref = resolveRef(ctx.spec, r.name);
+        if (ref?.kind === 'head') trained.add(ref.name);
       }
     }
     for (const [name] of heads(ctx.spec)) {

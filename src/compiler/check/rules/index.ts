@@ -5,11 +5,12 @@ import type { Rule } from '../rule.js';
 import alignedRequired from './aligned-required.js';
 import bertTokens from './bert-tokens.js';
 import classCount from './class-count.js';
-import earlyStopMetric from './early-stop-metric.js';
+import componentChecks from './component-checks.js';
 import featuresExist from './features-exist.js';
 import fusionArity from './fusion-arity.js';
 import headTaskKinds from './head-task-kinds.js';
 import metricFit from './metric-fit.js';
+import metricNames from './metric-names.js';
 import modalityEncoders from './modality-encoders.js';
 import noTestSelection from './no-test-selection.js';
 import packedLengths from './packed-lengths.js';
@@ -17,9 +18,9 @@ import paramGroupsCover from './param-groups-cover.js';
 import refsResolve from './refs-resolve.js';
 import seedsUnique from './seeds-unique.js';
 import taskTargets from './task-targets.js';
+import trainStages from './train-stages.js';
 import tuneObjective from './tune-objective.js';
 import tuneSpace from './tune-space.js';
-import ulgmHeads from './ulgm-heads.js';
 import uniqueNames from './unique-names.js';
 
 export const ALL_RULES: readonly Rule[] = [
@@ -32,11 +33,12 @@ export const ALL_RULES: readonly Rule[] = [
   packedLengths,
   bertTokens,
   headTaskKinds,
-  ulgmHeads,
+  componentChecks,
   taskTargets,
   paramGroupsCover,
+  trainStages,
   noTestSelection,
-  earlyStopMetric,
+  metricNames,
   metricFit,
   classCount,
   seedsUnique,

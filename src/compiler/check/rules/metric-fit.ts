@@ -2,22 +2,11 @@
 // scale ([-3, 3] for mosi/mosei, [-1, 1] for sims/simsv2), regression metrics need a regression head and
 // classification metrics a classification head. Phase 4 (check).
 
-import { METRICS, METRIC_SETS } from '../../../runtime/metrics/registry.js';
+import { componentOf } from '../../../components/catalog.js';
+import { METRIC_SET_SCALE, isMetricSetName, metricsOf } from '../../../core/metrics.js';
 import { defineRule } from '../rule.js';
 import { getHead, writtenSpan } from '../spec-graph.js';
 
-const SCALE: Record<string, [number, number]> = { mosi: [-3, 3], mosei: [-3, 3], sims: [-1, 1], simsv2: [-1, 1] };
-
-/** 'regression' | 'classification' for each metric of a set or list; unknown names are skipped (reported elsewhere). */
-function kindsOf(metrics: string | string[]): Map<string, 'regression' | 'classification'> {
-  const names = typeof metrics === 'string' ? ((METRIC_SETS as Record<string, readonly string[] | undefined>)[metrics] ?? []) : metrics;
-  const out = new Map<string, 'regression' | 'classification'>();
-  for (const n of names) {
-    const def = METRICS.get(n);
-    if (def) out.set(n, def.kind);
-  }
-  return out;
-}
 
 export default defineRule({
   id: 'metric-fit',
@@ -28,7 +17,7 @@ export default defineRule({
     const span = writtenSpan(ctx, ['eval', 'metrics']);
     const ds = ctx.dataset;
     if (typeof metrics === 'string' && ds) {
-      const scale = SCALE[metrics];
+      const scale = isMetricSetName(metrics) ? METRIC_SET_SCALE[metrics] : undefined;
       if (scale && ds.task === 'classification') {
         ctx.report('MSA3021', span, { set: metrics, meant: `regression labels in [${scale.join(', ')}]`, actual: `classes${ds.numClasses ? ` (${ds.numClasses})` : ''}` }, { hint: "use `metrics: classification` or a list such as [accuracy, macro_F1]" });
       } else if (scale && ds.labelRange && (ds.labelRange[0] !== scale[0] || ds.labelRange[1] !== scale[1])) {
@@ -39,11 +28,12 @@ export default defineRule({
     }
     const headName = ctx.spec.eval?.head;
     const head = typeof headName === 'string' ? getHead(ctx.spec, headName) : undefined;
-    if (!head || typeof head.type !== 'string') return;
-    for (const [name, kind] of kindsOf(metrics)) {
-      if (kind === head.type) continue;
-      ctx.report('MSA3025', span, { metric: name, head: headName, kind: head.type }, {
-        hint: head.type === 'classification' ? 'score a classification head with accuracy, macro_F1, weighted_F1' : 'score a regression head with MAE, RMSE, Corr, CCC or a dataset set',
+    const predicts = head ? componentOf('head', head)?.predicts : undefined;
+    if (!head || !predicts) return;
+    for (const m of metricsOf(metrics)) {
+      if (m.kind === predicts) continue;
+      ctx.report('MSA3025', span, { metric: m.name, head: headName, kind: head.type }, {
+        hint: predicts === 'classification' ? 'score a classification head with accuracy, macro_F1, weighted_F1' : 'score a regression head with MAE, RMSE, Corr, CCC or a dataset set',
       });
       return; // one report per spec: the whole set is of the wrong kind
     }

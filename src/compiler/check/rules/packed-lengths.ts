@@ -1,6 +1,7 @@
-// Rule packed-lengths: an LSTM/GRU asked to pack sequences by length (`packed: true`) reads a modality that has
-// per-sample lengths (its own `lengths:`, or the dataset's for its feature). Phase 4 (check).
+// Rule packed-lengths: an encoder that packs sequences by length (lstm/gru with `packed: true`: the encoder says) reads a
+// modality that has per-sample lengths (its own `lengths:`, or the dataset's for its feature). Phase 4 (check).
 
+import { componentOf } from '../../../components/catalog.js';
 import { defineRule } from '../rule.js';
 import { encoderModality, encoders, getModality, has, isWritten } from '../spec-graph.js';
 
@@ -9,7 +10,7 @@ export default defineRule({
   description: 'lstm/gru with packed: true read a modality with lengths',
   check(ctx) {
     for (const [key, enc] of encoders(ctx.spec)) {
-      if ((enc.type !== 'lstm' && enc.type !== 'gru') || enc.packed !== true) continue;
+      if (!componentOf('encoder', enc)?.packsLengths?.(enc)) continue;
       const modalityName = encoderModality(key, enc);
       const modality = getModality(ctx.spec, modalityName);
       if (!modality) continue; // refs-resolve reports it

@@ -1,8 +1,8 @@
 // Rule param-groups-cover: with explicit optimizer groups, every parameter (names from the catalog) is in exactly one
 // group, and every selector selects something. No groups means one implicit group: nothing to check. Phase 4 (check).
 
-import { getComponent } from '../../components/catalog.js';
-import type { ComponentKind } from '../../components/define-component.js';
+import { getComponent } from '../../../components/catalog.js';
+import type { ComponentKind } from '../../../components/component.js';
 import type { Span } from '../../source/source-file.js';
 import { assignGroups, parseSelector, selectorMatchesNode, selectorMatchesParam, type ParamRef } from '../../spec/selectors.js';
 import { defineRule, type RuleContext } from '../rule.js';

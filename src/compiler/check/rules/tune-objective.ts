@@ -1,7 +1,7 @@
 // Rule tune-objective: a search scores trials on validation (never test), with a metric the eval set computes, at an
 // epoch chosen on validation, within a budget. Phase 4 (check).
 
-import { didYouMean } from '../../diagnostics/did-you-mean.js';
+import { didYouMean } from '../../../core/did-you-mean.js';
 import { defineRule } from '../rule.js';
 import { computedMetricKeys, isWritten, joinHints } from '../spec-graph.js';
 import { gridSize, resolveSpace } from '../../../tune/space.js';

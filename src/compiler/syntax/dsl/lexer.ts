@@ -57,7 +57,6 @@ export const RParen = createToken({ name: 'RParen', pattern: /\)/, label: "')'" 
 export const Comma = createToken({ name: 'Comma', pattern: /,/, label: "','" });
 export const Colon = createToken({ name: 'Colon', pattern: /:/, label: "':'" });
 
-export const KEYWORD_TOKENS = [Pipeline, Modality, Encoder, Fusion, Head, Task, On] as const;
 export const KEYWORDS: ReadonlySet<string> = new Set(['pipeline', 'modality', 'encoder', 'fusion', 'head', 'task', 'on']);
 /** Words that read as other values when bare, so strings spelled like them are quoted. */
 export const LITERAL_WORDS: ReadonlySet<string> = new Set(['true', 'false', 'null']);

@@ -1,10 +1,10 @@
-// Error codes of the pickle reader (MSA6001..MSA6019) and the helper that formats them with file, byte offset,
+// Error codes of the pickle reader (MSA6001-6019) and the helper that formats them with file, byte offset,
 // opcode and key path. Phase 7 (execute): the data layer reading feature files.
 
 import { MmsaError, printable } from '../../../errors.js';
 
 /**
- * Codes used by the pickle reader. The range MSA6001..MSA6019 belongs to this module.
+ * Codes used by the pickle reader. The range MSA6001-6019 belongs to this module.
  *
  * - MSA6001 file cannot be opened or read (I/O error)
  * - MSA6002 truncated input: a length or opcode runs past the end of the data, or STOP is missing

@@ -82,7 +82,6 @@ type BuiltinFn = (typeof BUILTIN_FNS)[number];
 const ALLOWED_GLOBALS: Record<string, string> = { ...NUMPY_GLOBALS, '_codecs.encode': 'encode' };
 for (const mod of ['builtins', '__builtin__']) for (const name of BUILTIN_FNS) ALLOWED_GLOBALS[`${mod}.${name}`] = name;
 
-/** Module names that are allowed, for a clearer message on a wrong name inside an allowed module. */
 export const ALLOWED_GLOBAL_NAMES: readonly string[] = Object.keys(ALLOWED_GLOBALS);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,6 +1,6 @@
 // The BERT architecture as read from a Hugging Face config.json (snake_case keys as in the file), with validation
 // and the defaults of transformers.BertConfig. Phases 6 (lower) and 7 (execute).
-import { KNOWN_BERT_MODELS, type BertConfig } from '../../../compiler/components/encoders/bert.js';
+import { KNOWN_BERT_MODELS, type BertConfig } from '../../../components/encoders/bert/define.js';
 import { MmsaError } from '../../../errors.js';
 
 export type BertActivation = 'gelu' | 'gelu_new' | 'relu';

@@ -3,13 +3,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeBertKernels, type BertNativeKernels } from '../../backend/bert-kernels.js';
 import type { ForwardCtx } from '../params.js';
+import type { ActivationMode } from '../../../components/component.js';
 
-/**
- * What a layer keeps for its backward pass. 'keep': the activations the gradient formulas read (about 16 floats per
- * token and hidden unit); 'recompute': only the layer input, the forward runs again during the backward (one more
- * forward per step, a twelfth of the memory). Both give the same bits.
- */
-export type ActivationMode = 'keep' | 'recompute';
+// What a layer keeps for its backward pass (the component contract names it, for the memory plan). 'keep': the
+// activations the gradient formulas read (about 16 floats per token and hidden unit); 'recompute': only the layer
+// input, the forward runs again during the backward (one more forward per step, a twelfth of the memory). Both give
+// the same bits.
+export type { ActivationMode };
 
 export interface BertLayerWeights {
   qW: tf.Tensor; qB: tf.Tensor; kW: tf.Tensor; kB: tf.Tensor; vW: tf.Tensor; vB: tf.Tensor;

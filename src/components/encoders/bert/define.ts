@@ -1,0 +1,217 @@
+// Catalog entry 'bert': a BERT encoder over token ids with Hugging Face BertModel parameter names, sized from a
+// table of known checkpoints or `config`. Schema, shape rule and parameter names; phases 2-5.
+
+import { resolve } from 'node:path';
+import { defineComponent, type Rewrite } from '../../component.js';
+import type { BertEncoder, PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
+import type { Ir, IrNode, ParamDecl, ResolvedDataset } from '../../../compiler/ir/types.js';
+import { expandHome } from '../../../compiler/spec/resolve-dataset.js';
+import { bertEvalMemory, bertStepMemory } from './memory.js';
+import { expectKind, linearNames, linearParams, param, singleInput, tokenIds, vector } from '../../shape-helpers.js';
+
+export interface BertConfig {
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+}
+
+const BERT_BASE: Omit<BertConfig, 'vocab_size'> = {
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  max_position_embeddings: 512,
+  type_vocab_size: 2,
+};
+
+/** Checkpoints whose config.json we know, so `check`/`plan` need no download (the models MMSA's `models/subNets/BertTextEncoder.py` loads). */
+export const KNOWN_BERT_MODELS: Readonly<Record<string, BertConfig>> = {
+  'bert-base-uncased': { ...BERT_BASE, vocab_size: 30522 },
+  'bert-base-cased': { ...BERT_BASE, vocab_size: 28996 },
+  'bert-base-chinese': { ...BERT_BASE, vocab_size: 21128 },
+  'bert-base-multilingual-cased': { ...BERT_BASE, vocab_size: 119547 },
+};
+
+/**
+ * Architecture for a pretrained id (or a local directory named like one) with `config` overrides on top. An unknown
+ * model without config is taken to be bert-base-uncased sized: lowering reads its config.json and has the last word.
+ */
+export function resolveBertConfig(p: Pick<BertEncoder, 'pretrained' | 'config'>): { config: BertConfig; known: boolean } {
+  const base = p.pretrained.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? p.pretrained;
+  const knownCfg = KNOWN_BERT_MODELS[p.pretrained] ?? KNOWN_BERT_MODELS[base];
+  const config: BertConfig = { ...(knownCfg ?? KNOWN_BERT_MODELS['bert-base-uncased']!) };
+  for (const [k, v] of Object.entries(p.config ?? {})) if (typeof v === 'number') config[k as keyof BertConfig] = v;
+  return { config, known: knownCfg !== undefined };
+}
+
+function bertLayerNames(i: number): string[] {
+  const l = `encoder.layer.${i}`;
+  return [
+    ...linearNames(`${l}.attention.self.query`),
+    ...linearNames(`${l}.attention.self.key`),
+    ...linearNames(`${l}.attention.self.value`),
+    ...linearNames(`${l}.attention.output.dense`),
+    `${l}.attention.output.LayerNorm.weight`,
+    `${l}.attention.output.LayerNorm.bias`,
+    ...linearNames(`${l}.intermediate.dense`),
+    ...linearNames(`${l}.output.dense`),
+    `${l}.output.LayerNorm.weight`,
+    `${l}.output.LayerNorm.bias`,
+  ];
+}
+
+function layerNorm(prefix: string, h: number): ParamDecl[] {
+  return [param(`${prefix}.weight`, [h]), param(`${prefix}.bias`, [h])];
+}
+
+/** BertModel's state_dict in its own order (embeddings, layers, pooler); the pooler is kept so checkpoints load. */
+export function bertParams(c: BertConfig): ParamDecl[] {
+  const H = c.hidden_size;
+  const ps: ParamDecl[] = [
+    param('embeddings.word_embeddings.weight', [c.vocab_size, H]),
+    param('embeddings.position_embeddings.weight', [c.max_position_embeddings, H]),
+    param('embeddings.token_type_embeddings.weight', [c.type_vocab_size, H]),
+    ...layerNorm('embeddings.LayerNorm', H),
+  ];
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const l = `encoder.layer.${i}`;
+    ps.push(
+      ...linearParams(`${l}.attention.self.query`, H, H),
+      ...linearParams(`${l}.attention.self.key`, H, H),
+      ...linearParams(`${l}.attention.self.value`, H, H),
+      ...linearParams(`${l}.attention.output.dense`, H, H),
+      ...layerNorm(`${l}.attention.output.LayerNorm`, H),
+      ...linearParams(`${l}.intermediate.dense`, H, c.intermediate_size),
+      ...linearParams(`${l}.output.dense`, c.intermediate_size, H),
+      ...layerNorm(`${l}.output.LayerNorm`, H),
+    );
+  }
+  ps.push(...linearParams('pooler.dense', H, H));
+  return ps;
+}
+
+/**
+ * The frozen-BERT fast path: a `bert` encoder with `finetune: false` whose dataset also ships the same model's
+ * last-layer features (`text`, [L, hidden]) needs no BERT forward at all: it reads those features instead.
+ */
+export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset): Rewrite | undefined {
+  if (p.finetune !== false) return undefined;
+  const feat = dataset.features['text'];
+  if (!feat || feat.dtype !== 'float' || feat.shape.length !== 2) return undefined;
+  const hidden = p.config?.hidden_size ?? 768;
+  if (feat.shape[1] !== hidden) return undefined;
+  if (!dataset.pretrained || dataset.pretrained !== p.pretrained) return undefined;
+  const select: PrecomputedEncoder['select'] = p.output === 'cls' ? 'cls' : p.output === 'mean' ? 'mean' : 'sequence';
+  const params: PrecomputedEncoder = { type: 'precomputed', select };
+  return {
+    type: 'precomputed',
+    params: params as unknown as Record<string, unknown>,
+    input: {
+      feature: 'text',
+      type: { kind: 'sequence', shape: ['B', feat.shape[0]!, feat.shape[1]!], dtype: 'float32', aligned: true },
+      summary: `text (${feat.key}), precomputed ${p.pretrained} features`,
+    },
+    summary: `bert(${p.pretrained}, frozen) -> ${select}: fast path, reads the precomputed 'text' features, no BERT forward (BERT's dropout, which MMSA keeps active when frozen, is not applied)`,
+  };
+}
+
+/** Token length of a BERT node's input ([B, 3, L]); BERT's 512 positions when unknown. */
+function tokenLength(ir: Ir, node: Pick<IrNode, 'inputs'>): number {
+  const input = ir.nodes.find((n) => n.id === node.inputs[0]);
+  const L = input?.output.shape[2];
+  return typeof L === 'number' ? L : 512;
+}
+
+export default defineComponent<BertEncoder>({
+  kind: 'encoder',
+  type: 'bert',
+  schema: 'components/encoders/bert.schema.json',
+  doc: "BERT text encoder over token ids (text_bert rows: ids, mask, segments); the last layer's [CLS] vector by default.",
+  accepts: ['tokens'],
+  outputKind: (p) => (p.output === 'sequence' ? 'sequence' : 'vector'),
+  outputKindFix: (_p, wanted) => (wanted === 'vector' ? 'set `output: cls` or `mean` on the encoder' : undefined),
+  tokenizer: (p) => ({ model: p.pretrained, ...(p.revision ? { revision: p.revision } : {}) }),
+  frozen: (p) => p.finetune === false,
+  freezeWith: 'finetune: false',
+  // Its fused layer's sizes (memory.ts): a frozen BERT keeps nothing for a backward pass.
+  stepMemory(node, { ir, batch, mode, frozen }) {
+    const { config } = resolveBertConfig(node.config);
+    const L = tokenLength(ir, node);
+    const evalBytes = bertEvalMemory(config, batch, L);
+    if (frozen) return { saved: 0, transient: evalBytes, host: 0, eval: evalBytes };
+    const m = bertStepMemory(config, batch, L, mode);
+    return { saved: m.saved, transient: m.transient, host: m.host, eval: evalBytes };
+  },
+  // A model directory written relative to the spec that names it (which may be a preset).
+  resolvePaths: (p, dirOf) => (/^(\.{1,2}[\\/]|~[\\/])/.test(p.pretrained) ? { ...p, pretrained: resolve(dirOf('pretrained'), expandHome(p.pretrained)) } : p),
+  rewrite: ({ params, dataset }) => frozenBertFastPath(params, dataset),
+  // Lowering is synchronous and offline: the weights (local dir, HF cache or the hub) must be on disk before it.
+  async prepare(node) {
+    const { ensureBertDownloaded } = await import('../../../runtime/bert/load-bert.js');
+    const { pretrained: model, revision } = node.config;
+    const r = await ensureBertDownloaded(model, revision ? { revision } : {});
+    return { model, ...(revision ? { revision } : {}), source: r.source, ...(r.commit ? { commit: r.commit } : {}) };
+  },
+  examples: [
+    { label: 'uncased cls', params: { type: 'bert', pretrained: 'bert-base-uncased', finetune: true, output: 'cls' }, inputs: [['text', tokenIds(50)]] },
+    {
+      label: 'small config, sequence',
+      params: { type: 'bert', pretrained: './my-bert', finetune: false, output: 'sequence', config: { num_hidden_layers: 2, hidden_size: 64, num_attention_heads: 4, intermediate_size: 128, vocab_size: 100 } },
+      inputs: [['text', tokenIds(39)]],
+    },
+  ],
+  summary(p) {
+    const { config: c } = resolveBertConfig(p);
+    return `bert(${p.pretrained}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${p.finetune ? 'finetune' : 'frozen'}) -> ${p.output}`;
+  },
+  paramNames(p) {
+    const { config: c } = resolveBertConfig(p);
+    const names = [
+      'embeddings.word_embeddings.weight',
+      'embeddings.position_embeddings.weight',
+      'embeddings.token_type_embeddings.weight',
+      'embeddings.LayerNorm.weight',
+      'embeddings.LayerNorm.bias',
+    ];
+    for (let i = 0; i < c.num_hidden_layers; i++) names.push(...bertLayerNames(i));
+    names.push(...linearNames('pooler.dense'));
+    return names;
+  },
+  infer(ctx) {
+    const p = ctx.params;
+    const input = singleInput(ctx);
+    if (!input || !expectKind(ctx, 'bert', input, ['tokens'])) return undefined;
+    const { config: c } = resolveBertConfig(p);
+    if (c.hidden_size % c.num_attention_heads !== 0) {
+      ctx.report('MSA4004', ctx.spanOf('config'), {
+        node: ctx.node,
+        detail: `hidden_size ${c.hidden_size} is not a multiple of num_attention_heads ${c.num_attention_heads}`,
+      });
+    }
+    const L = input.type.shape[2];
+    if (typeof L === 'number' && L > c.max_position_embeddings) {
+      ctx.report(
+        'MSA4007',
+        input.span,
+        { node: ctx.node, len: L, max: c.max_position_embeddings },
+        { hint: 'truncate the token ids (`preprocess.seq_len` on the modality) or use a model with more positions' },
+      );
+    }
+    const H = c.hidden_size;
+    const output =
+      p.output === 'sequence'
+        ? // The text is what other modalities are aligned to, so its own sequence counts as aligned.
+          { kind: 'sequence' as const, shape: ['B' as const, L ?? 0, H], dtype: 'float32' as const, aligned: true }
+        : vector(H);
+    return { output, params: bertParams(c) };
+  },
+  // MMSA's BertTextEncoder holds a transformers BertModel as `model`; older transformers also saved position_ids.
+  mmsaNames: {
+    rename: { embeddings: 'model.embeddings', encoder: 'model.encoder', pooler: 'model.pooler' },
+    ignore: ['model.embeddings.position_ids'],
+  },
+});

@@ -1,7 +1,0 @@
-// Lowering of encoder 'gru': GRU (`gru.*`) over a sequence, packed by true lengths, h_n of the last layer, optional
-// Dropout + Linear (`linear.*`). Phase 6 (lower).
-
-import type { NodeLowering } from '../../node.js';
-import { lowerRnnEncoder } from './rnn-encoder.js';
-
-export const lowerGruEncoder: NodeLowering = (node, ctx) => lowerRnnEncoder(node, ctx, 'gru');

@@ -1,0 +1,247 @@
+// One epoch of training as MMSA's: the stages in order (a stage per batch shares its pass with the batch stages next
+// to it; a stage per epoch makes a pass of its own), seeded shuffles and dropout, gradient accumulation (reference or
+// corrected), clipping, one optimizer over each stage's groups, and step.end events. Phase 7 (execute).
+
+import * as tf from '@tensorflow/tfjs';
+import type { Ir, IrStage } from '../../compiler/ir/types.js';
+import type { LoadedDataset } from '../data/types.js';
+import type { EventBody, StepEndEvent } from '../events.js';
+import type { LoweredPipeline, ModelOutputs, TaskRuntime } from '../lower/types.js';
+import { trainCtx } from '../nn/params.js';
+import { deriveSeed } from '../random.js';
+import type { TrainCallback } from './callbacks/callback.js';
+import { STREAM, type Batcher } from './evaluate.js';
+import { guardStepLoss } from './loss-guard.js';
+import { clipGradNorm, clipGradValue, disposeGrads, type AdamGroup, type Grads } from './optim/adam.js';
+import { GradAccumulator } from './optim/grad-accum.js';
+
+/** A stage as the loop runs it: the variables it updates, the optimizer groups they sit in, its tasks. */
+export interface RunStage {
+  name: string;
+  every: IrStage['every'];
+  tasks: TaskRuntime[];
+  groups: AdamGroup[];
+  vars: tf.Variable[];
+  scheduler: IrStage['scheduler'];
+  /** Its gradient sums over the batches of one optimizer step (outside the wasm heap with several batches a step). */
+  accum: GradAccumulator;
+}
+
+/**
+ * The stages of the IR over the lowered pipeline. Without declared stages the one stage trains every variable with
+ * every task; a declared stage gets its groups (with their `_no_decay` halves) and its tasks.
+ */
+export function runStages(ir: Ir, pipeline: LoweredPipeline): RunStage[] {
+  const { optimizer, tasks } = pipeline;
+  const host = Math.max(1, Math.floor(ir.schedule.gradAccumSteps)) > 1;
+  if (!ir.schedule.stagesDeclared) {
+    const groups = optimizer.groups.filter((g) => g.trainable);
+    return [{ name: ir.schedule.stages[0]?.name ?? 'main', every: 'batch', tasks: [...tasks], groups, vars: optimizer.variables().filter((v) => v.trainable), scheduler: ir.schedule.stages[0]?.scheduler ?? null, accum: new GradAccumulator({ host }) }];
+  }
+  return ir.schedule.stages.map((st) => {
+    const groups = optimizer.groups.filter((g) => g.trainable && st.groups.some((n) => g.name === n || g.name === `${n}_no_decay`));
+    return {
+      name: st.name,
+      every: st.every,
+      tasks: tasks.filter((t) => st.tasks.includes(t.name)),
+      groups,
+      vars: groups.flatMap((g) => g.params).filter((v) => v.trainable),
+      scheduler: st.scheduler,
+      accum: new GradAccumulator({ host }),
+    };
+  });
+}
+
+/** Passes over the training data in an epoch: consecutive per-batch stages share one, a per-epoch stage has its own. */
+export function passesOf(stages: readonly RunStage[]): RunStage[][] {
+  const out: RunStage[][] = [];
+  for (const st of stages) {
+    const last = out[out.length - 1];
+    if (st.every === 'batch' && last && last[0]!.every === 'batch') last.push(st);
+    else out.push([st]);
+  }
+  return out;
+}
+
+export interface EpochTotals {
+  lossSum: number;
+  nBatches: number;
+  taskLossSums: Record<string, number>;
+  headLossSums: Record<string, number>;
+  optimizerSteps: number;
+  interrupted: boolean;
+}
+
+export interface TrainEpochOptions {
+  ir: Ir;
+  pipeline: LoweredPipeline;
+  data: LoadedDataset;
+  stages: readonly RunStage[];
+  callbacks: readonly TrainCallback[];
+  seed: number;
+  epoch: number;
+  batches: Batcher;
+  runId: string;
+  stepsPerEpoch: number;
+  signal?: AbortSignal | undefined;
+  emit(body: EventBody<StepEndEvent>): StepEndEvent;
+}
+
+/** Gradient accumulation of one stage within a pass: k batches per optimizer step. */
+interface Accumulator {
+  counter: number;
+  sums: GradAccumulator;
+}
+
+function yieldToLoop(): Promise<void> {
+  // Lets signal handlers (Ctrl-C) and I/O run between CPU-bound steps.
+  return new Promise((r) => setImmediate(r));
+}
+
+function scaleGrads(g: Grads, s: number): Grads {
+  const out: Grads = {};
+  for (const [n, t] of Object.entries(g)) out[n] = tf.mul(t, s);
+  return out;
+}
+
+function mapKeep(m: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, t] of Object.entries(m)) out[k] = tf.keep(t);
+  return out;
+}
+
+function disposeOutputs(o: ModelOutputs): void {
+  const seen = new Set<tf.Tensor>();
+  for (const t of [...Object.values(o.heads), ...Object.values(o.features)]) {
+    if (seen.has(t)) continue;
+    seen.add(t);
+    t.dispose();
+  }
+}
+
+/** Trains one epoch, yielding step.end events; returns the epoch's totals. */
+export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndEvent, EpochTotals> {
+  const s = o.ir.schedule;
+  const { model, optimizer } = o.pipeline;
+  const k = Math.max(1, Math.floor(s.gradAccumSteps));
+  const totals: EpochTotals = { lossSum: 0, nBatches: 0, taskLossSums: {}, headLossSums: {}, optimizerSteps: 0, interrupted: false };
+  for (const st of o.stages) for (const t of st.tasks) totals.taskLossSums[t.name] = 0;
+  // Task name -> its only head, for tasks whose loss trains one head (l1/mse/cross_entropy).
+  const singleHead = new Map(o.ir.tasks.filter((t) => t.heads.length === 1).map((t) => [t.name, t.heads[0]!] as const));
+
+  const applyStep = (grads: Grads, count: number) => {
+    let g = grads;
+    const owned: Grads[] = [];
+    if (s.gradAccumMode === 'corrected' && count > 1) {
+      g = scaleGrads(g, 1 / count);
+      owned.push(g);
+    }
+    if (s.clip) {
+      g = s.clip.type === 'value' ? clipGradValue(g, s.clip.max) : clipGradNorm(g, s.clip.max).grads;
+      owned.push(g);
+    }
+    optimizer.step(g);
+    for (const x of owned) disposeGrads(x);
+    totals.optimizerSteps += 1;
+  };
+
+  let step = 0;
+  const passes = passesOf(o.stages);
+  for (const [pi, pass] of passes.entries()) {
+    const accs: Accumulator[] = pass.map((st) => ({ counter: k, sums: st.accum }));
+    // Every pass draws its own shuffle, as each iteration of a PyTorch DataLoader does; the first one keeps the
+    // stream the single-stage loop always had.
+    const shuffleSeed = pi === 0 ? deriveSeed(o.seed, STREAM.train) : deriveSeed(o.seed, STREAM.train, pi);
+    for (const batch of o.batches(o.data.train, { batchSize: s.batchSize, shuffle: true, seed: shuffleSeed, epoch: o.epoch })) {
+      if (o.signal?.aborted) {
+        totals.interrupted = true;
+        break;
+      }
+      step += 1;
+      const t0 = performance.now();
+      let batchLoss = 0;
+      let stepped = false;
+      const taskLosses: Record<string, number> = {};
+      const headLosses: Record<string, number> = {};
+      for (const [si, stage] of pass.entries()) {
+        const a = accs[si]!;
+        if (a.counter === k) a.sums.clear();
+        a.counter -= 1;
+        const keep: { out?: ModelOutputs; losses: tf.Scalar[] } = { losses: [] };
+        const ctx = trainCtx(si === 0 ? deriveSeed(o.seed, STREAM.dropout, o.epoch, step) : deriveSeed(o.seed, STREAM.dropout, o.epoch, step, si));
+        const { value, grads } = tf.variableGrads(() => {
+          const out = model.forward(batch, ctx);
+          const parts = stage.tasks.map((t) => t.trainLoss(out, batch, o.epoch));
+          const total = (parts.length === 1 ? parts[0]! : tf.addN(parts)).reshape([]) as tf.Scalar;
+          keep.out = { heads: mapKeep(out.heads), features: mapKeep(out.features) };
+          keep.losses = parts.map((p) => tf.keep(p));
+          return total;
+        }, stage.vars);
+        const stageLoss = value.dataSync()[0]!;
+        batchLoss += stageLoss;
+        value.dispose();
+        const stageTasks: Record<string, number> = {};
+        const stageHeads: Record<string, number> = {};
+        stage.tasks.forEach((t, i) => {
+          const v = keep.losses[i]!.dataSync()[0]!;
+          taskLosses[t.name] = v;
+          stageTasks[t.name] = v;
+          totals.taskLossSums[t.name] = (totals.taskLossSums[t.name] ?? 0) + v;
+          // A single-head task's loss is its head's; multi-head tasks (ULGM) report their parts.
+          const parts = t.lastHeadLosses?.() ?? (singleHead.get(t.name) !== undefined ? { [singleHead.get(t.name)!]: v } : {});
+          for (const [h, hv] of Object.entries(parts)) {
+            headLosses[h] = (headLosses[h] ?? 0) + hv;
+            stageHeads[h] = (stageHeads[h] ?? 0) + hv;
+          }
+        });
+        for (const l of keep.losses) l.dispose();
+        guardStepLoss({ epoch: o.epoch, step, loss: stageLoss, taskLosses: stageTasks, headLosses: stageHeads });
+        a.sums.add(grads);
+        if (keep.out) {
+          const outputs = keep.out;
+          for (const cb of o.callbacks) cb.onStepEnd?.({ epoch: o.epoch, batch, outputs, tasks: stage.tasks });
+          disposeOutputs(outputs);
+        }
+        if (a.counter === 0) {
+          const count = a.sums.count;
+          const summed = a.sums.take();
+          applyStep(summed, count);
+          disposeGrads(summed);
+          a.counter = k;
+          stepped = true;
+        }
+      }
+      for (const [h, hv] of Object.entries(headLosses)) totals.headLossSums[h] = (totals.headLossSums[h] ?? 0) + hv;
+      totals.lossSum += batchLoss;
+      totals.nBatches += 1;
+      const dt = (performance.now() - t0) / 1000;
+      const lr = pass[0]!.groups[0]?.lr;
+      yield o.emit({
+        kind: 'step.end',
+        runId: o.runId,
+        epoch: o.epoch,
+        step,
+        steps: o.stepsPerEpoch,
+        loss: batchLoss,
+        taskLosses,
+        headLosses,
+        optimizerStep: stepped,
+        ...(lr !== undefined ? { lr } : {}),
+        examplesPerSec: dt > 0 ? batch.size / dt : 0,
+      });
+      await yieldToLoop();
+    }
+    // Leftover batches of the pass (n mod k): MMSA computes their gradients and then drops them; 'corrected' steps.
+    for (const a of accs) {
+      if (a.sums.count === 0) continue;
+      if (!totals.interrupted && s.gradAccumMode === 'corrected') {
+        const count = a.sums.count;
+        const summed = a.sums.take();
+        applyStep(summed, count);
+        disposeGrads(summed);
+      } else a.sums.clear();
+    }
+    if (totals.interrupted) break;
+  }
+  return totals;
+}
