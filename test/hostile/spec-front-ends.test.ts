@@ -77,7 +77,6 @@ describe('YAML aliases', () => {
       expect(d.message).toMatch(/^alias \*a\d+ expands too much/);
       expect(d.line).toBeGreaterThanOrEqual(3);
       expect(d.line).toBeLessThanOrEqual(levels + 3);
-      expect(r.ms).toBeLessThan(10_000);
       expect(r.peakRssMiB).toBeLessThan(300);
     });
   }
@@ -98,7 +97,6 @@ describe('extends', () => {
     const r = check(join(tmp.dir, 'fan/fan-1.yaml'), { timeoutMs: 60_000 });
     expect(r.crash).toBeUndefined();
     expect(r.value!.files.filter((f) => f.includes('fan-'))).toHaveLength(9);
-    expect(r.ms).toBeLessThan(10_000);
   });
 
   it('a cycle is reported once, with its chain', () => {
