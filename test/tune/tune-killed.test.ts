@@ -59,7 +59,8 @@ describe('mmsa tune stopped from outside (a real process)', () => {
     const tuneDir = a.events.find((e) => e.kind === 'tune.start')!.tuneDir!;
     const afterA = readTrials(tuneDir);
     const doneA = afterA.filter((t) => t.status === 'completed').map((t) => t.trial);
-    expect(doneA).toEqual(ended(a));
+    // Trials finish in any order when several run at once: the record is sorted by trial, the events by finishing time.
+    expect([...doneA].sort((x, y) => x - y)).toEqual([...ended(a)].sort((x, y) => x - y));
     expect(doneA.length).toBeGreaterThanOrEqual(1);
     expect(doneA.length).toBeLessThan(4);
 
