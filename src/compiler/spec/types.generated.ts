@@ -614,7 +614,7 @@ export interface RawDatasetManifest {
   task: "regression" | "classification";
   num_classes?: number;
   label_range?: number[];
-  metrics: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   key_eval?: string;
   /** BERT model matching the text_bert ids */
   pretrained?: string;
@@ -657,7 +657,7 @@ export interface DatasetManifest {
   task: "regression" | "classification";
   num_classes?: number;
   label_range?: number[];
-  metrics: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   key_eval: string;
   /** BERT model matching the text_bert ids */
   pretrained?: string;
@@ -832,7 +832,7 @@ export interface RawDatasetCustom {
   task?: "regression" | "classification";
   num_classes?: number;
   label_range?: number[];
-  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   language?: string;
   aligned?: boolean;
   features?: {
@@ -858,7 +858,7 @@ export interface DatasetCustom {
   task: "regression" | "classification";
   num_classes?: number;
   label_range?: number[];
-  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   language?: string;
   aligned: boolean;
   features?: {
@@ -1058,14 +1058,14 @@ export interface Train {
 }
 
 export interface RawEval {
-  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   /** head whose predictions are scored (default: the head of the first supervised task) */
   head?: string;
   splits?: ("train" | "valid" | "test")[];
 }
 
 export interface Eval {
-  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   /** head whose predictions are scored (default: the head of the first supervised task) */
   head?: string;
   splits: ("train" | "valid" | "test")[];
