@@ -573,8 +573,10 @@ export interface RawUlgmTask {
   };
   /** human label the banks start from */
   target?: string;
-  /** unimodal labels are clamped to [-H, H] */
+  /** unimodal labels are clamped to [-H, H] around 0 (MMSA's H); written, it wins over the dataset's label_range */
   H?: number;
+  /** [lo, hi] of the generated labels: classes split at the middle, labels clamped to the range; default: the dataset's label_range when H is not written (else H 3) */
+  label_range?: number[];
   /** class centres ignore samples labelled exactly 0 */
   exclude_zero?: boolean;
   /** first epoch of label updates */
@@ -596,8 +598,10 @@ export interface UlgmTask {
   };
   /** human label the banks start from */
   target: string;
-  /** unimodal labels are clamped to [-H, H] */
-  H: number;
+  /** unimodal labels are clamped to [-H, H] around 0 (MMSA's H); written, it wins over the dataset's label_range */
+  H?: number;
+  /** [lo, hi] of the generated labels: classes split at the middle, labels clamped to the range; default: the dataset's label_range when H is not written (else H 3) */
+  label_range?: number[];
   /** class centres ignore samples labelled exactly 0 */
   exclude_zero: boolean;
   /** first epoch of label updates */
@@ -782,7 +786,7 @@ export interface DatasetNamed {
 export interface RawDatasetSynthetic {
   type: "synthetic";
   /** copy this dataset's layout (dims, label range, metrics) */
-  like: "mosi" | "mosei" | "sims" | "simsv2";
+  like: "mosi" | "mosei" | "sims" | "simsv2" | "depression" | "humour" | "sarcasm";
   aligned?: boolean;
   n_train?: number;
   n_valid?: number;
@@ -804,7 +808,7 @@ export interface RawDatasetSynthetic {
 export interface DatasetSynthetic {
   type: "synthetic";
   /** copy this dataset's layout (dims, label range, metrics) */
-  like: "mosi" | "mosei" | "sims" | "simsv2";
+  like: "mosi" | "mosei" | "sims" | "simsv2" | "depression" | "humour" | "sarcasm";
   aligned: boolean;
   n_train: number;
   n_valid: number;
