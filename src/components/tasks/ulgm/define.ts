@@ -5,7 +5,7 @@ import { defineComponent } from '../../component.js';
 import type { UlgmTask } from '../../../compiler/spec/types.generated.js';
 import type { ScheduleHook } from '../../../compiler/ir/types.js';
 import { checkUlgm } from './check.js';
-import { DEFAULT_H } from './state.js';
+import { DEFAULT_H, ulgmRange } from './state.js';
 
 function rangeText(p: UlgmTask): string {
   return p.label_range ? `labels [${p.label_range.join(', ')}]` : `H ${p.H ?? DEFAULT_H}`;
@@ -36,6 +36,9 @@ export default defineComponent<UlgmTask>({
   check: checkUlgm,
   taskTargets: (p) => [p.target],
   hooks(p) {
+    // The classes split at the middle of the label range (0 for MMSA's [-H, H]).
+    const [lo, hi] = ulgmRange(p);
+    const mid = (lo + hi) / 2;
     const banks = ['fusion', ...Object.keys(p.heads)].join(', ');
     const hooks: ScheduleHook[] = [
       {
@@ -52,7 +55,7 @@ export default defineComponent<UlgmTask>({
       {
         when: 'step',
         fromEpoch: 1,
-        description: `store features and update class centres over all N samples (exclude_zero ${p.exclude_zero ? 'on: labels of exactly 0 are in neither class' : 'off: labels of 0 count as positive'})`,
+        description: `store features and update class centres over all N samples (exclude_zero ${p.exclude_zero ? `on: labels of exactly ${mid} are in neither class` : `off: labels of ${mid} count as positive`})`,
       },
     ];
     if (p.save_labels) hooks.push({ when: 'epoch_end', fromEpoch: 1, description: 'save_labels: write the label banks' });
