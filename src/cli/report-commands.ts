@@ -261,7 +261,12 @@ export async function initCommand(o: Opts, io: Io): Promise<number> {
   const src = join(packageRoot(), 'pipelines', template);
   const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (dataset === 'synthetic' ? `${model}_demo.yaml` : `${model}_${dataset}.yaml`));
   try {
-    if (!existsSync(src)) throw new MmsaError('MSA6723', `no template for model '${model}' on '${dataset}' (${template} is missing from the package)`, { hint: 'reinstall mmsa' });
+    if (!existsSync(src)) {
+      // A dataset without paper configs for this model (e.g. the depression and humour manifests) is not a broken install.
+      const shipped = readdirSync(join(packageRoot(), 'pipelines')).filter((f) => f.endsWith(`_${dataset}.yaml`));
+      const hint = shipped.length > 0 ? `configs shipped for '${dataset}': ${shipped.join(', ')}` : `no config ships for '${dataset}' yet: build your file and run \`mmsa init --dataset FILE.pkl --model ${model}\`, or start from a demo in pipelines/`;
+      throw new MmsaError('MSA6723', `no template for model '${model}' on '${dataset}' (the package has no ${template})`, { hint });
+    }
     if (existsSync(out) && !o['force']) throw new MmsaError('MSA6724', `${out} exists`, { hint: 'pass --force to overwrite it, or -o to write elsewhere' });
     const head =
       `# Starter pipeline from \`mmsa init --model ${model} --dataset ${dataset}\` (a copy of pipelines/${template}).\n` +

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { initFromFileCommand } from '../../src/cli/data-build-commands.js';
+import { initCommand } from '../../src/cli/report-commands.js';
 import { chooseLabels, starterPipeline } from '../../src/cli/init-dataset.js';
 import { compileFile } from '../../src/compiler/compile.js';
 import { MmsaError } from '../../src/errors.js';
@@ -105,5 +106,14 @@ describe('mmsa init --dataset: MSA6725', () => {
     expect(await initFromFileCommand('interviews.pkl', { out: 'ok.yaml' }, io)).toBe(0);
     expect(io.stdout()).toContain('ok.yaml');
     expect(readFileSync(join(dir, 'ok.yaml'), 'utf8')).toContain('# Starter pipeline from `mmsa init --dataset interviews.pkl -o ok.yaml`');
+  });
+});
+
+describe('mmsa init --dataset NAME without a paper config for it', () => {
+  it('daic_woz has a manifest but no Self-MM config yet: MSA6723 says what to do instead of "reinstall"', async () => {
+    const io = captureIo(dir);
+    expect(await initCommand({ dataset: 'daic_woz', out: 'none.yaml' }, io)).toBe(1);
+    expect(io.stderr()).toMatch(/MSA6723.*no template for model 'self_mm' on 'daic_woz'/);
+    expect(io.stderr()).toContain('mmsa init --dataset FILE.pkl --model self_mm');
   });
 });
