@@ -38,7 +38,10 @@ describe('dataset and model vocabulary', () => {
     expect(datasetNames()).toEqual(manifests.sort());
     expect(datasetNames()).toEqual(expect.arrayContaining(['mosi', 'mosei', 'sims', 'simsv2']));
     expect(modelNames()).toEqual(['ef_lstm', 'lf_dnn', 'lmf', 'self_mm', 'tfn']);
-    for (const m of modelNames()) for (const d of datasetNames()) expect(readdirSync(join(root, 'pipelines'))).toContain(`${m}_${d}.yaml`);
+    // Every model has a paper config on each of MMSA's datasets; the other manifests (depression, humour, sarcasm)
+    // have their own configs, or none yet.
+    for (const m of modelNames()) for (const d of ['mosi', 'mosei', 'sims', 'simsv2']) expect(readdirSync(join(root, 'pipelines'))).toContain(`${m}_${d}.yaml`);
+    expect(datasetNames()).toEqual(expect.arrayContaining(['daic_woz', 'ur_funny', 'mustard']));
   });
 
   it('a pipeline named <model>_<dataset> belongs to its model', () => {
