@@ -322,7 +322,8 @@ export function fmtDuration(sec: number | null): string {
 
 /** Text bar of `width` cells; plain characters so it reads in any terminal font (component views draw with it too, without Ink). */
 export function bar(done: number, total: number, width: number): string {
-  const f = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  // NaN (a diverged value) draws an empty bar of full width, not a bar of no width.
+  const f = total > 0 && !Number.isNaN(done) ? Math.min(1, Math.max(0, done / total)) : 0;
   const full = Math.round(f * width);
   return `${'#'.repeat(full)}${'-'.repeat(width - full)}`;
 }
