@@ -29,7 +29,6 @@ import { componentsOfRun, viewPlot, viewPlotsOf } from './views.js';
 
 export { histogramEpochs } from './plot/vega-specs.js';
 
-
 const label = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} ${r.manifest?.imported ? '(imported MMSA checkpoint)' : `seed ${r.manifest?.seed ?? '?'}`}`;
 
 /**
