@@ -1,7 +1,8 @@
 // Catalog entry 'bert': a BERT encoder over token ids with Hugging Face BertModel parameter names, sized from a
 // table of known checkpoints or `config`. Schema, shape rule and parameter names; phases 2-5.
 
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { defineComponent, type Rewrite } from '../../component.js';
 import type { BertEncoder, PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim, type Ir, type IrNode, type ParamDecl, type ResolvedDataset } from '../../../compiler/ir/types.js';
@@ -37,13 +38,39 @@ export const KNOWN_BERT_MODELS: Readonly<Record<string, BertConfig>> = {
   'bert-base-multilingual-cased': { ...BERT_BASE, vocab_size: 119547 },
 };
 
+const ARCH_KEYS = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size'] as const;
+const localConfigs = new Map<string, BertConfig | undefined>();
+
 /**
- * Architecture for a pretrained id (or a local directory named like one) with `config` overrides on top. An unknown
- * model without config is taken to be bert-base-uncased sized: lowering reads its config.json and has the last word.
+ * The architecture in a local model directory's config.json (an absolute path, as the compiler resolves it), so that
+ * `check` and `plan` size a local BERT as lowering will; undefined for hub ids, missing or unreadable files (lowering
+ * then reads the file and reports what is wrong with it).
+ */
+function localBertConfig(dir: string): BertConfig | undefined {
+  if (!isAbsolute(dir)) return undefined;
+  if (localConfigs.has(dir)) return localConfigs.get(dir);
+  let found: BertConfig | undefined;
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const c: BertConfig = { ...KNOWN_BERT_MODELS['bert-base-uncased']! };
+    for (const k of ARCH_KEYS) if (typeof json[k] === 'number' && Number.isInteger(json[k])) c[k] = json[k];
+    found = c;
+  } catch {
+    found = undefined;
+  }
+  localConfigs.set(dir, found);
+  return found;
+}
+
+/**
+ * Architecture for a pretrained id (or a local directory: its config.json, else its name) with `config` overrides on
+ * top. An unknown model without config is taken to be bert-base-uncased sized: lowering reads its config.json and has
+ * the last word.
  */
 export function resolveBertConfig(p: Pick<BertEncoder, 'pretrained' | 'config'>): { config: BertConfig; known: boolean } {
   const base = p.pretrained.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? p.pretrained;
-  const knownCfg = KNOWN_BERT_MODELS[p.pretrained] ?? KNOWN_BERT_MODELS[base];
+  const local = localBertConfig(p.pretrained);
+  const knownCfg = local ?? KNOWN_BERT_MODELS[p.pretrained] ?? KNOWN_BERT_MODELS[base];
   const config: BertConfig = { ...(knownCfg ?? KNOWN_BERT_MODELS['bert-base-uncased']!) };
   for (const [k, v] of Object.entries(p.config ?? {})) if (typeof v === 'number') config[k as keyof BertConfig] = v;
   return { config, known: knownCfg !== undefined };

@@ -7,7 +7,7 @@ import { openBertSync } from '../../../runtime/bert/load-bert.js';
 import { noGrad, type BertHooks } from '../../../runtime/nn/bert/model.js';
 import type { BertEncoder } from '../../../compiler/spec/types.generated.js';
 import { defineNodeLowering, firstValue, outDim } from '../../../runtime/lower/node.js';
-import { createMag } from './mag.js';
+import { createMag } from './nn.js';
 
 /** Row r of a [B, 3, L] token tensor as [B, L]. */
 function row(tokens: tf.Tensor, r: number): tf.Tensor2D {

@@ -1,6 +1,6 @@
-// BERT-MAG's Multimodal Adaptation Gate as the `bert` encoder's embeddings hook (MMSA's models/singleTask/BERT_MAG.py,
-// class MAG): shifts every token's embedding by a gated acoustic/visual displacement whose norm is capped relative to
-// the embedding's. Phase 6 (lower) builds it; phase 7 runs it inside BERT's forward.
+// Maths only the bert encoder uses: BERT-MAG's Multimodal Adaptation Gate, its embeddings hook (MMSA's
+// models/singleTask/BERT_MAG.py, class MAG), shifting every token's embedding by a gated acoustic/visual displacement
+// whose norm is capped relative to the embedding's. Phase 6 (lower) builds it; phase 7 runs it inside BERT's forward.
 import * as tf from '@tensorflow/tfjs';
 import { normalInit, zerosInit } from '../../../runtime/nn/init.js';
 import { createLayerNorm, createLinear, dropout, type Linear } from '../../../runtime/nn/layers.js';
@@ -44,8 +44,10 @@ export function createMag(
       const h = tf.add(tf.mul(gv, Wv.apply(vision)), tf.mul(ga, Wa.apply(audio)));
       const emNorm = normOf(tf.sum(tf.square(e), -1));
       const hSq = tf.sum(tf.square(h), -1);
-      // A zero displacement gets norm 1 (MMSA), so the ratio below stays finite.
-      const hmNorm = tf.where(tf.equal(hSq, 0), tf.onesLike(hSq), normOf(hSq));
+      // A zero displacement gets norm 1 (MMSA), so the ratio below stays finite. step() marks it (sums of squares are
+      // never negative) with a gradient tfjs knows (zero), where equal() has none.
+      const isZero = tf.sub(1, tf.step(hSq));
+      const hmNorm = tf.add(isZero, tf.mul(tf.sub(1, isZero), normOf(hSq)));
       const alpha = tf.expandDims(tf.minimum(tf.mul(tf.div(emNorm, tf.add(hmNorm, eps)), opts.betaShift), 1), -1);
       return dropout(ln.apply(tf.add(tf.mul(alpha, h), e)), opts.dropoutProb, ctx) as tf.Tensor3D;
     },
