@@ -22,8 +22,9 @@ src/) and its dependencies (torch, numpy, sklearn, pandas, easydict, tqdm). Wher
 dependencies are not installable (transformers, pynvml, einops), `MMSA_SHIMS` may name a directory of stand-in
 modules that is put first on sys.path. Self-MM runs on precomputed text features: its BertTextEncoder is replaced
 in-process by a parameter-free identity (so the checkpoint holds no `Model.text_model.*` tensors), as MMSA itself
-would with use_bert false if Self-MM allowed it. Cases with "bert": "hf-bert" (BERT-MAG) run MMSA's own BERT code on
-Hugging Face's BertModel as tools/hf-bert/transformers computes it, loading the small checkpoint of
+would with use_bert false if Self-MM allowed it. Cases with "bert": "hf-bert" (BERT-MAG; CENET runs the same way, its
+pytorch_transformers imports served by tools/hf-bert/pytorch_transformers, but has no case yet) run MMSA's own BERT code
+on Hugging Face's BertModel as tools/hf-bert/transformers computes it, loading the small checkpoint of
 test/fixtures/hf-bert/small-bert for every pretrained id they ask for (BERT weights are in their checkpoints). No MMSA
 file is modified or copied.
 
@@ -175,21 +176,22 @@ def run_case(out, case):
         # Every pretrained id MMSA asks for resolves to the small HF-layout checkpoint (tools/make-hf-bert-fixture.py).
         os.environ["MMSA_HF_BERT_DIR"] = os.path.join(REPO, "test", "fixtures", "hf-bert", "small-bert")
     torch, mrun = import_mmsa(hf_bert)
-    if case["model"] == "bert_mag":
-        # MMSA's loader sets the text width to 768 whenever use_bert (data_loader.py), bert-base's hidden size, and MAG
-        # sizes its Linears from it: with the small BERT that width is its hidden size (the same quantity).
+    # MMSA's loader sets the text width to 768 whenever use_bert (data_loader.py), bert-base's hidden size, and
+    # BERT_MAG's MAG and CENET's CE size their Linears from it: with the small BERT that width is its hidden size.
+    widths = {"bert_mag": ("MMSA.models.singleTask.BERT_MAG", "MAG"), "cenet": ("MMSA.models.singleTask.CENET", "CE")}
+    if case["model"] in widths:
         import importlib
 
-        # (the package re-exports the model class under the module's name, so the module is taken from sys.modules)
-        bert_mag_module = importlib.import_module("MMSA.models.singleTask.BERT_MAG")
+        # (the package re-exports each model class under its module's name, so the module comes from sys.modules)
+        module = importlib.import_module(widths[case["model"]][0])
+        cls = getattr(module, widths[case["model"]][1])
+        init = cls.__init__
 
-        mag_init = bert_mag_module.MAG.__init__
-
-        def mag_init_hidden(self, config, args):
+        def init_hidden(self, config, args):
             args["feature_dims"][0] = config.hidden_size
-            mag_init(self, config, args)
+            init(self, config, args)
 
-        bert_mag_module.MAG.__init__ = mag_init_hidden
+        cls.__init__ = init_hidden
     pkl = os.path.join(out, "data", f"{case['data']}.pkl")
     with open(pkl, "rb") as f:
         n_train = len(pickle.load(f)["train"]["regression_labels"])
@@ -257,7 +259,9 @@ def run_case(out, case):
         model.load_state_dict(state)
         model.eval()
         preds, ids, labels = [], [], []
-        model.register_forward_hook(lambda m, i, o: preds.append(o["M"].detach().reshape(-1).numpy().astype(np.float64)))
+        # Most models return {'M': ...}; CENET returns a tuple whose first item is the prediction.
+        main = lambda o: o["M"] if isinstance(o, dict) else o[0]  # noqa: E731
+        model.register_forward_hook(lambda m, i, o: preds.append(main(o).detach().reshape(-1).numpy().astype(np.float64)))
         test = orig_loader(args, 0)["test"]
 
         class Recording:

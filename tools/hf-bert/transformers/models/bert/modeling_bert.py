@@ -263,6 +263,28 @@ def read_state_dict(d):
     return torch.load(os.path.join(d, "pytorch_model.bin"), map_location="cpu")
 
 
+def load_pretrained_state(model, d, prefix):
+    """Loads a model directory's tensors into `model` by name, as Hugging Face's loaders do: `prefix` (`bert.`) added
+    where the model holds its BERT under that attribute and the file does not, removed in the opposite case; tensors
+    the model lacks (pre-training heads) or of another shape are skipped, missing ones keep their init."""
+    state = read_state_dict(d)
+    own = model.state_dict()
+    has_base = bool(prefix) and hasattr(model, prefix)
+    p = prefix + "."
+    fixed = {}
+    for k, v in state.items():
+        if has_base and not k.startswith(p):
+            k = p + k
+        elif not has_base and k.startswith(p):
+            k = k[len(p):]
+        if k in own and tuple(own[k].shape) == tuple(v.shape):
+            fixed[k] = v
+    model.load_state_dict(fixed, strict=False)
+    model.loaded_keys = sorted(fixed)
+    model.eval()
+    return model
+
+
 class BertPreTrainedModel(nn.Module):
     config_class = BertConfig
     base_model_prefix = "bert"
@@ -316,30 +338,13 @@ class BertPreTrainedModel(nn.Module):
     @classmethod
     def from_pretrained(cls, name, *model_args, **kwargs):
         """Config from config.json (with keyword overrides the config knows, e.g. num_labels), the model built with the
-        remaining arguments, then the checkpoint's tensors loaded by name; a `bert.` prefix is added or removed as
-        transformers does, tensors the model lacks (pre-training heads) are skipped, missing ones keep their init."""
+        remaining arguments, then the checkpoint's tensors (load_pretrained_state)."""
         d = resolve_model_dir(name)
         config = kwargs.pop("config", None) or BertConfig.from_json_file(os.path.join(d, "config.json"))
         for k in list(kwargs):
             if k in BertConfig.defaults or k in ("num_labels",):
                 setattr(config, k, kwargs.pop(k))
-        model = cls(config, *model_args, **kwargs)
-        state = read_state_dict(d)
-        own = model.state_dict()
-        p = cls.base_model_prefix + "."
-        has_base = hasattr(model, cls.base_model_prefix)
-        fixed = {}
-        for k, v in state.items():
-            if has_base and not k.startswith(p):
-                k = p + k
-            elif not has_base and k.startswith(p):
-                k = k[len(p):]
-            if k in own and tuple(own[k].shape) == tuple(v.shape):
-                fixed[k] = v
-        model.load_state_dict(fixed, strict=False)
-        model.loaded_keys = sorted(fixed)
-        model.eval()
-        return model
+        return load_pretrained_state(cls(config, *model_args, **kwargs), d, cls.base_model_prefix)
 
 
 class BertModel(BertPreTrainedModel):
