@@ -7,6 +7,7 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { parse as parseYamlText } from 'yaml';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
+import { datasetNames, manifestPath } from '../core/datasets.js';
 import type { DatasetStats, FeatureStats } from '../runtime/data/dataset-stats.js';
 
 /** Metric set, task and label range chosen from the main label's values. */
@@ -18,10 +19,46 @@ export interface LabelChoice {
   why: string;
 }
 
+interface ManifestFacts {
+  name: string;
+  task: string;
+  metrics: unknown;
+  labelRange?: [number, number];
+  /** The sequence keys of its default file (what a file must hold to be of this dataset's layout). */
+  keys: string[];
+}
+
+/** The shipped dataset manifests (pipelines/datasets/), read once. */
+function shippedManifests(): ManifestFacts[] {
+  return datasetNames().flatMap((name) => {
+    try {
+      const m = parseYamlText(readFileSync(manifestPath(name), 'utf8')) as { task: string; metrics: unknown; label_range?: [number, number]; default_file: string; files: Record<string, { features: Record<string, { key: string; lengths?: string }> }> };
+      const f = m.files[m.default_file];
+      const keys = Object.values(f?.features ?? {}).filter((x) => x.lengths).map((x) => x.key);
+      return [{ name, task: m.task, metrics: m.metrics, ...(m.label_range ? { labelRange: m.label_range } : {}), keys }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /**
- * Labels 0/1 only: binary classification. Otherwise regression: labels within [-1, 1] with fractions are scored
- * as SIMS, within [-3, 3] as MOSI (MMSA's sentiment metrics); any other scale (e.g. PHQ-8 0-24) with the generic
- * regression set (MAE, RMSE, Corr, CCC).
+ * The shipped manifests a file's layout matches: same kind of labels, labels within the label_range and spanning at
+ * least half of it (a 1-5 rating is not a PHQ-8 score), and every sequence key declared present in the file; only
+ * those declaring most keys (UR-FUNNY's and MUStARD's context over a plain utterance layout), by name.
+ */
+export function matchManifests(stats: DatasetStats, task: 'regression' | 'classification', lo: number, hi: number): ManifestFacts[] {
+  const have = new Set(stats.features.map((f) => f.key));
+  const fits = shippedManifests().filter((m) => m.task === task && typeof m.metrics === 'string' && m.keys.length > 0 && m.keys.every((k) => have.has(k)) && (!m.labelRange || (m.labelRange[0] <= lo && hi <= m.labelRange[1] && hi - lo >= (m.labelRange[1] - m.labelRange[0]) / 2)));
+  const most = Math.max(0, ...fits.map((m) => m.keys.length));
+  return fits.filter((m) => m.keys.length === most).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Labels 0/1 only: binary classification, scored with the `binary` set. Otherwise regression: labels within [-1, 1]
+ * with fractions are scored as SIMS, within [-3, 3] as MOSI (MMSA's sentiment metrics); any other scale takes the
+ * metric set and label range of the shipped manifest whose layout the file has (PHQ-8 sessions: daic_woz's
+ * `depression` set and [0, 24]), else the generic regression set (MAE, RMSE, Corr, CCC) over the data's range.
  */
 export function chooseLabels(stats: DatasetStats): LabelChoice {
   const main = stats.labels.find((l) => l.key === 'regression_labels');
@@ -32,12 +69,15 @@ export function chooseLabels(stats: DatasetStats): LabelChoice {
   const integer = Object.values(main.splits).every((d) => d!.bins.every((b) => b.lo === b.hi && Number.isInteger(b.lo)));
   const values = new Set(all.map((b) => b.lo));
   if (integer && [...values].every((v) => v === 0 || v === 1)) {
-    // The `binary` metric set (accuracy, weighted and macro F1, AUROC) plugs in here once the metric catalog has it.
-    return { task: 'classification', metrics: 'classification', numClasses: 2, labelRange: [0, 1], why: 'labels are 0/1: binary classification' };
+    const ms = matchManifests(stats, 'classification', lo, hi);
+    return { task: 'classification', metrics: 'binary', numClasses: 2, labelRange: [0, 1], why: `labels are 0/1: binary classification${ms.length ? ` (the layout of ${ms.map((m) => m.name).join(' and ')})` : ''}, scored with accuracy, weighted and macro F1 and AUROC` };
   }
   if (lo >= -1 && hi <= 1 && !integer) return { task: 'regression', metrics: 'sims', labelRange: [-1, 1], why: 'labels in [-1, 1]: sentiment regression scored as SIMS' };
   if (lo >= -3 && hi <= 3 && !integer) return { task: 'regression', metrics: 'mosi', labelRange: [-3, 3], why: 'labels in [-3, 3]: sentiment regression scored as MOSI' };
-  // The `depression` metric set (CCC, MAE, RMSE, Pearson) plugs in here for PHQ-like scales once the catalog has it.
+  const m = matchManifests(stats, 'regression', lo, hi)[0];
+  if (m?.labelRange) {
+    return { task: 'regression', metrics: m.metrics as string, labelRange: m.labelRange, why: `labels in [${lo}, ${hi}]${integer ? ' (integers)' : ''} in the layout of ${m.name} (pipelines/datasets/${m.name}.dataset.yaml): its scale [${m.labelRange.join(', ')}] and metric set ${m.metrics as string}` };
+  }
   return { task: 'regression', metrics: 'regression', labelRange: [lo, hi], why: `labels in [${lo}, ${hi}]${integer ? ' (integers)' : ''}: regression scored with MAE, RMSE, Corr and CCC` };
 }
 

@@ -326,7 +326,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         args: [{ name: 'variant', description: 'depression, humour or sarcasm' }],
         options: [
           { flags: '--out <path>', description: 'a directory for samples.csv and features/ (the input of `mmsa data build`), or a .pkl file for an MMSA-layout pickle (required)' },
-          { flags: '--small', description: 'a demo size: 64/16/32 samples, short sessions (100-300 frames), small dims' },
+          { flags: '--small', description: 'a demo size: depression 64/16/32 samples with short sessions (100-300 frames), humour and sarcasm 320/64/64; small dims' },
           { flags: '--sizes <train,valid,test>', description: 'samples per split', defaultDescription: 'DAIC-WOZ 107,35,47; UR-FUNNY 7614,980,994; MUStARD 414,138,138' },
           { flags: '--frames <min,max>', description: 'frames per session (depression) or per utterance' },
           { flags: '--seed <n>', description: 'generator seed', default: '1111' },

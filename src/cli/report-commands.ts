@@ -263,9 +263,16 @@ export async function initCommand(o: Opts, io: Io): Promise<number> {
   const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (dataset === 'synthetic' ? `${model}_demo.yaml` : `${model}_${dataset}.yaml`));
   try {
     if (!existsSync(src)) {
-      // MMSA configures some models for some datasets only (BERT-MAG: no SIMS v2): name the ones that ship.
+      // MMSA configures some models for some datasets only (BERT-MAG: no SIMS v2): name the ones that ship. A dataset
+      // no shipped config reads yet (the depression and humour manifests) is not a broken install either.
       const shipped = DATASET_CHOICES.filter((d) => d !== 'synthetic' && existsSync(join(packageRoot(), 'pipelines', `${model}_${d}.yaml`)));
-      const hint = shipped.length > 0 && dataset !== 'synthetic' ? `MMSA configures ${model} for ${shipped.join(', ')}: pick one of those, or --dataset synthetic for its demo` : 'reinstall mmsa';
+      const anyConfig = readdirSync(join(packageRoot(), 'pipelines')).some((f) => f.endsWith(`_${dataset}.yaml`));
+      const hint =
+        shipped.length === 0 || dataset === 'synthetic'
+          ? 'reinstall mmsa'
+          : anyConfig
+            ? `MMSA configures ${model} for ${shipped.join(', ')}: pick one of those, or --dataset synthetic for its demo`
+            : `no config ships for '${dataset}' yet: build your file and run \`mmsa init --dataset FILE.pkl --model ${model}\`, or pick one of ${shipped.join(', ')}`;
       throw new MmsaError('MSA6723', `no template for model '${model}' on '${dataset}' (${template} is not in the package)`, { hint });
     }
     if (existsSync(out) && !o['force']) throw new MmsaError('MSA6724', `${out} exists`, { hint: 'pass --force to overwrite it, or -o to write elsewhere' });

@@ -48,6 +48,9 @@ export const METRIC_CATALOG: readonly MetricInfo[] = [
   metric('weighted_F1', 'classification', 'max', 'support-weighted mean of per-class F1 (sklearn weighted)'),
   metric('Acc_2', 'classification', 'max', 'binary accuracy, positive iff value >= threshold (default 0.5)'),
   metric('F1', 'classification', 'max', 'F1 of the positive class, positive iff value >= threshold (default 0.5)'),
+  // Ranks scores, not classes: the logit margin of a 2-class head (or the value of a 1-output head) against labels
+  // positive iff >= threshold; ties count one half, as sklearn's roc_auc_score (NaN when a split has one class only).
+  metric('AUROC', 'classification', 'max', 'area under the ROC curve of the positive-class score (sklearn roc_auc_score, ties half)'),
 ];
 
 const MOSI_SET = ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr'] as const;
@@ -61,6 +64,12 @@ export const METRIC_SETS = {
   simsv2: SIMS_SET,
   regression: ['MAE', 'RMSE', 'Corr', 'CCC'],
   classification: ['accuracy', 'macro_F1', 'weighted_F1'],
+  // Depression severity (PHQ-8 0-24 as AVEC 2019): CCC is AVEC's headline metric, MAE and RMSE its errors; Pearson's
+  // r is the `Corr` metric (the same computation as MMSA's, so one name and one key).
+  depression: ['CCC', 'MAE', 'RMSE', 'Corr'],
+  // Two classes (UR-FUNNY, MUStARD): the F1s of the class predictions and AUROC of the positive-class score.
+  binary: ['accuracy', 'weighted_F1', 'macro_F1', 'AUROC'],
+  multiclass: ['accuracy', 'macro_F1', 'weighted_F1'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type MetricSetName = keyof typeof METRIC_SETS;
@@ -112,6 +121,15 @@ export function metricDirection(key: string): Better | undefined {
   if (k === LOSS_KEY.toLowerCase()) return 'min';
   const m = METRIC_CATALOG.find((x) => x.key.toLowerCase() === k || x.name.toLowerCase() === k);
   return m?.better;
+}
+
+/** Correlations (Corr, CCC) run from -1: selecting by them starts below any value, not at MMSA's 0. */
+const SIGNED = new Set(['Corr', 'sims/Corr', 'CCC']);
+
+/** Whether a result key (or metric name) can be negative, so a maximising selection must start from -Infinity. */
+export function metricCanBeNegative(key: string): boolean {
+  const k = key.toLowerCase();
+  return METRIC_CATALOG.some((m) => SIGNED.has(m.name) && (m.key.toLowerCase() === k || m.name.toLowerCase() === k));
 }
 
 /** Every name a metric list may use, and the closest one to a typo. */

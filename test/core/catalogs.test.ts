@@ -38,15 +38,17 @@ describe('dataset and model vocabulary', () => {
     expect(datasetNames()).toEqual(manifests.sort());
     expect(datasetNames()).toEqual(expect.arrayContaining(['mosi', 'mosei', 'sims', 'simsv2']));
     expect(modelNames()).toEqual(['bert_mag', 'ef_lstm', 'lf_dnn', 'lmf', 'self_mm', 'tfn']);
-    // A paper config for every dataset MMSA configures the model for (config/config_regression.json).
+    // A paper config for every one of MMSA's datasets the model is configured for (config/config_regression.json);
+    // the other manifests (depression, humour, sarcasm) have their own configs, or none yet.
     const notConfigured: Record<string, string[]> = { bert_mag: ['simsv2'] };
+    const files = readdirSync(join(root, 'pipelines'));
     for (const m of modelNames()) {
-      for (const d of datasetNames()) {
-        const files = readdirSync(join(root, 'pipelines'));
+      for (const d of ['mosi', 'mosei', 'sims', 'simsv2']) {
         if (notConfigured[m]?.includes(d)) expect(files).not.toContain(`${m}_${d}.yaml`);
         else expect(files).toContain(`${m}_${d}.yaml`);
       }
     }
+    expect(datasetNames()).toEqual(expect.arrayContaining(['daic_woz', 'ur_funny', 'mustard']));
   });
 
   it('a pipeline named <model>_<dataset> belongs to its model', () => {

@@ -71,6 +71,13 @@ export function applySemanticDefaults(tree: SpecNode, dataset: ResolvedDataset |
       if ((e as unknown as Record<string, unknown>)[key] === undefined) t = setDefaultAt(t, ['encoders', name], [key], value as JsonValue, defaulted);
     }
   }
+  for (const [name, task] of Object.entries(spec.tasks)) {
+    // Defaults the task derives from the dataset (ulgm: its label range).
+    const extra = componentOf('task', task)?.defaults?.(task, { modality: undefined, dataset }) ?? {};
+    for (const [key, value] of Object.entries(extra)) {
+      if ((task as unknown as Record<string, unknown>)[key] === undefined) t = setDefaultAt(t, ['tasks', name], [key], value as JsonValue, defaulted);
+    }
+  }
   if (spec.eval.metrics === undefined && dataset) t = setDefaultAt(t, ['eval'], ['metrics'], dataset.metrics as JsonValue, defaulted);
   if (spec.eval.head === undefined) {
     const head = defaultEvalHead(spec);

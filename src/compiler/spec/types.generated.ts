@@ -611,8 +611,10 @@ export interface RawUlgmTask {
   };
   /** human label the banks start from */
   target?: string;
-  /** unimodal labels are clamped to [-H, H] */
+  /** unimodal labels are clamped to [-H, H] around 0 (MMSA's H); written, it wins over the dataset's label_range */
   H?: number;
+  /** [lo, hi] of the generated labels: classes split at the middle, labels clamped to the range; default: the dataset's label_range when H is not written (else H 3) */
+  label_range?: number[];
   /** class centres ignore samples labelled exactly 0 */
   exclude_zero?: boolean;
   /** first epoch of label updates */
@@ -634,8 +636,10 @@ export interface UlgmTask {
   };
   /** human label the banks start from */
   target: string;
-  /** unimodal labels are clamped to [-H, H] */
-  H: number;
+  /** unimodal labels are clamped to [-H, H] around 0 (MMSA's H); written, it wins over the dataset's label_range */
+  H?: number;
+  /** [lo, hi] of the generated labels: classes split at the middle, labels clamped to the range; default: the dataset's label_range when H is not written (else H 3) */
+  label_range?: number[];
   /** class centres ignore samples labelled exactly 0 */
   exclude_zero: boolean;
   /** first epoch of label updates */
@@ -652,7 +656,7 @@ export interface RawDatasetManifest {
   task: "regression" | "classification";
   num_classes?: number;
   label_range?: number[];
-  metrics: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   key_eval?: string;
   /** BERT model matching the text_bert ids */
   pretrained?: string;
@@ -695,7 +699,7 @@ export interface DatasetManifest {
   task: "regression" | "classification";
   num_classes?: number;
   label_range?: number[];
-  metrics: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   key_eval: string;
   /** BERT model matching the text_bert ids */
   pretrained?: string;
@@ -820,7 +824,7 @@ export interface DatasetNamed {
 export interface RawDatasetSynthetic {
   type: "synthetic";
   /** copy this dataset's layout (dims, label range, metrics) */
-  like: "mosi" | "mosei" | "sims" | "simsv2";
+  like: "mosi" | "mosei" | "sims" | "simsv2" | "depression" | "humour" | "sarcasm";
   aligned?: boolean;
   n_train?: number;
   n_valid?: number;
@@ -842,7 +846,7 @@ export interface RawDatasetSynthetic {
 export interface DatasetSynthetic {
   type: "synthetic";
   /** copy this dataset's layout (dims, label range, metrics) */
-  like: "mosi" | "mosei" | "sims" | "simsv2";
+  like: "mosi" | "mosei" | "sims" | "simsv2" | "depression" | "humour" | "sarcasm";
   aligned: boolean;
   n_train: number;
   n_valid: number;
@@ -870,7 +874,7 @@ export interface RawDatasetCustom {
   task?: "regression" | "classification";
   num_classes?: number;
   label_range?: number[];
-  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   language?: string;
   aligned?: boolean;
   features?: {
@@ -896,7 +900,7 @@ export interface DatasetCustom {
   task: "regression" | "classification";
   num_classes?: number;
   label_range?: number[];
-  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   language?: string;
   aligned: boolean;
   features?: {
@@ -1096,14 +1100,14 @@ export interface Train {
 }
 
 export interface RawEval {
-  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   /** head whose predictions are scored (default: the head of the first supervised task) */
   head?: string;
   splits?: ("train" | "valid" | "test")[];
 }
 
 export interface Eval {
-  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification") | string[];
+  metrics?: ("mosi" | "mosei" | "sims" | "simsv2" | "regression" | "classification" | "depression" | "binary" | "multiclass") | string[];
   /** head whose predictions are scored (default: the head of the first supervised task) */
   head?: string;
   splits: ("train" | "valid" | "test")[];

@@ -7,9 +7,10 @@ import { LIKE, syntheticLayout, type LikeName, type SyntheticSettings } from '..
 import { NDArray, type PyValue } from './pickle/read-pickle.js';
 import { Rng, deriveSeed } from '../random.js';
 import type { SplitName } from './types.js';
+import { sessionSplits, type SessionVariant } from './synth-sessions.js';
 
-/** Label grid of each dataset (MOSI/SIMS: multiples of 0.2; MOSEI: of 1/3). */
-const LABEL_STEP: Record<LikeName, number> = { mosi: 0.2, mosei: 1 / 3, sims: 0.2, simsv2: 0.2 };
+/** Label grid of each dataset (MOSI/SIMS: multiples of 0.2; MOSEI: of 1/3; the session likes have their own generator). */
+const LABEL_STEP: Record<LikeName, number> = { mosi: 0.2, mosei: 1 / 3, sims: 0.2, simsv2: 0.2, depression: 1, humour: 1, sarcasm: 1 };
 /** Share of samples whose latent sentiment is exactly neutral (exact 0 labels matter for the Non0 metrics). */
 const ZERO_SHARE = 0.08;
 /** Amplitudes of the planted signal: [CLS] row, other text tokens, audio and vision signal channels. */
@@ -98,6 +99,7 @@ function makeWorld(seed: number, dims: { text: number; audio: number; vision: nu
 export function generateSyntheticSplits(ds: ResolvedDataset, keys: Set<string>): Record<SplitName, Map<PyValue, PyValue>> {
   const s = syntheticSettingsOf(ds);
   const layout = syntheticLayout(s);
+  if (layout.facts.session) return sessionSplits(s.like as SessionVariant, layout, { sizes: [s.n_train, s.n_valid, s.n_test], seed: s.seed, noise: s.noise }, keys);
   const world = makeWorld(s.seed, layout.dims);
   const sizes: Record<SplitName, number> = { train: s.n_train, valid: s.n_valid, test: s.n_test };
   const out = {} as Record<SplitName, Map<PyValue, PyValue>>;

@@ -1,5 +1,7 @@
 // Classification scores with scikit-learn's semantics (accuracy_score, f1_score weighted / macro / binary),
-// used by MMSA's metrics and the custom-dataset metrics. Phase 7 (execute) helpers.
+// used by MMSA's metrics and the custom-dataset metrics, and its roc_auc_score. Phase 7 (execute) helpers.
+
+import { sumFloat64 } from './numeric.js';
 
 /**
  * sklearn `accuracy_score`: fraction of equal labels. Labels are compared as numbers (-0 equals 0, NaN equals
@@ -89,4 +91,45 @@ export function binaryF1(truth: ArrayLike<number>, pred: ArrayLike<number>): num
     if (t && p) tp++;
   }
   return classF1(tp, t1, p1);
+}
+
+/**
+ * sklearn `roc_auc_score(y_true, y_score)` for two classes, step by step as sklearn computes it (roc_curve with
+ * drop_intermediate, then the trapezoidal area), so ties between scores count one half and the float64 result matches
+ * to the last bits. `truth` is 1 for the positive class, 0 otherwise. NaN where sklearn raises: one class only in
+ * `truth` (the area is undefined), or a non-finite score.
+ */
+export function rocAuc(truth: ArrayLike<number>, score: ArrayLike<number>): number {
+  const n = truth.length;
+  for (let i = 0; i < n; i++) if (!Number.isFinite(score[i]!)) return Number.NaN;
+  // Descending scores; within a tie the order does not change the cumulative counts at the tie's end.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[b]! - score[a]!);
+  // Cumulative true / false positives at the last index of each distinct score (sklearn's _binary_clf_curve).
+  let tps: number[] = [];
+  let fps: number[] = [];
+  let tp = 0;
+  for (let k = 0; k < n; k++) {
+    tp += truth[order[k]!] === 1 ? 1 : 0;
+    if (k === n - 1 || score[order[k + 1]!] !== score[order[k]!]) {
+      tps.push(tp);
+      fps.push(k + 1 - tp);
+    }
+  }
+  // roc_curve's drop_intermediate: keep the ends and the points where the curve bends, then start it at (0, 0).
+  if (tps.length > 2) {
+    const keep = tps.map((_, i) => i === 0 || i === tps.length - 1 || fps[i + 1]! - 2 * fps[i]! + fps[i - 1]! !== 0 || tps[i + 1]! - 2 * tps[i]! + tps[i - 1]! !== 0);
+    tps = tps.filter((_, i) => keep[i]);
+    fps = fps.filter((_, i) => keep[i]);
+  }
+  tps.unshift(0);
+  fps.unshift(0);
+  const P = tps[tps.length - 1]!;
+  const N = fps[fps.length - 1]!;
+  if (P === 0 || N === 0) return Number.NaN;
+  const fpr = fps.map((v) => v / N);
+  const tpr = tps.map((v) => v / P);
+  // np.trapezoid: (dx * (y[1:] + y[:-1]) / 2).sum(), a pairwise sum; fpr never decreases, so the direction is +1.
+  const parts = new Float64Array(fpr.length - 1);
+  for (let i = 0; i + 1 < fpr.length; i++) parts[i] = ((fpr[i + 1]! - fpr[i]!) * (tpr[i + 1]! + tpr[i]!)) / 2;
+  return sumFloat64(parts);
 }

@@ -1,9 +1,9 @@
 // How each metric of the catalog (core/metrics.ts) is computed: MMSA's regression metrics (bit-compatible with
 // utils/metricsTop.py) plus extra metrics for custom datasets; computeMetrics rounds as numpy's round(x, 4). Phase 7.
 
-import { METRIC_CATALOG, METRIC_SETS, metricDirection, type MetricInfo, type MetricKind, type MetricSetName } from '../../core/metrics.js';
+import { METRIC_CATALOG, METRIC_SETS, metricCanBeNegative, metricDirection, type MetricInfo, type MetricKind, type MetricSetName } from '../../core/metrics.js';
 import { MmsaError } from '../../errors.js';
-import { accuracy, binaryF1, macroF1, weightedF1 } from './classification.js';
+import { accuracy, binaryF1, macroF1, rocAuc, weightedF1 } from './classification.js';
 import { argmax, meanFloat32, meanFloat64, numpyRound, pearson, roundHalfEven, toFloat32, type NumericVector } from './numeric.js';
 
 export type { MetricKind };
@@ -95,6 +95,22 @@ function classIndices(pred: Float32Array, n: number, opts: MetricOptions): Float
   return out;
 }
 
+/**
+ * The positive-class score AUROC ranks: a 2-class head's logit margin (l1 - l0, monotone in its softmax probability,
+ * and free of the ties float rounding of a probability would add), or the value of a one-output head.
+ */
+function positiveScore(pred: Float32Array, n: number, opts: MetricOptions): Float64Array {
+  const c = opts.numClasses;
+  if (c === undefined) return Float64Array.from(pred);
+  if (c !== 2 || pred.length !== n * 2) {
+    throw new MmsaError('MSA6602', `AUROC: pred has ${pred.length} values for ${n} labels with ${c} classes; AUROC scores two classes`, {
+      hint: 'use AUROC with a 2-class head (the binary set) or a one-output score; score more classes with accuracy and the F1s',
+      details: { predLength: pred.length, n, numClasses: c },
+    });
+  }
+  return Float64Array.from({ length: n }, (_, i) => pred[2 * i + 1]! - pred[2 * i]!);
+}
+
 function threshold(opts: MetricOptions): number {
   return opts.threshold ?? 0.5;
 }
@@ -154,6 +170,10 @@ const COMPUTE: Record<string, MetricDef['compute']> = {
     const th = threshold(o);
     return binaryF1(binarize(t, (v) => v >= th), binarize(p, (v) => v >= th));
   },
+  'AUROC': (p, t, o) => {
+    const th = threshold(o);
+    return rocAuc(binarize(t, (v) => v >= th), positiveScore(p, t.length, o));
+  },
 };
 
 const DEFS: MetricDef[] = METRIC_CATALOG.map((m) => {
@@ -182,9 +202,14 @@ export function defaultKeyEval(_dataset?: string): KeyEval {
   return { name: 'Loss', mode: 'min' };
 }
 
-/** Initial "best" value of the selection (MMSA: 1e8 when minimising, 0 when maximising). */
-export function initialBest(mode: KeyEval['mode']): number {
-  return mode === 'min' ? 1e8 : 0;
+/**
+ * Initial "best" value of the selection (MMSA: 1e8 when minimising, 0 when maximising). MMSA only maximises
+ * accuracies and F1s; a correlation (Corr, CCC) may stay below 0 for every epoch, so selecting by one starts at
+ * -Infinity, else no epoch would ever be kept.
+ */
+export function initialBest(mode: KeyEval['mode'], metric?: string): number {
+  if (mode === 'min') return 1e8;
+  return metric !== undefined && metricCanBeNegative(metric) ? -Infinity : 0;
 }
 
 /** MMSA's improvement test: better by at least minDelta (1e-6); equal (rounded) values are not improvements. */

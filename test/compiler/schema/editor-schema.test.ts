@@ -55,7 +55,7 @@ describe('editor schemas', () => {
     expect(presets.length).toBeGreaterThanOrEqual(6);
     for (const f of presets) expectValid('preset', read(f), f);
     const manifests = files(join(pipelines, 'datasets'), /\.yaml$/);
-    expect(manifests.length).toBe(4);
+    expect(manifests.length).toBe(7);
     for (const f of manifests) expectValid('dataset', read(f), f);
   });
 

@@ -224,7 +224,7 @@ describe('validateSchema: alternatives report only the branch the value is meant
   it('synthetic dataset (has `type`)', () => {
     const c = ds('  type: synthetic\n  like: mosj\n  n_train: 0');
     expect(c.diagnostics.map((d) => d.message)).toEqual([
-      "dataset.like must be one of 'mosi', 'mosei', 'sims', 'simsv2', got 'mosj'",
+      "dataset.like must be one of 'mosi', 'mosei', 'sims', 'simsv2', 'depression', 'humour', 'sarcasm', got 'mosj'",
       'dataset.n_train must be >= 1, got 0',
     ]);
   });

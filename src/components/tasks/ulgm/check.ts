@@ -64,8 +64,33 @@ function checkFusionHead(ctx: ComponentCheckContext<UlgmTask>, key: string, task
   }
 }
 
+/**
+ * ULGM generates regression labels (the human label moved by feature-centre distances), so it needs labels on a
+ * scale: classes (binary or multiclass datasets) have none. Its range must be a real interval.
+ */
+function checkLabels(ctx: ComponentCheckContext<UlgmTask>, key: string, task: UlgmTask): void {
+  const ds = ctx.dataset;
+  const at = ctx.spanOf(['tasks', key, 'type']);
+  if (ds && (ds.task === 'classification' || ds.numClasses !== undefined)) {
+    const what = ds.numClasses === 2 ? 'binary labels' : ds.numClasses ? `${ds.numClasses} classes` : 'class labels';
+    ctx.report('MSA3050', at, { task: key, why: `dataset '${ds.name}' has ${what} (task: classification), and ULGM generates regression labels` }, {
+      related: [{ span: ctx.spanOf(['dataset']), message: `dataset '${ds.name}' is chosen here` }],
+    });
+    return;
+  }
+  if (task.H !== undefined && task.label_range !== undefined) {
+    ctx.report('MSA3051', writtenSpan(ctx, ['tasks', key, 'label_range']), { task: key, problem: 'is given twice, by H and by label_range' }, { hint: 'keep H for MMSA\'s symmetric [-H, H], or label_range for another scale (e.g. [0, 24] for PHQ-8)' });
+    return;
+  }
+  const r = task.label_range;
+  if (r && !(r[0]! < r[1]!)) {
+    ctx.report('MSA3051', writtenSpan(ctx, ['tasks', key, 'label_range']), { task: key, problem: `[${r.join(', ')}] is empty: the lower end must be below the upper` }, { hint: `write [low, high], e.g. [0, 24] for PHQ-8` });
+  }
+}
+
 /** Phase 4 check of one ulgm task. */
 export function checkUlgm(ctx: ComponentCheckContext<UlgmTask>): void {
   checkModalities(ctx, ctx.key, ctx.params);
   checkFusionHead(ctx, ctx.key, ctx.params);
+  checkLabels(ctx, ctx.key, ctx.params);
 }

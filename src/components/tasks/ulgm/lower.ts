@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { IrNode, IrTask } from '../../../compiler/ir/types.js';
 import { MmsaError } from '../../../errors.js';
 import type { Batch, SplitData } from '../../../runtime/data/types.js';
-import { labelHistogram, UlgmState, type UlgmSnapshot } from './state.js';
+import { labelHistogram, ulgmRange, UlgmState, type UlgmSnapshot } from './state.js';
 import type { UlgmTask } from '../../../compiler/spec/types.generated.js';
 import { defineTaskLowering, type LowerTaskContext } from '../../../runtime/lower/node.js';
 import type { ModelOutputs } from '../../../runtime/lower/types.js';
@@ -32,10 +32,13 @@ export default defineTaskLowering<UlgmTask>((task, ctx) => {
   const w = task.weight;
   const dims: { fusion: number } & Record<string, number> = { fusion: featureSize(ctx, task, fusionHead) };
   for (const m of modalities) dims[m] = featureSize(ctx, task, heads[m]!);
+  const [lo, hi] = ulgmRange(task.config);
   const state = new UlgmState({
     n: ctx.trainSize,
     dims,
-    H: task.config.H,
+    // [lo, hi] as its middle and half-width: MMSA's [-H, H] gives center 0 and H exactly.
+    H: (hi - lo) / 2,
+    center: (lo + hi) / 2,
     excludeZero: task.config.exclude_zero,
     modalities,
   });

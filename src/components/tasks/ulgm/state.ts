@@ -3,6 +3,19 @@
 
 import { MmsaError } from '../../../errors.js';
 
+/** MMSA's H when neither H nor a label range is known. */
+export const DEFAULT_H = 3.0;
+
+/**
+ * The [lo, hi] range of the generated labels: `label_range` (the dataset's unless written), else MMSA's symmetric
+ * [-H, H]. Classes split at its middle, so MOSI's [-3, 3] keeps MMSA's maths exactly.
+ */
+export function ulgmRange(p: { H?: number; label_range?: number[] }): [number, number] {
+  if (p.label_range) return [p.label_range[0]!, p.label_range[1]!];
+  const h = p.H ?? DEFAULT_H;
+  return [-h, h];
+}
+
 /** Feature batch of one modality: rows as arrays, or a row-major [B, d] typed array. */
 export type FeatureRows = Float32Array | Float64Array | readonly ArrayLike<number>[];
 
@@ -11,8 +24,14 @@ export interface UlgmOptions {
   n: number;
   /** Feature size of each head's first hidden layer (Self-MM's post_*_dim): fusion plus one per modality. */
   dims: { fusion: number } & Record<string, number>;
-  /** Clamp of the generated labels (Self-MM's `H`). */
+  /** Half-width of the generated labels' range (Self-MM's `H`): labels are clamped to [center - H, center + H]. */
   H: number;
+  /**
+   * Middle of the label range (0 for MMSA's symmetric ranges; 12 for PHQ-8 0-24). The positive and negative classes
+   * split there, and the label update works on labels measured from it, so a range [lo, hi] is Self-MM's [-H, H]
+   * shifted; with 0 the arithmetic is MMSA's bit for bit. Default 0.
+   */
+  center?: number;
   /** Positive centre from labels > 0 (true) or >= 0 (false); the negative centre always uses labels < 0. */
   excludeZero: boolean;
   /** Unimodal modalities; default text, audio, vision. */
@@ -29,6 +48,8 @@ export interface UlgmSnapshot {
   n: number;
   dims: Record<string, number>;
   H: number;
+  /** Absent in snapshots of runs before label ranges (0). */
+  center?: number;
   excludeZero: boolean;
   modalities: string[];
   labels: Record<string, number[]>;
@@ -53,6 +74,7 @@ const f32 = Math.fround;
 export class UlgmState {
   readonly n: number;
   readonly H: number;
+  readonly center: number;
   readonly excludeZero: boolean;
   readonly modalities: readonly string[];
   /** 'fusion' followed by the modalities. */
@@ -70,6 +92,7 @@ export class UlgmState {
     }
     this.n = opts.n;
     this.H = opts.H;
+    this.center = opts.center ?? 0;
     this.excludeZero = opts.excludeZero;
     this.onEmptyClass = opts.onEmptyClass ?? 'keep';
     this.modalities = [...(opts.modalities ?? ['text', 'audio', 'vision'])];
@@ -153,17 +176,20 @@ export class UlgmState {
     const take = f32(2 / (epoch + 1));
     const half = 0.5;
     const H = f32(this.H);
+    const c = this.center;
     for (const m of this.modalities) {
       const deltaS = this.relativeDistance(m, rows.get(m)!, B);
       const ys = this.label.get(m)!;
       for (let i = 0; i < B; i++) {
         const idx = indexes[i]!;
-        const y = yf[idx]!;
+        // Measured from the middle of the range (skipped at 0, which keeps MMSA's arithmetic unchanged).
+        const y = c === 0 ? yf[idx]! : f32(yf[idx]! - c);
         const ds = deltaS[i]!;
         const df = deltaF[i]!;
         const alpha = f32(ds / f32(df + MIN));
         let yNew = f32(f32(f32(half * alpha) * y) + f32(half * f32(f32(y + ds) - df)));
         yNew = yNew < -H ? -H : yNew > H ? H : yNew; // torch.clamp keeps NaN
+        if (c !== 0) yNew = f32(yNew + c);
         ys[idx] = f32(f32(keep * ys[idx]!) + f32(take * yNew));
       }
     }
@@ -193,8 +219,8 @@ export class UlgmState {
       const lab = this.label.get(b)!;
       const mem = this.feat.get(b)!;
       const sides: ['pos' | 'neg', (v: number) => boolean, Float32Array][] = [
-        ['pos', this.excludeZero ? (v) => v > 0 : (v) => v >= 0, this.centerPos.get(b)!],
-        ['neg', (v) => v < 0, this.centerNeg.get(b)!],
+        ['pos', this.excludeZero ? (v) => v > this.center : (v) => v >= this.center, this.centerPos.get(b)!],
+        ['neg', (v) => v < this.center, this.centerNeg.get(b)!],
       ];
       for (const [side, member, centre] of sides) {
         const sum = new Float64Array(d);
@@ -257,6 +283,7 @@ export class UlgmState {
       n: this.n,
       dims: { ...this.dims },
       H: this.H,
+      ...(this.center !== 0 ? { center: this.center } : {}),
       excludeZero: this.excludeZero,
       modalities: [...this.modalities],
       labels,
@@ -385,17 +412,18 @@ export function labelHistogram(state: UlgmState, bins = HIST_BINS): { lo: number
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  // Sentiment labels are symmetric around 0 (MOSI/MOSEI [-3, 3], SIMS [-1, 1]): a symmetric range keeps 0 on an edge.
-  const r = Number.isFinite(lo) ? Math.max(Math.abs(lo), Math.abs(hi), 1e-6) : 1;
+  // Symmetric around the range's middle (0 for sentiment: MOSI/MOSEI [-3, 3], SIMS [-1, 1]), which stays on an edge.
+  const mid = state.center;
+  const r = Number.isFinite(lo) ? Math.max(Math.abs(lo - mid), Math.abs(hi - mid), 1e-6) : 1;
   const counts: Record<string, number[]> = {};
   for (const b of state.banks) {
     const c = new Array<number>(bins).fill(0);
     for (const v of state.labels(b)) {
       if (!Number.isFinite(v)) continue;
-      const i = Math.min(bins - 1, Math.max(0, Math.floor(((v + r) / (2 * r)) * bins)));
+      const i = Math.min(bins - 1, Math.max(0, Math.floor(((v - mid + r) / (2 * r)) * bins)));
       c[i] = (c[i] ?? 0) + 1;
     }
     counts[b] = c;
   }
-  return { lo: -r, hi: r, counts };
+  return { lo: mid - r, hi: mid + r, counts };
 }

@@ -12,7 +12,7 @@ export class EarlyStopping implements TrainCallback {
   private bestEpoch = 0;
 
   constructor(private readonly o: { earlyStop: TrainingSchedule['earlyStop']; split: SplitData }) {
-    this.best = initialBest(o.earlyStop.mode);
+    this.best = initialBest(o.earlyStop.mode, o.earlyStop.metric);
   }
 
   onEpochEnd(e: EpochEnd): void {

@@ -21,7 +21,7 @@ export class ModelSelection implements TrainCallback {
   validAtBest: Record<string, number> = {};
 
   constructor(private readonly o: { select: TrainingSchedule['select']; split: SplitData; store: ParamStore; tasks: readonly TaskRuntime[] }) {
-    this.best = initialBest(o.select.mode);
+    this.best = initialBest(o.select.mode, o.select.metric);
   }
 
   onEpochEnd(e: EpochEnd): void {
