@@ -1,0 +1,52 @@
+// Catalog entry 'dilated_tcn': multi-scale temporal dilated CNN (parallel dilated convolutions per block, mixed and
+// added residually, pooled over valid frames). Schema, shape rule, parameter names, memory; phases 2-5.
+
+import { defineComponent } from '../../component.js';
+import type { DilatedTcnEncoder } from '../../../compiler/spec/types.generated.js';
+import { featureDim } from '../../../compiler/ir/types.js';
+import { checkDeclaredDim, conv1dParams, expectKind, linearNames, linearParams, sampleElements, sequenceType, singleInput } from '../../shape-helpers.js';
+import { convOutput } from '../gated_cnn/define.js';
+
+export default defineComponent<DilatedTcnEncoder>({
+  kind: 'encoder',
+  type: 'dilated_tcn',
+  schema: 'components/encoders/dilated_tcn.schema.json',
+  doc: 'Multi-scale temporal dilated CNN: parallel dilated convolutions, residual, pooled over valid frames.',
+  accepts: ['sequence'],
+  outputKind: (p) => (p.pool === 'none' ? 'sequence' : 'vector'),
+  examples: [
+    { label: 'four scales', params: { type: 'dilated_tcn', channels: 8, kernel: 3, dilations: [1, 2, 4, 8], blocks: 1, dropout: 0, pool: 'mean', out: 4 }, inputs: [['audio', sequenceType(100, 5, { lengths: 'audio_lengths' })]] },
+    { label: 'two blocks, max', params: { type: 'dilated_tcn', channels: 4, kernel: 2, dilations: [1, 3], blocks: 2, dropout: 0.2, pool: 'max', out: null }, inputs: [['vision', sequenceType(30, 6)]] },
+  ],
+  summary: (p) => `dilated_tcn(${p.blocks} x [dilations ${p.dilations.join('/')}, conv ${p.kernel}], channels ${p.channels}${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}, ${p.pool === 'none' ? 'sequence' : `${p.pool} pool`})${p.out === null ? '' : ` -> linear ${p.out}`}`,
+  paramNames: (p) => [
+    ...linearNames('proj'),
+    ...Array.from({ length: p.blocks }, (_, b) => [...p.dilations.flatMap((_, j) => linearNames(`blocks.${b}.branches.${j}`)), ...linearNames(`blocks.${b}.mix`)]).flat(),
+    ...(p.out === null ? [] : linearNames('linear')),
+  ],
+  infer(ctx) {
+    const p = ctx.params;
+    const input = singleInput(ctx);
+    if (!input || !expectKind(ctx, 'dilated_tcn', input, ['sequence'])) return undefined;
+    checkDeclaredDim(ctx, p.in_dim, input, 'in_dim');
+    const C = p.channels;
+    const params = [...linearParams('proj', featureDim(input.type), C)];
+    for (let b = 0; b < p.blocks; b++) {
+      p.dilations.forEach((_, j) => params.push(...conv1dParams(`blocks.${b}.branches.${j}`, C, C, p.kernel)));
+      params.push(...conv1dParams(`blocks.${b}.mix`, C * p.dilations.length, C, 1));
+    }
+    if (p.out !== null) params.push(...linearParams('linear', C, p.out));
+    return { output: convOutput(input.type, p.pool, p.out ?? C), params };
+  },
+  stepMemory(node, { ir, batch }) {
+    // Per frame and block: every branch's stacked taps (K x C) and its output and ReLU, the concatenation, the mix.
+    const input = ir.nodes.find((n) => n.id === node.inputs[0]?.split(':')[0])?.output;
+    const p = node.config;
+    const T = typeof input?.shape[1] === 'number' ? input.shape[1] : 1;
+    const nd = p.dilations.length;
+    const block = nd * (p.kernel * p.channels + 3 * p.channels) + 3 * p.channels;
+    const perFrame = (input ? featureDim(input) : 0) + p.channels + p.blocks * block;
+    const bytes = 4 * batch * (T * perFrame + sampleElements(node.output));
+    return { saved: bytes, transient: 4 * batch * T * block, host: 0, eval: 4 * batch * T * (block + p.channels) };
+  },
+});
