@@ -946,7 +946,7 @@ export interface DatasetNamed {
 export interface RawDatasetSynthetic {
   type: "synthetic";
   /** copy this dataset's layout (dims, label range, metrics) */
-  like: "mosi" | "mosei" | "sims" | "simsv2";
+  like: "mosi" | "mosei" | "sims" | "simsv2" | "depression";
   aligned?: boolean;
   n_train?: number;
   n_valid?: number;
@@ -968,7 +968,7 @@ export interface RawDatasetSynthetic {
 export interface DatasetSynthetic {
   type: "synthetic";
   /** copy this dataset's layout (dims, label range, metrics) */
-  like: "mosi" | "mosei" | "sims" | "simsv2";
+  like: "mosi" | "mosei" | "sims" | "simsv2" | "depression";
   aligned: boolean;
   n_train: number;
   n_valid: number;

@@ -7,9 +7,10 @@ import { LIKE, syntheticLayout, type LikeName, type SyntheticSettings } from '..
 import { NDArray, type PyValue } from './pickle/read-pickle.js';
 import { Rng, deriveSeed } from '../random.js';
 import type { SplitName } from './types.js';
+import { generateSessionSamples } from './synth-sessions.js';
 
 /** Label grid of each dataset (MOSI/SIMS: multiples of 0.2; MOSEI: of 1/3). */
-const LABEL_STEP: Record<LikeName, number> = { mosi: 0.2, mosei: 1 / 3, sims: 0.2, simsv2: 0.2 };
+const LABEL_STEP: Record<LikeName, number> = { mosi: 0.2, mosei: 1 / 3, sims: 0.2, simsv2: 0.2, depression: 1 };
 /** Share of samples whose latent sentiment is exactly neutral (exact 0 labels matter for the Non0 metrics). */
 const ZERO_SHARE = 0.08;
 /** Amplitudes of the planted signal: [CLS] row, other text tokens, audio and vision signal channels. */
@@ -98,8 +99,9 @@ function makeWorld(seed: number, dims: { text: number; audio: number; vision: nu
 export function generateSyntheticSplits(ds: ResolvedDataset, keys: Set<string>): Record<SplitName, Map<PyValue, PyValue>> {
   const s = syntheticSettingsOf(ds);
   const layout = syntheticLayout(s);
-  const world = makeWorld(s.seed, layout.dims);
   const sizes: Record<SplitName, number> = { train: s.n_train, valid: s.n_valid, test: s.n_test };
+  if (layout.facts.sessions) return generateSessions(s, layout, keys);
+  const world = makeWorld(s.seed, layout.dims);
   const out = {} as Record<SplitName, Map<PyValue, PyValue>>;
   for (const split of ['train', 'valid', 'test'] as const) out[split] = generateSplit(s, layout, world, split, sizes[split], keys);
   return out;
@@ -218,4 +220,51 @@ function generateSplit(s: SyntheticSettings, layout: ReturnType<typeof synthetic
   seqModality('audio', 'audio_lengths', seqLens.audio, dims.audio, world.audioMu, world.audioGain, AMP.audio, um.A, STREAM.audio);
   seqModality('vision', 'vision_lengths', seqLens.vision, dims.vision, world.visionMu, world.visionGain, AMP.vision, um.V, STREAM.vision);
   return m;
+}
+
+/**
+ * Interview sessions (`like: depression`): the session generator's samples (PHQ-8 labels, planted severity signal in
+ * every modality), each modality zero-padded to the layout's length (longer sessions cut there) with its lengths.
+ * The `noise` setting scales the label noise (0.5: the generator's 1.5 PHQ points).
+ */
+function generateSessions(s: SyntheticSettings, layout: ReturnType<typeof syntheticLayout>, keys: Set<string>): Record<SplitName, Map<PyValue, PyValue>> {
+  const { seqLens, dims } = layout;
+  const longest = Math.max(seqLens.audio, seqLens.vision);
+  const samples = generateSessionSamples({
+    variant: 'depression',
+    sizes: [s.n_train, s.n_valid, s.n_test],
+    seed: s.seed,
+    frames: [Math.max(1, Math.ceil(longest / 2)), longest],
+    textLen: seqLens.text,
+    textDim: dims.text,
+    audioDim: dims.audio,
+    visionDim: dims.vision,
+    noise: 3 * s.noise,
+  });
+  const out = {} as Record<SplitName, Map<PyValue, PyValue>>;
+  for (const split of ['train', 'valid', 'test'] as const) {
+    const ss = samples.filter((x) => x.split === split);
+    const n = ss.length;
+    const m = new Map<PyValue, PyValue>();
+    for (const mod of ['text', 'audio', 'vision'] as const) {
+      const T = seqLens[mod];
+      const D = dims[mod];
+      const lenKey = `${mod}_lengths`;
+      if (!keys.has(mod) && !keys.has(lenKey)) continue;
+      const a = new Float32Array(n * T * D);
+      const lens = new Int32Array(n);
+      ss.forEach((x, i) => {
+        const f = x.features[mod]!;
+        lens[i] = Math.min(T, f.frames);
+        a.set(f.data.subarray(0, lens[i]! * D), i * T * D);
+      });
+      if (keys.has(mod)) m.set(mod, new NDArray('float32', '<f4', [n, T, D], a));
+      if (keys.has(lenKey)) m.set(lenKey, new NDArray('int32', '<i4', [n], lens));
+    }
+    if (keys.has('regression_labels')) m.set('regression_labels', new NDArray('float32', '<f4', [n], Float32Array.from(ss, (x) => x.label)));
+    if (keys.has('id')) m.set('id', new NDArray('str', '<U32', [n], ss.map((x) => x.id)));
+    if (keys.has('raw_text')) m.set('raw_text', new NDArray('str', '<U256', [n], ss.map((x) => x.text)));
+    out[split] = m;
+  }
+  return out;
 }

@@ -77,7 +77,7 @@ describe('validateSchema: one diagnostic per error kind', () => {
     const r = only(check(mutate(VALID_SPEC, '    type: lstm\n    hidden: 16', '    hidden: 16')));
     expect(r.d.message).toBe("missing required key 'type' in encoders.audio");
     expect(r.d.hint).toContain(ENCODER_LIST);
-    expect(ENCODER_LIST).toContain('bert, gru, lstm, mlp, precomputed');
+    expect(ENCODER_LIST).toContain('bert, dilated_tcn, gated_cnn, gru, lstm, mlp, precomputed');
     const t = only(check(mutate(VALID_SPEC, '    type: lstm\n    hidden: 16', '    typ: lstm\n    hidden: 16')));
     expect(t.d.code).toBe('MSA2001');
     expect(t.text).toBe('typ');
@@ -224,7 +224,7 @@ describe('validateSchema: alternatives report only the branch the value is meant
   it('synthetic dataset (has `type`)', () => {
     const c = ds('  type: synthetic\n  like: mosj\n  n_train: 0');
     expect(c.diagnostics.map((d) => d.message)).toEqual([
-      "dataset.like must be one of 'mosi', 'mosei', 'sims', 'simsv2', got 'mosj'",
+      "dataset.like must be one of 'mosi', 'mosei', 'sims', 'simsv2', 'depression', got 'mosj'",
       'dataset.n_train must be >= 1, got 0',
     ]);
   });
