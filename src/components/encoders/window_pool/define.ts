@@ -68,6 +68,7 @@ export default defineComponent<WindowPoolEncoder>({
     },
   ],
   summary: summarize,
+  namedOutputs: (p) => (p.encoder ? [...(innerDef(p)?.namedOutputs?.(innerParams(p.encoder, undefined)) ?? []), 'windows'] : []),
   paramNames(p) {
     const def = innerDef(p);
     if (!p.encoder || !def?.paramNames) return [];
@@ -93,7 +94,8 @@ export default defineComponent<WindowPoolEncoder>({
       spanOf: () => at,
     });
     if (!res) return undefined;
-    return { ...res, params: res.params.map((d) => ({ ...d, name: `${INNER}.${d.name}` })) };
+    // The window sequence is published as `<node>:windows`, so the plan shows the reduced length.
+    return { ...res, params: res.params.map((d) => ({ ...d, name: `${INNER}.${d.name}` })), features: { ...res.features, windows: pooled } };
   },
   stepMemory(node, { ir, batch }): NodeMemory {
     // What the windows cost (the masked input and the block sums, then the summaries), and the wrapped encoder at the

@@ -30,7 +30,9 @@ export default defineNodeLowering<WindowPoolEncoder>('encoder', (node, ctx) => {
       const x = v.tensor as tf.Tensor3D;
       const pooled: NodeValue = { tensor: poolWindows(x, p.window, stride, p.op, v.lengths) };
       if (v.lengths) pooled.lengths = windowLengths(v.lengths, x.shape[1], stride);
-      return inner ? inner.apply([pooled], fctx) : pooled;
+      if (!inner) return pooled;
+      const r = inner.apply([pooled], fctx);
+      return { ...r, outputs: { ...r.outputs, windows: pooled.tensor } };
     },
   };
 });

@@ -21,9 +21,13 @@ export function windowLengths(lengths: Int32Array, T: number, stride: number): I
  * the blocks viewed [rows, stride / g]; for non-overlapping windows (window = stride) that is one reshape and one
  * reduction, so 10^4 frames cost a single pass.
  */
-export function poolWindows(x: tf.Tensor3D, window: number, stride: number, op: 'mean' | 'max', lengths?: Int32Array): tf.Tensor3D {
+export function poolWindows(x: tf.Tensor3D, window0: number, stride0: number, op: 'mean' | 'max', lengths?: Int32Array): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, D] = x.shape;
+    // A window (or stride) longer than the sequence covers the same frames as one of length T: `window: 100000`
+    // summarises each whole session without padding it to 10^5 frames.
+    const window = Math.min(window0, T);
+    const stride = Math.min(stride0, T);
     const n = countWindows(T, stride);
     const g = gcd(window, stride);
     const w = window / g;

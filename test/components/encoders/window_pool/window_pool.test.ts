@@ -43,6 +43,8 @@ describe('window_pool encoder', () => {
     [3, 2, 'mean'],
     [5, 3, 'max'],
     [2, 5, 'mean'],
+    [100, 100, 'max'],
+    [50, 4, 'mean'],
   ];
   for (const [window, stride, op] of cases) {
     it(`window ${window}, stride ${stride}, ${op}: summaries of valid frames only, window counts as lengths`, () => {
@@ -89,6 +91,7 @@ describe('window_pool encoder', () => {
     expect(result!.output).toEqual({ kind: 'vector', shape: ['B', 4], dtype: 'float32' });
     expect(result!.params.map((p) => p.name)).toEqual(['encoder.lstm.weight_ih_l0', 'encoder.lstm.weight_hh_l0', 'encoder.lstm.bias_ih_l0', 'encoder.lstm.bias_hh_l0', 'encoder.linear.weight', 'encoder.linear.bias']);
     expect(result!.params[0]!.shape).toEqual([32, 74]);
+    expect(result!.features!['windows']!.shape).toEqual(['B', 100, 74]);
     const bare = runInfer(def, { type: 'window_pool', window: 200, stride: 100, op: 'max', encoder: null }, [['audio', seq(10000, 74, { lengths: 'audio_lengths' })]]);
     expect(bare.result!.output.shape).toEqual(['B', 100, 74]);
     expect(def.summary({ type: 'window_pool', window: 100, op: 'mean', encoder: lstm })).toBe('window_pool(window 100, mean) -> lstm(hidden 8, layers 1) -> linear 4');
@@ -106,6 +109,7 @@ describe('window_pool encoder', () => {
     const want = alone.lowered.apply([windows], evalCtx()).tensor;
     const got = wrapped.lowered.apply([value(x, [12, 5])], evalCtx()).tensor;
     expect(got.shape).toEqual([2, 5]);
+    expect(maxAbsDiff(wrapped.lowered.apply([value(x, [12, 5])], evalCtx()).outputs!['windows']!.dataSync(), windows.tensor.dataSync())).toBe(0);
     expect(maxAbsDiff(got.dataSync(), want.dataSync())).toBeLessThan(1e-6);
     for (const n of [wrapped, alone, pool]) n.dispose();
   });
