@@ -41,9 +41,12 @@ export function createConv1d(store: ParamStore, path: string, inSize: number, ou
       if (kernel === 1) return linear(xp, tf.reshape(weight, [outSize, inSize]), bias) as tf.Tensor3D;
       const taps: tf.Tensor[] = [];
       for (let k = 0; k < kernel; k++) taps.push(tf.slice(xp, [0, k * dilation, 0], [B, steps, D]));
-      // [B, T', D, K] flattens to index d * K + k, the layout of weight [out, in, K] viewed as [out, in * K].
-      const cols = tf.reshape(tf.stack(taps, 3), [B, steps, D * kernel]);
-      return linear(cols, tf.reshape(weight, [outSize, inSize * kernel]), bias) as tf.Tensor3D;
+      // Taps side by side on the feature axis ([B, T', K * D], index k * D + d: contiguous blocks, a cheap concat and
+      // a cheap gradient), against the weight reordered to [out, K, in]: stacking on a new innermost axis instead
+      // interleaves single floats and was 5x slower on wasm at 10^4 frames.
+      const cols = tf.concat(taps, 2);
+      const w = tf.reshape(tf.transpose(weight, [0, 2, 1]), [outSize, kernel * inSize]);
+      return linear(cols, w, bias) as tf.Tensor3D;
     },
   };
 }

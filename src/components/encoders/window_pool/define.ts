@@ -1,10 +1,9 @@
 // Catalog entry 'window_pool': fixed windows over interview-level sequences (10^4 frames), each summarised by its
 // mean or max over valid frames, optionally wrapping the sequence encoder that reads the summaries. Phases 2-5.
 
-import { defineComponent, type ComponentDef, type NodeMemory } from '../../component.js';
-import { getComponent } from '../../catalog.js';
+import { defineComponent, lookupComponent, type ComponentDef, type NodeMemory } from '../../component.js';
 import type { Encoder, Modality, WindowPoolEncoder } from '../../../compiler/spec/types.generated.js';
-import type { TensorType } from '../../../compiler/ir/types.js';
+import type { IrNode, TensorType } from '../../../compiler/ir/types.js';
 import { checkDeclaredDim, expectKind, sequenceType, singleInput } from '../../shape-helpers.js';
 
 /** Frames between window starts: `stride`, or the window itself (non-overlapping chunks). */
@@ -24,7 +23,7 @@ export function pooledType(input: TensorType, p: WindowPoolEncoder): TensorType 
 }
 
 export function innerDef(p: WindowPoolEncoder): ComponentDef | undefined {
-  return p.encoder ? getComponent('encoder', p.encoder.type) : undefined;
+  return p.encoder ? lookupComponent('encoder', p.encoder.type) : undefined;
 }
 
 /**
@@ -32,7 +31,7 @@ export function innerDef(p: WindowPoolEncoder): ComponentDef | undefined {
  * phase 3 would set them were it reading the window sequence directly; without `pooled`, the params as written.
  */
 export function innerParams(enc: Encoder, pooled: TensorType | undefined): Record<string, unknown> {
-  const def = getComponent('encoder', enc.type);
+  const def = lookupComponent('encoder', enc.type);
   const own = enc as unknown as Record<string, unknown>;
   // Without the input (the plan line, parameter names) only what the spec wrote is known.
   if (!pooled) return own;
@@ -97,17 +96,24 @@ export default defineComponent<WindowPoolEncoder>({
     // The window sequence is published as `<node>:windows`, so the plan shows the reduced length.
     return { ...res, params: res.params.map((d) => ({ ...d, name: `${INNER}.${d.name}` })), features: { ...res.features, windows: pooled } };
   },
-  stepMemory(node, { ir, batch }): NodeMemory {
-    // What the windows cost (the masked input and the block sums, then the summaries), and the wrapped encoder at the
-    // window rate: 16 floats per input and output element of a sequence, the plan's generic bound.
+  stepMemory(node, ctx): NodeMemory {
+    const { ir, batch } = ctx;
+    // What the windows cost, and the wrapped encoder at the window rate.
     const inId = node.inputs[0]?.split(':')[0];
     const input = ir.nodes.find((n) => n.id === inId)?.output;
     const p = node.config;
     const [, T, D] = (input?.shape ?? ['B', 1, 1]) as ['B', number, number];
     const n = countWindows(T, strideOf(p));
-    const pool = 4 * batch * (3 * T * D + 2 * n * D);
+    // The masked (for max, penalised) input, its padded copy and the block reduction: ~4 floats a frame. Nothing
+    // flows back through the windows (they read a modality, before any parameter), so no gradients of frames.
+    const pool = 4 * batch * (4 * T * D + 4 * n * D);
     const outElems = node.output.shape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
-    const inner = p.encoder ? 4 * 16 * batch * (n * D + outElems) : 0;
+    // The wrapped encoder's own hook where it has one (at the window rate), else the plan's generic bound.
+    const def = innerDef(p);
+    const windows = { ...node, id: `${node.id}:windows`, kind: 'input', inputs: [], output: pooledType(input ?? node.output, p) } as unknown as IrNode;
+    const innerNode = p.encoder ? ({ ...node, id: `${node.id}.encoder`, type: p.encoder.type, inputs: [windows.id], config: innerParams(p.encoder, windows.output) } as IrNode) : undefined;
+    const own = innerNode && def?.stepMemory ? def.stepMemory(innerNode, { ...ctx, ir: { ...ctx.ir, nodes: [...ctx.ir.nodes, windows] } }) : undefined;
+    const inner = own ? own.saved : p.encoder ? 4 * 16 * batch * (n * D + outElems) : 0;
     return { saved: pool + inner, transient: pool, host: 0, eval: pool + inner };
   },
 });
