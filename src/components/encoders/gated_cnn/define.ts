@@ -1,10 +1,23 @@
 // Catalog entry 'gated_cnn': a Linear to `channels`, stacked GLU convolutions with residual connections over a frame
 // sequence, pooled over valid frames (or kept as a sequence). Schema, shape rule, parameter names, memory; phases 2-5.
 
-import { defineComponent } from '../../component.js';
+import { defineComponent, type NodeMemory } from '../../component.js';
 import type { GatedCnnEncoder } from '../../../compiler/spec/types.generated.js';
-import { featureDim, type TensorType } from '../../../compiler/ir/types.js';
+import { featureDim, type Ir, type IrNode, type TensorType } from '../../../compiler/ir/types.js';
 import { checkDeclaredDim, conv1dParams, expectKind, linearNames, linearParams, sampleElements, sequenceType, singleInput, vector } from '../../shape-helpers.js';
+
+/**
+ * Bytes of a CNN encoder's training step (shared by gated_cnn and dilated_tcn): `forward` floats per frame of its
+ * forward pass (the input's features added here), about 3x with the backward pass's intermediates, which tfjs holds
+ * until the step's gradients are done; `scratch` floats per frame for one layer's transient and evaluation memory.
+ */
+export function convStepMemory(node: Pick<IrNode, 'inputs' | 'output'>, ir: Ir, batch: number, forward: number, scratch: number): NodeMemory {
+  const input = ir.nodes.find((n) => n.id === node.inputs[0]?.split(':')[0])?.output;
+  const T = typeof input?.shape[1] === 'number' ? input.shape[1] : 1;
+  const perFrame = (input ? featureDim(input) : 0) + forward;
+  const bytes = 4 * batch * (3 * T * perFrame + sampleElements(node.output));
+  return { saved: bytes, transient: 4 * batch * T * scratch, host: 0, eval: 4 * batch * T * scratch };
+}
 
 /** The output of a CNN encoder: a vector after pooling, else the sequence (with the input's lengths) at width `dim`. */
 export function convOutput(input: TensorType, pool: 'mean' | 'max' | 'none', dim: number): TensorType {
@@ -41,15 +54,10 @@ export default defineComponent<GatedCnnEncoder>({
     return { output: convOutput(input.type, p.pool, p.out ?? C), params };
   },
   stepMemory(node, { ir, batch }) {
-    // Floats per frame of the forward pass, per layer: the masked, dropped and padded input, the K taps and their
-    // concatenation, the 2C product and bias, the gate's halves, sigmoid, product, residual sum, scale and mask
-    // ((2K + 12) C); about 3x that with the backward pass's intermediates (as dilated_tcn, whose figure was measured).
-    const input = ir.nodes.find((n) => n.id === node.inputs[0]?.split(':')[0])?.output;
+    // Floats per frame and layer: the masked, dropped and padded input, the K taps and their concatenation, the 2C
+    // product and bias, the gate's halves, sigmoid, product, residual sum, scale and mask ((2K + 12) C).
     const p = node.config;
-    const T = typeof input?.shape[1] === 'number' ? input.shape[1] : 1;
     const layer = (2 * p.kernel + 12) * p.channels;
-    const forward = (input ? featureDim(input) : 0) + 2 * p.channels + p.layers * layer;
-    const bytes = 4 * batch * (3 * T * forward + sampleElements(node.output));
-    return { saved: bytes, transient: 4 * batch * T * layer, host: 0, eval: 4 * batch * T * (layer + 2 * p.channels) };
+    return convStepMemory(node, ir, batch, 2 * p.channels + p.layers * layer, layer + 2 * p.channels);
   },
 });
