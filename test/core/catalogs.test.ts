@@ -37,8 +37,16 @@ describe('dataset and model vocabulary', () => {
     const manifests = readdirSync(join(root, 'pipelines/datasets')).filter((f) => f.endsWith('.dataset.yaml')).map((f) => f.replace('.dataset.yaml', ''));
     expect(datasetNames()).toEqual(manifests.sort());
     expect(datasetNames()).toEqual(expect.arrayContaining(['mosi', 'mosei', 'sims', 'simsv2']));
-    expect(modelNames()).toEqual(['ef_lstm', 'lf_dnn', 'lmf', 'self_mm', 'tfn']);
-    for (const m of modelNames()) for (const d of datasetNames()) expect(readdirSync(join(root, 'pipelines'))).toContain(`${m}_${d}.yaml`);
+    expect(modelNames()).toEqual(['bert_mag', 'ef_lstm', 'lf_dnn', 'lmf', 'self_mm', 'tfn']);
+    // A paper config for every dataset MMSA configures the model for (config/config_regression.json).
+    const notConfigured: Record<string, string[]> = { bert_mag: ['simsv2'] };
+    for (const m of modelNames()) {
+      for (const d of datasetNames()) {
+        const files = readdirSync(join(root, 'pipelines'));
+        if (notConfigured[m]?.includes(d)) expect(files).not.toContain(`${m}_${d}.yaml`);
+        else expect(files).toContain(`${m}_${d}.yaml`);
+      }
+    }
   });
 
   it('a pipeline named <model>_<dataset> belongs to its model', () => {
