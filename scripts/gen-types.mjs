@@ -45,7 +45,13 @@ for (const p of files) {
 
 function refKey(ref, file) {
   if (ref.startsWith('#')) return `${file}${ref}`;
-  return ref; // relative file ref like components/encoders/bert.schema.json
+  // A ref relative to the referring file (`../../pipeline.schema.json#/$defs/encoder` from a component schema), as
+  // $id-based resolution reads it; refs from pipeline.schema.json (`components/encoders/bert.schema.json`) stay as is.
+  if (ref.startsWith('../')) {
+    const u = new URL(ref, `https://x/${file}`);
+    return decodeURIComponent(u.pathname.slice(1) + u.hash);
+  }
+  return ref;
 }
 
 function lit(v) {

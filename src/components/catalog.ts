@@ -1,7 +1,7 @@
 // The component catalog: every encoder, fusion, head and task type, looked up by kind and type. The list is generated
 // from the component folders (definitions.generated.ts). Read by phases 2-5 and by run (preparation).
 
-import type { ComponentDef, ComponentKind } from './component.js';
+import { setCatalogLookup, type ComponentDef, type ComponentKind } from './component.js';
 import { DEFINITIONS } from './definitions.generated.js';
 
 export const CATALOG: readonly ComponentDef[] = DEFINITIONS;
@@ -11,6 +11,8 @@ const BY_KEY = new Map<string, ComponentDef>(CATALOG.map((c) => [`${c.kind}:${c.
 export function getComponent(kind: ComponentKind, type: string): ComponentDef | undefined {
   return BY_KEY.get(`${kind}:${type}`);
 }
+
+setCatalogLookup(getComponent);
 
 /** The definition behind a spec entry of a kind (`{type: lstm, ...}`), if its type is known. */
 export function componentOf(kind: ComponentKind, entry: unknown): ComponentDef | undefined {

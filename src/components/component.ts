@@ -214,6 +214,20 @@ export interface MmsaNames {
   ignore?: readonly string[];
 }
 
+/**
+ * The catalog's lookup, for definitions that wrap another component (window_pool's `encoder:`): the catalog sets it
+ * when it loads, so a definition never imports the catalog, which imports every definition.
+ */
+let catalogLookup: ((kind: ComponentKind, type: string) => ComponentDef | undefined) | undefined;
+
+export function setCatalogLookup(f: (kind: ComponentKind, type: string) => ComponentDef | undefined): void {
+  catalogLookup = f;
+}
+
+export function lookupComponent(kind: ComponentKind, type: string): ComponentDef | undefined {
+  return catalogLookup?.(kind, type);
+}
+
 export function defineComponent<P>(def: ComponentDef<P>): ComponentDef<P> {
   return def;
 }

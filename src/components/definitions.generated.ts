@@ -4,13 +4,17 @@
 
 import type { ComponentDef } from './component.js';
 import bertEncoder from './encoders/bert/define.js';
+import dilatedTcnEncoder from './encoders/dilated_tcn/define.js';
+import gatedCnnEncoder from './encoders/gated_cnn/define.js';
 import gruEncoder from './encoders/gru/define.js';
 import lstmEncoder from './encoders/lstm/define.js';
 import mlpEncoder from './encoders/mlp/define.js';
 import precomputedEncoder from './encoders/precomputed/define.js';
 import sharedPrivateEncoder from './encoders/shared_private/define.js';
 import subnetEncoder from './encoders/subnet/define.js';
+import textCnnEncoder from './encoders/text_cnn/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
+import windowPoolEncoder from './encoders/window_pool/define.js';
 import concatFusion from './fusions/concat/define.js';
 import earlyFusion from './fusions/early/define.js';
 import lateFusion from './fusions/late/define.js';
@@ -26,13 +30,17 @@ import ulgmTask from './tasks/ulgm/define.js';
 
 export const DEFINITIONS: readonly ComponentDef[] = [
   bertEncoder,
+  dilatedTcnEncoder,
+  gatedCnnEncoder,
   gruEncoder,
   lstmEncoder,
   mlpEncoder,
   precomputedEncoder,
   sharedPrivateEncoder,
   subnetEncoder,
+  textCnnEncoder,
   textLstmEncoder,
+  windowPoolEncoder,
   concatFusion,
   earlyFusion,
   lateFusion,

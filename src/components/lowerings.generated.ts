@@ -4,13 +4,17 @@
 
 import type { ComponentLowering } from '../runtime/lower/node.js';
 import bertEncoder from './encoders/bert/lower.js';
+import dilatedTcnEncoder from './encoders/dilated_tcn/lower.js';
+import gatedCnnEncoder from './encoders/gated_cnn/lower.js';
 import gruEncoder from './encoders/gru/lower.js';
 import lstmEncoder from './encoders/lstm/lower.js';
 import mlpEncoder from './encoders/mlp/lower.js';
 import precomputedEncoder from './encoders/precomputed/lower.js';
 import sharedPrivateEncoder from './encoders/shared_private/lower.js';
 import subnetEncoder from './encoders/subnet/lower.js';
+import textCnnEncoder from './encoders/text_cnn/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
+import windowPoolEncoder from './encoders/window_pool/lower.js';
 import concatFusion from './fusions/concat/lower.js';
 import earlyFusion from './fusions/early/lower.js';
 import lateFusion from './fusions/late/lower.js';
@@ -26,13 +30,17 @@ import ulgmTask from './tasks/ulgm/lower.js';
 
 export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/bert': bertEncoder,
+  'encoder/dilated_tcn': dilatedTcnEncoder,
+  'encoder/gated_cnn': gatedCnnEncoder,
   'encoder/gru': gruEncoder,
   'encoder/lstm': lstmEncoder,
   'encoder/mlp': mlpEncoder,
   'encoder/precomputed': precomputedEncoder,
   'encoder/shared_private': sharedPrivateEncoder,
   'encoder/subnet': subnetEncoder,
+  'encoder/text_cnn': textCnnEncoder,
   'encoder/text_lstm': textLstmEncoder,
+  'encoder/window_pool': windowPoolEncoder,
   'fusion/concat': concatFusion,
   'fusion/early': earlyFusion,
   'fusion/late': lateFusion,

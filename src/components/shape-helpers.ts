@@ -193,3 +193,13 @@ export function refLabel(ref: string): string {
   const last = (base ?? ref).split('.').pop() ?? ref;
   return output === undefined ? last : `${last}_${output}`;
 }
+
+/** nn.Conv1d(in, out, kernel): `weight` [out, in, kernel], `bias` [out] (names as linearNames). */
+export function conv1dParams(prefix: string, inSize: number, out: number, kernel: number): ParamDecl[] {
+  return [param(`${prefix}.weight`, [out, inSize, kernel]), param(`${prefix}.bias`, [out])];
+}
+
+/** Elements per sample of a tensor type (the batch axis left out). */
+export function sampleElements(t: TensorType): number {
+  return t.shape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+}

@@ -93,6 +93,98 @@ export interface BertEncoder {
   };
 }
 
+/** Multi-scale temporal dilated CNN: parallel dilated convolutions, residual, pooled over valid frames. */
+export interface RawDilatedTcnEncoder {
+  /** encoder type */
+  type: "dilated_tcn";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** width of the residual stream and of each branch */
+  channels: number;
+  /** convolution width of every branch ('same' padding) */
+  kernel?: number;
+  /** one parallel branch per dilation (the scales) */
+  dilations?: number[];
+  /** multi-scale blocks stacked */
+  blocks?: number;
+  /** dropout on each block's input and before `out` */
+  dropout?: number;
+  /** pooling over the valid (unpadded) steps to one vector; none keeps the sequence (to feed a window_pool's or another sequence consumer) */
+  pool?: "mean" | "max" | "none";
+  /** size of a Linear projection after pooling (null: none) */
+  out?: number | null;
+}
+
+/** Multi-scale temporal dilated CNN: parallel dilated convolutions, residual, pooled over valid frames. */
+export interface DilatedTcnEncoder {
+  /** encoder type */
+  type: "dilated_tcn";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** width of the residual stream and of each branch */
+  channels: number;
+  /** convolution width of every branch ('same' padding) */
+  kernel: number;
+  /** one parallel branch per dilation (the scales) */
+  dilations: number[];
+  /** multi-scale blocks stacked */
+  blocks: number;
+  /** dropout on each block's input and before `out` */
+  dropout: number;
+  /** pooling over the valid (unpadded) steps to one vector; none keeps the sequence (to feed a window_pool's or another sequence consumer) */
+  pool: "mean" | "max" | "none";
+  /** size of a Linear projection after pooling (null: none) */
+  out: number | null;
+}
+
+/** Gated CNN (GLU convolutions, stacked, residual) over audio or vision frames, pooled over valid frames. */
+export interface RawGatedCnnEncoder {
+  /** encoder type */
+  type: "gated_cnn";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** width of the residual stream */
+  channels: number;
+  /** convolution width ('same' padding) */
+  kernel?: number;
+  /** stacked GLU convolution layers */
+  layers?: number;
+  /** dropout on each layer's input and before `out` */
+  dropout?: number;
+  /** pooling over the valid (unpadded) steps to one vector; none keeps the sequence (to feed a window_pool's or another sequence consumer) */
+  pool?: "mean" | "max" | "none";
+  /** size of a Linear projection after pooling (null: none) */
+  out?: number | null;
+}
+
+/** Gated CNN (GLU convolutions, stacked, residual) over audio or vision frames, pooled over valid frames. */
+export interface GatedCnnEncoder {
+  /** encoder type */
+  type: "gated_cnn";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** width of the residual stream */
+  channels: number;
+  /** convolution width ('same' padding) */
+  kernel: number;
+  /** stacked GLU convolution layers */
+  layers: number;
+  /** dropout on each layer's input and before `out` */
+  dropout: number;
+  /** pooling over the valid (unpadded) steps to one vector; none keeps the sequence (to feed a window_pool's or another sequence consumer) */
+  pool: "mean" | "max" | "none";
+  /** size of a Linear projection after pooling (null: none) */
+  out: number | null;
+}
+
 /** GRU over a sequence; the final hidden state, optionally projected. */
 export interface RawGruEncoder {
   /** encoder type */
@@ -273,6 +365,42 @@ export interface SubnetEncoder {
   dropout: number;
 }
 
+/** Text CNN over BERT token states (Kim): parallel convolutions of several widths, ReLU, max over time, concatenated. */
+export interface RawTextCnnEncoder {
+  /** encoder type */
+  type: "text_cnn";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** convolution widths, one branch each */
+  kernels?: number[];
+  /** filters per width */
+  channels?: number;
+  /** dropout on the concatenated features before `out` */
+  dropout?: number;
+  /** size of a Linear projection after pooling (null: none) */
+  out?: number | null;
+}
+
+/** Text CNN over BERT token states (Kim): parallel convolutions of several widths, ReLU, max over time, concatenated. */
+export interface TextCnnEncoder {
+  /** encoder type */
+  type: "text_cnn";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** convolution widths, one branch each */
+  kernels: number[];
+  /** filters per width */
+  channels: number;
+  /** dropout on the concatenated features before `out` */
+  dropout: number;
+  /** size of a Linear projection after pooling (null: none) */
+  out: number | null;
+}
+
 /** TFN/LMF TextSubNet: an LSTM over the whole padded sequence, final hidden state, Dropout, Linear. */
 export interface RawTextLstmEncoder {
   /** encoder type */
@@ -299,6 +427,42 @@ export interface TextLstmEncoder {
   out: number;
   /** dropout before the Linear (MMSA's TextSubNet forces this to 0) */
   dropout: number;
+}
+
+/** Fixed windows over a long sequence, each summarised by its mean or max over valid frames; the summaries are the new sequence, read by the wrapped encoder. */
+export interface RawWindowPoolEncoder {
+  /** encoder type */
+  type: "window_pool";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** frames per window */
+  window: number;
+  /** frames between window starts (default: window, non-overlapping chunks) */
+  stride?: number;
+  /** window summary over its valid frames */
+  op?: "mean" | "max";
+  /** the sequence encoder that reads the window summaries (an lstm, gated_cnn, ...); null: the node outputs the window sequence */
+  encoder?: RawEncoder | null;
+}
+
+/** Fixed windows over a long sequence, each summarised by its mean or max over valid frames; the summaries are the new sequence, read by the wrapped encoder. */
+export interface WindowPoolEncoder {
+  /** encoder type */
+  type: "window_pool";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** frames per window */
+  window: number;
+  /** frames between window starts (default: window, non-overlapping chunks) */
+  stride?: number;
+  /** window summary over its valid frames */
+  op: "mean" | "max";
+  /** the sequence encoder that reads the window summaries (an lstm, gated_cnn, ...); null: the node outputs the window sequence */
+  encoder: Encoder | null;
 }
 
 /** Concatenates its inputs' features in order. */
@@ -963,9 +1127,9 @@ export interface Modality {
   };
 }
 
-export type Encoder = BertEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextLstmEncoder;
+export type Encoder = BertEncoder | DilatedTcnEncoder | GatedCnnEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextCnnEncoder | TextLstmEncoder | WindowPoolEncoder;
 
-export type RawEncoder = RawBertEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextLstmEncoder;
+export type RawEncoder = RawBertEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawWindowPoolEncoder;
 
 export type Fusion = ConcatFusion | EarlyFusion | LateFusion | LowRankFusion | TensorFusion;
 
@@ -1297,7 +1461,7 @@ export interface TuneParam {
   paths?: string[];
 }
 
-export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","shared_private","subnet","text_lstm"] as const;
+export const ENCODER_TYPES = ["bert","dilated_tcn","gated_cnn","gru","lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","window_pool"] as const;
 
 export const FUSION_TYPES = ["concat","early","late","low_rank","tensor"] as const;
 

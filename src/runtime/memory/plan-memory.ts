@@ -100,6 +100,12 @@ function elements(shape: readonly (number | string)[]): number {
 }
 
 function genericNodeMemory(node: IrNode, ir: Ir, batch: number): NodeMemory {
+  if (node.kind === 'input') {
+    // An input computes nothing and keeps nothing for a backward pass: the batch's tensor and one preprocessed copy.
+    // At 16 floats per element a 10^4-frame interview's input alone would look larger than the model reading it.
+    const bytes = 4 * 2 * batch * elements(node.output.shape.slice(1));
+    return { saved: bytes, transient: 0, host: 0, eval: bytes };
+  }
   const ins = node.inputs.map((id) => ir.nodes.find((n) => n.id === id.split(':')[0])?.output.shape ?? []);
   const shapes = [...ins, node.output.shape];
   const per = shapes.reduce((a, s) => a + elements(s.slice(1)), 0);
