@@ -171,6 +171,12 @@ export interface ComponentDef<P = any> {
    * too), and tensors MMSA's module holds that are no parameters here (skipped on import).
    */
   mmsaNames?: MmsaNames;
+  /**
+   * Local names of parameters MMSA's model holds outside its registered modules, so that no MMSA checkpoint has them
+   * (Graph-MFN's node networks in a plain dict): `mmsa import` keeps their initial values unless the tensors are
+   * given separately (`--extra-tensors`), and says so.
+   */
+  mmsaUnsaved?(params: P): string[];
 }
 
 export interface MmsaNames {

@@ -458,6 +458,12 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
   if (pre.time_mean) {
     data = timeMean(data, n, t, d);
     shape = [n, d];
+    if (cfg.align === 'avg_pool') {
+      // AlignSubNet on the one-frame mean: the frame repeated to the text length.
+      const dst = alignTarget(p);
+      data = avgPoolAlign(data, n, 1, d, dst);
+      shape = [n, dst, d];
+    }
   } else {
     let steps = t;
     if (pre.seq_len != null) {
