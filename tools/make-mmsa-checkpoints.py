@@ -249,6 +249,15 @@ def run_case(out, case):
         p = np.concatenate(preds)
         assert len(p) == len(ids), (len(p), len(ids))
         order = sorted(range(len(ids)), key=lambda k: ids[k])
+        if case["model"] == "graph_mfn":
+            # Graph-MFN's Dynamic Fusion Graph keeps its node networks in a plain dict: they are no registered
+            # sub-modules, so the state_dict (and MMSA's checkpoint) never holds them. Export the ones the predictions
+            # above used, under the names they would have as sub-modules.
+            nets = {}
+            for key, seq in model.Model.graph_mfn.networks.items():
+                for k, v in seq.state_dict().items():
+                    nets[f"Model.graph_mfn.networks.{'_'.join(str(i) for i in key)}.{k}"] = v.detach().clone()
+            torch.save(nets, os.path.join(case_dir, "node-networks.pth"))
         if case.get("legacy"):
             torch.save(state, os.path.join(case_dir, "checkpoint.legacy.pth"), _use_new_zipfile_serialization=False)
         with open(ckpt, "rb") as f:
@@ -270,7 +279,7 @@ def run_case(out, case):
 
 # ------------------------------------------------------------------------------------------------ key manifests
 
-MODELS = ["self_mm", "tfn", "lmf", "lf_dnn", "ef_lstm"]
+MODELS = ["self_mm", "tfn", "lmf", "lf_dnn", "ef_lstm", "mfn", "graph_mfn", "mfm"]
 DATASETS = ["mosi", "mosei", "sims", "simsv2"]
 
 
@@ -292,8 +301,13 @@ def make_keys(out):
     from MMSA.config import get_config_regression
 
     table = {}
+    import json as _json  # noqa: E401
+    with open(os.path.join(os.path.dirname(mrun.__file__), "config", "config_regression.json")) as f:
+        known = _json.load(f)
     for model in MODELS:
         for ds in DATASETS:
+            if ds not in known[model]["datasetParams"]:
+                continue  # MMSA has no config for this pair (MFM on SIMSv2)
             args = get_config_regression(model, ds)
             dims, lens = dataset_facts(ds, args["need_data_aligned"])
             args.update(feature_dims=dims, seq_lens=lens, train_mode="regression", device=torch.device("cpu"))

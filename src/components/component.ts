@@ -177,6 +177,12 @@ export interface ComponentDef<P = any> {
    */
   mmsaNames?: MmsaNames;
   /**
+   * Local names of parameters MMSA's model holds outside its registered modules, so that no MMSA checkpoint has them
+   * (Graph-MFN's node networks in a plain dict): `mmsa import` keeps their initial values unless the tensors are
+   * given separately (`--extra-tensors`), and says so.
+   */
+  mmsaUnsaved?(params: P): string[];
+  /**
    * The memory plan: what the node holds in a step and an evaluation batch, where a generic bound (16 floats per sample
    * for every input and output element) would be far off (BERT's layers).
    */

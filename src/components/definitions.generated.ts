@@ -13,8 +13,10 @@ import subnetEncoder from './encoders/subnet/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
 import concatFusion from './fusions/concat/define.js';
 import earlyFusion from './fusions/early/define.js';
+import graphMfnFusion from './fusions/graph_mfn/define.js';
 import lateFusion from './fusions/late/define.js';
 import lowRankFusion from './fusions/low_rank/define.js';
+import mfnFusion from './fusions/mfn/define.js';
 import tensorFusion from './fusions/tensor/define.js';
 import classificationHead from './heads/classification/define.js';
 import regressionHead from './heads/regression/define.js';
@@ -35,8 +37,10 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   textLstmEncoder,
   concatFusion,
   earlyFusion,
+  graphMfnFusion,
   lateFusion,
   lowRankFusion,
+  mfnFusion,
   tensorFusion,
   classificationHead,
   regressionHead,

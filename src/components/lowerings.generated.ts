@@ -13,8 +13,10 @@ import subnetEncoder from './encoders/subnet/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
 import concatFusion from './fusions/concat/lower.js';
 import earlyFusion from './fusions/early/lower.js';
+import graphMfnFusion from './fusions/graph_mfn/lower.js';
 import lateFusion from './fusions/late/lower.js';
 import lowRankFusion from './fusions/low_rank/lower.js';
+import mfnFusion from './fusions/mfn/lower.js';
 import tensorFusion from './fusions/tensor/lower.js';
 import classificationHead from './heads/classification/lower.js';
 import regressionHead from './heads/regression/lower.js';
@@ -35,8 +37,10 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/text_lstm': textLstmEncoder,
   'fusion/concat': concatFusion,
   'fusion/early': earlyFusion,
+  'fusion/graph_mfn': graphMfnFusion,
   'fusion/late': lateFusion,
   'fusion/low_rank': lowRankFusion,
+  'fusion/mfn': mfnFusion,
   'fusion/tensor': tensorFusion,
   'head/classification': classificationHead,
   'head/regression': regressionHead,

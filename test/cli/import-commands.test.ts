@@ -61,19 +61,24 @@ function expectParity(got: ReadonlyMap<string, number>, e: Expected): void {
   expect(worst).toBeLessThan(1e-4);
 }
 
+/** Graph-MFN's node networks are in no MMSA checkpoint: its cases export them beside it (tools/make-mmsa-checkpoints.py). */
+const extraOf = (c: string): string | undefined => (existsSync(join(fixtures, c, 'node-networks.pth')) ? join(fixtures, c, 'node-networks.pth') : undefined);
+
 describe('import + predict reproduce MMSA from the same checkpoint', () => {
   it.each(CASES.map((c) => c.name))('%s', async (c) => {
     const e = expectedOf(c);
     // A constant prediction would make the comparison weak: the checkpoints are trained, their outputs vary.
     const mean = e.preds.reduce((a, b) => a + b, 0) / e.preds.length;
     expect(Math.sqrt(e.preds.reduce((a, b) => a + (b - mean) ** 2, 0) / e.preds.length)).toBeGreaterThan(1e-4);
-    const r = await importCase(c);
+    const extra = extraOf(c);
+    const r = await importCase(c, 'checkpoint.pth', extra ? ['--extra-tensors', extra] : []);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain(`(torch.save zip, ${Object.keys(e.state_dict).length} tensors`);
     expect(r.out).toMatch(/\ntest: {2}Has0_acc_2|\ntest: {2}/);
     const manifest = JSON.parse(readFileSync(join(r.dir, 'manifest.json'), 'utf8')) as RunManifest;
     expect(manifest.status).toBe('completed');
-    expect(manifest.imported).toEqual({ from: 'mmsa', file: join(fixtures, c, 'checkpoint.pth'), sha256: e.checkpoint_sha256, format: 'zip', tensors: Object.keys(e.state_dict).length });
+    expect(manifest.imported).toMatchObject({ from: 'mmsa', file: join(fixtures, c, 'checkpoint.pth'), sha256: e.checkpoint_sha256, format: 'zip', tensors: Object.keys(e.state_dict).length });
+    expect(manifest.imported?.extraTensors !== undefined).toBe(extra !== undefined);
     expectParity(await predictions(r.dir), e);
     // The import evaluated the test split as a run does: its predictions.csv holds the same numbers.
     const csv = readFileSync(join(r.dir, 'predictions.csv'), 'utf8').trim().split('\n').slice(1);
@@ -85,6 +90,34 @@ describe('import + predict reproduce MMSA from the same checkpoint', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('(torch.save legacy,');
     expectParity(await predictions(r.dir), expectedOf(c));
+  });
+});
+
+describe('Graph-MFN: node networks MMSA never saves', () => {
+  it('imports what is saved, says what is not, and differs from MMSA until the node networks are given', async () => {
+    const c = 'graph_mfn_mosi';
+    const r = await importCase(c, 'checkpoint.pth', ['--format', 'json'], 'graph-plain');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { tensors: unknown[]; initialValues: { mmsa: string; name: string }[] };
+    expect(j.tensors).toHaveLength(Object.keys(expectedOf(c).state_dict).length);
+    // Four node networks of two Linears (weight and bias) each.
+    expect(j.initialValues).toHaveLength(16);
+    expect(j.initialValues).toContainEqual({ mmsa: 'Model.graph_mfn.networks.0_1_2.1.0.weight', name: 'fusion.dfg.networks.0_1_2.1.0.weight', shape: [5, 100] });
+    const text = await importCase(c, 'checkpoint.pth', ['--no-eval'], 'graph-plain-text');
+    expect(text.out).toContain('note: 16 tensors of fusion are in no MMSA checkpoint');
+    // MMSA's predictions used other (random, unsaved) node networks: without them the import cannot reproduce them.
+    const got = await predictions(r.dir);
+    const e = expectedOf(c);
+    expect(Math.max(...e.ids.map((id, i) => Math.abs(got.get(id)! - e.preds[i]!)))).toBeGreaterThan(1e-5);
+  });
+
+  it('refuses an extra tensors file that repeats checkpoint tensors', async () => {
+    const c = 'graph_mfn_mosi';
+    const r = await importCase(c, 'checkpoint.pth', ['--extra-tensors', join(fixtures, c, 'checkpoint.pth')], 'graph-repeat');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('MSA6830');
+    expect(r.err).toContain('repeats 44 tensors');
+    expect(existsSync(r.dir)).toBe(false);
   });
 });
 

@@ -15,6 +15,8 @@ export interface MmsaName {
   buffer: boolean;
   /** The `mmsa_modules` entry that named it. */
   module?: string;
+  /** MMSA's model never saves it (its component's declaration): a checkpoint need not hold it. */
+  unsaved?: boolean;
 }
 
 export interface MmsaNaming {
@@ -43,6 +45,12 @@ function componentNames(node: IrNode): MmsaNames | undefined {
   return getComponent(node.kind as ComponentKind, node.type)?.mmsaNames;
 }
 
+function unsavedNames(node: IrNode): Set<string> {
+  if (node.kind === 'input') return new Set();
+  const def = getComponent(node.kind as ComponentKind, node.type);
+  return new Set(def?.mmsaUnsaved?.(node.config) ?? []);
+}
+
 /** MMSA's name for every parameter and buffer of `ir`, under the pipeline's `mmsa_modules` table. */
 export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> | undefined): MmsaNaming {
   const table = modules ?? {};
@@ -52,6 +60,7 @@ export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> |
   const ignored = new Set<string>();
   for (const node of ir.nodes) {
     const own = componentNames(node);
+    const unsaved = unsavedNames(node);
     const nodeModule = table[node.id];
     if (nodeModule !== undefined) for (const ign of own?.ignore ?? []) ignored.add(`${nodeModule}.${ign}`);
     for (const p of node.params) {
@@ -65,7 +74,7 @@ export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> |
         // The component renames its sub-modules only below the node itself; an entry for a sub-module names it whole.
         mmsa = entry === node.id ? `${table[entry]!}.${renameLocal(p.name, own)}` : `${table[entry]!}${key.slice(entry.length)}`;
       }
-      names.push({ key, node: node.id, mmsa, shape: [...p.shape], buffer: p.buffer === true, ...(entry !== undefined ? { module: entry } : {}) });
+      names.push({ key, node: node.id, mmsa, shape: [...p.shape], buffer: p.buffer === true, ...(entry !== undefined ? { module: entry } : {}), ...(unsaved.has(p.name) ? { unsaved: true } : {}) });
     }
   }
   const byMmsa = new Map<string, string[]>();

@@ -311,6 +311,84 @@ export interface EarlyFusion {
   batchnorm: boolean;
 }
 
+/** Graph Memory Fusion Network: MFN with a Dynamic Fusion Graph over the per-step singleton vertices (unimodal, bimodal, trimodal nodes gated by efficacies) in place of the attention. */
+export interface RawGraphMfnFusion {
+  /** fusion type */
+  type: "graph_mfn";
+  /** encoder (or modality) names, in order: aligned sequences of the same length */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** output size of every graph node and of the top network (MMSA: inner_node_dim) */
+  inner_node_dim: number;
+  /** network from the graph's output to the memory update c-hat, tanh (MMSA's NNConfig: shapes, drop) */
+  nn: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** false (MMSA's behaviour): the multimodal node networks keep their initial weights, as MMSA keeps them in a plain dict (never registered, so never trained nor saved); true: train them with the rest */
+  train_node_networks?: boolean;
+}
+
+/** Graph Memory Fusion Network: MFN with a Dynamic Fusion Graph over the per-step singleton vertices (unimodal, bimodal, trimodal nodes gated by efficacies) in place of the attention. */
+export interface GraphMfnFusion {
+  /** fusion type */
+  type: "graph_mfn";
+  /** encoder (or modality) names, in order: aligned sequences of the same length */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** output size of every graph node and of the top network (MMSA: inner_node_dim) */
+  inner_node_dim: number;
+  /** network from the graph's output to the memory update c-hat, tanh (MMSA's NNConfig: shapes, drop) */
+  nn: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** false (MMSA's behaviour): the multimodal node networks keep their initial weights, as MMSA keeps them in a plain dict (never registered, so never trained nor saved); true: train them with the rest */
+  train_node_networks: boolean;
+}
+
 /** LF-DNN late fusion: per-modality networks (the encoders) combined after encoding. */
 export interface RawLateFusion {
   /** fusion type */
@@ -357,6 +435,90 @@ export interface LowRankFusion {
   out: number;
 }
 
+/** Memory Fusion Network: one LSTMCell per input over aligned sequences, delta-memory attention over the cell states of two consecutive steps, multi-view gated memory; the last hidden states and the memory. */
+export interface RawMfnFusion {
+  /** fusion type */
+  type: "mfn";
+  /** encoder (or modality) names, in order: aligned sequences of the same length */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** attention network over [c_{t-1}; c_t], softmax over its dims (MMSA's NN1Config: shapes, drop) */
+  nn1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** network from the attended states to the memory update c-hat, tanh (MMSA's NN2Config: shapes, drop) */
+  nn2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+}
+
+/** Memory Fusion Network: one LSTMCell per input over aligned sequences, delta-memory attention over the cell states of two consecutive steps, multi-view gated memory; the last hidden states and the memory. */
+export interface MfnFusion {
+  /** fusion type */
+  type: "mfn";
+  /** encoder (or modality) names, in order: aligned sequences of the same length */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** attention network over [c_{t-1}; c_t], softmax over its dims (MMSA's NN1Config: shapes, drop) */
+  nn1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** network from the attended states to the memory update c-hat, tanh (MMSA's NN2Config: shapes, drop) */
+  nn2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+}
+
 /** TFN tensor fusion: appends a 1 to each input and takes the outer product (first input varies slowest). */
 export interface RawTensorFusion {
   /** fusion type */
@@ -393,6 +555,8 @@ export interface RawClassificationHead {
   dropout?: number;
   /** also apply the dropout before every later Linear */
   dropout_each?: boolean;
+  /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
+  dropout_last?: boolean;
   activation?: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough?: boolean;
@@ -413,6 +577,8 @@ export interface ClassificationHead {
   dropout: number;
   /** also apply the dropout before every later Linear */
   dropout_each: boolean;
+  /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
+  dropout_last: boolean;
   activation: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough: boolean;
@@ -433,6 +599,8 @@ export interface RawRegressionHead {
   dropout?: number;
   /** also apply the dropout before every later Linear */
   dropout_each?: boolean;
+  /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
+  dropout_last?: boolean;
   activation?: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough?: boolean;
@@ -454,6 +622,8 @@ export interface RegressionHead {
   dropout: number;
   /** also apply the dropout before every later Linear */
   dropout_each: boolean;
+  /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
+  dropout_last: boolean;
   activation: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough: boolean;
@@ -925,9 +1095,9 @@ export type Encoder = BertEncoder | GruEncoder | LstmEncoder | MlpEncoder | Prec
 
 export type RawEncoder = RawBertEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextLstmEncoder;
 
-export type Fusion = ConcatFusion | EarlyFusion | LateFusion | LowRankFusion | TensorFusion;
+export type Fusion = ConcatFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfnFusion | TensorFusion;
 
-export type RawFusion = RawConcatFusion | RawEarlyFusion | RawLateFusion | RawLowRankFusion | RawTensorFusion;
+export type RawFusion = RawConcatFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfnFusion | RawTensorFusion;
 
 export type Head = ClassificationHead | RegressionHead;
 
@@ -1257,7 +1427,7 @@ export interface TuneParam {
 
 export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","shared_private","subnet","text_lstm"] as const;
 
-export const FUSION_TYPES = ["concat","early","late","low_rank","tensor"] as const;
+export const FUSION_TYPES = ["concat","early","graph_mfn","late","low_rank","mfn","tensor"] as const;
 
 export const HEAD_TYPES = ["classification","regression"] as const;
 

@@ -11,7 +11,7 @@ type MlpHead = RegressionHead | ClassificationHead;
 export function summarizeHeadLayers(p: MlpHead, out: string): string {
   if (p.passthrough) return `${p.type}(passthrough) -> ${out}`;
   const parts: string[] = [];
-  if (p.dropout > 0) parts.push(`dropout ${p.dropout}${p.dropout_each && p.hidden.length > 0 ? ' each' : ''}`);
+  if (p.dropout > 0) parts.push(`dropout ${p.dropout}${p.dropout_each && p.hidden.length > 0 ? ' each' : p.dropout_last && p.hidden.length > 0 ? ' last' : ''}`);
   for (const h of p.hidden) parts.push(`${h} ${p.activation}`);
   return `${p.type}(${parts.length > 0 ? parts.join(', ') : 'linear'}) -> ${out}`;
 }
