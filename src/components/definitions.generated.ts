@@ -11,15 +11,18 @@ import precomputedEncoder from './encoders/precomputed/define.js';
 import subnetEncoder from './encoders/subnet/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
 import concatFusion from './fusions/concat/define.js';
+import cyclicTranslationFusion from './fusions/cyclic_translation/define.js';
 import earlyFusion from './fusions/early/define.js';
 import lateFusion from './fusions/late/define.js';
 import lowRankFusion from './fusions/low_rank/define.js';
 import tensorFusion from './fusions/tensor/define.js';
 import classificationHead from './heads/classification/define.js';
+import lstmAttentionHead from './heads/lstm_attention/define.js';
 import regressionHead from './heads/regression/define.js';
 import crossEntropyTask from './tasks/cross_entropy/define.js';
 import l1Task from './tasks/l1/define.js';
 import mseTask from './tasks/mse/define.js';
+import nodeLossTask from './tasks/node_loss/define.js';
 import ulgmTask from './tasks/ulgm/define.js';
 
 export const DEFINITIONS: readonly ComponentDef[] = [
@@ -31,14 +34,17 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   subnetEncoder,
   textLstmEncoder,
   concatFusion,
+  cyclicTranslationFusion,
   earlyFusion,
   lateFusion,
   lowRankFusion,
   tensorFusion,
   classificationHead,
+  lstmAttentionHead,
   regressionHead,
   crossEntropyTask,
   l1Task,
   mseTask,
+  nodeLossTask,
   ulgmTask,
 ];

@@ -11,15 +11,18 @@ import precomputedEncoder from './encoders/precomputed/lower.js';
 import subnetEncoder from './encoders/subnet/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
 import concatFusion from './fusions/concat/lower.js';
+import cyclicTranslationFusion from './fusions/cyclic_translation/lower.js';
 import earlyFusion from './fusions/early/lower.js';
 import lateFusion from './fusions/late/lower.js';
 import lowRankFusion from './fusions/low_rank/lower.js';
 import tensorFusion from './fusions/tensor/lower.js';
 import classificationHead from './heads/classification/lower.js';
+import lstmAttentionHead from './heads/lstm_attention/lower.js';
 import regressionHead from './heads/regression/lower.js';
 import crossEntropyTask from './tasks/cross_entropy/lower.js';
 import l1Task from './tasks/l1/lower.js';
 import mseTask from './tasks/mse/lower.js';
+import nodeLossTask from './tasks/node_loss/lower.js';
 import ulgmTask from './tasks/ulgm/lower.js';
 
 export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
@@ -31,14 +34,17 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/subnet': subnetEncoder,
   'encoder/text_lstm': textLstmEncoder,
   'fusion/concat': concatFusion,
+  'fusion/cyclic_translation': cyclicTranslationFusion,
   'fusion/early': earlyFusion,
   'fusion/late': lateFusion,
   'fusion/low_rank': lowRankFusion,
   'fusion/tensor': tensorFusion,
   'head/classification': classificationHead,
+  'head/lstm_attention': lstmAttentionHead,
   'head/regression': regressionHead,
   'task/cross_entropy': crossEntropyTask,
   'task/l1': l1Task,
   'task/mse': mseTask,
+  'task/node_loss': nodeLossTask,
   'task/ulgm': ulgmTask,
 };

@@ -81,17 +81,20 @@ export function lowerModel(ir: Ir, opts: { seed: number }): LoweredModel {
     const values = new Map<string, NodeValue>();
     const heads: Record<string, tf.Tensor> = {};
     const features: Record<string, tf.Tensor> = {};
+    const nodes: Record<string, tf.Tensor> = {};
     for (const node of order) {
       let v: NodeValue;
       if (node.kind === 'input') v = readInput(node, batch);
       else v = lowered.get(node.id)!.apply(node.inputs.map((id) => values.get(id)!), ctx);
       values.set(node.id, v);
+      nodes[node.id] = v.tensor;
+      for (const [name, t] of Object.entries(v.named ?? {})) nodes[`${node.id}:${name}`] = t;
       if (node.kind === 'head') {
         heads[node.name] = v.tensor;
         if (v.feature) features[node.name] = v.feature;
       }
     }
-    return { heads, features };
+    return { heads, features, nodes };
   };
 
   return { ir, store, forward, dispose: () => store.dispose() };

@@ -28,6 +28,18 @@ export function headFeature(out: ModelOutputs, head: string, task: string): tf.T
   return f;
 }
 
+/** A node's output or named output (`<node id>:<name>`) a task reads by reference. */
+export function nodeOutput(out: ModelOutputs, ref: string, task: string): tf.Tensor {
+  const t = out.nodes?.[ref];
+  if (!t) {
+    throw new MmsaError('MSA6702', `task '${task}' reads '${ref}', which the model did not output`, {
+      hint: `outputs available: ${Object.keys(out.nodes ?? {}).join(', ') || 'none'}`,
+      details: { task, ref },
+    });
+  }
+  return t;
+}
+
 export function labelColumn(batch: Batch, target: string, task: string): Float32Array {
   const y = batch.labels[target];
   if (!y) {

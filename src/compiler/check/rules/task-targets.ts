@@ -13,7 +13,7 @@ export default defineRule({
     if (!ds) return;
     const labels = Object.keys(ds.labels ?? {});
     for (const [key, task] of tasks(ctx.spec)) {
-      const label = task.target;
+      const label = 'target' in task ? task.target : undefined;
       if (typeof label !== 'string' || has(ds.labels, label)) continue;
       const available = labels.length > 0 ? quoteList(labels) : 'none';
       // Labels are mostly single letters (M, T, A, V), where every other letter is one edit away: no guessing there.
