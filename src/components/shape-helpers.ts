@@ -183,3 +183,13 @@ export function sequenceType(T: number, D: number, extra: Partial<TensorType> = 
 export function tokenIds(L: number): TensorType {
   return { kind: 'tokens', shape: ['B', 3, L], dtype: 'int32' };
 }
+
+/**
+ * The name a reference gives the parameters and outputs made for it (`audio_factor`, `private_text`): its node's key,
+ * with the output after `_` for a named output (`encoders.text` -> `text`, `encoders.x:out` -> `x_out`).
+ */
+export function refLabel(ref: string): string {
+  const [base, output] = ref.split(':');
+  const last = (base ?? ref).split('.').pop() ?? ref;
+  return output === undefined ? last : `${last}_${output}`;
+}

@@ -17,6 +17,18 @@ export function headOutput(out: ModelOutputs, head: string, task: string): tf.Te
   return y;
 }
 
+/** A node output a task reads by reference (`encoders.sp:private_text`, `heads.M`). */
+export function nodeOutput(out: ModelOutputs, ref: string, task: string): tf.Tensor {
+  const y = out.nodes?.[ref];
+  if (!y) {
+    throw new MmsaError('MSA6702', `task '${task}' reads '${ref}', which the model did not output`, {
+      hint: `outputs available: ${Object.keys(out.nodes ?? {}).join(', ') || 'none'}`,
+      details: { task, ref },
+    });
+  }
+  return y;
+}
+
 export function headFeature(out: ModelOutputs, head: string, task: string): tf.Tensor {
   const f = out.features[head];
   if (!f) {
@@ -26,18 +38,6 @@ export function headFeature(out: ModelOutputs, head: string, task: string): tf.T
     });
   }
   return f;
-}
-
-/** A node's output or named output (`<node id>:<name>`) a task reads by reference. */
-export function nodeOutput(out: ModelOutputs, ref: string, task: string): tf.Tensor {
-  const t = out.nodes?.[ref];
-  if (!t) {
-    throw new MmsaError('MSA6702', `task '${task}' reads '${ref}', which the model did not output`, {
-      hint: `outputs available: ${Object.keys(out.nodes ?? {}).join(', ') || 'none'}`,
-      details: { task, ref },
-    });
-  }
-  return t;
 }
 
 export function labelColumn(batch: Batch, target: string, task: string): Float32Array {

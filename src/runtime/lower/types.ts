@@ -65,5 +65,3 @@ export interface LowerOptions {
   /** Directory to write artefacts tasks produce (ULGM's label banks), when asked to. */
   outDir?: string;
 }
-
-export type LowerPipeline = (ir: Ir, opts: LowerOptions) => LoweredPipeline;

@@ -26,7 +26,7 @@ export default defineNodeLowering<CyclicTranslationFusion>('fusion', (node, ctx)
     apply(inputs, fctx) {
       const [text, vision, audio] = inputs.map((v) => swap(padAndCut(v.tensor as tf.Tensor3D, D, p.max_seq_len)));
       const r = net.apply(text!, vision!, audio!, fctx);
-      return { tensor: swap(r.joint), named: { [TRANSLATION_LOSS]: tf.reshape(r.translationLoss, [1]) } };
+      return { tensor: swap(r.joint), outputs: { [TRANSLATION_LOSS]: tf.reshape(r.translationLoss, [1]) } };
     },
   };
 });

@@ -38,7 +38,7 @@ describe('cyclic_translation fusion', () => {
     expect(o.node.params.find((p) => p.name === 'decoder1.fc_out.weight')!.shape).toEqual([7, 8]);
     const r = o.lowered.apply(batch(3, 1).map((t) => value(t)), evalCtx());
     expect(r.tensor.shape).toEqual([3, 5, 4]);
-    const loss = r.named!['translation_loss']!.dataSync()[0]!;
+    const loss = r.outputs!['translation_loss']!.dataSync()[0]!;
     expect(Number.isFinite(loss) && loss > 0).toBe(true);
   });
 
@@ -59,7 +59,7 @@ describe('cyclic_translation fusion', () => {
     const o = lowered({});
     const xs = batch(2, 4);
     const vars = o.store.trainableVariables();
-    const { grads } = tf.variableGrads(() => o.lowered.apply(xs.map((t) => value(t)), evalCtx()).named!['translation_loss']!.sum() as tf.Scalar, vars);
+    const { grads } = tf.variableGrads(() => o.lowered.apply(xs.map((t) => value(t)), evalCtx()).outputs!['translation_loss']!.sum() as tf.Scalar, vars);
     const norm = (k: string) => tf.norm(grads[o.store.get(`fusion.${k}`).name]!).dataSync()[0]!;
     for (const k of ['encoder1.rnn.weight_ih_l0', 'decoder1.fc_out.weight', 'decoder1.attention.attn.weight', 'encoder2.fc.weight', 'decoder2.rnn.weight_ih_l0_reverse']) expect(norm(k), k).toBeGreaterThan(0);
     expect(norm('decoder1.rnn.weight_hh_l0')).toBe(0);
