@@ -12,6 +12,7 @@ import sharedPrivateEncoder from './encoders/shared_private/define.js';
 import subnetEncoder from './encoders/subnet/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
 import concatFusion from './fusions/concat/define.js';
+import cyclicTranslationFusion from './fusions/cyclic_translation/define.js';
 import earlyFusion from './fusions/early/define.js';
 import graphMfnFusion from './fusions/graph_mfn/define.js';
 import lateFusion from './fusions/late/define.js';
@@ -19,11 +20,13 @@ import lowRankFusion from './fusions/low_rank/define.js';
 import mfnFusion from './fusions/mfn/define.js';
 import tensorFusion from './fusions/tensor/define.js';
 import classificationHead from './heads/classification/define.js';
+import lstmAttentionHead from './heads/lstm_attention/define.js';
 import regressionHead from './heads/regression/define.js';
 import crossEntropyTask from './tasks/cross_entropy/define.js';
 import diffTask from './tasks/diff/define.js';
 import l1Task from './tasks/l1/define.js';
 import mseTask from './tasks/mse/define.js';
+import nodeLossTask from './tasks/node_loss/define.js';
 import ulgmTask from './tasks/ulgm/define.js';
 
 export const DEFINITIONS: readonly ComponentDef[] = [
@@ -36,6 +39,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   subnetEncoder,
   textLstmEncoder,
   concatFusion,
+  cyclicTranslationFusion,
   earlyFusion,
   graphMfnFusion,
   lateFusion,
@@ -43,10 +47,12 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   mfnFusion,
   tensorFusion,
   classificationHead,
+  lstmAttentionHead,
   regressionHead,
   crossEntropyTask,
   diffTask,
   l1Task,
   mseTask,
+  nodeLossTask,
   ulgmTask,
 ];

@@ -12,6 +12,7 @@ import sharedPrivateEncoder from './encoders/shared_private/lower.js';
 import subnetEncoder from './encoders/subnet/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
 import concatFusion from './fusions/concat/lower.js';
+import cyclicTranslationFusion from './fusions/cyclic_translation/lower.js';
 import earlyFusion from './fusions/early/lower.js';
 import graphMfnFusion from './fusions/graph_mfn/lower.js';
 import lateFusion from './fusions/late/lower.js';
@@ -19,11 +20,13 @@ import lowRankFusion from './fusions/low_rank/lower.js';
 import mfnFusion from './fusions/mfn/lower.js';
 import tensorFusion from './fusions/tensor/lower.js';
 import classificationHead from './heads/classification/lower.js';
+import lstmAttentionHead from './heads/lstm_attention/lower.js';
 import regressionHead from './heads/regression/lower.js';
 import crossEntropyTask from './tasks/cross_entropy/lower.js';
 import diffTask from './tasks/diff/lower.js';
 import l1Task from './tasks/l1/lower.js';
 import mseTask from './tasks/mse/lower.js';
+import nodeLossTask from './tasks/node_loss/lower.js';
 import ulgmTask from './tasks/ulgm/lower.js';
 
 export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
@@ -36,6 +39,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/subnet': subnetEncoder,
   'encoder/text_lstm': textLstmEncoder,
   'fusion/concat': concatFusion,
+  'fusion/cyclic_translation': cyclicTranslationFusion,
   'fusion/early': earlyFusion,
   'fusion/graph_mfn': graphMfnFusion,
   'fusion/late': lateFusion,
@@ -43,10 +47,12 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'fusion/mfn': mfnFusion,
   'fusion/tensor': tensorFusion,
   'head/classification': classificationHead,
+  'head/lstm_attention': lstmAttentionHead,
   'head/regression': regressionHead,
   'task/cross_entropy': crossEntropyTask,
   'task/diff': diffTask,
   'task/l1': l1Task,
   'task/mse': mseTask,
+  'task/node_loss': nodeLossTask,
   'task/ulgm': ulgmTask,
 };

@@ -121,6 +121,35 @@ describe('Graph-MFN: node networks MMSA never saves', () => {
   });
 });
 
+describe('MCTN: the paper behaviour by default, MMSA\'s as an option, from the same checkpoint', () => {
+  const mctn = JSON.parse(readFileSync(join(fixtures, 'mctn_mosi', 'expected.json'), 'utf8')) as Expected & { preds_time_major: number[] };
+
+  it('over time (the default) it gives what MMSA\'s own modules give when fed time-major tensors', async () => {
+    const f = child('mctn_mosi', 'mosi-aligned', [
+      'fusion: {type: cyclic_translation, inputs: [text, vision, audio], batch_as_time: false}',
+      'heads:\n  M: {type: lstm_attention, input: fusion, batch_as_time: false}',
+      'train: {eval_batch_size: 5}',
+    ].join('\n') + '\n');
+    const out = join(work, 'mctn-time');
+    const r = await run(['import', join(fixtures, 'mctn_mosi', 'checkpoint.pth'), '--pipeline', f, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    // Each sample on its own: any batch size gives the same predictions.
+    expectParity(await predictions(out), { ...mctn, preds: mctn.preds_time_major });
+    const gap = Math.max(...mctn.preds.map((p, i) => Math.abs(p - mctn.preds_time_major[i]!)));
+    expect(gap).toBeGreaterThan(1e-3);
+  });
+
+  it('along the batch axis (MMSA) a prediction depends on the batch it is in', async () => {
+    const f = child('mctn_mosi', 'mosi-aligned', 'train: {eval_batch_size: 5}\n');
+    const out = join(work, 'mctn-batch5');
+    const r = await run(['import', join(fixtures, 'mctn_mosi', 'checkpoint.pth'), '--pipeline', f, '--out', out, '--no-eval']);
+    expect(r.code, r.err).toBe(0);
+    const got = await predictions(out);
+    const gap = Math.max(...mctn.ids.map((id, i) => Math.abs(got.get(id)! - mctn.preds[i]!)));
+    expect(gap).toBeGreaterThan(1e-3);
+  });
+});
+
 describe('the imported run directory', () => {
   it('is accepted by report; --no-eval leaves the evaluation to predict', async () => {
     const r = await importCase('lmf_sims', 'checkpoint.pth', ['--no-eval'], 'no-eval');

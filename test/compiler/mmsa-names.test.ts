@@ -13,8 +13,11 @@ import { packageRoot } from '../../src/paths.js';
 
 const root = packageRoot();
 const KEYS = JSON.parse(readFileSync(join(root, 'test/fixtures/mmsa-checkpoints/state-dict-keys.json'), 'utf8')) as Record<string, Record<string, number[]>>;
-const MODELS = ['self_mm', 'tfn', 'lmf', 'lf_dnn', 'ef_lstm', 'mfn', 'graph_mfn'];
-const DATASETS = ['mosi', 'mosei', 'sims', 'simsv2'];
+const ALL = ['mosi', 'mosei', 'sims', 'simsv2'];
+/** Each model with the dataset configs MMSA ships for it (config/config_regression.json). */
+const MODELS: Record<string, string[]> = {
+  self_mm: ALL, tfn: ALL, lmf: ALL, lf_dnn: ALL, ef_lstm: ALL, mfn: ALL, graph_mfn: ALL, mlf_dnn: ['sims', 'simsv2'], mtfn: ['sims', 'simsv2'], mlmf: ['sims', 'simsv2'], mctn: ['mosi'],
+};
 
 function compiled(path: string) {
   const r = compileFile(path, { env: {} });
@@ -26,8 +29,8 @@ function compiled(path: string) {
 const BERT = 'Model.text_model.model.';
 
 describe('paper configs: one MMSA name per parameter and one parameter per MMSA tensor', () => {
-  for (const m of MODELS) {
-    for (const d of DATASETS) {
+  for (const [m, datasets] of Object.entries(MODELS)) {
+    for (const d of datasets) {
       it(`${m}_${d}`, () => {
         const { ir, modules } = compiled(join(root, 'pipelines', `${m}_${d}.yaml`));
         const naming = mapMmsaNames(ir, modules);
@@ -43,7 +46,10 @@ describe('paper configs: one MMSA name per parameter and one parameter per MMSA 
           else ours.set(n.mmsa!, n.shape);
         }
         const theirs = KEYS[`${m}_${d}`]!;
-        expect([...ours.keys()].sort()).toEqual(Object.keys(theirs).sort());
+        // MMSA's aliases of shared modules (MCTN's seq2seq1 is encoder1 + decoder1) are skipped, not matched.
+        const aliases = Object.keys(theirs).filter((k) => naming.ignored.has(k));
+        expect([...ours.keys()].sort()).toEqual(Object.keys(theirs).filter((k) => !naming.ignored.has(k)).sort());
+        if (m === 'mctn') expect(aliases.length).toBe(46);
         for (const [k, shape] of ours) expect(shape, k).toEqual(theirs[k]);
         if (m === 'self_mm') expect(naming.names.filter((n) => n.mmsa!.startsWith(BERT)).length).toBe(199);
       });

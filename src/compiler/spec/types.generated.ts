@@ -283,6 +283,42 @@ export interface ConcatFusion {
   in_dims?: number[];
 }
 
+/** MCTN's cyclic translation: seq2seq with attention from the first input to the second and back, then from the joint representation to the third; outputs the joint sequence. */
+export interface RawCyclicTranslationFusion {
+  /** fusion type */
+  type: "cyclic_translation";
+  /** source, cycle target and second target (MCTN: text, vision, audio), aligned sequences */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of every encoder, decoder and attention (MMSA's hid_dim) */
+  hidden?: number;
+  /** feature size every input is zero-padded to (MMSA's output_dim); default: the widest input */
+  pad_to?: number;
+  /** sequences are cut to this many steps */
+  max_seq_len?: number;
+  /** MMSA's behaviour: its time-major LSTMs receive batch-major tensors, so every recurrence and attention runs along the batch axis and a prediction depends on the other samples of its batch */
+  batch_as_time?: boolean;
+}
+
+/** MCTN's cyclic translation: seq2seq with attention from the first input to the second and back, then from the joint representation to the third; outputs the joint sequence. */
+export interface CyclicTranslationFusion {
+  /** fusion type */
+  type: "cyclic_translation";
+  /** source, cycle target and second target (MCTN: text, vision, audio), aligned sequences */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of every encoder, decoder and attention (MMSA's hid_dim) */
+  hidden: number;
+  /** feature size every input is zero-padded to (MMSA's output_dim); default: the widest input */
+  pad_to?: number;
+  /** sequences are cut to this many steps */
+  max_seq_len: number;
+  /** MMSA's behaviour: its time-major LSTMs receive batch-major tensors, so every recurrence and attention runs along the batch axis and a prediction depends on the other samples of its batch */
+  batch_as_time: boolean;
+}
+
 /** EF-LSTM early fusion: per-time-step concatenation of aligned sequences, BatchNorm over time steps, LSTM. */
 export interface RawEarlyFusion {
   /** fusion type */
@@ -585,6 +621,30 @@ export interface ClassificationHead {
   num_classes: number;
 }
 
+/** MCTN's regression head: an LSTM over a sequence, attention pooling over time (softmax of tanh(Linear)), Linear to one value. */
+export interface RawLstmAttentionHead {
+  /** head type */
+  type: "lstm_attention";
+  /** node this head reads (a sequence): 'fusion', an encoder or a modality */
+  input: string;
+  /** expected feature size of the input */
+  in_dim?: number;
+  /** MMSA's behaviour: the time-major LSTM receives the batch-major sequence, so it runs along the batch axis (the attention still pools over time) */
+  batch_as_time?: boolean;
+}
+
+/** MCTN's regression head: an LSTM over a sequence, attention pooling over time (softmax of tanh(Linear)), Linear to one value. */
+export interface LstmAttentionHead {
+  /** head type */
+  type: "lstm_attention";
+  /** node this head reads (a sequence): 'fusion', an encoder or a modality */
+  input: string;
+  /** expected feature size of the input */
+  in_dim?: number;
+  /** MMSA's behaviour: the time-major LSTM receives the batch-major sequence, so it runs along the batch axis (the attention still pools over time) */
+  batch_as_time: boolean;
+}
+
 /** Regression head: an MLP to one value per sample. */
 export interface RawRegressionHead {
   /** head type */
@@ -726,6 +786,28 @@ export interface MseTask {
   head: string;
   /** label name of the dataset (M, T, A, V, ...) */
   target: string;
+  weight: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss: boolean;
+}
+
+/** A loss a component computes itself (MCTN's translation loss), read from a named output and weighted. */
+export interface RawNodeLossTask {
+  /** task type */
+  type: "node_loss";
+  /** the named output holding the loss, as <node id>:<name> (fusion:translation_loss) */
+  input: string;
+  weight?: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss?: boolean;
+}
+
+/** A loss a component computes itself (MCTN's translation loss), read from a named output and weighted. */
+export interface NodeLossTask {
+  /** task type */
+  type: "node_loss";
+  /** the named output holding the loss, as <node id>:<name> (fusion:translation_loss) */
+  input: string;
   weight: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss: boolean;
@@ -1095,17 +1177,17 @@ export type Encoder = BertEncoder | GruEncoder | LstmEncoder | MlpEncoder | Prec
 
 export type RawEncoder = RawBertEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextLstmEncoder;
 
-export type Fusion = ConcatFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfnFusion | TensorFusion;
+export type Fusion = ConcatFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfnFusion | TensorFusion;
 
-export type RawFusion = RawConcatFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfnFusion | RawTensorFusion;
+export type RawFusion = RawConcatFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfnFusion | RawTensorFusion;
 
-export type Head = ClassificationHead | RegressionHead;
+export type Head = ClassificationHead | LstmAttentionHead | RegressionHead;
 
-export type RawHead = RawClassificationHead | RawRegressionHead;
+export type RawHead = RawClassificationHead | RawLstmAttentionHead | RawRegressionHead;
 
-export type Task = CrossEntropyTask | DiffTask | L1Task | MseTask | UlgmTask;
+export type Task = CrossEntropyTask | DiffTask | L1Task | MseTask | NodeLossTask | UlgmTask;
 
-export type RawTask = RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawUlgmTask;
+export type RawTask = RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawNodeLossTask | RawUlgmTask;
 
 export interface RawParamGroup {
   name: string;
@@ -1427,8 +1509,8 @@ export interface TuneParam {
 
 export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","shared_private","subnet","text_lstm"] as const;
 
-export const FUSION_TYPES = ["concat","early","graph_mfn","late","low_rank","mfn","tensor"] as const;
+export const FUSION_TYPES = ["concat","cyclic_translation","early","graph_mfn","late","low_rank","mfn","tensor"] as const;
 
-export const HEAD_TYPES = ["classification","regression"] as const;
+export const HEAD_TYPES = ["classification","lstm_attention","regression"] as const;
 
-export const TASK_TYPES = ["cross_entropy","diff","l1","mse","ulgm"] as const;
+export const TASK_TYPES = ["cross_entropy","diff","l1","mse","node_loss","ulgm"] as const;
