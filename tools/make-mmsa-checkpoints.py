@@ -270,7 +270,7 @@ def run_case(out, case):
 
 # ------------------------------------------------------------------------------------------------ key manifests
 
-MODELS = ["self_mm", "tfn", "lmf", "lf_dnn", "ef_lstm"]
+MODELS = ["self_mm", "tfn", "lmf", "lf_dnn", "ef_lstm", "mult"]
 DATASETS = ["mosi", "mosei", "sims", "simsv2"]
 
 

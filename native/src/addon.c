@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attention.h"
 #include "lstm.h"
 #include "optim.h"
 #include "sgemm.h"
@@ -220,6 +221,49 @@ static napi_value js_sum_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* An optional operand: offset -1 means none (NULL); otherwise [off, off + n) must lie in the heap. */
+static int opt_operand(float *b, int64_t lim, int64_t off, int64_t n, float **out) {
+  if (off == -1) {
+    *out = NULL;
+    return 1;
+  }
+  if (off < 0 || n < 0 || off + n > lim) return 0;
+  *out = b + off;
+  return 1;
+}
+
+/* softmaxRows(heap, R, C, offX, offMask, maskRows, offDrop, offP, offY): offsets count float32 elements of heap; -1 for
+   no mask / no dropout (then offY is -1 too). */
+static napi_value js_softmax_rows(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  float *b, *x, *mask, *drop, *p, *y;
+  int64_t lim, a[8];
+  if (!heap_args(env, info, "softmaxRows", 9, argv, &b, &lim, a, 8)) return NULL;
+  const int64_t R = a[0], C = a[1], maskRows = a[4];
+  if (R < 0 || C < 1 || (a[3] != -1 && maskRows < 1)) return throw_error(env, "softmaxRows: bad sizes");
+  if (!opt_operand(b, lim, a[2], R * C, &x) || !x || !opt_operand(b, lim, a[3], maskRows * C, &mask) ||
+      !opt_operand(b, lim, a[5], R * C, &drop) || !opt_operand(b, lim, a[6], R * C, &p) || !p ||
+      !opt_operand(b, lim, a[7], R * C, &y) || (drop == NULL) != (y == NULL))
+    return throw_error(env, "softmaxRows: operand outside the buffer");
+  mmsa_softmax_rows((long)R, (long)C, x, mask, (long)(maskRows < 1 ? 1 : maskRows), drop, p, y);
+  return NULL;
+}
+
+/* softmaxRowsBackward(heap, R, C, offP, offDY, offDrop, offDX): offsets count float32 elements; offDrop -1 for none. */
+static napi_value js_softmax_rows_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  float *b, *p, *dy, *drop, *dx;
+  int64_t lim, a[6];
+  if (!heap_args(env, info, "softmaxRowsBackward", 7, argv, &b, &lim, a, 6)) return NULL;
+  const int64_t R = a[0], C = a[1];
+  if (R < 0 || C < 1) return throw_error(env, "softmaxRowsBackward: bad sizes");
+  if (!opt_operand(b, lim, a[2], R * C, &p) || !p || !opt_operand(b, lim, a[3], R * C, &dy) || !dy ||
+      !opt_operand(b, lim, a[4], R * C, &drop) || !opt_operand(b, lim, a[5], R * C, &dx) || !dx)
+    return throw_error(env, "softmaxRowsBackward: operand outside the buffer");
+  mmsa_softmax_rows_backward((long)R, (long)C, p, dy, drop, dx);
+  return NULL;
+}
+
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value obj, v;
@@ -240,6 +284,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"adam", NULL, js_adam, NULL, NULL, NULL, napi_default, NULL},
       {"lstmForward", NULL, js_lstm_forward, NULL, NULL, NULL, napi_default, NULL},
       {"lstmBackward", NULL, js_lstm_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxRows", NULL, js_softmax_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxRowsBackward", NULL, js_softmax_rows_backward, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

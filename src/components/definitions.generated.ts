@@ -4,6 +4,7 @@
 
 import type { ComponentDef } from './component.js';
 import bertEncoder from './encoders/bert/define.js';
+import conv1dEncoder from './encoders/conv1d/define.js';
 import gruEncoder from './encoders/gru/define.js';
 import lstmEncoder from './encoders/lstm/define.js';
 import mlpEncoder from './encoders/mlp/define.js';
@@ -11,6 +12,7 @@ import precomputedEncoder from './encoders/precomputed/define.js';
 import subnetEncoder from './encoders/subnet/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
 import concatFusion from './fusions/concat/define.js';
+import crossmodalFusion from './fusions/crossmodal/define.js';
 import earlyFusion from './fusions/early/define.js';
 import lateFusion from './fusions/late/define.js';
 import lowRankFusion from './fusions/low_rank/define.js';
@@ -24,6 +26,7 @@ import ulgmTask from './tasks/ulgm/define.js';
 
 export const DEFINITIONS: readonly ComponentDef[] = [
   bertEncoder,
+  conv1dEncoder,
   gruEncoder,
   lstmEncoder,
   mlpEncoder,
@@ -31,6 +34,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   subnetEncoder,
   textLstmEncoder,
   concatFusion,
+  crossmodalFusion,
   earlyFusion,
   lateFusion,
   lowRankFusion,

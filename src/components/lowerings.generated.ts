@@ -4,6 +4,7 @@
 
 import type { ComponentLowering } from '../runtime/lower/node.js';
 import bertEncoder from './encoders/bert/lower.js';
+import conv1dEncoder from './encoders/conv1d/lower.js';
 import gruEncoder from './encoders/gru/lower.js';
 import lstmEncoder from './encoders/lstm/lower.js';
 import mlpEncoder from './encoders/mlp/lower.js';
@@ -11,6 +12,7 @@ import precomputedEncoder from './encoders/precomputed/lower.js';
 import subnetEncoder from './encoders/subnet/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
 import concatFusion from './fusions/concat/lower.js';
+import crossmodalFusion from './fusions/crossmodal/lower.js';
 import earlyFusion from './fusions/early/lower.js';
 import lateFusion from './fusions/late/lower.js';
 import lowRankFusion from './fusions/low_rank/lower.js';
@@ -24,6 +26,7 @@ import ulgmTask from './tasks/ulgm/lower.js';
 
 export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/bert': bertEncoder,
+  'encoder/conv1d': conv1dEncoder,
   'encoder/gru': gruEncoder,
   'encoder/lstm': lstmEncoder,
   'encoder/mlp': mlpEncoder,
@@ -31,6 +34,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/subnet': subnetEncoder,
   'encoder/text_lstm': textLstmEncoder,
   'fusion/concat': concatFusion,
+  'fusion/crossmodal': crossmodalFusion,
   'fusion/early': earlyFusion,
   'fusion/late': lateFusion,
   'fusion/low_rank': lowRankFusion,

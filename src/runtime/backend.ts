@@ -309,6 +309,42 @@ export function nativeAdamStep(
 }
 
 /**
+ * Attention weights in one native pass: p = softmax(x + mask) over the last axis (mask rows repeat every maskRows
+ * rows), and y = p * drop when a dropout mask is given. Undefined when the native kernels are not active or an
+ * operand is not a float32 wasm tensor (the caller then uses tensor ops).
+ */
+export function nativeSoftmaxRows(x: tf.Tensor, mask: tf.Tensor | undefined, drop: tf.Tensor | undefined): { p: tf.Tensor; y: tf.Tensor } | undefined {
+  const k = activeNativeKernels();
+  if (!k || typeof k.mod.softmaxRows !== 'function') return undefined;
+  const C = x.shape[x.shape.length - 1]!;
+  const R = x.size / C;
+  if ([x, mask, drop].some((t) => t && t.dtype !== 'float32') || (drop && drop.size !== x.size) || (mask && mask.size % C !== 0)) return undefined;
+  const backend = tf.backend() as unknown as WasmHeapBackend;
+  const offs = [x, mask, drop].map((t) => (t ? heapIndex(backend, t) : -1));
+  if (offs.some((o) => o === undefined)) return undefined;
+  const p = backend.makeOutput([...x.shape], 'float32');
+  const y = drop ? backend.makeOutput([...x.shape], 'float32') : undefined;
+  k.mod.softmaxRows(backend.wasm.HEAPU8.buffer, R, C, offs[0]!, offs[1]!, mask ? mask.size / C : 1, offs[2]!, heapIndex(backend, p)!, y ? heapIndex(backend, y)! : -1);
+  const engine = tf.engine() as unknown as { makeTensorFromTensorInfo(info: tf.TensorInfo): tf.Tensor };
+  const pt = engine.makeTensorFromTensorInfo(p);
+  return { p: pt, y: y ? engine.makeTensorFromTensorInfo(y) : pt };
+}
+
+/** The gradient of nativeSoftmaxRows' y with respect to x, from its p and dy (undefined: use tensor ops). */
+export function nativeSoftmaxRowsBackward(p: tf.Tensor, dy: tf.Tensor, drop: tf.Tensor | undefined): tf.Tensor | undefined {
+  const k = activeNativeKernels();
+  if (!k || typeof k.mod.softmaxRowsBackward !== 'function') return undefined;
+  if ([p, dy, drop].some((t) => t && (t.dtype !== 'float32' || t.size !== p.size))) return undefined;
+  const backend = tf.backend() as unknown as WasmHeapBackend;
+  const offs = [p, dy, drop].map((t) => (t ? heapIndex(backend, t) : -1));
+  if (offs.some((o) => o === undefined)) return undefined;
+  const C = p.shape[p.shape.length - 1]!;
+  const dx = backend.makeOutput([...p.shape], 'float32');
+  k.mod.softmaxRowsBackward(backend.wasm.HEAPU8.buffer, p.size / C, C, offs[0]!, offs[1]!, offs[2]!, heapIndex(backend, dx)!);
+  return (tf.engine() as unknown as { makeTensorFromTensorInfo(info: tf.TensorInfo): tf.Tensor }).makeTensorFromTensorInfo(dx);
+}
+
+/**
  * A float32 view of a tensor's data where it lies in the wasm heap (no copy), or undefined off wasm. Valid only until
  * the next allocation on the backend (the heap may grow and detach its buffer): pass it straight to a native call.
  */

@@ -27,6 +27,11 @@ export interface NativeKernels {
     threads: number): void;
   lstmBackward(B: number, T: number, H: number, K: number, order: Int32Array, lens: Int32Array, dys: Float32Array, acts: Float32Array,
     tanhC: Float32Array, cPrev: Float32Array, W: Float32Array, dxp: Float32Array, threads: number): void;
+  /** Row softmax with an additive mask (row r uses mask row r mod maskRows) and a dropout mask; -1: none. See native/src/attention.h. */
+  softmaxRows(heap: ArrayBufferLike, R: number, C: number, offX: number, offMask: number, maskRows: number, offDrop: number, offP: number,
+    offY: number): void;
+  /** Its gradient; offDrop -1: none. */
+  softmaxRowsBackward(heap: ArrayBufferLike, R: number, C: number, offP: number, offDY: number, offDrop: number, offDX: number): void;
 }
 
 export interface NativeStatus {

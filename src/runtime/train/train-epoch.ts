@@ -109,6 +109,10 @@ function addInto(acc: Grads | null, g: Grads): Grads {
   return out;
 }
 
+function clipGrads(g: Grads, clip: NonNullable<Ir['schedule']['clip']>): Grads {
+  return clip.type === 'value' ? clipGradValue(g, clip.max) : clipGradNorm(g, clip.max).grads;
+}
+
 function scaleGrads(g: Grads, s: number): Grads {
   const out: Grads = {};
   for (const [n, t] of Object.entries(g)) out[n] = tf.mul(t, s);
@@ -147,8 +151,8 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
       g = scaleGrads(g, 1 / count);
       owned.push(g);
     }
-    if (s.clip) {
-      g = s.clip.type === 'value' ? clipGradValue(g, s.clip.max) : clipGradNorm(g, s.clip.max).grads;
+    if (s.clip && s.clip.when === 'step') {
+      g = clipGrads(g, s.clip);
       owned.push(g);
     }
     optimizer.step(g);
@@ -205,6 +209,12 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
         for (const l of keep.losses) l.dispose();
         a.acc = addInto(a.acc, grads);
         a.count += 1;
+        if (s.clip && s.clip.when === 'backward') {
+          // MMSA clips the .grad buffers after every backward, i.e. the running sum of the accumulation group.
+          const clipped = clipGrads(a.acc, s.clip);
+          disposeGrads(a.acc);
+          a.acc = clipped;
+        }
         if (keep.out) {
           const outputs = keep.out;
           for (const cb of o.callbacks) cb.onStepEnd?.({ epoch: o.epoch, batch, outputs, tasks: stage.tasks });

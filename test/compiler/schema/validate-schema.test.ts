@@ -72,7 +72,7 @@ describe('validateSchema: one diagnostic per error kind', () => {
   it('MSA2002: a component without `type`, and a misspelt `type`', () => {
     const r = only(check(mutate(VALID_SPEC, '    type: lstm\n    hidden: 16', '    hidden: 16')));
     expect(r.d.message).toBe("missing required key 'type' in encoders.audio");
-    expect(r.d.hint).toContain('bert, gru, lstm, mlp, precomputed, subnet, text_lstm');
+    expect(r.d.hint).toContain('bert, conv1d, gru, lstm, mlp, precomputed, subnet, text_lstm');
     const t = only(check(mutate(VALID_SPEC, '    type: lstm\n    hidden: 16', '    typ: lstm\n    hidden: 16')));
     expect(t.d.code).toBe('MSA2001');
     expect(t.text).toBe('typ');
@@ -112,7 +112,7 @@ describe('validateSchema: one diagnostic per error kind', () => {
     const r = only(check(text));
     expect(r.d.code).toBe('MSA2004');
     expect(r.d.message).toBe("unknown encoder type 'lstmm'");
-    expect(r.d.hint).toBe("did you mean 'lstm'? valid encoder types: bert, gru, lstm, mlp, precomputed, subnet, text_lstm");
+    expect(r.d.hint).toBe("did you mean 'lstm'? valid encoder types: bert, conv1d, gru, lstm, mlp, precomputed, subnet, text_lstm");
     expect(r.text).toBe('lstmm');
     expect([r.line, r.column]).toEqual([23, 11]);
   });
