@@ -18,16 +18,22 @@ const FILES = {
   sims: { dir: 'SIMS', unaligned: 'unaligned_39.pkl' },
 };
 
-/** Path of the generated file for a variant (mosi | mosei | sims), generating it on first use (default seed 1111). */
-export function synthFile(variant = 'mosi', { aligned = false } = {}) {
+/**
+ * Path of the generated file for a variant (mosi | mosei | sims), generating it on first use (default seed 1111).
+ * `audioLen` / `visionLen` shorten the unaligned sequences; such a file lives under its own data root
+ * (`<synthRoot>-a<audio>-v<vision>`), so a named dataset with that `root:` reads it.
+ */
+export function synthFile(variant = 'mosi', { aligned = false, audioLen = undefined, visionLen = undefined } = {}) {
   const f = FILES[variant];
   if (!f || (aligned && !f.aligned)) throw new Error(`no synthetic ${aligned ? 'aligned ' : ''}${variant} file`);
-  const file = join(synthRoot, f.dir, 'Processed', aligned ? f.aligned : f.unaligned);
+  const lens = audioLen || visionLen ? ['--audio-len', String(audioLen), '--vision-len', String(visionLen)] : [];
+  const root = lens.length > 0 ? `${synthRoot}-a${audioLen}-v${visionLen}` : synthRoot;
+  const file = join(root, f.dir, 'Processed', aligned ? f.aligned : f.unaligned);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     process.stderr.write(`generating ${file} with ${tool} (once; cached) ...\n`);
     const tmp = `${file}.tmp`;
-    execFileSync('python3', [tool, '-o', tmp, '--variant', variant, ...(aligned ? ['--aligned'] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('python3', [tool, '-o', tmp, '--variant', variant, ...(aligned ? ['--aligned'] : []), ...lens], { stdio: ['ignore', 'ignore', 'inherit'] });
     renameSync(tmp, file);
   }
   return file;

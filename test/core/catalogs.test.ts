@@ -37,7 +37,7 @@ describe('dataset and model vocabulary', () => {
     const manifests = readdirSync(join(root, 'pipelines/datasets')).filter((f) => f.endsWith('.dataset.yaml')).map((f) => f.replace('.dataset.yaml', ''));
     expect(datasetNames()).toEqual(manifests.sort());
     expect(datasetNames()).toEqual(expect.arrayContaining(['mosi', 'mosei', 'sims', 'simsv2']));
-    expect(modelNames()).toEqual(['ef_lstm', 'lf_dnn', 'lmf', 'self_mm', 'tfn']);
+    expect(modelNames()).toEqual(['ef_lstm', 'lf_dnn', 'lmf', 'mult', 'self_mm', 'tfn']);
     for (const m of modelNames()) for (const d of datasetNames()) expect(readdirSync(join(root, 'pipelines'))).toContain(`${m}_${d}.yaml`);
   });
 
