@@ -1,9 +1,10 @@
-// Benchmark of the compiler front end (phases 0-5): `mmsa check` on every paper config in-process (cold first call,
-// then warm), and the CLI's start-up in a child process. Plain JS over dist/: run `npx tsc -p tsconfig.build.json` first.
-// Target: well under a second for a CLI `check`.
+// Benchmark of the compiler front end (phases 0-5): the CLI's cold start (`node bin/mmsa.js check` on a paper config,
+// median of 20 fresh processes), then `mmsa check` on every paper config in-process (first call, then warm).
+// Plain JS over dist/ (`npm run bench -- check` builds it). Target: a cold `mmsa check` under 300 ms.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -29,11 +30,28 @@ const configs = readdirSync(join(root, 'pipelines'))
   .sort()
   .map((f) => `pipelines/${f}`);
 
+// Cold starts first, before this process warms the page cache any further than the first run does.
+const COLD = 20;
+const coldFile = 'pipelines/lmf_mosi.yaml';
+const runs = [];
+for (let i = 0; i < COLD + 1; i++) {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, ['bin/mmsa.js', 'check', coldFile], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`node bin/mmsa.js check exited ${r.status}: ${r.stderr}`);
+  // The first run only warms the page cache (a developer's second `mmsa check` finds the files cached too).
+  if (i > 0) runs.push(performance.now() - t);
+}
+const cold = median(runs);
+const sorted = [...runs].sort((a, b) => a - b);
+console.log(`mmsa check cold start: node bin/mmsa.js check ${coldFile}`);
+console.log(`  median of ${COLD} cold starts: ${ms(cold)} (min ${ms(sorted[0])}, max ${ms(sorted[sorted.length - 1])}; load average ${loadavg()[0].toFixed(1)})`);
+console.log(`  target under 300 ms -> ${cold < 300 ? 'met' : 'NOT met'}`);
+
 let t0 = performance.now();
 const { main } = await import(pathToFileURL(distMain).href);
 const importMs = performance.now() - t0;
 
-console.log(`mmsa check benchmark (${configs.length} paper configs, node ${process.version})`);
+console.log(`\nin-process (${configs.length} paper configs, node ${process.version})`);
 console.log(`  import dist/cli/main.js: ${ms(importMs)}`);
 
 const perFile = [];
@@ -57,13 +75,3 @@ t0 = performance.now();
 const all = await main(['check', ...configs], silentIo);
 console.log(`  check of all ${configs.length} configs in one call: ${ms(performance.now() - t0)} (exit ${all})`);
 
-const runs = [];
-for (let i = 0; i < 5; i++) {
-  t0 = performance.now();
-  const r = spawnSync(process.execPath, ['bin/mmsa.js', 'check', 'pipelines/self_mm_sims.yaml'], { cwd: root, encoding: 'utf8' });
-  runs.push(performance.now() - t0);
-  if (r.status !== 0) throw new Error(`node bin/mmsa.js check exited ${r.status}: ${r.stderr}`);
-}
-const cli = median(runs);
-console.log(`  CLI: node bin/mmsa.js check pipelines/self_mm_sims.yaml: median ${ms(cli)} of 5 (${runs.map((x) => x.toFixed(0)).join(', ')} ms)`);
-console.log(`  target: well under a second -> ${cli < 1000 ? 'met' : 'NOT met'}`);

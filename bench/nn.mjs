@@ -1,4 +1,4 @@
-// Benchmark: forward+backward(+Adam) of a Self-MM-like step without BERT (spec 4.1), B=16:
+// Benchmark: forward+backward(+Adam) of a Self-MM-like step without BERT (models/multiTask/SELF_MM.py), B=16:
 // text = precomputed 768-d [CLS], audio B x 375 x 5 packed LSTM(16), vision B x 500 x 20 packed LSTM(32), 4 MLP heads, L1.
 // Backends: wasm with / without the matMul patch, cpu; LSTM op-by-op vs fused. Run: npx tsc -p tsconfig.build.json && node bench/nn.mjs
 // Env: BENCH_STEPS (default 5), BENCH_ONLY='label|label' to run a subset.

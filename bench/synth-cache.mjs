@@ -1,16 +1,13 @@
-// MMSA-layout feature files made by ../shared/tools/make_synth_mmsa.py (the reference's own synthetic data, with a
-// planted signal), generated once and cached under the OS temp dir, laid out like MMSA's data root
-// (<root>/MOSI/Processed/unaligned_50.pkl, ...) so a named dataset with `root:` reads them as the real files.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+// MMSA-layout feature files with a planted signal, made by the project's own generator (src/runtime/data/synth-mmsa.ts,
+// also `node tools/make-synth-mmsa.mjs`), generated once and cached under the OS temp dir, laid out like MMSA's data
+// root (<root>/MOSI/Processed/unaligned_50.pkl, ...) so a named dataset with `root:` reads them as the real files.
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { writeSynthMmsa } from '../dist/runtime/data/synth-mmsa.js';
 
-const tool = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/tools/make_synth_mmsa.py');
-
-/** Data root of the cache (pass as `dataset.root` or --data-root). */
-export const synthRoot = join(tmpdir(), 'mmsa-bench', 'root');
+/** Data root of the cache (pass as `dataset.root` or --data-root). Versioned: a generator change gets new files. */
+export const synthRoot = join(tmpdir(), 'mmsa-bench', 'synth-v1');
 
 const FILES = {
   mosi: { dir: 'MOSI', unaligned: 'unaligned_50.pkl', aligned: 'aligned_50.pkl' },
@@ -19,22 +16,20 @@ const FILES = {
 };
 
 /**
- * Path of the generated file for a variant (mosi | mosei | sims), generating it on first use (default seed 1111).
+ * Path of the generated file for a variant (mosi | mosei | sims), generating it on first use (seed 1111).
  * `audioLen` / `visionLen` shorten the unaligned sequences; such a file lives under its own data root
- * (`<synthRoot>-a<audio>-v<vision>`), so a named dataset with that `root:` reads it.
+ * (`<synthRoot>-a<audio>-v<vision>`).
  */
 export function synthFile(variant = 'mosi', { aligned = false, audioLen = undefined, visionLen = undefined } = {}) {
   const f = FILES[variant];
   if (!f || (aligned && !f.aligned)) throw new Error(`no synthetic ${aligned ? 'aligned ' : ''}${variant} file`);
-  const lens = audioLen || visionLen ? ['--audio-len', String(audioLen), '--vision-len', String(visionLen)] : [];
-  const root = lens.length > 0 ? `${synthRoot}-a${audioLen}-v${visionLen}` : synthRoot;
+  const lens = audioLen || visionLen ? { audioLen, visionLen } : {};
+  const root = audioLen || visionLen ? `${synthRoot}-a${audioLen}-v${visionLen}` : synthRoot;
   const file = join(root, f.dir, 'Processed', aligned ? f.aligned : f.unaligned);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
-    process.stderr.write(`generating ${file} with ${tool} (once; cached) ...\n`);
-    const tmp = `${file}.tmp`;
-    execFileSync('python3', [tool, '-o', tmp, '--variant', variant, ...(aligned ? ['--aligned'] : []), ...lens], { stdio: ['ignore', 'ignore', 'inherit'] });
-    renameSync(tmp, file);
+    process.stderr.write(`generating ${file} (once; cached) ...\n`);
+    writeSynthMmsa(file, { variant, aligned, seed: 1111, ...lens });
   }
   return file;
 }

@@ -1,12 +1,13 @@
 // Benchmark: full training epochs (train + validation) of the MOSI paper configs on MOSI-sized synthetic data made by
-// ../shared/tools/make_synth_mmsa.py (1284 / 229 / 686 samples, text 50 / audio 375 / vision 500; the aligned_50 file
-// for EF-LSTM), next to MMSA's reference per-epoch times on the same files. Self-MM reads precomputed [CLS] features
-// instead of running BERT.
+// the project's MMSA-layout generator (bench/synth-cache.mjs: 1284 / 229 / 686 samples, text 50 / audio 375 /
+// vision 500; the aligned_50 file for EF-LSTM), next to MMSA's reference per-epoch times on files of the same layout
+// and planted signal. Self-MM reads precomputed [CLS] features instead of running BERT.
 // Run: npx tsc -p tsconfig.build.json && node bench/train.mjs
 // Env: BENCH_EPOCHS (default 2), BENCH_BACKEND (wasm|cpu|tensorflow, default wasm), BENCH_ONLY='lmf|tfn',
 // BENCH_LSTM_MATMUL (auto|js|tf|native: where the fused LSTM's recurrence runs, default auto),
 // BENCH_NATIVE (auto|on|off: mmsa's native kernels under wasm, default auto), BENCH_THREADS (their threads; default all),
-// BENCH_SEEDS (comma-separated, default 1111: test metrics are then the mean over seeds, with Corr's std).
+// BENCH_SEEDS (comma-separated, default 1111: test metrics are then the mean over seeds, with Corr's std),
+// BENCH_INIT_RNG (mmsa|torch: train.init_rng; torch starts Self-MM from the reference's own initial weights per seed).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,6 +25,7 @@ const BACKEND = process.env.BENCH_BACKEND ?? 'wasm';
 const only = process.env.BENCH_ONLY?.split('|');
 const SEEDS = (process.env.BENCH_SEEDS ?? '1111').split(',').map(Number);
 const NATIVE = process.env.BENCH_NATIVE ?? 'auto';
+const INIT_RNG = process.env.BENCH_INIT_RNG;
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 const kernelOpts = { native: NATIVE, ...(THREADS ? { threads: THREADS } : {}) };
 setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
@@ -36,7 +38,7 @@ const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3
 // 3.1 CPU s per batch on one thread (81 batches; validation ~0.3 s per batch), measured under load, see
 // docs/benchmarks.md.
 const SHORT_SEQ = { mult: { audioLen: 100, visionLen: 120 } };
-/** The reference's test Corr on the same data after full training (only Self-MM's is known). */
+/** The reference's test Corr after full training on data of this layout and signal (only Self-MM's is known). */
 const REFERENCE_CORR = { self_mm: 0.8 };
 const MODELS = Object.keys(REFERENCE).filter((m) => !only || only.includes(m));
 
@@ -47,7 +49,8 @@ function benchSpec(model) {
   const spec = parse(readFileSync(join(root, 'pipelines', `${model}_mosi.yaml`), 'utf8'));
   const aligned = model === 'ef_lstm';
   spec.name = `bench_${model}`;
-  // The reference timed MMSA on exactly these files (make_synth_mmsa.py, MOSI preset, seed 1111).
+  // The reference timed MMSA on files of this layout (MOSI preset, seed 1111); `node tools/make-synth-mmsa.mjs` writes
+  // them for MMSA too.
   const short = SHORT_SEQ[model];
   const file0 = synthFile('mosi', { aligned, ...(short ?? {}) });
   spec.dataset = { name: 'mosi', file: aligned ? 'aligned_50' : 'unaligned_50', root: dirname(dirname(dirname(file0))) };
@@ -62,6 +65,7 @@ function benchSpec(model) {
   }
   spec.train = { ...spec.train, max_epochs: EPOCHS };
   spec.seeds = SEEDS;
+  if (INIT_RNG) spec.train.init_rng = INIT_RNG;
   if (model === 'self_mm') {
     spec.modalities = { ...(spec.modalities ?? {}), text: { feature: 'text' } };
     spec.encoders = { ...spec.encoders, text: { type: 'precomputed', select: 'cls' } };

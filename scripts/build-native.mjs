@@ -71,7 +71,9 @@ const extra = (value('--cflags') ?? '').split(/\s+/).filter(Boolean);
 // -march=native: the library is built on the machine that runs it (AVX-512 / AVX2 kernels picked at compile time).
 const attempts = extra.length ? [extra] : process.arch === 'x64' || process.arch === 'arm64' ? [['-march=native'], []] : [[]];
 
-const stamp = JSON.stringify({ sources: sources.map((s) => [s, readFileSync(s, 'utf8').length, statSync(s).mtimeMs]), base, attempts, node: process.versions.modules });
+// Headers count too: a change to an inline function in one must rebuild its users.
+const headers = readdirSync(srcDir).filter((f) => f.endsWith('.h')).sort().map((f) => join(srcDir, f));
+const stamp = JSON.stringify({ sources: [...sources, ...headers].map((s) => [s, readFileSync(s, 'utf8').length, statSync(s).mtimeMs]), base, attempts, node: process.versions.modules });
 const stampFile = `${out}.stamp`;
 if (!flag('--force') && existsSync(out) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
   say(`up to date: ${out}`);

@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attention.h"
+#include "bert.h"
 #include "lstm.h"
 #include "optim.h"
 #include "sgemm.h"
 
-#define MMSA_NATIVE_VERSION "1"
+#define MMSA_NATIVE_VERSION "4"
 
 static napi_value throw_error(napi_env env, const char *msg) {
   napi_throw_error(env, "MSA6510", msg);
@@ -82,8 +82,8 @@ static napi_value js_sgemm(napi_env env, napi_callback_info info) {
 
 
 /* A typed array argument of the given type holding at least `need` elements (NULL allowed when `optional`). */
-static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t need, int optional, void **out,
-                     const char *what) {
+static int typed_arg(napi_env env, const char *kernel, napi_value v, napi_typedarray_type want, size_t need, int optional,
+                     void **out, const char *what) {
   napi_valuetype vt;
   napi_typeof(env, v, &vt);
   if (optional && (vt == napi_null || vt == napi_undefined)) {
@@ -97,13 +97,13 @@ static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size
   void *data = NULL;
   if (!is_ta || napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok || type != want) {
     char msg[160];
-    snprintf(msg, sizeof msg, "lstm: %s must be a %s", what, want == napi_int32_array ? "Int32Array" : "Float32Array");
+    snprintf(msg, sizeof msg, "%s: %s must be a %s", kernel, what, want == napi_int32_array ? "Int32Array" : "Float32Array");
     napi_throw_error(env, "MSA6510", msg);
     return 0;
   }
   if (length < need) {
     char msg[160];
-    snprintf(msg, sizeof msg, "lstm: %s has %zu elements, needs %zu", what, length, need);
+    snprintf(msg, sizeof msg, "%s: %s has %zu elements, needs %zu", kernel, what, length, need);
     napi_throw_error(env, "MSA6510", msg);
     return 0;
   }
@@ -118,8 +118,8 @@ static int lstm_sizes(napi_env env, napi_value *argv, int64_t *B, int64_t *T, in
     napi_throw_error(env, "MSA6510", "lstm: bad sizes");
     return 0;
   }
-  if (!typed_arg(env, argv[4], napi_int32_array, (size_t)*K, 0, (void **)order, "order") ||
-      !typed_arg(env, argv[5], napi_int32_array, (size_t)*B, 0, (void **)lens, "lens"))
+  if (!typed_arg(env, "lstm", argv[4], napi_int32_array, (size_t)*K, 0, (void **)order, "order") ||
+      !typed_arg(env, "lstm", argv[5], napi_int32_array, (size_t)*B, 0, (void **)lens, "lens"))
     return 0;
   for (int64_t k = 0; k < *K; k++)
     if ((*order)[k] < 0 || (*order)[k] >= *T) {
@@ -145,13 +145,13 @@ static napi_value js_lstm_forward(napi_env env, napi_callback_info info) {
   if (!lstm_sizes(env, argv, &B, &T, &H, &K, &order, &lens)) return NULL;
   const size_t G = 4 * (size_t)H, BT = (size_t)(B * T);
   float *xs, *W, *y, *acts, *tanhC, *cPrev, *hPrev;
-  if (!typed_arg(env, argv[6], napi_float32_array, BT * G, 0, (void **)&xs, "xs") ||
-      !typed_arg(env, argv[7], napi_float32_array, G * (size_t)H, 0, (void **)&W, "W") ||
-      !typed_arg(env, argv[8], napi_float32_array, (size_t)B * (size_t)(T + 1) * (size_t)H, 0, (void **)&y, "y") ||
-      !typed_arg(env, argv[9], napi_float32_array, BT * G, 1, (void **)&acts, "acts") ||
-      !typed_arg(env, argv[10], napi_float32_array, BT * (size_t)H, 1, (void **)&tanhC, "tanhC") ||
-      !typed_arg(env, argv[11], napi_float32_array, BT * (size_t)H, 1, (void **)&cPrev, "cPrev") ||
-      !typed_arg(env, argv[12], napi_float32_array, BT * (size_t)H, 1, (void **)&hPrev, "hPrev"))
+  if (!typed_arg(env, "lstm", argv[6], napi_float32_array, BT * G, 0, (void **)&xs, "xs") ||
+      !typed_arg(env, "lstm", argv[7], napi_float32_array, G * (size_t)H, 0, (void **)&W, "W") ||
+      !typed_arg(env, "lstm", argv[8], napi_float32_array, (size_t)B * (size_t)(T + 1) * (size_t)H, 0, (void **)&y, "y") ||
+      !typed_arg(env, "lstm", argv[9], napi_float32_array, BT * G, 1, (void **)&acts, "acts") ||
+      !typed_arg(env, "lstm", argv[10], napi_float32_array, BT * (size_t)H, 1, (void **)&tanhC, "tanhC") ||
+      !typed_arg(env, "lstm", argv[11], napi_float32_array, BT * (size_t)H, 1, (void **)&cPrev, "cPrev") ||
+      !typed_arg(env, "lstm", argv[12], napi_float32_array, BT * (size_t)H, 1, (void **)&hPrev, "hPrev"))
     return NULL;
   if (!((acts && tanhC && cPrev && hPrev) || (!acts && !tanhC && !cPrev && !hPrev)))
     return throw_error(env, "lstmForward: the saved arrays are all given or all null");
@@ -173,38 +173,17 @@ static napi_value js_lstm_backward(napi_env env, napi_callback_info info) {
   if (!lstm_sizes(env, argv, &B, &T, &H, &K, &order, &lens)) return NULL;
   const size_t G = 4 * (size_t)H, BT = (size_t)(B * T);
   float *dys, *acts, *tanhC, *cPrev, *W, *dxp;
-  if (!typed_arg(env, argv[6], napi_float32_array, (size_t)B * (size_t)(T + 1) * (size_t)H, 0, (void **)&dys, "dys") ||
-      !typed_arg(env, argv[7], napi_float32_array, BT * G, 0, (void **)&acts, "acts") ||
-      !typed_arg(env, argv[8], napi_float32_array, BT * (size_t)H, 0, (void **)&tanhC, "tanhC") ||
-      !typed_arg(env, argv[9], napi_float32_array, BT * (size_t)H, 0, (void **)&cPrev, "cPrev") ||
-      !typed_arg(env, argv[10], napi_float32_array, G * (size_t)H, 0, (void **)&W, "W") ||
-      !typed_arg(env, argv[11], napi_float32_array, BT * G, 0, (void **)&dxp, "dxp"))
+  if (!typed_arg(env, "lstm", argv[6], napi_float32_array, (size_t)B * (size_t)(T + 1) * (size_t)H, 0, (void **)&dys, "dys") ||
+      !typed_arg(env, "lstm", argv[7], napi_float32_array, BT * G, 0, (void **)&acts, "acts") ||
+      !typed_arg(env, "lstm", argv[8], napi_float32_array, BT * (size_t)H, 0, (void **)&tanhC, "tanhC") ||
+      !typed_arg(env, "lstm", argv[9], napi_float32_array, BT * (size_t)H, 0, (void **)&cPrev, "cPrev") ||
+      !typed_arg(env, "lstm", argv[10], napi_float32_array, G * (size_t)H, 0, (void **)&W, "W") ||
+      !typed_arg(env, "lstm", argv[11], napi_float32_array, BT * G, 0, (void **)&dxp, "dxp"))
     return NULL;
   if (!get_i64(env, argv[12], &threads)) return throw_error(env, "lstmBackward: threads must be an integer");
   if (mmsa_lstm_backward((int)B, (int)T, (int)H, (int)K, order, lens, dys, acts, tanhC, cPrev, W, dxp,
                          (int)(threads < 1 ? 1 : threads)) != 0)
     return throw_error(env, "lstmBackward: out of memory");
-  return NULL;
-}
-
-/* adam(heap, n, offP, offG, offM, offV, offPOut, offMOut, offVOut, lr, b1, b2, eps, weightDecay, stepSize, bc2Sqrt,
-        decoupled): offsets count float32 elements of heap; every range is checked. */
-static napi_value js_adam(napi_env env, napi_callback_info info) {
-  napi_value argv[17];
-  float *b;
-  int64_t lim, a[8];
-  if (!heap_args(env, info, "adam", 17, argv, &b, &lim, a, 8)) return NULL;
-  double f[7];
-  for (int i = 0; i < 7; i++)
-    if (napi_get_value_double(env, argv[i + 9], &f[i]) != napi_ok) return throw_error(env, "adam: arguments 10-16 must be numbers");
-  bool decoupled = false;
-  if (napi_get_value_bool(env, argv[16], &decoupled) != napi_ok) return throw_error(env, "adam: argument 17 must be a boolean");
-  const int64_t n = a[0];
-  if (n < 0) return throw_error(env, "adam: bad size");
-  for (int i = 1; i < 8; i++)
-    if (a[i] < 0 || a[i] + n > lim) return throw_error(env, "adam: operand outside the buffer");
-  mmsa_adam((long)n, b + a[1], b + a[2], b + a[3], b + a[4], b + a[5], b + a[6], b + a[7], f[0], f[1], f[2], f[3], f[4],
-            f[5], f[6], decoupled);
   return NULL;
 }
 
@@ -221,46 +200,196 @@ static napi_value js_sum_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* An optional operand: offset -1 means none (NULL); otherwise [off, off + n) must lie in the heap. */
-static int opt_operand(float *b, int64_t lim, int64_t off, int64_t n, float **out) {
-  if (off == -1) {
-    *out = NULL;
-    return 1;
-  }
-  if (off < 0 || n < 0 || off + n > lim) return 0;
-  *out = b + off;
-  return 1;
-}
-
-/* softmaxRows(heap, R, C, offX, offMask, maskRows, offDrop, offP, offY): offsets count float32 elements of heap; -1 for
-   no mask / no dropout (then offY is -1 too). */
-static napi_value js_softmax_rows(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  float *b, *x, *mask, *drop, *p, *y;
-  int64_t lim, a[8];
-  if (!heap_args(env, info, "softmaxRows", 9, argv, &b, &lim, a, 8)) return NULL;
-  const int64_t R = a[0], C = a[1], maskRows = a[4];
-  if (R < 0 || C < 1 || (a[3] != -1 && maskRows < 1)) return throw_error(env, "softmaxRows: bad sizes");
-  if (!opt_operand(b, lim, a[2], R * C, &x) || !x || !opt_operand(b, lim, a[3], maskRows * C, &mask) ||
-      !opt_operand(b, lim, a[5], R * C, &drop) || !opt_operand(b, lim, a[6], R * C, &p) || !p ||
-      !opt_operand(b, lim, a[7], R * C, &y) || (drop == NULL) != (y == NULL))
-    return throw_error(env, "softmaxRows: operand outside the buffer");
-  mmsa_softmax_rows((long)R, (long)C, x, mask, (long)(maskRows < 1 ? 1 : maskRows), drop, p, y);
+/* adamHost(heap, n, offP, offG, offPOut, m, v, lr, b1, b2, eps, weightDecay, stepSize, bc2Sqrt, decoupled): the
+   parameter and its gradient in the heap (offsets in float32 elements), the moments in Float32Arrays outside it,
+   updated in place. */
+static napi_value js_adam_host(napi_env env, napi_callback_info info) {
+  napi_value argv[15];
+  float *b, *m, *v;
+  int64_t lim, a[4];
+  if (!heap_args(env, info, "adamHost", 15, argv, &b, &lim, a, 4)) return NULL;
+  const int64_t n = a[0];
+  if (n < 0) return throw_error(env, "adamHost: bad size");
+  for (int i = 1; i < 4; i++)
+    if (a[i] < 0 || a[i] + n > lim) return throw_error(env, "adamHost: operand outside the buffer");
+  if (!typed_arg(env, "adamHost", argv[5], napi_float32_array, (size_t)n, 0, (void **)&m, "m") ||
+      !typed_arg(env, "adamHost", argv[6], napi_float32_array, (size_t)n, 0, (void **)&v, "v"))
+    return NULL;
+  double f[7];
+  for (int i = 0; i < 7; i++)
+    if (napi_get_value_double(env, argv[i + 7], &f[i]) != napi_ok) return throw_error(env, "adamHost: arguments 8-14 must be numbers");
+  bool decoupled = false;
+  if (napi_get_value_bool(env, argv[14], &decoupled) != napi_ok) return throw_error(env, "adamHost: argument 15 must be a boolean");
+  mmsa_adam((long)n, b + a[1], b + a[2], m, v, b + a[3], m, v, f[0], f[1], f[2], f[3], f[4], f[5], f[6], decoupled);
   return NULL;
 }
 
-/* softmaxRowsBackward(heap, R, C, offP, offDY, offDrop, offDX): offsets count float32 elements; offDrop -1 for none. */
-static napi_value js_softmax_rows_backward(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  float *b, *p, *dy, *drop, *dx;
+/* accumulate(heap, off, n, dst, first): dst = heap[off..off+n) (first) or dst += it; dst a Float32Array. */
+static napi_value js_accumulate(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  float *b, *dst;
+  int64_t lim, a[2];
+  if (!heap_args(env, info, "accumulate", 5, argv, &b, &lim, a, 2)) return NULL;
+  const int64_t off = a[0], n = a[1];
+  if (off < 0 || n < 0 || off + n > lim) return throw_error(env, "accumulate: operand outside the buffer");
+  if (!typed_arg(env, "accumulate", argv[3], napi_float32_array, (size_t)n, 0, (void **)&dst, "dst")) return NULL;
+  bool first = false;
+  if (napi_get_value_bool(env, argv[4], &first) != napi_ok) return throw_error(env, "accumulate: argument 5 must be a boolean");
+  mmsa_accumulate((long)n, b + off, dst, first);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------- BERT layer kernels (bert.h) */
+
+/* Checks that [off, off + n) lies in the heap (n >= 0, off >= 0); throws `<name>: operand outside the buffer`. */
+static int in_heap(napi_env env, const char *name, int64_t off, int64_t n, int64_t lim) {
+  if (off < 0 || n < 0 || off + n > lim) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: operand outside the buffer", name);
+    napi_throw_error(env, "MSA6510", msg);
+    return 0;
+  }
+  return 1;
+}
+
+static int get_f64(napi_env env, napi_value v, double *out, const char *name) {
+  if (napi_get_value_double(env, v, out) == napi_ok) return 1;
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s: expected a number", name);
+  napi_throw_error(env, "MSA6510", msg);
+  return 0;
+}
+
+/* biasGelu(heap, N, C, offX, offBias, offPre, offAct, threads) */
+static napi_value js_bias_gelu(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  float *b;
+  int64_t lim, a[7];
+  if (!heap_args(env, info, "biasGelu", 8, argv, &b, &lim, a, 7)) return NULL;
+  const int64_t N = a[0], C = a[1], n = N * C;
+  if (N < 0 || C < 0 || !in_heap(env, "biasGelu", a[2], n, lim) || !in_heap(env, "biasGelu", a[3], C, lim) ||
+      !in_heap(env, "biasGelu", a[4], n, lim) || !in_heap(env, "biasGelu", a[5], n, lim))
+    return NULL;
+  mmsa_bias_gelu((long)N, (long)C, b + a[2], b + a[3], b + a[4], b + a[5], (int)a[6]);
+  return NULL;
+}
+
+/* geluBackward(heap, n, offDAct, offPre, offDPre, threads) */
+static napi_value js_gelu_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  float *b;
+  int64_t lim, a[5];
+  if (!heap_args(env, info, "geluBackward", 6, argv, &b, &lim, a, 5)) return NULL;
+  const int64_t n = a[0];
+  for (int i = 1; i < 4; i++)
+    if (!in_heap(env, "geluBackward", a[i], n, lim)) return NULL;
+  mmsa_gelu_backward((long)n, b + a[1], b + a[2], b + a[3], (int)a[4]);
+  return NULL;
+}
+
+/* layerNormForward(heap, N, C, offA, offBias, offResidual, offGamma, offBeta, offY, offXhat, offRstd, threads, mask|null,
+                    eps) */
+static napi_value js_layernorm_forward(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  float *b, *mask;
+  int64_t lim, a[11];
+  double eps;
+  if (!heap_args(env, info, "layerNormForward", 14, argv, &b, &lim, a, 11)) return NULL;
+  const int64_t N = a[0], C = a[1], n = N * C;
+  if (N < 0 || C < 1 || !in_heap(env, "layerNormForward", a[2], n, lim) || !in_heap(env, "layerNormForward", a[3], C, lim) ||
+      !in_heap(env, "layerNormForward", a[4], n, lim) || !in_heap(env, "layerNormForward", a[5], C, lim) ||
+      !in_heap(env, "layerNormForward", a[6], C, lim) || !in_heap(env, "layerNormForward", a[7], n, lim) ||
+      !in_heap(env, "layerNormForward", a[8], n, lim) || !in_heap(env, "layerNormForward", a[9], N, lim))
+    return NULL;
+  if (!typed_arg(env, "layerNormForward", argv[12], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
+      !get_f64(env, argv[13], &eps, "layerNormForward"))
+    return NULL;
+  mmsa_layernorm_forward((long)N, (long)C, b + a[2], b + a[3], mask, b + a[4], b + a[5], b + a[6], eps, b + a[7], b + a[8],
+                         b + a[9], (int)a[10]);
+  return NULL;
+}
+
+/* layerNormBackward(heap, N, C, offDy, offXhat, offRstd, offGamma, offDx, offDMasked, offDGamma, offDBeta, offDBias,
+                     threads, mask|null) */
+static napi_value js_layernorm_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  float *b, *mask;
+  int64_t lim, a[12];
+  if (!heap_args(env, info, "layerNormBackward", 14, argv, &b, &lim, a, 12)) return NULL;
+  const int64_t N = a[0], C = a[1], n = N * C;
+  const int64_t sizes[9] = {n, n, N, C, n, n, C, C, C};
+  if (N < 0 || C < 1) return throw_error(env, "layerNormBackward: bad sizes");
+  for (int i = 0; i < 9; i++)
+    if (!in_heap(env, "layerNormBackward", a[i + 2], sizes[i], lim)) return NULL;
+  if (!typed_arg(env, "layerNormBackward", argv[13], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask")) return NULL;
+  mmsa_layernorm_backward((long)N, (long)C, b + a[2], b + a[3], b + a[4], b + a[5], mask, b + a[6], b + a[7], b + a[8],
+                          b + a[9], b + a[10], (int)a[11]);
+  return NULL;
+}
+
+/* softmaxForward(heap, B, heads, L, offS, offAddMask, offP, offDropped, threads, mask|null, scale) */
+static napi_value js_softmax_forward(napi_env env, napi_callback_info info) {
+  napi_value argv[11];
+  float *b, *mask;
+  int64_t lim, a[8];
+  double scale;
+  if (!heap_args(env, info, "softmaxForward", 11, argv, &b, &lim, a, 8)) return NULL;
+  const int64_t B = a[0], H = a[1], L = a[2], n = B * H * L * L;
+  if (B < 0 || H < 1 || L < 1 || !in_heap(env, "softmaxForward", a[3], n, lim) || !in_heap(env, "softmaxForward", a[4], B * L, lim) ||
+      !in_heap(env, "softmaxForward", a[5], n, lim) || !in_heap(env, "softmaxForward", a[6], n, lim))
+    return NULL;
+  if (!typed_arg(env, "softmaxForward", argv[9], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
+      !get_f64(env, argv[10], &scale, "softmaxForward"))
+    return NULL;
+  mmsa_softmax_forward((long)B, (long)H, (long)L, b + a[3], b + a[4], scale, mask, b + a[5], b + a[6], (int)a[7]);
+  return NULL;
+}
+
+/* softmaxBackward(heap, rows, L, offP, offDDropped, offDs, threads, mask|null, scale) */
+static napi_value js_softmax_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  float *b, *mask;
   int64_t lim, a[6];
-  if (!heap_args(env, info, "softmaxRowsBackward", 7, argv, &b, &lim, a, 6)) return NULL;
-  const int64_t R = a[0], C = a[1];
-  if (R < 0 || C < 1) return throw_error(env, "softmaxRowsBackward: bad sizes");
-  if (!opt_operand(b, lim, a[2], R * C, &p) || !p || !opt_operand(b, lim, a[3], R * C, &dy) || !dy ||
-      !opt_operand(b, lim, a[4], R * C, &drop) || !opt_operand(b, lim, a[5], R * C, &dx) || !dx)
-    return throw_error(env, "softmaxRowsBackward: operand outside the buffer");
-  mmsa_softmax_rows_backward((long)R, (long)C, p, dy, drop, dx);
+  double scale;
+  if (!heap_args(env, info, "softmaxBackward", 9, argv, &b, &lim, a, 6)) return NULL;
+  const int64_t R = a[0], L = a[1], n = R * L;
+  if (R < 0 || L < 1 || !in_heap(env, "softmaxBackward", a[2], n, lim) || !in_heap(env, "softmaxBackward", a[3], n, lim) ||
+      !in_heap(env, "softmaxBackward", a[4], n, lim))
+    return NULL;
+  if (!typed_arg(env, "softmaxBackward", argv[7], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
+      !get_f64(env, argv[8], &scale, "softmaxBackward"))
+    return NULL;
+  mmsa_softmax_backward((long)R, (long)L, b + a[2], b + a[3], mask, scale, b + a[4], (int)a[5]);
+  return NULL;
+}
+
+/* mulMask(heap, n, offX, offOut, threads, mask) */
+static napi_value js_mul_mask(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  float *b, *mask;
+  int64_t lim, a[4];
+  if (!heap_args(env, info, "mulMask", 6, argv, &b, &lim, a, 4)) return NULL;
+  const int64_t n = a[0];
+  if (!in_heap(env, "mulMask", a[1], n, lim) || !in_heap(env, "mulMask", a[2], n, lim)) return NULL;
+  if (!typed_arg(env, "mulMask", argv[5], napi_float32_array, (size_t)n, 0, (void **)&mask, "mask")) return NULL;
+  mmsa_mul_mask((long)n, b + a[1], mask, b + a[2], (int)a[3]);
+  return NULL;
+}
+
+/* embeddingGrad(heap, n, H, V, offIds, offDy, offOut): ids are int32 at offIds (counted in 4-byte elements too). */
+static napi_value js_embedding_grad(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  float *b;
+  int64_t lim, a[6];
+  if (!heap_args(env, info, "embeddingGrad", 7, argv, &b, &lim, a, 6)) return NULL;
+  const int64_t n = a[0], H = a[1], V = a[2];
+  if (n < 0 || H < 1 || V < 1 || !in_heap(env, "embeddingGrad", a[3], n, lim) || !in_heap(env, "embeddingGrad", a[4], n * H, lim) ||
+      !in_heap(env, "embeddingGrad", a[5], V * H, lim))
+    return NULL;
+  const int *ids = (const int *)(b + a[3]);
+  for (int64_t r = 0; r < n; r++)
+    if (ids[r] < 0 || ids[r] >= V) return throw_error(env, "embeddingGrad: an id is outside the table");
+  mmsa_embedding_grad((long)n, (long)H, (long)V, ids, b + a[4], b + a[5]);
   return NULL;
 }
 
@@ -281,11 +410,18 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemm", NULL, js_sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"sumRows", NULL, js_sum_rows, NULL, NULL, NULL, napi_default, NULL},
-      {"adam", NULL, js_adam, NULL, NULL, NULL, napi_default, NULL},
+      {"adamHost", NULL, js_adam_host, NULL, NULL, NULL, napi_default, NULL},
+      {"accumulate", NULL, js_accumulate, NULL, NULL, NULL, napi_default, NULL},
+      {"biasGelu", NULL, js_bias_gelu, NULL, NULL, NULL, napi_default, NULL},
+      {"geluBackward", NULL, js_gelu_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormForward", NULL, js_layernorm_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormBackward", NULL, js_layernorm_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxForward", NULL, js_softmax_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxBackward", NULL, js_softmax_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"mulMask", NULL, js_mul_mask, NULL, NULL, NULL, napi_default, NULL},
+      {"embeddingGrad", NULL, js_embedding_grad, NULL, NULL, NULL, napi_default, NULL},
       {"lstmForward", NULL, js_lstm_forward, NULL, NULL, NULL, napi_default, NULL},
       {"lstmBackward", NULL, js_lstm_backward, NULL, NULL, NULL, napi_default, NULL},
-      {"softmaxRows", NULL, js_softmax_rows, NULL, NULL, NULL, napi_default, NULL},
-      {"softmaxRowsBackward", NULL, js_softmax_rows_backward, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

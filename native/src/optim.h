@@ -4,7 +4,8 @@
      m' = m + (g' - m)(1 - b1);  v' = b2 v + (1 - b2) g'^2
      p' = base - stepSize m' / (sqrt(v') / bc2sqrt + eps)
    The scalars arrive as doubles and are rounded to float32 once, as tfjs does with scalar operands; every operation
-   rounds to float32 (no FMA contraction), so the result has the bits of the tensor-op path on wasm.              */
+   rounds to float32 (no FMA contraction), so the result has the bits of the tensor-op path on wasm. mOut/vOut may be
+   m/v themselves (in-place update of moments held outside the wasm heap).                                        */
 #ifndef MMSA_OPTIM_H
 #define MMSA_OPTIM_H
 
@@ -14,5 +15,8 @@ void mmsa_adam(long n, const float *p, const float *g, const float *m, const flo
 
 /* out[c] = sum over r of x[r * C + c] (r ascending): a sum over the leading axes without the transpose tfjs makes. */
 void mmsa_sum_rows(long R, long C, const float *x, float *out);
+
+/* dst = src (first) or dst += src: gradient accumulation into buffers outside the wasm heap. */
+void mmsa_accumulate(long n, const float *src, float *dst, int first);
 
 #endif

@@ -1,21 +1,44 @@
 // `mmsa check`, `plan`, `compile`, `schema`: the compiler front end's commands (phases 0-5, no tfjs).
 // Each returns its exit code: 0 no errors, 1 errors.
 
-import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { compileFileAsync, type CompileResult } from '../compiler/compile.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics, toJsonDiagnostics } from '../compiler/diagnostics/format.js';
 import { printPlan } from '../compiler/ir/print-plan.js';
 import { SourceHost } from '../compiler/source/source-file.js';
-import { rootSchema, datasetSchema } from '../compiler/schema/schemas.js';
+import { editorSchema, type EditorSchemaName } from '../compiler/schema/editor-schema.js';
 import type { Io } from './main.js';
+import { printTunePlan, resolveTune } from '../tune/tune-config.js';
+import { parseSets, resolveSpecArg } from './resolve-spec.js';
 import { resolve } from 'node:path';
 
 interface CommonOptions {
   dataRoot?: string;
+  /** --set KEY=VALUE, repeatable. */
+  set?: string[];
 }
 
 function compileOpts(o: CommonOptions, io: Io, host: SourceHost) {
-  return { env: io.env, host, ...(o.dataRoot ? { dataRoot: resolve(io.cwd, o.dataRoot) } : {}) };
+  return { env: io.env, host, ...(o.dataRoot ? { dataRoot: resolve(io.cwd, o.dataRoot) } : {}), ...(o.set?.length ? { set: o.set } : {}) };
+}
+
+/** Files or shipped pipeline names, and the --set arguments, checked before anything compiles (exit 2 when wrong). */
+function specPaths(args: string[], o: CommonOptions, io: Io): string[] | undefined {
+  const sets = parseSets(o.set);
+  if (sets instanceof Error) {
+    io.err(`error: ${sets.message}\n`);
+    return undefined;
+  }
+  const out: string[] = [];
+  for (const a of args) {
+    const r = resolveSpecArg(a, io.cwd);
+    if (r instanceof Error) {
+      io.err(`error: ${r.message}\n`);
+      return undefined;
+    }
+    out.push(r.path);
+  }
+  return out;
 }
 
 function report(ds: Diagnostic[], host: SourceHost, io: Io, format: 'text' | 'json' = 'text'): void {
@@ -27,14 +50,16 @@ function report(ds: Diagnostic[], host: SourceHost, io: Io, format: 'text' | 'js
   if (text) io.err(text);
 }
 
-export function checkCommand(files: string[], o: CommonOptions & { format: 'text' | 'json' }, io: Io): number {
+export async function checkCommand(files: string[], o: CommonOptions & { format: 'text' | 'json' }, io: Io): Promise<number> {
   const host = new SourceHost();
   const all: Diagnostic[] = [];
   const results: CompileResult[] = [];
-  for (const f of files) {
-    const r = compileFile(resolve(io.cwd, f), compileOpts(o, io, host));
+  const paths = specPaths(files, o, io);
+  if (!paths) return 2;
+  for (const f of paths) {
+    const r = await compileFileAsync(f, compileOpts(o, io, host));
     results.push(r);
-    all.push(...r.diagnostics);
+    for (const d of r.diagnostics) all.push(d);
   }
   const ds = sortDiagnostics(all);
   report(ds, host, io, o.format);
@@ -45,16 +70,22 @@ export function checkCommand(files: string[], o: CommonOptions & { format: 'text
   return hasErrors(ds) ? 1 : 0;
 }
 
-export function planCommand(file: string, o: CommonOptions & { verbose?: boolean; format: 'text' | 'json' }, io: Io): number {
+export async function planCommand(file: string, o: CommonOptions & { verbose?: boolean; format: 'text' | 'json' }, io: Io): Promise<number> {
   const host = new SourceHost();
-  const r = compileFile(resolve(io.cwd, file), compileOpts(o, io, host));
+  const path = specPaths([file], o, io)?.[0];
+  if (!path) return 2;
+  const r = await compileFileAsync(path, compileOpts(o, io, host));
   if (hasErrors(r.diagnostics) || !r.ir) {
     report(r.diagnostics, host, io, o.format);
     return 1;
   }
   if (r.diagnostics.length) report(r.diagnostics, host, io, 'text');
   if (o.format === 'json') io.out(`${JSON.stringify(r.ir, irReplacer(io.cwd), 2)}\n`);
-  else io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose) }));
+  else {
+    io.out(printPlan(r.ir, { cwd: io.cwd, verbose: Boolean(o.verbose), ...(r.spec?.mmsa_modules ? { mmsaModules: r.spec.mmsa_modules } : {}) }));
+    const tune = r.spec ? resolveTune(r.spec) : undefined;
+    if (tune) io.out(`\n${printTunePlan(tune)}`);
+  }
   return 0;
 }
 
@@ -75,9 +106,11 @@ function relativeTo(cwd: string, p: string): string {
   return rel;
 }
 
-export function compileCommand(file: string, o: CommonOptions & { emit: 'spec' | 'ir' }, io: Io): number {
+export async function compileCommand(file: string, o: CommonOptions & { emit: 'spec' | 'ir' }, io: Io): Promise<number> {
   const host = new SourceHost();
-  const r = compileFile(resolve(io.cwd, file), compileOpts(o, io, host));
+  const path = specPaths([file], o, io)?.[0];
+  if (!path) return 2;
+  const r = await compileFileAsync(path, compileOpts(o, io, host));
   if (hasErrors(r.diagnostics)) {
     report(r.diagnostics, host, io);
     return 1;
@@ -87,7 +120,7 @@ export function compileCommand(file: string, o: CommonOptions & { emit: 'spec' |
   return 0;
 }
 
-export function schemaCommand(o: { what: 'pipeline' | 'dataset' }, io: Io): number {
-  io.out(`${JSON.stringify(o.what === 'pipeline' ? rootSchema() : datasetSchema(), null, 2)}\n`);
+export function schemaCommand(o: { what: EditorSchemaName }, io: Io): number {
+  io.out(`${JSON.stringify(editorSchema(o.what), null, 2)}\n`);
   return 0;
 }

@@ -7,7 +7,7 @@ import { parse as parseYamlText } from 'yaml';
 import { MmsaError } from '../errors.js';
 import { datasetsDir as defaultDatasetsDir } from '../paths.js';
 import { interpolateString } from '../compiler/spec/interpolate.js';
-import { expandHome } from '../compiler/spec/resolve-dataset.js';
+import { expandHome, isDatasetName } from '../compiler/spec/resolve-dataset.js';
 import { sha256File } from '../runtime/data/hash.js';
 import { formatInspect, inspectPickle } from '../runtime/data/inspect.js';
 import type { Io } from './main.js';
@@ -150,7 +150,7 @@ export async function dataVerifyCommand(nameOrFile: string, opts: { dataRoot?: s
   const asFile = resolve(io.cwd, expandHome(nameOrFile));
   const looksLikeFile = nameOrFile.includes('/') || nameOrFile.includes(sep) || /\.(pkl|pickle|p)$/i.test(nameOrFile);
   try {
-    if (!looksLikeFile && existsSync(manifestPath)) return await verifyManifest(manifestPath, opts.dataRoot, io);
+    if (!looksLikeFile && isDatasetName(nameOrFile) && existsSync(manifestPath)) return await verifyManifest(manifestPath, opts.dataRoot, io);
     if (existsSync(asFile) && statSync(asFile).isFile()) return await verifyFile(asFile, dir, io);
     const known = readManifests(dir).map((m) => m.name);
     throw new MmsaError('MSA6032', looksLikeFile ? `no such file: ${asFile}` : `no dataset manifest named '${nameOrFile}' and no such file`, {

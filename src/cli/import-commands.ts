@@ -2,7 +2,7 @@
 // match and import MMSA's state_dict (tfjs loaded lazily) and print what went where. Exit codes: 0 ok, 1 failed, 2 usage.
 
 import { resolve } from 'node:path';
-import { compileFile } from '../compiler/compile.js';
+import { compileFileAsync } from '../compiler/compile.js';
 import { hasErrors } from '../compiler/diagnostics/diagnostic.js';
 import { SourceHost } from '../compiler/source/source-file.js';
 import { MmsaError } from '../errors.js';
@@ -57,7 +57,7 @@ export async function importCommand(checkpoint: string, opts: ImportCommandOptio
   const json = opts.format === 'json';
   const host = new SourceHost();
   const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
-  const compiled = compileFile(resolve(io.cwd, opts.pipeline), { env: io.env, host, ...(dataRoot ? { dataRoot } : {}) });
+  const compiled = await compileFileAsync(resolve(io.cwd, opts.pipeline), { env: io.env, host, ...(dataRoot ? { dataRoot } : {}) });
   if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
   if (hasErrors(compiled.diagnostics) || !compiled.ir || !compiled.spec) return 1;
   try {

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { checkCommand, compileCommand, planCommand, schemaCommand } from './compiler-commands.js';
-import { convertCommand, fmtCommand } from './dsl-commands.js';
 import { COMMANDS, didYouMean, type CommandSpec, type OptionSpec } from './options.js';
 
 export interface Io {
@@ -58,12 +57,17 @@ const HANDLERS: Record<string, Handler> = {
   check: (a, o, io) => checkCommand(a[0] as string[], o as { format: 'text' | 'json'; dataRoot?: string }, io),
   plan: (a, o, io) => planCommand(a[0] as string, o as { format: 'text' | 'json' }, io),
   compile: (a, o, io) => compileCommand(a[0] as string, o as { emit: 'spec' | 'ir' }, io),
-  schema: (_a, o, io) => schemaCommand(o as { what: 'pipeline' | 'dataset' }, io),
-  fmt: (a, o, io) => fmtCommand(a[0] as string[], o, io),
-  convert: (a, o, io) => convertCommand(a[0] as string, o, io),
+  schema: (_a, o, io) => schemaCommand(o as { what: 'pipeline' | 'preset' | 'dataset' | 'resolved' }, io),
+  // The DSL tools load chevrotain: imported on use, like the runtime commands.
+  fmt: async (a, o, io) => (await import('./dsl-commands.js')).fmtCommand(a[0] as string[], o, io),
+  convert: async (a, o, io) => (await import('./dsl-commands.js')).convertCommand(a[0] as string, o, io),
   init: async (_a, o, io) => (await import('./report-commands.js')).initCommand(o, io),
-  run: async (a, o, io) => (await import('./report-commands.js')).runWithReporter(a[0] as string, o, io),
+  run: async (a, o, io) => (await import('./report-commands.js')).runWithReporter((a[0] as string[] | undefined) ?? [], o, io),
+  tune: async (a, o, io) => (await import('./tune-commands.js')).tuneCommand(a[0] as string, o, io),
+  worker: async (_a, o, io) => (await import('./queue-commands.js')).workerCommand(o, io),
+  status: async (_a, o, io) => (await import('./queue-commands.js')).statusCommand(o, io),
   predict: async (a, o, io) => (await import('./run-commands.js')).predictCommand(a[0] as string, o, io),
+  evaluate: async (a, o, io) => (await import('./run-commands.js')).evaluateCommand(a[0] as string, o, io),
   import: async (a, o, io) => (await import('./import-commands.js')).importCommand(a[0] as string, o, io),
   watch: async (a, o, io) => (await import('./report-commands.js')).watchCommand(a[0] as string, o, io),
   report: async (a, o, io) => (await import('./report-commands.js')).reportCommand(a[0] as string[], o, io),
@@ -86,13 +90,17 @@ export function buildOption(spec: OptionSpec): Option {
     // Listed in help like commander's own .choices().
     opt.argChoices = [...choices];
   }
+  if (spec.repeatable) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
   if (spec.default !== undefined) opt.default(spec.default, spec.defaultDescription);
   return opt;
 }
 
 function addCommand(parent: Command, spec: CommandSpec, path: string[], io: Io, setCode: (c: number) => void): void {
   const cmd = parent.command(spec.name).description(spec.description);
-  for (const a of spec.args) cmd.argument(a.variadic ? `<${a.name}...>` : `<${a.name}>`, a.description);
+  for (const a of spec.args) {
+    const name = a.variadic ? `${a.name}...` : a.name;
+    cmd.argument(a.optional ? `[${name}]` : `<${name}>`, a.description);
+  }
   for (const o of spec.options) cmd.addOption(buildOption(o));
   if (spec.examples?.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}\n`);
   const full = [...path, spec.name];

@@ -7,6 +7,7 @@ export interface ArgSpec {
   name: string;
   description: string;
   variadic?: boolean;
+  optional?: boolean;
 }
 
 export interface OptionSpec {
@@ -17,6 +18,8 @@ export interface OptionSpec {
   default?: string;
   /** Shown in help instead of nothing when there is a computed default. */
   defaultDescription?: string;
+  /** May be given several times; the values arrive as a list. */
+  repeatable?: boolean;
 }
 
 export interface CommandSpec {
@@ -34,7 +37,9 @@ export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
 /** Models and datasets as shipped: presets with a demo pipeline, and the dataset manifests (plus synthetic data). */
 export const MODEL_CHOICES: readonly string[] = modelNames();
 export const DATASET_CHOICES: readonly string[] = [...datasetNames(), 'synthetic'];
-export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter'] as const;
+export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'trials', 'params'] as const;
+/** Plots of a search directory (`mmsa tune`); the others are plots of a run. */
+export const TUNE_PLOTS = ['trials', 'params'] as const;
 
 const format: OptionSpec = { flags: '--format <format>', description: 'output format', choices: ['text', 'json'], default: 'text' };
 const dataRoot: OptionSpec = { flags: '--data-root <dir>', description: 'directory holding the MMSA dataset folders' };
@@ -45,6 +50,11 @@ const native: OptionSpec = {
   choices: ['auto', 'on', 'off'],
 };
 const threads: OptionSpec = { flags: '--threads <n>', description: 'threads of the native kernels (default: MMSA_THREADS, else every core; results do not depend on it)' };
+const set: OptionSpec = {
+  flags: '--set <key=value>',
+  description: 'override a key of the spec, e.g. train.batch_size=32 or seeds=[1111,1112] (repeatable; checked like the spec)',
+  repeatable: true,
+};
 const reporter: OptionSpec = {
   flags: '--reporter <name>',
   description: 'how progress is shown (auto: the terminal UI on an interactive terminal, plain lines otherwise, e.g. with CI set or TERM=dumb)',
@@ -56,26 +66,35 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'check',
     description: 'check pipeline specs (parse, schema, rules, shapes) and report every problem at once',
-    args: [{ name: 'files', description: 'pipeline specs (.yaml or .mmsa)', variadic: true }],
-    options: [format, dataRoot],
+    args: [{ name: 'files', description: 'pipeline specs (.yaml or .mmsa) or shipped pipeline names (lmf_mosi)', variadic: true }],
+    options: [format, dataRoot, set],
   },
   {
     name: 'plan',
     description: 'print the compiled model and training schedule as stable text',
-    args: [{ name: 'file', description: 'pipeline spec' }],
-    options: [dataRoot, { flags: '--verbose', description: 'list every parameter tensor' }, format],
+    args: [{ name: 'file', description: 'pipeline spec or shipped pipeline name' }],
+    options: [dataRoot, { flags: '--verbose', description: 'list every parameter tensor' }, format, set],
   },
   {
     name: 'compile',
     description: 'print the normalized spec (all defaults filled) or the IR as JSON',
-    args: [{ name: 'file', description: 'pipeline spec' }],
-    options: [{ flags: '--emit <what>', description: 'what to print', choices: ['spec', 'ir'], default: 'spec' }, dataRoot],
+    args: [{ name: 'file', description: 'pipeline spec or shipped pipeline name' }],
+    options: [{ flags: '--emit <what>', description: 'what to print', choices: ['spec', 'ir'], default: 'spec' }, dataRoot, set],
   },
   {
     name: 'schema',
-    description: 'print the JSON Schema of pipeline specs (for editor completion)',
+    description: 'print a JSON Schema for editors (completion and checking as you type)',
     args: [],
-    options: [{ flags: '--what <which>', description: 'which schema', choices: ['pipeline', 'dataset'], default: 'pipeline' }],
+    options: [
+      {
+        flags: '--what <which>',
+        description:
+          'pipeline: a spec file as written (with extends: every key optional, components partial); preset: pipelines/presets/*.yaml; dataset: a dataset manifest; resolved: the merged spec that check validates',
+        choices: ['pipeline', 'preset', 'dataset', 'resolved'],
+        default: 'pipeline',
+      },
+    ],
+    examples: ['mmsa schema > pipeline.schema.json', 'mmsa schema --what preset > preset.schema.json'],
   },
   {
     name: 'fmt',
@@ -106,10 +125,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'run',
-    description: 'train and test a pipeline (every seed), writing runs/<pipeline>/<hash>-<seed>/',
-    args: [{ name: 'file', description: 'pipeline spec' }],
+    description: 'train and test pipelines (every seed), writing runs/<pipeline>/<hash>-<seed>/',
+    args: [{ name: 'files', description: 'pipeline specs or shipped pipeline names (lmf_mosi), one after another (with --queue all at once); or use -m/-d', optional: true, variadic: true }],
     options: [
-      { flags: '--seeds <list>', description: 'comma-separated seeds, overriding the spec (e.g. 1111,1112)' },
+      { flags: '-m, --model <name>', description: "model of a shipped paper config, as MMSA's -m (default with -d: lf_dnn)", choices: MODEL_CHOICES },
+      { flags: '-d, --dataset <name>', description: "dataset of a shipped paper config, as MMSA's -d (default with -m: sims; synthetic: the model's demo)", choices: DATASET_CHOICES },
+      { flags: '-s, --seeds <list>', description: 'seeds overriding the spec: -s 1111 -s 1112 (as MMSA) or 1111,1112', repeatable: true },
+      set,
       { flags: '--max-epochs <n>', description: 'stop after at most n epochs' },
       backend,
       native,
@@ -117,13 +139,60 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--out <dir>', description: 'root directory of runs', default: 'runs' },
       dataRoot,
       { flags: '--force', description: 'train again even when an identical completed run exists' },
+      { flags: '--queue <url>', description: 'put the seeds on a BullMQ queue in Redis (redis://host:port/db) for `mmsa worker` processes' },
       reporter,
     ],
-    examples: ['mmsa run pipelines/demo_self_mm.yaml --max-epochs 3', 'mmsa run pipelines/self_mm_mosi.yaml --seeds 1111 --reporter plain'],
+    examples: [
+      'mmsa run pipelines/demo_self_mm.yaml --max-epochs 3',
+      'mmsa run -d mosi -m lmf -s 1111 -s 1112          # MMSA: python -m MMSA -d mosi -m lmf -s 1111 -s 1112',
+      'mmsa run lmf_mosi --set train.batch_size=32 --reporter plain',
+      'mmsa run lmf_mosi tfn_mosi --queue redis://127.0.0.1:6379/0   # every seed of both on the queue',
+    ],
+  },
+  {
+    name: 'tune',
+    description: "search hyperparameters (the spec's tune: section): each trial an ordinary run directory scored on validation; best.yaml tested once",
+    args: [{ name: 'file', description: 'pipeline spec with a tune: section (or any spec with --preset)' }],
+    options: [
+      { flags: '--trials <n>', description: 'number of trials (overrides tune.budget.trials)' },
+      { flags: '--jobs <n>', description: 'trials run at once, each in its own worker process (default: cores / threads per run)' },
+      { flags: '--preset <name>', description: "a tuning preset merged under tune: (mmsa: MMSA's config_tune.json space for the model)" },
+      { flags: '--queue <url>', description: 'put the trials on a BullMQ queue in Redis (redis://host:port/db) for `mmsa worker` processes' },
+      backend,
+      native,
+      threads,
+      { flags: '--out <dir>', description: 'root directory of runs', default: 'runs' },
+      dataRoot,
+      reporter,
+    ],
+    examples: ['mmsa tune pipelines/demo_lmf_tune.yaml --jobs 2', 'mmsa tune pipelines/lmf_mosi.yaml --preset mmsa', 'mmsa tune pipelines/lmf_mosi.yaml --preset mmsa --queue redis://127.0.0.1:6379/0'],
+  },
+  {
+    name: 'worker',
+    description: 'take runs and trials from a BullMQ queue in Redis and run them (refuses jobs of another mmsa version or native build)',
+    args: [],
+    options: [
+      { flags: '--queue <url>', description: 'the queue: redis://host:port/db' },
+      { flags: '--concurrency <n>', description: 'jobs at once, each in its own worker process', default: '1' },
+      { flags: '--shared', description: "write run directories to each job's --out (a path all machines share) instead of sending the files back" },
+      { flags: '--cache <dir>', description: 'where runs go when not --shared (default: MMSA_WORKER_CACHE, else ~/.cache/mmsa/worker-runs)' },
+      threads,
+    ],
+    examples: ['mmsa worker --queue redis://127.0.0.1:6379/0 --concurrency 2'],
+  },
+  {
+    name: 'status',
+    description: 'what a queue holds (waiting, running, done, failed), its workers, and with --follow the running jobs live',
+    args: [],
+    options: [
+      { flags: '--queue <url>', description: 'the queue: redis://host:port/db' },
+      { flags: '--follow', description: 're-attach: print the running jobs\' events until the queue is idle' },
+      reporter,
+    ],
   },
   {
     name: 'predict',
-    description: "write predictions of a trained run's best checkpoint (id, prediction, label)",
+    description: "write predictions of a trained run's best checkpoint (id, prediction, label; class probabilities for classification)",
     args: [{ name: 'run-dir', description: 'a run directory (runs/<pipeline>/<hash>-<seed>)' }],
     options: [
       { flags: '--data <file>', description: "a feature file in the same layout (default: the run's own dataset)" },
@@ -135,6 +204,22 @@ export const COMMANDS: readonly CommandSpec[] = [
       native,
       threads,
     ],
+  },
+  {
+    name: 'evaluate',
+    description: "metrics of a trained run's best checkpoint on labelled data (its metric set and Loss, as its test results)",
+    args: [{ name: 'run-dir', description: 'a run directory (runs/<pipeline>/<hash>-<seed>)' }],
+    options: [
+      { flags: '--data <file>', description: "a labelled feature file in the run's layout (default: the run's own dataset)" },
+      { flags: '--split <split>', description: 'which split of the file', choices: ['train', 'valid', 'test'], default: 'test' },
+      format,
+      { flags: '--out <file>', description: 'also write the result as .json' },
+      dataRoot,
+      backend,
+      native,
+      threads,
+    ],
+    examples: ['mmsa evaluate runs/lmf_mosi/83e606e3a2af-1111 --data new_clips.pkl', 'mmsa evaluate RUN_DIR --data other.pkl --split valid --format json'],
   },
   {
     name: 'import',
@@ -165,16 +250,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'report',
-    description: 'write a self-contained HTML report (inline SVG plots, spec, manifest) of runs, or one plot as PNG',
-    args: [{ name: 'run-dirs', description: 'run directories (or runs/<pipeline> holding them)', variadic: true }],
+    description: 'write a self-contained HTML report (inline SVG plots, spec, manifest) of runs or searches, or one plot as PNG; several seeds of a spec also get mean +- std, a per-seed table and their curves overlaid',
+    args: [{ name: 'run-dirs', description: 'run directories (or runs/<pipeline> holding them), or search directories of `mmsa tune` (runs/<pipeline>/tune-<hash>)', variadic: true }],
     options: [
       { flags: '--format <format>', description: 'html page or a single png plot', choices: ['html', 'png'], default: 'html' },
-      { flags: '-o, --out <file>', description: 'output file', defaultDescription: 'RUN_DIR/report.html, or RUN_DIR/<plot>.png' },
-      { flags: '--plot <name>', description: 'which plot for --format png', choices: PLOT_CHOICES, default: 'loss' },
+      { flags: '-o, --out <file>', description: 'output file', defaultDescription: 'report.html in the one directory given (a run or runs/<pipeline>), else ./mmsa-report.html; RUN_DIR/<plot>.png' },
+      { flags: '--plot <name>', description: 'which plot for --format png (of a search: trials, the default there, or params)', choices: PLOT_CHOICES, default: 'loss' },
       { flags: '--epoch <n>', description: 'epoch of the ULGM label histogram for --plot labels (default: the last)' },
       { flags: '--title <text>', description: 'page title' },
     ],
-    examples: ['mmsa report runs/demo_self_mm/83e606e3a2af-1111', 'mmsa report RUN_DIR --format png --plot labels -o labels.png'],
+    examples: ['mmsa report runs/demo_self_mm/83e606e3a2af-1111', 'mmsa report runs/lmf_mosi   # every seed: writes runs/lmf_mosi/report.html', 'mmsa report RUN_DIR --format png --plot labels -o labels.png', 'mmsa report runs/demo_lmf_tune/tune-975e4afdcab8   # a search: trials, objective per trial and per parameter'],
   },
   {
     name: 'compare',
@@ -210,14 +295,3 @@ export const COMMANDS: readonly CommandSpec[] = [
 
 // Option values, flags and commands get the same "did you mean" as spec keys.
 export { didYouMean, editDistance } from '../core/did-you-mean.js';
-
-export function findCommand(path: string[]): CommandSpec | undefined {
-  let list: readonly CommandSpec[] = COMMANDS;
-  let found: CommandSpec | undefined;
-  for (const name of path) {
-    found = list.find((c) => c.name === name);
-    if (!found) return undefined;
-    list = found.subcommands ?? [];
-  }
-  return found;
-}

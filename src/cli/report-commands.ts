@@ -11,12 +11,11 @@ import { readJson, readManifest, writeFileAtomic } from '../runtime/run-dir.js';
 import { describeRunState, judgeRun } from '../runtime/run-liveness.js';
 import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
 import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } from '../report/compare.js';
-import { plotScenes, renderHtmlReport, type PlotName } from '../report/html-report.js';
-import { sceneToPng } from '../report/plot/png.js';
+import type { PlotName } from '../report/html-report.js';
 import { isRunDirectory, loadRun, parseEvents } from '../report/run-data.js';
 import type { Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
-import { DATASET_CHOICES, MODEL_CHOICES, PLOT_CHOICES } from './options.js';
+import { DATASET_CHOICES, MODEL_CHOICES, PLOT_CHOICES, TUNE_PLOTS } from './options.js';
 
 type Opts = Record<string, unknown>;
 
@@ -40,13 +39,25 @@ async function makeReporter(requested: unknown, io: Io): Promise<Reporter> {
   return createReporter(name, { out: io.out, err: io.err, ...(io.terminal ? { stdout: io.terminal.stdout, ...(io.terminal.stderr ? { stderr: io.terminal.stderr } : {}) } : {}) }, facts(io));
 }
 
-/** `mmsa run` with the reporter chosen here (the TUI on a terminal, plain lines otherwise, or NDJSON). */
-export async function runWithReporter(file: string, o: Opts, io: Io): Promise<number> {
+/**
+ * `mmsa run [FILE...] [-m MODEL -d DATASET]` with the reporter chosen here (the TUI on a terminal, plain lines
+ * otherwise, or NDJSON): on a queue all seeds of all specs go out together; locally the specs run one after another.
+ */
+export async function runWithReporter(files: string[], o: Opts, io: Io): Promise<number> {
   const { runCommand } = await import('./run-commands.js');
   const name = chooseReporter(o['reporter'] as ReporterChoice | undefined, facts(io));
   const { reporter: _r, ...rest } = o;
-  if (name !== 'tui') return runCommand(file, { ...rest, reporter: name }, io);
-  return runCommand(file, { ...rest, reporter: await makeReporter('tui', io) }, io);
+  if (o['queue']) {
+    const { runQueueCommand } = await import('./queue-commands.js');
+    return runQueueCommand(files, rest, io, await makeReporter(name, io));
+  }
+  // No file: the spec comes from -m/-d (or the command says what it needs).
+  for (const file of files.length > 0 ? files : [undefined]) {
+    const code = name !== 'tui' ? await runCommand(file, { ...rest, reporter: name }, io) : await runCommand(file, { ...rest, reporter: await makeReporter('tui', io) }, io);
+    // A failure or Ctrl-C stops the list: the later files would meet the same cause (or the user wants out).
+    if (code !== 0) return code;
+  }
+  return 0;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -146,7 +157,7 @@ export function expandRunDirs(args: string[], cwd: string): string[] {
 
 export async function reportCommand(args: string[], o: Opts, io: Io): Promise<number> {
   const format = (o['format'] as string | undefined) ?? 'html';
-  const plot = ((o['plot'] as string | undefined) ?? 'loss') as PlotName;
+  const plot = ((o['plot'] as string | undefined) ?? 'loss') as PlotName | (typeof TUNE_PLOTS)[number];
   if (!PLOT_CHOICES.includes(plot)) return usage(io, `--plot must be one of ${PLOT_CHOICES.join(', ')}, got '${plot}'`);
   let epoch: number | undefined;
   if (o['epoch'] !== undefined) {
@@ -154,35 +165,62 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
     if (!Number.isInteger(epoch) || epoch < 1) return usage(io, `--epoch expects a positive integer, got '${String(o['epoch'])}'`);
   }
   try {
-    const dirs = expandRunDirs(args, io.cwd);
+    // Search directories of `mmsa tune` are reported as searches; everything else as runs.
+    const { isTuneDirectory, loadTune } = await import('../report/tune-data.js');
+    const tuneArgs = args.filter((a) => isTuneDirectory(resolve(io.cwd, a)));
+    const tunes = tuneArgs.map((a) => loadTune(resolve(io.cwd, a)));
+    const runArgs = args.filter((a) => !tuneArgs.includes(a));
+    const dirs = runArgs.length > 0 ? expandRunDirs(runArgs, io.cwd) : [];
     const runs = dirs.map(loadRun);
     for (const r of runs) {
       if (r.manifest && r.manifest.status === 'running') io.err(`note: ${r.dir} ${describeRunState(r.manifest)}\n`);
     }
+    // Vega, Vega-Lite and resvg load only for `mmsa report` (not for run, watch or compare, which share this module).
+    const { plotSpecs, renderHtmlReport } = await import('../report/html-report.js');
+    if (format === 'png' && tunes.length > 0) {
+      const t = tunes[0]!;
+      if (tunes.length + runs.length > 1) io.err(`note: --format png draws one plot; using ${t.dir}\n`);
+      // --plot defaults to a run's first plot (loss); a search's first plot is its trials.
+      const which = plot === 'loss' ? 'trials' : plot;
+      if (which !== 'trials' && which !== 'params') return usage(io, `--plot ${plot} is a plot of a run; a search has: ${TUNE_PLOTS.join(', ')}`);
+      const { tuneParamsSpec, tuneTrialsSpec } = await import('../report/plot/vega-specs.js');
+      const spec = which === 'trials' ? tuneTrialsSpec(t) : tuneParamsSpec(t);
+      if (!spec) throw new MmsaError('MSA6722', `cannot draw plot '${which}' of ${t.dir}: no trial has finished yet`, { hint: 'run `mmsa tune` until a trial finishes' });
+      const out = resolve(io.cwd, (o['out'] as string | undefined) ?? join(t.dir, `${which}.png`));
+      const { renderPng } = await import('../report/plot/render.js');
+      writeFileAtomic(out, await renderPng(spec), { what: 'the plot', elsewhere: 'pass another -o' });
+      io.err(`wrote ${out}\n`);
+      return 0;
+    }
     if (format === 'png') {
+      if ((TUNE_PLOTS as readonly string[]).includes(plot)) return usage(io, `--plot ${plot} is a plot of a search: pass its directory (runs/<pipeline>/tune-<hash>)`);
       const run = runs[0]!;
       if (runs.length > 1) io.err(`note: --format png draws one plot; using ${run.dir}\n`);
       const ep = plot === 'labels' ? (epoch ?? run.histograms[run.histograms.length - 1]?.epoch) : undefined;
-      const scene = plotScenes(run, plot, ep)[0];
-      if (!scene) {
+      const spec = plotSpecs(run, plot as PlotName, ep)[0];
+      if (!spec) {
         const why: Record<PlotName, string> = {
           loss: 'it has no finished epochs in events.ndjson',
           metrics: 'it has no finished epochs in events.ndjson',
           drift: 'it has no ULGM task (drift is reported by Self-MM\'s label generation)',
           labels: epoch !== undefined ? `it has no ULGM label histogram for epoch ${epoch}` : 'it has no ULGM label histograms (Self-MM runs made by this version record them)',
-          scatter: 'it has no predictions.csv (written after the test evaluation)',
+          scatter: run.predictions?.some((p) => p.probabilities) ? 'it is a classification run (see --plot confusion)' : 'it has no predictions.csv (written after the test evaluation)',
+          confusion: run.predictions ? 'it is not a classification run (predictions.csv has no class probabilities)' : 'it has no predictions.csv (written after the test evaluation)',
         };
-        throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${why[plot]}`, { hint: `plots: ${PLOT_CHOICES.join(', ')}` });
+        throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${why[plot as PlotName]}`, { hint: `plots: ${PLOT_CHOICES.join(', ')}` });
       }
       const out = resolve(io.cwd, (o['out'] as string | undefined) ?? join(run.dir, `${plot}.png`));
-      writeFileAtomic(out, sceneToPng(scene), { what: 'the plot', elsewhere: 'pass another -o' });
+      const { renderPng } = await import('../report/plot/render.js');
+      writeFileAtomic(out, await renderPng(spec), { what: 'the plot', elsewhere: 'pass another -o' });
       io.err(`wrote ${out}\n`);
       return 0;
     }
-    const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (runs.length === 1 ? join(runs[0]!.dir, 'report.html') : 'mmsa-report.html'));
+    // One directory argument (a run, or runs/<pipeline> holding its seeds): the report goes into it, as --help says.
+    const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (args.length === 1 ? join(resolve(io.cwd, args[0]!), 'report.html') : 'mmsa-report.html'));
     const title = o['title'] as string | undefined;
-    writeFileAtomic(out, renderHtmlReport(runs, { ...(title ? { title } : {}), generatedAt: new Date().toISOString() }), { what: 'the report', elsewhere: 'pass another -o' });
-    io.err(`wrote ${out} (${runs.length} run${runs.length === 1 ? '' : 's'})\n`);
+    writeFileAtomic(out, await renderHtmlReport(runs, { ...(title ? { title } : {}), generatedAt: new Date().toISOString(), tunes }), { what: 'the report', elsewhere: 'pass another -o' });
+    const what = [tunes.length ? `${tunes.length} search${tunes.length === 1 ? '' : 'es'}` : '', runs.length || !tunes.length ? `${runs.length} run${runs.length === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ');
+    io.err(`wrote ${out} (${what})\n`);
     return 0;
   } catch (e) {
     return failed(io, e);

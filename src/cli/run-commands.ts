@@ -4,26 +4,37 @@
 
 import { existsSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { compileFileAsync, type CompileResult } from '../compiler/compile.js';
 import { hasErrors, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics } from '../compiler/diagnostics/format.js';
-import { SourceFile, SourceHost } from '../compiler/source/source-file.js';
+import { SourceHost } from '../compiler/source/source-file.js';
 import { MmsaError } from '../errors.js';
 import type { BackendName } from '../runtime/backend.js';
 import type { NativeMode } from '../runtime/native.js';
 import type { RunEvent } from '../runtime/events.js';
 import { EXIT_IO, isOutputError, NO_SPACE, NOT_WRITABLE } from '../runtime/fs-errors.js';
-import { assertRunDir, csvCell, jsonReplacer, lockSpecPath, readJson, readManifest, settleOpenRunDirs, writeFileAtomic, type LockFile } from '../runtime/run-dir.js';
+import { assertRunDir, jsonReplacer, lockSpecPath, readJson, readManifest, settleOpenRunDirs, writeFileAtomic, type LockFile } from '../runtime/run-dir.js';
 import type { RunOptions } from '../runtime/run.js';
 import { judgeRun, type RunState } from '../runtime/run-liveness.js';
 import { readCheckpoint, recoverCheckpoint } from '../runtime/train/checkpoint.js';
+import type { Ir } from '../compiler/ir/types.js';
+import type { LoadedDataset, SplitData } from '../runtime/data/types.js';
+import type { LoweredPipeline } from '../runtime/lower/types.js';
 import { createNdjsonReporter } from '../report/ndjson-reporter.js';
 import { createPlainReporter, type Reporter } from '../report/plain-reporter.js';
 import type { Io } from './main.js';
+import { compileSpecValue } from '../tune/trial-spec.js';
+import type { JsonValue } from '../compiler/spec/spec-tree.js';
+import { parseSets, resolveModelDataset, resolveSpecArg, type ResolvedSpec } from './resolve-spec.js';
 
 export interface RunCommandOptions {
-  /** `1,2,3` or numbers. */
-  seeds?: string | number[];
+  /** `1,2,3`, repeated `-s` values (each may be a list), or numbers. */
+  seeds?: string | string[] | number[];
+  /** MMSA's `-m MODEL -d DATASET`: the shipped paper config (instead of a file). */
+  model?: string;
+  dataset?: string;
+  /** `--set KEY=VALUE` overrides of spec keys (recorded in the lock file). */
+  set?: string[];
   maxEpochs?: string | number;
   backend?: BackendName;
   /** --native auto|on|off and --threads N (mmsa's native kernels under wasm). */
@@ -57,9 +68,10 @@ export function usage(io: Io, msg: string): number {
   return 2;
 }
 
-export function parseSeeds(v: string | number[] | undefined): number[] | undefined | Error {
+export function parseSeeds(v: string | string[] | number[] | undefined): number[] | undefined | Error {
   if (v === undefined) return undefined;
-  if (Array.isArray(v)) return v;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
+  if (Array.isArray(v)) return parseSeeds(v.join(','));
   const parts = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const seeds = parts.map(Number);
   if (parts.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) return new Error(`--seeds expects non-negative integers separated by commas (e.g. 1111,1112), got '${v}'`);
@@ -107,7 +119,20 @@ function exitCodeOfSignal(sig: NodeJS.Signals): number {
   return sig === 'SIGTERM' ? 143 : 130;
 }
 
-export async function runCommand(file: string, opts: RunCommandOptions, io: Io): Promise<number> {
+/** The spec of `mmsa run [file] [-m MODEL -d DATASET]`, checked; the note says which file a name or -m/-d picked. */
+export function resolveRunSpec(file: string | undefined, opts: Pick<RunCommandOptions, 'model' | 'dataset'>, io: Io): ResolvedSpec | Error {
+  const byName = opts.model !== undefined || opts.dataset !== undefined;
+  if (file !== undefined && byName) return new Error(`give a spec file or -m/-d, not both (got '${file}' and ${opts.model ? `-m ${opts.model}` : `-d ${opts.dataset}`})`);
+  if (file !== undefined) return resolveSpecArg(file, io.cwd);
+  if (byName) return resolveModelDataset(opts.model, opts.dataset, io.cwd);
+  return new Error('mmsa run needs a spec: a file, a shipped pipeline name (e.g. lmf_mosi) or -m MODEL -d DATASET as in MMSA');
+}
+
+export async function runCommand(file: string | undefined, opts: RunCommandOptions, io: Io): Promise<number> {
+  const spec = resolveRunSpec(file, opts, io);
+  if (spec instanceof Error) return usage(io, spec.message);
+  const sets = parseSets(opts.set);
+  if (sets instanceof Error) return usage(io, sets.message);
   const seeds = parseSeeds(opts.seeds);
   if (seeds instanceof Error) return usage(io, seeds.message);
   let maxEpochs: number | undefined;
@@ -123,15 +148,17 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
 
   const host = new SourceHost();
   const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
-  const compiled = compileFile(resolve(io.cwd, file), { env: io.env, host, ...(dataRoot ? { dataRoot } : {}) });
+  if (spec.note) io.err(`${spec.note}\n`);
+  const compiled = await compileFileAsync(spec.path, { env: io.env, host, ...(dataRoot ? { dataRoot } : {}), ...(sets.length ? { set: sets } : {}) });
   if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
   if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
 
-  const { runPipeline } = await import('../runtime/run.js');
+  // Announces the run (the reporter's header) before the runtime and tfjs load.
+  const { startPipeline } = await import('../runtime/run-start.js');
   const sig = opts.signal ? undefined : installSignals(io);
   const signal = opts.signal ?? sig!.signal;
   try {
-    const it = runPipeline(compiled, {
+    const it = startPipeline(compiled, {
       outRoot: resolve(io.cwd, opts.out ?? 'runs'),
       ...(seeds ? { seeds } : {}),
       ...(maxEpochs !== undefined ? { maxEpochs } : {}),
@@ -140,7 +167,8 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
       ...(dataRoot ? { dataRoot } : {}),
       ...(opts.force ? { force: true } : {}),
       signal,
-      command: ['mmsa', 'run', file, ...commandFlags(opts)],
+      command: ['mmsa', 'run', ...(file !== undefined ? [file] : []), ...commandFlags(opts)],
+      ...(sets.length ? { set: sets } : {}),
       ...(opts.runtime ?? {}),
     });
     let r = await it.next();
@@ -161,7 +189,10 @@ export async function runCommand(file: string, opts: RunCommandOptions, io: Io):
 
 function commandFlags(o: RunCommandOptions): string[] {
   const f: string[] = [];
+  if (o.model !== undefined) f.push('-m', o.model);
+  if (o.dataset !== undefined) f.push('-d', o.dataset);
   if (o.seeds !== undefined) f.push('--seeds', Array.isArray(o.seeds) ? o.seeds.join(',') : o.seeds);
+  for (const s of o.set ?? []) f.push('--set', s);
   if (o.maxEpochs !== undefined) f.push('--max-epochs', String(o.maxEpochs));
   if (o.backend) f.push('--backend', o.backend);
   if (o.native) f.push('--native', o.native);
@@ -205,78 +236,92 @@ export interface PredictCommandOptions {
 /** Compiles a run's lock file (the normalized spec) as if it sat beside the original spec. */
 export function compileLock(runDir: string, io: Io, opts: { dataRoot?: string } = {}): { compiled: CompileResult; lock: LockFile; host: SourceHost } {
   const lock = readJson<LockFile>(join(runDir, 'spec.lock.json'));
-  const host = new SourceHost();
-  const path = lockSpecPath(lock);
-  host.add(new SourceFile(path, `${JSON.stringify(lock.spec, null, 2)}\n`));
-  const compiled = compileFile(path, { env: io.env, host, ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}) });
-  return { compiled, lock, host };
+  const compiled = compileSpecValue(lock.spec as JsonValue, lockSpecPath(lock), { env: io.env, ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}) });
+  return { compiled, lock, host: compiled.host };
 }
 
-export async function predictCommand(runDir: string, opts: PredictCommandOptions, io: Io): Promise<number> {
+/** A trained run ready to score data: its IR (dataset pointed at --data when given), data, model with the best weights. */
+interface TrainedRun {
+  dir: string;
+  ir: Ir;
+  data: LoadedDataset;
+  pipeline: LoweredPipeline;
+  runtime: typeof import('../runtime/train/evaluate.js');
+}
+
+/**
+ * Loads what `predict` and `evaluate` share: the run's lock file compiled as at training time, the data (the run's own
+ * dataset, or `--data` in the same layout, of which only `split` has to exist), the backend the run used and the model
+ * with its best checkpoint. Returns an exit code when diagnostics were printed.
+ */
+async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kernels: { native?: NativeMode; threads?: number }, io: Io): Promise<TrainedRun | number> {
   const dir = resolve(io.cwd, runDir);
   const split = opts.split ?? 'test';
+  assertRunDir(dir);
+  const state = checkFinished(dir, Boolean(opts.unfinished), io);
+  // A writer killed inside a checkpoint swap leaves checkpoint/ missing with complete copies beside it (never
+  // touched while the owner lives).
+  if (state !== 'running') {
+    const restored = recoverCheckpoint(join(dir, 'checkpoint'));
+    if (restored) io.err(`note: restored ${join(dir, 'checkpoint')} from ${restored}, left by a writer that was killed while replacing it\n`);
+  }
+  if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
+    throw new MmsaError('MSA6711', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
+  }
+  const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
+  const { compiled, host, lock } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
+  if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
+  if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
+  let ir = compiled.ir;
+  // The weights the run trained from: a branch (main) may have moved since, the commit recorded in the lock has not.
+  if (lock.pretrained) {
+    const pins = lock.pretrained;
+    ir = { ...ir, nodes: ir.nodes.map((n) => (pins[n.id]?.commit ? { ...n, config: { ...n.config, revision: pins[n.id]!.commit } } : n)) };
+  }
+  if (opts.data) {
+    const path = resolve(io.cwd, opts.data);
+    ir = { ...ir, dataset: { ...ir.dataset, source: 'custom', path, sha256: null } };
+  }
+  const manifest = readManifest(dir);
+  const [{ setupBackend }, { loadDataset }, { lowerPipeline }, runtime] = await Promise.all([
+    import('../runtime/backend.js'),
+    import('../runtime/data/load-dataset.js'),
+    import('../runtime/lower/lower-pipeline.js'),
+    import('../runtime/train/evaluate.js'),
+  ]);
+  await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
+  const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}) });
+  const ckpt = readCheckpoint(join(dir, 'checkpoint'));
+  const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: Math.max(1, data.train.n) });
+  try {
+    pipeline.model.store.loadStateDict(ckpt.weights);
+  } catch (e) {
+    pipeline.optimizer.dispose();
+    pipeline.model.dispose();
+    throw new MmsaError('MSA6711', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
+  }
+  return { dir, ir, data, pipeline, runtime };
+}
+
+function checkScoringOptions(opts: PredictCommandOptions, io: Io, outExts: string[]): { native?: NativeMode; threads?: number } | number {
+  const split = opts.split ?? 'test';
   if (!['train', 'valid', 'test'].includes(split)) return usage(io, `--split must be train, valid or test, got '${split}'`);
-  if (opts.out && !['.csv', '.json'].includes(extname(opts.out).toLowerCase())) return usage(io, `--out must end in .csv or .json, got '${opts.out}'`);
+  if (opts.out && !outExts.includes(extname(opts.out).toLowerCase())) return usage(io, `--out must end in ${outExts.join(' or ')}, got '${opts.out}'`);
   const kernels = parseKernelOptions(opts);
   if (kernels instanceof Error) return usage(io, kernels.message);
+  return kernels;
+}
+
+/** Loads the run, hands it to `score`, and frees the model whatever happens; MmsaErrors become exit code 1. */
+async function withTrainedRun(runDir: string, opts: PredictCommandOptions, kernels: { native?: NativeMode; threads?: number }, io: Io, score: (run: TrainedRun) => number | Promise<number>): Promise<number> {
   try {
-    assertRunDir(dir);
-    const state = checkFinished(dir, Boolean(opts.unfinished), io);
-    // A writer killed inside a checkpoint swap leaves checkpoint/ missing with complete copies beside it (never
-    // touched while the owner lives).
-    if (state !== 'running') {
-      const restored = recoverCheckpoint(join(dir, 'checkpoint'));
-      if (restored) io.err(`note: restored ${join(dir, 'checkpoint')} from ${restored}, left by a writer that was killed while replacing it\n`);
-    }
-    if (!existsSync(join(dir, 'checkpoint', 'model.json'))) {
-      throw new MmsaError('MSA6711', `${dir} has no checkpoint (checkpoint/model.json)`, { hint: 'the run ended before its first validation improvement; train it again with `mmsa run`' });
-    }
-    const dataRoot = opts.dataRoot ? resolve(io.cwd, opts.dataRoot) : undefined;
-    const { compiled, host, lock } = compileLock(dir, io, dataRoot ? { dataRoot } : {});
-    if (compiled.diagnostics.length > 0) printDiagnostics(compiled.diagnostics, host, io);
-    if (hasErrors(compiled.diagnostics) || !compiled.ir) return 1;
-    let ir = compiled.ir;
-    // The weights the run trained from: a branch (main) may have moved since, the commit recorded in the lock has not.
-    if (lock.pretrained) {
-      const pins = lock.pretrained;
-      ir = { ...ir, nodes: ir.nodes.map((n) => (pins[n.id]?.commit ? { ...n, config: { ...n.config, revision: pins[n.id]!.commit } } : n)) };
-    }
-    if (opts.data) {
-      const path = resolve(io.cwd, opts.data);
-      ir = { ...ir, dataset: { ...ir.dataset, source: 'custom', path, sha256: null } };
-    }
-    const manifest = readManifest(dir);
-    const [{ setupBackend }, { loadDataset }, { lowerPipeline }, { predictSplit }] = await Promise.all([
-      import('../runtime/backend.js'),
-      import('../runtime/data/load-dataset.js'),
-      import('../runtime/lower/lower-pipeline.js'),
-      import('../runtime/train/evaluate.js'),
-    ]);
-    await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
-    const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}) });
-    const ckpt = readCheckpoint(join(dir, 'checkpoint'));
-    const pipeline = lowerPipeline(ir, { seed: manifest?.seed ?? 0, trainSize: Math.max(1, data.train.n) });
+    const run = await loadTrainedRun(runDir, opts, kernels, io);
+    if (typeof run === 'number') return run;
     try {
-      try {
-        pipeline.model.store.loadStateDict(ckpt.weights);
-      } catch (e) {
-        throw new MmsaError('MSA6711', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
-      }
-      const { ids, predictions, labels } = predictSplit(ir, pipeline, data[split]);
-      const rows = ids.map((id, i) => ({ id, prediction: predictions[i]!, label: labels ? labels[i]! : null }));
-      const outCtx = { what: 'the predictions', elsewhere: 'pass another --out' };
-      if (opts.out && extname(opts.out).toLowerCase() === '.json') {
-        writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(rows, jsonReplacer, 2)}\n`, outCtx);
-      } else {
-        const csv = `id,prediction,label\n${rows.map((r) => [csvCell(r.id), csvCell(r.prediction), r.label === null ? '' : csvCell(r.label)].join(',')).join('\n')}\n`;
-        if (opts.out) writeFileAtomic(resolve(io.cwd, opts.out), csv, outCtx);
-        else io.out(csv);
-      }
-      if (opts.out) io.err(`wrote ${rows.length} predictions (${split}) to ${opts.out}\n`);
-      return 0;
+      return await score(run);
     } finally {
-      pipeline.optimizer.dispose();
-      pipeline.model.dispose();
+      run.pipeline.optimizer.dispose();
+      run.pipeline.model.dispose();
     }
   } catch (e) {
     if (e instanceof MmsaError) {
@@ -285,6 +330,78 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
     }
     throw e;
   }
+}
+
+export async function predictCommand(runDir: string, opts: PredictCommandOptions, io: Io): Promise<number> {
+  const split = opts.split ?? 'test';
+  const kernels = checkScoringOptions(opts, io, ['.csv', '.json']);
+  if (typeof kernels === 'number') return kernels;
+  return withTrainedRun(runDir, opts, kernels, io, (run) => {
+    const { ir, data, pipeline } = run;
+    const { predictSplit, predictionsCsv, softmaxRow } = run.runtime;
+    const { ids, predictions, outputs, labels } = predictSplit(ir, pipeline, data[split]);
+    // Classification heads give one logit per class: the prediction is the class, with its softmax probabilities.
+    const classes = (outputs[0]?.length ?? 1) > 1;
+    const rows = ids.map((id, i) => ({
+      id,
+      prediction: predictions[i]!,
+      label: labels ? labels[i]! : null,
+      ...(classes ? { probabilities: softmaxRow(outputs[i]!) } : {}),
+    }));
+    const outCtx = { what: 'the predictions', elsewhere: 'pass another --out' };
+    if (opts.out && extname(opts.out).toLowerCase() === '.json') {
+      writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(rows, jsonReplacer, 2)}\n`, outCtx);
+    } else {
+      const csv = predictionsCsv(ids, outputs, rows.map((r) => r.label));
+      if (opts.out) writeFileAtomic(resolve(io.cwd, opts.out), csv, outCtx);
+      else io.out(csv);
+    }
+    if (opts.out) io.err(`wrote ${rows.length} predictions (${split}) to ${opts.out}\n`);
+    return 0;
+  });
+}
+
+export interface EvaluateCommandOptions extends PredictCommandOptions {
+  format?: 'text' | 'json';
+}
+
+/**
+ * `mmsa evaluate RUN_DIR --data FILE`: the run's metrics (its metric set and Loss, as its test results) on labelled
+ * data it was not trained on. The data passes through `perturb` before scoring: the place for robustness options
+ * (missing modalities, noise) that score the same model on altered inputs.
+ */
+export async function evaluateCommand(runDir: string, opts: EvaluateCommandOptions, io: Io, perturb: ((split: SplitData) => SplitData)[] = []): Promise<number> {
+  const split = opts.split ?? 'test';
+  const format = opts.format ?? 'text';
+  if (format !== 'text' && format !== 'json') return usage(io, `--format must be text or json, got '${String(format)}'`);
+  const kernels = checkScoringOptions(opts, io, ['.json']);
+  if (typeof kernels === 'number') return kernels;
+  return withTrainedRun(runDir, opts, kernels, io, (run) => {
+    const { ir, data, pipeline } = run;
+    let part = data[split];
+    for (const p of perturb) part = p(part);
+    if (Object.keys(part.labels).length === 0) {
+      throw new MmsaError('MSA6706', `${opts.data ?? 'the dataset'}: split '${split}' has no labels to evaluate against`, {
+        hint: `evaluation needs the label key the run was trained on (${Object.values(ir.dataset.labels).join(', ')}); for unlabelled data use \`mmsa predict\``,
+      });
+    }
+    // New data is scored in file order: a fixed batching, so the same file gives the same Loss every time.
+    const r = run.runtime.evaluateSplit(ir, pipeline, part, { seed: 0, epoch: 0, shuffle: false });
+    const result = { runDir: run.dir, data: opts.data ? resolve(io.cwd, opts.data) : ir.dataset.path ?? ir.dataset.name, split, n: part.n, metrics: r.metrics };
+    const w = Math.max(6, ...Object.keys(r.metrics).map((x) => x.length));
+    const text =
+      format === 'json'
+        ? `${JSON.stringify(result, jsonReplacer, 2)}\n`
+        : `${ir.pipeline} (${run.dir}) on ${result.data} [${split}, ${part.n} samples]\n${Object.entries(r.metrics)
+            .map(([k, v]) => `  ${k.padEnd(w)}  ${Number.isFinite(v) ? v.toFixed(4) : 'nan'}`)
+            .join('\n')}\n`;
+    if (opts.out) {
+      writeFileAtomic(resolve(io.cwd, opts.out), `${JSON.stringify(result, jsonReplacer, 2)}\n`, { what: 'the evaluation', elsewhere: 'pass another --out' });
+      io.err(`wrote ${opts.out}\n`);
+    }
+    io.out(text);
+    return 0;
+  });
 }
 
 /**

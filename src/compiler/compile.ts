@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { datasetsDir, presetsDir } from '../paths.js';
 import { checkSpec } from './check/check-spec.js';
-import { DiagnosticBag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
+import { capDiagnostics, DiagnosticBag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { buildIr } from './ir/build-ir.js';
 import type { Ir, ResolvedDataset } from './ir/types.js';
 import { validateSchema } from './schema/validate-schema.js';
@@ -12,11 +12,13 @@ import { SourceHost, type Span } from './source/source-file.js';
 import { loadWithExtends } from './spec/extends.js';
 import { fillDefaults } from './spec/fill-defaults.js';
 import { interpolateTree, type Env } from './spec/interpolate.js';
+import { applyOverrides } from './spec/overrides.js';
 import { resolveDataset } from './spec/resolve-dataset.js';
 import { applySemanticDefaults } from './spec/normalize-spec.js';
 import { spanAt, toValue, type SpecNode, type SpecPath } from './spec/spec-tree.js';
 import type { PipelineSpec } from './spec/types.generated.js';
-import { parseSpecFile } from './syntax/parse-file.js';
+import { DslFrontEndNotLoaded, loadDslFrontEnd, parseSpecFile } from './syntax/parse-file.js';
+import { mergeTunePreset } from '../tune/tune-preset.js';
 
 export type Phase = 'parse' | 'schema' | 'check' | 'ir';
 
@@ -29,6 +31,15 @@ export interface CompileOptions {
   until?: Phase;
   presetsDir?: string;
   datasetsDir?: string;
+  /** A tuning preset to merge under `tune:` (`mmsa tune --preset mmsa`). */
+  tunePreset?: string;
+  /** Changes the merged tree before interpolation and schema (a tuning trial's settings). */
+  transform?: (tree: SpecNode, bag: DiagnosticBag) => SpecNode;
+  /**
+   * `--set KEY=VALUE` overrides (`train.batch_size=32`), merged over the spec after `extends`; checked like the spec,
+   * with locations in a "command line" source. Check their shape first with parseOverride (a malformed one throws).
+   */
+  set?: readonly string[];
 }
 
 export interface CompileResult {
@@ -55,7 +66,7 @@ export function compileFile(file0: string, opts: CompileOptions = {}): CompileRe
   const until = opts.until ?? 'ir';
   const result: CompileResult = { file, host, diagnostics: [], files: [] };
   const finish = () => {
-    result.diagnostics = sortDiagnostics(bag.items);
+    result.diagnostics = capDiagnostics(sortDiagnostics(bag.items));
     return result;
   };
 
@@ -70,9 +81,15 @@ export function compileFile(file0: string, opts: CompileOptions = {}): CompileRe
   }
   if (until === 'parse') return finish();
 
+  const presets = opts.presetsDir ?? presetsDir();
+  tree = mergeTunePreset(tree, { files: loaded.files, presetsDir: presets, parseFile: (p) => parseSpecFile(p, host), ...(opts.tunePreset ? { preset: opts.tunePreset } : {}) }, bag);
+  tree = applyOverrides(tree, opts.set ?? [], host, bag);
+  // A trial's settings come last: they win over the spec, its presets and --set.
+  if (opts.transform) tree = opts.transform(tree, bag);
+  if (bag.hasErrors) return finish();
   tree = interpolateTree(tree, env, bag);
   // Phase 2 on the merged spec.
-  bag.push(...validateSchema(tree, 'pipeline'));
+  bag.pushAll(validateSchema(tree, 'pipeline'));
   if (bag.hasErrors) return finish();
 
   // Phase 3: defaults from the schemas, then defaults that depend on the dataset.
@@ -109,3 +126,17 @@ export function compileFile(file0: string, opts: CompileOptions = {}): CompileRe
   return finish();
 }
 
+
+/**
+ * compileFile for callers that can wait: loads the .mmsa front end first when the file, or anything it extends, is
+ * .mmsa (the CLI uses this, so YAML specs never pay for the DSL parser).
+ */
+export async function compileFileAsync(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
+  try {
+    return compileFile(file, opts);
+  } catch (e) {
+    if (!(e instanceof DslFrontEndNotLoaded)) throw e;
+  }
+  await loadDslFrontEnd();
+  return compileFile(file, opts);
+}

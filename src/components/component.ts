@@ -6,7 +6,7 @@ import type { MessageCode } from '../core/messages.js';
 import type { DiagnosticExtras } from '../compiler/diagnostics/diagnostic.js';
 import type { RuleContext } from '../compiler/check/rule.js';
 import type { Span } from '../compiler/source/source-file.js';
-import type { IrNode, ParamDecl, ResolvedDataset, ScheduleHook, TensorType } from '../compiler/ir/types.js';
+import type { Ir, IrNode, ParamDecl, ResolvedDataset, ScheduleHook, TensorType } from '../compiler/ir/types.js';
 import type { SpecPath } from '../compiler/spec/spec-tree.js';
 import type { Modality } from '../compiler/spec/types.generated.js';
 
@@ -107,6 +107,11 @@ export interface ComponentDef<P = any> {
   schema: string;
   /** One sentence for docs and `mmsa schema`. */
   doc: string;
+  /**
+   * Encoders reading several nodes: their references (`inputs: [text, audio]`, `encoders.text:private`) with their
+   * paths; without it an encoder reads the one modality of its key or `modality:`.
+   */
+  reads?(params: P): ComponentRef[];
   /** How many inputs the node reads (fusions; encoders with `inputs:`). Default: exactly one. */
   arity?: { min: number; max: number };
   /** What input kinds the component accepts (encoders/fusions/heads). */
@@ -171,6 +176,36 @@ export interface ComponentDef<P = any> {
    * too), and tensors MMSA's module holds that are no parameters here (skipped on import).
    */
   mmsaNames?: MmsaNames;
+  /**
+   * The memory plan: what the node holds in a step and an evaluation batch, where a generic bound (16 floats per sample
+   * for every input and output element) would be far off (BERT's layers).
+   */
+  stepMemory?(node: IrNode<P>, ctx: MemoryContext): NodeMemory;
+  /** The spec change that freezes the node (`finetune: false`), which the memory plan suggests when it does not fit. */
+  freezeWith?: string;
+}
+
+/** What a layer keeps for its backward pass: everything ('keep') or its input only, recomputing the rest ('recompute'). */
+export type ActivationMode = 'keep' | 'recompute';
+
+/** Bytes one node holds during a training step and an evaluation batch (the memory plan adds them up before training). */
+export interface NodeMemory {
+  /** Held in the tensor backend until the step's backward pass ends. */
+  saved: number;
+  /** In the backend for a moment (one layer's scratch). */
+  transient: number;
+  /** In JS memory during a step. */
+  host: number;
+  /** In the backend during an evaluation batch. */
+  eval: number;
+}
+
+export interface MemoryContext {
+  ir: Ir;
+  batch: number;
+  mode: ActivationMode;
+  /** The node's parameters are not trained (no gradients, no saved activations). */
+  frozen: boolean;
 }
 
 export interface MmsaNames {

@@ -9,6 +9,7 @@ import gruEncoder from './encoders/gru/define.js';
 import lstmEncoder from './encoders/lstm/define.js';
 import mlpEncoder from './encoders/mlp/define.js';
 import precomputedEncoder from './encoders/precomputed/define.js';
+import sharedPrivateEncoder from './encoders/shared_private/define.js';
 import subnetEncoder from './encoders/subnet/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
 import concatFusion from './fusions/concat/define.js';
@@ -20,6 +21,7 @@ import tensorFusion from './fusions/tensor/define.js';
 import classificationHead from './heads/classification/define.js';
 import regressionHead from './heads/regression/define.js';
 import crossEntropyTask from './tasks/cross_entropy/define.js';
+import diffTask from './tasks/diff/define.js';
 import l1Task from './tasks/l1/define.js';
 import mseTask from './tasks/mse/define.js';
 import ulgmTask from './tasks/ulgm/define.js';
@@ -31,6 +33,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   lstmEncoder,
   mlpEncoder,
   precomputedEncoder,
+  sharedPrivateEncoder,
   subnetEncoder,
   textLstmEncoder,
   concatFusion,
@@ -42,6 +45,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   classificationHead,
   regressionHead,
   crossEntropyTask,
+  diffTask,
   l1Task,
   mseTask,
   ulgmTask,

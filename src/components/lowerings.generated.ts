@@ -9,6 +9,7 @@ import gruEncoder from './encoders/gru/lower.js';
 import lstmEncoder from './encoders/lstm/lower.js';
 import mlpEncoder from './encoders/mlp/lower.js';
 import precomputedEncoder from './encoders/precomputed/lower.js';
+import sharedPrivateEncoder from './encoders/shared_private/lower.js';
 import subnetEncoder from './encoders/subnet/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
 import concatFusion from './fusions/concat/lower.js';
@@ -20,6 +21,7 @@ import tensorFusion from './fusions/tensor/lower.js';
 import classificationHead from './heads/classification/lower.js';
 import regressionHead from './heads/regression/lower.js';
 import crossEntropyTask from './tasks/cross_entropy/lower.js';
+import diffTask from './tasks/diff/lower.js';
 import l1Task from './tasks/l1/lower.js';
 import mseTask from './tasks/mse/lower.js';
 import ulgmTask from './tasks/ulgm/lower.js';
@@ -31,6 +33,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/lstm': lstmEncoder,
   'encoder/mlp': mlpEncoder,
   'encoder/precomputed': precomputedEncoder,
+  'encoder/shared_private': sharedPrivateEncoder,
   'encoder/subnet': subnetEncoder,
   'encoder/text_lstm': textLstmEncoder,
   'fusion/concat': concatFusion,
@@ -42,6 +45,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'head/classification': classificationHead,
   'head/regression': regressionHead,
   'task/cross_entropy': crossEntropyTask,
+  'task/diff': diffTask,
   'task/l1': l1Task,
   'task/mse': mseTask,
   'task/ulgm': ulgmTask,

@@ -208,3 +208,13 @@ export function transformerEncoderParams(prefix: string, layers: number, d: numb
   out.push(param(`${prefix}.layer_norm.weight`, [d]), param(`${prefix}.layer_norm.bias`, [d]));
   return out;
 }
+
+/**
+ * The name a reference gives the parameters and outputs made for it (`audio_factor`, `private_text`): its node's key,
+ * with the output after `_` for a named output (`encoders.text` -> `text`, `encoders.x:out` -> `x_out`).
+ */
+export function refLabel(ref: string): string {
+  const [base, output] = ref.split(':');
+  const last = (base ?? ref).split('.').pop() ?? ref;
+  return output === undefined ? last : `${last}_${output}`;
+}

@@ -21,17 +21,23 @@ export const MESSAGES = {
   MSA1004: m('error', "cannot read '{path}': {reason}", 'check the path (it is relative to the file that names it)'),
   MSA1005: m('error', 'the file is empty', 'a pipeline spec needs at least `version` and `dataset`'),
   MSA1006: m('error', 'the top level of a pipeline spec must be a mapping, got {actual}'),
+  MSA1007: m('error', 'alias {alias} expands too much: a file may expand at most {max} aliases (counting aliases inside copied anchors)', 'write the values out, or share them with `extends:`; repeated nested aliases grow exponentially'),
+  MSA1008: m('error', 'nested deeper than {max} levels', 'a pipeline spec nests a few levels: close the brackets or blocks that were left open, or flatten the value'),
+  MSA1009: m('error', '{count} more problems in this file are not shown ({errors} errors, {warnings} warnings)', 'fix the problems shown first; the rest often follow from them'),
   MSA1010: m('error', 'syntax error: expected {expected}, found {found}'),
   MSA1011: m('error', 'unterminated string', 'close the string with a matching quote'),
   MSA1012: m('error', "unexpected character '{char}'"),
   MSA1013: m('error', 'unexpected end of file: expected {expected}'),
   MSA1014: m('error', 'invalid number {text}'),
   MSA1015: m('error', 'unknown file type: {path}', 'pipeline specs end in .yaml, .yml or .mmsa'),
-  // DSL-specific codes (issue 3) are added here from MSA1020 on.
+  // DSL-specific codes (the .mmsa syntax) start at MSA1020.
   MSA1020: m('error', "unexpected ':' after '{key}'", "write `key value` without ':' (a ':' only joins a name to its type, as in `encoder text: bert`)"),
   MSA1021: m('error', 'invalid escape {escape} in a string', 'use \\" \\\\ \\n \\t \\r \\uXXXX, or write the character itself'),
   MSA1022: m('error', "'{word}' starts a declaration here, so it cannot be a key", 'write the key in quotes ("{word}"), or declare one: `{word} NAME ...` (see docs/dsl.md)'),
   MSA1023: m('error', 'strings are written in double quotes, not {text}'),
+  // 1040+: reading any spec or manifest file, whatever its front end.
+  MSA1040: m('error', 'invalid UTF-8 at byte offset {offset} (byte {byte})', 'save the file as UTF-8'),
+  MSA1041: m('error', 'the file is {size}, more than the {max} a spec or dataset manifest may have (its longest line, line {line}, has {length} characters)', 'a pipeline spec is a few kilobytes: this is not a spec, or data was pasted into it'),
 
   // ---- 2xxx: schema ----------------------------------------------------------------------
   MSA2001: m('error', "unknown key '{key}' in {where}"),
@@ -53,6 +59,10 @@ export const MESSAGES = {
   MSA2105: m('error', "unknown dataset '{name}'", 'known datasets: {known}; or give `path:` to a feature file with a key mapping'),
   MSA2107: m('error', "dataset '{dataset}' has no feature file '{file}'", 'available: {available}'),
   MSA2108: m('warning', "'{key}' changes type in extends ({from} in the base, {to} here): the value here replaces the base"),
+  MSA2109: m('error', 'extends chain longer than {max} files: {chain}', 'a spec extends a preset that extends a base; flatten the chain'),
+  MSA2110: m('error', "'{name}' is not a dataset name: names are letters, digits, '_' and '-' (the manifest pipelines/datasets/<name>.dataset.yaml)", 'for a manifest elsewhere, give the feature file and its manifest: `dataset: {path: FEATURES.pkl, manifest: ./NAME.dataset.yaml}`'),
+  MSA2111: m('error', "dataset.manifest must name a dataset manifest (a file ending in .dataset.yaml), got '{path}'", 'point it at the NAME.dataset.yaml file that describes the feature file'),
+  MSA2112: m('error', "no tuning preset '{preset}' for this pipeline: {detail}", 'tuning presets exist for pipelines that extend one of: {models}; or write `tune.space` yourself'),
 
   // ---- 3xxx: semantic rules --------------------------------------------------------------
   MSA3001: m('error', "{what} '{name}' is not declared"),
@@ -80,15 +90,23 @@ export const MESSAGES = {
   MSA3023: m('error', "{what} '{name}' reads '{input}', which would make a cycle"),
   MSA3025: m('error', "eval metric '{metric}' does not fit head '{head}' ({kind})"),
   MSA3026: m('error', "{what} metric '{metric}' is not computed", 'use `loss` or one of: {available}'),
+  MSA3027: m('error', "BERT encoder '{name}' needs token ids, but feature '{key}' holds {actual}", "read `text_bert` (ids, mask, segments) for BERT, or use `precomputed` for `text` features"),
   MSA3028: m('error', "head '{head}' outputs {out} classes, but dataset '{dataset}' has {needed}", 'set `num_classes: {needed}` on the head'),
   MSA3029: m('error', "unknown metric '{name}'"),
-  MSA3031: m('error', "{what} '{name}' is in stages '{a}' and '{b}'", 'each belongs to exactly one stage'),
-  MSA3032: m('error', "{what} '{name}' is in no stage, so it is never {never}"),
-  MSA3033: m('error', "stages '{a}' and '{b}' both leave out `{part}`", 'only one stage may take what the others do not name; list them in the others'),
-  MSA3034: m('error', 'train.scheduler is not used with train.stages', "move the scheduler into the stage it drives (`stages: [{name: ..., scheduler: {...}}]`)"),
-  MSA3035: m('error', "stage name '{name}' is used twice", 'give every stage its own name'),
-  MSA3030: m('error', "metrics '{a}' and '{b}' both report the key '{key}'", 'keep only one of them'),
-  MSA3027: m('error', "BERT encoder '{name}' needs token ids, but feature '{key}' holds {actual}", "read `text_bert` (ids, mask, segments) for BERT, or use `precomputed` for `text` features"),
+  MSA3030: m('error', 'trials may not be scored on the test split', 'set `tune.objective.split: valid`: the test split is evaluated once, for the chosen setting, after the search'),
+  MSA3031: m('error', 'trials scored on the training split measure fit, not generalisation', 'set `tune.objective.split: valid`'),
+  MSA3032: m('error', 'tune.space.{name}: {detail}'),
+  MSA3033: m('error', "cannot tune '{path}': {detail}", '{fix}'),
+  MSA3034: m('error', "tune.space.{name}: {value} is not a valid value of {path}: {detail}"),
+  MSA3035: m('error', "grid search cannot enumerate tune.space.{name} ({kind} range)", 'give the values as `choice: [...]` or an `int` range, or use strategy random or tpe'),
+  MSA3036: m('error', "model selection reads the {split} split, but trials are scored on validation at the selected epoch", 'set `train.select.split: valid` for tuning'),
+  MSA3037: m('error', 'the search has no budget', 'set `tune.budget.trials` and/or `tune.budget.minutes` (grid search alone stops when the grid is done)'),
+  MSA3038: m('error', "metrics '{a}' and '{b}' both report the key '{key}'", 'keep only one of them'),
+  MSA3039: m('error', "{what} '{name}' is in stages '{a}' and '{b}'", 'each belongs to exactly one stage'),
+  MSA3040: m('error', "{what} '{name}' is in no stage, so it is never {never}"),
+  MSA3041: m('error', "stages '{a}' and '{b}' both leave out `{part}`", 'only one stage may take what the others do not name; list them in the others'),
+  MSA3042: m('error', 'train.scheduler is not used with train.stages', "move the scheduler into the stage it drives (`stages: [{name: ..., scheduler: {...}}]`)"),
+  MSA3043: m('error', "stage name '{name}' is used twice", 'give every stage its own name'),
 
   // ---- 4xxx: shapes --------------------------------------------------------------------
   MSA4001: m('error', "'{node}' is declared to read {declared} features, but '{input}' gives {actual}"),
@@ -101,6 +119,19 @@ export const MESSAGES = {
 
   // ---- 5xxx: lowering ------------------------------------------------------------------
   MSA5001: m('error', "component '{type}' cannot be lowered: {detail}"),
+  MSA5003: m('error', "train.init_rng 'torch' cannot initialise '{param}': {detail}", "remove train.init_rng (or set it to 'mmsa') for this pipeline"),
+
+  // ---- 6xxx: runtime checks before training (most 6xxx errors carry their text where they are raised) ----------
+  MSA6901: m(
+    'error',
+    "'{node}' does not fit the tensor backend: a training step at batch size {batch} needs a heap of about {need} ({weights} weights, {gradients} gradients, {activations} activations, and room between them), the wasm heap holds {limit}",
+    'change the run before it starts',
+  ),
+  MSA6902: m(
+    'error',
+    "'{node}' does not fit this machine's memory: the run needs about {need} ({host} outside the tensor backend), {limit} are available",
+    'free memory, or change the run',
+  ),
 } as const satisfies Record<string, MessageEntry>;
 
 export type MessageCode = keyof typeof MESSAGES;
@@ -139,12 +170,18 @@ export const RUNTIME_CODES = {
   MSA6013: r('out-of-band pickle buffers are not supported'),
   MSA6014: r('a numpy array without its BUILD state'),
   MSA6015: r('an integer too large to read'),
+  MSA6016: r('a value the pickle writer cannot write (dtype, shape and data disagree)'),
+  MSA6017: r("a pickle's output budget is exceeded: it unpacks to more than its size can honestly hold"),
+  MSA6018: r('a pickle nests deeper than the depth budget'),
   MSA6020: r('a feature file is not where the dataset says'),
   MSA6021: r("a feature's shape or a split's size differs from what the pipeline was compiled for"),
   MSA6022: r('a file is not an MMSA feature file (train/valid/test dicts of arrays)'),
   MSA6023: r('a split lacks a key the pipeline reads'),
   MSA6024: r('a key holds the wrong kind of value (not a numeric array / list of strings)'),
+  MSA6025: r('a feature or label holds NaN or infinity'),
   MSA6026: r('bad settings of a synthetic dataset'),
+  MSA6027: r('a split has no samples'),
+  MSA6028: r('a sequence length is fractional, negative or longer than its time axis'),
   MSA6029: r("internal: a modality's preprocessing does not fit its IR type"),
   MSA6030: r('a file cannot be read to hash it'),
   MSA6031: r('a data file given on the command line cannot be read'),
@@ -172,12 +209,13 @@ export const RUNTIME_CODES = {
   MSA6703: r('a task reads a label the data does not have (or of the wrong size)'),
   MSA6704: r("a task's state is sized for another training split"),
   MSA6705: r('the model has no head to evaluate'),
-  MSA6706: r('a classification label is not a class index'),
-  MSA6707: r('a selection, early-stopping or scheduler metric is not among the evaluation results'),
+  MSA6706: r('the dataset has no labels to evaluate against'),
+  MSA6707: r('the training loss became NaN or infinite'),
   MSA6708: r('model selection reads a split it may not (the test split, or an unknown one)'),
-  MSA6709: r('the dataset has no labels to evaluate against'),
   MSA6710: r('a directory is not a run directory'),
   MSA6711: r("a run's checkpoint is missing, unreadable or does not fit its model"),
+  MSA6712: r('a classification label is not a class index'),
+  MSA6713: r('a selection, early-stopping or scheduler metric is not among the evaluation results'),
   MSA6720: r('nothing to compare: no run directory matches, or none is completed'),
   MSA6721: r('a metric to sort by is not in the runs'),
   MSA6722: r('a plot cannot be drawn for a run'),
@@ -188,6 +226,11 @@ export const RUNTIME_CODES = {
   MSA6742: r('a run did not finish (it died, is still training, or failed) where a finished one is needed'),
   MSA6743: r('the run directory is being trained by another process right now'),
   MSA6744: r('a run was stopped while in progress (process exit or signal)'),
+  MSA6750: r("a job's spec does not compile on the worker"),
+  MSA6751: r('a worker computes another spec hash for a job'),
+  MSA6752: r('a worker process exited during a run'),
+  MSA6760: r('a queue address is not a redis:// URL'),
+  MSA6761: r('a job failed on the queue after its retries, or a worker refused it'),
   MSA6799: r('an unexpected error while running (a bug; the message says what failed)'),
 
   // ---- 68xx: pretrained models, weights, tokenizers ---------------------------------------
@@ -202,6 +245,7 @@ export const RUNTIME_CODES = {
   MSA6809: r('a tensor dtype that is not supported'),
   MSA6810: r("a tokenizer's files are missing or invalid"),
   MSA6811: r('bad inputs to BERT or its tokenizer'),
+  MSA6812: r('a checkpoint zip is malformed or hostile (overlapping or repeated entries, an entry inflating past its size)'),
   MSA6820: r('the hub sent something that cannot be trusted (an invalid name, a path outside the cache, a moving commit)'),
   MSA6821: r('a download does not match what the hub announced (nothing was cached)'),
   MSA6830: r('a checkpoint does not match the pipeline (missing, unexpected or mis-shaped tensors)'),

@@ -1,5 +1,6 @@
-// `mmsa compare`: finished seed runs grouped into rows of model x dataset with MMSA's metric columns as
-// mean +- std over seeds (x100, as MMSA's result tables), sorted by a chosen metric, the best per column marked.
+// `mmsa compare`: finished seed runs grouped into rows of model x dataset with their metric columns as mean +- std
+// over seeds (x100 where MMSA's result tables are: its own metric sets), sorted by a chosen metric, the best per
+// column marked.
 // Phase 8 (report).
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -8,7 +9,9 @@ import { modelOfPipeline } from '../core/datasets.js';
 import { metricDirection } from '../core/metrics.js';
 import { MmsaError } from '../errors.js';
 import type { SeedResult } from '../runtime/events.js';
+import { tableScale } from '../runtime/metrics/aggregate.js';
 import { csvCell, readJson, readManifest, type RunManifest } from '../runtime/run-dir.js';
+import { scaledHeader } from './table-scale.js';
 import { describeRunState } from '../runtime/run-liveness.js';
 
 export interface SeedRun {
@@ -36,6 +39,8 @@ export interface Comparison {
   /** Per dataset and metric: the model (row index) with the best mean. */
   best: Record<string, Record<string, number>>;
   sortBy: string;
+  /** Per metric: 100 when every row with it reports one of MMSA's metric sets (shown x100 as MMSA's tables), else 1. */
+  scales: Record<string, 100 | 1>;
 }
 
 /** Whether a metric key ranks lower-is-better (errors, the loss), from the metric catalog. */
@@ -180,36 +185,49 @@ export function compareRuns(runs: SeedRun[], sortBy?: string): Comparison {
       if (cur === undefined || (lowerIsBetter(k) ? c.mean < cur : c.mean > cur)) b[k] = i;
     }
   });
-  return { metrics, rows, best, sortBy: key };
+  // A column is x100 only when all of its rows are MMSA metric sets: a custom dataset's MAE is never scaled.
+  const scales: Record<string, 100 | 1> = {};
+  for (const k of metrics) {
+    const withK = [...groups.values()].filter((g) => k in g[0]!.test);
+    scales[k] = withK.every((g) => tableScale(Object.keys(g[0]!.test)) === 100) ? 100 : 1;
+  }
+  return { metrics, rows, best, sortBy: key, scales };
 }
 
-const pct = (x: number) => (x * 100).toFixed(2);
+const num = (x: number, scale: 100 | 1) => (scale === 100 ? (x * 100).toFixed(2) : x.toFixed(4));
 
-export function cellText(c: { mean: number; std: number } | undefined): string {
-  return c ? `${pct(c.mean)} +- ${pct(c.std)}` : '';
+export function cellText(c: { mean: number; std: number } | undefined, scale: 100 | 1 = 100): string {
+  return c ? `${num(c.mean, scale)} +- ${num(c.std, scale)}` : '';
+}
+
+function scaleNote(c: Comparison): string {
+  const scaled = c.metrics.filter((k) => c.scales[k] === 100);
+  if (scaled.length === 0) return '';
+  return scaled.length === c.metrics.length ? 'x100 (as MMSA\'s tables), ' : 'columns marked (x100) are x100 as MMSA\'s tables, ';
 }
 
 export function formatMarkdown(c: Comparison): string {
-  const head = ['Model', 'Dataset', 'Seeds', ...c.metrics];
+  const head = ['Model', 'Dataset', 'Seeds', ...c.metrics.map((k) => scaledHeader(k, c.scales[k] ?? 1))];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
   c.rows.forEach((r, i) => {
     const cells = c.metrics.map((k) => {
-      const t = cellText(r.cells[k]);
+      const t = cellText(r.cells[k], c.scales[k] ?? 1);
       return t && c.best[r.dataset]?.[k] === i ? `**${t}**` : t;
     });
     lines.push(`| ${[r.model, r.dataset, String(r.seeds.length), ...cells].join(' | ')} |`);
   });
-  return `${lines.join('\n')}\n\nx100, mean +- std over seeds; **bold**: best per dataset and column; sorted by ${c.sortBy}.\n`;
+  return `${lines.join('\n')}\n\n${scaleNote(c)}mean +- std over seeds; **bold**: best per dataset and column; sorted by ${c.sortBy}.\n`;
 }
 
-/** MMSA-like cells "(mean, std)"; the best per dataset and column carries a trailing '*'. */
+/** MMSA-like cells "(mean, std)" (x100 where the header says so); the best per dataset and column carries a '*'. */
 export function formatCsv(c: Comparison): string {
-  const lines = [['Model', 'Dataset', 'Seeds', ...c.metrics].join(',')];
+  const lines = [['Model', 'Dataset', 'Seeds', ...c.metrics.map((k) => csvCell(scaledHeader(k, c.scales[k] ?? 1)))].join(',')];
   c.rows.forEach((r, i) => {
     const cells = c.metrics.map((k) => {
       const x = r.cells[k];
       if (!x) return '';
-      return csvCell(`(${pct(x.mean)}, ${pct(x.std)})${c.best[r.dataset]?.[k] === i ? '*' : ''}`);
+      const s = c.scales[k] ?? 1;
+      return csvCell(`(${num(x.mean, s)}, ${num(x.std, s)})${c.best[r.dataset]?.[k] === i ? '*' : ''}`);
     });
     lines.push([csvCell(r.model), csvCell(r.dataset), String(r.seeds.length), ...cells].join(','));
   });
@@ -225,5 +243,5 @@ export function formatJson(c: Comparison): string {
     seeds: r.seeds,
     metrics: Object.fromEntries(Object.entries(r.cells).map(([k, v]) => [k, { mean: v.mean, std: v.std, best: c.best[r.dataset]?.[k] === i }])),
   }));
-  return `${JSON.stringify({ sortBy: c.sortBy, metrics: c.metrics, rows }, null, 2)}\n`;
+  return `${JSON.stringify({ sortBy: c.sortBy, metrics: c.metrics, scales: c.scales, rows }, null, 2)}\n`;
 }

@@ -2,14 +2,14 @@
 // `--plot <name>`) and a line for the terminal UI. Reporters ask the views; they never test a component type. Phase 8.
 
 import type { ReactElement } from 'react';
-import type { Scene } from './plot/scene.js';
+import type { Spec } from './plot/vega-specs.js';
 import type { RunData } from './run-data.js';
 
 export interface ComponentPlot {
   /** Plot name for `mmsa report --plot <name>` (e.g. `drift`). */
   name: string;
-  /** The plot's scenes for one run (none when the run has no data for it); `epoch` picks one epoch where it applies. */
-  scenes(run: RunData, epoch?: number): Scene[];
+  /** The plot's Vega-Lite specs for one run (none when the run has no data for it); `epoch` picks one epoch where it applies. */
+  specs(run: RunData, epoch?: number): Spec[];
 }
 
 export interface ComponentView {

@@ -1,115 +1,73 @@
-// `mmsa report`: one self-contained HTML page per set of runs (inline SVG plots and CSS, no scripts, no network)
-// and single plots as PNG. Phase 8 (report).
+// `mmsa report`: one self-contained HTML page per set of runs (inline SVG plots drawn by Vega, CSS, no scripts, no
+// network): for several seeds of one spec first the aggregate (mean +- std, per-seed table, every seed's curves
+// overlaid), then each run. Single plots as PNG. Phase 8 (report).
 
+import { aggregateSeeds, tableScale } from '../runtime/metrics/aggregate.js';
 import { describeRunState } from '../runtime/run-liveness.js';
 import type { RunData } from './run-data.js';
-import { histogramChart, lineChart, scatterChart, type Scene } from './plot/scene.js';
-import { escapeXml, sceneToSvg } from './plot/svg.js';
-import { keyMetrics } from './tui/state.js';
+import {
+  confusionMatrix,
+  confusionSpec,
+  driftSpec,
+  keyMetricsOf,
+  labelSpecs,
+  lossSpec,
+  metricsSpec,
+  scatterSpec,
+  seedLossSpec,
+  seedMetricsSpec,
+  taskStarts,
+  tuneParamsSpec,
+  tuneTrialsSpec,
+  type Spec,
+} from './plot/vega-specs.js';
+import type { TuneData } from './tune-data.js';
+import { formatCell, scaledHeader } from './table-scale.js';
 
-export const PLOTS = ['loss', 'metrics', 'drift', 'labels', 'scatter'] as const;
+export { histogramEpochs } from './plot/vega-specs.js';
+
+export const PLOTS = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion'] as const;
 export type PlotName = (typeof PLOTS)[number];
 
 const label = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} ${r.manifest?.imported ? '(imported MMSA checkpoint)' : `seed ${r.manifest?.seed ?? '?'}`}`;
 
-export function lossPlot(r: RunData): Scene | undefined {
-  if (r.epochs.length === 0) return undefined;
-  const best = r.epochs[r.epochs.length - 1]!.select.bestEpoch;
-  return lineChart({
-    title: `${label(r)}: loss per epoch`,
-    xLabel: 'epoch',
-    yLabel: 'loss',
-    series: [
-      { name: 'valid', points: r.epochs.map((e) => [e.epoch, e.valid.loss]) },
-      { name: 'train', points: r.epochs.map((e) => [e.epoch, e.trainLoss]) },
-    ],
-    ...(best > 0 ? { mark: best } : {}),
-  });
-}
-
-export function metricsPlot(r: RunData): Scene | undefined {
-  const first = r.epochs[0];
-  if (!first) return undefined;
-  const keys = keyMetrics(Object.keys(first.valid.metrics), 5);
-  if (keys.length === 0) return undefined;
-  return lineChart({
-    title: `${label(r)}: validation metrics per epoch`,
-    xLabel: 'epoch',
-    yLabel: 'value',
-    series: keys.map((k) => ({ name: k, points: r.epochs.map((e) => [e.epoch, e.valid.metrics[k] ?? NaN] as [number, number]) })),
-  });
-}
-
-export function driftPlot(r: RunData): Scene | undefined {
-  const rows = r.epochs.flatMap((e) => Object.values(e.taskExtras).map((x) => ({ epoch: e.epoch, drift: x['drift'] as Record<string, number> | undefined })));
-  const withDrift = rows.filter((x) => x.drift && typeof x.drift === 'object');
-  if (withDrift.length === 0) return undefined;
-  const mods = Object.keys(withDrift[0]!.drift!);
-  return lineChart({
-    title: `${label(r)}: ULGM label drift mean |y_m - y_M|`,
-    xLabel: 'epoch',
-    yLabel: 'mean abs difference',
-    series: mods.map((m) => ({ name: m, points: withDrift.map((x) => [x.epoch, x.drift![m] ?? NaN] as [number, number]) })),
-  });
-}
-
-/** Epochs shown as label histograms: at most `max`, spread from the first to the last. */
-export function histogramEpochs(epochs: number[], max = 4): number[] {
-  if (epochs.length <= max) return epochs;
-  const out = new Set<number>();
-  for (let i = 0; i < max; i++) out.add(epochs[Math.round((i * (epochs.length - 1)) / (max - 1))]!);
-  return [...out];
-}
-
-export function labelPlots(r: RunData, only?: number): Scene[] {
-  const hs = only === undefined ? r.histograms : r.histograms.filter((h) => h.epoch === only);
-  if (hs.length === 0) return [];
-  const pick = only === undefined ? histogramEpochs(hs.map((h) => h.epoch)) : [only];
-  const chosen = hs.filter((h) => pick.includes(h.epoch));
-  const yMax = Math.max(1, ...chosen.flatMap((h) => Object.values(h.counts).flat()));
-  return chosen.map((h) => {
-    const { fusion, ...mods } = h.counts;
-    return histogramChart({
-      title: `epoch ${h.epoch}: y_m (lines) vs y_M (bars)`,
-      lo: h.lo,
-      hi: h.hi,
-      base: { name: 'y_M', counts: fusion ?? [] },
-      others: Object.entries(mods).map(([name, counts]) => ({ name: `y_${name}`, counts })),
-      yMax,
-    });
-  });
-}
-
-export function scatterPlot(r: RunData): Scene | undefined {
-  const pts = (r.predictions ?? []).filter((p) => p.label !== null).map((p) => [p.label!, p.prediction] as [number, number]);
-  if (pts.length === 0) return undefined;
-  return scatterChart({ title: `${label(r)}: test predictions vs labels`, xLabel: 'true label', yLabel: 'prediction', points: pts });
-}
-
-export function plotScenes(r: RunData, name: PlotName, epoch?: number): Scene[] {
+/** The Vega-Lite specs of one plot of a run (labels: one per chosen epoch; the others one or none). */
+export function plotSpecs(r: RunData, name: PlotName, epoch?: number): Spec[] {
+  const one = (s: Spec | undefined) => (s ? [s] : []);
   switch (name) {
     case 'loss':
-      return [lossPlot(r)].filter((s): s is Scene => s !== undefined);
+      return one(lossSpec(r));
     case 'metrics':
-      return [metricsPlot(r)].filter((s): s is Scene => s !== undefined);
+      return one(metricsSpec(r));
     case 'drift':
-      return [driftPlot(r)].filter((s): s is Scene => s !== undefined);
+      return one(driftSpec(r));
     case 'labels':
-      return labelPlots(r, epoch);
+      return labelSpecs(r, epoch);
     case 'scatter':
-      return [scatterPlot(r)].filter((s): s is Scene => s !== undefined);
+      return one(scatterSpec(r));
+    case 'confusion':
+      return one(confusionSpec(r));
   }
+}
+
+export function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 const fmt = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'nan' : x.toFixed(4));
 
-function table(head: string[], rows: string[][]): string {
-  return `<table><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows
+function table(head: string[], rows: string[][], cls = ''): string {
+  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
 
-function runSection(r: RunData, i: number): string {
+async function figure(cls: string, spec: Spec): Promise<string> {
+  const { renderSvg } = await import('./plot/render.js');
+  return `<figure class="${cls}">${await renderSvg(spec)}</figure>`;
+}
+
+async function runSection(r: RunData, i: number): Promise<string> {
   const m = r.manifest;
   const parts: string[] = [`<section id="run-${i}"><h2>${escapeXml(label(r))}</h2>`];
   if (m) {
@@ -126,25 +84,50 @@ function runSection(r: RunData, i: number): string {
   if (r.results) {
     const keys = Object.keys(r.results.test);
     parts.push(`<h3>Test results (${imp ? 'imported weights' : `best epoch ${r.results.bestEpoch} of ${r.results.epochs}`})</h3>`);
-    parts.push(table(keys, [keys.map((k) => fmt(r.results!.test[k]))]));
+    parts.push(table(keys, [keys.map((k) => fmt(r.results!.test[k]))], 'results'));
   } else {
     parts.push(`<p class="note">${imp ? 'No results.json: imported without evaluation (mmsa predict evaluates it).' : 'No results.json: the run did not finish.'}</p>`);
   }
-  const plots: { cls: string; svg: string }[] = [];
-  for (const name of ['loss', 'metrics', 'drift', 'scatter'] as const) for (const s of plotScenes(r, name)) plots.push({ cls: `plot-${name}`, svg: sceneToSvg(s) });
-  parts.push(`<div class="plots">${plots.map((p) => `<figure class="${p.cls}">${p.svg}</figure>`).join('\n')}</div>`);
-  const hists = labelPlots(r);
+  const starts = taskStarts(r.epochs);
+  if (starts.length > 0) {
+    parts.push(
+      `<p class="note">${starts.map((s) => `Task ${escapeXml(s.task)} contributes to the training loss from epoch ${s.epoch} (its loss is 0 before), so the training loss rises there.`).join(' ')}</p>`,
+    );
+  }
+  const figs: string[] = [];
+  for (const name of ['loss', 'metrics', 'drift', 'scatter', 'confusion'] as const) for (const s of plotSpecs(r, name)) figs.push(await figure(`plot-${name}`, s));
+  parts.push(`<div class="plots">${figs.join('\n')}</div>`);
+  const cm = confusionMatrix(r);
+  if (cm) {
+    parts.push('<h3>Confusion matrix (test; rows: true class, columns: predicted class)</h3>');
+    parts.push(table(['true \\ predicted', ...cm.counts.map((_, j) => String(j))], cm.counts.map((row, t) => [String(t), ...row.map(String)]), 'confusion'));
+  }
+  const hists = labelSpecs(r);
   if (hists.length > 0) {
     parts.push('<h3>ULGM: generated unimodal labels next to the multimodal labels</h3>');
-    parts.push(`<div class="plots">${hists.map((s) => `<figure class="plot-labels">${sceneToSvg(s)}</figure>`).join('\n')}</div>`);
+    const hs: string[] = [];
+    for (const s of hists) hs.push(await figure('plot-labels', s));
+    parts.push(`<div class="plots">${hs.join('\n')}</div>`);
   }
   if (r.epochs.length > 0) {
-    const keys = keyMetrics(Object.keys(r.epochs[0]!.valid.metrics), 6);
+    const first = r.epochs[0]!;
+    const keys = keyMetricsOf(Object.keys(first.valid.metrics), 6);
+    const tasks = Object.keys(first.taskLosses ?? {});
     parts.push('<h3>Epochs</h3>');
     parts.push(
       table(
-        ['epoch', 'train loss', 'valid loss', ...keys, 'best', 'patience left', 'seconds'],
-        r.epochs.map((e) => [String(e.epoch), fmt(e.trainLoss), fmt(e.valid.loss), ...keys.map((k) => fmt(e.valid.metrics[k])), e.improved ? '*' : String(e.select.bestEpoch), String(e.patienceLeft), e.seconds.toFixed(2)]),
+        ['epoch', 'train loss', ...(tasks.length > 1 ? tasks.map((t) => `task ${t}`) : []), 'valid loss', ...keys, 'best', 'patience left', 'seconds'],
+        r.epochs.map((e) => [
+          String(e.epoch),
+          fmt(e.trainLoss),
+          ...(tasks.length > 1 ? tasks.map((t) => fmt(e.taskLosses[t])) : []),
+          fmt(e.valid.loss),
+          ...keys.map((k) => fmt(e.valid.metrics[k])),
+          e.improved ? '*' : String(e.select.bestEpoch),
+          String(e.patienceLeft),
+          e.seconds.toFixed(2),
+        ]),
+        'epochs',
       ),
     );
   }
@@ -154,21 +137,116 @@ function runSection(r: RunData, i: number): string {
   return parts.join('\n');
 }
 
-const CSS = `body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
+/** Runs of one spec (pipeline and spec hash) with more than one finished seed get an aggregate section. */
+function seedGroups(runs: RunData[]): { title: string; runs: RunData[] }[] {
+  const groups = new Map<string, RunData[]>();
+  for (const r of runs) {
+    if (!r.manifest) continue;
+    const k = `${r.manifest.pipeline}\u0000${r.manifest.specHash}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].filter((g) => g.length > 1).map((g) => ({ title: `${g[0]!.manifest!.pipeline} (${g[0]!.manifest!.specHash})`, runs: g }));
+}
+
+async function aggregateSection(g: { title: string; runs: RunData[] }, i: number): Promise<string> {
+  const parts: string[] = [`<section id="aggregate-${i}" class="aggregate"><h2>${escapeXml(g.title)}: ${g.runs.length} seeds</h2>`];
+  const done = g.runs.filter((r) => r.results);
+  if (done.length > 0) {
+    const keys = Object.keys(done[0]!.results!.test);
+    const scale = tableScale(keys);
+    const agg = aggregateSeeds(done.map((r) => r.results!.test), { scale });
+    const seeds = done.map((r) => String(r.results!.seed));
+    parts.push(`<h3>Test results over ${done.length} seeds (${escapeXml(seeds.join(', '))}): mean +- std${scale === 100 ? ', x100 as MMSA\'s tables' : ''}</h3>`);
+    parts.push(table(keys.map((k) => scaledHeader(k, scale)), [keys.map((k) => formatCell(agg[k]!.cell, scale))], 'aggregate-results'));
+    parts.push('<h3>Per seed</h3>');
+    parts.push(
+      table(
+        ['seed', 'best epoch', 'epochs', ...keys],
+        done.map((r) => [String(r.results!.seed), String(r.results!.bestEpoch), String(r.results!.epochs), ...keys.map((k) => fmt(r.results!.test[k]))]),
+        'per-seed',
+      ),
+    );
+  }
+  const unfinished = g.runs.length - done.length;
+  if (unfinished > 0) parts.push(`<p class="note">${unfinished} run(s) without results (not finished) are left out of the mean.</p>`);
+  const figs: string[] = [];
+  const loss = seedLossSpec(g.runs, g.title);
+  if (loss) figs.push(await figure('plot-seed-loss', loss));
+  const metrics = seedMetricsSpec(g.runs, g.title);
+  if (metrics) figs.push(await figure('plot-seed-metrics', metrics));
+  parts.push(`<div class="plots">${figs.join('\n')}</div></section>`);
+  return parts.join('\n');
+}
+
+/** A search: what was searched, the best setting and its test, the table of trials and the two plots. */
+async function tuneSection(t: TuneData, i: number): Promise<string> {
+  const key = t.objective.key;
+  const names = [...new Set([...t.params.map((p) => p.name), ...t.trials.flatMap((x) => Object.keys(x.setting))])];
+  const done = t.trials.filter((x) => x.status === 'completed').length;
+  const parts: string[] = [`<section id="tune-${i}" class="tune"><h2>Search ${escapeXml(t.pipeline)}: ${done} of ${t.trials.length} trials finished (${escapeXml(t.status)})</h2>`];
+  parts.push(`<p class="dir">${escapeXml(t.dir)}</p>`);
+  parts.push(
+    `<p>${escapeXml(t.strategy)} search; every trial is scored on validation (${t.objective.mode === 'min' ? 'minimise' : 'maximise'} ${escapeXml(key)} at the selected epoch, mean over the trial's seeds); the best setting is tested once on the test split.</p>`,
+  );
+  if (t.best) {
+    const setting = Object.entries(t.best.setting).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
+    parts.push(`<h3>Best: trial ${t.best.trial}, valid ${escapeXml(key)} ${fmt(t.best.objective)}</h3><p>${setting.map(escapeXml).join('<br>')}</p>`);
+  }
+  if (t.test) {
+    const keys = Object.keys(t.test.aggregate);
+    parts.push(`<h3>Test of best.yaml (once, ${t.test.seeds.length} seed${t.test.seeds.length === 1 ? '' : 's'}): mean +- std</h3>`);
+    parts.push(table(keys, [keys.map((k) => `${fmt(t.test!.aggregate[k]!.mean)} +- ${fmt(t.test!.aggregate[k]!.std)}`)], 'tune-test'));
+  }
+  const figs: string[] = [];
+  const trials = tuneTrialsSpec(t);
+  if (trials) figs.push(await figure('plot-tune-trials', trials));
+  const params = tuneParamsSpec(t);
+  if (params) figs.push(await figure('plot-tune-params', params));
+  parts.push(`<div class="plots">${figs.join('\n')}</div>`);
+  parts.push('<h3>Trials</h3>');
+  parts.push(
+    table(
+      ['trial', ...names, `valid ${key}`, 'seconds', 'status'],
+      t.trials.map((x) => [
+        `${x.trial === t.best?.trial ? '* ' : ''}${x.trial}`,
+        ...names.map((n) => (x.setting[n] === undefined ? '' : typeof x.setting[n] === 'number' ? String(Number((x.setting[n] as number).toPrecision(4))) : JSON.stringify(x.setting[n]))),
+        x.objective !== undefined ? fmt(x.objective) : '',
+        x.seconds !== undefined ? x.seconds.toFixed(1) : '',
+        `${x.status}${x.reused ? ' (reused)' : ''}${x.error ? `: ${x.error.split('\n')[0]}` : ''}`,
+      ]),
+      'tune-trials',
+    ),
+  );
+  parts.push('</section>');
+  return parts.join('\n');
+}
+
+const CSS = `body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.85em}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}
-th{background:#f4f4f4}.plots{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}
-pre{background:#f8f8f8;padding:1em;overflow:auto;font-size:.8em}.dir{color:#666;font-family:monospace}.note{color:#a60}`;
+th{background:#f4f4f4}.plots{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}figure{margin:0}figure svg{max-width:100%;height:auto}
+pre{background:#f8f8f8;padding:1em;overflow:auto;font-size:.8em}.dir{color:#666;font-family:monospace}.note{color:#a60}
+section.aggregate{background:#fafcff}`;
 
-export function renderHtmlReport(runs: RunData[], o: { title?: string; generatedAt?: string } = {}): string {
-  const title = o.title ?? (runs.length === 1 ? `mmsa report: ${label(runs[0]!)}` : `mmsa report: ${runs.length} runs`);
+export async function renderHtmlReport(runs: RunData[], o: { title?: string; generatedAt?: string; tunes?: TuneData[] } = {}): Promise<string> {
+  const groups = seedGroups(runs);
+  const tunes = o.tunes ?? [];
+  const title =
+    o.title ??
+    (tunes.length > 0 && runs.length === 0
+      ? `mmsa report: search ${tunes.map((t) => t.pipeline).join(', ')}`
+      : runs.length === 1 ? `mmsa report: ${label(runs[0]!)}` : groups.length === 1 && groups[0]!.runs.length === runs.length ? `mmsa report: ${groups[0]!.title}, ${runs.length} seeds` : `mmsa report: ${runs.length} runs`);
+  const sections: string[] = [];
+  for (const [i, t] of tunes.entries()) sections.push(await tuneSection(t, i));
+  for (const [i, g] of groups.entries()) sections.push(await aggregateSection(g, i));
+  for (const [i, r] of runs.entries()) sections.push(await runSection(r, i));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)}</title>
 <meta name="generator" content="mmsa report">
 <style>${CSS}</style></head>
 <body><h1>${escapeXml(title)}</h1>
 ${o.generatedAt ? `<p class="note">generated ${escapeXml(o.generatedAt)}</p>` : ''}
-${runs.map((r, i) => runSection(r, i)).join('\n')}
+${sections.join('\n')}
 </body></html>
 `;
 }

@@ -1,7 +1,8 @@
 // Plain-text reporter: one readable line per epoch, one per finished seed, and the final mean +- std table.
 // Phase 8 (report): reads RunEvents only.
 
-import type { RunEvent } from '../runtime/events.js';
+import type { AggregateCell, RunEvent } from '../runtime/events.js';
+import { aggregateScale, formatCell } from './table-scale.js';
 
 export interface Reporter {
   onEvent(e: RunEvent): void;
@@ -33,6 +34,10 @@ export function createPlainReporter(o: PlainReporterOptions): Reporter {
           );
           break;
         }
+        case 'data.load':
+          // One line when the data is ready (CI logs need no progress bar).
+          if (e.done) o.out(`data: ${e.file}${e.totalBytes ? ` (${(e.totalBytes / 2 ** 20).toFixed(1)} MiB)` : ''} ready in ${e.seconds.toFixed(1)}s\n`);
+          break;
         case 'epoch.end': {
           const m = e.valid.metrics;
           const keys = o.metrics ?? Object.keys(m).filter((k) => k !== 'Loss');
@@ -70,14 +75,15 @@ export function createPlainReporter(o: PlainReporterOptions): Reporter {
   };
 }
 
-/** Mean +- population std per metric over the seeds, x100 like MMSA's tables. */
-export function formatSummaryTable(pipeline: string, seeds: number[], aggregate: Record<string, { mean: number; std: number; cell: [number, number] }>): string {
+/** Mean +- population std per metric over the seeds; x100 like MMSA's tables for MMSA's metric sets only. */
+export function formatSummaryTable(pipeline: string, seeds: number[], aggregate: Record<string, AggregateCell>): string {
   const keys = Object.keys(aggregate);
+  const scale = aggregateScale(aggregate);
   const w = Math.max(6, ...keys.map((k) => k.length));
-  const lines = [`${pipeline}: test results over ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')}), x100, mean +- std`];
+  const lines = [`${pipeline}: test results over ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')}), ${scale === 100 ? 'x100, ' : ''}mean +- std`];
   for (const k of keys) {
-    const [m, s] = aggregate[k]!.cell;
-    lines.push(`  ${k.padEnd(w)}  ${m.toFixed(2).padStart(8)} +- ${s.toFixed(2)}`);
+    const [m, s] = formatCell(aggregate[k]!.cell, scale).split(' +- ');
+    lines.push(`  ${k.padEnd(w)}  ${m!.padStart(8)} +- ${s}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -9,8 +9,11 @@ import type { LockFile, RunManifest } from '../runtime/run-dir.js';
 
 export interface Prediction {
   id: string;
+  /** Regression output, or the class index for classification. */
   prediction: number;
   label: number | null;
+  /** Classification: softmax probability per class (columns prob_0..prob_{C-1}). */
+  probabilities?: number[];
 }
 
 export interface LabelHistogram {
@@ -60,18 +63,20 @@ function readOptionalJson<T>(path: string): T | undefined {
   }
 }
 
+/** predictions.csv: `id,prediction,label` and, for classification, `prob_0..prob_{C-1}`. */
 export function parsePredictionsCsv(text: string): Prediction[] {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const probs = (lines[0] ?? '').split(',').filter((h) => /^prob_\d+$/.test(h)).length;
   const out: Prediction[] = [];
   for (const line of lines.slice(1)) {
-    // ids may be quoted (they can hold commas); the two numbers are always the last two cells.
-    const j2 = line.lastIndexOf(',');
-    const j1 = line.lastIndexOf(',', j2 - 1);
-    if (j1 < 0) continue;
-    let id = line.slice(0, j1);
+    // ids may be quoted (they can hold commas); every cell after the id is a number (or empty), so split from the end.
+    const cells = line.split(',');
+    const tail = cells.splice(cells.length - 2 - probs);
+    let id = cells.join(',');
     if (id.startsWith('"') && id.endsWith('"')) id = id.slice(1, -1).replace(/""/g, '"');
-    const lab = line.slice(j2 + 1);
-    out.push({ id, prediction: Number(line.slice(j1 + 1, j2)), label: lab === '' ? null : Number(lab) });
+    if (tail.length < 2) continue;
+    const lab = tail[1]!;
+    out.push({ id, prediction: Number(tail[0]), label: lab === '' ? null : Number(lab), ...(probs > 0 ? { probabilities: tail.slice(2).map(Number) } : {}) });
   }
   return out;
 }

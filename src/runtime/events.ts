@@ -38,6 +38,36 @@ export interface RunStartEvent extends EventBase {
   recovered?: string;
 }
 
+/**
+ * First event of `mmsa run`, before the backend and the data are ready: what runs, so a reporter has a header at once
+ * (also when every seed is reused from an earlier run). runId `<spec-hash>-summary`.
+ */
+export interface PipelineStartEvent extends EventBase {
+  kind: 'pipeline.start';
+  pipeline: string;
+  dataset: { name: string; source: string };
+  /** The backend asked for (run.start names what was set up, e.g. with the native kernels). */
+  backend: string;
+  seeds: number[];
+  epochsMax: number | null;
+  patience: number;
+}
+
+/**
+ * Reading the feature file (or generating synthetic data), before the first seed that trains: at the start, every
+ * ~1% or 200 ms of progress, and at the end (`done`). runId `<spec-hash>-<seed>` of that seed.
+ */
+export interface DataLoadEvent extends EventBase {
+  kind: 'data.load';
+  /** The feature file, or `<synthetic NAME>`. */
+  file: string;
+  /** Bytes read so far and the file's size (0 and 0 for synthetic data). */
+  bytes: number;
+  totalBytes: number;
+  done: boolean;
+  seconds: number;
+}
+
 export interface EpochStartEvent extends EventBase {
   kind: 'epoch.start';
   epoch: number;
@@ -74,15 +104,6 @@ export interface EvalEndEvent extends EventBase {
   predictionsFile?: string;
 }
 
-/** What task 'ulgm' reports per epoch in task.update / taskExtras (fields may be absent in older runs). */
-export interface UlgmEpochExtras {
-  /** Mean |y_m - y_M| per modality. */
-  drift: Record<string, number>;
-  /** Histogram of the label banks ('fusion' = the multimodal labels y_M, then one per modality). */
-  histogram?: { lo: number; hi: number; counts: Record<string, number[]> };
-  labelsFile?: string;
-}
-
 export interface EpochEndEvent extends EventBase {
   kind: 'epoch.end';
   epoch: number;
@@ -103,6 +124,16 @@ export interface EpochEndEvent extends EventBase {
   taskExtras: Record<string, Record<string, unknown>>;
   /** With a learning-rate scheduler: every optimizer group's learning rate for the next epoch. */
   lr?: Record<string, number>;
+  /** Memory at the epoch's end (added by the run): see MemoryUsage. */
+  memory?: MemoryUsage;
+}
+
+/** What a run reports about its memory: the tensor backend's allocation and the process's peak resident set. */
+export interface MemoryUsage {
+  /** Bytes the tensor backend holds: the wasm heap's size (its high-water mark), else the live tensors' bytes. */
+  backendBytes: number;
+  /** The process's peak resident set so far. */
+  peakRssBytes: number;
 }
 
 export interface TaskUpdateEvent extends EventBase {
@@ -132,8 +163,10 @@ export interface SeedResult {
 export interface AggregateCell {
   mean: number;
   std: number;
-  /** MMSA's CSV cell (round(mean*100, 2), round(std*100, 2)). */
+  /** The table cell: MMSA's (round(mean*100, 2), round(std*100, 2)) when `scale` is 100, else rounded to 4 decimals. */
   cell: [number, number];
+  /** 100 for MMSA's metric sets (its tables are x100), 1 for others (custom datasets); absent in older runs: 100. */
+  scale?: 100 | 1;
 }
 
 export interface RunEndSeedEvent extends EventBase {
@@ -176,6 +209,8 @@ export interface RunErrorEvent extends EventBase {
 export type RunEndEvent = RunEndSeedEvent | RunEndSummaryEvent;
 
 export type RunEvent =
+  | PipelineStartEvent
+  | DataLoadEvent
   | RunStartEvent
   | EpochStartEvent
   | StepEndEvent
@@ -197,7 +232,7 @@ export function makeEvent<E extends RunEvent>(body: EventBody<E>, now: () => num
 }
 
 const KINDS: ReadonlySet<string> = new Set<RunEventKind>([
-  'run.start', 'epoch.start', 'step.end', 'eval.end', 'epoch.end', 'task.update', 'checkpoint.saved', 'run.end', 'run.error',
+  'pipeline.start', 'data.load', 'run.start', 'epoch.start', 'step.end', 'eval.end', 'epoch.end', 'task.update', 'checkpoint.saved', 'run.end', 'run.error',
 ]);
 
 /** Structural check of a parsed NDJSON line (version, envelope and kind), for readers of events.ndjson. */

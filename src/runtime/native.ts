@@ -6,9 +6,10 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MmsaError } from '../errors.js';
 import { packageRoot } from '../paths.js';
-
 /** 'auto': use the kernels when they are built (the default); 'on': required; 'off': never. */
-export type NativeMode = 'auto' | 'on' | 'off';
+import type { NativeMode } from './run-types.js';
+
+export type { NativeMode };
 
 export interface NativeKernels {
   /** Offsets and strides count float32 elements of `heap`; see native/src/sgemm.h. */
@@ -17,21 +18,34 @@ export interface NativeKernels {
   info(): { version: string; isa: string };
   /** out[c] = sum over r of in[r*C + c], offsets in float32 elements of heap. */
   sumRows(heap: ArrayBufferLike, R: number, C: number, offIn: number, offOut: number): void;
-  /** Fused Adam/AdamW step, offsets in float32 elements of heap; see native/src/optim.h. */
-  adam(heap: ArrayBufferLike, n: number, offP: number, offG: number, offM: number, offV: number, offPOut: number, offMOut: number,
-    offVOut: number, lr: number, b1: number, b2: number, eps: number, weightDecay: number, stepSize: number, bc2Sqrt: number,
-    decoupled: boolean): void;
+  /**
+   * Fused Adam/AdamW step: parameter, gradient and new parameter at offsets (float32 elements) of heap, the moments in
+   * arrays outside it, updated in place; see native/src/optim.h.
+   */
+  adamHost(heap: ArrayBufferLike, n: number, offP: number, offG: number, offPOut: number, m: Float32Array, v: Float32Array,
+    lr: number, b1: number, b2: number, eps: number, weightDecay: number, stepSize: number, bc2Sqrt: number, decoupled: boolean): void;
+  /** dst = heap[off..off+n) (first) or dst += it, offsets in float32 elements. */
+  accumulate(heap: ArrayBufferLike, off: number, n: number, dst: Float32Array, first: boolean): void;
+  /** BERT layer kernels (native/src/bert.h); offsets in float32 elements of heap, masks outside it (null: none). */
+  biasGelu(heap: ArrayBufferLike, N: number, C: number, offX: number, offBias: number, offPre: number, offAct: number, threads: number): void;
+  geluBackward(heap: ArrayBufferLike, n: number, offDAct: number, offPre: number, offDPre: number, threads: number): void;
+  layerNormForward(heap: ArrayBufferLike, N: number, C: number, offA: number, offBias: number, offResidual: number, offGamma: number,
+    offBeta: number, offY: number, offXhat: number, offRstd: number, threads: number, mask: Float32Array | null, eps: number): void;
+  layerNormBackward(heap: ArrayBufferLike, N: number, C: number, offDy: number, offXhat: number, offRstd: number, offGamma: number,
+    offDx: number, offDMasked: number, offDGamma: number, offDBeta: number, offDBias: number, threads: number, mask: Float32Array | null): void;
+  softmaxForward(heap: ArrayBufferLike, B: number, heads: number, L: number, offS: number, offAddMask: number, offP: number,
+    offDropped: number, threads: number, mask: Float32Array | null, scale: number): void;
+  softmaxBackward(heap: ArrayBufferLike, rows: number, L: number, offP: number, offDDropped: number, offDs: number, threads: number,
+    mask: Float32Array | null, scale: number): void;
+  mulMask(heap: ArrayBufferLike, n: number, offX: number, offOut: number, threads: number, mask: Float32Array): void;
+  /** Dense embedding gradient: out (V x H) zeroed, then row ids[r] += dy[r]; ids int32 at offIds. */
+  embeddingGrad(heap: ArrayBufferLike, n: number, H: number, V: number, offIds: number, offDy: number, offOut: number): void;
   /** See native/src/lstm.h; the saved arrays are all null (inference) or all given. */
   lstmForward(B: number, T: number, H: number, K: number, order: Int32Array, lens: Int32Array, xs: Float32Array, W: Float32Array,
     y: Float32Array, acts: Float32Array | null, tanhC: Float32Array | null, cPrev: Float32Array | null, hPrev: Float32Array | null,
     threads: number): void;
   lstmBackward(B: number, T: number, H: number, K: number, order: Int32Array, lens: Int32Array, dys: Float32Array, acts: Float32Array,
     tanhC: Float32Array, cPrev: Float32Array, W: Float32Array, dxp: Float32Array, threads: number): void;
-  /** Row softmax with an additive mask (row r uses mask row r mod maskRows) and a dropout mask; -1: none. See native/src/attention.h. */
-  softmaxRows(heap: ArrayBufferLike, R: number, C: number, offX: number, offMask: number, maskRows: number, offDrop: number, offP: number,
-    offY: number): void;
-  /** Its gradient; offDrop -1: none. */
-  softmaxRowsBackward(heap: ArrayBufferLike, R: number, C: number, offP: number, offDY: number, offDrop: number, offDX: number): void;
 }
 
 export interface NativeStatus {
@@ -45,6 +59,9 @@ export interface NativeStatus {
 }
 
 let cached: { mod?: NativeKernels; status: NativeStatus } | undefined;
+
+/** The entry points this code calls; native/src/addon.c's MMSA_NATIVE_VERSION changes with them. */
+export const NATIVE_VERSION = '4';
 
 export function nativeLibraryPath(): string {
   return process.env.MMSA_NATIVE_PATH || join(packageRoot(), 'native', 'build', 'mmsa_native.node');
@@ -66,6 +83,10 @@ export function loadNativeKernels(): { mod?: NativeKernels; status: NativeStatus
   try {
     const mod = createRequire(import.meta.url)(path) as NativeKernels;
     const { version, isa } = mod.info();
+    if (version !== NATIVE_VERSION) {
+      cached = { status: { loaded: false, path, reason: `${path} is version ${version}, this mmsa needs version ${NATIVE_VERSION} (built from older sources); rebuild with \`node scripts/build-native.mjs --strict --force\`` } };
+      return cached;
+    }
     cached = { mod, status: { loaded: true, path, isa, version } };
   } catch (e) {
     cached = { status: { loaded: false, path, reason: `failed to load ${path}: ${(e as Error).message.split('\n')[0]}; rebuild with \`node scripts/build-native.mjs --strict --force\`` } };

@@ -33,6 +33,8 @@ export interface RunManifest {
   finishedAt: string | null;
   status: RunStatus;
   error?: { code: string; message: string };
+  /** The memory plan (design, estimates, budget) and, once finished, the measured peaks (src/runtime/memory/). */
+  memory?: Record<string, unknown>;
   /** The process writing the directory while it runs (readers tell a dead run from a live one with it). */
   owner?: RunOwner;
   /** Last sign of life of the owner (ISO), rewritten every HEARTBEAT_MS while the run is running. */
@@ -60,7 +62,8 @@ export interface LockFile {
   spec: Record<string, unknown>;
   /** Dotted paths whose values came from defaults. */
   defaulted: string[];
-  overrides: { maxEpochs?: number; seeds?: number[] };
+  /** `set`: the `--set KEY=VALUE` arguments, in order (already applied to `spec`). */
+  overrides: { maxEpochs?: number; seeds?: number[]; set?: string[] };
   /** Per pretrained encoder (node id): the model, the revision asked for and the commit it resolved to. */
   pretrained?: Record<string, { model: string; revision?: string; commit?: string; source: string }>;
 }
@@ -210,7 +213,12 @@ export interface RunDirInit {
   manifest: Omit<RunManifest, 'status' | 'finishedAt' | 'startedAt'>;
 }
 
-/** CSV columns of epochs.csv; valid metric keys follow in the order of the first epoch. */
+/**
+ * CSV columns of epochs.csv; then the valid metric keys (`valid_<key>`), the training loss of every task
+ * (`train_loss_task_<task>`, weighted as it enters the total) and of every head (`train_loss_head_<head>`: the part of
+ * the loss that trains it, e.g. Self-MM's M, T, A, V), in the order of the first epoch. A task whose loss is 0 has
+ * not started contributing yet (Self-MM's ULGM weights are 0 until the generated labels move away from y_M).
+ */
 const EPOCH_COLUMNS = ['epoch', 'train_loss', 'valid_loss', 'improved', 'best_epoch', 'optimizer_steps', 'seconds'];
 
 /** Run directories of this process that have not finished yet (settled on a second Ctrl-C or an unexpected exit). */
@@ -270,6 +278,8 @@ export class RunDir {
   private eventsFd: number | undefined;
   private epochRows: string[] = [];
   private metricKeys: string[] | undefined;
+  private taskKeys: string[] = [];
+  private headKeys: string[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
 
   private constructor(path: string, manifest: RunManifest) {
@@ -336,7 +346,11 @@ export class RunDir {
 
   /** Adds a row to epochs.csv (rewritten atomically: it is small). */
   recordEpoch(e: Extract<RunEvent, { kind: 'epoch.end' }>): void {
-    if (!this.metricKeys) this.metricKeys = Object.keys(e.valid.metrics).filter((k) => k !== 'Loss');
+    if (!this.metricKeys) {
+      this.metricKeys = Object.keys(e.valid.metrics).filter((k) => k !== 'Loss');
+      this.taskKeys = Object.keys(e.taskLosses ?? {});
+      this.headKeys = Object.keys(e.headLosses ?? {});
+    }
     const cells = [
       e.epoch,
       e.trainLoss,
@@ -346,9 +360,18 @@ export class RunDir {
       e.optimizerSteps,
       Number(e.seconds.toFixed(3)),
       ...this.metricKeys.map((k) => e.valid.metrics[k] ?? ''),
+      ...this.taskKeys.map((k) => e.taskLosses?.[k] ?? ''),
+      ...this.headKeys.map((k) => e.headLosses?.[k] ?? ''),
     ];
     this.epochRows.push(cells.map(csvCell).join(','));
-    const header = [...EPOCH_COLUMNS, ...this.metricKeys.map((k) => `valid_${k}`)].join(',');
+    const header = [
+      ...EPOCH_COLUMNS,
+      ...this.metricKeys.map((k) => `valid_${k}`),
+      ...this.taskKeys.map((k) => `train_loss_task_${k}`),
+      ...this.headKeys.map((k) => `train_loss_head_${k}`),
+    ]
+      .map(csvCell)
+      .join(',');
     writeFileAtomic(join(this.path, 'epochs.csv'), `${header}\n${this.epochRows.join('\n')}\n`, { elsewhere: 'write the runs elsewhere with --out DIR' });
   }
 
@@ -370,9 +393,9 @@ export class RunDir {
    * Final status; closes the events file. On a full disk the atomic rewrite can fail: the manifest is then
    * overwritten in place (it fits the blocks it already has), so a failed run never keeps saying "running".
    */
-  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: { code: string; message: string } } = {}, now: () => Date = () => new Date()): void {
+  finish(status: Exclude<RunStatus, 'running'>, extra: { error?: { code: string; message: string }; memory?: Record<string, unknown> } = {}, now: () => Date = () => new Date()): void {
     this.stopHeartbeat();
-    this.manifest = { ...this.manifest, status, finishedAt: now().toISOString(), ...(extra.error ? { error: extra.error } : {}) };
+    this.manifest = { ...this.manifest, status, finishedAt: now().toISOString(), ...(extra.error ? { error: extra.error } : {}), ...(extra.memory ? { memory: extra.memory } : {}) };
     const file = join(this.path, 'manifest.json');
     const text = `${JSON.stringify(this.manifest, jsonReplacer, 2)}\n`;
     try {
@@ -473,7 +496,10 @@ export function csvCell(v: string | number | boolean): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** MMSA's normal-mode CSV row: `Model` then one "(mean, std)" cell per key (both x100, numpy-rounded to 2). */
+/**
+ * The summary of a spec over its seeds: JSON, and MMSA's normal-mode CSV row (`Model`, then one "(mean, std)" cell per
+ * key; x100 and numpy-rounded to 2 for MMSA's metric sets, whose headers then say "(x100)", else rounded to 4).
+ */
 export function writeSummary(
   paths: { json: string; csv: string },
   summary: { pipeline: string; specHash: string; seeds: number[]; results: SeedResult[]; aggregate: Record<string, AggregateCell> },
@@ -485,7 +511,27 @@ export function writeSummary(
     const c = summary.aggregate[k]!.cell;
     return csvCell(`(${pyFloat(c[0])}, ${pyFloat(c[1])})`);
   });
-  writeFileAtomic(paths.csv, `${['Model', ...keys].join(',')}\n${[csvCell(summary.pipeline), ...cells].join(',')}\n`);
+  const head = keys.map((k) => csvCell((summary.aggregate[k]!.scale ?? 100) === 100 ? `${k} (x100)` : k));
+  writeFileAtomic(paths.csv, `${['Model', ...head].join(',')}\n${[csvCell(summary.pipeline), ...cells].join(',')}\n`);
+}
+
+/** Results of every completed seed run of one spec hash under `runs/<pipeline>/`, in seed order. */
+export function completedSeedResults(outRoot: string, pipeline: string, hash: string): SeedResult[] {
+  const dir = join(outRoot, safeSegment(pipeline));
+  const out: SeedResult[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  const re = new RegExp(`^${hash}-(\\d+)$`);
+  for (const n of names) {
+    if (!re.test(n)) continue;
+    const done = findCompletedRun(join(dir, n));
+    if (done) out.push(done.results);
+  }
+  return out.sort((a, b) => a.seed - b.seed);
 }
 
 /** Python's repr of a float for the CSV cells (`70.8`, `0.0`). */

@@ -1,46 +1,34 @@
 // Orchestrates `mmsa run`: compiled spec -> backend -> data -> for each seed a fresh lowering + the executor, with the
 // run directory written as events arrive -> aggregate over seeds. Phase 7 (execute); loaded lazily (imports tfjs).
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { MmsaError } from '../errors.js';
-import { packageRoot } from '../paths.js';
-import { setupBackend, type BackendInfo, type BackendName } from './backend.js';
-import type { NativeMode } from './native.js';
-import { loadDataset } from './data/load-dataset.js';
+import { sampleMemory, setupBackend, type BackendInfo } from './backend.js';
+import { checkMemoryPlan, memoryLimits, planMemory, type MemoryPlan } from './memory/plan-memory.js';
+import { defaultBertActivations, setDefaultBertActivations } from './nn/bert/model.js';
+import type { ActivationMode } from './nn/bert/layer.js';
+import type { PipelineRunOptions, RunOutcome } from './run-types.js';
+import { datasetIdentity, mmsaVersion, pipelineStartEvent, runPlan } from './run-start.js';
+import { loadDatasetWithEvents } from './data/load-events.js';
 import type { LoadedDataset } from './data/types.js';
-import { makeEvent, type AggregateCell, type EventBody, type RunErrorEvent, type RunEvent, type SeedResult } from './events.js';
+import { makeEvent, type EventBody, type RunErrorEvent, type RunEvent } from './events.js';
 import { lowerPipeline } from './lower/lower-pipeline.js';
 import type { LoweredPipeline } from './lower/types.js';
 import { aggregateSeeds } from './metrics/index.js';
-import { findCompletedRun, readManifest, runDirPath, RunDir, specHash, summaryPaths, writeSummary, type DatasetIdentity, type LockFile, type RunManifest } from './run-dir.js';
+import { completedSeedResults, findCompletedRun, readManifest, runDirPath, RunDir, summaryPaths, writeSummary, type LockFile, type RunManifest } from './run-dir.js';
 import { judgeRun } from './run-liveness.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import type { Batcher } from './train/evaluate.js';
 import { runSchedule } from './train/executor.js';
 import { prepareComponents } from './lower/prepare.js';
 
-export interface RunOptions {
-  /** Seeds to run (default: the spec's `seeds`). */
-  seeds?: number[];
-  /** Epoch cap override (part of the spec hash: it changes the experiment). */
-  maxEpochs?: number;
-  backend?: BackendName;
-  /** wasm only: mmsa's native kernels (default MMSA_NATIVE, else 'auto'). Recorded in the manifest's backendDetails. */
-  native?: NativeMode;
-  /** Threads of the native kernels; results do not depend on it. */
-  threads?: number;
-  /** Root of run directories (default ./runs, resolved by the caller). */
-  outRoot: string;
-  dataRoot?: string;
-  /** Retrain even when a completed run with the same spec hash and seed exists. */
-  force?: boolean;
-  signal?: AbortSignal;
-  /** argv for the manifest. */
-  command?: string[];
-  /** Test seam: dataset loader and batcher. */
+/** The public options plus test seams (dataset loader, lowering, batcher). */
+export interface RunOptions extends PipelineRunOptions {
+  /** pipeline.start was yielded already (startPipeline announces the run before loading this module). */
+  announced?: boolean;
+  /** What BERT layers keep for the backward pass (default 'auto': the memory plan decides). */
+  activations?: ActivationMode | 'auto';
   loadData?: (ir: Ir) => Promise<LoadedDataset>;
   lower?: (ir: Ir, opts: { seed: number; trainSize: number; outDir?: string }) => LoweredPipeline;
   batches?: Batcher;
@@ -50,51 +38,6 @@ export interface RunOptions {
 export function backendLabel(b: BackendInfo): string {
   const n = b.details.native;
   return n?.active ? `${b.name} + native ${n.isa ?? '?'} x${n.threads ?? 1}` : b.name;
-}
-
-export type RunStatusOutcome = 'completed' | 'interrupted' | 'failed';
-
-export interface RunOutcome {
-  status: RunStatusOutcome;
-  specHash: string;
-  runDirs: string[];
-  results: SeedResult[];
-  aggregate?: Record<string, AggregateCell>;
-  summaryPath?: string;
-  error?: { code: string; message: string; hint?: string };
-}
-
-let versionCache: string | undefined;
-
-export function mmsaVersion(): string {
-  if (versionCache) return versionCache;
-  try {
-    versionCache = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    versionCache = '0.0.0';
-  }
-  return versionCache;
-}
-
-export function datasetIdentity(ir: Ir): DatasetIdentity {
-  const d = ir.dataset;
-  return {
-    name: d.name,
-    source: d.source,
-    ...(d.path ? { path: d.path } : {}),
-    ...(d.sha256 ? { sha256: d.sha256 } : {}),
-    ...(d.synthetic ? { synthetic: d.synthetic } : {}),
-  };
-}
-
-/** The spec a run actually trains: the normalized spec with command-line overrides applied. */
-export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<string, unknown> {
-  const s = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
-  if (o.maxEpochs !== undefined) {
-    const train = (s['train'] ?? {}) as Record<string, unknown>;
-    s['train'] = { ...train, max_epochs: o.maxEpochs };
-  }
-  return s;
 }
 
 /** A seed's manifest before it runs: versions, backend, identity of the spec, the seed and the data it reads. */
@@ -118,25 +61,16 @@ export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: num
   };
 }
 
-/** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */
-export function hashOf(spec: Record<string, unknown>, ir: Ir): string {
-  const { seeds: _seeds, ...rest } = spec;
-  return specHash(rest, datasetIdentity(ir), mmsaVersion());
-}
-
 export type { LockFile };
+export { datasetIdentity, effectiveSpec, hashOf, mmsaVersion } from './run-start.js';
+export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatusOutcome } from './run-types.js';
 
 /**
  * Runs every seed and yields every event; the run directories are complete and consistent whenever an event is
  * yielded. Errors become a `run.error` event (and a 'failed' manifest); the return value tells the outcome.
  */
 export async function* runPipeline(compiled: CompileResult, opts: RunOptions): AsyncGenerator<RunEvent, RunOutcome> {
-  const baseIr = compiled.ir;
-  if (!baseIr || !compiled.spec) throw new Error('runPipeline needs a compile result with an IR (check diagnostics first)');
-  const ir: Ir = opts.maxEpochs !== undefined ? { ...baseIr, schedule: { ...baseIr.schedule, maxEpochs: opts.maxEpochs } } : baseIr;
-  const spec = effectiveSpec(compiled.spec, opts);
-  const hash = hashOf(spec, ir);
-  const seeds = opts.seeds && opts.seeds.length > 0 ? opts.seeds : ir.schedule.seeds;
+  const { ir, spec, hash, seeds } = runPlan(compiled, opts);
   const outcome: RunOutcome = { status: 'completed', specHash: hash, runDirs: [], results: [] };
   const ev = <E extends RunEvent>(body: EventBody<E>) => makeEvent<E>(body);
   const fail = (e: unknown, seed?: number): RunErrorEvent => {
@@ -154,6 +88,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     });
   };
 
+  if (!opts.announced) yield pipelineStartEvent(compiled, opts);
   let backend: BackendInfo;
   try {
     backend = await setupBackend(opts.backend ?? 'wasm', {
@@ -165,6 +100,17 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     return outcome;
   }
 
+  // Before any data or weight is loaded: a model that cannot fit stops here with what to change, not mid-epoch.
+  let memory: MemoryPlan;
+  try {
+    memory = planMemory(ir, memoryLimits(backend.details.tfBackend), { activations: opts.activations ?? 'auto' });
+    checkMemoryPlan(ir, memory, compiled.host);
+  } catch (e) {
+    yield fail(e);
+    return outcome;
+  }
+  const memoryRecord = describeMemoryPlan(memory);
+
   let data: LoadedDataset | undefined;
   const lock: LockFile = {
     mmsaVersion: mmsaVersion(),
@@ -172,7 +118,11 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     file: compiled.file,
     spec,
     defaulted: compiled.defaulted ?? [],
-    overrides: { ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}), ...(opts.seeds ? { seeds: opts.seeds } : {}) },
+    overrides: {
+      ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}),
+      ...(opts.seeds ? { seeds: opts.seeds } : {}),
+      ...(opts.set?.length ? { set: opts.set } : {}),
+    },
   };
 
   for (const [seedIndex, seed] of seeds.entries()) {
@@ -206,7 +156,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     const recovered = judged?.state === 'dead' ? `the previous run in ${dirPath} died (${judged.why}); training it again from the start` : undefined;
     if (!data) {
       try {
-        data = opts.loadData ? await opts.loadData(ir) : await loadDataset(ir, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
+        data = opts.loadData ? await opts.loadData(ir) : yield* loadDatasetWithEvents(ir, runId, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
         // Lowering is synchronous and offline: components prepare what it needs (BERT downloads its weights) now,
         // after the data is known to be there.
         // What a component fetched (BERT: the commit a branch resolved to, which `mmsa predict` loads later).
@@ -224,7 +174,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         hash,
         seed,
         lock,
-        manifest: manifestOf(ir, backend, hash, seed, data, opts.command ?? []),
+        manifest: { ...manifestOf(ir, backend, hash, seed, data, opts.command ?? []), memory: memoryRecord },
       });
     } catch (e) {
       yield fail(e, seed);
@@ -235,7 +185,14 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     let finished = false;
     try {
       const lower = opts.lower ?? lowerPipeline;
-      pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
+      // BERT encoders created by this lowering keep what the plan chose (both modes give the same bits).
+      const previousMode = defaultBertActivations();
+      setDefaultBertActivations(memory.activations);
+      try {
+        pipeline = lower(ir, { seed, trainSize: data.train.n, outDir: dir.path });
+      } finally {
+        setDefaultBertActivations(previousMode);
+      }
       const it = runSchedule(ir, pipeline, data, {
         runId,
         seed,
@@ -249,12 +206,13 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       });
       for await (const ev0 of it) {
         const e = recovered && ev0.kind === 'run.start' ? { ...ev0, recovered } : ev0;
+        if (e.kind === 'epoch.end') e.memory = sampleMemory();
         dir.appendEvent(e);
         if (e.kind === 'epoch.end') dir.recordEpoch(e);
         if (e.kind === 'run.end' && e.scope === 'seed') {
           if (e.status === 'completed' && e.result) {
             dir.writeResults(ir.pipeline, e.result);
-            dir.finish('completed');
+            dir.finish('completed', { memory: { ...memoryRecord, measured: sampleMemory() } });
             outcome.results.push(e.result);
           } else {
             dir.finish('interrupted');
@@ -274,7 +232,7 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
         /* the error is reported through the event and the outcome */
       }
       try {
-        dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message } });
+        dir.finish('failed', { error: { code: errEvent.code, message: errEvent.message }, memory: { ...memoryRecord, measured: sampleMemory() } });
       } catch {
         dir.close();
       }
@@ -296,12 +254,16 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
     if (outcome.status !== 'completed') return outcome;
   }
 
-  if (outcome.results.length > 0) {
-    const agg = aggregateSeeds(outcome.results.map((r) => r.test));
+  if (outcome.results.length > 0 && opts.summary !== false) {
+    // The summary covers every completed seed of this spec, also those of earlier `mmsa run --seeds` calls, so it
+    // agrees with `mmsa compare` whatever order the seeds were run in.
+    const all = completedSeedResults(opts.outRoot, ir.pipeline, hash);
+    const results = all.length >= outcome.results.length ? all : outcome.results;
+    const agg = aggregateSeeds(results.map((r) => r.test));
     outcome.aggregate = agg;
     const paths = summaryPaths(opts.outRoot, ir.pipeline, hash);
     try {
-      writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: outcome.results.map((r) => r.seed), results: outcome.results, aggregate: agg });
+      writeSummary(paths, { pipeline: ir.pipeline, specHash: hash, seeds: results.map((r) => r.seed), results, aggregate: agg });
     } catch (e) {
       yield fail(e);
       return outcome;
@@ -313,11 +275,21 @@ export async function* runPipeline(compiled: CompileResult, opts: RunOptions): A
       scope: 'summary',
       status: 'completed',
       pipeline: ir.pipeline,
-      seeds: outcome.results.map((r) => r.seed),
-      results: outcome.results,
+      seeds: results.map((r) => r.seed),
+      results,
       aggregate: agg,
       summaryPath: paths.json,
     });
   }
   return outcome;
+}
+
+/** The plan as the manifest records it: the design (where each kind of state lives), the estimate and the budget. */
+export function describeMemoryPlan(p: MemoryPlan): Record<string, unknown> {
+  return {
+    design: { bertActivations: p.activations, optimizerState: p.optimizerState, gradientSums: p.gradientSums },
+    parameters: p.parameters,
+    estimate: p.estimate,
+    budget: p.budget,
+  };
 }

@@ -129,6 +129,15 @@ describe('mmsa schema, plan, compile', () => {
     expect(ir.nodes.map((n) => n.id)).toContain('fusion');
   });
 
+  it('plan --verbose lists every parameter with the MMSA state_dict name its mmsa_modules give it', async () => {
+    const r = await run(['plan', '--verbose', 'pipelines/lmf_mosi.yaml']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('param  linear_1.weight [16, 5]  (MMSA Model.audio_subnet.linear_1.weight)\n');
+    expect(r.out).toMatch(/param {2}audio_factor \[\d+, \d+, \d+\]  \(MMSA Model\.audio_factor\)\n/);
+    // Without --verbose no parameter lines (and no MMSA names).
+    expect((await run(['plan', 'pipelines/lmf_mosi.yaml'])).out).not.toContain('(MMSA ');
+  });
+
   it('plan of a broken spec fails with its diagnostics', async () => {
     const r = await run(['plan', BROKEN]);
     expect(r.code).toBe(1);
@@ -218,7 +227,7 @@ if (code !== 0) throw new Error('check failed with ' + code);
     const r = loadsTfjs(`
 const m = await import(${JSON.stringify(`file://${join(repoRoot, 'dist/index.js')}`)});
 const c = m.compileFile('pipelines/demo_self_mm.yaml');
-if (!c.ir || typeof m.loadBert !== 'function' || typeof m.runPipeline !== 'function') throw new Error('bad package');
+if (!c.ir || typeof m.pipelinesDir !== 'function' || typeof m.runPipeline !== 'function') throw new Error('bad package');
 `);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

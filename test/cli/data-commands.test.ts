@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { dataInspectCommand, dataVerifyCommand, type DataIo } from '../../src/cli/data-commands.js';
 
-const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/pickles');
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/pickles');
 const fx = (n: string) => join(FIXTURES, n);
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 

@@ -84,6 +84,37 @@ describe('mmsa report / compare / watch on a recorded run', () => {
     expect(bad.err).toMatch(/MSA6710/);
   });
 
+  it('report on runs/<pipeline> with several seeds writes runs/<pipeline>/report.html with the aggregate first', async () => {
+    const rootDir = tmp();
+    copyRun(rootDir);
+    // A second seed of the same spec hash, with other test results.
+    const d2 = copyRun(rootDir, 'demo_self_mm', 'f252c80cade1-1112', (m) => {
+      m['seed'] = 1112;
+    });
+    const res = JSON.parse(readFileSync(join(d2, 'results.json'), 'utf8')) as { seed: number; test: Record<string, number> };
+    res.seed = 1112;
+    res.test['Has0_acc_2'] = 0.8706;
+    writeFileSync(join(d2, 'results.json'), JSON.stringify(res));
+    const r = await run(['report', join(rootDir, 'demo_self_mm')]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(join(rootDir, 'demo_self_mm', 'report.html'));
+    const html = readFileSync(join(rootDir, 'demo_self_mm', 'report.html'), 'utf8');
+    expect(html).toContain('<title>mmsa report: demo_self_mm (f252c80cade1), 2 seeds</title>');
+    const agg = html.indexOf('class="aggregate"');
+    expect(agg).toBeGreaterThan(0);
+    expect(agg).toBeLessThan(html.indexOf('id="run-0"'));
+    // mean +- std x100 (MMSA's metric set), then one row per seed, then every seed's curves overlaid.
+    expect(html).toContain('Test results over 2 seeds (1111, 1112): mean +- std, x100 as MMSA&#39;s tables'.replace('&#39;', "'"));
+    expect(html).toContain('<th>Has0_acc_2 (x100)</th>');
+    expect(html).toContain('<td>88.06 +- 1.00</td>');
+    expect(html).toMatch(/<table class="per-seed">.*<td>1111<\/td>.*<td>0\.8906<\/td>.*<td>1112<\/td>.*<td>0\.8706<\/td>/s);
+    expect(html).toContain('class="plot-seed-loss"');
+    expect(html).toContain('class="plot-seed-metrics"');
+    const legend = html.slice(html.indexOf('class="plot-seed-loss"'), html.indexOf('</figure>', html.indexOf('class="plot-seed-loss"')));
+    expect(legend).toContain('>1111<');
+    expect(legend).toContain('>1112<');
+  });
+
   it('compare prints markdown, csv or json', async () => {
     const rootDir = tmp();
     copyRun(rootDir);
@@ -92,7 +123,8 @@ describe('mmsa report / compare / watch on a recorded run', () => {
     expect(md.out).toMatch(/^\| Model \| Dataset \| Seeds \| Has0_acc_2/);
     expect(md.out).toContain('| demo_self_mm | synthetic-mosi | 1 | **89.06 +- 0.00**');
     const csv = await run(['compare', `${rootDir}/*/*`, '--format', 'csv', '--sort', 'MAE']);
-    expect(csv.out.split('\n')[0]).toBe('Model,Dataset,Seeds,Has0_acc_2,Has0_F1_score,Non0_acc_2,Non0_F1_score,Mult_acc_5,Mult_acc_7,MAE,Corr,Loss');
+    // A MOSI-like run reports MMSA's metric set: every column x100, as MMSA's tables, and the header says so.
+    expect(csv.out.split('\n')[0]).toBe('Model,Dataset,Seeds,Has0_acc_2 (x100),Has0_F1_score (x100),Non0_acc_2 (x100),Non0_F1_score (x100),Mult_acc_5 (x100),Mult_acc_7 (x100),MAE (x100),Corr (x100),Loss (x100)');
     const json = JSON.parse((await run(['compare', rootDir, '--format', 'json'])).out) as { rows: unknown[] };
     expect(json.rows).toHaveLength(1);
     expect((await run(['compare', tmp()])).code).toBe(1);

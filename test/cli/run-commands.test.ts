@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Io } from '../../src/cli/main.js';
-import { parseSeeds, predictCommand, runCommand } from '../../src/cli/run-commands.js';
+import { main, type Io } from '../../src/cli/main.js';
+import { evaluateCommand, parseSeeds, predictCommand, runCommand } from '../../src/cli/run-commands.js';
 import { compileFile } from '../../src/compiler/compile.js';
 import { loadDataset } from '../../src/runtime/data/load-dataset.js';
 import { isRunEvent, type RunEvent, type RunEndSeedEvent } from '../../src/runtime/events.js';
@@ -73,6 +73,19 @@ describe('mmsa run: arguments and compile errors', () => {
     expect(await runCommand('pipelines/does_not_exist.yaml', { out }, io)).toBe(1);
     expect(io.stderr()).toMatch(/MSA1004/);
     expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('several files run one after another; a file that does not compile stops the list before the next', async () => {
+    const out = tmp();
+    const a = resolve(root, 'test/fixtures/tune/tiny_tune.yaml');
+    const b = resolve(root, 'test/fixtures/tune/tiny_run_b.yaml');
+    const io = memIo();
+    expect(await main(['run', a, b, '--max-epochs', '1', '--seeds', '1111', '--reporter', 'plain', '--out', out], io)).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['tiny_run_b', 'tiny_tune']);
+    const io2 = memIo();
+    const out2 = tmp();
+    expect(await main(['run', 'pipelines/does_not_exist.yaml', a, '--out', out2, '--reporter', 'plain'], io2)).toBe(1);
+    expect(readdirSync(out2)).toEqual([]);
   });
 
   it('the command module does not load tfjs statically (mmsa check stays tfjs-free)', () => {
@@ -169,6 +182,23 @@ describe('mmsa run + predict on every shipped demo pipeline (wasm, 6 epochs)', (
     const m = computeMetrics(c.ir!.schedule.metrics as DatasetName, rows.map((r) => r.prediction), rows.map((r) => r.label));
     const { Loss: _loss, ...expected } = end.result!.test;
     expect(m).toEqual(expected);
+  });
+
+  it.each(['demo_lmf', 'demo_self_mm'])('%s: evaluate scores the run on labelled data with its metric set (its own test split: its test results)', async (name) => {
+    const end = finished[name]!.events.find((e): e is RunEndSeedEvent => e.kind === 'run.end' && e.scope === 'seed')!;
+    const io = memIo();
+    expect(await evaluateCommand(end.runDir!, { format: 'json' }, io)).toBe(0);
+    const r = JSON.parse(io.stdout()) as { split: string; n: number; metrics: Record<string, number> };
+    expect(r.split).toBe('test');
+    expect(r.n).toBe(64);
+    // The loss is a mean of batch means: the run shuffled its test batches, evaluate does not.
+    const { Loss: _l1, ...got } = r.metrics;
+    const { Loss: _l2, ...want } = end.result!.test;
+    expect(got).toEqual(want);
+    expect(Number.isFinite(r.metrics['Loss'])).toBe(true);
+    const text = memIo();
+    expect(await evaluateCommand(end.runDir!, { split: 'valid' }, text)).toBe(0);
+    expect(text.stdout()).toMatch(new RegExp(`^${name} \\(.*\\) on synthetic-\\w+ \\[valid, 64 samples\\]\\n  \\S+ +-?\\d\\.\\d{4}\\n`));
   });
 
   it('reuses the completed run on a second `mmsa run` (no training), and predict writes CSV to stdout', async () => {

@@ -4,10 +4,11 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compileFile, type CompileResult } from '../../src/compiler/compile.js';
 import { formatDiagnostics, toJsonDiagnostics, type JsonDiagnostic } from '../../src/compiler/diagnostics/format.js';
 import { MESSAGES } from '../../src/core/messages.js';
+import { loadDslFrontEnd } from '../../src/compiler/syntax/parse-file.js';
 import { expectBaseline } from '../helpers/baseline.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -15,6 +16,9 @@ const brokenDir = join(repoRoot, 'test/fixtures/broken');
 const baselineDir = join(repoRoot, 'test/baselines/check');
 
 /** Every file directly under test/fixtures/broken is one case; support/ holds files the cases extend or read. */
+// Some cases are .mmsa files: the synchronous compileFile needs that front end loaded.
+beforeAll(loadDslFrontEnd);
+
 const cases = readdirSync(brokenDir)
   .filter((f) => statSync(join(brokenDir, f)).isFile())
   .sort();

@@ -305,8 +305,8 @@ describe('mmsa compile --emit spec', () => {
 
 describe('I/O problems of files a spec names', () => {
   it('reports a custom dataset manifest that is a directory as MSA1004 instead of throwing', () => {
-    write('io/data/manifest-dir/.keep', '');
-    const f = write('io/spec.yaml', MINIMAL.replace('{name: mosi, file: unaligned_50}', '{path: ./data/x.pkl, manifest: ./data/manifest-dir}'));
+    write('io/data/manifest-dir.dataset.yaml/.keep', '');
+    const f = write('io/spec.yaml', MINIMAL.replace('{name: mosi, file: unaligned_50}', '{path: ./data/x.pkl, manifest: ./data/manifest-dir.dataset.yaml}'));
     const r = compile(f);
     expect(codes(r)).toEqual(['MSA1004']);
   });

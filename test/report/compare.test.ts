@@ -4,8 +4,10 @@ import { collectSeedRuns, compareRuns, expandGlob, formatCsv, formatJson, format
 import { copyRun, tmp } from './helpers.js';
 
 const run = (pipeline: string, dataset: string, seed: number, test: Record<string, number>): SeedRun => ({ dir: `/r/${pipeline}/${seed}`, pipeline, specHash: 'h', dataset, seed, test });
+const mosiSet = (acc: number, mae: number) => ({ Has0_acc_2: acc, Has0_F1_score: acc, Non0_acc_2: acc, Non0_F1_score: acc, Mult_acc_5: 0.4, Mult_acc_7: 0.3, MAE: mae, Corr: 0.6, Loss: mae });
 
 describe('compare', () => {
+  // Two-metric sets are not MMSA's: shown as they are (see 'compare scaling' for x100).
   const runs = [
     run('tfn_mosi', 'mosi', 1, { Has0_acc_2: 0.7, MAE: 0.9 }),
     run('tfn_mosi', 'mosi', 2, { Has0_acc_2: 0.8, MAE: 1.1 }),
@@ -22,9 +24,9 @@ describe('compare', () => {
     expect(tfn.cells['Has0_acc_2']!.std).toBeCloseTo(0.05);
     expect(c.best['mosi']).toEqual({ Has0_acc_2: 0, MAE: 0 });
     const md = formatMarkdown(c);
-    expect(md).toContain('| self_mm | mosi | 1 | **82.00 +- 0.00** | **72.00 +- 0.00** |');
-    expect(md).toContain('| tfn | mosi | 2 | 75.00 +- 5.00 | 100.00 +- 10.00 |');
-    expect(formatCsv(c).split('\n')[1]).toBe('self_mm,mosi,1,"(82.00, 0.00)*","(72.00, 0.00)*"');
+    expect(md).toContain('| self_mm | mosi | 1 | **0.8200 +- 0.0000** | **0.7200 +- 0.0000** |');
+    expect(md).toContain('| tfn | mosi | 2 | 0.7500 +- 0.0500 | 1.0000 +- 0.1000 |');
+    expect(formatCsv(c).split('\n')[1]).toBe('self_mm,mosi,1,"(0.8200, 0.0000)*","(0.7200, 0.0000)*"');
     const j = JSON.parse(formatJson(c)) as { rows: { model: string; metrics: Record<string, { best: boolean }> }[] };
     expect(j.rows[1]!.metrics['MAE']!.best).toBe(false);
   });
@@ -65,5 +67,31 @@ describe('compare', () => {
     expect(expandGlob('*/*-111[0-9]'.replace('[0-9]', '?'), root)).toHaveLength(3);
     expect(collectSeedRuns([join(root, 'demo_*', '*')], '/').runs).toHaveLength(2);
     expect(() => collectSeedRuns([join(root, 'nope')], '/')).toThrow(/no such run directory/);
+  });
+});
+
+describe('compare scaling', () => {
+  it('MMSA metric sets are x100 and say so in the header; a custom dataset\'s metrics are shown as they are', () => {
+    const c = compareRuns([
+      run('lmf_mosi', 'mosi', 1, mosiSet(0.8, 0.7)),
+      run('lmf_mosi', 'mosi', 2, mosiSet(0.7, 0.9)),
+      run('lmf_depression', 'depression', 1, { MAE: 4.31, RMSE: 5.5, Corr: 0.3, CCC: 0.2, Loss: 25.66 }),
+    ]);
+    // MAE, Corr and Loss are shared with the custom rows, so they stay unscaled; MOSI-only columns are x100.
+    expect(c.scales).toMatchObject({ Has0_acc_2: 100, Mult_acc_7: 100, MAE: 1, Corr: 1, Loss: 1, RMSE: 1 });
+    const md = formatMarkdown(c);
+    expect(md.split('\n')[0]).toBe('| Model | Dataset | Seeds | Has0_acc_2 (x100) | Has0_F1_score (x100) | Non0_acc_2 (x100) | Non0_F1_score (x100) | Mult_acc_5 (x100) | Mult_acc_7 (x100) | MAE | Corr | Loss | RMSE | CCC |');
+    expect(md).toContain('| lmf_depression | depression | 1 |  |  |  |  |  |  | **4.3100 +- 0.0000** |');
+    expect(md).toContain('| lmf | mosi | 2 | **75.00 +- 5.00** |');
+    expect(md).toContain('columns marked (x100) are x100 as MMSA\'s tables');
+    expect(md).not.toContain('431');
+    expect(formatCsv(c).split('\n')[0]).toContain(',Mult_acc_7 (x100),MAE,');
+    const only = compareRuns([run('lmf_mosi', 'mosi', 1, mosiSet(0.8, 0.7))]);
+    expect(formatMarkdown(only)).toContain('| **80.00 +- 0.00** |');
+    expect(formatMarkdown(only)).toContain('| MAE (x100) |');
+    expect(formatMarkdown(only)).toContain('x100 (as MMSA\'s tables), mean +- std');
+    const dep = compareRuns([run('lmf_depression', 'depression', 1, { MAE: 4.31, RMSE: 5.5, Corr: 0.3, CCC: 0.2, Loss: 25.66 })]);
+    expect(formatMarkdown(dep)).toContain('| **4.3100 +- 0.0000** | **5.5000 +- 0.0000** |');
+    expect(formatMarkdown(dep)).not.toContain('x100');
   });
 });

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
+import { Box } from 'ink';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { DriftLine } from '../../src/report/tui/DriftLine.js';
 import { bar } from '../../src/report/tui/ProgressBar.js';
-import { fmtDuration, initialTuiState, keyMetrics, reduceTui } from '../../src/report/tui/state.js';
+import { fmtBytes, fmtDuration, initialTuiState, keyMetrics, reduceTui, runEta, stopIn, type TuiState } from '../../src/report/tui/state.js';
 import { TrainView } from '../../src/report/tui/TrainView.js';
 import { createTuiReporter } from '../../src/report/tui/tui-reporter.js';
-import type { RunEvent } from '../../src/runtime/events.js';
+import type { EpochEndEvent, RunEvent } from '../../src/runtime/events.js';
 import { recordedEvents, stripAnsi, summaryEvent } from './helpers.js';
 
 /** State after the first `n` recorded events. */
@@ -15,6 +16,32 @@ function stateAt(events: RunEvent[], n: number) {
   for (const e of events.slice(0, n)) reduceTui(s, e);
   return s;
 }
+
+/** The frame at a terminal width (ink-testing-library's stdout is 100 columns; the box sets the real width). */
+function frame(s: TuiState, width: number): string {
+  return render(
+    <Box width={width}>
+      <TrainView state={s} width={width} color={false} />
+    </Box>,
+  ).lastFrame()!;
+}
+
+function stateOf(events: RunEvent[]): TuiState {
+  const s = initialTuiState();
+  for (const e of events) reduceTui(s, e);
+  return s;
+}
+
+/** The recorded run as a current run reports it: per-head losses in epoch.end (M for main, T/A/V share ulgm). */
+function withHeadLosses(events: RunEvent[]): RunEvent[] {
+  return events.map((e) => {
+    if (e.kind !== 'epoch.end') return e;
+    const u = e.taskLosses['ulgm']! / 3;
+    return { ...e, headLosses: { M: e.taskLosses['main']!, T: u, A: u, V: u } } as EpochEndEvent;
+  });
+}
+
+const longest = (f: string) => Math.max(...f.split('\n').map((l) => l.length));
 
 describe('TUI state', () => {
   const events = recordedEvents();
@@ -38,6 +65,21 @@ describe('TUI state', () => {
     expect(fmtDuration(3725)).toBe('1:02:05');
     expect(fmtDuration(null)).toBe('--:--');
     expect(keyMetrics(['Loss', 'Corr', 'Has0_acc_2', 'Zed'], 2)).toEqual(['Has0_acc_2', 'Corr']);
+    expect(stopIn({ epoch: 1, patienceLeft: 8 }, 3)).toBe(2);
+    expect(stopIn({ epoch: 1, patienceLeft: 8 }, null)).toBe(8);
+    expect(stopIn({ epoch: 5, patienceLeft: 2 }, 30)).toBe(2);
+  });
+
+  it('run ETA: the epochs left of this seed and of the seeds after it; a lower bound without an epoch cap', () => {
+    const s = initialTuiState();
+    Object.assign(s, { seed: 1, seedIndex: 0, seedCount: 3, epochsMax: 10, step: 0, steps: 10, epoch: 2 });
+    const row = { seed: 1, trainLoss: 1, validLoss: 1, metrics: {}, improved: true, bestEpoch: 2, taskLosses: {}, headLosses: {}, starts: [] };
+    s.epochs.push({ ...row, epoch: 1, patienceLeft: 8, seconds: 2 }, { ...row, epoch: 2, patienceLeft: 8, seconds: 4 });
+    // 3 s per epoch: 8 left here (min of the cap's 8 and the patience's 8), 10 for each of 2 more seeds.
+    expect(runEta(s)).toEqual({ seconds: 3 * (8 + 20), atLeast: false });
+    s.epochsMax = null;
+    // No cap: this seed runs at least its 8 patience epochs; later seeds as long as this one would (2 + 8).
+    expect(runEta(s)).toEqual({ seconds: 3 * (8 + 2 * 10), atLeast: true });
   });
 });
 
@@ -50,9 +92,10 @@ describe('TUI components (ink-testing-library)', () => {
     expect(f).toMatch(/demo_self_mm\s+synthetic-mosi\s+backend wasm\s+seed 1111 \(1 of 1\)/);
     expect(f).toMatch(/epoch 2\/3 \[#+-+\] 8\/16 batches \d+ ex\/s ETA \d\d:\d\d/);
     expect(f).toMatch(/loss \d\.\d{4}\s+main \d\.\d{4}\s+ulgm \d\.\d{4}/);
-    // finished epoch 1 is in the static table, with the best marker and the early-stop countdown
-    expect(f).toMatch(/epoch\s+train\s+valid\s+Has0_acc_2/);
-    expect(f).toMatch(/1\/3\s+0\.8750\s+0\.4612.*\*\s+8/);
+    // finished epoch 1 is in the static table, with the best marker and the epochs until the seed stops (the cap of
+    // 3 epochs comes before the early-stop patience of 8)
+    expect(f).toMatch(/epoch\s+train\s+valid\s+loss main\s+loss ulgm\s+Has0_acc_2/);
+    expect(f).toMatch(/1\/3\s+0\.8750\s+0\.4612.*\*\s+2$/m);
     expect(f).toMatch(/ULGM drift \|y_m - y_M\|\s+text 0\.000/);
   });
 
@@ -61,7 +104,7 @@ describe('TUI components (ink-testing-library)', () => {
     const { lastFrame } = render(<TrainView state={s} width={100} color={false} />);
     const f = lastFrame()!;
     expect(f).not.toMatch(/batches/);
-    expect(f).toMatch(/seed 1111: best epoch 3 of 3; test Has0_acc_2 0\.8906/);
+    expect(f).toMatch(/seed 1111: best epoch 3 of 3\n  test Has0_acc_2 0\.8906/);
     expect(f).toMatch(/demo_self_mm: test over 1 seed \(1111\), x100, mean \+- std/);
     expect(f).toMatch(/MAE\s+36\.27 \+- 0\.00/);
     expect(f.match(/^\s+\d\/3 /gm)).toHaveLength(3);
@@ -77,8 +120,82 @@ describe('TUI components (ink-testing-library)', () => {
     expect(narrow).toMatch(/error MSA6001: boom\n\s*help: fix it/);
   });
 
+  it('80 columns: the key metrics (acc-2, MAE, Corr) stay, per-task losses fit, the hidden columns are named', () => {
+    const s = stateOf([...events, summaryEvent()]);
+    const f = frame(s, 80);
+    expect(longest(f)).toBeLessThanOrEqual(80);
+    const header = f.split('\n').find((l) => l.startsWith('epoch'))!;
+    expect(header.trim().split(/\s+/)).toEqual(['epoch', 'train', 'valid', 'loss', 'main', 'loss', 'ulgm', 'Has0_acc_2', 'MAE', 'Corr', 'best', 'stop', 'in']);
+    expect(f).toContain('hidden at 80 columns: Non0_acc_2, Non0_F1_score, Mult_acc_7 and 2 more');
+    // Epoch 3 is where ULGM's loss stops being 0 (the jump in the train loss): marked in its cell and by a note.
+    expect(f).toMatch(/^\s+3\/3\s+1\.6707\s+0\.3522\s+0\.3590\s+1\.3117\+\s+0\.9219\s+0\.3522\s+0\.9695\s+\*\s+0$/m);
+    expect(f).toContain('  + ulgm contributes from epoch 3: its loss was 0 before');
+    // Under --max-epochs 3 the seed stops at epoch 3 whatever the patience: 2, 1, 0 epochs left.
+    expect(f.match(/\*\s+(\d)$/gm)!.map((m) => m.slice(-1))).toEqual(['2', '1', '0']);
+  });
+
+  it('120 columns: each head\'s loss (M, T, A, V) and more metrics; at 80 the heads give way to the tasks, named', () => {
+    const s = stateOf([...withHeadLosses(events), summaryEvent()]);
+    const wide = frame(s, 120);
+    expect(longest(wide)).toBeLessThanOrEqual(120);
+    const header = wide.split('\n').find((l) => l.startsWith('epoch'))!;
+    expect(header.trim().split(/\s+/).slice(0, 11)).toEqual(['epoch', 'train', 'valid', 'M', 'T', 'A', 'V', 'Has0_acc_2', 'MAE', 'Corr', 'Non0_acc_2']);
+    expect(wide).toMatch(/hidden at 120 columns: Mult_acc_7, Has0_F1_score, Mult_acc_5 \(a wider terminal shows them\)/);
+    expect(wide).toMatch(/^\s+3\/3\s+1\.6707\s+0\.3522\s+0\.3590\s+0\.4372\+\s+0\.4372\+\s+0\.4372\+/m);
+    expect(wide).toContain('  + ulgm (T, A, V) contributes from epoch 3: its loss was 0 before');
+    const narrow = frame(s, 80);
+    expect(longest(narrow)).toBeLessThanOrEqual(80);
+    expect(narrow).toContain('hidden at 80 columns: per-head losses (M, T, A, V), Non0_acc_2 and 4 more');
+    expect(narrow).toMatch(/epoch\s+train\s+valid\s+loss main\s+loss ulgm\s+Has0_acc_2\s+MAE\s+Corr/);
+  });
+
+  it('no "loss nan" before the first step; elapsed time and the run\'s ETA once epochs have been timed', () => {
+    const firstStep = events.findIndex((e) => e.kind === 'step.end');
+    const before = frame(stateOf(events.slice(0, firstStep)), 80);
+    expect(before).toMatch(/epoch 1\/3 \[-+\] 0\/16 batches/);
+    expect(before).not.toMatch(/nan/);
+    expect(before).toMatch(/^elapsed \d\d:\d\d$/m);
+    const mid = events.findIndex((e) => e.kind === 'step.end' && e.epoch === 2 && e.step === 8);
+    const f = frame(stateOf(events.slice(0, mid + 1)), 80);
+    expect(f).toMatch(/^elapsed 00:0\d  run ETA ~00:0\d$/m);
+  });
+
+  it('while the data loads: the header and a loading line with bytes and a bar, not a blank screen', () => {
+    const t = 1_000;
+    const s = stateOf([
+      { v: 1, t, runId: 'h-summary', kind: 'pipeline.start', pipeline: 'lmf_mosi', dataset: { name: 'mosi', source: 'manifest' }, backend: 'wasm', seeds: [1111, 1112], epochsMax: null, patience: 8 },
+      { v: 1, t: t + 10, runId: 'h-1111', kind: 'data.load', file: '/data/MMSA-Standard/MOSI/Processed/unaligned_50.pkl', bytes: 0, totalBytes: 0, done: false, seconds: 0 },
+      { v: 1, t: t + 4000, runId: 'h-1111', kind: 'data.load', file: '/data/MMSA-Standard/MOSI/Processed/unaligned_50.pkl', bytes: 150 * 2 ** 20, totalBytes: 400 * 2 ** 20, done: false, seconds: 4 },
+    ]);
+    for (const w of [80, 120]) {
+      const f = frame(s, w);
+      expect(longest(f)).toBeLessThanOrEqual(w);
+      expect(f).toMatch(/^lmf_mosi\s+mosi\s+backend wasm\s+seeds 1111, 1112$/m);
+      expect(f).toMatch(/^loading \S*unaligned_50\.pkl \[#+-+\] 150\.0 MiB \/ 400\.0 MiB  37% 00:04$/m);
+      expect(f).toMatch(/^elapsed 00:04$/m);
+    }
+    expect(fmtBytes(1536)).toBe('1.5 KiB');
+  });
+
+  it('a reused run: the header, each seed with its run directory, and the summary file at the end', () => {
+    const result = { seed: 1111, test: { Has0_acc_2: 0.8, MAE: 0.7, Corr: 0.6, Loss: 0.7 }, validAtBest: {}, bestEpoch: 4, epochs: 12 };
+    const s = stateOf([
+      { v: 1, t: 0, runId: 'h-summary', kind: 'pipeline.start', pipeline: 'lmf_mosi', dataset: { name: 'mosi', source: 'manifest' }, backend: 'wasm', seeds: [1111], epochsMax: null, patience: 8 },
+      { v: 1, t: 5, runId: 'h-1111', kind: 'run.end', scope: 'seed', status: 'completed', seed: 1111, seedIndex: 0, result, epochs: 12, bestEpoch: 4, reused: true, runDir: '/w/runs/lmf_mosi/h-1111', seconds: 0 },
+      { ...(summaryEvent() as object), pipeline: 'lmf_mosi', seeds: [1111], summaryPath: '/w/runs/lmf_mosi/h-summary.json' } as RunEvent,
+    ]);
+    const f = frame(s, 80);
+    expect(f).toMatch(/^lmf_mosi\s+mosi\s+backend wasm\s+seed 1111$/m);
+    expect(longest(f)).toBeLessThanOrEqual(80);
+    expect(f).toContain('seed 1111 (reused, --force retrains): best epoch 4 of 12\n  test Has0_acc_2 0.8000  MAE 0.7000  Corr 0.6000');
+    expect(f).toContain('\n  /w/runs/lmf_mosi/h-1111\n');
+    expect(f).toMatch(/^summary: \/w\/runs\/lmf_mosi\/h-summary\.json$/m);
+  });
+
   it('drift bars', () => {
     expect(render(<DriftLine drift={{ text: 0.5, audio: 1 }} />).lastFrame()).toMatch(/text 0\.500 \[####----\]\s+audio 1\.000 \[########\]/);
+    // Too narrow for the bars: the values stay on one line.
+    expect(render(<DriftLine drift={{ text: 0.5, audio: 1, vision: 0.25 }} width={80} />).lastFrame()).toBe('ULGM drift |y_m - y_M|  text 0.500  audio 1.000  vision 0.250');
   });
 });
 

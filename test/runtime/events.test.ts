@@ -64,8 +64,11 @@ describe('reporters', () => {
     expect(lines[2]).toBe('epoch  4/12  train 0.5123  valid Loss 0.4000  MAE 0.4000  Corr 0.6100  best 3, patience 7  (1.2s)');
     expect(lines).toHaveLength(3);
     expect(err).toBe('error MSA6020: feature file not found: x.pkl\n  help: use --data-root\n');
+    // A custom metric set is shown as it is; MMSA's own sets x100, as MMSA's tables.
     const agg = aggregateSeeds([{ MAE: 0.7, Corr: 0.6 }, { MAE: 0.72, Corr: 0.64 }]);
-    expect(formatSummaryTable('demo', [1, 2], agg)).toBe('demo: test results over 2 seeds (1, 2), x100, mean +- std\n  MAE        71.00 +- 1.00\n  Corr       62.00 +- 2.00\n');
+    expect(formatSummaryTable('demo', [1, 2], agg)).toBe('demo: test results over 2 seeds (1, 2), mean +- std\n  MAE       0.7100 +- 0.0100\n  Corr      0.6200 +- 0.0200\n');
+    const sims = aggregateSeeds([{ Mult_acc_2: 0.8, Mult_acc_3: 0.6, Mult_acc_5: 0.4, F1_score: 0.8, MAE: 0.42, Corr: 0.6, Loss: 0.42 }]);
+    expect(formatSummaryTable('s', [1], sims).split('\n').slice(0, 2)).toEqual(['s: test results over 1 seed (1), x100, mean +- std', '  Mult_acc_2     80.00 +- 0.00']);
   });
 
   it('ndjson: every event verbatim, one per line', () => {

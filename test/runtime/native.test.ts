@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { activeNativeKernels, isNativeMatMulActive, isWasmMatMulPatched, setNativeMatMul, setupBackend } from '../../src/runtime/backend.js';
-import { missingCpuFlags, resolveNativeMode, resolveThreads, type NativeKernels } from '../../src/runtime/native.js';
+import { missingCpuFlags, NATIVE_VERSION, resolveNativeMode, resolveThreads, type NativeKernels } from '../../src/runtime/native.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +39,7 @@ describe.skipIf(nativeDisabled)('native sgemm (the addon, on a plain ArrayBuffer
 
   it('reports the instruction set it was built for', () => {
     const info = k.info();
-    expect(info.version).toBe('1');
+    expect(info.version).toBe(NATIVE_VERSION);
     expect(['avx512', 'avx2', 'generic']).toContain(info.isa);
   });
 
@@ -146,6 +146,145 @@ describe.skipIf(nativeDisabled)('native sgemm (the addon, on a plain ArrayBuffer
     expect(() => k.lstmForward(B, T, H, 3, order, Int32Array.from([3, 1]), new Float32Array(B * T * G), new Float32Array(G * H), y, new Float32Array(B * T * G), null, null, null, 1)).toThrow(/all given or all null/);
     expect(() => k.lstmForward(B, T, H, 3, Int32Array.from([0, 5, 1]), Int32Array.from([3, 1]), new Float32Array(B * T * G), new Float32Array(G * H), y, null, null, null, null, 1)).toThrow(/order has a step outside/);
     expect(() => k.lstmBackward(B, T, H, 3, order, Float32Array.from([3, 1]) as unknown as Int32Array, y, new Float32Array(B * T * G), new Float32Array(B * T * H), new Float32Array(B * T * H), new Float32Array(G * H), new Float32Array(B * T * G), 1)).toThrow(/lens must be a Int32Array/);
+  });
+});
+
+/** erf in float64: its Taylor series below |x| = 2.5, erfc's continued fraction above (both ~1e-12 or better). */
+function erf64(x: number): number {
+  const ax = Math.abs(x);
+  if (ax >= 2.5) {
+    let cf = ax;
+    for (let k = 80; k >= 1; k--) cf = ax + k / 2 / cf;
+    return Math.sign(x) * (1 - Math.exp(-ax * ax) / (Math.sqrt(Math.PI) * cf));
+  }
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (-x * x) / n;
+    const t = term / (2 * n + 1);
+    sum += t;
+    if (Math.abs(t) < 1e-17) break;
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+describe.skipIf(nativeDisabled)('native BERT layer kernels (the addon, on a plain ArrayBuffer)', () => {
+  let k: NativeKernels;
+  beforeAll(() => {
+    k = requireNative();
+  });
+
+  it('GELU (exact erf form) and its derivative are within float32 accuracy of float64 over [-8, 8]', () => {
+    const n = 16001;
+    const heap = new ArrayBuffer(4 * (5 * n + 1));
+    const f = new Float32Array(heap);
+    for (let i = 0; i < n; i++) f[i] = -8 + i / 1000; // x
+    f[n] = 0; // bias (C = 1)
+    f.fill(1, 4 * n + 1, 5 * n + 1); // dact = 1
+    k.biasGelu(heap, n, 1, 0, n, n + 1, 2 * n + 1, 2); // pre, act
+    k.geluBackward(heap, n, 4 * n + 1, n + 1, 3 * n + 1, 2); // dpre
+    let errAct = 0;
+    let errGrad = 0;
+    for (let i = 0; i < n; i++) {
+      const x = f[i]!;
+      const cdf = 0.5 * (1 + erf64(x / Math.SQRT2));
+      errAct = Math.max(errAct, Math.abs(f[2 * n + 1 + i]! - x * cdf) / Math.max(1, Math.abs(x)));
+      const d = cdf + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+      errGrad = Math.max(errGrad, Math.abs(f[3 * n + 1 + i]! - d));
+    }
+    expect(errAct).toBeLessThan(5e-7);
+    expect(errGrad).toBeLessThan(1e-6);
+  });
+
+  it('LayerNorm and softmax forward match float64, and their backward matches finite differences', () => {
+    const rnd = mulberry32(5);
+    const N = 6;
+    const C = 40;
+    const n = N * C;
+    // layout: a, bias, residual, gamma, beta, y, xhat, rstd | dy, dx, dmasked, dgamma, dbeta, dbias
+    const sizes = [n, C, n, C, C, n, n, N, n, n, n, C, C, C];
+    const offs: number[] = [];
+    let total = 0;
+    for (const s of sizes) {
+      offs.push(total);
+      total += s;
+    }
+    const heap = new ArrayBuffer(4 * total);
+    const f = new Float32Array(heap);
+    for (const i of [0, 1, 2, 3, 4, 8]) for (let j = 0; j < sizes[i]!; j++) f[offs[i]! + j] = i === 3 ? 1 + 0.3 * (rnd() - 0.5) : rnd() - 0.5;
+    const mask = Float32Array.from({ length: n }, () => (rnd() < 0.1 ? 0 : 1 / 0.9));
+    const o = offs as [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+    const forward = () => k.layerNormForward(heap, N, C, o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], 2, mask, 1e-12);
+    forward();
+    const loss = () => {
+      let l = 0;
+      for (let i = 0; i < n; i++) l += f[o[5] + i]! * f[o[8] + i]!;
+      return l;
+    };
+    for (let r = 0; r < N; r++) {
+      const row = Array.from({ length: C }, (_, j) => (f[o[0] + r * C + j]! + f[o[1] + j]!) * mask[r * C + j]! + f[o[2] + r * C + j]!);
+      const mean = row.reduce((a, b) => a + b, 0) / C;
+      const v = row.reduce((a, b) => a + (b - mean) ** 2, 0) / C;
+      for (let j = 0; j < C; j++) {
+        const y = ((row[j]! - mean) / Math.sqrt(v + 1e-12)) * f[o[3] + j]! + f[o[4] + j]!;
+        expect(Math.abs(f[o[5] + r * C + j]! - y)).toBeLessThan(2e-6);
+      }
+    }
+    k.layerNormBackward(heap, N, C, o[8], o[6], o[7], o[3], o[9], o[10], o[11], o[12], o[13], 2, mask);
+    // d loss / d a[i] by central differences (in float64 over the float32 forward)
+    for (const i of [0, 7, 45, 130, 239]) {
+      const keep = f[o[0] + i]!;
+      const h = 1e-2;
+      f[o[0] + i] = keep + h;
+      forward();
+      const up = loss();
+      f[o[0] + i] = keep - h;
+      forward();
+      const down = loss();
+      f[o[0] + i] = keep;
+      expect(Math.abs((up - down) / (2 * h) - f[o[10] + i]!)).toBeLessThan(2e-3);
+    }
+    forward();
+    const dbias0 = Array.from({ length: N }, (_, r) => f[o[10] + r * C]!).reduce((a, b) => a + b, 0);
+    expect(f[o[13]]!).toBeCloseTo(dbias0, 5);
+
+    // softmax over keys with an additive mask, dropout, and its backward
+    const B = 2;
+    const H = 3;
+    const L = 5;
+    const rows = B * H * L;
+    const sm = new Float32Array(new ArrayBuffer(4 * (5 * rows * L + B * L)));
+    for (let i = 0; i < rows * L; i++) sm[i] = 3 * (rnd() - 0.5);
+    for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) sm[rows * L + b * L + j] = j < L - b ? 0 : -10000;
+    const dm = Float32Array.from({ length: rows * L }, () => (rnd() < 0.1 ? 0 : 1 / 0.9));
+    const P = rows * L + B * L;
+    k.softmaxForward(sm.buffer, B, H, L, 0, rows * L, P, P + rows * L, 1, dm, 0.125);
+    for (let r = 0; r < rows; r++) {
+      const b = Math.floor(r / (H * L));
+      const z = Array.from({ length: L }, (_, j) => sm[r * L + j]! * 0.125 + sm[rows * L + b * L + j]!);
+      const m = Math.max(...z);
+      const e = z.map((v) => Math.exp(v - m));
+      const s = e.reduce((a, c) => a + c, 0);
+      for (let j = 0; j < L; j++) {
+        expect(Math.abs(sm[P + r * L + j]! - e[j]! / s)).toBeLessThan(1e-6);
+        expect(sm[P + rows * L + r * L + j]).toBe(Math.fround(sm[P + r * L + j]! * dm[r * L + j]!));
+      }
+    }
+    for (let i = 0; i < rows * L; i++) sm[P + 2 * rows * L + i] = rnd() - 0.5; // d dropped
+    k.softmaxBackward(sm.buffer, rows, L, P, P + 2 * rows * L, P + 3 * rows * L, 1, dm, 0.125);
+    for (let r = 0; r < rows; r++) {
+      const p = Array.from({ length: L }, (_, j) => sm[P + r * L + j]!);
+      const dp = Array.from({ length: L }, (_, j) => sm[P + 2 * rows * L + r * L + j]! * dm[r * L + j]!);
+      const dot = p.reduce((a, v, j) => a + v * dp[j]!, 0);
+      for (let j = 0; j < L; j++) expect(Math.abs(sm[P + 3 * rows * L + r * L + j]! - p[j]! * (dp[j]! - dot) * 0.125)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('rejects operands outside the buffer with MSA6510', () => {
+    const heap = new ArrayBuffer(4 * 100);
+    expect(() => k.biasGelu(heap, 10, 10, 0, 100, 0, 0, 1)).toThrowError(/biasGelu: operand outside the buffer/);
+    expect(() => k.layerNormForward(heap, 10, 10, 0, 0, 0, 0, 0, 0, 0, 95, 1, null, 1e-12)).toThrowError(/outside the buffer/);
+    expect(() => k.softmaxBackward(heap, 10, 10, 0, 0, 0, 1, new Float32Array(5), 1)).toThrowError(/mask has 5 elements, needs 100/);
   });
 });
 

@@ -96,16 +96,19 @@ describe('RunDir', () => {
     expect(readdirSync(d)).toEqual(['f.json']);
   });
 
-  it('writes the seed summary as MMSA cells (mean*100, std*100 rounded to 2)', () => {
+  it('writes the seed summary as MMSA cells (mean*100, std*100 rounded to 2) and says x100 in the header', () => {
     const out = tmp();
     const results = [
       { seed: 1, test: { MAE: 0.7, Corr: 0.61 }, validAtBest: {}, bestEpoch: 1, epochs: 2 },
       { seed: 2, test: { MAE: 0.72, Corr: 0.63 }, validAtBest: {}, bestEpoch: 1, epochs: 2 },
     ];
     const paths = summaryPaths(out, 'p', 'h');
-    writeSummary(paths, { pipeline: 'p', specHash: 'h', seeds: [1, 2], results, aggregate: aggregateSeeds(results.map((r) => r.test)) });
-    expect(readFileSync(paths.csv, 'utf8')).toBe('Model,MAE,Corr\np,"(71.0, 1.0)","(62.0, 1.0)"\n');
+    writeSummary(paths, { pipeline: 'p', specHash: 'h', seeds: [1, 2], results, aggregate: aggregateSeeds(results.map((r) => r.test), { scale: 100 }) });
+    expect(readFileSync(paths.csv, 'utf8')).toBe('Model,MAE (x100),Corr (x100)\np,"(71.0, 1.0)","(62.0, 1.0)"\n');
     expect(JSON.parse(readFileSync(paths.json, 'utf8')).aggregate.MAE.cell).toEqual([71, 1]);
+    // A custom metric set (MAE and Corr alone) is written as it is.
+    writeSummary(paths, { pipeline: 'p', specHash: 'h', seeds: [1, 2], results, aggregate: aggregateSeeds(results.map((r) => r.test)) });
+    expect(readFileSync(paths.csv, 'utf8')).toBe('Model,MAE,Corr\np,"(0.71, 0.01)","(0.62, 0.01)"\n');
   });
 });
 
@@ -142,5 +145,23 @@ describe('checkpoint', () => {
     writeFileSync(join(d, 'weights.bin'), Buffer.alloc(8));
     expect(() => readCheckpoint(d)).toThrow(/8 bytes, model.json expects 16/);
     expect(() => readCheckpoint(join(d, 'nope'))).toThrow(expect.objectContaining({ code: 'MSA6711' }));
+  });
+});
+
+describe('epochs.csv', () => {
+  it('has the training loss of every task and every head, 0 while a task does not contribute yet (Self-MM ULGM)', () => {
+    const dir = RunDir.create({ outRoot: tmp(), pipeline: 'self_mm', hash: 'abcdef012345', seed: 1, lock: {}, manifest: {} as never });
+    const epochEnd = (epoch: number, ulgm: number): EpochEndEvent => makeEvent<EpochEndEvent>({
+      kind: 'epoch.end', runId: 'r', epoch, trainLoss: 0.9 + ulgm, taskLosses: { main: 0.9, ulgm }, headLosses: { M: 0.9, T: ulgm / 2, A: ulgm / 4, V: ulgm / 4 },
+      valid: { loss: 0.8, metrics: { MAE: 0.8, Loss: 0.8 } }, select: { metric: 'Loss', value: 0.8, best: 0.8, bestEpoch: 1 }, improved: epoch === 1,
+      patienceLeft: 8, optimizerSteps: 3, seconds: 1, taskExtras: {},
+    });
+    dir.recordEpoch(epochEnd(1, 0));
+    dir.recordEpoch(epochEnd(2, 0.4));
+    const [head, e1, e2] = readFileSync(join(dir.path, 'epochs.csv'), 'utf8').trim().split('\n');
+    expect(head).toBe('epoch,train_loss,valid_loss,improved,best_epoch,optimizer_steps,seconds,valid_MAE,train_loss_task_main,train_loss_task_ulgm,train_loss_head_M,train_loss_head_T,train_loss_head_A,train_loss_head_V');
+    expect(e1).toBe('1,0.9,0.8,1,1,3,1,0.8,0.9,0,0.9,0,0,0');
+    expect(e2).toBe('2,1.3,0.8,0,1,3,1,0.8,0.9,0.4,0.9,0.2,0.1,0.1');
+    dir.close();
   });
 });

@@ -148,7 +148,31 @@ describe('runPipeline', () => {
       },
     });
     expect(dataErr.outcome.status).toBe('failed');
-    expect(dataErr.events.map((e) => e.kind)).toEqual(['run.error']);
+    // The run announces itself (pipeline.start) before anything can fail.
+    expect(dataErr.events.map((e) => e.kind)).toEqual(['pipeline.start', 'run.error']);
     expect(dataErr.outcome.runDirs).toEqual([]);
+  });
+});
+
+describe('the spec summary', () => {
+  it('covers every completed seed of the spec, also those of earlier runs with other --seeds', async () => {
+    const out = tmp();
+    const first = await drive(compiled(), { outRoot: out, seeds: [12] });
+    const second = await drive(compiled(), { outRoot: out, seeds: [11] });
+    expect(second.outcome.specHash).toBe(first.outcome.specHash);
+    const file = join(out, 'fake_linear', `${first.outcome.specHash}-summary.json`);
+    const sum = JSON.parse(readFileSync(file, 'utf8')) as { seeds: number[]; results: { seed: number }[]; aggregate: Record<string, { mean: number; scale: number }> };
+    expect(sum.seeds).toEqual([11, 12]);
+    expect(sum.results.map((r) => r.seed)).toEqual([11, 12]);
+    const maes = [...first.outcome.results, ...second.outcome.results].map((r) => r.test['MAE']!);
+    expect(sum.aggregate['MAE']!.mean).toBeCloseTo((maes[0]! + maes[1]!) / 2, 12);
+    const end = second.events.find((e) => e.kind === 'run.end' && e.scope === 'summary');
+    expect(end && end.kind === 'run.end' && end.scope === 'summary' && end.seeds).toEqual([11, 12]);
+    // This run's own outcome still lists what it ran; MAE/Corr (not an MMSA metric set) are not scaled.
+    expect(second.outcome.results.map((r) => r.seed)).toEqual([11]);
+    expect(sum.aggregate['MAE']!.scale).toBe(1);
+    const csv = readFileSync(join(out, 'fake_linear', `${first.outcome.specHash}-summary.csv`), 'utf8').split('\n');
+    expect(csv[0]).toBe('Model,MAE,Corr,Loss');
+    expect(csv[1]).toMatch(/^fake_linear,"\(0\.\d{1,4}, 0\.\d{1,4}\)"/);
   });
 });

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
+import { NATIVE_VERSION } from '../../src/runtime/native.js';
 import { nativeDisabled } from '../helpers/native.js';
 
 const root = packageRoot();
@@ -35,6 +36,6 @@ describe('scripts/build-native.mjs (runs at npm install)', () => {
     const again = build(['--out', out, '--strict']);
     expect(again.stderr).toMatch(/up to date/);
     const probe = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(out)}).info().version)`], { encoding: 'utf8' });
-    expect(probe.stdout.trim()).toBe('1');
+    expect(probe.stdout.trim()).toBe(NATIVE_VERSION);
   });
 });

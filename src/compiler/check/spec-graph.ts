@@ -52,7 +52,8 @@ export function fusionInputs(spec: PipelineSpec): { name: string; index: number 
 
 /** The modality an encoder reads: its `modality`, or by default the modality with the encoder's own key. */
 export function encoderModality(key: string, enc: Encoder): string {
-  return typeof enc.modality === 'string' ? enc.modality : key;
+  const m = (enc as { modality?: unknown }).modality;
+  return typeof m === 'string' ? m : key;
 }
 
 export function getEncoder(spec: PipelineSpec, name: string): Encoder | undefined {
@@ -65,39 +66,94 @@ export function getModality(spec: PipelineSpec, name: string): Modality | undefi
   return has(spec.modalities, name) ? spec.modalities[name] : undefined;
 }
 
-/** What a data reference (fusion input, head input) names. */
+/** What a data reference (fusion input, head input, encoder or task `inputs`) names; `output` for `<node>:<name>`. */
 export type NodeRef =
-  | { kind: 'encoder'; name: string }
-  | { kind: 'fusion'; name: 'fusion' }
-  | { kind: 'head'; name: string }
-  | { kind: 'modality'; name: string };
+  | { kind: 'encoder'; name: string; output?: string }
+  | { kind: 'fusion'; name: 'fusion'; output?: string }
+  | { kind: 'head'; name: string; output?: string }
+  | { kind: 'modality'; name: string; output?: string };
+
+/** `encoders.text:private` -> base `encoders.text`, output `private`. */
+export function splitRef(ref: string): { base: string; output?: string } {
+  const colon = ref.indexOf(':');
+  return colon < 0 ? { base: ref } : { base: ref.slice(0, colon), output: ref.slice(colon + 1) };
+}
+
+const QUALIFIED: Record<string, NodeRef['kind']> = { modalities: 'modality', encoders: 'encoder', heads: 'head' };
 
 /**
  * Resolves a data reference with the precedence of spec/graph.ts's resolveNodeRef (encoder key, then `fusion`, then a
  * modality (meaning the first encoder that reads it), then a head), but only through own keys of the spec's sections.
+ * A qualified reference (`encoders.text`, `modalities.audio`, `heads.M`) names exactly that node; `:name` after
+ * either picks one of the node's named outputs.
  */
-export function resolveRef(spec: PipelineSpec, name: string): NodeRef | undefined {
-  if (getEncoder(spec, name)) return { kind: 'encoder', name };
-  if (name === FUSION && fusionOf(spec)) return { kind: 'fusion', name: FUSION };
-  if (getModality(spec, name)) {
-    const enc = encoders(spec).find(([k, e]) => encoderModality(k, e) === name);
-    return enc ? { kind: 'encoder', name: enc[0] } : { kind: 'modality', name };
+export function resolveRef(spec: PipelineSpec, ref: string): NodeRef | undefined {
+  const { base, output } = splitRef(ref);
+  const withOutput = (r: NodeRef | undefined): NodeRef | undefined => (r && output !== undefined ? { ...r, output } : r);
+  const dot = base.indexOf('.');
+  if (dot > 0) {
+    const kind = QUALIFIED[base.slice(0, dot)];
+    const name = base.slice(dot + 1);
+    if (kind === 'modality') return withOutput(getModality(spec, name) ? { kind, name } : undefined);
+    if (kind === 'encoder') return withOutput(getEncoder(spec, name) ? { kind, name } : undefined);
+    if (kind === 'head') return withOutput(getHead(spec, name) ? { kind, name } : undefined);
+    return undefined;
   }
-  if (getHead(spec, name)) return { kind: 'head', name };
+  if (getEncoder(spec, base)) return withOutput({ kind: 'encoder', name: base });
+  if (base === FUSION && fusionOf(spec)) return withOutput({ kind: 'fusion', name: FUSION });
+  if (getModality(spec, base)) {
+    const enc = encoders(spec).find(([k, e]) => !encoderReadsRefs(e) && encoderModality(k, e) === base);
+    return withOutput(enc ? { kind: 'encoder', name: enc[0] } : { kind: 'modality', name: base });
+  }
+  if (getHead(spec, base)) return withOutput({ kind: 'head', name: base });
   return undefined;
 }
 
-/** The encoder a data reference resolves to, if any. */
-export function encoderOfRef(spec: PipelineSpec, ref: string): string | undefined {
-  const r = resolveRef(spec, ref);
-  return r?.kind === 'encoder' ? r.name : undefined;
+/** Where in the spec a resolved reference's node is declared (`['encoders', 'text']`, `['fusion']`). */
+export function refPath(ref: NodeRef): SpecPath {
+  if (ref.kind === 'fusion') return [FUSION];
+  return [ref.kind === 'modality' ? 'modalities' : `${ref.kind}s`, ref.name];
 }
 
-/** The modality behind a data reference, if it resolves to an encoder. */
+/** The node id of a resolved reference, with `:output` when it names a named output. */
+export function refId(ref: NodeRef): string {
+  const id = refPath(ref).join('.');
+  return ref.output === undefined ? id : `${id}:${ref.output}`;
+}
+
+/** Whether an encoder reads references (`inputs:`, several nodes) rather than the one modality of its key. */
+export function encoderReadsRefs(enc: Encoder): boolean {
+  return componentOf('encoder', enc)?.reads !== undefined;
+}
+
+/** What an encoder reads: its references (`inputs:`), else the modality it names or has as its key. */
+export function encoderReads(key: string, enc: Encoder): { name: string; path: SpecPath; modality: boolean }[] {
+  const def = componentOf('encoder', enc);
+  if (def?.reads) return def.reads(enc).filter((r) => typeof r.name === 'string').map((r) => ({ name: r.name, path: ['encoders', key, ...r.path], modality: false }));
+  const own = typeof (enc as { modality?: unknown }).modality === 'string';
+  return [{ name: encoderModality(key, enc), path: own ? ['encoders', key, 'modality'] : ['encoders', key], modality: true }];
+}
+
+/** Whether an encoder reads a modality: by its key or `modality:`, or as one of the references of its `inputs:`. */
+export function encoderReadsModality(spec: PipelineSpec, key: string, enc: Encoder, modality: string): boolean {
+  return encoderReads(key, enc).some((r) => {
+    if (r.modality) return r.name === modality;
+    const x = resolveRef(spec, r.name);
+    return x?.kind === 'modality' && x.name === modality;
+  });
+}
+
+/** The encoder a data reference resolves to, if any (a named output of it is not the encoder's own output). */
+export function encoderOfRef(spec: PipelineSpec, ref: string): string | undefined {
+  const r = resolveRef(spec, ref);
+  return r?.kind === 'encoder' && r.output === undefined ? r.name : undefined;
+}
+
+/** The modality behind a data reference, if it resolves to an encoder of one modality. */
 export function modalityOfRef(spec: PipelineSpec, ref: string): string | undefined {
   const enc = encoderOfRef(spec, ref);
   const def = enc === undefined ? undefined : getEncoder(spec, enc);
-  return def && enc !== undefined ? encoderModality(enc, def) : undefined;
+  return def && enc !== undefined && !encoderReadsRefs(def) ? encoderModality(enc, def) : undefined;
 }
 
 /** What an encoder outputs, where its parameters alone decide it (no dataset facts needed); the encoder says. */
@@ -126,14 +182,18 @@ export function nodePath(id: string): SpecPath {
   return dot < 0 ? [id] : [id.slice(0, dot), id.slice(dot + 1)];
 }
 
-/** Encoders the fusion or some head reads (references resolved). */
+/** Encoders the fusion, some head or some task reads (references resolved), and the encoders those read. */
 export function readEncoders(spec: PipelineSpec): Set<string> {
   const refs = fusionInputs(spec).map((i) => i.name);
   for (const [, h] of heads(spec)) if (typeof h.input === 'string') refs.push(h.input);
+  for (const [, t] of tasks(spec)) for (const r of componentOf('task', t)?.inputRefs?.(t) ?? []) refs.push(r.name);
   const out = new Set<string>();
-  for (const r of refs) {
-    const enc = encoderOfRef(spec, r);
-    if (enc !== undefined) out.add(enc);
+  while (refs.length > 0) {
+    const r = resolveRef(spec, refs.pop()!);
+    if (r?.kind !== 'encoder' || out.has(r.name)) continue;
+    out.add(r.name);
+    const enc = getEncoder(spec, r.name)!;
+    if (encoderReadsRefs(enc)) for (const x of encoderReads(r.name, enc)) refs.push(x.name);
   }
   return out;
 }
@@ -183,4 +243,26 @@ export function writtenSpan(ctx: RuleContext, path: SpecPath): Span {
     if (isWritten(ctx, p)) return n === path.length ? ctx.spanOf(p) : ctx.spanOf(p, { key: true });
   }
   return ctx.spanOf(path);
+}
+
+const MOSI = ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr'];
+const SIMS = ['Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr'];
+const SETS: Record<string, readonly string[]> = { mosi: MOSI, mosei: MOSI, sims: SIMS, simsv2: SIMS };
+
+/**
+ * Result keys a metric set reports, or undefined when they cannot be known here (generic `regression` /
+ * `classification` sets depend on the runtime's registry). A listed metric reports under its name without a
+ * `set/` prefix (`sims/MAE` reports `MAE`).
+ */
+export function computedMetricKeys(metrics: unknown): string[] | undefined {
+  if (typeof metrics === 'string') return SETS[metrics] ? [...SETS[metrics]] : undefined;
+  if (!Array.isArray(metrics)) return undefined;
+  const keys = new Set<string>();
+  for (const m of metrics) {
+    if (typeof m !== 'string') continue;
+    keys.add(m);
+    const slash = m.lastIndexOf('/');
+    if (slash >= 0) keys.add(m.slice(slash + 1));
+  }
+  return [...keys];
 }

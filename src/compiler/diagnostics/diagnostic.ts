@@ -19,6 +19,8 @@ export interface Diagnostic {
   span: Span;
   hint?: string;
   related?: RelatedInfo[];
+  /** On an MSA1009 summary: the diagnostics it stands for. */
+  omitted?: { count: number; errors: number; warnings: number };
 }
 
 export interface DiagnosticExtras {
@@ -62,7 +64,12 @@ export class DiagnosticBag {
   }
 
   push(...ds: Diagnostic[]): void {
-    this.items.push(...ds);
+    this.pushAll(ds);
+  }
+
+  /** Adds every diagnostic of a list (no argument spread: a broken file can produce hundreds of thousands). */
+  pushAll(ds: readonly Diagnostic[]): void {
+    for (const d of ds) this.items.push(d);
   }
 
   get hasErrors(): boolean {
@@ -92,4 +99,46 @@ export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
       (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) ||
       (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
   );
+}
+
+/** Diagnostics shown per file; the rest are summarised by one MSA1009 ("and N more"). */
+export const MAX_DIAGNOSTICS_PER_FILE = 100;
+
+/**
+ * Keeps the first `max` diagnostics of each file (in the given order, normally sorted by position) and replaces the
+ * rest of that file's by one MSA1009 at the first left out, saying how many errors and warnings it stands for.
+ */
+export function capDiagnostics(ds: readonly Diagnostic[], max = MAX_DIAGNOSTICS_PER_FILE): Diagnostic[] {
+  const shown = new Map<string, number>();
+  const omitted = new Map<string, { first: Diagnostic; count: number; errors: number; warnings: number }>();
+  const out: Diagnostic[] = [];
+  const omit = (file: string, d: Diagnostic, count: number, errors: number, warnings: number) => {
+    const o = omitted.get(file) ?? { first: d, count: 0, errors: 0, warnings: 0 };
+    o.count += count;
+    o.errors += errors;
+    o.warnings += warnings;
+    omitted.set(file, o);
+  };
+  for (const d of ds) {
+    const file = d.span.file;
+    // A summary from an earlier cap (the parser caps its own output) adds to this file's count.
+    if (d.omitted !== undefined) {
+      omit(file, d, d.omitted.count, d.omitted.errors, d.omitted.warnings);
+      continue;
+    }
+    const n = shown.get(file) ?? 0;
+    if (n < max) {
+      shown.set(file, n + 1);
+      out.push(d);
+      continue;
+    }
+    omit(file, d, 1, d.severity === 'error' ? 1 : 0, d.severity === 'warning' ? 1 : 0);
+  }
+  for (const o of omitted.values()) {
+    const severity: Severity = o.errors > 0 ? 'error' : o.warnings > 0 ? 'warning' : 'info';
+    const summary = makeDiagnostic('MSA1009', o.first.span, { count: o.count, errors: o.errors, warnings: o.warnings }, { severity });
+    summary.omitted = { count: o.count, errors: o.errors, warnings: o.warnings };
+    out.push(summary);
+  }
+  return omitted.size > 0 ? sortDiagnostics(out) : out;
 }

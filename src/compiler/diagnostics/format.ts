@@ -3,6 +3,7 @@
 
 import { codeFrameColumns } from '@babel/code-frame';
 import { relative } from 'node:path';
+import { escapeUnprintable } from '../../errors.js';
 import type { SourceHost } from '../source/source-file.js';
 import type { Diagnostic } from './diagnostic.js';
 
@@ -58,6 +59,25 @@ export function toJsonDiagnostics(ds: readonly Diagnostic[], host: SourceHost, o
   }));
 }
 
+/** Longest source line a code frame shows whole; longer lines are cut to a window around the span. */
+const MAX_FRAME_LINE = 160;
+
+// Source text and messages may hold terminal control characters: they are shown escaped, never sent raw.
+function escapeControls(s: string): string {
+  return escapeUnprintable(s, true);
+}
+
+/** One line of source for a code frame, cut around columns [from, to) when long; returns the text and the new columns. */
+function frameLine(line: string, from: number, to: number): { text: string; from: number; to: number } {
+  if (line.length <= MAX_FRAME_LINE) return { text: escapeControls(line), from, to };
+  const start = Math.max(0, Math.min(from - 1 - 40, line.length - MAX_FRAME_LINE));
+  const end = Math.min(line.length, start + MAX_FRAME_LINE);
+  const pre = start > 0 ? '...' : '';
+  const text = `${pre}${escapeControls(line.slice(start, end))}${end < line.length ? '...' : ''}`;
+  const shift = pre.length - start;
+  return { text, from: Math.max(1, from + shift), to: Math.min(text.length + 1, Math.max(from + shift + 1, to + shift)) };
+}
+
 const RED = '\u001b[31m';
 const YELLOW = '\u001b[33m';
 const CYAN = '\u001b[36m';
@@ -71,7 +91,7 @@ export function formatDiagnostic(d: Diagnostic, host: SourceHost, opts: FormatOp
   const loc = locate(host, d.span.file, d.span.start, d.span.end);
   const sevColor = d.severity === 'error' ? RED : d.severity === 'warning' ? YELLOW : CYAN;
   const lines = [
-    `${paint(CYAN, displayPath(d.span.file, opts))}:${loc.line}:${loc.column} - ${paint(sevColor, d.severity)} ${paint(BOLD, d.code)}: ${d.message}`,
+    `${paint(CYAN, displayPath(d.span.file, opts))}:${loc.line}:${loc.column} - ${paint(sevColor, d.severity)} ${paint(BOLD, d.code)}: ${escapeControls(d.message)}`,
   ];
   const src = host.get(d.span.file);
   if (src && src.text.length > 0) {
@@ -83,25 +103,28 @@ export function formatDiagnostic(d: Diagnostic, host: SourceHost, opts: FormatOp
       endColumn = src.lineText(loc.line).length + 1;
     }
     if (endColumn <= loc.column) endColumn = loc.column + 1;
+    // The frame shows one line: give the frame just that line (cut and escaped), so huge or hostile lines stay short.
+    const cut = frameLine(src.lineText(loc.line), loc.column, endColumn);
     const frame = codeFrameColumns(
-      src.text,
-      { start: { line: loc.line, column: loc.column }, end: { line: endLine, column: endColumn } },
+      `${'\n'.repeat(loc.line - 1)}${cut.text}`,
+      { start: { line: loc.line, column: cut.from }, end: { line: loc.line, column: cut.to } },
       { highlightCode: false, linesAbove: 0, linesBelow: 0, forceColor: false },
     );
     lines.push(...frame.split('\n').map((l) => `  ${l.replace(/^>/, ' ')}`));
   }
   for (const r of d.related ?? []) {
     const rl = locate(host, r.span.file, r.span.start, r.span.end);
-    lines.push(`  note: ${r.message} (${displayPath(r.span.file, opts)}:${rl.line}:${rl.column})`);
+    lines.push(`  note: ${escapeControls(r.message)} (${displayPath(r.span.file, opts)}:${rl.line}:${rl.column})`);
   }
-  if (d.hint) lines.push(`  help: ${d.hint}`);
+  if (d.hint) lines.push(`  help: ${escapeControls(d.hint)}`);
   return lines.join('\n');
 }
 
 export function formatDiagnostics(ds: readonly Diagnostic[], host: SourceHost, opts: FormatOptions = {}): string {
   if (ds.length === 0) return '';
-  const errors = ds.filter((d) => d.severity === 'error').length;
-  const warnings = ds.filter((d) => d.severity === 'warning').length;
+  // A summary of diagnostics left out (MSA1009) counts what it stands for.
+  const errors = ds.reduce((n, d) => n + (d.omitted ? d.omitted.errors : d.severity === 'error' ? 1 : 0), 0);
+  const warnings = ds.reduce((n, d) => n + (d.omitted ? d.omitted.warnings : d.severity === 'warning' ? 1 : 0), 0);
   const summary = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
   return `${ds.map((d) => formatDiagnostic(d, host, opts)).join('\n\n')}\n\n${summary}\n`;
 }

@@ -6,11 +6,11 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.js';
 import { getComponent } from '../../components/catalog.js';
 import { taskHeads, type ComponentKind, type ShapeContext, type ShapeInput } from '../../components/component.js';
 import type { Span } from '../source/source-file.js';
-import { encoderModality, resolveRef, type NodeRef } from '../check/spec-graph.js';
+import { encoderModality, encoderReads, encoderReadsRefs, refId, refPath, resolveRef } from '../check/spec-graph.js';
 import { assignGroups, type ParamRef } from '../spec/selectors.js';
 import { defaultEvalHead, defaultMode } from '../spec/normalize-spec.js';
 import type { SpecPath } from '../spec/spec-tree.js';
-import type { Modality, PipelineSpec, Scheduler } from '../spec/types.generated.js';
+import type { Encoder, Modality, PipelineSpec, Scheduler } from '../spec/types.generated.js';
 import { paramSize, type Ir, type IrNode, type IrParamGroup, type IrScheduler, type IrStage, type IrTask, type ResolvedDataset, type TensorType, type TrainingSchedule } from './types.js';
 
 export interface BuildIrInput {
@@ -29,13 +29,6 @@ function textLength(spec: PipelineSpec, dataset: ResolvedDataset): number | unde
   if (!f) return undefined;
   if (f.dtype === 'int' && f.shape.length === 2) return f.shape[1];
   return textMod.preprocess.seq_len ?? f.shape[0];
-}
-
-function refId(ref: NodeRef | undefined): { id: string } | undefined {
-  if (!ref) return undefined;
-  if (ref.kind === 'fusion') return { id: 'fusion' };
-  const section = ref.kind === 'encoder' ? 'encoders' : ref.kind === 'head' ? 'heads' : 'modalities';
-  return { id: `${section}.${ref.name}` };
 }
 
 export function inputType(m: Modality, dataset: ResolvedDataset, spec: PipelineSpec): TensorType | undefined {
@@ -57,6 +50,31 @@ export function inputType(m: Modality, dataset: ResolvedDataset, spec: PipelineS
   const type: TensorType = { kind: 'sequence', shape: ['B', steps, d], dtype: 'float32', aligned };
   if (m.lengths && m.align !== 'avg_pool') type.lengths = m.lengths;
   return type;
+}
+
+/**
+ * Encoders in an order where every encoder comes after the encoders its `inputs:` read (spec order otherwise); a
+ * cycle (reported by the check phase) keeps spec order.
+ */
+function encodersInOrder(spec: PipelineSpec): [string, Encoder][] {
+  const all = Object.entries(spec.encoders);
+  const out: [string, Encoder][] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (key: string, e: Encoder): void => {
+    if (state.has(key)) return;
+    state.set(key, 'visiting');
+    if (encoderReadsRefs(e)) {
+      for (const r of encoderReads(key, e)) {
+        const ref = resolveRef(spec, r.name);
+        const dep = ref?.kind === 'encoder' ? spec.encoders[ref.name] : undefined;
+        if (ref && dep && state.get(ref.name) === undefined) visit(ref.name, dep);
+      }
+    }
+    state.set(key, 'done');
+    out.push([key, e]);
+  };
+  for (const [k, e] of all) visit(k, e);
+  return out;
 }
 
 export function buildIr(input: BuildIrInput): Ir | undefined {
@@ -86,15 +104,27 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
     });
   }
 
-  const infer = (kind: 'encoder' | 'fusion' | 'head', id: string, name: string, type: string, params: Record<string, unknown>, path: SpecPath, refs: { name: string; span: Span }[]): void => {
+  /** The node a reference reads and the type it gives: a node's output, or one of its named outputs. */
+  const readRef = (r: { name: string; modality?: boolean }): { id: string; type: TensorType } | undefined => {
+    if (r.modality) {
+      const n = byId.get(`modalities.${r.name}`);
+      return n ? { id: n.id, type: n.output } : undefined;
+    }
+    const ref = resolveRef(spec, r.name);
+    const n = ref ? byId.get(refPath(ref).join('.')) : undefined;
+    if (!ref || !n) return undefined;
+    const type = ref.output === undefined ? n.output : n.features?.[ref.output];
+    return type ? { id: refId(ref), type } : undefined;
+  };
+
+  const infer = (kind: 'encoder' | 'fusion' | 'head', id: string, name: string, type: string, params: Record<string, unknown>, path: SpecPath, refs: { name: string; span: Span; modality?: boolean }[]): void => {
     const def = getComponent(kind, type);
     if (!def || !def.infer) return;
     const inputs: ShapeInput[] = [];
     for (const r of refs) {
-      const ref = kind === 'encoder' ? { id: `modalities.${r.name}` } : refId(resolveRef(spec, r.name));
-      const n = ref ? byId.get(ref.id) : undefined;
-      if (!n) return; // unresolved or failed upstream: already reported
-      inputs.push({ id: n.id, name: r.name, type: n.output, span: r.span });
+      const read = readRef(r);
+      if (!read) return; // unresolved or failed upstream: already reported
+      inputs.push({ id: read.id, name: r.name, type: read.type, span: r.span });
     }
     const ctx: ShapeContext<Record<string, unknown>> = {
       node: id,
@@ -124,7 +154,7 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
     add(node);
   };
 
-  for (const [name, e] of Object.entries(spec.encoders)) {
+  for (const [name, e] of encodersInOrder(spec)) {
     const mod = encoderModality(name, e);
     const def = getComponent('encoder', e.type);
     const rw = def?.rewrite?.({ params: e, dataset });
@@ -137,7 +167,7 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
         input.output = rw.input.type;
         input.config = { ...input.config, feature: rw.input.feature };
       }
-      infer('encoder', `encoders.${name}`, name, rw.type, rw.params, ['encoders', name], [{ name: mod, span: spanOf(['encoders', name], { key: true }) }]);
+      infer('encoder', `encoders.${name}`, name, rw.type, rw.params, ['encoders', name], [{ name: mod, span: spanOf(['encoders', name], { key: true }), modality: true }]);
       const node = byId.get(`encoders.${name}`);
       if (node) {
         node.summary = rw.summary;
@@ -147,9 +177,9 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
     }
     const written = e as unknown as Record<string, unknown>;
     const params = def?.resolvePaths ? (def.resolvePaths(written, (param) => dirname(spanOf(['encoders', name, param]).file)) as Record<string, unknown>) : written;
-    infer('encoder', `encoders.${name}`, name, e.type, params, ['encoders', name], [
-      { name: mod, span: e.modality ? spanOf(['encoders', name, 'modality']) : spanOf(['encoders', name], { key: true }) },
-    ]);
+    // What the encoder reads: the modality of its key or `modality:`, or the references of its `inputs:`.
+    const refs = encoderReads(name, e).map((r) => ({ name: r.name, span: r.path.length > 2 ? spanOf(r.path) : spanOf(r.path, { key: true }), modality: r.modality }));
+    infer('encoder', `encoders.${name}`, name, e.type, params, ['encoders', name], refs);
   }
   if (spec.fusion) {
     const f = spec.fusion;
@@ -164,6 +194,7 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
     const def = getComponent('task', t.type);
     if (!def) continue;
     const p = t as unknown as Record<string, unknown>;
+    const refs = def.inputRefs?.(p).map((r) => resolveRef(spec, r.name));
     tasks.push({
       name,
       type: t.type,
@@ -173,6 +204,7 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
       validLoss: p['valid_loss'] === true,
       summary: def.summary(p),
       hooks: def.hooks ? def.hooks(p) : [],
+      ...(refs ? { inputs: refs.flatMap((r) => (r ? [refId(r)] : [])) } : {}),
       config: p,
       span: spanOf(['tasks', name], { key: true }),
     });
@@ -227,6 +259,7 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset, groups: rea
     evalBatchSize: t.eval_batch_size ?? t.batch_size,
     gradAccumSteps: t.grad_accum_steps,
     gradAccumMode: t.grad_accum_mode,
+    ...(t.init_rng ? { initRng: t.init_rng } : {}),
     maxEpochs: t.max_epochs,
     optimizer: { type: t.optimizer.type, betas: [t.optimizer.betas[0] ?? 0.9, t.optimizer.betas[1] ?? 0.999], eps: t.optimizer.eps },
     clip: t.clip ? { type: t.clip.type, max: t.clip.max, when: t.clip.when } : null,

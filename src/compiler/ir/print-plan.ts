@@ -2,6 +2,7 @@
 // tasks with their hooks, parameter groups, the training schedule and totals. Phase 5-6 output.
 
 import { relative } from 'node:path';
+import { mapMmsaNames } from './mmsa-names.js';
 import { formatType, paramSize, type Ir, type IrNode, type IrScheduler } from './types.js';
 
 function fmtInt(n: number): string {
@@ -34,6 +35,8 @@ export interface PlanOptions {
   cwd?: string;
   /** List every parameter tensor under its node. */
   verbose?: boolean;
+  /** The spec's `mmsa_modules`: with `verbose`, each parameter shows MMSA's state_dict name (what `mmsa import` maps). */
+  mmsaModules?: Readonly<Record<string, string>>;
 }
 
 /** `plateau(valid loss min, factor 0.5, patience 2, threshold 1e-4 rel, cooldown 0, min_lr 0)`. */
@@ -65,6 +68,8 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
   L.push('');
   L.push('nodes');
   const idW = Math.max(...ir.nodes.map((n) => n.id.length), 4);
+  const mmsaName = new Map<string, string>();
+  if (opts.verbose && opts.mmsaModules) for (const m of mapMmsaNames(ir, opts.mmsaModules).names) if (m.mmsa !== undefined) mmsaName.set(m.key, m.mmsa);
   for (const n of ir.nodes) {
     const { params, buffers } = nodeParams(n);
     const from = n.inputs.length ? ` <- ${n.inputs.join(', ')}` : '';
@@ -72,12 +77,19 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
     const counts = n.kind === 'input' ? '' : `  params ${fmtInt(params)}${buffers ? ` (+${fmtInt(buffers)} buffer)` : ''}`;
     L.push(`  ${pad('', 7)} ${pad('', idW)}  -> ${formatType(n.output)}${counts}`);
     if (n.features) for (const [k, t] of Object.entries(n.features)) L.push(`  ${pad('', 7)} ${pad('', idW)}     feature ${k}: ${formatType(t)}`);
-    if (opts.verbose) for (const p of n.params) L.push(`  ${pad('', 7)} ${pad('', idW)}     ${p.buffer ? 'buffer' : 'param '} ${p.name} [${p.shape.join(', ')}]${p.trainable ? '' : ' frozen'}`);
+    if (opts.verbose) {
+      for (const p of n.params) {
+        const mmsa = mmsaName.get(`${n.id}.${p.name}`);
+        L.push(`  ${pad('', 7)} ${pad('', idW)}     ${p.buffer ? 'buffer' : 'param '} ${p.name} [${p.shape.join(', ')}]${p.trainable ? '' : ' frozen'}${mmsa ? `  (MMSA ${mmsa})` : ''}`);
+      }
+    }
   }
   L.push('');
   L.push('tasks');
   for (const t of ir.tasks) {
-    L.push(`  ${t.name}: ${t.summary}  heads ${t.heads.join(', ')}; labels ${t.targets.join(', ')}; weight ${fmtNum(t.weight)}${t.validLoss ? '; in validation loss' : ''}`);
+    const reads = t.inputs ? `inputs ${t.inputs.join(', ')}` : `heads ${t.heads.join(', ')}`;
+    const labels = t.targets.length > 0 ? `; labels ${t.targets.join(', ')}` : '';
+    L.push(`  ${t.name}: ${t.summary}  ${reads}${labels}; weight ${fmtNum(t.weight)}${t.validLoss ? '; in validation loss' : ''}`);
     for (const h of t.hooks) L.push(`    hook ${h.when}${h.when === 'step' || h.fromEpoch > 1 ? ` from epoch ${h.fromEpoch}` : ''}: ${h.description}`);
   }
   L.push('');
@@ -115,6 +127,7 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
   } else if (s.stages[0]?.scheduler) {
     L.push(`  lr scheduler: ${formatScheduler(s.stages[0].scheduler)}`);
   }
+  if (s.initRng === 'torch') L.push('  initial weights: one torch.manual_seed(seed) stream in parameter-creation order (init_rng: torch)');
   L.push(`  epochs: until early stop${s.maxEpochs ? `, at most ${s.maxEpochs}` : ' (no maximum)'}`);
   L.push(`  early stop: ${s.earlyStop.split} ${s.earlyStop.metric} (${s.earlyStop.mode}), patience ${s.earlyStop.patience}, improvement >= ${fmtNum(s.earlyStop.minDelta)}`);
   L.push(`  model selection: best ${s.select.split} ${s.select.metric} (${s.select.mode}); best weights restored, then the test split is evaluated once`);

@@ -191,6 +191,8 @@ export interface TrainingSchedule {
   evalBatchSize: number;
   gradAccumSteps: number;
   gradAccumMode: 'reference' | 'corrected';
+  /** Initial-weight stream (train.init_rng; absent = 'mmsa'). */
+  initRng?: 'mmsa' | 'torch';
   maxEpochs: number | null;
   optimizer: { type: 'adam' | 'adamw'; betas: [number, number]; eps: number };
   /** `when`: after every backward on the accumulated gradients (MMSA), or once before each optimizer step. */

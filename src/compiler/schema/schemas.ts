@@ -1,10 +1,12 @@
 // Loads the JSON Schemas shipped in the package's `schemas/` directory and compiles one shared Ajv 2020-12 instance.
 // Phase 2 (schema); normalization (phase 3) reads component defaults through componentSchema().
 
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { schemasDir } from '../../paths.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import type { ComponentKind } from '../../components/component.js';
 
@@ -53,6 +55,8 @@ interface Loaded {
   byFile: Map<string, SchemaDocument>;
   byId: Map<string, SchemaDocument>;
   locations: WeakMap<object, SchemaLocation>;
+  /** SHA-256 over every schema file's name and text: ties precompiled validators to the schemas they came from. */
+  sourceHash: string;
 }
 
 let loaded: Loaded | undefined;
@@ -76,11 +80,14 @@ function load(): Loaded {
   const byFile = new Map<string, SchemaDocument>();
   const byId = new Map<string, SchemaDocument>();
   const locations = new WeakMap<object, SchemaLocation>();
+  const hash = createHash('sha256');
   for (const path of listSchemaFiles(dir)) {
     const file = relative(dir, path).split(sep).join('/');
     let schema: JsonSchema;
     try {
-      schema = JSON.parse(readFileSync(path, 'utf8')) as JsonSchema;
+      const text = readFileSync(path, 'utf8');
+      hash.update(`${file}\0${text}\0`);
+      schema = JSON.parse(text) as JsonSchema;
     } catch (err) {
       throw new Error(`mmsa: schema ${path} is not valid JSON: ${(err as Error).message}`);
     }
@@ -94,7 +101,7 @@ function load(): Loaded {
   if (!byFile.has(PIPELINE_SCHEMA_FILE) || !byFile.has(DATASET_SCHEMA_FILE)) {
     throw new Error(`mmsa: ${dir} lacks ${PIPELINE_SCHEMA_FILE} or ${DATASET_SCHEMA_FILE}`);
   }
-  loaded = { docs, byFile, byId, locations };
+  loaded = { docs, byFile, byId, locations, sourceHash: hash.digest('hex') };
   return loaded;
 }
 
@@ -117,19 +124,40 @@ export function schemaLocation(obj: unknown): SchemaLocation | undefined {
   return load().locations.get(obj);
 }
 
+export function schemaSourceHash(): string {
+  return load().sourceHash;
+}
+
 // ---- ajv ---------------------------------------------------------------------------------------
 
 let ajvInstance: Ajv2020 | undefined;
 const subValidators = new Map<string, ValidateFunction>();
 
+/** The options that decide what passes; the precompiled validators (standalone.ts) use the same ones. */
+export const AJV_OPTIONS = { discriminator: true, strict: true, strictTypes: false, useDefaults: false } as const;
+
+/** An Ajv 2020-12 instance with every schema document added (none compiled yet). */
+export function newAjv(extra: ConstructorParameters<typeof Ajv2020>[0] = {}): Ajv2020 {
+  // Required on first use: a check of valid specs runs the precompiled validators and never loads ajv.
+  const { Ajv2020: AjvClass } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const ajv = new AjvClass({ ...AJV_OPTIONS, ...extra });
+  for (const doc of load().docs) ajv.addSchema(doc.schema);
+  return ajv;
+}
+
 /** The one shared Ajv instance with every schema added (compiled lazily, on first use). */
 export function sharedAjv(): Ajv2020 {
-  if (ajvInstance) return ajvInstance;
   // verbose: errors carry parentSchema, which is how the diagnostics find allowed keys, descriptions and branches.
-  const ajv = new Ajv2020({ allErrors: true, discriminator: true, strict: true, strictTypes: false, useDefaults: false, verbose: true });
-  for (const doc of load().docs) ajv.addSchema(doc.schema);
-  ajvInstance = ajv;
-  return ajv;
+  ajvInstance ??= newAjv({ allErrors: true, verbose: true });
+  return ajvInstance;
+}
+
+export function pipelineSchemaId(): string {
+  return load().byFile.get(PIPELINE_SCHEMA_FILE)!.id;
+}
+
+export function datasetSchemaId(): string {
+  return load().byFile.get(DATASET_SCHEMA_FILE)!.id;
 }
 
 function validatorFor(id: string, pointer = ''): ValidateFunction {
@@ -144,11 +172,11 @@ function validatorFor(id: string, pointer = ''): ValidateFunction {
 }
 
 export function pipelineValidator(): ValidateFunction {
-  return validatorFor(load().byFile.get(PIPELINE_SCHEMA_FILE)!.id);
+  return validatorFor(pipelineSchemaId());
 }
 
 export function datasetValidator(): ValidateFunction {
-  return validatorFor(load().byFile.get(DATASET_SCHEMA_FILE)!.id);
+  return validatorFor(datasetSchemaId());
 }
 
 /** A validator for a subschema (e.g. one branch of an anyOf), so its errors can be reported on their own. */

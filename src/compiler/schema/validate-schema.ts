@@ -14,6 +14,7 @@ import {
   subschemaValidator,
   type JsonSchema,
 } from './schemas.js';
+import { quickValidator } from './standalone.js';
 
 export type SchemaTarget = 'pipeline' | 'dataset';
 
@@ -24,6 +25,8 @@ type Issue =
 
 export function validateSchema(tree: SpecNode, what: SchemaTarget): Diagnostic[] {
   const value = toValue(tree);
+  // A valid spec is the common case: the precompiled validator says so without compiling any schema.
+  if (quickValidator(what)?.(value)) return [];
   const validate = what === 'pipeline' ? pipelineValidator() : datasetValidator();
   const issues = dropTypoDuplicates(collectIssues(validate, value, []));
   return sortDiagnostics(issues.map((i) => toDiagnostic(i, tree)));
@@ -69,7 +72,7 @@ function collectIssues(validate: ValidateFunction, value: unknown, prefix: PathS
     if (owned.some((p) => isPrefix(p, o.path))) continue;
     owned.push(o.path);
     if (o.error.keyword === 'discriminator') out.push({ kind: 'ajv', error: o.error, path: o.path });
-    else out.push(...resolveAlternatives(o.error, valueAt(value, o.path.slice(prefix.length)), o.path));
+    else for (const d of resolveAlternatives(o.error, valueAt(value, o.path.slice(prefix.length)), o.path)) out.push(d);
   }
   for (const l of located) {
     const k = l.error.keyword;
@@ -367,8 +370,8 @@ function unknownType(tree: SpecNode, typePath: PathSegment[], kind: string, valu
   const names = allowed.filter((a): a is string => typeof a === 'string');
   const typeText = typeof value === 'string' ? value : formatValue(value);
   const close = typeof value === 'string' ? didYouMean(value, names) : undefined;
-  const list = `valid ${kind} types: ${[...names].sort().join(', ')}`;
-  const hint = close !== undefined ? `did you mean '${close}'? ${list}` : list;
+  // A close match is the answer; the whole list (it grows with every component) only when nothing is close.
+  const hint = close !== undefined ? `did you mean '${close}'?` : `valid ${kind} types: ${[...names].sort().join(', ')}`;
   return makeDiagnostic('MSA2004', spanAt(tree, typePath), { kind, type: typeText }, { hint });
 }
 

@@ -62,19 +62,34 @@ function extendsTargets(tree: SpecNode): { value: string; span: Span }[] {
   return []; // wrong shapes are reported by the schema phase
 }
 
+/** Longest extends chain (a spec extends a preset that extends a base: three files). */
+export const MAX_EXTENDS_DEPTH = 16;
+
 /**
  * Loads `entry` and everything it extends, merged. Bases are merged in order (later bases override earlier ones),
- * then the file itself on top. The `extends` key is dropped from the result.
+ * then the file itself on top. The `extends` key is dropped from the result. Each file is read, parsed and merged
+ * once however many files extend it (a diamond of extends costs as many loads as it has files, not 2^depth).
  */
 export function loadWithExtends(entry: string, opts: ExtendsOptions, bag: DiagnosticBag): LoadedSpec {
   const files: string[] = [];
-  const tree = loadRec(entry, opts, bag, [], files);
+  const tree = loadRec(entry, opts, bag, [], files, new Map());
   return { tree, files };
 }
 
-function loadRec(path: string, opts: ExtendsOptions, bag: DiagnosticBag, stack: string[], files: string[]): SpecNode | undefined {
+function chainOf(paths: string[]): string {
+  return paths.map((p) => basename(p)).join(' -> ');
+}
+
+function loadRec(path: string, opts: ExtendsOptions, bag: DiagnosticBag, stack: string[], files: string[], done: Map<string, SpecNode | undefined>): SpecNode | undefined {
+  if (done.has(path)) return done.get(path);
+  const merged = loadOne(path, opts, bag, stack, files, done);
+  done.set(path, merged);
+  return merged;
+}
+
+function loadOne(path: string, opts: ExtendsOptions, bag: DiagnosticBag, stack: string[], files: string[], done: Map<string, SpecNode | undefined>): SpecNode | undefined {
   const parsed = opts.parseFile(path);
-  bag.push(...parsed.diagnostics);
+  bag.pushAll(parsed.diagnostics);
   files.push(path);
   const tree = parsed.tree;
   if (!tree) return undefined;
@@ -86,11 +101,14 @@ function loadRec(path: string, opts: ExtendsOptions, bag: DiagnosticBag, stack: 
       continue;
     }
     if (stack.includes(target) || target === path) {
-      const cycle = [...stack, path, target].map((p) => basename(p)).join(' -> ');
-      bag.add('MSA2102', t.span, { cycle });
+      bag.add('MSA2102', t.span, { cycle: chainOf([...stack.slice(stack.indexOf(target) < 0 ? stack.length : stack.indexOf(target)), path, target]) });
       continue;
     }
-    const base = loadRec(target, opts, bag, [...stack, path], files);
+    if (stack.length + 1 >= MAX_EXTENDS_DEPTH) {
+      bag.add('MSA2109', t.span, { max: MAX_EXTENDS_DEPTH, chain: chainOf([...stack, path, target]) });
+      continue;
+    }
+    const base = loadRec(target, opts, bag, [...stack, path], files, done);
     if (base) merged = merged ? mergeTrees(merged, base, bag) : base;
   }
   const own = dropKey(tree, 'extends');

@@ -7,6 +7,7 @@ import type { Span } from '../source/source-file.js';
 import { fromValue, getEntry, toValue, type JsonValue, type SpecMap, type SpecNode } from './spec-tree.js';
 import type { PipelineSpec } from './types.generated.js';
 import { componentOf } from '../../components/catalog.js';
+import { encoderModality } from '../check/spec-graph.js';
 import { metricDirection } from '../../core/metrics.js';
 
 /** Whether a selection metric is minimised (losses and errors) or maximised (accuracies, F1, correlation). */
@@ -65,7 +66,7 @@ export function applySemanticDefaults(tree: SpecNode, dataset: ResolvedDataset |
   }
   for (const [name, e] of Object.entries(spec.encoders)) {
     // Defaults the encoder derives from the modality it reads (lstm/gru: pack by lengths when there are some).
-    const extra = componentOf('encoder', e)?.defaults?.(e, { modality: spec.modalities[e.modality ?? name], dataset }) ?? {};
+    const extra = componentOf('encoder', e)?.defaults?.(e, { modality: spec.modalities[encoderModality(name, e)], dataset }) ?? {};
     for (const [key, value] of Object.entries(extra)) {
       if ((e as unknown as Record<string, unknown>)[key] === undefined) t = setDefaultAt(t, ['encoders', name], [key], value as JsonValue, defaulted);
     }

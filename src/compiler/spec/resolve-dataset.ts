@@ -22,6 +22,20 @@ export interface DatasetOptions {
   dataRoot?: string;
 }
 
+/** A dataset name: the `<name>` of pipelines/datasets/<name>.dataset.yaml, never a path. */
+export const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+export function isDatasetName(s: string): boolean {
+  return DATASET_NAME.test(s);
+}
+
+/** Suffixes a dataset manifest file has (a spec's `dataset.manifest` must name one: it is parsed and echoed). */
+export const MANIFEST_SUFFIXES = ['.dataset.yaml', '.dataset.yml'] as const;
+
+export function isManifestPath(p: string): boolean {
+  return MANIFEST_SUFFIXES.some((s) => p.endsWith(s) && p.length > s.length && !p.endsWith(`/${s}`));
+}
+
 export function knownDatasets(dir: string): string[] {
   try {
     return readdirSync(dir)
@@ -57,11 +71,11 @@ export function loadManifest(path: string, opts: DatasetOptions, bag: Diagnostic
     return undefined;
   }
   const parsed = parseYaml(file);
-  bag.push(...parsed.diagnostics);
+  bag.pushAll(parsed.diagnostics);
   let result: LoadedManifest | undefined;
   if (parsed.tree) {
     const ds = validateSchema(parsed.tree, 'dataset');
-    bag.push(...ds);
+    bag.pushAll(ds);
     if (!ds.some((d) => d.severity === 'error')) result = { manifest: toValue(parsed.tree) as unknown as DatasetManifest, path };
   }
   // Only cache clean results: a broken manifest is reported once per compilation, from the cache-free path.
@@ -85,7 +99,7 @@ export function resolveDataset(spec: PipelineSpec, tree: SpecNode, specFile: str
   const span = spanOf(['dataset']);
   if (typeof d === 'string') return fromManifest({ name: d }, span, spanOf, opts, bag, true);
   if ('type' in d && (d as DatasetSynthetic).type === 'synthetic') return fromSynthetic(d as DatasetSynthetic, span);
-  if ('path' in d) return fromCustom(d as DatasetCustom, span, specFile, opts, bag);
+  if ('path' in d) return fromCustom(d as DatasetCustom, span, specFile, opts, bag, spanOf);
   return fromManifest(d as DatasetNamed, span, spanOf, opts, bag, false);
 }
 
@@ -119,8 +133,13 @@ function fromManifestFile(m: DatasetManifest, fileName: string, manifestPath: st
 }
 
 function fromManifest(named: DatasetNamed, span: Span, spanOf: (p: (string | number)[]) => Span, opts: DatasetOptions, bag: DiagnosticBag, short: boolean): ResolvedDataset | undefined {
-  const path = resolve(opts.datasetsDir, `${named.name}.dataset.yaml`);
   const nameSpan = short ? span : spanOf(['dataset', 'name']);
+  // A name picks a manifest from the datasets folder; a path here would read any file.
+  if (!isDatasetName(named.name)) {
+    bag.add('MSA2110', nameSpan, { name: named.name });
+    return undefined;
+  }
+  const path = resolve(opts.datasetsDir, `${named.name}.dataset.yaml`);
   if (!existsSync(path)) {
     bag.add('MSA2105', nameSpan, { name: named.name, known: knownDatasets(opts.datasetsDir).join(', ') });
     return undefined;
@@ -178,9 +197,14 @@ export function fromSynthetic(d: DatasetSynthetic | SyntheticSettings, span: Spa
   };
 }
 
-function fromCustom(d: DatasetCustom, span: Span, specFile: string, opts: DatasetOptions, bag: DiagnosticBag): ResolvedDataset | undefined {
+function fromCustom(d: DatasetCustom, span: Span, specFile: string, opts: DatasetOptions, bag: DiagnosticBag, spanOf: (p: (string | number)[]) => Span): ResolvedDataset | undefined {
   const path = isAbsolute(expandHome(d.path)) ? expandHome(d.path) : resolve(dirname(specFile), d.path);
   if (d.manifest) {
+    // Only a manifest file is read (and echoed in errors): never /etc/passwd or another arbitrary file.
+    if (!isManifestPath(d.manifest)) {
+      bag.add('MSA2111', spanOf(['dataset', 'manifest']), { path: d.manifest });
+      return undefined;
+    }
     const mpath = resolve(dirname(specFile), d.manifest);
     if (!existsSync(mpath)) {
       bag.add('MSA1004', span, { path: d.manifest, reason: 'no such file' });

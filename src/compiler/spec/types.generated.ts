@@ -227,6 +227,26 @@ export interface PrecomputedEncoder {
   select: "cls" | "mean" | "last" | "sequence";
 }
 
+/** MISA's shared and private spaces: each input's private projection and one projection shared by all inputs (Linear + Sigmoid), published as named outputs. */
+export interface RawSharedPrivateEncoder {
+  /** encoder type */
+  type: "shared_private";
+  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size */
+  inputs: string[];
+  /** size of every private and shared vector (MISA's hidden_size) */
+  out: number;
+}
+
+/** MISA's shared and private spaces: each input's private projection and one projection shared by all inputs (Linear + Sigmoid), published as named outputs. */
+export interface SharedPrivateEncoder {
+  /** encoder type */
+  type: "shared_private";
+  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size */
+  inputs: string[];
+  /** size of every private and shared vector (MISA's hidden_size) */
+  out: number;
+}
+
 /** TFN/LMF SubNet: time-mean pooling, BatchNorm, Dropout, then three Linear+ReLU layers. */
 export interface RawSubnetEncoder {
   /** encoder type */
@@ -283,7 +303,7 @@ export interface TextLstmEncoder {
 export interface RawConcatFusion {
   /** fusion type */
   type: "concat";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -293,7 +313,7 @@ export interface RawConcatFusion {
 export interface ConcatFusion {
   /** fusion type */
   type: "concat";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -363,7 +383,7 @@ export interface CrossmodalFusion {
 export interface RawEarlyFusion {
   /** fusion type */
   type: "early";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -377,7 +397,7 @@ export interface RawEarlyFusion {
 export interface EarlyFusion {
   /** fusion type */
   type: "early";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -391,7 +411,7 @@ export interface EarlyFusion {
 export interface RawLateFusion {
   /** fusion type */
   type: "late";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -402,7 +422,7 @@ export interface RawLateFusion {
 export interface LateFusion {
   /** fusion type */
   type: "late";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -413,7 +433,7 @@ export interface LateFusion {
 export interface RawLowRankFusion {
   /** fusion type */
   type: "low_rank";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -425,7 +445,7 @@ export interface RawLowRankFusion {
 export interface LowRankFusion {
   /** fusion type */
   type: "low_rank";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -437,7 +457,7 @@ export interface LowRankFusion {
 export interface RawTensorFusion {
   /** fusion type */
   type: "tensor";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -448,7 +468,7 @@ export interface RawTensorFusion {
 export interface TensorFusion {
   /** fusion type */
   type: "tensor";
-  /** encoder (or modality) names, in order */
+  /** encoder (or modality) names, in order; `encoders.x`, `modalities.x` or `<node>:<output>` name one exactly */
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
@@ -562,6 +582,28 @@ export interface CrossEntropyTask {
   head: string;
   /** label name of the dataset (M, T, A, V, ...) */
   target: string;
+  weight: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss: boolean;
+}
+
+/** MISA's difference loss: the squared cross-correlation of two batch-centred, row-normalised representations (soft orthogonality). */
+export interface RawDiffTask {
+  /** task type */
+  type: "diff";
+  /** the two node outputs it pushes apart, e.g. [encoders.sp:private_text, encoders.sp:shared_text] */
+  inputs: string[];
+  weight?: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss?: boolean;
+}
+
+/** MISA's difference loss: the squared cross-correlation of two batch-centred, row-normalised representations (soft orthogonality). */
+export interface DiffTask {
+  /** task type */
+  type: "diff";
+  /** the two node outputs it pushes apart, e.g. [encoders.sp:private_text, encoders.sp:shared_text] */
+  inputs: string[];
   weight: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss: boolean;
@@ -777,6 +819,8 @@ export interface RawPipelineSpec {
   train?: RawTrain;
   eval?: RawEval;
   seeds?: number[];
+  /** hyperparameter search: a space over spec paths, a strategy, a budget, seeds per trial and a validation objective (`mmsa tune`) */
+  tune?: RawTune;
   /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
   mmsa_modules?: {
     [key: string]: string;
@@ -809,6 +853,8 @@ export interface PipelineSpec {
   train: Train;
   eval: Eval;
   seeds: number[];
+  /** hyperparameter search: a space over spec paths, a strategy, a budget, seeds per trial and a validation objective (`mmsa tune`) */
+  tune?: Tune;
   /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
   mmsa_modules?: {
     [key: string]: string;
@@ -971,9 +1017,9 @@ export interface Modality {
   };
 }
 
-export type Encoder = BertEncoder | Conv1dEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SubnetEncoder | TextLstmEncoder;
+export type Encoder = BertEncoder | Conv1dEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextLstmEncoder;
 
-export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSubnetEncoder | RawTextLstmEncoder;
+export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextLstmEncoder;
 
 export type Fusion = ConcatFusion | CrossmodalFusion | EarlyFusion | LateFusion | LowRankFusion | TensorFusion;
 
@@ -983,9 +1029,9 @@ export type Head = ClassificationHead | RegressionHead;
 
 export type RawHead = RawClassificationHead | RawRegressionHead;
 
-export type Task = CrossEntropyTask | L1Task | MseTask | UlgmTask;
+export type Task = CrossEntropyTask | DiffTask | L1Task | MseTask | UlgmTask;
 
-export type RawTask = RawCrossEntropyTask | RawL1Task | RawMseTask | RawUlgmTask;
+export type RawTask = RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawUlgmTask;
 
 export interface RawParamGroup {
   name: string;
@@ -1015,6 +1061,8 @@ export interface RawTrain {
   grad_accum_steps?: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode?: "reference" | "corrected";
+  /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
+  init_rng?: "mmsa" | "torch";
   max_epochs?: number | null;
   optimizer?: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */
@@ -1064,6 +1112,8 @@ export interface Train {
   grad_accum_steps: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode: "reference" | "corrected";
+  /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
+  init_rng?: "mmsa" | "torch";
   max_epochs: number | null;
   optimizer: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */
@@ -1209,10 +1259,106 @@ export interface Stage {
   scheduler: Scheduler | null;
 }
 
-export const ENCODER_TYPES = ["bert","conv1d","gru","lstm","mlp","precomputed","subnet","text_lstm"] as const;
+export interface RawTune {
+  /** a tuning preset merged under this section: 'mmsa' is MMSA's config_tune.json space for the model this pipeline extends */
+  preset?: string;
+  /** spec path (e.g. encoders.audio.hidden, train.optimizer.groups[subnets].lr) -> its distribution; with `paths`, the key is a label and the value sets every listed path */
+  space?: {
+    [key: string]: RawTuneParam;
+  };
+  /** grid: every combination of choice/int values; random: independent draws; tpe: Tree-structured Parzen Estimator (informed by finished trials) */
+  strategy?: "grid" | "random" | "tpe";
+  tpe?: {
+    /** random trials before the model is used */
+    startup?: number;
+    /** draws from the good-trials density per proposal */
+    candidates?: number;
+    /** fraction of finished trials counted as good */
+    gamma?: number;
+  };
+  budget?: {
+    /** number of settings tried (grid: at most this many of the grid) */
+    trials?: number;
+    /** wall time after which no new trial starts (trials in flight finish) */
+    minutes?: number;
+  };
+  /** seeds each trial trains with; its objective is their mean (default: the first of `seeds`) */
+  seeds?: number[];
+  objective?: {
+    /** 'loss' (validation loss) or a metric the eval set computes; its direction (min or max) comes from the metric */
+    metric?: string;
+    /** trials are scored on validation; the test split is evaluated once, for the chosen setting */
+    split?: "train" | "valid" | "test";
+  };
+  /** seed of the strategy's own draws (the same seed proposes the same settings) */
+  seed?: number;
+}
+
+export interface Tune {
+  /** a tuning preset merged under this section: 'mmsa' is MMSA's config_tune.json space for the model this pipeline extends */
+  preset?: string;
+  /** spec path (e.g. encoders.audio.hidden, train.optimizer.groups[subnets].lr) -> its distribution; with `paths`, the key is a label and the value sets every listed path */
+  space: {
+    [key: string]: TuneParam;
+  };
+  /** grid: every combination of choice/int values; random: independent draws; tpe: Tree-structured Parzen Estimator (informed by finished trials) */
+  strategy: "grid" | "random" | "tpe";
+  tpe: {
+    /** random trials before the model is used */
+    startup: number;
+    /** draws from the good-trials density per proposal */
+    candidates: number;
+    /** fraction of finished trials counted as good */
+    gamma: number;
+  };
+  budget: {
+    /** number of settings tried (grid: at most this many of the grid) */
+    trials?: number;
+    /** wall time after which no new trial starts (trials in flight finish) */
+    minutes?: number;
+  };
+  /** seeds each trial trains with; its objective is their mean (default: the first of `seeds`) */
+  seeds?: number[];
+  objective: {
+    /** 'loss' (validation loss) or a metric the eval set computes; its direction (min or max) comes from the metric */
+    metric: string;
+    /** trials are scored on validation; the test split is evaluated once, for the chosen setting */
+    split: "train" | "valid" | "test";
+  };
+  /** seed of the strategy's own draws (the same seed proposes the same settings) */
+  seed: number;
+}
+
+export interface RawTuneParam {
+  /** one of these values */
+  choice?: unknown[];
+  /** [low, high], integers, both included */
+  int?: number[];
+  /** [low, high] */
+  uniform?: number[];
+  /** [low, high], uniform in log space */
+  loguniform?: number[];
+  /** spec paths this parameter sets (the key is then a label): with several paths, a choice value that is a list gives one element per path and any other value sets every path */
+  paths?: string[];
+}
+
+export interface TuneParam {
+  /** one of these values */
+  choice?: unknown[];
+  /** [low, high], integers, both included */
+  int?: number[];
+  /** [low, high] */
+  uniform?: number[];
+  /** [low, high], uniform in log space */
+  loguniform?: number[];
+  /** spec paths this parameter sets (the key is then a label): with several paths, a choice value that is a list gives one element per path and any other value sets every path */
+  paths?: string[];
+}
+
+export const ENCODER_TYPES = ["bert","conv1d","gru","lstm","mlp","precomputed","shared_private","subnet","text_lstm"] as const;
 
 export const FUSION_TYPES = ["concat","crossmodal","early","late","low_rank","tensor"] as const;
 
 export const HEAD_TYPES = ["classification","regression"] as const;
 
-export const TASK_TYPES = ["cross_entropy","l1","mse","ulgm"] as const;
+export const TASK_TYPES = ["cross_entropy","diff","l1","mse","ulgm"] as const;

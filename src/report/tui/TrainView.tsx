@@ -1,41 +1,47 @@
-// The whole training screen: static epoch table above, then header, progress, losses, ULGM drift and, at the end,
-// the results table. Pure function of TuiState. Phase 8 (report).
+// The whole training screen: static epoch table above, then header, data loading or epoch progress, the run's
+// elapsed time and ETA, ULGM drift and, per finished seed, its result and run directory; at the end the results
+// table and the summary file. Pure function of TuiState. Phase 8 (report).
 
 import { Box, Text } from 'ink';
 import { DriftLine } from './DriftLine.js';
 import { EpochTable } from './EpochTable.js';
 import { Header } from './Header.js';
-import { ProgressBar } from './ProgressBar.js';
+import { LoadingLine, ProgressBar, RunLine } from './ProgressBar.js';
 import { ResultsTable } from './ResultsTable.js';
 import { keyMetrics, type TuiState } from './state.js';
 
 export interface TrainViewProps {
   state: TuiState;
-  /** Terminal columns (decides how many metric columns fit). */
+  /** Terminal columns (decides which columns fit). */
   width: number;
   color: boolean;
 }
 
 export function TrainView({ state, width, color }: TrainViewProps) {
-  const nMetrics = Math.max(1, Math.min(6, Math.floor((width - 43) / 11)));
-  const metrics = keyMetrics(state.metricKeys, nMetrics);
+  // "  test " then "Has0_acc_2 0.8906  " per metric.
+  const nMetrics = Math.max(1, Math.min(6, Math.floor((width - 7) / 19)));
   const finished = state.summary !== null || state.errors.length > 0 || state.interrupted;
   return (
-    <Box flexDirection="column">
-      <EpochTable rows={state.epochs} metrics={metrics} epochsMax={state.epochsMax} />
+    // The full width, so rows are laid out at the terminal's width whatever the live lines need.
+    <Box flexDirection="column" width={width}>
+      <EpochTable state={state} width={width} />
       <Header state={state} color={color} />
+      {!finished && state.loading && !state.loading.done ? <LoadingLine loading={state.loading} width={width} color={color} /> : null}
       {!finished && state.seed !== null ? <ProgressBar state={state} width={width} color={color} /> : null}
-      {state.drift ? <DriftLine drift={state.drift} /> : null}
+      {!finished && state.startT !== null ? <RunLine state={state} /> : null}
+      {state.drift ? <DriftLine drift={state.drift} width={width} /> : null}
       {state.seedResults.map((r) => (
         <Text key={r.seed}>
           seed {r.seed}
-          {r.reused ? ' (reused)' : ''}: best epoch {r.bestEpoch} of {r.epochs}; test{' '}
-          {keyMetrics(Object.keys(r.test), Math.min(4, nMetrics))
+          {r.reused ? ' (reused, --force retrains)' : ''}: best epoch {r.bestEpoch} of {r.epochs}
+          {'\n  test '}
+          {keyMetrics(Object.keys(r.test), nMetrics)
             .map((k) => `${k} ${r.test[k]!.toFixed(4)}`)
             .join('  ')}
+          {r.runDir ? `\n  ${r.runDir}` : ''}
         </Text>
       ))}
-      {state.interrupted ? <Text {...(color ? { color: 'yellow' } : {})}>interrupted</Text> : null}
+      {state.interrupted ? <Text {...(color ? { color: 'yellow' } : {})}>interrupted{state.runDir ? ` (run dir ${state.runDir})` : ''}</Text> : null}
       {state.errors.map((e, i) => (
         <Text key={i} {...(color ? { color: 'red' } : {})}>
           error {e.code}: {e.message}
@@ -43,6 +49,7 @@ export function TrainView({ state, width, color }: TrainViewProps) {
         </Text>
       ))}
       {state.summary ? <ResultsTable summary={state.summary} color={color} /> : null}
+      {state.summary?.summaryPath ? <Text>summary: {state.summary.summaryPath}</Text> : null}
     </Box>
   );
 }

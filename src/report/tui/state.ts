@@ -13,8 +13,30 @@ export interface EpochRow {
   bestEpoch: number;
   patienceLeft: number;
   seconds: number;
+  /** Mean loss of each task, and of each head when the run reports them (M, T, A, V for Self-MM). */
+  taskLosses: Record<string, number>;
+  headLosses: Record<string, number>;
+  /** Tasks whose loss was exactly 0 in every earlier epoch of the seed and is not now (Self-MM's ULGM). */
+  starts: { task: string; heads: string[]; from: number }[];
   /** ULGM: mean |y_m - y_M| per modality, when the run has a ULGM task. */
   drift?: Record<string, number>;
+}
+
+export interface LoadingState {
+  file: string;
+  bytes: number;
+  totalBytes: number;
+  seconds: number;
+  done: boolean;
+}
+
+export interface SeedResultRow {
+  seed: number;
+  test: Record<string, number>;
+  bestEpoch: number;
+  epochs: number;
+  reused: boolean;
+  runDir?: string;
 }
 
 export interface TuiState {
@@ -24,31 +46,43 @@ export interface TuiState {
   seed: number | null;
   seedIndex: number;
   seedCount: number;
+  /** Every seed of the run (from pipeline.start; empty for a replayed seed). */
+  seeds: number[];
   epoch: number;
   epochsMax: number | null;
+  patience: number | null;
   step: number;
   steps: number;
   /** Smoothed examples per second of recent steps. */
   throughput: number;
   /** Seconds left in the current epoch (null until a step has been timed). */
   eta: number | null;
+  /** Training loss of the last step; null before the seed's first step. */
   loss: number | null;
   /** Live loss parts: per head (M, T, A, V) when the run reports them, else per task. */
   taskLosses: Record<string, number>;
   epochs: EpochRow[];
   /** Latest ULGM drift (per modality). */
   drift: Record<string, number> | null;
-  /** Per finished seed: its test metrics. */
-  seedResults: { seed: number; test: Record<string, number>; bestEpoch: number; epochs: number; reused: boolean }[];
-  summary: { pipeline: string; seeds: number[]; aggregate: Record<string, AggregateCell> } | null;
+  /** The feature file being read before the first trained seed (null once training starts). */
+  loading: LoadingState | null;
+  /** Per finished seed: its test metrics and run directory. */
+  seedResults: SeedResultRow[];
+  summary: { pipeline: string; seeds: number[]; aggregate: Record<string, AggregateCell>; summaryPath?: string } | null;
   errors: { code: string; message: string; hint?: string }[];
   interrupted: boolean;
   done: boolean;
-  /** Timestamps (event time) for the ETA: last step's time and the epoch's start. */
+  /** Event times (ms): the run's first event, the latest event, the seed's last step and the epoch's start. */
+  startT: number | null;
+  nowT: number | null;
   lastStepT: number | null;
   epochStartT: number | null;
+  /** Run directory of the seed in training. */
+  runDir: string | null;
   /** Metric columns shown per epoch (the first epoch's keys, Loss excluded). */
   metricKeys: string[];
+  /** Per task of the current seed: whether every epoch so far had a loss of exactly 0. */
+  silentTasks: Record<string, boolean>;
 }
 
 export function initialTuiState(): TuiState {
@@ -59,8 +93,10 @@ export function initialTuiState(): TuiState {
     seed: null,
     seedIndex: 0,
     seedCount: 1,
+    seeds: [],
     epoch: 0,
     epochsMax: null,
+    patience: null,
     step: 0,
     steps: 0,
     throughput: 0,
@@ -69,19 +105,27 @@ export function initialTuiState(): TuiState {
     taskLosses: {},
     epochs: [],
     drift: null,
+    loading: null,
     seedResults: [],
     summary: null,
     errors: [],
     interrupted: false,
     done: false,
+    startT: null,
+    nowT: null,
     lastStepT: null,
     epochStartT: null,
+    runDir: null,
     metricKeys: [],
+    silentTasks: {},
   };
 }
 
-/** MMSA's headline metrics first (when present), so a narrow terminal still shows the ones papers report. */
-const PREFERRED = ['Has0_acc_2', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_7', 'MAE', 'Corr', 'Acc_2', 'F1_score', 'Mult_acc_5', 'Mult_acc_3', 'Acc_3', 'Acc_5'];
+/**
+ * Metric columns in the order a narrow terminal keeps them: MMSA's binary accuracy, MAE and Corr first (what papers
+ * report for regression), then the rest of its headline metrics.
+ */
+const PREFERRED = ['Has0_acc_2', 'MAE', 'Corr', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_7', 'Has0_F1_score', 'Mult_acc_5', 'Acc_2', 'F1_score', 'Mult_acc_3', 'Acc_3', 'Acc_5'];
 
 export function keyMetrics(keys: string[], max: number): string[] {
   const ks = keys.filter((k) => k !== 'Loss');
@@ -90,9 +134,39 @@ export function keyMetrics(keys: string[], max: number): string[] {
   return [...pref, ...rest].slice(0, max);
 }
 
+/** Tasks of `taskLosses` that were silent (exactly 0) so far and carry weight now. */
+function startingTasks(s: TuiState, taskLosses: Record<string, number>, headLosses: Record<string, number>, epoch: number): EpochRow['starts'] {
+  const starts: EpochRow['starts'] = [];
+  const silentHeads = Object.keys(headLosses).filter((h) => s.epochs.some((r) => r.seed === s.seed && r.headLosses[h] === 0));
+  for (const [task, v] of Object.entries(taskLosses)) {
+    const wasSilent = s.silentTasks[task];
+    if (v === 0) {
+      if (wasSilent === undefined) s.silentTasks[task] = true;
+      continue;
+    }
+    if (wasSilent) starts.push({ task, heads: silentHeads.filter((h) => (headLosses[h] ?? 0) !== 0), from: epoch });
+    s.silentTasks[task] = false;
+  }
+  return starts;
+}
+
 /** Mutates and returns `s` (the reporter folds thousands of step events; copying each time would cost). */
 export function reduceTui(s: TuiState, e: RunEvent): TuiState {
+  s.startT ??= e.t;
+  s.nowT = e.t;
   switch (e.kind) {
+    case 'pipeline.start':
+      s.pipeline = e.pipeline;
+      s.dataset = e.dataset.name;
+      s.backend = e.backend;
+      s.seeds = e.seeds;
+      s.seedCount = e.seeds.length;
+      s.epochsMax = e.epochsMax;
+      s.patience = e.patience;
+      break;
+    case 'data.load':
+      s.loading = { file: e.file, bytes: e.bytes, totalBytes: e.totalBytes, seconds: e.seconds, done: e.done };
+      break;
     case 'run.start':
       s.pipeline = e.pipeline;
       s.dataset = e.dataset.name;
@@ -102,12 +176,15 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
       s.seedCount = e.seedCount;
       s.epochsMax = e.epochsMax;
       s.steps = e.stepsPerEpoch;
+      s.runDir = e.runDir ?? null;
+      s.loading = null;
       s.epoch = 0;
       s.step = 0;
       s.loss = null;
       s.taskLosses = {};
       s.drift = null;
       s.eta = null;
+      s.silentTasks = {};
       break;
     case 'epoch.start':
       s.epoch = e.epoch;
@@ -145,6 +222,8 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
         if (d && typeof d === 'object') drift = d as Record<string, number>;
       }
       if (drift) s.drift = drift;
+      const headLosses = e.headLosses ?? {};
+      const starts = startingTasks(s, e.taskLosses, headLosses, e.epoch);
       s.epochs.push({
         seed: s.seed ?? 0,
         epoch: e.epoch,
@@ -155,6 +234,9 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
         bestEpoch: e.select.bestEpoch,
         patienceLeft: e.patienceLeft,
         seconds: e.seconds,
+        taskLosses: e.taskLosses,
+        headLosses,
+        starts,
         ...(drift ? { drift } : {}),
       });
       s.step = s.steps;
@@ -164,10 +246,12 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
     case 'run.end':
       if (e.scope === 'seed') {
         if (e.status === 'interrupted') s.interrupted = true;
-        if (e.result) s.seedResults.push({ seed: e.seed, test: e.result.test, bestEpoch: e.result.bestEpoch, epochs: e.result.epochs, reused: Boolean(e.reused) });
+        if (e.result) {
+          s.seedResults.push({ seed: e.seed, test: e.result.test, bestEpoch: e.result.bestEpoch, epochs: e.result.epochs, reused: Boolean(e.reused), ...(e.runDir ? { runDir: e.runDir } : {}) });
+        }
         if (e.seedIndex + 1 >= s.seedCount && e.status === 'interrupted') s.done = true;
       } else {
-        s.summary = { pipeline: e.pipeline, seeds: e.seeds, aggregate: e.aggregate };
+        s.summary = { pipeline: e.pipeline, seeds: e.seeds, aggregate: e.aggregate, ...(e.summaryPath ? { summaryPath: e.summaryPath } : {}) };
         s.done = true;
       }
       break;
@@ -179,6 +263,39 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
       break;
   }
   return s;
+}
+
+/** Epochs before the seed stops if nothing improves: the early-stop patience, or fewer under an epoch cap. */
+export function stopIn(r: Pick<EpochRow, 'epoch' | 'patienceLeft'>, epochsMax: number | null): number {
+  return epochsMax === null ? r.patienceLeft : Math.max(0, Math.min(r.patienceLeft, epochsMax - r.epoch));
+}
+
+/** Seconds since the run's first event. */
+export function elapsedSeconds(s: TuiState): number | null {
+  return s.startT === null || s.nowT === null ? null : Math.max(0, (s.nowT - s.startT) / 1000);
+}
+
+/**
+ * Seconds left in the whole run: the current epoch, the epochs the current seed has left, and the seeds after it at
+ * the mean epoch time. With an epoch cap the seed's end is bounded; with early stopping alone (MMSA's protocol) every
+ * improvement extends it, so the figure is a lower bound (`atLeast`).
+ */
+export function runEta(s: TuiState): { seconds: number; atLeast: boolean } | null {
+  const trained = s.epochs.filter((r) => r.seconds > 0);
+  if (trained.length === 0 || s.seed === null) return null;
+  const perEpoch = trained.reduce((a, r) => a + r.seconds, 0) / trained.length;
+  const mine = s.epochs.filter((r) => r.seed === s.seed);
+  const last = mine[mine.length - 1];
+  const completed = last?.epoch ?? 0;
+  const left = last ? stopIn(last, s.epochsMax) : (s.epochsMax ?? s.patience ?? 1);
+  const inEpoch = s.step > 0 && s.step < s.steps && s.epoch > completed;
+  let seconds = inEpoch ? (s.eta ?? perEpoch) + Math.max(0, left - 1) * perEpoch : left * perEpoch;
+  // Seeds after this one: as long as the cap, else as long as the finished seeds took (else as this one will).
+  const finished = s.seedResults.filter((r) => !r.reused && r.seed !== s.seed);
+  const perSeed = s.epochsMax ?? (finished.length ? finished.reduce((a, r) => a + r.epochs, 0) / finished.length : completed + left);
+  const after = Math.max(0, s.seedCount - s.seedIndex - 1);
+  seconds += after * perSeed * perEpoch;
+  return { seconds, atLeast: s.epochsMax === null };
 }
 
 export function fmtNum(x: number | null | undefined, d = 4): string {
@@ -193,4 +310,16 @@ export function fmtDuration(sec: number | null): string {
   const mm = String(m % 60).padStart(2, '0');
   const ss = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** 350.1 MiB, 12.0 KiB. */
+export function fmtBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }

@@ -29,12 +29,8 @@ export interface TuiReporter extends Reporter {
   close(): void;
 }
 
-/**
- * Drawn at once: the first frame and the end. Everything else (steps, but also epoch ends, which come every few
- * hundred milliseconds on small demos) waits for the throttle, so renders stay under ~1000/throttleMs per second.
- */
-// Drawn at once: a handful per epoch at most. Steps wait for the throttle.
-const MILESTONES = new Set<RunEvent['kind']>(['run.start', 'epoch.start', 'epoch.end', 'run.end', 'run.error']);
+/** Drawn at once: a handful per epoch at most. Steps and data-loading progress wait for the throttle. */
+const MILESTONES = new Set<RunEvent['kind']>(['pipeline.start', 'run.start', 'epoch.start', 'epoch.end', 'run.end', 'run.error']);
 
 export function createTuiReporter(o: TuiReporterOptions): TuiReporter {
   const throttleMs = o.throttleMs ?? 500;

@@ -2,7 +2,7 @@
 // -inf/NaN counts) as data and as an aligned text table. Phase 7 (execute) tooling / CLI.
 
 import { stat } from 'node:fs/promises';
-import { MmsaError } from '../../errors.js';
+import { MmsaError, printable } from '../../errors.js';
 import { NDArray, readPickle, type PyValue } from './pickle/read-pickle.js';
 import { toNumeric, toStrings } from './load-dataset.js';
 
@@ -167,14 +167,14 @@ function fmtBytes(b: number): string {
 
 /** Renders rows as columns padded to their widest cell (numbers right-aligned). */
 export function alignTable(header: string[], rows: string[][], rightAlign: boolean[]): string {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const w = header.map((h, i) => rows.reduce((m, r) => Math.max(m, (r[i] ?? '').length), h.length));
   const line = (r: string[]) => r.map((c, i) => (rightAlign[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
   return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
 }
 
 /** The text form of `mmsa data inspect`. */
 export function formatInspect(r: InspectReport): string {
-  const out: string[] = [`${r.file} (${fmtBytes(r.bytes)})`, `splits: ${r.splits.map((s) => `${s.name} ${s.n}`).join(', ')}`, ''];
+  const out: string[] = [`${r.file} (${fmtBytes(r.bytes)})`, `splits: ${r.splits.map((s) => `${printable(s.name, 40)} ${s.n}`).join(', ')}`, ''];
   const header = ['split', 'key', 'dtype', 'shape', 'min', 'max', 'mean', 'std', 'zeros', '-inf', 'nan'];
   const right = [false, false, false, false, true, true, true, true, true, true, true];
   const rows: string[][] = [];
@@ -183,10 +183,11 @@ export function formatInspect(r: InspectReport): string {
       const st = k.stats;
       // Mean/std/zeros describe labels and lengths; for feature tensors they mostly count padding, so only min/max.
       const perSample = k.shape.length === 1;
+      // Split and key names come from the file: shown printable and short.
       rows.push([
-        s.name,
-        k.key,
-        k.dtype,
+        printable(s.name, 40),
+        printable(k.key, 60),
+        printable(k.dtype, 60),
         `[${k.shape.join(', ')}]`,
         fmtNum(st?.min),
         fmtNum(st?.max),
@@ -199,7 +200,7 @@ export function formatInspect(r: InspectReport): string {
     }
   }
   out.push(alignTable(header, rows, right));
-  const pos = r.splits.flatMap((s) => s.keys.filter((k) => (k.posInf ?? 0) > 0).map((k) => `${s.name}/${k.key}: ${k.posInf} +inf`));
+  const pos = r.splits.flatMap((s) => s.keys.filter((k) => (k.posInf ?? 0) > 0).map((k) => `${printable(s.name, 40)}/${printable(k.key, 60)}: ${k.posInf} +inf`));
   if (pos.length) out.push('', `+inf values: ${pos.join('; ')}`);
   return out.join('\n') + '\n';
 }

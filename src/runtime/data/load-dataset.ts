@@ -7,6 +7,7 @@ import { MmsaError } from '../../errors.js';
 import { getComponent } from '../../components/catalog.js';
 import type { Ir, IrNode, ResolvedDataset, ResolvedFeature } from '../../compiler/ir/types.js';
 import type { Modality } from '../../compiler/spec/types.generated.js';
+import { firstNonFinite, lengthProblem, listStructureProblem, nonFiniteName, unravel } from './check-data.js';
 import { NDArray, Skipped, readPickle, type PyValue } from './pickle/read-pickle.js';
 import { avgPoolAlign, fitSeqLen, negInfToZero, prepareLengths, timeMean, toTokens } from './preprocess.js';
 import { generateSyntheticSplits } from './synthetic.js';
@@ -173,7 +174,7 @@ async function tokenizeMissingTokens(ir: Ir, plans: ModalityPlan[], raw: Record<
 /** The train/valid/test dicts of an MMSA feature file. */
 export function splitsOf(top: PyValue, file: string, only?: SplitName): Record<SplitName, RawSplit> {
   if (!(top instanceof Map)) {
-    throw new MmsaError('MSA6022', `${file}: not an MMSA feature file: the pickle holds ${describe(top)}, expected a dict {train, valid, test}`, { hint: 'feature files are dicts of splits, each a dict of arrays (mmsa-spec 1.1)', details: { file } });
+    throw new MmsaError('MSA6022', `${file}: not an MMSA feature file: the pickle holds ${describe(top)}, expected a dict {train, valid, test}`, { hint: 'feature files are dicts of splits, each a dict of arrays (as MMSA\'s data_loader.py reads them)', details: { file } });
   }
   const out: Partial<Record<SplitName, RawSplit>> = {};
   for (const s of SPLITS) {
@@ -281,6 +282,39 @@ class SplitReader {
     }
   }
 
+  /** How a sample is named in messages: its index, and its id when the split has ids. */
+  sampleName(i: number): string {
+    const idKey = this.ctx.ds.features['id']?.key ?? 'id';
+    const ids = this.raw.has(idKey) ? toStrings(this.raw.get(idKey)!) : undefined;
+    const id = Array.isArray(ids) ? ids[i] : undefined;
+    return id === undefined ? `sample ${i}` : `sample ${i} (id ${JSON.stringify(id)})`;
+  }
+
+  /**
+   * Fails when `data` ([N, ...dims]) holds NaN or +-inf: data like that trains to a NaN loss and reports numbers
+   * that mean nothing. `stage` says where the values were checked (after MMSA's own cleaning).
+   */
+  checkFinite(key: string, purpose: string, data: ArrayLike<number>, dims: readonly number[], stage: string, hint: string): void {
+    const at = firstNonFinite(data);
+    if (at < 0) return;
+    let count = 0;
+    for (let i = at; i < data.length; i++) if (data[i]! - data[i]! !== 0) count++;
+    this.failNonFinite(key, purpose, data[at]!, at, dims, stage, hint, count);
+  }
+
+  /** The MSA6025 error for the non-finite `value` at flat index `at` of an [N, ...dims] array. */
+  failNonFinite(key: string, purpose: string, value: number, at: number, dims: readonly number[], stage: string, hint: string, count: number): never {
+    const per = dims.reduce((a, b) => a * b, 1);
+    const sample = per > 0 ? Math.floor(at / per) : at;
+    const pos = unravel(at - sample * per, dims);
+    const what = nonFiniteName(value);
+    const where = pos.length > 0 ? ` at [${pos.join(', ')}]` : '';
+    throw new MmsaError('MSA6025', `${this.where(key)}: ${purpose} holds ${what} in ${this.sampleName(sample)}${where}${stage} (${count} non-finite value${count === 1 ? '' : 's'} in all)`, {
+      hint,
+      details: { file: this.ctx.file, split: this.split, key, sample, index: at, position: pos, value: what, count },
+    });
+  }
+
   numeric(key: string, purpose: string): Numeric {
     const v = this.get(key, purpose);
     const r = toNumeric(v);
@@ -305,8 +339,19 @@ function fmtShape(s: readonly (number | string)[]): string {
   return `[${s.join(', ')}]`;
 }
 
-/** Numeric view of an unpickled value: numpy arrays, (nested) lists of numbers, lists of equal-shaped arrays. */
+/**
+ * Numeric view of an unpickled value: numpy arrays, (nested) lists of numbers, lists of equal-shaped arrays. Lists
+ * that contain themselves, nest too deep or expand far beyond what they store are described, not converted.
+ */
 export function toNumeric(v: PyValue): Numeric | string {
+  if (Array.isArray(v)) {
+    const problem = listStructureProblem(v);
+    if (problem !== undefined) return problem;
+  }
+  return numericOf(v);
+}
+
+function numericOf(v: PyValue): Numeric | string {
   if (v instanceof NDArray) {
     const d = v.data;
     if (Array.isArray(d)) return `a ${v.dtype} array of strings`;
@@ -329,7 +374,7 @@ export function toNumeric(v: PyValue): Numeric | string {
     // A list of per-sample arrays / lists: stack them when they all have the same shape.
     const parts: Numeric[] = [];
     for (const x of v) {
-      const p = toNumeric(x as PyValue);
+      const p = numericOf(x as PyValue);
       if (typeof p === 'string') return `a list of ${p}`;
       parts.push(p);
     }
@@ -383,7 +428,9 @@ function buildSplit(split: SplitName, raw: RawSplit, plans: ModalityPlan[], requ
     const a = r.numeric(key, `label '${name}'`);
     const n = a.shape[0]!;
     if (a.data.length !== n) throw r.mismatch(key, `[${n}] (one label per sample)`, fmtShape(a.shape));
-    labels[name] = asFloat32(a.data);
+    const l = asFloat32(a.data);
+    r.checkFinite(key, `label '${name}'`, l, [], '', 'every label must be a finite number: fix or drop these samples in the file');
+    labels[name] = l;
   }
 
   const features: Record<string, ArrayData> = {};
@@ -403,6 +450,12 @@ function buildSplit(split: SplitName, raw: RawSplit, plans: ModalityPlan[], requ
     ids = Array.from({ length: n }, (_, i) => `${split}$_$${i}`);
   }
   const out: SplitData = { name: split, n: r.n ?? ids.length, ids, features, lengths, labels };
+  if (out.n === 0) {
+    throw new MmsaError('MSA6027', `${ctx.file}: split '${split}' has no samples`, {
+      hint: 'training needs samples in train, valid and test: a run on an empty split would report metrics of nothing; fill the split or fix the file',
+      details: { file: ctx.file, split },
+    });
+  }
   if (r.has(textKey)) out.rawText = r.strings(textKey, 'raw text');
   return out;
 }
@@ -422,6 +475,7 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
     }
     const shape = [n, 3, found[1]!];
     checkOutput(r, p, shape);
+    r.checkFinite(key, `modality '${p.name}'`, a.data, [3, found[1]!], '', 'BERT token rows (ids, mask, segments) must be whole numbers: the file is corrupt');
     return { feature: { data: toTokens(a.data), shape } };
   }
 
@@ -432,6 +486,7 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
     if (pre.neg_inf_to_zero) negInfToZero(data);
     const shape = [n, found[0]!];
     checkOutput(r, p, shape);
+    r.checkFinite(key, `modality '${p.name}'`, data, [found[0]!], cleanedNote(pre), nonFiniteHint(pre));
     return { feature: { data, shape } };
   }
   if (found.length !== 2) throw r.mismatch(key, expected.length ? fmtShape(['N', ...expected]) : '[N, T, D]', fmtShape(a.shape));
@@ -450,20 +505,36 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
   if (p.lengthsKey) {
     const l = r.numeric(p.lengthsKey, `the lengths of modality '${p.name}'`);
     if (l.data.length !== n) throw r.mismatch(p.lengthsKey, `[${n}] (one length per sample)`, fmtShape(l.shape));
+    checkLengths(r, p.lengthsKey, p.name, key, l.data, t);
     const cap = !pre.time_mean && pre.seq_len != null ? pre.seq_len : undefined;
     lens = prepareLengths(l.data, { max: cap, clamp: pre.clamp_lengths });
   }
 
   let shape: number[];
   if (pre.time_mean) {
+    const raw = data;
     data = timeMean(data, n, t, d);
     shape = [n, d];
+    // MMSA sets a NaN mean to 0; what is left (+-inf) would reach the model: name its first step in the file.
+    const at = firstNonFinite(data);
+    if (at >= 0) {
+      const s0 = Math.floor(at / d);
+      const j = at % d;
+      // The mean is +-inf, so the column holds that infinity at some step.
+      let k = 0;
+      while (k < t - 1 && raw[(s0 * t + k) * d + j] !== data[at]) k++;
+      let count = 0;
+      for (let i = at; i < data.length; i++) if (data[i]! - data[i]! !== 0) count++;
+      r.failNonFinite(key, `modality '${p.name}'`, data[at]!, (s0 * t + k) * d + j, [t, d], `${cleanedNote(pre)}, which survives the time mean (MMSA turns only a NaN mean into 0)`, nonFiniteHint(pre), count);
+    }
   } else {
     let steps = t;
     if (pre.seq_len != null) {
       data = fitSeqLen(data, n, t, d, pre.seq_len);
       steps = pre.seq_len;
     }
+    // Checked before pooling, where positions are still the file's (truncation keeps the first steps).
+    r.checkFinite(key, `modality '${p.name}'`, data, [steps, d], cleanedNote(pre), nonFiniteHint(pre));
     if (cfg.align === 'avg_pool') {
       const dst = alignTarget(p);
       data = avgPoolAlign(data, n, steps, d, dst);
@@ -473,6 +544,29 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
   }
   checkOutput(r, p, shape);
   return lens ? { feature: { data, shape }, lengths: lens } : { feature: { data, shape } };
+}
+
+function cleanedNote(pre: Modality['preprocess']): string {
+  return pre.neg_inf_to_zero ? ' after -inf was set to 0' : '';
+}
+
+function nonFiniteHint(pre: Modality['preprocess']): string {
+  const negInf = pre.neg_inf_to_zero ? '' : '; for -inf padding (as in MOSEI audio) set `preprocess: {neg_inf_to_zero: true}` on the modality, as MMSA does for audio';
+  return `features must be finite numbers: NaN or inf trains to a NaN loss. Clean the file (e.g. numpy.nan_to_num) or drop these samples${negInf}`;
+}
+
+/** Sequence lengths must be whole numbers no longer than the feature's time axis (they index its steps). */
+function checkLengths(r: SplitReader, key: string, modality: string, featureKey: string, data: ArrayLike<number>, t: number): void {
+  for (let i = 0; i < data.length; i++) {
+    const why = lengthProblem(data[i]!, t);
+    if (why === undefined) continue;
+    let count = 0;
+    for (let j = i; j < data.length; j++) if (lengthProblem(data[j]!, t) !== undefined) count++;
+    throw new MmsaError('MSA6028', `${r.ctx.file}: split '${r.split}', key '${key}': the length of ${r.sampleName(i)} ${why} (${count} bad length${count === 1 ? '' : 's'} in all)`, {
+      hint: `lengths count the valid steps of '${featureKey}' (modality '${modality}'): whole numbers from 0 to ${t}; the file is corrupt or the lengths belong to another feature`,
+      details: { file: r.ctx.file, split: r.split, key, sample: i, value: data[i], steps: t },
+    });
+  }
 }
 
 /** The text length AlignSubNet pools to, as the compiler inferred it for this node's output. */

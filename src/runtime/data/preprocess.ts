@@ -44,14 +44,14 @@ export function fitSeqLen(a: Float32Array, n: number, t: number, d: number, l: n
   return out;
 }
 
-/** The pooling plan of AlignSubNet avg_pool for a raw length R and target length dst (mmsa-spec 1.5). */
+/** The pooling plan of AlignSubNet avg_pool for a raw length R and target length dst (MMSA's `models/subNets/AlignNets.py`). */
 export function avgPoolPlan(r: number, dst: number): { pool: number; padLen: number } {
   if (r % dst === 0) return { pool: r / dst, padLen: 0 };
   return { pool: Math.floor(r / dst) + 1, padLen: dst - (r % dst) };
 }
 
 /**
- * AlignSubNet `avg_pool` (mmsa-spec 1.5): when R mod dst != 0, right-pad with copies of the LAST frame (the padded
+ * AlignSubNet `avg_pool` (MMSA's `models/subNets/AlignNets.py`): when R mod dst != 0, right-pad with copies of the LAST frame (the padded
  * frame, not the last true one) to dst * pool frames, pool = floor(R / dst) + 1; then average groups of `pool`
  * consecutive frames. [N, R, D] -> [N, dst, D]; R === dst passes through.
  */

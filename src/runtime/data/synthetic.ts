@@ -14,7 +14,12 @@ const LABEL_STEP: Record<LikeName, number> = { mosi: 0.2, mosei: 1 / 3, sims: 0.
 const ZERO_SHARE = 0.08;
 /** Amplitudes of the planted signal: [CLS] row, other text tokens, audio and vision signal channels. */
 const AMP = { cls: 2.0, tok: 0.6, audio: 1.0, vision: 0.8 };
-/** Polarity word pieces (bert-base-uncased ids) planted in text_bert / raw_text. */
+/**
+ * Ids of ordinary word pieces drawn for text_bert: bert-base-uncased's whole words for English-like data, and for
+ * Chinese-like data (SIMS) ids inside bert-base-chinese's 21128-entry vocabulary (its single characters).
+ */
+const WORD_IDS: Record<string, [number, number]> = { en: [1996, 29611], cn: [671, 7991] };
+/** Polarity word pieces (bert-base-uncased ids, all below 21128) planted in text_bert / raw_text. */
 const POS_WORDS: [number, string][] = [[2204, 'good'], [2307, 'great'], [3407, 'happy'], [2293, 'love']];
 const NEG_WORDS: [number, string][] = [[2919, 'bad'], [9643, 'awful'], [6517, 'sad'], [5223, 'hate']];
 
@@ -158,6 +163,7 @@ function generateSplit(s: SyntheticSettings, layout: ReturnType<typeof synthetic
 
   if (keys.has('text_bert') || keys.has('raw_text')) {
     const rng = rngFor(STREAM.bert);
+    const [wordLo, wordHi] = WORD_IDS[facts.language] ?? WORD_IDS['en']!;
     const tok = new Int32Array(n * 3 * L);
     const texts: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -174,7 +180,7 @@ function generateSplit(s: SyntheticSettings, layout: ReturnType<typeof synthetic
           id = w[0];
           words.push(w[1]);
         } else {
-          id = rng.intIn(1996, 29611);
+          id = rng.intIn(wordLo, wordHi);
           words.push(`w${id}`);
         }
         tok[base + t] = id;

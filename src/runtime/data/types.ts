@@ -1,4 +1,4 @@
-// Data-layer contracts between dataset loading (issue 4) and the training runtime (issue 5): loaded splits,
+// Data-layer contracts between dataset loading and the training runtime: loaded splits,
 // per-modality arrays after preprocessing, labels, and batches. Phase 7 (execute) input.
 
 export type SplitName = 'train' | 'valid' | 'test';

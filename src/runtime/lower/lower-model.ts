@@ -11,6 +11,25 @@ import type { LoweredNode, NodeValue } from './node.js';
 import { getLowering } from './registry.js';
 import type { LoweredModel, ModelOutputs } from './types.js';
 
+/** The node an input reference reads: `encoders.sp` for `encoders.sp:private_text`. */
+function producerOf(ref: string): string {
+  const colon = ref.indexOf(':');
+  return colon < 0 ? ref : ref.slice(0, colon);
+}
+
+/**
+ * The IR node an input reference reads, as the reading node's lowering sees it: a named output looks like a node of
+ * its own whose output type is the named output's.
+ */
+function inputNode(byId: ReadonlyMap<string, IrNode>, ref: string): IrNode {
+  const producer = byId.get(producerOf(ref))!;
+  if (ref === producer.id) return producer;
+  const name = ref.slice(producer.id.length + 1);
+  const type = producer.features?.[name];
+  if (!type) throw new MmsaError('MSA5002', `internal: '${ref}' names an output '${producer.id}' does not publish`);
+  return { ...producer, id: ref, output: type };
+}
+
 /** Nodes in dependency order (the IR lists them so already; this guards against a reordering). */
 function topoOrder(ir: Ir): IrNode[] {
   const byId = new Map(ir.nodes.map((n) => [n.id, n]));
@@ -21,7 +40,8 @@ function topoOrder(ir: Ir): IrNode[] {
     if (done.has(n.id)) return;
     if (visiting.has(n.id)) throw new MmsaError('MSA5002', `internal: the IR graph has a cycle through '${n.id}'`);
     visiting.add(n.id);
-    for (const id of n.inputs) {
+    for (const ref of n.inputs) {
+      const id = producerOf(ref);
       const d = byId.get(id);
       if (!d) throw new MmsaError('MSA5002', `internal: '${n.id}' reads '${id}', which is not an IR node`);
       visit(d);
@@ -58,7 +78,7 @@ function checkStoreMatchesIr(ir: Ir, store: ParamStore): void {
 }
 
 export function lowerModel(ir: Ir, opts: { seed: number }): LoweredModel {
-  const store = new ParamStore({ seed: opts.seed });
+  const store = new ParamStore({ seed: opts.seed, ...(ir.schedule.initRng ? { initRng: ir.schedule.initRng } : {}) });
   const order = topoOrder(ir);
   const byId = new Map(ir.nodes.map((n) => [n.id, n]));
   const lowered = new Map<string, LoweredNode>();
@@ -69,7 +89,7 @@ export function lowerModel(ir: Ir, opts: { seed: number }): LoweredModel {
       if (!l || l.kind === 'task') {
         throw new MmsaError('MSA5001', `component '${node.type}' cannot be lowered: no lowering for ${node.kind} '${node.type}' (${node.id})`);
       }
-      lowered.set(node.id, l.lowerNode(node, { store, ir, inputs: node.inputs.map((id) => byId.get(id)!) }));
+      lowered.set(node.id, l.lowerNode(node, { store, ir, inputs: node.inputs.map((ref) => inputNode(byId, ref)) }));
     }
     checkStoreMatchesIr(ir, store);
   } catch (e) {
@@ -81,17 +101,24 @@ export function lowerModel(ir: Ir, opts: { seed: number }): LoweredModel {
     const values = new Map<string, NodeValue>();
     const heads: Record<string, tf.Tensor> = {};
     const features: Record<string, tf.Tensor> = {};
+    const nodes: Record<string, tf.Tensor> = {};
     for (const node of order) {
       let v: NodeValue;
       if (node.kind === 'input') v = readInput(node, batch);
-      else v = lowered.get(node.id)!.apply(node.inputs.map((id) => values.get(id)!), ctx);
+      else v = lowered.get(node.id)!.apply(node.inputs.map((ref) => values.get(ref)!), ctx);
       values.set(node.id, v);
+      nodes[node.id] = v.tensor;
+      // Named outputs are values of their own, read as `<node id>:<name>` by other nodes and by tasks.
+      for (const [name, t] of Object.entries(v.outputs ?? {})) {
+        values.set(`${node.id}:${name}`, { tensor: t });
+        nodes[`${node.id}:${name}`] = t;
+      }
       if (node.kind === 'head') {
         heads[node.name] = v.tensor;
         if (v.feature) features[node.name] = v.feature;
       }
     }
-    return { heads, features };
+    return { heads, features, nodes };
   };
 
   return { ir, store, forward, dispose: () => store.dispose() };

@@ -14,6 +14,8 @@ export interface NodeValue {
   lengths?: Int32Array;
   /** A head's first hidden activation (ULGM's feature). */
   feature?: tf.Tensor;
+  /** Named outputs the node publishes (read as `<node id>:<name>`), as its shape rule declared them. */
+  outputs?: Record<string, tf.Tensor>;
 }
 
 export interface LowerNodeContext {

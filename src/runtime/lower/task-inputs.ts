@@ -17,6 +17,18 @@ export function headOutput(out: ModelOutputs, head: string, task: string): tf.Te
   return y;
 }
 
+/** A node output a task reads by reference (`encoders.sp:private_text`, `heads.M`). */
+export function nodeOutput(out: ModelOutputs, ref: string, task: string): tf.Tensor {
+  const y = out.nodes?.[ref];
+  if (!y) {
+    throw new MmsaError('MSA6702', `task '${task}' reads '${ref}', which the model did not output`, {
+      hint: `outputs available: ${Object.keys(out.nodes ?? {}).join(', ') || 'none'}`,
+      details: { task, ref },
+    });
+  }
+  return y;
+}
+
 export function headFeature(out: ModelOutputs, head: string, task: string): tf.Tensor {
   const f = out.features[head];
   if (!f) {

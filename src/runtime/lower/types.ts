@@ -13,6 +13,8 @@ export interface ModelOutputs {
   heads: Record<string, tf.Tensor>;
   /** Head name -> its first hidden activation ([B, hidden0]); only heads with hidden layers. */
   features: Record<string, tf.Tensor>;
+  /** Every node's output by node id, and every named output as `<node id>:<name>`, for tasks reading references. */
+  nodes?: Record<string, tf.Tensor>;
 }
 
 export interface LoweredModel {
@@ -63,5 +65,3 @@ export interface LowerOptions {
   /** Directory to write artefacts tasks produce (ULGM's label banks), when asked to. */
   outDir?: string;
 }
-
-export type LowerPipeline = (ir: Ir, opts: LowerOptions) => LoweredPipeline;

@@ -16,6 +16,6 @@ export {
   type MetricKind,
   type MetricOptions,
 } from './registry.js';
-export { aggregateSeeds, type SeedAggregate } from './aggregate.js';
+export { aggregateSeeds, tableScale, type SeedAggregate, type TableScale } from './aggregate.js';
 export { accuracy, binaryF1, macroF1, weightedF1 } from './classification.js';
 export { numpyRound, pearson, roundHalfEven, type NumericVector } from './numeric.js';

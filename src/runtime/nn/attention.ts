@@ -2,9 +2,8 @@
 // MultiheadAttention after its input projection): per-head softmax(q k^T / sqrt(dh) + mask) with dropout on the
 // weights, times v. Phase 7 (execute) runs it inside the model's forward pass.
 import * as tf from '@tensorflow/tfjs';
-import { dropoutMask } from './layers.js';
 import type { ForwardCtx } from './params.js';
-import { nativeSoftmaxRows, nativeSoftmaxRowsBackward } from '../backend.js';
+import { nativeBertKernels } from '../backend/bert-kernels.js';
 
 export interface AttentionOptions {
   heads: number;
@@ -30,21 +29,21 @@ export function additiveMask(mask: Uint8Array, tq: number, tk: number): tf.Tenso
 }
 
 /**
- * softmax(scores + mask) over the last axis, times a dropout mask: the attention weights. With mmsa's native kernels
- * forward and backward are one pass each over the scores (the op-by-op path takes six to eight wasm kernels, most
- * of an attention layer's time outside the GEMMs); otherwise the same maths as tensor ops.
+ * softmax(scores + mask) over the last axis, times a dropout mask (given twice: as a tensor and as the host array it
+ * was made from): the attention weights. With mmsa's native kernels the backward pass is one native pass over the
+ * scores (the BERT layer's softmax gradient) instead of the half-dozen wasm kernels of tf.softmax's gradient and the
+ * masks; the forward stays three tensor ops.
  */
-export function attentionWeights(scores: tf.Tensor, mask: tf.Tensor | undefined, drop: tf.Tensor | undefined): tf.Tensor {
+export function attentionWeights(scores: tf.Tensor, mask: tf.Tensor | undefined, drop: { tensor: tf.Tensor; host: Float32Array } | undefined): tf.Tensor {
   const op = tf.customGrad(((s: tf.Tensor, save: tf.GradSaveFunc) => {
-    const nat = nativeSoftmaxRows(s, mask, drop);
-    const p = nat ? nat.p : tf.softmax(mask ? tf.add(s, mask) : s, -1);
-    const y = nat ? nat.y : drop ? tf.mul(p, drop) : p;
-    save(drop ? [p, drop] : [p]);
+    const p = tf.softmax(mask ? tf.add(s, mask) : s, -1);
+    const y = drop ? tf.mul(p, drop.tensor) : p;
+    save(drop ? [p, drop.tensor] : [p]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sp, sd] = saved as [tf.Tensor, tf.Tensor | undefined];
-        const nd = nativeSoftmaxRowsBackward(sp, dy, sd);
+        const nd = nativeBertKernels()?.softmaxBackward(sp, dy, drop?.host, 1);
         if (nd) return [nd];
         const g = sd ? tf.mul(dy, sd) : dy;
         return [tf.mul(sp, tf.sub(g, tf.sum(tf.mul(g, sp), -1, true)))];
@@ -68,7 +67,12 @@ export function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o:
   const vs = tf.reshape(tf.transpose(tf.reshape(v, [B, Tk, h, dh]), [0, 2, 1, 3]), [B * h, Tk, dh]) as tf.Tensor3D;
   const scores = tf.matMul(qs, kT);
   const p = o.dropout ?? 0;
-  const drop = ctx.training && p > 0 ? (p >= 1 ? tf.zerosLike(scores) : dropoutMask(scores.shape, p, ctx)) : undefined;
+  let drop: { tensor: tf.Tensor; host: Float32Array } | undefined;
+  if (ctx.training && p > 0) {
+    const host = new Float32Array(scores.size);
+    if (p < 1) ctx.rng.fillMask(host, p, 1 / (1 - p));
+    drop = { tensor: tf.tensor(host, scores.shape, 'float32'), host };
+  }
   const probs = attentionWeights(scores, o.mask ? additiveMask(o.mask, Tq, Tk) : undefined, drop);
   const ctxv = tf.matMul(probs as tf.Tensor3D, vs);
   return tf.reshape(tf.transpose(tf.reshape(ctxv, [B, h, Tq, dh]), [0, 2, 1, 3]), [B, Tq, d]) as tf.Tensor3D;

@@ -1,5 +1,5 @@
-// Self-MM's AuViSubNet and MLP head as stand-alone blocks (the lowerings build the same layers from the spec).
-// Phase 6 (lower) builds them with PyTorch's child names so state_dict keys line up; phase 7 runs them.
+// Self-MM's AuViSubNet (`models/multiTask/SELF_MM.py`) and MLP head as stand-alone blocks with PyTorch's child names,
+// so state_dict keys line up (the lowerings build the same layers from the spec). Phase 6 builds them, phase 7 runs them.
 import * as tf from '@tensorflow/tfjs';
 import { createLinear, dropout, type Linear } from './layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from './params.js';

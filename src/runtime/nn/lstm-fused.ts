@@ -26,9 +26,6 @@ let defaultRecurrentMatMul: RecurrentMatMul = 'auto';
 export function setDefaultRecurrentMatMul(mode: RecurrentMatMul): void {
   defaultRecurrentMatMul = mode;
 }
-export function getDefaultRecurrentMatMul(): RecurrentMatMul {
-  return defaultRecurrentMatMul;
-}
 
 /**
  * Multiply-adds per step from which the backend path beats the JS loop. bench/lstm-shapes.mjs on wasm (SIMD, 1 thread,

@@ -2,6 +2,15 @@
 // with trainable/buffer flags and selection by path prefix / name pattern for optimizer groups. Phase 6 (lower) and 7.
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, Rng, sizeOf, type Initializer } from './init.js';
+import { MmsaError } from '../../errors.js';
+import { TorchRng, TorchRngUnsupported } from '../torch-rng.js';
+
+/**
+ * Where initial weights come from. 'mmsa': each parameter from its own stream seeded by (run seed, key), so a layer's
+ * weights do not depend on the other layers. 'torch': one torch-compatible stream (torch.manual_seed(seed)) drawn in
+ * creation order, which gives the reference's weights when the creation order is its module order.
+ */
+export type InitRng = 'mmsa' | 'torch';
 
 export interface ParamEntry {
   /** Full state_dict key: `${path}.${name}` (just `name` when path is empty). */
@@ -50,14 +59,17 @@ export class ParamStore {
   private readonly byKey = new Map<string, ParamEntry>();
   private readonly byVarName = new Map<string, ParamEntry>();
 
-  constructor(opts: { seed: number }) {
+  private readonly torchRng: TorchRng | undefined;
+
+  constructor(opts: { seed: number; initRng?: InitRng }) {
     this.seed = opts.seed;
     this.id = storeCounter++;
+    this.torchRng = opts.initRng === 'torch' ? new TorchRng(opts.seed) : undefined;
   }
 
   /**
    * Register a parameter. Its initial values come from an Rng seeded with deriveSeed(run seed, key), so they do not
-   * depend on the order in which layers are created.
+   * depend on the order in which layers are created (with initRng 'torch': the next draws of the one torch stream).
    */
   param(path: string, name: string, shape: readonly number[], init: Initializer, opts: { trainable?: boolean } = {}): tf.Variable {
     return this.register(path, name, shape, init, opts.trainable ?? true, false);
@@ -71,7 +83,7 @@ export class ParamStore {
   private register(path: string, name: string, shape: readonly number[], init: Initializer, trainable: boolean, buffer: boolean): tf.Variable {
     const key = joinPath(path, name);
     if (this.byKey.has(key)) throw new Error(`parameter '${key}' is registered twice (two layers share the path '${path}')`);
-    const values = init(shape, new Rng(deriveSeed(this.seed, key)));
+    const values = this.initValues(key, shape, init);
     if (values.length !== sizeOf(shape)) throw new Error(`initialiser for '${key}' produced ${values.length} values for shape [${shape.join(', ')}]`);
     const varName = `mmsa${this.id}/${key}`;
     const variable = tf.tidy(() => tf.variable(tf.tensor(values, [...shape], 'float32'), trainable, varName));
@@ -79,6 +91,19 @@ export class ParamStore {
     this.byKey.set(key, entry);
     this.byVarName.set(varName, entry);
     return variable;
+  }
+
+  private initValues(key: string, shape: readonly number[], init: Initializer): Float32Array {
+    if (!this.torchRng) return init(shape, new Rng(deriveSeed(this.seed, key)));
+    try {
+      return init(shape, this.torchRng);
+    } catch (e) {
+      if (!(e instanceof TorchRngUnsupported)) throw e;
+      throw new MmsaError('MSA5003', `train.init_rng 'torch' cannot initialise '${key}': ${e.message}`, {
+        hint: "remove train.init_rng (or set it to 'mmsa') for this pipeline",
+        details: { param: key },
+      });
+    }
   }
 
   entries(): ParamEntry[] {

@@ -15,7 +15,7 @@ export interface WordPieceOptions {
   maxInputCharsPerWord?: number;
 }
 
-/** The three text_bert rows for a batch (spec 1.2), each N x L, plus the tokens for inspection. */
+/** The three text_bert rows for a batch (token ids, attention mask, segment ids, as MMSA's `text_bert`), each N x L, plus the tokens for inspection. */
 export interface TextBertRows {
   inputIds: number[][];
   attentionMask: number[][];

@@ -125,7 +125,7 @@ export function readCheckpoint(dir: string): { meta: CheckpointMeta; weights: St
       if (before === readMetaText(dir)) throw e;
     }
   }
-  throw new MmsaError('MSA6701', `${dir} changed on every read: a live run keeps replacing its checkpoint`, { hint: 'try again, or wait for the run to finish', details: { path: dir } });
+  throw new MmsaError('MSA6711', `${dir} changed on every read: a live run keeps replacing its checkpoint`, { hint: 'try again, or wait for the run to finish', details: { path: dir } });
 }
 
 function readMetaText(dir: string): string | undefined {

@@ -39,7 +39,7 @@ export function evalLabelOf(ir: Ir, labels: readonly string[]): string {
   if (labels.includes('M')) return 'M';
   if (labels.includes(head)) return head;
   const first = labels[0];
-  if (first === undefined) throw new MmsaError('MSA6709', 'the dataset has no labels to evaluate against', { hint: 'check the dataset manifest\'s labels' });
+  if (first === undefined) throw new MmsaError('MSA6706', 'the dataset has no labels to evaluate against', { hint: 'check the dataset manifest\'s labels' });
   return first;
 }
 
@@ -49,7 +49,7 @@ export function selectionKey(metric: string, metrics: Record<string, number>): s
   if (metric in metrics) return metric;
   const k = Object.keys(metrics).find((m) => m.toLowerCase() === metric.toLowerCase());
   if (k === undefined) {
-    throw new MmsaError('MSA6707', `selection metric '${metric}' is not among the evaluation results (${[LOSS_KEY, ...Object.keys(metrics)].join(', ')})`, {
+    throw new MmsaError('MSA6713', `selection metric '${metric}' is not among the evaluation results (${[LOSS_KEY, ...Object.keys(metrics)].join(', ')})`, {
       hint: 'use `loss` or one of the metric keys of eval.metrics in train.select / train.early_stop',
     });
   }
@@ -64,7 +64,14 @@ export function evaluateSplit(
   ir: Ir,
   pipeline: LoweredPipeline,
   split: SplitData,
-  opts: { seed: number; epoch: number; batches?: Batcher; evalLabel?: string },
+  opts: {
+    seed: number;
+    epoch: number;
+    batches?: Batcher;
+    evalLabel?: string;
+    /** Default: the schedule's shuffle_eval (MMSA shuffles valid/test; the loss is a mean of batch means). */
+    shuffle?: boolean;
+  },
 ): EvalOutcome {
   const s = ir.schedule;
   const { model, tasks } = pipeline;
@@ -77,7 +84,7 @@ export function evaluateSplit(
   const truth: number[] = [];
   const rows: number[] = [];
   const stream = split.name === 'test' ? STREAM.test : split.name === 'valid' ? STREAM.valid : STREAM.train;
-  for (const batch of batches(split, { batchSize: bs, shuffle: s.shuffleEval, seed: deriveSeed(opts.seed, stream), epoch: opts.epoch })) {
+  for (const batch of batches(split, { batchSize: bs, shuffle: opts.shuffle ?? s.shuffleEval, seed: deriveSeed(opts.seed, stream), epoch: opts.epoch })) {
     tf.tidy(() => {
       const out = model.forward(batch, evalCtx());
       const parts = tasks.filter((t) => t.evalLoss).map((t) => t.evalLoss!(out, batch));
@@ -98,35 +105,79 @@ export function evaluateSplit(
   return { loss, metrics: { ...metrics, [LOSS_KEY]: loss }, predictions, labels, indexes: rows };
 }
 
-/** Test predictions of the best weights (id, prediction, label) in split order, for `mmsa report`'s scatter plot. */
+/** Test predictions of the best weights in split order (`mmsa report`'s scatter plot and confusion matrix). */
 export function writePredictions(path: string, split: SplitData, r: EvalOutcome): string | undefined {
-  // Only one value per sample (regression, or a class index) fits a row; wider heads are left to `mmsa predict`.
-  if (r.predictions.length !== r.indexes.length) return undefined;
+  const n = r.indexes.length;
+  if (n === 0 || r.predictions.length % n !== 0) return undefined;
+  const width = r.predictions.length / n;
   const order = r.indexes.map((row, k) => [row, k] as const).sort((a, b) => a[0] - b[0]);
-  const lines = order.map(([row, k]) => [csvCell(split.ids[row] ?? String(row)), csvCell(r.predictions[k]!), k < r.labels.length ? csvCell(r.labels[k]!) : ''].join(','));
-  writeFileAtomic(path, `id,prediction,label\n${lines.join('\n')}\n`);
+  const text = predictionsCsv(
+    order.map(([row]) => split.ids[row] ?? String(row)),
+    order.map(([, k]) => r.predictions.subarray(k * width, (k + 1) * width)),
+    order.map(([, k]) => (k < r.labels.length ? r.labels[k]! : null)),
+  );
+  writeFileAtomic(path, text);
   return path;
 }
 
-/** Predictions of the eval head for every sample of a split, in split order (used by `mmsa predict`). */
-export function predictSplit(ir: Ir, pipeline: LoweredPipeline, split: SplitData, batcher: Batcher = iterateBatches): { ids: string[]; predictions: Float32Array; labels: Float32Array | undefined } {
+/** Softmax of one row of logits (float64, shifted by the max so large logits do not overflow). */
+export function softmaxRow(logits: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let j = 0; j < logits.length; j++) max = Math.max(max, logits[j]!);
+  const e = Array.from({ length: logits.length }, (_, j) => Math.exp(logits[j]! - max));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+/**
+ * The predictions file: `id,prediction,label` for one output per sample (regression); for classification heads
+ * (one logit per class) the prediction is the class index and `prob_0..prob_{C-1}` its softmax probabilities follow.
+ */
+export function predictionsCsv(ids: readonly string[], outputs: readonly ArrayLike<number>[], labels: readonly (number | null)[]): string {
+  const width = outputs[0]?.length ?? 1;
+  const head = ['id', 'prediction', 'label', ...(width > 1 ? Array.from({ length: width }, (_, j) => `prob_${j}`) : [])];
+  const lines = ids.map((id, i) => {
+    const o = outputs[i]!;
+    const label = labels[i];
+    const lab = label === null || label === undefined ? '' : csvCell(label);
+    if (width === 1) return [csvCell(id), csvCell(o[0]!), lab].join(',');
+    const p = softmaxRow(o);
+    return [csvCell(id), String(argmaxRow(o, 0, width)), lab, ...p.map((v) => csvCell(Number(v.toPrecision(6))))].join(',');
+  });
+  return `${head.join(',')}\n${lines.join('\n')}${lines.length ? '\n' : ''}`;
+}
+
+export interface SplitPredictions {
+  ids: string[];
+  /** Per sample: the regression output, or the class index (argmax of the logits). */
+  predictions: Float32Array;
+  /** Per sample the eval head's raw outputs (one value, or one logit per class), in split order. */
+  outputs: Float32Array[];
+  labels: Float32Array | undefined;
+}
+
+/** Predictions of the eval head for every sample of a split, in split order (`mmsa predict`, `mmsa evaluate`). */
+export function predictSplit(ir: Ir, pipeline: LoweredPipeline, split: SplitData, batcher: Batcher = iterateBatches): SplitPredictions {
   const s = ir.schedule;
   // New data to predict on may come without labels.
   const label = Object.keys(split.labels).length > 0 ? evalLabelOf(ir, Object.keys(split.labels)) : undefined;
   const preds = new Float32Array(split.n);
-  const per = new Map<number, number>();
+  const outputs: Float32Array[] = new Array<Float32Array>(split.n);
   for (const batch of batcher(split, { batchSize: Math.max(1, Math.floor(s.evalBatchSize)), shuffle: false, seed: 0, epoch: 0 })) {
     tf.tidy(() => {
       const out = pipeline.model.forward(batch, evalCtx());
       const head = out.heads[s.evalHead];
       if (!head) throw new MmsaError('MSA6705', `the model has no head '${s.evalHead}'`, {});
-      const v = head.dataSync();
+      const v = head.dataSync() as Float32Array;
       const width = v.length / batch.size;
-      for (let i = 0; i < batch.size; i++) per.set(batch.indexes[i]!, width === 1 ? v[i]! : argmaxRow(v, i, width));
+      for (let i = 0; i < batch.size; i++) {
+        const row = batch.indexes[i]!;
+        outputs[row] = v.slice(i * width, (i + 1) * width);
+        preds[row] = width === 1 ? v[i]! : argmaxRow(v, i, width);
+      }
     });
   }
-  for (const [i, v] of per) preds[i] = v;
-  return { ids: split.ids, predictions: preds, labels: label === undefined ? undefined : split.labels[label] };
+  return { ids: split.ids, predictions: preds, outputs, labels: label === undefined ? undefined : split.labels[label] };
 }
 
 function argmaxRow(v: ArrayLike<number>, row: number, width: number): number {

@@ -194,10 +194,15 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     return undefined;
   }
 
-  const test = evaluate(data.test, epochs + 1);
-  const predictionsFile = opts.runDir ? writePredictions(join(opts.runDir, 'predictions.csv'), data.test, test) : undefined;
-  yield emit({ kind: 'eval.end', runId: opts.runId, epoch: epochs, split: 'test', loss: test.loss, metrics: test.metrics, ...(predictionsFile ? { predictionsFile } : {}) });
-  const result: SeedResult = { seed, test: test.metrics, validAtBest: selection.validAtBest, bestEpoch: selection.bestEpoch, epochs };
+  // A tuning trial leaves test out of eval.splits: its setting must be chosen without the test split being read.
+  let testMetrics: Record<string, number> = {};
+  if (s.evalSplits.includes('test')) {
+    const test = evaluate(data.test, epochs + 1);
+    const predictionsFile = opts.runDir ? writePredictions(join(opts.runDir, 'predictions.csv'), data.test, test) : undefined;
+    yield emit({ kind: 'eval.end', runId: opts.runId, epoch: epochs, split: 'test', loss: test.loss, metrics: test.metrics, ...(predictionsFile ? { predictionsFile } : {}) });
+    testMetrics = test.metrics;
+  }
+  const result: SeedResult = { seed, test: testMetrics, validAtBest: selection.validAtBest, bestEpoch: selection.bestEpoch, epochs };
   yield emit({
     kind: 'run.end',
     runId: opts.runId,

@@ -11,7 +11,9 @@ import { trainCtx } from '../nn/params.js';
 import { deriveSeed } from '../random.js';
 import type { TrainCallback } from './callbacks/callback.js';
 import { STREAM, type Batcher } from './evaluate.js';
+import { guardStepLoss } from './loss-guard.js';
 import { clipGradNorm, clipGradValue, disposeGrads, type AdamGroup, type Grads } from './optim/adam.js';
+import { GradAccumulator } from './optim/grad-accum.js';
 
 /** A stage as the loop runs it: the variables it updates, the optimizer groups they sit in, its tasks. */
 export interface RunStage {
@@ -21,6 +23,8 @@ export interface RunStage {
   groups: AdamGroup[];
   vars: tf.Variable[];
   scheduler: IrStage['scheduler'];
+  /** Its gradient sums over the batches of one optimizer step (outside the wasm heap with several batches a step). */
+  accum: GradAccumulator;
 }
 
 /**
@@ -29,9 +33,10 @@ export interface RunStage {
  */
 export function runStages(ir: Ir, pipeline: LoweredPipeline): RunStage[] {
   const { optimizer, tasks } = pipeline;
+  const host = Math.max(1, Math.floor(ir.schedule.gradAccumSteps)) > 1;
   if (!ir.schedule.stagesDeclared) {
     const groups = optimizer.groups.filter((g) => g.trainable);
-    return [{ name: ir.schedule.stages[0]?.name ?? 'main', every: 'batch', tasks: [...tasks], groups, vars: optimizer.variables().filter((v) => v.trainable), scheduler: ir.schedule.stages[0]?.scheduler ?? null }];
+    return [{ name: ir.schedule.stages[0]?.name ?? 'main', every: 'batch', tasks: [...tasks], groups, vars: optimizer.variables().filter((v) => v.trainable), scheduler: ir.schedule.stages[0]?.scheduler ?? null, accum: new GradAccumulator({ host }) }];
   }
   return ir.schedule.stages.map((st) => {
     const groups = optimizer.groups.filter((g) => g.trainable && st.groups.some((n) => g.name === n || g.name === `${n}_no_decay`));
@@ -42,6 +47,7 @@ export function runStages(ir: Ir, pipeline: LoweredPipeline): RunStage[] {
       groups,
       vars: groups.flatMap((g) => g.params).filter((v) => v.trainable),
       scheduler: st.scheduler,
+      accum: new GradAccumulator({ host }),
     };
   });
 }
@@ -84,29 +90,12 @@ export interface TrainEpochOptions {
 /** Gradient accumulation of one stage within a pass: k batches per optimizer step. */
 interface Accumulator {
   counter: number;
-  acc: Grads | null;
-  count: number;
+  sums: GradAccumulator;
 }
 
 function yieldToLoop(): Promise<void> {
   // Lets signal handlers (Ctrl-C) and I/O run between CPU-bound steps.
   return new Promise((r) => setImmediate(r));
-}
-
-function addInto(acc: Grads | null, g: Grads): Grads {
-  if (!acc) return g;
-  const out: Grads = { ...acc };
-  for (const [name, t] of Object.entries(g)) {
-    const prev = acc[name];
-    if (prev) {
-      out[name] = tf.add(prev, t);
-      prev.dispose();
-      t.dispose();
-    } else {
-      out[name] = t;
-    }
-  }
-  return out;
 }
 
 function clipGrads(g: Grads, clip: NonNullable<Ir['schedule']['clip']>): Grads {
@@ -163,7 +152,7 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
   let step = 0;
   const passes = passesOf(o.stages);
   for (const [pi, pass] of passes.entries()) {
-    const accs: Accumulator[] = pass.map(() => ({ counter: k, acc: null, count: 0 }));
+    const accs: Accumulator[] = pass.map((st) => ({ counter: k, sums: st.accum }));
     // Every pass draws its own shuffle, as each iteration of a PyTorch DataLoader does; the first one keeps the
     // stream the single-stage loop always had.
     const shuffleSeed = pi === 0 ? deriveSeed(o.seed, STREAM.train) : deriveSeed(o.seed, STREAM.train, pi);
@@ -180,11 +169,7 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
       const headLosses: Record<string, number> = {};
       for (const [si, stage] of pass.entries()) {
         const a = accs[si]!;
-        if (a.counter === k) {
-          if (a.acc) disposeGrads(a.acc);
-          a.acc = null;
-          a.count = 0;
-        }
+        if (a.counter === k) a.sums.clear();
         a.counter -= 1;
         const keep: { out?: ModelOutputs; losses: tf.Scalar[] } = { losses: [] };
         const ctx = trainCtx(si === 0 ? deriveSeed(o.seed, STREAM.dropout, o.epoch, step) : deriveSeed(o.seed, STREAM.dropout, o.epoch, step, si));
@@ -196,35 +181,38 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
           keep.losses = parts.map((p) => tf.keep(p));
           return total;
         }, stage.vars);
-        batchLoss += value.dataSync()[0]!;
+        const stageLoss = value.dataSync()[0]!;
+        batchLoss += stageLoss;
         value.dispose();
+        const stageTasks: Record<string, number> = {};
+        const stageHeads: Record<string, number> = {};
         stage.tasks.forEach((t, i) => {
           const v = keep.losses[i]!.dataSync()[0]!;
           taskLosses[t.name] = v;
+          stageTasks[t.name] = v;
           totals.taskLossSums[t.name] = (totals.taskLossSums[t.name] ?? 0) + v;
           // A single-head task's loss is its head's; multi-head tasks (ULGM) report their parts.
           const parts = t.lastHeadLosses?.() ?? (singleHead.get(t.name) !== undefined ? { [singleHead.get(t.name)!]: v } : {});
-          for (const [h, hv] of Object.entries(parts)) headLosses[h] = (headLosses[h] ?? 0) + hv;
+          for (const [h, hv] of Object.entries(parts)) {
+            headLosses[h] = (headLosses[h] ?? 0) + hv;
+            stageHeads[h] = (stageHeads[h] ?? 0) + hv;
+          }
         });
         for (const l of keep.losses) l.dispose();
-        a.acc = addInto(a.acc, grads);
-        a.count += 1;
-        if (s.clip && s.clip.when === 'backward') {
-          // MMSA clips the .grad buffers after every backward, i.e. the running sum of the accumulation group.
-          const clipped = clipGrads(a.acc, s.clip);
-          disposeGrads(a.acc);
-          a.acc = clipped;
-        }
+        guardStepLoss({ epoch: o.epoch, step, loss: stageLoss, taskLosses: stageTasks, headLosses: stageHeads });
+        a.sums.add(grads);
+        // MMSA clips the .grad buffers after every backward, i.e. the running sum of the accumulation window.
+        if (s.clip && s.clip.when === 'backward') a.sums.mapRunning((g) => clipGrads(g, s.clip!));
         if (keep.out) {
           const outputs = keep.out;
           for (const cb of o.callbacks) cb.onStepEnd?.({ epoch: o.epoch, batch, outputs, tasks: stage.tasks });
           disposeOutputs(outputs);
         }
         if (a.counter === 0) {
-          applyStep(a.acc, a.count);
-          disposeGrads(a.acc);
-          a.acc = null;
-          a.count = 0;
+          const count = a.sums.count;
+          const summed = a.sums.take();
+          applyStep(summed, count);
+          disposeGrads(summed);
           a.counter = k;
           stepped = true;
         }
@@ -251,10 +239,13 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
     }
     // Leftover batches of the pass (n mod k): MMSA computes their gradients and then drops them; 'corrected' steps.
     for (const a of accs) {
-      if (!a.acc) continue;
-      if (!totals.interrupted && s.gradAccumMode === 'corrected' && a.count > 0) applyStep(a.acc, a.count);
-      disposeGrads(a.acc);
-      a.acc = null;
+      if (a.sums.count === 0) continue;
+      if (!totals.interrupted && s.gradAccumMode === 'corrected') {
+        const count = a.sums.count;
+        const summed = a.sums.take();
+        applyStep(summed, count);
+        disposeGrads(summed);
+      } else a.sums.clear();
     }
     if (totals.interrupted) break;
   }

@@ -1,6 +1,9 @@
-// Minimal zip reader (stored and deflated entries, zip64) for torch.save archives (pytorch_model.bin).
-// Phases 6-7 (loading checkpoints). Reads from an in-memory buffer; stored entries are zero-copy views.
+// Minimal zip reader (stored and deflated entries, zip64) for torch.save archives (pytorch_model.bin, .pth).
+// Phases 6-7 (loading checkpoints). Reads from an in-memory buffer; stored entries are zero-copy views. Hostile
+// archives are refused before anything is inflated: entries may not overlap (or share data), and an entry inflates to
+// exactly the size its header declares, which deflate can reach from its compressed size (MSA6812).
 import { inflateRawSync } from 'node:zlib';
+import { printable } from '../../errors.js';
 import { weightsError } from './tensor.js';
 
 export interface ZipEntry {
@@ -10,7 +13,15 @@ export interface ZipEntry {
   size: number;
   /** Offset of the entry's local header. */
   headerOffset: number;
+  /** Offset of the entry's data (after the local header). */
+  dataOffset: number;
 }
+
+/**
+ * The most deflate can expand: a run of one byte costs at least 258 bytes of output per ~2 bits, about 1032:1
+ * (zlib's own figure); a header claiming more is a lie, and inflating it would be a bomb.
+ */
+export const MAX_DEFLATE_RATIO = 1032;
 
 const HINT = 'the file is truncated or not a zip archive: re-download it (delete it from the cache) or re-save it with torch.save';
 
@@ -28,6 +39,10 @@ export class ZipReader {
 
   private fail(message: string, offset?: number): never {
     throw weightsError('MSA6806', this.file, offset === undefined ? message : `${message} (byte offset ${offset})`, HINT, offset === undefined ? {} : { offset });
+  }
+
+  private refuse(message: string, offset: number): never {
+    throw weightsError('MSA6812', this.file, `${message} (byte offset ${offset})`, 'the archive is malformed or hostile (a zip bomb); torch.save never writes it like this: re-download the checkpoint or save it again', { offset });
   }
 
   private u16(o: number): number {
@@ -78,6 +93,7 @@ export class ZipReader {
       let headerOffset = this.u32(p + 42);
       if (p + 46 + nameLen > b.length) this.fail('central directory entry name runs past the end of the file', p);
       const name = new TextDecoder().decode(b.subarray(p + 46, p + 46 + nameLen));
+      if (this.entries.has(name)) this.refuse(`central directory names '${printable(name, 100)}' twice`, p);
       // zip64 extended information: only the fields that are 0xffffffff above, in this order.
       let e = p + 46 + nameLen;
       const eEnd = e + extraLen;
@@ -92,8 +108,27 @@ export class ZipReader {
         }
         e += 4 + len;
       }
-      this.entries.set(name, { name, method, compressedSize, size, headerOffset });
+      if (headerOffset + 30 > cdOffset) this.fail(`entry '${printable(name, 100)}' starts inside the central directory`, p);
+      if (this.u32(headerOffset) !== 0x04034b50) this.fail(`local header of '${printable(name, 100)}' has a bad signature`, headerOffset);
+      const dataOffset = headerOffset + 30 + this.u16(headerOffset + 26) + this.u16(headerOffset + 28);
+      this.entries.set(name, { name, method, compressedSize, size, headerOffset, dataOffset });
       p = eEnd + commentLen;
+    }
+    this.checkLayout(cdOffset);
+  }
+
+  /** Entries lie one after another, each wholly before the central directory: no two share bytes. */
+  private checkLayout(cdOffset: number): void {
+    const sorted = [...this.entries.values()].sort((a, b) => a.headerOffset - b.headerOffset);
+    let end = 0;
+    let prev: ZipEntry | undefined;
+    for (const en of sorted) {
+      if (prev !== undefined && en.headerOffset < end) {
+        this.refuse(`entries '${printable(prev.name, 100)}' and '${printable(en.name, 100)}' overlap`, en.headerOffset);
+      }
+      end = en.dataOffset + en.compressedSize;
+      if (end > cdOffset) this.refuse(`entry '${printable(en.name, 100)}' runs into the central directory`, en.headerOffset);
+      prev = en;
     }
   }
 
@@ -102,17 +137,25 @@ export class ZipReader {
     const en = this.entries.get(name);
     if (!en) this.fail(`entry '${name}' is missing from the archive`);
     const h = en.headerOffset;
-    if (this.u32(h) !== 0x04034b50) this.fail(`local header of '${name}' has a bad signature`, h);
-    const start = h + 30 + this.u16(h + 26) + this.u16(h + 28);
+    const start = en.dataOffset;
     const end = start + en.compressedSize;
     if (end > this.buf.length) this.fail(`entry '${name}' runs past the end of the file`, start);
     const raw = this.buf.subarray(start, end);
-    if (en.method === 0) return raw;
+    if (en.method === 0) {
+      if (en.size !== en.compressedSize) this.fail(`stored entry '${name}' declares ${en.size} bytes but holds ${en.compressedSize}`, h);
+      return raw;
+    }
     if (en.method === 8) {
+      if (en.size > MAX_DEFLATE_RATIO * en.compressedSize + 64) {
+        this.refuse(`entry '${name}' claims to inflate ${en.compressedSize} bytes to ${en.size}, more than deflate can (${MAX_DEFLATE_RATIO}:1)`, h);
+      }
       let out: Buffer;
       try {
-        out = inflateRawSync(raw);
+        // Inflating stops at the declared size: a bomb never gets to allocate what it would expand to.
+        out = inflateRawSync(raw, { maxOutputLength: Math.max(1, en.size) });
       } catch (e) {
+        const tooLong = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        if (tooLong) this.refuse(`entry '${name}' inflates to more than the ${en.size} bytes its header declares`, start);
         return this.fail(`entry '${name}' cannot be inflated: ${(e as Error).message}`, start);
       }
       if (out.length !== en.size) this.fail(`entry '${name}' inflates to ${out.length} bytes, the directory says ${en.size}`, start);

@@ -66,7 +66,8 @@ describe('catalog and schemas agree', () => {
     for (const c of CATALOG) {
       if (c.kind === 'task') {
         expect(c.headRefs, c.type).toBeTypeOf('function');
-        expect(c.needsHead, c.type).toBeDefined();
+        // A task that reads heads says what kind it needs.
+        if (c.headRefs!({ type: c.type, head: 'M', fusion_head: 'M', heads: {}, inputs: [] }).length > 0) expect(c.needsHead, c.type).toBeDefined();
         expect(c.taskTargets, c.type).toBeTypeOf('function');
         expect(c.hooks, c.type).toBeTypeOf('function');
       } else {

@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MmsaError } from '../../../src/errors.js';
 import { bertParams, resolveBertConfig } from '../../../src/components/encoders/bert/define.js';
-import { setupBackend } from '../../../src/runtime/backend.js';
+import { activeNativeKernels, setNativeMatMul, setupBackend } from '../../../src/runtime/backend.js';
+import { mulberry32 } from '../../helpers/prng.js';
+import { nativeDisabled } from '../../helpers/native.js';
 import { loadBert, openBertSync } from '../../../src/runtime/bert/load-bert.js';
 import { bertParamGroups, createBert, embeddingLookup, noGrad, parseBertConfig } from '../../../src/runtime/nn/bert/index.js';
 import { ParamStore, trainCtx, evalCtx, createLinear } from '../../../src/runtime/nn/index.js';
@@ -170,6 +172,27 @@ describe('embedding lookup', () => {
     tf.dispose([table, ids, w, a.value, b.value]);
     tf.dispose(a.grads);
     tf.dispose(b.grads);
+  });
+
+  it.skipIf(nativeDisabled)('the native scatter-add gives the bits of the JS one (a 1000 x 64 table, 500 ids with repeats)', () => {
+    const r = mulberry32(3);
+    const table = tf.variable(tf.tensor2d(Float32Array.from({ length: 1000 * 64 }, () => r() - 0.5), [1000, 64]));
+    const ids = tf.tensor1d(Int32Array.from({ length: 500 }, () => Math.floor(r() * 120)), 'int32');
+    const w = tf.tensor2d(Float32Array.from({ length: 500 * 64 }, () => r() - 0.5), [500, 64]);
+    const grad = () => {
+      const g = tf.variableGrads(() => tf.sum(tf.mul(embeddingLookup(table, ids), w)) as tf.Scalar, [table]);
+      const out = Float32Array.from(g.grads[table.name]!.dataSync());
+      tf.dispose([g.value, ...Object.values(g.grads)]);
+      return out;
+    };
+    const native = grad();
+    const saved = activeNativeKernels();
+    setNativeMatMul(undefined);
+    const js = grad();
+    setNativeMatMul(saved?.mod, saved?.threads);
+    expect(Buffer.from(native.buffer).equals(Buffer.from(js.buffer))).toBe(true);
+    expect(native.some((x) => x !== 0)).toBe(true);
+    tf.dispose([table, ids, w]);
   });
 
   it('refuses ids outside the vocabulary and mismatched input shapes', async () => {

@@ -188,14 +188,19 @@ export function writeZip(entries: [string, Uint8Array][], deflate: ReadonlySet<s
     chunks.push(h, nameB, extra, body);
     off += 30 + nameB.length + extra.length + body.length;
   }
+  return closeZip(chunks, central, entries.length, off);
+}
+
+/** The archive from its local parts and central directory entries: appends the end-of-central-directory record. */
+export function closeZip(local: Buffer[], central: Buffer[], count: number, cdOffset: number): Uint8Array {
   const cd = Buffer.concat(central);
   const e = Buffer.alloc(22);
   e.writeUInt32LE(0x06054b50, 0);
-  e.writeUInt16LE(entries.length, 8);
-  e.writeUInt16LE(entries.length, 10);
+  e.writeUInt16LE(count, 8);
+  e.writeUInt16LE(count, 10);
   e.writeUInt32LE(cd.length, 12);
-  e.writeUInt32LE(off, 16);
-  return new Uint8Array(Buffer.concat([...chunks, cd, e]));
+  e.writeUInt32LE(cdOffset, 16);
+  return new Uint8Array(Buffer.concat([...local, cd, e]));
 }
 
 function f32bytes(v: ArrayLike<number>): Uint8Array {

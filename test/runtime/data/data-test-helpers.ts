@@ -6,8 +6,8 @@ import { inputType } from '../../../src/compiler/ir/build-ir.js';
 import type { Ir, IrNode, ResolvedDataset, ResolvedFeature } from '../../../src/compiler/ir/types.js';
 import type { Modality, PipelineSpec } from '../../../src/compiler/spec/types.generated.js';
 
-/** <repo>/../shared/fixtures/pickles (CI clones the repo with shared/ beside it). */
-export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/pickles');
+/** test/fixtures/pickles: MMSA-layout files written by CPython's pickle and numpy (see test/fixtures/README.md). */
+export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/pickles');
 export const fixture = (name: string): string => resolve(FIXTURES, name);
 
 const SPAN: ResolvedDataset['span'] = { file: '<test>', start: 0, end: 0 };

@@ -89,7 +89,7 @@ describe('loadDataset on the MOSI fixtures', () => {
 describe('loadDataset preprocessing on the SIMS fixtures', () => {
   const ds = (file: string, feats = sims()) => customDataset(fixture(file), feats, SIMS_LABELS);
 
-  it('sets audio -inf to 0 (sims_quirks, float64 audio), and keeps it when neg_inf_to_zero is off', async () => {
+  it('sets audio -inf to 0 (sims_quirks, float64 audio); with neg_inf_to_zero off the -inf is refused where it is', async () => {
     const tiny = await loadDataset(makeIr(ds('sims_tiny.p4.pkl'), { audio: { feature: 'audio' } }));
     const q = await loadDataset(makeIr(ds('sims_quirks.p4.pkl'), { audio: { feature: 'audio' } }));
     const a = q.train.features['audio']!.data;
@@ -99,14 +99,16 @@ describe('loadDataset preprocessing on the SIMS fixtures', () => {
     const t = tiny.train.features['audio']!.data;
     for (let i = 0; i < a.length; i++) if (!cells.includes(i)) expect(a[i]).toBe(t[i]);
     expect(a.some((x) => x === -Infinity)).toBe(false);
-    const keep = await loadDataset(makeIr(ds('sims_quirks.p4.pkl'), { audio: { feature: 'audio', preprocess: { neg_inf_to_zero: false } } }));
-    const k = keep.train.features['audio']!.data;
-    expect(cells.map((c) => k[c])).toEqual([-Infinity, -Infinity]);
-    expect(Array.from(k).filter((x) => x === -Infinity)).toHaveLength(2);
+    const e = await caught(loadDataset(makeIr(ds('sims_quirks.p4.pkl'), { audio: { feature: 'audio', preprocess: { neg_inf_to_zero: false } } })));
+    expect(e.code).toBe('MSA6025');
+    expect(e.message).toContain("split 'train', key 'audio'");
+    expect(e.message).toMatch(/-inf in sample 0 \(id "[^"]+"\) at \[0, 0\] \(2 non-finite values in all\)/);
+    expect(e.hint).toContain('neg_inf_to_zero: true');
+    expect(e.details).toMatchObject({ split: 'train', key: 'audio', sample: 0, position: [0, 0], value: '-inf', count: 2 });
   });
 
   it('reads big-endian vision, float64 labels, float64 text_bert and list / int32 lengths like the clean file', async () => {
-    const mods = { text: { feature: 'text_bert' }, vision: { feature: 'vision' }, audio: { feature: 'audio', preprocess: { neg_inf_to_zero: false } } };
+    const mods = { text: { feature: 'text_bert' }, vision: { feature: 'vision' }, audio: { feature: 'audio' } };
     const q = await loadDataset(makeIr(ds('sims_quirks.p4.pkl'), mods));
     const t = await loadDataset(makeIr(ds('sims_tiny.p4.pkl'), mods));
     for (const s of ['train', 'valid', 'test'] as const) {

@@ -22,7 +22,7 @@ describe('preprocess', () => {
     expect(fitSeqLen(a, 1, 3, 2, 3)).toBe(a);
   });
 
-  it('avgPoolPlan matches the examples of mmsa-spec 1.5', () => {
+  it('avgPoolPlan pads and pools as AlignSubNet avg_pool (models/subNets/AlignNets.py)', () => {
     expect(avgPoolPlan(400, 39)).toEqual({ pool: 11, padLen: 29 });
     expect(avgPoolPlan(55, 39)).toEqual({ pool: 2, padLen: 23 });
     expect(avgPoolPlan(100, 50)).toEqual({ pool: 2, padLen: 0 });

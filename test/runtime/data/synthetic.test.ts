@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileFile } from '../../../src/compiler/compile.js';
+import { compileFileAsync } from '../../../src/compiler/compile.js';
 import type { ResolvedDataset } from '../../../src/compiler/ir/types.js';
 import { syntheticLayout, type SyntheticSettings } from '../../../src/compiler/spec/synthetic-layout.js';
 import { pipelinesDir } from '../../../src/paths.js';
@@ -174,6 +174,19 @@ describe('synthetic datasets', () => {
     }
   });
 
+  it("text_bert ids fit the dataset's BERT vocabulary: bert-base-chinese's 21128 entries for SIMS-like data", async () => {
+    const maxId = async (like: 'mosi' | 'sims' | 'simsv2') => {
+      const d = await load({ like, n_train: 200, seq_lens: { text: 40 } }, { text: { feature: 'text_bert' } });
+      const t = d.train.features['text']!.data;
+      let m = 0;
+      for (let i = 0; i < 200; i++) for (let k = 0; k < 40; k++) m = Math.max(m, t[i * 120 + k]!);
+      return m;
+    };
+    expect(await maxId('sims')).toBeLessThan(21128);
+    expect(await maxId('simsv2')).toBeLessThan(21128);
+    expect(await maxId('mosi')).toBeGreaterThan(21128); // English-like data spans bert-base-uncased's words
+  });
+
   it('aligned data has the text length for audio/vision with zero [CLS] frames', async () => {
     const d = await load({ like: 'mosi', aligned: true, seq_lens: { text: 14 } });
     expect(d.train.features['audio']!.shape).toEqual([48, 14, 5]);
@@ -229,7 +242,7 @@ describe('synthetic datasets', () => {
     const demos = readdirSync(pipelinesDir()).filter((f) => /^demo_.*\.(yaml|mmsa)$/.test(f));
     expect(demos.length).toBeGreaterThan(0);
     for (const f of demos) {
-      const r = compileFile(`${pipelinesDir()}/${f}`, { env: {} });
+      const r = await compileFileAsync(`${pipelinesDir()}/${f}`, { env: {} });
       expect(r.diagnostics.filter((x) => x.severity === 'error'), f).toEqual([]);
       const d = await loadDataset(r.ir!);
       for (const node of r.ir!.nodes.filter((x) => x.kind === 'input')) {

@@ -4,8 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { computeMetrics, type DatasetName } from '../../../src/runtime/metrics/index.js';
 
-// shared/ lies beside the repository (CI clones the repo elsewhere with a copy of shared/ next to it)
-const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared');
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures');
 
 interface GoldenCase {
   name: string;
@@ -15,7 +14,7 @@ interface GoldenCase {
   expected: Record<string, number>;
 }
 
-const golden = JSON.parse(readFileSync(resolve(SHARED, 'fixtures/golden/metrics.json'), 'utf8')) as { cases: GoldenCase[] };
+const golden = JSON.parse(readFileSync(resolve(FIXTURES, 'golden/metrics.json'), 'utf8')) as { cases: GoldenCase[] };
 
 describe('metrics golden (reference metricsTop.py output)', () => {
   it('has all 48 cases', () => {
@@ -32,7 +31,7 @@ describe('metrics golden (reference metricsTop.py output)', () => {
   }
 });
 
-describe('spec 2.4 golden vectors', () => {
+describe('golden vectors of MMSA\'s utils/metricsTop.py', () => {
   it('MOSI-style vector', () => {
     const t = [2.4, -0.6, 0.0, 1.8, -2.8, 0.0, 3.0, -1.4, 0.4, -0.2, 1.0, -3.0];
     const p = [1.9, -0.2, 0.3, 2.6, -1.5, -0.1, 2.2, -1.6, -0.3, 0.1, 0.45, -2.7];

@@ -192,7 +192,7 @@ describe('aggregateSeeds', () => {
       { MAE: 0.7, Loss: 0.5, Corr: 0.8 },
       { MAE: 0.72, Loss: 0.4, Corr: 0.79 },
       { MAE: 0.71, Loss: 0.6, Corr: 0.7812 },
-    ]);
+    ], { scale: 100 });
     expect(Object.keys(agg)).toEqual(['MAE', 'Loss', 'Corr']);
     expect(agg.MAE!.mean).toBe(0.71);
     expect(agg.MAE!.std).toBe(0.008164965809277268);
@@ -204,12 +204,14 @@ describe('aggregateSeeds', () => {
 
   it('uses numpy pairwise sums for 8+ seeds and half-to-even cells', () => {
     const vals = Array.from({ length: 9 }, (_, i) => 0.1 + i * 0.013);
-    const agg = aggregateSeeds(vals.map((v) => ({ Acc: v })));
+    const agg = aggregateSeeds(vals.map((v) => ({ Acc: v })), { scale: 100 });
     expect(agg.Acc!.mean).toBe(0.152);
     expect(agg.Acc!.std).toBe(0.033565855667130946);
     expect(agg.Acc!.cell).toEqual([15.2, 3.36]);
     // 0.00625 * 100 = 0.625 exactly -> half to even -> 0.62 (half away from zero would give 0.63)
-    expect(aggregateSeeds([{ x: 0.00625 }]).x!.cell).toEqual([0.62, 0]);
+    expect(aggregateSeeds([{ x: 0.00625 }], { scale: 100 }).x!.cell).toEqual([0.62, 0]);
+    // Unscaled cells are rounded to 4 decimals the same way: 0.00625 -> 0.0062.
+    expect(aggregateSeeds([{ x: 0.00625 }, { x: 0.00625 }]).x!.cell).toEqual([0.0062, 0]);
   });
 
   it('rejects empty input and mismatched keys with the offending index', () => {

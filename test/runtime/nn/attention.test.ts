@@ -1,5 +1,5 @@
-// Attention weights (softmax over scores with MulT's causal mask and dropout on the weights): the native one-pass
-// kernels and the tensor-op path against a float64 reference, forward and gradient, and the two paths against each other.
+// Attention weights (softmax over scores with MulT's causal mask and dropout on the weights): with the native kernels
+// (one-pass gradient) and as tensor ops, forward and gradient against a float64 reference.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNativeMatMulActive, setupBackend } from '../../../src/runtime/backend.js';
@@ -43,7 +43,7 @@ function reference(): { y: number[]; dx: number[] } {
 
 function run(): { y: Float32Array; dx: Float32Array } {
   const x = tf.tensor3d(scores, [R0, Tq, Tk]);
-  const d = tf.tensor3d(drop, [R0, Tq, Tk]);
+  const d = { tensor: tf.tensor3d(drop, [R0, Tq, Tk]), host: Float32Array.from(drop) };
   const up = tf.tensor3d(upstream, [R0, Tq, Tk]);
   const m = additiveMask(mask, Tq, Tk);
   const y = attentionWeights(x, m, d).dataSync() as Float32Array;
@@ -52,7 +52,7 @@ function run(): { y: Float32Array; dx: Float32Array } {
 }
 
 describe('attention weights', () => {
-  it.skipIf(nativeDisabled)('native kernels: one pass forward and backward, equal to the float64 reference', async () => {
+  it.skipIf(nativeDisabled)('native kernels (one-pass gradient): equal to the float64 reference', async () => {
     await setupBackend('wasm', { native: 'on' });
     expect(isNativeMatMulActive()).toBe(true);
     const ref = reference();

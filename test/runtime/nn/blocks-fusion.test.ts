@@ -3,18 +3,12 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../../src/runtime/backend.js';
 import { ParamStore, evalCtx } from '../../../src/runtime/nn/params.js';
 import { createAuViSubNet, createMlpHead } from '../../../src/runtime/nn/blocks.js';
-import { flat, linearRef, lstmRef, maxAbsDiff, randn, relu, reshape2, reshape3, type Mat } from './ref.js';
+import { flat, lstmRef, maxAbsDiff, randn, relu, reshape2, reshape3, storeLinear, storeMat, storeVec } from './ref.js';
 
 beforeAll(async () => {
   await setupBackend('wasm');
 });
 
-const mat = (store: ParamStore, key: string): Mat => {
-  const v = store.get(key);
-  return reshape2(v.dataSync(), v.shape[0]!, v.shape[1]!);
-};
-const vec = (store: ParamStore, key: string): number[] => Array.from(store.get(key).dataSync());
-const lin = (store: ParamStore, path: string, x: Mat) => linearRef(x, mat(store, `${path}.weight`), vec(store, `${path}.bias`));
 
 describe('AuViSubNet', () => {
   it('AuViSubNet uses the packed h_n then Dropout -> Linear', () => {
@@ -24,9 +18,9 @@ describe('AuViSubNet', () => {
     const xs = randn(3, B * T * 3);
     const lens = [6, 1, 4];
     const y = net.apply(tf.tensor3d(xs, [B, T, 3]), evalCtx(), lens);
-    const r = lstmRef(reshape3(xs, B, T, 3), mat(store, 'audio_model.rnn.weight_ih_l0'), mat(store, 'audio_model.rnn.weight_hh_l0'),
-      vec(store, 'audio_model.rnn.bias_ih_l0'), vec(store, 'audio_model.rnn.bias_hh_l0'), lens);
-    expect(maxAbsDiff(y.dataSync(), flat(lin(store, 'audio_model.linear_1', r.h)))).toBeLessThan(1e-5);
+    const r = lstmRef(reshape3(xs, B, T, 3), storeMat(store, 'audio_model.rnn.weight_ih_l0'), storeMat(store, 'audio_model.rnn.weight_hh_l0'),
+      storeVec(store, 'audio_model.rnn.bias_ih_l0'), storeVec(store, 'audio_model.rnn.bias_hh_l0'), lens);
+    expect(maxAbsDiff(y.dataSync(), flat(storeLinear(store, 'audio_model.linear_1', r.h)))).toBeLessThan(1e-5);
     store.dispose();
   });
 });
@@ -38,8 +32,8 @@ describe('MLP head', () => {
     expect(store.entries().map((e) => e.key)[0]).toBe('post_fusion.post_fusion_layer_1.weight');
     const xs = randn(4, 2 * 5);
     const { output, feature } = head.apply(tf.tensor2d(xs, [2, 5]), evalCtx());
-    const f = relu(lin(store, 'post_fusion.post_fusion_layer_1', reshape2(xs, 2, 5)));
-    const o = lin(store, 'post_fusion.post_fusion_layer_3', relu(lin(store, 'post_fusion.post_fusion_layer_2', f)));
+    const f = relu(storeLinear(store, 'post_fusion.post_fusion_layer_1', reshape2(xs, 2, 5)));
+    const o = storeLinear(store, 'post_fusion.post_fusion_layer_3', relu(storeLinear(store, 'post_fusion.post_fusion_layer_2', f)));
     expect(output.shape).toEqual([2, 1]);
     expect(maxAbsDiff(feature.dataSync(), flat(f))).toBeLessThan(1e-5);
     expect(maxAbsDiff(output.dataSync(), flat(o))).toBeLessThan(1e-5);

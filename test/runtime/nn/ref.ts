@@ -110,3 +110,24 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export const flat = (m: unknown): number[] => (Array.isArray(m) ? m.flatMap((v) => flat(v)) : [m as number]);
+
+/** What the reference maths reads from a parameter store: a tensor's values and 2-D shape (ParamStore fits). */
+interface StoreLike {
+  get(key: string): { dataSync(): ArrayLike<number>; shape: number[] };
+}
+
+/** A stored 2-D parameter as a matrix. */
+export function storeMat(store: StoreLike, key: string): Mat {
+  const v = store.get(key);
+  return reshape2(v.dataSync(), v.shape[0]!, v.shape[1]!);
+}
+
+/** A stored parameter as a flat array. */
+export function storeVec(store: StoreLike, key: string): number[] {
+  return Array.from(store.get(key).dataSync());
+}
+
+/** The stored Linear `<path>.weight` / `<path>.bias` applied to `x` in plain JS. */
+export function storeLinear(store: StoreLike, path: string, x: Mat): Mat {
+  return linearRef(x, storeMat(store, `${path}.weight`), storeVec(store, `${path}.bias`));
+}

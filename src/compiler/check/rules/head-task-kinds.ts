@@ -4,7 +4,7 @@
 import type { SpecPath } from '../../spec/spec-tree.js';
 import { componentOf } from '../../../components/catalog.js';
 import { defineRule, type RuleContext } from '../rule.js';
-import { declaredHere, getHead, heads, taskHeadRefs, tasks } from '../spec-graph.js';
+import { declaredHere, getHead, heads, resolveRef, taskHeadRefs, tasks } from '../spec-graph.js';
 
 function checkKind(ctx: RuleContext, key: string, type: string, needed: string | undefined, head: string, path: SpecPath): void {
   const def = getHead(ctx.spec, head);
@@ -26,6 +26,11 @@ export default defineRule({
       for (const { head, path } of taskHeadRefs(key, task)) {
         trained.add(head);
         checkKind(ctx, key, task.type, needed, head, path);
+      }
+      // A head a task reads by reference (`inputs: [heads.M]`) is trained through it too.
+      for (const r of componentOf('task', task)?.inputRefs?.(task) ?? []) {
+        const ref = resolveRef(ctx.spec, r.name);
+        if (ref?.kind === 'head') trained.add(ref.name);
       }
     }
     for (const [name] of heads(ctx.spec)) {

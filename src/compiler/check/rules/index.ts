@@ -19,6 +19,8 @@ import refsResolve from './refs-resolve.js';
 import seedsUnique from './seeds-unique.js';
 import taskTargets from './task-targets.js';
 import trainStages from './train-stages.js';
+import tuneObjective from './tune-objective.js';
+import tuneSpace from './tune-space.js';
 import uniqueNames from './unique-names.js';
 
 export const ALL_RULES: readonly Rule[] = [
@@ -40,4 +42,6 @@ export const ALL_RULES: readonly Rule[] = [
   metricFit,
   classCount,
   seedsUnique,
+  tuneSpace,
+  tuneObjective,
 ];

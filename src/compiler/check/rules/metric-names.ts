@@ -33,7 +33,7 @@ function checkList(ctx: RuleContext): void {
     }
     const other = byKey.get(info.key);
     if (other !== undefined) {
-      ctx.report('MSA3030', ctx.spanOf([...list.path, i]), { a: other, b: name, key: info.key }, {
+      ctx.report('MSA3038', ctx.spanOf([...list.path, i]), { a: other, b: name, key: info.key }, {
         related: [{ span: ctx.spanOf([...list.path, list.names.indexOf(other)]), message: `'${other}' is listed here` }],
       });
       return;

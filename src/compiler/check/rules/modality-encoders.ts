@@ -2,7 +2,7 @@
 // Phase 4 (check).
 
 import { defineRule } from '../rule.js';
-import { encoderModality, encoders, modalities, readEncoders } from '../spec-graph.js';
+import { encoderReadsModality, encoders, modalities, readEncoders } from '../spec-graph.js';
 
 export default defineRule({
   id: 'modality-encoders',
@@ -11,7 +11,7 @@ export default defineRule({
     const { spec } = ctx;
     const read = readEncoders(spec);
     for (const [name] of modalities(spec)) {
-      const readers = encoders(spec).filter(([k, e]) => encoderModality(k, e) === name).map(([k]) => k);
+      const readers = encoders(spec).filter(([k, e]) => encoderReadsModality(spec, k, e, name)).map(([k]) => k);
       const span = ctx.spanOf(['modalities', name], { key: true });
       if (readers.length === 0) {
         ctx.report('MSA3002', span, { name });

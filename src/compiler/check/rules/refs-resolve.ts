@@ -1,9 +1,13 @@
-// Rule refs-resolve: every name the spec uses as a reference (encoder modality, fusion and head inputs, task heads,
-// eval head, parameter-group nodes) names something declared; a head reading a head is a cycle. Phase 4 (check).
+// Rule refs-resolve: every name the spec uses as a reference (encoder modality or inputs, fusion and head inputs, task
+// heads and inputs, eval head, parameter-group nodes) names something declared, `:output` an output the node
+// publishes; a head reading a head, or encoders reading each other in a circle, is a cycle. Phase 4 (check).
 
 import { suggestionHint } from '../../../core/did-you-mean.js';
 import type { RelatedInfo } from '../../diagnostics/diagnostic.js';
-import type { SpecPath } from '../../spec/spec-tree.js';
+import { nodeAt, toValue, type SpecPath } from '../../spec/spec-tree.js';
+import type { PipelineSpec } from '../../spec/types.generated.js';
+import { componentOf } from '../../../components/catalog.js';
+import type { ComponentKind } from '../../../components/component.js';
 import { defineRule, type RuleContext } from '../rule.js';
 import { parseSelector, selectorMatchesNode } from '../../spec/selectors.js';
 import {
@@ -20,10 +24,16 @@ import {
   heads,
   isWritten,
   joinHints,
+  modalities,
   nodeIds,
+  encoderReads,
+  encoderReadsRefs,
+  refPath,
   resolveRef,
+  splitRef,
   taskHeadRefs,
   tasks,
+  type NodeRef,
 } from '../spec-graph.js';
 
 function sectionNote(ctx: RuleContext, section: string, names: string[]): RelatedInfo[] {
@@ -38,6 +48,47 @@ function checkHeadRef(ctx: RuleContext, name: unknown, path: SpecPath): void {
   ctx.report('MSA3001', ctx.spanOf(path), { what: 'head', name }, { ...(hint ? { hint } : {}), related: sectionNote(ctx, 'heads', headNames) });
 }
 
+/** What a misspelt reference may have meant: qualified node ids for a qualified reference, else plain names. */
+function refCandidates(spec: PipelineSpec, base: string, plain: string[]): string[] {
+  if (!base.includes('.')) return plain;
+  return [
+    ...modalities(spec).map(([k]) => `modalities.${k}`),
+    ...encoders(spec).map(([k]) => `encoders.${k}`),
+    ...heads(spec).map(([k]) => `heads.${k}`),
+  ];
+}
+
+/** A reference's `:output` names an output its node publishes (the node's component says which). */
+function checkOutput(ctx: RuleContext, ref: NodeRef, text: string, path: SpecPath): void {
+  if (ref.output === undefined) return;
+  const node = nodeAt(ctx.tree, refPath(ref)) ? (toValue(nodeAt(ctx.tree, refPath(ref))!) as unknown) : undefined;
+  const kind: ComponentKind | undefined = ref.kind === 'modality' ? undefined : ref.kind;
+  const published = kind ? (componentOf(kind, node)?.namedOutputs?.(node) ?? []) : [];
+  if (published.includes(ref.output)) return;
+  const where = refPath(ref).join('.');
+  const hint = published.length > 0 ? suggestionHint(ref.output, published, `outputs of ${where}`) : `${where} publishes no named outputs; read it as \`${splitRef(text).base}\``;
+  ctx.report('MSA3001', ctx.spanOf(path), { what: `output of ${where}`, name: ref.output }, hint ? { hint } : {});
+}
+
+/** Whether encoder `key` reading `ref` closes a cycle (ref is key itself, or an encoder that reads key). */
+function encoderCycle(spec: PipelineSpec, key: string, ref: NodeRef): boolean {
+  const seen = new Set<string>();
+  const stack = ref.kind === 'encoder' ? [ref.name] : [];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (name === key) return true;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const enc = spec.encoders[name];
+    if (!enc || !encoderReadsRefs(enc)) continue;
+    for (const r of encoderReads(name, enc)) {
+      const x = resolveRef(spec, r.name);
+      if (x?.kind === 'encoder') stack.push(x.name);
+    }
+  }
+  return false;
+}
+
 export default defineRule({
   id: 'refs-resolve',
   description: 'references to modalities, encoders, fusion, heads and parameter-group nodes resolve; heads do not read heads',
@@ -47,8 +98,26 @@ export default defineRule({
     const encoderNames = encoders(spec).map(([k]) => k);
     const fusion = fusionOf(spec);
 
+    // encoders reading references (`inputs:`) -> modalities or other encoders, without a cycle
+    const dataNamesAll = [...new Set([...encoderNames, ...modalityNames])];
+    for (const [key, enc] of encoders(spec)) {
+      if (!encoderReadsRefs(enc)) continue;
+      for (const r of encoderReads(key, enc)) {
+        const ref = resolveRef(spec, r.name);
+        if (!ref) {
+          const hint = suggestionHint(splitRef(r.name).base, refCandidates(spec, splitRef(r.name).base, dataNamesAll), 'encoders and modalities declared');
+          ctx.report('MSA3001', ctx.spanOf(r.path), { what: 'node', name: r.name }, hint ? { hint } : {});
+        } else if (ref.kind === 'head' || ref.kind === 'fusion' || encoderCycle(spec, key, ref)) {
+          ctx.report('MSA3023', ctx.spanOf(r.path), { what: 'encoder', name: key, input: r.name }, { hint: 'an encoder reads modalities and other encoders, never one that reads it back' });
+        } else {
+          checkOutput(ctx, ref, r.name, r.path);
+        }
+      }
+    }
+
     // encoders -> modalities
     for (const [key, enc] of encoders(spec)) {
+      if (encoderReadsRefs(enc)) continue;
       const modality = encoderModality(key, enc);
       if (getModality(spec, modality)) continue;
       const explicit = has(enc, 'modality');
@@ -66,7 +135,10 @@ export default defineRule({
       for (const { name, index } of fusionInputs(spec)) {
         const path = ['fusion', 'inputs', index];
         const ref = resolveRef(spec, name);
-        if (ref?.kind === 'encoder' || ref?.kind === 'modality') continue;
+        if (ref?.kind === 'encoder' || ref?.kind === 'modality') {
+          checkOutput(ctx, ref, name, path);
+          continue;
+        }
         if (ref) {
           const related = ref.kind === 'head' ? [declaredHere(ctx, ['heads', name], `head '${name}' is declared here`)] : [];
           ctx.report('MSA3023', ctx.spanOf(path), { what: 'fusion', name: fusion.type, input: name }, { hint: 'the fusion reads encoders; heads read the fusion', related });
@@ -83,7 +155,10 @@ export default defineRule({
       if (typeof input !== 'string') continue;
       const path = ['heads', key, 'input'];
       const ref = resolveRef(spec, input);
-      if (ref && ref.kind !== 'head') continue;
+      if (ref && ref.kind !== 'head') {
+        checkOutput(ctx, ref, input, path);
+        continue;
+      }
       if (ref) {
         ctx.report('MSA3023', ctx.spanOf(path), { what: 'head', name: key, input }, {
           hint: "a head reads 'fusion', an encoder or a modality",
@@ -103,6 +178,17 @@ export default defineRule({
     // tasks -> heads
     for (const [key, task] of tasks(spec)) {
       for (const { head, path } of taskHeadRefs(key, task)) checkHeadRef(ctx, head, path);
+      // Node outputs a task reads by reference (`inputs: [encoders.text:private]`): any node, a head included.
+      for (const r of componentOf('task', task)?.inputRefs?.(task) ?? []) {
+        const path = ['tasks', key, ...r.path];
+        const ref = resolveRef(spec, r.name);
+        if (ref) {
+          checkOutput(ctx, ref, r.name, path);
+          continue;
+        }
+        const hint = suggestionHint(splitRef(r.name).base, refCandidates(spec, splitRef(r.name).base, [...dataNamesAll, ...heads(spec).map(([k]) => k), ...(fusion ? [FUSION] : [])]), 'nodes declared');
+        ctx.report('MSA3001', ctx.spanOf(path), { what: 'node', name: r.name }, hint ? { hint } : {});
+      }
     }
 
     // eval head (a defaulted one is the first task's head, already checked there)

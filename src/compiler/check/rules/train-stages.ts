@@ -33,7 +33,7 @@ function checkPart(ctx: RuleContext, part: Part, declared: string[], skip: Set<s
       }
       const first = owner.get(name);
       if (first !== undefined) {
-        ctx.report('MSA3031', ctx.spanOf(path), { what: WHAT[part].what, name, a: stages[first]!.name, b: st.name }, {
+        ctx.report('MSA3039', ctx.spanOf(path), { what: WHAT[part].what, name, a: stages[first]!.name, b: st.name }, {
           related: [{ span: ctx.spanOf(['train', 'stages', first, part]), message: `stage '${stages[first]!.name}' lists it here` }],
         });
         return;
@@ -42,12 +42,12 @@ function checkPart(ctx: RuleContext, part: Part, declared: string[], skip: Set<s
     });
   });
   if (rest.length > 1) {
-    ctx.report('MSA3033', ctx.spanOf(['train', 'stages', rest[1]!], { key: true }), { part, a: stages[rest[0]!]!.name, b: stages[rest[1]!]!.name });
+    ctx.report('MSA3041', ctx.spanOf(['train', 'stages', rest[1]!], { key: true }), { part, a: stages[rest[0]!]!.name, b: stages[rest[1]!]!.name });
   }
   if (rest.length > 0) return;
   for (const name of declared) {
     if (owner.has(name) || skip.has(name)) continue;
-    ctx.report('MSA3032', ctx.spanOf(['train', 'stages'], { key: true }), { what: WHAT[part].what, name, never: WHAT[part].never }, {
+    ctx.report('MSA3040', ctx.spanOf(['train', 'stages'], { key: true }), { what: WHAT[part].what, name, never: WHAT[part].never }, {
       hint: `add '${name}' to a stage's \`${part}\`, or leave \`${part}\` out of one stage so it takes the rest`,
     });
   }
@@ -64,7 +64,7 @@ export default defineRule({
     stages.forEach((st, si) => {
       const first = seen.get(st.name);
       if (first !== undefined) {
-        ctx.report('MSA3035', ctx.spanOf(['train', 'stages', si, 'name']), { name: st.name }, {
+        ctx.report('MSA3043', ctx.spanOf(['train', 'stages', si, 'name']), { name: st.name }, {
           related: [{ span: ctx.spanOf(['train', 'stages', first, 'name']), message: 'first used here' }],
         });
       } else {
@@ -78,7 +78,7 @@ export default defineRule({
     checkPart(ctx, 'groups', groupNames, frozen);
     checkPart(ctx, 'tasks', tasks(ctx.spec).map(([k]) => k), new Set());
     if (train.scheduler && isWritten(ctx, ['train', 'scheduler'])) {
-      ctx.report('MSA3034', ctx.spanOf(['train', 'scheduler'], { key: true }), {}, {
+      ctx.report('MSA3042', ctx.spanOf(['train', 'scheduler'], { key: true }), {}, {
         related: [{ span: ctx.spanOf(['train', 'stages'], { key: true }), message: 'the stages are declared here' }],
       });
     }

@@ -4,8 +4,9 @@
 import { createToken, Lexer, type ILexingResult, type TokenType } from 'chevrotain';
 
 // Bare words: identifiers, optionally continued by `.x` / `-x` segments, so `encoders.text`, `heads.*` and
-// `bert-base-chinese` need no quotes. A `:` is never part of a word: it belongs to the `name: type` sugar.
-export const WORD_PATTERN = /[A-Za-z_][A-Za-z0-9_]*(?:[.-][A-Za-z0-9_*]+)*/;
+// `bert-base-chinese` need no quotes. A `:` is never part of a word: it belongs to the `name: type` sugar. A `[x]`
+// written right after a segment (no space) selects a list element in a spec path (`groups[subnets].lr`, tune spaces).
+export const WORD_PATTERN = /[A-Za-z_][A-Za-z0-9_]*(?:\[[A-Za-z0-9_]+\])*(?:[.-][A-Za-z0-9_*]+(?:\[[A-Za-z0-9_]+\])*)*/;
 /** A string the printer may write without quotes (before keyword checks). */
 export const BARE_WORD_RE = new RegExp(`^(?:${WORD_PATTERN.source})$`);
 /** Number literals; the text is read with Number(), which agrees with YAML 1.2 core for these forms. */
@@ -39,9 +40,10 @@ export const SpecialFloat = createToken({ name: 'SpecialFloat', pattern: /[-+]?\
 export const BadNumber = createToken({ name: 'BadNumber', pattern: /-?[0-9][0-9A-Za-z_.]*/, label: 'a number' });
 export const NumberLit = createToken({ name: 'NumberLit', pattern: NUMBER_PATTERN, longer_alt: BadNumber, label: 'a number' });
 
-export const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n\r]|\\.)*"/, label: 'a string' });
+// Written as runs of plain characters between escapes, so a long string costs the regex engine no backtracking state.
+export const StringLit = createToken({ name: 'StringLit', pattern: /"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*"/, label: 'a string' });
 // An opening quote without its closing one on the same line: kept as a token so the parse goes on.
-export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"(?:[^"\\\n\r]|\\.)*\\?/, label: 'a string' });
+export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*\\?/, label: 'a string' });
 
 // YAML habit 'text': read as a string (so the parse goes on) and reported once by the tree builder.
 export const SingleQuotedString = createToken({ name: 'SingleQuotedString', pattern: /'[^'\n\r]*'?/, label: 'a string' });
@@ -55,7 +57,6 @@ export const RParen = createToken({ name: 'RParen', pattern: /\)/, label: "')'" 
 export const Comma = createToken({ name: 'Comma', pattern: /,/, label: "','" });
 export const Colon = createToken({ name: 'Colon', pattern: /:/, label: "':'" });
 
-export const KEYWORD_TOKENS = [Pipeline, Modality, Encoder, Fusion, Head, Task, On] as const;
 export const KEYWORDS: ReadonlySet<string> = new Set(['pipeline', 'modality', 'encoder', 'fusion', 'head', 'task', 'on']);
 /** Words that read as other values when bare, so strings spelled like them are quoted. */
 export const LITERAL_WORDS: ReadonlySet<string> = new Set(['true', 'false', 'null']);

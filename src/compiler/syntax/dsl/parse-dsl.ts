@@ -2,12 +2,13 @@
 // Phase 1 (parse), DSL front end: lexer -> CstParser (recovering) -> tree builder; also collects comments.
 
 import type { IRecognitionException, IToken } from 'chevrotain';
-import { DiagnosticBag, sortDiagnostics, type Diagnostic } from '../../diagnostics/diagnostic.js';
-import type { SourceFile, Span } from '../../source/source-file.js';
+import { capDiagnostics, DiagnosticBag, sortDiagnostics, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import { reportSourceProblem, type SourceFile, type Span } from '../../source/source-file.js';
+import { MAX_NESTING } from '../limits.js';
 import type { SpecNode } from '../../spec/spec-tree.js';
 import { buildDslTree, FILE_ANCHOR, type LayoutContainer } from './build-tree.js';
 import { lexDsl } from './lexer.js';
-import { dslParser, type SyntaxErrorData } from './parser.js';
+import { dslParser, TooManySyntaxErrors, type SyntaxErrorData } from './parser.js';
 
 export interface ParseResult {
   tree: SpecNode | undefined;
@@ -62,9 +63,26 @@ function decode(e: IRecognitionException): SyntaxErrorData {
 
 const VALUE_RULES = new Set(['value', 'scalar']);
 
+/** The first opening bracket that nests deeper than MAX_NESTING, if any (checked before parsing: the parser recurses). */
+function tooDeep(tokens: IToken[]): IToken | undefined {
+  let depth = 0;
+  for (const t of tokens) {
+    const n = t.tokenType.name;
+    if (n === 'LBrace' || n === 'LBracket' || n === 'LParen') {
+      depth++;
+      if (depth > MAX_NESTING) return t;
+    } else if ((n === 'RBrace' || n === 'RBracket' || n === 'RParen') && depth > 0) depth--;
+  }
+  return undefined;
+}
+
 export function parseDslDetailed(file: SourceFile): DslParseDetail {
   const bag = new DiagnosticBag();
   const text = file.text;
+  const emptyTrivia: DslTrivia = { leading: new Map(), trailing: new Map(), dangling: new Map(), blankBefore: new Set(), source: file };
+  if (!reportSourceProblem(file, (code, span, args) => bag.add(code, span, args))) {
+    return { tree: undefined, recoveredTree: undefined, diagnostics: bag.items, comments: [], trivia: emptyTrivia };
+  }
   const lexed = lexDsl(text);
   const syntax: Diagnostic[] = [];
   for (const err of lexed.errors) {
@@ -75,14 +93,24 @@ export function parseDslDetailed(file: SourceFile): DslParseDetail {
     syntax.push(diag(bag, 'MSA1012', span, { char: ch }, hint));
   }
   const comments: DslComment[] = (lexed.groups['comments'] ?? []).map((t) => ({ text: t.image.replace(/\s+$/, ''), span: file.span(t.startOffset, t.endOffset! + 1) }));
-  const emptyTrivia: DslTrivia = { leading: new Map(), trailing: new Map(), dangling: new Map(), blankBefore: new Set(), source: file };
   if (lexed.tokens.length === 0) {
     if (syntax.length === 0) syntax.push(diag(bag, 'MSA1005', file.span(0, 0), {}));
     return { tree: undefined, recoveredTree: undefined, diagnostics: bag.items, comments, trivia: emptyTrivia };
   }
 
+  const deep = tooDeep(lexed.tokens);
+  if (deep !== undefined) {
+    syntax.push(diag(bag, 'MSA1008', file.span(deep.startOffset, deep.endOffset! + 1), { max: MAX_NESTING }));
+    return { tree: undefined, recoveredTree: undefined, diagnostics: capDiagnostics(sortDiagnostics(bag.items)), comments, trivia: emptyTrivia };
+  }
   dslParser.input = lexed.tokens;
-  const cst = dslParser.file();
+  let cst: ReturnType<typeof dslParser.file> | undefined;
+  try {
+    cst = dslParser.file();
+  } catch (e) {
+    // Too many errors to go on: report those found (the tree is no use after that many).
+    if (!(e instanceof TooManySyntaxErrors)) throw e;
+  }
   const lexSpans = lexed.errors.map((e) => e.offset);
   let lastEnd = -1;
   const regionOf = topLevelRegions(file, lexed.tokens);
@@ -128,13 +156,14 @@ export function parseDslDetailed(file: SourceFile): DslParseDetail {
     lastEnd = recoveryEnd(e, start);
   }
 
+  if (cst === undefined) return { tree: undefined, recoveredTree: undefined, diagnostics: capDiagnostics(sortDiagnostics(bag.items)), comments, trivia: emptyTrivia };
   const treeBag = new DiagnosticBag();
   const built = buildDslTree(cst, file, treeBag);
   const trivia = attachTrivia(file, comments, built.layout);
   const hasSyntaxErrors = syntax.length > 0;
   // After a syntax error the recovered tree can hold entries in the wrong block (a missing '}' puts the next
   // declaration inside the open one), so duplicate keys found after that point are consequences, not mistakes.
-  const firstError = Math.min(...syntax.map((d) => d.span.start));
+  const firstError = syntax.reduce((m, d) => Math.min(m, d.span.start), Infinity);
   for (const d of treeBag.items) {
     if (d.code === 'MSA1002' && d.span.start >= firstError) continue;
     bag.push(d);
@@ -143,7 +172,7 @@ export function parseDslDetailed(file: SourceFile): DslParseDetail {
     // Like parseYaml: duplicate keys are reported but keep the tree; any syntax error drops it.
     tree: hasSyntaxErrors || treeBag.items.some((d) => d.code !== 'MSA1002') ? undefined : built.tree,
     recoveredTree: built.tree,
-    diagnostics: sortDiagnostics(bag.items),
+    diagnostics: capDiagnostics(sortDiagnostics(bag.items)),
     comments,
     trivia,
   };
@@ -169,9 +198,9 @@ function topLevelRegions(file: SourceFile, tokens: IToken[]): (offset: number) =
     }
   }
   const cols = firstOfLine.map((t) => t.startColumn ?? 1);
-  const outer = Math.min(...cols);
+  const outer = cols.reduce((m, c) => Math.min(m, c), Infinity);
   const deeper = cols.filter((c) => c > outer);
-  const body = deeper.length > 0 ? Math.min(...deeper) : outer;
+  const body = deeper.length > 0 ? deeper.reduce((m, c) => Math.min(m, c), Infinity) : outer;
   const starts = firstOfLine.filter((t) => (t.startColumn ?? 1) <= body).map((t) => t.startOffset);
   return (offset: number) => {
     let r = 0;

@@ -1,7 +1,7 @@
 // The .mmsa grammar as a chevrotain CstParser: syntax only, no meaning (build-tree.ts gives the CST its meaning).
 // Phase 1 (parse), DSL front end: tokens -> CST, with error recovery on.
 
-import { CstParser, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import { CstParser, type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from 'chevrotain';
 import {
   ALL_TOKENS,
   BadNumber,
@@ -97,10 +97,29 @@ const messages: IParserErrorMessageProvider = {
 /** Every token a plain word (key, name, bare string) may be spelled with: keywords are words outside their sugar. */
 const WORD_LIKE: TokenType[] = [Word, Pipeline, Modality, Encoder, Fusion, Head, Task, On];
 
+/**
+ * Syntax errors after which the parser stops: chevrotain re-enters a repetition once per error it recovers from (its
+ * recursion grows with the errors of one block), and no one reads past the first hundred problems anyway.
+ */
+export const MAX_PARSE_ERRORS = 200;
+
+/** Thrown out of the parser when it has collected MAX_PARSE_ERRORS errors. */
+export class TooManySyntaxErrors extends Error {}
+
+type SaveError = (this: CstParser, e: IRecognitionException) => IRecognitionException;
+const saveError = (CstParser.prototype as unknown as { SAVE_ERROR: SaveError }).SAVE_ERROR;
+
 export class DslParser extends CstParser {
   constructor() {
     super(ALL_TOKENS, { recoveryEnabled: true, maxLookahead: 3, nodeLocationTracking: 'full', errorMessageProvider: messages });
     this.performSelfAnalysis();
+  }
+
+  /** chevrotain's hook for every syntax error: records it, and gives up once there are too many. */
+  SAVE_ERROR(e: IRecognitionException): IRecognitionException {
+    const saved = saveError.call(this, e);
+    if (this.errors.length >= MAX_PARSE_ERRORS) throw new TooManySyntaxErrors();
+    return saved;
   }
 
   /** Whether the next tokens can only be a top-level declaration (`modality x {`, `encoder x:`, `fusion t(`). */

@@ -4,8 +4,9 @@
 import { resolve } from 'node:path';
 import { defineComponent, type Rewrite } from '../../component.js';
 import type { BertEncoder, PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
-import type { ParamDecl, ResolvedDataset } from '../../../compiler/ir/types.js';
+import type { Ir, IrNode, ParamDecl, ResolvedDataset } from '../../../compiler/ir/types.js';
 import { expandHome } from '../../../compiler/spec/resolve-dataset.js';
+import { bertEvalMemory, bertStepMemory } from './memory.js';
 import { expectKind, linearNames, linearParams, param, singleInput, tokenIds, vector } from '../../shape-helpers.js';
 
 export interface BertConfig {
@@ -27,7 +28,7 @@ const BERT_BASE: Omit<BertConfig, 'vocab_size'> = {
   type_vocab_size: 2,
 };
 
-/** Checkpoints whose config.json we know, so `check`/`plan` need no download (spec section 5). */
+/** Checkpoints whose config.json we know, so `check`/`plan` need no download (the models MMSA's `models/subNets/BertTextEncoder.py` loads). */
 export const KNOWN_BERT_MODELS: Readonly<Record<string, BertConfig>> = {
   'bert-base-uncased': { ...BERT_BASE, vocab_size: 30522 },
   'bert-base-cased': { ...BERT_BASE, vocab_size: 28996 },
@@ -118,6 +119,13 @@ export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset): Re
   };
 }
 
+/** Token length of a BERT node's input ([B, 3, L]); BERT's 512 positions when unknown. */
+function tokenLength(ir: Ir, node: Pick<IrNode, 'inputs'>): number {
+  const input = ir.nodes.find((n) => n.id === node.inputs[0]);
+  const L = input?.output.shape[2];
+  return typeof L === 'number' ? L : 512;
+}
+
 export default defineComponent<BertEncoder>({
   kind: 'encoder',
   type: 'bert',
@@ -128,6 +136,16 @@ export default defineComponent<BertEncoder>({
   outputKindFix: (_p, wanted) => (wanted === 'vector' ? 'set `output: cls` or `mean` on the encoder' : undefined),
   tokenizer: (p) => ({ model: p.pretrained, ...(p.revision ? { revision: p.revision } : {}) }),
   frozen: (p) => p.finetune === false,
+  freezeWith: 'finetune: false',
+  // Its fused layer's sizes (memory.ts): a frozen BERT keeps nothing for a backward pass.
+  stepMemory(node, { ir, batch, mode, frozen }) {
+    const { config } = resolveBertConfig(node.config);
+    const L = tokenLength(ir, node);
+    const evalBytes = bertEvalMemory(config, batch, L);
+    if (frozen) return { saved: 0, transient: evalBytes, host: 0, eval: evalBytes };
+    const m = bertStepMemory(config, batch, L, mode);
+    return { saved: m.saved, transient: m.transient, host: m.host, eval: evalBytes };
+  },
   // A model directory written relative to the spec that names it (which may be a preset).
   resolvePaths: (p, dirOf) => (/^(\.{1,2}[\\/]|~[\\/])/.test(p.pretrained) ? { ...p, pretrained: resolve(dirOf('pretrained'), expandHome(p.pretrained)) } : p),
   rewrite: ({ params, dataset }) => frozenBertFastPath(params, dataset),

@@ -4,11 +4,11 @@
 import { defineComponent } from '../../component.js';
 import type { LowRankFusion } from '../../../compiler/spec/types.generated.js';
 import { featureDim, type ParamDecl } from '../../../compiler/ir/types.js';
-import { checkFusionInputs, param, vector } from '../../shape-helpers.js';
+import { checkFusionInputs, param, refLabel, vector } from '../../shape-helpers.js';
 
 /** Factors are named after the spec's input names, so `audio_factor` reads like MMSA's state_dict. */
 export function factorName(p: LowRankFusion, i: number, fallback: string): string {
-  return `${p.inputs[i] ?? fallback}_factor`;
+  return `${refLabel(p.inputs[i] ?? fallback)}_factor`;
 }
 
 export default defineComponent<LowRankFusion>({

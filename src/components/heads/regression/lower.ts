@@ -49,7 +49,8 @@ export function lowerMlpHead(node: IrNode<RegressionHead | ClassificationHead>, 
         if (i === 0) feature = x;
       });
       const y = squash(out.apply(layers.length === 0 || each ? dropout(x, p, fctx) : x));
-      return feature ? { tensor: y, feature } : { tensor: y };
+      // The feature is also the named output `hidden0` the definition publishes (`heads.M:hidden0`).
+      return feature ? { tensor: y, feature, outputs: { hidden0: feature } } : { tensor: y };
     },
   };
 }

@@ -20,7 +20,7 @@ export default defineTaskLowering<CrossEntropyTask>((task) => {
     for (let i = 0; i < B; i++) {
       const c = y[i]!;
       if (!Number.isInteger(c) || c < 0 || c >= C) {
-        throw new MmsaError('MSA6706', `task '${task.name}': label '${target}' of batch row ${i} is ${c}, not a class index in 0..${C - 1}`, {
+        throw new MmsaError('MSA6712', `task '${task.name}': label '${target}' of batch row ${i} is ${c}, not a class index in 0..${C - 1}`, {
           hint: 'cross_entropy needs integer class labels; use l1/mse for regression labels',
           details: { task: task.name, target, row: i },
         });

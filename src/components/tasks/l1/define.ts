@@ -12,16 +12,21 @@ export function summarizeLossTask(p: { type: string; head: string; target: strin
   return `${p.type}(${parts.join(', ')})`;
 }
 
-export default defineComponent<L1Task>({
+/** What the losses of one head against one label (l1, mse, cross_entropy) read and print. */
+export const SINGLE_HEAD_LOSS = {
   kind: 'task',
+  summary: summarizeLossTask,
+  headRefs: (p: { head: string }) => [{ name: p.head, path: ['head'] }],
+  // Supervised by the human label: evaluation scores this head unless eval.head says otherwise.
+  evalHead: (p: { head: string }) => p.head,
+  taskTargets: (p: { target: string }) => [p.target],
+  hooks: () => [],
+} as const;
+
+export default defineComponent<L1Task>({
+  ...SINGLE_HEAD_LOSS,
   type: 'l1',
   schema: 'components/tasks/l1.schema.json',
   doc: 'Mean absolute error.',
-  summary: summarizeLossTask,
   needsHead: 'regression',
-  headRefs: (p) => [{ name: p.head, path: ['head'] }],
-  // Supervised by the human label: evaluation scores this head unless eval.head says otherwise.
-  evalHead: (p) => p.head,
-  taskTargets: (p) => [p.target],
-  hooks: () => [],
 });

@@ -3,18 +3,12 @@
 
 import { defineComponent } from '../../component.js';
 import type { MseTask } from '../../../compiler/spec/types.generated.js';
-import { summarizeLossTask } from '../l1/define.js';
+import { SINGLE_HEAD_LOSS } from '../l1/define.js';
 
 export default defineComponent<MseTask>({
-  kind: 'task',
+  ...SINGLE_HEAD_LOSS,
   type: 'mse',
   schema: 'components/tasks/mse.schema.json',
   doc: 'Mean squared error.',
-  summary: summarizeLossTask,
   needsHead: 'regression',
-  headRefs: (p) => [{ name: p.head, path: ['head'] }],
-  // Supervised by the human label: evaluation scores this head unless eval.head says otherwise.
-  evalHead: (p) => p.head,
-  taskTargets: (p) => [p.target],
-  hooks: () => [],
 });

@@ -347,3 +347,21 @@ export function fortranToC<T>(items: T[], shape: number[]): T[] {
   }
   return out;
 }
+
+/** Bytes as a latin-1 string (py2 `str` payloads). */
+export function latin1String(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+}
+
+/** A str whose code points are bytes (latin-1) as bytes; undefined when a code point is above 255. */
+export function stringToLatin1(s: string): Uint8Array | undefined {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 255) return undefined;
+    out[i] = c;
+  }
+  return out;
+}

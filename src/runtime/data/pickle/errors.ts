@@ -1,7 +1,7 @@
 // Error codes of the pickle reader (MSA6001-6019) and the helper that formats them with file, byte offset,
 // opcode and key path. Phase 7 (execute): the data layer reading feature files.
 
-import { MmsaError } from '../../../errors.js';
+import { MmsaError, printable } from '../../../errors.js';
 
 /**
  * Codes used by the pickle reader. The range MSA6001-6019 belongs to this module.
@@ -21,6 +21,10 @@ import { MmsaError } from '../../../errors.js';
  * - MSA6013 out-of-band buffers (NEXT_BUFFER) are not supported
  * - MSA6014 numpy.ndarray(...) called without a BUILD state (uninitialised array)
  * - MSA6015 integer too large (LONG4 beyond the accepted size)
+ * - MSA6016 is the pickle writer's (write-pickle.ts)
+ * - MSA6017 output budget exceeded: the file unpacks to more than its size can honestly hold (memo references
+ *   copied many times, shared payloads rebuilt per reference); see `PICKLE_LIMITS`
+ * - MSA6018 nested deeper than the depth budget (`PICKLE_LIMITS.maxDepth`)
  */
 export const PICKLE_ERROR_CODES = {
   io: 'MSA6001',
@@ -38,6 +42,8 @@ export const PICKLE_ERROR_CODES = {
   outOfBand: 'MSA6013',
   uninitialised: 'MSA6014',
   bigInt: 'MSA6015',
+  budget: 'MSA6017',
+  tooDeep: 'MSA6018',
 } as const;
 
 export type PickleErrorKind = keyof typeof PICKLE_ERROR_CODES;
@@ -50,12 +56,32 @@ export interface PickleErrorContext {
   path?: readonly (string | number)[] | undefined;
 }
 
-/** Renders a key path the way users write it: `train.audio`, `train.id[3]`. */
+/** Path elements shown at each end of a long key path (the middle is elided with a count). */
+const PATH_HEAD = 8;
+const PATH_TAIL = 4;
+/** Longest key shown in a path. */
+const KEY_CHARS = 60;
+
+/** A long path cut to its first and last elements; `null` marks where elements were left out. */
+export function shortenKeyPath(path: readonly (string | number)[]): (string | number | null)[] {
+  if (path.length <= PATH_HEAD + PATH_TAIL + 1) return [...path];
+  return [...path.slice(0, PATH_HEAD), null, ...path.slice(path.length - PATH_TAIL)];
+}
+
+/**
+ * Renders a key path the way users write it: `train.audio`, `train.id[3]`. Keys from the file are made printable
+ * and short; a path longer than 13 elements shows its first 8 and last 4 with the count of those left out.
+ */
 export function formatKeyPath(path: readonly (string | number)[]): string {
   let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? p : `.${p}`;
+  const shown = shortenKeyPath(path);
+  for (const p of shown) {
+    if (p === null) out += `...(${path.length - PATH_HEAD - PATH_TAIL} more)...`;
+    else if (typeof p === 'number') out += `[${p}]`;
+    else {
+      const k = printable(p, KEY_CHARS);
+      out += out === '' ? k : `.${k}`;
+    }
   }
   return out;
 }
@@ -69,14 +95,14 @@ export function pickleError(kind: PickleErrorKind, message: string, ctx: PickleE
   }
   const pathStr = ctx.path && ctx.path.length > 0 ? formatKeyPath(ctx.path) : undefined;
   if (pathStr !== undefined) where.push(`reading ${pathStr}`);
-  const msg = `${ctx.file}: ${message}${where.length > 0 ? ` [${where.join(', ')}]` : ''}`;
+  const msg = `${ctx.file}: ${printable(message, 800)}${where.length > 0 ? ` [${where.join(', ')}]` : ''}`;
   const opts: { hint?: string; details: Record<string, unknown>; cause?: unknown } = {
     details: {
       file: ctx.file,
       offset: ctx.offset,
       opcode: ctx.opcode,
       opcodeByte: ctx.opcodeByte,
-      path: ctx.path ? [...ctx.path] : undefined,
+      path: ctx.path ? shortenKeyPath(ctx.path) : undefined,
       keyPath: pathStr,
     },
   };

@@ -4,13 +4,14 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { MmsaError } from '../../../errors.js';
 import { pickleError } from './errors.js';
-import { type KeyPath, type PickleGlobalHandler, PickleVM, type ReadRequest } from './vm.js';
+import { type KeyPath, type PickleGlobalHandler, type PickleLimits, PickleVM, type ReadRequest } from './vm.js';
 import type { PyValue } from './values.js';
 
 export { NDArray, Skipped, DType, isPyTuple, PyGlobal } from './values.js';
 export type { PyValue, NDTypedArray, NDDtypeName } from './values.js';
 export { PICKLE_ERROR_CODES, formatKeyPath } from './errors.js';
-export type { KeyPath, PickleGlobalHandler } from './vm.js';
+export { PICKLE_LIMITS } from './vm.js';
+export type { KeyPath, PickleGlobalHandler, PickleLimits } from './vm.js';
 
 /**
  * Options of `readPickle` / `parsePickleBytes`.
@@ -51,6 +52,12 @@ export interface ReadPickleOptions {
    * accepted in addition, and they run the caller's handler, never Python semantics. Default: none.
    */
   extraGlobals?: Readonly<Record<string, PickleGlobalHandler>>;
+  /**
+   * Output and depth budgets (defaults: `PICKLE_LIMITS`). A file that unpacks to more than
+   * `outputFloorBytes + outputPerInputByte * size` bytes fails with MSA6017, one nested deeper than `maxDepth` with
+   * MSA6018, both located (offset, opcode, key path).
+   */
+  limits?: Partial<PickleLimits>;
 }
 
 const DEFAULT_CHUNK = 4 * 1024 * 1024;
@@ -68,7 +75,7 @@ function makeVm(o: ReadPickleOptions, fileName: string, size: number, window: Ui
   const intAs = o.intAs ?? 'number';
   if (floatAs !== 'float32' && floatAs !== 'native') throw new MmsaError('MSA6009', `readPickle: floatAs must be 'float32' or 'native', got ${String(floatAs)}`);
   if (intAs !== 'number' && intAs !== 'native') throw new MmsaError('MSA6009', `readPickle: intAs must be 'number' or 'native', got ${String(intAs)}`);
-  return new PickleVM({ fileName, size, window, streaming, floatAs, intAs, skip: combinedSkip(o), onProgress: o.onProgress, persistentLoad: o.persistentLoad, extraGlobals: o.extraGlobals });
+  return new PickleVM({ fileName, size, window, streaming, floatAs, intAs, skip: combinedSkip(o), onProgress: o.onProgress, persistentLoad: o.persistentLoad, extraGlobals: o.extraGlobals, limits: o.limits });
 }
 
 function internalError(fileName: string, e: unknown): MmsaError {

@@ -176,9 +176,31 @@ export class PyGlobal {
  */
 export class LazyPayload {
   consumed = false;
+  /** The value once read from the file: every reference to this payload shares it. */
+  value: PyValue | undefined = undefined;
   constructor(
     readonly pos: number,
     readonly length: number,
     readonly kind: 'bytes' | 'str8' | 'utf8' | 'utf8latin1',
   ) {}
+}
+
+/** Python type name of a VM value, for messages. */
+export function pyTypeName(v: unknown): string {
+  if (v === null) return 'None';
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'string') return 'str';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (typeof v === 'bigint') return 'int';
+  if (typeof v === 'boolean') return 'bool';
+  if (v instanceof Uint8Array) return 'bytes';
+  if (v instanceof LazyPayload) return v.kind === 'utf8' ? 'str' : 'bytes';
+  if (Array.isArray(v)) return isPyTuple(v) ? 'tuple' : 'list';
+  if (v instanceof Map) return 'dict';
+  if (v instanceof Set) return 'set';
+  if (v instanceof NDArray) return 'numpy.ndarray';
+  if (v instanceof DType) return 'numpy.dtype';
+  if (v instanceof PyGlobal) return v.qualified;
+  if (v instanceof Skipped) return 'skipped value';
+  return typeof v;
 }

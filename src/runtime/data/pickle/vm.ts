@@ -1,30 +1,34 @@
-// The pickle virtual machine: a generator that interprets CPython protocol 2-5 opcodes over a sliding window and
-// yields read requests, so one VM serves both the streaming file reader and the in-memory parser. Phase 7 (execute).
+// The pickle virtual machine: interprets CPython protocol 2-5 opcodes, dispatched by name from one table as
+// CPython's Lib/pickle.py does, over a sliding window; it yields read requests, so one VM serves both the streaming
+// file reader and the in-memory parser. Output size and nesting depth are budgeted. Phase 7 (execute).
 
-import { MmsaError } from '../../../errors.js';
+import { MmsaError, printable } from '../../../errors.js';
+import { type ConvertOptions, latin1String, makePlan, MAX_TYPED_LENGTH, NumericSink, stringToLatin1 } from './convert.js';
 import { pickleError, type PickleErrorKind } from './errors.js';
-import {
-  type ArrayPlan,
-  type ConvertOptions,
-  decodeUnicodeArray,
-  dtypeName,
-  fortranToC,
-  halfToNumber,
-  makePlan,
-  MAX_TYPED_LENGTH,
-  NumericSink,
-  parseTypestr,
-  swapInPlace,
-} from './convert.js';
-import { DType, isPyTuple, LazyPayload, markTuple, NDArray, PyGlobal, Skipped, type NDDtypeName, type PyValue } from './values.js';
+import { buildNumpy, callNumpy, checkArraysBuilt, isNumpyFn, NUMPY_GLOBALS, type NumpyHost, type ReadRequest } from './numpy.js';
+import { FIXED_BY_BYTE, HIGHEST_PROTOCOL, OPCODES, opcodeName, OPNAME_BY_BYTE, type OpName } from './opcodes.js';
+import { DType, isPyTuple, LazyPayload, markTuple, NDArray, PyGlobal, pyTypeName, Skipped, type NDDtypeName, type PyValue } from './values.js';
 
-/** A request from the VM to its driver: fill `dest` with the input bytes starting at absolute offset `pos`. */
-export interface ReadRequest {
-  pos: number;
-  dest: Uint8Array;
-}
+export type { ReadRequest };
 
 export type KeyPath = readonly (string | number)[];
+
+/**
+ * Budgets of one read. A file may unpack to at most `outputFloorBytes + outputPerInputByte * size` bytes of values
+ * (arrays at their in-memory size, strings and bytes at their length, 16 bytes per container, memo entry or object,
+ * 8 per list slot, 16 per dict entry): honest files stay far below (feature files about 1x, lists of small ints about
+ * 4x, lists of empty lists about 20x), while one payload referenced many times through the memo, or containers copied
+ * over and over, fail with MSA6017 at the opcode that crossed the budget instead of taking the machine's memory.
+ * Containers may nest `maxDepth` levels (MARKs open at once, and the key path of a value being read), the depth
+ * CPython's own pickle.dump reaches before its recursion limit; deeper files fail with MSA6018.
+ */
+export interface PickleLimits {
+  outputPerInputByte: number;
+  outputFloorBytes: number;
+  maxDepth: number;
+}
+
+export const PICKLE_LIMITS: Readonly<PickleLimits> = Object.freeze({ outputPerInputByte: 32, outputFloorBytes: 16 * 1024 * 1024, maxDepth: 1000 });
 
 export interface VmOptions extends ConvertOptions {
   fileName: string;
@@ -39,6 +43,7 @@ export interface VmOptions extends ConvertOptions {
   persistentLoad?: ((pid: unknown) => unknown) | undefined;
   /** Globals beyond the built-in allow-list, only those the caller names (e.g. torch's tensor rebuild functions). */
   extraGlobals?: Readonly<Record<string, PickleGlobalHandler>> | undefined;
+  limits?: Partial<PickleLimits> | undefined;
 }
 
 /**
@@ -48,6 +53,13 @@ export interface VmOptions extends ConvertOptions {
 export type PickleGlobalHandler =
   | ((args: unknown[]) => unknown)
   | { call?: (args: unknown[]) => unknown; build?: (obj: unknown, state: unknown) => unknown };
+
+type Reader<T> = Generator<ReadRequest, T, number>;
+/** An opcode handler: done when it returns nothing, else the reader of its slow path (more input needed). */
+type Handler = (vm: PickleVM) => Reader<void> | undefined;
+
+/** What the bytes of an inline payload become: str (UTF-8), int (LONG1/LONG4), py2 str (latin-1), bytes. */
+type PayloadAs = 'text' | 'long' | 'latin1' | 'bytes';
 
 /** Payloads at least this long are left in the file until their consumer knows where they go. */
 const LAZY_MIN = 4096;
@@ -59,62 +71,42 @@ const MAX_IO = 256 * 1024 * 1024;
 const MAX_LINE = 4096;
 /** Largest LONG4 integer accepted, in bytes. */
 const MAX_LONG_BYTES = 64 * 1024;
+/** Budget costs (see PickleLimits). */
+const OBJ_COST = 16;
+const SLOT_COST = 8;
 
-const OPNAMES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT',
-  0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE',
-  0x53: 'STRING', 0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND',
-  0x62: 'BUILD', 0x63: 'GLOBAL', 0x64: 'DICT', 0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET',
-  0x69: 'INST', 0x6a: 'LONG_BINGET', 0x6c: 'LIST', 0x5d: 'EMPTY_LIST', 0x6f: 'OBJ', 0x70: 'PUT', 0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT', 0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE', 0x75: 'SETITEMS', 0x47: 'BINFLOAT',
-  0x80: 'PROTO', 0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x85: 'TUPLE1', 0x86: 'TUPLE2',
-  0x87: 'TUPLE3', 0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES',
-  0x43: 'SHORT_BINBYTES', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET',
-  0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
-};
+const BUILTIN_FNS = ['set', 'frozenset', 'list', 'dict', 'tuple', 'bytearray', 'bytes'] as const;
+type BuiltinFn = (typeof BUILTIN_FNS)[number];
 
 /** The allow-list: module.name -> internal callable id. Nothing else can be referenced. */
-const ALLOWED_GLOBALS: Record<string, string> = {
-  'numpy.core.multiarray._reconstruct': 'reconstruct',
-  'numpy._core.multiarray._reconstruct': 'reconstruct',
-  'numpy.ndarray': 'ndarray',
-  'numpy.dtype': 'dtype',
-  'numpy.core.multiarray.scalar': 'scalar',
-  'numpy._core.multiarray.scalar': 'scalar',
-  'numpy.core.numeric._frombuffer': 'frombuffer',
-  'numpy._core.numeric._frombuffer': 'frombuffer',
-  '_codecs.encode': 'encode',
-};
-for (const mod of ['builtins', '__builtin__']) {
-  for (const name of ['set', 'frozenset', 'list', 'dict', 'tuple', 'bytearray', 'bytes']) ALLOWED_GLOBALS[`${mod}.${name}`] = name;
-}
+const ALLOWED_GLOBALS: Record<string, string> = { ...NUMPY_GLOBALS, '_codecs.encode': 'encode' };
+for (const mod of ['builtins', '__builtin__']) for (const name of BUILTIN_FNS) ALLOWED_GLOBALS[`${mod}.${name}`] = name;
 
-/** Module names that are allowed, for a clearer message on a wrong name inside an allowed module. */
 export const ALLOWED_GLOBAL_NAMES: readonly string[] = Object.keys(ALLOWED_GLOBALS);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function typeName(v: unknown): string {
-  if (v === null) return 'None';
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return 'str';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
-  if (typeof v === 'bigint') return 'int';
-  if (typeof v === 'boolean') return 'bool';
-  if (v instanceof Uint8Array) return 'bytes';
-  if (v instanceof LazyPayload) return v.kind === 'utf8' ? 'str' : 'bytes';
-  if (Array.isArray(v)) return isPyTuple(v) ? 'tuple' : 'list';
-  if (v instanceof Map) return 'dict';
-  if (v instanceof Set) return 'set';
-  if (v instanceof NDArray) return 'numpy.ndarray';
-  if (v instanceof DType) return 'numpy.dtype';
-  if (v instanceof PyGlobal) return v.qualified;
-  if (v instanceof Skipped) return 'skipped value';
-  return typeof v;
+/** Python's empty tuple is one shared immutable object; so is ours (it costs nothing however often it appears). */
+const EMPTY_TUPLE: unknown[] = markTuple(Object.freeze([]) as unknown as unknown[]);
+
+const CORRUPT_HINT = 'the pickle is corrupt or was not written by CPython pickle; re-save it with protocol 4';
+const TRUNCATED_HINT = 'the file is truncated or corrupt: re-download it or re-save it with pickle.dump(..., protocol=4)';
+const PROTOCOL0_HINT = 're-save the file with pickle protocol 2 or higher (protocol 4 recommended)';
+const CLASS_HINT = 're-save the file with plain dicts of numpy arrays, pickle protocol 4';
+
+/** One step of the cached key-path walk: an open container on the stack and how far its pending items were read. */
+interface WalkFrame {
+  /** Stack index of the open container. */
+  i: number;
+  /** Index in the path of the element this container contributes. */
+  at: number;
+  /** Pending items before this stack index hold no nested open value. */
+  scanned: number;
+  /** Stack index of the nested open value the walk went on into, or -1. */
+  next: number;
 }
 
-export class PickleVM {
+export class PickleVM implements NumpyHost {
   private win: Uint8Array;
   private dv: DataView;
   private winStart = 0;
@@ -123,21 +115,32 @@ export class PickleVM {
   private readonly size: number;
   private readonly streaming: boolean;
   private readonly stack: unknown[] = [];
+  /** Stack lengths at each open MARK (non-decreasing). */
   private readonly marks: number[] = [];
   private readonly memo = new Map<number, unknown>();
   private opPos = 0;
   private opByte = -1;
   /** Stack index of the value an error should name; -1 = the next value to be pushed. */
   private focus = -1;
-  private stage: Uint8Array | undefined;
+  private stageBuf: Uint8Array | undefined;
   private scratch: Uint8Array | undefined;
   private readonly lazies: LazyPayload[] = [];
   private lazyReused = false;
   private readonly needBuild: NDArray[] = [];
   private progressMax = 0;
-  private readonly opts: VmOptions;
+  readonly opts: VmOptions;
+  private readonly limits: PickleLimits;
+  /** Output bytes so far and the most the input may produce. */
+  private used = 0;
+  private readonly maxOut: number;
+  private stopped = false;
+  private result: PyValue = null;
   /** Objects returned by extra-global handlers, with the handler that may BUILD them. */
   private readonly extraMade = new WeakMap<object, Exclude<PickleGlobalHandler, (args: unknown[]) => unknown>>();
+  /** The last key-path walk, and the lowest stack length since: what lies below it is unchanged. */
+  private walkFrames: WalkFrame[] = [];
+  private walkPath: (string | number)[] = [];
+  private low = 0;
 
   constructor(opts: VmOptions) {
     this.opts = opts;
@@ -146,21 +149,23 @@ export class PickleVM {
     this.win = opts.window;
     this.dv = new DataView(this.win.buffer, this.win.byteOffset, this.win.byteLength);
     this.winLen = this.streaming ? 0 : opts.size;
+    this.limits = { ...PICKLE_LIMITS, ...(opts.limits ?? {}) };
+    this.maxOut = this.limits.outputFloorBytes + this.limits.outputPerInputByte * opts.size;
   }
 
-  // ---------------------------------------------------------------------------------------------- errors, paths
+  // ---------------------------------------------------------------------------------------------- errors, budget
 
-  private fail(kind: PickleErrorKind, message: string, hint?: string, cause?: unknown): never {
+  fail(kind: PickleErrorKind, message: string, hint?: string, cause?: unknown): never {
     let path: KeyPath | undefined;
     try {
-      path = this.pathTo(this.focus >= 0 ? this.focus : this.stack.length);
+      path = this.pathTo(this.focus >= 0 ? this.focus : this.stack.length, false);
     } catch {
       path = undefined;
     }
     throw pickleError(
       kind,
       message,
-      { file: this.opts.fileName, offset: this.opPos, opcode: OPNAMES[this.opByte] ?? 'unknown', opcodeByte: this.opByte < 0 ? undefined : this.opByte, path },
+      { file: this.opts.fileName, offset: this.opPos, opcode: opcodeName(this.opByte), opcodeByte: this.opByte < 0 ? undefined : this.opByte, path },
       hint,
       cause,
     );
@@ -168,78 +173,141 @@ export class PickleVM {
 
   private truncated(need: number, what = 'data'): never {
     const at = this.winStart + this.p;
-    this.fail(
-      'truncated',
-      `unexpected end of ${what}: ${need} byte(s) needed at offset ${at}, but the input has ${this.size} bytes`,
-      'the file is truncated or corrupt: re-download it or re-save it with pickle.dump(..., protocol=4)',
-    );
+    this.fail('truncated', `unexpected end of ${what}: ${need} byte(s) needed at offset ${at}, but the input has ${this.size} bytes`, TRUNCATED_HINT);
   }
 
   private corrupt(message: string): never {
-    this.fail('corrupt', message, 'the pickle is corrupt or was not written by CPython pickle; re-save it with protocol 4');
+    this.fail('corrupt', message, CORRUPT_HINT);
+  }
+
+  charge(bytes: number): void {
+    this.used += bytes;
+    if (this.used > this.maxOut) this.overBudget();
+  }
+
+  private overBudget(): never {
+    const l = this.limits;
+    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+    this.fail(
+      'budget',
+      `the data unpacks to more than ${mib(this.maxOut)}, the budget for a ${this.size}-byte input (${l.outputPerInputByte} bytes per input byte + ${mib(l.outputFloorBytes)})`,
+      'the file references the same data many times (a decompression bomb) or is corrupt; a file written by pickle.dump stays far below this. If you trust it, raise the budget (readPickle option limits.outputPerInputByte)',
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------- key paths
+
+  private hasMark(i: number): boolean {
+    const m = this.marks;
+    let lo = 0;
+    let hi = m.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (m[mid]! < i) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < m.length && m[lo] === i;
   }
 
   /**
-   * Best-effort key path of the value at stack index t (t = stack length: the next value to be pushed), recovered
-   * from the stack layout CPython writes: a dict followed by key, value, key, value ... (open when a MARK follows it
-   * or it is still empty), a list followed by its pending items.
+   * Key path of the value at stack index t (t = stack length: the next value to be pushed), recovered from the stack
+   * layout CPython writes: a dict followed by key, value, key, value ... (open when a MARK follows it or it is still
+   * empty), a list followed by its pending items. Incremental: the part of the last walk that lies below the lowest
+   * stack length since then is reused, so reading with `skip` stays linear. `strict` fails past the depth budget.
    */
-  pathTo(t: number): (string | number)[] {
+  pathTo(t: number, strict = true): (string | number)[] {
     const st = this.stack;
-    const marks = new Set(this.marks);
+    // Stack slots <= stable kept their objects, sizes and marks since the last walk.
+    const stable = this.low - 2;
+    const old = this.walkFrames;
+    const oldPath = this.walkPath;
+    const frames: WalkFrame[] = [];
     const path: (string | number)[] = [];
+    let reuse = true;
     let i = 0;
+    const done = () => {
+      this.walkFrames = frames;
+      this.walkPath = path;
+      this.low = st.length;
+      return path.slice();
+    };
     outer: while (i < t) {
+      if (path.length >= this.limits.maxDepth) {
+        if (strict) this.fail('tooDeep', `containers nest deeper than ${this.limits.maxDepth} levels`, 'the file is corrupt or hostile: feature files nest a few levels');
+        return done();
+      }
       // a value that starts with a MARK (a tuple being built): the path ends here
-      if (marks.has(i)) return path;
+      if (this.hasMark(i)) return done();
       const v = st[i];
-      if (!this.isOpenContainer(i, marks)) return path;
+      if (!this.isOpenContainer(i)) return done();
+      const isMap = v instanceof Map;
+      if (!isMap && !Array.isArray(v)) return done();
       const c = i + 1;
-      if (v instanceof Map) {
-        for (let k = c; ; k += 2) {
-          if (k >= t) return path;
-          const key = st[k];
-          if (k + 1 >= t) {
-            path.push(keyOf(key));
-            return path;
+      const f = frames.length;
+      const prev = reuse && old[f]?.i === i && i <= stable ? old[f] : undefined;
+      if (prev !== undefined && prev.next >= 0 && prev.next < t && prev.next <= stable) {
+        path.push(oldPath[prev.at]!);
+        frames.push({ i, at: path.length - 1, scanned: prev.scanned, next: prev.next });
+        i = prev.next;
+        continue;
+      }
+      reuse = false;
+      let k = c;
+      if (prev !== undefined) {
+        k = Math.max(c, Math.min(prev.scanned, isMap ? stable : stable + 1));
+        if (isMap && (k - c) % 2 !== 0) k -= 1;
+      }
+      if (isMap) {
+        for (; ; k += 2) {
+          if (k >= t) {
+            frames.push({ i, at: -1, scanned: k, next: -1 });
+            return done();
           }
-          if (this.isMultiSlot(k + 1, marks)) {
-            path.push(keyOf(key));
+          if (k + 1 >= t) {
+            path.push(keyOf(st[k]));
+            frames.push({ i, at: path.length - 1, scanned: k, next: -1 });
+            return done();
+          }
+          if (this.isMultiSlot(k + 1)) {
+            path.push(keyOf(st[k]));
+            frames.push({ i, at: path.length - 1, scanned: k, next: k + 1 });
             i = k + 1;
             continue outer;
           }
         }
-      } else if (Array.isArray(v)) {
-        for (let k = c; ; k++) {
+      } else {
+        const list = v as unknown[];
+        for (; ; k++) {
           if (k >= t) {
-            path.push(v.length + (k - c));
-            return path;
+            path.push(list.length + (k - c));
+            frames.push({ i, at: path.length - 1, scanned: k, next: -1 });
+            return done();
           }
-          if (this.isMultiSlot(k, marks)) {
-            path.push(v.length + (k - c));
+          if (this.isMultiSlot(k)) {
+            path.push(list.length + (k - c));
+            frames.push({ i, at: path.length - 1, scanned: k, next: k });
             i = k;
             continue outer;
           }
         }
       }
-      return path;
     }
-    return path;
+    return done();
   }
 
-  private isOpenContainer(i: number, marks: Set<number>): boolean {
+  private isOpenContainer(i: number): boolean {
     const v = this.stack[i];
-    if (v instanceof Map || v instanceof Set) return marks.has(i + 1) || v.size === 0;
-    if (Array.isArray(v) && !isPyTuple(v)) return marks.has(i + 1) || v.length === 0;
+    if (v instanceof Map || v instanceof Set) return this.hasMark(i + 1) || v.size === 0;
+    if (Array.isArray(v) && !isPyTuple(v)) return this.hasMark(i + 1) || v.length === 0;
     return false;
   }
 
-  private isMultiSlot(idx: number, marks: Set<number>): boolean {
-    if (marks.has(idx)) return true;
+  private isMultiSlot(idx: number): boolean {
+    if (this.hasMark(idx)) return true;
     const v = this.stack[idx];
     if (v instanceof PyGlobal) return true;
     if (v instanceof NDArray && v.pending) return true;
-    if (idx + 1 < this.stack.length && this.isOpenContainer(idx, marks)) return true;
+    if (idx + 1 < this.stack.length && this.isOpenContainer(idx)) return true;
     return false;
   }
 
@@ -248,6 +316,12 @@ export class PickleVM {
     if (skip === undefined) return false;
     for (let k = 1; k <= path.length; k++) if (skip(path.slice(0, k))) return true;
     return false;
+  }
+
+  skippedPath(slot: number): KeyPath | undefined {
+    if (this.opts.skip === undefined) return undefined;
+    const path = this.pathTo(slot);
+    return this.isSkipped(path) ? path : undefined;
   }
 
   // ---------------------------------------------------------------------------------------------- input window
@@ -260,7 +334,7 @@ export class PickleVM {
   }
 
   /** Makes at least n bytes available at the cursor (streaming mode reads more; in-memory mode fails). */
-  private *fill(n: number, what?: string): Generator<ReadRequest, void, number> {
+  private *fill(n: number, what?: string): Reader<void> {
     if (!this.streaming) this.truncated(n, what);
     if (n > this.win.length) {
       const bigger = new Uint8Array(Math.max(n, this.win.length * 2));
@@ -295,17 +369,20 @@ export class PickleVM {
   private checkLength(n: number, what: string): void {
     if (!Number.isSafeInteger(n) || n < 0) this.corrupt(`invalid ${what} length ${n}`);
     const rest = this.size - this.pos;
-    if (n > rest) {
-      this.fail(
-        'truncated',
-        `${what} claims ${n} bytes but only ${rest} remain in the input`,
-        'the file is truncated or corrupt: re-download it or re-save it with pickle.dump(..., protocol=4)',
-      );
-    }
+    if (n > rest) this.fail('truncated', `${what} claims ${n} bytes but only ${rest} remain in the input`, TRUNCATED_HINT);
+  }
+
+  /** n bytes at the cursor as a view when the window holds them (advancing past them), else undefined. */
+  private takeNow(n: number, what: string): Uint8Array | undefined {
+    this.checkLength(n, what);
+    if (this.winLen - this.p < n) return undefined;
+    const v = this.win.subarray(this.p, this.p + n);
+    this.p += n;
+    return v;
   }
 
   /** n bytes at the cursor as a view (valid until the next read) and advances past them. */
-  private *take(n: number, what: string): Generator<ReadRequest, Uint8Array, number> {
+  private *take(n: number, what: string): Reader<Uint8Array> {
     this.checkLength(n, what);
     if (this.winLen - this.p < n) {
       if (n <= Math.max(this.win.length, 1 << 20) || !this.streaming) {
@@ -341,7 +418,7 @@ export class PickleVM {
   }
 
   /** Fills dest with the input bytes at absolute offset pos (from the window when it still holds them). */
-  private *readRange(pos: number, dest: Uint8Array): Generator<ReadRequest, void, number> {
+  *readRange(pos: number, dest: Uint8Array): Reader<void> {
     let off = 0;
     const len = dest.length;
     if (pos + len > this.size) this.truncated(pos + len - this.size);
@@ -362,30 +439,39 @@ export class PickleVM {
     }
   }
 
-  private ensureStage(): Uint8Array {
-    if (this.stage === undefined) this.stage = new Uint8Array(new ArrayBuffer(STAGE_BYTES));
-    return this.stage;
+  stage(): Uint8Array {
+    if (this.stageBuf === undefined) this.stageBuf = new Uint8Array(new ArrayBuffer(STAGE_BYTES));
+    return this.stageBuf;
+  }
+
+  expectBuild(arr: NDArray): void {
+    this.needBuild.push(arr);
   }
 
   // ---------------------------------------------------------------------------------------------- stack helpers
 
   private pop(): unknown {
-    if (this.stack.length === 0 || (this.marks.length > 0 && this.marks[this.marks.length - 1]! >= this.stack.length)) {
+    const st = this.stack;
+    const n = st.length;
+    if (n === 0 || (this.marks.length > 0 && this.marks[this.marks.length - 1]! >= n)) {
       this.corrupt('stack underflow: the opcode needs a value but the stack (above the last MARK) is empty');
     }
-    return this.stack.pop();
+    if (n - 1 < this.low) this.low = n - 1;
+    return st.pop();
   }
 
   private top(): unknown {
-    if (this.stack.length === 0 || (this.marks.length > 0 && this.marks[this.marks.length - 1]! >= this.stack.length)) {
+    const n = this.stack.length;
+    if (n === 0 || (this.marks.length > 0 && this.marks[this.marks.length - 1]! >= n)) {
       this.corrupt('stack underflow: the opcode needs a value but the stack (above the last MARK) is empty');
     }
-    return this.stack[this.stack.length - 1];
+    return this.stack[n - 1];
   }
 
   private popMark(): unknown[] {
     const m = this.marks.pop();
     if (m === undefined) this.corrupt('MARK missing: the opcode collects items up to a MARK but none is open');
+    if (m < this.low) this.low = m;
     return this.stack.splice(m);
   }
 
@@ -406,6 +492,7 @@ export class PickleVM {
 
   private decodeText(bytes: Uint8Array): string {
     const n = bytes.length;
+    this.charge(n + OBJ_COST);
     if (n < 32) {
       let ascii = true;
       for (let i = 0; i < n; i++) if (bytes[i]! >= 0x80) { ascii = false; break; }
@@ -420,322 +507,419 @@ export class PickleVM {
 
   // ---------------------------------------------------------------------------------------------- main loop
 
-  *run(): Generator<ReadRequest, PyValue, number> {
-    const st = this.stack;
+  *run(): Reader<PyValue> {
+    const table = PickleVM.TABLE;
     for (;;) {
       if (this.winLen - this.p < 1) yield* this.fill(1, 'pickle data (no STOP opcode)');
       this.opPos = this.winStart + this.p;
       const op = this.win[this.p++]!;
       this.opByte = op;
-      switch (op) {
-        case 0x80: { // PROTO
-          if (this.winLen - this.p < 1) yield* this.fill(1);
-          const proto = this.readUint(1);
-          if (proto > 5) this.fail('protocol', `unsupported pickle protocol ${proto}`, 'this reader handles protocols 2 to 5; re-save the file with protocol 4');
-          break;
-        }
-        case 0x95: { // FRAME
-          if (this.winLen - this.p < 8) yield* this.fill(8);
-          const n = this.readLen8();
-          this.checkLength(n, 'FRAME');
-          break;
-        }
-        case 0x2e: { // STOP
-          const result = this.pop();
-          this.progress(this.pos);
-          return (yield* this.finish(result)) as PyValue;
-        }
-        case 0x94: // MEMOIZE
-          this.memo.set(this.memo.size, this.top());
-          break;
-        case 0x71: // BINPUT
-          if (this.winLen - this.p < 1) yield* this.fill(1);
-          this.memo.set(this.readUint(1), this.top());
-          break;
-        case 0x72: // LONG_BINPUT
-          if (this.winLen - this.p < 4) yield* this.fill(4);
-          this.memo.set(this.readUint(4), this.top());
-          break;
-        case 0x68: // BINGET
-        case 0x6a: { // LONG_BINGET
-          const w = op === 0x68 ? 1 : 4;
-          if (this.winLen - this.p < w) yield* this.fill(w);
-          const idx = this.readUint(w);
-          let v = this.memo.get(idx);
-          if (v === undefined && !this.memo.has(idx)) {
-            this.fail('memo', `memo entry ${idx} was never stored`, 'the pickle is corrupt (a reference points to an object that was not written)');
-          }
-          if (v instanceof NDArray && v.replacement !== undefined) v = v.replacement;
-          if (v instanceof LazyPayload) this.lazyReused = true;
-          st.push(v);
-          break;
-        }
-        case 0x28: // MARK
-          this.marks.push(st.length);
-          break;
-        case 0x7d: // EMPTY_DICT
-          st.push(new Map());
-          break;
-        case 0x5d: // EMPTY_LIST
-          st.push([]);
-          break;
-        case 0x29: // EMPTY_TUPLE
-          st.push(markTuple([]));
-          break;
-        case 0x8f: // EMPTY_SET
-          st.push(new Set());
-          break;
-        case 0x85: { // TUPLE1
-          const a = this.pop();
-          st.push(markTuple([a]));
-          break;
-        }
-        case 0x86: { // TUPLE2
-          const b = this.pop();
-          const a = this.pop();
-          st.push(markTuple([a, b]));
-          break;
-        }
-        case 0x87: { // TUPLE3
-          const c = this.pop();
-          const b = this.pop();
-          const a = this.pop();
-          st.push(markTuple([a, b, c]));
-          break;
-        }
-        case 0x74: // TUPLE
-          st.push(markTuple(this.popMark()));
-          break;
-        case 0x91: // FROZENSET
-          st.push(new Set(this.popMark()));
-          break;
-        case 0x73: { // SETITEM
-          const v = this.pop();
-          const k = this.pop();
-          this.setItems(this.top(), [k, v]);
-          break;
-        }
-        case 0x75: { // SETITEMS
-          const items = this.popMark();
-          if (items.length % 2 !== 0) this.corrupt(`SETITEMS with an odd number of items (${items.length})`);
-          this.setItems(this.top(), items);
-          break;
-        }
-        case 0x61: { // APPEND
-          const v = this.pop();
-          const list = this.top();
-          if (!Array.isArray(list) || isPyTuple(list)) this.corrupt(`APPEND on a ${typeName(list)}, expected a list`);
-          list.push(v);
-          break;
-        }
-        case 0x65: { // APPENDS
-          const items = this.popMark();
-          const list = this.top();
-          if (!Array.isArray(list) || isPyTuple(list)) this.corrupt(`APPENDS on a ${typeName(list)}, expected a list`);
-          for (const it of items) list.push(it);
-          break;
-        }
-        case 0x90: { // ADDITEMS
-          const items = this.popMark();
-          const set = this.top();
-          if (!(set instanceof Set)) this.corrupt(`ADDITEMS on a ${typeName(set)}, expected a set`);
-          for (const it of items) set.add(it);
-          break;
-        }
-        case 0x4a: // BININT
-          if (this.winLen - this.p < 4) yield* this.fill(4);
-          st.push(this.dv.getInt32(this.p, true));
-          this.p += 4;
-          break;
-        case 0x4b: // BININT1
-          if (this.winLen - this.p < 1) yield* this.fill(1);
-          st.push(this.readUint(1));
-          break;
-        case 0x4d: // BININT2
-          if (this.winLen - this.p < 2) yield* this.fill(2);
-          st.push(this.readUint(2));
-          break;
-        case 0x8a: // LONG1
-        case 0x8b: { // LONG4
-          let n: number;
-          if (op === 0x8a) {
-            if (this.winLen - this.p < 1) yield* this.fill(1);
-            n = this.readUint(1);
-          } else {
-            if (this.winLen - this.p < 4) yield* this.fill(4);
-            n = this.dv.getInt32(this.p, true);
-            this.p += 4;
-            if (n < 0) this.corrupt(`LONG4 with negative length ${n}`);
-            if (n > MAX_LONG_BYTES) this.fail('bigInt', `integer of ${n} bytes is larger than this reader accepts (${MAX_LONG_BYTES})`);
-          }
-          const bytes = yield* this.take(n, 'LONG');
-          st.push(decodeLong(bytes));
-          break;
-        }
-        case 0x47: // BINFLOAT
-          if (this.winLen - this.p < 8) yield* this.fill(8);
-          st.push(this.dv.getFloat64(this.p, false));
-          this.p += 8;
-          break;
-        case 0x88: // NEWTRUE
-          st.push(true);
-          break;
-        case 0x89: // NEWFALSE
-          st.push(false);
-          break;
-        case 0x4e: // NONE
-          st.push(null);
-          break;
-        case 0x8c: // SHORT_BINUNICODE
-        case 0x58: // BINUNICODE
-        case 0x8d: { // BINUNICODE8
-          const w = op === 0x8c ? 1 : op === 0x58 ? 4 : 8;
-          if (this.winLen - this.p < w) yield* this.fill(w);
-          const n = w === 8 ? this.readLen8() : this.readUint(w as 1 | 4);
-          // A long str right after _codecs.encode is array data (protocol 2): keep it in the file for now.
-          if (n >= LAZY_MIN && st.length > 0 && isEncode(st[st.length - 1])) {
-            st.push(this.lazy(n, 'utf8', 'str'));
-          } else {
-            const bytes = yield* this.take(n, 'str');
-            st.push(this.decodeText(bytes));
-          }
-          break;
-        }
-        case 0x55: // SHORT_BINSTRING
-        case 0x54: { // BINSTRING
-          const w = op === 0x55 ? 1 : 4;
-          if (this.winLen - this.p < w) yield* this.fill(w);
-          const n = w === 1 ? this.readUint(1) : this.dv.getInt32(this.p, true);
-          if (w === 4) this.p += 4;
-          if (n < 0) this.corrupt(`BINSTRING with negative length ${n}`);
-          if (n >= LAZY_MIN) {
-            st.push(this.lazy(n, 'str8', 'py2 str'));
-          } else {
-            const bytes = yield* this.take(n, 'py2 str');
-            st.push(latin1String(bytes));
-          }
-          break;
-        }
-        case 0x43: // SHORT_BINBYTES
-        case 0x42: // BINBYTES
-        case 0x8e: // BINBYTES8
-        case 0x96: { // BYTEARRAY8
-          const w = op === 0x43 ? 1 : op === 0x42 ? 4 : 8;
-          if (this.winLen - this.p < w) yield* this.fill(w);
-          const n = w === 8 ? this.readLen8() : this.readUint(w as 1 | 4);
-          if (n >= LAZY_MIN) {
-            st.push(this.lazy(n, 'bytes', 'bytes'));
-          } else {
-            const bytes = yield* this.take(n, 'bytes');
-            st.push(bytes.slice());
-          }
-          break;
-        }
-        case 0x97: // NEXT_BUFFER
-          this.fail(
-            'outOfBand',
-            'out-of-band buffer (NEXT_BUFFER) found: the data of this array is not inside the file',
-            'the file was written with pickle protocol 5 and buffer_callback; re-save it without buffer_callback (in-band)',
-          );
-          break;
-        case 0x98: // READONLY_BUFFER
-          this.top();
-          break;
-        case 0x63: { // GLOBAL
-          const mod = yield* this.readLine();
-          const name = yield* this.readLine();
-          st.push(this.resolveGlobal(mod, name));
-          break;
-        }
-        case 0x93: { // STACK_GLOBAL
-          const name = this.pop();
-          const mod = this.pop();
-          if (typeof mod !== 'string' || typeof name !== 'string') {
-            this.corrupt(`STACK_GLOBAL needs two str, got ${typeName(mod)} and ${typeName(name)}`);
-          }
-          st.push(this.resolveGlobal(mod, name));
-          break;
-        }
-        case 0x52: { // REDUCE
-          const args = this.pop();
-          const fn = this.pop();
-          st.push(yield* this.call(fn, args, 'REDUCE'));
-          break;
-        }
-        case 0x81: { // NEWOBJ
-          const args = this.pop();
-          const cls = this.pop();
-          st.push(yield* this.call(cls, args, 'NEWOBJ'));
-          break;
-        }
-        case 0x92: { // NEWOBJ_EX
-          const kwargs = this.pop();
-          const args = this.pop();
-          const cls = this.pop();
-          if (!(kwargs instanceof Map) || kwargs.size > 0) this.fail('badArgs', 'NEWOBJ_EX with keyword arguments is not supported');
-          st.push(yield* this.call(cls, args, 'NEWOBJ_EX'));
-          break;
-        }
-        case 0x62: { // BUILD
-          const state = this.pop();
-          const obj = this.pop();
-          this.focus = st.length;
-          if (obj instanceof NDArray) {
-            st.push(yield* this.buildArray(obj, state));
-          } else if (obj instanceof DType) {
-            this.buildDtype(obj, state);
-            st.push(obj);
-          } else if (typeof obj === 'object' && obj !== null && this.extraMade.get(obj)?.build !== undefined) {
-            const h = this.extraMade.get(obj)!;
-            st.push(this.runHandler('BUILD', () => h.build!(obj, state)));
-          } else {
-            this.fail('corrupt', `BUILD on a ${typeName(obj)}: only numpy arrays and dtypes can be restored`);
-          }
-          this.focus = -1;
-          break;
-        }
-        case 0x30: // POP
-          if (st.length > 0 && !(this.marks.length > 0 && this.marks[this.marks.length - 1]! >= st.length)) st.pop();
-          else this.popMark();
-          break;
-        case 0x31: // POP_MARK
-          this.popMark();
-          break;
-        case 0x32: // DUP
-          {
-            const v = this.top();
-            if (v instanceof LazyPayload) this.lazyReused = true;
-            st.push(v);
-          }
-          break;
-        case 0x51: // BINPERSID
-        case 0x50: { // PERSID
-          const load = this.opts.persistentLoad;
-          if (load === undefined) {
-            this.fail('opcode', `persistent ids (${OPNAMES[op]}) are not supported`, 'the file references external objects (e.g. torch storages); save plain numpy arrays instead');
-          }
-          const pid = op === 0x51 ? this.pop() : yield* this.readLine();
-          st.push(this.runHandler('persistent id', () => load(pid)));
-          break;
-        }
-        default: {
-          const name = OPNAMES[op];
-          if (name === 'PERSID' || name === 'BINPERSID') {
-            this.fail('opcode', `persistent ids (${name}) are not supported`, 'the file references external objects (e.g. torch storages); save plain numpy arrays instead');
-          }
-          if (name === 'INST' || name === 'OBJ' || name === 'EXT1' || name === 'EXT2' || name === 'EXT4') {
-            this.fail('opcode', `opcode ${name} (class instantiation / extension registry) is not supported`, 're-save the file with plain dicts of numpy arrays, pickle protocol 4');
-          }
-          if (name !== undefined) {
-            this.fail('opcode', `opcode ${name} belongs to pickle protocol 0/1, which this reader does not support`, 're-save the file with pickle protocol 2 or higher (protocol 4 recommended)');
-          }
-          this.fail('opcode', `unknown opcode 0x${op.toString(16).padStart(2, '0')}`, 'the file is corrupt or not a pickle');
-        }
-      }
+      const fixed = FIXED_BY_BYTE[op]!;
+      if (fixed > 0 && this.winLen - this.p < fixed) yield* this.fill(fixed);
+      const slow = table[op]!(this);
+      if (slow !== undefined) yield* slow;
+      if (this.stopped) return this.result;
     }
   }
 
-  private *readLine(): Generator<ReadRequest, string, number> {
+  /** Opcode name -> handler, as in pickle.py's `dispatch`; every opcode is listed, the unsupported ones refuse. */
+  private static readonly DISPATCH: Readonly<Record<OpName, Handler>> = {
+    PROTO: (vm) => vm.loadProto(),
+    FRAME: (vm) => void vm.checkLength(vm.readLen8(), 'FRAME'),
+    STOP: (vm) => vm.loadStop(),
+    MEMOIZE: (vm) => vm.memoPut(vm.memo.size),
+    BINPUT: (vm) => vm.memoPut(vm.readUint(1)),
+    LONG_BINPUT: (vm) => vm.memoPut(vm.readUint(4)),
+    BINGET: (vm) => vm.memoGet(vm.readUint(1)),
+    LONG_BINGET: (vm) => vm.memoGet(vm.readUint(4)),
+    MARK: (vm) => vm.loadMark(),
+    EMPTY_DICT: (vm) => vm.pushNew(new Map()),
+    EMPTY_LIST: (vm) => vm.pushNew([]),
+    EMPTY_SET: (vm) => vm.pushNew(new Set()),
+    EMPTY_TUPLE: (vm) => void vm.stack.push(EMPTY_TUPLE),
+    TUPLE1: (vm) => vm.loadTupleN(1),
+    TUPLE2: (vm) => vm.loadTupleN(2),
+    TUPLE3: (vm) => vm.loadTupleN(3),
+    TUPLE: (vm) => vm.loadTuple(),
+    FROZENSET: (vm) => vm.loadFrozenset(),
+    SETITEM: (vm) => vm.loadSetitem(),
+    SETITEMS: (vm) => vm.loadSetitems(),
+    APPEND: (vm) => vm.loadAppend(),
+    APPENDS: (vm) => vm.loadAppends(),
+    ADDITEMS: (vm) => vm.loadAdditems(),
+    BININT: (vm) => vm.loadBinint(),
+    BININT1: (vm) => void vm.stack.push(vm.readUint(1)),
+    BININT2: (vm) => void vm.stack.push(vm.readUint(2)),
+    LONG1: (vm) => vm.loadLong(vm.readUint(1)),
+    LONG4: (vm) => vm.loadLong4(),
+    BINFLOAT: (vm) => vm.loadBinfloat(),
+    NEWTRUE: (vm) => void vm.stack.push(true),
+    NEWFALSE: (vm) => void vm.stack.push(false),
+    NONE: (vm) => void vm.stack.push(null),
+    SHORT_BINUNICODE: (vm) => vm.loadUnicode(vm.readUint(1)),
+    BINUNICODE: (vm) => vm.loadUnicode(vm.readUint(4)),
+    BINUNICODE8: (vm) => vm.loadUnicode(vm.readLen8()),
+    SHORT_BINSTRING: (vm) => vm.loadBinstring(vm.readUint(1)),
+    BINSTRING: (vm) => vm.loadBinstring(vm.readInt4()),
+    SHORT_BINBYTES: (vm) => vm.loadBytes(vm.readUint(1)),
+    BINBYTES: (vm) => vm.loadBytes(vm.readUint(4)),
+    BINBYTES8: (vm) => vm.loadBytes(vm.readLen8()),
+    BYTEARRAY8: (vm) => vm.loadBytes(vm.readLen8()),
+    NEXT_BUFFER: (vm) =>
+      vm.fail(
+        'outOfBand',
+        'out-of-band buffer (NEXT_BUFFER) found: the data of this array is not inside the file',
+        'the file was written with pickle protocol 5 and buffer_callback; re-save it without buffer_callback (in-band)',
+      ),
+    READONLY_BUFFER: (vm) => void vm.top(),
+    GLOBAL: (vm) => vm.loadGlobal(),
+    STACK_GLOBAL: (vm) => vm.loadStackGlobal(),
+    REDUCE: (vm) => vm.loadReduce('REDUCE'),
+    NEWOBJ: (vm) => vm.loadReduce('NEWOBJ'),
+    NEWOBJ_EX: (vm) => vm.loadNewobjEx(),
+    BUILD: (vm) => vm.loadBuild(),
+    POP: (vm) => vm.loadPop(),
+    POP_MARK: (vm) => void vm.popMark(),
+    DUP: (vm) => vm.loadDup(),
+    PERSID: (vm) => vm.loadPersid(true),
+    BINPERSID: (vm) => vm.loadPersid(false),
+    // Protocol 0/1 text forms (CPython writes them only at protocols 0 and 1) and class instantiation.
+    INT: (vm) => vm.refuseProtocol0('INT'),
+    LONG: (vm) => vm.refuseProtocol0('LONG'),
+    FLOAT: (vm) => vm.refuseProtocol0('FLOAT'),
+    STRING: (vm) => vm.refuseProtocol0('STRING'),
+    UNICODE: (vm) => vm.refuseProtocol0('UNICODE'),
+    DICT: (vm) => vm.refuseProtocol0('DICT'),
+    LIST: (vm) => vm.refuseProtocol0('LIST'),
+    GET: (vm) => vm.refuseProtocol0('GET'),
+    PUT: (vm) => vm.refuseProtocol0('PUT'),
+    INST: (vm) => vm.refuseClass('INST'),
+    OBJ: (vm) => vm.refuseClass('OBJ'),
+    EXT1: (vm) => vm.refuseClass('EXT1'),
+    EXT2: (vm) => vm.refuseClass('EXT2'),
+    EXT4: (vm) => vm.refuseClass('EXT4'),
+  };
+
+  /** Byte -> handler, built once from DISPATCH; bytes that are no opcode refuse. */
+  private static readonly TABLE: readonly Handler[] = (() => {
+    const unknown: Handler = (vm) => vm.fail('opcode', `unknown opcode 0x${vm.opByte.toString(16).padStart(2, '0')}`, 'the file is corrupt or not a pickle');
+    const t = new Array<Handler>(256).fill(unknown);
+    for (const name of Object.keys(OPCODES) as OpName[]) t[OPCODES[name].byte] = PickleVM.DISPATCH[name];
+    return t;
+  })();
+
+  // ---------------------------------------------------------------------------------------------- opcode handlers
+
+  private loadProto(): undefined {
+    const proto = this.readUint(1);
+    if (proto > HIGHEST_PROTOCOL) this.fail('protocol', `unsupported pickle protocol ${proto}`, 'this reader handles protocols 2 to 5; re-save the file with protocol 4');
+    return undefined;
+  }
+
+  private loadStop(): Reader<void> {
+    const result = this.pop();
+    this.progress(this.pos);
+    this.stopped = true;
+    return this.finish(result);
+  }
+
+  private memoPut(idx: number): undefined {
+    const memo = this.memo;
+    const before = memo.size;
+    memo.set(idx, this.top());
+    if (memo.size !== before) this.charge(OBJ_COST);
+    return undefined;
+  }
+
+  private memoGet(idx: number): undefined {
+    let v = this.memo.get(idx);
+    if (v === undefined && !this.memo.has(idx)) {
+      this.fail('memo', `memo entry ${idx} was never stored`, 'the pickle is corrupt (a reference points to an object that was not written)');
+    }
+    if (v instanceof NDArray && v.replacement !== undefined) v = v.replacement;
+    if (v instanceof LazyPayload) this.lazyReused = true;
+    this.stack.push(v);
+    return undefined;
+  }
+
+  private loadMark(): undefined {
+    if (this.marks.length >= this.limits.maxDepth) {
+      this.fail('tooDeep', `more than ${this.limits.maxDepth} MARKs are open at once: containers nest deeper than the depth budget`, 'the file is corrupt or hostile: feature files nest a few levels');
+    }
+    this.marks.push(this.stack.length);
+    return undefined;
+  }
+
+  private pushNew(v: unknown): undefined {
+    this.charge(OBJ_COST);
+    this.stack.push(v);
+    return undefined;
+  }
+
+  private loadTupleN(n: 1 | 2 | 3): undefined {
+    this.charge(OBJ_COST + n * SLOT_COST);
+    let t: unknown[];
+    if (n === 1) t = [this.pop()];
+    else if (n === 2) {
+      const b = this.pop();
+      t = [this.pop(), b];
+    } else {
+      const c = this.pop();
+      const b = this.pop();
+      t = [this.pop(), b, c];
+    }
+    this.stack.push(markTuple(t));
+    return undefined;
+  }
+
+  private loadTuple(): undefined {
+    const items = this.popMark();
+    this.charge(OBJ_COST + items.length * SLOT_COST);
+    this.stack.push(items.length === 0 ? EMPTY_TUPLE : markTuple(items));
+    return undefined;
+  }
+
+  private loadFrozenset(): undefined {
+    const items = this.popMark();
+    this.charge(OBJ_COST + items.length * SLOT_COST);
+    this.stack.push(new Set(items));
+    return undefined;
+  }
+
+  private loadSetitem(): undefined {
+    const v = this.pop();
+    const k = this.pop();
+    this.setItems(this.top(), [k, v]);
+    return undefined;
+  }
+
+  private loadSetitems(): undefined {
+    const items = this.popMark();
+    if (items.length % 2 !== 0) this.corrupt(`SETITEMS with an odd number of items (${items.length})`);
+    this.setItems(this.top(), items);
+    return undefined;
+  }
+
+  private setItems(target: unknown, items: unknown[]): void {
+    if (!(target instanceof Map)) this.corrupt(`SETITEM(S) on a ${pyTypeName(target)}, expected a dict`);
+    this.charge(items.length * SLOT_COST);
+    if (this.opts.skip === undefined) {
+      for (let i = 0; i < items.length; i += 2) target.set(items[i], items[i + 1]);
+      return;
+    }
+    const base = this.pathTo(this.stack.length - 1);
+    const baseSkipped = this.isSkipped(base);
+    const skip = this.opts.skip;
+    for (let i = 0; i < items.length; i += 2) {
+      const k = items[i];
+      let v = items[i + 1];
+      if (!(v instanceof Skipped)) {
+        const path = [...base, keyOf(k)];
+        if (baseSkipped || skip(path)) v = skippedMarker(v, path);
+      }
+      target.set(k, v);
+    }
+  }
+
+  private loadAppend(): undefined {
+    const v = this.pop();
+    const list = this.top();
+    if (!Array.isArray(list) || isPyTuple(list)) this.corrupt(`APPEND on a ${pyTypeName(list)}, expected a list`);
+    this.charge(SLOT_COST);
+    list.push(v);
+    return undefined;
+  }
+
+  private loadAppends(): undefined {
+    const items = this.popMark();
+    const list = this.top();
+    if (!Array.isArray(list) || isPyTuple(list)) this.corrupt(`APPENDS on a ${pyTypeName(list)}, expected a list`);
+    this.charge(items.length * SLOT_COST);
+    for (const it of items) list.push(it);
+    return undefined;
+  }
+
+  private loadAdditems(): undefined {
+    const items = this.popMark();
+    const set = this.top();
+    if (!(set instanceof Set)) this.corrupt(`ADDITEMS on a ${pyTypeName(set)}, expected a set`);
+    this.charge(items.length * SLOT_COST);
+    for (const it of items) set.add(it);
+    return undefined;
+  }
+
+  private loadBinint(): undefined {
+    this.stack.push(this.dv.getInt32(this.p, true));
+    this.p += 4;
+    return undefined;
+  }
+
+  private readInt4(): number {
+    const n = this.dv.getInt32(this.p, true);
+    this.p += 4;
+    return n;
+  }
+
+  private loadBinfloat(): undefined {
+    this.stack.push(this.dv.getFloat64(this.p, false));
+    this.p += 8;
+    return undefined;
+  }
+
+  private loadLong4(): Reader<void> | undefined {
+    const n = this.readInt4();
+    if (n < 0) this.corrupt(`LONG4 with negative length ${n}`);
+    if (n > MAX_LONG_BYTES) this.fail('bigInt', `integer of ${n} bytes is larger than this reader accepts (${MAX_LONG_BYTES})`);
+    return this.loadLong(n);
+  }
+
+  private loadLong(n: number): Reader<void> | undefined {
+    this.charge(n + OBJ_COST);
+    return this.pushPayload(n, 'LONG', 'long');
+  }
+
+  private loadUnicode(n: number): Reader<void> | undefined {
+    const st = this.stack;
+    // A long str right after _codecs.encode is array data (protocol 2): keep it in the file for now.
+    if (n >= LAZY_MIN && st.length > 0 && isEncode(st[st.length - 1])) {
+      st.push(this.lazy(n, 'utf8', 'str'));
+      return undefined;
+    }
+    return this.pushPayload(n, 'str', 'text');
+  }
+
+  private loadBinstring(n: number): Reader<void> | undefined {
+    if (n < 0) this.corrupt(`BINSTRING with negative length ${n}`);
+    if (n >= LAZY_MIN) {
+      this.stack.push(this.lazy(n, 'str8', 'py2 str'));
+      return undefined;
+    }
+    this.charge(n + OBJ_COST);
+    return this.pushPayload(n, 'py2 str', 'latin1');
+  }
+
+  private loadBytes(n: number): Reader<void> | undefined {
+    if (n >= LAZY_MIN) {
+      this.stack.push(this.lazy(n, 'bytes', 'bytes'));
+      return undefined;
+    }
+    this.charge(n + OBJ_COST);
+    return this.pushPayload(n, 'bytes', 'bytes');
+  }
+
+  /** Pushes the n-byte payload at the cursor as a value; reads more input (slow path) only when the window lacks it. */
+  private pushPayload(n: number, what: string, as: PayloadAs): Reader<void> | undefined {
+    const b = this.takeNow(n, what);
+    if (b === undefined) return this.pushPayloadSlow(n, what, as);
+    this.stack.push(this.payloadValue(b, as));
+    return undefined;
+  }
+
+  private *pushPayloadSlow(n: number, what: string, as: PayloadAs): Reader<void> {
+    this.stack.push(this.payloadValue(yield* this.take(n, what), as));
+  }
+
+  private payloadValue(b: Uint8Array, as: PayloadAs): unknown {
+    switch (as) {
+      case 'text':
+        return this.decodeText(b);
+      case 'long':
+        return decodeLong(b);
+      case 'latin1':
+        return latin1String(b);
+      case 'bytes':
+        return b.slice();
+    }
+  }
+
+  private *loadGlobal(): Reader<void> {
+    const mod = yield* this.readLine();
+    const name = yield* this.readLine();
+    this.stack.push(this.resolveGlobal(mod, name));
+  }
+
+  private loadStackGlobal(): undefined {
+    const name = this.pop();
+    const mod = this.pop();
+    if (typeof mod !== 'string' || typeof name !== 'string') {
+      this.corrupt(`STACK_GLOBAL needs two str, got ${pyTypeName(mod)} and ${pyTypeName(name)}`);
+    }
+    this.stack.push(this.resolveGlobal(mod, name));
+    return undefined;
+  }
+
+  private *loadReduce(opname: string): Reader<void> {
+    const args = this.pop();
+    const fn = this.pop();
+    this.stack.push(yield* this.call(fn, args, opname));
+  }
+
+  private *loadNewobjEx(): Reader<void> {
+    const kwargs = this.pop();
+    const args = this.pop();
+    const cls = this.pop();
+    if (!(kwargs instanceof Map) || kwargs.size > 0) this.fail('badArgs', 'NEWOBJ_EX with keyword arguments is not supported');
+    this.stack.push(yield* this.call(cls, args, 'NEWOBJ_EX'));
+  }
+
+  private *loadBuild(): Reader<void> {
+    const state = this.pop();
+    const obj = this.pop();
+    const st = this.stack;
+    this.focus = st.length;
+    if (obj instanceof NDArray || obj instanceof DType) {
+      st.push(yield* buildNumpy(this, obj, state, st.length));
+    } else if (typeof obj === 'object' && obj !== null && this.extraMade.get(obj)?.build !== undefined) {
+      const h = this.extraMade.get(obj)!;
+      st.push(this.runHandler('BUILD', () => h.build!(obj, state)));
+    } else {
+      this.fail('corrupt', `BUILD on a ${pyTypeName(obj)}: only numpy arrays and dtypes can be restored`);
+    }
+    this.focus = -1;
+  }
+
+  private loadPop(): undefined {
+    const st = this.stack;
+    if (st.length > 0 && !(this.marks.length > 0 && this.marks[this.marks.length - 1]! >= st.length)) this.pop();
+    else this.popMark();
+    return undefined;
+  }
+
+  private loadDup(): undefined {
+    const v = this.top();
+    if (v instanceof LazyPayload) this.lazyReused = true;
+    this.stack.push(v);
+    return undefined;
+  }
+
+  private loadPersid(text: boolean): Reader<void> | undefined {
+    const load = this.opts.persistentLoad;
+    const name = text ? 'PERSID' : 'BINPERSID';
+    if (load === undefined) {
+      this.fail('opcode', `persistent ids (${name}) are not supported`, 'the file references external objects (e.g. torch storages); save plain numpy arrays instead');
+    }
+    if (!text) {
+      const pid = this.pop();
+      this.stack.push(this.runHandler('persistent id', () => load(pid)));
+      return undefined;
+    }
+    return this.loadPersidText(load);
+  }
+
+  private *loadPersidText(load: (pid: unknown) => unknown): Reader<void> {
+    const pid = yield* this.readLine();
+    this.stack.push(this.runHandler('persistent id', () => load(pid)));
+  }
+
+  private refuseProtocol0(name: OpName): never {
+    this.fail('opcode', `opcode ${name} belongs to pickle protocol 0/1, which this reader does not support`, PROTOCOL0_HINT);
+  }
+
+  private refuseClass(name: OpName): never {
+    this.fail('opcode', `opcode ${name} (class instantiation / extension registry) is not supported`, CLASS_HINT);
+  }
+
+  private *readLine(): Reader<string> {
     for (;;) {
       const nl = this.win.subarray(this.p, this.winLen).indexOf(0x0a);
       if (nl >= 0) {
@@ -753,82 +937,27 @@ export class PickleVM {
     const q = `${mod}.${name}`;
     const fn = ALLOWED_GLOBALS[q] ?? (this.opts.extraGlobals !== undefined && Object.hasOwn(this.opts.extraGlobals, q) ? 'extra' : undefined);
     if (fn === undefined) {
-      const shown = q.length > 200 ? `${q.slice(0, 200)}...` : q;
       this.fail(
         'forbiddenGlobal',
-        `forbidden global ${shown}: this reader only accepts numpy array/dtype/scalar reconstruction, _codecs.encode and a few builtins (reading never executes code)`,
+        `forbidden global ${printable(q, 200)}: this reader only accepts numpy array/dtype/scalar reconstruction, _codecs.encode and a few builtins (reading never executes code)`,
         'do not load pickles from untrusted sources; if the file is yours, re-save it as a plain dict of numpy arrays, lists and str (pickle protocol 4)',
       );
     }
+    this.charge(OBJ_COST);
     return new PyGlobal(mod, name, fn);
-  }
-
-  private setItems(target: unknown, items: unknown[]): void {
-    if (!(target instanceof Map)) this.corrupt(`SETITEM(S) on a ${typeName(target)}, expected a dict`);
-    let base: (string | number)[] | undefined;
-    const hasSkip = this.opts.skip !== undefined;
-    if (hasSkip) base = this.pathTo(this.stack.length - 1);
-    for (let i = 0; i < items.length; i += 2) {
-      const k = items[i];
-      let v = items[i + 1];
-      if (base !== undefined && !(v instanceof Skipped)) {
-        const path = [...base, keyOf(k)];
-        if (this.isSkipped(path)) v = skippedMarker(v, path);
-      }
-      target.set(k, v);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------- callables
 
-  private *call(fn: unknown, args: unknown, opname: string): Generator<ReadRequest, unknown, number> {
-    if (!(fn instanceof PyGlobal)) this.corrupt(`${opname} on a ${typeName(fn)}: not a callable`);
-    if (!isPyTuple(args)) this.corrupt(`${opname} arguments must be a tuple, got ${typeName(args)}`);
+  private *call(fn: unknown, args: unknown, opname: string): Reader<unknown> {
+    if (!(fn instanceof PyGlobal)) this.corrupt(`${opname} on a ${pyTypeName(fn)}: not a callable`);
+    if (!isPyTuple(args)) this.corrupt(`${opname} arguments must be a tuple, got ${pyTypeName(args)}`);
     const a = args as unknown[];
     const q = fn.qualified;
     const bad: (msg: string) => never = (msg) =>
       this.fail('badArgs', `${q}(...): ${msg}`, 'the pickle is corrupt or was written by an unsupported numpy version');
+    if (isNumpyFn(fn.fn)) return yield* callNumpy(this, fn.fn, q, a, this.stack.length);
     switch (fn.fn) {
-      case 'reconstruct': {
-        const cls = a[0];
-        if (!(cls instanceof PyGlobal) || cls.fn !== 'ndarray') bad(`expected numpy.ndarray as the class, got ${typeName(cls)}`);
-        return new NDArray('int8', '|i1', [0], new Int8Array(0), true);
-      }
-      case 'ndarray': {
-        if (a.length < 1 || a.length > 6) bad(`takes 1 to 6 arguments, got ${a.length}`);
-        const shape = this.shapeOf(a[0], bad);
-        const dt = a.length >= 2 && a[1] !== null ? this.asDtype(a[1], bad) : parseTypestr('f8')!;
-        const buffer = a[2];
-        if (buffer !== undefined && buffer !== null) {
-          if ((a[3] ?? 0) !== 0 || (a[4] ?? null) !== null) bad('offset/strides are not supported');
-          const order = a[5] ?? 'C';
-          const arr = new NDArray('int8', '|i1', [0], new Int8Array(0), true);
-          return yield* this.fillArray(arr, dt, shape, order === 'F', buffer, this.stack.length);
-        }
-        const arr = new NDArray(dtypeName(dt) ?? 'object', dt.descr, shape, new Int8Array(0), true);
-        this.needBuild.push(arr);
-        return arr;
-      }
-      case 'dtype': {
-        const ts = a[0];
-        if (typeof ts !== 'string') bad(`expected a type string, got ${typeName(ts)}`);
-        const dt = parseTypestr(ts);
-        if (dt === undefined) this.fail('dtype', `unsupported numpy dtype '${ts}'`, 'convert the array to a numeric dtype (float32/int64/...) or str before saving');
-        return dt;
-      }
-      case 'scalar': {
-        const dt = this.asDtype(a[0], bad);
-        return yield* this.scalar(dt, a[1], bad);
-      }
-      case 'frombuffer': {
-        if (a.length !== 4) bad(`expected 4 arguments (buffer, dtype, shape, order), got ${a.length}`);
-        const dt = this.asDtype(a[1], bad);
-        const shape = this.shapeOf(a[2], bad);
-        const order = a[3];
-        if (order !== 'C' && order !== 'F' && order !== 'A' && order !== 'K') bad(`order must be 'C' or 'F', got ${String(order)}`);
-        const arr = new NDArray('int8', '|i1', [0], new Int8Array(0), true);
-        return yield* this.fillArray(arr, dt, shape, order === 'F', a[0], this.stack.length);
-      }
       case 'encode': {
         const [obj, enc] = a;
         const e = enc === undefined ? 'utf-8' : enc;
@@ -841,25 +970,41 @@ export class PickleVM {
           this.lazies.push(l);
           return l;
         }
-        if (typeof obj !== 'string') bad(`expected a str, got ${typeName(obj)}`);
+        if (typeof obj !== 'string') bad(`expected a str, got ${pyTypeName(obj)}`);
+        this.charge(obj.length + OBJ_COST);
         const b = stringToLatin1(obj);
         if (b === undefined) this.fail('text', 'latin-1 payload holds a code point above 255', 'the file is corrupt');
         return b;
       }
+      case 'extra':
+        return yield* this.callExtra(q, a, bad);
+      default:
+        return this.callBuiltin(fn.fn as BuiltinFn, a, bad);
+    }
+  }
+
+  private callBuiltin(fn: BuiltinFn, a: unknown[], bad: (msg: string) => never): unknown {
+    switch (fn) {
       case 'set':
       case 'frozenset':
       case 'list':
       case 'tuple': {
         const items = a.length === 0 ? [] : this.iterableOf(a[0], bad);
-        if (fn.fn === 'set' || fn.fn === 'frozenset') return new Set(items);
-        return fn.fn === 'tuple' ? markTuple([...items]) : [...items];
+        this.charge(OBJ_COST + items.length * SLOT_COST);
+        if (fn === 'set' || fn === 'frozenset') return new Set(items);
+        return fn === 'tuple' ? markTuple([...items]) : [...items];
       }
       case 'dict': {
         if (a.length === 0) return new Map();
         const src = a[0];
-        if (src instanceof Map) return new Map(src);
+        if (src instanceof Map) {
+          this.charge(OBJ_COST + src.size * 2 * SLOT_COST);
+          return new Map(src);
+        }
+        const pairs = this.iterableOf(src, bad);
+        this.charge(OBJ_COST + pairs.length * 2 * SLOT_COST);
         const m = new Map<unknown, unknown>();
-        for (const pair of this.iterableOf(src, bad)) {
+        for (const pair of pairs) {
           if (!Array.isArray(pair) || pair.length !== 2) bad('dict() items must be pairs');
           m.set(pair[0], pair[1]);
         }
@@ -869,32 +1014,36 @@ export class PickleVM {
       case 'bytes': {
         if (a.length === 0) return new Uint8Array(0);
         const src = a[0];
-        if (src instanceof Uint8Array) return src.slice();
+        if (src instanceof Uint8Array) {
+          this.charge(src.length + OBJ_COST);
+          return src.slice();
+        }
         if (src instanceof LazyPayload && src.kind === 'bytes') return src;
         if (Array.isArray(src) && src.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < 256)) {
+          this.charge(src.length + OBJ_COST);
           return Uint8Array.from(src as number[]);
         }
-        return bad(`unsupported argument ${typeName(src)}`);
+        return bad(`unsupported argument ${pyTypeName(src)}`);
       }
-      case 'extra': {
-        const h = this.opts.extraGlobals![q]!;
-        const callFn = typeof h === 'function' ? h : h.call;
-        if (callFn === undefined) return bad('not callable');
-        // Handlers see real values, never the VM's lazy file ranges.
-        for (let i = 0; i < a.length; i++) {
-          const x = a[i];
-          if (x instanceof LazyPayload) {
-            x.consumed = true;
-            a[i] = yield* this.materialise(x);
-          }
-        }
-        const out = this.runHandler(`${q}(...)`, () => callFn(a));
-        if (typeof h !== 'function' && typeof out === 'object' && out !== null) this.extraMade.set(out, h);
-        return out;
-      }
-      default:
-        return bad('not callable');
     }
+  }
+
+  private *callExtra(q: string, a: unknown[], bad: (msg: string) => never): Reader<unknown> {
+    const h = this.opts.extraGlobals![q]!;
+    const callFn = typeof h === 'function' ? h : h.call;
+    if (callFn === undefined) return bad('not callable');
+    // Handlers see real values, never the VM's lazy file ranges.
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      if (x instanceof LazyPayload) {
+        x.consumed = true;
+        a[i] = yield* this.materialise(x);
+      }
+    }
+    this.charge(OBJ_COST);
+    const out = this.runHandler(`${q}(...)`, () => callFn(a));
+    if (typeof h !== 'function' && typeof out === 'object' && out !== null) this.extraMade.set(out, h);
+    return out;
   }
 
   /** Runs caller code; its plain errors become MSA errors with this opcode's offset and key path. */
@@ -911,179 +1060,13 @@ export class PickleVM {
     if (Array.isArray(v)) return v;
     if (v instanceof Set) return [...v];
     if (v instanceof Map) return [...v.keys()];
-    return bad(`expected an iterable, got ${typeName(v)}`);
+    return bad(`expected an iterable, got ${pyTypeName(v)}`);
   }
 
-  private asDtype(v: unknown, bad: (m: string) => never): DType {
-    if (v instanceof DType) return v;
-    if (typeof v === 'string') {
-      const dt = parseTypestr(v);
-      if (dt !== undefined) return dt;
-    }
-    return bad(`expected a numpy dtype, got ${typeName(v)}`);
-  }
-
-  private shapeOf(v: unknown, bad: (m: string) => never): number[] {
-    const dims = typeof v === 'number' ? [v] : Array.isArray(v) ? v : undefined;
-    if (dims === undefined) return bad(`shape must be a tuple of int, got ${typeName(v)}`);
-    if (dims.length > 64) bad(`shape has ${dims.length} dimensions`);
-    let n = 1;
-    const out: number[] = [];
-    for (const d of dims) {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) bad(`invalid dimension ${String(d)} in shape`);
-      n *= d;
-      if (!Number.isSafeInteger(n)) this.fail('tooLarge', `shape (${dims.join(', ')}) has more elements than this runtime can address`);
-      out.push(d);
-    }
-    return out;
-  }
-
-  private buildDtype(dt: DType, state: unknown): void {
-    if (!Array.isArray(state) || state.length < 8) this.corrupt(`numpy.dtype state must be a tuple of 8 or 9 items, got ${typeName(state)}`);
-    const [, order, sub, names, fields, elsize] = state as unknown[];
-    if (order === '<' || order === '>' || order === '|') dt.byteorder = order;
-    else if (order === '=') dt.byteorder = '<';
-    else this.corrupt(`numpy.dtype byte order ${String(order)}`);
-    if (sub !== null || names !== null || fields !== null) dt.structured = true;
-    if ((dt.kind === 'U' || dt.kind === 'S' || dt.kind === 'V') && typeof elsize === 'number' && elsize > 0) dt.itemsize = elsize;
-    if (dt.itemsize > 1 && dt.byteorder === '|' && dt.kind !== 'O' && dt.kind !== 'U' && dt.kind !== 'S' && dt.kind !== 'V') {
-      dt.byteorder = '<';
-    }
-  }
-
-  private *buildArray(arr: NDArray, state: unknown): Generator<ReadRequest, unknown, number> {
-    if (!arr.pending) this.corrupt('BUILD on a numpy array that already has its data');
-    if (!Array.isArray(state) || (state.length !== 5 && state.length !== 4)) {
-      this.corrupt(`numpy array state must be a tuple (version, shape, dtype, is_fortran, data), got ${typeName(state)}`);
-    }
-    const s = state.length === 5 ? state.slice(1) : state;
-    const bad: (msg: string) => never = (msg) => this.fail('badArgs', `numpy array state: ${msg}`, 'the pickle is corrupt or was written by an unsupported numpy version');
-    const shape = this.shapeOf(s[0], bad);
-    const dt = this.asDtype(s[1], bad);
-    const fortran = s[2] === true || s[2] === 1;
-    if (s[2] !== true && s[2] !== false && s[2] !== 0 && s[2] !== 1) bad(`is_fortran must be a bool, got ${typeName(s[2])}`);
-    return yield* this.fillArray(arr, dt, shape, fortran, s[3], this.stack.length);
-  }
-
-  /**
-   * Gives `arr` its dtype, shape and data from `raw` (bytes, a lazy file range, a latin-1 str, or a list for object
-   * arrays). `slot` is the stack index the array will occupy, for its key path.
-   */
-  private *fillArray(arr: NDArray, dt: DType, shape: number[], fortran: boolean, raw: unknown, slot: number): Generator<ReadRequest, unknown, number> {
-    let n = 1;
-    for (const d of shape) n *= d;
-    const name = dtypeName(dt);
-    if (name === undefined || dt.structured) {
-      this.fail('dtype', `unsupported numpy dtype ${dt.structured ? `structured ${dt.typestr}` : dt.descr} for an array`, 'convert the array to a numeric dtype (float32/int64/...) or str before saving');
-    }
-    arr.pending = false;
-    arr.dtype = name;
-    arr.descr = dt.descr;
-    arr.shape = shape;
-    if (this.opts.skip !== undefined) {
-      const path = this.pathTo(slot);
-      if (this.isSkipped(path)) {
-        if (raw instanceof LazyPayload) raw.consumed = true;
-        const marker = new Skipped('ndarray', path, { dtype: name, shape });
-        arr.replacement = marker;
-        arr.data = new Int8Array(0);
-        return marker;
-      }
-    }
-    if (name === 'object') {
-      if (!Array.isArray(raw)) this.fail('dtype', `object array data must be a list, got ${typeName(raw)}`);
-      if (raw.length !== n) this.fail('payloadLength', `object array has ${raw.length} items, shape (${shape.join(', ')}) needs ${n}`);
-      const out = new Array<string>(n);
-      for (let i = 0; i < n; i++) {
-        const x = raw[i];
-        if (typeof x === 'string') out[i] = x;
-        else if (x instanceof LazyPayload && (x.kind === 'str8' || x.kind === 'utf8')) {
-          x.consumed = true;
-          out[i] = (yield* this.materialise(x)) as string;
-        } else this.fail('dtype', `object array item ${i} is a ${typeName(x)}; only arrays of str are supported`, 'convert the object array to a list or a numeric array before saving');
-      }
-      arr.data = out; // object arrays are pickled as a list in C order whatever is_fortran says
-      return arr;
-    }
-    const expected = n * dt.itemsize;
-    let bytes: Uint8Array | undefined;
-    let lazy: LazyPayload | undefined;
-    if (raw instanceof Uint8Array) bytes = raw;
-    else if (typeof raw === 'string') {
-      bytes = stringToLatin1(raw);
-      if (bytes === undefined) this.fail('text', 'array data given as str holds a code point above 255');
-    } else if (raw instanceof LazyPayload && raw.kind !== 'utf8') {
-      lazy = raw;
-      raw.consumed = true;
-    } else this.fail('badArgs', `array data must be bytes, got ${typeName(raw)}`);
-    const have = bytes !== undefined ? bytes.length : lazy!.kind === 'utf8latin1' ? undefined : lazy!.length;
-    if (have !== undefined && have !== expected) {
-      this.fail(
-        'payloadLength',
-        `array payload has ${have} bytes, but shape (${shape.join(', ')}) x ${dt.itemsize} bytes (${dt.descr}) needs ${expected}`,
-        'the file is corrupt (payload and header disagree)',
-      );
-    }
-    if (lazy !== undefined && lazy.kind === 'utf8latin1' && (lazy.length < expected || lazy.length > 2 * expected)) {
-      this.fail('payloadLength', `latin-1 array payload of ${lazy.length} UTF-8 bytes cannot hold the ${expected} bytes that shape (${shape.join(', ')}) x ${dt.descr} needs`);
-    }
-    if (name === 'str') {
-      const rawBytes = bytes ?? ((yield* this.materialiseBytes(lazy!, expected)) as Uint8Array);
-      let strs = decodeUnicodeArray(rawBytes, dt.itemsize, dt.byteorder === '>', n);
-      if (strs === undefined) this.fail('text', 'numpy unicode array holds an invalid code point');
-      if (fortran) strs = fortranToC(strs, shape);
-      arr.data = strs;
-      return arr;
-    }
-    let plan: ArrayPlan;
-    try {
-      plan = makePlan(dt, name, shape, n, fortran, this.opts);
-    } catch (e) {
-      if (e instanceof RangeError) {
-        this.fail('tooLarge', `cannot allocate ${name} array of shape (${shape.join(', ')}): ${e.message}`, 'skip this key (options.keys / options.skip) or split the array into smaller ones', e);
-      }
-      throw e;
-    }
-    arr.data = plan.out;
-    const direct = plan.mode === 'copy' && plan.fortran === undefined;
-    if (bytes !== undefined) {
-      if (direct) {
-        new Uint8Array(plan.out.buffer, plan.out.byteOffset, expected).set(bytes);
-        if (plan.swap) swapInPlace(plan.out.buffer, plan.out.byteOffset, expected, plan.itemsize);
-      } else {
-        const sink = new NumericSink(this.ensureStage(), plan);
-        if (!sink.feed(bytes) || !sink.complete()) this.fail('payloadLength', 'array payload does not match its shape');
-      }
-      return arr;
-    }
-    const lz = lazy!;
-    if (lz.kind === 'utf8latin1') {
-      yield* this.streamUtf8Latin1(lz, new NumericSink(this.ensureStage(), plan));
-    } else if (direct) {
-      const piece = 1 << 30;
-      for (let off = 0; off < expected; off += piece) {
-        const m = Math.min(piece, expected - off);
-        yield* this.readRange(lz.pos + off, new Uint8Array(plan.out.buffer, plan.out.byteOffset + off, m));
-      }
-      if (plan.swap) swapInPlace(plan.out.buffer, plan.out.byteOffset, expected, plan.itemsize);
-    } else {
-      const sink = new NumericSink(this.ensureStage(), plan);
-      let pos = lz.pos;
-      const end = lz.pos + lz.length;
-      while (pos < end) {
-        const sp = sink.space();
-        const m = Math.min(sp.length, end - pos);
-        yield* this.readRange(pos, sp.subarray(0, m));
-        pos += m;
-        sink.commit(m);
-      }
-      if (!sink.complete()) this.fail('payloadLength', 'array payload does not match its shape');
-    }
-    return arr;
-  }
+  // ---------------------------------------------------------------------------------------------- lazy payloads
 
   /** Decodes a UTF-8 payload whose code points are bytes (protocol 2 `_codecs.encode(s, 'latin1')`) into a sink. */
-  private *streamUtf8Latin1(lz: LazyPayload, sink: NumericSink): Generator<ReadRequest, void, number> {
+  *streamUtf8Latin1(lz: LazyPayload, sink: NumericSink): Reader<void> {
     if (this.scratch === undefined) this.scratch = new Uint8Array(STAGE_BYTES);
     const scratch = this.scratch;
     let pos = lz.pos;
@@ -1114,7 +1097,7 @@ export class PickleVM {
     if (!sink.complete()) this.fail('payloadLength', 'latin-1 array payload does not match its shape', 'the file is corrupt');
   }
 
-  private *materialiseBytes(l: LazyPayload, expected?: number): Generator<ReadRequest, Uint8Array, number> {
+  *materialiseBytes(l: LazyPayload, expected?: number): Reader<Uint8Array> {
     if (l.kind === 'utf8latin1') {
       if (expected === undefined) {
         // decoded length unknown: decode the text, then map code points to bytes
@@ -1124,7 +1107,7 @@ export class PickleVM {
         return b;
       }
       const plan = makePlan(new DType('u', 1, '|', 'u1'), 'uint8', [expected], expected, false, this.opts);
-      yield* this.streamUtf8Latin1(l, new NumericSink(this.ensureStage(), plan));
+      yield* this.streamUtf8Latin1(l, new NumericSink(this.stage(), plan));
       return plan.out as Uint8Array;
     }
     const out = this.allocBytes(l.length);
@@ -1143,73 +1126,35 @@ export class PickleVM {
     }
   }
 
-  private *materialise(l: LazyPayload): Generator<ReadRequest, PyValue, number> {
+  /** The value of a lazy payload, read once: every later reference shares it, as Python shares a memoized object. */
+  *materialise(l: LazyPayload): Reader<PyValue> {
+    if (l.value !== undefined) return l.value;
+    let v: PyValue;
     if (l.kind === 'utf8') {
       const b = this.allocBytes(l.length);
       yield* this.readRange(l.pos, b);
-      return this.decodeText(b);
+      v = this.decodeText(b);
+    } else {
+      this.charge(l.length + OBJ_COST);
+      const b = yield* this.materialiseBytes(l);
+      v = l.kind === 'str8' ? latin1String(b) : b;
     }
-    const b = yield* this.materialiseBytes(l);
-    return l.kind === 'str8' ? latin1String(b) : b;
-  }
-
-  private *scalar(dt: DType, data: unknown, bad: (m: string) => never): Generator<ReadRequest, unknown, number> {
-    const name = dtypeName(dt);
-    if (name === 'object') return data;
-    if (name === undefined || dt.structured) this.fail('dtype', `unsupported numpy scalar dtype ${dt.descr}`);
-    let b: Uint8Array | undefined;
-    if (data instanceof Uint8Array) b = data;
-    else if (typeof data === 'string') b = stringToLatin1(data);
-    else if (data instanceof LazyPayload) {
-      data.consumed = true;
-      b = yield* this.materialiseBytes(data, data.kind === 'utf8latin1' ? dt.itemsize : undefined);
-    }
-    if (b === undefined) return bad(`scalar data must be bytes, got ${typeName(data)}`);
-    if (b.length !== dt.itemsize) {
-      this.fail('payloadLength', `numpy scalar of dtype ${dt.descr} needs ${dt.itemsize} bytes, got ${b.length}`, 'the file is corrupt');
-    }
-    const le = dt.byteorder !== '>';
-    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    switch (name) {
-      case 'float16': return halfToNumber(v.getUint16(0, le));
-      case 'float32': return v.getFloat32(0, le);
-      case 'float64': return v.getFloat64(0, le);
-      case 'int8': return v.getInt8(0);
-      case 'int16': return v.getInt16(0, le);
-      case 'int32': return v.getInt32(0, le);
-      case 'uint8': return v.getUint8(0);
-      case 'uint16': return v.getUint16(0, le);
-      case 'uint32': return v.getUint32(0, le);
-      case 'int64': {
-        const x = v.getBigInt64(0, le);
-        return this.opts.intAs === 'native' ? x : Number(x);
-      }
-      case 'uint64': {
-        const x = v.getBigUint64(0, le);
-        return this.opts.intAs === 'native' ? x : Number(x);
-      }
-      case 'bool': return v.getUint8(0) !== 0;
-      case 'str': {
-        const s = decodeUnicodeArray(b, dt.itemsize, !le, 1);
-        if (s === undefined) this.fail('text', 'numpy str scalar holds an invalid code point');
-        return s[0]!;
-      }
-    }
-    return bad('unsupported scalar');
+    l.value = v;
+    return v;
   }
 
   // ---------------------------------------------------------------------------------------------- finish
 
-  private *finish(result: unknown): Generator<ReadRequest, unknown, number> {
-    for (const a of this.needBuild) {
-      if (a.pending && a.replacement === undefined && a.size > 0) {
-        this.fail('uninitialised', `numpy.ndarray(shape=(${a.shape.join(', ')})) was created without data (no BUILD state follows)`, 'the writer stored an uninitialised array; re-save the data with numpy');
-      }
-    }
+  private *finish(root: unknown): Reader<void> {
+    checkArraysBuilt(this, this.needBuild);
+    this.result = (yield* this.resolveLazies(root)) as PyValue;
+  }
+
+  /** Replaces the lazy payloads that ended up in containers by their values (iterative: no recursion limit). */
+  private *resolveLazies(result: unknown): Reader<unknown> {
     const needWalk = this.lazyReused || this.lazies.some((l) => !l.consumed);
     if (!needWalk) return result;
     if (result instanceof LazyPayload) return yield* this.materialise(result);
-    // Replace the lazy payloads that ended up in containers by real values (iterative: no recursion limit).
     const seen = new Set<object>();
     const todo: unknown[] = [result];
     while (todo.length > 0) {
@@ -1217,6 +1162,7 @@ export class PickleVM {
       if (typeof c !== 'object' || c === null || seen.has(c)) continue;
       seen.add(c);
       if (Array.isArray(c)) {
+        if (Object.isFrozen(c)) continue;
         for (let i = 0; i < c.length; i++) {
           const x = c[i];
           if (x instanceof LazyPayload) c[i] = yield* this.materialise(x);
@@ -1255,7 +1201,7 @@ function isEncode(v: unknown): boolean {
 function keyOf(k: unknown): string | number {
   if (typeof k === 'string' || typeof k === 'number') return k;
   if (typeof k === 'bigint' || typeof k === 'boolean' || k === null) return String(k);
-  return `<${typeName(k)}>`;
+  return `<${pyTypeName(k)}>`;
 }
 
 function skippedMarker(v: unknown, path: KeyPath): Skipped {
@@ -1285,20 +1231,5 @@ export function decodeLong(b: Uint8Array): number | bigint {
   return v;
 }
 
-function latin1String(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
-  return s;
-}
-
-function stringToLatin1(s: string): Uint8Array | undefined {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 255) return undefined;
-    out[i] = c;
-  }
-  return out;
-}
-
+export { OPNAME_BY_BYTE };
 export type { NDDtypeName };

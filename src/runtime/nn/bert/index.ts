@@ -2,3 +2,4 @@
 // Phases 6 (lower) and 7 (execute).
 export * from './config.js';
 export * from './model.js';
+export * from './layer.js';

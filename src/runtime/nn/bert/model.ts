@@ -2,10 +2,12 @@
 // layers (masked multi-head self-attention, erf GELU), pooler. Phase 6 (lower) creates it; phase 7 runs apply().
 import * as tf from '@tensorflow/tfjs';
 import { MmsaError } from '../../../errors.js';
+import { nativeBertKernels } from '../../backend/bert-kernels.js';
 import { normalInit, onesInit, zerosInit, type Initializer } from '../init.js';
 import { dropout, linear } from '../layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from '../params.js';
 import { bertParamShapes, type BertModelConfig } from './config.js';
+import { bertLayer, layerNormFwd, type ActivationMode, type BertLayerShape, type BertLayerWeights } from './layer.js';
 
 /** Weights keyed by local name (`encoder.layer.0.attention.self.query.weight`), PyTorch layout, float32. */
 export type BertWeights = ReadonlyMap<string, { shape: readonly number[]; values: Float32Array }>;
@@ -15,6 +17,19 @@ export interface CreateBertOptions {
   weights?: BertWeights;
   /** Register the parameters as trainable (default true). false = frozen BERT (no gradients ever). */
   trainable?: boolean;
+  /** What each encoder layer keeps for the backward pass (default: the process default, 'keep'). */
+  activations?: ActivationMode;
+}
+
+let defaultActivationMode: ActivationMode = 'keep';
+
+/** The activation mode of models that were not given one (the run sets it from its memory plan before lowering). */
+export function setDefaultBertActivations(mode: ActivationMode): void {
+  defaultActivationMode = mode;
+}
+
+export function defaultBertActivations(): ActivationMode {
+  return defaultActivationMode;
 }
 
 export interface BertOutput {
@@ -36,6 +51,8 @@ export interface Bert {
   apply(ids: tf.Tensor, mask: tf.Tensor, types: tf.Tensor, ctx: ForwardCtx): BertOutput;
   /** BertPooler: tanh(dense([CLS])); computed only on request (the reference ignores it). */
   pool(cls: tf.Tensor2D): tf.Tensor2D;
+  /** What the encoder layers keep for the backward pass; settable between steps (both modes give the same bits). */
+  activations: ActivationMode;
 }
 
 function inputError(what: string, shape: readonly number[], expect: string): MmsaError {
@@ -58,26 +75,11 @@ function checkIds(ids: tf.Tensor, n: number, what: string, key: string): void {
   }
 }
 
-/** Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.functional.gelu (BERT's "gelu"). */
-export function geluErf(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-}
-
-/** The tanh approximation ("gelu_new"). */
-export function geluTanh(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
-}
-
-function layerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w), b);
-}
-
 /**
  * Row lookup (nn.Embedding) whose gradient is a dense scatter-add done in plain JS. tf.gather's own gradient is
  * UnsortedSegmentSum, which wasm lacks and whose cpu kernel loops over every segment (vocab row) with whole-tensor
- * ops: minutes for a 30522-row table; wasm's ScatterNd is about as slow. This takes milliseconds.
+ * ops: minutes for a 30522-row table; wasm's ScatterNd is about as slow. This takes milliseconds (the same sums in the
+ * same order natively or in JS).
  */
 export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
   const f = tf.customGrad((...args: unknown[]) => {
@@ -89,6 +91,9 @@ export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
       value: tf.gather(t, i),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [V, H] = t.shape as [number, number];
+        // Natively the table's gradient is built where it lives, in the heap (no 94 MB JS array per step).
+        const native = nativeBertKernels();
+        if (native && saved[0]!.dtype === 'int32') return [native.embeddingGrad(dy as tf.Tensor, saved[0]!, V), tf.zerosLike(saved[0]!)];
         const idx = saved[0]!.dataSync();
         const g = (dy as tf.Tensor).dataSync() as Float32Array;
         const out = new Float32Array(V * H);
@@ -139,8 +144,20 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
   }
   const v = (local: string): tf.Variable => vars.get(local)!;
   const eps = c.layer_norm_eps;
-  const act = c.hidden_act === 'gelu' ? geluErf : c.hidden_act === 'gelu_new' ? geluTanh : tf.relu;
-  const scale = 1 / Math.sqrt(dh);
+  const layerWeights: BertLayerWeights[] = [];
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const l = (name: string) => v(`encoder.layer.${i}.${name}`);
+    layerWeights.push({
+      qW: l('attention.self.query.weight'), qB: l('attention.self.query.bias'),
+      kW: l('attention.self.key.weight'), kB: l('attention.self.key.bias'),
+      vW: l('attention.self.value.weight'), vB: l('attention.self.value.bias'),
+      oW: l('attention.output.dense.weight'), oB: l('attention.output.dense.bias'),
+      ln1W: l('attention.output.LayerNorm.weight'), ln1B: l('attention.output.LayerNorm.bias'),
+      iW: l('intermediate.dense.weight'), iB: l('intermediate.dense.bias'),
+      o2W: l('output.dense.weight'), o2B: l('output.dense.bias'),
+      ln2W: l('output.LayerNorm.weight'), ln2B: l('output.LayerNorm.bias'),
+    });
+  }
 
   const apply = (idsIn: tf.Tensor, maskIn: tf.Tensor, typesIn: tf.Tensor, ctx: ForwardCtx): BertOutput => {
     if (idsIn.rank !== 2) throw inputError('input ids', idsIn.shape, '[batch, length]');
@@ -160,33 +177,17 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
     const toks = embeddingLookup(v('embeddings.token_type_embeddings.weight'), tf.reshape(types, [B * L]));
     const pos = tf.slice(v('embeddings.position_embeddings.weight'), [0, 0], [L, H]);
     let x: tf.Tensor = tf.add(tf.reshape(tf.add(words, toks), [B, L, H]), pos);
-    x = layerNorm(x, v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), eps);
+    x = layerNormFwd(x, v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), eps).y;
     x = dropout(x, c.hidden_dropout_prob, ctx);
     x = tf.reshape(x, [B * L, H]);
 
     // Additive key mask, broadcast over heads and query positions: [B, 1, 1, L].
     const addMask = tf.reshape(tf.mul(tf.sub(1, mask), -10000), [B, 1, 1, L]);
 
-    for (let i = 0; i < c.num_hidden_layers; i++) {
-      const l = `encoder.layer.${i}`;
-      const lin = (name: string, t: tf.Tensor) => linear(t, v(`${l}.${name}.weight`), v(`${l}.${name}.bias`));
-      // [B*L, H] -> [B*nh, L, dh] (and K directly as [B*nh, dh, L]): 3-D batched matMuls with equal batch dims,
-      // whose gradients tfjs handles (broadcasting batch matMul gradients are broken, tfjs#8721).
-      const q = tf.reshape(tf.transpose(tf.reshape(lin('attention.self.query', x), [B, L, nh, dh]), [0, 2, 1, 3]), [B * nh, L, dh]);
-      const kT = tf.reshape(tf.transpose(tf.reshape(lin('attention.self.key', x), [B, L, nh, dh]), [0, 2, 3, 1]), [B * nh, dh, L]);
-      const val = tf.reshape(tf.transpose(tf.reshape(lin('attention.self.value', x), [B, L, nh, dh]), [0, 2, 1, 3]), [B * nh, L, dh]);
-      let scores: tf.Tensor = tf.reshape(tf.mul(tf.matMul(q, kT), scale), [B, nh, L, L]);
-      scores = tf.add(scores, addMask);
-      let probs = tf.softmax(scores, -1);
-      probs = dropout(probs, c.attention_probs_dropout_prob, ctx);
-      const context = tf.matMul(tf.reshape(probs, [B * nh, L, L]) as tf.Tensor3D, val as tf.Tensor3D);
-      const merged = tf.reshape(tf.transpose(tf.reshape(context, [B, nh, L, dh]), [0, 2, 1, 3]), [B * L, H]);
-      let attn = dropout(lin('attention.output.dense', merged), c.hidden_dropout_prob, ctx);
-      attn = layerNorm(tf.add(attn, x), v(`${l}.attention.output.LayerNorm.weight`), v(`${l}.attention.output.LayerNorm.bias`), eps);
-      const inter = act(lin('intermediate.dense', attn));
-      const out = dropout(lin('output.dense', inter), c.hidden_dropout_prob, ctx);
-      x = layerNorm(tf.add(out, attn), v(`${l}.output.LayerNorm.weight`), v(`${l}.output.LayerNorm.bias`), eps);
-    }
+    const shape: BertLayerShape = {
+      B, L, heads: nh, eps, act: c.hidden_act, attentionDropout: c.attention_probs_dropout_prob, hiddenDropout: c.hidden_dropout_prob,
+    };
+    for (let i = 0; i < c.num_hidden_layers; i++) x = bertLayer(x as tf.Tensor2D, addMask, layerWeights[i]!, shape, ctx, model.activations);
     const sequence = tf.reshape(x, [B, L, H]) as tf.Tensor3D;
     const cls = tf.reshape(tf.slice(sequence, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
     return { sequence, cls };
@@ -194,7 +195,8 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
 
   const pool = (cls: tf.Tensor2D): tf.Tensor2D => tf.tanh(linear(cls, v('pooler.dense.weight'), v('pooler.dense.bias'))) as tf.Tensor2D;
 
-  return { path, config: c, keys, apply, pool };
+  const model: Bert = { path, config: c, keys, apply, pool, activations: opts.activations ?? defaultActivationMode };
+  return model;
 }
 
 /**

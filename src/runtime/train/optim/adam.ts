@@ -1,7 +1,7 @@
 // torch.optim.Adam / AdamW over parameter groups (L2 weight decay added to the gradient for Adam, decoupled for AdamW),
-// plus gradient clipping helpers matching clip_grad_norm_ / clip_grad_value_. Phase 7 (execute).
+// with the moments held outside the wasm heap, plus clip_grad_norm_ / clip_grad_value_. Phase 7 (execute).
 import * as tf from '@tensorflow/tfjs';
-import { nativeAdamStep } from '../../backend.js';
+import { nativeAdamHostStep, type AdamScalars } from '../../backend.js';
 import type { ParamEntry } from '../../nn/params.js';
 
 export type AdamMode = 'adam' | 'adamw';
@@ -30,10 +30,14 @@ export interface AdamGroup {
   trainable: boolean;
 }
 
+/**
+ * A parameter's moments, in JS memory rather than tfjs tensors: for BERT-base they are 880 MB that need not sit in the
+ * 4 GiB wasm heap next to the weights and a step's activations.
+ */
 export interface AdamParamState {
   step: number;
-  expAvg: tf.Variable;
-  expAvgSq: tf.Variable;
+  expAvg: Float32Array;
+  expAvgSq: Float32Array;
 }
 
 export interface AdamOptions {
@@ -100,45 +104,17 @@ export class Adam {
         if (!grad) continue;
         let st = this.state.get(p.name);
         if (!st) {
-          st = {
-            step: 0,
-            expAvg: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
-            expAvgSq: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
-          };
+          st = { step: 0, expAvg: new Float32Array(p.size), expAvgSq: new Float32Array(p.size) };
           this.state.set(p.name, st);
         }
         st.step += 1;
-        const s = st;
-        const bc1 = 1 - Math.pow(b1, s.step);
-        const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, s.step));
-        const stepSize = g.lr / bc1;
-        const fused = nativeAdamStep(p, grad, s.expAvg, s.expAvgSq, {
-          lr: g.lr, b1, b2, eps: g.eps, weightDecay: g.weightDecay, stepSize, bc2Sqrt, decoupled: this.mode === 'adamw',
-        });
-        if (fused) {
-          // Same operations in the same order, one pass (native/src/optim.c) instead of about ten tensor ops.
-          s.expAvg.assign(fused[1]);
-          s.expAvgSq.assign(fused[2]);
-          p.assign(fused[0]);
-          tf.dispose(fused);
-          continue;
-        }
-        tf.tidy(() => {
-          let gr: tf.Tensor = grad;
-          let base: tf.Tensor = p;
-          if (g.weightDecay !== 0) {
-            if (this.mode === 'adam') gr = tf.add(gr, tf.mul(p, g.weightDecay));
-            else base = tf.mul(p, 1 - g.lr * g.weightDecay);
-          }
-          // m.lerp_(g, 1-b1) and v = b2 v + (1-b2) g^2, as torch's single-tensor path
-          const m = tf.add(s.expAvg, tf.mul(tf.sub(gr, s.expAvg), 1 - b1));
-          const v = tf.add(tf.mul(s.expAvgSq, b2), tf.mul(tf.square(gr), 1 - b2));
-          const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), g.eps);
-          const next = tf.sub(base, tf.mul(tf.div(m, denom), stepSize));
-          s.expAvg.assign(m);
-          s.expAvgSq.assign(v);
-          p.assign(next);
-        });
+        const h: AdamScalars = {
+          lr: g.lr, b1, b2, eps: g.eps, weightDecay: g.weightDecay, stepSize: g.lr / (1 - Math.pow(b1, st.step)),
+          bc2Sqrt: Math.sqrt(1 - Math.pow(b2, st.step)), decoupled: this.mode === 'adamw',
+        };
+        const next = nativeAdamHostStep(p, grad, st.expAvg, st.expAvgSq, h) ?? adamStepJs(p, grad, st.expAvg, st.expAvgSq, h);
+        p.assign(next);
+        next.dispose();
       }
     }
   }
@@ -158,7 +134,7 @@ export class Adam {
       for (const p of g.params) {
         const st = this.state.get(p.name);
         if (!st) continue;
-        params[keyOf(p)] = { step: st.step, shape: [...p.shape], expAvg: st.expAvg.dataSync() as Float32Array, expAvgSq: st.expAvgSq.dataSync() as Float32Array };
+        params[keyOf(p)] = { step: st.step, shape: [...p.shape], expAvg: st.expAvg.slice(), expAvgSq: st.expAvgSq.slice() };
       }
     }
     return { mode: this.mode, groups: this.groups.map((g) => ({ name: g.name, lr: g.lr, weightDecay: g.weightDecay, betas: g.betas, eps: g.eps })), params };
@@ -181,27 +157,53 @@ export class Adam {
         if (ps.shape.length !== p.shape.length || ps.shape.some((d, i) => d !== p.shape[i])) {
           throw new Error(`optimizer state for '${keyOf(p)}' has shape [${ps.shape.join(', ')}], parameter [${p.shape.join(', ')}]`);
         }
-        const old = this.state.get(p.name);
-        if (old) {
-          old.expAvg.dispose();
-          old.expAvgSq.dispose();
-        }
-        this.state.set(p.name, {
-          step: ps.step,
-          expAvg: tf.tidy(() => tf.variable(tf.tensor(ps.expAvg, p.shape), false)),
-          expAvgSq: tf.tidy(() => tf.variable(tf.tensor(ps.expAvgSq, p.shape), false)),
-        });
+        this.state.set(p.name, { step: ps.step, expAvg: Float32Array.from(ps.expAvg), expAvgSq: Float32Array.from(ps.expAvgSq) });
       }
     }
   }
 
+  /** Bytes of optimizer state held outside the tensor backend (both moments of every updated parameter). */
+  stateBytes(): number {
+    let n = 0;
+    for (const st of this.state.values()) n += st.expAvg.byteLength + st.expAvgSq.byteLength;
+    return n;
+  }
+
   dispose(): void {
-    for (const st of this.state.values()) {
-      st.expAvg.dispose();
-      st.expAvgSq.dispose();
-    }
     this.state.clear();
   }
+}
+
+/**
+ * The native kernel's maths in JS, for backends without it: every operation rounded to float32 (Math.fround) in the
+ * kernel's order. A float32 sum, product, quotient or square root computed in float64 and rounded once is the float32
+ * result (53 >= 2 * 24 + 2 bits), so this gives the kernel's bits and the tensor ops' bits.
+ */
+function adamStepJs(p: tf.Tensor, grad: tf.Tensor, m: Float32Array, v: Float32Array, h: AdamScalars): tf.Tensor {
+  const f = Math.fround;
+  const pv = p.dataSync() as Float32Array;
+  const gv = grad.dataSync() as Float32Array;
+  const c1 = f(1 - h.b1);
+  const b2 = f(h.b2);
+  const c2 = f(1 - h.b2);
+  const wd = f(h.weightDecay);
+  const shrink = f(1 - h.lr * h.weightDecay);
+  const eps = f(h.eps);
+  const step = f(h.stepSize);
+  const bc2 = f(h.bc2Sqrt);
+  const out = new Float32Array(pv.length);
+  const l2 = h.weightDecay !== 0 && !h.decoupled;
+  const decay = h.weightDecay !== 0 && h.decoupled;
+  for (let i = 0; i < pv.length; i++) {
+    const gr = l2 ? f(gv[i]! + f(pv[i]! * wd)) : gv[i]!;
+    const mi = f(m[i]! + f(f(gr - m[i]!) * c1));
+    const vi = f(f(v[i]! * b2) + f(f(gr * gr) * c2));
+    m[i] = mi;
+    v[i] = vi;
+    const base = decay ? f(pv[i]! * shrink) : pv[i]!;
+    out[i] = f(base - f(f(mi / f(f(f(Math.sqrt(vi)) / bc2) + eps)) * step));
+  }
+  return tf.tensor(out, p.shape, 'float32');
 }
 
 /**

@@ -48,7 +48,7 @@ describe('metric-names', () => {
 
   it('reports two metrics of one key, noting the first', () => {
     const ds = runRule(rule, BASE + "eval: {metrics: [MAE, 'sims/MAE']}\n");
-    expect(ds).toMatchObject([{ code: 'MSA3030', message: "metrics 'MAE' and 'sims/MAE' both report the key 'MAE'", text: "'sims/MAE'" }]);
+    expect(ds).toMatchObject([{ code: 'MSA3038', message: "metrics 'MAE' and 'sims/MAE' both report the key 'MAE'", text: "'sims/MAE'" }]);
     expect(ds[0]!.related).toMatchObject([{ message: "'MAE' is listed here", text: 'MAE' }]);
   });
 });

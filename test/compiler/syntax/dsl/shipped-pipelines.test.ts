@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileFile } from '../../../../src/compiler/compile.js';
+import { compileFile, compileFileAsync } from '../../../../src/compiler/compile.js';
 import { SourceFile } from '../../../../src/compiler/source/source-file.js';
 import { parseDsl, parseDslDetailed } from '../../../../src/compiler/syntax/dsl/parse-dsl.js';
 import { formatDsl } from '../../../../src/compiler/syntax/dsl/print-dsl.js';
@@ -52,9 +52,10 @@ describe('shipped .mmsa pipelines', () => {
         for (const c of yamlComments) expect(dslComments, c).toContain(c);
       });
 
-      it('compile to the same spec as their YAML twin (extends crosses formats)', () => {
+      // compileFileAsync loads the DSL front end on demand, as the CLI does (plain compileFile needs it loaded first).
+      it('compile to the same spec as their YAML twin (extends crosses formats)', async () => {
         const fromYaml = compileFile(yamlPath, { until: 'check', env: {} });
-        const fromDsl = compileFile(dslPath, { until: 'check', env: {} });
+        const fromDsl = await compileFileAsync(dslPath, { until: 'check', env: {} });
         expect(fromDsl.diagnostics.map((x) => `${x.code} ${x.message}`)).toEqual(fromYaml.diagnostics.map((x) => `${x.code} ${x.message}`));
         expect(fromDsl.spec).toEqual(fromYaml.spec);
       });

@@ -4,18 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../../../src/runtime/backend.js';
 import { ParamStore, evalCtx } from '../../../../src/runtime/nn/params.js';
 import { createSubNet } from '../../../../src/components/encoders/subnet/nn.js';
-import { flat, linearRef, maxAbsDiff, randn, relu, reshape2, type Mat } from '../../../runtime/nn/ref.js';
+import { flat, maxAbsDiff, randn, relu, reshape2, type Mat, storeLinear } from '../../../runtime/nn/ref.js';
 
 beforeAll(async () => {
   await setupBackend('wasm');
 });
 
-const mat = (store: ParamStore, key: string): Mat => {
-  const v = store.get(key);
-  return reshape2(v.dataSync(), v.shape[0]!, v.shape[1]!);
-};
-const vec = (store: ParamStore, key: string): number[] => Array.from(store.get(key).dataSync());
-const lin = (store: ParamStore, path: string, x: Mat) => linearRef(x, mat(store, `${path}.weight`), vec(store, `${path}.bias`));
 
 describe('SubNet', () => {
   it('BatchNorm1d -> Dropout -> (Linear -> ReLU) x3 matches plain JS in eval mode', () => {
@@ -32,7 +26,7 @@ describe('SubNet', () => {
     const y = net.apply(tf.tensor2d(xs, [3, 4]), evalCtx());
     const rm = [0.5, -0.5, 1, 0], rv = [2, 0.5, 1, 3];
     let h: Mat = reshape2(xs, 3, 4).map((r) => r.map((v, c) => (v - rm[c]!) / Math.sqrt(rv[c]! + 1e-5)));
-    for (const l of ['linear_1', 'linear_2', 'linear_3']) h = relu(lin(store, `audio_subnet.${l}`, h));
+    for (const l of ['linear_1', 'linear_2', 'linear_3']) h = relu(storeLinear(store, `audio_subnet.${l}`, h));
     expect(maxAbsDiff(y.dataSync(), flat(h))).toBeLessThan(1e-5);
     store.dispose();
   });

@@ -4,18 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../../../src/runtime/backend.js';
 import { ParamStore, trainCtx } from '../../../../src/runtime/nn/params.js';
 import { createTextSubNet } from '../../../../src/components/encoders/text_lstm/nn.js';
-import { flat, linearRef, lstmRef, maxAbsDiff, randn, reshape2, reshape3, type Mat } from '../../../runtime/nn/ref.js';
+import { flat, lstmRef, maxAbsDiff, randn, reshape3, storeLinear, storeMat, storeVec } from '../../../runtime/nn/ref.js';
 
 beforeAll(async () => {
   await setupBackend('wasm');
 });
 
-const mat = (store: ParamStore, key: string): Mat => {
-  const v = store.get(key);
-  return reshape2(v.dataSync(), v.shape[0]!, v.shape[1]!);
-};
-const vec = (store: ParamStore, key: string): number[] => Array.from(store.get(key).dataSync());
-const lin = (store: ParamStore, path: string, x: Mat) => linearRef(x, mat(store, `${path}.weight`), vec(store, `${path}.bias`));
 
 describe('TextSubNet', () => {
   it('TextSubNet runs the LSTM over the whole padded sequence and ignores its dropout (forced 0)', () => {
@@ -24,9 +18,9 @@ describe('TextSubNet', () => {
     const B = 2, T = 5;
     const xs = randn(2, B * T * 3);
     const y = net.apply(tf.tensor3d(xs, [B, T, 3]), trainCtx(1));
-    const r = lstmRef(reshape3(xs, B, T, 3), mat(store, 'text_subnet.rnn.weight_ih_l0'), mat(store, 'text_subnet.rnn.weight_hh_l0'),
-      vec(store, 'text_subnet.rnn.bias_ih_l0'), vec(store, 'text_subnet.rnn.bias_hh_l0'), [T, T]);
-    expect(maxAbsDiff(y.dataSync(), flat(lin(store, 'text_subnet.linear_1', r.h)))).toBeLessThan(1e-5);
+    const r = lstmRef(reshape3(xs, B, T, 3), storeMat(store, 'text_subnet.rnn.weight_ih_l0'), storeMat(store, 'text_subnet.rnn.weight_hh_l0'),
+      storeVec(store, 'text_subnet.rnn.bias_ih_l0'), storeVec(store, 'text_subnet.rnn.bias_hh_l0'), [T, T]);
+    expect(maxAbsDiff(y.dataSync(), flat(storeLinear(store, 'text_subnet.linear_1', r.h)))).toBeLessThan(1e-5);
     // with the fix enabled, dropout 0.9 in training changes the output
     const store2 = new ParamStore({ seed: 2 });
     const fixed = createTextSubNet(store2, 'text_subnet', 3, 4, 2, 0.9, { forcedZeroDropout: false });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MmsaError } from '../../../../src/errors.js';
 import { UlgmState } from '../../../../src/components/tasks/ulgm/state.js';
 
-const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared');
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../fixtures');
 
 interface Trace {
   N: number;
@@ -21,7 +21,7 @@ interface Trace {
   }[];
 }
 
-const trace = JSON.parse(readFileSync(resolve(SHARED, 'fixtures/golden/ulgm-trace.json'), 'utf8')) as Trace;
+const trace = JSON.parse(readFileSync(resolve(FIXTURES, 'golden/ulgm-trace.json'), 'utf8')) as Trace;
 const MODS = ['text', 'audio', 'vision'] as const;
 
 function freshState(): UlgmState {
@@ -111,7 +111,7 @@ describe('ULGM reproduces the reference trace (ulgm-trace.json)', () => {
   });
 });
 
-describe('ULGM label formula (spec 4.1 worked example)', () => {
+describe('ULGM label formula (update_labels of trains/multiTask/SELF_MM.py, worked by hand)', () => {
   // fusion centres (1,0)/(-1,0), text centres (0,1)/(0,-1), set through features and labels of a 2-sample memory
   function exampleState(H = 3): UlgmState {
     const s = new UlgmState({ n: 3, dims: { fusion: 2, text: 2, audio: 1, vision: 1 }, H, excludeZero: true });

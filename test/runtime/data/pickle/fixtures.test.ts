@@ -1,4 +1,4 @@
-// Checks every entry of shared/fixtures/pickles/manifest.json (CPython 3.11 + numpy 1.24, protocols 2-5) against
+// Checks every entry of test/fixtures/pickles/manifest.json (CPython 3.11 + numpy 1.24, protocols 2-5) against
 // readPickle and parsePickleBytes, with native and default number options, and small chunk sizes.
 
 import { readFileSync } from 'node:fs';

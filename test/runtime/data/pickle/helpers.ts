@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { NDArray } from '../../../../src/runtime/data/pickle/read-pickle.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** The repository root, found from this file's location (CI clones the repo next to shared/). */
+/** The repository root, found from this file's location. */
 export const repoRoot = path.resolve(here, '../../../..');
-export const fixturesDir = path.resolve(repoRoot, '../shared/fixtures/pickles');
+export const fixturesDir = path.resolve(repoRoot, 'test/fixtures/pickles');
 
 let pyOk: boolean | undefined;
 /** True when python3 with numpy is available (used to generate extra pickles). */

@@ -1,0 +1,278 @@
+// The memory plan of a run: from the IR's parameter sizes and the batch's activation sizes to bytes in the tensor
+// backend (wasm's 4 GiB heap) and in the host, the activation mode that fits, and a located error with what to change
+// when nothing fits. Free of tfjs: it runs before the backend does anything. Phase 7 (execute), before training.
+import os from 'node:os';
+import type { Ir, IrNode } from '../../compiler/ir/types.js';
+import { paramSize } from '../../compiler/ir/types.js';
+import { getComponent } from '../../components/catalog.js';
+import type { ActivationMode, ComponentDef, NodeMemory } from '../../components/component.js';
+import { MESSAGES } from '../../core/messages.js';
+import { renderMessage } from '../../compiler/diagnostics/diagnostic.js';
+import type { SourceHost, Span } from '../../compiler/source/source-file.js';
+import { MmsaError } from '../../errors.js';
+
+/** The wasm backend's heap limit (emscripten's getHeapMax in @tensorflow/tfjs-backend-wasm: 4 GiB less one page). */
+export const WASM_HEAP_LIMIT = 4294901760;
+/**
+ * Peak live tensor bytes over the heap they occupy: dlmalloc leaves gaps between blocks of mixed sizes (a bert-base
+ * epoch was measured at a heap 1.17x its peak live bytes), so the plan reserves a quarter more.
+ */
+export const HEAP_USABLE_SHARE = 0.8;
+
+export interface MemoryLimits {
+  /** Bytes the tensor backend may allocate (the wasm heap), or null when tensors live in host memory (cpu, tfjs-node). */
+  backendBytes: number | null;
+  /** Bytes of host memory available to this process (including what it holds already). */
+  hostBytes: number;
+  /** What the process holds before the run allocates anything (Node.js, tfjs, the compiled code; default 250 MB). */
+  baseBytes?: number;
+}
+
+/** Where the bytes of one training step go. */
+export interface MemoryEstimate {
+  /** In the tensor backend. */
+  backend: { weights: number; gradients: number; activations: number; transient: number; total: number };
+  /**
+   * In JS memory, outside the backend: Adam's moments, gradient sums, a step's dropout masks and embedding gradient,
+   * the best weights kept for model selection and the buffer that writes them as a checkpoint, the loaded dataset.
+   */
+  host: { optimizerState: number; gradientSums: number; stepScratch: number; bestWeights: number; dataset: number; total: number };
+  /** One evaluation batch (valid/test) in the backend. */
+  evalBackend: number;
+}
+
+export interface MemoryPlan {
+  /** What each BERT encoder layer keeps for its backward pass. */
+  activations: ActivationMode;
+  /** Adam's moments and (with several batches per step) the gradient sums live outside the tensor backend. */
+  optimizerState: 'host';
+  gradientSums: 'host' | 'backend';
+  estimate: MemoryEstimate;
+  limits: MemoryLimits;
+  /** What the run is planned to use at most: the backend's allocation (the wasm heap's size) and the process's peak. */
+  budget: { backendBytes: number; processBytes: number };
+  parameters: { total: number; trainable: number };
+  fits: boolean;
+}
+
+export interface PlanOptions {
+  /** 'auto' (default): 'keep' when it fits, else 'recompute'. */
+  activations?: ActivationMode | 'auto';
+  /** Override the batch size (for the suggestions). */
+  batchSize?: number;
+  /** Override the batches per optimizer step (for the suggestions). */
+  gradAccumSteps?: number;
+  /** Treat these nodes as frozen (for the suggestions). */
+  frozen?: ReadonlySet<string>;
+}
+
+/** The limits of this process on this machine for a backend. */
+export function memoryLimits(backend: string): MemoryLimits {
+  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
+  const free = os.freemem();
+  const hostBytes = constrained && constrained > 0 && constrained < free ? constrained : free;
+  const rss = process.memoryUsage().rss;
+  return { backendBytes: backend === 'wasm' ? WASM_HEAP_LIMIT : null, hostBytes: hostBytes + rss, baseBytes: rss };
+}
+
+function componentOfNode(node: IrNode): ComponentDef | undefined {
+  return node.kind === 'input' ? undefined : getComponent(node.kind, node.type);
+}
+
+function isFrozen(node: IrNode, opts: PlanOptions): boolean {
+  return opts.frozen?.has(node.id) === true || componentOfNode(node)?.frozen?.(node.config) === true;
+}
+
+/**
+ * Activation sizes of a node: the component's own (BERT's fused layer) where it declares them; other nodes get a
+ * generous bound per sample and input or output element: 16 floats where a sequence is involved (a recurrence keeps
+ * its gates and states at every step), 2 for vectors, which are counted twice (as one node's output and the next
+ * one's input): 4 floats per vector element cover the value, a dropout mask, its product and a gradient. TFN's fused
+ * vector ([B, 549153] on SIMS v2) is the large one: 16 floats each would refuse a run that needs a fifth of that.
+ */
+function nodeMemory(node: IrNode, ir: Ir, batch: number, mode: ActivationMode, frozen: boolean): NodeMemory {
+  const def = componentOfNode(node);
+  return def?.stepMemory ? def.stepMemory(node, { ir, batch, mode, frozen }) : genericNodeMemory(node, ir, batch);
+}
+
+function elements(shape: readonly (number | string)[]): number {
+  return shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+}
+
+function genericNodeMemory(node: IrNode, ir: Ir, batch: number): NodeMemory {
+  const ins = node.inputs.map((id) => ir.nodes.find((n) => n.id === id.split(':')[0])?.output.shape ?? []);
+  const shapes = [...ins, node.output.shape];
+  const per = shapes.reduce((a, s) => a + elements(s.slice(1)), 0);
+  const floats = shapes.some((s) => s.length > 2) ? 16 : 2;
+  const bytes = 4 * floats * batch * per;
+  return { saved: bytes, transient: bytes, host: 0, eval: bytes };
+}
+
+/** Bytes of the loaded dataset (every split, float32/int32 features). */
+function datasetBytes(ir: Ir): number {
+  const n = ir.dataset.splits.train + ir.dataset.splits.valid + ir.dataset.splits.test;
+  let per = 0;
+  for (const f of Object.values(ir.dataset.features)) if (f.dtype !== 'str') per += elements(f.shape);
+  return 4 * n * per;
+}
+
+/** Sizes of one training step and one evaluation batch of `ir` with activation mode `mode`. */
+export function estimateMemory(ir: Ir, mode: ActivationMode, opts: PlanOptions = {}): MemoryEstimate & { parameters: { total: number; trainable: number } } {
+  const s = ir.schedule;
+  const batch = opts.batchSize ?? Math.max(1, Math.floor(s.batchSize));
+  const evalBatch = opts.batchSize ?? Math.max(1, Math.floor(s.evalBatchSize));
+  let total = 0;
+  let trainable = 0;
+  let saved = 0;
+  let transient = 0;
+  let host = 0;
+  let evalBytes = 0;
+  for (const node of ir.nodes) {
+    const frozen = isFrozen(node, opts);
+    for (const p of node.params) {
+      const n = paramSize(p);
+      total += n;
+      if (p.trainable && !p.buffer && !frozen) trainable += n;
+    }
+    const step = nodeMemory(node, ir, batch, mode, frozen);
+    const ev = nodeMemory(node, ir, evalBatch, mode, frozen).eval;
+    saved += step.saved;
+    transient = Math.max(transient, step.transient);
+    host += step.host;
+    evalBytes = Math.max(evalBytes, ev);
+  }
+  const weights = 4 * total;
+  const gradients = 4 * trainable;
+  const sums = (opts.gradAccumSteps ?? s.gradAccumSteps) > 1 ? 4 * trainable : 0;
+  const dataset = datasetBytes(ir);
+  return {
+    backend: { weights, gradients, activations: saved, transient, total: weights + gradients + saved + transient },
+    host: {
+      optimizerState: 8 * trainable,
+      gradientSums: sums,
+      stepScratch: host,
+      bestWeights: 2 * weights,
+      dataset,
+      total: 8 * trainable + sums + host + 2 * weights + dataset,
+    },
+    evalBackend: weights + evalBytes,
+    parameters: { total, trainable },
+  };
+}
+
+/** The allocation a plan needs (the heap with its allowance for gaps; the whole process) and whether the limits hold it. */
+function budgetOf(e: MemoryEstimate, limits: MemoryLimits): { fits: boolean; budget: MemoryPlan['budget'] } {
+  const backendBytes = Math.max(e.backend.total, e.evalBackend) / HEAP_USABLE_SHARE;
+  // The heap's pages are the process's memory too, next to the host-side state. A step's JS scratch (dropout masks,
+  // the embedding gradient) is garbage a step later: count two steps' worth until the collector runs.
+  const processBytes = backendBytes + e.host.total + e.host.stepScratch + (limits.baseBytes ?? NODE_BASELINE);
+  const fits = (limits.backendBytes === null || backendBytes <= limits.backendBytes) && processBytes <= limits.hostBytes;
+  return { fits, budget: { backendBytes, processBytes } };
+}
+
+/** Node.js, tfjs and the compiled code before any tensor, when the limits do not say: about 250 MB. */
+const NODE_BASELINE = 250e6;
+
+/** The plan for `ir`: 'keep' activations when they fit, else 'recompute'; `fits` false when neither does. */
+export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {}): MemoryPlan {
+  const modes: ActivationMode[] = opts.activations && opts.activations !== 'auto' ? [opts.activations] : ['keep', 'recompute'];
+  let plan: MemoryPlan | undefined;
+  for (const activations of modes) {
+    const { parameters, ...estimate } = estimateMemory(ir, activations, opts);
+    const { fits, budget } = budgetOf(estimate, limits);
+    plan = {
+      activations,
+      optimizerState: 'host',
+      gradientSums: (opts.gradAccumSteps ?? ir.schedule.gradAccumSteps) > 1 ? 'host' : 'backend',
+      estimate,
+      limits,
+      budget,
+      parameters,
+      fits,
+    };
+    if (fits) return plan;
+  }
+  return plan!;
+}
+
+const MB = (b: number) => `${Math.round(b / 1e6)} MB`;
+
+/** The largest batch size below the configured one whose plan fits, or undefined. */
+function fittingBatch(ir: Ir, limits: MemoryLimits): { batch: number; steps: number } | undefined {
+  const s = ir.schedule;
+  for (let b = Math.floor(s.batchSize / 2); b >= 1; b = Math.floor(b / 2)) {
+    const steps = Math.max(1, Math.round((s.gradAccumSteps * s.batchSize) / b));
+    if (planMemory(ir, limits, { batchSize: b, gradAccumSteps: steps }).fits) return { batch: b, steps };
+  }
+  return undefined;
+}
+
+/** What to change, most specific first: a smaller batch with more accumulation, a frozen encoder, a smaller model. */
+function suggestions(ir: Ir, plan: MemoryPlan): string[] {
+  const out: string[] = [];
+  const s = ir.schedule;
+  const f = fittingBatch(ir, plan.limits);
+  if (f) {
+    const now = s.gradAccumSteps * s.batchSize;
+    const per = f.steps * f.batch === now ? `the same ${now} samples per optimizer step` : `${f.steps * f.batch} samples per optimizer step, now ${now}`;
+    out.push(`set train.batch_size: ${f.batch} with train.grad_accum_steps: ${f.steps} (${per})`);
+  }
+  const big = largestNode(ir);
+  const freeze = big ? componentOfNode(big) : undefined;
+  if (big && freeze?.freezeWith && freeze.frozen?.(big.config) !== true) {
+    const frozen = planMemory(ir, plan.limits, { frozen: new Set([big.id]) });
+    if (frozen.fits) out.push(`freeze the ${big.kind}: ${big.id}.${freeze.freezeWith} (about ${MB(frozen.estimate.backend.total)} instead of ${MB(plan.estimate.backend.total)})`);
+  }
+  out.push(big ? `use a smaller model for ${big.id} (fewer layers or a smaller hidden size)` : 'use a smaller model');
+  if (plan.limits.backendBytes !== null) out.push('or a backend whose tensors live in host memory (--backend cpu, much slower)');
+  return out;
+}
+
+function largestNode(ir: Ir): IrNode | undefined {
+  let best: IrNode | undefined;
+  let size = -1;
+  for (const n of ir.nodes) {
+    const p = n.params.reduce((a, q) => a + paramSize(q), 0);
+    if (p > size) {
+      size = p;
+      best = n;
+    }
+  }
+  return best;
+}
+
+function locate(span: Span | undefined, host: SourceHost | undefined): string {
+  if (!span) return '';
+  const file = host?.get(span.file);
+  if (!file) return `${span.file}: `;
+  const { line, column } = file.positionAt(span.start);
+  return `${span.file}:${line}:${column}: `;
+}
+
+/**
+ * Throws MSA6901 (the tensor backend's heap) or MSA6902 (the machine's memory) when the plan does not fit, naming the
+ * largest node and what to change. Called before the data is loaded and before any weight is allocated.
+ */
+export function checkMemoryPlan(ir: Ir, plan: MemoryPlan, host?: SourceHost): void {
+  if (plan.fits) return;
+  const big = largestNode(ir);
+  const e = plan.estimate;
+  const heapBound = plan.limits.backendBytes !== null && plan.budget.backendBytes > plan.limits.backendBytes;
+  const code = heapBound ? 'MSA6901' : 'MSA6902';
+  const args = {
+    node: big?.id ?? ir.pipeline,
+    params: `${(plan.parameters.trainable / 1e6).toFixed(1)}M`,
+    batch: ir.schedule.batchSize,
+    need: MB(heapBound ? plan.budget.backendBytes : plan.budget.processBytes),
+    weights: MB(e.backend.weights),
+    gradients: MB(e.backend.gradients),
+    activations: MB(e.backend.activations + e.backend.transient),
+    host: MB(e.host.total),
+    limit: MB(heapBound ? plan.limits.backendBytes! : plan.limits.hostBytes),
+  };
+  const entry = MESSAGES[code];
+  throw new MmsaError(code, locate(big?.span, host) + renderMessage(entry.message, args), {
+    hint: `${renderMessage(entry.hint ?? '', args)}: ${suggestions(ir, plan).join('; ')}`,
+    details: { node: args.node, estimate: e, budget: plan.budget, limits: plan.limits, activations: plan.activations },
+  });
+}

@@ -1,0 +1,117 @@
+// What `mmsa check` loads at start (the cold-start budget, measured by `npm run bench -- check`): YAML specs pull in
+// neither the .mmsa parser (chevrotain) nor ajv's schema compiler, and the precompiled validators agree with ajv.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DiagnosticBag } from '../../src/compiler/diagnostics/diagnostic.js';
+import { SourceHost } from '../../src/compiler/source/source-file.js';
+import { datasetValidator, pipelineValidator, schemaSourceHash } from '../../src/compiler/schema/schemas.js';
+import { loadStandaloneValidators, STANDALONE_FILE } from '../../src/compiler/schema/standalone.js';
+import { loadWithExtends } from '../../src/compiler/spec/extends.js';
+import { interpolateTree } from '../../src/compiler/spec/interpolate.js';
+import { toValue } from '../../src/compiler/spec/spec-tree.js';
+import { loadDslFrontEnd, parseSpecFile } from '../../src/compiler/syntax/parse-file.js';
+import { parseYaml } from '../../src/compiler/syntax/yaml/parse-yaml.js';
+import { SourceFile } from '../../src/compiler/source/source-file.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const generated = join(repo, 'dist/compiler/schema', STANDALONE_FILE);
+const tmp = mkdtempSync(join(tmpdir(), 'mmsa-startup-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs `mmsa check` from dist/ in a fresh node and lists every module it loaded (ESM through a hook, CJS from the cache). */
+function loadedBy(args: string[]): { code: number | null; modules: string[] } {
+  const list = join(tmp, `loaded-${Math.random().toString(36).slice(2)}.txt`);
+  const hooks = join(tmp, 'hooks.mjs');
+  writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(u, c, next) { appendFileSync(${JSON.stringify(list)}, u + '\\n'); return next(u, c); }\n`);
+  const driver = join(tmp, 'driver.mjs');
+  writeFileSync(
+    driver,
+    `import { register, createRequire } from 'node:module';\nimport { appendFileSync } from 'node:fs';\n` +
+      `register(${JSON.stringify(pathToFileURL(hooks).href)});\n` +
+      `const { main } = await import(${JSON.stringify(pathToFileURL(join(repo, 'dist/cli/main.js')).href)});\n` +
+      `const io = { out() {}, err() {}, cwd: ${JSON.stringify(repo)}, env: {}, isTTY: false };\n` +
+      `const code = await main(JSON.parse(process.argv[2]), io);\n` +
+      `appendFileSync(${JSON.stringify(list)}, Object.keys(createRequire(import.meta.url).cache).join('\\n') + '\\n');\n` +
+      `process.exitCode = code;\n`,
+  );
+  const r = spawnSync(process.execPath, [driver, JSON.stringify(args)], { cwd: repo, encoding: 'utf8' });
+  return { code: r.status, modules: readFileSync(list, 'utf8').split('\n').filter(Boolean) };
+}
+
+describe('mmsa check start-up', () => {
+  it('checks YAML paper configs without loading the .mmsa parser or compiling a schema', () => {
+    const r = loadedBy(['check', 'pipelines/lmf_mosi.yaml', 'pipelines/self_mm_sims.yaml']);
+    expect(r.code).toBe(0);
+    expect(r.modules.some((m) => m.includes('/dist/compiler/compile.js')), 'the hook sees the compiler').toBe(true);
+    expect(r.modules.filter((m) => /chevrotain|lodash-es|\/syntax\/dsl\//.test(m))).toEqual([]);
+    expect(r.modules.filter((m) => /ajv\/dist\/(compile|2020|core)/.test(m))).toEqual([]);
+    expect(r.modules.some((m) => m.endsWith(STANDALONE_FILE)), 'the precompiled validators answer').toBe(true);
+  });
+
+  it('loads the .mmsa parser when a spec needs it, and ajv when a spec is invalid', () => {
+    const dsl = loadedBy(['check', 'pipelines/lmf_mosi.mmsa']);
+    expect(dsl.code).toBe(0);
+    expect(dsl.modules.some((m) => m.includes('chevrotain'))).toBe(true);
+    const bad = loadedBy(['check', 'test/fixtures/broken/key-typo-hidden.yaml']);
+    expect(bad.code).toBe(1);
+    expect(bad.modules.some((m) => m.includes('ajv/dist/2020'))).toBe(true);
+  });
+});
+
+/** The merged, interpolated value that the schema phase validates, for a spec file. */
+function schemaInput(file: string): unknown {
+  const host = new SourceHost();
+  const bag = new DiagnosticBag();
+  const loaded = loadWithExtends(file, { host, parseFile: (p) => parseSpecFile(p, host), presetsDir: join(repo, 'pipelines/presets') }, bag);
+  return loaded.tree ? toValue(interpolateTree(loaded.tree, {}, bag)) : undefined;
+}
+
+function specFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return f === 'datasets' ? [] : specFiles(p);
+    return /\.(ya?ml|mmsa)$/.test(f) ? [p] : [];
+  });
+}
+
+describe('precompiled schema validators', () => {
+  const quick = loadStandaloneValidators(generated);
+
+  it('are built from the schemas on disk (npm test generates them after tsc)', () => {
+    expect(quick).not.toBeNull();
+  });
+
+  it('give the verdict of the compiled ajv validators on every shipped spec and every broken spec', async () => {
+    await loadDslFrontEnd();
+    const files = [...specFiles(join(repo, 'pipelines')), ...specFiles(join(repo, 'test/fixtures/broken'))];
+    expect(files.length).toBeGreaterThan(80);
+    let rejected = 0;
+    for (const f of files) {
+      const v = schemaInput(f);
+      if (v === undefined) continue;
+      const full = pipelineValidator()(v);
+      if (!full) rejected++;
+      expect(quick!.pipeline!(v), f).toBe(full);
+    }
+    expect(rejected, 'the broken specs include schema errors').toBeGreaterThan(10);
+    for (const f of readdirSync(join(repo, 'pipelines/datasets'))) {
+      const v = toValue(parseYaml(new SourceFile(f, readFileSync(join(repo, 'pipelines/datasets', f), 'utf8'))).tree!);
+      expect(quick!.dataset!(v), f).toBe(datasetValidator()(v));
+      expect(quick!.dataset!({ ...(v as object), task: 'ranking' }), f).toBe(false);
+    }
+  });
+
+  it('are ignored when they were generated from other schemas', () => {
+    const body = `exports.pipeline = () => true;\nexports.dataset = () => true;\n`;
+    writeFileSync(join(tmp, 'stale.cjs'), `${body}exports.sourceHash = 'other';\n`);
+    expect(loadStandaloneValidators(join(tmp, 'stale.cjs'))).toBeNull();
+    writeFileSync(join(tmp, 'fresh.cjs'), `${body}exports.sourceHash = ${JSON.stringify(schemaSourceHash())};\n`);
+    expect(loadStandaloneValidators(join(tmp, 'fresh.cjs'))).not.toBeNull();
+    expect(loadStandaloneValidators(join(tmp, 'missing.cjs'))).toBeNull();
+  });
+});

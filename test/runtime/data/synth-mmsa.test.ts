@@ -1,0 +1,153 @@
+// The project's own generator of MMSA-layout synthetic files (benchmarks and tests): layout and dtypes as MMSA's
+// feature files, labels on the dataset's grid, a planted signal a linear model recovers, deterministic per seed.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readPickle, type NDArray } from '../../../src/runtime/data/pickle/read-pickle.js';
+import { SYNTH_SMALL_SIZES, writeSynthMmsa } from '../../../src/runtime/data/synth-mmsa.js';
+import { pearson } from '../../../src/runtime/metrics/index.js';
+import { hasPythonNumpy, runPython } from './pickle/helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmsa-synth-'));
+const small = { sizes: [200, 40, 120] as [number, number, number], textDim: 12, audioDim: 5, visionDim: 6, textLen: 10, audioLen: 20, visionLen: 15 };
+
+type Split = Map<string, unknown>;
+async function read(file: string): Promise<Map<string, Split>> {
+  return (await readPickle(file)) as Map<string, Split>;
+}
+
+/** Least squares y ~ X b (normal equations, tiny ridge), fitted on one split and applied to another. */
+function fitPredict(Xtr: number[][], ytr: number[], Xte: number[][]): number[] {
+  const d = Xtr[0]!.length + 1;
+  const A = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+  const b = new Array<number>(d).fill(0);
+  Xtr.forEach((x, i) => {
+    const r = [1, ...x];
+    for (let p = 0; p < d; p++) {
+      b[p]! += r[p]! * ytr[i]!;
+      for (let q = 0; q < d; q++) A[p]![q]! += r[p]! * r[q]!;
+    }
+  });
+  for (let p = 0; p < d; p++) A[p]![p]! += 1e-6;
+  // Gaussian elimination.
+  for (let c = 0; c < d; c++) {
+    let piv = c;
+    for (let r = c + 1; r < d; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[piv]![c]!)) piv = r;
+    [A[c], A[piv]] = [A[piv]!, A[c]!];
+    [b[c], b[piv]] = [b[piv]!, b[c]!];
+    for (let r = 0; r < d; r++) {
+      if (r === c) continue;
+      const f = A[r]![c]! / A[c]![c]!;
+      for (let q = c; q < d; q++) A[r]![q]! -= f * A[c]![q]!;
+      b[r]! -= f * b[c]!;
+    }
+  }
+  const w = b.map((v, p) => v / A[p]![p]!);
+  return Xte.map((x) => [1, ...x].reduce((s, v, p) => s + v * w[p]!, 0));
+}
+
+describe('MMSA-layout synthetic files', () => {
+  it('have MMSA\'s keys, shapes and dtypes, and labels on the MOSI grid', async () => {
+    const file = join(dir, 'mosi.pkl');
+    writeSynthMmsa(file, { ...small, seed: 3 });
+    const d = await read(file);
+    expect([...d.keys()]).toEqual(['train', 'valid', 'test']);
+    const tr = d.get('train')!;
+    expect([...tr.keys()]).toEqual(['raw_text', 'audio', 'vision', 'id', 'text', 'text_bert', 'audio_lengths', 'vision_lengths', 'regression_labels', 'classification_labels', 'annotations']);
+    const arr = (k: string) => tr.get(k) as NDArray;
+    expect([arr('text').dtype, arr('text').shape]).toEqual(['float32', [200, 10, 12]]);
+    expect([arr('audio').dtype, arr('audio').shape]).toEqual(['float32', [200, 20, 5]]);
+    expect([arr('vision').dtype, arr('vision').shape]).toEqual(['float32', [200, 15, 6]]);
+    expect([arr('text_bert').dtype, arr('text_bert').shape]).toEqual(['int64', [200, 3, 10]]);
+    expect(arr('audio_lengths').dtype).toBe('int64');
+    expect((tr.get('id') as string[]).slice(0, 6)).toEqual(['synth00000$_$1', 'synth00000$_$2', 'synth00000$_$3', 'synth00000$_$4', 'synth00000$_$5', 'synth00001$_$1']);
+    const y = Array.from(arr('regression_labels').data as Float32Array);
+    for (const v of y) {
+      expect(Math.abs(v)).toBeLessThanOrEqual(3);
+      expect(Math.abs(v / 0.2 - Math.round(v / 0.2))).toBeLessThan(1e-4);
+    }
+    expect(y.some((v) => v === 0)).toBe(true);
+    expect(y.some((v) => v > 0) && y.some((v) => v < 0)).toBe(true);
+    const cls = Array.from(arr('classification_labels').data as Float32Array);
+    expect(cls).toEqual(y.map((v) => (v < 0 ? 0 : v > 0 ? 2 : 1)));
+    expect(tr.get('annotations')).toEqual(y.map((v) => (v < 0 ? 'Negative' : v > 0 ? 'Positive' : 'Neutral')));
+    // Frames past the length are zero; text_bert rows are [CLS] ... [SEP] [PAD]... with the mask.
+    const al = arr('audio_lengths').data as Float64Array;
+    const audio = arr('audio').data as Float32Array;
+    expect(audio.slice((0 * 20 + al[0]!) * 5, 20 * 5).every((v) => v === 0)).toBe(true);
+    const tb = arr('text_bert').data as Float64Array;
+    expect(tb[0]).toBe(101);
+    const tlen = Array.from(tb.slice(10, 20)).reduce((a, b) => a + b, 0);
+    expect(tb[tlen - 1]).toBe(102);
+    expect(Array.from(tb.slice(tlen, 10)).every((v) => v === 0)).toBe(true);
+  });
+
+  it('plants a signal in the [CLS] features that a linear model recovers on the test split', async () => {
+    const file = join(dir, 'signal.pkl');
+    writeSynthMmsa(file, { ...small, seed: 5 });
+    const d = await read(file);
+    const xy = (s: string) => {
+      const sp = d.get(s)!;
+      const t = (sp.get('text') as NDArray).data as Float32Array;
+      const n = (sp.get('text') as NDArray).shape[0]!;
+      const X = Array.from({ length: n }, (_, i) => Array.from(t.slice(i * 120, i * 120 + 12)));
+      return { X, y: Array.from((sp.get('regression_labels') as NDArray).data as Float32Array) };
+    };
+    const tr = xy('train');
+    const te = xy('test');
+    const pred = fitPredict(tr.X, tr.y, te.X);
+    // The text part of the signal is non-linear (tanh, a product), so a linear fit does not reach 1.
+    expect(pearson(Float32Array.from(pred), Float32Array.from(te.y))).toBeGreaterThan(0.6);
+  });
+
+  it('SIMS variant has unimodal labels in [-1, 1]; the same seed gives the same bytes, another seed others', async () => {
+    const a = join(dir, 'sims-a.pkl');
+    const b = join(dir, 'sims-b.pkl');
+    const c = join(dir, 'sims-c.pkl');
+    writeSynthMmsa(a, { ...small, variant: 'sims', seed: 1 });
+    writeSynthMmsa(b, { ...small, variant: 'sims', seed: 1 });
+    writeSynthMmsa(c, { ...small, variant: 'sims', seed: 2 });
+    const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    expect(sha(a)).toBe(sha(b));
+    expect(sha(a)).not.toBe(sha(c));
+    const tr = (await read(a)).get('train')!;
+    for (const m of ['regression_labels', 'regression_labels_T', 'regression_labels_A', 'regression_labels_V']) {
+      const y = Array.from((tr.get(m) as NDArray).data as Float32Array);
+      expect(Math.max(...y.map(Math.abs)), m).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('aligned files have audio and vision as long as the text', async () => {
+    const file = join(dir, 'aligned.pkl');
+    writeSynthMmsa(file, { ...small, sizes: SYNTH_SMALL_SIZES, aligned: true });
+    const tr = (await read(file)).get('train')!;
+    expect((tr.get('audio') as NDArray).shape).toEqual([64, 10, 5]);
+    expect(Array.from((tr.get('audio_lengths') as NDArray).data as Float64Array)).toEqual(Array.from((tr.get('vision_lengths') as NDArray).data as Float64Array));
+  });
+
+  it('loads in CPython with numpy as MMSA\'s loader reads it (float32 features, int64 lengths)', (ctx) => {
+    if (!hasPythonNumpy()) {
+      ctx.skip('needs python3 with numpy');
+      return;
+    }
+    const file = join(dir, 'py.pkl');
+    writeSynthMmsa(file, { ...small, sizes: SYNTH_SMALL_SIZES, variant: 'sims' });
+    const out = runPython(
+      `
+import pickle, sys, json
+d = pickle.load(open(sys.argv[1], 'rb'))
+t = d['test']
+print(json.dumps({k: [str(v.dtype), list(v.shape)] if hasattr(v, 'dtype') else type(v).__name__ for k, v in t.items()}))
+`,
+      [file],
+    );
+    expect(JSON.parse(out)).toEqual({
+      raw_text: 'list', audio: ['float32', [32, 20, 5]], vision: ['float32', [32, 15, 6]], id: 'list', text: ['float32', [32, 10, 12]],
+      text_bert: ['int64', [32, 3, 10]], audio_lengths: ['int64', [32]], vision_lengths: ['int64', [32]], regression_labels: ['float32', [32]],
+      classification_labels: ['float32', [32]], annotations: 'list', regression_labels_T: ['float32', [32]], regression_labels_A: ['float32', [32]],
+      regression_labels_V: ['float32', [32]],
+    });
+  });
+});
