@@ -67,6 +67,31 @@ export default defineComponent<CrossmodalFusion>({
       ...sources.flatMap((s) => transformerEncoderParams(`${target}_with_${s}`, p.layers, 1).map((d) => d.name)),
       ...transformerEncoderParams(`${target}_mem`, memoryLayers(p), 1).map((d) => d.name),
     ]),
+  // Attention keeps B x heads x Tq x Tk weights per layer (softmax output, dropout mask and dropped weights), which
+  // the generic per-element bound misses by far at MOSI's 375/500 frames.
+  stepMemory(node, { ir, batch, frozen }) {
+    const p = node.config;
+    const steps = node.inputs.map((id) => {
+      const t = ir.nodes.find((n) => n.id === id.split(':')[0])?.output.shape[1];
+      return typeof t === 'number' ? t : 1;
+    });
+    const d = featureDim(ir.nodes.find((n) => n.id === node.inputs[0]?.split(':')[0])?.output ?? vector(0));
+    const B = batch;
+    let saved = 0;
+    let peak = 0;
+    const layer = (tq: number, tk: number, width: number, n: number) => {
+      const att = B * p.heads * tq * tk;
+      // weights x3, and about 30 [B, T, width] tensors per layer (projections, heads, LayerNorms, FFN at 4x width).
+      saved += n * (3 * att + 30 * B * tq * width + 10 * B * tk * width);
+      peak = Math.max(peak, 2 * att + 12 * B * Math.max(tq, tk) * width);
+    };
+    crossmodalPlan(p).forEach(({ sources }, ti) => {
+      for (const s of sources) layer(steps[ti]!, steps[p.inputs.indexOf(s)]!, d, p.layers);
+      layer(steps[ti]!, steps[ti]!, sources.length * d, memoryLayers(p));
+    });
+    const evalBytes = 4 * peak;
+    return frozen ? { saved: 0, transient: evalBytes, host: 0, eval: evalBytes } : { saved: 4 * saved, transient: evalBytes, host: 0, eval: evalBytes };
+  },
   // MMSA's TransformerEncoder registers a `version` buffer (fairseq's state-dict version), which nothing reads.
   mmsaNames: {
     ignore: (p: CrossmodalFusion) => crossmodalPlan(p).flatMap(({ target, sources }) => [...sources.map((s) => `${target}_with_${s}.version`), `${target}_mem.version`]),
