@@ -330,7 +330,7 @@ ALL = ["mosi", "mosei", "sims", "simsv2"]
 # Each model with the dataset configs MMSA ships for it (config/config_regression.json; pairs missing there, such as
 # MFM on SIMSv2, are skipped below).
 MODELS = {"self_mm": ALL, "tfn": ALL, "lmf": ALL, "lf_dnn": ALL, "ef_lstm": ALL, "mfn": ALL, "graph_mfn": ALL, "mfm": ALL,
-          "mlf_dnn": ["sims", "simsv2"], "mtfn": ["sims", "simsv2"], "mlmf": ["sims", "simsv2"], "mctn": ["mosi"]}
+          "mlf_dnn": ["sims", "simsv2"], "mtfn": ["sims", "simsv2"], "mlmf": ["sims", "simsv2"], "mctn": ["mosi"], "mult": ALL}
 
 
 def dataset_facts(name, aligned):

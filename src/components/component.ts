@@ -216,7 +216,8 @@ export interface MemoryContext {
 
 export interface MmsaNames {
   rename?: Readonly<Record<string, string>>;
-  ignore?: readonly string[];
+  /** Local names (or, when they depend on the params, a function of them) of MMSA tensors that are no parameters here. */
+  ignore?: readonly string[] | ((params: any) => readonly string[]);
 }
 
 export function defineComponent<P>(def: ComponentDef<P>): ComponentDef<P> {

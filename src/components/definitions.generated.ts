@@ -4,6 +4,7 @@
 
 import type { ComponentDef } from './component.js';
 import bertEncoder from './encoders/bert/define.js';
+import conv1dEncoder from './encoders/conv1d/define.js';
 import gruEncoder from './encoders/gru/define.js';
 import lstmEncoder from './encoders/lstm/define.js';
 import mlpEncoder from './encoders/mlp/define.js';
@@ -12,6 +13,7 @@ import sharedPrivateEncoder from './encoders/shared_private/define.js';
 import subnetEncoder from './encoders/subnet/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
 import concatFusion from './fusions/concat/define.js';
+import crossmodalFusion from './fusions/crossmodal/define.js';
 import cyclicTranslationFusion from './fusions/cyclic_translation/define.js';
 import earlyFusion from './fusions/early/define.js';
 import graphMfnFusion from './fusions/graph_mfn/define.js';
@@ -31,6 +33,7 @@ import ulgmTask from './tasks/ulgm/define.js';
 
 export const DEFINITIONS: readonly ComponentDef[] = [
   bertEncoder,
+  conv1dEncoder,
   gruEncoder,
   lstmEncoder,
   mlpEncoder,
@@ -39,6 +42,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   subnetEncoder,
   textLstmEncoder,
   concatFusion,
+  crossmodalFusion,
   cyclicTranslationFusion,
   earlyFusion,
   graphMfnFusion,

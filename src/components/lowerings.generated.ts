@@ -4,6 +4,7 @@
 
 import type { ComponentLowering } from '../runtime/lower/node.js';
 import bertEncoder from './encoders/bert/lower.js';
+import conv1dEncoder from './encoders/conv1d/lower.js';
 import gruEncoder from './encoders/gru/lower.js';
 import lstmEncoder from './encoders/lstm/lower.js';
 import mlpEncoder from './encoders/mlp/lower.js';
@@ -12,6 +13,7 @@ import sharedPrivateEncoder from './encoders/shared_private/lower.js';
 import subnetEncoder from './encoders/subnet/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
 import concatFusion from './fusions/concat/lower.js';
+import crossmodalFusion from './fusions/crossmodal/lower.js';
 import cyclicTranslationFusion from './fusions/cyclic_translation/lower.js';
 import earlyFusion from './fusions/early/lower.js';
 import graphMfnFusion from './fusions/graph_mfn/lower.js';
@@ -31,6 +33,7 @@ import ulgmTask from './tasks/ulgm/lower.js';
 
 export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/bert': bertEncoder,
+  'encoder/conv1d': conv1dEncoder,
   'encoder/gru': gruEncoder,
   'encoder/lstm': lstmEncoder,
   'encoder/mlp': mlpEncoder,
@@ -39,6 +42,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/subnet': subnetEncoder,
   'encoder/text_lstm': textLstmEncoder,
   'fusion/concat': concatFusion,
+  'fusion/crossmodal': crossmodalFusion,
   'fusion/cyclic_translation': cyclicTranslationFusion,
   'fusion/early': earlyFusion,
   'fusion/graph_mfn': graphMfnFusion,

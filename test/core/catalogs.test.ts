@@ -37,7 +37,7 @@ describe('dataset and model vocabulary', () => {
     const manifests = readdirSync(join(root, 'pipelines/datasets')).filter((f) => f.endsWith('.dataset.yaml')).map((f) => f.replace('.dataset.yaml', ''));
     expect(datasetNames()).toEqual(manifests.sort());
     expect(datasetNames()).toEqual(expect.arrayContaining(['mosi', 'mosei', 'sims', 'simsv2']));
-    expect(modelNames()).toEqual(['ef_lstm', 'graph_mfn', 'lf_dnn', 'lmf', 'mctn', 'mfn', 'mlf_dnn', 'mlmf', 'mtfn', 'self_mm', 'tfn']);
+    expect(modelNames()).toEqual(['ef_lstm', 'graph_mfn', 'lf_dnn', 'lmf', 'mctn', 'mfn', 'mlf_dnn', 'mlmf', 'mtfn', 'mult', 'self_mm', 'tfn']);
     // A paper config for every dataset config MMSA ships for the model (config/config_regression.json).
     const shipped: Record<string, string[]> = { mctn: ['mosi'], mlf_dnn: ['sims', 'simsv2'], mlmf: ['sims', 'simsv2'], mtfn: ['sims', 'simsv2'] };
     for (const m of modelNames()) for (const d of shipped[m] ?? datasetNames()) expect(readdirSync(join(root, 'pipelines'))).toContain(`${m}_${d}.yaml`);

@@ -268,7 +268,7 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset, groups: rea
     ...(t.init_rng ? { initRng: t.init_rng } : {}),
     maxEpochs: t.max_epochs,
     optimizer: { type: t.optimizer.type, betas: [t.optimizer.betas[0] ?? 0.9, t.optimizer.betas[1] ?? 0.999], eps: t.optimizer.eps },
-    clip: t.clip ? { type: t.clip.type, max: t.clip.max } : null,
+    clip: t.clip ? { type: t.clip.type, max: t.clip.max, when: t.clip.when } : null,
     earlyStop: { metric: es.metric, split: es.split, mode: es.mode ?? defaultMode(es.metric), patience: es.patience ?? 8, minDelta: es.min_delta },
     select: { metric: sel.metric, split: sel.split, mode: sel.mode ?? defaultMode(sel.metric), minDelta: sel.min_delta },
     shuffleEval: t.shuffle_eval,

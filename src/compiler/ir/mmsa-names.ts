@@ -61,13 +61,22 @@ export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> |
   for (const node of ir.nodes) {
     const own = componentNames(node);
     const unsaved = unsavedNames(node);
-    const nodeModule = table[node.id];
-    if (nodeModule !== undefined) for (const ign of own?.ignore ?? []) ignored.add(`${nodeModule}.${ign}`);
-    for (const p of node.params) {
-      const key = `${node.id}.${p.name}`;
-      // Entries name the node or one of its sub-modules; the most specific one wins.
+    // Entries name the node or one of its sub-modules; the most specific one wins.
+    const entryOf = (key: string): string | undefined => {
       let entry: string | undefined;
       for (const e of entries) if (isUnder(e, node.id) && isUnder(key, e) && (entry === undefined || e.length > entry.length)) entry = e;
+      return entry;
+    };
+    const ignore = typeof own?.ignore === 'function' ? own.ignore(node.config) : (own?.ignore ?? []);
+    for (const ign of ignore) {
+      // Below the node's own module the name is MMSA's already; an entry for a sub-module names that part whole.
+      const entry = entryOf(`${node.id}.${ign}`);
+      if (entry === undefined) continue;
+      ignored.add(entry === node.id ? `${table[entry]!}.${ign}` : `${table[entry]!}${`${node.id}.${ign}`.slice(entry.length)}`);
+    }
+    for (const p of node.params) {
+      const key = `${node.id}.${p.name}`;
+      const entry = entryOf(key);
       let mmsa: string | undefined;
       if (entry !== undefined) {
         used.add(entry);

@@ -55,6 +55,42 @@ export interface BertEncoder {
   };
 }
 
+/** Temporal 1-D convolution over a sequence (no padding): MulT's projection of each modality to a common width. */
+export interface RawConv1dEncoder {
+  /** encoder type */
+  type: "conv1d";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** output channels (MulT: dst_feature_dim_nheads[0]) */
+  out: number;
+  /** kernel size; the sequence shrinks by kernel - 1 steps (MulT: conv1d_kernel_size_l/a/v) */
+  kernel?: number;
+  /** add a bias (MulT's projections have none) */
+  bias?: boolean;
+  /** dropout on the input before the convolution (MulT's text_dropout) */
+  dropout?: number;
+}
+
+/** Temporal 1-D convolution over a sequence (no padding): MulT's projection of each modality to a common width. */
+export interface Conv1dEncoder {
+  /** encoder type */
+  type: "conv1d";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** output channels (MulT: dst_feature_dim_nheads[0]) */
+  out: number;
+  /** kernel size; the sequence shrinks by kernel - 1 steps (MulT: conv1d_kernel_size_l/a/v) */
+  kernel: number;
+  /** add a bias (MulT's projections have none) */
+  bias: boolean;
+  /** dropout on the input before the convolution (MulT's text_dropout) */
+  dropout: number;
+}
+
 /** GRU over a sequence; the final hidden state, optionally projected. */
 export interface RawGruEncoder {
   /** encoder type */
@@ -281,6 +317,66 @@ export interface ConcatFusion {
   inputs: string[];
   /** expected feature size of each input */
   in_dims?: number[];
+}
+
+/** MulT's fusion: a cross-modal transformer for every ordered pair of input sequences, a self-attention memory per target over its cross-modal outputs, and the memories' last steps concatenated. */
+export interface RawCrossmodalFusion {
+  /** fusion type */
+  type: "crossmodal";
+  /** encoder (or modality) names, in order; each must give sequences of the same width */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** attention heads of every encoder (MulT: dst_feature_dim_nheads[1]) */
+  heads: number;
+  /** layers of each cross-modal encoder (MulT: nlevels) */
+  layers: number;
+  /** layers of each self-attention memory; null: max(layers, 3), as MMSA */
+  memory_layers?: number | null;
+  /** dropout on the attention weights of a cross-modal encoder, by its source input (MulT: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
+  attn_dropout?: number | {
+    [key: string]: number;
+  };
+  /** dropout on the attention weights of the memories (MulT: attn_dropout) */
+  memory_attn_dropout?: number;
+  /** dropout after the ReLU of each layer's feed-forward block */
+  relu_dropout?: number;
+  /** dropout on each attention and feed-forward output before its residual sum */
+  res_dropout?: number;
+  /** dropout on each encoder's scaled inputs (queries, keys and values each get their own mask) */
+  embed_dropout?: number;
+  /** MMSA's causal mask: query step i sees key steps j < i + 1 + |Tk - Tq| (MulT: attn_mask) */
+  attn_mask?: boolean;
+}
+
+/** MulT's fusion: a cross-modal transformer for every ordered pair of input sequences, a self-attention memory per target over its cross-modal outputs, and the memories' last steps concatenated. */
+export interface CrossmodalFusion {
+  /** fusion type */
+  type: "crossmodal";
+  /** encoder (or modality) names, in order; each must give sequences of the same width */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** attention heads of every encoder (MulT: dst_feature_dim_nheads[1]) */
+  heads: number;
+  /** layers of each cross-modal encoder (MulT: nlevels) */
+  layers: number;
+  /** layers of each self-attention memory; null: max(layers, 3), as MMSA */
+  memory_layers: number | null;
+  /** dropout on the attention weights of a cross-modal encoder, by its source input (MulT: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
+  attn_dropout: number | {
+    [key: string]: number;
+  };
+  /** dropout on the attention weights of the memories (MulT: attn_dropout) */
+  memory_attn_dropout: number;
+  /** dropout after the ReLU of each layer's feed-forward block */
+  relu_dropout: number;
+  /** dropout on each attention and feed-forward output before its residual sum */
+  res_dropout: number;
+  /** dropout on each encoder's scaled inputs (queries, keys and values each get their own mask) */
+  embed_dropout: number;
+  /** MMSA's causal mask: query step i sees key steps j < i + 1 + |Tk - Tq| (MulT: attn_mask) */
+  attn_mask: boolean;
 }
 
 /** MCTN's cyclic translation: seq2seq with attention from the first input to the second and back, then from the joint representation to the third; outputs the joint sequence. */
@@ -664,6 +760,8 @@ export interface RawRegressionHead {
   activation?: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough?: boolean;
+  /** a residual block of the input's width before `out`: x + proj2(dropout(activation(proj1(x)))), `dropout` being the block's (MulT's proj1/proj2 with output_dropout); needs hidden: [] */
+  residual?: boolean;
   /** [lo, hi]: squash with a sigmoid scaled to the range (TFN: [-3, 3]) */
   output_range?: number[] | null;
 }
@@ -687,6 +785,8 @@ export interface RegressionHead {
   activation: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough: boolean;
+  /** a residual block of the input's width before `out`: x + proj2(dropout(activation(proj1(x)))), `dropout` being the block's (MulT's proj1/proj2 with output_dropout); needs hidden: [] */
+  residual: boolean;
   /** [lo, hi]: squash with a sigmoid scaled to the range (TFN: [-3, 3]) */
   output_range: number[] | null;
 }
@@ -1173,13 +1273,13 @@ export interface Modality {
   };
 }
 
-export type Encoder = BertEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextLstmEncoder;
+export type Encoder = BertEncoder | Conv1dEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextLstmEncoder;
 
-export type RawEncoder = RawBertEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextLstmEncoder;
+export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextLstmEncoder;
 
-export type Fusion = ConcatFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfnFusion | TensorFusion;
+export type Fusion = ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfnFusion | TensorFusion;
 
-export type RawFusion = RawConcatFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfnFusion | RawTensorFusion;
+export type RawFusion = RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfnFusion | RawTensorFusion;
 
 export type Head = ClassificationHead | LstmAttentionHead | RegressionHead;
 
@@ -1233,6 +1333,8 @@ export interface RawTrain {
   clip?: null | ({
     type: "value" | "norm";
     max: number;
+    /** backward: clip the accumulated gradients after every backward pass, as MMSA's trainers (MulT, MISA, TFR_NET, MMIM); step: once, on the sum, before each optimizer step */
+    when?: "backward" | "step";
   });
   early_stop?: {
     /** 'loss' (validation loss) or a metric name */
@@ -1282,6 +1384,8 @@ export interface Train {
   clip: null | ({
     type: "value" | "norm";
     max: number;
+    /** backward: clip the accumulated gradients after every backward pass, as MMSA's trainers (MulT, MISA, TFR_NET, MMIM); step: once, on the sum, before each optimizer step */
+    when: "backward" | "step";
   });
   early_stop: {
     /** 'loss' (validation loss) or a metric name */
@@ -1507,9 +1611,9 @@ export interface TuneParam {
   paths?: string[];
 }
 
-export const ENCODER_TYPES = ["bert","gru","lstm","mlp","precomputed","shared_private","subnet","text_lstm"] as const;
+export const ENCODER_TYPES = ["bert","conv1d","gru","lstm","mlp","precomputed","shared_private","subnet","text_lstm"] as const;
 
-export const FUSION_TYPES = ["concat","cyclic_translation","early","graph_mfn","late","low_rank","mfn","tensor"] as const;
+export const FUSION_TYPES = ["concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfn","tensor"] as const;
 
 export const HEAD_TYPES = ["classification","lstm_attention","regression"] as const;
 

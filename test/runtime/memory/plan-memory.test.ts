@@ -158,3 +158,16 @@ describe('memory plan', () => {
     expect(frozen.host.optimizerState).toBeLessThan(8e6);
   });
 });
+
+describe("memory plan of MulT's attention", () => {
+  it('counts the B x heads x Tq x Tk attention weights: MOSI-length MulT at batch 16 does not fit the wasm heap, shorter sequences or a smaller batch do', () => {
+    const full = planMemory(compileFile(join(repo, 'pipelines/mult_mosi.yaml'), { env: {} }).ir!, WASM);
+    expect(full.fits).toBe(false);
+    // One vision memory layer alone keeps 3 x 16 x 10 x 496 x 496 floats (~470 MB).
+    const fusion = compileFile(join(repo, 'pipelines/mult_mosi.yaml'), { env: {} }).ir!;
+    expect(estimateMemory(fusion, 'keep').backend.activations).toBeGreaterThan(4 * 4 * 3 * 16 * 10 * 496 * 496);
+    const small = planMemory(compileWith('train: {batch_size: 2}', 'pipelines/mult_mosi.yaml').ir!, WASM);
+    expect(small.fits).toBe(true);
+    expect(planMemory(compileFile(join(repo, 'pipelines/mult_sims.yaml'), { env: {} }).ir!, WASM).fits).toBe(true);
+  });
+});
