@@ -2,6 +2,7 @@
 // commander from it, so `--help`, validation and "did you mean" all come from here. Phase: CLI (all phases).
 
 import { datasetNames, modelNames } from '../core/datasets.js';
+import { RUN_PLOTS, VIEW_PLOTS } from '../report/views.js';
 
 export interface ArgSpec {
   name: string;
@@ -37,9 +38,11 @@ export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
 /** Models and datasets as shipped: presets with a demo pipeline, and the dataset manifests (plus synthetic data). */
 export const MODEL_CHOICES: readonly string[] = modelNames();
 export const DATASET_CHOICES: readonly string[] = [...datasetNames(), 'synthetic'];
-export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'trials', 'params', 'robustness'] as const;
-/** Plots of a search directory (`mmsa tune`); the others are plots of a run. */
+/** Plots of a search directory (`mmsa tune`); the others are plots of a run (the component views' among them). */
 export const TUNE_PLOTS = ['trials', 'params'] as const;
+export const PLOT_CHOICES: readonly string[] = [...RUN_PLOTS, ...TUNE_PLOTS];
+/** `--epoch`: what it picks in the plots drawn per epoch. */
+const EPOCH_HELP = VIEW_PLOTS.flatMap(({ plot: p }) => (p.epoch ? [`${p.epoch.what} for --plot ${p.name}`] : [])).join('; ');
 
 const format: OptionSpec = { flags: '--format <format>', description: 'output format', choices: ['text', 'json'], default: 'text' };
 const dataRoot: OptionSpec = { flags: '--data-root <dir>', description: 'directory holding the MMSA dataset folders' };
@@ -274,7 +277,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { flags: '--format <format>', description: 'html page or a single png plot', choices: ['html', 'png'], default: 'html' },
       { flags: '-o, --out <file>', description: 'output file', defaultDescription: 'report.html in the one directory given (a run or runs/<pipeline>), else ./mmsa-report.html; RUN_DIR/<plot>.png' },
       { flags: '--plot <name>', description: 'which plot for --format png (of a search: trials, the default there, or params)', choices: PLOT_CHOICES, default: 'loss' },
-      { flags: '--epoch <n>', description: 'epoch of the ULGM label histogram for --plot labels (default: the last)' },
+      { flags: '--epoch <n>', description: `epoch of ${EPOCH_HELP || 'a plot drawn per epoch'} (default: the last)` },
       { flags: '--title <text>', description: 'page title' },
     ],
     examples: ['mmsa report runs/demo_self_mm/83e606e3a2af-1111', 'mmsa report runs/lmf_mosi   # every seed: writes runs/lmf_mosi/report.html', 'mmsa report RUN_DIR --format png --plot labels -o labels.png', 'mmsa report runs/demo_lmf_tune/tune-975e4afdcab8   # a search: trials, objective per trial and per parameter'],

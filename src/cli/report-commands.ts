@@ -10,8 +10,8 @@ import { readJson, readManifest, writeFileAtomic } from '../runtime/run-dir.js';
 import { describeRunState, judgeRun } from '../runtime/run-liveness.js';
 import { chooseReporter, createReporter, type ReporterChoice, type TerminalFacts } from '../report/choose-reporter.js';
 import { collectSeedRuns, compareRuns, formatCsv, formatJson, formatMarkdown } from '../report/compare.js';
-import type { PlotName } from '../report/html-report.js';
 import { isRunDirectory, loadRun, parseEvents } from '../report/run-data.js';
+import { componentsOfRun, runPlotsOf, viewPlot } from '../report/views.js';
 import type { Reporter } from '../report/plain-reporter.js';
 import { failed, usage } from './exit.js';
 import type { Io } from './main.js';
@@ -145,7 +145,7 @@ export function expandRunDirs(args: string[], cwd: string): string[] {
 
 export async function reportCommand(args: string[], o: Opts, io: Io): Promise<number> {
   const format = (o['format'] as string | undefined) ?? 'html';
-  const plot = ((o['plot'] as string | undefined) ?? 'loss') as PlotName | (typeof TUNE_PLOTS)[number];
+  const plot = (o['plot'] as string | undefined) ?? 'loss';
   if (!PLOT_CHOICES.includes(plot)) return usage(io, `--plot must be one of ${PLOT_CHOICES.join(', ')}, got '${plot}'`);
   let epoch: number | undefined;
   if (o['epoch'] !== undefined) {
@@ -197,19 +197,20 @@ export async function reportCommand(args: string[], o: Opts, io: Io): Promise<nu
       if ((TUNE_PLOTS as readonly string[]).includes(plot)) return usage(io, `--plot ${plot} is a plot of a search: pass its directory (runs/<pipeline>/tune-<hash>)`);
       const run = runs[0]!;
       if (runs.length > 1) io.err(`note: --format png draws one plot; using ${run.dir}\n`);
-      const ep = plot === 'labels' ? (epoch ?? run.histograms[run.histograms.length - 1]?.epoch) : undefined;
-      const spec = plotSpecs(run, plot as PlotName, ep)[0];
+      const view = viewPlot(plot);
+      const ep = view?.plot.epoch ? (epoch ?? view.plot.epoch.last(run)) : undefined;
+      const spec = plotSpecs(run, plot, ep)[0];
       if (!spec) {
-        const why: Record<PlotName, string> = {
+        const why: Record<string, string> = {
           loss: 'it has no finished epochs in events.ndjson',
           metrics: 'it has no finished epochs in events.ndjson',
-          drift: 'it has no ULGM task (drift is reported by Self-MM\'s label generation)',
-          labels: epoch !== undefined ? `it has no ULGM label histogram for epoch ${epoch}` : 'it has no ULGM label histograms (Self-MM runs made by this version record them)',
           scatter: run.predictions?.some((p) => p.probabilities) ? 'it is a classification run (see --plot confusion)' : 'it has no predictions.csv (written after the test evaluation)',
           confusion: run.predictions ? 'it is not a classification run (predictions.csv has no class probabilities)' : 'it has no predictions.csv (written after the test evaluation)',
           robustness: 'it has no robustness.json (written by `mmsa evaluate RUN_DIR --missing ... / --noise ...`)',
         };
-        throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${why[plot as PlotName]}`, { hint: `plots: ${PLOT_CHOICES.join(', ')}` });
+        const [kind, type] = view?.component.split('/') ?? [];
+        const reason = !view ? why[plot] : componentsOfRun(run).has(view.component) ? view.plot.missing(run, epoch) : `it has no ${type} ${kind} (the ${plot} plot is drawn from its run data)`;
+        throw new MmsaError('MSA6722', `cannot draw plot '${plot}' of ${run.dir}: ${reason}`, { hint: `plots of this run: ${runPlotsOf(run).join(', ')}` });
       }
       const out = resolve(io.cwd, (o['out'] as string | undefined) ?? join(run.dir, `${plot}.png`));
       const { renderPng } = await import('../report/plot/render.js');

@@ -3,6 +3,8 @@
 // The report views of components that have them, keyed `kind/type` (phase 8).
 
 import type { ComponentView } from '../report/component-view.js';
+import ulgmTask from './tasks/ulgm/view.js';
 
 export const VIEWS: Readonly<Record<string, ComponentView>> = {
+  'task/ulgm': ulgmTask,
 };

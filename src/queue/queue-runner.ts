@@ -11,6 +11,9 @@ import type { Runner } from '../tune/search.js';
 import { unpackRunDir, type PackedRunDir } from './artifacts.js';
 import { connectionOptions, jobIdOf, parseRedisUrl, QUEUE_NAME, QUEUE_PREFIX, workerNameOf } from './connection.js';
 
+/** How long a finished job's submitter waits for the job's end event (and so its last progress) from the stream. */
+const END_EVENT_WAIT_MS = 3000;
+
 /** What a worker returns: the run's result, and its files unless it wrote them to a shared path. */
 export interface QueueJobReturn extends RunJobResult {
   files?: PackedRunDir;
@@ -33,23 +36,36 @@ export interface QueueRunner extends Runner {
 export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRunner> {
   const connection = connectionOptions(parseRedisUrl(o.url));
   const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
-  const events = new QueueEvents(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
   // While Redis is away every client reports each failed reconnection; commands wait in ioredis' offline queue and
   // go through once it is back, so the search only pauses. (An unheard 'error' event would end the process.)
   queue.on('error', () => {});
-  events.on('error', () => {});
   await queue.waitUntilReady();
+  // Events are read from the stream position before any job of ours is added: QueueEvents would otherwise start at
+  // its first read ('$'), and a worker that takes a job at once could report the job's first events before that read
+  // (the first trials in flight then lacked run.start at the submitter).
+  const events = new QueueEvents(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX, lastEventId: await lastEventId(queue) });
+  events.on('error', () => {});
   const listeners = new Map<string, (e: RunEvent) => void>();
+  // Jobs whose progress we heard, and those whose end we read from the stream since (see `follow`).
+  const heard = new Set<string>();
+  const ended = new Set<string>();
   events.on('progress', ({ jobId, data }) => {
     const l = listeners.get(jobId);
-    if (l && data && typeof data === 'object' && 'kind' in (data as object)) l(data as RunEvent);
+    if (l && data && typeof data === 'object' && 'kind' in (data as object)) {
+      heard.add(jobId);
+      l(data as RunEvent);
+    }
   });
   let detached = false;
   // Pollers sleeping between looks at their job, by job id: a completion or failure event wakes its own at once.
   const waiting = new Map<string, Set<() => void>>();
   const wake = (jobId: string) => waiting.get(jobId)?.forEach((w) => w());
-  events.on('completed', ({ jobId }) => wake(jobId));
-  events.on('failed', ({ jobId }) => wake(jobId));
+  const onEnd = ({ jobId }: { jobId: string }) => {
+    if (heard.has(jobId)) ended.add(jobId);
+    wake(jobId);
+  };
+  events.on('completed', onEnd);
+  events.on('failed', onEnd);
   const sleep = (id: string) =>
     new Promise<void>((r) => {
       const set = waiting.get(id) ?? new Set();
@@ -79,6 +95,13 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
       // The state first, then the job: completed and failed are final, so the job read after holds its result.
       const state = await queue.getJobState(id);
       if (state === 'completed' || state === 'failed') {
+        // The poll can see the end before the event stream has delivered the job's last progress (its run.end). The
+        // stream is ordered, so once its end event is read every event before it has been passed on. A job that ran
+        // unheard (finished before we listened) has nothing more to deliver.
+        const until = Date.now() + END_EVENT_WAIT_MS;
+        while (heard.has(id) && !ended.has(id) && !detached && Date.now() < until) await sleep(id);
+        heard.delete(id);
+        ended.delete(id);
         const cur = await Job.fromId<RunJob, QueueJobReturn>(queue, id);
         if (cur && state === 'completed' && cur.returnvalue) return land(job, cur.returnvalue, o.outRoot);
         if (cur && state === 'failed') {
@@ -122,6 +145,14 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
       await queue.close();
     },
   };
+}
+
+/** The id of the queue's newest event ('0-0' for an empty stream): where this submitter starts listening. */
+async function lastEventId(queue: Queue): Promise<string> {
+  // BullMQ's Redis backend hands out its ioredis client; its interface type omits the stream commands.
+  const client = (await queue.backend.client) as unknown as { xrevrange(...args: (string | number)[]): Promise<[string, string[]][]> };
+  const last = (await client.xrevrange(queue.keys['events']!, '+', '-', 'COUNT', 1)) as [string, string[]][];
+  return last[0]?.[0] ?? '0-0';
 }
 
 /** Concurrency of the workers connected now (each registers it in its Redis client name). */

@@ -9,9 +9,7 @@ import type { RunData } from './run-data.js';
 import {
   confusionMatrix,
   confusionSpec,
-  driftSpec,
   keyMetricsOf,
-  labelSpecs,
   lossSpec,
   metricsSpec,
   scatterSpec,
@@ -27,26 +25,23 @@ import { fmtDuration } from './tui/state.js';
 import { describeDistribution } from '../tune/space.js';
 import { formatCell, scaledHeader } from './table-scale.js';
 import { relativeRobustness, robustnessCurves, robustnessSpecs } from './plot/robustness-spec.js';
+import { componentsOfRun, viewPlot, viewPlotsOf } from './views.js';
 
 export { histogramEpochs } from './plot/vega-specs.js';
 
-export const PLOTS = ['loss', 'metrics', 'drift', 'labels', 'scatter', 'confusion', 'robustness'] as const;
-export type PlotName = (typeof PLOTS)[number];
-
 const label = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} ${r.manifest?.imported ? '(imported MMSA checkpoint)' : `seed ${r.manifest?.seed ?? '?'}`}`;
 
-/** The Vega-Lite specs of one plot of a run (labels: one per chosen epoch; the others one or none). */
-export function plotSpecs(r: RunData, name: PlotName, epoch?: number): Spec[] {
+/**
+ * The Vega-Lite specs of one plot of a run (one or none; a component plot drawn per epoch, one per chosen epoch). A
+ * component's plot is drawn only when the run has the component.
+ */
+export function plotSpecs(r: RunData, name: string, epoch?: number): Spec[] {
   const one = (s: Spec | undefined) => (s ? [s] : []);
   switch (name) {
     case 'loss':
       return one(lossSpec(r));
     case 'metrics':
       return one(metricsSpec(r));
-    case 'drift':
-      return one(driftSpec(r));
-    case 'labels':
-      return labelSpecs(r, epoch);
     case 'scatter':
       return one(scatterSpec(r));
     case 'confusion':
@@ -54,6 +49,8 @@ export function plotSpecs(r: RunData, name: PlotName, epoch?: number): Spec[] {
     case 'robustness':
       return robustnessSpecs(r.robustness ?? [], label(r));
   }
+  const v = viewPlot(name);
+  return v && componentsOfRun(r).has(v.component) ? v.plot.specs(r, epoch) : [];
 }
 
 export function escapeXml(s: string): string {
@@ -100,8 +97,11 @@ async function runSection(r: RunData, i: number): Promise<string> {
       `<p class="note">${starts.map((s) => `Task ${escapeXml(s.task)} contributes to the training loss from epoch ${s.epoch} (its loss is 0 before), so the training loss rises there.`).join(' ')}</p>`,
     );
   }
+  // Component plots without a section of their own join the run's plots after the training curves.
+  const views = viewPlotsOf(r);
+  const inline = views.filter((p) => p.section === undefined).map((p) => p.name);
   const figs: string[] = [];
-  for (const name of ['loss', 'metrics', 'drift', 'scatter', 'confusion'] as const) for (const s of plotSpecs(r, name)) figs.push(await figure(`plot-${name}`, s));
+  for (const name of ['loss', 'metrics', ...inline, 'scatter', 'confusion']) for (const s of plotSpecs(r, name)) figs.push(await figure(`plot-${name}`, s));
   parts.push(`<div class="plots">${figs.join('\n')}</div>`);
   const cm = confusionMatrix(r);
   if (cm) {
@@ -109,12 +109,13 @@ async function runSection(r: RunData, i: number): Promise<string> {
     parts.push(table(['true \\ predicted', ...cm.counts.map((_, j) => String(j))], cm.counts.map((row, t) => [String(t), ...row.map(String)]), 'confusion'));
   }
   if (r.robustness) parts.push(await robustnessSection(r));
-  const hists = labelSpecs(r);
-  if (hists.length > 0) {
-    parts.push('<h3>ULGM: generated unimodal labels next to the multimodal labels</h3>');
-    const hs: string[] = [];
-    for (const s of hists) hs.push(await figure('plot-labels', s));
-    parts.push(`<div class="plots">${hs.join('\n')}</div>`);
+  for (const p of views.filter((x) => x.section !== undefined)) {
+    const specs = p.specs(r);
+    if (specs.length === 0) continue;
+    parts.push(`<h3>${escapeXml(p.section!)}</h3>`);
+    const fs: string[] = [];
+    for (const s of specs) fs.push(await figure(`plot-${p.name}`, s));
+    parts.push(`<div class="plots">${fs.join('\n')}</div>`);
   }
   if (r.epochs.length > 0) {
     const first = r.epochs[0]!;

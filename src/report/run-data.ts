@@ -17,14 +17,6 @@ export interface Prediction {
   probabilities?: number[];
 }
 
-export interface LabelHistogram {
-  epoch: number;
-  task: string;
-  lo: number;
-  hi: number;
-  counts: Record<string, number[]>;
-}
-
 export interface RunData {
   dir: string;
   manifest?: RunManifest;
@@ -33,7 +25,6 @@ export interface RunData {
   epochs: EpochEndEvent[];
   results?: SeedResult;
   predictions?: Prediction[];
-  histograms: LabelHistogram[];
   /** Results of `mmsa evaluate --missing/--noise` (robustness.json), when there are any. */
   robustness?: RobustnessRecord[];
   /** Lines of events.ndjson that were not events (a torn last line of a live run, or foreign text). */
@@ -97,14 +88,6 @@ export function loadRun(dir: string): RunData {
   const evPath = join(dir, 'events.ndjson');
   const { events, bad } = existsSync(evPath) ? parseEvents(readFileSync(evPath, 'utf8')) : { events: [], bad: 0 };
   const epochs = events.filter((e): e is EpochEndEvent => e.kind === 'epoch.end');
-  const histograms: LabelHistogram[] = [];
-  for (const e of events) {
-    if (e.kind !== 'task.update') continue;
-    const h = e.data['histogram'] as { lo?: unknown; hi?: unknown; counts?: unknown } | undefined;
-    if (h && typeof h.lo === 'number' && typeof h.hi === 'number' && h.counts && typeof h.counts === 'object') {
-      histograms.push({ epoch: e.epoch, task: e.task, lo: h.lo, hi: h.hi, counts: h.counts as Record<string, number[]> });
-    }
-  }
   const predPath = join(dir, 'predictions.csv');
   const manifest = readOptionalJson<RunManifest>(join(dir, 'manifest.json'));
   const lock = readOptionalJson<LockFile>(join(dir, 'spec.lock.json'));
@@ -118,7 +101,6 @@ export function loadRun(dir: string): RunData {
     epochs,
     ...(results ? { results } : {}),
     ...(existsSync(predPath) ? { predictions: parsePredictionsCsv(readFileSync(predPath, 'utf8')) } : {}),
-    histograms,
     ...(Array.isArray(robustness) && robustness.length > 0 ? { robustness } : {}),
     badLines: bad,
   };

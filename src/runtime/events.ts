@@ -140,6 +140,8 @@ export interface TaskUpdateEvent extends EventBase {
   kind: 'task.update';
   epoch: number;
   task: string;
+  /** The task's type (its report views draw `data`); absent in events written before it was recorded. */
+  type?: string;
   data: Record<string, unknown>;
 }
 

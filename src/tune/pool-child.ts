@@ -3,6 +3,7 @@
 // killed worker never leaves a trial training behind it.
 
 import type { RunEvent } from '../runtime/events.js';
+import { enableFileReuse } from '../runtime/data/file-reuse.js';
 import { executeRunJob, type RunJob, type RunJobResult } from './run-job.js';
 
 export type ToChild = { type: 'run'; job: RunJob; outRoot?: string } | { type: 'abort' };
@@ -14,6 +15,9 @@ const send = (m: FromChild) => {
 };
 
 let current: AbortController | undefined;
+
+// Runs follow one another on the same feature file: keep it parsed between them (MMSA_DATA_REUSE=0 turns this off).
+enableFileReuse();
 
 // Ctrl-C reaches the whole process group: the parent decides (it sends 'abort'), so the child ignores the signal.
 process.on('SIGINT', () => {});

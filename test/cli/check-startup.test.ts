@@ -1,8 +1,9 @@
 // What `mmsa check` loads at start (the cold-start budget, measured by `npm run bench -- check`): YAML specs pull in
-// neither the .mmsa parser (chevrotain) nor ajv's schema compiler, and the precompiled validators agree with ajv.
+// neither the .mmsa parser (chevrotain) nor ajv's schema compiler, the command runs the bundle (and nothing stale),
+// and the precompiled validators agree with ajv.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -60,6 +61,67 @@ describe('mmsa check start-up', () => {
     const bad = loadedBy(['check', 'test/fixtures/broken/key-typo-hidden.yaml']);
     expect(bad.code).toBe(1);
     expect(bad.modules.some((m) => m.includes('ajv/dist/2020'))).toBe(true);
+  });
+});
+
+/** Runs `node bin/mmsa.js ARGS` (what the `mmsa` command runs) and lists the ES modules it loaded. */
+function loadedByBin(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; modules: string[]; stderr: string } {
+  const list = join(tmp, `bin-${Math.random().toString(36).slice(2)}.txt`);
+  const hooks = join(tmp, 'bin-hooks.mjs');
+  writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(u, c, next) { appendFileSync(process.env.MMSA_TEST_LOADED, u + '\\n'); return next(u, c); }\n`);
+  const register = join(tmp, 'bin-register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, join(repo, 'bin/mmsa.js'), ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    env: { ...process.env, ...env, MMSA_TEST_LOADED: list },
+  });
+  return { code: r.status, modules: readFileSync(list, 'utf8').split('\n').filter(Boolean), stderr: r.stderr };
+}
+
+describe('the bundled CLI (scripts/bundle-cli.mjs)', () => {
+  it('is what `mmsa` runs after a build: a few chunks instead of one module per source file', () => {
+    const r = loadedByBin(['check', 'pipelines/lmf_mosi.yaml', 'pipelines/self_mm_sims.yaml']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('2 of 2 specs passed');
+    const ours = r.modules.filter((m) => m.includes('/dist/'));
+    expect(ours.some((m) => m.includes('/dist/bundle/main.js'))).toBe(true);
+    expect(ours.filter((m) => !m.includes('/dist/bundle/') && !m.endsWith('/dist/node-version.js'))).toEqual([]);
+    // yaml and commander are inside the bundle; the .mmsa parser and ajv's compiler stay unloaded as before.
+    expect(r.modules.filter((m) => /node_modules\/(yaml|commander)\/|chevrotain|ajv\/dist\/(compile|2020|core)/.test(m))).toEqual([]);
+    expect(ours.length, 'chunks loaded').toBeLessThan(40);
+  });
+
+  it('reports exactly what the unbundled CLI reports, for a broken spec too', () => {
+    for (const args of [['check', 'test/fixtures/broken/key-typo-hidden.yaml'], ['check', 'pipelines/lmf_mosi.mmsa'], ['--version']]) {
+      const bundled = spawnSync(process.execPath, [join(repo, 'bin/mmsa.js'), ...args], { cwd: repo, encoding: 'utf8' });
+      const plain = spawnSync(process.execPath, [join(repo, 'bin/mmsa.js'), ...args], { cwd: repo, encoding: 'utf8', env: { ...process.env, MMSA_BUNDLE: '0' } });
+      expect([bundled.status, bundled.stdout, bundled.stderr], args.join(' ')).toEqual([plain.status, plain.stdout, plain.stderr]);
+    }
+    const plain = loadedByBin(['check', 'pipelines/lmf_mosi.yaml'], { MMSA_BUNDLE: '0' });
+    expect(plain.modules.some((m) => m.includes('/dist/cli/main.js'))).toBe(true);
+    expect(plain.modules.some((m) => m.includes('/dist/bundle/'))).toBe(false);
+  });
+
+  it('is bypassed once dist/cli/main.js is not the file it was made from (a tsc without the bundle step)', () => {
+    // bin/mmsa.js in a package of its own whose two entry modules only say which one ran.
+    const pkg = mkdtempSync(join(tmp, 'pkg-'));
+    for (const d of ['bin', 'dist/cli', 'dist/bundle']) mkdirSync(join(pkg, d), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), readFileSync(join(repo, 'package.json')));
+    writeFileSync(join(pkg, 'bin/mmsa.js'), readFileSync(join(repo, 'bin/mmsa.js')));
+    writeFileSync(join(pkg, 'dist/node-version.js'), readFileSync(join(repo, 'dist/node-version.js')));
+    const entry = (name: string) => `export async function main() { process.stdout.write(${JSON.stringify(name)}); return 0; }\n`;
+    writeFileSync(join(pkg, 'dist/cli/main.js'), entry('cli'));
+    writeFileSync(join(pkg, 'dist/bundle/main.js'), entry('bundle'));
+    const st = statSync(join(pkg, 'dist/cli/main.js'));
+    writeFileSync(join(pkg, 'dist/bundle/inputs.json'), JSON.stringify({ entry: { file: 'dist/cli/main.js', size: st.size, mtimeMs: st.mtimeMs } }));
+    const run = (env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [join(pkg, 'bin/mmsa.js')], { encoding: 'utf8', env: { ...process.env, ...env } }).stdout;
+    expect(run()).toBe('bundle');
+    expect(run({ MMSA_BUNDLE: '0' })).toBe('cli');
+    utimesSync(join(pkg, 'dist/cli/main.js'), new Date(), new Date(st.mtimeMs + 5000));
+    expect(run()).toBe('cli');
+    rmSync(join(pkg, 'dist/bundle/inputs.json'));
+    expect(run()).toBe('cli');
   });
 });
 

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { listComponents, renderAll, staleFiles } from '../../scripts/gen-catalogs.mjs';
 import { CATALOG } from '../../src/components/catalog.js';
+import { VIEWS } from '../../src/components/views.generated.js';
+import { VIEW_PLOTS } from '../../src/report/views.js';
 import { METRIC_SET_NAMES } from '../../src/core/metrics.js';
 import { LIKE } from '../../src/compiler/spec/synthetic-layout.js';
 
@@ -104,6 +106,40 @@ describe('generic passes ask the components', () => {
     expect(patterns.some((p) => p.test(line))).toBe(true);
     expect(patterns.some((p) => p.test("const NEEDS = { l1: 'regression', mse: 'regression' };"))).toBe(true);
     expect(patterns.some((p) => p.test("if (ds.task === 'classification') return;"))).toBe(false);
+  });
+
+  // A component's views are its own: the reporters (HTML, PNG, TUI, under src/report), the search views and the CLI
+  // (`--plot` choices, `--epoch` help) never name a plot of a view nor a type that has views (not even in a title or
+  // a help text); they get both from the generated list (src/components/views.generated.ts).
+  const viewTypes = Object.keys(VIEWS).map((k) => k.split('/')[1]!);
+  const viewPlots = VIEW_PLOTS.map((p) => p.plot.name);
+  const viewPatterns = [
+    ...(viewPlots.length ? [new RegExp(`['"\`](${viewPlots.join('|')})['"\`]`)] : []),
+    ...(viewTypes.length ? [new RegExp(`\\b(${viewTypes.join('|')})\\b`, 'i')] : []),
+  ];
+  const viewUsers = ['src/report', 'src/tune', 'src/cli'].flatMap((d) => filesUnder(d)).filter((f) => !f.endsWith('.generated.ts'));
+
+  it("no reporter, TUI or CLI plot list names a component view's plot or a type that has views", () => {
+    expect(viewPlots).toEqual(expect.arrayContaining(['drift', 'labels']));
+    const hits: string[] = [];
+    for (const f of viewUsers) {
+      readFileSync(join(root, f), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (/^\s*(\/\/|\/?\*)/.test(line)) return;
+          if (viewPatterns.some((p) => p.test(line))) hits.push(`${f}:${i + 1}: ${line.trim()}`);
+        });
+    }
+    expect(hits).toEqual([]);
+  });
+
+  it('the view test itself would catch a hand-kept plot list, a view type in a title, a plot name in a switch', () => {
+    const caught = (line: string) => viewPatterns.some((p) => p.test(line));
+    expect(caught("export const PLOT_CHOICES = ['loss', 'metrics', 'drift', 'labels', 'scatter'] as const;")).toBe(true);
+    expect(caught("    parts.push('<h3>ULGM: generated unimodal labels next to the multimodal labels</h3>');")).toBe(true);
+    expect(caught("    case 'labels':")).toBe(true);
+    expect(caught("  const withBars = `ULGM drift |y_m - y_M|  ${entries}`;")).toBe(true);
+    expect(caught("for (const name of ['loss', 'metrics', ...inline, 'scatter', 'confusion'])")).toBe(false);
   });
 
   it('the compiler (phases 0-5) imports nothing from the runtime', () => {

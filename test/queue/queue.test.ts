@@ -111,6 +111,13 @@ describe('mmsa tune --queue with mmsa worker processes on a real Redis', () => {
     const tuneDir = (events.find((e) => e.kind === 'tune.start') as Extract<TuneEvent, { kind: 'tune.start' }>).tuneDir;
     const trials = readTrials(tuneDir);
     expect(trials.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    // Every trial's run reported its start and its end through the queue's event stream, the first trials in flight
+    // (taken by a worker at once) and the last events before each job's completion included.
+    for (const t of trials) {
+      const seen = events.flatMap((e) => (e.kind === 'trial.event' && e.trial === t.trial ? [e.event] : []));
+      expect(seen.some((e) => e.kind === 'run.start'), `trial ${t.trial}`).toBe(true);
+      expect(seen.some((e) => e.kind === 'run.end' && e.scope === 'seed'), `trial ${t.trial}`).toBe(true);
+    }
     // Both workers trained; no run was trained twice (4 trials + the test of best.yaml = 5 runs).
     const da = doneKeys(a.log());
     const db = doneKeys(b.log());

@@ -6,7 +6,8 @@ import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { histogramEpochs, plotSpecs, renderHtmlReport } from '../../src/report/html-report.js';
 import { renderPng, renderSvg } from '../../src/report/plot/render.js';
-import { confusionMatrix, isErrorMetric, labelSpecs, seedLossSpec, taskStarts } from '../../src/report/plot/vega-specs.js';
+import { labelHistograms, labelSpecs } from '../../src/components/tasks/ulgm/view.js';
+import { confusionMatrix, isErrorMetric, seedLossSpec, taskStarts } from '../../src/report/plot/vega-specs.js';
 import { loadRun, parsePredictionsCsv, type RunData } from '../../src/report/run-data.js';
 import type { EpochEndEvent } from '../../src/runtime/events.js';
 import { FIXTURE_RUN, tmp } from './helpers.js';
@@ -69,12 +70,13 @@ describe('HTML report of the recorded demo run', async () => {
 
   it('reads predictions and label histograms from the run directory', () => {
     expect(run.predictions).toHaveLength(64);
-    expect(run.histograms.map((h) => h.epoch)).toEqual([1, 2, 3]);
-    const h = run.histograms[0]!;
+    const histograms = labelHistograms(run);
+    expect(histograms.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    const h = histograms[0]!;
     // epoch 1: ULGM has not started (from_epoch 2), so every bank still equals y_M
     expect(h.counts['text']).toEqual(h.counts['fusion']);
     expect(h.counts['fusion']!.reduce((a, b) => a + b, 0)).toBe(256);
-    expect(run.histograms[2]!.counts['audio']).not.toEqual(run.histograms[2]!.counts['fusion']);
+    expect(histograms[2]!.counts['audio']).not.toEqual(histograms[2]!.counts['fusion']);
     expect(parsePredictionsCsv('id,prediction,label\n"a,b",1.5,\nc,2,3\n')).toEqual([
       { id: 'a,b', prediction: 1.5, label: null },
       { id: 'c', prediction: 2, label: 3 },

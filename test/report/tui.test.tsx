@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { Box } from 'ink';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { DriftLine } from '../../src/report/tui/DriftLine.js';
 import { bar } from '../../src/report/tui/ProgressBar.js';
 import { fmtBytes, fmtDuration, initialTuiState, keyMetrics, reduceTui, runEta, stopIn, type TuiState } from '../../src/report/tui/state.js';
 import { TrainView } from '../../src/report/tui/TrainView.js';
@@ -54,7 +53,7 @@ describe('TUI state', () => {
     expect(s.eta).toBeGreaterThan(0);
     const end = stateAt([...events, summaryEvent()], events.length + 1);
     expect(end.epochs.map((r) => r.improved)).toEqual([true, true, true]);
-    expect(Object.keys(end.drift ?? {})).toEqual(['text', 'audio', 'vision']);
+    expect(Object.keys((end.taskData['ulgm']?.data['drift'] ?? {}) as object)).toEqual(['text', 'audio', 'vision']);
     expect(end.seedResults[0]).toMatchObject({ seed: 1111, bestEpoch: 3, epochs: 3 });
     expect(end.done).toBe(true);
   });
@@ -203,12 +202,6 @@ describe('TUI components (ink-testing-library)', () => {
     expect(end.replace(/\s+/g, ' ')).toContain(`note: ${why}`);
     // A plain first run has no note.
     expect(frame(stateOf(recordedEvents()), 120)).not.toContain('note:');
-  });
-
-  it('drift bars', () => {
-    expect(render(<DriftLine drift={{ text: 0.5, audio: 1 }} />).lastFrame()).toMatch(/text 0\.500 \[####----\]\s+audio 1\.000 \[########\]/);
-    // Too narrow for the bars: the values stay on one line.
-    expect(render(<DriftLine drift={{ text: 0.5, audio: 1, vision: 0.25 }} width={80} />).lastFrame()).toBe('ULGM drift |y_m - y_M|  text 0.500  audio 1.000  vision 0.250');
   });
 });
 

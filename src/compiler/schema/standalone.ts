@@ -5,6 +5,8 @@
 // errors the diagnostics are built from, so every message is the same whichever path ran.
 
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../../paths.js';
 import { datasetSchemaId, newAjv, pipelineSchemaId, schemaSourceHash } from './schemas.js';
 
 export type QuickTarget = 'pipeline' | 'dataset';
@@ -38,6 +40,7 @@ export function loadStandaloneValidators(path: string): { pipeline?: Quick; data
 
 /** The precompiled validator of a schema, or undefined (not built, or stale): the caller compiles instead. */
 export function quickValidator(what: QuickTarget): Quick | undefined {
-  if (cached === undefined) cached = loadStandaloneValidators(`./${STANDALONE_FILE}`);
+  // Found from the package root, not beside this module: the CLI runs bundled (scripts/bundle-cli.mjs) from dist/bundle.
+  if (cached === undefined) cached = loadStandaloneValidators(join(packageRoot(), 'dist', 'compiler', 'schema', STANDALONE_FILE));
   return cached?.[what];
 }

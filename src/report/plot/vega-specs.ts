@@ -1,17 +1,17 @@
 // Vega-Lite specs of the report's plots (losses with per-task/per-head parts, validation metrics on their own axes,
-// ULGM drift and label histograms, predictions, confusion matrix, seeds overlaid, a search's trials), data inline.
+// predictions, confusion matrix, seeds overlaid, a search's trials), data inline.
 // Phase 8 (report).
 
 import type { TopLevelSpec } from 'vega-lite';
 import type { EpochEndEvent } from '../../runtime/events.js';
-import type { LabelHistogram, RunData } from '../run-data.js';
+import type { RunData } from '../run-data.js';
 import type { TuneData } from '../tune-data.js';
 
 export type Spec = TopLevelSpec;
-type Row = Record<string, string | number | null>;
+export type Row = Record<string, string | number | null>;
 
-const WIDTH = 420;
-const HEIGHT = 220;
+export const WIDTH = 420;
+export const HEIGHT = 220;
 /** Fonts with lower and upper case everywhere: the PNG renderer picks the first one installed. */
 export const FONT = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
 
@@ -29,7 +29,7 @@ const EPOCH_X = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { 
 
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
-function top(spec: Record<string, unknown>): Spec {
+export function top(spec: Record<string, unknown>): Spec {
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: CONFIG, ...spec } as unknown as Spec;
 }
 
@@ -63,7 +63,7 @@ export function taskStarts(epochs: readonly EpochEndEvent[]): { task: string; ep
   return out;
 }
 
-function lineLayer(rows: Row[], o: { y: string; color: string; dash?: string; colorTitle?: string; sort?: string[] }): Record<string, unknown> {
+export function lineLayer(rows: Row[], o: { y: string; color: string; dash?: string; colorTitle?: string; sort?: string[] }): Record<string, unknown> {
   return {
     data: { values: rows },
     mark: { type: 'line', point: { size: 30 }, strokeWidth: 2 },
@@ -96,7 +96,7 @@ function ruleLayers(marks: { epoch: number; text: string; color: string }[]): Re
   });
 }
 
-const runLabel = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} ${r.manifest?.imported ? '(imported MMSA checkpoint)' : `seed ${r.manifest?.seed ?? '?'}`}`;
+export const runLabel = (r: RunData) => `${r.manifest?.pipeline ?? 'run'} ${r.manifest?.imported ? '(imported MMSA checkpoint)' : `seed ${r.manifest?.seed ?? '?'}`}`;
 
 /**
  * Loss per epoch: train and valid totals with the best epoch marked; below, the training loss of every task and every
@@ -159,57 +159,12 @@ export function metricsSpec(r: RunData): Spec | undefined {
   return top({ title: `${runLabel(r)}: validation metrics per epoch`, hconcat: panels, resolve: { scale: { color: 'independent', y: 'independent' } } });
 }
 
-/** ULGM label drift: mean |y_m - y_M| per modality and epoch. */
-export function driftSpec(r: RunData): Spec | undefined {
-  const rows = r.epochs.flatMap((e) =>
-    Object.values(e.taskExtras).flatMap((x) => {
-      const d = x['drift'] as Record<string, number> | undefined;
-      return d && typeof d === 'object' ? Object.entries(d).map(([m, v]) => ({ epoch: e.epoch, value: v, modality: m })) : [];
-    }),
-  );
-  if (rows.length === 0) return undefined;
-  return top({
-    title: `${runLabel(r)}: ULGM label drift, mean |y_m - y_M|`,
-    width: WIDTH,
-    height: HEIGHT,
-    ...lineLayer(rows, { y: 'mean absolute difference', color: 'modality' }),
-  });
-}
-
-/** Epochs shown as label histograms: at most `max`, spread from the first to the last. */
+/** Epochs shown by a plot drawn once per epoch (label histograms): at most `max`, spread from the first to the last. */
 export function histogramEpochs(epochs: number[], max = 4): number[] {
   if (epochs.length <= max) return epochs;
   const out = new Set<number>();
   for (let i = 0; i < max; i++) out.add(epochs[Math.round((i * (epochs.length - 1)) / (max - 1))]!);
   return [...out];
-}
-
-/** One epoch of ULGM's label banks: y_M as bars, each generated y_m as a line over the same bins. */
-export function labelSpec(h: LabelHistogram, yMax?: number): Spec {
-  const { fusion, ...mods } = h.counts;
-  const n = (fusion ?? Object.values(mods)[0] ?? []).length;
-  const w = (h.hi - h.lo) / Math.max(1, n);
-  const bars = (fusion ?? []).map((c, i) => ({ lo: h.lo + i * w, hi: h.lo + (i + 1) * w, count: c }));
-  const lines = Object.entries(mods).flatMap(([m, cs]) => cs.map((c, i) => ({ x: h.lo + (i + 0.5) * w, count: c, label: `y_${m}` })));
-  const y = { field: 'count', type: 'quantitative', title: 'samples', ...(yMax ? { scale: { domain: [0, yMax] } } : {}) };
-  return top({
-    title: `epoch ${h.epoch}: generated y_m (lines) against y_M (grey bars)`,
-    width: WIDTH * 0.8,
-    height: HEIGHT * 0.8,
-    layer: [
-      { data: { values: bars }, mark: { type: 'rect', color: '#c8c8c8' }, encoding: { x: { field: 'lo', type: 'quantitative', title: 'label' }, x2: { field: 'hi' }, y } },
-      { data: { values: lines }, mark: { type: 'line', interpolate: 'step', strokeWidth: 2 }, encoding: { x: { field: 'x', type: 'quantitative' }, y, color: { field: 'label', type: 'nominal', title: null } } },
-    ],
-  });
-}
-
-export function labelSpecs(r: RunData, only?: number): Spec[] {
-  const hs = only === undefined ? r.histograms : r.histograms.filter((h) => h.epoch === only);
-  if (hs.length === 0) return [];
-  const pick = only === undefined ? histogramEpochs(hs.map((h) => h.epoch)) : [only];
-  const chosen = hs.filter((h) => pick.includes(h.epoch));
-  const yMax = Math.max(1, ...chosen.flatMap((h) => Object.values(h.counts).flat()));
-  return chosen.map((h) => labelSpec(h, yMax));
 }
 
 /** Regression: test predictions against labels, with the y = x line. */

@@ -2,14 +2,9 @@
 // whole run (elapsed, ETA) and the feature file being read before training starts. Phase 8 (report).
 
 import { Box, Text } from 'ink';
-import { elapsedSeconds, fmtBytes, fmtDuration, fmtNum, runEta, type LoadingState, type TuiState } from './state.js';
+import { bar, elapsedSeconds, fmtBytes, fmtDuration, fmtNum, runEta, type LoadingState, type TuiState } from './state.js';
 
-/** Text bar of `width` cells; plain characters so it reads in any terminal font. */
-export function bar(done: number, total: number, width: number): string {
-  const f = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
-  const full = Math.round(f * width);
-  return `${'#'.repeat(full)}${'-'.repeat(width - full)}`;
-}
+export { bar } from './state.js';
 
 const barWidth = (width: number) => Math.max(10, Math.min(40, width - 60));
 

@@ -1,14 +1,14 @@
 // The whole training screen: static epoch table above, then header, notes (a dead run trained again), data loading
-// or epoch progress, the run's elapsed time and ETA, ULGM drift and, per finished seed, its result and run directory;
-// at the end the results table and the summary file. Pure function of TuiState. Phase 8 (report).
+// or epoch progress, the run's elapsed time and ETA, a line per task whose view draws one and, per finished seed, its
+// result and run directory; at the end the results table and the summary file. Pure function of TuiState. Phase 8.
 
 import { Box, Text } from 'ink';
-import { DriftLine } from './DriftLine.js';
 import { EpochTable } from './EpochTable.js';
 import { Header } from './Header.js';
 import { LoadingLine, ProgressBar, RunLine } from './ProgressBar.js';
 import { ResultsTable } from './ResultsTable.js';
 import { keyMetrics, type TuiState } from './state.js';
+import { tuiLineOf } from '../views.js';
 
 export interface TrainViewProps {
   state: TuiState;
@@ -34,7 +34,10 @@ export function TrainView({ state, width, color }: TrainViewProps) {
       {!finished && state.loading && !state.loading.done ? <LoadingLine loading={state.loading} width={width} color={color} /> : null}
       {!finished && state.seed !== null ? <ProgressBar state={state} width={width} color={color} /> : null}
       {!finished && state.startT !== null ? <RunLine state={state} /> : null}
-      {state.drift ? <DriftLine drift={state.drift} width={width} /> : null}
+      {Object.entries(state.taskData).map(([task, d]) => {
+        const line = tuiLineOf(d, width);
+        return line === null ? null : <Text key={`task-${task}`}>{line}</Text>;
+      })}
       {state.seedResults.map((r) => (
         <Text key={r.seed}>
           seed {r.seed}

@@ -18,8 +18,12 @@ export interface EpochRow {
   headLosses: Record<string, number>;
   /** Tasks whose loss was exactly 0 in every earlier epoch of the seed and is not now (Self-MM's ULGM). */
   starts: { task: string; heads: string[]; from: number }[];
-  /** ULGM: mean |y_m - y_M| per modality, when the run has a ULGM task. */
-  drift?: Record<string, number>;
+}
+
+/** What a task reported at the end of an epoch, for its view's TUI line. */
+export interface TaskData {
+  type?: string;
+  data: Record<string, unknown>;
 }
 
 export interface LoadingState {
@@ -62,8 +66,11 @@ export interface TuiState {
   /** Live loss parts: per head (M, T, A, V) when the run reports them, else per task. */
   taskLosses: Record<string, number>;
   epochs: EpochRow[];
-  /** Latest ULGM drift (per modality). */
-  drift: Record<string, number> | null;
+  /**
+   * Per task of the current seed: the latest data its epoch-end hook reported (task.update, epoch.end), and its type
+   * when the event names it; the task's view draws a line of it (src/report/views.ts).
+   */
+  taskData: Record<string, TaskData>;
   /** The feature file being read before the first trained seed (null once training starts). */
   loading: LoadingState | null;
   /** Per finished seed: its test metrics and run directory. */
@@ -106,7 +113,7 @@ export function initialTuiState(): TuiState {
     loss: null,
     taskLosses: {},
     epochs: [],
-    drift: null,
+    taskData: {},
     loading: null,
     seedResults: [],
     summary: null,
@@ -186,7 +193,7 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
       s.step = 0;
       s.loss = null;
       s.taskLosses = {};
-      s.drift = null;
+      s.taskData = {};
       s.eta = null;
       s.silentTasks = {};
       break;
@@ -214,18 +221,16 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
       break;
     }
     case 'task.update': {
-      const d = e.data['drift'];
-      if (d && typeof d === 'object') s.drift = d as Record<string, number>;
+      const type = e.type ?? s.taskData[e.task]?.type;
+      s.taskData[e.task] = { ...(type !== undefined ? { type } : {}), data: e.data };
       break;
     }
     case 'epoch.end': {
       if (s.metricKeys.length === 0) s.metricKeys = Object.keys(e.valid.metrics).filter((k) => k !== 'Loss');
-      let drift: Record<string, number> | undefined;
-      for (const x of Object.values(e.taskExtras)) {
-        const d = x['drift'];
-        if (d && typeof d === 'object') drift = d as Record<string, number>;
+      for (const [task, data] of Object.entries(e.taskExtras)) {
+        const type = s.taskData[task]?.type;
+        s.taskData[task] = { ...(type !== undefined ? { type } : {}), data };
       }
-      if (drift) s.drift = drift;
       const headLosses = e.headLosses ?? {};
       const starts = startingTasks(s, e.taskLosses, headLosses, e.epoch);
       s.epochs.push({
@@ -241,7 +246,6 @@ export function reduceTui(s: TuiState, e: RunEvent): TuiState {
         taskLosses: e.taskLosses,
         headLosses,
         starts,
-        ...(drift ? { drift } : {}),
       });
       s.step = s.steps;
       s.eta = 0;
@@ -314,6 +318,14 @@ export function fmtDuration(sec: number | null): string {
   const mm = String(m % 60).padStart(2, '0');
   const ss = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** Text bar of `width` cells; plain characters so it reads in any terminal font (component views draw with it too, without Ink). */
+export function bar(done: number, total: number, width: number): string {
+  // NaN (a diverged value) draws an empty bar of full width, not a bar of no width.
+  const f = total > 0 && !Number.isNaN(done) ? Math.min(1, Math.max(0, done / total)) : 0;
+  const full = Math.round(f * width);
+  return `${'#'.repeat(full)}${'-'.repeat(width - full)}`;
 }
 
 /** 350.1 MiB, 12.0 KiB. */

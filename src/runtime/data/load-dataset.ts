@@ -12,6 +12,7 @@ import { NDArray, Skipped, readPickle, type PyValue } from './pickle/read-pickle
 import { avgPoolAlign, fitSeqLen, negInfToZero, prepareLengths, timeMean, toTokens } from './preprocess.js';
 import { applyStandard, featureMoments, standardStats, type StandardStats } from './standardize.js';
 import { generateSyntheticSplits } from './synthetic.js';
+import { readWithReuse } from './file-reuse.js';
 import { toTextBert } from '../tokenizer/wordpiece.js';
 import type { ArrayData, LoadedDataset, SplitData, SplitName } from './types.js';
 
@@ -144,7 +145,7 @@ export async function loadDataset(ir: Ir, opts: LoadDatasetOptions = {}): Promis
   }
   const file = datasetFilePath(ds, opts.dataRoot);
   if (!existsSync(file)) throw missingFileError(ds, file, opts.dataRoot);
-  const top = await readPickle(file, { keys, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const top = await readWithReuse(file, keys, () => readPickle(file, { keys, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
   const ctx: LoadContext = { file, ds, norm: { ...(opts.normalization ?? {}) } };
   const raw = splitsOf(top, file, opts.predictSplit);
   await tokenizeMissingTokens(ir, plans, raw);

@@ -21,7 +21,7 @@ export class TaskHooks implements TrainCallback {
       const extra = t.onEpochEnd?.(e.epoch);
       if (!extra || Object.keys(extra).length === 0) continue;
       e.report.taskExtras[t.name] = extra;
-      e.emit({ kind: 'task.update', runId: '', epoch: e.epoch, task: t.name, data: extra });
+      e.emit({ kind: 'task.update', runId: '', epoch: e.epoch, task: t.name, type: t.type, data: extra });
     }
   }
 }

@@ -1,33 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import rule from '../../../../src/compiler/check/rules/component-checks.js';
-import { runRule, yaml } from '../../../compiler/check/harness.js';
+import { BASE, runRule } from '../../../compiler/check/harness.js';
 
-const SELF_MM = yaml`
-  version: 1
-  dataset: mosi
-  modalities:
-    text: {feature: text}
-    audio: {feature: audio}
-    vision: {feature: vision}
-  encoders:
-    text: {type: precomputed}
-    audio: {type: lstm, hidden: 16}
-    vision: {type: lstm, hidden: 16}
-  fusion:
-    type: concat
-    inputs: [text, audio, vision]
-  heads:
-    M: {type: regression, input: fusion, hidden: [32]}
-    T: {type: regression, input: text, hidden: [8]}
-    A: {type: regression, input: audio, hidden: [8]}
-    V: {type: regression, input: vision, hidden: [8]}
-  tasks:
-    main: {type: l1, head: M}
-    self:
-      type: ulgm
-      fusion_head: M
-      heads: {text: T, audio: A, vision: V}
-`;
+const M_HEAD = 'M: {type: regression, input: fusion, hidden: [32]}';
+const MAIN_TASK = 'main: {type: l1, head: M}';
+
+/**
+ * The harness's BASE spec made Self-MM: concat fusion, a unimodal head per modality, and a ULGM task. Lines are added
+ * after BASE's, so BASE's positions hold and the ULGM task starts at line 21.
+ */
+const SELF_MM = BASE.replace('type: late', 'type: concat')
+  .replace(M_HEAD, [M_HEAD, '  T: {type: regression, input: text, hidden: [8]}', '  A: {type: regression, input: audio, hidden: [8]}', '  V: {type: regression, input: vision, hidden: [8]}'].join('\n'))
+  .replace(MAIN_TASK, [MAIN_TASK, '  self:', '    type: ulgm', '    fusion_head: M', '    heads: {text: T, audio: A, vision: V}'].join('\n'));
 
 describe('ulgm check (component-checks rule)', () => {
   it("accepts Self-MM's layout", () => {
@@ -50,7 +34,7 @@ describe('ulgm check (component-checks rule)', () => {
   });
 
   it('reports a classification fusion head at its type', () => {
-    const ds = runRule(rule, SELF_MM.replace('M: {type: regression, input: fusion, hidden: [32]}', 'M: {type: classification, input: fusion, hidden: [32], num_classes: 3}'));
+    const ds = runRule(rule, SELF_MM.replace(M_HEAD, 'M: {type: classification, input: fusion, hidden: [32], num_classes: 3}'));
     expect(ds).toMatchObject([
       { code: 'MSA3008', message: "ulgm's fusion head 'M' is a classification head; ulgm needs a regression head", at: '15:13', text: 'classification' },
     ]);
@@ -58,7 +42,7 @@ describe('ulgm check (component-checks rule)', () => {
   });
 
   it('reports a fusion head that does not read fusion and has no hidden layer', () => {
-    const ds = runRule(rule, SELF_MM.replace('M: {type: regression, input: fusion, hidden: [32]}', 'M: {type: regression, input: text}'));
+    const ds = runRule(rule, SELF_MM.replace(M_HEAD, 'M: {type: regression, input: text}'));
     expect(ds.map((d) => [d.code, d.message, d.at])).toEqual([
       ['MSA3008', "ulgm's fusion head 'M' reads 'text'; it must read 'fusion'", '15:32'],
       ['MSA3008', "ulgm's fusion head 'M' has no hidden layer; its first hidden activation is the fusion feature ULGM needs", '15:3'],
