@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { xavierUniformInit, zerosInit } from './init.js';
 import { createLayerNorm, dropout, linear, type LayerNorm } from './layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from './params.js';
-import { attentionCore } from './attention.js';
+import { attentionCore, type AttentionActivations } from './attention.js';
 
 export interface TransformerEncoderOptions {
   embedDim: number;
@@ -17,6 +17,8 @@ export interface TransformerEncoderOptions {
   embedDropout?: number;
   /** MMSA's `attn_mask`: the causal mask, shifted by the length difference for cross-modal attention. */
   attnMask?: boolean;
+  /** What each layer's attention keeps for the backward pass: its weights ('keep', default) or q, k and v only. */
+  activations?: AttentionActivations;
 }
 
 interface EncoderLayer {
@@ -60,6 +62,7 @@ export function createTransformerEncoder(store: ParamStore, path: string, opts: 
     resDropout: 0,
     embedDropout: 0,
     attnMask: false,
+    activations: 'keep',
     ...opts,
   };
   const d = o.embedDim;
@@ -115,7 +118,7 @@ export function createTransformerEncoder(store: ParamStore, path: string, opts: 
         const qkv = linear(xq, L.inProjWeight, L.inProjBias);
         [q, k, v] = tf.split(qkv, 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
       }
-      const att = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { heads: h, mask, dropout: o.attnDropout }, ctx);
+      const att = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { heads: h, mask, dropout: o.attnDropout, activations: o.activations }, ctx);
       let y = linear(att, L.outProjWeight, L.outProjBias);
       y = dropout(y, o.resDropout, ctx);
       x = tf.add(residual, y);

@@ -67,9 +67,10 @@ export default defineComponent<CrossmodalFusion>({
       ...sources.flatMap((s) => transformerEncoderParams(`${target}_with_${s}`, p.layers, 1).map((d) => d.name)),
       ...transformerEncoderParams(`${target}_mem`, memoryLayers(p), 1).map((d) => d.name),
     ]),
-  // Attention keeps B x heads x Tq x Tk weights per layer (softmax output, dropout mask and dropped weights), which
-  // the generic per-element bound misses by far at MOSI's 375/500 frames.
-  stepMemory(node, { ir, batch, frozen }) {
+  // Attention makes B x heads x Tq x Tk weights per layer, which the generic per-element bound misses by far at
+  // MOSI's 375/500 frames. The attention is one op (runtime/nn/attention.ts): 'keep' holds each layer's weights until
+  // the backward pass, 'recompute' only q, k and v (among the per-width tensors) and makes the weights again there.
+  stepMemory(node, { ir, batch, frozen, mode }) {
     const p = node.config;
     const steps = node.inputs.map((id) => {
       const t = ir.nodes.find((n) => n.id === id.split(':')[0])?.output.shape[1];
@@ -79,18 +80,28 @@ export default defineComponent<CrossmodalFusion>({
     const B = batch;
     let saved = 0;
     let peak = 0;
-    const layer = (tq: number, tk: number, width: number, n: number) => {
+    let evalPeak = 0;
+    let masks = 0;
+    const layer = (tq: number, tk: number, width: number, n: number, dropout: number) => {
       const att = B * p.heads * tq * tk;
-      // weights x3, and about 30 [B, T, width] tensors per layer (projections, heads, LayerNorms, FFN at 4x width).
-      saved += n * (3 * att + 30 * B * tq * width + 10 * B * tk * width);
-      peak = Math.max(peak, 2 * att + 12 * B * Math.max(tq, tk) * width);
+      // About 51 [B, Tq, width] and 17 [B, Tk, width] tensors per layer until the backward pass ends (projections,
+      // heads, LayerNorms, FFN at 4x width, and their gradients, which tfjs frees together at the end). Calibrated on
+      // one epoch of MulT's MOSI config at MOSI's lengths: batch 8 peaked at a 3.44 GB heap keeping the weights and
+      // 2.55 GB recomputing them; batch 16 ran out of the 4 GB heap recomputing them.
+      saved += n * ((mode === 'keep' ? att : 0) + 51 * B * tq * width + 17 * B * tk * width);
+      // One layer's forward (scores, masked scores, weights, dropout mask, dropped weights) or backward (weights,
+      // dropped weights, their gradient, the scores' gradient, the dropout mask) at a time; evaluation has no dropout.
+      peak = Math.max(peak, 5 * att + 12 * B * Math.max(tq, tk) * width);
+      evalPeak = Math.max(evalPeak, 3 * att + 12 * B * Math.max(tq, tk) * width);
+      // The weights' dropout masks are drawn in JS memory and held there until the backward pass.
+      if (dropout > 0) masks += n * att;
     };
     crossmodalPlan(p).forEach(({ sources }, ti) => {
-      for (const s of sources) layer(steps[ti]!, steps[p.inputs.indexOf(s)]!, d, p.layers);
-      layer(steps[ti]!, steps[ti]!, sources.length * d, memoryLayers(p));
+      for (const s of sources) layer(steps[ti]!, steps[p.inputs.indexOf(s)]!, d, p.layers, sourceDropout(p, s));
+      layer(steps[ti]!, steps[ti]!, sources.length * d, memoryLayers(p), p.memory_attn_dropout);
     });
-    const evalBytes = 4 * peak;
-    return frozen ? { saved: 0, transient: evalBytes, host: 0, eval: evalBytes } : { saved: 4 * saved, transient: evalBytes, host: 0, eval: evalBytes };
+    const evalBytes = 4 * evalPeak;
+    return frozen ? { saved: 0, transient: evalBytes, host: 0, eval: evalBytes } : { saved: 4 * saved, transient: 4 * peak, host: 4 * masks, eval: evalBytes };
   },
   // MMSA's TransformerEncoder registers a `version` buffer (fairseq's state-dict version), which nothing reads.
   mmsaNames: {

@@ -7,11 +7,15 @@ import { createTransformerEncoder, joinPath, type TransformerEncoder } from '../
 import type { CrossmodalFusion } from '../../../compiler/spec/types.generated.js';
 import { defineNodeLowering, outDim } from '../../../runtime/lower/node.js';
 import { crossmodalPlan, memoryLayers, sourceDropout } from './define.js';
+import { defaultBertActivations } from '../../../runtime/nn/bert/model.js';
 
 export default defineNodeLowering<CrossmodalFusion>('fusion', (node, ctx) => {
   const c = node.config;
   const d = outDim(ctx.inputs[0]!);
-  const shared = { numHeads: c.heads, reluDropout: c.relu_dropout, resDropout: c.res_dropout, embedDropout: c.embed_dropout, attnMask: c.attn_mask };
+  // The run sets the memory plan's activation mode before lowering (BERT's layers read the same switch): with
+  // 'recompute' the attention weights of every layer are recomputed in the backward pass instead of kept.
+  const activations = defaultBertActivations();
+  const shared = { numHeads: c.heads, reluDropout: c.relu_dropout, resDropout: c.res_dropout, embedDropout: c.embed_dropout, attnMask: c.attn_mask, activations };
   const plan = crossmodalPlan(c).map(({ target, sources }) => ({
     target: c.inputs.indexOf(target),
     cross: sources.map((s) => ({
