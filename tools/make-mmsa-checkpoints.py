@@ -22,7 +22,11 @@ src/) and its dependencies (torch, numpy, sklearn, pandas, easydict, tqdm). Wher
 dependencies are not installable (transformers, pynvml, einops), `MMSA_SHIMS` may name a directory of stand-in
 modules that is put first on sys.path. Self-MM runs on precomputed text features: its BertTextEncoder is replaced
 in-process by a parameter-free identity (so the checkpoint holds no `Model.text_model.*` tensors), as MMSA itself
-would with use_bert false if Self-MM allowed it. No MMSA file is modified or copied.
+would with use_bert false if Self-MM allowed it. Cases with "bert": "hf-bert" (BERT-MAG; CENET runs the same way, its
+pytorch_transformers imports served by tools/hf-bert/pytorch_transformers, but has no case yet) run MMSA's own BERT code
+on Hugging Face's BertModel as tools/hf-bert/transformers computes it, loading the small checkpoint of
+test/fixtures/hf-bert/small-bert for every pretrained id they ask for (BERT weights are in their checkpoints). No MMSA
+file is modified or copied.
 
 The training driver follows the approach of the reference runner used for mmsa's benchmarks (MMSA_run with data
 loaders that stop training after N epochs, then a fresh model loaded from the saved state_dict).
@@ -131,12 +135,14 @@ def make_data(name, path):
 
 # ------------------------------------------------------------------------------------------------ MMSA import
 
-def import_mmsa():
+def import_mmsa(hf_bert=False):
     src = os.environ.get("MMSA_SRC")
     if not src or not os.path.isdir(os.path.join(src, "MMSA")):
         sys.exit("MMSA_SRC must name the directory holding MMSA's `MMSA` package (the src/ of thuiar/MMSA)")
     shims = os.environ.get("MMSA_SHIMS")
-    sys.path[:0] = ([shims] if shims else []) + [src]
+    # Models that run BERT inside (BERT_MAG): Hugging Face's BertModel from tools/hf-bert, on the small checkpoint.
+    standin = [os.path.join(HERE, "hf-bert")] if hf_bert else []
+    sys.path[:0] = standin + ([shims] if shims else []) + [src]
     import torch
 
     # MMSA_run calls torch.cuda.set_device unconditionally; on a CPU-only machine that must be a no-op.
@@ -151,8 +157,9 @@ def import_mmsa():
         nn.Module.__init__(self)
         self.use_finetune = use_finetune
 
-    BertTextEncoder.__init__ = bte_init
-    BertTextEncoder.forward = lambda self, text: text
+    if not hf_bert:
+        BertTextEncoder.__init__ = bte_init
+        BertTextEncoder.forward = lambda self, text: text
     return torch, mrun
 
 
@@ -168,9 +175,12 @@ def on_cpu(net):
     return net
 
 
-def prediction_of(out):
-    # Most models return a dict with "M"; MCTN returns (loss, prediction).
-    return out["M"] if isinstance(out, dict) else out[1]
+def prediction_of(out, model):
+    # Most models return a dict with "M"; MCTN returns (loss, prediction), CENET a tuple whose first item is the
+    # prediction.
+    if isinstance(out, dict):
+        return out["M"]
+    return out[1] if model == "mctn" else out[0]
 
 
 def mctn_time_major(torch, net, loader, order):
@@ -202,7 +212,27 @@ class EpochCap(Exception):
 
 
 def run_case(out, case):
-    torch, mrun = import_mmsa()
+    hf_bert = case.get("bert") == "hf-bert"
+    if hf_bert:
+        # Every pretrained id MMSA asks for resolves to the small HF-layout checkpoint (tools/make-hf-bert-fixture.py).
+        os.environ["MMSA_HF_BERT_DIR"] = os.path.join(REPO, "test", "fixtures", "hf-bert", "small-bert")
+    torch, mrun = import_mmsa(hf_bert)
+    # MMSA's loader sets the text width to 768 whenever use_bert (data_loader.py), bert-base's hidden size, and
+    # BERT_MAG's MAG and CENET's CE size their Linears from it: with the small BERT that width is its hidden size.
+    widths = {"bert_mag": ("MMSA.models.singleTask.BERT_MAG", "MAG"), "cenet": ("MMSA.models.singleTask.CENET", "CE")}
+    if case["model"] in widths:
+        import importlib
+
+        # (the package re-exports each model class under its module's name, so the module comes from sys.modules)
+        module = importlib.import_module(widths[case["model"]][0])
+        cls = getattr(module, widths[case["model"]][1])
+        init = cls.__init__
+
+        def init_hidden(self, config, args):
+            args["feature_dims"][0] = config.hidden_size
+            init(self, config, args)
+
+        cls.__init__ = init_hidden
     pkl = os.path.join(out, "data", f"{case['data']}.pkl")
     with open(pkl, "rb") as f:
         n_train = len(pickle.load(f)["train"]["regression_labels"])
@@ -270,7 +300,7 @@ def run_case(out, case):
         model.load_state_dict(state)
         model.eval()
         preds, ids, labels = [], [], []
-        model.register_forward_hook(lambda m, i, o: preds.append(prediction_of(o).detach().reshape(-1).numpy().astype(np.float64)))
+        model.register_forward_hook(lambda m, i, o: preds.append(prediction_of(o, case["model"]).detach().reshape(-1).numpy().astype(np.float64)))
         test = orig_loader(args, 0)["test"]
         if case["model"] == "mctn":
             # MCTN's LSTMs run along the batch axis (its quirk), so a prediction depends on the batch it is in: the

@@ -262,7 +262,12 @@ export async function initCommand(o: Opts, io: Io): Promise<number> {
   const src = join(packageRoot(), 'pipelines', template);
   const out = resolve(io.cwd, (o['out'] as string | undefined) ?? (dataset === 'synthetic' ? `${model}_demo.yaml` : `${model}_${dataset}.yaml`));
   try {
-    if (!existsSync(src)) throw new MmsaError('MSA6723', `no template for model '${model}' on '${dataset}' (${template} is missing from the package)`, { hint: 'reinstall mmsa' });
+    if (!existsSync(src)) {
+      // MMSA configures some models for some datasets only (BERT-MAG: no SIMS v2): name the ones that ship.
+      const shipped = DATASET_CHOICES.filter((d) => d !== 'synthetic' && existsSync(join(packageRoot(), 'pipelines', `${model}_${d}.yaml`)));
+      const hint = shipped.length > 0 && dataset !== 'synthetic' ? `MMSA configures ${model} for ${shipped.join(', ')}: pick one of those, or --dataset synthetic for its demo` : 'reinstall mmsa';
+      throw new MmsaError('MSA6723', `no template for model '${model}' on '${dataset}' (${template} is not in the package)`, { hint });
+    }
     if (existsSync(out) && !o['force']) throw new MmsaError('MSA6724', `${out} exists`, { hint: 'pass --force to overwrite it, or -o to write elsewhere' });
     const head =
       `# Starter pipeline from \`mmsa init --model ${model} --dataset ${dataset}\` (a copy of pipelines/${template}).\n` +

@@ -109,9 +109,10 @@ export interface ComponentDef<P = any> {
   doc: string;
   /**
    * Encoders reading several nodes: their references (`inputs: [text, audio]`, `encoders.text:private`) with their
-   * paths; without it an encoder reads the one modality of its key or `modality:`.
+   * paths; without it (or when it returns undefined for these params) an encoder reads the one modality of its key
+   * or `modality:`. `key` is the encoder's own key (BERT with a hook that reads other modalities reads its own too).
    */
-  reads?(params: P): ComponentRef[];
+  reads?(params: P, key: string): ComponentRef[] | undefined;
   /** How many inputs the node reads (fusions; encoders with `inputs:`). Default: exactly one. */
   arity?: { min: number; max: number };
   /** What input kinds the component accepts (encoders/fusions/heads). */

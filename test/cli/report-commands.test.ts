@@ -64,6 +64,19 @@ describe('mmsa init', () => {
     expect(readFileSync(join(dir, 'sm.yaml'), 'utf8')).toContain('extends: self_mm');
     expect((await run(['init', '--model', 'selfmm'], dir)).err).toMatch(/Did you mean 'self_mm'/);
   });
+
+  it('knows BERT-MAG: its paper configs, and the datasets MMSA has no config for', async () => {
+    const dir = tmp();
+    expect((await run(['init', '--model', 'bert_mag', '--dataset', 'mosi'], dir)).code).toBe(0);
+    const text = readFileSync(join(dir, 'bert_mag_mosi.yaml'), 'utf8');
+    expect(text).toContain('extends: bert_mag');
+    expect(text).toContain('dropout_prob: 0.3');
+    expect((await run(['check', join(dir, 'bert_mag_mosi.yaml')], dir)).code).toBe(0);
+    const r = await run(['init', '--model', 'bert_mag', '--dataset', 'simsv2'], dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('MSA6723');
+    expect(r.err).toContain('MMSA configures bert_mag for mosei, mosi, sims');
+  });
 });
 
 describe('mmsa report / compare / watch on a recorded run', () => {

@@ -15,12 +15,21 @@ import { formatDiagnostics } from '../../src/compiler/diagnostics/format.js';
 import type { RunEvent } from '../../src/runtime/events.js';
 import { runPipeline } from '../../src/runtime/run.js';
 import { readCheckpoint } from '../../src/runtime/train/checkpoint.js';
+import { writeRandomBertCheckpoint } from '../../src/runtime/bert/random-checkpoint.js';
 import { expectBaseline } from '../helpers/baseline.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const baselineDir = join(repoRoot, 'test/baselines/train');
 const work = mkdtempSync(join(tmpdir(), 'mmsa-train-golden-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/**
+ * Demos that fine-tune BERT read it from MMSA_DEMO_BERT: a small random one in Hugging Face's layout (2 layers, hidden
+ * 128; bert-base-uncased's vocabulary size, as the synthetic ids are its word pieces), the same bits on every run.
+ */
+const demoBert = join(work, 'demo-bert');
+writeRandomBertCheckpoint(demoBert, { vocab_size: 30522, hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, max_position_embeddings: 64 }, 19);
+const ENV = { MMSA_DEMO_BERT: demoBert };
 
 const EPOCHS = 3;
 const SEED = 1111;
@@ -64,7 +73,7 @@ function paperOnSynthetic(file: string): string {
 
 /** Everything a run's numbers depend on, in a stable text form (floats as JavaScript prints them: exact round trip). */
 async function fingerprint(file: string): Promise<string> {
-  const compiled = compileFile(file, { env: {} });
+  const compiled = compileFile(file, { env: ENV });
   expect(formatDiagnostics(compiled.diagnostics.filter((d) => d.severity === 'error'), compiled.host, { cwd: repoRoot })).toBe('');
   const outRoot = mkdtempSync(join(work, 'runs-'));
   const epochs: unknown[] = [];

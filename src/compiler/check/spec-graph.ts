@@ -102,7 +102,7 @@ export function resolveRef(spec: PipelineSpec, ref: string): NodeRef | undefined
   if (getEncoder(spec, base)) return withOutput({ kind: 'encoder', name: base });
   if (base === FUSION && fusionOf(spec)) return withOutput({ kind: 'fusion', name: FUSION });
   if (getModality(spec, base)) {
-    const enc = encoders(spec).find(([k, e]) => !encoderReadsRefs(e) && encoderModality(k, e) === base);
+    const enc = encoders(spec).find(([k, e]) => !encoderReadsRefs(k, e) && encoderModality(k, e) === base);
     return withOutput(enc ? { kind: 'encoder', name: enc[0] } : { kind: 'modality', name: base });
   }
   if (getHead(spec, base)) return withOutput({ kind: 'head', name: base });
@@ -122,14 +122,15 @@ export function refId(ref: NodeRef): string {
 }
 
 /** Whether an encoder reads references (`inputs:`, several nodes) rather than the one modality of its key. */
-export function encoderReadsRefs(enc: Encoder): boolean {
-  return componentOf('encoder', enc)?.reads !== undefined;
+export function encoderReadsRefs(key: string, enc: Encoder): boolean {
+  return componentOf('encoder', enc)?.reads?.(enc, key) !== undefined;
 }
 
 /** What an encoder reads: its references (`inputs:`), else the modality it names or has as its key. */
 export function encoderReads(key: string, enc: Encoder): { name: string; path: SpecPath; modality: boolean }[] {
   const def = componentOf('encoder', enc);
-  if (def?.reads) return def.reads(enc).filter((r) => typeof r.name === 'string').map((r) => ({ name: r.name, path: ['encoders', key, ...r.path], modality: false }));
+  const refs = def?.reads?.(enc, key);
+  if (refs) return refs.filter((r) => typeof r.name === 'string').map((r) => ({ name: r.name, path: ['encoders', key, ...r.path], modality: false }));
   const own = typeof (enc as { modality?: unknown }).modality === 'string';
   return [{ name: encoderModality(key, enc), path: own ? ['encoders', key, 'modality'] : ['encoders', key], modality: true }];
 }
@@ -153,7 +154,7 @@ export function encoderOfRef(spec: PipelineSpec, ref: string): string | undefine
 export function modalityOfRef(spec: PipelineSpec, ref: string): string | undefined {
   const enc = encoderOfRef(spec, ref);
   const def = enc === undefined ? undefined : getEncoder(spec, enc);
-  return def && enc !== undefined && !encoderReadsRefs(def) ? encoderModality(enc, def) : undefined;
+  return def && enc !== undefined && !encoderReadsRefs(enc, def) ? encoderModality(enc, def) : undefined;
 }
 
 /** What an encoder outputs, where its parameters alone decide it (no dataset facts needed); the encoder says. */
@@ -193,7 +194,7 @@ export function readEncoders(spec: PipelineSpec): Set<string> {
     if (r?.kind !== 'encoder' || out.has(r.name)) continue;
     out.add(r.name);
     const enc = getEncoder(spec, r.name)!;
-    if (encoderReadsRefs(enc)) for (const x of encoderReads(r.name, enc)) refs.push(x.name);
+    if (encoderReadsRefs(r.name, enc)) for (const x of encoderReads(r.name, enc)) refs.push(x.name);
   }
   return out;
 }

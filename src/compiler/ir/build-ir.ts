@@ -69,7 +69,7 @@ function encodersInOrder(spec: PipelineSpec): [string, Encoder][] {
   const visit = (key: string, e: Encoder): void => {
     if (state.has(key)) return;
     state.set(key, 'visiting');
-    if (encoderReadsRefs(e)) {
+    if (encoderReadsRefs(key, e)) {
       for (const r of encoderReads(key, e)) {
         const ref = resolveRef(spec, r.name);
         const dep = ref?.kind === 'encoder' ? spec.encoders[ref.name] : undefined;

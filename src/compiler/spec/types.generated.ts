@@ -15,7 +15,26 @@ export interface RawBertEncoder {
   revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune?: boolean;
-  output?: "cls" | "mean" | "sequence";
+  /** what the encoder outputs: the last layer's [CLS] row, the masked token mean, the whole last layer, or the pooler's tanh(dense([CLS])) (BertPooler; BERT-MAG's classifier reads it) */
+  output?: "cls" | "mean" | "sequence" | "pooled";
+  /** also publish every hidden state as named outputs: hidden_0 (what the encoder layers read, after an embeddings hook) to hidden_<layers> (the last layer), as Hugging Face's output_hidden_states */
+  hidden_states?: boolean;
+  /** modules run inside BERT's forward pass (one BERT implementation; these are its options) */
+  hooks?: {
+    /** a module that rewrites the embedding output before the first encoder layer */
+    embeddings?: {
+      /** BERT-MAG's Multimodal Adaptation Gate (MMSA's models/singleTask/BERT_MAG.py MAG): e' = Dropout(LayerNorm(alpha * h + e)) with h = ReLU(W_hv[v; e]) * W_v v + ReLU(W_ha[a; e]) * W_a a and alpha = min(|e| / |h| * beta_shift, 1) */
+      type: "mag";
+      /** the acoustic sequence, aligned to the tokens (a modality or an encoder giving [L, d]) */
+      audio: string;
+      /** the visual sequence, aligned to the tokens */
+      vision: string;
+      /** beta_shift: scales the largest shift relative to the embedding's norm */
+      beta_shift?: number;
+      /** dropout_prob: dropout after the gate's LayerNorm */
+      dropout_prob?: number;
+    };
+  };
   /** architecture override when the model is not a known one */
   config?: {
     vocab_size?: number;
@@ -42,7 +61,26 @@ export interface BertEncoder {
   revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune: boolean;
-  output: "cls" | "mean" | "sequence";
+  /** what the encoder outputs: the last layer's [CLS] row, the masked token mean, the whole last layer, or the pooler's tanh(dense([CLS])) (BertPooler; BERT-MAG's classifier reads it) */
+  output: "cls" | "mean" | "sequence" | "pooled";
+  /** also publish every hidden state as named outputs: hidden_0 (what the encoder layers read, after an embeddings hook) to hidden_<layers> (the last layer), as Hugging Face's output_hidden_states */
+  hidden_states: boolean;
+  /** modules run inside BERT's forward pass (one BERT implementation; these are its options) */
+  hooks?: {
+    /** a module that rewrites the embedding output before the first encoder layer */
+    embeddings?: {
+      /** BERT-MAG's Multimodal Adaptation Gate (MMSA's models/singleTask/BERT_MAG.py MAG): e' = Dropout(LayerNorm(alpha * h + e)) with h = ReLU(W_hv[v; e]) * W_v v + ReLU(W_ha[a; e]) * W_a a and alpha = min(|e| / |h| * beta_shift, 1) */
+      type: "mag";
+      /** the acoustic sequence, aligned to the tokens (a modality or an encoder giving [L, d]) */
+      audio: string;
+      /** the visual sequence, aligned to the tokens */
+      vision: string;
+      /** beta_shift: scales the largest shift relative to the embedding's norm */
+      beta_shift: number;
+      /** dropout_prob: dropout after the gate's LayerNorm */
+      dropout_prob: number;
+    };
+  };
   /** architecture override when the model is not a known one */
   config?: {
     vocab_size?: number;

@@ -80,7 +80,7 @@ function encoderCycle(spec: PipelineSpec, key: string, ref: NodeRef): boolean {
     if (seen.has(name)) continue;
     seen.add(name);
     const enc = spec.encoders[name];
-    if (!enc || !encoderReadsRefs(enc)) continue;
+    if (!enc || !encoderReadsRefs(name, enc)) continue;
     for (const r of encoderReads(name, enc)) {
       const x = resolveRef(spec, r.name);
       if (x?.kind === 'encoder') stack.push(x.name);
@@ -101,7 +101,7 @@ export default defineRule({
     // encoders reading references (`inputs:`) -> modalities or other encoders, without a cycle
     const dataNamesAll = [...new Set([...encoderNames, ...modalityNames])];
     for (const [key, enc] of encoders(spec)) {
-      if (!encoderReadsRefs(enc)) continue;
+      if (!encoderReadsRefs(key, enc)) continue;
       for (const r of encoderReads(key, enc)) {
         const ref = resolveRef(spec, r.name);
         if (!ref) {
@@ -117,7 +117,7 @@ export default defineRule({
 
     // encoders -> modalities
     for (const [key, enc] of encoders(spec)) {
-      if (encoderReadsRefs(enc)) continue;
+      if (encoderReadsRefs(key, enc)) continue;
       const modality = encoderModality(key, enc);
       if (getModality(spec, modality)) continue;
       const explicit = has(enc, 'modality');

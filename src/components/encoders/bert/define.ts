@@ -1,13 +1,15 @@
 // Catalog entry 'bert': a BERT encoder over token ids with Hugging Face BertModel parameter names, sized from a
 // table of known checkpoints or `config`. Schema, shape rule and parameter names; phases 2-5.
 
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { defineComponent, type Rewrite } from '../../component.js';
 import type { BertEncoder, PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
-import type { Ir, IrNode, ParamDecl, ResolvedDataset } from '../../../compiler/ir/types.js';
+import { featureDim, type Ir, type IrNode, type ParamDecl, type ResolvedDataset } from '../../../compiler/ir/types.js';
 import { expandHome } from '../../../compiler/spec/resolve-dataset.js';
 import { bertEvalMemory, bertStepMemory } from './memory.js';
 import { expectKind, linearNames, linearParams, param, singleInput, tokenIds, vector } from '../../shape-helpers.js';
+import { magParams } from './mag-shape.js';
 
 export interface BertConfig {
   vocab_size: number;
@@ -36,13 +38,39 @@ export const KNOWN_BERT_MODELS: Readonly<Record<string, BertConfig>> = {
   'bert-base-multilingual-cased': { ...BERT_BASE, vocab_size: 119547 },
 };
 
+const ARCH_KEYS = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size'] as const;
+const localConfigs = new Map<string, BertConfig | undefined>();
+
 /**
- * Architecture for a pretrained id (or a local directory named like one) with `config` overrides on top. An unknown
- * model without config is taken to be bert-base-uncased sized: lowering reads its config.json and has the last word.
+ * The architecture in a local model directory's config.json (an absolute path, as the compiler resolves it), so that
+ * `check` and `plan` size a local BERT as lowering will; undefined for hub ids, missing or unreadable files (lowering
+ * then reads the file and reports what is wrong with it).
+ */
+function localBertConfig(dir: string): BertConfig | undefined {
+  if (!isAbsolute(dir)) return undefined;
+  if (localConfigs.has(dir)) return localConfigs.get(dir);
+  let found: BertConfig | undefined;
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const c: BertConfig = { ...KNOWN_BERT_MODELS['bert-base-uncased']! };
+    for (const k of ARCH_KEYS) if (typeof json[k] === 'number' && Number.isInteger(json[k])) c[k] = json[k];
+    found = c;
+  } catch {
+    found = undefined;
+  }
+  localConfigs.set(dir, found);
+  return found;
+}
+
+/**
+ * Architecture for a pretrained id (or a local directory: its config.json, else its name) with `config` overrides on
+ * top. An unknown model without config is taken to be bert-base-uncased sized: lowering reads its config.json and has
+ * the last word.
  */
 export function resolveBertConfig(p: Pick<BertEncoder, 'pretrained' | 'config'>): { config: BertConfig; known: boolean } {
   const base = p.pretrained.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? p.pretrained;
-  const knownCfg = KNOWN_BERT_MODELS[p.pretrained] ?? KNOWN_BERT_MODELS[base];
+  const local = localBertConfig(p.pretrained);
+  const knownCfg = local ?? KNOWN_BERT_MODELS[p.pretrained] ?? KNOWN_BERT_MODELS[base];
   const config: BertConfig = { ...(knownCfg ?? KNOWN_BERT_MODELS['bert-base-uncased']!) };
   for (const [k, v] of Object.entries(p.config ?? {})) if (typeof v === 'number') config[k as keyof BertConfig] = v;
   return { config, known: knownCfg !== undefined };
@@ -94,12 +122,36 @@ export function bertParams(c: BertConfig): ParamDecl[] {
   return ps;
 }
 
+/** Named outputs with `hidden_states`: hidden_0 (the encoder's input) to hidden_<layers> (the last layer). */
+export function bertHiddenOutputs(p: BertEncoder): string[] {
+  if (!p.hidden_states) return [];
+  const { config } = resolveBertConfig(p);
+  return Array.from({ length: config.num_hidden_layers + 1 }, (_, i) => `hidden_${i}`);
+}
+
+/**
+ * What a BERT with hooks reads besides its token ids: its own modality first, then what the hooks read, each with its
+ * path in the spec. Undefined without hooks (the encoder then reads the modality of its key, as every encoder).
+ */
+export function bertReads(p: BertEncoder, key: string): { name: string; path: (string | number)[] }[] | undefined {
+  const mag = p.hooks?.embeddings;
+  if (!mag) return undefined;
+  const own = p.modality ?? key;
+  return [
+    { name: `modalities.${own}`, path: p.modality ? ['modality'] : [] },
+    { name: mag.audio, path: ['hooks', 'embeddings', 'audio'] },
+    { name: mag.vision, path: ['hooks', 'embeddings', 'vision'] },
+  ];
+}
+
 /**
  * The frozen-BERT fast path: a `bert` encoder with `finetune: false` whose dataset also ships the same model's
  * last-layer features (`text`, [L, hidden]) needs no BERT forward at all: it reads those features instead.
  */
 export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset): Rewrite | undefined {
   if (p.finetune !== false) return undefined;
+  // Precomputed last-layer features cannot stand in for a BERT whose inside a hook changes, nor give the pooler.
+  if (p.hooks?.embeddings || p.hidden_states || p.output === 'pooled') return undefined;
   const feat = dataset.features['text'];
   if (!feat || feat.dtype !== 'float' || feat.shape.length !== 2) return undefined;
   const hidden = p.config?.hidden_size ?? 768;
@@ -132,6 +184,10 @@ export default defineComponent<BertEncoder>({
   schema: 'components/encoders/bert.schema.json',
   doc: "BERT text encoder over token ids (text_bert rows: ids, mask, segments); the last layer's [CLS] vector by default.",
   accepts: ['tokens'],
+  // Token ids, and with an embeddings hook the sequences it reads.
+  arity: { min: 1, max: 3 },
+  reads: bertReads,
+  namedOutputs: bertHiddenOutputs,
   outputKind: (p) => (p.output === 'sequence' ? 'sequence' : 'vector'),
   outputKindFix: (_p, wanted) => (wanted === 'vector' ? 'set `output: cls` or `mean` on the encoder' : undefined),
   tokenizer: (p) => ({ model: p.pretrained, ...(p.revision ? { revision: p.revision } : {}) }),
@@ -166,7 +222,10 @@ export default defineComponent<BertEncoder>({
   ],
   summary(p) {
     const { config: c } = resolveBertConfig(p);
-    return `bert(${p.pretrained}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${p.finetune ? 'finetune' : 'frozen'}) -> ${p.output}`;
+    const mag = p.hooks?.embeddings;
+    const hook = mag ? `, MAG(${mag.audio}, ${mag.vision}; beta_shift ${mag.beta_shift}, dropout ${mag.dropout_prob}) on the embeddings` : '';
+    const hidden = p.hidden_states ? ` + hidden_0..${c.num_hidden_layers}` : '';
+    return `bert(${p.pretrained}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${p.finetune ? 'finetune' : 'frozen'}${hook}) -> ${p.output}${hidden}`;
   },
   paramNames(p) {
     const { config: c } = resolveBertConfig(p);
@@ -179,6 +238,7 @@ export default defineComponent<BertEncoder>({
     ];
     for (let i = 0; i < c.num_hidden_layers; i++) names.push(...bertLayerNames(i));
     names.push(...linearNames('pooler.dense'));
+    if (p.hooks?.embeddings) names.push(...magParams(c.hidden_size, 1, 1).map((d) => d.name));
     return names;
   },
   infer(ctx) {
@@ -202,12 +262,31 @@ export default defineComponent<BertEncoder>({
       );
     }
     const H = c.hidden_size;
-    const output =
-      p.output === 'sequence'
-        ? // The text is what other modalities are aligned to, so its own sequence counts as aligned.
-          { kind: 'sequence' as const, shape: ['B' as const, L ?? 0, H], dtype: 'float32' as const, aligned: true }
-        : vector(H);
-    return { output, params: bertParams(c) };
+    // The text is what other modalities are aligned to, so its own sequence counts as aligned.
+    const seq = { kind: 'sequence' as const, shape: ['B' as const, L ?? 0, H], dtype: 'float32' as const, aligned: true };
+    const output = p.output === 'sequence' ? seq : vector(H);
+    const params = bertParams(c);
+    const mag = p.hooks?.embeddings;
+    if (mag) {
+      // MAG reads the acoustic and visual features of every token: sequences as long as the token rows.
+      const dims: number[] = [];
+      for (const [i, what] of [[1, 'audio'], [2, 'vision']] as const) {
+        const x = ctx.inputs[i];
+        if (!x || !expectKind(ctx, 'bert', x, ['sequence'])) return undefined;
+        const T = x.type.shape[1];
+        if (typeof L === 'number' && typeof T === 'number' && T !== L) {
+          ctx.report('MSA4004', x.span, {
+            node: ctx.node,
+            detail: `the MAG hook's ${what} sequence has ${T} steps but the token rows have ${L}; MAG gates every token with the ${what} features of the same step`,
+          }, { hint: 'use the aligned feature file (need_data_aligned: true in MMSA) so that audio, vision and tokens have one length' });
+          return undefined;
+        }
+        dims.push(featureDim(x.type));
+      }
+      params.push(...magParams(H, dims[0]!, dims[1]!));
+    }
+    const features = Object.fromEntries(bertHiddenOutputs(p).map((n) => [n, seq]));
+    return { output, params, ...(p.hidden_states ? { features } : {}) };
   },
   // MMSA's BertTextEncoder holds a transformers BertModel as `model`; older transformers also saved position_ids.
   mmsaNames: {

@@ -1,11 +1,13 @@
 // Lowering of encoder 'bert': a pretrained BERT (local directory or Hugging Face cache) over the text_bert rows
-// (ids, mask, segments); [CLS] of the last layer, the masked token mean, or the whole sequence. Phase 6 (lower).
+// (ids, mask, segments); [CLS] of the last layer, the masked token mean, the whole sequence or the pooler, and with
+// hooks the modules they run inside BERT (BERT-MAG's gate) and every hidden state. Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
 import { openBertSync } from '../../../runtime/bert/load-bert.js';
-import { noGrad } from '../../../runtime/nn/bert/model.js';
+import { noGrad, type BertHooks } from '../../../runtime/nn/bert/model.js';
 import type { BertEncoder } from '../../../compiler/spec/types.generated.js';
-import { defineNodeLowering, firstValue } from '../../../runtime/lower/node.js';
+import { defineNodeLowering, firstValue, outDim } from '../../../runtime/lower/node.js';
+import { createMag } from './nn.js';
 
 /** Row r of a [B, 3, L] token tensor as [B, L]. */
 function row(tokens: tf.Tensor, r: number): tf.Tensor2D {
@@ -14,16 +16,30 @@ function row(tokens: tf.Tensor, r: number): tf.Tensor2D {
 }
 
 export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
-  const { pretrained, finetune, output, revision } = node.config;
+  const { pretrained, finetune, output, revision, hooks, hidden_states: hiddenStates } = node.config;
   // The model must already be on disk (local path or HF cache): run.ts downloads it before lowering.
   const { model } = openBertSync(pretrained, ctx.store, node.id, { trainable: finetune, ...(revision ? { revision } : {}) });
+  const magSpec = hooks?.embeddings;
+  const mag = magSpec
+    ? createMag(ctx.store, node.id, { hidden: model.config.hidden_size, audio: outDim(ctx.inputs[1]!), vision: outDim(ctx.inputs[2]!) }, {
+        betaShift: magSpec.beta_shift,
+        dropoutProb: magSpec.dropout_prob,
+        initializerRange: model.config.initializer_range,
+      })
+    : undefined;
   return {
     apply(inputs, fctx) {
       const tokens = firstValue(node, inputs).tensor;
-      const forward = (ids: tf.Tensor, mask: tf.Tensor, types: tf.Tensor): tf.Tensor => {
-        const r = model.apply(ids, mask, types, fctx);
+      const outputs: Record<string, tf.Tensor> = {};
+      const forward = (ids: tf.Tensor, mask: tf.Tensor, types: tf.Tensor, ...extra: tf.Tensor[]): tf.Tensor => {
+        const h: BertHooks = {};
+        if (mag) h.embeddings = (e) => mag.apply(e, extra[0]!, extra[1]!, fctx);
+        if (hiddenStates) h.hiddenStates = true;
+        const r = model.apply(ids, mask, types, fctx, h);
+        r.hidden?.forEach((t, i) => (outputs[`hidden_${i}`] = t));
         if (output === 'cls') return r.cls;
         if (output === 'sequence') return r.sequence;
+        if (output === 'pooled') return model.pool(r.cls);
         // Masked mean over real tokens (as MISA's utterance vector).
         const m = tf.expandDims(tf.cast(mask, 'float32'), 2);
         return tf.div(tf.sum(tf.mul(r.sequence, m), 1), tf.maximum(tf.sum(m, 1), 1));
@@ -31,9 +47,13 @@ export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
       const ids = row(tokens, 0);
       const mask = row(tokens, 1);
       const types = row(tokens, 2);
-      // use_finetune false: BERT runs without gradients (dropout still follows train/eval mode, as in MMSA).
-      const tensor = finetune ? forward(ids, mask, types) : noGrad(forward, ids, mask, types);
-      return { tensor };
+      const extra = mag ? [inputs[1]!.tensor, inputs[2]!.tensor] : [];
+      // use_finetune false: BERT runs without gradients (dropout still follows train/eval mode, as in MMSA). With a
+      // hook (whose own modules train) or published hidden states the forward stays on the tape; BERT's variables are
+      // then frozen but its activations are kept for the backward.
+      const taped = finetune || mag !== undefined || hiddenStates;
+      const tensor = taped ? forward(ids, mask, types, ...extra) : noGrad(forward, ids, mask, types);
+      return Object.keys(outputs).length > 0 ? { tensor, outputs } : { tensor };
     },
   };
 });

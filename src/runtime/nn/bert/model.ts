@@ -37,6 +37,25 @@ export interface BertOutput {
   sequence: tf.Tensor3D;
   /** The last layer's [CLS] row (position 0), [B, H]: the sentence vector of Self-MM / MMIM. */
   cls: tf.Tensor2D;
+  /**
+   * With `hooks.hiddenStates`: Hugging Face's `hidden_states`, the encoder's input (the embedding output after the
+   * embeddings hook) and every layer's output, num_hidden_layers + 1 tensors [B, L, H]. A `beforeLayer` hook's
+   * rewrite is not among them (entry k is what layer k - 1 returned, as CENET's encoder records it).
+   */
+  hidden?: tf.Tensor3D[];
+}
+
+/**
+ * Modules other models put inside BERT's forward. All off = BertModel exactly (the same ops in the same order). The
+ * functions are called inside the caller's tape, so their own parameters and ops get gradients like BERT's.
+ */
+export interface BertHooks {
+  /** Rewrites the embedding output (after the embeddings' LayerNorm and dropout) before the encoder: BERT-MAG's gate. */
+  embeddings?: (embedding: tf.Tensor3D) => tf.Tensor3D;
+  /** Rewrites the hidden states entering encoder layer k (0-based): CENET's cross-modal enhancement before layer 1. */
+  beforeLayer?: ReadonlyMap<number, (hidden: tf.Tensor3D) => tf.Tensor3D>;
+  /** Returns every hidden state (`hidden`), as `output_hidden_states=True`. */
+  hiddenStates?: boolean;
 }
 
 export interface Bert {
@@ -48,7 +67,7 @@ export interface Bert {
    * Forward pass. ids / types: [B, L] int32 (float is cast); mask: [B, L], 1 on real tokens. Dropout follows
    * ctx.training, as torch's train()/eval(). Call inside tf.tidy / tf.variableGrads.
    */
-  apply(ids: tf.Tensor, mask: tf.Tensor, types: tf.Tensor, ctx: ForwardCtx): BertOutput;
+  apply(ids: tf.Tensor, mask: tf.Tensor, types: tf.Tensor, ctx: ForwardCtx, hooks?: BertHooks): BertOutput;
   /** BertPooler: tanh(dense([CLS])); computed only on request (the reference ignores it). */
   pool(cls: tf.Tensor2D): tf.Tensor2D;
   /** What the encoder layers keep for the backward pass; settable between steps (both modes give the same bits). */
@@ -109,6 +128,16 @@ export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
   return f(table, ids) as tf.Tensor2D;
 }
 
+function checkHookOutput(t: tf.Tensor, shape: [number, number, number], what: string): tf.Tensor3D {
+  if (t.rank !== 3 || t.shape.some((d, i) => d !== shape[i])) {
+    throw new MmsaError('MSA6811', `bert: ${what} returned shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (batch, length, hidden)`, {
+      hint: 'a module inside BERT must keep the hidden states\' shape',
+      details: { shape: [...t.shape], expected: shape },
+    });
+  }
+  return t as tf.Tensor3D;
+}
+
 /**
  * Registers BertModel's parameters under `path` with exactly the catalog's local names (`bertParams` of
  * src/compiler/components/encoders/bert.ts) and returns the model.
@@ -159,7 +188,7 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
     });
   }
 
-  const apply = (idsIn: tf.Tensor, maskIn: tf.Tensor, typesIn: tf.Tensor, ctx: ForwardCtx): BertOutput => {
+  const apply = (idsIn: tf.Tensor, maskIn: tf.Tensor, typesIn: tf.Tensor, ctx: ForwardCtx, hooks: BertHooks = {}): BertOutput => {
     if (idsIn.rank !== 2) throw inputError('input ids', idsIn.shape, '[batch, length]');
     const [B, L] = idsIn.shape as [number, number];
     if (maskIn.shape.length !== 2 || maskIn.shape[0] !== B || maskIn.shape[1] !== L) throw inputError('attention mask', maskIn.shape, `[${B}, ${L}]`);
@@ -179,6 +208,7 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
     let x: tf.Tensor = tf.add(tf.reshape(tf.add(words, toks), [B, L, H]), pos);
     x = layerNormFwd(x, v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), eps).y;
     x = dropout(x, c.hidden_dropout_prob, ctx);
+    if (hooks.embeddings) x = checkHookOutput(hooks.embeddings(x as tf.Tensor3D), [B, L, H], 'the embeddings hook');
     x = tf.reshape(x, [B * L, H]);
 
     // Additive key mask, broadcast over heads and query positions: [B, 1, 1, L].
@@ -187,10 +217,22 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
     const shape: BertLayerShape = {
       B, L, heads: nh, eps, act: c.hidden_act, attentionDropout: c.attention_probs_dropout_prob, hiddenDropout: c.hidden_dropout_prob,
     };
-    for (let i = 0; i < c.num_hidden_layers; i++) x = bertLayer(x as tf.Tensor2D, addMask, layerWeights[i]!, shape, ctx, model.activations);
+    for (const k of hooks.beforeLayer?.keys() ?? []) {
+      if (!Number.isInteger(k) || k < 0 || k >= c.num_hidden_layers) {
+        throw new MmsaError('MSA6811', `bert: a hook is set before layer ${k}, but the model has layers 0 to ${c.num_hidden_layers - 1}`, { details: { layer: k } });
+      }
+    }
+    const hidden: tf.Tensor3D[] | undefined = hooks.hiddenStates ? [] : undefined;
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      hidden?.push(tf.reshape(x, [B, L, H]) as tf.Tensor3D);
+      const before = hooks.beforeLayer?.get(i);
+      if (before) x = tf.reshape(checkHookOutput(before(tf.reshape(x, [B, L, H]) as tf.Tensor3D), [B, L, H], `the hook before layer ${i}`), [B * L, H]);
+      x = bertLayer(x as tf.Tensor2D, addMask, layerWeights[i]!, shape, ctx, model.activations);
+    }
     const sequence = tf.reshape(x, [B, L, H]) as tf.Tensor3D;
+    hidden?.push(sequence);
     const cls = tf.reshape(tf.slice(sequence, [0, 0, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
-    return { sequence, cls };
+    return hidden ? { sequence, cls, hidden } : { sequence, cls };
   };
 
   const pool = (cls: tf.Tensor2D): tf.Tensor2D => tf.tanh(linear(cls, v('pooler.dense.weight'), v('pooler.dense.bias'))) as tf.Tensor2D;

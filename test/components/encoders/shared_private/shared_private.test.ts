@@ -32,7 +32,7 @@ describe('shared_private encoder', () => {
 
   it('reads its inputs by reference and says which outputs it publishes', () => {
     const def = getComponent('encoder', 'shared_private')!;
-    expect(def.reads!(P)).toEqual([{ name: 'text', path: ['inputs', 0] }, { name: 'encoders.audio', path: ['inputs', 1] }]);
+    expect(def.reads!(P, 'sp')).toEqual([{ name: 'text', path: ['inputs', 0] }, { name: 'encoders.audio', path: ['inputs', 1] }]);
     expect(def.namedOutputs!(P)).toEqual(['private_text', 'private_audio', 'shared_text', 'shared_audio']);
   });
 
