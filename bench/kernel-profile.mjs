@@ -1,6 +1,7 @@
 // Profile: per-kernel wall time (wasm) over a training run of one reference model on MOSI-sized synthetic data,
 // to find where an epoch goes. Run: npx tsc -p tsconfig.build.json && BENCH_MODEL=tfn node bench/kernel-profile.mjs
-// Env: BENCH_MODEL (self_mm|lmf|lf_dnn|tfn|ef_lstm, default tfn), BENCH_EPOCHS (default 1), BENCH_TOP (default 25).
+// Env: BENCH_MODEL (self_mm|lmf|lf_dnn|tfn|ef_lstm|mult, default tfn), BENCH_EPOCHS (default 1), BENCH_TOP (default 25),
+// BENCH_SEQ (text,audio,vision lengths of the unaligned file, default 50,375,500), BENCH_N_TRAIN (default 1284).
 // Times nest: the patched BatchMatMul's own Transpose calls are counted under both kernels.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,8 +47,8 @@ const spec = parse(readFileSync(join(root, 'pipelines', `${MODEL}_mosi.yaml`), '
 const aligned = MODEL === 'ef_lstm';
 spec.name = `prof_${MODEL}`;
 spec.dataset = {
-  type: 'synthetic', like: 'mosi', aligned, n_train: 1284, n_valid: 229, n_test: 686, seed: 1,
-  seq_lens: aligned ? { text: 50 } : { text: 50, audio: 375, vision: 500 },
+  type: 'synthetic', like: 'mosi', aligned, n_train: Number(process.env.BENCH_N_TRAIN ?? 1284), n_valid: 229, n_test: 686, seed: 1,
+  seq_lens: aligned ? { text: 50 } : Object.fromEntries(['text', 'audio', 'vision'].map((m, i) => [m, Number((process.env.BENCH_SEQ ?? '50,375,500').split(',')[i])])),
 };
 spec.train = { ...spec.train, max_epochs: EPOCHS };
 spec.seeds = [1111];

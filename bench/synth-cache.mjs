@@ -15,15 +15,21 @@ const FILES = {
   sims: { dir: 'SIMS', unaligned: 'unaligned_39.pkl' },
 };
 
-/** Path of the generated file for a variant (mosi | mosei | sims), generating it on first use (seed 1111). */
-export function synthFile(variant = 'mosi', { aligned = false } = {}) {
+/**
+ * Path of the generated file for a variant (mosi | mosei | sims), generating it on first use (seed 1111).
+ * `audioLen` / `visionLen` shorten the unaligned sequences; such a file lives under its own data root
+ * (`<synthRoot>-a<audio>-v<vision>`).
+ */
+export function synthFile(variant = 'mosi', { aligned = false, audioLen = undefined, visionLen = undefined } = {}) {
   const f = FILES[variant];
   if (!f || (aligned && !f.aligned)) throw new Error(`no synthetic ${aligned ? 'aligned ' : ''}${variant} file`);
-  const file = join(synthRoot, f.dir, 'Processed', aligned ? f.aligned : f.unaligned);
+  const lens = audioLen || visionLen ? { audioLen, visionLen } : {};
+  const root = audioLen || visionLen ? `${synthRoot}-a${audioLen}-v${visionLen}` : synthRoot;
+  const file = join(root, f.dir, 'Processed', aligned ? f.aligned : f.unaligned);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     process.stderr.write(`generating ${file} (once; cached) ...\n`);
-    writeSynthMmsa(file, { variant, aligned, seed: 1111 });
+    writeSynthMmsa(file, { variant, aligned, seed: 1111, ...lens });
   }
   return file;
 }

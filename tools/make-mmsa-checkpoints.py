@@ -166,6 +166,47 @@ def import_mmsa(hf_bert=False):
 # ------------------------------------------------------------------------------------------------ one case
 
 
+def on_cpu(net):
+    """MCTN's Seq2Seq modules keep device "cuda" as a plain attribute (models/singleTask/MCTN.py) and allocate their
+    outputs there; on a CPU-only machine they must allocate on the CPU. Patched on the built model, not in MMSA."""
+    for mod in net.modules():
+        if getattr(mod, "device", None) == "cuda":
+            mod.device = "cpu"
+    return net
+
+
+def prediction_of(out, model):
+    # Most models return a dict with "M"; MCTN returns (loss, prediction), CENET a tuple whose first item is the
+    # prediction.
+    if isinstance(out, dict):
+        return out["M"]
+    return out[1] if model == "mctn" else out[0]
+
+
+def mctn_time_major(torch, net, loader, order):
+    """What MCTN computes when its modules get the time-major tensors they were written for (mmsa's default): the
+    same trained modules, the sequences transposed to (time, batch, features) before every LSTM, the regression's
+    attention pooled over time. The prediction reads only the two encoders and the regression, so the decoders (and
+    the target modalities) play no part in it."""
+    import torch.nn.functional as F
+
+    preds = []
+    with torch.no_grad():
+        for b in loader:
+            text, audio, vision = b["text"], b["audio"], b["vision"]
+            maxn = max(text.shape[2], audio.shape[2], vision.shape[2])
+            text = F.pad(text, (0, maxn - text.shape[2]))[:, : net.max_seq_len]
+            join, _ = net.encoder1(text.transpose(0, 1), None)          # (L, B, H)
+            join, _ = net.encoder2(join, None)                          # (L, B, H)
+            acts, _ = net.regression.rnn(join)                          # (L, B, H)
+            acts = acts.transpose(0, 1)                                 # (B, L, H)
+            att = torch.softmax(torch.tanh(net.regression.linear(acts)).squeeze(2), dim=1)
+            rep = (acts * att.unsqueeze(2)).sum(1)
+            preds.append(net.regression.linear2(rep).reshape(-1).numpy().astype(np.float64))
+    p = np.concatenate(preds)
+    return [float(p[k]) for k in order]
+
+
 class EpochCap(Exception):
     pass
 
@@ -240,7 +281,7 @@ def run_case(out, case):
     def amio(args):
         # Models rewrite fields of args while they are built (EF-LSTM's seq_lens): keep the first copy.
         captured.setdefault("args0", copy.deepcopy(args))
-        return orig_amio(args)
+        return on_cpu(orig_amio(args))
 
     mrun.ATIO, mrun.AMIO = CapATIO, amio
     work = tempfile.mkdtemp(prefix="mmsa-ckpt-")
@@ -254,15 +295,17 @@ def run_case(out, case):
         ckpt = os.path.join(case_dir, "checkpoint.pth")
         shutil.copyfile(str(args["model_save_path"]), ckpt)
 
-        model = orig_amio(copy.deepcopy(captured["args0"]))
+        model = on_cpu(orig_amio(copy.deepcopy(captured["args0"])))
         state = torch.load(ckpt, map_location="cpu")
         model.load_state_dict(state)
         model.eval()
         preds, ids, labels = [], [], []
-        # Most models return {'M': ...}; CENET returns a tuple whose first item is the prediction.
-        main = lambda o: o["M"] if isinstance(o, dict) else o[0]  # noqa: E731
-        model.register_forward_hook(lambda m, i, o: preds.append(main(o).detach().reshape(-1).numpy().astype(np.float64)))
+        model.register_forward_hook(lambda m, i, o: preds.append(prediction_of(o, case["model"]).detach().reshape(-1).numpy().astype(np.float64)))
         test = orig_loader(args, 0)["test"]
+        if case["model"] == "mctn":
+            # MCTN's LSTMs run along the batch axis (its quirk), so a prediction depends on the batch it is in: the
+            # test split is evaluated in file order, which `mmsa predict` reproduces with the same batch size.
+            test = torch.utils.data.DataLoader(test.dataset, batch_size=args["batch_size"], shuffle=False)
 
         class Recording:
             def __len__(self):
@@ -274,10 +317,21 @@ def run_case(out, case):
                     labels.extend(b["labels"]["M"].reshape(-1).tolist())
                     yield b
 
-        orig_atio().getTrain(args).do_test(model, Recording(), mode="TEST")
+        trainer = orig_atio().getTrain(args)
+        trainer.model = model  # MCTN's do_test reads the model do_train stored on the trainer
+        trainer.do_test(model, Recording(), mode="TEST")
         p = np.concatenate(preds)
         assert len(p) == len(ids), (len(p), len(ids))
         order = sorted(range(len(ids)), key=lambda k: ids[k])
+        if case["model"] == "graph_mfn":
+            # Graph-MFN's Dynamic Fusion Graph keeps its node networks in a plain dict: they are no registered
+            # sub-modules, so the state_dict (and MMSA's checkpoint) never holds them. Export the ones the predictions
+            # above used, under the names they would have as sub-modules.
+            nets = {}
+            for key, seq in model.Model.graph_mfn.networks.items():
+                for k, v in seq.state_dict().items():
+                    nets[f"Model.graph_mfn.networks.{'_'.join(str(i) for i in key)}.{k}"] = v.detach().clone()
+            torch.save(nets, os.path.join(case_dir, "node-networks.pth"))
         if case.get("legacy"):
             torch.save(state, os.path.join(case_dir, "checkpoint.legacy.pth"), _use_new_zipfile_serialization=False)
         with open(ckpt, "rb") as f:
@@ -289,6 +343,9 @@ def run_case(out, case):
             "state_dict": {k: list(v.shape) for k, v in state.items()},
             "ids": [ids[k] for k in order], "preds": [float(p[k]) for k in order], "labels": [labels[k] for k in order],
         }
+        if case["model"] == "mctn":
+            expected["batch_size"] = args["batch_size"]
+            expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)
         with open(os.path.join(case_dir, "expected.json"), "w") as f:
             json.dump(expected, f, indent=1)
             f.write("\n")
@@ -299,8 +356,11 @@ def run_case(out, case):
 
 # ------------------------------------------------------------------------------------------------ key manifests
 
-MODELS = ["self_mm", "tfn", "lmf", "lf_dnn", "ef_lstm"]
-DATASETS = ["mosi", "mosei", "sims", "simsv2"]
+ALL = ["mosi", "mosei", "sims", "simsv2"]
+# Each model with the dataset configs MMSA ships for it (config/config_regression.json; pairs missing there, such as
+# MFM on SIMSv2, are skipped below).
+MODELS = {"self_mm": ALL, "tfn": ALL, "lmf": ALL, "lf_dnn": ALL, "ef_lstm": ALL, "mfn": ALL, "graph_mfn": ALL, "mfm": ALL,
+          "mlf_dnn": ["sims", "simsv2"], "mtfn": ["sims", "simsv2"], "mlmf": ["sims", "simsv2"], "mctn": ["mosi"], "mult": ALL}
 
 
 def dataset_facts(name, aligned):
@@ -321,14 +381,19 @@ def make_keys(out):
     from MMSA.config import get_config_regression
 
     table = {}
-    for model in MODELS:
-        for ds in DATASETS:
+    import json as _json  # noqa: E401
+    with open(os.path.join(os.path.dirname(mrun.__file__), "config", "config_regression.json")) as f:
+        known = _json.load(f)
+    for model, datasets in MODELS.items():
+        for ds in datasets:
+            if ds not in known[model]["datasetParams"]:
+                continue  # MMSA has no config for this pair (MFM on SIMSv2)
             args = get_config_regression(model, ds)
             dims, lens = dataset_facts(ds, args["need_data_aligned"])
             args.update(feature_dims=dims, seq_lens=lens, train_mode="regression", device=torch.device("cpu"))
             if model == "self_mm":
                 args.update(use_bert=False)
-            net = mrun.AMIO(args)
+            net = on_cpu(mrun.AMIO(args))
             table[f"{model}_{ds}"] = {k: list(v.shape) for k, v in net.state_dict().items()}
             del net
     table["_note"] = ("Self-MM's BertTextEncoder (Model.text_model.model.*, a transformers BertModel) is not "

@@ -14,6 +14,7 @@ import { parseKernelOptions, printDiagnostics, usage } from './run-commands.js';
 
 export interface ImportCommandOptions {
   pipeline?: string;
+  extraTensors?: string;
   out?: string;
   dataRoot?: string;
   /** commander's `--no-eval`: false when given. */
@@ -31,13 +32,21 @@ const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repea
 export function formatImportReport(o: ImportOutcome, modules: Readonly<Record<string, string>>, cwd: string): string {
   const rel = (p: string) => (p.startsWith(`${cwd}/`) ? p.slice(cwd.length + 1) : p);
   const c = o.checkpoint;
-  const L: string[] = [`imported ${rel(c.file)} (torch.save ${c.format}, ${c.tensors.size} tensors, sha256 ${c.sha256.slice(0, 16)}...) into ${rel(o.runDir)}`];
+  const L: string[] = [`imported ${rel(c.file)} (torch.save ${c.format}, ${o.checkpointTensors} tensors, sha256 ${c.sha256.slice(0, 16)}...) into ${rel(o.runDir)}`];
+  if (o.extra) L.push(`  with ${o.extra.tensors.size} extra tensors from ${rel(o.extra.file)} (sha256 ${o.extra.sha256.slice(0, 16)}...)`);
   const groups = new Map<string, number>();
   for (const t of o.match.tensors) groups.set(t.module, (groups.get(t.module) ?? 0) + 1);
   const w = Math.max(...[...groups.keys()].map((k) => (modules[k] ?? '').length), 0) + 2;
   const w2 = Math.max(...[...groups.keys()].map((k) => k.length), 0) + 2;
   for (const [entry, n] of groups) L.push(`  ${pad(modules[entry] ?? '?', w)}-> ${pad(entry, w2)}${String(n).padStart(3)} tensor${n === 1 ? '' : 's'}`);
   for (const k of o.match.ignored) L.push(`  skipped ${k} (no parameter here, by the component's declaration)`);
+  if (o.match.unsaved.length > 0) {
+    const nodes = [...new Set(o.match.unsaved.map((n) => n.node))].join(', ');
+    L.push(
+      `  note: ${o.match.unsaved.length} tensors of ${nodes} are in no MMSA checkpoint (MMSA's model keeps them outside its state_dict, e.g. ${o.match.unsaved[0]!.mmsa}); ` +
+        'they keep their initial values here, so predictions differ from MMSA\'s own: pass --extra-tensors with those tensors exported from the MMSA process to reproduce them',
+    );
+  }
   for (const k of o.match.unused) L.push(`  note: mmsa_modules entry '${k}' (${modules[k] ?? ''}) names no parameter of this pipeline`);
   const metrics = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${Number.isFinite(v) ? v.toFixed(4) : 'nan'}`).join('  ');
   if (o.valid && o.test) {
@@ -64,6 +73,7 @@ export async function importCommand(checkpoint: string, opts: ImportCommandOptio
     const { importMmsaCheckpoint } = await import('../runtime/import-run.js');
     const outcome = await importMmsaCheckpoint(compiled, {
       checkpoint: resolve(io.cwd, checkpoint),
+      ...(opts.extraTensors ? { extraTensors: resolve(io.cwd, opts.extraTensors) } : {}),
       outRoot: resolve(io.cwd, 'runs'),
       ...(opts.out ? { outDir: resolve(io.cwd, opts.out) } : {}),
       ...(dataRoot ? { dataRoot } : {}),
@@ -71,7 +81,7 @@ export async function importCommand(checkpoint: string, opts: ImportCommandOptio
       ...(opts.eval === false ? { evaluate: false } : {}),
       ...(opts.backend ? { backend: opts.backend } : {}),
       ...kernels,
-      command: ['mmsa', 'import', checkpoint, '--pipeline', opts.pipeline, ...(opts.out ? ['--out', opts.out] : []), ...(opts.eval === false ? ['--no-eval'] : [])],
+      command: ['mmsa', 'import', checkpoint, '--pipeline', opts.pipeline, ...(opts.extraTensors ? ['--extra-tensors', opts.extraTensors] : []), ...(opts.out ? ['--out', opts.out] : []), ...(opts.eval === false ? ['--no-eval'] : [])],
     });
     const modules = compiled.spec.mmsa_modules ?? {};
     if (json) {
@@ -79,7 +89,9 @@ export async function importCommand(checkpoint: string, opts: ImportCommandOptio
         `${JSON.stringify(
           {
             runDir: outcome.runDir,
-            checkpoint: { file: outcome.checkpoint.file, format: outcome.checkpoint.format, sha256: outcome.checkpoint.sha256, tensors: outcome.checkpoint.tensors.size },
+            checkpoint: { file: outcome.checkpoint.file, format: outcome.checkpoint.format, sha256: outcome.checkpoint.sha256, tensors: outcome.checkpointTensors },
+            ...(outcome.extra ? { extraTensors: { file: outcome.extra.file, sha256: outcome.extra.sha256, tensors: outcome.extra.tensors.size } } : {}),
+            initialValues: outcome.match.unsaved.map((n) => ({ mmsa: n.mmsa, name: n.key, shape: n.shape })),
             tensors: outcome.match.tensors.map((t) => ({ mmsa: t.mmsa, name: t.key, shape: t.shape })),
             ignored: outcome.match.ignored,
             unusedModules: outcome.match.unused,

@@ -247,6 +247,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [{ name: 'checkpoint', description: "MMSA's torch.save(model.state_dict()) file (zip or legacy format)" }],
     options: [
       { flags: '--pipeline <spec>', description: 'the pipeline of the same model and dataset config (e.g. pipelines/tfn_mosi.yaml); required' },
+      { flags: '--extra-tensors <file>', description: "a torch.save file of tensors MMSA's model keeps but never saves (Graph-MFN's node networks), exported from the MMSA process" },
       { flags: '--out <dir>', description: 'the run directory to write', defaultDescription: 'runs/<pipeline>/<hash>-imported' },
       dataRoot,
       { flags: '--no-eval', description: 'do not evaluate the valid and test splits (by default they are, when the dataset can be read)' },

@@ -178,6 +178,12 @@ export interface ComponentDef<P = any> {
    */
   mmsaNames?: MmsaNames;
   /**
+   * Local names of parameters MMSA's model holds outside its registered modules, so that no MMSA checkpoint has them
+   * (Graph-MFN's node networks in a plain dict): `mmsa import` keeps their initial values unless the tensors are
+   * given separately (`--extra-tensors`), and says so.
+   */
+  mmsaUnsaved?(params: P): string[];
+  /**
    * The memory plan: what the node holds in a step and an evaluation batch, where a generic bound (16 floats per sample
    * for every input and output element) would be far off (BERT's layers).
    */
@@ -211,7 +217,8 @@ export interface MemoryContext {
 
 export interface MmsaNames {
   rename?: Readonly<Record<string, string>>;
-  ignore?: readonly string[];
+  /** Local names (or, when they depend on the params, a function of them) of MMSA tensors that are no parameters here. */
+  ignore?: readonly string[] | ((params: any) => readonly string[]);
 }
 
 /**

@@ -4,6 +4,7 @@
 
 import type { ComponentDef } from './component.js';
 import bertEncoder from './encoders/bert/define.js';
+import conv1dEncoder from './encoders/conv1d/define.js';
 import dilatedTcnEncoder from './encoders/dilated_tcn/define.js';
 import gatedCnnEncoder from './encoders/gated_cnn/define.js';
 import gruEncoder from './encoders/gru/define.js';
@@ -16,20 +17,27 @@ import textCnnEncoder from './encoders/text_cnn/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
 import windowPoolEncoder from './encoders/window_pool/define.js';
 import concatFusion from './fusions/concat/define.js';
+import crossmodalFusion from './fusions/crossmodal/define.js';
+import cyclicTranslationFusion from './fusions/cyclic_translation/define.js';
 import earlyFusion from './fusions/early/define.js';
+import graphMfnFusion from './fusions/graph_mfn/define.js';
 import lateFusion from './fusions/late/define.js';
 import lowRankFusion from './fusions/low_rank/define.js';
+import mfnFusion from './fusions/mfn/define.js';
 import tensorFusion from './fusions/tensor/define.js';
 import classificationHead from './heads/classification/define.js';
+import lstmAttentionHead from './heads/lstm_attention/define.js';
 import regressionHead from './heads/regression/define.js';
 import crossEntropyTask from './tasks/cross_entropy/define.js';
 import diffTask from './tasks/diff/define.js';
 import l1Task from './tasks/l1/define.js';
 import mseTask from './tasks/mse/define.js';
+import nodeLossTask from './tasks/node_loss/define.js';
 import ulgmTask from './tasks/ulgm/define.js';
 
 export const DEFINITIONS: readonly ComponentDef[] = [
   bertEncoder,
+  conv1dEncoder,
   dilatedTcnEncoder,
   gatedCnnEncoder,
   gruEncoder,
@@ -42,15 +50,21 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   textLstmEncoder,
   windowPoolEncoder,
   concatFusion,
+  crossmodalFusion,
+  cyclicTranslationFusion,
   earlyFusion,
+  graphMfnFusion,
   lateFusion,
   lowRankFusion,
+  mfnFusion,
   tensorFusion,
   classificationHead,
+  lstmAttentionHead,
   regressionHead,
   crossEntropyTask,
   diffTask,
   l1Task,
   mseTask,
+  nodeLossTask,
   ulgmTask,
 ];

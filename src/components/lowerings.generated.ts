@@ -4,6 +4,7 @@
 
 import type { ComponentLowering } from '../runtime/lower/node.js';
 import bertEncoder from './encoders/bert/lower.js';
+import conv1dEncoder from './encoders/conv1d/lower.js';
 import dilatedTcnEncoder from './encoders/dilated_tcn/lower.js';
 import gatedCnnEncoder from './encoders/gated_cnn/lower.js';
 import gruEncoder from './encoders/gru/lower.js';
@@ -16,20 +17,27 @@ import textCnnEncoder from './encoders/text_cnn/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
 import windowPoolEncoder from './encoders/window_pool/lower.js';
 import concatFusion from './fusions/concat/lower.js';
+import crossmodalFusion from './fusions/crossmodal/lower.js';
+import cyclicTranslationFusion from './fusions/cyclic_translation/lower.js';
 import earlyFusion from './fusions/early/lower.js';
+import graphMfnFusion from './fusions/graph_mfn/lower.js';
 import lateFusion from './fusions/late/lower.js';
 import lowRankFusion from './fusions/low_rank/lower.js';
+import mfnFusion from './fusions/mfn/lower.js';
 import tensorFusion from './fusions/tensor/lower.js';
 import classificationHead from './heads/classification/lower.js';
+import lstmAttentionHead from './heads/lstm_attention/lower.js';
 import regressionHead from './heads/regression/lower.js';
 import crossEntropyTask from './tasks/cross_entropy/lower.js';
 import diffTask from './tasks/diff/lower.js';
 import l1Task from './tasks/l1/lower.js';
 import mseTask from './tasks/mse/lower.js';
+import nodeLossTask from './tasks/node_loss/lower.js';
 import ulgmTask from './tasks/ulgm/lower.js';
 
 export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/bert': bertEncoder,
+  'encoder/conv1d': conv1dEncoder,
   'encoder/dilated_tcn': dilatedTcnEncoder,
   'encoder/gated_cnn': gatedCnnEncoder,
   'encoder/gru': gruEncoder,
@@ -42,15 +50,21 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/text_lstm': textLstmEncoder,
   'encoder/window_pool': windowPoolEncoder,
   'fusion/concat': concatFusion,
+  'fusion/crossmodal': crossmodalFusion,
+  'fusion/cyclic_translation': cyclicTranslationFusion,
   'fusion/early': earlyFusion,
+  'fusion/graph_mfn': graphMfnFusion,
   'fusion/late': lateFusion,
   'fusion/low_rank': lowRankFusion,
+  'fusion/mfn': mfnFusion,
   'fusion/tensor': tensorFusion,
   'head/classification': classificationHead,
+  'head/lstm_attention': lstmAttentionHead,
   'head/regression': regressionHead,
   'task/cross_entropy': crossEntropyTask,
   'task/diff': diffTask,
   'task/l1': l1Task,
   'task/mse': mseTask,
+  'task/node_loss': nodeLossTask,
   'task/ulgm': ulgmTask,
 };

@@ -185,6 +185,31 @@ export function tokenIds(L: number): TensorType {
 }
 
 /**
+ * A MulT-style transformer encoder's parameters (models/subNets/transformers_encoder in MMSA), local names in MMSA's
+ * state_dict order, for embedding size d: per layer the attention's packed input projection and output Linear,
+ * fc1 (d -> 4d), fc2 (4d -> d) and two LayerNorms; then the final LayerNorm.
+ */
+export function transformerEncoderParams(prefix: string, layers: number, d: number): ParamDecl[] {
+  const out: ParamDecl[] = [];
+  for (let i = 0; i < layers; i++) {
+    const l = `${prefix}.layers.${i}`;
+    out.push(
+      param(`${l}.self_attn.in_proj_weight`, [3 * d, d]),
+      param(`${l}.self_attn.in_proj_bias`, [3 * d]),
+      ...linearParams(`${l}.self_attn.out_proj`, d, d),
+      ...linearParams(`${l}.fc1`, d, 4 * d),
+      ...linearParams(`${l}.fc2`, 4 * d, d),
+      param(`${l}.layer_norms.0.weight`, [d]),
+      param(`${l}.layer_norms.0.bias`, [d]),
+      param(`${l}.layer_norms.1.weight`, [d]),
+      param(`${l}.layer_norms.1.bias`, [d]),
+    );
+  }
+  out.push(param(`${prefix}.layer_norm.weight`, [d]), param(`${prefix}.layer_norm.bias`, [d]));
+  return out;
+}
+
+/**
  * The name a reference gives the parameters and outputs made for it (`audio_factor`, `private_text`): its node's key,
  * with the output after `_` for a named output (`encoders.text` -> `text`, `encoders.x:out` -> `x_out`).
  */

@@ -12,17 +12,21 @@ import { loadDataset } from './data/load-dataset.js';
 import type { LoadedDataset } from './data/types.js';
 import { makeEvent, type EvalEndEvent, type RunEndSeedEvent, type RunStartEvent, type SeedResult } from './events.js';
 import { lowerPipeline } from './lower/lower-pipeline.js';
+import { lowerModel } from './lower/lower-model.js';
+import type { Ir } from '../compiler/ir/types.js';
 import type { NativeMode } from './native.js';
 import { backendLabel, effectiveSpec, hashOf, manifestOf, mmsaVersion } from './run.js';
 import { RunDir, safeSegment, writeJsonAtomic, type LockFile } from './run-dir.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { topologyOf } from './train/checkpoint.js';
 import { evaluateSplit, writePredictions, type EvalOutcome } from './train/evaluate.js';
-import { matchMmsaCheckpoint, readMmsaCheckpoint, type ImportMatch, type MmsaCheckpoint } from './weights/import-mmsa.js';
+import { addExtraTensors, matchMmsaCheckpoint, readMmsaCheckpoint, type ImportMatch, type MmsaCheckpoint } from './weights/import-mmsa.js';
 
 export interface ImportOptions {
   /** The .pth file (resolved by the caller). */
   checkpoint: string;
+  /** A torch.save file of tensors MMSA's model keeps but never saves (Graph-MFN's node networks), exported separately. */
+  extraTensors?: string;
   /** The run directory to write (default: <outRoot>/<pipeline>/<hash>-imported). */
   outDir?: string;
   outRoot: string;
@@ -41,6 +45,9 @@ export interface ImportOptions {
 export interface ImportOutcome {
   runDir: string;
   checkpoint: MmsaCheckpoint;
+  /** Tensors in the checkpoint file itself (the extra tensors come on top). */
+  checkpointTensors: number;
+  extra?: MmsaCheckpoint;
   match: ImportMatch;
   valid?: EvalOutcome;
   test?: EvalOutcome;
@@ -60,6 +67,19 @@ function isNonEmptyDir(p: string): boolean {
   }
 }
 
+/** The initial values (import seed) of the parameters MMSA never saved, added to the imported weights. */
+function fillInitialValues(ir: Ir, match: ImportMatch): void {
+  const model = lowerModel(ir, { seed: IMPORT_SEED });
+  try {
+    for (const n of match.unsaved) {
+      const v = model.store.get(n.key);
+      match.weights.set(n.key, { shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) });
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
 /**
  * Reads and matches the checkpoint (nothing is written when it does not fit), writes the run directory, then
  * evaluates valid and test on the imported weights as `mmsa run` ends a seed.
@@ -68,13 +88,16 @@ export async function importMmsaCheckpoint(compiled: CompileResult, opts: Import
   const ir = compiled.ir;
   if (!ir || !compiled.spec) throw new Error('importMmsaCheckpoint needs a compile result with an IR (check diagnostics first)');
   const checkpoint = readMmsaCheckpoint(opts.checkpoint);
+  const checkpointTensors = checkpoint.tensors.size;
+  const extra = opts.extraTensors ? readMmsaCheckpoint(opts.extraTensors) : undefined;
+  if (extra) addExtraTensors(checkpoint, extra);
   const modules = compiled.spec.mmsa_modules ?? {};
   const match = matchMmsaCheckpoint(checkpoint, mapMmsaNames(ir, modules), ir, modules, compiled.file);
 
   const spec = effectiveSpec(compiled.spec, {});
   // An imported run is its own experiment: the checkpoint is part of its identity, so compare never pools it with
   // trained seeds of the same spec.
-  const hash = hashOf({ ...spec, imported: checkpoint.sha256 }, ir);
+  const hash = hashOf({ ...spec, imported: checkpoint.sha256, ...(extra ? { extra: extra.sha256 } : {}) }, ir);
   const path = opts.outDir ?? join(opts.outRoot, safeSegment(ir.pipeline), `${hash}-imported`);
   if (!opts.force && isNonEmptyDir(path)) {
     throw new MmsaError('MSA6831', `${path} exists`, { hint: 'pass --force to replace it, or --out to write the imported run elsewhere', details: { path } });
@@ -102,20 +125,32 @@ export async function importMmsaCheckpoint(compiled: CompileResult, opts: Import
     lock,
     manifest: {
       ...manifestOf(ir, backend, hash, IMPORT_SEED, data, opts.command ?? []),
-      imported: { from: 'mmsa', file: opts.checkpoint, sha256: checkpoint.sha256, format: checkpoint.format, tensors: checkpoint.tensors.size },
+      imported: {
+        from: 'mmsa',
+        file: opts.checkpoint,
+        sha256: checkpoint.sha256,
+        format: checkpoint.format,
+        tensors: checkpointTensors,
+        ...(extra ? { extraTensors: { file: opts.extraTensors!, sha256: extra.sha256, tensors: extra.tensors.size } } : {}),
+      },
     },
   });
   const runId = `${hash}-imported`;
   const started = Date.now();
   try {
+    // What MMSA never saves keeps the initial values an mmsa pipeline gives it (seed 0, the import's), so that the
+    // written checkpoint is complete and predict sees the same weights as the evaluation below.
+    if (match.unsaved.length > 0) fillInitialValues(ir, match);
     writeCheckpoint(dir.checkpointDir, { pipeline: ir.pipeline, epoch: 0, topology: topologyOf(ir), weights: match.weights, tasks: {} });
     writeJsonAtomic(join(dir.path, 'import.json'), {
       checkpoint: { file: opts.checkpoint, sha256: checkpoint.sha256, format: checkpoint.format, bytes: checkpoint.bytes },
       tensors: match.tensors.map((t) => ({ mmsa: t.mmsa, name: t.key, shape: t.shape })),
       ignored: match.ignored,
       unusedModules: match.unused,
+      ...(extra ? { extraTensors: { file: opts.extraTensors, sha256: extra.sha256 } } : {}),
+      initialValues: match.unsaved.map((n) => ({ mmsa: n.mmsa, name: n.key, shape: n.shape })),
     });
-    const outcome: ImportOutcome = { runDir: dir.path, checkpoint, match };
+    const outcome: ImportOutcome = { runDir: dir.path, checkpoint, checkpointTensors, match, ...(extra ? { extra } : {}) };
     if (!data) {
       outcome.notEvaluated = notEvaluated!;
       dir.appendEvent(makeEvent<RunEndSeedEvent>({ kind: 'run.end', runId, scope: 'seed', status: 'completed', seed: IMPORT_SEED, seedIndex: 0, epochs: 0, bestEpoch: 0, runDir: dir.path, seconds: 0 }));

@@ -52,6 +52,8 @@ export interface ImportedFrom {
   sha256: string;
   format: 'zip' | 'legacy';
   tensors: number;
+  /** `--extra-tensors`: the file of tensors MMSA never saves (Graph-MFN's node networks). */
+  extraTensors?: { file: string; sha256: string; tensors: number };
 }
 
 /** spec.lock.json: what a run trained, enough to rebuild its model (`mmsa predict`). */

@@ -61,19 +61,24 @@ function expectParity(got: ReadonlyMap<string, number>, e: Expected): void {
   expect(worst).toBeLessThan(1e-4);
 }
 
+/** Graph-MFN's node networks are in no MMSA checkpoint: its cases export them beside it (tools/make-mmsa-checkpoints.py). */
+const extraOf = (c: string): string | undefined => (existsSync(join(fixtures, c, 'node-networks.pth')) ? join(fixtures, c, 'node-networks.pth') : undefined);
+
 describe('import + predict reproduce MMSA from the same checkpoint', () => {
   it.each(CASES.map((c) => c.name))('%s', async (c) => {
     const e = expectedOf(c);
     // A constant prediction would make the comparison weak: the checkpoints are trained, their outputs vary.
     const mean = e.preds.reduce((a, b) => a + b, 0) / e.preds.length;
     expect(Math.sqrt(e.preds.reduce((a, b) => a + (b - mean) ** 2, 0) / e.preds.length)).toBeGreaterThan(1e-4);
-    const r = await importCase(c);
+    const extra = extraOf(c);
+    const r = await importCase(c, 'checkpoint.pth', extra ? ['--extra-tensors', extra] : []);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain(`(torch.save zip, ${Object.keys(e.state_dict).length} tensors`);
     expect(r.out).toMatch(/\ntest: {2}Has0_acc_2|\ntest: {2}/);
     const manifest = JSON.parse(readFileSync(join(r.dir, 'manifest.json'), 'utf8')) as RunManifest;
     expect(manifest.status).toBe('completed');
-    expect(manifest.imported).toEqual({ from: 'mmsa', file: join(fixtures, c, 'checkpoint.pth'), sha256: e.checkpoint_sha256, format: 'zip', tensors: Object.keys(e.state_dict).length });
+    expect(manifest.imported).toMatchObject({ from: 'mmsa', file: join(fixtures, c, 'checkpoint.pth'), sha256: e.checkpoint_sha256, format: 'zip', tensors: Object.keys(e.state_dict).length });
+    expect(manifest.imported?.extraTensors !== undefined).toBe(extra !== undefined);
     expectParity(await predictions(r.dir), e);
     // The import evaluated the test split as a run does: its predictions.csv holds the same numbers.
     const csv = readFileSync(join(r.dir, 'predictions.csv'), 'utf8').trim().split('\n').slice(1);
@@ -85,6 +90,63 @@ describe('import + predict reproduce MMSA from the same checkpoint', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('(torch.save legacy,');
     expectParity(await predictions(r.dir), expectedOf(c));
+  });
+});
+
+describe('Graph-MFN: node networks MMSA never saves', () => {
+  it('imports what is saved, says what is not, and differs from MMSA until the node networks are given', async () => {
+    const c = 'graph_mfn_mosi';
+    const r = await importCase(c, 'checkpoint.pth', ['--format', 'json'], 'graph-plain');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { tensors: unknown[]; initialValues: { mmsa: string; name: string }[] };
+    expect(j.tensors).toHaveLength(Object.keys(expectedOf(c).state_dict).length);
+    // Four node networks of two Linears (weight and bias) each.
+    expect(j.initialValues).toHaveLength(16);
+    expect(j.initialValues).toContainEqual({ mmsa: 'Model.graph_mfn.networks.0_1_2.1.0.weight', name: 'fusion.dfg.networks.0_1_2.1.0.weight', shape: [5, 100] });
+    const text = await importCase(c, 'checkpoint.pth', ['--no-eval'], 'graph-plain-text');
+    expect(text.out).toContain('note: 16 tensors of fusion are in no MMSA checkpoint');
+    // MMSA's predictions used other (random, unsaved) node networks: without them the import cannot reproduce them.
+    const got = await predictions(r.dir);
+    const e = expectedOf(c);
+    expect(Math.max(...e.ids.map((id, i) => Math.abs(got.get(id)! - e.preds[i]!)))).toBeGreaterThan(1e-5);
+  });
+
+  it('refuses an extra tensors file that repeats checkpoint tensors', async () => {
+    const c = 'graph_mfn_mosi';
+    const r = await importCase(c, 'checkpoint.pth', ['--extra-tensors', join(fixtures, c, 'checkpoint.pth')], 'graph-repeat');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('MSA6830');
+    expect(r.err).toContain('repeats 44 tensors');
+    expect(existsSync(r.dir)).toBe(false);
+  });
+});
+
+describe('MCTN: the paper behaviour by default, MMSA\'s as an option, from the same checkpoint', () => {
+  const mctn = JSON.parse(readFileSync(join(fixtures, 'mctn_mosi', 'expected.json'), 'utf8')) as Expected & { preds_time_major: number[] };
+
+  it('over time (the default) it gives what MMSA\'s own modules give when fed time-major tensors', async () => {
+    const f = child('mctn_mosi', 'mosi-aligned', [
+      'fusion: {type: cyclic_translation, inputs: [text, vision, audio], batch_as_time: false}',
+      'heads:\n  M: {type: lstm_attention, input: fusion, batch_as_time: false}',
+      'train: {eval_batch_size: 5}',
+    ].join('\n') + '\n');
+    const out = join(work, 'mctn-time');
+    const r = await run(['import', join(fixtures, 'mctn_mosi', 'checkpoint.pth'), '--pipeline', f, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    // Each sample on its own: any batch size gives the same predictions.
+    expectParity(await predictions(out), { ...mctn, preds: mctn.preds_time_major });
+    const gap = Math.max(...mctn.preds.map((p, i) => Math.abs(p - mctn.preds_time_major[i]!)));
+    expect(gap).toBeGreaterThan(1e-3);
+  });
+
+  it('along the batch axis (MMSA) a prediction depends on the batch it is in', async () => {
+    const f = child('mctn_mosi', 'mosi-aligned', 'train: {eval_batch_size: 5}\n');
+    const out = join(work, 'mctn-batch5');
+    const r = await run(['import', join(fixtures, 'mctn_mosi', 'checkpoint.pth'), '--pipeline', f, '--out', out, '--no-eval']);
+    expect(r.code, r.err).toBe(0);
+    const got = await predictions(out);
+    const gap = Math.max(...mctn.ids.map((id, i) => Math.abs(got.get(id)! - mctn.preds[i]!)));
+    expect(gap).toBeGreaterThan(1e-3);
   });
 });
 

@@ -19,6 +19,12 @@ const pipelines = readdirSync(pipelinesDir)
   .filter((f) => f.endsWith('.yaml'))
   .sort();
 
+/**
+ * MTFN's sims config is MMSA's own: its tensor fusion has (32+1)(256+1)(256+1) = 2.18M features (a 141M-parameter
+ * Linear), which MSA4005 rightly points out.
+ */
+const WARNED = new Map([['mtfn_sims.yaml', 'MSA4005']]);
+
 describe('plan baselines of the shipped pipelines', () => {
   it('ships the paper configs and demos', () => {
     expect(pipelines.length).toBeGreaterThanOrEqual(25);
@@ -27,7 +33,8 @@ describe('plan baselines of the shipped pipelines', () => {
   for (const file of pipelines) {
     it(file, () => {
       const r = compileFile(join(pipelinesDir, file), { env: {} });
-      expect(formatDiagnostics(r.diagnostics, r.host, { cwd: repoRoot })).toBe('');
+      const diagnostics = WARNED.has(file) ? r.diagnostics.filter((d) => d.code !== WARNED.get(file)) : r.diagnostics;
+      expect(formatDiagnostics(diagnostics, r.host, { cwd: repoRoot })).toBe('');
       expect(r.ir).toBeDefined();
       // As `mmsa plan` prints it: a spec with a tune: section gets the search after the plan.
       const text = printPlanText(r, { cwd: repoRoot });
@@ -42,9 +49,19 @@ describe('mmsa check on the shipped pipelines', () => {
     let out = '';
     let err = '';
     const io: Io = { out: (s) => (out += s), err: (s) => (err += s), cwd: repoRoot, env: {}, isTTY: false };
-    const code = await main(['check', ...pipelines.map((f) => `pipelines/${f}`)], io);
-    expect(err).toBe(`ok: ${pipelines.length} of ${pipelines.length} specs passed\n`);
+    const clean = pipelines.filter((f) => !WARNED.has(f));
+    const code = await main(['check', ...clean.map((f) => `pipelines/${f}`)], io);
+    expect(err).toBe(`ok: ${clean.length} of ${clean.length} specs passed\n`);
     expect(out).toBe('');
     expect(code).toBe(0);
+  });
+
+  it('warns only where MMSA\'s own config deserves it', async () => {
+    for (const [f, code] of WARNED) {
+      let err = '';
+      const io: Io = { out: () => undefined, err: (s) => (err += s), cwd: repoRoot, env: {}, isTTY: false };
+      expect(await main(['check', `pipelines/${f}`], io)).toBe(0);
+      expect(err.match(/warning MSA\d{4}/g)).toEqual([`warning ${code}`]);
+    }
   });
 });

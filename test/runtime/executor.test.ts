@@ -75,14 +75,38 @@ describe('runSchedule: gradient accumulation', () => {
     }
   });
 
-  it('clips after accumulation (value and global norm)', async () => {
-    const v = setup({ gradAccumSteps: 3, maxEpochs: 1, clip: { type: 'value', max: 2 } }, constGradTask());
+  it("clips after accumulation with when: 'step' (value and global norm)", async () => {
+    const v = setup({ gradAccumSteps: 3, maxEpochs: 1, clip: { type: 'value', max: 2, when: 'step' } }, constGradTask());
     await collect(runSchedule(v.ir, v.p, v.data, { runId: 'r', seed: 1 }));
     for (const s of v.steps) expect(s['heads.M.weight']).toEqual([2, 2, 2, 2]);
-    const n = setup({ gradAccumSteps: 3, maxEpochs: 1, clip: { type: 'norm', max: 1 } }, constGradTask());
+    const n = setup({ gradAccumSteps: 3, maxEpochs: 1, clip: { type: 'norm', max: 1, when: 'step' } }, constGradTask());
     await collect(runSchedule(n.ir, n.p, n.data, { runId: 'r', seed: 1 }));
     // summed gradient [3,3,3,3] has norm 6 -> scaled by 1/(6+1e-6)
     for (const s of n.steps) for (const x of s['heads.M.weight']!) expect(x).toBeCloseTo(0.5, 5);
+  });
+
+  it("clips the running sum after every backward with when: 'backward' (MMSA's clip_grad_value_ per batch)", async () => {
+    // Per-batch gradients 3, 3, -3 in each group of k = 3: MMSA's .grad goes clip(3) = 2, clip(2 + 3) = 2,
+    // clip(2 - 3) = -1, where clipping the sum once would give clip(3) = 2.
+    const signs = (): FakeOptions => {
+      let n = 0;
+      return {
+        noL1: true,
+        extraTasks: (store) => [{
+          name: 'signed',
+          type: 'test',
+          trainLoss: () => tf.mul(tf.sum(store.get('heads.M.weight')), [3, 3, -3][n++ % 3]!) as tf.Scalar,
+          evalLoss: () => tf.scalar(1),
+        }],
+      };
+    };
+    const b = setup({ gradAccumSteps: 3, maxEpochs: 1, clip: { type: 'value', max: 2, when: 'backward' } }, signs());
+    await collect(runSchedule(b.ir, b.p, b.data, { runId: 'r', seed: 1 }));
+    expect(b.steps).toHaveLength(3);
+    for (const s of b.steps) expect(s['heads.M.weight']).toEqual([-1, -1, -1, -1]);
+    const st = setup({ gradAccumSteps: 3, maxEpochs: 1, clip: { type: 'value', max: 2, when: 'step' } }, signs());
+    await collect(runSchedule(st.ir, st.p, st.data, { runId: 'r', seed: 1 }));
+    for (const s of st.steps) expect(s['heads.M.weight']).toEqual([2, 2, 2, 2]);
   });
 });
 

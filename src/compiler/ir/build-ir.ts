@@ -40,7 +40,13 @@ export function inputType(m: Modality, dataset: ResolvedDataset, spec: PipelineS
   if (f.shape.length === 1) return { kind: 'vector', shape: ['B', f.shape[0]!], dtype: 'float32' };
   if (f.shape.length !== 2) return undefined;
   const [t, d] = f.shape as [number, number];
-  if (m.preprocess.time_mean) return { kind: 'vector', shape: ['B', d], dtype: 'float32' };
+  if (m.preprocess.time_mean) {
+    // MMSA's AlignSubNet pools a time mean (one frame) to the text length by repeating it (MFN: need_normalized
+    // with need_model_aligned).
+    const L = m.align === 'avg_pool' ? textLength(spec, dataset) : undefined;
+    if (L === undefined) return { kind: 'vector', shape: ['B', d], dtype: 'float32' };
+    return { kind: 'sequence', shape: ['B', L, d], dtype: 'float32', aligned: true };
+  }
   let steps = m.preprocess.seq_len ?? t;
   let aligned = m.aligned ?? dataset.aligned;
   if (m.align === 'avg_pool') {
@@ -262,7 +268,7 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset, groups: rea
     ...(t.init_rng ? { initRng: t.init_rng } : {}),
     maxEpochs: t.max_epochs,
     optimizer: { type: t.optimizer.type, betas: [t.optimizer.betas[0] ?? 0.9, t.optimizer.betas[1] ?? 0.999], eps: t.optimizer.eps },
-    clip: t.clip ? { type: t.clip.type, max: t.clip.max } : null,
+    clip: t.clip ? { type: t.clip.type, max: t.clip.max, when: t.clip.when } : null,
     earlyStop: { metric: es.metric, split: es.split, mode: es.mode ?? defaultMode(es.metric), patience: es.patience ?? 8, minDelta: es.min_delta },
     select: { metric: sel.metric, split: sel.split, mode: sel.mode ?? defaultMode(sel.metric), minDelta: sel.min_delta },
     shuffleEval: t.shuffle_eval,

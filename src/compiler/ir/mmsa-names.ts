@@ -15,6 +15,8 @@ export interface MmsaName {
   buffer: boolean;
   /** The `mmsa_modules` entry that named it. */
   module?: string;
+  /** MMSA's model never saves it (its component's declaration): a checkpoint need not hold it. */
+  unsaved?: boolean;
 }
 
 export interface MmsaNaming {
@@ -43,6 +45,12 @@ function componentNames(node: IrNode): MmsaNames | undefined {
   return getComponent(node.kind as ComponentKind, node.type)?.mmsaNames;
 }
 
+function unsavedNames(node: IrNode): Set<string> {
+  if (node.kind === 'input') return new Set();
+  const def = getComponent(node.kind as ComponentKind, node.type);
+  return new Set(def?.mmsaUnsaved?.(node.config) ?? []);
+}
+
 /** MMSA's name for every parameter and buffer of `ir`, under the pipeline's `mmsa_modules` table. */
 export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> | undefined): MmsaNaming {
   const table = modules ?? {};
@@ -52,20 +60,30 @@ export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> |
   const ignored = new Set<string>();
   for (const node of ir.nodes) {
     const own = componentNames(node);
-    const nodeModule = table[node.id];
-    if (nodeModule !== undefined) for (const ign of own?.ignore ?? []) ignored.add(`${nodeModule}.${ign}`);
-    for (const p of node.params) {
-      const key = `${node.id}.${p.name}`;
-      // Entries name the node or one of its sub-modules; the most specific one wins.
+    const unsaved = unsavedNames(node);
+    // Entries name the node or one of its sub-modules; the most specific one wins.
+    const entryOf = (key: string): string | undefined => {
       let entry: string | undefined;
       for (const e of entries) if (isUnder(e, node.id) && isUnder(key, e) && (entry === undefined || e.length > entry.length)) entry = e;
+      return entry;
+    };
+    const ignore = typeof own?.ignore === 'function' ? own.ignore(node.config) : (own?.ignore ?? []);
+    for (const ign of ignore) {
+      // Below the node's own module the name is MMSA's already; an entry for a sub-module names that part whole.
+      const entry = entryOf(`${node.id}.${ign}`);
+      if (entry === undefined) continue;
+      ignored.add(entry === node.id ? `${table[entry]!}.${ign}` : `${table[entry]!}${`${node.id}.${ign}`.slice(entry.length)}`);
+    }
+    for (const p of node.params) {
+      const key = `${node.id}.${p.name}`;
+      const entry = entryOf(key);
       let mmsa: string | undefined;
       if (entry !== undefined) {
         used.add(entry);
         // The component renames its sub-modules only below the node itself; an entry for a sub-module names it whole.
         mmsa = entry === node.id ? `${table[entry]!}.${renameLocal(p.name, own)}` : `${table[entry]!}${key.slice(entry.length)}`;
       }
-      names.push({ key, node: node.id, mmsa, shape: [...p.shape], buffer: p.buffer === true, ...(entry !== undefined ? { module: entry } : {}) });
+      names.push({ key, node: node.id, mmsa, shape: [...p.shape], buffer: p.buffer === true, ...(entry !== undefined ? { module: entry } : {}), ...(unsaved.has(p.name) ? { unsaved: true } : {}) });
     }
   }
   const byMmsa = new Map<string, string[]>();

@@ -116,7 +116,7 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
   } else {
     L.push('  optimizer step every batch');
   }
-  if (s.clip) L.push(`  gradient clipping: ${s.clip.type} ${fmtNum(s.clip.max)}`);
+  if (s.clip) L.push(`  gradient clipping: ${s.clip.type} ${fmtNum(s.clip.max)}${s.clip.when === 'backward' ? ' after every backward' : ' before each step'}`);
   if (s.stagesDeclared) {
     L.push('  stages (in order, every epoch):');
     for (const st of s.stages) {

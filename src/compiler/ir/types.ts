@@ -195,7 +195,8 @@ export interface TrainingSchedule {
   initRng?: 'mmsa' | 'torch';
   maxEpochs: number | null;
   optimizer: { type: 'adam' | 'adamw'; betas: [number, number]; eps: number };
-  clip: { type: 'value' | 'norm'; max: number } | null;
+  /** `when`: after every backward on the accumulated gradients (MMSA), or once before each optimizer step. */
+  clip: { type: 'value' | 'norm'; max: number; when: 'backward' | 'step' } | null;
   earlyStop: { metric: string; split: string; mode: 'min' | 'max'; patience: number; minDelta: number };
   select: { metric: string; split: string; mode: 'min' | 'max'; minDelta: number };
   shuffleEval: boolean;

@@ -161,8 +161,9 @@ export function mergeTrees(base: SpecNode, over: SpecNode, bag: DiagnosticBag, k
     const merged: SpecMap = { kind: 'map', span: over.span, entries };
     return merged;
   }
-  const isNull = over.kind === 'scalar' && over.value === null;
-  if (!isNull && (base.kind === 'map') !== (over.kind === 'map')) {
+  // A null on either side is an unset value (mmsa_defaults' `clip: null`), not a mapping replaced by a scalar.
+  const isNull = (n: SpecNode) => n.kind === 'scalar' && n.value === null;
+  if (!isNull(over) && !isNull(base) && (base.kind === 'map') !== (over.kind === 'map')) {
     bag.add('MSA2108', over.span, { key: key || 'the spec', from: kindName(base), to: kindName(over) });
   }
   return over;

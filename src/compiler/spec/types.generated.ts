@@ -93,6 +93,42 @@ export interface BertEncoder {
   };
 }
 
+/** Temporal 1-D convolution over a sequence (no padding): MulT's projection of each modality to a common width. */
+export interface RawConv1dEncoder {
+  /** encoder type */
+  type: "conv1d";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** output channels (MulT: dst_feature_dim_nheads[0]) */
+  out: number;
+  /** kernel size; the sequence shrinks by kernel - 1 steps (MulT: conv1d_kernel_size_l/a/v) */
+  kernel?: number;
+  /** add a bias (MulT's projections have none) */
+  bias?: boolean;
+  /** dropout on the input before the convolution (MulT's text_dropout) */
+  dropout?: number;
+}
+
+/** Temporal 1-D convolution over a sequence (no padding): MulT's projection of each modality to a common width. */
+export interface Conv1dEncoder {
+  /** encoder type */
+  type: "conv1d";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** output channels (MulT: dst_feature_dim_nheads[0]) */
+  out: number;
+  /** kernel size; the sequence shrinks by kernel - 1 steps (MulT: conv1d_kernel_size_l/a/v) */
+  kernel: number;
+  /** add a bias (MulT's projections have none) */
+  bias: boolean;
+  /** dropout on the input before the convolution (MulT's text_dropout) */
+  dropout: number;
+}
+
 /** Multi-scale temporal dilated CNN: parallel dilated convolutions, residual, pooled over valid frames. */
 export interface RawDilatedTcnEncoder {
   /** encoder type */
@@ -485,6 +521,102 @@ export interface ConcatFusion {
   in_dims?: number[];
 }
 
+/** MulT's fusion: a cross-modal transformer for every ordered pair of input sequences, a self-attention memory per target over its cross-modal outputs, and the memories' last steps concatenated. */
+export interface RawCrossmodalFusion {
+  /** fusion type */
+  type: "crossmodal";
+  /** encoder (or modality) names, in order; each must give sequences of the same width */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** attention heads of every encoder (MulT: dst_feature_dim_nheads[1]) */
+  heads: number;
+  /** layers of each cross-modal encoder (MulT: nlevels) */
+  layers: number;
+  /** layers of each self-attention memory; null: max(layers, 3), as MMSA */
+  memory_layers?: number | null;
+  /** dropout on the attention weights of a cross-modal encoder, by its source input (MulT: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
+  attn_dropout?: number | {
+    [key: string]: number;
+  };
+  /** dropout on the attention weights of the memories (MulT: attn_dropout) */
+  memory_attn_dropout?: number;
+  /** dropout after the ReLU of each layer's feed-forward block */
+  relu_dropout?: number;
+  /** dropout on each attention and feed-forward output before its residual sum */
+  res_dropout?: number;
+  /** dropout on each encoder's scaled inputs (queries, keys and values each get their own mask) */
+  embed_dropout?: number;
+  /** MMSA's causal mask: query step i sees key steps j < i + 1 + |Tk - Tq| (MulT: attn_mask) */
+  attn_mask?: boolean;
+}
+
+/** MulT's fusion: a cross-modal transformer for every ordered pair of input sequences, a self-attention memory per target over its cross-modal outputs, and the memories' last steps concatenated. */
+export interface CrossmodalFusion {
+  /** fusion type */
+  type: "crossmodal";
+  /** encoder (or modality) names, in order; each must give sequences of the same width */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** attention heads of every encoder (MulT: dst_feature_dim_nheads[1]) */
+  heads: number;
+  /** layers of each cross-modal encoder (MulT: nlevels) */
+  layers: number;
+  /** layers of each self-attention memory; null: max(layers, 3), as MMSA */
+  memory_layers: number | null;
+  /** dropout on the attention weights of a cross-modal encoder, by its source input (MulT: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
+  attn_dropout: number | {
+    [key: string]: number;
+  };
+  /** dropout on the attention weights of the memories (MulT: attn_dropout) */
+  memory_attn_dropout: number;
+  /** dropout after the ReLU of each layer's feed-forward block */
+  relu_dropout: number;
+  /** dropout on each attention and feed-forward output before its residual sum */
+  res_dropout: number;
+  /** dropout on each encoder's scaled inputs (queries, keys and values each get their own mask) */
+  embed_dropout: number;
+  /** MMSA's causal mask: query step i sees key steps j < i + 1 + |Tk - Tq| (MulT: attn_mask) */
+  attn_mask: boolean;
+}
+
+/** MCTN's cyclic translation: seq2seq with attention from the first input to the second and back, then from the joint representation to the third; outputs the joint sequence. */
+export interface RawCyclicTranslationFusion {
+  /** fusion type */
+  type: "cyclic_translation";
+  /** source, cycle target and second target (MCTN: text, vision, audio), aligned sequences */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of every encoder, decoder and attention (MMSA's hid_dim) */
+  hidden?: number;
+  /** feature size every input is zero-padded to (MMSA's output_dim); default: the widest input */
+  pad_to?: number;
+  /** sequences are cut to this many steps */
+  max_seq_len?: number;
+  /** MMSA's behaviour: its time-major LSTMs receive batch-major tensors, so every recurrence and attention runs along the batch axis and a prediction depends on the other samples of its batch */
+  batch_as_time?: boolean;
+}
+
+/** MCTN's cyclic translation: seq2seq with attention from the first input to the second and back, then from the joint representation to the third; outputs the joint sequence. */
+export interface CyclicTranslationFusion {
+  /** fusion type */
+  type: "cyclic_translation";
+  /** source, cycle target and second target (MCTN: text, vision, audio), aligned sequences */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of every encoder, decoder and attention (MMSA's hid_dim) */
+  hidden: number;
+  /** feature size every input is zero-padded to (MMSA's output_dim); default: the widest input */
+  pad_to?: number;
+  /** sequences are cut to this many steps */
+  max_seq_len: number;
+  /** MMSA's behaviour: its time-major LSTMs receive batch-major tensors, so every recurrence and attention runs along the batch axis and a prediction depends on the other samples of its batch */
+  batch_as_time: boolean;
+}
+
 /** EF-LSTM early fusion: per-time-step concatenation of aligned sequences, BatchNorm over time steps, LSTM. */
 export interface RawEarlyFusion {
   /** fusion type */
@@ -511,6 +643,84 @@ export interface EarlyFusion {
   layers: number;
   dropout: number;
   batchnorm: boolean;
+}
+
+/** Graph Memory Fusion Network: MFN with a Dynamic Fusion Graph over the per-step singleton vertices (unimodal, bimodal, trimodal nodes gated by efficacies) in place of the attention. */
+export interface RawGraphMfnFusion {
+  /** fusion type */
+  type: "graph_mfn";
+  /** encoder (or modality) names, in order: aligned sequences of the same length */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** output size of every graph node and of the top network (MMSA: inner_node_dim) */
+  inner_node_dim: number;
+  /** network from the graph's output to the memory update c-hat, tanh (MMSA's NNConfig: shapes, drop) */
+  nn: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** false (MMSA's behaviour): the multimodal node networks keep their initial weights, as MMSA keeps them in a plain dict (never registered, so never trained nor saved); true: train them with the rest */
+  train_node_networks?: boolean;
+}
+
+/** Graph Memory Fusion Network: MFN with a Dynamic Fusion Graph over the per-step singleton vertices (unimodal, bimodal, trimodal nodes gated by efficacies) in place of the attention. */
+export interface GraphMfnFusion {
+  /** fusion type */
+  type: "graph_mfn";
+  /** encoder (or modality) names, in order: aligned sequences of the same length */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** output size of every graph node and of the top network (MMSA: inner_node_dim) */
+  inner_node_dim: number;
+  /** network from the graph's output to the memory update c-hat, tanh (MMSA's NNConfig: shapes, drop) */
+  nn: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** false (MMSA's behaviour): the multimodal node networks keep their initial weights, as MMSA keeps them in a plain dict (never registered, so never trained nor saved); true: train them with the rest */
+  train_node_networks: boolean;
 }
 
 /** LF-DNN late fusion: per-modality networks (the encoders) combined after encoding. */
@@ -559,6 +769,90 @@ export interface LowRankFusion {
   out: number;
 }
 
+/** Memory Fusion Network: one LSTMCell per input over aligned sequences, delta-memory attention over the cell states of two consecutive steps, multi-view gated memory; the last hidden states and the memory. */
+export interface RawMfnFusion {
+  /** fusion type */
+  type: "mfn";
+  /** encoder (or modality) names, in order: aligned sequences of the same length */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** attention network over [c_{t-1}; c_t], softmax over its dims (MMSA's NN1Config: shapes, drop) */
+  nn1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** network from the attended states to the memory update c-hat, tanh (MMSA's NN2Config: shapes, drop) */
+  nn2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+}
+
+/** Memory Fusion Network: one LSTMCell per input over aligned sequences, delta-memory attention over the cell states of two consecutive steps, multi-view gated memory; the last hidden states and the memory. */
+export interface MfnFusion {
+  /** fusion type */
+  type: "mfn";
+  /** encoder (or modality) names, in order: aligned sequences of the same length */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** attention network over [c_{t-1}; c_t], softmax over its dims (MMSA's NN1Config: shapes, drop) */
+  nn1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** network from the attended states to the memory update c-hat, tanh (MMSA's NN2Config: shapes, drop) */
+  nn2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+}
+
 /** TFN tensor fusion: appends a 1 to each input and takes the outer product (first input varies slowest). */
 export interface RawTensorFusion {
   /** fusion type */
@@ -595,6 +889,8 @@ export interface RawClassificationHead {
   dropout?: number;
   /** also apply the dropout before every later Linear */
   dropout_each?: boolean;
+  /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
+  dropout_last?: boolean;
   activation?: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough?: boolean;
@@ -615,10 +911,36 @@ export interface ClassificationHead {
   dropout: number;
   /** also apply the dropout before every later Linear */
   dropout_each: boolean;
+  /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
+  dropout_last: boolean;
   activation: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough: boolean;
   num_classes: number;
+}
+
+/** MCTN's regression head: an LSTM over a sequence, attention pooling over time (softmax of tanh(Linear)), Linear to one value. */
+export interface RawLstmAttentionHead {
+  /** head type */
+  type: "lstm_attention";
+  /** node this head reads (a sequence): 'fusion', an encoder or a modality */
+  input: string;
+  /** expected feature size of the input */
+  in_dim?: number;
+  /** MMSA's behaviour: the time-major LSTM receives the batch-major sequence, so it runs along the batch axis (the attention still pools over time) */
+  batch_as_time?: boolean;
+}
+
+/** MCTN's regression head: an LSTM over a sequence, attention pooling over time (softmax of tanh(Linear)), Linear to one value. */
+export interface LstmAttentionHead {
+  /** head type */
+  type: "lstm_attention";
+  /** node this head reads (a sequence): 'fusion', an encoder or a modality */
+  input: string;
+  /** expected feature size of the input */
+  in_dim?: number;
+  /** MMSA's behaviour: the time-major LSTM receives the batch-major sequence, so it runs along the batch axis (the attention still pools over time) */
+  batch_as_time: boolean;
 }
 
 /** Regression head: an MLP to one value per sample. */
@@ -635,9 +957,13 @@ export interface RawRegressionHead {
   dropout?: number;
   /** also apply the dropout before every later Linear */
   dropout_each?: boolean;
+  /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
+  dropout_last?: boolean;
   activation?: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough?: boolean;
+  /** a residual block of the input's width before `out`: x + proj2(dropout(activation(proj1(x)))), `dropout` being the block's (MulT's proj1/proj2 with output_dropout); needs hidden: [] */
+  residual?: boolean;
   /** [lo, hi]: squash with a sigmoid scaled to the range (TFN: [-3, 3]) */
   output_range?: number[] | null;
 }
@@ -656,9 +982,13 @@ export interface RegressionHead {
   dropout: number;
   /** also apply the dropout before every later Linear */
   dropout_each: boolean;
+  /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
+  dropout_last: boolean;
   activation: "relu" | "tanh";
   /** no layers: the input is the output (LMF) */
   passthrough: boolean;
+  /** a residual block of the input's width before `out`: x + proj2(dropout(activation(proj1(x)))), `dropout` being the block's (MulT's proj1/proj2 with output_dropout); needs hidden: [] */
+  residual: boolean;
   /** [lo, hi]: squash with a sigmoid scaled to the range (TFN: [-3, 3]) */
   output_range: number[] | null;
 }
@@ -758,6 +1088,28 @@ export interface MseTask {
   head: string;
   /** label name of the dataset (M, T, A, V, ...) */
   target: string;
+  weight: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss: boolean;
+}
+
+/** A loss a component computes itself (MCTN's translation loss), read from a named output and weighted. */
+export interface RawNodeLossTask {
+  /** task type */
+  type: "node_loss";
+  /** the named output holding the loss, as <node id>:<name> (fusion:translation_loss) */
+  input: string;
+  weight?: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss?: boolean;
+}
+
+/** A loss a component computes itself (MCTN's translation loss), read from a named output and weighted. */
+export interface NodeLossTask {
+  /** task type */
+  type: "node_loss";
+  /** the named output holding the loss, as <node id>:<name> (fusion:translation_loss) */
+  input: string;
   weight: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss: boolean;
@@ -1127,21 +1479,21 @@ export interface Modality {
   };
 }
 
-export type Encoder = BertEncoder | DilatedTcnEncoder | GatedCnnEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextCnnEncoder | TextLstmEncoder | WindowPoolEncoder;
+export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnnEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextCnnEncoder | TextLstmEncoder | WindowPoolEncoder;
 
-export type RawEncoder = RawBertEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawWindowPoolEncoder;
+export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawWindowPoolEncoder;
 
-export type Fusion = ConcatFusion | EarlyFusion | LateFusion | LowRankFusion | TensorFusion;
+export type Fusion = ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfnFusion | TensorFusion;
 
-export type RawFusion = RawConcatFusion | RawEarlyFusion | RawLateFusion | RawLowRankFusion | RawTensorFusion;
+export type RawFusion = RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfnFusion | RawTensorFusion;
 
-export type Head = ClassificationHead | RegressionHead;
+export type Head = ClassificationHead | LstmAttentionHead | RegressionHead;
 
-export type RawHead = RawClassificationHead | RawRegressionHead;
+export type RawHead = RawClassificationHead | RawLstmAttentionHead | RawRegressionHead;
 
-export type Task = CrossEntropyTask | DiffTask | L1Task | MseTask | UlgmTask;
+export type Task = CrossEntropyTask | DiffTask | L1Task | MseTask | NodeLossTask | UlgmTask;
 
-export type RawTask = RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawUlgmTask;
+export type RawTask = RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawNodeLossTask | RawUlgmTask;
 
 export interface RawParamGroup {
   name: string;
@@ -1187,6 +1539,8 @@ export interface RawTrain {
   clip?: null | ({
     type: "value" | "norm";
     max: number;
+    /** backward: clip the accumulated gradients after every backward pass, as MMSA's trainers (MulT, MISA, TFR_NET, MMIM); step: once, on the sum, before each optimizer step */
+    when?: "backward" | "step";
   });
   early_stop?: {
     /** 'loss' (validation loss) or a metric name */
@@ -1236,6 +1590,8 @@ export interface Train {
   clip: null | ({
     type: "value" | "norm";
     max: number;
+    /** backward: clip the accumulated gradients after every backward pass, as MMSA's trainers (MulT, MISA, TFR_NET, MMIM); step: once, on the sum, before each optimizer step */
+    when: "backward" | "step";
   });
   early_stop: {
     /** 'loss' (validation loss) or a metric name */
@@ -1461,10 +1817,10 @@ export interface TuneParam {
   paths?: string[];
 }
 
-export const ENCODER_TYPES = ["bert","dilated_tcn","gated_cnn","gru","lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","window_pool"] as const;
+export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","window_pool"] as const;
 
-export const FUSION_TYPES = ["concat","early","late","low_rank","tensor"] as const;
+export const FUSION_TYPES = ["concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfn","tensor"] as const;
 
-export const HEAD_TYPES = ["classification","regression"] as const;
+export const HEAD_TYPES = ["classification","lstm_attention","regression"] as const;
 
-export const TASK_TYPES = ["cross_entropy","diff","l1","mse","ulgm"] as const;
+export const TASK_TYPES = ["cross_entropy","diff","l1","mse","node_loss","ulgm"] as const;

@@ -552,6 +552,12 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
       for (let i = at; i < data.length; i++) if (data[i]! - data[i]! !== 0) count++;
       r.failNonFinite(key, `modality '${p.name}'`, data[at]!, (s0 * t + k) * d + j, [t, d], `${cleanedNote(pre)}, which survives the time mean (MMSA turns only a NaN mean into 0)`, nonFiniteHint(pre), count);
     }
+    if (cfg.align === 'avg_pool') {
+      // AlignSubNet on the one-frame mean: the frame repeated to the text length.
+      const dst = alignTarget(p);
+      data = avgPoolAlign(data, n, 1, d, dst);
+      shape = [n, dst, d];
+    }
   } else {
     let steps = t;
     if (pre.seq_len != null) {

@@ -6,3 +6,5 @@ export * from './layers.js';
 export * from './rnn.js';
 export * from './lstm-fused.js';
 export * from './blocks.js';
+export * from './attention.js';
+export * from './transformer.js';

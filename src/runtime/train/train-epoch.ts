@@ -98,6 +98,10 @@ function yieldToLoop(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
 
+function clipGrads(g: Grads, clip: NonNullable<Ir['schedule']['clip']>): Grads {
+  return clip.type === 'value' ? clipGradValue(g, clip.max) : clipGradNorm(g, clip.max).grads;
+}
+
 function scaleGrads(g: Grads, s: number): Grads {
   const out: Grads = {};
   for (const [n, t] of Object.entries(g)) out[n] = tf.mul(t, s);
@@ -136,8 +140,8 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
       g = scaleGrads(g, 1 / count);
       owned.push(g);
     }
-    if (s.clip) {
-      g = s.clip.type === 'value' ? clipGradValue(g, s.clip.max) : clipGradNorm(g, s.clip.max).grads;
+    if (s.clip && s.clip.when === 'step') {
+      g = clipGrads(g, s.clip);
       owned.push(g);
     }
     optimizer.step(g);
@@ -197,6 +201,8 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
         for (const l of keep.losses) l.dispose();
         guardStepLoss({ epoch: o.epoch, step, loss: stageLoss, taskLosses: stageTasks, headLosses: stageHeads });
         a.sums.add(grads);
+        // MMSA clips the .grad buffers after every backward, i.e. the running sum of the accumulation window.
+        if (s.clip && s.clip.when === 'backward') a.sums.mapRunning((g) => clipGrads(g, s.clip!));
         if (keep.out) {
           const outputs = keep.out;
           for (const cb of o.callbacks) cb.onStepEnd?.({ epoch: o.epoch, batch, outputs, tasks: stage.tasks });

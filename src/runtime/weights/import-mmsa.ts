@@ -19,6 +19,21 @@ export interface MmsaCheckpoint {
   tensors: Map<string, StoredTensor>;
 }
 
+/**
+ * Adds the tensors of another torch.save file (tensors MMSA's model keeps but never saves, exported separately) to a
+ * checkpoint's; a name in both is an error (MSA6830), since one of the two files would be silently ignored.
+ */
+export function addExtraTensors(ckpt: MmsaCheckpoint, extra: MmsaCheckpoint): void {
+  const both = [...extra.tensors.keys()].filter((k) => ckpt.tensors.has(k));
+  if (both.length > 0) {
+    throw new MmsaError('MSA6830', `${extra.file} repeats ${both.length} tensor${both.length === 1 ? '' : 's'} of ${ckpt.file} (${both.slice(0, 3).join(', ')}${both.length > 3 ? ', ...' : ''}); nothing was imported`, {
+      hint: 'the extra tensors file should hold only what the checkpoint lacks (e.g. Graph-MFN node networks)',
+      details: { file: extra.file, checkpoint: ckpt.file, repeated: both },
+    });
+  }
+  for (const [k, v] of extra.tensors) ckpt.tensors.set(k, v);
+}
+
 /** Reads a torch.save state_dict through the safe pickle reader (no code runs) and hashes the file. */
 export function readMmsaCheckpoint(file: string): MmsaCheckpoint {
   let buf: Buffer;
@@ -60,6 +75,8 @@ export interface ImportMatch {
   ignored: string[];
   /** `mmsa_modules` entries that named nothing (notes, not errors). */
   unused: string[];
+  /** Parameters MMSA never saves that the checkpoint (and the extra tensors) did not hold: they keep initial values. */
+  unsaved: MmsaName[];
 }
 
 const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -98,7 +115,9 @@ export function matchMmsaCheckpoint(ckpt: Pick<MmsaCheckpoint, 'file' | 'tensors
     else byMmsa.set(n.mmsa, n);
   }
   const unexpected = [...ckpt.tensors.keys()].filter((k) => !byMmsa.has(k) && !naming.ignored.has(k));
-  const missing = [...byMmsa.values()].filter((n) => !ckpt.tensors.has(n.mmsa!));
+  const absent = [...byMmsa.values()].filter((n) => !ckpt.tensors.has(n.mmsa!));
+  const unsaved = absent.filter((n) => n.unsaved);
+  const missing = absent.filter((n) => !n.unsaved);
   for (const n of missing) {
     const s = didYouMean(n.mmsa!, unexpected);
     problems.push({ kind: 'missing', mmsa: n.mmsa!, key: n.key, expected: n.shape, ...(s ? { suggestion: s } : {}) });
@@ -119,7 +138,7 @@ export function matchMmsaCheckpoint(ckpt: Pick<MmsaCheckpoint, 'file' | 'tensors
   const weights: StateDict = new Map();
   for (const t of tensors) weights.set(t.key, { shape: [...t.shape], values: toFloat32(ckpt.tensors.get(t.mmsa)!) });
   const ignored = [...ckpt.tensors.keys()].filter((k) => naming.ignored.has(k));
-  return { weights, tensors, ignored, unused: naming.unused };
+  return { weights, tensors, ignored, unused: naming.unused, unsaved };
 }
 
 function count(n: number, one: string, many: string): string {

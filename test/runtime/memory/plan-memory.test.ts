@@ -162,3 +162,24 @@ describe('memory plan', () => {
     expect(frozen.host.optimizerState).toBeLessThan(8e6);
   });
 });
+
+describe("memory plan of MulT's attention", () => {
+  it('counts the B x heads x Tq x Tk attention weights: MOSI-length MulT fits the wasm heap at batch 12 by recomputing them in the backward pass, at batch 8 keeping them, not at the paper\'s 16', () => {
+    const ir = compileFile(join(repo, 'pipelines/mult_mosi.yaml'), { env: {} }).ir!;
+    // Measured: batch 16 runs out of the heap even recomputing the weights.
+    expect(planMemory(ir, WASM).fits).toBe(false);
+    // Keeping them holds the vision memory's 4 layers of 16 x 10 x 496 x 496 floats (~630 MB) among the rest.
+    const keep = estimateMemory(ir, 'keep');
+    const recompute = estimateMemory(ir, 'recompute');
+    expect(keep.backend.activations - recompute.backend.activations).toBeGreaterThan(4 * 4 * 16 * 10 * 496 * 496);
+    // Their dropout masks stay in JS memory until the backward pass in both modes.
+    expect(recompute.host.stepScratch).toBeGreaterThan(4 * 3 * 16 * 10 * 496 * 496);
+    const b12 = planMemory(compileWith('train: {batch_size: 12}', 'pipelines/mult_mosi.yaml').ir!, WASM);
+    expect(b12.fits).toBe(true);
+    expect(b12.activations).toBe('recompute');
+    const b8 = planMemory(compileWith('train: {batch_size: 8}', 'pipelines/mult_mosi.yaml').ir!, WASM);
+    expect(b8.fits).toBe(true);
+    expect(b8.activations).toBe('keep');
+    expect(planMemory(compileFile(join(repo, 'pipelines/mult_sims.yaml'), { env: {} }).ir!, WASM).fits).toBe(true);
+  });
+});

@@ -4,14 +4,20 @@
 import { defineComponent, type ShapeContext, type ShapeResult } from '../../component.js';
 import type { ClassificationHead, RegressionHead } from '../../../compiler/spec/types.generated.js';
 import { featureDim, type TensorType } from '../../../compiler/ir/types.js';
-import { buffer, checkDeclaredDim, expectKind, mlpNames, mlpParams, singleInput, vector } from '../../shape-helpers.js';
+import { buffer, checkDeclaredDim, expectKind, linearNames, linearParams, mlpNames, mlpParams, singleInput, vector } from '../../shape-helpers.js';
 
 type MlpHead = RegressionHead | ClassificationHead;
 
+/** MulT's residual block (regression heads only): x + proj2(dropout(act(proj1(x)))) before `out`. */
+export function hasResidual(p: MlpHead): boolean {
+  return 'residual' in p && p.residual === true;
+}
+
 export function summarizeHeadLayers(p: MlpHead, out: string): string {
   if (p.passthrough) return `${p.type}(passthrough) -> ${out}`;
+  if (hasResidual(p)) return `${p.type}(residual block${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}, ${p.activation}) -> ${out}`;
   const parts: string[] = [];
-  if (p.dropout > 0) parts.push(`dropout ${p.dropout}${p.dropout_each && p.hidden.length > 0 ? ' each' : ''}`);
+  if (p.dropout > 0) parts.push(`dropout ${p.dropout}${p.dropout_each && p.hidden.length > 0 ? ' each' : p.dropout_last && p.hidden.length > 0 ? ' last' : ''}`);
   for (const h of p.hidden) parts.push(`${h} ${p.activation}`);
   return `${p.type}(${parts.length > 0 ? parts.join(', ') : 'linear'}) -> ${out}`;
 }
@@ -22,7 +28,8 @@ export function headOutputs(p: MlpHead): string[] {
 }
 
 export function headNames(p: MlpHead): string[] {
-  return p.passthrough ? [] : mlpNames(p.hidden);
+  if (p.passthrough) return [];
+  return [...(hasResidual(p) ? [...linearNames('proj1'), ...linearNames('proj2')] : []), ...mlpNames(p.hidden)];
 }
 
 /**
@@ -52,7 +59,14 @@ export function inferMlpHead(ctx: ShapeContext<MlpHead>, out: number, output: Te
     }
     return { output, params: [] };
   }
-  const result: ShapeResult = { output, params: mlpParams(d, p.hidden, out) };
+  if (hasResidual(p) && p.hidden.length > 0) {
+    ctx.report('MSA4004', ctx.spanOf('hidden'), {
+      node: ctx.node,
+      detail: `a residual head has no hidden layers, but 'hidden' lists ${p.hidden.length}`,
+    }, { hint: 'remove `hidden`, or set `residual: false`' });
+  }
+  const block = hasResidual(p) ? [...linearParams('proj1', d, d), ...linearParams('proj2', d, d)] : [];
+  const result: ShapeResult = { output, params: [...block, ...mlpParams(d, p.hidden, out)] };
   // The first hidden activation is Self-MM's Feature_m, which ULGM stores and measures against class centres.
   const h0 = p.hidden[0];
   if (h0 !== undefined) result.features = { hidden0: vector(h0) };
@@ -72,6 +86,7 @@ export default defineComponent<RegressionHead>({
     { label: 'tfn range', params: { type: 'regression', input: 'fusion', hidden: [64, 64], dropout: 0.5, dropout_each: false, activation: 'relu', passthrough: false, output_range: [-3, 3] }, inputs: [['fusion', vector(140481)]] },
     { label: 'lmf passthrough', params: { type: 'regression', input: 'fusion', hidden: [], dropout: 0, dropout_each: false, activation: 'relu', passthrough: true, output_range: null }, inputs: [['fusion', vector(1)]] },
     { label: 'no hidden', params: { type: 'regression', input: 'text', hidden: [], dropout: 0, dropout_each: false, activation: 'relu', passthrough: false, output_range: null }, inputs: [['text', vector(32)]] },
+    { label: 'mult residual', params: { type: 'regression', input: 'fusion', hidden: [], dropout: 0.5, dropout_each: false, activation: 'relu', passthrough: false, residual: true, output_range: null }, inputs: [['fusion', vector(300)]] },
   ],
   summary(p) {
     const range = p.output_range ? ` -> sigmoid to [${p.output_range.join(', ')}]` : '';

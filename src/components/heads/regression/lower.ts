@@ -1,5 +1,5 @@
 // Lowering of head 'regression', shared with 'classification': Dropout before the first Linear (before every Linear
-// with dropout_each), activation after each hidden Linear (`layers.{i}`), Linear `out` (one value, optionally squashed
+// with dropout_each, only before the last with dropout_last), activation after each hidden Linear (`layers.{i}`), Linear `out` (one value, optionally squashed
 // into an output range as TFN), the first hidden activation as the head's feature (Self-MM's Feature_m); a
 // passthrough head returns its input. Phase 6 (lower).
 
@@ -9,6 +9,7 @@ import { constantInit } from '../../../runtime/nn/init.js';
 import { defineNodeLowering, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext } from '../../../runtime/lower/node.js';
 import { activate } from '../../../runtime/nn/pool.js';
 import type { IrNode } from '../../../compiler/ir/types.js';
+import { hasResidual } from './define.js';
 import type { ClassificationHead, RegressionHead } from '../../../compiler/spec/types.generated.js';
 
 export function lowerMlpHead(node: IrNode<RegressionHead | ClassificationHead>, ctx: LowerNodeContext, outSize: number): LoweredNode {
@@ -24,7 +25,12 @@ export function lowerMlpHead(node: IrNode<RegressionHead | ClassificationHead>, 
     return { apply: (inputs) => ({ tensor: squash(firstValue(node, inputs).tensor) }) };
   }
   const { hidden, dropout: p, dropout_each: each, activation: act } = c;
+  const onlyLast = c.dropout_last === true;
   let prev = outDim(input);
+  // MulT's residual block: its dropout is the head's, so `out` itself gets none.
+  const residual = hasResidual(c)
+    ? { proj1: createLinear(ctx.store, joinPath(node.id, 'proj1'), prev, prev), proj2: createLinear(ctx.store, joinPath(node.id, 'proj2'), prev, prev) }
+    : undefined;
   const layers = hidden.map((h, i) => {
     const l = createLinear(ctx.store, joinPath(node.id, `layers.${i}`), prev, h);
     prev = h;
@@ -35,11 +41,15 @@ export function lowerMlpHead(node: IrNode<RegressionHead | ClassificationHead>, 
     apply(inputs, fctx) {
       let x = firstValue(node, inputs).tensor;
       let feature: tf.Tensor | undefined;
+      if (residual) {
+        x = tf.add(x, residual.proj2.apply(dropout(activate(residual.proj1.apply(x), act), p, fctx)));
+        return { tensor: squash(out.apply(x)) };
+      }
       layers.forEach((l, i) => {
-        x = activate(l.apply(i === 0 || each ? dropout(x, p, fctx) : x), act);
+        x = activate(l.apply((i === 0 && !onlyLast) || each ? dropout(x, p, fctx) : x), act);
         if (i === 0) feature = x;
       });
-      const y = squash(out.apply(layers.length === 0 || each ? dropout(x, p, fctx) : x));
+      const y = squash(out.apply(layers.length === 0 || each || onlyLast ? dropout(x, p, fctx) : x));
       // The feature is also the named output `hidden0` the definition publishes (`heads.M:hidden0`).
       return feature ? { tensor: y, feature, outputs: { hidden0: feature } } : { tensor: y };
     },

@@ -50,7 +50,7 @@ function checkFusionHead(ctx: ComponentCheckContext<UlgmTask>, key: string, task
     });
   }
   if (!def?.namedOutputs || def.namedOutputs(head).includes(ULGM_FEATURE)) return;
-  if (head.passthrough === true) {
+  if ('passthrough' in head && head.passthrough === true) {
     ctx.report('MSA3008', ctx.spanOf(['heads', name, 'passthrough']), { head: name, problem: 'is a passthrough head, so it has no hidden layer to give the fusion feature' }, {
       hint: 'remove `passthrough: true` and give the head a hidden layer (e.g. `hidden: [128]`)',
       related,

@@ -2,7 +2,7 @@
 // so a batch's backward pass never has to fit next to a second full set of gradients. Phase 7 (execute).
 import * as tf from '@tensorflow/tfjs';
 import { nativeAccumulate } from '../../backend.js';
-import type { Grads } from './adam.js';
+import { disposeGrads, type Grads } from './adam.js';
 
 interface Sum {
   shape: number[];
@@ -73,6 +73,26 @@ export class GradAccumulator {
     this.window += 1;
     this.batches = 0;
     return out;
+  }
+
+  /**
+   * Replaces the current window's running sums by f(sums): MMSA clips its `.grad` buffers after every backward, i.e.
+   * the running sum of the accumulation window. f gets tensors and returns new ones; both are disposed here.
+   */
+  mapRunning(f: (sums: Grads) => Grads): void {
+    if (!this.host) {
+      if (!this.tensors) return;
+      const next = f(this.tensors);
+      disposeGrads(this.tensors);
+      this.tensors = next;
+      return;
+    }
+    const cur: Grads = {};
+    for (const [name, s] of this.sums) if (s.window === this.window) cur[name] = tf.tensor(s.data, s.shape, 'float32');
+    const next = f(cur);
+    for (const [name, t] of Object.entries(next)) this.sums.get(name)!.data.set(t.dataSync() as Float32Array);
+    disposeGrads(cur);
+    disposeGrads(next);
   }
 
   /** Drops the current window's sums (MMSA drops the leftover batches of an epoch). */

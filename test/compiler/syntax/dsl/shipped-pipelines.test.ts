@@ -9,7 +9,7 @@ import { parseYaml } from '../../../../src/compiler/syntax/yaml/parse-yaml.js';
 import { toValue } from '../../../../src/compiler/spec/spec-tree.js';
 
 const PIPELINES = join(import.meta.dirname, '../../../../pipelines');
-const REQUIRED = ['self_mm_sims', 'self_mm_mosi', 'lmf_mosi', 'ef_lstm_mosi', 'demo_self_mm'];
+const REQUIRED = ['self_mm_sims', 'self_mm_mosi', 'lmf_mosi', 'ef_lstm_mosi', 'mfn_mosi', 'demo_self_mm'];
 const twins = readdirSync(PIPELINES).filter((f) => f.endsWith('.mmsa')).map((f) => f.slice(0, -'.mmsa'.length)).sort();
 
 function read(path: string): SourceFile {

@@ -7,6 +7,7 @@ import { setupBackend } from '../../../../src/runtime/backend.js';
 import { evalCtx } from '../../../../src/runtime/nn/params.js';
 import { flat, linearRef, maxAbsDiff, randn, relu, reshape2, sig } from '../../../runtime/nn/ref.js';
 import { lowerOne, value, vec } from '../../helpers.js';
+import { runInfer } from '../../../compiler/components/fake-context.js';
 
 beforeAll(async () => {
   await setupBackend('wasm');
@@ -52,5 +53,19 @@ describe('regression head', () => {
     expect(n.lowered.apply([value(tf.tensor2d([[0.25]]))], evalCtx()).tensor.arraySync()).toEqual([[0.25]]);
     expect(getComponent('head', 'regression')!.namedOutputs!(p)).toEqual([]);
     n.dispose();
+  });
+
+  it("MulT's residual block: out(x + proj2(relu(proj1(x)))) in eval mode; no hidden layers allowed beside it", () => {
+    const n = lowerOne('head', { ...BASE, hidden: [], residual: true }, [['fusion', vec(3)]]);
+    expect(n.node.params.map((p) => p.name)).toEqual(['proj1.weight', 'proj1.bias', 'proj2.weight', 'proj2.bias', 'out.weight', 'out.bias']);
+    const xs = randn(9, 2 * 3);
+    const lin = (k: string, x: number[][], o: number, i: number) => linearRef(x, reshape2(n.values(`${k}.weight`), o, i), n.values(`${k}.bias`));
+    const x = reshape2(xs, 2, 3);
+    const r = lin('proj2', relu(lin('proj1', x, 3, 3)), 3, 3).map((row, i) => row.map((v, j) => v + x[i]![j]!));
+    const y = n.lowered.apply([value(tf.tensor2d(xs, [2, 3]))], evalCtx()).tensor;
+    expect(maxAbsDiff(y.dataSync(), flat(lin('out', r, 1, 3)))).toBeLessThan(1e-5);
+    n.dispose();
+    const bad = runInfer(getComponent('head', 'regression')!, { ...BASE, hidden: [4], residual: true }, [['fusion', vec(3)]]);
+    expect(bad.reports.map((x) => x.args['detail'])).toEqual(["a residual head has no hidden layers, but 'hidden' lists 1"]);
   });
 });

@@ -1,0 +1,143 @@
+// Catalog entry 'crossmodal': MulT's fusion - a cross-modal transformer `<target>_with_<source>` for every ordered
+// pair of inputs, a self-attention memory `<target>_mem` over each target's concatenated cross-modal outputs, the
+// memories' last steps concatenated. Schema, shape rule and parameter names; phases 2-5.
+
+import { defineComponent, type ShapeContext } from '../../component.js';
+import type { CrossmodalFusion } from '../../../compiler/spec/types.generated.js';
+import { featureDim, type ParamDecl } from '../../../compiler/ir/types.js';
+import { checkFusionInputs, sequenceType, transformerEncoderParams, vector } from '../../shape-helpers.js';
+
+/** Each target's cross-modal encoders (one per other input, in input order), then its memory. */
+export function crossmodalPlan(p: CrossmodalFusion): Array<{ target: string; sources: string[] }> {
+  return p.inputs.map((t) => ({ target: t, sources: p.inputs.filter((s) => s !== t) }));
+}
+
+export function memoryLayers(p: CrossmodalFusion): number {
+  return p.memory_layers ?? Math.max(p.layers, 3);
+}
+
+/** Attention dropout of the cross-modal encoder that reads `source`. */
+export function sourceDropout(p: CrossmodalFusion, source: string): number {
+  return typeof p.attn_dropout === 'number' ? p.attn_dropout : (p.attn_dropout[source] ?? 0);
+}
+
+function checkDropoutKeys(ctx: ShapeContext<CrossmodalFusion>): void {
+  const p = ctx.params;
+  if (typeof p.attn_dropout === 'number') return;
+  const keys = Object.keys(p.attn_dropout);
+  const unknown = keys.filter((k) => !p.inputs.includes(k));
+  const missing = p.inputs.filter((k) => !keys.includes(k));
+  if (unknown.length > 0 || missing.length > 0) {
+    const parts = [];
+    if (unknown.length > 0) parts.push(`names ${unknown.map((k) => `'${k}'`).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not an input`);
+    if (missing.length > 0) parts.push(`has no value for ${missing.map((k) => `'${k}'`).join(', ')}`);
+    ctx.report('MSA4004', ctx.spanOf('attn_dropout'), { node: ctx.node, detail: `attn_dropout ${parts.join(' and ')}` }, {
+      hint: `give one value per source input: {${p.inputs.map((i) => `${i}: 0.1`).join(', ')}}, or a single number`,
+    });
+  }
+}
+
+export default defineComponent<CrossmodalFusion>({
+  kind: 'fusion',
+  type: 'crossmodal',
+  schema: 'components/fusions/crossmodal.schema.json',
+  doc: "MulT's fusion: a cross-modal transformer for every ordered pair of input sequences, a self-attention memory per target over its cross-modal outputs, and the memories' last steps concatenated.",
+  arity: { min: 2, max: Number.POSITIVE_INFINITY },
+  accepts: ['sequence'],
+  examples: [
+    {
+      label: 'mult mosi',
+      params: { type: 'crossmodal', inputs: ['text', 'audio', 'vision'], heads: 10, layers: 4, memory_layers: null, attn_dropout: { text: 0.3, audio: 0.2, vision: 0 }, memory_attn_dropout: 0.3, relu_dropout: 0, res_dropout: 0, embed_dropout: 0.2, attn_mask: true },
+      inputs: [['text', sequenceType(46, 50)], ['audio', sequenceType(371, 50)], ['vision', sequenceType(496, 50)]],
+    },
+    {
+      label: 'two inputs, no mask',
+      params: { type: 'crossmodal', inputs: ['a', 'b'], heads: 2, layers: 1, memory_layers: 1, attn_dropout: 0.1, memory_attn_dropout: 0, relu_dropout: 0.1, res_dropout: 0.1, embed_dropout: 0, attn_mask: false },
+      inputs: [['a', sequenceType(5, 8)], ['b', sequenceType(7, 8)]],
+    },
+  ],
+  summary(p) {
+    const n = p.inputs.length;
+    const parts = [`${n * (n - 1)} cross-modal x ${p.layers} layers`, `${n} memories x ${memoryLayers(p)} layers`, `heads ${p.heads}`];
+    if (p.attn_mask) parts.push('causal mask');
+    return `crossmodal(${p.inputs.join(', ')}; ${parts.join(', ')}) -> last steps`;
+  },
+  paramNames: (p) =>
+    crossmodalPlan(p).flatMap(({ target, sources }) => [
+      ...sources.flatMap((s) => transformerEncoderParams(`${target}_with_${s}`, p.layers, 1).map((d) => d.name)),
+      ...transformerEncoderParams(`${target}_mem`, memoryLayers(p), 1).map((d) => d.name),
+    ]),
+  // Attention makes B x heads x Tq x Tk weights per layer, which the generic per-element bound misses by far at
+  // MOSI's 375/500 frames. The attention is one op (runtime/nn/attention.ts): 'keep' holds each layer's weights until
+  // the backward pass, 'recompute' only q, k and v (among the per-width tensors) and makes the weights again there.
+  stepMemory(node, { ir, batch, frozen, mode }) {
+    const p = node.config;
+    const steps = node.inputs.map((id) => {
+      const t = ir.nodes.find((n) => n.id === id.split(':')[0])?.output.shape[1];
+      return typeof t === 'number' ? t : 1;
+    });
+    const d = featureDim(ir.nodes.find((n) => n.id === node.inputs[0]?.split(':')[0])?.output ?? vector(0));
+    const B = batch;
+    let saved = 0;
+    let peak = 0;
+    let evalPeak = 0;
+    let masks = 0;
+    const layer = (tq: number, tk: number, width: number, n: number, dropout: number) => {
+      const att = B * p.heads * tq * tk;
+      // About 51 [B, Tq, width] and 17 [B, Tk, width] tensors per layer until the backward pass ends (projections,
+      // heads, LayerNorms, FFN at 4x width, and their gradients, which tfjs frees together at the end). Calibrated on
+      // one epoch of MulT's MOSI config at MOSI's lengths: batch 8 peaked at a 3.44 GB heap keeping the weights and
+      // 2.55 GB recomputing them; batch 16 ran out of the 4 GB heap recomputing them.
+      saved += n * ((mode === 'keep' ? att : 0) + 51 * B * tq * width + 17 * B * tk * width);
+      // One layer's forward (scores, masked scores, weights, dropout mask, dropped weights) or backward (weights,
+      // dropped weights, their gradient, the scores' gradient, the dropout mask) at a time; evaluation has no dropout.
+      peak = Math.max(peak, 5 * att + 12 * B * Math.max(tq, tk) * width);
+      evalPeak = Math.max(evalPeak, 3 * att + 12 * B * Math.max(tq, tk) * width);
+      // The weights' dropout masks are drawn in JS memory and held there until the backward pass.
+      if (dropout > 0) masks += n * att;
+    };
+    crossmodalPlan(p).forEach(({ sources }, ti) => {
+      for (const s of sources) layer(steps[ti]!, steps[p.inputs.indexOf(s)]!, d, p.layers, sourceDropout(p, s));
+      layer(steps[ti]!, steps[ti]!, sources.length * d, memoryLayers(p), p.memory_attn_dropout);
+    });
+    const evalBytes = 4 * evalPeak;
+    return frozen ? { saved: 0, transient: evalBytes, host: 0, eval: evalBytes } : { saved: 4 * saved, transient: 4 * peak, host: 4 * masks, eval: evalBytes };
+  },
+  // MMSA's TransformerEncoder registers a `version` buffer (fairseq's state-dict version), which nothing reads.
+  mmsaNames: {
+    ignore: (p: CrossmodalFusion) => crossmodalPlan(p).flatMap(({ target, sources }) => [...sources.map((s) => `${target}_with_${s}.version`), `${target}_mem.version`]),
+  },
+  infer(ctx) {
+    const p = ctx.params;
+    if (!checkFusionInputs(ctx, 'crossmodal', ['sequence'], { kindCode: 'MSA4002' })) return undefined;
+    checkDropoutKeys(ctx);
+    const first = ctx.inputs[0];
+    if (!first) return undefined;
+    const d = featureDim(first.type);
+    let ok = true;
+    for (const other of ctx.inputs.slice(1)) {
+      const od = featureDim(other.type);
+      if (od !== d) {
+        ok = false;
+        ctx.report('MSA4004', other.span, {
+          node: ctx.node,
+          detail: `every input must have the same width: '${first.name}' gives ${d} features, '${other.name}' ${od}`,
+        }, { hint: 'project the inputs to one width first (MulT: conv1d encoders with the same `out`)' });
+      }
+    }
+    const mem = (ctx.inputs.length - 1) * d;
+    for (const [what, width] of [['the inputs\' width', d], ['the memories\' width', mem]] as const) {
+      if (width % p.heads !== 0) {
+        ok = false;
+        ctx.report('MSA4004', ctx.spanOf('heads'), { node: ctx.node, detail: `${p.heads} heads do not divide ${what} ${width}` });
+      }
+    }
+    if (!ok) return undefined;
+    const params: ParamDecl[] = [];
+    for (const { target, sources } of crossmodalPlan(p)) {
+      for (const s of sources) params.push(...transformerEncoderParams(`${target}_with_${s}`, p.layers, d));
+      params.push(...transformerEncoderParams(`${target}_mem`, memoryLayers(p), mem));
+    }
+    return { output: vector(ctx.inputs.length * mem), params };
+  },
+});

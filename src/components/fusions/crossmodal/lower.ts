@@ -1,0 +1,45 @@
+// Lowering of fusion 'crossmodal' (MulT): for each target input, its cross-modal transformers over every other input,
+// their outputs concatenated over features into the target's self-attention memory, whose last step is kept; the
+// targets' last steps concatenated in input order. Phase 6 (lower).
+
+import * as tf from '@tensorflow/tfjs';
+import { createTransformerEncoder, joinPath, type TransformerEncoder } from '../../../runtime/nn/index.js';
+import type { CrossmodalFusion } from '../../../compiler/spec/types.generated.js';
+import { defineNodeLowering, outDim } from '../../../runtime/lower/node.js';
+import { crossmodalPlan, memoryLayers, sourceDropout } from './define.js';
+import { defaultBertActivations } from '../../../runtime/nn/bert/model.js';
+
+export default defineNodeLowering<CrossmodalFusion>('fusion', (node, ctx) => {
+  const c = node.config;
+  const d = outDim(ctx.inputs[0]!);
+  // The run sets the memory plan's activation mode before lowering (BERT's layers read the same switch): with
+  // 'recompute' the attention weights of every layer are recomputed in the backward pass instead of kept.
+  const activations = defaultBertActivations();
+  const shared = { numHeads: c.heads, reluDropout: c.relu_dropout, resDropout: c.res_dropout, embedDropout: c.embed_dropout, attnMask: c.attn_mask, activations };
+  const plan = crossmodalPlan(c).map(({ target, sources }) => ({
+    target: c.inputs.indexOf(target),
+    cross: sources.map((s) => ({
+      source: c.inputs.indexOf(s),
+      enc: createTransformerEncoder(ctx.store, joinPath(node.id, `${target}_with_${s}`), { ...shared, embedDim: d, layers: c.layers, attnDropout: sourceDropout(c, s) }),
+    })),
+    memory: createTransformerEncoder(ctx.store, joinPath(node.id, `${target}_mem`), {
+      ...shared,
+      embedDim: (c.inputs.length - 1) * d,
+      layers: memoryLayers(c),
+      attnDropout: c.memory_attn_dropout,
+    }) as TransformerEncoder,
+  }));
+  return {
+    apply(inputs, fctx) {
+      const xs = inputs.map((v) => v.tensor as tf.Tensor3D);
+      const lasts = plan.map((p) => {
+        const q = xs[p.target]!;
+        const crossed = p.cross.map((cm) => cm.enc.apply(q, xs[cm.source]!, fctx));
+        const h = p.memory.apply(crossed.length === 1 ? crossed[0]! : (tf.concat(crossed, 2) as tf.Tensor3D), undefined, fctx);
+        const [B, T, D] = h.shape;
+        return tf.reshape(tf.slice(h, [0, T - 1, 0], [B, 1, D]), [B, D]);
+      });
+      return { tensor: tf.concat(lasts, 1) };
+    },
+  };
+});
