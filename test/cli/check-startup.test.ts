@@ -38,6 +38,9 @@ function loadedBy(args: string[]): { code: number | null; modules: string[] } {
       `const io = { out() {}, err() {}, cwd: ${JSON.stringify(repo)}, env: {}, isTTY: false };\n` +
       `const code = await main(JSON.parse(process.argv[2]), io);\n` +
       `appendFileSync(${JSON.stringify(list)}, Object.keys(createRequire(import.meta.url).cache).join('\\n') + '\\n');\n` +
+      `const { standaloneStatus } = await import(${JSON.stringify(pathToFileURL(join(repo, 'dist/compiler/schema/standalone.js')).href)});\n` +
+      `const st = standaloneStatus();\n` +
+      `appendFileSync(${JSON.stringify(list)}, 'standalone:' + st.loaded + ':' + st.codeCache + '\\n');\n` +
       `process.exitCode = code;\n`,
   );
   const r = spawnSync(process.execPath, [driver, JSON.stringify(args)], { cwd: repo, encoding: 'utf8' });
@@ -51,7 +54,8 @@ describe('mmsa check start-up', () => {
     expect(r.modules.some((m) => m.includes('/dist/compiler/compile.js')), 'the hook sees the compiler').toBe(true);
     expect(r.modules.filter((m) => /chevrotain|lodash-es|\/syntax\/dsl\//.test(m))).toEqual([]);
     expect(r.modules.filter((m) => /ajv\/dist\/(compile|2020|core)/.test(m))).toEqual([]);
-    expect(r.modules.some((m) => m.endsWith(STANDALONE_FILE)), 'the precompiled validators answer').toBe(true);
+    // The precompiled validators answer, from V8's code cache written at build time (same Node here).
+    expect(r.modules.filter((m) => m.startsWith('standalone:'))).toEqual(['standalone:true:accepted']);
   });
 
   it('loads the .mmsa parser when a spec needs it, and ajv when a spec is invalid', () => {
@@ -175,5 +179,14 @@ describe('precompiled schema validators', () => {
     writeFileSync(join(tmp, 'fresh.cjs'), `${body}exports.sourceHash = ${JSON.stringify(schemaSourceHash())};\n`);
     expect(loadStandaloneValidators(join(tmp, 'fresh.cjs'))).not.toBeNull();
     expect(loadStandaloneValidators(join(tmp, 'missing.cjs'))).toBeNull();
+  });
+
+  it('work with a code cache that V8 rejects (another Node, a damaged file) or that is missing', () => {
+    writeFileSync(join(tmp, 'garbage.v8cache'), Buffer.from('not a code cache'));
+    for (const cache of [join(tmp, 'garbage.v8cache'), join(tmp, 'absent.v8cache')]) {
+      const v = loadStandaloneValidators(generated, cache);
+      expect(v, cache).not.toBeNull();
+      expect(v!.pipeline!({}), cache).toBe(false);
+    }
   });
 });

@@ -5,7 +5,9 @@
 // errors the diagnostics are built from, so every message is the same whichever path ran.
 
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
 import { packageRoot } from '../../paths.js';
 import { datasetSchemaId, newAjv, pipelineSchemaId, schemaSourceHash } from './schemas.js';
 
@@ -25,22 +27,62 @@ export function generateStandaloneValidators(): string {
   return `${header}${code}\nexports.sourceHash = ${JSON.stringify(schemaSourceHash())};\n`;
 }
 
-let cached: { pipeline?: Quick; dataset?: Quick } | null | undefined;
+/** V8's code cache of the generated module (bytecode of the functions a check of every shipped spec ran). */
+export const STANDALONE_CACHE_FILE = 'validators.generated.v8cache';
 
-/** Loads a generated module and keeps it only if it was generated from the schemas on disk now. */
-export function loadStandaloneValidators(path: string): { pipeline?: Quick; dataset?: Quick } | null {
+let cached: { pipeline?: Quick; dataset?: Quick } | null | undefined;
+let loadedScript: Script | undefined;
+let codeCache: 'accepted' | 'rejected' | 'none' = 'none';
+
+/**
+ * Loads a generated module and keeps it only if it was generated from the schemas on disk now. With `cachePath`, V8's
+ * code cache written at build time (writeStandaloneCodeCache) spares compiling its half a megabyte of validator code on
+ * every cold start; a cache from another Node/V8 is rejected by V8 itself and the source is compiled as usual.
+ */
+export function loadStandaloneValidators(path: string, cachePath?: string): { pipeline?: Quick; dataset?: Quick } | null {
   let mod: { pipeline?: Quick; dataset?: Quick; sourceHash?: string };
   try {
-    mod = createRequire(import.meta.url)(path) as typeof mod;
+    const source = readFileSync(path, 'utf8');
+    let cachedData: Buffer | undefined;
+    if (cachePath) {
+      try {
+        cachedData = readFileSync(cachePath);
+      } catch {
+        cachedData = undefined;
+      }
+    }
+    // The CommonJS wrapper, as Node's loader applies it: the module's own require resolves from the module's path.
+    const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: path, ...(cachedData ? { cachedData } : {}) });
+    const module = { exports: {} as typeof mod };
+    (script.runInThisContext() as (...a: unknown[]) => void).call(module.exports, module.exports, createRequire(path), module, path, dirname(path));
+    mod = module.exports;
+    loadedScript = script;
+    codeCache = !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
   } catch {
     return null;
   }
   return mod.sourceHash === schemaSourceHash() ? { pipeline: mod.pipeline, dataset: mod.dataset } : null;
 }
 
+/** Whether this process answers valid specs with the precompiled validators, and whether V8 took their code cache. */
+export function standaloneStatus(): { loaded: boolean; codeCache: 'accepted' | 'rejected' | 'none' } {
+  return { loaded: Boolean(cached), codeCache };
+}
+
+/**
+ * Build step (scripts/gen-schemas.mjs), after the validators answered checks of the shipped specs in this process:
+ * writes V8's code cache of the loaded module, which then holds the bytecode of every function those checks ran.
+ */
+export function writeStandaloneCodeCache(cachePath: string): boolean {
+  if (!loadedScript) return false;
+  writeFileSync(cachePath, loadedScript.createCachedData());
+  return true;
+}
+
 /** The precompiled validator of a schema, or undefined (not built, or stale): the caller compiles instead. */
 export function quickValidator(what: QuickTarget): Quick | undefined {
   // Found from the package root, not beside this module: the CLI runs bundled (scripts/bundle-cli.mjs) from dist/bundle.
-  if (cached === undefined) cached = loadStandaloneValidators(join(packageRoot(), 'dist', 'compiler', 'schema', STANDALONE_FILE));
+  const dir = join(packageRoot(), 'dist', 'compiler', 'schema');
+  if (cached === undefined) cached = loadStandaloneValidators(join(dir, STANDALONE_FILE), join(dir, STANDALONE_CACHE_FILE));
   return cached?.[what];
 }
