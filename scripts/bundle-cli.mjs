@@ -65,5 +65,6 @@ const result = await esbuild.build({
 
 const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('<'));
 const entry = statSync(join(root, 'dist', 'cli', 'main.js'));
-writeFileSync(join(outdir, 'inputs.json'), JSON.stringify({ entry: { file: 'dist/cli/main.js', size: entry.size, mtimeMs: entry.mtimeMs }, inputs }));
+// Only what bin/mmsa.js compares: it reads this file on every start.
+writeFileSync(join(outdir, 'inputs.json'), JSON.stringify({ entry: { file: 'dist/cli/main.js', size: entry.size, mtimeMs: entry.mtimeMs } }));
 console.log(`mmsa bundle: ${Object.keys(result.metafile.outputs).length} chunks from ${inputs.length} modules in dist/bundle`);
