@@ -13,7 +13,24 @@ import type { Modality } from '../compiler/spec/types.generated.js';
 export type ComponentKind = 'encoder' | 'fusion' | 'head' | 'task';
 
 /** Spec section (and component folder) of each kind. */
-export const KIND_SECTIONS: Readonly<Record<ComponentKind, string>> = { encoder: 'encoders', fusion: 'fusions', head: 'heads', task: 'tasks' };
+/** The spec's keyed sections of components; the fusion is the single entry `fusion:` (or null). */
+const KEYED_SECTIONS = { encoder: 'encoders', head: 'heads', task: 'tasks' } as const;
+
+/**
+ * Every component entry a spec (or a run's locked spec) writes, with its kind, its key (`fusion` for the fusion) and
+ * its path in the spec, in the order encoders, heads, tasks, fusion. Entries that are not mappings are left out.
+ */
+export function componentEntries(specValue: object): { kind: ComponentKind; key: string; entry: Record<string, unknown>; path: string[] }[] {
+  const spec = specValue as Readonly<Record<string, unknown>>;
+  const isEntry = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const keyed = (kind: keyof typeof KEYED_SECTIONS) => {
+    const section = spec[KEYED_SECTIONS[kind]];
+    if (!isEntry(section)) return [];
+    return Object.entries(section).flatMap(([key, entry]) => (isEntry(entry) ? [{ kind, key, entry, path: [KEYED_SECTIONS[kind], key] }] : []));
+  };
+  const fusion = spec['fusion'];
+  return [...keyed('encoder'), ...keyed('head'), ...keyed('task'), ...(isEntry(fusion) ? [{ kind: 'fusion' as const, key: 'fusion', entry: fusion, path: ['fusion'] }] : [])];
+}
 
 /** What a head predicts, and what a task's loss or a metric needs. */
 export type Prediction = 'regression' | 'classification';

@@ -2,7 +2,7 @@
 // `--plot` names, and the TUI lines of the tasks a live run reports on. Views come from the generated list
 // (src/components/views.generated.ts); nothing here names a component. Phase 8 (report).
 
-import { KIND_SECTIONS, type ComponentKind } from '../components/component.js';
+import { componentEntries } from '../components/component.js';
 import { VIEWS } from '../components/views.generated.js';
 import type { ComponentPlot } from './component-view.js';
 import type { RunData } from './run-data.js';
@@ -23,16 +23,7 @@ export function viewPlot(name: string): { component: string; plot: ComponentPlot
  */
 export function componentsOfRun(r: RunData): Set<string> {
   const out = new Set<string>();
-  const spec = r.lock?.spec ?? {};
-  for (const kind of Object.keys(KIND_SECTIONS) as ComponentKind[]) {
-    // The fusion is one entry (`fusion: {type: ...}`); the other kinds are keyed sections.
-    const section = kind === 'fusion' ? { fusion: spec['fusion'] } : spec[KIND_SECTIONS[kind]];
-    if (!section || typeof section !== 'object') continue;
-    for (const entry of Object.values(section as Record<string, unknown>)) {
-      const type = entry && typeof entry === 'object' ? (entry as { type?: unknown }).type : undefined;
-      if (typeof type === 'string') out.add(`${kind}/${type}`);
-    }
-  }
+  for (const { kind, entry } of componentEntries(r.lock?.spec ?? {})) if (typeof entry['type'] === 'string') out.add(`${kind}/${entry['type']}`);
   for (const e of r.events) if (e.kind === 'task.update' && e.type) out.add(`task/${e.type}`);
   return out;
 }
