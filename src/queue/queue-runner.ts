@@ -53,6 +53,8 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
     const l = listeners.get(jobId);
     if (l && data && typeof data === 'object' && 'kind' in (data as object)) {
       heard.add(jobId);
+      // Progress after an end: BullMQ retried the job after a failed attempt; wait for this attempt's end instead.
+      ended.delete(jobId);
       l(data as RunEvent);
     }
   });
