@@ -9,6 +9,8 @@
 // BENCH_NATIVE (auto|on|off: mmsa's native kernels under wasm, default auto), BENCH_THREADS (their threads; default all),
 // BENCH_SEEDS (comma-separated, default 1111: test metrics are then the mean over seeds, with Corr's std),
 // BENCH_INIT_RNG (mmsa|torch: train.init_rng; torch starts Self-MM from the reference's own initial weights per seed).
+// Besides wall seconds per epoch it prints CPU seconds (user + system) per training batch beside the reference's: on the
+// shared machine the wall time moves with the load, the CPU time much less.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +60,12 @@ const PIPELINE = {
 // needs more than 8 GB (it keeps every batch's autograd graph through `y_pred.append(outputs.cpu())`) and mmsa's
 // attention tensors outgrow the 4 GB wasm heap at batch 16.
 const SHORT_SEQ = { mult: { audioLen: 100, visionLen: 120 } };
+/**
+ * MMSA's CPU seconds (user + system) per training batch on one thread, from the reference-runner's per-pass CPU
+ * times of its accuracy runs on files of the same layout (2026-12-06, mean over the seeds run; docs/benchmarks.md):
+ * the figure to compare when the shared machine is loaded and wall times say little.
+ */
+const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mult: 3.1 };
 /** The reference's test Corr after full training on data of this layout and signal (only Self-MM's is known). */
 const REFERENCE_CORR = { self_mm: 0.8 };
 const MODELS = Object.keys(REFERENCE).filter((m) => !only || only.includes(m));
@@ -112,6 +120,11 @@ for (const model of MODELS) {
   let lastStep = 0;
   let steps = 0;
   let peakRss = 0;
+  // CPU time (user + system, all threads) of the training steps: under load the wall time says little, CPU time
+  // per training batch is what compares with the reference's on a shared machine.
+  let cpuStart = process.cpuUsage();
+  let cpuLastStep = cpuStart;
+  const cpuPerBatch = [];
   const tests = [];
   let failed;
   const t0 = Date.now();
@@ -122,12 +135,16 @@ for (const model of MODELS) {
       epochStart = e.t;
       lastStep = e.t;
       steps = 0;
+      cpuStart = process.cpuUsage();
+      cpuLastStep = cpuStart;
     } else if (e.kind === 'step.end') {
       steps += 1;
       lastStep = e.t;
+      cpuLastStep = process.cpuUsage();
     } else if (e.kind === 'epoch.end') {
       epochSecs.push(e.seconds);
       stepMs.push((lastStep - epochStart) / Math.max(1, steps));
+      cpuPerBatch.push((cpuLastStep.user - cpuStart.user + cpuLastStep.system - cpuStart.system) / 1e6 / Math.max(1, steps));
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       console.error(`  ${model} epoch ${e.epoch}: ${fmt(e.seconds)} s, train ${fmt(e.trainLoss, 4)}, valid ${fmt(e.valid.loss, 4)}`);
     } else if (e.kind === 'run.end' && e.scope === 'seed' && e.result) {
@@ -146,6 +163,8 @@ for (const model of MODELS) {
   const steadySteps = stepMs.length > 1 ? stepMs.slice(1) : stepMs;
   const sPerEpoch = steady.reduce((a, b) => a + b, 0) / steady.length;
   const msPerStep = steadySteps.reduce((a, b) => a + b, 0) / steadySteps.length;
+  const steadyCpu = cpuPerBatch.length > 1 ? cpuPerBatch.slice(1) : cpuPerBatch;
+  const cpuBatch = steadyCpu.reduce((a, b) => a + b, 0) / steadyCpu.length;
   rows.push({
     model,
     sPerEpoch,
@@ -153,6 +172,9 @@ for (const model of MODELS) {
     msPerStep,
     ref: REFERENCE[model],
     ratio: REFERENCE[model] ? sPerEpoch / REFERENCE[model] : NaN,
+    cpuBatch,
+    refCpuBatch: REFERENCE_CPU_BATCH[model],
+    cpuRatio: REFERENCE_CPU_BATCH[model] ? cpuBatch / REFERENCE_CPU_BATCH[model] : NaN,
     peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 2 ** 20,
     wall: (Date.now() - t0) / 1000,
     test: Object.fromEntries(['MAE', 'Corr', 'Has0_acc_2'].map((k) => [k, tests.reduce((a, t) => a + t[k], 0) / tests.length])),
@@ -165,10 +187,10 @@ const info = await setupBackend(BACKEND, kernelOpts);
 const nat = info.details.native;
 const kernels = nat?.active ? `native kernels ${nat.isa}, ${nat.threads} thread(s)` : `no native kernels (${nat?.reason ?? 'n/a'})`;
 console.log(`\nbench/train: ${EPOCHS ?? 'until early stop,'} epoch(s) per model on MOSI-sized synthetic data, backend ${BACKEND}, ${kernels}, node ${process.version}`);
-console.log('model     s/epoch  (1st)  ms/step  ref s/epoch  x ref   peak RSS MB  wall s  test MAE  Corr    Has0_acc_2');
+console.log('model     s/epoch  (1st)  ms/step  ref s/epoch  x ref  CPU s/batch  ref  x ref  peak RSS MB  wall s  test MAE  Corr    Has0_acc_2');
 for (const r of rows) {
   console.log(
-    `${r.model.padEnd(8)} ${fmt(r.sPerEpoch).padStart(8)} ${fmt(r.firstEpoch).padStart(6)} ${fmt(r.msPerStep, 1).padStart(8)} ${fmt(r.ref, 1).padStart(12)} ${fmt(r.ratio).padStart(7)} ${fmt(r.peakRssMb, 0).padStart(12)} ${fmt(r.wall, 1).padStart(7)}  ${fmt(r.test?.MAE, 4).padStart(8)}  ${fmt(r.test?.Corr, 4).padStart(6)}  ${fmt(r.test?.Has0_acc_2, 4)}${r.seeds > 1 ? `  (mean of ${r.seeds} seeds; Corr std ${fmt(r.corrStd, 4)})` : ''}`,
+    `${r.model.padEnd(8)} ${fmt(r.sPerEpoch).padStart(8)} ${fmt(r.firstEpoch).padStart(6)} ${fmt(r.msPerStep, 1).padStart(8)} ${fmt(r.ref, 1).padStart(12)} ${fmt(r.ratio).padStart(7)} ${fmt(r.cpuBatch, 3).padStart(11)} ${fmt(r.refCpuBatch, 3).padStart(6)} ${fmt(r.cpuRatio).padStart(6)} ${fmt(r.peakRssMb, 0).padStart(12)} ${fmt(r.wall, 1).padStart(7)}  ${fmt(r.test?.MAE, 4).padStart(8)}  ${fmt(r.test?.Corr, 4).padStart(6)}  ${fmt(r.test?.Has0_acc_2, 4)}${r.seeds > 1 ? `  (mean of ${r.seeds} seeds; Corr std ${fmt(r.corrStd, 4)})` : ''}`,
   );
 }
 console.log('peak RSS is the process high-water mark so far (models run in order in one process).');
