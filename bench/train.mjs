@@ -34,14 +34,15 @@ const kernelOpts = { native: NATIVE, ...(THREADS ? { threads: THREADS } : {}) };
 setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
 
 /**
- * MMSA's seconds per epoch (PyTorch, CPU, 1 thread) for the same configs on the same files. MFN: epoch 1 of the
- * reference run of 2026-12-05 with ~30 runnable processes on the 2 cores (wall time inflated several times; CPU time
- * 27 s for the whole run); Graph-MFN: not measured yet (the ratio prints n/a). The SIMS multi-task models and MCTN were
- * timed on 2026-12-05 with the machine shared by ~8 developers (load average 20-26 on 2 cores), so their figures are
- * inflated by the load as much as ours in the same session. MulT: MMSA's CPU time on this machine, 3.1 CPU s per batch
- * on one thread (81 batches; validation ~0.3 s per batch), measured under load (docs/benchmarks.md).
+ * MMSA's seconds per epoch (PyTorch, CPU, 1 thread) for the same configs on the same files. MFN, MLF-DNN and MLMF: median
+ * epoch of the reference's accuracy runs of 2026-12-06 (MFN seed 1111, MLF-DNN seeds 1111-1113, MLMF seed 1111) with
+ * the machine shared by several developers (load average 9-19 on 2 cores), so inflated by the load as much as ours in
+ * the same session and far apart between runs (MLF-DNN: 1.9-26 s); Graph-MFN, MTFN and MCTN: not finished yet (the
+ * ratio prints n/a; their CPU time per batch is in REFERENCE_CPU_BATCH where known). MulT: MMSA's CPU time on this
+ * machine, 3.1 CPU s per batch on one thread (81 batches; validation ~0.3 s per batch), measured under load
+ * (docs/benchmarks.md).
  */
-const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 125.4, graph_mfn: null, mlf_dnn: 21.3, mlmf: NaN, mtfn: NaN, mctn: NaN };
+const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 177.0, graph_mfn: null, mlf_dnn: 6.3, mlmf: 24.3, mtfn: NaN, mctn: NaN, mctn_batch_as_time: NaN };
 /**
  * The paper config each model is benchmarked with and the synthetic file it reads: MOSI by default; the SIMS-only
  * multi-task models on the SIMS-sized file (MTFN with its simsv2 config: the sims config's 141M-parameter fusion layer
@@ -55,6 +56,9 @@ const PIPELINE = {
   mfn: { config: 'mfn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
   graph_mfn: { config: 'graph_mfn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
   mctn: { config: 'mctn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
+  // MMSA's own MCTN runs its LSTMs along the batch axis; this is that computation (`batch_as_time: true`), the one
+  // the reference's time per epoch measures.
+  mctn_batch_as_time: { config: 'mctn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50', batchAsTime: true },
 };
 // MulT reads a MOSI-sized file with audio 100 / vision 120 frames: at MOSI's 375 / 500 frames MMSA's MULT trainer
 // needs more than 8 GB (it keeps every batch's autograd graph through `y_pred.append(outputs.cpu())`) and mmsa's
@@ -62,10 +66,11 @@ const PIPELINE = {
 const SHORT_SEQ = { mult: { audioLen: 100, visionLen: 120 } };
 /**
  * MMSA's CPU seconds (user + system) per training batch on one thread, from the reference-runner's per-pass CPU
- * times of its accuracy runs on files of the same layout (2026-12-06, mean over the seeds run; docs/benchmarks.md):
- * the figure to compare when the shared machine is loaded and wall times say little.
+ * times of its accuracy runs on files of the same layout (2026-12-06, mean over the seeds finished; docs/benchmarks.md):
+ * the figure to compare when the shared machine is loaded and wall times say little. MCTN: the process's CPU time
+ * over 33 training batches of its second epoch (its run was still going); MMSA's MCTN is the batch-axis computation.
  */
-const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mult: 3.1 };
+const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mlmf: 0.416, mfn: 2.635, mctn: 1.15, mctn_batch_as_time: 1.15, mult: 3.1 };
 /** The reference's test Corr after full training on data of this layout and signal (only Self-MM's is known). */
 const REFERENCE_CORR = { self_mm: 0.8 };
 const MODELS = Object.keys(REFERENCE).filter((m) => !only || only.includes(m));
@@ -90,6 +95,10 @@ function benchSpec(model) {
       .replace('shape: [500, 20]', `shape: [${short.visionLen}, 20]`);
     writeFileSync(manifest, text);
     spec.dataset = { path: file0, manifest };
+  }
+  if (p.batchAsTime) {
+    spec.fusion = { ...spec.fusion, batch_as_time: true };
+    spec.heads = { ...spec.heads, M: { ...spec.heads.M, batch_as_time: true } };
   }
   spec.train = { ...spec.train, max_epochs: EPOCHS };
   spec.seeds = SEEDS;
