@@ -68,9 +68,10 @@ const SHORT_SEQ = { mult: { audioLen: 100, visionLen: 120 } };
  * MMSA's CPU seconds (user + system) per training batch on one thread, from the reference-runner's per-pass CPU
  * times of its accuracy runs on files of the same layout (2026-12-06, mean over the seeds finished; docs/benchmarks.md):
  * the figure to compare when the shared machine is loaded and wall times say little. MCTN: the process's CPU time
- * over 33 training batches of its second epoch (its run was still going); MMSA's MCTN is the batch-axis computation.
+ * over 33 training batches of its second epoch, Graph-MFN over 8 of its first (their runs were still going); MMSA's MCTN
+ * is the batch-axis computation.
  */
-const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mlmf: 0.416, mfn: 2.635, mctn: 1.15, mctn_batch_as_time: 1.15, mult: 3.1 };
+const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mlmf: 0.416, mfn: 2.635, graph_mfn: 2.14, mctn: 1.15, mctn_batch_as_time: 1.15, mult: 3.1 };
 /** The reference's test Corr after full training on data of this layout and signal (only Self-MM's is known). */
 const REFERENCE_CORR = { self_mm: 0.8 };
 const MODELS = Object.keys(REFERENCE).filter((m) => !only || only.includes(m));
