@@ -218,6 +218,23 @@ def mctn_time_major(torch, net, loader, order):
     return [float(p[k]) for k in order]
 
 
+def misa_batch_losses(torch, model, trainer, train, args, n=16):
+    """MISA's training loss terms on the train split's first n samples in file order, from the checkpoint's weights, in
+    eval mode (no dropout: nothing random is left), computed by MMSA's own trainer (trains/singleTask/MISA.py): its
+    criterion, get_diff_loss, get_cmd_loss and get_recon_loss, combined as its do_train combines them."""
+    batch = torch.utils.data.default_collate([train.dataset[i] for i in range(n)])
+    model.eval()
+    with torch.no_grad():
+        out = model(batch["text"], batch["audio"], batch["vision"])["M"]
+        main = trainer.criterion(out, batch["labels"]["M"].view(-1, 1))
+        diff, cmd, recon = trainer.get_diff_loss(), trainer.get_cmd_loss(), trainer.get_recon_loss()
+        loss = main + args.diff_weight * diff + args.sim_weight * cmd + args.recon_weight * recon
+    terms = {"main": float(main), "diff": float(diff), "cmd": float(cmd), "recon": float(recon), "loss": float(loss)}
+    print("MISA train-batch loss terms (MMSA's trainer):", json.dumps(terms))
+    return {"indexes": list(range(n)), "ids": list(batch["id"]), **terms,
+            "weights": {"diff_weight": args.diff_weight, "sim_weight": args.sim_weight, "recon_weight": args.recon_weight}}
+
+
 class EpochCap(Exception):
     pass
 
@@ -367,6 +384,8 @@ def run_case(out, case):
             "state_dict": {k: list(v.shape) for k, v in state.items()},
             "ids": [ids[k] for k in order], "preds": [float(p[k]) for k in order], "labels": [labels[k] for k in order],
         }
+        if case["model"] == "misa":
+            expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] == "mctn":
             expected["batch_size"] = args["batch_size"]
             expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)
