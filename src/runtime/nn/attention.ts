@@ -88,11 +88,28 @@ export function attentionOp(
   return op(qs, kT, vs) as tf.Tensor3D;
 }
 
+/** The dropout mask of n attention weights (values 0 or 1/(1-p)), in JS memory; undefined when nothing drops. */
+export type AttentionDropout = { host: Float32Array } | undefined;
+
+/** Draws the dropout mask of n attention weights from ctx.rng. */
+export function drawAttentionDropout(n: number, p: number, ctx: ForwardCtx): AttentionDropout {
+  if (!ctx.training || p <= 0) return undefined;
+  const host = new Float32Array(n);
+  if (p < 1) ctx.rng.fillMask(host, p, 1 / (1 - p));
+  return { host };
+}
+
 /**
  * q [B, Tq, d], k and v [B, Tk, d] (already projected) -> [B, Tq, d]. Heads split d as [heads, d / heads], head
- * outermost, as MMSA's `view(T, B * heads, head_dim)`.
+ * outermost, as MMSA's `view(T, B * heads, head_dim)`. Draws the weights' dropout mask from ctx.rng.
  */
 export function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions, ctx: ForwardCtx): tf.Tensor3D {
+  const [B, Tq] = q.shape;
+  return attentionWithDropout(q, k, v, o, drawAttentionDropout(B * o.heads * Tq * k.shape[1], o.dropout ?? 0, ctx));
+}
+
+/** attentionCore with the dropout mask drawn before, so that a layer recomputed in the backward drops the same weights. */
+export function attentionWithDropout(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o: AttentionOptions, drop: AttentionDropout): tf.Tensor3D {
   const [B, Tq, d] = q.shape;
   const Tk = k.shape[1];
   const h = o.heads;
@@ -100,13 +117,6 @@ export function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, o:
   const qs = tf.reshape(tf.transpose(tf.reshape(tf.mul(q, dh ** -0.5), [B, Tq, h, dh]), [0, 2, 1, 3]), [B * h, Tq, dh]) as tf.Tensor3D;
   const kT = tf.reshape(tf.transpose(tf.reshape(k, [B, Tk, h, dh]), [0, 2, 3, 1]), [B * h, dh, Tk]) as tf.Tensor3D;
   const vs = tf.reshape(tf.transpose(tf.reshape(v, [B, Tk, h, dh]), [0, 2, 1, 3]), [B * h, Tk, dh]) as tf.Tensor3D;
-  const p = o.dropout ?? 0;
-  let drop: { host: Float32Array } | undefined;
-  if (ctx.training && p > 0) {
-    const host = new Float32Array(B * h * Tq * Tk);
-    if (p < 1) ctx.rng.fillMask(host, p, 1 / (1 - p));
-    drop = { host };
-  }
   const ctxv = attentionOp(qs, kT, vs, o.mask ? additiveMask(o.mask, Tq, Tk) : undefined, drop, o.activations ?? 'keep');
   return tf.reshape(tf.transpose(tf.reshape(ctxv, [B, h, Tq, dh]), [0, 2, 1, 3]), [B, Tq, d]) as tf.Tensor3D;
 }
