@@ -345,6 +345,26 @@ static napi_value js_softmax_forward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* softmaxForwardRows(heap, rows, Tq, Tk, offS, offAddMask (-1: none), offP, offDropped, threads, mask|null, scale) */
+static napi_value js_softmax_forward_rows(napi_env env, napi_callback_info info) {
+  napi_value argv[11];
+  float *b, *mask;
+  int64_t lim, a[8];
+  double scale;
+  if (!heap_args(env, info, "softmaxForwardRows", 11, argv, &b, &lim, a, 8)) return NULL;
+  const int64_t R = a[0], Tq = a[1], Tk = a[2], n = R * Tk;
+  if (R < 0 || Tq < 1 || Tk < 1 || !in_heap(env, "softmaxForwardRows", a[3], n, lim) ||
+      (a[4] != -1 && !in_heap(env, "softmaxForwardRows", a[4], Tq * Tk, lim)) || !in_heap(env, "softmaxForwardRows", a[5], n, lim) ||
+      !in_heap(env, "softmaxForwardRows", a[6], n, lim))
+    return NULL;
+  if (!typed_arg(env, "softmaxForwardRows", argv[9], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
+      !get_f64(env, argv[10], &scale, "softmaxForwardRows"))
+    return NULL;
+  mmsa_softmax_forward_rows((long)R, (long)Tq, (long)Tk, b + a[3], a[4] == -1 ? NULL : b + a[4], scale, mask, b + a[5], b + a[6],
+                            (int)a[7]);
+  return NULL;
+}
+
 /* softmaxBackward(heap, rows, L, offP, offDDropped, offDs, threads, mask|null, scale) */
 static napi_value js_softmax_backward(napi_env env, napi_callback_info info) {
   napi_value argv[9];
@@ -417,6 +437,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"layerNormForward", NULL, js_layernorm_forward, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormBackward", NULL, js_layernorm_backward, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxForward", NULL, js_softmax_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxForwardRows", NULL, js_softmax_forward_rows, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxBackward", NULL, js_softmax_backward, NULL, NULL, NULL, napi_default, NULL},
       {"mulMask", NULL, js_mul_mask, NULL, NULL, NULL, napi_default, NULL},
       {"embeddingGrad", NULL, js_embedding_grad, NULL, NULL, NULL, napi_default, NULL},

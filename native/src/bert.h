@@ -31,6 +31,11 @@ void mmsa_layernorm_backward(long N, long C, const float *dy, const float *xhat,
 void mmsa_softmax_forward(long B, long heads, long L, const float *s, const float *addmask, double scale,
                           const float *mask, float *p, float *dropped, int nthreads);
 
+/* The same over rows of Tk scores whose query index is row % Tq (MulT's [B * heads * Tq, Tk]): addmask is Tq x Tk
+   (one row per query: the shifted causal mask) or NULL. */
+void mmsa_softmax_forward_rows(long rows, long Tq, long Tk, const float *s, const float *addmask, double scale,
+                               const float *mask, float *p, float *dropped, int nthreads);
+
 /* Backward of mmsa_softmax_forward towards s: dp = ddropped * mask, ds = p * (dp - sum(dp * p)) * scale. */
 void mmsa_softmax_backward(long rows, long L, const float *p, const float *ddropped, const float *mask, double scale,
                            float *ds, int nthreads);

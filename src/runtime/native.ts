@@ -35,6 +35,9 @@ export interface NativeKernels {
     offDx: number, offDMasked: number, offDGamma: number, offDBeta: number, offDBias: number, threads: number, mask: Float32Array | null): void;
   softmaxForward(heap: ArrayBufferLike, B: number, heads: number, L: number, offS: number, offAddMask: number, offP: number,
     offDropped: number, threads: number, mask: Float32Array | null, scale: number): void;
+  /** offAddMask -1: no mask. */
+  softmaxForwardRows(heap: ArrayBufferLike, rows: number, Tq: number, Tk: number, offS: number, offAddMask: number, offP: number,
+    offDropped: number, threads: number, mask: Float32Array | null, scale: number): void;
   softmaxBackward(heap: ArrayBufferLike, rows: number, L: number, offP: number, offDDropped: number, offDs: number, threads: number,
     mask: Float32Array | null, scale: number): void;
   mulMask(heap: ArrayBufferLike, n: number, offX: number, offOut: number, threads: number, mask: Float32Array): void;

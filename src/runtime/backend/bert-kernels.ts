@@ -15,6 +15,11 @@ export interface BertNativeKernels {
   layerNormBackward(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, gamma: tf.Tensor, mask: Float32Array | undefined): { dx: tf.Tensor; dmasked: tf.Tensor; dgamma: tf.Tensor; dbeta: tf.Tensor; dbias: tf.Tensor };
   /** p = softmax(s * scale + addMask[b]) over the last axis of s [B*heads, L, L]; dropped = p * mask. */
   softmaxForward(s: tf.Tensor, addMask: tf.Tensor, heads: number, scale: number, mask: Float32Array | undefined): { p: tf.Tensor; dropped: tf.Tensor };
+  /**
+   * p = softmax(s * scale + addMask[row % Tq]) over the last axis of s [R, Tq, Tk] (MulT's per-query mask [Tq, Tk],
+   * or none); dropped = p * mask.
+   */
+  softmaxForwardRows(s: tf.Tensor, addMask: tf.Tensor | undefined, scale: number, mask: Float32Array | undefined): { p: tf.Tensor; dropped: tf.Tensor };
   softmaxBackward(p: tf.Tensor, ddropped: tf.Tensor, mask: Float32Array | undefined, scale: number): tf.Tensor;
   mulMask(x: tf.Tensor, mask: Float32Array): tf.Tensor;
   /** The dense [V, H] gradient of a row lookup of `ids` (int32) with output gradient dy [n, H]. */
@@ -72,6 +77,12 @@ function kernels(mod: NativeKernels, threads: number): BertNativeKernels {
       const L = s.shape[s.shape.length - 1]!;
       const B = s.size / (heads * L * L);
       const [p, dropped] = run([s, addMask], [[...s.shape], [...s.shape]], (h, i, o) => mod.softmaxForward(h, B, heads, L, i[0]!, i[1]!, o[0]!, o[1]!, threads, mask ?? null, scale));
+      return { p: p!, dropped: dropped! };
+    },
+    softmaxForwardRows(s, addMask, scale, mask) {
+      const [Tq, Tk] = s.shape.slice(-2) as [number, number];
+      const [p, dropped] = run(addMask ? [s, addMask] : [s], [[...s.shape], [...s.shape]], (h, i, o) =>
+        mod.softmaxForwardRows(h, s.size / Tk, Tq, Tk, i[0]!, addMask ? i[1]! : -1, o[0]!, o[1]!, threads, mask ?? null, scale));
       return { p: p!, dropped: dropped! };
     },
     softmaxBackward(p, ddropped, mask, scale) {
