@@ -296,16 +296,18 @@ static napi_value js_layernorm_forward(napi_env env, napi_callback_info info) {
   double eps;
   if (!heap_args(env, info, "layerNormForward", 14, argv, &b, &lim, a, 11)) return NULL;
   const int64_t N = a[0], C = a[1], n = N * C;
-  if (N < 0 || C < 1 || !in_heap(env, "layerNormForward", a[2], n, lim) || !in_heap(env, "layerNormForward", a[3], C, lim) ||
-      !in_heap(env, "layerNormForward", a[4], n, lim) || !in_heap(env, "layerNormForward", a[5], C, lim) ||
+  /* bias and residual may be absent (-1): a plain LayerNorm of a. */
+  if (N < 0 || C < 1 || !in_heap(env, "layerNormForward", a[2], n, lim) ||
+      (a[3] != -1 && !in_heap(env, "layerNormForward", a[3], C, lim)) ||
+      (a[4] != -1 && !in_heap(env, "layerNormForward", a[4], n, lim)) || !in_heap(env, "layerNormForward", a[5], C, lim) ||
       !in_heap(env, "layerNormForward", a[6], C, lim) || !in_heap(env, "layerNormForward", a[7], n, lim) ||
       !in_heap(env, "layerNormForward", a[8], n, lim) || !in_heap(env, "layerNormForward", a[9], N, lim))
     return NULL;
   if (!typed_arg(env, "layerNormForward", argv[12], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
       !get_f64(env, argv[13], &eps, "layerNormForward"))
     return NULL;
-  mmsa_layernorm_forward((long)N, (long)C, b + a[2], b + a[3], mask, b + a[4], b + a[5], b + a[6], eps, b + a[7], b + a[8],
-                         b + a[9], (int)a[10]);
+  mmsa_layernorm_forward((long)N, (long)C, b + a[2], a[3] == -1 ? NULL : b + a[3], mask, a[4] == -1 ? NULL : b + a[4], b + a[5],
+                         b + a[6], eps, b + a[7], b + a[8], b + a[9], (int)a[10]);
   return NULL;
 }
 

@@ -145,13 +145,22 @@ static void ln_fwd_rows(void *p, long r0, long r1) {
   const ln_fwd_ctx *c = (const ln_fwd_ctx *)p;
   const long C = c->C;
   for (long r = r0; r < r1; r++) {
-    const float *a = c->a + r * C, *res = c->res + r * C, *m = c->mask ? c->mask + r * C : NULL;
+    const float *a = c->a + r * C, *m = c->mask ? c->mask + r * C : NULL;
     float *xh = c->xhat + r * C, *y = c->y + r * C;
     double sum = 0;
-    for (long j = 0; j < C; j++) {
-      const float v = m ? (a[j] + c->bias[j]) * m[j] + res[j] : (a[j] + c->bias[j]) + res[j];
-      xh[j] = v;
-      sum += v;
+    if (c->res) {
+      const float *res = c->res + r * C;
+      for (long j = 0; j < C; j++) {
+        const float v = m ? (a[j] + c->bias[j]) * m[j] + res[j] : (a[j] + c->bias[j]) + res[j];
+        xh[j] = v;
+        sum += v;
+      }
+    } else {
+      /* A plain LayerNorm of a (MulT's pre-LN): no bias, mask or residual. */
+      for (long j = 0; j < C; j++) {
+        xh[j] = a[j];
+        sum += a[j];
+      }
     }
     const double mean = sum / (double)C;
     double ss = 0;

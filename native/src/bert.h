@@ -14,7 +14,8 @@ void mmsa_bias_gelu(long N, long C, const float *x, const float *bias, float *pr
 /* dpre = dact * gelu'(pre), n elements. */
 void mmsa_gelu_backward(long n, const float *dact, const float *pre, float *dpre, int nthreads);
 
-/* r = (a + bias) * mask + residual (mask NULL: no dropout), then LayerNorm over each row of C:
+/* r = (a + bias) * mask + residual (mask NULL: no dropout; residual NULL: r = a, bias and mask unused), then LayerNorm
+   over each row of C:
    xhat = (r - mean) * rstd, rstd = 1 / sqrt(var + eps) (biased variance), y = xhat * gamma + beta. */
 void mmsa_layernorm_forward(long N, long C, const float *a, const float *bias, const float *mask, const float *residual,
                             const float *gamma, const float *beta, double eps, float *y, float *xhat, float *rstd,

@@ -29,6 +29,7 @@ export interface NativeKernels {
   /** BERT layer kernels (native/src/bert.h); offsets in float32 elements of heap, masks outside it (null: none). */
   biasGelu(heap: ArrayBufferLike, N: number, C: number, offX: number, offBias: number, offPre: number, offAct: number, threads: number): void;
   geluBackward(heap: ArrayBufferLike, n: number, offDAct: number, offPre: number, offDPre: number, threads: number): void;
+  /** offBias and offResidual -1: a plain LayerNorm of a. */
   layerNormForward(heap: ArrayBufferLike, N: number, C: number, offA: number, offBias: number, offResidual: number, offGamma: number,
     offBeta: number, offY: number, offXhat: number, offRstd: number, threads: number, mask: Float32Array | null, eps: number): void;
   layerNormBackward(heap: ArrayBufferLike, N: number, C: number, offDy: number, offXhat: number, offRstd: number, offGamma: number,

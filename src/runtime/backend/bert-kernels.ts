@@ -11,6 +11,8 @@ export interface BertNativeKernels {
   geluBackward(dact: tf.Tensor, pre: tf.Tensor): tf.Tensor;
   /** r = (a + bias) * mask + residual, LayerNorm(r) with gamma/beta: y, normalised xhat, per-row rstd [N, 1]. */
   layerNormForward(a: tf.Tensor, bias: tf.Tensor, mask: Float32Array | undefined, residual: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): { y: tf.Tensor; xhat: tf.Tensor; rstd: tf.Tensor };
+  /** A plain LayerNorm of x over its last axis (no bias, mask or residual): y, xhat and rstd as layerNormForward. */
+  layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): { y: tf.Tensor; xhat: tf.Tensor; rstd: tf.Tensor };
   /** Gradients towards r (dx), towards a + bias after the mask (dmasked), gamma, beta and the bias. */
   layerNormBackward(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, gamma: tf.Tensor, mask: Float32Array | undefined): { dx: tf.Tensor; dmasked: tf.Tensor; dgamma: tf.Tensor; dbeta: tf.Tensor; dbias: tf.Tensor };
   /** p = softmax(s * scale + addMask[b]) over the last axis of s [B*heads, L, L]; dropped = p * mask. */
@@ -64,6 +66,13 @@ function kernels(mod: NativeKernels, threads: number): BertNativeKernels {
       const N = rowsOf(a);
       const [y, xhat, rstd] = run([a, bias, residual, gamma, beta], [[...a.shape], [...a.shape], [N, 1]], (h, i, o) =>
         mod.layerNormForward(h, N, C, i[0]!, i[1]!, i[2]!, i[3]!, i[4]!, o[0]!, o[1]!, o[2]!, threads, mask ?? null, eps));
+      return { y: y!, xhat: xhat!, rstd: rstd! };
+    },
+    layerNorm(x, gamma, beta, eps) {
+      const C = x.shape[x.shape.length - 1]!;
+      const N = rowsOf(x);
+      const [y, xhat, rstd] = run([x, gamma, beta], [[...x.shape], [...x.shape], [N, 1]], (h, i, o) =>
+        mod.layerNormForward(h, N, C, i[0]!, -1, -1, i[1]!, i[2]!, o[0]!, o[1]!, o[2]!, threads, null, eps));
       return { y: y!, xhat: xhat!, rstd: rstd! };
     },
     layerNormBackward(dy, xhat, rstd, gamma, mask) {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { xavierUniformInit, zerosInit } from './init.js';
 import { createLayerNorm, dropout, layerNorm, linear, type LayerNorm } from './layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from './params.js';
+import { nativeBertKernels } from '../backend/bert-kernels.js';
 import { attentionWithDropout, drawAttentionDropout, type AttentionActivations, type AttentionDropout } from './attention.js';
 
 export interface TransformerEncoderOptions {
@@ -126,12 +127,39 @@ function layerBody(inputs: tf.Tensor[], s: LayerShape, drops: LayerDropout): tf.
     k = linear(kn, tf.slice(inW!, [d, 0], [d, d]), tf.slice(inB!, [d], [d]));
     v = linear(vn, tf.slice(inW!, [2 * d, 0], [d, d]), tf.slice(inB!, [2 * d], [d]));
   } else {
-    [q, k, v] = tf.split(linear(layerNorm(x, inputs[1]!, inputs[2]!), inW!, inB!), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    [q, k, v] = tf.split(linear(layerNormOp(x, inputs[1]!, inputs[2]!), inW!, inB!), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
   }
   const att = attentionWithDropout(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { heads: s.heads, mask: s.mask, activations: 'keep' }, drops.attn);
   const x1 = tf.add(x, applyDrop(linear(att, outW!, outB!), drops.res1));
-  const z = applyDrop(tf.relu(linear(layerNorm(x1, n1W!, n1B!), fc1W!, fc1B!)), drops.relu);
+  const z = applyDrop(tf.relu(linear(layerNormOp(x1, n1W!, n1B!), fc1W!, fc1B!)), drops.relu);
   return tf.add(x1, applyDrop(linear(z, fc2W!, fc2B!), drops.res2));
+}
+
+/** MMSA's LayerNorm eps (torch's default). */
+const LN_EPS = 1e-5;
+
+/**
+ * LayerNorm over the last axis. With mmsa's native kernels it is one op whose forward and backward are one native
+ * pass each (the BERT layer's LayerNorm kernels) and which keeps only the normalised input and the per-row scale for
+ * its backward; else the tensor ops of createLayerNorm (the same bits as before those kernels existed).
+ */
+function layerNormOp(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+  const nk = nativeBertKernels();
+  if (!nk) return layerNorm(x, weight, bias, LN_EPS);
+  const op = tf.customGrad(((xi: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { y, xhat, rstd } = nk.layerNorm(xi, w, b, LN_EPS);
+    save([xhat, rstd, w]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, rs, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const r = nk.layerNormBackward(dy, xh, rs, g, undefined);
+        tf.dispose([r.dmasked, r.dbias]);
+        return [r.dx, r.dgamma, r.dbeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor>>[0]);
+  return op(x, weight, bias);
 }
 
 /**
@@ -230,11 +258,11 @@ export function createTransformerEncoder(store: ParamStore, path: string, opts: 
       // A cross-modal layer's pre-attention LayerNorms stay on the outer tape (see transformerLayerOp).
       const inputs =
         xk && xv
-          ? [x, L.norm0.apply(x), L.norm0.apply(xk), L.norm0.apply(xv), ...layerWeights(L)]
+          ? [x, ...[x, xk, xv].map((t) => layerNormOp(t, L.norm0.weight, L.norm0.bias)), ...layerWeights(L)]
           : [x, L.norm0.weight, L.norm0.bias, ...layerWeights(L)];
       x = recompute ? transformerLayerOp(inputs, shape, drops) : layerBody(inputs, shape, drops);
     }
-    return tf.reshape(finalNorm.apply(x), [B, T, d]) as tf.Tensor3D;
+    return tf.reshape(layerNormOp(x, finalNorm.weight, finalNorm.bias), [B, T, d]) as tf.Tensor3D;
   };
   return { path, options: o, apply };
 }

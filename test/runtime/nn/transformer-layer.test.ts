@@ -1,7 +1,8 @@
 // MulT's transformer layers recomputed in the backward pass (nn/transformer.ts): keeping every activation and
 // recomputing each layer give the same bits (loss and every gradient, with every dropout on, cross-modal and
-// self-attention, native kernels and tensor ops), the recomputing op's gradients agree with finite differences, and
-// recomputing holds a fraction of what keeping holds until the backward pass.
+// self-attention, native kernels and tensor ops), the recomputing op's gradients agree with finite differences (with
+// the native LayerNorm and softmax passes and without), and recomputing holds a fraction of what keeping holds until
+// the backward pass.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../../../src/runtime/backend.js';
@@ -62,8 +63,8 @@ describe('MulT transformer layer: keep or recompute', () => {
     });
   }
 
-  it('the recomputing op agrees with finite differences along random directions', async () => {
-    await setupBackend('wasm', { native: 'off' });
+  for (const native of ['on', 'off'] as const) it.skipIf(native === 'on' && nativeDisabled)(`the recomputing op agrees with finite differences along random directions (native ${native})`, async () => {
+    await setupBackend('wasm', { native });
     const store = new ParamStore({ seed: 4 });
     const enc = createTransformerEncoder(store, 'enc', { ...OPTS, layers: 1, activations: 'recompute' });
     const x = tf.tensor3d(randn(31, B * Tq * d), [B, Tq, d]);
