@@ -39,6 +39,11 @@ setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
  * inflated by the load as much as ours in the same session. MulT: MMSA's CPU time on this machine, 3.1 CPU s per batch
  * on one thread (81 batches; validation ~0.3 s per batch), measured under load (docs/benchmarks.md).
  */
+/**
+ * MMSA's CPU seconds per training batch, where known (1 thread, from a short run of `run_mmsa_baseline.py` timing each
+ * batch): MulT on the 50 / 100 / 120-frame MOSI-sized file, 2026-12-06 under load ~18 (batches 6-22).
+ */
+const REFERENCE_CPU_PER_BATCH = { mult: 1.70 };
 const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 125.4, graph_mfn: null, mlf_dnn: 21.3, mlmf: NaN, mtfn: NaN, mctn: NaN };
 /**
  * The paper config each model is benchmarked with and the synthetic file it reads: MOSI by default; the SIMS-only
@@ -55,8 +60,8 @@ const PIPELINE = {
   mctn: { config: 'mctn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
 };
 // MulT reads a MOSI-sized file with audio 100 / vision 120 frames: at MOSI's 375 / 500 frames MMSA's MULT trainer
-// needs more than 8 GB (it keeps every batch's autograd graph through `y_pred.append(outputs.cpu())`) and mmsa's
-// attention tensors outgrow the 4 GB wasm heap at batch 16.
+// needs more than 8 GB (it keeps every batch's autograd graph through `y_pred.append(outputs.cpu())`); mmsa runs
+// them at batch 16 by recomputing its transformer layers in the backward pass (docs/benchmarks.md).
 const SHORT_SEQ = { mult: { audioLen: 100, visionLen: 120 } };
 /** The reference's test Corr after full training on data of this layout and signal (only Self-MM's is known). */
 const REFERENCE_CORR = { self_mm: 0.8 };
@@ -108,6 +113,10 @@ for (const model of MODELS) {
   }
   const epochSecs = [];
   const stepMs = [];
+  // CPU seconds per training batch (all threads of this process; what the machine's load inflates least).
+  const stepCpu = [];
+  let cpuStart = process.cpuUsage();
+  let cpuLast = cpuStart;
   let epochStart = 0;
   let lastStep = 0;
   let steps = 0;
@@ -122,12 +131,16 @@ for (const model of MODELS) {
       epochStart = e.t;
       lastStep = e.t;
       steps = 0;
+      cpuStart = process.cpuUsage();
+      cpuLast = cpuStart;
     } else if (e.kind === 'step.end') {
       steps += 1;
       lastStep = e.t;
+      cpuLast = process.cpuUsage();
     } else if (e.kind === 'epoch.end') {
       epochSecs.push(e.seconds);
       stepMs.push((lastStep - epochStart) / Math.max(1, steps));
+      stepCpu.push((cpuLast.user + cpuLast.system - cpuStart.user - cpuStart.system) / 1e6 / Math.max(1, steps));
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       console.error(`  ${model} epoch ${e.epoch}: ${fmt(e.seconds)} s, train ${fmt(e.trainLoss, 4)}, valid ${fmt(e.valid.loss, 4)}`);
     } else if (e.kind === 'run.end' && e.scope === 'seed' && e.result) {
@@ -146,11 +159,15 @@ for (const model of MODELS) {
   const steadySteps = stepMs.length > 1 ? stepMs.slice(1) : stepMs;
   const sPerEpoch = steady.reduce((a, b) => a + b, 0) / steady.length;
   const msPerStep = steadySteps.reduce((a, b) => a + b, 0) / steadySteps.length;
+  const steadyCpu = stepCpu.length > 1 ? stepCpu.slice(1) : stepCpu;
+  const cpuPerStep = steadyCpu.reduce((a, b) => a + b, 0) / steadyCpu.length;
   rows.push({
     model,
     sPerEpoch,
     firstEpoch: epochSecs[0],
     msPerStep,
+    cpuPerStep,
+    refCpu: REFERENCE_CPU_PER_BATCH[model],
     ref: REFERENCE[model],
     ratio: REFERENCE[model] ? sPerEpoch / REFERENCE[model] : NaN,
     peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 2 ** 20,
@@ -172,5 +189,8 @@ for (const r of rows) {
   );
 }
 console.log('peak RSS is the process high-water mark so far (models run in order in one process).');
+for (const r of rows) {
+  if (r.refCpu) console.log(`${r.model}: ${fmt(r.cpuPerStep)} CPU s per training batch, reference ${fmt(r.refCpu)} (x ref ${fmt(r.cpuPerStep / r.refCpu)})`);
+}
 for (const [m, c] of Object.entries(REFERENCE_CORR)) console.log(`reference test Corr of ${m} after full training: ${c}${EPOCHS === null ? '' : ` (run BENCH_EPOCHS=full to compare; ${EPOCHS} epoch(s) here)`}`);
 rmSync(work, { recursive: true, force: true });
