@@ -113,8 +113,8 @@ function layerWeights(L: EncoderLayer): tf.Tensor[] {
 
 /**
  * One layer: inputs [x, LN0(x), LN0(key source), LN0(value source), ...weights] (cross-modal) or [x, LN0's weight and
- * bias, ...weights] (self-attention) -> x + attention + feed-forward. Its attention keeps its weights: this runs either on the outer tape ('keep') or
- * inside transformerLayerOp, whose recomputation holds one layer at a time.
+ * bias, ...weights] (self-attention) -> x + attention + feed-forward. Its attention keeps its weights: this runs
+ * either on the outer tape ('keep') or inside transformerLayerOp, whose recomputation holds one layer at a time.
  */
 function layerBody(inputs: tf.Tensor[], s: LayerShape, drops: LayerDropout): tf.Tensor {
   const x = inputs[0]!;
@@ -197,7 +197,6 @@ function transformerLayerOp(inputs: tf.Tensor[], s: LayerShape, drops: LayerDrop
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor>>[0]);
   return op(...inputs);
 }
-
 
 export function createTransformerEncoder(store: ParamStore, path: string, opts: TransformerEncoderOptions): TransformerEncoder {
   const o: Required<TransformerEncoderOptions> = {

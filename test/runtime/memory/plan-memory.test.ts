@@ -196,5 +196,8 @@ describe("memory plan of MulT's transformer layers", () => {
     expect(err?.code).toBe('MSA6901');
     expect(err?.hint).toMatch(/set train\.batch_size: 16 with train\.grad_accum_steps: 16/);
     expect(planMemory(compileFile(join(repo, 'pipelines/mult_sims.yaml'), { env: {} }).ir!, WASM).fits).toBe(true);
+    // SIMS v2's 925 audio frames: the paper's batch fits by recomputing too.
+    const v2 = planMemory(compileFile(join(repo, 'pipelines/mult_simsv2.yaml'), { env: {} }).ir!, WASM);
+    expect([v2.fits, v2.activations]).toEqual([true, 'recompute']);
   });
 });
