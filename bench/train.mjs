@@ -38,9 +38,9 @@ setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
  * epoch of the reference's accuracy runs of 2026-12-06 (MFN, MLMF and MCTN seed 1111, MLF-DNN seeds 1111-1113) with
  * the machine shared by several developers (load average 9-19 on 2 cores), so inflated by the load as much as ours in
  * the same session and far apart between runs (MLF-DNN: 1.9-26 s); Graph-MFN and MTFN: not finished yet (the
- * ratio prints n/a; their CPU time per batch is in REFERENCE_CPU_BATCH where known). MulT: MMSA's CPU time on this
- * machine, 3.1 CPU s per batch on one thread (81 batches; validation ~0.3 s per batch), measured under load
- * (docs/benchmarks.md).
+ * ratio prints n/a; their CPU time per batch is in REFERENCE_CPU_BATCH where known). MulT: 81 batches at MMSA's
+ * earlier 3.1 CPU s per batch (start-up included; validation ~0.3 s per batch), measured under load
+ * (docs/benchmarks.md); compare its CPU time per batch instead.
  */
 const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 177.0, graph_mfn: null, mlf_dnn: 6.3, mlmf: 24.3, mtfn: NaN, mctn: 112.9, mctn_batch_as_time: 112.9 };
 /**
@@ -61,16 +61,17 @@ const PIPELINE = {
   mctn_batch_as_time: { config: 'mctn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50', batchAsTime: true },
 };
 // MulT reads a MOSI-sized file with audio 100 / vision 120 frames: at MOSI's 375 / 500 frames MMSA's MULT trainer
-// needs more than 8 GB (it keeps every batch's autograd graph through `y_pred.append(outputs.cpu())`) and mmsa's
-// attention tensors outgrow the 4 GB wasm heap at batch 16.
+// needs more than 8 GB (it keeps every batch's autograd graph through `y_pred.append(outputs.cpu())`); mmsa runs
+// them at batch 16 by recomputing its transformer layers in the backward pass (docs/benchmarks.md).
 const SHORT_SEQ = { mult: { audioLen: 100, visionLen: 120 } };
 /**
  * MMSA's CPU seconds (user + system) per training batch on one thread, from the reference-runner's per-pass CPU
  * times of its accuracy runs on files of the same layout (2026-12-06, mean over the seeds finished; docs/benchmarks.md):
  * the figure to compare when the shared machine is loaded and wall times say little. Graph-MFN: the process's CPU
- * time over 8 batches of its first epoch (its run was still going). MMSA's MCTN is the batch-axis computation.
+ * time over 8 batches of its first epoch (its run was still going). MMSA's MCTN is the batch-axis computation. MulT:
+ * batches 6-22 of two short runs timing each batch on the 50 / 100 / 120-frame MOSI-sized file (load ~18).
  */
-const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mlmf: 0.416, mfn: 2.635, graph_mfn: 2.14, mctn: 0.94, mctn_batch_as_time: 0.94, mult: 3.1 };
+const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mlmf: 0.416, mfn: 2.635, graph_mfn: 2.14, mctn: 0.94, mctn_batch_as_time: 0.94, mult: 1.70 };
 /** The reference's test Corr after full training on data of this layout and signal (only Self-MM's is known). */
 const REFERENCE_CORR = { self_mm: 0.8 };
 const MODELS = Object.keys(REFERENCE).filter((m) => !only || only.includes(m));

@@ -296,16 +296,18 @@ static napi_value js_layernorm_forward(napi_env env, napi_callback_info info) {
   double eps;
   if (!heap_args(env, info, "layerNormForward", 14, argv, &b, &lim, a, 11)) return NULL;
   const int64_t N = a[0], C = a[1], n = N * C;
-  if (N < 0 || C < 1 || !in_heap(env, "layerNormForward", a[2], n, lim) || !in_heap(env, "layerNormForward", a[3], C, lim) ||
-      !in_heap(env, "layerNormForward", a[4], n, lim) || !in_heap(env, "layerNormForward", a[5], C, lim) ||
+  /* bias and residual may be absent (-1): a plain LayerNorm of a. */
+  if (N < 0 || C < 1 || !in_heap(env, "layerNormForward", a[2], n, lim) ||
+      (a[3] != -1 && !in_heap(env, "layerNormForward", a[3], C, lim)) ||
+      (a[4] != -1 && !in_heap(env, "layerNormForward", a[4], n, lim)) || !in_heap(env, "layerNormForward", a[5], C, lim) ||
       !in_heap(env, "layerNormForward", a[6], C, lim) || !in_heap(env, "layerNormForward", a[7], n, lim) ||
       !in_heap(env, "layerNormForward", a[8], n, lim) || !in_heap(env, "layerNormForward", a[9], N, lim))
     return NULL;
   if (!typed_arg(env, "layerNormForward", argv[12], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
       !get_f64(env, argv[13], &eps, "layerNormForward"))
     return NULL;
-  mmsa_layernorm_forward((long)N, (long)C, b + a[2], b + a[3], mask, b + a[4], b + a[5], b + a[6], eps, b + a[7], b + a[8],
-                         b + a[9], (int)a[10]);
+  mmsa_layernorm_forward((long)N, (long)C, b + a[2], a[3] == -1 ? NULL : b + a[3], mask, a[4] == -1 ? NULL : b + a[4], b + a[5],
+                         b + a[6], eps, b + a[7], b + a[8], b + a[9], (int)a[10]);
   return NULL;
 }
 
@@ -342,6 +344,26 @@ static napi_value js_softmax_forward(napi_env env, napi_callback_info info) {
       !get_f64(env, argv[10], &scale, "softmaxForward"))
     return NULL;
   mmsa_softmax_forward((long)B, (long)H, (long)L, b + a[3], b + a[4], scale, mask, b + a[5], b + a[6], (int)a[7]);
+  return NULL;
+}
+
+/* softmaxForwardRows(heap, rows, Tq, Tk, offS, offAddMask (-1: none), offP, offDropped, threads, mask|null, scale) */
+static napi_value js_softmax_forward_rows(napi_env env, napi_callback_info info) {
+  napi_value argv[11];
+  float *b, *mask;
+  int64_t lim, a[8];
+  double scale;
+  if (!heap_args(env, info, "softmaxForwardRows", 11, argv, &b, &lim, a, 8)) return NULL;
+  const int64_t R = a[0], Tq = a[1], Tk = a[2], n = R * Tk;
+  if (R < 0 || Tq < 1 || Tk < 1 || !in_heap(env, "softmaxForwardRows", a[3], n, lim) ||
+      (a[4] != -1 && !in_heap(env, "softmaxForwardRows", a[4], Tq * Tk, lim)) || !in_heap(env, "softmaxForwardRows", a[5], n, lim) ||
+      !in_heap(env, "softmaxForwardRows", a[6], n, lim))
+    return NULL;
+  if (!typed_arg(env, "softmaxForwardRows", argv[9], napi_float32_array, (size_t)n, 1, (void **)&mask, "mask") ||
+      !get_f64(env, argv[10], &scale, "softmaxForwardRows"))
+    return NULL;
+  mmsa_softmax_forward_rows((long)R, (long)Tq, (long)Tk, b + a[3], a[4] == -1 ? NULL : b + a[4], scale, mask, b + a[5], b + a[6],
+                            (int)a[7]);
   return NULL;
 }
 
@@ -417,6 +439,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"layerNormForward", NULL, js_layernorm_forward, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormBackward", NULL, js_layernorm_backward, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxForward", NULL, js_softmax_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxForwardRows", NULL, js_softmax_forward_rows, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxBackward", NULL, js_softmax_backward, NULL, NULL, NULL, napi_default, NULL},
       {"mulMask", NULL, js_mul_mask, NULL, NULL, NULL, napi_default, NULL},
       {"embeddingGrad", NULL, js_embedding_grad, NULL, NULL, NULL, napi_default, NULL},

@@ -145,13 +145,22 @@ static void ln_fwd_rows(void *p, long r0, long r1) {
   const ln_fwd_ctx *c = (const ln_fwd_ctx *)p;
   const long C = c->C;
   for (long r = r0; r < r1; r++) {
-    const float *a = c->a + r * C, *res = c->res + r * C, *m = c->mask ? c->mask + r * C : NULL;
+    const float *a = c->a + r * C, *m = c->mask ? c->mask + r * C : NULL;
     float *xh = c->xhat + r * C, *y = c->y + r * C;
     double sum = 0;
-    for (long j = 0; j < C; j++) {
-      const float v = m ? (a[j] + c->bias[j]) * m[j] + res[j] : (a[j] + c->bias[j]) + res[j];
-      xh[j] = v;
-      sum += v;
+    if (c->res) {
+      const float *res = c->res + r * C;
+      for (long j = 0; j < C; j++) {
+        const float v = m ? (a[j] + c->bias[j]) * m[j] + res[j] : (a[j] + c->bias[j]) + res[j];
+        xh[j] = v;
+        sum += v;
+      }
+    } else {
+      /* A plain LayerNorm of a (MulT's pre-LN): no bias, mask or residual. */
+      for (long j = 0; j < C; j++) {
+        xh[j] = a[j];
+        sum += a[j];
+      }
     }
     const double mean = sum / (double)C;
     double ss = 0;
@@ -243,27 +252,31 @@ void mmsa_layernorm_backward(long N, long C, const float *dy, const float *xhat,
 /* ------------------------------------------------------------------------------------------------- softmax */
 
 typedef struct {
-  long heads, L;
+  long L, am_div, am_mod;
   const float *s, *addmask, *mask;
   float scale;
   float *p, *dropped;
 } sm_fwd_ctx;
 
+/* Row r adds addmask row (r / am_div) % am_mod: BERT's per-sample key mask (div heads * L) or MulT's per-query mask
+   (div 1, mod Tq); no addmask, nothing added. */
 static void sm_fwd_rows(void *pp, long r0, long r1) {
   const sm_fwd_ctx *c = (const sm_fwd_ctx *)pp;
   const long L = c->L;
   for (long r = r0; r < r1; r++) {
-    const float *s = c->s + r * L, *am = c->addmask + (r / (c->heads * L)) * L, *m = c->mask ? c->mask + r * L : NULL;
+    const float *s = c->s + r * L, *am = c->addmask ? c->addmask + ((r / c->am_div) % c->am_mod) * L : NULL;
+    const float *m = c->mask ? c->mask + r * L : NULL;
     float *p = c->p + r * L, *dr = c->dropped + r * L;
     float mx = -INFINITY;
     for (long j = 0; j < L; j++) {
-      const float v = s[j] * c->scale + am[j];
+      const float v = am ? s[j] * c->scale + am[j] : s[j] * c->scale;
       p[j] = v;
       mx = v > mx ? v : mx;
     }
     double sum = 0;
     for (long j = 0; j < L; j++) {
-      const float e = fast_expf(p[j] - mx);
+      /* A -inf mask entry (MulT's causal mask) gives exactly 0, as exp does; fast_expf clamps its argument. */
+      const float e = p[j] == -INFINITY ? 0.0f : fast_expf(p[j] - mx);
       p[j] = e;
       sum += e;
     }
@@ -278,8 +291,14 @@ static void sm_fwd_rows(void *pp, long r0, long r1) {
 
 void mmsa_softmax_forward(long B, long heads, long L, const float *s, const float *addmask, double scale,
                           const float *mask, float *p, float *dropped, int nthreads) {
-  sm_fwd_ctx c = {heads, L, s, addmask, mask, (float)scale, p, dropped};
+  sm_fwd_ctx c = {L, heads * L, B > 0 ? B : 1, s, addmask, mask, (float)scale, p, dropped};
   parallel_rows(B * heads * L, 4 * L, nthreads, sm_fwd_rows, &c);
+}
+
+void mmsa_softmax_forward_rows(long rows, long Tq, long Tk, const float *s, const float *addmask, double scale,
+                               const float *mask, float *p, float *dropped, int nthreads) {
+  sm_fwd_ctx c = {Tk, 1, Tq, s, addmask, mask, (float)scale, p, dropped};
+  parallel_rows(rows, 4 * Tk, nthreads, sm_fwd_rows, &c);
 }
 
 typedef struct {

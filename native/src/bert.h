@@ -14,7 +14,8 @@ void mmsa_bias_gelu(long N, long C, const float *x, const float *bias, float *pr
 /* dpre = dact * gelu'(pre), n elements. */
 void mmsa_gelu_backward(long n, const float *dact, const float *pre, float *dpre, int nthreads);
 
-/* r = (a + bias) * mask + residual (mask NULL: no dropout), then LayerNorm over each row of C:
+/* r = (a + bias) * mask + residual (mask NULL: no dropout; residual NULL: r = a, bias and mask unused), then LayerNorm
+   over each row of C:
    xhat = (r - mean) * rstd, rstd = 1 / sqrt(var + eps) (biased variance), y = xhat * gamma + beta. */
 void mmsa_layernorm_forward(long N, long C, const float *a, const float *bias, const float *mask, const float *residual,
                             const float *gamma, const float *beta, double eps, float *y, float *xhat, float *rstd,
@@ -30,6 +31,11 @@ void mmsa_layernorm_backward(long N, long C, const float *dy, const float *xhat,
    addmask is B x L (one row per sample, over the keys); dropped = p * mask. */
 void mmsa_softmax_forward(long B, long heads, long L, const float *s, const float *addmask, double scale,
                           const float *mask, float *p, float *dropped, int nthreads);
+
+/* The same over rows of Tk scores whose query index is row % Tq (MulT's [B * heads * Tq, Tk]): addmask is Tq x Tk
+   (one row per query: the shifted causal mask) or NULL. */
+void mmsa_softmax_forward_rows(long rows, long Tq, long Tk, const float *s, const float *addmask, double scale,
+                               const float *mask, float *p, float *dropped, int nthreads);
 
 /* Backward of mmsa_softmax_forward towards s: dp = ddropped * mask, ds = p * (dp - sum(dp * p)) * scale. */
 void mmsa_softmax_backward(long rows, long L, const float *p, const float *ddropped, const float *mask, double scale,

@@ -8,7 +8,7 @@ import type { MemoryUsage } from './events.js';
 import { nativeKernelsFor, resolveNativeMode, resolveThreads, type NativeMode } from './native.js';
 import type { BackendName } from './run-types.js';
 import { setNativeMatMul } from './backend/native-glue.js';
-import { bridgeMissingWasmKernels, installNativeSum, setWasmMatMulPatch, shareIdentityOnWasm } from './backend/wasm-patches.js';
+import { bridgeMissingWasmKernels, fastSliceOnWasm, installNativeSum, setWasmMatMulPatch, shareIdentityOnWasm } from './backend/wasm-patches.js';
 
 export { setNativeMatMul, wasmHeapView } from './backend/native-glue.js';
 export { activeNativeKernels, isNativeMatMulActive, isWasmMatMulPatched, setWasmMatMulPatch } from './backend/wasm-patches.js';
@@ -90,6 +90,7 @@ async function initBackend(name: BackendName): Promise<BackendInfo> {
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     const bridgedKernels = bridgeMissingWasmKernels();
     shareIdentityOnWasm();
+    fastSliceOnWasm();
     return { name, version, details: { tfBackend: 'wasm', simd, threads: getThreadsCount(), bridgedKernels, matMulPatch: true } };
   }
   const pkg = name === 'tensorflow' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu';

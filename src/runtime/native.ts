@@ -29,11 +29,15 @@ export interface NativeKernels {
   /** BERT layer kernels (native/src/bert.h); offsets in float32 elements of heap, masks outside it (null: none). */
   biasGelu(heap: ArrayBufferLike, N: number, C: number, offX: number, offBias: number, offPre: number, offAct: number, threads: number): void;
   geluBackward(heap: ArrayBufferLike, n: number, offDAct: number, offPre: number, offDPre: number, threads: number): void;
+  /** offBias and offResidual -1: a plain LayerNorm of a. */
   layerNormForward(heap: ArrayBufferLike, N: number, C: number, offA: number, offBias: number, offResidual: number, offGamma: number,
     offBeta: number, offY: number, offXhat: number, offRstd: number, threads: number, mask: Float32Array | null, eps: number): void;
   layerNormBackward(heap: ArrayBufferLike, N: number, C: number, offDy: number, offXhat: number, offRstd: number, offGamma: number,
     offDx: number, offDMasked: number, offDGamma: number, offDBeta: number, offDBias: number, threads: number, mask: Float32Array | null): void;
   softmaxForward(heap: ArrayBufferLike, B: number, heads: number, L: number, offS: number, offAddMask: number, offP: number,
+    offDropped: number, threads: number, mask: Float32Array | null, scale: number): void;
+  /** offAddMask -1: no mask. */
+  softmaxForwardRows(heap: ArrayBufferLike, rows: number, Tq: number, Tk: number, offS: number, offAddMask: number, offP: number,
     offDropped: number, threads: number, mask: Float32Array | null, scale: number): void;
   softmaxBackward(heap: ArrayBufferLike, rows: number, L: number, offP: number, offDDropped: number, offDs: number, threads: number,
     mask: Float32Array | null, scale: number): void;

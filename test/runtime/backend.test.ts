@@ -117,3 +117,34 @@ describe('wasm Identity shares data', () => {
   });
 });
 
+
+describe('wasm Slice and SplitV copy whole runs', () => {
+  it('give the values of the cpu backend for every rank, axis, begin and size, float32 and int32', async () => {
+    const cases: Array<{ shape: number[]; begin: number[]; size: number[] }> = [
+      { shape: [7], begin: [2], size: [4] },
+      { shape: [3, 5], begin: [1, 0], size: [2, 5] },
+      { shape: [3, 5], begin: [0, 1], size: [3, 3] },
+      { shape: [4, 6, 5], begin: [1, 2, 0], size: [2, 3, 5] },
+      { shape: [4, 6, 5], begin: [0, 0, 2], size: [4, 6, 2] },
+      { shape: [4, 6, 5], begin: [3, 1, 1], size: [1, 4, 3] },
+      { shape: [2, 3, 4, 5, 3], begin: [1, 0, 2, 1, 0], size: [1, 3, 2, 3, 3] },
+      { shape: [2, 3, 4], begin: [0, 1, 0], size: [2, 0, 4] },
+    ];
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await setupBackend(backend);
+      return cases.flatMap(({ shape, begin, size }) =>
+        tf.tidy(() => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const f = tf.tensor(randn(n, n), shape);
+          const i = tf.tensor(Array.from({ length: n }, (_, k) => k * 7 - 50), shape, 'int32');
+          const ax = shape.length - 1;
+          const parts = tf.split(f, [1, shape[ax]! - 1], ax).map((t) => Array.from(t.dataSync()));
+          return [Array.from(tf.slice(f, begin, size).dataSync()), Array.from(tf.slice(i, begin, size).dataSync()), ...parts];
+        }),
+      );
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expect(wasm).toEqual(cpu);
+  });
+});

@@ -11,10 +11,17 @@ export interface BertNativeKernels {
   geluBackward(dact: tf.Tensor, pre: tf.Tensor): tf.Tensor;
   /** r = (a + bias) * mask + residual, LayerNorm(r) with gamma/beta: y, normalised xhat, per-row rstd [N, 1]. */
   layerNormForward(a: tf.Tensor, bias: tf.Tensor, mask: Float32Array | undefined, residual: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): { y: tf.Tensor; xhat: tf.Tensor; rstd: tf.Tensor };
+  /** A plain LayerNorm of x over its last axis (no bias, mask or residual): y, xhat and rstd as layerNormForward. */
+  layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): { y: tf.Tensor; xhat: tf.Tensor; rstd: tf.Tensor };
   /** Gradients towards r (dx), towards a + bias after the mask (dmasked), gamma, beta and the bias. */
   layerNormBackward(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, gamma: tf.Tensor, mask: Float32Array | undefined): { dx: tf.Tensor; dmasked: tf.Tensor; dgamma: tf.Tensor; dbeta: tf.Tensor; dbias: tf.Tensor };
   /** p = softmax(s * scale + addMask[b]) over the last axis of s [B*heads, L, L]; dropped = p * mask. */
   softmaxForward(s: tf.Tensor, addMask: tf.Tensor, heads: number, scale: number, mask: Float32Array | undefined): { p: tf.Tensor; dropped: tf.Tensor };
+  /**
+   * p = softmax(s * scale + addMask[row % Tq]) over the last axis of s [R, Tq, Tk] (MulT's per-query mask [Tq, Tk],
+   * or none); dropped = p * mask.
+   */
+  softmaxForwardRows(s: tf.Tensor, addMask: tf.Tensor | undefined, scale: number, mask: Float32Array | undefined): { p: tf.Tensor; dropped: tf.Tensor };
   softmaxBackward(p: tf.Tensor, ddropped: tf.Tensor, mask: Float32Array | undefined, scale: number): tf.Tensor;
   mulMask(x: tf.Tensor, mask: Float32Array): tf.Tensor;
   /** The dense [V, H] gradient of a row lookup of `ids` (int32) with output gradient dy [n, H]. */
@@ -61,6 +68,13 @@ function kernels(mod: NativeKernels, threads: number): BertNativeKernels {
         mod.layerNormForward(h, N, C, i[0]!, i[1]!, i[2]!, i[3]!, i[4]!, o[0]!, o[1]!, o[2]!, threads, mask ?? null, eps));
       return { y: y!, xhat: xhat!, rstd: rstd! };
     },
+    layerNorm(x, gamma, beta, eps) {
+      const C = x.shape[x.shape.length - 1]!;
+      const N = rowsOf(x);
+      const [y, xhat, rstd] = run([x, gamma, beta], [[...x.shape], [...x.shape], [N, 1]], (h, i, o) =>
+        mod.layerNormForward(h, N, C, i[0]!, -1, -1, i[1]!, i[2]!, o[0]!, o[1]!, o[2]!, threads, null, eps));
+      return { y: y!, xhat: xhat!, rstd: rstd! };
+    },
     layerNormBackward(dy, xhat, rstd, gamma, mask) {
       const C = dy.shape[dy.shape.length - 1]!;
       const N = rowsOf(dy);
@@ -72,6 +86,12 @@ function kernels(mod: NativeKernels, threads: number): BertNativeKernels {
       const L = s.shape[s.shape.length - 1]!;
       const B = s.size / (heads * L * L);
       const [p, dropped] = run([s, addMask], [[...s.shape], [...s.shape]], (h, i, o) => mod.softmaxForward(h, B, heads, L, i[0]!, i[1]!, o[0]!, o[1]!, threads, mask ?? null, scale));
+      return { p: p!, dropped: dropped! };
+    },
+    softmaxForwardRows(s, addMask, scale, mask) {
+      const [Tq, Tk] = s.shape.slice(-2) as [number, number];
+      const [p, dropped] = run(addMask ? [s, addMask] : [s], [[...s.shape], [...s.shape]], (h, i, o) =>
+        mod.softmaxForwardRows(h, s.size / Tk, Tq, Tk, i[0]!, addMask ? i[1]! : -1, o[0]!, o[1]!, threads, mask ?? null, scale));
       return { p: p!, dropped: dropped! };
     },
     softmaxBackward(p, ddropped, mask, scale) {

@@ -1,5 +1,6 @@
 // Patches to tfjs's wasm backend (deps.md 1.3, 1.4): kernels it lacks bridged to cpu, Identity sharing data, matMul
-// with transposes (materialised, or the native GEMM), Sum over leading axes natively. Phase 7 (execute).
+// with transposes (materialised, or the native GEMM), Sum over leading axes natively, Slice/SplitV as run copies.
+// Phase 7 (execute).
 import * as tf from '@tensorflow/tfjs';
 import type { NativeKernels } from '../native.js';
 import { nativeBatchMatMul, nativeMatMulKernels, nativeSumLeading, type WasmLike } from './native-glue.js';
@@ -78,6 +79,73 @@ export function shareIdentityOnWasm(): void {
     if (x.dtype === 'string') return original.kernelFunc(args);
     (args.backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  });
+}
+
+interface SliceBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number | null } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+}
+
+/**
+ * Copies the block begin..begin+size of a row-major x [shape] into a fresh tensor with copyWithin on the heap: the
+ * trailing axes a slice takes whole join the contiguous run, so the copies are as few and as long as the layout
+ * allows. tfjs's wasm Slice first copies the whole input out of the heap (readSync) and then makes a typed-array view
+ * per innermost row: splitting MulT's [16, 116, 300] q/k/v took ~11 ms of CPU, this ~0.35 ms. Byte copies: the same
+ * bits.
+ */
+function copyBlock(backend: SliceBackend, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  if (size.some((n) => n === 0)) return out;
+  const heap = new Int32Array(backend.wasm.HEAPU8.buffer);
+  const xi = backend.dataIdMap.get(x.dataId)!.memoryOffset! / 4;
+  let oi = backend.dataIdMap.get(out.dataId)!.memoryOffset! / 4;
+  const rank = x.shape.length;
+  const strides = new Array<number>(rank);
+  for (let i = rank - 1, s = 1; i >= 0; s *= x.shape[i]!, i--) strides[i] = s;
+  // c: the outermost axis of the contiguous run (every axis after it is taken whole).
+  let c = rank - 1;
+  while (c > 0 && size[c] === x.shape[c]) c--;
+  const run = size[c]! * strides[c]!;
+  let base = xi;
+  for (let i = 0; i <= c; i++) base += begin[i]! * strides[i]!;
+  const idx = new Array<number>(c).fill(0);
+  for (;;) {
+    let src = base;
+    for (let i = 0; i < c; i++) src += idx[i]! * strides[i]!;
+    heap.copyWithin(oi, src, src + run);
+    oi += run;
+    let i = c - 1;
+    while (i >= 0 && ++idx[i]! === size[i]) idx[i--] = 0;
+    if (i < 0) return out;
+  }
+}
+
+/** Slice and SplitV of 4-byte tensors on wasm through copyBlock (MulT splits q/k/v and slices conv taps every layer). */
+export function fastSliceOnWasm(): void {
+  const fits = (x: tf.TensorInfo) => (x.dtype === 'float32' || x.dtype === 'int32') && x.shape.length > 0;
+  wrapWasmKernelOnce('Slice', (original) => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (!fits(x)) return original.kernelFunc(args);
+    const { begin, size } = args.attrs as unknown as { begin: number[]; size: number[] };
+    const [b, sz] = tf.slice_util.parseSliceParams(x, begin, size) as [number[], number[]];
+    return copyBlock(args.backend as unknown as SliceBackend, x, b, sz);
+  });
+  wrapWasmKernelOnce('SplitV', (original) => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (!fits(x)) return original.kernelFunc(args);
+    const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, ax);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[ax] = s;
+      const t = copyBlock(args.backend as unknown as SliceBackend, x, [...begin], size);
+      begin[ax]! += s;
+      return t;
+    });
   });
 }
 

@@ -178,11 +178,14 @@ export function createLayerNorm(store: ParamStore, path: string, size: number, o
     path,
     weight,
     bias,
-    apply: (x) => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), weight), bias);
-    },
+    apply: (x) => layerNorm(x, weight, bias, eps),
   };
+}
+
+/** LayerNorm over the last axis with the given weights (tensor ops, taped one by one). */
+export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps = 1e-5): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), weight), bias);
 }
 
 /** Sequential helper for naming children: child(path, 'linear_1') = 'path.linear_1'. */

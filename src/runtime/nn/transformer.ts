@@ -3,9 +3,10 @@
 // LayerNorm. Batch-major [B, T, d] (MMSA is time-major; the maths is the same). Phase 6 creates it, phase 7 runs it.
 import * as tf from '@tensorflow/tfjs';
 import { xavierUniformInit, zerosInit } from './init.js';
-import { createLayerNorm, dropout, linear, type LayerNorm } from './layers.js';
+import { createLayerNorm, dropout, layerNorm, linear, type LayerNorm } from './layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from './params.js';
-import { attentionCore, type AttentionActivations } from './attention.js';
+import { nativeBertKernels } from '../backend/bert-kernels.js';
+import { attentionWithDropout, drawAttentionDropout, type AttentionActivations, type AttentionDropout } from './attention.js';
 
 export interface TransformerEncoderOptions {
   embedDim: number;
@@ -17,7 +18,10 @@ export interface TransformerEncoderOptions {
   embedDropout?: number;
   /** MMSA's `attn_mask`: the causal mask, shifted by the length difference for cross-modal attention. */
   attnMask?: boolean;
-  /** What each layer's attention keeps for the backward pass: its weights ('keep', default) or q, k and v only. */
+  /**
+   * What each layer keeps for the backward pass in training: its activations, op by op ('keep', default), or only its
+   * inputs, running again in the backward pass ('recompute'; the same bits, a fraction of the memory).
+   */
   activations?: AttentionActivations;
 }
 
@@ -53,6 +57,145 @@ export function futureMask(tq: number, tk: number): Uint8Array {
   const shift = 1 + Math.abs(tk - tq);
   for (let i = 0; i < tq; i++) for (let j = 0; j < tk; j++) if (j - i >= shift) m[i * tk + j] = 1;
   return m;
+}
+
+/** One layer's sizes: queries [B, Tq, d] over keys [B, Tk, d], the causal mask when there is one. */
+interface LayerShape {
+  B: number;
+  Tq: number;
+  Tk: number;
+  d: number;
+  heads: number;
+  mask: Uint8Array | undefined;
+  /** Cross-modal (keys and values from another sequence) or self-attention. */
+  cross: boolean;
+}
+
+/** A dropout mask in JS memory (values 0 or 1/(1-p)), 'zero' for p >= 1, undefined when nothing drops. */
+type Drop = Float32Array | 'zero' | undefined;
+
+/** One layer's dropout masks, in the order the layer applies them (as dropout() would draw them). */
+interface LayerDropout {
+  attn: AttentionDropout;
+  res1: Drop;
+  relu: Drop;
+  res2: Drop;
+}
+
+function drawDrop(n: number, p: number, ctx: ForwardCtx): Drop {
+  if (!ctx.training || p <= 0) return undefined;
+  if (p >= 1) return 'zero';
+  const m = new Float32Array(n);
+  ctx.rng.fillMask(m, p, 1 / (1 - p));
+  return m;
+}
+
+/** dropout() with a mask drawn before: the same ops, so the same bits. */
+function applyDrop(x: tf.Tensor, m: Drop): tf.Tensor {
+  if (m === undefined) return x;
+  return m === 'zero' ? tf.zerosLike(x) : tf.mul(x, tf.tensor(m, x.shape, 'float32'));
+}
+
+function drawLayerDropout(s: LayerShape, o: Required<TransformerEncoderOptions>, ctx: ForwardCtx): LayerDropout {
+  const n = s.B * s.Tq * s.d;
+  return {
+    attn: drawAttentionDropout(s.B * s.heads * s.Tq * s.Tk, o.attnDropout, ctx),
+    res1: drawDrop(n, o.resDropout, ctx),
+    relu: drawDrop(4 * n, o.reluDropout, ctx),
+    res2: drawDrop(n, o.resDropout, ctx),
+  };
+}
+
+/** The weights the layer body reads after its LayerNorm inputs, in the order transformerLayerOp passes them. */
+function layerWeights(L: EncoderLayer): tf.Tensor[] {
+  return [L.inProjWeight, L.inProjBias, L.outProjWeight, L.outProjBias, L.norm1.weight, L.norm1.bias, L.fc1Weight, L.fc1Bias, L.fc2Weight, L.fc2Bias];
+}
+
+/**
+ * One layer: inputs [x, LN0(x), LN0(key source), LN0(value source), ...weights] (cross-modal) or [x, LN0's weight and
+ * bias, ...weights] (self-attention) -> x + attention + feed-forward. Its attention keeps its weights: this runs
+ * either on the outer tape ('keep') or inside transformerLayerOp, whose recomputation holds one layer at a time.
+ */
+function layerBody(inputs: tf.Tensor[], s: LayerShape, drops: LayerDropout): tf.Tensor {
+  const x = inputs[0]!;
+  const [inW, inB, outW, outB, n1W, n1B, fc1W, fc1B, fc2W, fc2B] = inputs.slice(s.cross ? 4 : 3) as tf.Tensor[];
+  const d = s.d;
+  let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
+  if (s.cross) {
+    const [xq, kn, vn] = inputs.slice(1, 4) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    q = linear(xq, tf.slice(inW!, [0, 0], [d, d]), tf.slice(inB!, [0], [d]));
+    k = linear(kn, tf.slice(inW!, [d, 0], [d, d]), tf.slice(inB!, [d], [d]));
+    v = linear(vn, tf.slice(inW!, [2 * d, 0], [d, d]), tf.slice(inB!, [2 * d], [d]));
+  } else {
+    [q, k, v] = tf.split(linear(layerNormOp(x, inputs[1]!, inputs[2]!), inW!, inB!), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  }
+  const att = attentionWithDropout(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { heads: s.heads, mask: s.mask, activations: 'keep' }, drops.attn);
+  const x1 = tf.add(x, applyDrop(linear(att, outW!, outB!), drops.res1));
+  const z = applyDrop(tf.relu(linear(layerNormOp(x1, n1W!, n1B!), fc1W!, fc1B!)), drops.relu);
+  return tf.add(x1, applyDrop(linear(z, fc2W!, fc2B!), drops.res2));
+}
+
+/** MMSA's LayerNorm eps (torch's default). */
+const LN_EPS = 1e-5;
+
+/**
+ * LayerNorm over the last axis. With mmsa's native kernels it is one op whose forward and backward are one native
+ * pass each (the BERT layer's LayerNorm kernels) and which keeps only the normalised input and the per-row scale for
+ * its backward; else the tensor ops of createLayerNorm (the same bits as before those kernels existed).
+ */
+function layerNormOp(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+  const nk = nativeBertKernels();
+  if (!nk) return layerNorm(x, weight, bias, LN_EPS);
+  const op = tf.customGrad(((xi: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { y, xhat, rstd } = nk.layerNorm(xi, w, b, LN_EPS);
+    save([xhat, rstd, w]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, rs, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const r = nk.layerNormBackward(dy, xh, rs, g, undefined);
+        tf.dispose([r.dmasked, r.dbias]);
+        return [r.dx, r.dgamma, r.dbeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor>>[0]);
+  return op(x, weight, bias);
+}
+
+/**
+ * tf.grads inside a gradient function of an outer tf.grads/variableGrads. tfjs starts a tape of its own for it (the
+ * outer one has ended its forward), but when it finishes it clears the engine's record of the outer tape, through
+ * which the outer call disposes its saved tensors at its end: put that record back.
+ */
+function nestedGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
+  const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
+  const outer = state.activeTape;
+  try {
+    return tf.grads(f)(xs, dy);
+  } finally {
+    state.activeTape = outer;
+  }
+}
+
+/**
+ * One layer as one differentiable op that keeps only its inputs: its forward's intermediates are freed when it
+ * returns, and its backward runs the layer again on the saved inputs under a tape of its own and differentiates that
+ * (the same ops and the same dropout masks, so the same bits as keeping). A cross-modal layer's pre-attention
+ * LayerNorms stay outside, on the outer tape: they read the key and value sources every layer of the encoder shares,
+ * and tfjs adds a tensor's gradients one by one in tape order, so only there are the sources' gradients (and norm0's
+ * weight gradient, summed over queries, keys and values) added in the order 'keep' adds them.
+ */
+function transformerLayerOp(inputs: tf.Tensor[], s: LayerShape, drops: LayerDropout): tf.Tensor {
+  const op = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const xs = args.slice(0, -1) as tf.Tensor[];
+    save(xs);
+    return {
+      value: layerBody(xs, s, drops),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => nestedGrads((...ys: tf.Tensor[]) => layerBody(ys, s, drops), saved, dy),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor>>[0]);
+  return op(...inputs);
 }
 
 export function createTransformerEncoder(store: ParamStore, path: string, opts: TransformerEncoderOptions): TransformerEncoder {
@@ -105,30 +248,20 @@ export function createTransformerEncoder(store: ParamStore, path: string, opts: 
     const xk = source ? dropout(tf.mul(source, scale), o.embedDropout, ctx) : undefined;
     const xv = source ? dropout(tf.mul(source, scale), o.embedDropout, ctx) : undefined;
     const Tk = source ? source.shape[1] : T;
-    const mask = maskFor(T, Tk);
+    const shape: LayerShape = { B, Tq: T, Tk, d, heads: h, mask: maskFor(T, Tk), cross: source !== undefined };
+    // Recomputing a layer only pays where a backward pass will run; evaluation runs the same ops either way.
+    const recompute = ctx.training && o.activations === 'recompute';
     for (const L of layers) {
-      const residual = x;
-      const xq = L.norm0.apply(x);
-      let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
-      if (xk && xv) {
-        q = linear(xq, tf.slice(L.inProjWeight, [0, 0], [d, d]), tf.slice(L.inProjBias, [0], [d]));
-        k = linear(L.norm0.apply(xk), tf.slice(L.inProjWeight, [d, 0], [d, d]), tf.slice(L.inProjBias, [d], [d]));
-        v = linear(L.norm0.apply(xv), tf.slice(L.inProjWeight, [2 * d, 0], [d, d]), tf.slice(L.inProjBias, [2 * d], [d]));
-      } else {
-        const qkv = linear(xq, L.inProjWeight, L.inProjBias);
-        [q, k, v] = tf.split(qkv, 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
-      }
-      const att = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { heads: h, mask, dropout: o.attnDropout, activations: o.activations }, ctx);
-      let y = linear(att, L.outProjWeight, L.outProjBias);
-      y = dropout(y, o.resDropout, ctx);
-      x = tf.add(residual, y);
-      const residual2 = x;
-      let z = tf.relu(linear(L.norm1.apply(x), L.fc1Weight, L.fc1Bias));
-      z = dropout(z, o.reluDropout, ctx);
-      z = dropout(linear(z, L.fc2Weight, L.fc2Bias), o.resDropout, ctx);
-      x = tf.add(residual2, z);
+      // Drawn before the layer runs, in the order its ops use them, so a recomputation drops the same values.
+      const drops = drawLayerDropout(shape, o, ctx);
+      // A cross-modal layer's pre-attention LayerNorms stay on the outer tape (see transformerLayerOp).
+      const inputs =
+        xk && xv
+          ? [x, ...[x, xk, xv].map((t) => layerNormOp(t, L.norm0.weight, L.norm0.bias)), ...layerWeights(L)]
+          : [x, L.norm0.weight, L.norm0.bias, ...layerWeights(L)];
+      x = recompute ? transformerLayerOp(inputs, shape, drops) : layerBody(inputs, shape, drops);
     }
-    return tf.reshape(finalNorm.apply(x), [B, T, d]) as tf.Tensor3D;
+    return tf.reshape(layerNormOp(x, finalNorm.weight, finalNorm.bias), [B, T, d]) as tf.Tensor3D;
   };
   return { path, options: o, apply };
 }

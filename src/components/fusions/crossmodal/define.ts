@@ -68,8 +68,9 @@ export default defineComponent<CrossmodalFusion>({
       ...transformerEncoderParams(`${target}_mem`, memoryLayers(p), 1).map((d) => d.name),
     ]),
   // Attention makes B x heads x Tq x Tk weights per layer, which the generic per-element bound misses by far at
-  // MOSI's 375/500 frames. The attention is one op (runtime/nn/attention.ts): 'keep' holds each layer's weights until
-  // the backward pass, 'recompute' only q, k and v (among the per-width tensors) and makes the weights again there.
+  // MOSI's 375/500 frames. 'keep' tapes every layer op by op (the attention weights are one op that keeps them);
+  // 'recompute' makes each layer one op that keeps its inputs and runs the layer again in the backward pass
+  // (runtime/nn/transformer.ts), one layer at a time.
   stepMemory(node, { ir, batch, frozen, mode }) {
     const p = node.config;
     const steps = node.inputs.map((id) => {
@@ -82,23 +83,31 @@ export default defineComponent<CrossmodalFusion>({
     let peak = 0;
     let evalPeak = 0;
     let masks = 0;
-    const layer = (tq: number, tk: number, width: number, n: number, dropout: number) => {
+    const layer = (tq: number, tk: number, width: number, n: number, dropout: number, cross: boolean) => {
       const att = B * p.heads * tq * tk;
-      // About 51 [B, Tq, width] and 17 [B, Tk, width] tensors per layer until the backward pass ends (projections,
-      // heads, LayerNorms, FFN at 4x width, and their gradients, which tfjs frees together at the end). Calibrated on
-      // one epoch of MulT's MOSI config at MOSI's lengths: batch 8 peaked at a 3.44 GB heap keeping the weights and
-      // 2.55 GB recomputing them; batch 16 ran out of the 4 GB heap recomputing them.
-      saved += n * ((mode === 'keep' ? att : 0) + 51 * B * tq * width + 17 * B * tk * width);
+      // Keeping: about 51 [B, Tq, width] and 17 [B, Tk, width] tensors per layer until the backward pass ends
+      // (projections, heads, LayerNorms, FFN at 4x width, and their gradients, which tfjs frees together at the end).
+      // Calibrated on one epoch of MulT's MOSI config at MOSI's lengths: batch 8 peaked at a 3.44 GB heap.
+      const kept = att + 51 * B * tq * width + 17 * B * tk * width;
+      // Recomputing: a cross-modal layer's three pre-attention LayerNorms stay on the outer tape (about 14 tensors of
+      // their input's size each, the outputs included); a self-attention layer holds little more than its input and
+      // output. Calibrated on the batch-16 epoch at MOSI's lengths (docs/benchmarks.md).
+      const recomputed = cross ? 14 * B * tq * width + 28 * B * tk * width : 4 * B * tq * width;
+      saved += n * (mode === 'keep' ? kept : recomputed);
       // One layer's forward (scores, masked scores, weights, dropout mask, dropped weights) or backward (weights,
       // dropped weights, their gradient, the scores' gradient, the dropout mask) at a time; evaluation has no dropout.
-      peak = Math.max(peak, 5 * att + 12 * B * Math.max(tq, tk) * width);
+      // Recomputing adds the layer's whole kept set, rebuilt while its backward runs.
+      const scratch = 5 * att + 12 * B * Math.max(tq, tk) * width;
+      peak = Math.max(peak, mode === 'keep' ? scratch : scratch + kept);
       evalPeak = Math.max(evalPeak, 3 * att + 12 * B * Math.max(tq, tk) * width);
-      // The weights' dropout masks are drawn in JS memory and held there until the backward pass.
+      // The dropout masks are drawn in JS memory and held there until the backward pass (with residual and ReLU
+      // dropout, 6 [B, Tq, width] more per layer).
       if (dropout > 0) masks += n * att;
+      masks += n * ((p.res_dropout > 0 ? 2 : 0) + (p.relu_dropout > 0 ? 4 : 0)) * B * tq * width;
     };
     crossmodalPlan(p).forEach(({ sources }, ti) => {
-      for (const s of sources) layer(steps[ti]!, steps[p.inputs.indexOf(s)]!, d, p.layers, sourceDropout(p, s));
-      layer(steps[ti]!, steps[ti]!, sources.length * d, memoryLayers(p), p.memory_attn_dropout);
+      for (const s of sources) layer(steps[ti]!, steps[p.inputs.indexOf(s)]!, d, p.layers, sourceDropout(p, s), true);
+      layer(steps[ti]!, steps[ti]!, sources.length * d, memoryLayers(p), p.memory_attn_dropout, false);
     });
     const evalBytes = 4 * evalPeak;
     return frozen ? { saved: 0, transient: evalBytes, host: 0, eval: evalBytes } : { saved: 4 * saved, transient: 4 * peak, host: 4 * masks, eval: evalBytes };

@@ -13,7 +13,7 @@ export default defineNodeLowering<CrossmodalFusion>('fusion', (node, ctx) => {
   const c = node.config;
   const d = outDim(ctx.inputs[0]!);
   // The run sets the memory plan's activation mode before lowering (BERT's layers read the same switch): with
-  // 'recompute' the attention weights of every layer are recomputed in the backward pass instead of kept.
+  // 'recompute' every transformer layer keeps only its inputs and runs again in the backward pass.
   const activations = defaultBertActivations();
   const shared = { numHeads: c.heads, reluDropout: c.relu_dropout, resDropout: c.res_dropout, embedDropout: c.embed_dropout, attnMask: c.attn_mask, activations };
   const plan = crossmodalPlan(c).map(({ target, sources }) => ({
