@@ -220,8 +220,11 @@ export default defineComponent<BertEncoder>({
     const { config } = resolveBertConfig(node.config);
     const L = tokenLength(ir, node);
     const evalBytes = bertEvalMemory(config, batch, L);
-    if (frozen) return { saved: 0, transient: evalBytes, host: 0, eval: evalBytes };
-    const m = bertStepMemory(config, batch, L, mode, { freezeEmbeddings: node.config.freeze_embeddings === true, ce: ceLengths(ir, node) });
+    // A hook's modules (or published hidden states) keep a frozen BERT's forward on the tape (lower.ts).
+    const p = node.config;
+    const taped = p.hooks?.embeddings !== undefined || p.hooks?.before_layer !== undefined || p.hidden_states === true;
+    if (frozen && !taped) return { saved: 0, transient: evalBytes, host: 0, eval: evalBytes };
+    const m = bertStepMemory(config, batch, L, mode, { freezeEmbeddings: p.freeze_embeddings === true, frozenWeights: frozen, ce: ceLengths(ir, node) });
     return { saved: m.saved, transient: m.transient, host: m.host, eval: evalBytes };
   },
   // A model directory written relative to the spec that names it (which may be a preset).

@@ -38,19 +38,20 @@ export function ceSavedFloats(H: number, batch: number, length: number, steps: {
 
 /**
  * Memory of one fine-tuning step of a BERT encoder (parameters and their gradients are counted by the caller). With
- * frozen embeddings (CENET) neither the embeddings' activations nor the word table's dense gradient exist.
+ * frozen embeddings (CENET) neither the embeddings' activations nor the word table's dense gradient exist; frozen
+ * weights under a hook (a frozen BERT whose hook trains) keep the activations but make no word-table gradient.
  */
 export function bertStepMemory(
   c: BertConfig,
   batch: number,
   length: number,
   mode: ActivationMode,
-  opts: { freezeEmbeddings?: boolean; ce?: { audio: number; vision: number } | undefined } = {},
+  opts: { freezeEmbeddings?: boolean; frozenWeights?: boolean; ce?: { audio: number; vision: number } | undefined } = {},
 ): BertStepMemory {
   const layer = bertLayerSavedFloats(c, batch, length, 'keep');
   const N = batch * length;
   const H = c.hidden_size;
-  const embeddingGrad = opts.freezeEmbeddings ? 0 : c.vocab_size * H;
+  const embeddingGrad = opts.freezeEmbeddings || opts.frozenWeights ? 0 : c.vocab_size * H;
   // The embeddings' own ops (lookups, sum, LayerNorm, dropout) are taped op by op: about a dozen [N, H] tensors.
   const embeddings = opts.freezeEmbeddings ? 0 : 12 * N * H;
   const ce = opts.ce ? ceSavedFloats(H, batch, length, opts.ce) : 0;

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getComponent } from '../../../../src/components/catalog.js';
+import { KNOWN_BERT_MODELS } from '../../../../src/components/encoders/bert/define.js';
+import { bertStepMemory, ceSavedFloats } from '../../../../src/components/encoders/bert/memory.js';
 import { compileFile } from '../../../../src/compiler/compile.js';
 import { mapMmsaNames } from '../../../../src/compiler/ir/mmsa-names.js';
 import { packageRoot } from '../../../../src/paths.js';
@@ -162,6 +164,26 @@ describe('freeze_embeddings', () => {
     expect(frozen.store.entries().filter((e) => e.key.includes('.embeddings.')).every((e) => !e.variable.trainable)).toBe(true);
     open.dispose();
     frozen.dispose();
+  });
+});
+
+describe('the memory plan', () => {
+  it("frozen embeddings drop the embeddings' activations and the word-table gradient; CE adds its frame-level activations", () => {
+    const c = KNOWN_BERT_MODELS['bert-base-uncased']!;
+    const plain = bertStepMemory(c, 64, 50, 'recompute');
+    const frozen = bertStepMemory(c, 64, 50, 'recompute', { freezeEmbeddings: true });
+    expect(plain.host - frozen.host).toBe(4 * 30522 * 768);
+    expect(plain.saved - frozen.saved).toBe(4 * 12 * 64 * 50 * 768);
+    const mosi = { audio: 375, vision: 500 };
+    const ce = bertStepMemory(c, 64, 50, 'recompute', { freezeEmbeddings: true, ce: mosi });
+    expect(ce.saved - frozen.saved).toBe(4 * ceSavedFloats(768, 64, 50, mosi));
+    // At MOSI's frame counts the transforms' [B, T, 768] activations are most of it: over 0.8 GB at batch 64.
+    expect(4 * 5 * 64 * (375 + 500) * 768).toBeGreaterThan(0.8e9);
+    expect(4 * ceSavedFloats(768, 64, 50, mosi)).toBeLessThan(1.2 * 4 * 5 * 64 * (375 + 500) * 768);
+    // A frozen BERT under a hook keeps its activations (the hook trains) but makes no word-table gradient.
+    const frozenWeights = bertStepMemory(c, 64, 50, 'recompute', { frozenWeights: true });
+    expect(frozenWeights.saved).toBe(plain.saved);
+    expect(plain.host - frozenWeights.host).toBe(4 * 30522 * 768);
   });
 });
 
