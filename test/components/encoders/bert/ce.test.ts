@@ -14,6 +14,10 @@ import { compileFile } from '../../../../src/compiler/compile.js';
 import { mapMmsaNames } from '../../../../src/compiler/ir/mmsa-names.js';
 import { packageRoot } from '../../../../src/paths.js';
 import { setupBackend } from '../../../../src/runtime/backend.js';
+import { makeBatches } from '../../../../src/runtime/data/batching.js';
+import { loadDataset } from '../../../../src/runtime/data/load-dataset.js';
+import { lowerPipeline } from '../../../../src/runtime/lower/lower-pipeline.js';
+import { disposeGrads } from '../../../../src/runtime/train/optim/adam.js';
 import { openBertSync } from '../../../../src/runtime/bert/load-bert.js';
 import { evalCtx, ParamStore, trainCtx } from '../../../../src/runtime/nn/params.js';
 import { randomWeights, TINY_CONFIG, writeSafetensorsDir } from '../../../runtime/bert/helpers.js';
@@ -246,6 +250,33 @@ describe('the CENET preset', () => {
     expect(ir.schedule.optimizer).toMatchObject({ type: 'adam', eps: 3e-8 });
     // The embeddings are frozen: bert-base's 23.8M embedding parameters are not counted as trainable.
     expect(ir.totalParams - ir.trainableParams).toBe(30522 * 768 + 512 * 768 + 2 * 768 + 2 * 768);
+  });
+
+  it("steps as CENET's trainer: CE with decay, the rest's biases and LayerNorm weights without, the frozen embeddings and the unread pooler not at all", async () => {
+    const ir = compileFile(join(fixtures, 'cenet_mosi/pipeline.yaml'), { env: {} }).ir!;
+    const p = lowerPipeline(ir, { seed: 1, trainSize: 48 });
+    const byName = new Map(p.optimizer.groups.map((g) => [g.name, g]));
+    expect([...byName.keys()]).toEqual(['ce', 'other', 'other_no_decay']);
+    const keysOf = (g: string) => new Set(byName.get(g)!.params.map((v) => p.model.store.entries().find((e) => e.variable === v)!.key));
+    expect(keysOf('ce').size).toBe(22);
+    expect(byName.get('ce')!.weightDecay).toBe(1e-4);
+    expect(byName.get('other')!.weightDecay).toBe(1e-4);
+    expect(byName.get('other_no_decay')!.weightDecay).toBe(0);
+    expect(new Set(p.optimizer.groups.map((g) => g.lr))).toEqual(new Set([1e-5]));
+    expect(new Set(p.optimizer.groups.map((g) => g.eps))).toEqual(new Set([3e-8]));
+    const stepped = new Set([...keysOf('ce'), ...keysOf('other'), ...keysOf('other_no_decay')]);
+    expect([...stepped].some((k) => k.includes('.embeddings.'))).toBe(false);
+    expect(keysOf('other_no_decay').has('heads.M.layers.0.bias')).toBe(true);
+    expect(keysOf('other').has('encoders.text.pooler.dense.weight')).toBe(true);
+    const batch = makeBatches((await loadDataset(ir)).train, { batchSize: 16, shuffle: false, seed: 1 })[0]!;
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(p.model.forward(batch, trainCtx(2)).heads['M']!)) as tf.Scalar, p.optimizer.variables());
+    const got = new Set(p.model.store.entries().filter((e) => grads[e.variable.name] !== undefined).map((e) => e.key));
+    // Like torch's .grad None, the pooler (computed by MMSA, read by nothing) gets no gradient, so Adam skips it.
+    expect(got).toEqual(new Set([...stepped].filter((k) => !k.includes('.pooler.'))));
+    value.dispose();
+    disposeGrads(grads);
+    p.optimizer.dispose();
+    p.model.store.dispose();
   });
 
   it("names every parameter as MMSA's CENET saves it, and skips exactly the embedding tables its forward never reads", () => {
