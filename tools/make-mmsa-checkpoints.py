@@ -225,6 +225,43 @@ def cenet_without_ce(torch, model, loader, ids):
     return [by_id[i] for i in ids]
 
 
+def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
+    """CENET from the checkpoint after two optimizer steps of MMSA's own trainer (do_train: its parameter groups,
+    L1 loss, clip_grad_norm_ 2, Adam) on the training split's first two batches in file order, with every dropout at
+    p 0 so that the steps are deterministic; then its test predictions per sample id (eval mode). Two steps, since
+    Adam's first step moves every parameter by about lr whatever its gradient's scale (the clipping shows from the
+    second on)."""
+    import torch.nn as nn
+
+    model = build()
+    model.load_state_dict(state)
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+    it = iter(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
+    batches = [next(it), next(it)]
+
+    class TwoBatches:
+        def __len__(self):
+            return 2
+
+        def __iter__(self):
+            yield from batches
+            raise EpochCap()
+
+    try:
+        trainer.do_train(model, {"train": TwoBatches(), "valid": loaders["valid"], "test": loaders["test"]})
+    except EpochCap:
+        pass
+    model.eval()
+    by_id = {}
+    with torch.no_grad():
+        for b in loaders["test"]:
+            p = model(b["text"], b["audio"], b["vision"])[0].reshape(-1).numpy().astype(np.float64)
+            by_id.update(zip(b["id"], (float(x) for x in p)))
+    return {"batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
+
+
 class EpochCap(Exception):
     pass
 
@@ -378,6 +415,9 @@ def run_case(out, case):
         }
         if case["model"] == "cenet":
             expected["preds_without_ce"] = cenet_without_ce(torch, model, test, expected["ids"])
+            step = cenet_two_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
+                                  orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
+            expected["two_steps"] = {"batch_ids": step["batch_ids"], "preds": [step["by_id"][i] for i in expected["ids"]]}
         if case["model"] == "mctn":
             expected["batch_size"] = args["batch_size"]
             expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)

@@ -17,7 +17,8 @@ import { setupBackend } from '../../../../src/runtime/backend.js';
 import { makeBatches } from '../../../../src/runtime/data/batching.js';
 import { loadDataset } from '../../../../src/runtime/data/load-dataset.js';
 import { lowerPipeline } from '../../../../src/runtime/lower/lower-pipeline.js';
-import { disposeGrads } from '../../../../src/runtime/train/optim/adam.js';
+import { clipGradNorm, disposeGrads } from '../../../../src/runtime/train/optim/adam.js';
+import { matchMmsaCheckpoint, readMmsaCheckpoint } from '../../../../src/runtime/weights/import-mmsa.js';
 import { openBertSync } from '../../../../src/runtime/bert/load-bert.js';
 import { evalCtx, ParamStore, trainCtx } from '../../../../src/runtime/nn/params.js';
 import { randomWeights, TINY_CONFIG, writeSafetensorsDir } from '../../../runtime/bert/helpers.js';
@@ -275,6 +276,39 @@ describe('the CENET preset', () => {
     expect(got).toEqual(new Set([...stepped].filter((k) => !k.includes('.pooler.'))));
     value.dispose();
     disposeGrads(grads);
+    p.optimizer.dispose();
+    p.model.store.dispose();
+  });
+
+  it.each(['cenet_mosi', 'cenet_sims'])("%s: two training steps from MMSA's checkpoint land where MMSA's own trainer's do (dropout off)", async (c) => {
+    const r = compileFile(join(fixtures, c, 'pipeline.yaml'), { env: {} });
+    const ir = r.ir!;
+    const modules = r.spec!.mmsa_modules ?? {};
+    const e = JSON.parse(readFileSync(join(fixtures, c, 'expected.json'), 'utf8')) as { ids: string[]; preds: number[]; two_steps: { batch_ids: string[][]; preds: number[] } };
+    const p = lowerPipeline(ir, { seed: 1, trainSize: 48 });
+    const match = matchMmsaCheckpoint(readMmsaCheckpoint(join(fixtures, c, 'checkpoint.pth')), mapMmsaNames(ir, modules), ir, modules);
+    for (const [key, w] of match.weights) p.model.store.get(key).assign(tf.tensor(w.values, w.shape));
+    const data = await loadDataset(ir);
+    const batches = makeBatches(data.train, { batchSize: 16, shuffle: false, seed: 1 }).slice(0, 2);
+    expect(batches.map((b) => Array.from(b.indexes, (i) => data.train.ids[i]!))).toEqual(e.two_steps.batch_ids);
+    // The training loop's step (train-epoch.ts) with the forward in eval mode: nn.L1Loss, clip_grad_norm_(2), Adam.
+    for (const b of batches) {
+      const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(tf.sub(tf.reshape(p.model.forward(b, evalCtx()).heads['M']!, [-1]), tf.tensor1d(b.labels['M']!)))) as tf.Scalar, p.optimizer.variables());
+      const clipped = clipGradNorm(grads, ir.schedule.clip!.max);
+      p.optimizer.step(clipped.grads);
+      value.dispose();
+      disposeGrads(grads);
+      disposeGrads(clipped.grads);
+    }
+    const got = new Map<string, number>();
+    for (const b of makeBatches(data.test, { batchSize: 16, shuffle: false, seed: 1 })) {
+      const y = p.model.forward(b, evalCtx()).heads['M']!.dataSync();
+      b.indexes.forEach((i, k) => got.set(data.test.ids[i]!, y[k]!));
+    }
+    const worst = Math.max(...e.ids.map((id, i) => Math.abs(got.get(id)! - e.two_steps.preds[i]!)));
+    expect(worst).toBeLessThan(1e-4);
+    // The steps moved the predictions far more than that.
+    expect(Math.max(...e.ids.map((id, i) => Math.abs(got.get(id)! - e.preds[i]!)))).toBeGreaterThan(0.1);
     p.optimizer.dispose();
     p.model.store.dispose();
   });
