@@ -213,9 +213,9 @@ export default defineComponent<BertEncoder>({
   outputKindFix: (_p, wanted) => (wanted === 'vector' ? 'set `output: cls` or `mean` on the encoder' : undefined),
   tokenizer: (p) => ({ model: p.pretrained, ...(p.revision ? { revision: p.revision } : {}) }),
   frozen: (p) => p.finetune === false,
-  // Frozen embeddings (CENET) keep neither their activations nor the dense word-table gradient.
   freezeWith: 'finetune: false',
-  // Its fused layer's sizes (memory.ts): a frozen BERT keeps nothing for a backward pass.
+  // Its fused layer's sizes (memory.ts): a frozen BERT without hooks keeps nothing for a backward pass; frozen
+  // embeddings (CENET) keep neither their activations nor the dense word-table gradient.
   stepMemory(node, { ir, batch, mode, frozen }) {
     const { config } = resolveBertConfig(node.config);
     const L = tokenLength(ir, node);
