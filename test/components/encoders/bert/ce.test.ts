@@ -24,7 +24,7 @@ import { evalCtx, ParamStore, trainCtx } from '../../../../src/runtime/nn/params
 import { randomWeights, TINY_CONFIG, writeSafetensorsDir } from '../../../runtime/bert/helpers.js';
 import { randn } from '../../../runtime/nn/ref.js';
 import { runInfer, seq, tokens, vec } from '../../../compiler/components/fake-context.js';
-import { lowerOne, value } from '../../helpers.js';
+import { expectCentralDifferences, lowerOne, value } from '../../helpers.js';
 
 const H = TINY_CONFIG.hidden_size;
 const B = 2;
@@ -126,23 +126,7 @@ describe('CE hook', () => {
     const loss = () => tf.sum(tf.mul(hooked.lowered.apply([value(tokenRows()), value(audio), value(vision)], evalCtx()).tensor, r)) as tf.Scalar;
     const names = ['encoder.CE.visual_transform.0.weight', 'encoder.CE.hv.Wk.weight', 'encoder.CE.ha.Wq.weight', 'encoder.CE.cat_connect.weight', 'encoder.layer.1.attention.self.query.weight', 'encoder.layer.0.output.dense.weight'];
     const vars = names.map((k) => hooked.store.get(`encoders.n.${k}`));
-    const { grads } = tf.variableGrads(loss, [...vars, audio]);
-    for (const v of [...vars, audio] as tf.Variable[]) {
-      const g = grads[v.name]!.dataSync();
-      expect(g.some((x) => x !== 0)).toBe(true);
-      for (const k of [0, 7, 31]) {
-        const keep = v.dataSync().slice();
-        const at = (x: number) => {
-          const b = keep.slice();
-          b[k] = keep[k]! + x;
-          v.assign(tf.reshape(tf.tensor(b), v.shape));
-          return tf.tidy(() => loss().dataSync()[0]!);
-        };
-        const num = (at(1e-2) - at(-1e-2)) / 2e-2;
-        v.assign(tf.reshape(tf.tensor(keep), v.shape));
-        expect(Math.abs(num - g[k]!)).toBeLessThan(2e-2 * Math.max(1, Math.abs(num)));
-      }
-    }
+    expectCentralDifferences(loss, [...vars, audio], 2e-2);
     hooked.dispose();
   });
 });
