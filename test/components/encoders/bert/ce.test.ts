@@ -2,8 +2,7 @@
 // plain-JS maths of MMSA's CE on the same hidden states and weights, and its gradients against central differences),
 // frozen embeddings (no gradient, the same forward), the shape rule's names and diagnostics, and the CENET preset's
 // optimizer groups, clipping and import names.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,14 +20,15 @@ import { clipGradNorm, disposeGrads } from '../../../../src/runtime/train/optim/
 import { matchMmsaCheckpoint, readMmsaCheckpoint } from '../../../../src/runtime/weights/import-mmsa.js';
 import { openBertSync } from '../../../../src/runtime/bert/load-bert.js';
 import { evalCtx, ParamStore, trainCtx } from '../../../../src/runtime/nn/params.js';
-import { randomWeights, TINY_CONFIG, writeSafetensorsDir } from '../../../runtime/bert/helpers.js';
+import { TINY_CONFIG } from '../../../runtime/bert/helpers.js';
+import { HOOK_B, HOOK_L, hookTokenRows, lin, writeTinyBert } from './hook-helpers.js';
 import { randn } from '../../../runtime/nn/ref.js';
 import { runInfer, seq, tokens, vec } from '../../../compiler/components/fake-context.js';
 import { expectCentralDifferences, lowerOne, value } from '../../helpers.js';
 
 const H = TINY_CONFIG.hidden_size;
-const B = 2;
-const L = 7;
+const B = HOOK_B;
+const L = HOOK_L;
 const TA = 9;
 const TV = 4;
 const DA = 5;
@@ -37,8 +37,7 @@ let dir = '';
 
 beforeAll(async () => {
   await setupBackend('wasm');
-  dir = join(mkdtempSync(join(tmpdir(), 'mmsa-bert-ce-')), 'tiny-bert');
-  writeSafetensorsDir(dir, randomWeights(11));
+  dir = writeTinyBert('mmsa-bert-ce-', 11);
 });
 
 const base = () => ({ type: 'bert', pretrained: dir, finetune: true, freeze_embeddings: false, output: 'cls', hidden_states: true, config: TINY_CONFIG });
@@ -46,17 +45,7 @@ const ce = { type: 'ce', layer: 1, audio: 'audio', vision: 'vision' };
 // Audio and vision are not aligned to the tokens (nor to each other): CE attends over their own steps.
 const INPUTS: Array<[string, ReturnType<typeof tokens>]> = [['text', tokens(L)], ['audio', seq(TA, DA)], ['vision', seq(TV, DV)]];
 
-function tokenRows(): tf.Tensor {
-  const ids = [[2, 5, 9, 13, 3, 0, 0], [2, 39, 1, 7, 22, 31, 3]];
-  const mask = [[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1]];
-  const types = [[0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 1, 1]];
-  return tf.tensor3d(ids.map((r, i) => [r, mask[i]!, types[i]!]), [B, 3, L], 'int32');
-}
 
-/** nn.Linear in float64 on one row. */
-function lin(w: number[], b: number[], x: number[]): number[] {
-  return Array.from({ length: b.length }, (_, o) => b[o]! + x.reduce((s, xi, i) => s + w[o * x.length + i]! * xi, 0));
-}
 
 /** CENET's SelfAttention with one head on one sample: softmax(8 Q K^T) V, no mask, no 1/sqrt(d). */
 function attend(W: (k: string) => number[], name: string, text: number[][], x: number[][]): number[][] {
@@ -93,7 +82,7 @@ describe('CE hook', () => {
     const vision = tf.tensor3d(randn(72, B * TV * DV), [B, TV, DV]);
     const hooked = lowerOne('encoder', { ...base(), hooks: { before_layer: ce } } as never, INPUTS);
     spreadCe(hooked.store, 80);
-    const out = hooked.lowered.apply([value(tokenRows()), value(audio), value(vision)], evalCtx());
+    const out = hooked.lowered.apply([value(hookTokenRows()), value(audio), value(vision)], evalCtx());
     // hidden_1 is what layer 0 returned, before CE (as CENET's encoder records it).
     const h1 = out.outputs!['hidden_1']!.arraySync() as number[][][];
     const W = (k: string) => hooked.values(`encoder.CE.${k}`);
@@ -103,7 +92,7 @@ describe('CE hook', () => {
     // The same BERT without CE, its layer 1 fed the plain-JS CE output: the hooked encoder's last layer and [CLS].
     const plainStore = new ParamStore({ seed: 1 });
     const { model } = openBertSync(dir, plainStore, 'p', {});
-    const rows = tokenRows();
+    const rows = hookTokenRows();
     const [ids, mask, types] = [0, 1, 2].map((r) => tf.reshape(tf.slice(rows, [0, r, 0], [B, 1, L]), [B, L]));
     const ref = model.apply(ids!, mask!, types!, evalCtx(), { hiddenStates: true, beforeLayer: new Map([[1, () => tf.tensor3d(want)]]) });
     const diff = (x: tf.Tensor, y: tf.Tensor) => tf.max(tf.abs(tf.sub(x, y))).dataSync()[0]!;
@@ -123,7 +112,7 @@ describe('CE hook', () => {
     const audio = tf.variable(tf.tensor3d(randn(73, B * TA * DA), [B, TA, DA]));
     const vision = tf.tensor3d(randn(74, B * TV * DV), [B, TV, DV]);
     const r = tf.tensor2d(randn(75, B * H), [B, H]);
-    const loss = () => tf.sum(tf.mul(hooked.lowered.apply([value(tokenRows()), value(audio), value(vision)], evalCtx()).tensor, r)) as tf.Scalar;
+    const loss = () => tf.sum(tf.mul(hooked.lowered.apply([value(hookTokenRows()), value(audio), value(vision)], evalCtx()).tensor, r)) as tf.Scalar;
     const names = ['encoder.CE.visual_transform.0.weight', 'encoder.CE.hv.Wk.weight', 'encoder.CE.ha.Wq.weight', 'encoder.CE.cat_connect.weight', 'encoder.layer.1.attention.self.query.weight', 'encoder.layer.0.output.dense.weight'];
     const vars = names.map((k) => hooked.store.get(`encoders.n.${k}`));
     expectCentralDifferences(loss, [...vars, audio], 2e-2);
@@ -141,12 +130,12 @@ describe('freeze_embeddings', () => {
     expect(frozen.node.params.filter((d) => !d.trainable).map((d) => d.name)).toEqual([
       'embeddings.word_embeddings.weight', 'embeddings.position_embeddings.weight', 'embeddings.token_type_embeddings.weight', 'embeddings.LayerNorm.weight', 'embeddings.LayerNorm.bias',
     ]);
-    const run = (n: typeof open) => n.lowered.apply([value(tokenRows()), value(audio), value(vision)], trainCtx(5)).tensor.dataSync();
+    const run = (n: typeof open) => n.lowered.apply([value(hookTokenRows()), value(audio), value(vision)], trainCtx(5)).tensor.dataSync();
     expect(Array.from(run(frozen))).toEqual(Array.from(run(open)));
     const r = tf.tensor2d(randn(78, B * H), [B, H]);
     const vars = frozen.store.trainableVariables();
     expect(vars.some((v) => v.name.includes('embeddings'))).toBe(false);
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(frozen.lowered.apply([value(tokenRows()), value(audio), value(vision)], trainCtx(5)).tensor, r)) as tf.Scalar, vars);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(frozen.lowered.apply([value(hookTokenRows()), value(audio), value(vision)], trainCtx(5)).tensor, r)) as tf.Scalar, vars);
     const g = (k: string) => grads[frozen.store.get(`encoders.n.${k}`).name];
     expect(g('encoder.layer.0.attention.self.query.weight')!.dataSync().some((x) => x !== 0)).toBe(true);
     expect(g('encoder.CE.cat_connect.weight')!.dataSync().some((x) => x !== 0)).toBe(true);
