@@ -59,6 +59,9 @@ DATA = {
     "mosi": dict(variant="mosi", aligned=False, sizes=(48, 8, 16), text=(6, 32), audio=(8, 5), vision=(10, 20), seed=11),
     "mosi-aligned": dict(variant="mosi", aligned=True, sizes=(48, 8, 16), text=(6, 32), audio=(6, 5), vision=(6, 20), seed=12),
     "sims": dict(variant="sims", aligned=False, sizes=(48, 8, 16), text=(6, 32), audio=(10, 33), vision=(8, 24), seed=13),
+    # MISA packs audio and vision by the number of text tokens: the BERT rows get sentences of 2-8 real tokens.
+    "mosi-tokens": dict(variant="mosi", aligned=False, sizes=(48, 8, 16), text=(8, 32), audio=(10, 5), vision=(9, 20), seed=14,
+                        token_lengths=True),
 }
 
 
@@ -127,6 +130,14 @@ def make_data(name, path):
     for split, n in zip(("train", "valid", "test"), spec["sizes"]):
         splits[split] = make_split(rng, spec, n, start, w)
         start += n
+    if spec.get("token_lengths"):
+        # Padding after each sentence's real tokens (ids and mask 0), drawn from a generator of its own so the other
+        # arrays are those of the same spec without it.
+        lrng = np.random.RandomState(spec["seed"] + 1000)
+        for part in splits.values():
+            bert = part["text_bert"]
+            for i, n_tok in enumerate(lrng.randint(2, bert.shape[2] + 1, bert.shape[0])):
+                bert[i, :2, n_tok:] = 0
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         pickle.dump(splits, f, protocol=4)
@@ -262,6 +273,23 @@ def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
     return {"batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
 
 
+def misa_batch_losses(torch, model, trainer, train, args, n=16):
+    """MISA's training loss terms on the train split's first n samples in file order, from the checkpoint's weights, in
+    eval mode (no dropout: nothing random is left), computed by MMSA's own trainer (trains/singleTask/MISA.py): its
+    criterion, get_diff_loss, get_cmd_loss and get_recon_loss, combined as its do_train combines them."""
+    batch = torch.utils.data.default_collate([train.dataset[i] for i in range(n)])
+    model.eval()
+    with torch.no_grad():
+        out = model(batch["text"], batch["audio"], batch["vision"])["M"]
+        main = trainer.criterion(out, batch["labels"]["M"].view(-1, 1))
+        diff, cmd, recon = trainer.get_diff_loss(), trainer.get_cmd_loss(), trainer.get_recon_loss()
+        loss = main + args.diff_weight * diff + args.sim_weight * cmd + args.recon_weight * recon
+    terms = {"main": float(main), "diff": float(diff), "cmd": float(cmd), "recon": float(recon), "loss": float(loss)}
+    print("MISA train-batch loss terms (MMSA's trainer):", json.dumps(terms))
+    return {"indexes": list(range(n)), "ids": list(batch["id"]), **terms,
+            "weights": {"diff_weight": args.diff_weight, "sim_weight": args.sim_weight, "recon_weight": args.recon_weight}}
+
+
 class EpochCap(Exception):
     pass
 
@@ -275,6 +303,19 @@ def run_case(out, case):
     # MMSA's loader sets the text width to 768 whenever use_bert (data_loader.py), bert-base's hidden size, and
     # BERT_MAG's MAG and CENET's CE size their Linears from it: with the small BERT that width is its hidden size.
     widths = {"bert_mag": ("MMSA.models.singleTask.BERT_MAG", "MAG"), "cenet": ("MMSA.models.singleTask.CENET", "CE")}
+    if case["model"] == "misa" and hf_bert:
+        # MISA's project_t is Linear(768, hidden_size) whatever the BERT: with the small BERT it reads its hidden size.
+        import importlib
+
+        misa_module = importlib.import_module("MMSA.models.singleTask.MISA")
+        misa_init = misa_module.MISA.__init__
+
+        def misa_small_bert(self, config):
+            misa_init(self, config)
+            width = self.bertmodel.model.config.hidden_size
+            self.project_t.project_t = torch.nn.Linear(width, config.hidden_size)
+
+        misa_module.MISA.__init__ = misa_small_bert
     if case["model"] in widths:
         import importlib
 
@@ -418,6 +459,10 @@ def run_case(out, case):
             step = cenet_two_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
                                   orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
             expected["two_steps"] = {"batch_ids": step["batch_ids"], "preds": [step["by_id"][i] for i in expected["ids"]]}
+
+
+        if case["model"] == "misa":
+            expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] == "mctn":
             expected["batch_size"] = args["batch_size"]
             expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)
@@ -435,7 +480,8 @@ ALL = ["mosi", "mosei", "sims", "simsv2"]
 # Each model with the dataset configs MMSA ships for it (config/config_regression.json; pairs missing there, such as
 # MFM on SIMSv2, are skipped below).
 MODELS = {"self_mm": ALL, "tfn": ALL, "lmf": ALL, "lf_dnn": ALL, "ef_lstm": ALL, "mfn": ALL, "graph_mfn": ALL, "mfm": ALL,
-          "mlf_dnn": ["sims", "simsv2"], "mtfn": ["sims", "simsv2"], "mlmf": ["sims", "simsv2"], "mctn": ["mosi"], "mult": ALL}
+          "mlf_dnn": ["sims", "simsv2"], "mtfn": ["sims", "simsv2"], "mlmf": ["sims", "simsv2"], "mctn": ["mosi"], "mult": ALL,
+          "misa": ALL}
 
 
 def dataset_facts(name, aligned):
@@ -468,11 +514,13 @@ def make_keys(out):
             args.update(feature_dims=dims, seq_lens=lens, train_mode="regression", device=torch.device("cpu"))
             if model == "self_mm":
                 args.update(use_bert=False)
+            # MISA asserts use_bert; its BertTextEncoder is the parameter-free stand-in here (no Model.bertmodel.*)
             net = on_cpu(mrun.AMIO(args))
             table[f"{model}_{ds}"] = {k: list(v.shape) for k, v in net.state_dict().items()}
             del net
-    table["_note"] = ("Self-MM's BertTextEncoder (Model.text_model.model.*, a transformers BertModel) is not "
-                      "instantiated here: its names are Hugging Face's BertModel state_dict names.")
+    table["_note"] = ("Self-MM's and MISA's BertTextEncoder (Model.text_model.model.*, Model.bertmodel.model.*, a "
+                      "transformers BertModel) is not instantiated here: its names are Hugging Face's BertModel "
+                      "state_dict names.")
     path = os.path.join(out, "state-dict-keys.json")
     with open(path, "w") as f:
         json.dump(table, f, indent=1, sort_keys=True)

@@ -39,7 +39,7 @@ export function formatImportReport(o: ImportOutcome, modules: Readonly<Record<st
   const w = Math.max(...[...groups.keys()].map((k) => (modules[k] ?? '').length), 0) + 2;
   const w2 = Math.max(...[...groups.keys()].map((k) => k.length), 0) + 2;
   for (const [entry, n] of groups) L.push(`  ${pad(modules[entry] ?? '?', w)}-> ${pad(entry, w2)}${String(n).padStart(3)} tensor${n === 1 ? '' : 's'}`);
-  for (const k of o.match.ignored) L.push(`  skipped ${k} (no parameter here, by the component's declaration)`);
+  for (const k of o.match.ignored) L.push(`  skipped ${k} (no parameter here, by the component's declaration or the pipeline's mmsa_ignore)`);
   if (o.match.unsaved.length > 0) {
     const nodes = [...new Set(o.match.unsaved.map((n) => n.node))].join(', ');
     L.push(

@@ -9,6 +9,7 @@ import dilatedTcnEncoder from './encoders/dilated_tcn/define.js';
 import gatedCnnEncoder from './encoders/gated_cnn/define.js';
 import gruEncoder from './encoders/gru/define.js';
 import lstmEncoder from './encoders/lstm/define.js';
+import misaLstmEncoder from './encoders/misa_lstm/define.js';
 import mlpEncoder from './encoders/mlp/define.js';
 import precomputedEncoder from './encoders/precomputed/define.js';
 import sharedPrivateEncoder from './encoders/shared_private/define.js';
@@ -25,14 +26,17 @@ import lateFusion from './fusions/late/define.js';
 import lowRankFusion from './fusions/low_rank/define.js';
 import mfnFusion from './fusions/mfn/define.js';
 import tensorFusion from './fusions/tensor/define.js';
+import transformerFusion from './fusions/transformer/define.js';
 import classificationHead from './heads/classification/define.js';
 import lstmAttentionHead from './heads/lstm_attention/define.js';
 import regressionHead from './heads/regression/define.js';
+import cmdTask from './tasks/cmd/define.js';
 import crossEntropyTask from './tasks/cross_entropy/define.js';
 import diffTask from './tasks/diff/define.js';
 import l1Task from './tasks/l1/define.js';
 import mseTask from './tasks/mse/define.js';
 import nodeLossTask from './tasks/node_loss/define.js';
+import reconTask from './tasks/recon/define.js';
 import ulgmTask from './tasks/ulgm/define.js';
 
 export const DEFINITIONS: readonly ComponentDef[] = [
@@ -42,6 +46,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   gatedCnnEncoder,
   gruEncoder,
   lstmEncoder,
+  misaLstmEncoder,
   mlpEncoder,
   precomputedEncoder,
   sharedPrivateEncoder,
@@ -58,13 +63,16 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   lowRankFusion,
   mfnFusion,
   tensorFusion,
+  transformerFusion,
   classificationHead,
   lstmAttentionHead,
   regressionHead,
+  cmdTask,
   crossEntropyTask,
   diffTask,
   l1Task,
   mseTask,
   nodeLossTask,
+  reconTask,
   ulgmTask,
 ];

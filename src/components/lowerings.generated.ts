@@ -9,6 +9,7 @@ import dilatedTcnEncoder from './encoders/dilated_tcn/lower.js';
 import gatedCnnEncoder from './encoders/gated_cnn/lower.js';
 import gruEncoder from './encoders/gru/lower.js';
 import lstmEncoder from './encoders/lstm/lower.js';
+import misaLstmEncoder from './encoders/misa_lstm/lower.js';
 import mlpEncoder from './encoders/mlp/lower.js';
 import precomputedEncoder from './encoders/precomputed/lower.js';
 import sharedPrivateEncoder from './encoders/shared_private/lower.js';
@@ -25,14 +26,17 @@ import lateFusion from './fusions/late/lower.js';
 import lowRankFusion from './fusions/low_rank/lower.js';
 import mfnFusion from './fusions/mfn/lower.js';
 import tensorFusion from './fusions/tensor/lower.js';
+import transformerFusion from './fusions/transformer/lower.js';
 import classificationHead from './heads/classification/lower.js';
 import lstmAttentionHead from './heads/lstm_attention/lower.js';
 import regressionHead from './heads/regression/lower.js';
+import cmdTask from './tasks/cmd/lower.js';
 import crossEntropyTask from './tasks/cross_entropy/lower.js';
 import diffTask from './tasks/diff/lower.js';
 import l1Task from './tasks/l1/lower.js';
 import mseTask from './tasks/mse/lower.js';
 import nodeLossTask from './tasks/node_loss/lower.js';
+import reconTask from './tasks/recon/lower.js';
 import ulgmTask from './tasks/ulgm/lower.js';
 
 export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
@@ -42,6 +46,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/gated_cnn': gatedCnnEncoder,
   'encoder/gru': gruEncoder,
   'encoder/lstm': lstmEncoder,
+  'encoder/misa_lstm': misaLstmEncoder,
   'encoder/mlp': mlpEncoder,
   'encoder/precomputed': precomputedEncoder,
   'encoder/shared_private': sharedPrivateEncoder,
@@ -58,13 +63,16 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'fusion/low_rank': lowRankFusion,
   'fusion/mfn': mfnFusion,
   'fusion/tensor': tensorFusion,
+  'fusion/transformer': transformerFusion,
   'head/classification': classificationHead,
   'head/lstm_attention': lstmAttentionHead,
   'head/regression': regressionHead,
+  'task/cmd': cmdTask,
   'task/cross_entropy': crossEntropyTask,
   'task/diff': diffTask,
   'task/l1': l1Task,
   'task/mse': mseTask,
   'task/node_loss': nodeLossTask,
+  'task/recon': reconTask,
   'task/ulgm': ulgmTask,
 };

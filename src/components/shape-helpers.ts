@@ -228,3 +228,27 @@ export function conv1dParams(prefix: string, inSize: number, out: number, kernel
 export function sampleElements(t: TensorType): number {
   return t.shape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
 }
+
+/**
+ * PyTorch's nn.TransformerEncoder (nn.TransformerEncoderLayer per layer) parameters in state_dict order, for model
+ * size d and feed-forward width ffn: the attention's packed input projection and out_proj, linear1, linear2, norm1,
+ * norm2 under `layers.<i>`.
+ */
+export function torchTransformerParams(layers: number, d: number, ffn: number): ParamDecl[] {
+  const out: ParamDecl[] = [];
+  for (let i = 0; i < layers; i++) {
+    const l = `layers.${i}`;
+    out.push(
+      param(`${l}.self_attn.in_proj_weight`, [3 * d, d]),
+      param(`${l}.self_attn.in_proj_bias`, [3 * d]),
+      ...linearParams(`${l}.self_attn.out_proj`, d, d),
+      ...linearParams(`${l}.linear1`, d, ffn),
+      ...linearParams(`${l}.linear2`, ffn, d),
+      param(`${l}.norm1.weight`, [d]),
+      param(`${l}.norm1.bias`, [d]),
+      param(`${l}.norm2.weight`, [d]),
+      param(`${l}.norm2.bias`, [d]),
+    );
+  }
+  return out;
+}

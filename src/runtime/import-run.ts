@@ -92,7 +92,7 @@ export async function importMmsaCheckpoint(compiled: CompileResult, opts: Import
   const extra = opts.extraTensors ? readMmsaCheckpoint(opts.extraTensors) : undefined;
   if (extra) addExtraTensors(checkpoint, extra);
   const modules = compiled.spec.mmsa_modules ?? {};
-  const match = matchMmsaCheckpoint(checkpoint, mapMmsaNames(ir, modules), ir, modules, compiled.file);
+  const match = matchMmsaCheckpoint(checkpoint, mapMmsaNames(ir, modules, compiled.spec.mmsa_ignore), ir, modules, compiled.file);
 
   const spec = effectiveSpec(compiled.spec, {});
   // An imported run is its own experiment: the checkpoint is part of its identity, so compare never pools it with

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CATALOG } from '../../src/components/catalog.js';
 import { compileFile } from '../../src/compiler/compile.js';
-import { mapMmsaNames, renameLocal } from '../../src/compiler/ir/mmsa-names.js';
+import { isIgnoredMmsaName, mapMmsaNames, renameLocal } from '../../src/compiler/ir/mmsa-names.js';
 import { packageRoot } from '../../src/paths.js';
 
 const root = packageRoot();
@@ -16,24 +16,26 @@ const KEYS = JSON.parse(readFileSync(join(root, 'test/fixtures/mmsa-checkpoints/
 const ALL = ['mosi', 'mosei', 'sims', 'simsv2'];
 /** Each model with the dataset configs MMSA ships for it (config/config_regression.json). */
 const MODELS: Record<string, string[]> = {
-  self_mm: ALL, tfn: ALL, lmf: ALL, lf_dnn: ALL, ef_lstm: ALL, mfn: ALL, graph_mfn: ALL, mlf_dnn: ['sims', 'simsv2'], mtfn: ['sims', 'simsv2'], mlmf: ['sims', 'simsv2'], mctn: ['mosi'], mult: ALL,
+  self_mm: ALL, tfn: ALL, lmf: ALL, lf_dnn: ALL, ef_lstm: ALL, mfn: ALL, graph_mfn: ALL, mlf_dnn: ['sims', 'simsv2'], mtfn: ['sims', 'simsv2'], mlmf: ['sims', 'simsv2'], mctn: ['mosi'], mult: ALL, misa: ALL,
 };
 
 function compiled(path: string) {
   const r = compileFile(path, { env: {} });
   expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  return { ir: r.ir!, modules: r.spec!.mmsa_modules };
+  return { ir: r.ir!, modules: r.spec!.mmsa_modules, ignore: r.spec!.mmsa_ignore };
 }
 
 /** MMSA's BertTextEncoder keeps a transformers BertModel as `model`; its names are BertModel's own. */
-const BERT = 'Model.text_model.model.';
+const BERTS: Record<string, string> = { self_mm: 'Model.text_model.model.', misa: 'Model.bertmodel.model.' };
+const BERT = BERTS['self_mm']!;
 
 describe('paper configs: one MMSA name per parameter and one parameter per MMSA tensor', () => {
   for (const [m, datasets] of Object.entries(MODELS)) {
     for (const d of datasets) {
       it(`${m}_${d}`, () => {
-        const { ir, modules } = compiled(join(root, 'pipelines', `${m}_${d}.yaml`));
-        const naming = mapMmsaNames(ir, modules);
+        const { ir, modules, ignore } = compiled(join(root, 'pipelines', `${m}_${d}.yaml`));
+        const naming = mapMmsaNames(ir, modules, ignore);
+        const bert = BERTS[m] ?? BERT;
         expect(naming.clashes).toEqual([]);
         expect(naming.unused).toEqual([]);
         expect(naming.names.filter((n) => n.mmsa === undefined).map((n) => n.key)).toEqual([]);
@@ -42,18 +44,21 @@ describe('paper configs: one MMSA name per parameter and one parameter per MMSA 
         expect(naming.names.filter((n) => n.unsaved).length).toBe(m === 'graph_mfn' ? 16 : 0);
         for (const n of naming.names) {
           if (n.unsaved) continue;
-          if (n.mmsa!.startsWith(BERT)) expect(n.mmsa).toBe(`${BERT}${n.key.slice('encoders.text.'.length)}`);
+          if (n.mmsa!.startsWith(bert)) expect(n.mmsa).toBe(`${bert}${n.key.slice('encoders.text.'.length)}`);
           else ours.set(n.mmsa!, n.shape);
         }
         const theirs = KEYS[`${m}_${d}`]!;
         // MMSA's aliases of shared modules (MCTN's seq2seq1 is encoder1 + decoder1) are skipped, not matched; tensors the
         // components declare as no parameters here (MulT's encoders' `version` buffers, MCTN's aliases) must exist there.
-        const aliases = Object.keys(theirs).filter((k) => naming.ignored.has(k));
-        for (const k of naming.ignored) if (!k.startsWith(BERT)) expect(theirs, k).toHaveProperty([k]);
-        expect([...ours.keys()].sort()).toEqual(Object.keys(theirs).filter((k) => !naming.ignored.has(k)).sort());
+        // MISA's unused modules (mmsa_ignore) must exist there too.
+        const aliases = Object.keys(theirs).filter((k) => isIgnoredMmsaName(naming, k));
+        for (const k of naming.ignored) if (!k.startsWith(bert)) expect(theirs, k).toHaveProperty([k]);
+        for (const mod of naming.ignoredModules) expect(Object.keys(theirs).some((k) => k.startsWith(`${mod}.`)), mod).toBe(true);
+        if (m === 'misa') expect(aliases.sort()).toEqual(['Model.sp_discriminator.sp_discriminator_layer_1.bias', 'Model.sp_discriminator.sp_discriminator_layer_1.weight', 'Model.tlayer_norm.bias', 'Model.tlayer_norm.weight']);
+        expect([...ours.keys()].sort()).toEqual(Object.keys(theirs).filter((k) => !isIgnoredMmsaName(naming, k)).sort());
         if (m === 'mctn') expect(aliases.length).toBe(46);
         for (const [k, shape] of ours) expect(shape, k).toEqual(theirs[k]);
-        if (m === 'self_mm') expect(naming.names.filter((n) => n.mmsa!.startsWith(BERT)).length).toBe(199);
+        if (m === 'self_mm' || m === 'misa') expect(naming.names.filter((n) => n.mmsa!.startsWith(bert)).length).toBe(199);
       });
     }
   }

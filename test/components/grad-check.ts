@@ -11,12 +11,13 @@ export interface GradCheck {
   numeric: number;
 }
 
-/** Along one random direction over all trainable parameters of `store`. */
-export function checkParamGradient(lowered: LoweredNode, store: ParamStore, input: NodeValue, seed = 3, eps = 1e-3): GradCheck {
+/** Along one random direction over all trainable parameters of `store` (a node of several inputs gets them all). */
+export function checkParamGradient(lowered: LoweredNode, store: ParamStore, input: NodeValue | NodeValue[], seed = 3, eps = 1e-3): GradCheck {
+  const inputs = Array.isArray(input) ? input : [input];
   const vars = store.entries().filter((e) => e.trainable).map((e) => e.variable);
-  const outShape = lowered.apply([input], evalCtx()).tensor.shape;
+  const outShape = lowered.apply(inputs, evalCtx()).tensor.shape;
   const w = tf.tensor(randn(seed, outShape.reduce((a, b) => a * b, 1)), outShape);
-  const f = () => tf.sum(tf.mul(lowered.apply([input], evalCtx()).tensor, w)) as tf.Scalar;
+  const f = () => tf.sum(tf.mul(lowered.apply(inputs, evalCtx()).tensor, w)) as tf.Scalar;
   const { grads } = tf.variableGrads(f, vars);
   const dirs = vars.map((v, i) => randn(seed * 31 + i, v.size));
   let analytic = 0;

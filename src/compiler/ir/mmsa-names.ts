@@ -23,13 +23,15 @@ export interface MmsaNaming {
   names: MmsaName[];
   /** MMSA names that MMSA's modules hold but that are no parameters here (skipped on import). */
   ignored: Set<string>;
+  /** The pipeline's `mmsa_ignore`: MMSA modules (or tensors) whose tensors are skipped on import, all below them. */
+  ignoredModules: string[];
   /** `mmsa_modules` entries that name no parameter of this pipeline (a component swapped, a frozen BERT read from features). */
   unused: string[];
   /** MMSA names given to more than one parameter (a wrong `mmsa_modules` entry). */
   clashes: { mmsa: string; keys: string[] }[];
 }
 
-function isUnder(key: string, prefix: string): boolean {
+export function isUnder(key: string, prefix: string): boolean {
   return key === prefix || key.startsWith(`${prefix}.`);
 }
 
@@ -52,7 +54,7 @@ function unsavedNames(node: IrNode): Set<string> {
 }
 
 /** MMSA's name for every parameter and buffer of `ir`, under the pipeline's `mmsa_modules` table. */
-export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> | undefined): MmsaNaming {
+export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> | undefined, ignoredModules: readonly string[] = []): MmsaNaming {
   const table = modules ?? {};
   const entries = Object.keys(table);
   const used = new Set<string>();
@@ -89,5 +91,10 @@ export function mapMmsaNames(ir: Ir, modules: Readonly<Record<string, string>> |
   const byMmsa = new Map<string, string[]>();
   for (const n of names) if (n.mmsa !== undefined) byMmsa.set(n.mmsa, [...(byMmsa.get(n.mmsa) ?? []), n.key]);
   const clashes = [...byMmsa].filter(([, keys]) => keys.length > 1).map(([mmsa, keys]) => ({ mmsa, keys }));
-  return { names, ignored, unused: entries.filter((e) => !used.has(e)), clashes };
+  return { names, ignored, ignoredModules: [...ignoredModules], unused: entries.filter((e) => !used.has(e)), clashes };
+}
+
+/** Whether `mmsa import` skips an MMSA tensor: a component declared it, or it lies below the pipeline's `mmsa_ignore`. */
+export function isIgnoredMmsaName(naming: Pick<MmsaNaming, 'ignored' | 'ignoredModules'>, key: string): boolean {
+  return naming.ignored.has(key) || naming.ignoredModules.some((m) => isUnder(key, m));
 }

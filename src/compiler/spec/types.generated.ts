@@ -327,6 +327,34 @@ export interface LstmEncoder {
   out: number | null;
 }
 
+/** MISA's audio/vision utterance encoder: bidirectional LSTM, LayerNorm, bidirectional LSTM, packed by lengths (MMSA: the text token counts); the four final states. */
+export interface RawMisaLstmEncoder {
+  /** encoder type */
+  type: "misa_lstm";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** hidden size of both LSTMs (null: the input's feature size, as MISA sizes them) */
+  hidden?: number | null;
+  /** BERT token rows (ids, mask, segments) whose mask counts give the packing lengths, e.g. modalities.text: MMSA's MISA packs audio and vision by the number of text tokens; null: the modality's own lengths */
+  lengths_from?: string | null;
+}
+
+/** MISA's audio/vision utterance encoder: bidirectional LSTM, LayerNorm, bidirectional LSTM, packed by lengths (MMSA: the text token counts); the four final states. */
+export interface MisaLstmEncoder {
+  /** encoder type */
+  type: "misa_lstm";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** hidden size of both LSTMs (null: the input's feature size, as MISA sizes them) */
+  hidden: number | null;
+  /** BERT token rows (ids, mask, segments) whose mask counts give the packing lengths, e.g. modalities.text: MMSA's MISA packs audio and vision by the number of text tokens; null: the modality's own lengths */
+  lengths_from: string | null;
+}
+
 /** Feed-forward network over a vector (sequences are pooled first). */
 export interface RawMlpEncoder {
   /** encoder type */
@@ -387,20 +415,28 @@ export interface PrecomputedEncoder {
 export interface RawSharedPrivateEncoder {
   /** encoder type */
   type: "shared_private";
-  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size */
+  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size unless `project` */
   inputs: string[];
   /** size of every private and shared vector (MISA's hidden_size) */
   out: number;
+  /** first project each input to `out` with Linear -> ReLU -> LayerNorm (MISA's project_t/a/v), published as orig_<input>; inputs may then differ in size */
+  project?: boolean;
+  /** also publish recon_<input> = Linear(private + shared) per input (MISA's recon_t/a/v), what MISA's reconstruction loss compares with the (projected) input */
+  reconstruct?: boolean;
 }
 
 /** MISA's shared and private spaces: each input's private projection and one projection shared by all inputs (Linear + Sigmoid), published as named outputs. */
 export interface SharedPrivateEncoder {
   /** encoder type */
   type: "shared_private";
-  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size */
+  /** the vectors it reads (encoders or modalities: `text`, `encoders.audio`, `encoders.x:out`), all of one size unless `project` */
   inputs: string[];
   /** size of every private and shared vector (MISA's hidden_size) */
   out: number;
+  /** first project each input to `out` with Linear -> ReLU -> LayerNorm (MISA's project_t/a/v), published as orig_<input>; inputs may then differ in size */
+  project: boolean;
+  /** also publish recon_<input> = Linear(private + shared) per input (MISA's recon_t/a/v), what MISA's reconstruction loss compares with the (projected) input */
+  reconstruct: boolean;
 }
 
 /** TFN/LMF SubNet: time-mean pooling, BatchNorm, Dropout, then three Linear+ReLU layers. */
@@ -901,6 +937,42 @@ export interface TensorFusion {
   append_one: boolean;
 }
 
+/** PyTorch's post-norm transformer encoder over the input vectors as one sequence; every position's output concatenated (MISA's fusion). */
+export interface RawTransformerFusion {
+  /** fusion type */
+  type: "transformer";
+  /** vectors of one size, in sequence order; `<node>:<output>` names a named output (encoders.sp:private_text) */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** attention heads (nhead; MISA: 2); must divide the input size */
+  heads?: number;
+  /** encoder layers (num_layers; MISA: 1) */
+  layers?: number;
+  /** feed-forward width (dim_feedforward; PyTorch's default 2048, which MISA keeps) */
+  ffn?: number;
+  /** dropout on the attention weights, the feed-forward and both residual branches (PyTorch's default 0.1, which MISA keeps) */
+  dropout?: number;
+}
+
+/** PyTorch's post-norm transformer encoder over the input vectors as one sequence; every position's output concatenated (MISA's fusion). */
+export interface TransformerFusion {
+  /** fusion type */
+  type: "transformer";
+  /** vectors of one size, in sequence order; `<node>:<output>` names a named output (encoders.sp:private_text) */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** attention heads (nhead; MISA: 2); must divide the input size */
+  heads: number;
+  /** encoder layers (num_layers; MISA: 1) */
+  layers: number;
+  /** feed-forward width (dim_feedforward; PyTorch's default 2048, which MISA keeps) */
+  ffn: number;
+  /** dropout on the attention weights, the feed-forward and both residual branches (PyTorch's default 0.1, which MISA keeps) */
+  dropout: number;
+}
+
 /** Classification head: an MLP to one logit per class. */
 export interface RawClassificationHead {
   /** head type */
@@ -1017,6 +1089,32 @@ export interface RegressionHead {
   residual: boolean;
   /** [lo, hi]: squash with a sigmoid scaled to the range (TFN: [-3, 3]) */
   output_range: number[] | null;
+}
+
+/** Central moment discrepancy (MISA's similarity loss): distances of the batch means and of central moments 2..K, averaged over every pair of inputs. */
+export interface RawCmdTask {
+  /** task type */
+  type: "cmd";
+  /** the node outputs it pulls together, e.g. [encoders.sp:shared_text, encoders.sp:shared_vision, encoders.sp:shared_audio]; every pair counts once */
+  inputs: string[];
+  /** highest central moment matched (MISA: 5) */
+  moments?: number;
+  weight?: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss?: boolean;
+}
+
+/** Central moment discrepancy (MISA's similarity loss): distances of the batch means and of central moments 2..K, averaged over every pair of inputs. */
+export interface CmdTask {
+  /** task type */
+  type: "cmd";
+  /** the node outputs it pulls together, e.g. [encoders.sp:shared_text, encoders.sp:shared_vision, encoders.sp:shared_audio]; every pair counts once */
+  inputs: string[];
+  /** highest central moment matched (MISA: 5) */
+  moments: number;
+  weight: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss: boolean;
 }
 
 /** Softmax cross entropy on integer labels. */
@@ -1136,6 +1234,28 @@ export interface NodeLossTask {
   type: "node_loss";
   /** the named output holding the loss, as <node id>:<name> (fusion:translation_loss) */
   input: string;
+  weight: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss: boolean;
+}
+
+/** Reconstruction loss (MISA's recon loss): the mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs. */
+export interface RawReconTask {
+  /** task type */
+  type: "recon";
+  /** [reconstruction, original] pairs of node outputs of one shape, e.g. [[encoders.sp:recon_text, encoders.sp:orig_text]]; gradients reach both */
+  pairs: string[][];
+  weight?: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss?: boolean;
+}
+
+/** Reconstruction loss (MISA's recon loss): the mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs. */
+export interface ReconTask {
+  /** task type */
+  type: "recon";
+  /** [reconstruction, original] pairs of node outputs of one shape, e.g. [[encoders.sp:recon_text, encoders.sp:orig_text]]; gradients reach both */
+  pairs: string[][];
   weight: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss: boolean;
@@ -1305,6 +1425,8 @@ export interface RawPipelineSpec {
   seeds?: number[];
   /** hyperparameter search: a space over spec paths, a strategy, a budget, seeds per trial and a validation objective (`mmsa tune`) */
   tune?: RawTune;
+  /** MMSA modules (or tensors) that MMSA's model builds and saves but whose outputs no loss or prediction reads (MISA's sp_discriminator): `mmsa import` skips their tensors and says so. Model presets declare it */
+  mmsa_ignore?: string[];
   /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
   mmsa_modules?: {
     [key: string]: string;
@@ -1339,6 +1461,8 @@ export interface PipelineSpec {
   seeds: number[];
   /** hyperparameter search: a space over spec paths, a strategy, a budget, seeds per trial and a validation objective (`mmsa tune`) */
   tune?: Tune;
+  /** MMSA modules (or tensors) that MMSA's model builds and saves but whose outputs no loss or prediction reads (MISA's sp_discriminator): `mmsa import` skips their tensors and says so. Model presets declare it */
+  mmsa_ignore?: string[];
   /** where MMSA's own model keeps each node's parameters, for `mmsa import` of MMSA checkpoints: a node id (or a node's sub-module, e.g. heads.M.layers.0) -> MMSA's module path (e.g. Model.audio_model); the component adds its own names below it. Model presets declare it */
   mmsa_modules?: {
     [key: string]: string;
@@ -1505,21 +1629,21 @@ export interface Modality {
   };
 }
 
-export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnnEncoder | GruEncoder | LstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextCnnEncoder | TextLstmEncoder | WindowPoolEncoder;
+export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnnEncoder | GruEncoder | LstmEncoder | MisaLstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextCnnEncoder | TextLstmEncoder | WindowPoolEncoder;
 
-export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawWindowPoolEncoder;
+export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMisaLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawWindowPoolEncoder;
 
-export type Fusion = ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfnFusion | TensorFusion;
+export type Fusion = ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfnFusion | TensorFusion | TransformerFusion;
 
-export type RawFusion = RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfnFusion | RawTensorFusion;
+export type RawFusion = RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfnFusion | RawTensorFusion | RawTransformerFusion;
 
 export type Head = ClassificationHead | LstmAttentionHead | RegressionHead;
 
 export type RawHead = RawClassificationHead | RawLstmAttentionHead | RawRegressionHead;
 
-export type Task = CrossEntropyTask | DiffTask | L1Task | MseTask | NodeLossTask | UlgmTask;
+export type Task = CmdTask | CrossEntropyTask | DiffTask | L1Task | MseTask | NodeLossTask | ReconTask | UlgmTask;
 
-export type RawTask = RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawNodeLossTask | RawUlgmTask;
+export type RawTask = RawCmdTask | RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawNodeLossTask | RawReconTask | RawUlgmTask;
 
 export interface RawParamGroup {
   name: string;
@@ -1843,10 +1967,10 @@ export interface TuneParam {
   paths?: string[];
 }
 
-export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","window_pool"] as const;
+export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","window_pool"] as const;
 
-export const FUSION_TYPES = ["concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfn","tensor"] as const;
+export const FUSION_TYPES = ["concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfn","tensor","transformer"] as const;
 
 export const HEAD_TYPES = ["classification","lstm_attention","regression"] as const;
 
-export const TASK_TYPES = ["cross_entropy","diff","l1","mse","node_loss","ulgm"] as const;
+export const TASK_TYPES = ["cmd","cross_entropy","diff","l1","mse","node_loss","recon","ulgm"] as const;

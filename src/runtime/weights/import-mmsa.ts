@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { didYouMean } from '../../core/did-you-mean.js';
-import type { MmsaName, MmsaNaming } from '../../compiler/ir/mmsa-names.js';
+import { isIgnoredMmsaName, type MmsaName, type MmsaNaming } from '../../compiler/ir/mmsa-names.js';
 import type { Ir } from '../../compiler/ir/types.js';
 import { MmsaError } from '../../errors.js';
 import type { StateDict } from '../train/checkpoint.js';
@@ -114,7 +114,7 @@ export function matchMmsaCheckpoint(ckpt: Pick<MmsaCheckpoint, 'file' | 'tensors
     if (n.mmsa === undefined) problems.push({ kind: 'unnamed', key: n.key, expected: n.shape });
     else byMmsa.set(n.mmsa, n);
   }
-  const unexpected = [...ckpt.tensors.keys()].filter((k) => !byMmsa.has(k) && !naming.ignored.has(k));
+  const unexpected = [...ckpt.tensors.keys()].filter((k) => !byMmsa.has(k) && !isIgnoredMmsaName(naming, k));
   const absent = [...byMmsa.values()].filter((n) => !ckpt.tensors.has(n.mmsa!));
   const unsaved = absent.filter((n) => n.unsaved);
   const missing = absent.filter((n) => !n.unsaved);
@@ -137,7 +137,7 @@ export function matchMmsaCheckpoint(ckpt: Pick<MmsaCheckpoint, 'file' | 'tensors
   if (problems.length > 0) throw importError(ckpt, problems, ir, modules, specFile);
   const weights: StateDict = new Map();
   for (const t of tensors) weights.set(t.key, { shape: [...t.shape], values: toFloat32(ckpt.tensors.get(t.mmsa)!) });
-  const ignored = [...ckpt.tensors.keys()].filter((k) => naming.ignored.has(k));
+  const ignored = [...ckpt.tensors.keys()].filter((k) => !byMmsa.has(k) && isIgnoredMmsaName(naming, k));
   return { weights, tensors, ignored, unused: naming.unused, unsaved };
 }
 
