@@ -22,8 +22,8 @@ src/) and its dependencies (torch, numpy, sklearn, pandas, easydict, tqdm). Wher
 dependencies are not installable (transformers, pynvml, einops), `MMSA_SHIMS` may name a directory of stand-in
 modules that is put first on sys.path. Self-MM runs on precomputed text features: its BertTextEncoder is replaced
 in-process by a parameter-free identity (so the checkpoint holds no `Model.text_model.*` tensors), as MMSA itself
-would with use_bert false if Self-MM allowed it. Cases with "bert": "hf-bert" (BERT-MAG; CENET runs the same way, its
-pytorch_transformers imports served by tools/hf-bert/pytorch_transformers, but has no case yet) run MMSA's own BERT code
+would with use_bert false if Self-MM allowed it. Cases with "bert": "hf-bert" (BERT-MAG; CENET, its
+pytorch_transformers imports served by tools/hf-bert/pytorch_transformers) run MMSA's own BERT code
 on Hugging Face's BertModel as tools/hf-bert/transformers computes it, loading the small checkpoint of
 test/fixtures/hf-bert/small-bert for every pretrained id they ask for (BERT weights are in their checkpoints). No MMSA
 file is modified or copied.
@@ -218,6 +218,61 @@ def mctn_time_major(torch, net, loader, order):
     return [float(p[k]) for k in order]
 
 
+def cenet_without_ce(torch, model, loader, ids):
+    """CENET's test predictions from the same checkpoint with its cross-modal enhancement skipped (CE returns the
+    text hidden states unchanged): how far they are from the real ones says how much the parity check sees of CE."""
+    ce = model.Model.bert.encoder.CE
+    forward = ce.forward
+    ce.forward = lambda text_embedding, **kw: text_embedding
+    by_id = {}
+    try:
+        with torch.no_grad():
+            # (MMSA's test loader shuffles: every batch is matched by its ids)
+            for b in loader:
+                p = model(b["text"], b["audio"], b["vision"])[0].reshape(-1).numpy().astype(np.float64)
+                by_id.update(zip(b["id"], (float(x) for x in p)))
+    finally:
+        ce.forward = forward
+    return [by_id[i] for i in ids]
+
+
+def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
+    """CENET from the checkpoint after two optimizer steps of MMSA's own trainer (do_train: its parameter groups,
+    L1 loss, clip_grad_norm_ 2, Adam) on the training split's first two batches in file order, with every dropout at
+    p 0 so that the steps are deterministic; then its test predictions per sample id (eval mode). Two steps, since
+    Adam's first step moves every parameter by about lr whatever its gradient's scale (the clipping shows from the
+    second on)."""
+    import torch.nn as nn
+
+    model = build()
+    model.load_state_dict(state)
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+    it = iter(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
+    batches = [next(it), next(it)]
+
+    class TwoBatches:
+        def __len__(self):
+            return 2
+
+        def __iter__(self):
+            yield from batches
+            raise EpochCap()
+
+    try:
+        trainer.do_train(model, {"train": TwoBatches(), "valid": loaders["valid"], "test": loaders["test"]})
+    except EpochCap:
+        pass
+    model.eval()
+    by_id = {}
+    with torch.no_grad():
+        for b in loaders["test"]:
+            p = model(b["text"], b["audio"], b["vision"])[0].reshape(-1).numpy().astype(np.float64)
+            by_id.update(zip(b["id"], (float(x) for x in p)))
+    return {"batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
+
+
 def misa_batch_losses(torch, model, trainer, train, args, n=16):
     """MISA's training loss terms on the train split's first n samples in file order, from the checkpoint's weights, in
     eval mode (no dropout: nothing random is left), computed by MMSA's own trainer (trains/singleTask/MISA.py): its
@@ -274,6 +329,21 @@ def run_case(out, case):
             init(self, config, args)
 
         cls.__init__ = init_hidden
+    if case.get("initializer_range") is not None:
+        # The modules CENET adds to BERT (CE, the classifier) start as init_weights draws them, normal(0,
+        # config.initializer_range); the small checkpoint's 0.02 leaves CE's shift and the spread of the predictions
+        # far below the parity tolerance after a few epochs. The case sets the config value MMSA reads instead (the
+        # pretrained BERT tensors are loaded over their init, so only CE and the classifier change).
+        import pytorch_transformers
+
+        from_pretrained = pytorch_transformers.BertConfig.from_pretrained.__func__
+
+        def with_range(klass, name, **kw):
+            c = from_pretrained(klass, name, **kw)
+            c.initializer_range = case["initializer_range"]
+            return c
+
+        pytorch_transformers.BertConfig.from_pretrained = classmethod(with_range)
     pkl = os.path.join(out, "data", f"{case['data']}.pkl")
     with open(pkl, "rb") as f:
         n_train = len(pickle.load(f)["train"]["regression_labels"])
@@ -384,6 +454,13 @@ def run_case(out, case):
             "state_dict": {k: list(v.shape) for k, v in state.items()},
             "ids": [ids[k] for k in order], "preds": [float(p[k]) for k in order], "labels": [labels[k] for k in order],
         }
+        if case["model"] == "cenet":
+            expected["preds_without_ce"] = cenet_without_ce(torch, model, test, expected["ids"])
+            step = cenet_two_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
+                                  orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
+            expected["two_steps"] = {"batch_ids": step["batch_ids"], "preds": [step["by_id"][i] for i in expected["ids"]]}
+
+
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] == "mctn":

@@ -93,6 +93,19 @@ describe('import + predict reproduce MMSA from the same checkpoint', () => {
   });
 });
 
+describe('CENET: what the parity sees, what the import skips', () => {
+  it.each(['cenet_mosi', 'cenet_sims'])('%s', async (c) => {
+    // MMSA's own predictions from the same checkpoint with CE skipped are far from the real ones: matching within 1e-4
+    // needs CE right, not only BERT and the head.
+    const e = expectedOf(c) as Expected & { preds_without_ce: number[] };
+    expect(Math.max(...e.preds.map((p, i) => Math.abs(p - e.preds_without_ce[i]!)))).toBeGreaterThan(0.1);
+    const r = await importCase(c, 'checkpoint.pth', ['--no-eval'], `${c}-report`);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/Model\.bert\.encoder +-> encoders\.text\.encoder +54 tensors/);
+    for (const t of ['senti_embeddings', 'pos_tag_embeddings', 'polarity_embeddings']) expect(r.out).toContain(`skipped Model.bert.embeddings.${t}.weight`);
+  });
+});
+
 describe('Graph-MFN: node networks MMSA never saves', () => {
   it('imports what is saved, says what is not, and differs from MMSA until the node networks are given', async () => {
     const c = 'graph_mfn_mosi';

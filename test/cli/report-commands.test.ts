@@ -77,6 +77,17 @@ describe('mmsa init', () => {
     expect(r.err).toContain('MSA6723');
     expect(r.err).toContain('MMSA configures bert_mag for mosei, mosi, sims');
   });
+
+  it('knows CENET: a paper config for each of its four datasets, and its demo', async () => {
+    const dir = tmp();
+    expect((await run(['init', '--model', 'cenet', '--dataset', 'simsv2'], dir)).code).toBe(0);
+    const text = readFileSync(join(dir, 'cenet_simsv2.yaml'), 'utf8');
+    expect(text).toContain('extends: cenet');
+    expect(text).toContain('lr: 3e-5');
+    expect((await run(['check', join(dir, 'cenet_simsv2.yaml')], dir)).code).toBe(0);
+    expect((await run(['init', '--model', 'cenet', '--dataset', 'synthetic'], dir)).code).toBe(0);
+    expect(readFileSync(join(dir, 'cenet_demo.yaml'), 'utf8')).toContain('before_layer: {type: ce');
+  });
 });
 
 describe('mmsa report / compare / watch on a recorded run', () => {

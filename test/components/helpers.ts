@@ -2,6 +2,7 @@
 // builds it on a fresh ParamStore, and tasks get a hand-made IrTask; tests compare against plain-JS maths.
 
 import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
 import { getComponent } from '../../src/components/catalog.js';
 import type { ComponentKind } from '../../src/components/component.js';
 import type { IrNode, IrTask, TensorType } from '../../src/compiler/ir/types.js';
@@ -88,3 +89,29 @@ export function batchWithLabels(y: number[], name = 'M'): Batch {
 }
 
 export const outputs = (head: string, t: tf.Tensor): ModelOutputs => ({ heads: { [head]: t }, features: {} });
+
+/**
+ * Checks tf.variableGrads of `loss` towards `vars` against central differences (step 1e-2) at a few flat positions of
+ * each variable: |numeric - analytic| < tol * max(1, |numeric|). Every variable must get a non-zero gradient.
+ */
+export function expectCentralDifferences(loss: () => tf.Scalar, vars: tf.Variable[], tol: number, at: readonly number[] = [0, 7, 31]): void {
+  const { value, grads } = tf.variableGrads(loss, vars);
+  value.dispose();
+  for (const v of vars) {
+    const g = grads[v.name]!.dataSync();
+    expect(g.some((x) => x !== 0), v.name).toBe(true);
+    for (const k of at) {
+      const keep = v.dataSync().slice();
+      const lossAt = (x: number) => {
+        const b = keep.slice();
+        b[k] = keep[k]! + x;
+        v.assign(tf.reshape(tf.tensor(b), v.shape));
+        return tf.tidy(() => loss().dataSync()[0]!);
+      };
+      const num = (lossAt(1e-2) - lossAt(-1e-2)) / 2e-2;
+      v.assign(tf.reshape(tf.tensor(keep), v.shape));
+      expect(Math.abs(num - g[k]!), `${v.name}[${k}]`).toBeLessThan(tol * Math.max(1, Math.abs(num)));
+    }
+  }
+  for (const g of Object.values(grads)) g.dispose();
+}

@@ -52,6 +52,7 @@ describe('compare', () => {
   it('model names drop the dataset suffix; two spec hashes of one pipeline stay apart', () => {
     expect(modelName('self_mm_simsv2')).toBe('self_mm');
     expect(modelName('bert_mag_mosi')).toBe('bert_mag');
+    expect(modelName('cenet_simsv2')).toBe('cenet');
     expect(modelName('demo_tfn')).toBe('demo_tfn');
     const c = compareRuns([run('x', 'd', 1, { A: 1 }), { ...run('x', 'd', 2, { A: 0 }), specHash: 'other1' }]);
     expect(c.rows.map((r) => r.model).sort()).toEqual(['x@h', 'x@other1']);

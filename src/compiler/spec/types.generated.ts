@@ -15,6 +15,8 @@ export interface RawBertEncoder {
   revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune?: boolean;
+  /** run the embeddings (word, position, token type, their LayerNorm) without gradients and never update them, as CENET's BertModel (its embeddings under torch.no_grad); the encoder layers still fine-tune */
+  freeze_embeddings?: boolean;
   /** what the encoder outputs: the last layer's [CLS] row, the masked token mean, the whole last layer, or the pooler's tanh(dense([CLS])) (BertPooler; BERT-MAG's classifier reads it) */
   output?: "cls" | "mean" | "sequence" | "pooled";
   /** also publish every hidden state as named outputs: hidden_0 (what the encoder layers read, after an embeddings hook) to hidden_<layers> (the last layer), as Hugging Face's output_hidden_states */
@@ -33,6 +35,17 @@ export interface RawBertEncoder {
       beta_shift?: number;
       /** dropout_prob: dropout after the gate's LayerNorm */
       dropout_prob?: number;
+    };
+    /** a module that rewrites the hidden states entering one encoder layer */
+    before_layer?: {
+      /** CENET's cross-modal enhancement (MMSA's models/singleTask/CENET.py CE): h' = h + cat_connect([SA_v(h, V); SA_a(h, A)]) with V, A the visual and acoustic sequences through Linear-ReLU-Linear to the hidden size and SA(h, x) = softmax(8 Wq(h) Wk(x)^T) Wv(x), one head, no mask */
+      type: "ce";
+      /** injection_index: the 0-based encoder layer the module runs before (CENET: 1, after the first layer) */
+      layer?: number;
+      /** the acoustic sequence (any length: the module attends over it) */
+      audio: string;
+      /** the visual sequence (any length) */
+      vision: string;
     };
   };
   /** architecture override when the model is not a known one */
@@ -61,6 +74,8 @@ export interface BertEncoder {
   revision?: string;
   /** train BERT (own parameter group); false runs it without gradients */
   finetune: boolean;
+  /** run the embeddings (word, position, token type, their LayerNorm) without gradients and never update them, as CENET's BertModel (its embeddings under torch.no_grad); the encoder layers still fine-tune */
+  freeze_embeddings: boolean;
   /** what the encoder outputs: the last layer's [CLS] row, the masked token mean, the whole last layer, or the pooler's tanh(dense([CLS])) (BertPooler; BERT-MAG's classifier reads it) */
   output: "cls" | "mean" | "sequence" | "pooled";
   /** also publish every hidden state as named outputs: hidden_0 (what the encoder layers read, after an embeddings hook) to hidden_<layers> (the last layer), as Hugging Face's output_hidden_states */
@@ -79,6 +94,17 @@ export interface BertEncoder {
       beta_shift: number;
       /** dropout_prob: dropout after the gate's LayerNorm */
       dropout_prob: number;
+    };
+    /** a module that rewrites the hidden states entering one encoder layer */
+    before_layer?: {
+      /** CENET's cross-modal enhancement (MMSA's models/singleTask/CENET.py CE): h' = h + cat_connect([SA_v(h, V); SA_a(h, A)]) with V, A the visual and acoustic sequences through Linear-ReLU-Linear to the hidden size and SA(h, x) = softmax(8 Wq(h) Wk(x)^T) Wv(x), one head, no mask */
+      type: "ce";
+      /** injection_index: the 0-based encoder layer the module runs before (CENET: 1, after the first layer) */
+      layer: number;
+      /** the acoustic sequence (any length: the module attends over it) */
+      audio: string;
+      /** the visual sequence (any length) */
+      vision: string;
     };
   };
   /** architecture override when the model is not a known one */

@@ -60,11 +60,11 @@ export function readBertConfigFile(dir: string): BertModelConfig {
  * snapshot, reads config.json and the weights, and registers a BertModel in `store` under `modulePath` with the
  * pretrained values. Throws MSA6801 when a hub model is not cached yet (call `ensureBertDownloaded` first).
  */
-export function openBertSync(dirOrModelId: string, store: ParamStore, modulePath: string, opts: { trainable?: boolean } & HubOptions = {}): { model: Bert; dir: string; source: ResolvedModel['source']; checkpoint: BertCheckpoint } {
+export function openBertSync(dirOrModelId: string, store: ParamStore, modulePath: string, opts: { trainable?: boolean; freezeEmbeddings?: boolean } & HubOptions = {}): { model: Bert; dir: string; source: ResolvedModel['source']; checkpoint: BertCheckpoint } {
   const r = resolveModelDirSync(dirOrModelId, MODEL_FILES, opts);
   const config = readBertConfigFile(r.dir);
   const checkpoint = readBertCheckpoint(r.dir, config);
-  const model = createBert(store, modulePath, config, { weights: checkpoint.weights, trainable: opts.trainable ?? true });
+  const model = createBert(store, modulePath, config, { weights: checkpoint.weights, trainable: opts.trainable ?? true, ...(opts.freezeEmbeddings ? { freezeEmbeddings: true } : {}) });
   checkpoint.weights.clear(); // the variables hold the values now
   return { model, dir: r.dir, source: r.source, checkpoint };
 }

@@ -9,6 +9,7 @@ import { featureDim, type Ir, type IrNode, type ParamDecl, type ResolvedDataset 
 import { expandHome } from '../../../compiler/spec/resolve-dataset.js';
 import { bertEvalMemory, bertStepMemory } from './memory.js';
 import { expectKind, linearNames, linearParams, param, singleInput, tokenIds, vector } from '../../shape-helpers.js';
+import { CENET_UNUSED_EMBEDDINGS, ceParams } from './ce-shape.js';
 import { magParams } from './mag-shape.js';
 
 export interface BertConfig {
@@ -96,8 +97,11 @@ function layerNorm(prefix: string, h: number): ParamDecl[] {
   return [param(`${prefix}.weight`, [h]), param(`${prefix}.bias`, [h])];
 }
 
-/** BertModel's state_dict in its own order (embeddings, layers, pooler); the pooler is kept so checkpoints load. */
-export function bertParams(c: BertConfig): ParamDecl[] {
+/**
+ * BertModel's state_dict in its own order (embeddings, layers, then a module the encoder holds beside its layers, such
+ * as CENET's CE, then the pooler); the pooler is kept so checkpoints load.
+ */
+export function bertParams(c: BertConfig, encoderExtra: ParamDecl[] = []): ParamDecl[] {
   const H = c.hidden_size;
   const ps: ParamDecl[] = [
     param('embeddings.word_embeddings.weight', [c.vocab_size, H]),
@@ -118,7 +122,7 @@ export function bertParams(c: BertConfig): ParamDecl[] {
       ...layerNorm(`${l}.output.LayerNorm`, H),
     );
   }
-  ps.push(...linearParams('pooler.dense', H, H));
+  ps.push(...encoderExtra, ...linearParams('pooler.dense', H, H));
   return ps;
 }
 
@@ -129,18 +133,25 @@ export function bertHiddenOutputs(p: BertEncoder): string[] {
   return Array.from({ length: config.num_hidden_layers + 1 }, (_, i) => `hidden_${i}`);
 }
 
+/** The hook that reads audio and vision (a BERT runs at most one), with its key under `hooks`. */
+function sequenceHook(p: BertEncoder): { at: 'embeddings' | 'before_layer'; audio: string; vision: string } | undefined {
+  const h = p.hooks?.embeddings ?? p.hooks?.before_layer;
+  if (!h) return undefined;
+  return { at: p.hooks?.embeddings ? 'embeddings' : 'before_layer', audio: h.audio, vision: h.vision };
+}
+
 /**
- * What a BERT with hooks reads besides its token ids: its own modality first, then what the hooks read, each with its
+ * What a BERT with hooks reads besides its token ids: its own modality first, then what the hook reads, each with its
  * path in the spec. Undefined without hooks (the encoder then reads the modality of its key, as every encoder).
  */
 export function bertReads(p: BertEncoder, key: string): { name: string; path: (string | number)[] }[] | undefined {
-  const mag = p.hooks?.embeddings;
-  if (!mag) return undefined;
+  const hook = sequenceHook(p);
+  if (!hook) return undefined;
   const own = p.modality ?? key;
   return [
     { name: `modalities.${own}`, path: p.modality ? ['modality'] : [] },
-    { name: mag.audio, path: ['hooks', 'embeddings', 'audio'] },
-    { name: mag.vision, path: ['hooks', 'embeddings', 'vision'] },
+    { name: hook.audio, path: ['hooks', hook.at, 'audio'] },
+    { name: hook.vision, path: ['hooks', hook.at, 'vision'] },
   ];
 }
 
@@ -151,7 +162,7 @@ export function bertReads(p: BertEncoder, key: string): { name: string; path: (s
 export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset): Rewrite | undefined {
   if (p.finetune !== false) return undefined;
   // Precomputed last-layer features cannot stand in for a BERT whose inside a hook changes, nor give the pooler.
-  if (p.hooks?.embeddings || p.hidden_states || p.output === 'pooled') return undefined;
+  if (p.hooks?.embeddings || p.hooks?.before_layer || p.hidden_states || p.output === 'pooled') return undefined;
   const feat = dataset.features['text'];
   if (!feat || feat.dtype !== 'float' || feat.shape.length !== 2) return undefined;
   const hidden = p.config?.hidden_size ?? 768;
@@ -171,6 +182,16 @@ export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset): Re
   };
 }
 
+/** The audio and vision lengths a CE hook attends over; undefined without one. */
+function ceLengths(ir: Ir, node: Pick<IrNode<BertEncoder>, 'inputs' | 'config'>): { audio: number; vision: number } | undefined {
+  if (!node.config.hooks?.before_layer) return undefined;
+  const len = (i: number) => {
+    const T = ir.nodes.find((n) => n.id === node.inputs[i])?.output.shape[1];
+    return typeof T === 'number' ? T : 512;
+  };
+  return { audio: len(1), vision: len(2) };
+}
+
 /** Token length of a BERT node's input ([B, 3, L]); BERT's 512 positions when unknown. */
 function tokenLength(ir: Ir, node: Pick<IrNode, 'inputs'>): number {
   const input = ir.nodes.find((n) => n.id === node.inputs[0]);
@@ -184,7 +205,7 @@ export default defineComponent<BertEncoder>({
   schema: 'components/encoders/bert.schema.json',
   doc: "BERT text encoder over token ids (text_bert rows: ids, mask, segments); the last layer's [CLS] vector by default.",
   accepts: ['tokens'],
-  // Token ids, and with an embeddings hook the sequences it reads.
+  // Token ids, and with a hook the audio and vision sequences it reads.
   arity: { min: 1, max: 3 },
   reads: bertReads,
   namedOutputs: bertHiddenOutputs,
@@ -193,13 +214,17 @@ export default defineComponent<BertEncoder>({
   tokenizer: (p) => ({ model: p.pretrained, ...(p.revision ? { revision: p.revision } : {}) }),
   frozen: (p) => p.finetune === false,
   freezeWith: 'finetune: false',
-  // Its fused layer's sizes (memory.ts): a frozen BERT keeps nothing for a backward pass.
+  // Its fused layer's sizes (memory.ts): a frozen BERT without hooks keeps nothing for a backward pass; frozen
+  // embeddings (CENET) keep neither their activations nor the dense word-table gradient.
   stepMemory(node, { ir, batch, mode, frozen }) {
     const { config } = resolveBertConfig(node.config);
     const L = tokenLength(ir, node);
     const evalBytes = bertEvalMemory(config, batch, L);
-    if (frozen) return { saved: 0, transient: evalBytes, host: 0, eval: evalBytes };
-    const m = bertStepMemory(config, batch, L, mode);
+    // A hook's modules (or published hidden states) keep a frozen BERT's forward on the tape (lower.ts).
+    const p = node.config;
+    const taped = p.hooks?.embeddings !== undefined || p.hooks?.before_layer !== undefined || p.hidden_states === true;
+    if (frozen && !taped) return { saved: 0, transient: evalBytes, host: 0, eval: evalBytes };
+    const m = bertStepMemory(config, batch, L, mode, { freezeEmbeddings: p.freeze_embeddings === true, frozenWeights: frozen, ce: ceLengths(ir, node) });
     return { saved: m.saved, transient: m.transient, host: m.host, eval: evalBytes };
   },
   // A model directory written relative to the spec that names it (which may be a preset).
@@ -223,7 +248,11 @@ export default defineComponent<BertEncoder>({
   summary(p) {
     const { config: c } = resolveBertConfig(p);
     const mag = p.hooks?.embeddings;
-    const hook = mag ? `, MAG(${mag.audio}, ${mag.vision}; beta_shift ${mag.beta_shift}, dropout ${mag.dropout_prob}) on the embeddings` : '';
+    const ce = p.hooks?.before_layer;
+    const hook =
+      (mag ? `, MAG(${mag.audio}, ${mag.vision}; beta_shift ${mag.beta_shift}, dropout ${mag.dropout_prob}) on the embeddings` : '') +
+      (ce ? `, CE(${ce.audio}, ${ce.vision}) before layer ${ce.layer}` : '') +
+      (p.freeze_embeddings ? ', embeddings frozen' : '');
     const hidden = p.hidden_states ? ` + hidden_0..${c.num_hidden_layers}` : '';
     return `bert(${p.pretrained}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${p.finetune ? 'finetune' : 'frozen'}${hook}) -> ${p.output}${hidden}`;
   },
@@ -237,6 +266,7 @@ export default defineComponent<BertEncoder>({
       'embeddings.LayerNorm.bias',
     ];
     for (let i = 0; i < c.num_hidden_layers; i++) names.push(...bertLayerNames(i));
+    if (p.hooks?.before_layer) names.push(...ceParams(c.hidden_size, 1, 1).map((d) => d.name));
     names.push(...linearNames('pooler.dense'));
     if (p.hooks?.embeddings) names.push(...magParams(c.hidden_size, 1, 1).map((d) => d.name));
     return names;
@@ -252,6 +282,7 @@ export default defineComponent<BertEncoder>({
         detail: `hidden_size ${c.hidden_size} is not a multiple of num_attention_heads ${c.num_attention_heads}`,
       });
     }
+    const H = c.hidden_size;
     const L = input.type.shape[2];
     if (typeof L === 'number' && L > c.max_position_embeddings) {
       ctx.report(
@@ -261,12 +292,38 @@ export default defineComponent<BertEncoder>({
         { hint: 'truncate the token ids (`preprocess.seq_len` on the modality) or use a model with more positions' },
       );
     }
-    const H = c.hidden_size;
     // The text is what other modalities are aligned to, so its own sequence counts as aligned.
     const seq = { kind: 'sequence' as const, shape: ['B' as const, L ?? 0, H], dtype: 'float32' as const, aligned: true };
     const output = p.output === 'sequence' ? seq : vector(H);
-    const params = bertParams(c);
     const mag = p.hooks?.embeddings;
+    const ce = p.hooks?.before_layer;
+    if (mag && ce) {
+      ctx.report('MSA4004', ctx.spanOf('hooks'), {
+        node: ctx.node,
+        detail: 'a BERT runs one hook over audio and vision, but both `embeddings` (MAG) and `before_layer` (CE) are set',
+      }, { hint: 'keep the hook of the model you build: `embeddings` for BERT-MAG, `before_layer` for CENET' });
+      return undefined;
+    }
+    let ceExtra: ParamDecl[] = [];
+    if (ce) {
+      if (ce.layer >= c.num_hidden_layers) {
+        ctx.report('MSA4004', ctx.spanOf('hooks'), {
+          node: ctx.node,
+          detail: `the CE hook runs before layer ${ce.layer}, but this BERT has layers 0 to ${c.num_hidden_layers - 1}`,
+        }, { hint: `set \`layer\` below ${c.num_hidden_layers} (CENET injects before layer 1)` });
+        return undefined;
+      }
+      // CE attends over the audio and vision steps: any length, no alignment to the tokens needed.
+      const dims: number[] = [];
+      for (const i of [1, 2]) {
+        const x = ctx.inputs[i];
+        if (!x || !expectKind(ctx, 'bert', x, ['sequence'])) return undefined;
+        dims.push(featureDim(x.type));
+      }
+      ceExtra = ceParams(H, dims[0]!, dims[1]!);
+    }
+    // Frozen embeddings stay parameters (checkpoints carry them) but are never trained.
+    const params = bertParams(c, ceExtra).map((d) => (p.freeze_embeddings && d.name.startsWith('embeddings.') ? { ...d, trainable: false } : d));
     if (mag) {
       // MAG reads the acoustic and visual features of every token: sequences as long as the token rows.
       const dims: number[] = [];
@@ -289,8 +346,9 @@ export default defineComponent<BertEncoder>({
     return { output, params, ...(p.hidden_states ? { features } : {}) };
   },
   // MMSA's BertTextEncoder holds a transformers BertModel as `model`; older transformers also saved position_ids.
+  // CENET's own BertModel (the CE hook's) also saves sentiment, POS-tag and polarity tables its forward never reads.
   mmsaNames: {
     rename: { embeddings: 'model.embeddings', encoder: 'model.encoder', pooler: 'model.pooler' },
-    ignore: ['model.embeddings.position_ids'],
+    ignore: (p: BertEncoder) => ['model.embeddings.position_ids', ...(p.hooks?.before_layer?.type === 'ce' ? CENET_UNUSED_EMBEDDINGS : [])],
   },
 });

@@ -1,13 +1,14 @@
 // Lowering of encoder 'bert': a pretrained BERT (local directory or Hugging Face cache) over the text_bert rows
 // (ids, mask, segments); [CLS] of the last layer, the masked token mean, the whole sequence or the pooler, and with
-// hooks the modules they run inside BERT (BERT-MAG's gate) and every hidden state. Phase 6 (lower).
+// hooks the modules they run inside BERT (BERT-MAG's gate, CENET's cross-modal enhancement) and every hidden state.
+// Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
 import { openBertSync } from '../../../runtime/bert/load-bert.js';
 import { noGrad, type BertHooks } from '../../../runtime/nn/bert/model.js';
 import type { BertEncoder } from '../../../compiler/spec/types.generated.js';
 import { defineNodeLowering, firstValue, outDim } from '../../../runtime/lower/node.js';
-import { createMag } from './nn.js';
+import { createCe, createMag } from './nn.js';
 
 /** Row r of a [B, 3, L] token tensor as [B, L]. */
 function row(tokens: tf.Tensor, r: number): tf.Tensor2D {
@@ -16,9 +17,9 @@ function row(tokens: tf.Tensor, r: number): tf.Tensor2D {
 }
 
 export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
-  const { pretrained, finetune, output, revision, hooks, hidden_states: hiddenStates } = node.config;
+  const { pretrained, finetune, output, revision, hooks, hidden_states: hiddenStates, freeze_embeddings: freezeEmbeddings } = node.config;
   // The model must already be on disk (local path or HF cache): run.ts downloads it before lowering.
-  const { model } = openBertSync(pretrained, ctx.store, node.id, { trainable: finetune, ...(revision ? { revision } : {}) });
+  const { model } = openBertSync(pretrained, ctx.store, node.id, { trainable: finetune, ...(freezeEmbeddings ? { freezeEmbeddings: true } : {}), ...(revision ? { revision } : {}) });
   const magSpec = hooks?.embeddings;
   const mag = magSpec
     ? createMag(ctx.store, node.id, { hidden: model.config.hidden_size, audio: outDim(ctx.inputs[1]!), vision: outDim(ctx.inputs[2]!) }, {
@@ -27,6 +28,10 @@ export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
         initializerRange: model.config.initializer_range,
       })
     : undefined;
+  const ceSpec = hooks?.before_layer;
+  const ce = ceSpec
+    ? createCe(ctx.store, node.id, { hidden: model.config.hidden_size, audio: outDim(ctx.inputs[1]!), vision: outDim(ctx.inputs[2]!) }, { initializerRange: model.config.initializer_range })
+    : undefined;
   return {
     apply(inputs, fctx) {
       const tokens = firstValue(node, inputs).tensor;
@@ -34,6 +39,7 @@ export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
       const forward = (ids: tf.Tensor, mask: tf.Tensor, types: tf.Tensor, ...extra: tf.Tensor[]): tf.Tensor => {
         const h: BertHooks = {};
         if (mag) h.embeddings = (e) => mag.apply(e, extra[0]!, extra[1]!, fctx);
+        if (ce) h.beforeLayer = new Map([[ceSpec!.layer, (x: tf.Tensor3D) => ce.apply(x, extra[0]!, extra[1]!)]]);
         if (hiddenStates) h.hiddenStates = true;
         const r = model.apply(ids, mask, types, fctx, h);
         r.hidden?.forEach((t, i) => (outputs[`hidden_${i}`] = t));
@@ -47,11 +53,11 @@ export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
       const ids = row(tokens, 0);
       const mask = row(tokens, 1);
       const types = row(tokens, 2);
-      const extra = mag ? [inputs[1]!.tensor, inputs[2]!.tensor] : [];
+      const extra = mag || ce ? [inputs[1]!.tensor, inputs[2]!.tensor] : [];
       // use_finetune false: BERT runs without gradients (dropout still follows train/eval mode, as in MMSA). With a
       // hook (whose own modules train) or published hidden states the forward stays on the tape; BERT's variables are
       // then frozen but its activations are kept for the backward.
-      const taped = finetune || mag !== undefined || hiddenStates;
+      const taped = finetune || mag !== undefined || ce !== undefined || hiddenStates;
       const tensor = taped ? forward(ids, mask, types, ...extra) : noGrad(forward, ids, mask, types);
       return Object.keys(outputs).length > 0 ? { tensor, outputs } : { tensor };
     },

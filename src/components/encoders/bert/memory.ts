@@ -24,15 +24,38 @@ export function bertLayerSavedFloats(c: Pick<BertConfig, 'hidden_size' | 'interm
   return 8 * N * H + 2 * N * c.intermediate_size + batch * c.num_attention_heads * length * length + 2 * N + batch * length;
 }
 
-/** Memory of one fine-tuning step of a BERT encoder (parameters and their gradients are counted by the caller). */
-export function bertStepMemory(c: BertConfig, batch: number, length: number, mode: ActivationMode): BertStepMemory {
+/**
+ * Floats CENET's CE keeps for its backward (taped op by op, src/components/encoders/bert/nn.ts): per modality the
+ * transform's two Linear outputs and its ReLU, K and V over the modality's steps (5 B T H: at MOSI's 375 audio and 500
+ * video frames these dwarf the rest), Q and the attended output, the scores, scaled scores and softmax; then the
+ * concatenation, the shift and the sum over the tokens.
+ */
+export function ceSavedFloats(H: number, batch: number, length: number, steps: { audio: number; vision: number }): number {
+  const N = batch * length;
+  const perModality = (T: number) => 5 * batch * T * H + 2 * N * H + 3 * batch * length * T;
+  return perModality(steps.audio) + perModality(steps.vision) + 4 * N * H;
+}
+
+/**
+ * Memory of one fine-tuning step of a BERT encoder (parameters and their gradients are counted by the caller). With
+ * frozen embeddings (CENET) neither the embeddings' activations nor the word table's dense gradient exist; frozen
+ * weights under a hook (a frozen BERT whose hook trains) keep the activations but make no word-table gradient.
+ */
+export function bertStepMemory(
+  c: BertConfig,
+  batch: number,
+  length: number,
+  mode: ActivationMode,
+  opts: { freezeEmbeddings?: boolean; frozenWeights?: boolean; ce?: { audio: number; vision: number } | undefined } = {},
+): BertStepMemory {
   const layer = bertLayerSavedFloats(c, batch, length, 'keep');
   const N = batch * length;
   const H = c.hidden_size;
-  const embeddingGrad = c.vocab_size * H;
+  const embeddingGrad = opts.freezeEmbeddings || opts.frozenWeights ? 0 : c.vocab_size * H;
   // The embeddings' own ops (lookups, sum, LayerNorm, dropout) are taped op by op: about a dozen [N, H] tensors.
-  const embeddings = 12 * N * H;
-  const saved = c.num_hidden_layers * bertLayerSavedFloats(c, batch, length, mode) + embeddings;
+  const embeddings = opts.freezeEmbeddings ? 0 : 12 * N * H;
+  const ce = opts.ce ? ceSavedFloats(H, batch, length, opts.ce) : 0;
+  const saved = c.num_hidden_layers * bertLayerSavedFloats(c, batch, length, mode) + embeddings + ce;
   // While a layer runs its backward: its saved set (rebuilt first in recompute mode), one block's scratch, the
   // gradients flowing out; measured at 1.5-2.5x the saved set at batch 16-32 x 50, so three times is the bound.
   const transient = 3 * layer + embeddingGrad;

@@ -1,10 +1,11 @@
-// Maths only the bert encoder uses: BERT-MAG's Multimodal Adaptation Gate, its embeddings hook (MMSA's
-// models/singleTask/BERT_MAG.py, class MAG), shifting every token's embedding by a gated acoustic/visual displacement
-// whose norm is capped relative to the embedding's. Phase 6 (lower) builds it; phase 7 runs it inside BERT's forward.
+// Maths only the bert encoder's hooks use: BERT-MAG's Multimodal Adaptation Gate on the embeddings (MMSA's
+// models/singleTask/BERT_MAG.py, class MAG) and CENET's cross-modal enhancement before an encoder layer (MMSA's
+// models/singleTask/CENET.py, class CE). Phase 6 (lower) builds them; phase 7 runs them inside BERT's forward.
 import * as tf from '@tensorflow/tfjs';
 import { normalInit, zerosInit } from '../../../runtime/nn/init.js';
 import { createLayerNorm, createLinear, dropout, type Linear } from '../../../runtime/nn/layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from '../../../runtime/nn/params.js';
+import { CE_MODULE } from './ce-shape.js';
 import { MAG_MODULE } from './mag-shape.js';
 
 export interface Mag {
@@ -50,6 +51,46 @@ export function createMag(
       const hmNorm = tf.add(isZero, tf.mul(tf.sub(1, isZero), normOf(hSq)));
       const alpha = tf.expandDims(tf.minimum(tf.mul(tf.div(emNorm, tf.add(hmNorm, eps)), opts.betaShift), 1), -1);
       return dropout(ln.apply(tf.add(tf.mul(alpha, h), e)), opts.dropoutProb, ctx) as tf.Tensor3D;
+    },
+  };
+}
+
+export interface Ce {
+  /** h' = h + cat_connect([SA_hv(h, V); SA_ha(h, A)]); h [B, L, H], audio [B, Ta, Da], vision [B, Tv, Dv]. */
+  apply(hidden: tf.Tensor3D, audio: tf.Tensor, vision: tf.Tensor): tf.Tensor3D;
+}
+
+/**
+ * Registers CE's parameters under `<node>.encoder.CE` with MMSA's names, initialised as CENET's init_weights leaves
+ * them (normal(0, initializer_range), biases 0). CE has no dropout and reads no mask: every token attends over every
+ * audio and video step, padding included, as in MMSA.
+ */
+export function createCe(store: ParamStore, node: string, dims: { hidden: number; audio: number; vision: number }, opts: { initializerRange: number }): Ce {
+  const H = dims.hidden;
+  const init = { weightInit: normalInit(0, opts.initializerRange), biasInit: zerosInit };
+  const lin = (m: string, inF: number, outF = H): Linear => createLinear(store, joinPath(node, `${CE_MODULE}.${m}`), inF, outF, init);
+  const transform = (name: string, inF: number) => {
+    const first = lin(`${name}.0`, inF);
+    const second = lin(`${name}.2`, H);
+    return (x: tf.Tensor) => second.apply(tf.relu(first.apply(x)));
+  };
+  const visual = transform('visual_transform', dims.vision);
+  const acoustic = transform('acoustic_transform', dims.audio);
+  // CENET's SelfAttention with one head: the scores are not scaled by 1/sqrt(d) but multiplied by 8 before softmax.
+  const attention = (name: string) => {
+    const [q, k, v] = (['Wq', 'Wk', 'Wv'] as const).map((w) => lin(`${name}.${w}`, H));
+    return (text: tf.Tensor, x: tf.Tensor) => {
+      const scores = tf.matMul(q!.apply(text) as tf.Tensor3D, k!.apply(x) as tf.Tensor3D, false, true);
+      return tf.matMul(tf.softmax(tf.mul(scores, 8)) as tf.Tensor3D, v!.apply(x) as tf.Tensor3D);
+    };
+  };
+  const hv = attention('hv');
+  const ha = attention('ha');
+  const cat = lin('cat_connect', 2 * H);
+  return {
+    apply(hidden, audio, vision) {
+      const shift = cat.apply(tf.concat([hv(hidden, visual(vision)), ha(hidden, acoustic(audio))], -1));
+      return tf.add(shift, hidden) as tf.Tensor3D;
     },
   };
 }

@@ -19,6 +19,11 @@ export interface CreateBertOptions {
   trainable?: boolean;
   /** What each encoder layer keeps for the backward pass (default: the process default, 'keep'). */
   activations?: ActivationMode;
+  /**
+   * Embeddings (word, position, token type, their LayerNorm) frozen and run without gradients while the encoder
+   * layers train: CENET's BertModel computes its embeddings under torch.no_grad.
+   */
+  freezeEmbeddings?: boolean;
 }
 
 let defaultActivationMode: ActivationMode = 'keep';
@@ -149,6 +154,7 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
   const dh = H / nh;
   if (!Number.isInteger(dh)) throw new MmsaError('MSA6803', `bert: hidden_size ${H} is not a multiple of num_attention_heads ${nh}`);
   const trainable = opts.trainable ?? true;
+  const frozenEmbeddings = opts.freezeEmbeddings === true;
   const shapes = bertParamShapes(c);
   const vars = new Map<string, tf.Variable>();
   const keys: string[] = [];
@@ -168,7 +174,8 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
     } else if (mod.endsWith('LayerNorm')) init = name === 'weight' ? onesInit : zerosInit;
     else if (name === 'bias') init = zerosInit;
     else init = normalInit(0, c.initializer_range);
-    vars.set(local, store.param(joinPath(path, mod), name, shape, init, { trainable }));
+    const own = trainable && !(frozenEmbeddings && local.startsWith('embeddings.'));
+    vars.set(local, store.param(joinPath(path, mod), name, shape, init, { trainable: own }));
     keys.push(joinPath(path, local));
   }
   const v = (local: string): tf.Variable => vars.get(local)!;
@@ -202,12 +209,15 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
     checkIds(types, c.type_vocab_size, 'token type id', 'type_vocab_size');
 
     // Embeddings: word + position + token type, LayerNorm, dropout.
-    const words = embeddingLookup(v('embeddings.word_embeddings.weight'), tf.reshape(ids, [B * L]));
-    const toks = embeddingLookup(v('embeddings.token_type_embeddings.weight'), tf.reshape(types, [B * L]));
-    const pos = tf.slice(v('embeddings.position_embeddings.weight'), [0, 0], [L, H]);
-    let x: tf.Tensor = tf.add(tf.reshape(tf.add(words, toks), [B, L, H]), pos);
-    x = layerNormFwd(x, v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), eps).y;
-    x = dropout(x, c.hidden_dropout_prob, ctx);
+    const embed = (idsE: tf.Tensor, typesE: tf.Tensor): tf.Tensor => {
+      const words = embeddingLookup(v('embeddings.word_embeddings.weight'), tf.reshape(idsE, [B * L]));
+      const toks = embeddingLookup(v('embeddings.token_type_embeddings.weight'), tf.reshape(typesE, [B * L]));
+      const pos = tf.slice(v('embeddings.position_embeddings.weight'), [0, 0], [L, H]);
+      const e = layerNormFwd(tf.add(tf.reshape(tf.add(words, toks), [B, L, H]), pos), v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), eps).y;
+      return dropout(e, c.hidden_dropout_prob, ctx);
+    };
+    // Frozen embeddings are not taped at all (no_grad), so neither their activations nor a word-table gradient exist.
+    let x: tf.Tensor = frozenEmbeddings ? noGrad(embed, ids, types) : embed(ids, types);
     if (hooks.embeddings) x = checkHookOutput(hooks.embeddings(x as tf.Tensor3D), [B, L, H], 'the embeddings hook');
     x = tf.reshape(x, [B * L, H]);
 

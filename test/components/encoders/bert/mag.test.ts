@@ -10,41 +10,30 @@ import { getComponent } from '../../../../src/components/catalog.js';
 import { compileFile } from '../../../../src/compiler/compile.js';
 import { setupBackend } from '../../../../src/runtime/backend.js';
 import { evalCtx } from '../../../../src/runtime/nn/params.js';
-import { randomWeights, TINY_CONFIG, writeSafetensorsDir } from '../../../runtime/bert/helpers.js';
+import { TINY_CONFIG } from '../../../runtime/bert/helpers.js';
+import { HOOK_B, HOOK_L, hookTokenRows, lin, writeTinyBert } from './hook-helpers.js';
 import { randn } from '../../../runtime/nn/ref.js';
 import { runInfer, seq, tokens, vec } from '../../../compiler/components/fake-context.js';
 import { compileYaml, TINY } from '../../../runtime/lower/helpers.js';
-import { lowerOne, value } from '../../helpers.js';
+import { expectCentralDifferences, lowerOne, value } from '../../helpers.js';
 
 const H = TINY_CONFIG.hidden_size;
-const B = 2;
-const L = 7;
+const B = HOOK_B;
+const L = HOOK_L;
 const DA = 5;
 const DV = 6;
 let dir = '';
 
 beforeAll(async () => {
   await setupBackend('wasm');
-  dir = join(mkdtempSync(join(tmpdir(), 'mmsa-bert-mag-')), 'tiny-bert');
-  writeSafetensorsDir(dir, randomWeights(9));
+  dir = writeTinyBert('mmsa-bert-mag-', 9);
 });
 
 const base = () => ({ type: 'bert', pretrained: dir, finetune: true, output: 'cls', hidden_states: true, config: TINY_CONFIG });
 const mag = { type: 'mag', audio: 'audio', vision: 'vision', beta_shift: 0.7, dropout_prob: 0.3 };
 const INPUTS: Array<[string, ReturnType<typeof tokens>]> = [['text', tokens(L)], ['audio', seq(L, DA, { aligned: true })], ['vision', seq(L, DV, { aligned: true })]];
 
-function tokenRows(): tf.Tensor {
-  const ids = [[2, 5, 9, 13, 3, 0, 0], [2, 39, 1, 7, 22, 31, 3]];
-  const mask = [[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1]];
-  const types = [[0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 1, 1]];
-  return tf.tensor3d(ids.map((r, i) => [r, mask[i]!, types[i]!]), [B, 3, L], 'int32');
-}
 
-/** nn.Linear in float64 on one row. */
-function lin(w: number[], b: number[], x: number[]): number[] {
-  const out = b.length;
-  return Array.from({ length: out }, (_, o) => b[o]! + x.reduce((s, xi, i) => s + w[o * x.length + i]! * xi, 0));
-}
 
 describe('MAG hook', () => {
   it("rewrites the embedding output as MMSA's MAG does (eval mode), and publishes every hidden state", () => {
@@ -64,8 +53,8 @@ describe('MAG hook', () => {
       const v = hooked.store.get(`encoders.n.MAG.${k}.bias`);
       v.assign(tf.tensor1d(randn(k.length + 70, H).map((x) => 0.2 * x)));
     }
-    const e = tf.tidy(() => plain.lowered.apply([value(tokenRows())], evalCtx()).outputs!['hidden_0']!.arraySync() as number[][][]);
-    const out = hooked.lowered.apply([value(tokenRows()), value(audio), value(vision)], evalCtx());
+    const e = tf.tidy(() => plain.lowered.apply([value(hookTokenRows())], evalCtx()).outputs!['hidden_0']!.arraySync() as number[][][]);
+    const out = hooked.lowered.apply([value(hookTokenRows()), value(audio), value(vision)], evalCtx());
     const got = out.outputs!['hidden_0']!.arraySync() as number[][][];
     const W = (k: string) => hooked.values(`MAG.${k}`);
     const a = audio.arraySync();
@@ -111,24 +100,9 @@ describe('MAG hook', () => {
     const audio = tf.variable(tf.tensor3d(randn(63, B * L * DA), [B, L, DA]));
     const vision = tf.tensor3d(randn(64, B * L * DV), [B, L, DV]);
     const r = tf.tensor2d(randn(65, B * H), [B, H]);
-    const loss = () => tf.sum(tf.mul(hooked.lowered.apply([value(tokenRows()), value(audio), value(vision)], evalCtx()).tensor, r)) as tf.Scalar;
+    const loss = () => tf.sum(tf.mul(hooked.lowered.apply([value(hookTokenRows()), value(audio), value(vision)], evalCtx()).tensor, r)) as tf.Scalar;
     const vars = ['MAG.W_hv.weight', 'MAG.W_a.weight', 'MAG.LayerNorm.weight', 'encoder.layer.0.output.dense.weight'].map((k) => hooked.store.get(`encoders.n.${k}`));
-    const { grads } = tf.variableGrads(loss, [...vars, audio]);
-    for (const v of [...vars, audio] as tf.Variable[]) {
-      const g = grads[v.name]!.dataSync();
-      for (const k of [0, 7, 31]) {
-        const keep = v.dataSync().slice();
-        const at = (x: number) => {
-          const b = keep.slice();
-          b[k] = keep[k]! + x;
-          v.assign(tf.reshape(tf.tensor(b), v.shape));
-          return tf.tidy(() => loss().dataSync()[0]!);
-        };
-        const num = (at(1e-2) - at(-1e-2)) / 2e-2;
-        v.assign(tf.reshape(tf.tensor(keep), v.shape));
-        expect(Math.abs(num - g[k]!)).toBeLessThan(1e-2 * Math.max(1, Math.abs(num)));
-      }
-    }
+    expectCentralDifferences(loss, [...vars, audio], 1e-2);
     hooked.dispose();
   });
 
