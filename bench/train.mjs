@@ -1,6 +1,6 @@
 // Benchmark: full training epochs (train + validation) of the paper configs on MOSI-sized synthetic data (SIMS-sized
 // for the SIMS-only multi-task models) made by the project's MMSA-layout generator (bench/synth-cache.mjs: 1284 / 229 /
-// 686 samples, text 50 / audio 375 / vision 500; the aligned_50 file for EF-LSTM, MFN, Graph-MFN and MCTN), next to
+// 686 samples, text 50 / audio 375 / vision 500; the aligned_50 file for EF-LSTM, MFN, Graph-MFN, MCTN and MFM), next to
 // MMSA's reference per-epoch times on files of the same layout and planted signal. Self-MM reads precomputed [CLS]
 // features instead of running BERT.
 // Run: npx tsc -p tsconfig.build.json && node bench/train.mjs
@@ -37,9 +37,10 @@ setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
  * 27 s for the whole run); Graph-MFN: not measured yet (the ratio prints n/a). The SIMS multi-task models and MCTN were
  * timed on 2026-12-05 with the machine shared by ~8 developers (load average 20-26 on 2 cores), so their figures are
  * inflated by the load as much as ours in the same session. MulT: MMSA's CPU time on this machine, 3.1 CPU s per batch
- * on one thread (81 batches; validation ~0.3 s per batch), measured under load (docs/benchmarks.md).
+ * on one thread (81 batches; validation ~0.3 s per batch), measured under load (docs/benchmarks.md). MFM: not measured
+ * yet (its reference accuracy runs were still queued; the ratio prints n/a).
  */
-const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 125.4, graph_mfn: null, mlf_dnn: 21.3, mlmf: NaN, mtfn: NaN, mctn: NaN };
+const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 125.4, graph_mfn: null, mlf_dnn: 21.3, mlmf: NaN, mtfn: NaN, mctn: NaN, mfm: null };
 /**
  * The paper config each model is benchmarked with and the synthetic file it reads: MOSI by default; the SIMS-only
  * multi-task models on the SIMS-sized file (MTFN with its simsv2 config: the sims config's 141M-parameter fusion layer
@@ -53,6 +54,7 @@ const PIPELINE = {
   mfn: { config: 'mfn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
   graph_mfn: { config: 'graph_mfn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
   mctn: { config: 'mctn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
+  mfm: { config: 'mfm_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
 };
 // MulT reads a MOSI-sized file with audio 100 / vision 120 frames: at MOSI's 375 / 500 frames MMSA's MULT trainer
 // needs more than 8 GB (it keeps every batch's autograd graph through `y_pred.append(outputs.cpu())`) and mmsa's

@@ -54,6 +54,8 @@ describe('dataset and model vocabulary', () => {
   it('a pipeline named <model>_<dataset> belongs to its model', () => {
     expect(modelOfPipeline('self_mm_simsv2')).toBe('self_mm');
     expect(modelOfPipeline('lf_dnn_sims')).toBe('lf_dnn');
+    expect(modelOfPipeline('mfm_mosi')).toBe('mfm');
+    expect(modelOfPipeline('mfn_mosi')).toBe('mfn');
     expect(modelOfPipeline('demo_tfn')).toBe('demo_tfn');
   });
 });

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../../../../src/runtime/backend.js';
 import { mmdKernel, mmdLoss, runFeedbackDecoder } from '../../../../src/components/fusions/mfm/nn.js';
 import type { LstmCell } from '../../../../src/components/fusions/mfn/nn.js';
-import { lowerOne, seq, value } from '../../helpers.js';
+import { lowerOne, lowerTaskOf, seq, value } from '../../helpers.js';
 import { evalCtx, trainCtx } from '../../../../src/runtime/nn/params.js';
 import { compileFile } from '../../../../src/compiler/compile.js';
 import { mapMmsaNames } from '../../../../src/compiler/ir/mmsa-names.js';
@@ -183,6 +183,12 @@ describe("an MMSA-made MFM checkpoint: one batch's loss terms as MMSA's code com
     const own = out.nodes!['fusion:mmd_loss']!.dataSync()[0]!;
     expect(own).toBeGreaterThan(0);
     expect(Math.abs(own - lt.mmd_loss)).toBeLessThan(lt.mmd_loss);
+    // The lowered tasks add up to MMSA's training loss disc + gen + lda_mmd * mmd (with the fusion's own MMD); only
+    // the L1 counts in the validation Loss, as MMSA's do_test.
+    const tasks = ir.tasks.map((t) => lowerTaskOf(t, data.train.n));
+    const total = tasks.reduce((s, t) => s + t.trainLoss(out, batch, 0).dataSync()[0]!, 0);
+    expect(Math.abs(total - (lt.disc_loss + lt.gen_loss + weight('mmd') * own))).toBeLessThan(1e-4 * Math.max(1, total));
+    expect(tasks.filter((t) => t.evalLoss).map((t) => t.name)).toEqual(['main']);
     model.dispose();
   });
 });
