@@ -14,9 +14,10 @@ import type { LstmCell } from '../mfn/nn.js';
 export function runFeedbackDecoder(f: tf.Tensor2D, cell: LstmCell, T: number): tf.Tensor3D {
   const [B, H] = f.shape;
   const G = 4 * H;
-  const bias = tf.add(cell.bih, cell.bhh);
-  const first = tf.reshape(tf.add(tf.matMul(f, cell.wih, false, true), bias), [B, 1, G]);
-  const xproj = (T === 1 ? first : tf.concat([first, tf.broadcastTo(tf.reshape(bias, [1, 1, G]), [B, T - 1, G])], 1)) as tf.Tensor3D;
+  // W_ih f at step 0, zeros after, plus the biases at every step. (Not tf.broadcastTo: its gradient, tfjs's Tile
+  // gradient, slices dy once per repetition, and the wasm backend copies all of dy for each slice.)
+  const first = tf.reshape(tf.matMul(f, cell.wih, false, true), [B, 1, G]);
+  const xproj = tf.add(T === 1 ? first : tf.pad(first, [[0, 0], [0, T - 1], [0, 0]]), tf.add(cell.bih, cell.bhh)) as tf.Tensor3D;
   const y = lstmRecurrence(xproj, tf.add(cell.wih, cell.whh) as tf.Tensor2D, new Int32Array(B).fill(T), false);
   return tf.slice(y, [0, 0, 0], [B, T, H]) as tf.Tensor3D;
 }
