@@ -167,9 +167,9 @@ describe("an MMSA-made MFM checkpoint: one batch's loss terms as MMSA's code com
     expect(data.test.ids).toEqual(lt.ids);
     const batch = makeBatches(data.test, { batchSize: data.test.n, shuffle: false, seed: 0, epoch: 0 })[0]!;
     const out = model.forward(batch, evalCtx());
-    const y = out.heads['M']!.dataSync();
+    const y = Array.from(out.heads['M']!.dataSync());
     const labels = batch.labels['M']!;
-    const disc = y.reduce((s, v, i) => s + Math.abs(v - labels[i]!), 0) / y.length;
+    const disc = y.reduce((s: number, v: number, i: number) => s + Math.abs(v - labels[i]!), 0) / y.length;
     expect(Math.abs(disc - lt.disc_loss)).toBeLessThan(1e-5);
     // The reconstruction terms under the paper config's task weights (lda_xl, lda_xa, lda_xv).
     const weight = (t: string) => ir.tasks.find((x) => x.name === t)!.weight;
