@@ -1,6 +1,6 @@
 // Benchmark: full training epochs (train + validation) of the paper configs on MOSI-sized synthetic data (SIMS-sized
 // for the SIMS-only multi-task models) made by the project's MMSA-layout generator (bench/synth-cache.mjs: 1284 / 229 /
-// 686 samples, text 50 / audio 375 / vision 500; the aligned_50 file for EF-LSTM, MFN, Graph-MFN and MCTN), next to
+// 686 samples, text 50 / audio 375 / vision 500; the aligned_50 file for EF-LSTM, MFN, Graph-MFN, MCTN and MFM), next to
 // MMSA's reference per-epoch times on files of the same layout and planted signal. Self-MM reads precomputed [CLS]
 // features instead of running BERT.
 // Run: npx tsc -p tsconfig.build.json && node bench/train.mjs
@@ -40,9 +40,10 @@ setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
  * the same session and far apart between runs (MLF-DNN: 1.9-26 s); Graph-MFN and MTFN: not finished yet (the
  * ratio prints n/a; their CPU time per batch is in REFERENCE_CPU_BATCH where known). MulT: 81 batches at MMSA's
  * earlier 3.1 CPU s per batch (start-up included; validation ~0.3 s per batch), measured under load
- * (docs/benchmarks.md); compare its CPU time per batch instead.
+ * (docs/benchmarks.md); compare its CPU time per batch instead. MFM: not measured yet (its reference accuracy
+ * runs were still queued; the ratio prints n/a).
  */
-const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 177.0, graph_mfn: null, mlf_dnn: 6.3, mlmf: 24.3, mtfn: NaN, mctn: 112.9, mctn_batch_as_time: 112.9 };
+const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 177.0, graph_mfn: null, mlf_dnn: 6.3, mlmf: 24.3, mtfn: NaN, mctn: 112.9, mctn_batch_as_time: 112.9, mfm: null };
 /**
  * The paper config each model is benchmarked with and the synthetic file it reads: MOSI by default; the SIMS-only
  * multi-task models on the SIMS-sized file (MTFN with its simsv2 config: the sims config's 141M-parameter fusion layer
@@ -59,6 +60,7 @@ const PIPELINE = {
   // MMSA's own MCTN runs its LSTMs along the batch axis; this is that computation (`batch_as_time: true`), the one
   // the reference's time per epoch measures.
   mctn_batch_as_time: { config: 'mctn_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50', batchAsTime: true },
+  mfm: { config: 'mfm_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
 };
 // MulT reads a MOSI-sized file with audio 100 / vision 120 frames: at MOSI's 375 / 500 frames MMSA's MULT trainer
 // needs more than 8 GB (it keeps every batch's autograd graph through `y_pred.append(outputs.cpu())`); mmsa runs

@@ -290,6 +290,33 @@ def misa_batch_losses(torch, model, trainer, train, args, n=16):
             "weights": {"diff_weight": args.diff_weight, "sim_weight": args.sim_weight, "recon_weight": args.recon_weight}}
 
 
+def mfm_loss_terms(torch, model, loader):
+    """MFM's loss terms on the first test batch (file order, eval mode so no dropout), as MMSA's trainer forms them
+    (trains/singleTask/MFM.py): L1 of the prediction, the weighted reconstruction MSEs and the MMD sum (before lda_mmd),
+    with the Gaussian samples MMSA's loss_MMD drew (torch.randn, recorded) so the MMD can be recomputed exactly."""
+    import torch.nn.functional as F
+
+    draws = []
+    orig = torch.randn
+
+    def recording(*a, **k):
+        g = orig(*a, **k)
+        draws.append(g.detach().clone())
+        return g
+
+    b = next(iter(torch.utils.data.DataLoader(loader.dataset, batch_size=len(loader.dataset), shuffle=False)))
+    torch.randn = recording
+    try:
+        with torch.no_grad():
+            pred, gen, mmd, _ = model(b["text"], b["audio"], b["vision"])
+    finally:
+        torch.randn = orig
+    labels = b["labels"]["M"].reshape(-1)
+    disc = F.l1_loss(pred.squeeze(1), labels)
+    return {"ids": list(b["id"]), "disc_loss": float(disc), "gen_loss": float(gen), "mmd_loss": float(mmd),
+            "gaussians": [g.numpy().astype(np.float64).tolist() for g in draws]}
+
+
 class EpochCap(Exception):
     pass
 
@@ -459,13 +486,13 @@ def run_case(out, case):
             step = cenet_two_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
                                   orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
             expected["two_steps"] = {"batch_ids": step["batch_ids"], "preds": [step["by_id"][i] for i in expected["ids"]]}
-
-
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] == "mctn":
             expected["batch_size"] = args["batch_size"]
             expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)
+        if case["model"] == "mfm":
+            expected["loss_terms"] = mfm_loss_terms(torch, model, test)
         with open(os.path.join(case_dir, "expected.json"), "w") as f:
             json.dump(expected, f, indent=1)
             f.write("\n")

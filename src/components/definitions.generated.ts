@@ -24,6 +24,7 @@ import earlyFusion from './fusions/early/define.js';
 import graphMfnFusion from './fusions/graph_mfn/define.js';
 import lateFusion from './fusions/late/define.js';
 import lowRankFusion from './fusions/low_rank/define.js';
+import mfmFusion from './fusions/mfm/define.js';
 import mfnFusion from './fusions/mfn/define.js';
 import tensorFusion from './fusions/tensor/define.js';
 import transformerFusion from './fusions/transformer/define.js';
@@ -61,6 +62,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   graphMfnFusion,
   lateFusion,
   lowRankFusion,
+  mfmFusion,
   mfnFusion,
   tensorFusion,
   transformerFusion,

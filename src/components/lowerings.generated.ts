@@ -24,6 +24,7 @@ import earlyFusion from './fusions/early/lower.js';
 import graphMfnFusion from './fusions/graph_mfn/lower.js';
 import lateFusion from './fusions/late/lower.js';
 import lowRankFusion from './fusions/low_rank/lower.js';
+import mfmFusion from './fusions/mfm/lower.js';
 import mfnFusion from './fusions/mfn/lower.js';
 import tensorFusion from './fusions/tensor/lower.js';
 import transformerFusion from './fusions/transformer/lower.js';
@@ -61,6 +62,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'fusion/graph_mfn': graphMfnFusion,
   'fusion/late': lateFusion,
   'fusion/low_rank': lowRankFusion,
+  'fusion/mfm': mfmFusion,
   'fusion/mfn': mfnFusion,
   'fusion/tensor': tensorFusion,
   'fusion/transformer': transformerFusion,

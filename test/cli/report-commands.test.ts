@@ -88,6 +88,18 @@ describe('mmsa init', () => {
     expect((await run(['init', '--model', 'cenet', '--dataset', 'synthetic'], dir)).code).toBe(0);
     expect(readFileSync(join(dir, 'cenet_demo.yaml'), 'utf8')).toContain('before_layer: {type: ce');
   });
+
+  it('knows MFM: its three paper configs, no SIMSv2 (MMSA has no config for it)', async () => {
+    const dir = tmp();
+    expect((await run(['init', '--model', 'mfm', '--dataset', 'mosi'], dir)).code).toBe(0);
+    const text = readFileSync(join(dir, 'mfm_mosi.yaml'), 'utf8');
+    expect(text).toContain('extends: mfm');
+    expect(text).toContain('mmd: {weight: 100}');
+    expect((await run(['check', join(dir, 'mfm_mosi.yaml')], dir)).code).toBe(0);
+    const r = await run(['init', '--model', 'mfm', '--dataset', 'simsv2'], dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('MMSA configures mfm for mosei, mosi, sims');
+  });
 });
 
 describe('mmsa report / compare / watch on a recorded run', () => {

@@ -17,6 +17,7 @@ const ALL = ['mosi', 'mosei', 'sims', 'simsv2'];
 /** Each model with the dataset configs MMSA ships for it (config/config_regression.json). */
 const MODELS: Record<string, string[]> = {
   self_mm: ALL, tfn: ALL, lmf: ALL, lf_dnn: ALL, ef_lstm: ALL, mfn: ALL, graph_mfn: ALL, mlf_dnn: ['sims', 'simsv2'], mtfn: ['sims', 'simsv2'], mlmf: ['sims', 'simsv2'], mctn: ['mosi'], mult: ALL, misa: ALL,
+  mfm: ['mosi', 'mosei', 'sims'],
 };
 
 function compiled(path: string) {
@@ -57,6 +58,8 @@ describe('paper configs: one MMSA name per parameter and one parameter per MMSA 
         if (m === 'misa') expect(aliases.sort()).toEqual(['Model.sp_discriminator.sp_discriminator_layer_1.bias', 'Model.sp_discriminator.sp_discriminator_layer_1.weight', 'Model.tlayer_norm.bias', 'Model.tlayer_norm.weight']);
         expect([...ours.keys()].sort()).toEqual(Object.keys(theirs).filter((k) => !isIgnoredMmsaName(naming, k)).sort());
         if (m === 'mctn') expect(aliases.length).toBe(46);
+        // MFM's embedded MFN keeps the output Linears MFN builds; MFM never calls them.
+        if (m === 'mfm') expect(aliases.sort()).toEqual(['bias', 'weight'].flatMap((w) => [`Model.mfn_encoder.out_fc1.${w}`, `Model.mfn_encoder.out_fc2.${w}`]).sort());
         for (const [k, shape] of ours) expect(shape, k).toEqual(theirs[k]);
         if (m === 'self_mm' || m === 'misa') expect(naming.names.filter((n) => n.mmsa!.startsWith(bert)).length).toBe(199);
       });

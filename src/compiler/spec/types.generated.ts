@@ -831,6 +831,118 @@ export interface LowRankFusion {
   out: number;
 }
 
+/** Multimodal Factorization Model: per-input LSTMCell encoders (generative factors z_m), an embedded MFN (discriminative factor z_y), LSTMCell decoders reconstructing every input from [f_y; f_m]; outputs f_y and publishes each input's reconstruction MSE and the MMD of the factors. */
+export interface RawMfmFusion {
+  /** fusion type */
+  type: "mfm";
+  /** encoder (or modality) names, in order: aligned sequences of the same length, each encoded, reconstructed and fed to the embedded MFN */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** embedded MFN: hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** embedded MFN: size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** embedded MFN: attention network over [c_{t-1}; c_t], softmax over its dims (MMSA's NN1Config: shapes, drop) */
+  nn1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** embedded MFN: network from the attended states to the memory update c-hat, tanh (MMSA's NN2Config: shapes, drop) */
+  nn2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** embedded MFN: retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** embedded MFN: update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout?: number;
+  };
+  /** size of the multimodal discriminative factor z_y, a Linear of the MFN's output (MMSA: zy_size) */
+  zy: number;
+  /** size of f_y, the output this fusion passes on, from z_y (MMSA: fy_size) */
+  fy: number;
+  /** size of each input's generative factor z_m, a Linear of its encoder LSTMCell's last hidden state, which is this wide too (MMSA: zl_size, za_size, zv_size) */
+  z: number[];
+  /** size of each input's f_m, from z_m; the decoder of input m reads [f_y; f_m] (MMSA: fl_size, fa_size, fv_size) */
+  f: number[];
+  /** dropout between the two Linears z_y -> f_y (MMSA: zy_to_fy_dropout) */
+  zy_dropout?: number;
+  /** dropout between the two Linears z_m -> f_m, per input (MMSA: zl_to_fl_dropout, za_to_fa_dropout, zv_to_fv_dropout); none when omitted */
+  z_dropout?: number[];
+  /** the MMD's Gaussian kernel exp(-mean_d (x_d - y_d)^2 / dim) divides the mean squared distance by the dimension once more, as MMSA's compute_kernel (and InfoVAE's code it follows) does; false: exp(-mean_d (x_d - y_d)^2) */
+  mmd_kernel_div_dim?: boolean;
+}
+
+/** Multimodal Factorization Model: per-input LSTMCell encoders (generative factors z_m), an embedded MFN (discriminative factor z_y), LSTMCell decoders reconstructing every input from [f_y; f_m]; outputs f_y and publishes each input's reconstruction MSE and the MMD of the factors. */
+export interface MfmFusion {
+  /** fusion type */
+  type: "mfm";
+  /** encoder (or modality) names, in order: aligned sequences of the same length, each encoded, reconstructed and fed to the embedded MFN */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** embedded MFN: hidden size of each input's LSTMCell, in the order of inputs (MMSA: hidden_dims) */
+  hidden: number[];
+  /** embedded MFN: size of the multi-view gated memory (MMSA: memsize) */
+  memsize: number;
+  /** embedded MFN: attention network over [c_{t-1}; c_t], softmax over its dims (MMSA's NN1Config: shapes, drop) */
+  nn1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** embedded MFN: network from the attended states to the memory update c-hat, tanh (MMSA's NN2Config: shapes, drop) */
+  nn2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** embedded MFN: retain gate of the memory, sigmoid (MMSA's gamma1Config: shapes, drop) */
+  gamma1: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** embedded MFN: update gate of the memory, sigmoid (MMSA's gamma2Config: shapes, drop) */
+  gamma2: {
+    /** size of the hidden Linear (MMSA: shapes) */
+    hidden: number;
+    /** dropout after its ReLU (MMSA: drop) */
+    dropout: number;
+  };
+  /** size of the multimodal discriminative factor z_y, a Linear of the MFN's output (MMSA: zy_size) */
+  zy: number;
+  /** size of f_y, the output this fusion passes on, from z_y (MMSA: fy_size) */
+  fy: number;
+  /** size of each input's generative factor z_m, a Linear of its encoder LSTMCell's last hidden state, which is this wide too (MMSA: zl_size, za_size, zv_size) */
+  z: number[];
+  /** size of each input's f_m, from z_m; the decoder of input m reads [f_y; f_m] (MMSA: fl_size, fa_size, fv_size) */
+  f: number[];
+  /** dropout between the two Linears z_y -> f_y (MMSA: zy_to_fy_dropout) */
+  zy_dropout: number;
+  /** dropout between the two Linears z_m -> f_m, per input (MMSA: zl_to_fl_dropout, za_to_fa_dropout, zv_to_fv_dropout); none when omitted */
+  z_dropout?: number[];
+  /** the MMD's Gaussian kernel exp(-mean_d (x_d - y_d)^2 / dim) divides the mean squared distance by the dimension once more, as MMSA's compute_kernel (and InfoVAE's code it follows) does; false: exp(-mean_d (x_d - y_d)^2) */
+  mmd_kernel_div_dim: boolean;
+}
+
 /** Memory Fusion Network: one LSTMCell per input over aligned sequences, delta-memory attention over the cell states of two consecutive steps, multi-view gated memory; the last hidden states and the memory. */
 export interface RawMfnFusion {
   /** fusion type */
@@ -1633,9 +1745,9 @@ export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnn
 
 export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMisaLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawWindowPoolEncoder;
 
-export type Fusion = ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfnFusion | TensorFusion | TransformerFusion;
+export type Fusion = ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | TensorFusion | TransformerFusion;
 
-export type RawFusion = RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfnFusion | RawTensorFusion | RawTransformerFusion;
+export type RawFusion = RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfmFusion | RawMfnFusion | RawTensorFusion | RawTransformerFusion;
 
 export type Head = ClassificationHead | LstmAttentionHead | RegressionHead;
 
@@ -1969,7 +2081,7 @@ export interface TuneParam {
 
 export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","window_pool"] as const;
 
-export const FUSION_TYPES = ["concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfn","tensor","transformer"] as const;
+export const FUSION_TYPES = ["concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","tensor","transformer"] as const;
 
 export const HEAD_TYPES = ["classification","lstm_attention","regression"] as const;
 

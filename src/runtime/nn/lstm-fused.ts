@@ -76,12 +76,16 @@ export function lstmRecurrence(
       return out;
     });
   }
-  const op = tf.customGrad(((xp: tf.Tensor, w: tf.Tensor) => {
+  const op = tf.customGrad(((xp: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
     const f = forward(plan, xp as tf.Tensor3D, w as tf.Tensor2D, true);
     const value = tf.tensor3d(f.y, [B, T + 1, H]);
     if (f.pooled) giveScratch(f.y);
-    const gradFunc = (dy: tf.Tensor): tf.Tensor[] =>
-      plan.mode === 'native' ? backwardNative(plan, f, dy, w as tf.Tensor2D) : backward(plan, f, dy.dataSync() as Float32Array, w as tf.Tensor2D);
+    // Saved, so a recurrent weight computed in the forward pass (MFM's decoder feeds W_ih + W_hh) outlives its tidy.
+    save([w]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const ws = saved[0] as tf.Tensor2D;
+      return plan.mode === 'native' ? backwardNative(plan, f, dy, ws) : backward(plan, f, dy.dataSync() as Float32Array, ws);
+    };
     return { value, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor3D>>[0]);
   return op(xproj, whh) as tf.Tensor3D;

@@ -65,6 +65,33 @@ export function summarizeMemory(p: MfnFamily & { memsize: number }): string {
   return `${p.inputs.map((n, i) => `lstm_cell(${n}, ${p.hidden[i] ?? '?'})`).join(', ')}; memory ${p.memsize}`;
 }
 
+/** The MFN's own configuration: what the mfn fusion and MFM's embedded MFN share. */
+export type MfnCore = Pick<MfnFusion, 'inputs' | 'hidden' | 'memsize' | 'nn1' | 'nn2' | 'gamma1' | 'gamma2'>;
+
+/** Size of the MFN's output [h_T of every input; mem_T]. */
+export function mfnOutDim(p: MfnCore): number {
+  return p.hidden.reduce((s, h) => s + h, 0) + p.memsize;
+}
+
+/** The MFN's parameters under `prefix` ('' for the fusion itself, `mfn_encoder.` inside MFM), MMSA's names. */
+export function mfnParams(p: MfnCore, dims: readonly number[], prefix = ''): ParamDecl[] {
+  // MMSA's window of two steps: [c_{t-1}; c_t] of every input.
+  const att = 2 * p.hidden.reduce((s, h) => s + h, 0);
+  const params: ParamDecl[] = [];
+  p.inputs.forEach((n, i) => params.push(...lstmCellParams(`${prefix}lstm_${n}`, dims[i]!, p.hidden[i]!)));
+  params.push(
+    ...twoLayerParams(`${prefix}att1`, att, p.nn1.hidden, att),
+    ...twoLayerParams(`${prefix}att2`, att, p.nn2.hidden, p.memsize),
+    ...twoLayerParams(`${prefix}gamma1`, att + p.memsize, p.gamma1.hidden, p.memsize),
+    ...twoLayerParams(`${prefix}gamma2`, att + p.memsize, p.gamma2.hidden, p.memsize),
+  );
+  return params;
+}
+
+export function mfnNames(p: Pick<MfnCore, 'inputs'>, prefix = ''): string[] {
+  return [...p.inputs.flatMap((n) => lstmCellNames(`${prefix}lstm_${n}`)), ...['att1', 'att2', 'gamma1', 'gamma2'].flatMap((b) => twoLayerNames(`${prefix}${b}`))];
+}
+
 const mosi3 = (): Array<[string, ReturnType<typeof sequenceType>]> => [
   ['text', sequenceType(50, 768, { aligned: true })],
   ['audio', sequenceType(50, 5, { aligned: true })],
@@ -92,25 +119,11 @@ export default defineComponent<MfnFusion>({
     },
   ],
   summary: (p) => `mfn(${summarizeMemory(p)}; attention ${p.nn1.hidden}, c-hat ${p.nn2.hidden}, gammas ${p.gamma1.hidden}/${p.gamma2.hidden})`,
-  paramNames: (p) => [
-    ...p.inputs.flatMap((n) => lstmCellNames(`lstm_${n}`)),
-    ...['att1', 'att2', 'gamma1', 'gamma2'].flatMap((b) => twoLayerNames(b)),
-  ],
+  paramNames: (p) => mfnNames(p),
   infer(ctx) {
     const p = ctx.params;
     const dims = checkMfnInputs(ctx, 'mfn');
     if (!dims) return undefined;
-    const total = p.hidden.reduce((s, h) => s + h, 0);
-    // MMSA's window of two steps: [c_{t-1}; c_t] of every input.
-    const att = 2 * total;
-    const params: ParamDecl[] = [];
-    p.inputs.forEach((n, i) => params.push(...lstmCellParams(`lstm_${n}`, dims[i]!, p.hidden[i]!)));
-    params.push(
-      ...twoLayerParams('att1', att, p.nn1.hidden, att),
-      ...twoLayerParams('att2', att, p.nn2.hidden, p.memsize),
-      ...twoLayerParams('gamma1', att + p.memsize, p.gamma1.hidden, p.memsize),
-      ...twoLayerParams('gamma2', att + p.memsize, p.gamma2.hidden, p.memsize),
-    );
-    return { output: vector(total + p.memsize), params };
+    return { output: vector(mfnOutDim(p)), params: mfnParams(p, dims) };
   },
 });

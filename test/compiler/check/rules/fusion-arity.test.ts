@@ -15,7 +15,7 @@ describe('fusion-arity', () => {
       message: "fusion 'low_rank' expects at least 2 inputs, got 1",
       at: '14:11',
       text: '[text]',
-      hint: "add 'audio', 'vision' to inputs, or use a fusion that takes 1 input (concat, early, late, mfn, transformer)",
+      hint: "add 'audio', 'vision' to inputs, or use a fusion that takes 1 input (concat, early, late, mfm, mfn, transformer)",
     });
     expect(ds[0]!.related).toEqual([
       { message: "modality 'audio' is declared here but not used", at: '5:3', text: 'audio' },
