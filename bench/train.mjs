@@ -34,16 +34,15 @@ const kernelOpts = { native: NATIVE, ...(THREADS ? { threads: THREADS } : {}) };
 setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
 
 /**
- * MMSA's seconds per epoch (PyTorch, CPU, 1 thread) for the same configs on the same files. MFN, MLF-DNN and MLMF: median
- * epoch of the reference's accuracy runs of 2026-12-06 (MFN, MLMF and MCTN seed 1111, MLF-DNN seeds 1111-1113) with
- * the machine shared by several developers (load average 9-19 on 2 cores), so inflated by the load as much as ours in
- * the same session and far apart between runs (MLF-DNN: 1.9-26 s); Graph-MFN and MTFN: not finished yet (the
- * ratio prints n/a; their CPU time per batch is in REFERENCE_CPU_BATCH where known). MulT: 81 batches at MMSA's
- * earlier 3.1 CPU s per batch (start-up included; validation ~0.3 s per batch), measured under load
- * (docs/benchmarks.md); compare its CPU time per batch instead. MFM: not measured yet (its reference accuracy
- * runs were still queued; the ratio prints n/a).
+ * MMSA's seconds per epoch (PyTorch, CPU, 1 thread) for the same configs on the same files. MFN, MLF-DNN, MLMF, MTFN,
+ * MCTN and MFM: median epoch of the reference's accuracy runs of 2026-12-06 (MFN, MCTN, MTFN and MFM seed 1111, MLMF
+ * seeds 1111-1112, MLF-DNN seeds 1111-1113) with the machine shared by several developers (load average 2-19 on 2
+ * cores), so inflated by the load as much as ours in the same session and far apart between runs (MLF-DNN: 1.9-26 s);
+ * Graph-MFN: not finished yet (the ratio prints n/a; its CPU time per batch is in REFERENCE_CPU_BATCH). MulT: 81
+ * batches at MMSA's earlier 3.1 CPU s per batch (start-up included; validation ~0.3 s per batch), measured under load
+ * (docs/benchmarks.md); compare its CPU time per batch instead.
  */
-const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 177.0, graph_mfn: null, mlf_dnn: 6.3, mlmf: 24.3, mtfn: NaN, mctn: 112.9, mctn_batch_as_time: 112.9, mfm: null };
+const REFERENCE = { self_mm: 14.6, lmf: 1.0, lf_dnn: 1.0, tfn: 6.1, ef_lstm: 5.3, mult: 265, mfn: 177.0, graph_mfn: null, mlf_dnn: 6.3, mlmf: 18.2, mtfn: 9.0, mctn: 112.9, mctn_batch_as_time: 112.9, mfm: 48.8 };
 /**
  * The paper config each model is benchmarked with and the synthetic file it reads: MOSI by default; the SIMS-only
  * multi-task models on the SIMS-sized file (MTFN with its simsv2 config: the sims config's 141M-parameter fusion layer
@@ -73,7 +72,7 @@ const SHORT_SEQ = { mult: { audioLen: 100, visionLen: 120 } };
  * time over 8 batches of its first epoch (its run was still going). MMSA's MCTN is the batch-axis computation. MulT:
  * batches 6-22 of two short runs timing each batch on the 50 / 100 / 120-frame MOSI-sized file (load ~18).
  */
-const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mlmf: 0.416, mfn: 2.635, graph_mfn: 2.14, mctn: 0.94, mctn_batch_as_time: 0.94, mult: 1.70 };
+const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mlmf: 0.450, mtfn: 0.100, mfm: 1.131, mfn: 2.635, graph_mfn: 2.14, mctn: 0.94, mctn_batch_as_time: 0.94, mult: 1.70 };
 /** The reference's test Corr after full training on data of this layout and signal (only Self-MM's is known). */
 const REFERENCE_CORR = { self_mm: 0.8 };
 const MODELS = Object.keys(REFERENCE).filter((m) => !only || only.includes(m));
