@@ -343,6 +343,21 @@ def run_case(out, case):
             self.project_t.project_t = torch.nn.Linear(width, config.hidden_size)
 
         misa_module.MISA.__init__ = misa_small_bert
+    if case["model"] == "mmim" and hf_bert:
+        # MMIM sizes d_tout (the MMILB and CPC Linears) from feature_dims[0], which MMSA's loader sets to 768 with
+        # use_bert: with the small BERT it is its hidden size.
+        import importlib
+
+        mmim_module = importlib.import_module("MMSA.models.singleTask.MMIM")
+        mmim_init = mmim_module.MMIM.__init__
+        with open(os.path.join(os.environ["MMSA_HF_BERT_DIR"], "config.json")) as f:
+            bert_width = json.load(f)["hidden_size"]
+
+        def mmim_small_bert(self, config):
+            config.feature_dims[0] = bert_width
+            mmim_init(self, config)
+
+        mmim_module.MMIM.__init__ = mmim_small_bert
     if case["model"] in widths:
         import importlib
 
