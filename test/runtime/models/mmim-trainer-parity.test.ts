@@ -1,4 +1,4 @@
-// MMIM's trainer (trains/singleTask/MMIM.py) against MMSA's own: from the mmim_mosi checkpoint MMSA's MMIM code trained
+// MMIM's trainer (trains/singleTask/MMIM.py) against MMSA's own: from the mmim_mosi and mmim_sims checkpoints MMSA's MMIM code trained
 // (tools/make-mmsa-checkpoints.py), one epoch of both stages on the training split in file order with dropout off
 // (stage 1: -lld, every gradient clipped together, only the MMILB group steps; stage 2: L1 + alpha nce - beta lld -
 // beta H with the previous batch's memory, the BERT and main groups step) gives MMSA's stage losses and test
@@ -22,7 +22,7 @@ beforeAll(async () => {
   await setupBackend('cpu');
 });
 
-const dir = join(packageRoot(), 'test/fixtures/mmsa-checkpoints/mmim_mosi');
+const fixtures = join(packageRoot(), 'test/fixtures/mmsa-checkpoints');
 
 interface Expected {
   ids: string[];
@@ -31,7 +31,8 @@ interface Expected {
 }
 
 describe("MMIM's two training stages", () => {
-  it("one epoch from MMSA's checkpoint gives MMSA's stage losses and predictions (dropout off)", { timeout: 120_000 }, async () => {
+  it.each(['mmim_mosi', 'mmim_sims'])("%s: one epoch from MMSA's checkpoint gives MMSA's stage losses and predictions (dropout off)", { timeout: 120_000 }, async (c) => {
+    const dir = join(fixtures, c);
     const e = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
     const r = compileFile(join(dir, 'pipeline.yaml'), { env: {} });
     const ir = r.ir!;
