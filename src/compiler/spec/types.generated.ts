@@ -1947,18 +1947,24 @@ export interface SchedulerStep {
   gamma: number;
 }
 
-/** torch CosineAnnealingLR over t_max epochs, down to eta_min */
+/** torch CosineAnnealingLR over t_max epochs, down to eta_min; with warmup, first a linear warm-up from 0 over that many epochs (ALMT's GradualWarmupScheduler, trains/singleTask/ALMT.py) */
 export interface RawSchedulerCosine {
   type: "cosine";
+  /** epochs of the half cosine (T_max; ALMT: 0.9 * max_epochs, fractions allowed as in MMSA) */
   t_max: number;
   eta_min?: number;
+  /** epochs of linear warm-up before the cosine (ALMT: 0.1 * max_epochs): epoch k (from 1) trains with lr * (k - 1) / warmup, the first epoch with 0; then one more epoch at lr before the cosine steps (MMSA's scheduler hands over a step late). 0: no warm-up */
+  warmup?: number;
 }
 
-/** torch CosineAnnealingLR over t_max epochs, down to eta_min */
+/** torch CosineAnnealingLR over t_max epochs, down to eta_min; with warmup, first a linear warm-up from 0 over that many epochs (ALMT's GradualWarmupScheduler, trains/singleTask/ALMT.py) */
 export interface SchedulerCosine {
   type: "cosine";
+  /** epochs of the half cosine (T_max; ALMT: 0.9 * max_epochs, fractions allowed as in MMSA) */
   t_max: number;
   eta_min: number;
+  /** epochs of linear warm-up before the cosine (ALMT: 0.1 * max_epochs): epoch k (from 1) trains with lr * (k - 1) / warmup, the first epoch with 0; then one more epoch at lr before the cosine steps (MMSA's scheduler hands over a step late). 0: no warm-up */
+  warmup: number;
 }
 
 export interface RawStage {
