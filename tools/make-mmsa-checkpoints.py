@@ -153,6 +153,8 @@ def import_mmsa(hf_bert=False):
     shims = os.environ.get("MMSA_SHIMS")
     # Models that run BERT inside (BERT_MAG): Hugging Face's BertModel from tools/hf-bert, on the small checkpoint.
     standin = [os.path.join(HERE, "hf-bert")] if hf_bert else []
+    # ALMT's rearrange/repeat: einops is not packaged for Debian; tools/einops-standin computes the patterns it uses.
+    standin.append(os.path.join(HERE, "einops-standin"))
     sys.path[:0] = standin + ([shims] if shims else []) + [src]
     import torch
 
@@ -188,9 +190,11 @@ def on_cpu(net):
 
 def prediction_of(out, model):
     # Most models return a dict with "M"; MCTN returns (loss, prediction), CENET a tuple whose first item is the
-    # prediction.
+    # prediction, ALMT the prediction tensor itself.
     if isinstance(out, dict):
         return out["M"]
+    if model == "almt":
+        return out
     return out[1] if model == "mctn" else out[0]
 
 
@@ -343,6 +347,32 @@ def run_case(out, case):
             self.project_t.project_t = torch.nn.Linear(width, config.hidden_size)
 
         misa_module.MISA.__init__ = misa_small_bert
+    if case["model"] == "almt" and hf_bert:
+        # ALMT's embedding_l is Linear(feature_dims[0], ...) and MMSA's loader sets that width to 768 (bert-base's
+        # hidden size) whenever use_bert: with the small BERT it is its hidden size.
+        import importlib
+
+        almt_module = importlib.import_module("MMSA.models.singleTask.ALMT")
+        almt_init = almt_module.ALMT.__init__
+        with open(os.path.join(os.environ["MMSA_HF_BERT_DIR"], "config.json")) as f:
+            bert_width = json.load(f)["hidden_size"]
+
+        def almt_small_bert(self, args):
+            args["feature_dims"][0] = bert_width
+            almt_init(self, args)
+
+        almt_module.ALMT.__init__ = almt_small_bert
+        # The learning rate of every optimizer step of MMSA's own trainer (its AdamW under its warm-up + cosine); the
+        # trainer reads torch.optim.AdamW when training starts (this process runs this one case only).
+        adamw = torch.optim.AdamW
+
+        class RecordingAdamW(adamw):
+            def step(self, *a, **k):
+                step_lrs.append(self.param_groups[0]["lr"])
+                return super().step(*a, **k)
+
+        torch.optim.AdamW = RecordingAdamW
+    step_lrs = []
     if case["model"] in widths:
         import importlib
 
@@ -493,6 +523,8 @@ def run_case(out, case):
             expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)
         if case["model"] == "mfm":
             expected["loss_terms"] = mfm_loss_terms(torch, model, test)
+        if step_lrs:
+            expected["step_lrs"] = step_lrs
         with open(os.path.join(case_dir, "expected.json"), "w") as f:
             json.dump(expected, f, indent=1)
             f.write("\n")
