@@ -527,7 +527,7 @@ export interface TextLstmEncoder {
   dropout: number;
 }
 
-/** ALMT's per-modality embedding: Linear to `out`, learned extra tokens (zero-init) prepended, learned positions added, ViT-style pre-norm layers (GELU MLP); the first `keep` positions out. */
+/** ALMT's per-modality embedding: Linear, learned extra tokens (zero-init) and positions, ViT-style pre-norm layers (GELU MLP); the first positions out. */
 export interface RawVitEncoder {
   /** encoder type */
   type: "vit";
@@ -557,7 +557,7 @@ export interface RawVitEncoder {
   project?: boolean;
 }
 
-/** ALMT's per-modality embedding: Linear to `out`, learned extra tokens (zero-init) prepended, learned positions added, ViT-style pre-norm layers (GELU MLP); the first `keep` positions out. */
+/** ALMT's per-modality embedding: Linear, learned extra tokens (zero-init) and positions, ViT-style pre-norm layers (GELU MLP); the first positions out. */
 export interface VitEncoder {
   /** encoder type */
   type: "vit";
@@ -623,7 +623,7 @@ export interface WindowPoolEncoder {
   encoder: Encoder | null;
 }
 
-/** ALMT's adaptive hyper-modality learning and fusion: a text encoder returning every layer's states, AHL layers turning learned hyper-modality tokens by text-queried attention over audio and vision, and a cross transformer from the hyper tokens to the last text states; its first token out. */
+/** ALMT's adaptive hyper-modality learning: hyper tokens turned by text-queried attention over audio and vision layer by layer, then a cross transformer from them to the text; its first token out. */
 export interface RawAhlFusion {
   /** fusion type */
   type: "ahl";
@@ -651,7 +651,7 @@ export interface RawAhlFusion {
   fusion_mlp?: number;
 }
 
-/** ALMT's adaptive hyper-modality learning and fusion: a text encoder returning every layer's states, AHL layers turning learned hyper-modality tokens by text-queried attention over audio and vision, and a cross transformer from the hyper tokens to the last text states; its first token out. */
+/** ALMT's adaptive hyper-modality learning: hyper tokens turned by text-queried attention over audio and vision layer by layer, then a cross transformer from them to the text; its first token out. */
 export interface AhlFusion {
   /** fusion type */
   type: "ahl";
