@@ -19,8 +19,8 @@ The cases (model, dataset config, data file, MMSA config overrides that keep the
 
 Needs MMSA's source (thuiar/MMSA; `MMSA_SRC` = the directory holding the `MMSA` package, i.e. the repository's
 src/) and its dependencies (torch, numpy, sklearn, pandas, easydict, tqdm). Where some of MMSA's import-time
-dependencies are not installable (transformers, pynvml, einops), `MMSA_SHIMS` may name a directory of stand-in
-modules that is put first on sys.path. Self-MM runs on precomputed text features: its BertTextEncoder is replaced
+dependencies are not installable (transformers, pynvml), `MMSA_SHIMS` may name a directory of stand-in
+modules that is put first on sys.path (einops, which ALMT calls, is computed by tools/einops-standin). Self-MM runs on precomputed text features: its BertTextEncoder is replaced
 in-process by a parameter-free identity (so the checkpoint holds no `Model.text_model.*` tensors), as MMSA itself
 would with use_bert false if Self-MM allowed it. Cases with "bert": "hf-bert" (BERT-MAG; CENET, its
 pytorch_transformers imports served by tools/hf-bert/pytorch_transformers) run MMSA's own BERT code
