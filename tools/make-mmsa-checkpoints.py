@@ -540,7 +540,7 @@ ALL = ["mosi", "mosei", "sims", "simsv2"]
 # MFM on SIMSv2, are skipped below).
 MODELS = {"self_mm": ALL, "tfn": ALL, "lmf": ALL, "lf_dnn": ALL, "ef_lstm": ALL, "mfn": ALL, "graph_mfn": ALL, "mfm": ALL,
           "mlf_dnn": ["sims", "simsv2"], "mtfn": ["sims", "simsv2"], "mlmf": ["sims", "simsv2"], "mctn": ["mosi"], "mult": ALL,
-          "misa": ALL}
+          "misa": ALL, "almt": ["mosi", "mosei", "sims"]}
 
 
 def dataset_facts(name, aligned):
@@ -573,11 +573,11 @@ def make_keys(out):
             args.update(feature_dims=dims, seq_lens=lens, train_mode="regression", device=torch.device("cpu"))
             if model == "self_mm":
                 args.update(use_bert=False)
-            # MISA asserts use_bert; its BertTextEncoder is the parameter-free stand-in here (no Model.bertmodel.*)
+            # MISA and ALMT assert use_bert; their BertTextEncoder is the parameter-free stand-in here (no Model.bertmodel.*)
             net = on_cpu(mrun.AMIO(args))
             table[f"{model}_{ds}"] = {k: list(v.shape) for k, v in net.state_dict().items()}
             del net
-    table["_note"] = ("Self-MM's and MISA's BertTextEncoder (Model.text_model.model.*, Model.bertmodel.model.*, a "
+    table["_note"] = ("Self-MM's, MISA's and ALMT's BertTextEncoder (Model.text_model.model.*, Model.bertmodel.model.*, a "
                       "transformers BertModel) is not instantiated here: its names are Hugging Face's BertModel "
                       "state_dict names.")
     path = os.path.join(out, "state-dict-keys.json")
