@@ -19,8 +19,8 @@ The cases (model, dataset config, data file, MMSA config overrides that keep the
 
 Needs MMSA's source (thuiar/MMSA; `MMSA_SRC` = the directory holding the `MMSA` package, i.e. the repository's
 src/) and its dependencies (torch, numpy, sklearn, pandas, easydict, tqdm). Where some of MMSA's import-time
-dependencies are not installable (transformers, pynvml, einops), `MMSA_SHIMS` may name a directory of stand-in
-modules that is put first on sys.path. Self-MM runs on precomputed text features: its BertTextEncoder is replaced
+dependencies are not installable (transformers, pynvml), `MMSA_SHIMS` may name a directory of stand-in
+modules that is put first on sys.path (einops, which ALMT calls, is computed by tools/einops-standin). Self-MM runs on precomputed text features: its BertTextEncoder is replaced
 in-process by a parameter-free identity (so the checkpoint holds no `Model.text_model.*` tensors), as MMSA itself
 would with use_bert false if Self-MM allowed it. Cases with "bert": "hf-bert" (BERT-MAG; CENET, its
 pytorch_transformers imports served by tools/hf-bert/pytorch_transformers) run MMSA's own BERT code
@@ -153,6 +153,8 @@ def import_mmsa(hf_bert=False):
     shims = os.environ.get("MMSA_SHIMS")
     # Models that run BERT inside (BERT_MAG): Hugging Face's BertModel from tools/hf-bert, on the small checkpoint.
     standin = [os.path.join(HERE, "hf-bert")] if hf_bert else []
+    # ALMT's rearrange/repeat: einops is not packaged for Debian; tools/einops-standin computes the patterns it uses.
+    standin.append(os.path.join(HERE, "einops-standin"))
     sys.path[:0] = standin + ([shims] if shims else []) + [src]
     import torch
 
@@ -188,9 +190,11 @@ def on_cpu(net):
 
 def prediction_of(out, model):
     # Most models return a dict with "M"; MCTN returns (loss, prediction), CENET a tuple whose first item is the
-    # prediction.
+    # prediction, ALMT the prediction tensor itself.
     if isinstance(out, dict):
         return out["M"]
+    if model == "almt":
+        return out
     return out[1] if model == "mctn" else out[0]
 
 
@@ -416,6 +420,32 @@ def run_case(out, case):
             mmim_init(self, config)
 
         mmim_module.MMIM.__init__ = mmim_small_bert
+    if case["model"] == "almt" and hf_bert:
+        # ALMT's embedding_l is Linear(feature_dims[0], ...) and MMSA's loader sets that width to 768 (bert-base's
+        # hidden size) whenever use_bert: with the small BERT it is its hidden size.
+        import importlib
+
+        almt_module = importlib.import_module("MMSA.models.singleTask.ALMT")
+        almt_init = almt_module.ALMT.__init__
+        with open(os.path.join(os.environ["MMSA_HF_BERT_DIR"], "config.json")) as f:
+            bert_width = json.load(f)["hidden_size"]
+
+        def almt_small_bert(self, args):
+            args["feature_dims"][0] = bert_width
+            almt_init(self, args)
+
+        almt_module.ALMT.__init__ = almt_small_bert
+        # The learning rate of every optimizer step of MMSA's own trainer (its AdamW under its warm-up + cosine); the
+        # trainer reads torch.optim.AdamW when training starts (this process runs this one case only).
+        adamw = torch.optim.AdamW
+
+        class RecordingAdamW(adamw):
+            def step(self, *a, **k):
+                step_lrs.append(self.param_groups[0]["lr"])
+                return super().step(*a, **k)
+
+        torch.optim.AdamW = RecordingAdamW
+    step_lrs = []
     if case["model"] in widths:
         import importlib
 
@@ -571,6 +601,8 @@ def run_case(out, case):
             expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)
         if case["model"] == "mfm":
             expected["loss_terms"] = mfm_loss_terms(torch, model, test)
+        if step_lrs:
+            expected["step_lrs"] = step_lrs
         with open(os.path.join(case_dir, "expected.json"), "w") as f:
             json.dump(expected, f, indent=1)
             f.write("\n")
@@ -586,7 +618,7 @@ ALL = ["mosi", "mosei", "sims", "simsv2"]
 # MFM on SIMSv2, are skipped below).
 MODELS = {"self_mm": ALL, "tfn": ALL, "lmf": ALL, "lf_dnn": ALL, "ef_lstm": ALL, "mfn": ALL, "graph_mfn": ALL, "mfm": ALL,
           "mlf_dnn": ["sims", "simsv2"], "mtfn": ["sims", "simsv2"], "mlmf": ["sims", "simsv2"], "mctn": ["mosi"], "mult": ALL,
-          "misa": ALL}
+          "misa": ALL, "almt": ["mosi", "mosei", "sims"]}
 
 
 def dataset_facts(name, aligned):
@@ -619,11 +651,11 @@ def make_keys(out):
             args.update(feature_dims=dims, seq_lens=lens, train_mode="regression", device=torch.device("cpu"))
             if model == "self_mm":
                 args.update(use_bert=False)
-            # MISA asserts use_bert; its BertTextEncoder is the parameter-free stand-in here (no Model.bertmodel.*)
+            # MISA and ALMT assert use_bert; their BertTextEncoder is the parameter-free stand-in here (no Model.bertmodel.*)
             net = on_cpu(mrun.AMIO(args))
             table[f"{model}_{ds}"] = {k: list(v.shape) for k, v in net.state_dict().items()}
             del net
-    table["_note"] = ("Self-MM's and MISA's BertTextEncoder (Model.text_model.model.*, Model.bertmodel.model.*, a "
+    table["_note"] = ("Self-MM's, MISA's and ALMT's BertTextEncoder (Model.text_model.model.*, Model.bertmodel.model.*, a "
                       "transformers BertModel) is not instantiated here: its names are Hugging Face's BertModel "
                       "state_dict names.")
     path = os.path.join(out, "state-dict-keys.json")

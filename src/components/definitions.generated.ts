@@ -16,7 +16,9 @@ import sharedPrivateEncoder from './encoders/shared_private/define.js';
 import subnetEncoder from './encoders/subnet/define.js';
 import textCnnEncoder from './encoders/text_cnn/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
+import vitEncoder from './encoders/vit/define.js';
 import windowPoolEncoder from './encoders/window_pool/define.js';
+import ahlFusion from './fusions/ahl/define.js';
 import concatFusion from './fusions/concat/define.js';
 import crossmodalFusion from './fusions/crossmodal/define.js';
 import cyclicTranslationFusion from './fusions/cyclic_translation/define.js';
@@ -56,7 +58,9 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   subnetEncoder,
   textCnnEncoder,
   textLstmEncoder,
+  vitEncoder,
   windowPoolEncoder,
+  ahlFusion,
   concatFusion,
   crossmodalFusion,
   cyclicTranslationFusion,

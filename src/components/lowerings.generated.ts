@@ -16,7 +16,9 @@ import sharedPrivateEncoder from './encoders/shared_private/lower.js';
 import subnetEncoder from './encoders/subnet/lower.js';
 import textCnnEncoder from './encoders/text_cnn/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
+import vitEncoder from './encoders/vit/lower.js';
 import windowPoolEncoder from './encoders/window_pool/lower.js';
+import ahlFusion from './fusions/ahl/lower.js';
 import concatFusion from './fusions/concat/lower.js';
 import crossmodalFusion from './fusions/crossmodal/lower.js';
 import cyclicTranslationFusion from './fusions/cyclic_translation/lower.js';
@@ -56,7 +58,9 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/subnet': subnetEncoder,
   'encoder/text_cnn': textCnnEncoder,
   'encoder/text_lstm': textLstmEncoder,
+  'encoder/vit': vitEncoder,
   'encoder/window_pool': windowPoolEncoder,
+  'fusion/ahl': ahlFusion,
   'fusion/concat': concatFusion,
   'fusion/crossmodal': crossmodalFusion,
   'fusion/cyclic_translation': cyclicTranslationFusion,

@@ -252,3 +252,32 @@ export function torchTransformerParams(layers: number, d: number, ffn: number): 
   }
   return out;
 }
+
+/**
+ * ALMT's ViT-style pre-norm layers (the 'vit' layout of src/runtime/nn/transformer.ts), local names in MMSA's
+ * state_dict order (models/singleTask/ALMT.py TransformerEncoder): per layer the attention block `layers.{i}.0`
+ * (LayerNorms of q, k and v, bias-free to_q/to_k/to_v to heads x headDim, to_out unless one head spans the width) and
+ * the MLP block `layers.{i}.1` (LayerNorm, net.0 d -> ffn, GELU, net.3 ffn -> d).
+ */
+export function vitLayerParams(prefix: string, layers: number, d: number, heads: number, headDim: number, ffn: number): ParamDecl[] {
+  const inner = heads * headDim;
+  const ln = (p: string) => [param(`${p}.weight`, [d]), param(`${p}.bias`, [d])];
+  const out: ParamDecl[] = [];
+  for (let i = 0; i < layers; i++) {
+    const a = `${prefix}.layers.${i}.0`;
+    const f = `${prefix}.layers.${i}.1`;
+    out.push(
+      ...ln(`${a}.norm_q`),
+      ...ln(`${a}.norm_k`),
+      ...ln(`${a}.norm_v`),
+      param(`${a}.fn.to_q.weight`, [inner, d]),
+      param(`${a}.fn.to_k.weight`, [inner, d]),
+      param(`${a}.fn.to_v.weight`, [inner, d]),
+      ...(heads === 1 && headDim === d ? [] : linearParams(`${a}.fn.to_out.0`, inner, d)),
+      ...ln(`${f}.norm`),
+      ...linearParams(`${f}.fn.net.0`, d, ffn),
+      ...linearParams(`${f}.fn.net.3`, ffn, d),
+    );
+  }
+  return out;
+}

@@ -302,7 +302,7 @@ function buildScheduler(s: Scheduler | null): IrScheduler | null {
     case 'step':
       return { type: 'step', stepSize: s.step_size, gamma: s.gamma };
     case 'cosine':
-      return { type: 'cosine', tMax: s.t_max, etaMin: s.eta_min };
+      return { type: 'cosine', tMax: s.t_max, etaMin: s.eta_min, warmup: s.warmup };
   }
 }
 

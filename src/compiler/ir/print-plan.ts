@@ -47,7 +47,7 @@ export function formatScheduler(x: IrScheduler): string {
     case 'step':
       return `step(every ${x.stepSize} epochs x ${fmtNum(x.gamma)})`;
     case 'cosine':
-      return `cosine(t_max ${x.tMax} epochs, eta_min ${fmtNum(x.etaMin)})`;
+      return `${x.warmup > 0 ? `linear warm-up from 0 over ${x.warmup} epochs, then ` : ''}cosine(t_max ${x.tMax} epochs, eta_min ${fmtNum(x.etaMin)})`;
   }
 }
 

@@ -172,7 +172,7 @@ export type IrScheduler =
       eps: number;
     }
   | { type: 'step'; stepSize: number; gamma: number }
-  | { type: 'cosine'; tMax: number; etaMin: number };
+  | { type: 'cosine'; tMax: number; etaMin: number; warmup: number };
 
 /** Optimizer steps with their own parameter groups and losses; stages run in order each epoch. */
 export interface IrStage {

@@ -527,6 +527,66 @@ export interface TextLstmEncoder {
   dropout: number;
 }
 
+/** ALMT's per-modality embedding: Linear, learned extra tokens (zero-init) and positions, ViT-style pre-norm layers (GELU MLP); the first positions out. */
+export interface RawVitEncoder {
+  /** encoder type */
+  type: "vit";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** another node to read instead of a modality (ALMT's embedding_l reads BERT's last hidden states: encoders.text with output: sequence) */
+  input?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** width of the tokens (dst_feature_dims) */
+  out?: number;
+  /** learned extra tokens prepended, initialised to zeros (dst_embedding_length); 0: none */
+  tokens?: number;
+  /** input steps the learned positions cover (feature_length; default: the input's length); the table has length + tokens rows and an input longer than length does not fit */
+  length?: number;
+  /** encoder layers (embedding_depth) */
+  layers?: number;
+  /** attention heads (embedding_heads) */
+  heads?: number;
+  /** size of one head (ALMT's dim_head, fixed at 64 in MMSA); the projections are heads x head_dim wide */
+  head_dim?: number;
+  /** hidden width of each layer's GELU MLP (dst_feature_hidden_dims) */
+  mlp?: number;
+  /** the first positions kept (ALMT: [:, :8], i.e. the extra tokens; default: tokens) */
+  keep?: number;
+  /** a Linear(input size -> out) first (ALMT's nn.Sequential(Linear, Transformer)); false: the input must be `out` wide */
+  project?: boolean;
+}
+
+/** ALMT's per-modality embedding: Linear, learned extra tokens (zero-init) and positions, ViT-style pre-norm layers (GELU MLP); the first positions out. */
+export interface VitEncoder {
+  /** encoder type */
+  type: "vit";
+  /** modality this encoder reads (default: the encoder's own key) */
+  modality?: string;
+  /** another node to read instead of a modality (ALMT's embedding_l reads BERT's last hidden states: encoders.text with output: sequence) */
+  input?: string;
+  /** expected feature size of the input; checked against the dataset */
+  in_dim?: number;
+  /** width of the tokens (dst_feature_dims) */
+  out: number;
+  /** learned extra tokens prepended, initialised to zeros (dst_embedding_length); 0: none */
+  tokens: number;
+  /** input steps the learned positions cover (feature_length; default: the input's length); the table has length + tokens rows and an input longer than length does not fit */
+  length?: number;
+  /** encoder layers (embedding_depth) */
+  layers: number;
+  /** attention heads (embedding_heads) */
+  heads: number;
+  /** size of one head (ALMT's dim_head, fixed at 64 in MMSA); the projections are heads x head_dim wide */
+  head_dim: number;
+  /** hidden width of each layer's GELU MLP (dst_feature_hidden_dims) */
+  mlp: number;
+  /** the first positions kept (ALMT: [:, :8], i.e. the extra tokens; default: tokens) */
+  keep?: number;
+  /** a Linear(input size -> out) first (ALMT's nn.Sequential(Linear, Transformer)); false: the input must be `out` wide */
+  project: boolean;
+}
+
 /** Fixed windows over a long sequence, each summarised by its mean or max over valid frames; the summaries are the new sequence, read by the wrapped encoder. */
 export interface RawWindowPoolEncoder {
   /** encoder type */
@@ -561,6 +621,62 @@ export interface WindowPoolEncoder {
   op: "mean" | "max";
   /** the sequence encoder that reads the window summaries (an lstm, gated_cnn, ...); null: the node outputs the window sequence */
   encoder: Encoder | null;
+}
+
+/** ALMT's adaptive hyper-modality learning: hyper tokens turned by text-queried attention over audio and vision layer by layer, then a cross transformer from them to the text; its first token out. */
+export interface RawAhlFusion {
+  /** fusion type */
+  type: "ahl";
+  /** the text, audio and vision token sequences, in that order, of one shape [B, n, d] (ALMT: h_l, h_a, h_v from the vit encoders) */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** AHL layers (AHL_depth); the text encoder has depth - 1 layers, so that layer i reads the text encoder's input (i = 0) or its layer i's output */
+  depth?: number;
+  /** attention heads of the text encoder (l_encoder_heads) */
+  text_heads?: number;
+  /** size of one head of the text encoder (ALMT's dim_head, fixed at 64 in MMSA) */
+  text_head_dim?: number;
+  /** hidden width of the text encoder's GELU MLP (MMSA: dst_feature_dims; default: the input width) */
+  text_mlp?: number;
+  /** attention heads of the AHL layers (h_hyper_layer_heads); a head is d / hyper_heads wide */
+  hyper_heads?: number;
+  /** cross transformer layers (fusion_layer_depth) */
+  fusion_layers?: number;
+  /** attention heads of the cross transformer (fusion_heads) */
+  fusion_heads?: number;
+  /** size of one head of the cross transformer (ALMT's dim_head, fixed at 64 in MMSA) */
+  fusion_head_dim?: number;
+  /** hidden width of the cross transformer's GELU MLP (fusion_hidden_d) */
+  fusion_mlp?: number;
+}
+
+/** ALMT's adaptive hyper-modality learning: hyper tokens turned by text-queried attention over audio and vision layer by layer, then a cross transformer from them to the text; its first token out. */
+export interface AhlFusion {
+  /** fusion type */
+  type: "ahl";
+  /** the text, audio and vision token sequences, in that order, of one shape [B, n, d] (ALMT: h_l, h_a, h_v from the vit encoders) */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** AHL layers (AHL_depth); the text encoder has depth - 1 layers, so that layer i reads the text encoder's input (i = 0) or its layer i's output */
+  depth: number;
+  /** attention heads of the text encoder (l_encoder_heads) */
+  text_heads: number;
+  /** size of one head of the text encoder (ALMT's dim_head, fixed at 64 in MMSA) */
+  text_head_dim: number;
+  /** hidden width of the text encoder's GELU MLP (MMSA: dst_feature_dims; default: the input width) */
+  text_mlp?: number;
+  /** attention heads of the AHL layers (h_hyper_layer_heads); a head is d / hyper_heads wide */
+  hyper_heads: number;
+  /** cross transformer layers (fusion_layer_depth) */
+  fusion_layers: number;
+  /** attention heads of the cross transformer (fusion_heads) */
+  fusion_heads: number;
+  /** size of one head of the cross transformer (ALMT's dim_head, fixed at 64 in MMSA) */
+  fusion_head_dim: number;
+  /** hidden width of the cross transformer's GELU MLP (fusion_hidden_d) */
+  fusion_mlp: number;
 }
 
 /** Concatenates its inputs' features in order. */
@@ -1807,13 +1923,13 @@ export interface Modality {
   };
 }
 
-export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnnEncoder | GruEncoder | LstmEncoder | MisaLstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextCnnEncoder | TextLstmEncoder | WindowPoolEncoder;
+export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnnEncoder | GruEncoder | LstmEncoder | MisaLstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextCnnEncoder | TextLstmEncoder | VitEncoder | WindowPoolEncoder;
 
-export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMisaLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawWindowPoolEncoder;
+export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMisaLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawVitEncoder | RawWindowPoolEncoder;
 
-export type Fusion = ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | MmimFusion | TensorFusion | TransformerFusion;
+export type Fusion = AhlFusion | ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | MmimFusion | TensorFusion | TransformerFusion;
 
-export type RawFusion = RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfmFusion | RawMfnFusion | RawMmimFusion | RawTensorFusion | RawTransformerFusion;
+export type RawFusion = RawAhlFusion | RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfmFusion | RawMfnFusion | RawMmimFusion | RawTensorFusion | RawTransformerFusion;
 
 export type Head = ClassificationHead | LstmAttentionHead | RegressionHead;
 
@@ -2027,18 +2143,24 @@ export interface SchedulerStep {
   gamma: number;
 }
 
-/** torch CosineAnnealingLR over t_max epochs, down to eta_min */
+/** torch CosineAnnealingLR over t_max epochs, down to eta_min; with warmup, first a linear warm-up from 0 over that many epochs (ALMT's GradualWarmupScheduler, trains/singleTask/ALMT.py) */
 export interface RawSchedulerCosine {
   type: "cosine";
+  /** epochs of the half cosine (T_max; ALMT: 0.9 * max_epochs, fractions allowed as in MMSA) */
   t_max: number;
   eta_min?: number;
+  /** epochs of linear warm-up before the cosine (ALMT: 0.1 * max_epochs): epoch k (from 1) trains with lr * (k - 1) / warmup, the first epoch with 0; then one more epoch at lr before the cosine steps (MMSA's scheduler hands over a step late). 0: no warm-up */
+  warmup?: number;
 }
 
-/** torch CosineAnnealingLR over t_max epochs, down to eta_min */
+/** torch CosineAnnealingLR over t_max epochs, down to eta_min; with warmup, first a linear warm-up from 0 over that many epochs (ALMT's GradualWarmupScheduler, trains/singleTask/ALMT.py) */
 export interface SchedulerCosine {
   type: "cosine";
+  /** epochs of the half cosine (T_max; ALMT: 0.9 * max_epochs, fractions allowed as in MMSA) */
   t_max: number;
   eta_min: number;
+  /** epochs of linear warm-up before the cosine (ALMT: 0.1 * max_epochs): epoch k (from 1) trains with lr * (k - 1) / warmup, the first epoch with 0; then one more epoch at lr before the cosine steps (MMSA's scheduler hands over a step late). 0: no warm-up */
+  warmup: number;
 }
 
 export interface RawStage {
@@ -2167,9 +2289,9 @@ export interface TuneParam {
   paths?: string[];
 }
 
-export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","window_pool"] as const;
+export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","vit","window_pool"] as const;
 
-export const FUSION_TYPES = ["concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","mmim","tensor","transformer"] as const;
+export const FUSION_TYPES = ["ahl","concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","mmim","tensor","transformer"] as const;
 
 export const HEAD_TYPES = ["classification","lstm_attention","regression"] as const;
 

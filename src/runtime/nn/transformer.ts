@@ -1,12 +1,13 @@
-// MulT-style transformer encoder (fairseq lineage, MMSA's models/subNets/transformers_encoder): scaled embeddings,
-// pre-LN layers of multi-head attention (self or cross-modal, optional shifted causal mask) and a ReLU MLP, final
-// LayerNorm. Batch-major [B, T, d] (MMSA is time-major; the maths is the same). Phase 6 creates it, phase 7 runs it.
+// Pre-LN transformer encoders: MulT's (fairseq lineage, MMSA's models/subNets/transformers_encoder: scaled embeddings,
+// layers of multi-head attention (self or cross-modal, optional shifted causal mask) and a ReLU MLP, final LayerNorm)
+// and, as `layout: 'vit'`, ALMT's ViT-style blocks. Batch-major [B, T, d]. Phase 6 creates it, phase 7 runs it.
 import * as tf from '@tensorflow/tfjs';
-import { xavierUniformInit, zerosInit } from './init.js';
+import { linearInit, xavierUniformInit, zerosInit } from './init.js';
 import { createLayerNorm, dropout, layerNorm, linear, type LayerNorm } from './layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from './params.js';
 import { nativeBertKernels } from '../backend/bert-kernels.js';
-import { attentionWithDropout, drawAttentionDropout, type AttentionActivations, type AttentionDropout } from './attention.js';
+import { attentionCore, attentionWithDropout, drawAttentionDropout, type AttentionActivations, type AttentionDropout } from './attention.js';
+import { geluErf } from './bert/layer.js';
 
 export interface TransformerEncoderOptions {
   embedDim: number;
@@ -23,6 +24,18 @@ export interface TransformerEncoderOptions {
    * inputs, running again in the backward pass ('recompute'; the same bits, a fraction of the memory).
    */
   activations?: AttentionActivations;
+  /**
+   * 'fairseq' (MulT's, the default) or 'vit': ALMT's ViT-style pre-norm blocks (models/singleTask/ALMT.py
+   * TransformerEncoder and CrossTransformerEncoder): per layer x += to_out(attention(to_q(LN_q(x)), to_k(LN_k(s)),
+   * to_v(LN_v(s)))) with its own LayerNorm for each of q, k and v (s = x in self-attention, the source in cross
+   * attention), bias-free projections to heads x headDim, then x += net.3(GELU(net.0(LN(x)))); no embedding scale, no
+   * final LayerNorm; no dropout (ALMT's are all 0) and no causal mask.
+   */
+  layout?: 'fairseq' | 'vit';
+  /** 'vit': the size of one head (ALMT's dim_head, default 64; the heads' inner width is numHeads x headDim). */
+  headDim?: number;
+  /** 'vit': the MLP's hidden width (mlp_dim). */
+  ffn?: number;
 }
 
 interface EncoderLayer {
@@ -46,6 +59,8 @@ export interface TransformerEncoder {
    * values); returns [B, T, d].
    */
   apply(x: tf.Tensor3D, source: tf.Tensor3D | undefined, ctx: ForwardCtx): tf.Tensor3D;
+  /** 'vit': the input and every layer's output, [x, layer 1, ..., layer n] (ALMT's `save_hidden`). */
+  hidden?(x: tf.Tensor3D, source: tf.Tensor3D | undefined, ctx: ForwardCtx): tf.Tensor3D[];
 }
 
 /**
@@ -206,8 +221,12 @@ export function createTransformerEncoder(store: ParamStore, path: string, opts: 
     embedDropout: 0,
     attnMask: false,
     activations: 'keep',
+    layout: 'fairseq',
+    headDim: opts.embedDim / opts.numHeads,
+    ffn: 4 * opts.embedDim,
     ...opts,
   };
+  if (o.layout === 'vit') return createVitLayers(store, path, o);
   const d = o.embedDim;
   const h = o.numHeads;
   if (!Number.isInteger(d / h)) throw new Error(`${path}: embed_dim ${d} is not a multiple of num_heads ${h}`);
@@ -264,4 +283,73 @@ export function createTransformerEncoder(store: ParamStore, path: string, opts: 
     return tf.reshape(layerNormOp(x, finalNorm.weight, finalNorm.bias), [B, T, d]) as tf.Tensor3D;
   };
   return { path, options: o, apply };
+}
+
+interface VitLayer {
+  normQ: LayerNorm;
+  normK: LayerNorm;
+  normV: LayerNorm;
+  toQ: tf.Variable;
+  toK: tf.Variable;
+  toV: tf.Variable;
+  /** Absent when one head spans the whole width (ALMT's project_out false: to_out is the identity). */
+  toOut: { weight: tf.Variable; bias: tf.Variable } | undefined;
+  norm: LayerNorm;
+  fc1Weight: tf.Variable;
+  fc1Bias: tf.Variable;
+  fc2Weight: tf.Variable;
+  fc2Bias: tf.Variable;
+}
+
+/** Whether ALMT's Attention has its output Linear: `project_out = not (heads == 1 and dim_head == dim)`. */
+export function vitProjectsOut(d: number, heads: number, headDim: number): boolean {
+  return !(heads === 1 && headDim === d);
+}
+
+/** The 'vit' layout (see TransformerEncoderOptions.layout); parameters under MMSA's names `layers.{i}.0|1.*`. */
+function createVitLayers(store: ParamStore, path: string, o: Required<TransformerEncoderOptions>): TransformerEncoder {
+  const d = o.embedDim;
+  const inner = o.numHeads * o.headDim;
+  const layers: VitLayer[] = [];
+  for (let i = 0; i < o.layers; i++) {
+    const attn = joinPath(path, `layers.${i}.0`);
+    const ff = joinPath(path, `layers.${i}.1`);
+    // nn.Linear's default init (kaiming-uniform weight, uniform bias) everywhere, as ALMT leaves it.
+    const lin = (p: string, inF: number, outF: number) => store.param(p, 'weight', [outF, inF], linearInit(inF));
+    const bias = (p: string, inF: number, outF: number) => store.param(p, 'bias', [outF], linearInit(inF));
+    const out = joinPath(attn, 'fn.to_out.0');
+    const fc1 = joinPath(ff, 'fn.net.0');
+    const fc2 = joinPath(ff, 'fn.net.3');
+    layers.push({
+      normQ: createLayerNorm(store, joinPath(attn, 'norm_q'), d),
+      normK: createLayerNorm(store, joinPath(attn, 'norm_k'), d),
+      normV: createLayerNorm(store, joinPath(attn, 'norm_v'), d),
+      toQ: lin(joinPath(attn, 'fn.to_q'), d, inner),
+      toK: lin(joinPath(attn, 'fn.to_k'), d, inner),
+      toV: lin(joinPath(attn, 'fn.to_v'), d, inner),
+      toOut: vitProjectsOut(d, o.numHeads, o.headDim) ? { weight: lin(out, inner, d), bias: bias(out, inner, d) } : undefined,
+      norm: createLayerNorm(store, joinPath(ff, 'norm'), d),
+      fc1Weight: lin(fc1, d, o.ffn),
+      fc1Bias: bias(fc1, d, o.ffn),
+      fc2Weight: lin(fc2, o.ffn, d),
+      fc2Bias: bias(fc2, o.ffn, d),
+    });
+  }
+  const hidden = (xIn: tf.Tensor3D, source: tf.Tensor3D | undefined, ctx: ForwardCtx): tf.Tensor3D[] => {
+    const out: tf.Tensor3D[] = [xIn];
+    let x: tf.Tensor = xIn;
+    for (const L of layers) {
+      const s = source ?? x;
+      const q = linear(layerNormOp(x, L.normQ.weight, L.normQ.bias), L.toQ);
+      const k = linear(layerNormOp(s, L.normK.weight, L.normK.bias), L.toK);
+      const v = linear(layerNormOp(s, L.normV.weight, L.normV.bias), L.toV);
+      const att = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { heads: o.numHeads }, ctx);
+      x = tf.add(x, L.toOut ? linear(att, L.toOut.weight, L.toOut.bias) : att);
+      const h = geluErf(linear(layerNormOp(x, L.norm.weight, L.norm.bias), L.fc1Weight, L.fc1Bias));
+      x = tf.add(x, linear(h, L.fc2Weight, L.fc2Bias));
+      out.push(x as tf.Tensor3D);
+    }
+    return out;
+  };
+  return { path, options: o, apply: (x, source, ctx) => hidden(x, source, ctx).at(-1)!, hidden };
 }

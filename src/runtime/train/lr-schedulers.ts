@@ -1,6 +1,6 @@
 // Learning-rate schedulers with PyTorch's exact semantics, stepped once per epoch: ReduceLROnPlateau (as MulT and
 // MMIM use it: mode, factor, patience, threshold rel/abs, cooldown, min_lr, eps), StepLR and CosineAnnealingLR
-// (chainable form). Plain numbers (float64, as Python's floats); phase 7 (execute) applies them to optimizer groups.
+// (chainable form, optionally behind ALMT's linear warm-up). Plain numbers (float64, as Python's floats); phase 7 (execute) applies them to optimizer groups.
 
 import type { IrScheduler } from '../../compiler/ir/types.js';
 
@@ -12,6 +12,8 @@ export interface LrGroups {
 export interface LrScheduler {
   /** After an epoch: `metric` is the watched value (plateau only). Updates `groups.lrs` in place. */
   step(groups: LrGroups, metric?: number): void;
+  /** Before the first epoch (a warm-up sets the rates the first epoch trains with). */
+  begin?(groups: LrGroups): void;
   /** State for checkpoints. */
   state(): Record<string, number>;
 }
@@ -86,18 +88,44 @@ export class StepLr implements LrScheduler {
 
 /**
  * torch.optim.lr_scheduler.CosineAnnealingLR in its chainable (recursive) form, which is what `scheduler.step()`
- * computes: the same numbers as PyTorch, including past t_max (the cosine goes back up).
+ * computes: the same numbers as PyTorch, including past t_max (the cosine goes back up). With `warmup` > 0 it runs
+ * behind ALMT's GradualWarmupScheduler (trains/singleTask/ALMT.py, multiplier 1): after k steps (k <= warmup) every
+ * lr is base * (k / warmup), from 0 before the first epoch; the first step past warmup hands over to the cosine at
+ * its own step 0 (lr = base, one epoch more at the peak), and later steps are the cosine's.
  */
 export class CosineAnnealingLr implements LrScheduler {
   private lastEpoch = 0;
+  /** Steps taken by the cosine itself (behind a warm-up, they start once the warm-up has handed over). */
+  private cosineEpoch = 0;
+  private handedOver: boolean;
   private readonly baseLrs: number[] = [];
 
-  constructor(private readonly o: Extract<IrScheduler, { type: 'cosine' }>) {}
+  constructor(private readonly o: Extract<IrScheduler, { type: 'cosine' }>) {
+    this.handedOver = o.warmup <= 0;
+  }
+
+  begin(groups: LrGroups): void {
+    if (this.baseLrs.length === 0) this.baseLrs.push(...groups.lrs);
+    // GradualWarmupScheduler's constructor steps once to last_epoch 0: the first epoch trains with lr 0.
+    if (!this.handedOver) groups.lrs = groups.lrs.map(() => 0);
+  }
 
   step(groups: LrGroups): void {
     if (this.baseLrs.length === 0) this.baseLrs.push(...groups.lrs);
     this.lastEpoch += 1;
-    const e = this.lastEpoch;
+    if (!this.handedOver) {
+      const k = this.lastEpoch;
+      const w = this.o.warmup;
+      if (k <= w) {
+        groups.lrs = this.baseLrs.map((base) => base * (k / w));
+      } else {
+        this.handedOver = true;
+        groups.lrs = [...this.baseLrs];
+      }
+      return;
+    }
+    this.cosineEpoch += 1;
+    const e = this.cosineEpoch;
     const T = this.o.tMax;
     const min = this.o.etaMin;
     groups.lrs = groups.lrs.map((lr, i) => {
@@ -108,7 +136,7 @@ export class CosineAnnealingLr implements LrScheduler {
   }
 
   state(): Record<string, number> {
-    return { lastEpoch: this.lastEpoch };
+    return { lastEpoch: this.lastEpoch, cosineEpoch: this.cosineEpoch };
   }
 }
 

@@ -16,6 +16,15 @@ export class LrSchedule implements TrainCallback {
     this.scheduler = createLrScheduler(o.scheduler);
   }
 
+  onTrainBegin(): void {
+    if (!this.scheduler.begin) return;
+    const lrs = { lrs: this.o.groups.map((g) => g.lr) };
+    this.scheduler.begin(lrs);
+    this.o.groups.forEach((g, i) => {
+      g.lr = lrs.lrs[i]!;
+    });
+  }
+
   onEpochEnd(e: EpochEnd): void {
     const s = this.o.scheduler;
     let metric: number | undefined;
