@@ -100,8 +100,8 @@ describe('frozen MISA on the fast path', () => {
         tf.tidy(() => {
           const o = model.forward(b, evalCtx());
           out.M.push(...o.heads['M']!.dataSync());
-          out.text.push(...o.nodes['encoders.text']!.dataSync());
-          out.audio.push(...o.nodes['encoders.audio']!.dataSync());
+          out.text.push(...o.nodes!['encoders.text']!.dataSync());
+          out.audio.push(...o.nodes!['encoders.audio']!.dataSync());
         });
       }
       model.dispose();
