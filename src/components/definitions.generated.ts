@@ -26,6 +26,7 @@ import lateFusion from './fusions/late/define.js';
 import lowRankFusion from './fusions/low_rank/define.js';
 import mfmFusion from './fusions/mfm/define.js';
 import mfnFusion from './fusions/mfn/define.js';
+import mmimFusion from './fusions/mmim/define.js';
 import tensorFusion from './fusions/tensor/define.js';
 import transformerFusion from './fusions/transformer/define.js';
 import classificationHead from './heads/classification/define.js';
@@ -35,6 +36,7 @@ import cmdTask from './tasks/cmd/define.js';
 import crossEntropyTask from './tasks/cross_entropy/define.js';
 import diffTask from './tasks/diff/define.js';
 import l1Task from './tasks/l1/define.js';
+import mmilbTask from './tasks/mmilb/define.js';
 import mseTask from './tasks/mse/define.js';
 import nodeLossTask from './tasks/node_loss/define.js';
 import reconTask from './tasks/recon/define.js';
@@ -64,6 +66,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   lowRankFusion,
   mfmFusion,
   mfnFusion,
+  mmimFusion,
   tensorFusion,
   transformerFusion,
   classificationHead,
@@ -73,6 +76,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   crossEntropyTask,
   diffTask,
   l1Task,
+  mmilbTask,
   mseTask,
   nodeLossTask,
   reconTask,
