@@ -389,22 +389,11 @@ def run_case(out, case):
         # Every pretrained id MMSA asks for resolves to the small HF-layout checkpoint (tools/make-hf-bert-fixture.py).
         os.environ["MMSA_HF_BERT_DIR"] = os.path.join(REPO, "test", "fixtures", "hf-bert", "small-bert")
     torch, mrun = import_mmsa(hf_bert)
-    # MMSA's loader sets the text width to 768 whenever use_bert (data_loader.py), bert-base's hidden size, and
-    # BERT_MAG's MAG and CENET's CE size their Linears from it: with the small BERT that width is its hidden size.
-    widths = {"bert_mag": ("MMSA.models.singleTask.BERT_MAG", "MAG"), "cenet": ("MMSA.models.singleTask.CENET", "CE")}
-    if case["model"] == "misa" and hf_bert:
-        # MISA's project_t is Linear(768, hidden_size) whatever the BERT: with the small BERT it reads its hidden size.
-        import importlib
+    if hf_bert:
+        # MMSA sizes MAG, CE and MISA's project_t for a hidden-768 BERT: with the small BERT, from its hidden size.
+        from mmsa_small_bert import patch_small_bert_widths
 
-        misa_module = importlib.import_module("MMSA.models.singleTask.MISA")
-        misa_init = misa_module.MISA.__init__
-
-        def misa_small_bert(self, config):
-            misa_init(self, config)
-            width = self.bertmodel.model.config.hidden_size
-            self.project_t.project_t = torch.nn.Linear(width, config.hidden_size)
-
-        misa_module.MISA.__init__ = misa_small_bert
+        patch_small_bert_widths(case["model"])
     if case["model"] == "mmim" and hf_bert:
         # MMIM sizes d_tout (the MMILB and CPC Linears) from feature_dims[0], which MMSA's loader sets to 768 with
         # use_bert: with the small BERT it is its hidden size.
@@ -446,19 +435,6 @@ def run_case(out, case):
 
         torch.optim.AdamW = RecordingAdamW
     step_lrs = []
-    if case["model"] in widths:
-        import importlib
-
-        # (the package re-exports each model class under its module's name, so the module comes from sys.modules)
-        module = importlib.import_module(widths[case["model"]][0])
-        cls = getattr(module, widths[case["model"]][1])
-        init = cls.__init__
-
-        def init_hidden(self, config, args):
-            args["feature_dims"][0] = config.hidden_size
-            init(self, config, args)
-
-        cls.__init__ = init_hidden
     if case.get("initializer_range") is not None:
         # The modules CENET adds to BERT (CE, the classifier) start as init_weights draws them, normal(0,
         # config.initializer_range); the small checkpoint's 0.02 leaves CE's shift and the spread of the predictions

@@ -8,6 +8,8 @@
 //   node tools/make-synth-mmsa.mjs -o out/tiny.pkl --small
 //   node tools/make-synth-mmsa.mjs -o out/daic_like.pkl --variant depression      (sessions, PHQ-8 0-24)
 //   node tools/make-synth-mmsa.mjs -o out/urfunny_like.pkl --variant humour --small (binary, with context)
+//   node tools/make-synth-mmsa.mjs -o out/mosi_small_bert.pkl --bert-vocab 2048  (text_bert ids, cue words included,
+//        below a small BERT's 2048-id vocabulary: test/fixtures/hf-bert/small-bert; cueBands in the generator)
 //   node tools/make-synth-mmsa.mjs --raw out/my_data --variant depression --small   (per-sample files + samples.csv)
 //
 // The file loads with Python's pickle and numpy 1.x or 2.x, so MMSA itself can be run on the same data.
@@ -36,13 +38,14 @@ const { values: a } = parseArgs({
     'audio-len': { type: 'string' },
     'vision-len': { type: 'string' },
     noise: { type: 'string', default: '0.4' },
+    'bert-vocab': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 const sessions = a.variant in SESSION_PRESETS;
 if (a.help || (!a.out && !(a.raw && sessions))) {
   process.stderr.write('usage: node tools/make-synth-mmsa.mjs -o FILE [--variant mosi|mosei|sims|depression|humour|sarcasm] [--seed N] [--aligned] [--small]\n' +
-    '       [--train N --valid N --test N] [--text-len N --audio-len N --vision-len N] [--noise X]\n' +
+    '       [--train N --valid N --test N] [--text-len N --audio-len N --vision-len N] [--noise X] [--bert-vocab V]\n' +
     '       depression|humour|sarcasm: [--frames MIN,MAX] [--text-dim N --audio-dim N --vision-dim N] [--raw DIR instead of -o]\n');
   process.exit(a.help ? 0 : 2);
 }
@@ -98,5 +101,6 @@ const bytes = writeSynthMmsa(out, {
   ...(a['text-len'] ? { textLen: int(a['text-len'], '--text-len') } : {}),
   ...(a['audio-len'] ? { audioLen: int(a['audio-len'], '--audio-len') } : {}),
   ...(a['vision-len'] ? { visionLen: int(a['vision-len'], '--vision-len') } : {}),
+  ...(a['bert-vocab'] ? { bertVocab: int(a['bert-vocab'], '--bert-vocab') } : {}),
 });
 process.stderr.write(`wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, ${a.variant}${a.aligned ? ' aligned' : ''}, sizes ${sizes.join('/')}, ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);

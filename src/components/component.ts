@@ -92,7 +92,10 @@ export interface Rewrite {
   /** The component type that stands in, with its normalized params. */
   type: string;
   params: Record<string, unknown>;
-  /** The dataset feature the input node reads instead, with its new type. */
+  /**
+   * The dataset feature the stand-in reads instead, with its type: the modality's input node reads it, or, when other
+   * nodes (or the stand-in's params, e.g. `mask_from`) still read the modality, a new input node beside it.
+   */
   input?: { feature: string; type: TensorType; summary: string };
   /** The plan line of the node. */
   summary: string;
@@ -101,6 +104,8 @@ export interface Rewrite {
 export interface RewriteContext<P> {
   params: P;
   dataset: ResolvedDataset;
+  /** The modality the component reads (its input node is `modalities.<modality>`). */
+  modality: string;
 }
 
 /** What a component's preparation fetched: the model, the revision asked for, where it came from, the commit. */

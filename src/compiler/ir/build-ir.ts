@@ -6,7 +6,7 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.js';
 import { getComponent } from '../../components/catalog.js';
 import { taskHeads, type ComponentKind, type ShapeContext, type ShapeInput } from '../../components/component.js';
 import type { Span } from '../source/source-file.js';
-import { encoderModality, encoderReads, encoderReadsRefs, refId, refPath, resolveRef } from '../check/spec-graph.js';
+import { encoderModality, encoderReads, encoderReadsModality, encoderReadsRefs, refId, refPath, resolveRef } from '../check/spec-graph.js';
 import { assignGroups, type ParamRef } from '../spec/selectors.js';
 import { defaultEvalHead, defaultMode } from '../spec/normalize-spec.js';
 import type { SpecPath } from '../spec/spec-tree.js';
@@ -81,6 +81,24 @@ function encodersInOrder(spec: PipelineSpec): [string, Encoder][] {
   };
   for (const [k, e] of all) visit(k, e);
   return out;
+}
+
+/** Whether a stand-in's params name a reference (a precomputed mean's `mask_from`). */
+function refersTo(params: Record<string, unknown>, ref: string): boolean {
+  return standInReads(params).includes(ref);
+}
+
+/** The references a rewrite's stand-in reads besides its own modality. */
+function standInReads(params: Record<string, unknown>): string[] {
+  const m = params['mask_from'];
+  return typeof m === 'string' ? [m] : [];
+}
+
+/** A modality name the spec does not use, for an input a rewrite adds. */
+function freeModalityName(spec: PipelineSpec, want: string): string {
+  let name = want;
+  for (let i = 2; Object.prototype.hasOwnProperty.call(spec.modalities, name); i++) name = `${want}${i}`;
+  return name;
 }
 
 export function buildIr(input: BuildIrInput): Ir | undefined {
@@ -163,17 +181,29 @@ export function buildIr(input: BuildIrInput): Ir | undefined {
   for (const [name, e] of encodersInOrder(spec)) {
     const mod = encoderModality(name, e);
     const def = getComponent('encoder', e.type);
-    const rw = def?.rewrite?.({ params: e, dataset });
+    const rw = def?.rewrite?.({ params: e, dataset, modality: mod });
     if (rw) {
       // The component asked to be replaced (frozen BERT over ids gives exactly the dataset's precomputed features).
+      let read = mod;
       const input = byId.get(`modalities.${mod}`);
       if (input && rw.input) {
-        input.summary = `${rw.input.summary} instead of ${String(input.config['feature'])}`;
-        input.type = rw.input.feature;
-        input.output = rw.input.type;
-        input.config = { ...input.config, feature: rw.input.feature };
+        // Other readers of the modality (MISA's audio and vision LSTMs packed by the text token counts) or the stand-in
+        // itself (a mean over the real tokens) still need the tokens: the features then come as an input of their own.
+        const tokensRead = Object.entries(spec.encoders).some(([k, other]) => k !== name && encoderReadsModality(spec, k, other, mod)) || refersTo(rw.params, `modalities.${mod}`);
+        const target = tokensRead ? { ...input, params: [], inputs: [] } : input;
+        if (tokensRead) {
+          read = freeModalityName(spec, `${mod}_features`);
+          target.id = `modalities.${read}`;
+          target.name = read;
+        }
+        target.summary = tokensRead ? `${rw.input.summary} (beside ${String(input.config['feature'])}, which other nodes read)` : `${rw.input.summary} instead of ${String(input.config['feature'])}`;
+        target.type = rw.input.feature;
+        target.output = rw.input.type;
+        target.config = { ...input.config, feature: rw.input.feature };
+        if (tokensRead) add(target);
       }
-      infer('encoder', `encoders.${name}`, name, rw.type, rw.params, ['encoders', name], [{ name: mod, span: spanOf(['encoders', name], { key: true }), modality: true }]);
+      const extra = standInReads(rw.params).map((r) => ({ name: r, span: spanOf(['encoders', name], { key: true }) }));
+      infer('encoder', `encoders.${name}`, name, rw.type, rw.params, ['encoders', name], [{ name: read, span: spanOf(['encoders', name], { key: true }), modality: true }, ...extra]);
       const node = byId.get(`encoders.${name}`);
       if (node) {
         node.summary = rw.summary;

@@ -395,8 +395,10 @@ export interface RawPrecomputedEncoder {
   modality?: string;
   /** expected feature size of the input; checked against the dataset */
   in_dim?: number;
-  /** cls: first row; mean: time-mean; last: last row; sequence: the whole sequence */
+  /** cls: first row; mean: time-mean (over the real tokens with mask_from); last: last row; sequence: the whole sequence */
   select?: "cls" | "mean" | "last" | "sequence";
+  /** with select: mean, token rows ([B, 3, L], e.g. modalities.text reading text_bert) whose attention mask (row 1) picks the steps the mean is taken over: the mean over the real tokens, as BERT's `output: mean` and MISA's utterance_text; null: over every step, padding included */
+  mask_from?: string | null;
 }
 
 /** Reads precomputed features as they are: e.g. the [CLS] row of BERT features. */
@@ -407,8 +409,10 @@ export interface PrecomputedEncoder {
   modality?: string;
   /** expected feature size of the input; checked against the dataset */
   in_dim?: number;
-  /** cls: first row; mean: time-mean; last: last row; sequence: the whole sequence */
+  /** cls: first row; mean: time-mean (over the real tokens with mask_from); last: last row; sequence: the whole sequence */
   select: "cls" | "mean" | "last" | "sequence";
+  /** with select: mean, token rows ([B, 3, L], e.g. modalities.text reading text_bert) whose attention mask (row 1) picks the steps the mean is taken over: the mean over the real tokens, as BERT's `output: mean` and MISA's utterance_text; null: over every step, padding included */
+  mask_from: string | null;
 }
 
 /** MISA's shared and private spaces: each input's private projection and one projection shared by all inputs (Linear + Sigmoid), published as named outputs. */

@@ -76,6 +76,24 @@ export interface SynthOptions {
   textDim?: number;
   audioDim?: number;
   visionDim?: number;
+  /**
+   * Vocabulary size of a small BERT the file is meant for (e.g. 2048): text_bert's word ids are drawn below it, the
+   * cue words from two bands of its ids instead of 2000-3999 (see cueBands). Other arrays are unchanged.
+   */
+  bertVocab?: number;
+}
+
+/**
+ * Word-id bands of text_bert: "good" and "bad" cue words and the other words. Without a vocabulary the bert-base
+ * bands (2000-2999, 3000-3999, 4000 up); with a small one (V ids), ids below 1000 stay unused as in BERT's vocabulary
+ * ([PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102) and each cue band takes a tenth of the ids 1000..V-1 (V = 2048: good
+ * 1000-1103, bad 1104-1207, other words 1208-2047), so every cue id is seen often enough for a small BERT to learn it.
+ */
+export function cueBands(maxWordId: number, bertVocab?: number): { good: [number, number]; bad: [number, number]; other: [number, number] } {
+  if (bertVocab === undefined) return { good: [2000, 2999], bad: [3000, 3999], other: [4000, maxWordId] };
+  if (!Number.isInteger(bertVocab) || bertVocab < 1100) throw new RangeError(`bertVocab must be an integer of at least 1100 (ids 1000 up carry the words), got ${bertVocab}`);
+  const k = Math.floor((bertVocab - 1000) / 10);
+  return { good: [1000, 1000 + k - 1], bad: [1000 + k, 1000 + 2 * k - 1], other: [1000 + 2 * k, bertVocab - 1] };
 }
 
 const K_T = 4;
@@ -163,6 +181,7 @@ interface Dims {
   lv: number;
   dv: number;
   maxWordId: number;
+  bertVocab?: number;
 }
 
 interface World {
@@ -219,6 +238,7 @@ function makeSplit(rng: Rng, w: World, d: Dims, n: number, aligned: boolean, noi
 
   // text_bert (N, 3, Lt): token ids with a lexical cue, attention mask, segment ids.
   const bert = new BigInt64Array(n * 3 * lt);
+  const bands = cueBands(d.maxWordId, d.bertVocab);
   const words: string[] = [];
   for (let i = 0; i < n; i++) {
     const pPos = 0.15 / (1 + Math.exp(-2 * fT[i * K_T]!));
@@ -226,11 +246,11 @@ function makeSplit(rng: Rng, w: World, d: Dims, n: number, aligned: boolean, noi
     const toks: string[] = [];
     for (let p = 0; p < lt; p++) {
       const u = rng.nextFloat();
-      let id = u < pPos ? rng.intIn(2000, 2999) : u < pPos + pNeg ? rng.intIn(3000, 3999) : rng.intIn(4000, d.maxWordId);
+      let id = u < pPos ? rng.intIn(...bands.good) : u < pPos + pNeg ? rng.intIn(...bands.bad) : rng.intIn(...bands.other);
       const valid = p < tLen[i]!;
       if (p === 0) id = CLS_ID;
       else if (p === tLen[i]! - 1) id = SEP_ID;
-      else if (valid) toks.push(id < 3000 ? 'good' : id < 4000 ? 'bad' : `w${id}`);
+      else if (valid) toks.push(id <= bands.good[1] ? 'good' : id <= bands.bad[1] ? 'bad' : `w${id}`);
       if (!valid) id = PAD_ID;
       bert[(i * 3) * lt + p] = BigInt(id);
       bert[(i * 3 + 1) * lt + p] = valid ? 1n : 0n;
@@ -316,7 +336,9 @@ export function generateSynthMmsa(o: SynthOptions = {}): Record<string, Record<s
     lv: o.visionLen ?? p.visionLen,
     dv: o.visionDim ?? p.visionDim,
     maxWordId: p.maxWordId,
+    ...(o.bertVocab !== undefined ? { bertVocab: o.bertVocab } : {}),
   };
+  cueBands(d.maxWordId, d.bertVocab); // a bad vocabulary fails before any work
   const rng = new Rng(o.seed ?? 1111);
   const w: World = {
     U_T: orthonormal(rng, d.dt, K_T),

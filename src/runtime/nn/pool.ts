@@ -14,6 +14,21 @@ export function meanSteps(x: tf.Tensor): tf.Tensor2D {
   return tf.mean(x, 1) as tf.Tensor2D;
 }
 
+/** Row r of a [B, 3, L] token tensor (text_bert: ids, attention mask, segment ids) as [B, L]. */
+export function tokenRow(tokens: tf.Tensor, r: number): tf.Tensor2D {
+  const [b, , l] = tokens.shape as [number, number, number];
+  return tf.reshape(tf.slice(tokens, [0, r, 0], [b, 1, l]), [b, l]);
+}
+
+/**
+ * Mean over the real tokens of B x T x D by a B x T attention mask (MISA's utterance_text: the masked sum over the
+ * mask's sum); a row with no real token gives zeros instead of a division by zero.
+ */
+export function maskedMeanSteps(x: tf.Tensor, mask: tf.Tensor): tf.Tensor2D {
+  const m = tf.expandDims(tf.cast(mask, 'float32'), 2);
+  return tf.div(tf.sum(tf.mul(x, m), 1), tf.maximum(tf.sum(m, 1), 1)) as tf.Tensor2D;
+}
+
 /**
  * Last valid step per row (step len-1) when lengths are known, else the last row. A one-hot mask and a sum instead
  * of gather: the gradient then needs no UnsortedSegmentSum (missing on wasm) and stays dense.

@@ -136,6 +136,40 @@ describe('MMSA-layout synthetic files', () => {
     expect(await idRange('mosi')).toBeLessThan(30522);
   });
 
+  it("with bertVocab, ids stay below a small BERT's vocabulary and the cue words still follow the text factor; other arrays unchanged", async () => {
+    const base = join(dir, 'vocab-base.pkl');
+    const smallVocab = join(dir, 'vocab-2048.pkl');
+    writeSynthMmsa(base, { ...small, sizes: [600, 40, 40], textLen: 30, seed: 5 });
+    writeSynthMmsa(smallVocab, { ...small, sizes: [600, 40, 40], textLen: 30, seed: 5, bertVocab: 2048 });
+    const a = (await read(base)).get('train')!;
+    const b = (await read(smallVocab)).get('train')!;
+    for (const k of ['text', 'audio', 'vision', 'regression_labels']) expect((b.get(k) as NDArray).data, k).toEqual((a.get(k) as NDArray).data);
+    const tb = b.get('text_bert') as NDArray;
+    const lt = tb.shape[2]!;
+    let max = 0;
+    const good: number[] = [];
+    const bad: number[] = [];
+    const y = (b.get('regression_labels') as NDArray).data as Float32Array;
+    for (let i = 0; i < tb.shape[0]!; i++) {
+      let g = 0;
+      let n = 0;
+      for (let p = 0; p < lt; p++) {
+        const id = Number(tb.data[i * 3 * lt + p]);
+        max = Math.max(max, id);
+        if (id >= 1000 && id <= 1103) g++;
+        if (id >= 1104 && id <= 1207) n++;
+      }
+      good.push(g);
+      bad.push(n);
+    }
+    expect(max).toBeLessThan(2048);
+    expect(max).toBeGreaterThan(2000);
+    // The cue: more "good" ids in positive samples, more "bad" ids in negative ones.
+    expect(pearson(good, Array.from(y))).toBeGreaterThan(0.2);
+    expect(pearson(bad, Array.from(y))).toBeLessThan(-0.2);
+    expect(() => writeSynthMmsa(join(dir, 'x.pkl'), { ...small, bertVocab: 500 })).toThrow(/at least 1100/);
+  });
+
   it('aligned files have audio and vision as long as the text', async () => {
     const file = join(dir, 'aligned.pkl');
     writeSynthMmsa(file, { ...small, sizes: SYNTH_SMALL_SIZES, aligned: true });

@@ -159,17 +159,19 @@ export function bertReads(p: BertEncoder, key: string): { name: string; path: (s
  * The frozen-BERT fast path: a `bert` encoder with `finetune: false` whose dataset also ships the same model's
  * last-layer features (`text`, [L, hidden]) needs no BERT forward at all: it reads those features instead.
  */
-export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset): Rewrite | undefined {
+export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset, modality: string): Rewrite | undefined {
   if (p.finetune !== false) return undefined;
   // Precomputed last-layer features cannot stand in for a BERT whose inside a hook changes, nor give the pooler.
   if (p.hooks?.embeddings || p.hooks?.before_layer || p.hidden_states || p.output === 'pooled') return undefined;
   const feat = dataset.features['text'];
   if (!feat || feat.dtype !== 'float' || feat.shape.length !== 2) return undefined;
-  const hidden = p.config?.hidden_size ?? 768;
+  // The model's own width (a local checkpoint's config.json, a known model's, or `config:`), not bert-base's.
+  const hidden = resolveBertConfig(p).config.hidden_size;
   if (feat.shape[1] !== hidden) return undefined;
   if (!dataset.pretrained || dataset.pretrained !== p.pretrained) return undefined;
   const select: PrecomputedEncoder['select'] = p.output === 'cls' ? 'cls' : p.output === 'mean' ? 'mean' : 'sequence';
-  const params: PrecomputedEncoder = { type: 'precomputed', select };
+  // BERT's `output: mean` averages over the real tokens (the attention mask of the modality's token rows), not the padding.
+  const params: PrecomputedEncoder = { type: 'precomputed', select, mask_from: select === 'mean' ? `modalities.${modality}` : null };
   return {
     type: 'precomputed',
     params: params as unknown as Record<string, unknown>,
@@ -178,7 +180,7 @@ export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset): Re
       type: { kind: 'sequence', shape: ['B', feat.shape[0]!, feat.shape[1]!], dtype: 'float32', aligned: true },
       summary: `text (${feat.key}), precomputed ${p.pretrained} features`,
     },
-    summary: `bert(${p.pretrained}, frozen) -> ${select}: fast path, reads the precomputed 'text' features, no BERT forward (BERT's dropout, which MMSA keeps active when frozen, is not applied)`,
+    summary: `bert(${p.pretrained}, frozen) -> ${select}${select === 'mean' ? ` over the real tokens of modalities.${modality}` : ''}: fast path, reads the precomputed 'text' features, no BERT forward (BERT's dropout, which MMSA keeps active when frozen, is not applied)`,
   };
 }
 
@@ -229,7 +231,7 @@ export default defineComponent<BertEncoder>({
   },
   // A model directory written relative to the spec that names it (which may be a preset).
   resolvePaths: (p, dirOf) => (/^(\.{1,2}[\\/]|~[\\/])/.test(p.pretrained) ? { ...p, pretrained: resolve(dirOf('pretrained'), expandHome(p.pretrained)) } : p),
-  rewrite: ({ params, dataset }) => frozenBertFastPath(params, dataset),
+  rewrite: ({ params, dataset, modality }) => frozenBertFastPath(params, dataset, modality),
   // Lowering is synchronous and offline: the weights (local dir, HF cache or the hub) must be on disk before it.
   async prepare(node) {
     const { ensureBertDownloaded } = await import('../../../runtime/bert/load-bert.js');

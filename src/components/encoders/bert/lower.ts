@@ -8,13 +8,8 @@ import { openBertSync } from '../../../runtime/bert/load-bert.js';
 import { noGrad, type BertHooks } from '../../../runtime/nn/bert/model.js';
 import type { BertEncoder } from '../../../compiler/spec/types.generated.js';
 import { defineNodeLowering, firstValue, outDim } from '../../../runtime/lower/node.js';
+import { maskedMeanSteps, tokenRow as row } from '../../../runtime/nn/pool.js';
 import { createCe, createMag } from './nn.js';
-
-/** Row r of a [B, 3, L] token tensor as [B, L]. */
-function row(tokens: tf.Tensor, r: number): tf.Tensor2D {
-  const [b, , l] = tokens.shape as [number, number, number];
-  return tf.reshape(tf.slice(tokens, [0, r, 0], [b, 1, l]), [b, l]);
-}
 
 export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
   const { pretrained, finetune, output, revision, hooks, hidden_states: hiddenStates, freeze_embeddings: freezeEmbeddings } = node.config;
@@ -47,8 +42,7 @@ export default defineNodeLowering<BertEncoder>('encoder', (node, ctx) => {
         if (output === 'sequence') return r.sequence;
         if (output === 'pooled') return model.pool(r.cls);
         // Masked mean over real tokens (as MISA's utterance vector).
-        const m = tf.expandDims(tf.cast(mask, 'float32'), 2);
-        return tf.div(tf.sum(tf.mul(r.sequence, m), 1), tf.maximum(tf.sum(m, 1), 1));
+        return maskedMeanSteps(r.sequence, mask);
       };
       const ids = row(tokens, 0);
       const mask = row(tokens, 1);
