@@ -356,6 +356,20 @@ def run_case(out, case):
             init(self, config, args)
 
         cls.__init__ = init_hidden
+    if case["model"] == "tetfn" and hf_bert:
+        import importlib
+
+        # TETFN's proj_l is Conv1d(feature_dims[0], ...), the width MMSA's loader sets to 768: the small BERT's hidden
+        # size here.
+        tetfn_module = importlib.import_module("MMSA.models.multiTask.TETFN")
+        tetfn_init = tetfn_module.TETFN.__init__
+
+        def tetfn_small_bert(self, args):
+            with open(os.path.join(os.environ["MMSA_HF_BERT_DIR"], "config.json")) as f:
+                args["feature_dims"][0] = json.load(f)["hidden_size"]
+            tetfn_init(self, args)
+
+        tetfn_module.TETFN.__init__ = tetfn_small_bert
     if case.get("initializer_range") is not None:
         # The modules CENET adds to BERT (CE, the classifier) start as init_weights draws them, normal(0,
         # config.initializer_range); the small checkpoint's 0.02 leaves CE's shift and the spread of the predictions
@@ -439,7 +453,21 @@ def run_case(out, case):
         model.eval()
         preds, ids, labels = [], [], []
         model.register_forward_hook(lambda m, i, o: preds.append(prediction_of(o, case["model"]).detach().reshape(-1).numpy().astype(np.float64)))
+        # Multi-task models with unimodal heads (TETFN): their T/A/V predictions too.
+        unimodal = {"T": [], "A": [], "V": []} if case["model"] == "tetfn" else {}
+        if unimodal:
+            def record_unimodal(m, i, o):
+                for k in unimodal:
+                    unimodal[k].append(o[k].detach().reshape(-1).numpy().astype(np.float64))
+
+            model.register_forward_hook(record_unimodal)
         test = orig_loader(args, 0)["test"]
+        if case["model"] == "tetfn":
+            # TETFN's upper text-enhanced encoders number the positions of their keys and values by the order torch's
+            # masked_scatter_ writes them in the time-major memory (position_embedding.py make_positions): a step's
+            # position depends on its row in the batch and the batch size. The test split is evaluated in file order,
+            # which `mmsa predict` reproduces with the same batch size.
+            test = torch.utils.data.DataLoader(test.dataset, batch_size=args["batch_size"], shuffle=False)
         if case["model"] == "mctn":
             # MCTN's LSTMs run along the batch axis (its quirk), so a prediction depends on the batch it is in: the
             # test split is evaluated in file order, which `mmsa predict` reproduces with the same batch size.
@@ -481,6 +509,9 @@ def run_case(out, case):
             "state_dict": {k: list(v.shape) for k, v in state.items()},
             "ids": [ids[k] for k in order], "preds": [float(p[k]) for k in order], "labels": [labels[k] for k in order],
         }
+        for k, v in unimodal.items():
+            pk = np.concatenate(v)
+            expected[f"preds_{k}"] = [float(pk[j]) for j in order]
         if case["model"] == "cenet":
             expected["preds_without_ce"] = cenet_without_ce(torch, model, test, expected["ids"])
             step = cenet_two_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
@@ -488,8 +519,9 @@ def run_case(out, case):
             expected["two_steps"] = {"batch_ids": step["batch_ids"], "preds": [step["by_id"][i] for i in expected["ids"]]}
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
-        if case["model"] == "mctn":
+        if case["model"] in ("mctn", "tetfn"):
             expected["batch_size"] = args["batch_size"]
+        if case["model"] == "mctn":
             expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)
         if case["model"] == "mfm":
             expected["loss_terms"] = mfm_loss_terms(torch, model, test)
