@@ -1,26 +1,12 @@
 // MISA from the command line: `mmsa init --model misa` writes MMSA's paper configs that check clean, the demo trains
 // on synthetic data with a small local BERT (no downloads), and `mmsa compare` lists its run with MMSA's metrics x100.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { packageRoot } from '../../src/paths.js';
-import { writeRandomBertCheckpoint } from '../../src/runtime/bert/random-checkpoint.js';
-import { captureIo } from './io.js';
+import { describe, expect, it } from 'vitest';
+import { demoBertCli, expectDemoTrainsAndCompares } from './demo-bert.js';
 
-const root = packageRoot();
-const work = mkdtempSync(join(tmpdir(), 'mmsa-misa-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const bert = join(work, 'bert');
-writeRandomBertCheckpoint(bert, { vocab_size: 30522, hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, max_position_embeddings: 64 }, 19);
-const env = { ...process.env, NO_COLOR: '1', MMSA_DEMO_BERT: bert };
-
-async function run(args: string[], cwd = root) {
-  const io = captureIo(cwd, env);
-  const code = await main(args, io);
-  return { code, out: io.stdout(), err: io.stderr() };
-}
+const cli = demoBertCli('mmsa-misa-');
+const { work, run } = cli;
 
 describe('mmsa init --model misa', () => {
   it("writes MMSA's config for each of its four datasets, with MMSA's per-dataset values", async () => {
@@ -38,15 +24,6 @@ describe('mmsa init --model misa', () => {
 
 describe('the MISA demo', () => {
   it('trains with the small local BERT and is listed by mmsa compare', async () => {
-    const out = join(work, 'runs');
-    const r = await run(['run', join(root, 'pipelines/demo_misa.yaml'), '--out', out, '--set', 'train.max_epochs=2'], work);
-    expect(r.code, r.err).toBe(0);
-    const c = await run(['compare', out, '--format', 'json'], work);
-    expect(c.code, c.err).toBe(0);
-    const rows = (JSON.parse(c.out) as { rows: { pipeline: string; metrics?: Record<string, unknown> }[] }).rows;
-    expect(rows.map((x) => x.pipeline)).toEqual(['demo_misa']);
-    const md = await run(['compare', out], work);
-    expect(md.out).toContain('demo_misa');
-    expect(md.out).toMatch(/Has0_acc_2/);
+    await expectDemoTrainsAndCompares(cli, 'demo_misa');
   });
 });

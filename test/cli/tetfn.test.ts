@@ -1,27 +1,13 @@
 // TETFN from the command line: `mmsa init --model tetfn` writes MMSA's paper configs that check clean, the frozen-BERT
 // variant (MMSA's use_finetune: false) reads the precomputed features, the demo trains on synthetic data with a small
 // local BERT (no downloads), and `mmsa compare` lists its run with MMSA's metrics x100.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { packageRoot } from '../../src/paths.js';
-import { writeRandomBertCheckpoint } from '../../src/runtime/bert/random-checkpoint.js';
-import { captureIo } from './io.js';
+import { describe, expect, it } from 'vitest';
+import { demoBertCli, expectDemoTrainsAndCompares } from './demo-bert.js';
 
-const root = packageRoot();
-const work = mkdtempSync(join(tmpdir(), 'mmsa-tetfn-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const bert = join(work, 'bert');
-writeRandomBertCheckpoint(bert, { vocab_size: 30522, hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, max_position_embeddings: 64 }, 19);
-const env = { ...process.env, NO_COLOR: '1', MMSA_DEMO_BERT: bert };
-
-async function run(args: string[], cwd = root) {
-  const io = captureIo(cwd, env);
-  const code = await main(args, io);
-  return { code, out: io.stdout(), err: io.stderr() };
-}
+const cli = demoBertCli('mmsa-tetfn-');
+const { root, work, run } = cli;
 
 describe('mmsa init --model tetfn', () => {
   it("writes MMSA's config for each of its four datasets, with MMSA's per-dataset values", async () => {
@@ -50,15 +36,6 @@ describe('mmsa init --model tetfn', () => {
 
 describe('the TETFN demo', () => {
   it('trains with the small local BERT and is listed by mmsa compare', async () => {
-    const out = join(work, 'runs');
-    const r = await run(['run', join(root, 'pipelines/demo_tetfn.yaml'), '--out', out, '--set', 'train.max_epochs=2'], work);
-    expect(r.code, r.err).toBe(0);
-    const c = await run(['compare', out, '--format', 'json'], work);
-    expect(c.code, c.err).toBe(0);
-    const rows = (JSON.parse(c.out) as { rows: { pipeline: string; metrics?: Record<string, unknown> }[] }).rows;
-    expect(rows.map((x) => x.pipeline)).toEqual(['demo_tetfn']);
-    const md = await run(['compare', out], work);
-    expect(md.out).toContain('demo_tetfn');
-    expect(md.out).toMatch(/Has0_acc_2/);
+    await expectDemoTrainsAndCompares(cli, 'demo_tetfn');
   });
 });
