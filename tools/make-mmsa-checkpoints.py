@@ -273,6 +273,55 @@ def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
     return {"batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
 
 
+def tetfn_ulgm_steps(torch, build, state, trainer, loaders, batch_size, epochs=3, n_batches=2):
+    """TETFN from the checkpoint after `epochs` epochs of MMSA's own trainer (trains/multiTask/TETFN.py do_train: its
+    five Adam groups, weighted L1 losses, ULGM label banks, feature memory and centres) over the training split's
+    first `n_batches` batches in file order, with every dropout at p 0 so that the steps are deterministic; then the
+    M, T, A and V test predictions per sample id (eval mode, file order). The banks are initialised from the whole
+    split (MMSA's first pass over its loader); labels are generated from epoch 2, so the unimodal losses, zero while
+    the banks hold the multimodal label, shape the steps of epoch 3."""
+    import torch.nn as nn
+
+    model = build()
+    model.load_state_dict(state)
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+        # models/subNets/transformers_encoder keeps its dropout probabilities as plain floats for F.dropout
+        for attr in ("dropout", "attn_dropout", "relu_dropout", "res_dropout"):
+            if isinstance(getattr(m, attr, None), float):
+                setattr(m, attr, 0.0)
+    every = list(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
+    batches = every[:n_batches]
+    passes = [0]
+
+    class Steps:
+        def __len__(self):
+            return n_batches
+
+        def __iter__(self):
+            passes[0] += 1
+            if passes[0] == 1:
+                yield from every  # do_train's init_labels pass
+                return
+            if passes[0] > epochs + 1:
+                raise EpochCap()
+            yield from batches
+
+    try:
+        trainer.do_train(model, {"train": Steps(), "valid": loaders["valid"], "test": loaders["test"]})
+    except EpochCap:
+        pass
+    model.eval()
+    by_id = {k: {} for k in "MTAV"}
+    with torch.no_grad():
+        for b in torch.utils.data.DataLoader(loaders["test"].dataset, batch_size=batch_size, shuffle=False):
+            out = model(b["text"], (b["audio"], 0), (b["vision"], 0))
+            for k in "MTAV":
+                by_id[k].update(zip(b["id"], (float(x) for x in out[k].reshape(-1).numpy().astype(np.float64))))
+    return {"epochs": epochs, "batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
+
+
 def misa_batch_losses(torch, model, trainer, train, args, n=16):
     """MISA's training loss terms on the train split's first n samples in file order, from the checkpoint's weights, in
     eval mode (no dropout: nothing random is left), computed by MMSA's own trainer (trains/singleTask/MISA.py): its
@@ -517,6 +566,11 @@ def run_case(out, case):
             step = cenet_two_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
                                   orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
             expected["two_steps"] = {"batch_ids": step["batch_ids"], "preds": [step["by_id"][i] for i in expected["ids"]]}
+        if case["model"] == "tetfn":
+            steps = tetfn_ulgm_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
+                                     orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
+            expected["ulgm_steps"] = {"epochs": steps["epochs"], "batch_ids": steps["batch_ids"],
+                                      **{f"preds_{k}": [steps["by_id"][k][i] for i in expected["ids"]] for k in "MTAV"}}
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] in ("mctn", "tetfn"):
