@@ -335,6 +335,55 @@ def mmim_first_epoch(torch, build, state, trainer, loaders, batch_size):
     return {"batch_ids": [list(b["id"]) for b in batches], "by_id": by_id, "losses": losses}
 
 
+def tetfn_ulgm_steps(torch, build, state, trainer, loaders, batch_size, epochs=3, n_batches=2):
+    """TETFN from the checkpoint after `epochs` epochs of MMSA's own trainer (trains/multiTask/TETFN.py do_train: its
+    five Adam groups, weighted L1 losses, ULGM label banks, feature memory and centres) over the training split's
+    first `n_batches` batches in file order, with every dropout at p 0 so that the steps are deterministic; then the
+    M, T, A and V test predictions per sample id (eval mode, file order). The banks are initialised from the whole
+    split (MMSA's first pass over its loader); labels are generated from epoch 2, so the unimodal losses, zero while
+    the banks hold the multimodal label, shape the steps of epoch 3."""
+    import torch.nn as nn
+
+    model = build()
+    model.load_state_dict(state)
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+        # models/subNets/transformers_encoder keeps its dropout probabilities as plain floats for F.dropout
+        for attr in ("dropout", "attn_dropout", "relu_dropout", "res_dropout"):
+            if isinstance(getattr(m, attr, None), float):
+                setattr(m, attr, 0.0)
+    every = list(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
+    batches = every[:n_batches]
+    passes = [0]
+
+    class Steps:
+        def __len__(self):
+            return n_batches
+
+        def __iter__(self):
+            passes[0] += 1
+            if passes[0] == 1:
+                yield from every  # do_train's init_labels pass
+                return
+            if passes[0] > epochs + 1:
+                raise EpochCap()
+            yield from batches
+
+    try:
+        trainer.do_train(model, {"train": Steps(), "valid": loaders["valid"], "test": loaders["test"]})
+    except EpochCap:
+        pass
+    model.eval()
+    by_id = {k: {} for k in "MTAV"}
+    with torch.no_grad():
+        for b in torch.utils.data.DataLoader(loaders["test"].dataset, batch_size=batch_size, shuffle=False):
+            out = model(b["text"], (b["audio"], 0), (b["vision"], 0))
+            for k in "MTAV":
+                by_id[k].update(zip(b["id"], (float(x) for x in out[k].reshape(-1).numpy().astype(np.float64))))
+    return {"epochs": epochs, "batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
+
+
 def misa_batch_losses(torch, model, trainer, train, args, n=16):
     """MISA's training loss terms on the train split's first n samples in file order, from the checkpoint's weights, in
     eval mode (no dropout: nothing random is left), computed by MMSA's own trainer (trains/singleTask/MISA.py): its
@@ -390,40 +439,12 @@ def run_case(out, case):
         os.environ["MMSA_HF_BERT_DIR"] = os.path.join(REPO, "test", "fixtures", "hf-bert", "small-bert")
     torch, mrun = import_mmsa(hf_bert)
     if hf_bert:
-        # MMSA sizes MAG, CE and MISA's project_t for a hidden-768 BERT: with the small BERT, from its hidden size.
+        # MMSA sizes MAG, CE, MISA's project_t, MMIM's, ALMT's and TETFN's text Linears for a hidden-768 BERT: with the
+        # small BERT, from its hidden size.
         from mmsa_small_bert import patch_small_bert_widths
 
         patch_small_bert_widths(case["model"])
-    if case["model"] == "mmim" and hf_bert:
-        # MMIM sizes d_tout (the MMILB and CPC Linears) from feature_dims[0], which MMSA's loader sets to 768 with
-        # use_bert: with the small BERT it is its hidden size.
-        import importlib
-
-        mmim_module = importlib.import_module("MMSA.models.singleTask.MMIM")
-        mmim_init = mmim_module.MMIM.__init__
-        with open(os.path.join(os.environ["MMSA_HF_BERT_DIR"], "config.json")) as f:
-            bert_width = json.load(f)["hidden_size"]
-
-        def mmim_small_bert(self, config):
-            config.feature_dims[0] = bert_width
-            mmim_init(self, config)
-
-        mmim_module.MMIM.__init__ = mmim_small_bert
     if case["model"] == "almt" and hf_bert:
-        # ALMT's embedding_l is Linear(feature_dims[0], ...) and MMSA's loader sets that width to 768 (bert-base's
-        # hidden size) whenever use_bert: with the small BERT it is its hidden size.
-        import importlib
-
-        almt_module = importlib.import_module("MMSA.models.singleTask.ALMT")
-        almt_init = almt_module.ALMT.__init__
-        with open(os.path.join(os.environ["MMSA_HF_BERT_DIR"], "config.json")) as f:
-            bert_width = json.load(f)["hidden_size"]
-
-        def almt_small_bert(self, args):
-            args["feature_dims"][0] = bert_width
-            almt_init(self, args)
-
-        almt_module.ALMT.__init__ = almt_small_bert
         # The learning rate of every optimizer step of MMSA's own trainer (its AdamW under its warm-up + cosine); the
         # trainer reads torch.optim.AdamW when training starts (this process runs this one case only).
         adamw = torch.optim.AdamW
@@ -518,7 +539,21 @@ def run_case(out, case):
         model.eval()
         preds, ids, labels = [], [], []
         model.register_forward_hook(lambda m, i, o: preds.append(prediction_of(o, case["model"]).detach().reshape(-1).numpy().astype(np.float64)))
+        # Multi-task models with unimodal heads (TETFN): their T/A/V predictions too.
+        unimodal = {"T": [], "A": [], "V": []} if case["model"] == "tetfn" else {}
+        if unimodal:
+            def record_unimodal(m, i, o):
+                for k in unimodal:
+                    unimodal[k].append(o[k].detach().reshape(-1).numpy().astype(np.float64))
+
+            model.register_forward_hook(record_unimodal)
         test = orig_loader(args, 0)["test"]
+        if case["model"] == "tetfn":
+            # TETFN's upper text-enhanced encoders number the positions of their keys and values by the order torch's
+            # masked_scatter_ writes them in the time-major memory (position_embedding.py make_positions): a step's
+            # position depends on its row in the batch and the batch size. The test split is evaluated in file order,
+            # which `mmsa predict` reproduces with the same batch size.
+            test = torch.utils.data.DataLoader(test.dataset, batch_size=args["batch_size"], shuffle=False)
         if case["model"] == "mctn":
             # MCTN's LSTMs run along the batch axis (its quirk), so a prediction depends on the batch it is in: the
             # test split is evaluated in file order, which `mmsa predict` reproduces with the same batch size.
@@ -560,6 +595,9 @@ def run_case(out, case):
             "state_dict": {k: list(v.shape) for k, v in state.items()},
             "ids": [ids[k] for k in order], "preds": [float(p[k]) for k in order], "labels": [labels[k] for k in order],
         }
+        for k, v in unimodal.items():
+            pk = np.concatenate(v)
+            expected[f"preds_{k}"] = [float(pk[j]) for j in order]
         if case["model"] == "cenet":
             expected["preds_without_ce"] = cenet_without_ce(torch, model, test, expected["ids"])
             step = cenet_two_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
@@ -570,10 +608,16 @@ def run_case(out, case):
                                   orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
             expected["first_epoch"] = {"batch_ids": ep["batch_ids"], "losses": ep["losses"],
                                        "preds": [ep["by_id"][i] for i in expected["ids"]]}
+        if case["model"] == "tetfn":
+            steps = tetfn_ulgm_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
+                                     orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
+            expected["ulgm_steps"] = {"epochs": steps["epochs"], "batch_ids": steps["batch_ids"],
+                                      **{f"preds_{k}": [steps["by_id"][k][i] for i in expected["ids"]] for k in "MTAV"}}
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
-        if case["model"] == "mctn":
+        if case["model"] in ("mctn", "tetfn"):
             expected["batch_size"] = args["batch_size"]
+        if case["model"] == "mctn":
             expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)
         if case["model"] == "mfm":
             expected["loss_terms"] = mfm_loss_terms(torch, model, test)

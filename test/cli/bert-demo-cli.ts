@@ -1,8 +1,10 @@
 // The command line of the BERT demos' tests: a scratch directory holding a small random Hugging Face BERT (2 layers,
-// hidden 128, bert-base-uncased's vocabulary), named by MMSA_DEMO_BERT, and `main` run with that environment.
+// hidden 128, bert-base-uncased's vocabulary), named by MMSA_DEMO_BERT, `main` run with that environment, and the check
+// that a demo trains and `mmsa compare` lists its run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { packageRoot } from '../../src/paths.js';
 import { writeRandomBertCheckpoint } from '../../src/runtime/bert/random-checkpoint.js';
@@ -31,4 +33,18 @@ export function bertDemoCli(prefix: string): BertDemoCli {
     },
     cleanup: () => rmSync(work, { recursive: true, force: true }),
   };
+}
+
+/** Trains `pipelines/<demo>.yaml` for two epochs; `mmsa compare` lists its one run with MMSA's metrics. */
+export async function expectDemoTrainsAndCompares(cli: BertDemoCli, demo: string): Promise<void> {
+  const out = join(cli.work, 'runs');
+  const r = await cli.run(['run', join(cli.root, `pipelines/${demo}.yaml`), '--out', out, '--set', 'train.max_epochs=2'], cli.work);
+  expect(r.code, r.err).toBe(0);
+  const c = await cli.run(['compare', out, '--format', 'json'], cli.work);
+  expect(c.code, c.err).toBe(0);
+  const rows = (JSON.parse(c.out) as { rows: { pipeline: string }[] }).rows;
+  expect(rows.map((x) => x.pipeline)).toEqual([demo]);
+  const md = await cli.run(['compare', out], cli.work);
+  expect(md.out).toContain(demo);
+  expect(md.out).toMatch(/Has0_acc_2/);
 }

@@ -248,3 +248,32 @@ describe('a checkpoint that does not fit: every problem at once, nothing written
     expect(r.err).toContain("help: the checkpoint has no tensors under Model.text_model, where encoders.text's 23 parameters belong: if the model was trained on precomputed text features, set `finetune: false` on encoders.text");
   });
 });
+
+describe("TETFN: the unimodal heads and MMSA's batch-dependent positions, from the same checkpoint", () => {
+  type TetfnExpected = Expected & { preds_T: number[]; preds_A: number[]; preds_V: number[]; batch_size: number };
+  /** The case's pipeline with `body` added, written beside the scratch files (data and BERT paths made absolute). */
+  function tetfnChild(c: string, data: string, body: string): string {
+    return child(c, data, `encoders:\n  bert: {type: bert, pretrained: ${join(root, 'test/fixtures/hf-bert/small-bert')}}\n${body}`);
+  }
+
+  it.each([['tetfn_mosi', 'mosi-aligned'], ['tetfn_sims', 'sims']])('%s: the T, A and V heads reproduce MMSA\'s', async (c, data) => {
+    const e = expectedOf(c) as TetfnExpected;
+    for (const h of ['T', 'A', 'V'] as const) {
+      const out = join(work, `${c}-head-${h}`);
+      const r = await run(['import', join(fixtures, c, 'checkpoint.pth'), '--pipeline', tetfnChild(c, data, `eval: {head: ${h}}\n`), '--out', out, '--no-eval']);
+      expect(r.code, r.err).toBe(0);
+      expectParity(await predictions(out), { ...e, preds: e[`preds_${h}`] });
+    }
+  });
+
+  it("numbering the upper encoders' key positions by step instead of MMSA's time-major order misses MMSA's predictions", async () => {
+    const c = 'tetfn_mosi';
+    const e = expectedOf(c) as TetfnExpected;
+    const f = tetfnChild(c, 'mosi-aligned', 'fusion:\n  type: crossmodal\n  text_enhanced: {via: text, upper_source_positions: steps}\n');
+    const out = join(work, 'tetfn-steps');
+    const r = await run(['import', join(fixtures, c, 'checkpoint.pth'), '--pipeline', f, '--out', out, '--no-eval']);
+    expect(r.code, r.err).toBe(0);
+    const got = await predictions(out);
+    expect(Math.max(...e.ids.map((id, i) => Math.abs(got.get(id)! - e.preds[i]!)))).toBeGreaterThan(1e-3);
+  });
+});

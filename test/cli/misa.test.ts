@@ -3,10 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bertDemoCli } from './bert-demo-cli.js';
+import { bertDemoCli, expectDemoTrainsAndCompares } from './bert-demo-cli.js';
 
-const { root, work, run, cleanup } = bertDemoCli('mmsa-misa-');
-afterAll(cleanup);
+const cli = bertDemoCli('mmsa-misa-');
+const { work, run } = cli;
+afterAll(cli.cleanup);
 
 describe('mmsa init --model misa', () => {
   it("writes MMSA's config for each of its four datasets, with MMSA's per-dataset values", async () => {
@@ -24,15 +25,6 @@ describe('mmsa init --model misa', () => {
 
 describe('the MISA demo', () => {
   it('trains with the small local BERT and is listed by mmsa compare', async () => {
-    const out = join(work, 'runs');
-    const r = await run(['run', join(root, 'pipelines/demo_misa.yaml'), '--out', out, '--set', 'train.max_epochs=2'], work);
-    expect(r.code, r.err).toBe(0);
-    const c = await run(['compare', out, '--format', 'json'], work);
-    expect(c.code, c.err).toBe(0);
-    const rows = (JSON.parse(c.out) as { rows: { pipeline: string; metrics?: Record<string, unknown> }[] }).rows;
-    expect(rows.map((x) => x.pipeline)).toEqual(['demo_misa']);
-    const md = await run(['compare', out], work);
-    expect(md.out).toContain('demo_misa');
-    expect(md.out).toMatch(/Has0_acc_2/);
+    await expectDemoTrainsAndCompares(cli, 'demo_misa');
   });
 });

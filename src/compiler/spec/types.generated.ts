@@ -125,6 +125,8 @@ export interface RawConv1dEncoder {
   type: "conv1d";
   /** modality this encoder reads (default: the encoder's own key) */
   modality?: string;
+  /** read this node's sequence instead of a modality (TETFN: the BERT encoder's last layer, an LSTM's steps) */
+  input?: string;
   /** expected feature size of the input; checked against the dataset */
   in_dim?: number;
   /** output channels (MulT: dst_feature_dim_nheads[0]) */
@@ -135,6 +137,8 @@ export interface RawConv1dEncoder {
   bias?: boolean;
   /** dropout on the input before the convolution (MulT's text_dropout) */
   dropout?: number;
+  /** also publish `max`, the output's maximum over time per feature (TETFN's unimodal summaries) */
+  max_over_time?: boolean;
 }
 
 /** Temporal 1-D convolution over a sequence (no padding): MulT's projection of each modality to a common width. */
@@ -143,6 +147,8 @@ export interface Conv1dEncoder {
   type: "conv1d";
   /** modality this encoder reads (default: the encoder's own key) */
   modality?: string;
+  /** read this node's sequence instead of a modality (TETFN: the BERT encoder's last layer, an LSTM's steps) */
+  input?: string;
   /** expected feature size of the input; checked against the dataset */
   in_dim?: number;
   /** output channels (MulT: dst_feature_dim_nheads[0]) */
@@ -153,6 +159,8 @@ export interface Conv1dEncoder {
   bias: boolean;
   /** dropout on the input before the convolution (MulT's text_dropout) */
   dropout: number;
+  /** also publish `max`, the output's maximum over time per feature (TETFN's unimodal summaries) */
+  max_over_time: boolean;
 }
 
 /** Multi-scale temporal dilated CNN: parallel dilated convolutions, residual, pooled over valid frames. */
@@ -303,6 +311,8 @@ export interface RawLstmEncoder {
   bidirectional?: boolean;
   /** run each sequence only for its true length (needs the modality's lengths); default: true when the modality has lengths */
   packed?: boolean;
+  /** output every step's hidden state of the last layer ([T, hidden x directions], TETFN's AuViSubNet) instead of the final one; needs out: null */
+  sequence?: boolean;
   /** size of a Linear projection after the final hidden state (null: none) */
   out?: number | null;
 }
@@ -323,6 +333,8 @@ export interface LstmEncoder {
   bidirectional: boolean;
   /** run each sequence only for its true length (needs the modality's lengths); default: true when the modality has lengths */
   packed?: boolean;
+  /** output every step's hidden state of the last layer ([T, hidden x directions], TETFN's AuViSubNet) instead of the final one; needs out: null */
+  sequence: boolean;
   /** size of a Linear projection after the final hidden state (null: none) */
   out: number | null;
 }
@@ -731,6 +743,15 @@ export interface RawCrossmodalFusion {
   embed_dropout?: number;
   /** MMSA's causal mask: query step i sees key steps j < i + 1 + |Tk - Tq| (MulT: attn_mask) */
   attn_mask?: boolean;
+  /** TETFN's text-enhanced blocks (models/multiTask/TETFN.py TextEnhancedTransformer): every cross-modal encoder between two inputs other than `via` becomes a lower encoder (queries: the source; keys and values: `via`) and an upper encoder of `layers` layers (queries: the target; keys and values: the lower's output), both with sinusoidal positions, their attention dropout that of `via`; null: MulT's plain encoders */
+  text_enhanced?: ({
+    /** the input that enhances the others (TETFN: text) */
+    via: string;
+    /** layers of each block's lower encoder (TETFN: 1) */
+    lower_layers?: number;
+    /** how the upper encoder numbers the positions of its keys and values (the lower's output): 'time_major' as MMSA on torch 1.13 (make_positions on a contiguous time-major tensor: step t of batch row b gets the (t x batch + b)-th of the rows' positions 1..T in turn, so it depends on the batch), 'steps' t + 1 as the paper means */
+    upper_source_positions?: "time_major" | "steps";
+  }) | null;
 }
 
 /** MulT's fusion: a cross-modal transformer for every ordered pair of input sequences, a self-attention memory per target over its cross-modal outputs, and the memories' last steps concatenated. */
@@ -761,6 +782,15 @@ export interface CrossmodalFusion {
   embed_dropout: number;
   /** MMSA's causal mask: query step i sees key steps j < i + 1 + |Tk - Tq| (MulT: attn_mask) */
   attn_mask: boolean;
+  /** TETFN's text-enhanced blocks (models/multiTask/TETFN.py TextEnhancedTransformer): every cross-modal encoder between two inputs other than `via` becomes a lower encoder (queries: the source; keys and values: `via`) and an upper encoder of `layers` layers (queries: the target; keys and values: the lower's output), both with sinusoidal positions, their attention dropout that of `via`; null: MulT's plain encoders */
+  text_enhanced: ({
+    /** the input that enhances the others (TETFN: text) */
+    via: string;
+    /** layers of each block's lower encoder (TETFN: 1) */
+    lower_layers: number;
+    /** how the upper encoder numbers the positions of its keys and values (the lower's output): 'time_major' as MMSA on torch 1.13 (make_positions on a contiguous time-major tensor: step t of batch row b gets the (t x batch + b)-th of the rows' positions 1..T in turn, so it depends on the batch), 'steps' t + 1 as the paper means */
+    upper_source_positions: "time_major" | "steps";
+  }) | null;
 }
 
 /** MCTN's cyclic translation: seq2seq with attention from the first input to the second and back, then from the joint representation to the third; outputs the joint sequence. */

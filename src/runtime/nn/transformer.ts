@@ -20,6 +20,17 @@ export interface TransformerEncoderOptions {
   /** MMSA's `attn_mask`: the causal mask, shifted by the length difference for cross-modal attention. */
   attnMask?: boolean;
   /**
+   * MMSA's `position_embedding`: fairseq's sinusoidal positions added to the scaled queries, keys and values (off in
+   * MulT, on in TETFN's text-enhanced blocks).
+   */
+  positions?: boolean;
+  /**
+   * How the keys' and values' positions are numbered: 'steps' (step t is position t + 1) or 'time_major', MMSA's
+   * numbering for a source that is a contiguous time-major tensor (TETFN's lower encoder output; see
+   * sinusoidalPositions).
+   */
+  sourcePositions?: PositionOrder;
+  /**
    * What each layer keeps for the backward pass in training: its activations, op by op ('keep', default), or only its
    * inputs, running again in the backward pass ('recompute'; the same bits, a fraction of the memory).
    */
@@ -72,6 +83,56 @@ export function futureMask(tq: number, tk: number): Uint8Array {
   const shift = 1 + Math.abs(tk - tq);
   for (let i = 0; i < tq; i++) for (let j = 0; j < tk; j++) if (j - i >= shift) m[i * tk + j] = 1;
   return m;
+}
+
+/**
+ * fairseq's SinusoidalPositionalEmbedding (MMSA's transformers_encoder/position_embedding.py) for a sequence x
+ * [B, T, d]: step t gets position t + 1 unless its first feature is exactly 0, which marks padding (padding_idx 0)
+ * and gets position 0, a zero row. Row p is [sin(p f_0..f_{h-1}), cos(p f_0..f_{h-1})] (halves, not interleaved),
+ * f_i = exp(-i ln(10000) / (h - 1)), h = floor(d / 2), a zero column last when d is odd; float32 as torch makes it.
+ * A constant of the input's values (no gradient), so the padding test reads them on the host.
+ */
+export type PositionOrder = 'steps' | 'time_major';
+
+/**
+ * The position of every step of x [B, T, ...] from its first feature (0 for padding). 'steps': t + 1. 'time_major':
+ * what MMSA's make_positions gives when the encoder's input is a contiguous time-major tensor [T, B, d] (an encoder's
+ * output, not a permuted Conv1d output): its clone keeps the time-major layout and torch's masked_scatter_ (1.13)
+ * writes the row-major list of positions (1..T for every row) in memory order, so step t of row b gets the
+ * (t * B + b)-th of them - a position that depends on the row's place in the batch and on the batch size.
+ */
+export function stepPositions(first: ArrayLike<number>, B: number, T: number, order: PositionOrder): Int32Array {
+  const pos = new Int32Array(B * T);
+  if (order === 'steps') {
+    for (let i = 0; i < B * T; i++) if (first[i] !== 0) pos[i] = (i % T) + 1;
+    return pos;
+  }
+  const listed: number[] = [];
+  for (let i = 0; i < B * T; i++) if (first[i] !== 0) listed.push((i % T) + 1);
+  let k = 0;
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (first[b * T + t] !== 0) pos[b * T + t] = listed[k++]!;
+  return pos;
+}
+
+export function sinusoidalPositions(x: tf.Tensor3D, order: PositionOrder = 'steps'): tf.Tensor3D {
+  const [B, T, d] = x.shape;
+  const half = Math.floor(d / 2);
+  const step = Math.fround(Math.log(10000) / (half - 1));
+  const freq = Array.from({ length: half }, (_, i) => Math.fround(Math.exp(Math.fround(i * -step))));
+  const first = tf.tidy(() => tf.reshape(tf.slice(x, [0, 0, 0], [B, T, 1]), [B * T]).dataSync() as Float32Array);
+  const out = new Float32Array(B * T * d);
+  // Row p - 1 holds position p (position 0, padding, is the zero row).
+  const rows = new Float32Array(T * d);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < half; i++) {
+      const a = Math.fround((t + 1) * freq[i]!);
+      rows[t * d + i] = Math.sin(a);
+      rows[t * d + half + i] = Math.cos(a);
+    }
+  }
+  const pos = stepPositions(first, B, T, order);
+  for (let i = 0; i < B * T; i++) if (pos[i]! > 0) out.set(rows.subarray((pos[i]! - 1) * d, pos[i]! * d), i * d);
+  return tf.tensor3d(out, [B, T, d]);
 }
 
 /** One layer's sizes: queries [B, Tq, d] over keys [B, Tk, d], the causal mask when there is one. */
@@ -220,6 +281,8 @@ export function createTransformerEncoder(store: ParamStore, path: string, opts: 
     resDropout: 0,
     embedDropout: 0,
     attnMask: false,
+    positions: false,
+    sourcePositions: 'steps',
     activations: 'keep',
     layout: 'fairseq',
     headDim: opts.embedDim / opts.numHeads,
@@ -261,11 +324,15 @@ export function createTransformerEncoder(store: ParamStore, path: string, opts: 
 
   const apply = (xIn: tf.Tensor3D, source: tf.Tensor3D | undefined, ctx: ForwardCtx): tf.Tensor3D => {
     const [B, T] = xIn.shape;
-    let x: tf.Tensor = dropout(tf.mul(xIn, scale), o.embedDropout, ctx);
+    const embed = (t: tf.Tensor3D, order: PositionOrder): tf.Tensor => {
+      const scaled = tf.mul(t, scale);
+      return dropout(o.positions ? tf.add(scaled, sinusoidalPositions(t, order)) : scaled, o.embedDropout, ctx);
+    };
+    let x: tf.Tensor = embed(xIn, 'steps');
     // MMSA passes the source as key and as value separately: each gets its own embedding-dropout mask (and its own
     // LayerNorm call, with the same parameters) - identical in eval mode, not in training.
-    const xk = source ? dropout(tf.mul(source, scale), o.embedDropout, ctx) : undefined;
-    const xv = source ? dropout(tf.mul(source, scale), o.embedDropout, ctx) : undefined;
+    const xk = source ? embed(source, o.sourcePositions) : undefined;
+    const xv = source ? embed(source, o.sourcePositions) : undefined;
     const Tk = source ? source.shape[1] : T;
     const shape: LayerShape = { B, Tq: T, Tk, d, heads: h, mask: maskFor(T, Tk), cross: source !== undefined };
     // Recomputing a layer only pays where a backward pass will run; evaluation runs the same ops either way.

@@ -4,7 +4,7 @@
 import { defineComponent } from '../../component.js';
 import type { Conv1dEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim, type TensorType } from '../../../compiler/ir/types.js';
-import { checkDeclaredDim, expectKind, param, sequenceType, singleInput } from '../../shape-helpers.js';
+import { checkDeclaredDim, expectKind, param, sequenceType, singleInput, vector } from '../../shape-helpers.js';
 
 export default defineComponent<Conv1dEncoder>({
   kind: 'encoder',
@@ -13,14 +13,18 @@ export default defineComponent<Conv1dEncoder>({
   doc: 'Temporal 1-D convolution over a sequence (no padding): MulT\'s projection of each modality to a common width.',
   accepts: ['sequence'],
   outputKind: () => 'sequence',
+  reads: (p) => (p.input !== undefined ? [{ name: p.input, path: ['input'] }] : undefined),
+  namedOutputs: (p) => (p.max_over_time ? ['max'] : []),
   examples: [
     { label: 'mult text', params: { type: 'conv1d', out: 50, kernel: 5, bias: false, dropout: 0.5 }, inputs: [['text', sequenceType(50, 768)]] },
+    { label: 'tetfn text', params: { type: 'conv1d', out: 50, kernel: 1, bias: false, dropout: 0, input: 'encoders.bert', max_over_time: true }, inputs: [['bert', sequenceType(50, 768)]] },
     { label: 'pointwise with bias', params: { type: 'conv1d', out: 8, kernel: 1, bias: true, dropout: 0 }, inputs: [['audio', sequenceType(20, 5)]] },
   ],
   summary(p) {
     const parts = [`kernel ${p.kernel}`];
     if (!p.bias) parts.push('no bias');
     if (p.dropout > 0) parts.push(`input dropout ${p.dropout}`);
+    if (p.max_over_time) parts.push('max over time published as max');
     return `conv1d(${parts.join(', ')}) -> ${p.out}`;
   },
   paramNames: (p) => (p.bias ? ['weight', 'bias'] : ['weight']),
@@ -43,6 +47,6 @@ export default defineComponent<Conv1dEncoder>({
     const steps = typeof T === 'number' ? T - p.kernel + 1 : 0;
     // The steps no longer match the modality's true lengths (nor, past a kernel of 1, the other modalities' steps).
     const output: TensorType = { kind: 'sequence', shape: ['B', steps, p.out], dtype: 'float32', aligned: p.kernel === 1 && input.type.aligned === true };
-    return { output, params };
+    return p.max_over_time ? { output, params, features: { max: vector(p.out) } } : { output, params };
   },
 });

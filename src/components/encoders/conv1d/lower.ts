@@ -31,7 +31,8 @@ export default defineNodeLowering<Conv1dEncoder>('encoder', (node, ctx) => {
   return {
     apply(inputs, fctx) {
       const x = dropout(firstValue(node, inputs).tensor, c.dropout, fctx) as tf.Tensor3D;
-      return { tensor: conv1dTime(x, weight as tf.Tensor3D, bias) };
+      const y = conv1dTime(x, weight as tf.Tensor3D, bias);
+      return c.max_over_time ? { tensor: y, outputs: { max: tf.max(y, 1) } } : { tensor: y };
     },
   };
 });

@@ -38,6 +38,13 @@ export function inferRnnEncoder(ctx: ShapeContext<RnnEncoder>, gates: number): S
   checkDeclaredDim(ctx, p.in_dim, input, 'in_dim');
   const dirs = p.bidirectional ? 2 : 1;
   const params = rnnParams(p.type, { gates, inSize: featureDim(input.type), hidden: p.hidden, layers: p.layers, bidirectional: p.bidirectional });
+  if ('sequence' in p && p.sequence) {
+    if (p.out !== null) {
+      ctx.report('MSA4004', ctx.spanOf('out'), { node: ctx.node, detail: `sequence: true outputs every step's hidden state, which has no output projection (out: ${p.out})` }, { hint: 'set out: null, or sequence: false' });
+      return undefined;
+    }
+    return { output: { kind: 'sequence', shape: ['B', input.type.shape[1]!, p.hidden * dirs], dtype: 'float32', aligned: input.type.aligned === true }, params };
+  }
   if (p.out !== null) params.push(...linearParams('linear', p.hidden * dirs, p.out));
   return { output: vector(p.out ?? p.hidden * dirs), params };
 }
@@ -48,11 +55,12 @@ export default defineComponent<LstmEncoder>({
   schema: 'components/encoders/lstm.schema.json',
   doc: "LSTM over a sequence (packed by true lengths as in Self-MM's AuViSubNet); the final hidden state, optionally projected.",
   accepts: ['sequence'],
-  outputKind: () => 'vector',
+  outputKind: (p) => (p.sequence ? 'sequence' : 'vector'),
   packsLengths: (p) => p.packed === true,
   defaults: defaultPacking,
   examples: [
     { label: 'self-mm audio', params: { type: 'lstm', hidden: 16, layers: 1, dropout: 0, bidirectional: false, packed: true, out: 16 }, inputs: [['audio', sequenceType(375, 5, { lengths: 'audio_lengths' })]] },
+    { label: 'tetfn audio steps', params: { type: 'lstm', hidden: 16, layers: 1, dropout: 0, bidirectional: false, packed: false, sequence: true, out: null }, inputs: [['audio', sequenceType(50, 5)]] },
     { label: 'bi 3 layers', params: { type: 'lstm', hidden: 8, layers: 3, dropout: 0, bidirectional: true, out: null }, inputs: [['vision', sequenceType(50, 20)]] },
   ],
   summary: summarizeRnnEncoder,

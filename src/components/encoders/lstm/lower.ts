@@ -29,7 +29,9 @@ export function lowerRnnEncoder(node: IrNode<LstmEncoder | GruEncoder>, ctx: Low
           details: { node: node.id },
         });
       }
-      const r = rnn.apply(v.tensor as tf.Tensor3D, fctx, packed && v.lengths ? { lengths: v.lengths } : {});
+      const sequence = 'sequence' in node.config && node.config.sequence === true;
+      const r = rnn.apply(v.tensor as tf.Tensor3D, fctx, { ...(packed && v.lengths ? { lengths: v.lengths } : {}), ...(sequence ? { returnOutputs: true } : {}) });
+      if (sequence) return { tensor: r.outputs! };
       const n = r.hN.length;
       const h = bidirectional ? tf.concat([r.hN[n - 2]!, r.hN[n - 1]!], 1) : r.last;
       if (!proj) return { tensor: h };

@@ -12,6 +12,22 @@ export function crossmodalPlan(p: CrossmodalFusion): Array<{ target: string; sou
   return p.inputs.map((t) => ({ target: t, sources: p.inputs.filter((s) => s !== t) }));
 }
 
+/**
+ * The input that enhances the pair target <- source (TETFN's text-enhanced block), or undefined for a plain
+ * cross-modal encoder: with `text_enhanced`, every pair that does not involve `via` itself.
+ */
+export function enhancedVia(p: CrossmodalFusion, target: string, source: string): string | undefined {
+  const via = p.text_enhanced?.via;
+  return via !== undefined && target !== via && source !== via ? via : undefined;
+}
+
+/** The parameters of the cross-modal block target <- source at width d (a text-enhanced block: two encoders). */
+function blockParams(p: CrossmodalFusion, target: string, source: string, d: number): ParamDecl[] {
+  const name = `${target}_with_${source}`;
+  if (!enhancedVia(p, target, source)) return transformerEncoderParams(name, p.layers, d);
+  return [...transformerEncoderParams(`${name}.lower_mha`, p.text_enhanced!.lower_layers, d), ...transformerEncoderParams(`${name}.upper_mha`, p.layers, d)];
+}
+
 export function memoryLayers(p: CrossmodalFusion): number {
   return p.memory_layers ?? Math.max(p.layers, 3);
 }
@@ -60,11 +76,12 @@ export default defineComponent<CrossmodalFusion>({
     const n = p.inputs.length;
     const parts = [`${n * (n - 1)} cross-modal x ${p.layers} layers`, `${n} memories x ${memoryLayers(p)} layers`, `heads ${p.heads}`];
     if (p.attn_mask) parts.push('causal mask');
+    if (p.text_enhanced) parts.push(`enhanced via ${p.text_enhanced.via} (lower ${p.text_enhanced.lower_layers} layers, positions)`);
     return `crossmodal(${p.inputs.join(', ')}; ${parts.join(', ')}) -> last steps`;
   },
   paramNames: (p) =>
     crossmodalPlan(p).flatMap(({ target, sources }) => [
-      ...sources.flatMap((s) => transformerEncoderParams(`${target}_with_${s}`, p.layers, 1).map((d) => d.name)),
+      ...sources.flatMap((s) => blockParams(p, target, s, 1).map((d) => d.name)),
       ...transformerEncoderParams(`${target}_mem`, memoryLayers(p), 1).map((d) => d.name),
     ]),
   // Attention makes B x heads x Tq x Tk weights per layer, which the generic per-element bound misses by far at
@@ -105,21 +122,47 @@ export default defineComponent<CrossmodalFusion>({
       if (dropout > 0) masks += n * att;
       masks += n * ((p.res_dropout > 0 ? 2 : 0) + (p.relu_dropout > 0 ? 4 : 0)) * B * tq * width;
     };
-    crossmodalPlan(p).forEach(({ sources }, ti) => {
-      for (const s of sources) layer(steps[ti]!, steps[p.inputs.indexOf(s)]!, d, p.layers, sourceDropout(p, s), true);
+    crossmodalPlan(p).forEach(({ target, sources }, ti) => {
+      for (const s of sources) {
+        const si = p.inputs.indexOf(s);
+        const via = enhancedVia(p, target, s);
+        if (via === undefined) {
+          layer(steps[ti]!, steps[si]!, d, p.layers, sourceDropout(p, s), true);
+          continue;
+        }
+        // Lower: the source's steps over via's; upper: the target's steps over the lower's output.
+        layer(steps[si]!, steps[p.inputs.indexOf(via)]!, d, p.text_enhanced!.lower_layers, sourceDropout(p, via), true);
+        layer(steps[ti]!, steps[si]!, d, p.layers, sourceDropout(p, via), true);
+      }
       layer(steps[ti]!, steps[ti]!, sources.length * d, memoryLayers(p), p.memory_attn_dropout, false);
     });
     const evalBytes = 4 * evalPeak;
     return frozen ? { saved: 0, transient: evalBytes, host: 0, eval: evalBytes } : { saved: 4 * saved, transient: 4 * peak, host: 4 * masks, eval: evalBytes };
   },
-  // MMSA's TransformerEncoder registers a `version` buffer (fairseq's state-dict version), which nothing reads.
+  // MMSA's TransformerEncoder registers a `version` buffer (fairseq's state-dict version), and its sinusoidal position
+  // embedding a one-element `_float_tensor` buffer (a dtype carrier); nothing reads either.
   mmsaNames: {
-    ignore: (p: CrossmodalFusion) => crossmodalPlan(p).flatMap(({ target, sources }) => [...sources.map((s) => `${target}_with_${s}.version`), `${target}_mem.version`]),
+    ignore: (p: CrossmodalFusion) =>
+      crossmodalPlan(p).flatMap(({ target, sources }) => [
+        ...sources.flatMap((s) =>
+          enhancedVia(p, target, s)
+            ? ['lower_mha', 'upper_mha'].flatMap((m) => [`${target}_with_${s}.${m}.version`, `${target}_with_${s}.${m}.embed_positions._float_tensor`])
+            : [`${target}_with_${s}.version`],
+        ),
+        `${target}_mem.version`,
+      ]),
   },
   infer(ctx) {
     const p = ctx.params;
     if (!checkFusionInputs(ctx, 'crossmodal', ['sequence'], { kindCode: 'MSA4002' })) return undefined;
     checkDropoutKeys(ctx);
+    const via = p.text_enhanced?.via;
+    if (via !== undefined && !p.inputs.includes(via)) {
+      ctx.report('MSA4004', ctx.spanOf('text_enhanced'), { node: ctx.node, detail: `text_enhanced.via '${via}' is not an input` }, {
+        hint: `name one of the inputs: ${p.inputs.map((i) => `'${i}'`).join(', ')}`,
+      });
+      return undefined;
+    }
     const first = ctx.inputs[0];
     if (!first) return undefined;
     const d = featureDim(first.type);
@@ -144,7 +187,7 @@ export default defineComponent<CrossmodalFusion>({
     if (!ok) return undefined;
     const params: ParamDecl[] = [];
     for (const { target, sources } of crossmodalPlan(p)) {
-      for (const s of sources) params.push(...transformerEncoderParams(`${target}_with_${s}`, p.layers, d));
+      for (const s of sources) params.push(...blockParams(p, target, s, d));
       params.push(...transformerEncoderParams(`${target}_mem`, memoryLayers(p), mem));
     }
     return { output: vector(ctx.inputs.length * mem), params };

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { getComponent } from '../../../../src/components/catalog.js';
 import { setupBackend } from '../../../../src/runtime/backend.js';
 import { evalCtx, trainCtx } from '../../../../src/runtime/nn/params.js';
-import { futureMask } from '../../../../src/runtime/nn/transformer.js';
+import { futureMask, stepPositions } from '../../../../src/runtime/nn/transformer.js';
 import { maxAbsDiff, randn } from '../../../runtime/nn/ref.js';
 import { runInfer } from '../../../compiler/components/fake-context.js';
 import { lowerOne, seq, value } from '../../helpers.js';
@@ -23,12 +23,23 @@ const ln = (x: M, g: number[], b: number[]): M => x.map((r) => {
 });
 const add = (a: M, b: M): M => a.map((r, i) => r.map((v, j) => v + b[i]![j]!));
 
-/** One sample's MulT encoder (T x d rows), queries x over source s (self-attention when s is undefined). */
-function encoderRef(get: (n: string) => number[], layers: number, heads: number, x0: M, s0: M | undefined, mask: boolean): M {
+/** fairseq's sinusoidal row for position p >= 1: [sin(p f_i)..., cos(p f_i)...], f_i = 10000^(-i / (d/2 - 1)). */
+const sinusoid = (p: number, d: number): number[] => {
+  const h = d / 2;
+  const f = Array.from({ length: h }, (_, i) => Math.exp((-i * Math.log(10000)) / (h - 1)));
+  return [...f.map((x) => Math.sin(p * x)), ...f.map((x) => Math.cos(p * x))];
+};
+
+/**
+ * One sample's MulT encoder (T x d rows), queries x over source s (self-attention when s is undefined); with
+ * positions, the queries' and the source's position of every step are added after scaling.
+ */
+function encoderRef(get: (n: string) => number[], layers: number, heads: number, x0: M, s0: M | undefined, mask: boolean, pos?: { q: number[]; s: number[] }): M {
   const d = x0[0]!.length;
   const dh = d / heads;
-  let x = x0.map((r) => r.map((v) => v * Math.sqrt(d)));
-  const src = s0?.map((r) => r.map((v) => v * Math.sqrt(d)));
+  const embed = (rows: M, ps: number[] | undefined) => rows.map((r, t) => r.map((v, j) => v * Math.sqrt(d) + (ps ? sinusoid(ps[t]!, d)[j]! : 0)));
+  let x = embed(x0, pos?.q);
+  const src = s0 ? embed(s0, pos?.s) : undefined;
   for (let l = 0; l < layers; l++) {
     const p = (n: string) => get(`layers.${l}.${n}`);
     const W = p('self_attn.in_proj_weight');
@@ -95,6 +106,50 @@ describe('crossmodal fusion', () => {
     // Training applies the dropouts (embedding, attention, residual, ReLU): another output.
     const yt = n.lowered.apply(xs.map((x, i) => value(tf.tensor3d(x, [B, T[i]!, d]))), trainCtx(5)).tensor.dataSync();
     expect(maxAbsDiff(yt, ref)).toBeGreaterThan(1e-3);
+    n.dispose();
+  });
+
+  it("MMSA's positions of a contiguous time-major source: row b, step t gets the (t * B + b)-th of the rows' 1..T", () => {
+    // What torch 1.13 gives for make_positions on a [16, 6] view of a time-major [6, 16, d] tensor (MMSA's TETFN).
+    const p = stepPositions(new Float32Array(16 * 6).fill(1), 16, 6, 'time_major');
+    expect(Array.from(p.slice(0, 18))).toEqual([1, 5, 3, 1, 5, 3, 2, 6, 4, 2, 6, 4, 3, 1, 5, 3, 1, 5]);
+    expect(Array.from(stepPositions([1, 0, 2, 3, 1, 0], 2, 3, 'steps'))).toEqual([1, 0, 3, 1, 2, 0]);
+  });
+
+  it("text-enhanced blocks (TETFN): lower encoder source <- via, upper target <- lower's output, both with positions", () => {
+    const B = 2, d = 4, T = [3, 5, 2];
+    const te = { ...PARAMS, text_enhanced: { via: 'a', lower_layers: 1, upper_source_positions: 'time_major' } };
+    const n = lowerOne('fusion', te, [['a', seq(T[0]!, d)], ['b', seq(T[1]!, d)], ['c', seq(T[2]!, d)]], 8);
+    const xs = T.map((t, i) => randn(50 + i, B * t * d));
+    const y = n.lowered.apply(xs.map((x, i) => value(tf.tensor3d(x, [B, T[i]!, d]))), evalCtx()).tensor.dataSync();
+    const rows = (i: number, b: number): M => Array.from({ length: T[i]! }, (_, t) => xs[i]!.slice((b * T[i]! + t) * d, (b * T[i]! + t + 1) * d));
+    const steps = (t: number) => Array.from({ length: t }, (_, i) => i + 1);
+    const timeMajor = (t: number, b: number) => Array.from({ length: t }, (_, i) => ((i * B + b) % t) + 1);
+    const names = ['a', 'b', 'c'];
+    const ref: number[] = [];
+    for (let b = 0; b < B; b++) {
+      for (let ti = 0; ti < 3; ti++) {
+        const crossed = names.flatMap((s, si) => {
+          if (si === ti) return [];
+          const pre = `${names[ti]}_with_${s}`;
+          if (ti === 0 || si === 0) return [encoderRef((k) => n.values(`${pre}.${k}`), 1, 2, rows(ti, b), rows(si, b), true)];
+          const lower = encoderRef((k) => n.values(`${pre}.lower_mha.${k}`), 1, 2, rows(si, b), rows(0, b), true, { q: steps(T[si]!), s: steps(T[0]!) });
+          return [encoderRef((k) => n.values(`${pre}.upper_mha.${k}`), 1, 2, rows(ti, b), lower, true, { q: steps(T[ti]!), s: timeMajor(T[si]!, b) })];
+        });
+        const cat = crossed[0]!.map((r, t) => [...r, ...crossed[1]![t]!]);
+        const mem = encoderRef((k) => n.values(`${names[ti]}_mem.${k}`), 2, 2, cat, undefined, true);
+        ref.push(...mem[mem.length - 1]!);
+      }
+    }
+    expect(maxAbsDiff(y, ref)).toBeLessThan(1e-4);
+    const def = getComponent('fusion', 'crossmodal')!;
+    const r = runInfer(def, te, [['a', seq(3, 4)], ['b', seq(5, 4)], ['c', seq(2, 4)]]);
+    expect(def.paramNames!(te)).toEqual(r.result!.params.map((p) => p.name));
+    const ignore = (def.mmsaNames!.ignore as (p: unknown) => string[])(te);
+    expect(ignore).toContain('b_with_c.upper_mha.embed_positions._float_tensor');
+    expect(ignore).toContain('a_with_b.version');
+    const bad = runInfer(def, { ...te, text_enhanced: { via: 'x', lower_layers: 1 } }, [['a', seq(3, 4)], ['b', seq(5, 4)], ['c', seq(2, 4)]]);
+    expect(bad.reports.map((x) => x.args['detail'])).toEqual(["text_enhanced.via 'x' is not an input"]);
     n.dispose();
   });
 
