@@ -1704,6 +1704,15 @@ export interface RawModality {
   aligned?: boolean;
   /** avg_pool: MMSA's AlignSubNet to the text length */
   align?: "none" | "avg_pool";
+  /** MMSA's data_missing (TFR-Net): drop tokens or frames of the raw feature at random, as data_loader.py does */
+  missing?: {
+    /** MMSA's missing_rate for this modality: a real token or frame is kept when its uniform draw exceeds it */
+    rate: number;
+    /** MMSA's missing_seed for this modality: numpy's np.random.seed, so the masks are MMSA's */
+    seed: number;
+    /** what the modality gives: masked = the masked copy (MMSA's *_m: dropped tokens become [UNK], dropped frames zeros); mask = 1 at real positions (*_mask, [T]); missing_mask = 1 at kept real positions (*_missing_mask, [T]) */
+    output?: "masked" | "mask" | "missing_mask";
+  };
   preprocess?: {
     /** replace -inf by 0 (MMSA does this for audio only; default true for audio) */
     neg_inf_to_zero?: boolean;
@@ -1727,6 +1736,15 @@ export interface Modality {
   aligned?: boolean;
   /** avg_pool: MMSA's AlignSubNet to the text length */
   align: "none" | "avg_pool";
+  /** MMSA's data_missing (TFR-Net): drop tokens or frames of the raw feature at random, as data_loader.py does */
+  missing?: {
+    /** MMSA's missing_rate for this modality: a real token or frame is kept when its uniform draw exceeds it */
+    rate: number;
+    /** MMSA's missing_seed for this modality: numpy's np.random.seed, so the masks are MMSA's */
+    seed: number;
+    /** what the modality gives: masked = the masked copy (MMSA's *_m: dropped tokens become [UNK], dropped frames zeros); mask = 1 at real positions (*_mask, [T]); missing_mask = 1 at kept real positions (*_missing_mask, [T]) */
+    output: "masked" | "mask" | "missing_mask";
+  };
   preprocess: {
     /** replace -inf by 0 (MMSA does this for audio only; default true for audio) */
     neg_inf_to_zero?: boolean;
