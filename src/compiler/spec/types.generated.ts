@@ -1351,23 +1351,43 @@ export interface NodeLossTask {
   valid_loss: boolean;
 }
 
-/** Reconstruction loss (MISA's recon loss): the mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs. */
+/** Reconstruction loss: MISA's mean squared difference of each [reconstruction, original] pair, averaged over the pairs, or TFR-Net's RECLoss (masked to the dropped positions, SmoothL1 plus weighted CMD, weighted sum over the pairs, from an epoch on). */
 export interface RawReconTask {
   /** task type */
   type: "recon";
   /** [reconstruction, original] pairs of node outputs of one shape, e.g. [[encoders.sp:recon_text, encoders.sp:orig_text]]; gradients reach both */
   pairs: string[][];
+  /** TFR-Net's RECLoss: one [mask, missing_mask] pair of [T] references per pair (e.g. [modalities.audio_mask, modalities.audio_missing_mask]): only the positions the loader dropped (mask - missing_mask) count; the pair's loss is sum(loss(pred * m, target * m)) / (sum of m over every feature + 1e-4). Without masks: the mean over every element (MISA) */
+  masks?: string[][];
+  /** the per-element loss: mse (MISA's MSE; TFR-Net's recloss_type MSELoss) or smooth_l1 (torch's SmoothL1Loss, beta 1: TFR-Net's SmoothL1Loss and combine) */
+  loss?: "mse" | "smooth_l1";
+  /** TFR-Net's weight_sim_loss with recloss_type combine: adds cmd_weight * CMD(pred * m, target * m) / (sum of m + 1e-4) per pair (3 moments, TFR-Net's CMD with 1e-12 under each square root, rows flattened over batch and time) */
+  cmd_weight?: number;
+  /** TFR-Net's weight_gen_loss: the pairs' losses are summed with these weights (one per pair); without it they are averaged (MISA) */
+  pair_weights?: number[];
+  /** first epoch whose training loss includes this task (TFR-Net adds its reconstruction loss from epoch 2: `if epochs > 1`) */
+  from_epoch?: number;
   weight?: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss?: boolean;
 }
 
-/** Reconstruction loss (MISA's recon loss): the mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs. */
+/** Reconstruction loss: MISA's mean squared difference of each [reconstruction, original] pair, averaged over the pairs, or TFR-Net's RECLoss (masked to the dropped positions, SmoothL1 plus weighted CMD, weighted sum over the pairs, from an epoch on). */
 export interface ReconTask {
   /** task type */
   type: "recon";
   /** [reconstruction, original] pairs of node outputs of one shape, e.g. [[encoders.sp:recon_text, encoders.sp:orig_text]]; gradients reach both */
   pairs: string[][];
+  /** TFR-Net's RECLoss: one [mask, missing_mask] pair of [T] references per pair (e.g. [modalities.audio_mask, modalities.audio_missing_mask]): only the positions the loader dropped (mask - missing_mask) count; the pair's loss is sum(loss(pred * m, target * m)) / (sum of m over every feature + 1e-4). Without masks: the mean over every element (MISA) */
+  masks?: string[][];
+  /** the per-element loss: mse (MISA's MSE; TFR-Net's recloss_type MSELoss) or smooth_l1 (torch's SmoothL1Loss, beta 1: TFR-Net's SmoothL1Loss and combine) */
+  loss: "mse" | "smooth_l1";
+  /** TFR-Net's weight_sim_loss with recloss_type combine: adds cmd_weight * CMD(pred * m, target * m) / (sum of m + 1e-4) per pair (3 moments, TFR-Net's CMD with 1e-12 under each square root, rows flattened over batch and time) */
+  cmd_weight: number;
+  /** TFR-Net's weight_gen_loss: the pairs' losses are summed with these weights (one per pair); without it they are averaged (MISA) */
+  pair_weights?: number[];
+  /** first epoch whose training loss includes this task (TFR-Net adds its reconstruction loss from epoch 2: `if epochs > 1`) */
+  from_epoch: number;
   weight: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss: boolean;
