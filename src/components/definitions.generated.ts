@@ -17,6 +17,7 @@ import subnetEncoder from './encoders/subnet/define.js';
 import textCnnEncoder from './encoders/text_cnn/define.js';
 import textLstmEncoder from './encoders/text_lstm/define.js';
 import windowPoolEncoder from './encoders/window_pool/define.js';
+import cGateFusion from './fusions/c_gate/define.js';
 import concatFusion from './fusions/concat/define.js';
 import crossmodalFusion from './fusions/crossmodal/define.js';
 import cyclicTranslationFusion from './fusions/cyclic_translation/define.js';
@@ -55,6 +56,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   textCnnEncoder,
   textLstmEncoder,
   windowPoolEncoder,
+  cGateFusion,
   concatFusion,
   crossmodalFusion,
   cyclicTranslationFusion,

@@ -17,6 +17,7 @@ import subnetEncoder from './encoders/subnet/lower.js';
 import textCnnEncoder from './encoders/text_cnn/lower.js';
 import textLstmEncoder from './encoders/text_lstm/lower.js';
 import windowPoolEncoder from './encoders/window_pool/lower.js';
+import cGateFusion from './fusions/c_gate/lower.js';
 import concatFusion from './fusions/concat/lower.js';
 import crossmodalFusion from './fusions/crossmodal/lower.js';
 import cyclicTranslationFusion from './fusions/cyclic_translation/lower.js';
@@ -55,6 +56,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/text_cnn': textCnnEncoder,
   'encoder/text_lstm': textLstmEncoder,
   'encoder/window_pool': windowPoolEncoder,
+  'fusion/c_gate': cGateFusion,
   'fusion/concat': concatFusion,
   'fusion/crossmodal': crossmodalFusion,
   'fusion/cyclic_translation': cyclicTranslationFusion,

@@ -563,6 +563,38 @@ export interface WindowPoolEncoder {
   encoder: Encoder | null;
 }
 
+/** TFR-Net's gated fusion: per sequence a packed bidirectional GRU, a Conv1d gate on its outputs, tanh(Linear([x, gated GRU outputs])), max over time; the vectors concatenated. */
+export interface RawCGateFusion {
+  /** fusion type */
+  type: "c_gate";
+  /** the sequences, then one [T] mask per sequence in the same order (TFR-Net: the text, audio and vision alignment outputs, then modalities text_mask, audio_mask, vision_mask); a sequence's GRU runs to its mask's first 0 */
+  inputs: string[];
+  /** each sequence's GRU hidden size and vector size (fusion_t_hid, fusion_a_hid, fusion_v_hid) */
+  hidden: number[];
+  /** stacked bidirectional GRU layers (fusion_gru_layers) */
+  gru_layers?: number;
+  /** dropout on each vector after the max (fusion_drop) */
+  dropout?: number;
+  /** each sequence's module name prefix (default text, audio, vision, ... as MMSA's text_encoder, audio_encoder, vision_encoder) */
+  names?: string[];
+}
+
+/** TFR-Net's gated fusion: per sequence a packed bidirectional GRU, a Conv1d gate on its outputs, tanh(Linear([x, gated GRU outputs])), max over time; the vectors concatenated. */
+export interface CGateFusion {
+  /** fusion type */
+  type: "c_gate";
+  /** the sequences, then one [T] mask per sequence in the same order (TFR-Net: the text, audio and vision alignment outputs, then modalities text_mask, audio_mask, vision_mask); a sequence's GRU runs to its mask's first 0 */
+  inputs: string[];
+  /** each sequence's GRU hidden size and vector size (fusion_t_hid, fusion_a_hid, fusion_v_hid) */
+  hidden: number[];
+  /** stacked bidirectional GRU layers (fusion_gru_layers) */
+  gru_layers: number;
+  /** dropout on each vector after the max (fusion_drop) */
+  dropout: number;
+  /** each sequence's module name prefix (default text, audio, vision, ... as MMSA's text_encoder, audio_encoder, vision_encoder) */
+  names?: string[];
+}
+
 /** Concatenates its inputs' features in order. */
 export interface RawConcatFusion {
   /** fusion type */
@@ -1351,7 +1383,7 @@ export interface NodeLossTask {
   valid_loss: boolean;
 }
 
-/** Reconstruction loss: MISA's mean squared difference of each [reconstruction, original] pair, averaged over the pairs, or TFR-Net's RECLoss (masked to the dropped positions, SmoothL1 plus weighted CMD, weighted sum over the pairs, from an epoch on). */
+/** Reconstruction loss: MISA's mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs, or TFR-Net's RECLoss (masked to the dropped positions, SmoothL1 plus weighted CMD, weighted sum over the pairs, from an epoch on). */
 export interface RawReconTask {
   /** task type */
   type: "recon";
@@ -1372,7 +1404,7 @@ export interface RawReconTask {
   valid_loss?: boolean;
 }
 
-/** Reconstruction loss: MISA's mean squared difference of each [reconstruction, original] pair, averaged over the pairs, or TFR-Net's RECLoss (masked to the dropped positions, SmoothL1 plus weighted CMD, weighted sum over the pairs, from an epoch on). */
+/** Reconstruction loss: MISA's mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs, or TFR-Net's RECLoss (masked to the dropped positions, SmoothL1 plus weighted CMD, weighted sum over the pairs, from an epoch on). */
 export interface ReconTask {
   /** task type */
   type: "recon";
@@ -1783,9 +1815,9 @@ export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnn
 
 export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMisaLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawWindowPoolEncoder;
 
-export type Fusion = ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | TensorFusion | TransformerFusion;
+export type Fusion = CGateFusion | ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | TensorFusion | TransformerFusion;
 
-export type RawFusion = RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfmFusion | RawMfnFusion | RawTensorFusion | RawTransformerFusion;
+export type RawFusion = RawCGateFusion | RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfmFusion | RawMfnFusion | RawTensorFusion | RawTransformerFusion;
 
 export type Head = ClassificationHead | LstmAttentionHead | RegressionHead;
 
@@ -2119,7 +2151,7 @@ export interface TuneParam {
 
 export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","window_pool"] as const;
 
-export const FUSION_TYPES = ["concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","tensor","transformer"] as const;
+export const FUSION_TYPES = ["c_gate","concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","tensor","transformer"] as const;
 
 export const HEAD_TYPES = ["classification","lstm_attention","regression"] as const;
 
