@@ -1201,7 +1201,10 @@ export interface RawRegressionHead {
   dropout_each?: boolean;
   /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
   dropout_last?: boolean;
-  activation?: "relu" | "tanh";
+  /** BatchNorm1d over the input before the layers (`norm`; TFR-Net's classifier linear_trans_norm) */
+  batch_norm?: boolean;
+  /** activation after each hidden Linear (leaky_relu: torch's nn.LeakyReLU, slope 0.01, TFR-Net's classifier) */
+  activation?: "relu" | "tanh" | "leaky_relu";
   /** no layers: the input is the output (LMF) */
   passthrough?: boolean;
   /** a residual block of the input's width before `out`: x + proj2(dropout(activation(proj1(x)))), `dropout` being the block's (MulT's proj1/proj2 with output_dropout); needs hidden: [] */
@@ -1226,7 +1229,10 @@ export interface RegressionHead {
   dropout_each: boolean;
   /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
   dropout_last: boolean;
-  activation: "relu" | "tanh";
+  /** BatchNorm1d over the input before the layers (`norm`; TFR-Net's classifier linear_trans_norm) */
+  batch_norm: boolean;
+  /** activation after each hidden Linear (leaky_relu: torch's nn.LeakyReLU, slope 0.01, TFR-Net's classifier) */
+  activation: "relu" | "tanh" | "leaky_relu";
   /** no layers: the input is the output (LMF) */
   passthrough: boolean;
   /** a residual block of the input's width before `out`: x + proj2(dropout(activation(proj1(x)))), `dropout` being the block's (MulT's proj1/proj2 with output_dropout); needs hidden: [] */
