@@ -99,7 +99,14 @@ describe('missing-modality inputs (MMSA data_missing)', () => {
     expect(Object.is(dropFrames(Float32Array.from([-2]), 1, 1, 1, 1, 5).masked[0], -0)).toBe(true);
   });
 
-  it('compiles the masks as [T] vectors next to the masked copy, and refuses them on a time mean', () => {
+  it('compiles the masks as [T] vectors next to the masked copy, read as they are, and refuses them on a time mean', () => {
+    const ok = compileFile(resolve(ROOT, 'missing-masks/gated.yaml'));
+    expect(ok.diagnostics.filter((x) => x.severity === 'error').map((x) => x.code)).toEqual([]);
+    const byId = new Map(ok.ir!.nodes.map((n) => [n.id, n]));
+    expect(byId.get('modalities.audio_mask')!.output).toEqual({ kind: 'vector', shape: ['B', 20], dtype: 'float32' });
+    expect(byId.get('modalities.audio_m')!.output.shape).toEqual(['B', 20, 5]);
+    expect(byId.get('fusion')!.inputs).toEqual(['modalities.audio_m', 'modalities.vision_m', 'modalities.audio_mask', 'modalities.vision_mask']);
+    expect(ok.ir!.tasks.find((t) => t.name === 'gen')!.inputs).toEqual(['encoders.gen_audio', 'modalities.audio', 'modalities.audio_mask', 'modalities.audio_missing_mask']);
     const r = compileFile(resolve(ROOT, 'broken/missing-on-time-mean.yaml'));
     expect(r.diagnostics.map((x) => x.code)).toEqual(['MSA3052']);
   });
