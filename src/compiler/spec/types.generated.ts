@@ -367,8 +367,8 @@ export interface RawMlpEncoder {
   out: number;
   dropout?: number;
   activation?: "relu" | "tanh" | "gelu";
-  /** how a sequence input becomes a vector */
-  pool?: "mean" | "last" | "first";
+  /** how a sequence input becomes a vector; none keeps the sequence and runs the layers on every step (TFR-Net's generators) */
+  pool?: "mean" | "last" | "first" | "none";
 }
 
 /** Feed-forward network over a vector (sequences are pooled first). */
@@ -383,8 +383,8 @@ export interface MlpEncoder {
   out: number;
   dropout: number;
   activation: "relu" | "tanh" | "gelu";
-  /** how a sequence input becomes a vector */
-  pool: "mean" | "last" | "first";
+  /** how a sequence input becomes a vector; none keeps the sequence and runs the layers on every step (TFR-Net's generators) */
+  pool: "mean" | "last" | "first" | "none";
 }
 
 /** Reads precomputed features as they are: e.g. the [CLS] row of BERT features. */
