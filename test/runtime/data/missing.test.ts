@@ -1,5 +1,5 @@
 // MMSA's missing-modality inputs (a modality's `missing: {rate, seed, output}`) equal what MMSA's own loader builds
-// (data_loader.py with data_missing, fixture by tools/make-missing-masks.py) bit for bit, on every split.
+// (data_loader.py with data_missing, fixture by tools/make-tfr-net-fixtures.py) bit for bit, on every split.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

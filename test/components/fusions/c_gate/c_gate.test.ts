@@ -1,5 +1,5 @@
 // Fusion 'c_gate' (TFR-Net's gated fusion encoders) and its classifier as a regression head (batch_norm, leaky_relu):
-// equal to MMSA's own GATE_F (models/missingTask/TFR_NET/fusion.py, fixture by tools/make-tfr-net-cgate.py) with its
+// equal to MMSA's own GATE_F (models/missingTask/TFR_NET/fusion.py, fixture by tools/make-tfr-net-fixtures.py) with its
 // weights loaded by MMSA's names, padded and unpadded rows; the lengths rule (mask's first 0); gradients; inputs that
 // do not pair up.
 import { readFileSync } from 'node:fs';

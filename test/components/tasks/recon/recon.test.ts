@@ -36,7 +36,7 @@ describe('recon task', () => {
 });
 
 // TFR-Net's RECLoss (models/missingTask/TFR_NET/model.py), values and gradient computed by MMSA's own code
-// (tools/make-tfr-net-recloss.py): masked to the dropped positions, SmoothL1 / MSE / SmoothL1 + 5 CMD, pair weights.
+// (tools/make-tfr-net-fixtures.py): masked to the dropped positions, SmoothL1 / MSE / SmoothL1 + 5 CMD, pair weights.
 describe('recon task with TFR-Net options', () => {
   interface Fixture {
     shapes: [number, number, number][];
