@@ -273,6 +273,64 @@ def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
     return {"batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
 
 
+def mmim_first_epoch(torch, build, state, trainer, loaders, batch_size):
+    """MMIM from the checkpoint after one epoch of MMSA's own trainer (do_train: stage 1 train_mmilb, -lld,
+    optimizer_mmilb; stage 2 train_others, L1 + alpha nce - beta lld - beta H with the memory of the previous batch,
+    optimizer_main; clip_grad_norm_ over every parameter in both) on the training split in file order, with every
+    dropout at p 0 so that the steps are deterministic. do_train's xavier_normal_ re-initialisation is skipped so that
+    the epoch starts from the checkpoint (a no-op xavier_normal_ while do_train runs). Records each stage's epoch loss
+    (sum of loss x batch size / train_samples, as do_train logs them) and the test predictions per sample id after."""
+    import torch.nn as nn
+
+    model = build()
+    model.load_state_dict(state)
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+    batches = list(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
+    passes = [0]
+
+    class OneEpoch:
+        # Two passes (stage 1, stage 2) over the batches, then the next epoch's first pass stops do_train.
+        def __len__(self):
+            return len(batches)
+
+        def __iter__(self):
+            if passes[0] >= 2:
+                raise EpochCap()
+            passes[0] += 1
+            yield from batches
+
+    losses = {}
+    mmilb, others = trainer.train_mmilb, trainer.train_others
+
+    def rec_mmilb(dl):
+        losses["mmilb"] = mmilb(dl)
+        return losses["mmilb"]
+
+    def rec_others(dl):
+        out = others(dl)
+        losses["main"] = out[0]
+        return out
+
+    trainer.train_mmilb, trainer.train_others = rec_mmilb, rec_others
+    xavier = nn.init.xavier_normal_
+    nn.init.xavier_normal_ = lambda t, gain=1.0: t
+    try:
+        trainer.do_train(model, {"train": OneEpoch(), "valid": loaders["valid"], "test": loaders["test"]})
+    except EpochCap:
+        pass
+    finally:
+        nn.init.xavier_normal_ = xavier
+    model.eval()
+    by_id = {}
+    with torch.no_grad():
+        for b in loaders["test"]:
+            p = model(b["text"], (b["audio"], b["audio_lengths"]), (b["vision"], b["vision_lengths"]))["M"]
+            by_id.update(zip(b["id"], (float(x) for x in p.reshape(-1).numpy().astype(np.float64))))
+    return {"batch_ids": [list(b["id"]) for b in batches], "by_id": by_id, "losses": losses}
+
+
 def misa_batch_losses(torch, model, trainer, train, args, n=16):
     """MISA's training loss terms on the train split's first n samples in file order, from the checkpoint's weights, in
     eval mode (no dropout: nothing random is left), computed by MMSA's own trainer (trains/singleTask/MISA.py): its
@@ -343,6 +401,21 @@ def run_case(out, case):
             self.project_t.project_t = torch.nn.Linear(width, config.hidden_size)
 
         misa_module.MISA.__init__ = misa_small_bert
+    if case["model"] == "mmim" and hf_bert:
+        # MMIM sizes d_tout (the MMILB and CPC Linears) from feature_dims[0], which MMSA's loader sets to 768 with
+        # use_bert: with the small BERT it is its hidden size.
+        import importlib
+
+        mmim_module = importlib.import_module("MMSA.models.singleTask.MMIM")
+        mmim_init = mmim_module.MMIM.__init__
+        with open(os.path.join(os.environ["MMSA_HF_BERT_DIR"], "config.json")) as f:
+            bert_width = json.load(f)["hidden_size"]
+
+        def mmim_small_bert(self, config):
+            config.feature_dims[0] = bert_width
+            mmim_init(self, config)
+
+        mmim_module.MMIM.__init__ = mmim_small_bert
     if case["model"] in widths:
         import importlib
 
@@ -486,6 +559,11 @@ def run_case(out, case):
             step = cenet_two_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
                                   orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
             expected["two_steps"] = {"batch_ids": step["batch_ids"], "preds": [step["by_id"][i] for i in expected["ids"]]}
+        if case["model"] == "mmim":
+            ep = mmim_first_epoch(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
+                                  orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
+            expected["first_epoch"] = {"batch_ids": ep["batch_ids"], "losses": ep["losses"],
+                                       "preds": [ep["by_id"][i] for i in expected["ids"]]}
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] == "mctn":

@@ -27,6 +27,7 @@ import lateFusion from './fusions/late/define.js';
 import lowRankFusion from './fusions/low_rank/define.js';
 import mfmFusion from './fusions/mfm/define.js';
 import mfnFusion from './fusions/mfn/define.js';
+import mmimFusion from './fusions/mmim/define.js';
 import tensorFusion from './fusions/tensor/define.js';
 import transformerFusion from './fusions/transformer/define.js';
 import classificationHead from './heads/classification/define.js';
@@ -36,6 +37,7 @@ import cmdTask from './tasks/cmd/define.js';
 import crossEntropyTask from './tasks/cross_entropy/define.js';
 import diffTask from './tasks/diff/define.js';
 import l1Task from './tasks/l1/define.js';
+import mmilbTask from './tasks/mmilb/define.js';
 import mseTask from './tasks/mse/define.js';
 import nodeLossTask from './tasks/node_loss/define.js';
 import reconTask from './tasks/recon/define.js';
@@ -66,6 +68,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   lowRankFusion,
   mfmFusion,
   mfnFusion,
+  mmimFusion,
   tensorFusion,
   transformerFusion,
   classificationHead,
@@ -75,6 +78,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   crossEntropyTask,
   diffTask,
   l1Task,
+  mmilbTask,
   mseTask,
   nodeLossTask,
   reconTask,

@@ -27,6 +27,7 @@ import lateFusion from './fusions/late/lower.js';
 import lowRankFusion from './fusions/low_rank/lower.js';
 import mfmFusion from './fusions/mfm/lower.js';
 import mfnFusion from './fusions/mfn/lower.js';
+import mmimFusion from './fusions/mmim/lower.js';
 import tensorFusion from './fusions/tensor/lower.js';
 import transformerFusion from './fusions/transformer/lower.js';
 import classificationHead from './heads/classification/lower.js';
@@ -36,6 +37,7 @@ import cmdTask from './tasks/cmd/lower.js';
 import crossEntropyTask from './tasks/cross_entropy/lower.js';
 import diffTask from './tasks/diff/lower.js';
 import l1Task from './tasks/l1/lower.js';
+import mmilbTask from './tasks/mmilb/lower.js';
 import mseTask from './tasks/mse/lower.js';
 import nodeLossTask from './tasks/node_loss/lower.js';
 import reconTask from './tasks/recon/lower.js';
@@ -66,6 +68,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'fusion/low_rank': lowRankFusion,
   'fusion/mfm': mfmFusion,
   'fusion/mfn': mfnFusion,
+  'fusion/mmim': mmimFusion,
   'fusion/tensor': tensorFusion,
   'fusion/transformer': transformerFusion,
   'head/classification': classificationHead,
@@ -75,6 +78,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'task/cross_entropy': crossEntropyTask,
   'task/diff': diffTask,
   'task/l1': l1Task,
+  'task/mmilb': mmilbTask,
   'task/mse': mseTask,
   'task/node_loss': nodeLossTask,
   'task/recon': reconTask,

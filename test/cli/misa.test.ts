@@ -1,26 +1,12 @@
 // MISA from the command line: `mmsa init --model misa` writes MMSA's paper configs that check clean, the demo trains
 // on synthetic data with a small local BERT (no downloads), and `mmsa compare` lists its run with MMSA's metrics x100.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { packageRoot } from '../../src/paths.js';
-import { writeRandomBertCheckpoint } from '../../src/runtime/bert/random-checkpoint.js';
-import { captureIo } from './io.js';
+import { bertDemoCli } from './bert-demo-cli.js';
 
-const root = packageRoot();
-const work = mkdtempSync(join(tmpdir(), 'mmsa-misa-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-const bert = join(work, 'bert');
-writeRandomBertCheckpoint(bert, { vocab_size: 30522, hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, max_position_embeddings: 64 }, 19);
-const env = { ...process.env, NO_COLOR: '1', MMSA_DEMO_BERT: bert };
-
-async function run(args: string[], cwd = root) {
-  const io = captureIo(cwd, env);
-  const code = await main(args, io);
-  return { code, out: io.stdout(), err: io.stderr() };
-}
+const { root, work, run, cleanup } = bertDemoCli('mmsa-misa-');
+afterAll(cleanup);
 
 describe('mmsa init --model misa', () => {
   it("writes MMSA's config for each of its four datasets, with MMSA's per-dataset values", async () => {

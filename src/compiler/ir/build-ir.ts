@@ -270,6 +270,7 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset, groups: rea
     gradAccumSteps: t.grad_accum_steps,
     gradAccumMode: t.grad_accum_mode,
     ...(t.init_rng ? { initRng: t.init_rng } : {}),
+    ...(t.reinit ? { reinit: { init: t.reinit.init, groups: [...t.reinit.groups] } } : {}),
     maxEpochs: t.max_epochs,
     optimizer: { type: t.optimizer.type, betas: [t.optimizer.betas[0] ?? 0.9, t.optimizer.betas[1] ?? 0.999], eps: t.optimizer.eps },
     clip: t.clip ? { type: t.clip.type, max: t.clip.max, when: t.clip.when } : null,
@@ -327,5 +328,7 @@ export function buildStages(spec: PipelineSpec, groups: readonly IrParamGroup[])
     tasks: st.tasks ?? allTasks.filter((x) => !namedTasks.has(x)),
     every: st.every,
     scheduler: buildScheduler(st.scheduler),
+    ...(st.fraction < 1 ? { fraction: st.fraction } : {}),
+    ...(st.grads === 'all' ? { grads: 'all' as const } : {}),
   }));
 }

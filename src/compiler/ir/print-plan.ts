@@ -121,12 +121,17 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
     L.push('  stages (in order, every epoch):');
     for (const st of s.stages) {
       const when = st.every === 'epoch' ? 'a pass of its own over the training data' : 'a step per batch';
-      L.push(`    ${st.name}: ${when}; groups ${st.groups.join(', ') || 'none'}; tasks ${st.tasks.join(', ') || 'none'}`);
+      const extra = [
+        ...(st.fraction !== undefined ? [`first ${fmtNum(st.fraction)} of the batches`] : []),
+        ...(st.grads === 'all' ? ['gradients of every parameter (all clipped together)'] : []),
+      ];
+      L.push(`    ${st.name}: ${when}; groups ${st.groups.join(', ') || 'none'}; tasks ${st.tasks.join(', ') || 'none'}${extra.map((e) => `; ${e}`).join('')}`);
       if (st.scheduler) L.push(`      lr scheduler: ${formatScheduler(st.scheduler)}`);
     }
   } else if (s.stages[0]?.scheduler) {
     L.push(`  lr scheduler: ${formatScheduler(s.stages[0].scheduler)}`);
   }
+  if (s.reinit) L.push(`  re-initialised: ${s.reinit.init} for the weight matrices of groups ${s.reinit.groups.join(', ')}`);
   if (s.initRng === 'torch') L.push('  initial weights: one torch.manual_seed(seed) stream in parameter-creation order (init_rng: torch)');
   L.push(`  epochs: until early stop${s.maxEpochs ? `, at most ${s.maxEpochs}` : ' (no maximum)'}`);
   L.push(`  early stop: ${s.earlyStop.split} ${s.earlyStop.metric} (${s.earlyStop.mode}), patience ${s.earlyStop.patience}, improvement >= ${fmtNum(s.earlyStop.minDelta)}`);

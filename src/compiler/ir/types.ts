@@ -184,6 +184,10 @@ export interface IrStage {
   /** batch: a step per batch after the batch stages before it; epoch: its own pass over the training data. */
   every: 'batch' | 'epoch';
   scheduler: IrScheduler | null;
+  /** Share of the pass's batches it trains on (batch i of n while i / n < fraction); absent: every batch. */
+  fraction?: number;
+  /** 'all': gradients of every trainable parameter, all counted by a norm clip, only the stage's groups step. */
+  grads?: 'all';
 }
 
 export interface TrainingSchedule {
@@ -193,6 +197,8 @@ export interface TrainingSchedule {
   gradAccumMode: 'reference' | 'corrected';
   /** Initial-weight stream (train.init_rng; absent = 'mmsa'). */
   initRng?: 'mmsa' | 'torch';
+  /** Weight matrices (>= 2 dims) of these groups drawn again after lowering (train.reinit). */
+  reinit?: { init: 'xavier_normal'; groups: string[] };
   maxEpochs: number | null;
   optimizer: { type: 'adam' | 'adamw'; betas: [number, number]; eps: number };
   /** `when`: after every backward on the accumulated gradients (MMSA), or once before each optimizer step. */

@@ -1059,6 +1059,38 @@ export interface MfnFusion {
   };
 }
 
+/** MMIM's fusion (MMSA's models/singleTask/MMIM.py): a tanh MLP over [text; audio; vision] giving f, the MMILB bounds text->vision and text->audio (lld and the entropy projections), and CPC scores of f against every input, published as named outputs. */
+export interface RawMmimFusion {
+  /** fusion type */
+  type: "mmim";
+  /** the text, audio and vision vectors in this order (MMSA concatenates [h_t; h_a; h_v]) */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** size of f, the fusion MLP's two tanh layers (d_prjh) */
+  hidden?: number;
+  /** dropout on the concatenated inputs (dropout_prj) */
+  dropout?: number;
+  /** also bound vision->audio (mi_va; add_va) */
+  add_va?: boolean;
+}
+
+/** MMIM's fusion (MMSA's models/singleTask/MMIM.py): a tanh MLP over [text; audio; vision] giving f, the MMILB bounds text->vision and text->audio (lld and the entropy projections), and CPC scores of f against every input, published as named outputs. */
+export interface MmimFusion {
+  /** fusion type */
+  type: "mmim";
+  /** the text, audio and vision vectors in this order (MMSA concatenates [h_t; h_a; h_v]) */
+  inputs: string[];
+  /** expected feature size of each input */
+  in_dims?: number[];
+  /** size of f, the fusion MLP's two tanh layers (d_prjh) */
+  hidden: number;
+  /** dropout on the concatenated inputs (dropout_prj) */
+  dropout: number;
+  /** also bound vision->audio (mi_va; add_va) */
+  add_va: boolean;
+}
+
 /** TFN tensor fusion: appends a 1 to each input and takes the outer product (first input varies slowest). */
 export interface RawTensorFusion {
   /** fusion type */
@@ -1336,6 +1368,40 @@ export interface L1Task {
   head: string;
   /** label name of the dataset (M, T, A, V, ...) */
   target: string;
+  weight: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss: boolean;
+}
+
+/** Maximises MMIM's mutual-information lower bound: loss = -lld, and with `entropy` also -H, H = 0.25 (logdet cov(pos) + logdet cov(neg)) of the entropy projections of this batch and the previous `mem_size` batches, split by the sign of the label. */
+export interface RawMmilbTask {
+  /** task type */
+  type: "mmilb";
+  /** the named output holding the Gaussian log-likelihood bound, e.g. fusion:lld */
+  lld: string;
+  /** named outputs holding entropy projections (fusion:entropy_tv, fusion:entropy_ta); empty: no entropy term (MMSA's stage 1) */
+  entropy?: string[];
+  /** label whose sign splits the rows into positive and negative samples */
+  target?: string;
+  /** previous batches (detached) kept with the current one; the entropy term counts from batch index mem_size + 1 of each epoch (MMSA's mem_size) */
+  mem_size?: number;
+  weight?: number;
+  /** count this loss in the validation Loss used for model selection */
+  valid_loss?: boolean;
+}
+
+/** Maximises MMIM's mutual-information lower bound: loss = -lld, and with `entropy` also -H, H = 0.25 (logdet cov(pos) + logdet cov(neg)) of the entropy projections of this batch and the previous `mem_size` batches, split by the sign of the label. */
+export interface MmilbTask {
+  /** task type */
+  type: "mmilb";
+  /** the named output holding the Gaussian log-likelihood bound, e.g. fusion:lld */
+  lld: string;
+  /** named outputs holding entropy projections (fusion:entropy_tv, fusion:entropy_ta); empty: no entropy term (MMSA's stage 1) */
+  entropy: string[];
+  /** label whose sign splits the rows into positive and negative samples */
+  target: string;
+  /** previous batches (detached) kept with the current one; the entropy term counts from batch index mem_size + 1 of each epoch (MMSA's mem_size) */
+  mem_size: number;
   weight: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss: boolean;
@@ -1821,17 +1887,17 @@ export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnn
 
 export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMisaLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawWindowPoolEncoder;
 
-export type Fusion = CGateFusion | ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | TensorFusion | TransformerFusion;
+export type Fusion = CGateFusion | ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | MmimFusion | TensorFusion | TransformerFusion;
 
-export type RawFusion = RawCGateFusion | RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfmFusion | RawMfnFusion | RawTensorFusion | RawTransformerFusion;
+export type RawFusion = RawCGateFusion | RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfmFusion | RawMfnFusion | RawMmimFusion | RawTensorFusion | RawTransformerFusion;
 
 export type Head = ClassificationHead | LstmAttentionHead | RegressionHead;
 
 export type RawHead = RawClassificationHead | RawLstmAttentionHead | RawRegressionHead;
 
-export type Task = CmdTask | CrossEntropyTask | DiffTask | L1Task | MseTask | NodeLossTask | ReconTask | UlgmTask;
+export type Task = CmdTask | CrossEntropyTask | DiffTask | L1Task | MmilbTask | MseTask | NodeLossTask | ReconTask | UlgmTask;
 
-export type RawTask = RawCmdTask | RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMseTask | RawNodeLossTask | RawReconTask | RawUlgmTask;
+export type RawTask = RawCmdTask | RawCrossEntropyTask | RawDiffTask | RawL1Task | RawMmilbTask | RawMseTask | RawNodeLossTask | RawReconTask | RawUlgmTask;
 
 export interface RawParamGroup {
   name: string;
@@ -1861,6 +1927,13 @@ export interface RawTrain {
   grad_accum_steps?: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode?: "reference" | "corrected";
+  /** draws the weight matrices of some optimizer groups again after every layer is built, as MMIM's trainer re-initialises every non-BERT weight with xavier_normal_ before building its optimizers */
+  reinit?: {
+    /** the initialiser (torch.nn.init.xavier_normal_) */
+    init?: "xavier_normal";
+    /** optimizer groups (train.optimizer.groups) whose parameters of two or more dimensions are drawn again; biases and vectors keep their initialisation */
+    groups: string[];
+  };
   /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
   init_rng?: "mmsa" | "torch";
   max_epochs?: number | null;
@@ -1912,6 +1985,13 @@ export interface Train {
   grad_accum_steps: number;
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
   grad_accum_mode: "reference" | "corrected";
+  /** draws the weight matrices of some optimizer groups again after every layer is built, as MMIM's trainer re-initialises every non-BERT weight with xavier_normal_ before building its optimizers */
+  reinit?: {
+    /** the initialiser (torch.nn.init.xavier_normal_) */
+    init: "xavier_normal";
+    /** optimizer groups (train.optimizer.groups) whose parameters of two or more dimensions are drawn again; biases and vectors keep their initialisation */
+    groups: string[];
+  };
   /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
   init_rng?: "mmsa" | "torch";
   max_epochs: number | null;
@@ -2045,6 +2125,10 @@ export interface RawStage {
   tasks?: string[];
   /** batch: a step on each batch, after the batch stages before it; epoch: a pass of its own over the training data (MMIM's MI-bound stage) */
   every?: "batch" | "epoch";
+  /** share of the pass's batches this stage trains on: batch i of n while i / n < fraction (MMIM on MOSEI trains its MI bound on the first 0.5) */
+  fraction?: number;
+  /** stage: gradients of the stage's groups only; all: of every trainable parameter, all of them measured by a norm clip (MMSA's clip_grad_norm_(model.parameters())), while only the stage's groups step */
+  grads?: "stage" | "all";
   scheduler?: RawScheduler | null;
 }
 
@@ -2056,6 +2140,10 @@ export interface Stage {
   tasks?: string[];
   /** batch: a step on each batch, after the batch stages before it; epoch: a pass of its own over the training data (MMIM's MI-bound stage) */
   every: "batch" | "epoch";
+  /** share of the pass's batches this stage trains on: batch i of n while i / n < fraction (MMIM on MOSEI trains its MI bound on the first 0.5) */
+  fraction: number;
+  /** stage: gradients of the stage's groups only; all: of every trainable parameter, all of them measured by a norm clip (MMSA's clip_grad_norm_(model.parameters())), while only the stage's groups step */
+  grads: "stage" | "all";
   scheduler: Scheduler | null;
 }
 
@@ -2157,8 +2245,8 @@ export interface TuneParam {
 
 export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","window_pool"] as const;
 
-export const FUSION_TYPES = ["c_gate","concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","tensor","transformer"] as const;
+export const FUSION_TYPES = ["c_gate","concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","mmim","tensor","transformer"] as const;
 
 export const HEAD_TYPES = ["classification","lstm_attention","regression"] as const;
 
-export const TASK_TYPES = ["cmd","cross_entropy","diff","l1","mse","node_loss","recon","ulgm"] as const;
+export const TASK_TYPES = ["cmd","cross_entropy","diff","l1","mmilb","mse","node_loss","recon","ulgm"] as const;

@@ -73,7 +73,9 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   const evalLabel = evalLabelOf(ir, Object.keys(data.train.labels));
   const stages = runStages(ir, pipeline);
   const vars = optimizer.variables().filter((v) => v.trainable);
-  const stepsPerEpoch = passesOf(stages).length * Math.ceil(data.train.n / Math.max(1, Math.floor(s.batchSize)));
+  const nBatches = Math.ceil(data.train.n / Math.max(1, Math.floor(s.batchSize)));
+  // Batch i of n runs while i / n < fraction: ceil(fraction * n) batches for the largest fraction of the pass.
+  const stepsPerEpoch = passesOf(stages).reduce((sum, pass) => sum + Math.ceil(nBatches * Math.max(...pass.map((st) => st.fraction)) - 1e-9), 0);
   const startedAt = now();
 
   const selection = new ModelSelection({ select: s.select, split: selectionSplit(data, s.select.split), store, tasks });

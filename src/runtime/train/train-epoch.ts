@@ -25,6 +25,10 @@ export interface RunStage {
   scheduler: IrStage['scheduler'];
   /** Its gradient sums over the batches of one optimizer step (outside the wasm heap with several batches a step). */
   accum: GradAccumulator;
+  /** Share of the pass's batches it trains on (1: all). */
+  fraction: number;
+  /** The variables it differentiates: its own, or every trainable one (`grads: all`, clipped together). */
+  gradVars: tf.Variable[];
 }
 
 /**
@@ -36,18 +40,23 @@ export function runStages(ir: Ir, pipeline: LoweredPipeline): RunStage[] {
   const host = Math.max(1, Math.floor(ir.schedule.gradAccumSteps)) > 1;
   if (!ir.schedule.stagesDeclared) {
     const groups = optimizer.groups.filter((g) => g.trainable);
-    return [{ name: ir.schedule.stages[0]?.name ?? 'main', every: 'batch', tasks: [...tasks], groups, vars: optimizer.variables().filter((v) => v.trainable), scheduler: ir.schedule.stages[0]?.scheduler ?? null, accum: new GradAccumulator({ host }) }];
+    const vars = optimizer.variables().filter((v) => v.trainable);
+    return [{ name: ir.schedule.stages[0]?.name ?? 'main', every: 'batch', tasks: [...tasks], groups, vars, scheduler: ir.schedule.stages[0]?.scheduler ?? null, accum: new GradAccumulator({ host }), fraction: 1, gradVars: vars }];
   }
+  const every = optimizer.variables().filter((v) => v.trainable);
   return ir.schedule.stages.map((st) => {
     const groups = optimizer.groups.filter((g) => g.trainable && st.groups.some((n) => g.name === n || g.name === `${n}_no_decay`));
+    const vars = groups.flatMap((g) => g.params).filter((v) => v.trainable);
     return {
       name: st.name,
       every: st.every,
       tasks: tasks.filter((t) => st.tasks.includes(t.name)),
       groups,
-      vars: groups.flatMap((g) => g.params).filter((v) => v.trainable),
+      vars,
       scheduler: st.scheduler,
       accum: new GradAccumulator({ host }),
+      fraction: st.fraction ?? 1,
+      gradVars: st.grads === 'all' ? every : vars,
     };
   });
 }
@@ -133,7 +142,7 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
   // Task name -> its only head, for tasks whose loss trains one head (l1/mse/cross_entropy).
   const singleHead = new Map(o.ir.tasks.filter((t) => t.heads.length === 1).map((t) => [t.name, t.heads[0]!] as const));
 
-  const applyStep = (grads: Grads, count: number) => {
+  const applyStep = (grads: Grads, count: number, stage: RunStage) => {
     let g = grads;
     const owned: Grads[] = [];
     if (s.gradAccumMode === 'corrected' && count > 1) {
@@ -143,6 +152,11 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
     if (s.clip && s.clip.when === 'step') {
       g = clipGrads(g, s.clip);
       owned.push(g);
+    }
+    // A stage that differentiates every parameter (for the clip norm) still steps only its own.
+    if (stage.gradVars !== stage.vars) {
+      const own = new Set(stage.vars.map((v) => v.name));
+      g = Object.fromEntries(Object.entries(g).filter(([n]) => own.has(n)));
     }
     optimizer.step(g);
     for (const x of owned) disposeGrads(x);
@@ -156,11 +170,17 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
     // Every pass draws its own shuffle, as each iteration of a PyTorch DataLoader does; the first one keeps the
     // stream the single-stage loop always had.
     const shuffleSeed = pi === 0 ? deriveSeed(o.seed, STREAM.train) : deriveSeed(o.seed, STREAM.train, pi);
+    const nBatches = Math.ceil(o.data.train.n / Math.max(1, Math.floor(s.batchSize)));
+    let bi = -1;
     for (const batch of o.batches(o.data.train, { batchSize: s.batchSize, shuffle: true, seed: shuffleSeed, epoch: o.epoch })) {
       if (o.signal?.aborted) {
         totals.interrupted = true;
         break;
       }
+      bi += 1;
+      // A stage with a fraction trains on batch i of n while i / n < fraction (MMSA breaks out of the loader there).
+      const active = pass.map((st) => bi / nBatches < st.fraction);
+      if (!active.some(Boolean)) break;
       step += 1;
       const t0 = performance.now();
       let batchLoss = 0;
@@ -168,6 +188,7 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
       const taskLosses: Record<string, number> = {};
       const headLosses: Record<string, number> = {};
       for (const [si, stage] of pass.entries()) {
+        if (!active[si]) continue;
         const a = accs[si]!;
         if (a.counter === k) a.sums.clear();
         a.counter -= 1;
@@ -180,7 +201,7 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
           keep.out = { heads: mapKeep(out.heads), features: mapKeep(out.features) };
           keep.losses = parts.map((p) => tf.keep(p));
           return total;
-        }, stage.vars);
+        }, stage.gradVars);
         const stageLoss = value.dataSync()[0]!;
         batchLoss += stageLoss;
         value.dispose();
@@ -211,7 +232,7 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
         if (a.counter === 0) {
           const count = a.sums.count;
           const summed = a.sums.take();
-          applyStep(summed, count);
+          applyStep(summed, count, stage);
           disposeGrads(summed);
           a.counter = k;
           stepped = true;
@@ -238,12 +259,12 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
       await yieldToLoop();
     }
     // Leftover batches of the pass (n mod k): MMSA computes their gradients and then drops them; 'corrected' steps.
-    for (const a of accs) {
+    for (const [si, a] of accs.entries()) {
       if (a.sums.count === 0) continue;
       if (!totals.interrupted && s.gradAccumMode === 'corrected') {
         const count = a.sums.count;
         const summed = a.sums.take();
-        applyStep(summed, count);
+        applyStep(summed, count, pass[si]!);
         disposeGrads(summed);
       } else a.sums.clear();
     }

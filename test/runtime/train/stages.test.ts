@@ -15,6 +15,7 @@ import { lowerPipeline } from '../../../src/runtime/lower/lower-pipeline.js';
 import { runSchedule } from '../../../src/runtime/train/executor.js';
 import { ReduceLrOnPlateau } from '../../../src/runtime/train/lr-schedulers.js';
 import type { Grads } from '../../../src/runtime/train/optim/adam.js';
+import { deriveSeed, Rng, xavierNormalInit } from '../../../src/runtime/nn/init.js';
 
 beforeAll(async () => {
   await setupBackend('cpu');
@@ -32,9 +33,11 @@ async function train(ir: Ir, watch?: { batches: number[][] }) {
   const data = await loadDataset(ir);
   const pipeline = lowerPipeline(ir, { seed: ir.schedule.seeds[0]!, trainSize: data.train.n });
   const steps: string[][] = [];
+  const norms: number[] = [];
   const step = pipeline.optimizer.step.bind(pipeline.optimizer);
   pipeline.optimizer.step = (g: Grads) => {
     steps.push(Object.keys(g).map((v) => pipeline.model.store.byVariableName(v)!.key).sort());
+    norms.push(Math.sqrt(Object.values(g).reduce((s, t) => s + Array.from(t.dataSync()).reduce((a, x) => a + x * x, 0), 0)));
     step(g);
   };
   const events: RunEvent[] = [];
@@ -47,7 +50,7 @@ async function train(ir: Ir, watch?: { batches: number[][] }) {
   const groups = pipeline.optimizer.groups.map((g) => ({ name: g.name, lr: g.lr }));
   pipeline.optimizer.dispose();
   pipeline.model.dispose();
-  return { events, steps, groups };
+  return { events, steps, groups, norms };
 }
 
 describe('training stages', () => {
@@ -85,6 +88,54 @@ describe('training stages', () => {
     // Two DataLoader iterations per epoch draw two different orders; the first keeps the single-stage stream.
     expect(watch.batches[0]).not.toEqual(watch.batches[1]);
     expect([...watch.batches[0]!].sort((a, b) => a - b)).toEqual([...watch.batches[1]!].sort((a, b) => a - b));
+  });
+});
+
+describe("MMIM's stage keys", () => {
+  it('train a stage on a fraction of the batches and clip every gradient together while it steps only its own', async () => {
+    const ir = compile('stages-mmim.yaml');
+    expect(ir.schedule.stages[0]).toMatchObject({ name: 'aux', fraction: 0.5, grads: 'all' });
+    expect(ir.schedule.stages[1]!.fraction).toBeUndefined();
+    expect(printPlan(ir)).toContain('aux: a pass of its own over the training data; groups audio; tasks aux; first 0.5 of the batches; gradients of every parameter (all clipped together)');
+    const { events, steps, norms } = await train(ir);
+    // 3 batches a pass: batch i trains while i / 3 < 0.5, so aux steps on 2, main on 3.
+    const start = events.find((e) => e.kind === 'run.start');
+    expect(start && start.kind === 'run.start' && start.stepsPerEpoch).toBe(5);
+    expect(steps).toHaveLength(10);
+    const audio = (k: string) => k.startsWith('encoders.audio.') || k.startsWith('heads.A.');
+    for (const [i, keys] of steps.entries()) {
+      const auxPass = i % 5 < 2;
+      expect(keys.every(audio), `step ${i}: ${keys.join(', ')}`).toBe(auxPass);
+      // The main stage's own gradients are clipped to norm 1e-3; aux's part of a norm over every gradient is smaller.
+      if (auxPass) expect(norms[i]!).toBeLessThan(0.9e-3);
+      else expect(norms[i]!).toBeCloseTo(1e-3, 6);
+    }
+  });
+
+  it('train.reinit draws the weight matrices of the named groups again, leaving vectors and other groups', () => {
+    const ir = compile('stages-mmim.yaml');
+    const plain: Ir = { ...ir, schedule: { ...ir.schedule } };
+    delete plain.schedule.reinit;
+    const a = lowerPipeline(ir, { seed: 7, trainSize: 24 });
+    const b = lowerPipeline(plain, { seed: 7, trainSize: 24 });
+    let redrawn = 0;
+    for (const e of a.model.store.entries()) {
+      const va = Array.from(a.model.store.get(e.key).dataSync());
+      const vb = Array.from(b.model.store.get(e.key).dataSync());
+      const shape = a.model.store.get(e.key).shape;
+      const inAudio = e.key.startsWith('encoders.audio.') || e.key.startsWith('heads.A.');
+      if (inAudio && shape.length >= 2) {
+        redrawn++;
+        expect(va, e.key).not.toEqual(vb);
+        const draw = xavierNormalInit()(shape, new Rng(deriveSeed(7, 'reinit', e.key)));
+        expect(va, e.key).toEqual(Array.from(draw));
+      } else expect(va, e.key).toEqual(vb);
+    }
+    expect(redrawn).toBeGreaterThanOrEqual(4);
+    for (const p of [a, b]) {
+      p.optimizer.dispose();
+      p.model.dispose();
+    }
   });
 });
 

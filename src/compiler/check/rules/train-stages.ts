@@ -53,11 +53,25 @@ function checkPart(ctx: RuleContext, part: Part, declared: string[], skip: Set<s
   }
 }
 
+/** train.reinit names declared optimizer groups (it shares this rule: both name groups of train.optimizer). */
+function checkReinit(ctx: RuleContext): void {
+  const reinit = ctx.spec.train?.reinit;
+  if (!reinit) return;
+  const groups = ctx.spec.train.optimizer.groups;
+  const declared = groups.length > 0 ? groups.map((g) => g.name) : ['all'];
+  reinit.groups.forEach((name, i) => {
+    if (declared.includes(name)) return;
+    const hint = suggestionHint(name, declared, 'optimizer groups declared');
+    ctx.report('MSA3001', ctx.spanOf(['train', 'reinit', 'groups', i]), { what: 'optimizer group', name }, hint ? { hint } : {});
+  });
+}
+
 export default defineRule({
   id: 'train-stages',
   description: 'stages name declared groups and tasks, each once, covering all; schedulers belong to stages',
   check(ctx) {
     const train = ctx.spec.train;
+    checkReinit(ctx);
     const stages = train?.stages;
     if (!Array.isArray(stages) || stages.length === 0) return;
     const seen = new Map<string, number>();
