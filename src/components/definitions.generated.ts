@@ -19,6 +19,7 @@ import textLstmEncoder from './encoders/text_lstm/define.js';
 import vitEncoder from './encoders/vit/define.js';
 import windowPoolEncoder from './encoders/window_pool/define.js';
 import ahlFusion from './fusions/ahl/define.js';
+import cGateFusion from './fusions/c_gate/define.js';
 import concatFusion from './fusions/concat/define.js';
 import crossmodalFusion from './fusions/crossmodal/define.js';
 import cyclicTranslationFusion from './fusions/cyclic_translation/define.js';
@@ -61,6 +62,7 @@ export const DEFINITIONS: readonly ComponentDef[] = [
   vitEncoder,
   windowPoolEncoder,
   ahlFusion,
+  cGateFusion,
   concatFusion,
   crossmodalFusion,
   cyclicTranslationFusion,

@@ -19,6 +19,7 @@ import textLstmEncoder from './encoders/text_lstm/lower.js';
 import vitEncoder from './encoders/vit/lower.js';
 import windowPoolEncoder from './encoders/window_pool/lower.js';
 import ahlFusion from './fusions/ahl/lower.js';
+import cGateFusion from './fusions/c_gate/lower.js';
 import concatFusion from './fusions/concat/lower.js';
 import crossmodalFusion from './fusions/crossmodal/lower.js';
 import cyclicTranslationFusion from './fusions/cyclic_translation/lower.js';
@@ -61,6 +62,7 @@ export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/vit': vitEncoder,
   'encoder/window_pool': windowPoolEncoder,
   'fusion/ahl': ahlFusion,
+  'fusion/c_gate': cGateFusion,
   'fusion/concat': concatFusion,
   'fusion/crossmodal': crossmodalFusion,
   'fusion/cyclic_translation': cyclicTranslationFusion,

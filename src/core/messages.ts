@@ -110,6 +110,7 @@ export const MESSAGES = {
   // 3050+: Self-MM's ULGM against the dataset's labels.
   MSA3050: m('error', "ulgm task '{task}' does not apply here: {why}", 'ULGM generates regression labels on a label scale; train a classification head with cross_entropy alone, or use regression labels (dataset task: regression with a label_range)'),
   MSA3051: m('error', "ulgm task '{task}': label range {problem}"),
+  MSA3052: m('error', "modality '{name}' drops tokens or frames (missing:), but {detail}", "MMSA masks the padded token rows or frames as stored: read a token or sequence feature without time_mean, seq_len or avg_pool (mask a separate modality of the same feature)"),
 
   // ---- 4xxx: shapes --------------------------------------------------------------------
   MSA4001: m('error', "'{node}' is declared to read {declared} features, but '{input}' gives {actual}"),

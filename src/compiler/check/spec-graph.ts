@@ -199,6 +199,21 @@ export function readEncoders(spec: PipelineSpec): Set<string> {
   return out;
 }
 
+/** Modalities some node or task reads by a qualified reference (`modalities.audio_mask`), with no encoder between. */
+export function modalitiesReadDirectly(spec: PipelineSpec): Set<string> {
+  const refs = fusionInputs(spec).map((i) => i.name);
+  for (const [, h] of heads(spec)) if (typeof h.input === 'string') refs.push(h.input);
+  for (const [, t] of tasks(spec)) for (const r of componentOf('task', t)?.inputRefs?.(t) ?? []) refs.push(r.name);
+  for (const [k, e] of encoders(spec)) if (encoderReadsRefs(k, e)) for (const x of encoderReads(k, e)) refs.push(x.name);
+  const out = new Set<string>();
+  for (const r of refs) {
+    if (!r.startsWith('modalities.')) continue;
+    const ref = resolveRef(spec, r);
+    if (ref?.kind === 'modality') out.add(ref.name);
+  }
+  return out;
+}
+
 /** Modalities the fusion reads through its input encoders. */
 export function modalitiesReadByFusion(spec: PipelineSpec): Set<string> {
   const out = new Set<string>();

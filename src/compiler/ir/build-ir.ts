@@ -34,9 +34,13 @@ function textLength(spec: PipelineSpec, dataset: ResolvedDataset): number | unde
 export function inputType(m: Modality, dataset: ResolvedDataset, spec: PipelineSpec): TensorType | undefined {
   const f = dataset.features[m.feature];
   if (!f || f.dtype === 'str') return undefined;
+  // MMSA's data_missing masks: one float per padded position of the raw feature ([N, L] tokens, [N, T] frames).
+  const maskOut = m.missing && m.missing.output !== 'masked';
   if (f.dtype === 'int' && f.shape.length === 2 && f.shape[0] === 3) {
+    if (maskOut) return { kind: 'vector', shape: ['B', f.shape[1]!], dtype: 'float32' };
     return { kind: 'tokens', shape: ['B', 3, f.shape[1]!], dtype: 'int32' };
   }
+  if (maskOut) return f.shape.length === 2 ? { kind: 'vector', shape: ['B', f.shape[0]!], dtype: 'float32' } : undefined;
   if (f.shape.length === 1) return { kind: 'vector', shape: ['B', f.shape[0]!], dtype: 'float32' };
   if (f.shape.length !== 2) return undefined;
   const [t, d] = f.shape as [number, number];

@@ -379,8 +379,8 @@ export interface RawMlpEncoder {
   out: number;
   dropout?: number;
   activation?: "relu" | "tanh" | "gelu";
-  /** how a sequence input becomes a vector */
-  pool?: "mean" | "last" | "first";
+  /** how a sequence input becomes a vector; none keeps the sequence and runs the layers on every step (TFR-Net's generators) */
+  pool?: "mean" | "last" | "first" | "none";
 }
 
 /** Feed-forward network over a vector (sequences are pooled first). */
@@ -395,8 +395,8 @@ export interface MlpEncoder {
   out: number;
   dropout: number;
   activation: "relu" | "tanh" | "gelu";
-  /** how a sequence input becomes a vector */
-  pool: "mean" | "last" | "first";
+  /** how a sequence input becomes a vector; none keeps the sequence and runs the layers on every step (TFR-Net's generators) */
+  pool: "mean" | "last" | "first" | "none";
 }
 
 /** Reads precomputed features as they are: e.g. the [CLS] row of BERT features. */
@@ -693,6 +693,38 @@ export interface AhlFusion {
   fusion_head_dim: number;
   /** hidden width of the cross transformer's GELU MLP (fusion_hidden_d) */
   fusion_mlp: number;
+}
+
+/** TFR-Net's gated fusion: per sequence a packed bidirectional GRU, a Conv1d gate on its outputs, tanh(Linear([x, gated GRU outputs])), max over time; the vectors concatenated. */
+export interface RawCGateFusion {
+  /** fusion type */
+  type: "c_gate";
+  /** the sequences, then one [T] mask per sequence in the same order (TFR-Net: the text, audio and vision alignment outputs, then modalities text_mask, audio_mask, vision_mask); a sequence's GRU runs to its mask's first 0 */
+  inputs: string[];
+  /** each sequence's GRU hidden size and vector size (fusion_t_hid, fusion_a_hid, fusion_v_hid) */
+  hidden: number[];
+  /** stacked bidirectional GRU layers (fusion_gru_layers) */
+  gru_layers?: number;
+  /** dropout on each vector after the max (fusion_drop) */
+  dropout?: number;
+  /** each sequence's module name prefix (default text, audio, vision, ... as MMSA's text_encoder, audio_encoder, vision_encoder) */
+  names?: string[];
+}
+
+/** TFR-Net's gated fusion: per sequence a packed bidirectional GRU, a Conv1d gate on its outputs, tanh(Linear([x, gated GRU outputs])), max over time; the vectors concatenated. */
+export interface CGateFusion {
+  /** fusion type */
+  type: "c_gate";
+  /** the sequences, then one [T] mask per sequence in the same order (TFR-Net: the text, audio and vision alignment outputs, then modalities text_mask, audio_mask, vision_mask); a sequence's GRU runs to its mask's first 0 */
+  inputs: string[];
+  /** each sequence's GRU hidden size and vector size (fusion_t_hid, fusion_a_hid, fusion_v_hid) */
+  hidden: number[];
+  /** stacked bidirectional GRU layers (fusion_gru_layers) */
+  gru_layers: number;
+  /** dropout on each vector after the max (fusion_drop) */
+  dropout: number;
+  /** each sequence's module name prefix (default text, audio, vision, ... as MMSA's text_encoder, audio_encoder, vision_encoder) */
+  names?: string[];
 }
 
 /** Concatenates its inputs' features in order. */
@@ -1351,7 +1383,10 @@ export interface RawRegressionHead {
   dropout_each?: boolean;
   /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
   dropout_last?: boolean;
-  activation?: "relu" | "tanh";
+  /** BatchNorm1d over the input before the layers (`norm`; TFR-Net's classifier linear_trans_norm) */
+  batch_norm?: boolean;
+  /** activation after each hidden Linear (leaky_relu: torch's nn.LeakyReLU, slope 0.01, TFR-Net's classifier) */
+  activation?: "relu" | "tanh" | "leaky_relu";
   /** no layers: the input is the output (LMF) */
   passthrough?: boolean;
   /** a residual block of the input's width before `out`: x + proj2(dropout(activation(proj1(x)))), `dropout` being the block's (MulT's proj1/proj2 with output_dropout); needs hidden: [] */
@@ -1376,7 +1411,10 @@ export interface RegressionHead {
   dropout_each: boolean;
   /** apply the dropout only before the last Linear, after the last hidden activation (MFN's output layers), not before the first */
   dropout_last: boolean;
-  activation: "relu" | "tanh";
+  /** BatchNorm1d over the input before the layers (`norm`; TFR-Net's classifier linear_trans_norm) */
+  batch_norm: boolean;
+  /** activation after each hidden Linear (leaky_relu: torch's nn.LeakyReLU, slope 0.01, TFR-Net's classifier) */
+  activation: "relu" | "tanh" | "leaky_relu";
   /** no layers: the input is the output (LMF) */
   passthrough: boolean;
   /** a residual block of the input's width before `out`: x + proj2(dropout(activation(proj1(x)))), `dropout` being the block's (MulT's proj1/proj2 with output_dropout); needs hidden: [] */
@@ -1567,23 +1605,43 @@ export interface NodeLossTask {
   valid_loss: boolean;
 }
 
-/** Reconstruction loss (MISA's recon loss): the mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs. */
+/** Reconstruction loss: MISA's mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs, or TFR-Net's RECLoss (masked to the dropped positions, SmoothL1 plus weighted CMD, weighted sum over the pairs, from an epoch on). */
 export interface RawReconTask {
   /** task type */
   type: "recon";
   /** [reconstruction, original] pairs of node outputs of one shape, e.g. [[encoders.sp:recon_text, encoders.sp:orig_text]]; gradients reach both */
   pairs: string[][];
+  /** TFR-Net's RECLoss: one [mask, missing_mask] pair of [T] references per pair (e.g. [modalities.audio_mask, modalities.audio_missing_mask]): only the positions the loader dropped (mask - missing_mask) count; the pair's loss is sum(loss(pred * m, target * m)) / (sum of m over every feature + 1e-4). Without masks: the mean over every element (MISA) */
+  masks?: string[][];
+  /** the per-element loss: mse (MISA's MSE; TFR-Net's recloss_type MSELoss) or smooth_l1 (torch's SmoothL1Loss, beta 1: TFR-Net's SmoothL1Loss and combine) */
+  loss?: "mse" | "smooth_l1";
+  /** TFR-Net's weight_sim_loss with recloss_type combine: adds cmd_weight * CMD(pred * m, target * m) / (sum of m + 1e-4) per pair (3 moments, TFR-Net's CMD with 1e-12 under each square root, rows flattened over batch and time) */
+  cmd_weight?: number;
+  /** TFR-Net's weight_gen_loss: the pairs' losses are summed with these weights (one per pair); without it they are averaged (MISA) */
+  pair_weights?: number[];
+  /** first epoch whose training loss includes this task (TFR-Net adds its reconstruction loss from epoch 2: `if epochs > 1`) */
+  from_epoch?: number;
   weight?: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss?: boolean;
 }
 
-/** Reconstruction loss (MISA's recon loss): the mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs. */
+/** Reconstruction loss: MISA's mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs, or TFR-Net's RECLoss (masked to the dropped positions, SmoothL1 plus weighted CMD, weighted sum over the pairs, from an epoch on). */
 export interface ReconTask {
   /** task type */
   type: "recon";
   /** [reconstruction, original] pairs of node outputs of one shape, e.g. [[encoders.sp:recon_text, encoders.sp:orig_text]]; gradients reach both */
   pairs: string[][];
+  /** TFR-Net's RECLoss: one [mask, missing_mask] pair of [T] references per pair (e.g. [modalities.audio_mask, modalities.audio_missing_mask]): only the positions the loader dropped (mask - missing_mask) count; the pair's loss is sum(loss(pred * m, target * m)) / (sum of m over every feature + 1e-4). Without masks: the mean over every element (MISA) */
+  masks?: string[][];
+  /** the per-element loss: mse (MISA's MSE; TFR-Net's recloss_type MSELoss) or smooth_l1 (torch's SmoothL1Loss, beta 1: TFR-Net's SmoothL1Loss and combine) */
+  loss: "mse" | "smooth_l1";
+  /** TFR-Net's weight_sim_loss with recloss_type combine: adds cmd_weight * CMD(pred * m, target * m) / (sum of m + 1e-4) per pair (3 moments, TFR-Net's CMD with 1e-12 under each square root, rows flattened over batch and time) */
+  cmd_weight: number;
+  /** TFR-Net's weight_gen_loss: the pairs' losses are summed with these weights (one per pair); without it they are averaged (MISA) */
+  pair_weights?: number[];
+  /** first epoch whose training loss includes this task (TFR-Net adds its reconstruction loss from epoch 2: `if epochs > 1`) */
+  from_epoch: number;
   weight: number;
   /** count this loss in the validation Loss used for model selection */
   valid_loss: boolean;
@@ -1920,6 +1978,15 @@ export interface RawModality {
   aligned?: boolean;
   /** avg_pool: MMSA's AlignSubNet to the text length */
   align?: "none" | "avg_pool";
+  /** MMSA's data_missing (TFR-Net): drop tokens or frames of the raw feature at random, as data_loader.py does */
+  missing?: {
+    /** MMSA's missing_rate for this modality: a real token or frame is kept when its uniform draw exceeds it */
+    rate: number;
+    /** MMSA's missing_seed for this modality: numpy's np.random.seed, so the masks are MMSA's */
+    seed: number;
+    /** what the modality gives: masked = the masked copy (MMSA's *_m: dropped tokens become [UNK], dropped frames zeros); mask = 1 at real positions (*_mask, [T]); missing_mask = 1 at kept real positions (*_missing_mask, [T]) */
+    output?: "masked" | "mask" | "missing_mask";
+  };
   preprocess?: {
     /** replace -inf by 0 (MMSA does this for audio only; default true for audio) */
     neg_inf_to_zero?: boolean;
@@ -1943,6 +2010,15 @@ export interface Modality {
   aligned?: boolean;
   /** avg_pool: MMSA's AlignSubNet to the text length */
   align: "none" | "avg_pool";
+  /** MMSA's data_missing (TFR-Net): drop tokens or frames of the raw feature at random, as data_loader.py does */
+  missing?: {
+    /** MMSA's missing_rate for this modality: a real token or frame is kept when its uniform draw exceeds it */
+    rate: number;
+    /** MMSA's missing_seed for this modality: numpy's np.random.seed, so the masks are MMSA's */
+    seed: number;
+    /** what the modality gives: masked = the masked copy (MMSA's *_m: dropped tokens become [UNK], dropped frames zeros); mask = 1 at real positions (*_mask, [T]); missing_mask = 1 at kept real positions (*_missing_mask, [T]) */
+    output: "masked" | "mask" | "missing_mask";
+  };
   preprocess: {
     /** replace -inf by 0 (MMSA does this for audio only; default true for audio) */
     neg_inf_to_zero?: boolean;
@@ -1961,9 +2037,9 @@ export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnn
 
 export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMisaLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawVitEncoder | RawWindowPoolEncoder;
 
-export type Fusion = AhlFusion | ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | MmimFusion | TensorFusion | TransformerFusion;
+export type Fusion = AhlFusion | CGateFusion | ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | MmimFusion | TensorFusion | TransformerFusion;
 
-export type RawFusion = RawAhlFusion | RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfmFusion | RawMfnFusion | RawMmimFusion | RawTensorFusion | RawTransformerFusion;
+export type RawFusion = RawAhlFusion | RawCGateFusion | RawConcatFusion | RawCrossmodalFusion | RawCyclicTranslationFusion | RawEarlyFusion | RawGraphMfnFusion | RawLateFusion | RawLowRankFusion | RawMfmFusion | RawMfnFusion | RawMmimFusion | RawTensorFusion | RawTransformerFusion;
 
 export type Head = ClassificationHead | LstmAttentionHead | RegressionHead;
 
@@ -2325,7 +2401,7 @@ export interface TuneParam {
 
 export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","vit","window_pool"] as const;
 
-export const FUSION_TYPES = ["ahl","concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","mmim","tensor","transformer"] as const;
+export const FUSION_TYPES = ["ahl","c_gate","concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","mmim","tensor","transformer"] as const;
 
 export const HEAD_TYPES = ["classification","lstm_attention","regression"] as const;
 

@@ -9,6 +9,7 @@ import type { Ir, IrNode, ResolvedDataset, ResolvedFeature } from '../../compile
 import type { Modality } from '../../compiler/spec/types.generated.js';
 import { firstNonFinite, lengthProblem, listStructureProblem, nonFiniteName, unravel } from './check-data.js';
 import { NDArray, Skipped, readPickle, type PyValue } from './pickle/read-pickle.js';
+import { dropFrames, dropTokens, type MissingResult } from './missing.js';
 import { avgPoolAlign, fitSeqLen, negInfToZero, prepareLengths, timeMean, toTokens } from './preprocess.js';
 import { applyStandard, featureMoments, standardStats, type StandardStats } from './standardize.js';
 import { generateSyntheticSplits } from './synthetic.js';
@@ -87,6 +88,7 @@ function normalizeModality(node: IrNode): Modality {
   };
   if (c.lengths !== undefined) m.lengths = c.lengths;
   if (c.aligned !== undefined) m.aligned = c.aligned;
+  if (c.missing) m.missing = { rate: c.missing.rate, seed: c.missing.seed, output: c.missing.output ?? 'masked' };
   return m;
 }
 
@@ -494,9 +496,15 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
       throw r.mismatch(key, fmtShape(['N', ...(expected.length ? expected : [3, 'L'])]), fmtShape(a.shape), 'BERT tokens are [N, 3, L] (ids, mask, segments); fix the manifest / spec shape');
     }
     const shape = [n, 3, found[1]!];
-    checkOutput(r, p, shape);
+    checkOutput(r, p, cfg.missing && cfg.missing.output !== 'masked' ? [n, found[1]!] : shape);
     r.checkFinite(key, `modality '${p.name}'`, a.data, [3, found[1]!], '', 'BERT token rows (ids, mask, segments) must be whole numbers: the file is corrupt');
-    return { feature: { data: toTokens(a.data), shape } };
+    const tokens = toTokens(a.data);
+    if (cfg.missing) {
+      const L = found[1]!;
+      const out = dropTokens(tokens, n, L, cfg.missing.rate, cfg.missing.seed);
+      return { feature: missingOutput(cfg.missing.output, out, [n, 3, L], [n, L]) };
+    }
+    return { feature: { data: tokens, shape } };
   }
 
   if (expected.length > 0 && found.length !== expected.length) throw r.mismatch(key, fmtShape(['N', ...expected]), fmtShape(a.shape));
@@ -533,6 +541,17 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
     if (pre.normalize === 'standard') standardize(r, p, data, n, t, d, l.data);
   } else if (pre.normalize === 'standard') {
     standardize(r, p, data, n, t, d);
+  }
+
+  if (cfg.missing) {
+    // MMSA masks the raw padded arrays, before anything else reshapes them (the check phase refuses time_mean,
+    // seq_len and avg_pool here), with the mask built from the file's own lengths.
+    r.checkFinite(key, `modality '${p.name}'`, data, [t, d], cleanedNote(pre), nonFiniteHint(pre));
+    const rawLengths = p.lengthsKey ? r.numeric(p.lengthsKey, `the lengths of modality '${p.name}'`).data : undefined;
+    const out = dropFrames(data, n, t, d, cfg.missing.rate, cfg.missing.seed, rawLengths);
+    const feature = missingOutput(cfg.missing.output, out, [n, t, d], [n, t]);
+    checkOutput(r, p, feature.shape);
+    return lens && cfg.missing.output === 'masked' ? { feature, lengths: lens } : { feature };
   }
 
   let shape: number[];
@@ -575,6 +594,13 @@ function loadModality(r: SplitReader, p: ModalityPlan): { feature: ArrayData; le
   }
   checkOutput(r, p, shape);
   return lens ? { feature: { data, shape }, lengths: lens } : { feature: { data, shape } };
+}
+
+/** The array a `missing:` modality gives: the masked copy, the real-position mask or the missing mask. */
+function missingOutput(output: string, r: MissingResult<Float32Array | Int32Array>, shape: number[], maskShape: number[]): ArrayData {
+  if (output === 'mask') return { data: r.mask, shape: maskShape };
+  if (output === 'missing_mask') return { data: r.missingMask, shape: maskShape };
+  return { data: r.masked, shape };
 }
 
 /**

@@ -4,9 +4,11 @@
 
 import { MmsaError } from '../../errors.js';
 import { deriveSeed, Rng } from '../random.js';
-import { TorchRng } from '../torch-rng.js';
+import { dropTokens as dropTokenRows, NumpyRandomState, UNK_ID } from './missing.js';
 import { featureMoments } from './standardize.js';
 import type { ArrayData, SplitData } from './types.js';
+
+export { NumpyRandomState, UNK_ID };
 
 export type PerturbKind = 'missing' | 'noise';
 
@@ -15,26 +17,6 @@ export interface Perturbation {
   modality: string;
   /** missing: the probability a frame (token, or a whole vector) is dropped; noise: noise std over feature std. */
   rate: number;
-}
-
-/** BERT's [UNK] id, which TFR-Net writes over dropped tokens (`data_loader.py` generate_m: "UNK token: 100"). */
-export const UNK_ID = 100;
-
-/**
- * numpy's legacy `np.random.seed(s); np.random.uniform(size=...)`: mt19937 seeded as init_genrand(s) (what
- * RandomState does for an integer seed), doubles from two draws of 27 and 26 bits.
- */
-export class NumpyRandomState {
-  private readonly mt: TorchRng;
-  constructor(seed: number) {
-    this.mt = new TorchRng(seed >>> 0);
-  }
-
-  randomSample(): number {
-    const a = this.mt.nextU32() >>> 5;
-    const b = this.mt.nextU32() >>> 6;
-    return (a * 67108864 + b) / 9007199254740992;
-  }
 }
 
 function isTokens(f: ArrayData): boolean {
@@ -61,34 +43,10 @@ function checkModality(split: SplitData, p: Perturbation): ArrayData {
   return f;
 }
 
-/**
- * TFR-Net's token masking: keep a token when a uniform draw exceeds the rate and it is a real token; [CLS] and the
- * last real token ([SEP]) are always kept; dropped tokens become [UNK]; the attention mask is unchanged.
- */
+/** TFR-Net's token masking (`missing.ts`); the attention mask is unchanged. */
 function dropTokens(f: ArrayData, rate: number, seed: number): ArrayData {
   const [n, , L] = f.shape as [number, number, number];
-  const out = Int32Array.from(f.data);
-  const rs = new NumpyRandomState(seed);
-  for (let i = 0; i < n; i++) {
-    const ids = i * 3 * L;
-    const mask = ids + L;
-    // numpy's argmin over the mask: the first 0, or 0 when there is none (then index -1, the last position).
-    let len = L;
-    for (let p = 0; p < L; p++) {
-      if (out[mask + p] === 0) {
-        len = p;
-        break;
-      }
-    }
-    const last = len === 0 ? L - 1 : len - 1;
-    for (let p = 0; p < L; p++) {
-      const m = out[mask + p]!;
-      let keep = rs.randomSample() > rate ? m : 0;
-      if (p === 0 || p === last) keep = 1;
-      out[ids + p] = keep * f.data[ids + p]! + UNK_ID * (m - keep);
-    }
-  }
-  return { data: out, shape: [...f.shape] };
+  return { data: dropTokenRows(f.data as Int32Array, n, L, rate, seed).masked, shape: [...f.shape] };
 }
 
 /** TFR-Net's frame masking: a real frame (before the sample's length) is zeroed when its uniform draw is <= rate. */

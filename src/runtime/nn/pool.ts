@@ -58,6 +58,8 @@ export type Activation = 'relu' | 'tanh' | 'gelu';
 
 export function activate(x: tf.Tensor, a: string): tf.Tensor {
   if (a === 'tanh') return tf.tanh(x);
+  // torch's nn.LeakyReLU default slope
+  if (a === 'leaky_relu') return tf.leakyRelu(x, 0.01);
   // exact (erf) GELU, as torch's default
   if (a === 'gelu') return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
   return tf.relu(x);

@@ -52,7 +52,7 @@ export function customDataset(path: string, features: Record<string, ResolvedFea
   };
 }
 
-export type ModalityInput = { feature: string; lengths?: string | null; align?: 'none' | 'avg_pool'; preprocess?: Partial<Modality['preprocess']> };
+export type ModalityInput = { feature: string; lengths?: string | null; align?: 'none' | 'avg_pool'; preprocess?: Partial<Modality['preprocess']>; missing?: Modality['missing'] };
 
 /** An IR with input nodes only (typed by the compiler's inputType) and one task per label name in `targets`. */
 export function makeIr(dataset: ResolvedDataset, modalities: Record<string, ModalityInput>, targets: string[] = ['M']): Ir {
@@ -64,6 +64,7 @@ export function makeIr(dataset: ResolvedDataset, modalities: Record<string, Moda
       lengths: m.lengths === undefined ? feat?.lengths ?? null : m.lengths,
       align: m.align ?? 'none',
       preprocess: { time_mean: false, seq_len: null, clamp_lengths: true, normalize: 'none', neg_inf_to_zero: m.feature === 'audio', ...m.preprocess },
+      ...(m.missing ? { missing: m.missing } : {}),
     };
   }
   const spec = { modalities: mods } as unknown as PipelineSpec;

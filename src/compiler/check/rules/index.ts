@@ -11,6 +11,7 @@ import fusionArity from './fusion-arity.js';
 import headTaskKinds from './head-task-kinds.js';
 import metricFit from './metric-fit.js';
 import metricNames from './metric-names.js';
+import missingRaw from './missing-raw.js';
 import modalityEncoders from './modality-encoders.js';
 import noTestSelection from './no-test-selection.js';
 import packedLengths from './packed-lengths.js';
@@ -32,6 +33,7 @@ export const ALL_RULES: readonly Rule[] = [
   alignedRequired,
   packedLengths,
   bertTokens,
+  missingRaw,
   headTaskKinds,
   componentChecks,
   taskTargets,

@@ -1,8 +1,9 @@
-// Rule modality-encoders: every modality has an encoder that reads it, and something (fusion or a head) reads it.
+// Rule modality-encoders: every modality has an encoder that reads it, and something (fusion or a head) reads it;
+// a modality that the fusion, a head, a task or an encoder's `inputs:` names as `modalities.<name>` is read as it is.
 // Phase 4 (check).
 
 import { defineRule } from '../rule.js';
-import { encoderReadsModality, encoders, modalities, readEncoders } from '../spec-graph.js';
+import { encoderReadsModality, encoders, modalities, modalitiesReadDirectly, readEncoders } from '../spec-graph.js';
 
 export default defineRule({
   id: 'modality-encoders',
@@ -10,9 +11,12 @@ export default defineRule({
   check(ctx) {
     const { spec } = ctx;
     const read = readEncoders(spec);
+    const direct = modalitiesReadDirectly(spec);
     for (const [name] of modalities(spec)) {
       const readers = encoders(spec).filter(([k, e]) => encoderReadsModality(spec, k, e, name)).map(([k]) => k);
       const span = ctx.spanOf(['modalities', name], { key: true });
+      // Data a component reads as it is (`modalities.audio_mask`: TFR-Net's masks) needs no encoder of its own.
+      if (readers.length === 0 && direct.has(name)) continue;
       if (readers.length === 0) {
         ctx.report('MSA3002', span, { name });
         continue;

@@ -1,4 +1,5 @@
-// Catalog entry 'mlp': a feed-forward network over a vector (sequences pooled first): `layers.{i}` then `out`.
+// Catalog entry 'mlp': a feed-forward network over a vector (sequences pooled first, or over every step with pool
+// none): `layers.{i}` then `out`.
 // Schema, shape rule and parameter names; phases 2-5.
 
 import { defineComponent } from '../../component.js';
@@ -11,10 +12,11 @@ export default defineComponent<MlpEncoder>({
   type: 'mlp',
   schema: 'components/encoders/mlp.schema.json',
   doc: 'Feed-forward network over a vector (sequences are pooled first).',
-  outputKind: () => 'vector',
+  outputKind: (p) => (p.pool === 'none' ? 'sequence' : 'vector'),
   accepts: ['sequence', 'vector'],
   examples: [
     { label: 'vector', params: { type: 'mlp', hidden: [32, 16], out: 8, dropout: 0, activation: 'relu', pool: 'mean' }, inputs: [['audio', vector(5)]] },
+    { label: 'per step (tfr_net generator)', params: { type: 'mlp', hidden: [], out: 5, dropout: 0, activation: 'relu', pool: 'none' }, inputs: [['audio', sequenceType(10, 24)]] },
     { label: 'sequence, no hidden', params: { type: 'mlp', hidden: [], out: 8, dropout: 0.2, activation: 'tanh', pool: 'last' }, inputs: [['audio', sequenceType(10, 5)]] },
   ],
   summary(p) {
@@ -29,6 +31,8 @@ export default defineComponent<MlpEncoder>({
     const input = singleInput(ctx);
     if (!input || !expectKind(ctx, 'mlp', input, ['sequence', 'vector'])) return undefined;
     checkDeclaredDim(ctx, p.in_dim, input, 'in_dim');
-    return { output: vector(p.out), params: mlpParams(featureDim(input.type), p.hidden, p.out) };
+    const params = mlpParams(featureDim(input.type), p.hidden, p.out);
+    if (p.pool === 'none' && input.type.kind === 'sequence') return { output: { ...input.type, shape: ['B', input.type.shape[1]!, p.out] }, params };
+    return { output: vector(p.out), params };
   },
 });

@@ -1,4 +1,4 @@
-// Lowering of encoder 'mlp': pool a sequence (mean / first / last valid step), then Dropout -> Linear -> activation
+// Lowering of encoder 'mlp': pool a sequence (mean / first / last valid step; none keeps it), then Dropout -> Linear -> activation
 // per hidden size (`layers.{i}`) and Dropout -> Linear `out`. Phase 6 (lower).
 
 import type * as tf from '@tensorflow/tfjs';
@@ -20,9 +20,11 @@ export default defineNodeLowering<MlpEncoder>('encoder', (node, ctx) => {
   return {
     apply(inputs, fctx) {
       const v = firstValue(node, inputs);
-      let x: tf.Tensor = poolToVector(v.tensor, pool, v.lengths);
+      // pool none: Linear works on the last axis, so every step of a sequence goes through the same layers.
+      let x: tf.Tensor = pool === 'none' ? v.tensor : poolToVector(v.tensor, pool, v.lengths);
       for (const l of layers) x = activate(l.apply(dropout(x, p, fctx)), act);
-      return { tensor: out.apply(dropout(x, p, fctx)) };
+      const y = out.apply(dropout(x, p, fctx));
+      return pool === 'none' && v.lengths ? { tensor: y, lengths: v.lengths } : { tensor: y };
     },
   };
 });

@@ -4,7 +4,7 @@
 import { defineComponent, type ShapeContext, type ShapeResult } from '../../component.js';
 import type { ClassificationHead, RegressionHead } from '../../../compiler/spec/types.generated.js';
 import { featureDim, type TensorType } from '../../../compiler/ir/types.js';
-import { buffer, checkDeclaredDim, expectKind, linearNames, linearParams, mlpNames, mlpParams, singleInput, vector } from '../../shape-helpers.js';
+import { batchNormNames, batchNormParams, buffer, checkDeclaredDim, expectKind, linearNames, linearParams, mlpNames, mlpParams, singleInput, vector } from '../../shape-helpers.js';
 
 type MlpHead = RegressionHead | ClassificationHead;
 
@@ -17,6 +17,7 @@ export function summarizeHeadLayers(p: MlpHead, out: string): string {
   if (p.passthrough) return `${p.type}(passthrough) -> ${out}`;
   if (hasResidual(p)) return `${p.type}(residual block${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}, ${p.activation}) -> ${out}`;
   const parts: string[] = [];
+  if ('batch_norm' in p && p.batch_norm) parts.push('batch norm');
   if (p.dropout > 0) parts.push(`dropout ${p.dropout}${p.dropout_each && p.hidden.length > 0 ? ' each' : p.dropout_last && p.hidden.length > 0 ? ' last' : ''}`);
   for (const h of p.hidden) parts.push(`${h} ${p.activation}`);
   return `${p.type}(${parts.length > 0 ? parts.join(', ') : 'linear'}) -> ${out}`;
@@ -86,17 +87,19 @@ export default defineComponent<RegressionHead>({
     { label: 'tfn range', params: { type: 'regression', input: 'fusion', hidden: [64, 64], dropout: 0.5, dropout_each: false, activation: 'relu', passthrough: false, output_range: [-3, 3] }, inputs: [['fusion', vector(140481)]] },
     { label: 'lmf passthrough', params: { type: 'regression', input: 'fusion', hidden: [], dropout: 0, dropout_each: false, activation: 'relu', passthrough: true, output_range: null }, inputs: [['fusion', vector(1)]] },
     { label: 'no hidden', params: { type: 'regression', input: 'text', hidden: [], dropout: 0, dropout_each: false, activation: 'relu', passthrough: false, output_range: null }, inputs: [['text', vector(32)]] },
+    { label: 'tfr_net classifier', params: { type: 'regression', input: 'fusion', hidden: [16], dropout: 0.1, dropout_last: true, dropout_each: false, activation: 'leaky_relu', batch_norm: true, passthrough: false, output_range: null }, inputs: [['fusion', vector(12)]] },
     { label: 'mult residual', params: { type: 'regression', input: 'fusion', hidden: [], dropout: 0.5, dropout_each: false, activation: 'relu', passthrough: false, residual: true, output_range: null }, inputs: [['fusion', vector(300)]] },
   ],
   summary(p) {
     const range = p.output_range ? ` -> sigmoid to [${p.output_range.join(', ')}]` : '';
     return summarizeHeadLayers(p, '1') + range;
   },
-  paramNames: (p) => [...headNames(p), ...(p.output_range ? ['output_range.scale', 'output_range.shift'] : [])],
+  paramNames: (p) => [...(p.batch_norm && !p.passthrough ? batchNormNames('norm') : []), ...headNames(p), ...(p.output_range ? ['output_range.scale', 'output_range.shift'] : [])],
   infer(ctx) {
     const p = ctx.params;
     const res = inferMlpHead(ctx, 1, { kind: 'value', shape: ['B', 1], dtype: 'float32' });
     if (!res) return undefined;
+    if (p.batch_norm && !p.passthrough) res.params.unshift(...batchNormParams('norm', featureDim(ctx.inputs[0]!.type)));
     if (p.output_range) {
       const [lo, hi] = p.output_range;
       if (lo === undefined || hi === undefined || !(lo < hi)) {

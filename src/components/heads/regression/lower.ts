@@ -4,7 +4,7 @@
 // passthrough head returns its input. Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
-import { createLinear, dropout, joinPath } from '../../../runtime/nn/index.js';
+import { createBatchNorm1d, createLinear, dropout, joinPath } from '../../../runtime/nn/index.js';
 import { constantInit } from '../../../runtime/nn/init.js';
 import { defineNodeLowering, firstValue, onlyInput, outDim, type LoweredNode, type LowerNodeContext } from '../../../runtime/lower/node.js';
 import { activate } from '../../../runtime/nn/pool.js';
@@ -27,6 +27,8 @@ export function lowerMlpHead(node: IrNode<RegressionHead | ClassificationHead>, 
   const { hidden, dropout: p, dropout_each: each, activation: act } = c;
   const onlyLast = c.dropout_last === true;
   let prev = outDim(input);
+  // TFR-Net's classifier normalises the fused vector first (linear_trans_norm); only regression heads offer it.
+  const norm = 'batch_norm' in c && c.batch_norm ? createBatchNorm1d(ctx.store, joinPath(node.id, 'norm'), prev) : undefined;
   // MulT's residual block: its dropout is the head's, so `out` itself gets none.
   const residual = hasResidual(c)
     ? { proj1: createLinear(ctx.store, joinPath(node.id, 'proj1'), prev, prev), proj2: createLinear(ctx.store, joinPath(node.id, 'proj2'), prev, prev) }
@@ -40,6 +42,7 @@ export function lowerMlpHead(node: IrNode<RegressionHead | ClassificationHead>, 
   return {
     apply(inputs, fctx) {
       let x = firstValue(node, inputs).tensor;
+      if (norm) x = norm.apply(x, fctx);
       let feature: tf.Tensor | undefined;
       if (residual) {
         x = tf.add(x, residual.proj2.apply(dropout(activate(residual.proj1.apply(x), act), p, fctx)));

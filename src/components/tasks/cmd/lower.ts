@@ -8,19 +8,20 @@ import { defineTaskLowering } from '../../../runtime/lower/node.js';
 import { nodeOutput } from '../../../runtime/lower/task-inputs.js';
 import type { TaskRuntime } from '../../../runtime/lower/types.js';
 
-/** MISA's matchnorm: sqrt(sum((a - b)^2)), as `summed ** 0.5`. */
-function matchNorm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return tf.sqrt(tf.sum(tf.square(tf.sub(a, b))));
+/** MISA's matchnorm: sqrt(sum((a - b)^2)), as `summed ** 0.5`; TFR-Net's adds 1e-12 under the root (`eps`). */
+function matchNorm(a: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  const s = tf.sum(tf.square(tf.sub(a, b)));
+  return tf.sqrt(eps === 0 ? s : tf.add(s, eps));
 }
 
-export function cmdLoss(x: tf.Tensor, y: tf.Tensor, moments: number): tf.Scalar {
+export function cmdLoss(x: tf.Tensor, y: tf.Tensor, moments: number, eps = 0): tf.Scalar {
   return tf.tidy(() => {
     const mx = tf.mean(x, 0);
     const my = tf.mean(y, 0);
     const sx = tf.sub(x, mx);
     const sy = tf.sub(y, my);
-    let total = matchNorm(mx, my);
-    for (let k = 2; k <= moments; k++) total = tf.add(total, matchNorm(tf.mean(tf.pow(sx, k), 0), tf.mean(tf.pow(sy, k), 0)));
+    let total = matchNorm(mx, my, eps);
+    for (let k = 2; k <= moments; k++) total = tf.add(total, matchNorm(tf.mean(tf.pow(sx, k), 0), tf.mean(tf.pow(sy, k), 0), eps));
     return total as tf.Scalar;
   });
 }

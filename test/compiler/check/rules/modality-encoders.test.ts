@@ -26,4 +26,10 @@ describe('modality-encoders', () => {
     const spec = BASE.replace('inputs: [text, audio, vision]', 'inputs: [text, audio]').replace('  M: {type', '  V: {type: regression, input: vision}\n  M: {type');
     expect(runRule(rule, spec)).toEqual([]);
   });
+
+  it('accepts a modality read as it is by a qualified reference, not by a bare name', () => {
+    const noEncoder = BASE.replace('  vision: {type: lstm, hidden: 16}\n', '');
+    expect(runRule(rule, noEncoder.replace('inputs: [text, audio, vision]', 'inputs: [text, audio, modalities.vision]'))).toEqual([]);
+    expect(runRule(rule, noEncoder).map((d) => d.code)).toEqual(['MSA3002']);
+  });
 });

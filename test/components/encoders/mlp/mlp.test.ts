@@ -21,4 +21,17 @@ describe('mlp encoder', () => {
     expect(maxAbsDiff(y.dataSync(), flat(linearRef(h, reshape2(n.values('out.weight'), 2, 3), n.values('out.bias'))))).toBeLessThan(1e-5);
     n.dispose();
   });
+
+  it('with pool none runs the layers on every step and keeps the sequence and its lengths (TFR-Net generators)', () => {
+    const n = lowerOne('encoder', { type: 'mlp', hidden: [], out: 2, dropout: 0, activation: 'relu', pool: 'none' }, [['audio', seq(3, 4, { lengths: 'audio_lengths' })]]);
+    expect(n.node.output.shape).toEqual(['B', 3, 2]);
+    expect(n.node.output.kind).toBe('sequence');
+    const x = [[[1, 2, 0, 1], [3, 4, 1, 0], [5, 6, -1, 2]], [[-1, 0, 2, 2], [0.5, 0.5, 0, 0], [9, 9, 1, 1]]];
+    const out = n.lowered.apply([value(tf.tensor3d(x), [3, 2])], evalCtx());
+    expect(out.tensor.shape).toEqual([2, 3, 2]);
+    expect(Array.from(out.lengths!)).toEqual([3, 2]);
+    const want = x.flatMap((rows) => flat(linearRef(rows, reshape2(n.values('out.weight'), 2, 4), n.values('out.bias'))));
+    expect(maxAbsDiff(out.tensor.dataSync(), want)).toBeLessThan(1e-5);
+    n.dispose();
+  });
 });
