@@ -240,12 +240,10 @@ def cenet_without_ce(torch, model, loader, ids):
     return [by_id[i] for i in ids]
 
 
-def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
-    """CENET from the checkpoint after two optimizer steps of MMSA's own trainer (do_train: its parameter groups,
-    L1 loss, clip_grad_norm_ 2, Adam) on the training split's first two batches in file order, with every dropout at
-    p 0 so that the steps are deterministic; then its test predictions per sample id (eval mode). Two steps, since
-    Adam's first step moves every parameter by about lr whatever its gradient's scale (the clipping shows from the
-    second on)."""
+def without_dropout(build, state, float_dropouts=False):
+    """A model from `build()` with the checkpoint's weights and every nn.Dropout at p 0, so that training steps are
+    deterministic; `float_dropouts` also zeroes the plain-float probabilities that MMSA's
+    models/subNets/transformers_encoder modules pass to F.dropout."""
     import torch.nn as nn
 
     model = build()
@@ -253,6 +251,20 @@ def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
     for m in model.modules():
         if isinstance(m, nn.Dropout):
             m.p = 0.0
+        if float_dropouts:
+            for attr in ("dropout", "attn_dropout", "relu_dropout", "res_dropout"):
+                if isinstance(getattr(m, attr, None), float):
+                    setattr(m, attr, 0.0)
+    return model
+
+
+def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
+    """CENET from the checkpoint after two optimizer steps of MMSA's own trainer (do_train: its parameter groups,
+    L1 loss, clip_grad_norm_ 2, Adam) on the training split's first two batches in file order, with every dropout at
+    p 0 so that the steps are deterministic; then its test predictions per sample id (eval mode). Two steps, since
+    Adam's first step moves every parameter by about lr whatever its gradient's scale (the clipping shows from the
+    second on)."""
+    model = without_dropout(build, state)
     it = iter(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
     batches = [next(it), next(it)]
 
@@ -286,11 +298,7 @@ def mmim_first_epoch(torch, build, state, trainer, loaders, batch_size):
     (sum of loss x batch size / train_samples, as do_train logs them) and the test predictions per sample id after."""
     import torch.nn as nn
 
-    model = build()
-    model.load_state_dict(state)
-    for m in model.modules():
-        if isinstance(m, nn.Dropout):
-            m.p = 0.0
+    model = without_dropout(build, state)
     batches = list(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
     passes = [0]
 
@@ -342,17 +350,7 @@ def tetfn_ulgm_steps(torch, build, state, trainer, loaders, batch_size, epochs=3
     M, T, A and V test predictions per sample id (eval mode, file order). The banks are initialised from the whole
     split (MMSA's first pass over its loader); labels are generated from epoch 2, so the unimodal losses, zero while
     the banks hold the multimodal label, shape the steps of epoch 3."""
-    import torch.nn as nn
-
-    model = build()
-    model.load_state_dict(state)
-    for m in model.modules():
-        if isinstance(m, nn.Dropout):
-            m.p = 0.0
-        # models/subNets/transformers_encoder keeps its dropout probabilities as plain floats for F.dropout
-        for attr in ("dropout", "attn_dropout", "relu_dropout", "res_dropout"):
-            if isinstance(getattr(m, attr, None), float):
-                setattr(m, attr, 0.0)
+    model = without_dropout(build, state, float_dropouts=True)
     every = list(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
     batches = every[:n_batches]
     passes = [0]

@@ -5,9 +5,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bertDemoCli } from './bert-demo-cli.js';
+import { bertDemoCli, expectDemoTrainsAndCompares } from './bert-demo-cli.js';
 
-const { root, work, run, cleanup } = bertDemoCli('mmsa-almt-');
+const cli = bertDemoCli('mmsa-almt-');
+const { root, work, run, cleanup } = cli;
 afterAll(cleanup);
 
 describe('mmsa init --model almt', () => {
@@ -28,14 +29,7 @@ describe('mmsa init --model almt', () => {
 
 describe('the ALMT demo', () => {
   it('trains with the small local BERT and is listed by mmsa compare', async () => {
-    const out = join(work, 'runs');
-    const r = await run(['run', join(root, 'pipelines/demo_almt.yaml'), '--out', out, '--set', 'train.max_epochs=2'], work);
-    expect(r.code, r.err).toBe(0);
-    const c = await run(['compare', out, '--format', 'json'], work);
-    expect(c.code, c.err).toBe(0);
-    const rows = (JSON.parse(c.out) as { rows: { pipeline: string }[] }).rows;
-    expect(rows.map((x) => x.pipeline)).toEqual(['demo_almt']);
-    expect((await run(['compare', out], work)).out).toMatch(/Has0_acc_2/);
+    await expectDemoTrainsAndCompares(cli, 'demo_almt');
   });
 });
 

@@ -35,10 +35,10 @@ export function bertDemoCli(prefix: string): BertDemoCli {
   };
 }
 
-/** Trains `pipelines/<demo>.yaml` for two epochs; `mmsa compare` lists its one run with MMSA's metrics. */
-export async function expectDemoTrainsAndCompares(cli: BertDemoCli, demo: string): Promise<void> {
+/** Trains `pipelines/<demo>.yaml` for `epochs` epochs; `mmsa compare` lists its one run with MMSA's metrics. */
+export async function expectDemoTrainsAndCompares(cli: BertDemoCli, demo: string, epochs = 2): Promise<void> {
   const out = join(cli.work, 'runs');
-  const r = await cli.run(['run', join(cli.root, `pipelines/${demo}.yaml`), '--out', out, '--set', 'train.max_epochs=2'], cli.work);
+  const r = await cli.run(['run', join(cli.root, `pipelines/${demo}.yaml`), '--out', out, '--set', `train.max_epochs=${epochs}`], cli.work);
   expect(r.code, r.err).toBe(0);
   const c = await cli.run(['compare', out, '--format', 'json'], cli.work);
   expect(c.code, c.err).toBe(0);

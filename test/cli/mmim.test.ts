@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bertDemoCli } from './bert-demo-cli.js';
+import { bertDemoCli, expectDemoTrainsAndCompares } from './bert-demo-cli.js';
 
-const { root, work, run, cleanup } = bertDemoCli('mmsa-mmim-');
+const cli = bertDemoCli('mmsa-mmim-');
+const { root, work, run, cleanup } = cli;
 afterAll(cleanup);
 
 describe('mmsa init --model mmim', () => {
@@ -34,14 +35,6 @@ describe('mmsa init --model mmim', () => {
 
 describe('the MMIM demo', () => {
   it('trains both stages with the small local BERT and is listed by mmsa compare', async () => {
-    const out = join(work, 'runs');
-    const r = await run(['run', join(root, 'pipelines/demo_mmim.yaml'), '--out', out, '--set', 'train.max_epochs=1'], work);
-    expect(r.code, r.err).toBe(0);
-    const c = await run(['compare', out, '--format', 'json'], work);
-    expect(c.code, c.err).toBe(0);
-    const rows = (JSON.parse(c.out) as { rows: { pipeline: string }[] }).rows;
-    expect(rows.map((x) => x.pipeline)).toEqual(['demo_mmim']);
-    const md = await run(['compare', out], work);
-    expect(md.out).toMatch(/Has0_acc_2/);
+    await expectDemoTrainsAndCompares(cli, 'demo_mmim', 1);
   });
 });
