@@ -85,13 +85,6 @@ export function futureMask(tq: number, tk: number): Uint8Array {
   return m;
 }
 
-/**
- * fairseq's SinusoidalPositionalEmbedding (MMSA's transformers_encoder/position_embedding.py) for a sequence x
- * [B, T, d]: step t gets position t + 1 unless its first feature is exactly 0, which marks padding (padding_idx 0)
- * and gets position 0, a zero row. Row p is [sin(p f_0..f_{h-1}), cos(p f_0..f_{h-1})] (halves, not interleaved),
- * f_i = exp(-i ln(10000) / (h - 1)), h = floor(d / 2), a zero column last when d is odd; float32 as torch makes it.
- * A constant of the input's values (no gradient), so the padding test reads them on the host.
- */
 export type PositionOrder = 'steps' | 'time_major';
 
 /**
@@ -114,6 +107,13 @@ export function stepPositions(first: ArrayLike<number>, B: number, T: number, or
   return pos;
 }
 
+/**
+ * fairseq's SinusoidalPositionalEmbedding (MMSA's transformers_encoder/position_embedding.py) for a sequence x
+ * [B, T, d]: step t gets position t + 1 unless its first feature is exactly 0, which marks padding (padding_idx 0)
+ * and gets position 0, a zero row. Row p is [sin(p f_0..f_{h-1}), cos(p f_0..f_{h-1})] (halves, not interleaved),
+ * f_i = exp(-i ln(10000) / (h - 1)), h = floor(d / 2), a zero column last when d is odd; float32 as torch makes it.
+ * A constant of the input's values (no gradient), so the padding test reads them on the host.
+ */
 export function sinusoidalPositions(x: tf.Tensor3D, order: PositionOrder = 'steps'): tf.Tensor3D {
   const [B, T, d] = x.shape;
   const half = Math.floor(d / 2);
