@@ -2,8 +2,8 @@
 // layers of multi-head attention (self or cross-modal, optional shifted causal mask) and a ReLU MLP, final LayerNorm)
 // and, as `layout: 'vit'`, ALMT's ViT-style blocks. Batch-major [B, T, d]. Phase 6 creates it, phase 7 runs it.
 import * as tf from '@tensorflow/tfjs';
-import { linearInit, xavierUniformInit, zerosInit } from './init.js';
-import { createLayerNorm, dropout, layerNorm, linear, type LayerNorm } from './layers.js';
+import { xavierUniformInit, zerosInit } from './init.js';
+import { createLayerNorm, createLinear, dropout, layerNorm, linear, type LayerNorm, type Linear } from './layers.js';
 import { joinPath, type ForwardCtx, type ParamStore } from './params.js';
 import { nativeBertKernels } from '../backend/bert-kernels.js';
 import { attentionCore, attentionWithDropout, drawAttentionDropout, type AttentionActivations, type AttentionDropout } from './attention.js';
@@ -356,16 +356,14 @@ interface VitLayer {
   normQ: LayerNorm;
   normK: LayerNorm;
   normV: LayerNorm;
-  toQ: tf.Variable;
-  toK: tf.Variable;
-  toV: tf.Variable;
+  toQ: Linear;
+  toK: Linear;
+  toV: Linear;
   /** Absent when one head spans the whole width (ALMT's project_out false: to_out is the identity). */
-  toOut: { weight: tf.Variable; bias: tf.Variable } | undefined;
+  toOut: Linear | undefined;
   norm: LayerNorm;
-  fc1Weight: tf.Variable;
-  fc1Bias: tf.Variable;
-  fc2Weight: tf.Variable;
-  fc2Bias: tf.Variable;
+  fc1: Linear;
+  fc2: Linear;
 }
 
 /** Whether ALMT's Attention has its output Linear: `project_out = not (heads == 1 and dim_head == dim)`. */
@@ -382,24 +380,18 @@ function createVitLayers(store: ParamStore, path: string, o: Required<Transforme
     const attn = joinPath(path, `layers.${i}.0`);
     const ff = joinPath(path, `layers.${i}.1`);
     // nn.Linear's default init (kaiming-uniform weight, uniform bias) everywhere, as ALMT leaves it.
-    const lin = (p: string, inF: number, outF: number) => store.param(p, 'weight', [outF, inF], linearInit(inF));
-    const bias = (p: string, inF: number, outF: number) => store.param(p, 'bias', [outF], linearInit(inF));
-    const out = joinPath(attn, 'fn.to_out.0');
-    const fc1 = joinPath(ff, 'fn.net.0');
-    const fc2 = joinPath(ff, 'fn.net.3');
+    const noBias = { bias: false } as const;
     layers.push({
       normQ: createLayerNorm(store, joinPath(attn, 'norm_q'), d),
       normK: createLayerNorm(store, joinPath(attn, 'norm_k'), d),
       normV: createLayerNorm(store, joinPath(attn, 'norm_v'), d),
-      toQ: lin(joinPath(attn, 'fn.to_q'), d, inner),
-      toK: lin(joinPath(attn, 'fn.to_k'), d, inner),
-      toV: lin(joinPath(attn, 'fn.to_v'), d, inner),
-      toOut: vitProjectsOut(d, o.numHeads, o.headDim) ? { weight: lin(out, inner, d), bias: bias(out, inner, d) } : undefined,
+      toQ: createLinear(store, joinPath(attn, 'fn.to_q'), d, inner, noBias),
+      toK: createLinear(store, joinPath(attn, 'fn.to_k'), d, inner, noBias),
+      toV: createLinear(store, joinPath(attn, 'fn.to_v'), d, inner, noBias),
+      toOut: vitProjectsOut(d, o.numHeads, o.headDim) ? createLinear(store, joinPath(attn, 'fn.to_out.0'), inner, d) : undefined,
       norm: createLayerNorm(store, joinPath(ff, 'norm'), d),
-      fc1Weight: lin(fc1, d, o.ffn),
-      fc1Bias: bias(fc1, d, o.ffn),
-      fc2Weight: lin(fc2, o.ffn, d),
-      fc2Bias: bias(fc2, o.ffn, d),
+      fc1: createLinear(store, joinPath(ff, 'fn.net.0'), d, o.ffn),
+      fc2: createLinear(store, joinPath(ff, 'fn.net.3'), o.ffn, d),
     });
   }
   const hidden = (xIn: tf.Tensor3D, source: tf.Tensor3D | undefined, ctx: ForwardCtx): tf.Tensor3D[] => {
@@ -407,13 +399,13 @@ function createVitLayers(store: ParamStore, path: string, o: Required<Transforme
     let x: tf.Tensor = xIn;
     for (const L of layers) {
       const s = source ?? x;
-      const q = linear(layerNormOp(x, L.normQ.weight, L.normQ.bias), L.toQ);
-      const k = linear(layerNormOp(s, L.normK.weight, L.normK.bias), L.toK);
-      const v = linear(layerNormOp(s, L.normV.weight, L.normV.bias), L.toV);
+      const q = L.toQ.apply(layerNormOp(x, L.normQ.weight, L.normQ.bias));
+      const k = L.toK.apply(layerNormOp(s, L.normK.weight, L.normK.bias));
+      const v = L.toV.apply(layerNormOp(s, L.normV.weight, L.normV.bias));
       const att = attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { heads: o.numHeads }, ctx);
-      x = tf.add(x, L.toOut ? linear(att, L.toOut.weight, L.toOut.bias) : att);
-      const h = geluErf(linear(layerNormOp(x, L.norm.weight, L.norm.bias), L.fc1Weight, L.fc1Bias));
-      x = tf.add(x, linear(h, L.fc2Weight, L.fc2Bias));
+      x = tf.add(x, L.toOut ? L.toOut.apply(att) : att);
+      const h = geluErf(L.fc1.apply(layerNormOp(x, L.norm.weight, L.norm.bias)));
+      x = tf.add(x, L.fc2.apply(h));
       out.push(x as tf.Tensor3D);
     }
     return out;
