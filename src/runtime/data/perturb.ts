@@ -4,11 +4,9 @@
 
 import { MmsaError } from '../../errors.js';
 import { deriveSeed, Rng } from '../random.js';
-import { dropTokens as dropTokenRows, NumpyRandomState, UNK_ID } from './missing.js';
+import { dropTokens as dropTokenRows, NumpyRandomState } from './missing.js';
 import { featureMoments } from './standardize.js';
 import type { ArrayData, SplitData } from './types.js';
-
-export { NumpyRandomState, UNK_ID };
 
 export type PerturbKind = 'missing' | 'noise';
 

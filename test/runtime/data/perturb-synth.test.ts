@@ -2,7 +2,8 @@
 // dimension's std) and the synthetic depression / humour / sarcasm generators' shapes and planted signals.
 import { describe, expect, it } from 'vitest';
 import { MmsaError } from '../../../src/errors.js';
-import { NumpyRandomState, perturbSplit, UNK_ID } from '../../../src/runtime/data/perturb.js';
+import { NumpyRandomState, UNK_ID } from '../../../src/runtime/data/missing.js';
+import { perturbSplit } from '../../../src/runtime/data/perturb.js';
 import { generateSessionSamples } from '../../../src/runtime/data/synth-sessions.js';
 import type { SplitData } from '../../../src/runtime/data/types.js';
 import { hasPythonNumpy, runPython } from './pickle/helpers.js';
