@@ -382,6 +382,52 @@ def tetfn_ulgm_steps(torch, build, state, trainer, loaders, batch_size, epochs=3
     return {"epochs": epochs, "batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
 
 
+def mfn_two_epochs(torch, build, state, trainer, loaders, batch_size=20, epochs=2):
+    """MFN from the checkpoint after `epochs` epochs of MMSA's own trainer (trains/singleTask/MFN.py do_train: L1
+    loss, Adam over every parameter, one step per batch) on the whole training split in file order, in batches of
+    `batch_size` (the last one partial, as MMSA's DataLoader keeps it), with every dropout at p 0 so that the steps
+    are deterministic. Records every batch's loss (the criterion's value do_train steps on), the parameters after
+    the last step and the test predictions per sample id (eval mode)."""
+    model = without_dropout(build, state)
+    batches = list(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
+    passes = [0]
+
+    class Epochs:
+        def __len__(self):
+            return len(batches)
+
+        def __iter__(self):
+            if passes[0] >= epochs:
+                raise EpochCap()
+            passes[0] += 1
+            losses.append([])
+            yield from batches
+
+    losses = []
+    criterion = trainer.criterion
+
+    def recording(outputs, labels):
+        loss = criterion(outputs, labels)
+        if model.training:
+            losses[-1].append(float(loss.item()))
+        return loss
+
+    trainer.criterion = recording
+    try:
+        trainer.do_train(model, {"train": Epochs(), "valid": loaders["valid"], "test": loaders["test"]})
+    except EpochCap:
+        pass
+    model.eval()
+    by_id = {}
+    with torch.no_grad():
+        for b in loaders["test"]:
+            p = model(b["text"], b["audio"], b["vision"])["M"]
+            by_id.update(zip(b["id"], (float(x) for x in p.reshape(-1).numpy().astype(np.float64))))
+    after = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return {"batch_size": batch_size, "epochs": epochs, "batch_ids": [list(b["id"]) for b in batches],
+            "losses": losses, "by_id": by_id, "state": after}
+
+
 def misa_batch_losses(torch, model, trainer, train, args, n=16):
     """MISA's training loss terms on the train split's first n samples in file order, from the checkpoint's weights, in
     eval mode (no dropout: nothing random is left), computed by MMSA's own trainer (trains/singleTask/MISA.py): its
@@ -611,6 +657,12 @@ def run_case(out, case):
                                      orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
             expected["ulgm_steps"] = {"epochs": steps["epochs"], "batch_ids": steps["batch_ids"],
                                       **{f"preds_{k}": [steps["by_id"][k][i] for i in expected["ids"]] for k in "MTAV"}}
+        if case["model"] == "mfn":
+            ep = mfn_two_epochs(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
+                                orig_atio().getTrain(args), orig_loader(args, 0))
+            torch.save(ep["state"], os.path.join(case_dir, "after-two-epochs.pth"))
+            expected["two_epochs"] = {"batch_size": ep["batch_size"], "epochs": ep["epochs"], "batch_ids": ep["batch_ids"],
+                                      "losses": ep["losses"], "preds": [ep["by_id"][i] for i in expected["ids"]]}
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] in ("mctn", "tetfn"):
