@@ -428,6 +428,32 @@ def mfn_two_epochs(torch, build, state, trainer, loaders, batch_size=20, epochs=
             "losses": losses, "by_id": by_id, "state": after}
 
 
+# Dropout probabilities for mfn_dropout_moments, distinct per network so that a p in the wrong place shows.
+MFN_DROPOUTS = {"att1_dropout": 0.1, "att2_dropout": 0.3, "gamma1_dropout": 0.7, "gamma2_dropout": 0.5}
+
+
+def mfn_dropout_moments(torch, build, state, loaders, n_samples=20, draws=200):
+    """MFN's training-mode forward with one of MMSA's nn.Dropout modules at a time on (its MFN_DROPOUTS p, every other
+    one at 0), on the first `n_samples` training samples (file order), `draws` times with fresh masks
+    (torch.manual_seed(0) per network): the mean and standard deviation over the draws of each sample's last memory
+    mem_T (the tail of MFN's output `L`), which every fusion dropout moves. Tests compare mmsa's dropout (its
+    placement and 1/(1-p) scaling) with these."""
+    model = build()
+    model.load_state_dict(state)
+    model.train()
+    b = next(iter(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=n_samples, shuffle=False)))
+    mem = model.Model.mem_dim
+    out = {"draws": draws, "ids": list(b["id"]), "networks": {}}
+    for name, p in MFN_DROPOUTS.items():
+        for other in MFN_DROPOUTS:
+            getattr(model.Model, other).p = p if other == name else 0.0
+        torch.manual_seed(0)
+        with torch.no_grad():
+            y = torch.stack([model(b["text"], b["audio"], b["vision"])["L"][:, -mem:] for _ in range(draws)]).double()
+        out["networks"][name] = {"p": p, "mean": y.mean(0).tolist(), "std": y.std(0, unbiased=True).tolist()}
+    return out
+
+
 def misa_batch_losses(torch, model, trainer, train, args, n=16):
     """MISA's training loss terms on the train split's first n samples in file order, from the checkpoint's weights, in
     eval mode (no dropout: nothing random is left), computed by MMSA's own trainer (trains/singleTask/MISA.py): its
@@ -663,6 +689,8 @@ def run_case(out, case):
             torch.save(ep["state"], os.path.join(case_dir, "after-two-epochs.pth"))
             expected["two_epochs"] = {"batch_size": ep["batch_size"], "epochs": ep["epochs"], "batch_ids": ep["batch_ids"],
                                       "losses": ep["losses"], "preds": [ep["by_id"][i] for i in expected["ids"]]}
+            expected["dropout_moments"] = mfn_dropout_moments(
+                torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state, orig_loader(args, 0))
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] in ("mctn", "tetfn"):
