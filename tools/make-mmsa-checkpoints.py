@@ -258,6 +258,25 @@ def without_dropout(build, state, float_dropouts=False):
     return model
 
 
+class Passes:
+    """`batches` as a train loader that do_train may iterate `n` times (calling `on_pass` before each); the next
+    iteration stops do_train by raising EpochCap."""
+
+    def __init__(self, batches, n, on_pass=None):
+        self.batches, self.n, self.on_pass, self.done = batches, n, on_pass, 0
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        if self.done >= self.n:
+            raise EpochCap()
+        self.done += 1
+        if self.on_pass:
+            self.on_pass()
+        yield from self.batches
+
+
 def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
     """CENET from the checkpoint after two optimizer steps of MMSA's own trainer (do_train: its parameter groups,
     L1 loss, clip_grad_norm_ 2, Adam) on the training split's first two batches in file order, with every dropout at
@@ -300,18 +319,6 @@ def mmim_first_epoch(torch, build, state, trainer, loaders, batch_size):
 
     model = without_dropout(build, state)
     batches = list(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
-    passes = [0]
-
-    class OneEpoch:
-        # Two passes (stage 1, stage 2) over the batches, then the next epoch's first pass stops do_train.
-        def __len__(self):
-            return len(batches)
-
-        def __iter__(self):
-            if passes[0] >= 2:
-                raise EpochCap()
-            passes[0] += 1
-            yield from batches
 
     losses = {}
     mmilb, others = trainer.train_mmilb, trainer.train_others
@@ -329,7 +336,8 @@ def mmim_first_epoch(torch, build, state, trainer, loaders, batch_size):
     xavier = nn.init.xavier_normal_
     nn.init.xavier_normal_ = lambda t, gain=1.0: t
     try:
-        trainer.do_train(model, {"train": OneEpoch(), "valid": loaders["valid"], "test": loaders["test"]})
+        # Two passes (stage 1, stage 2) over the batches, then the next epoch's first pass stops do_train.
+        trainer.do_train(model, {"train": Passes(batches, 2), "valid": loaders["valid"], "test": loaders["test"]})
     except EpochCap:
         pass
     finally:
@@ -390,19 +398,6 @@ def mfn_two_epochs(torch, build, state, trainer, loaders, batch_size=20, epochs=
     the last step and the test predictions per sample id (eval mode)."""
     model = without_dropout(build, state)
     batches = list(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
-    passes = [0]
-
-    class Epochs:
-        def __len__(self):
-            return len(batches)
-
-        def __iter__(self):
-            if passes[0] >= epochs:
-                raise EpochCap()
-            passes[0] += 1
-            losses.append([])
-            yield from batches
-
     losses = []
     criterion = trainer.criterion
 
@@ -414,7 +409,8 @@ def mfn_two_epochs(torch, build, state, trainer, loaders, batch_size=20, epochs=
 
     trainer.criterion = recording
     try:
-        trainer.do_train(model, {"train": Epochs(), "valid": loaders["valid"], "test": loaders["test"]})
+        trainer.do_train(model, {"train": Passes(batches, epochs, lambda: losses.append([])), "valid": loaders["valid"],
+                                 "test": loaders["test"]})
     except EpochCap:
         pass
     model.eval()
