@@ -25,6 +25,16 @@ function compileWith(extra: string, base = 'pipelines/self_mm_mosi.yaml'): Compi
   return r;
 }
 
+/** The error checkMemoryPlan throws for a plan, or undefined when it throws none. */
+function planError(...args: Parameters<typeof checkMemoryPlan>): MmsaError | undefined {
+  try {
+    checkMemoryPlan(...args);
+  } catch (e) {
+    return e as MmsaError;
+  }
+  return undefined;
+}
+
 /** The shipped paper configs that fine-tune BERT. */
 const bertConfigs = readdirSync(join(repo, 'pipelines')).filter((f) => {
   const text = f.endsWith('.yaml') ? readFileSync(join(repo, 'pipelines', f), 'utf8') : '';
@@ -70,12 +80,7 @@ describe('memory plan', () => {
     const plan = planMemory(ir, WASM);
     if (refused.has(file)) {
       expect(plan.fits).toBe(false);
-      let err: MmsaError | undefined;
-      try {
-        checkMemoryPlan(ir, plan, r.host);
-      } catch (e) {
-        err = e as MmsaError;
-      }
+      const err = planError(ir, plan, r.host);
       expect(err?.code).toBe('MSA6901');
       const m = /set train\.batch_size: (\d+) with train\.grad_accum_steps: (\d+)/.exec(err!.hint!);
       expect(m).not.toBeNull();
@@ -131,12 +136,7 @@ describe('memory plan', () => {
     const ir = r.ir!;
     const plan = planMemory(ir, WASM);
     expect(plan.fits).toBe(false);
-    let err: MmsaError | undefined;
-    try {
-      checkMemoryPlan(ir, plan, r.host);
-    } catch (e) {
-      err = e as MmsaError;
-    }
+    const err = planError(ir, plan, r.host);
     expect(err).toBeInstanceOf(MmsaError);
     expect(err!.code).toBe('MSA6901');
     // located at the BERT encoder in the file that declares it
@@ -159,12 +159,7 @@ describe('memory plan', () => {
     const ir = r.ir!;
     const limits: MemoryLimits = { backendBytes: WASM_HEAP_LIMIT, hostBytes: 2e9 };
     const plan = planMemory(ir, limits);
-    let err: MmsaError | undefined;
-    try {
-      checkMemoryPlan(ir, plan, r.host);
-    } catch (e) {
-      err = e as MmsaError;
-    }
+    const err = planError(ir, plan, r.host);
     expect(err!.code).toBe('MSA6901');
     const m = /set train\.batch_size: (\d+) with train\.grad_accum_steps: (\d+) \(the same 1024 samples per optimizer step\) once about (\d+) MB of memory are free \(2000 MB are now\)/.exec(err!.hint!);
     expect(m).not.toBeNull();
@@ -266,12 +261,7 @@ describe("memory plan of MulT's transformer layers", () => {
     const b32 = compileWith('train: {batch_size: 32}', 'pipelines/mult_mosi.yaml');
     const p32 = planMemory(b32.ir!, WASM);
     expect(p32.fits).toBe(false);
-    let err: MmsaError | undefined;
-    try {
-      checkMemoryPlan(b32.ir!, p32, b32.host);
-    } catch (e) {
-      err = e as MmsaError;
-    }
+    const err = planError(b32.ir!, p32, b32.host);
     expect(err?.code).toBe('MSA6901');
     expect(err?.hint).toMatch(/set train\.batch_size: 16 with train\.grad_accum_steps: 16/);
     expect(planMemory(compileFile(join(repo, 'pipelines/mult_sims.yaml'), { env: {} }).ir!, WASM).fits).toBe(true);
