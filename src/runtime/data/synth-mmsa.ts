@@ -18,7 +18,9 @@
 // other than [CLS] (words, [SEP] and, as a real BERT's outputs at [PAD] still attend to the sentence, [PAD]) carry the
 // text factors at half amplitude, so models that read the whole padded sequence see the signal too; token ids carry a
 // weak lexical cue for zT1 (ids 2000-2999 "good", 3000-3999 "bad"); other words are ids from 4000 up to the variant's
-// vocabulary (bert-base-uncased's 30522 ids for MOSI / MOSEI, bert-base-chinese's 21128 for SIMS).
+// vocabulary (bert-base-uncased's 30522 ids for MOSI / MOSEI, bert-base-chinese's 21128 for SIMS). bertVocab,
+// bertCueRate and bertCueWords move the cue into a small BERT's vocabulary and make it strong enough for a randomly
+// initialised one to learn.
 //
 // This is the same layout and planted signal as the Python generator the benchmarks' reference timings were first
 // taken on; the numbers differ (another random generator), the statistics do not.
