@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Order: quick ones first, so an interrupted run still reports something.
-const ALL = ['check', 'pickle', 'data', 'nn', 'nn-lstm', 'lstm-shapes', 'native', 'depression', 'bert', 'tui', 'fuzz', 'train', 'tune'];
+const ALL = ['check', 'pickle', 'data', 'nn', 'nn-lstm', 'lstm-shapes', 'native', 'depression', 'bert', 'plan-vs-measured', 'tui', 'fuzz', 'train', 'tune'];
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('-'));
 const flags = args.filter((a) => a.startsWith('-'));

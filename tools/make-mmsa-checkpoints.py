@@ -33,6 +33,7 @@ loaders that stop training after N epochs, then a fresh model loaded from the sa
 
 Usage: MMSA_SRC=... [MMSA_SHIMS=...] python3 tools/make-mmsa-checkpoints.py [--out DIR] [--only CASE ...]
        [--data-only] [--keys-only]
+       --keys-only --only MODEL|MODEL_DATASET ...  remakes those entries of state-dict-keys.json, keeping the others
 """
 import argparse
 import copy
@@ -636,7 +637,27 @@ ALL = ["mosi", "mosei", "sims", "simsv2"]
 # MFM on SIMSv2, are skipped below).
 MODELS = {"self_mm": ALL, "tfn": ALL, "lmf": ALL, "lf_dnn": ALL, "ef_lstm": ALL, "mfn": ALL, "graph_mfn": ALL, "mfm": ALL,
           "mlf_dnn": ["sims", "simsv2"], "mtfn": ["sims", "simsv2"], "mlmf": ["sims", "simsv2"], "mctn": ["mosi"], "mult": ALL,
-          "misa": ALL, "almt": ["mosi", "mosei", "sims"]}
+          "misa": ALL, "almt": ["mosi", "mosei", "sims"], "mmim": ["mosi", "mosei", "sims"], "tetfn": ALL}
+
+
+def selected_keys(only):
+    """The (model, dataset) pairs of MODELS that --only names, by model (`mmim`) or by entry (`mmim_mosi`); all of
+    them without --only."""
+    pairs = [(m, d) for m, ds in MODELS.items() for d in ds]
+    if not only:
+        return pairs
+    unknown = [o for o in only if o not in MODELS and o not in {f"{m}_{d}" for m, d in pairs}]
+    if unknown:
+        sys.exit(f"--only {' '.join(unknown)}: no such model or model_dataset among the key manifests "
+                 f"({', '.join(MODELS)})")
+    return [(m, d) for m, d in pairs if m in only or f"{m}_{d}" in only]
+
+
+def merge_keys(existing, made, only):
+    """The manifest after remaking `made`: with --only, every other entry of the existing file is kept as it was."""
+    table = dict(existing) if only else {}
+    table.update(made)
+    return table
 
 
 def dataset_facts(name, aligned):
@@ -652,35 +673,39 @@ def dataset_facts(name, aligned):
     return [t[1], a[1], v[1]], [t[0], a[0], v[0]]
 
 
-def make_keys(out):
+def make_keys(out, only=None):
     torch, mrun = import_mmsa()
     from MMSA.config import get_config_regression
 
-    table = {}
+    made = {}
     import json as _json  # noqa: E401
     with open(os.path.join(os.path.dirname(mrun.__file__), "config", "config_regression.json")) as f:
         known = _json.load(f)
-    for model, datasets in MODELS.items():
-        for ds in datasets:
-            if ds not in known[model]["datasetParams"]:
-                continue  # MMSA has no config for this pair (MFM on SIMSv2)
-            args = get_config_regression(model, ds)
-            dims, lens = dataset_facts(ds, args["need_data_aligned"])
-            args.update(feature_dims=dims, seq_lens=lens, train_mode="regression", device=torch.device("cpu"))
-            if model == "self_mm":
-                args.update(use_bert=False)
-            # MISA and ALMT assert use_bert; their BertTextEncoder is the parameter-free stand-in here (no Model.bertmodel.*)
-            net = on_cpu(mrun.AMIO(args))
-            table[f"{model}_{ds}"] = {k: list(v.shape) for k, v in net.state_dict().items()}
-            del net
-    table["_note"] = ("Self-MM's, MISA's and ALMT's BertTextEncoder (Model.text_model.model.*, Model.bertmodel.model.*, a "
-                      "transformers BertModel) is not instantiated here: its names are Hugging Face's BertModel "
-                      "state_dict names.")
+    for model, ds in selected_keys(only):
+        if ds not in known[model]["datasetParams"]:
+            continue  # MMSA has no config for this pair (MFM on SIMSv2)
+        args = get_config_regression(model, ds)
+        dims, lens = dataset_facts(ds, args["need_data_aligned"])
+        args.update(feature_dims=dims, seq_lens=lens, train_mode="regression", device=torch.device("cpu"))
+        if model == "self_mm":
+            args.update(use_bert=False)
+        # MISA, MMIM, TETFN and ALMT build a BertTextEncoder; here it is the parameter-free stand-in (no
+        # Model.bertmodel.* / Model.text_model.* tensors)
+        net = on_cpu(mrun.AMIO(args))
+        made[f"{model}_{ds}"] = {k: list(v.shape) for k, v in net.state_dict().items()}
+        del net
+    made["_note"] = ("The BertTextEncoder of Self-MM, MISA, MMIM, TETFN and ALMT (Model.text_model.model.*, "
+                     "Model.bertmodel.model.*, a transformers BertModel) is not instantiated here: its names are Hugging "
+                     "Face's BertModel state_dict names.")
     path = os.path.join(out, "state-dict-keys.json")
+    existing = {}
+    if only and os.path.exists(path):
+        with open(path) as f:
+            existing = json.load(f)
     with open(path, "w") as f:
-        json.dump(table, f, indent=1, sort_keys=True)
+        json.dump(merge_keys(existing, made, only), f, indent=1, sort_keys=True)
         f.write("\n")
-    print(f"keys: {path}")
+    print(f"keys: {path} ({len(made) - 1} entries made)")
 
 
 # ------------------------------------------------------------------------------------------------ driver
@@ -689,7 +714,8 @@ def make_keys(out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=DEFAULT_OUT)
-    ap.add_argument("--only", nargs="*", help="case names (default: all of cases.json)")
+    ap.add_argument("--only", nargs="*", help="case names (default: all of cases.json); with --keys-only, models or "
+                    "model_dataset entries of state-dict-keys.json")
     ap.add_argument("--data-only", action="store_true")
     ap.add_argument("--keys-only", action="store_true")
     ap.add_argument("--run-case", help=argparse.SUPPRESS)
@@ -701,13 +727,13 @@ def main():
         run_case(a.out, next(c for c in cases if c["name"] == a.run_case))
         return
     if a.make_keys:
-        make_keys(a.out)
+        make_keys(a.out, a.only)
         return
 
-    def child(flag, value=None):
+    def child(flag, *values):
         # One process per case: MMSA keeps global state (loggers, patched classes); the memory cap keeps a runaway
         # reference run from taking the machine.
-        cmd = [sys.executable, os.path.abspath(__file__), "--out", a.out, flag] + ([value] if value else [])
+        cmd = [sys.executable, os.path.abspath(__file__), "--out", a.out, flag, *values]
         cap = 6 * 1024 ** 3
         subprocess.run(cmd, check=True, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))
 
@@ -718,7 +744,11 @@ def main():
             for c in cases:
                 if not a.only or c["name"] in a.only:
                     child("--run-case", c["name"])
-    if not a.data_only and not a.only:
+    # The key manifests: all of them on a full run; with --keys-only --only, the named models' (or model_dataset
+    # entries') only, the rest of the file kept.
+    if a.keys_only and a.only:
+        child("--make-keys", "--only", *a.only)
+    elif not a.data_only and not a.only:
         child("--make-keys")
 
 

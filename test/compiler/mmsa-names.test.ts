@@ -17,7 +17,7 @@ const ALL = ['mosi', 'mosei', 'sims', 'simsv2'];
 /** Each model with the dataset configs MMSA ships for it (config/config_regression.json). */
 const MODELS: Record<string, string[]> = {
   self_mm: ALL, tfn: ALL, lmf: ALL, lf_dnn: ALL, ef_lstm: ALL, mfn: ALL, graph_mfn: ALL, mlf_dnn: ['sims', 'simsv2'], mtfn: ['sims', 'simsv2'], mlmf: ['sims', 'simsv2'], mctn: ['mosi'], mult: ALL, misa: ALL,
-  mfm: ['mosi', 'mosei', 'sims'], almt: ['mosi', 'mosei', 'sims'],
+  mfm: ['mosi', 'mosei', 'sims'], almt: ['mosi', 'mosei', 'sims'], mmim: ['mosi', 'mosei', 'sims'], tetfn: ALL,
 };
 
 function compiled(path: string) {
@@ -27,7 +27,7 @@ function compiled(path: string) {
 }
 
 /** MMSA's BertTextEncoder keeps a transformers BertModel as `model`; its names are BertModel's own. */
-const BERTS: Record<string, string> = { self_mm: 'Model.text_model.model.', misa: 'Model.bertmodel.model.', almt: 'Model.bertmodel.model.' };
+const BERTS: Record<string, string> = { self_mm: 'Model.text_model.model.', misa: 'Model.bertmodel.model.', almt: 'Model.bertmodel.model.', mmim: 'Model.bertmodel.model.', tetfn: 'Model.text_model.model.' };
 const BERT = BERTS['self_mm']!;
 
 describe('paper configs: one MMSA name per parameter and one parameter per MMSA tensor', () => {
@@ -61,7 +61,7 @@ describe('paper configs: one MMSA name per parameter and one parameter per MMSA 
         // MFM's embedded MFN keeps the output Linears MFN builds; MFM never calls them.
         if (m === 'mfm') expect(aliases.sort()).toEqual(['bias', 'weight'].flatMap((w) => [`Model.mfn_encoder.out_fc1.${w}`, `Model.mfn_encoder.out_fc2.${w}`]).sort());
         for (const [k, shape] of ours) expect(shape, k).toEqual(theirs[k]);
-        if (m === 'self_mm' || m === 'misa' || m === 'almt') expect(naming.names.filter((n) => n.mmsa!.startsWith(bert)).length).toBe(199);
+        if (['self_mm', 'misa', 'almt', 'mmim', 'tetfn'].includes(m)) expect(naming.names.filter((n) => n.mmsa!.startsWith(bert)).length).toBe(199);
       });
     }
   }

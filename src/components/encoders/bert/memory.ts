@@ -25,15 +25,18 @@ export function bertLayerSavedFloats(c: Pick<BertConfig, 'hidden_size' | 'interm
 }
 
 /**
- * Floats CENET's CE keeps for its backward (taped op by op, src/components/encoders/bert/nn.ts): per modality the
- * transform's two Linear outputs and its ReLU, K and V over the modality's steps (5 B T H: at MOSI's 375 audio and 500
- * video frames these dwarf the rest), Q and the attended output, the scores, scaled scores and softmax; then the
- * concatenation, the shift and the sum over the tokens.
+ * Floats CENET's CE holds during a step (taped op by op, src/components/encoders/bert/nn.ts): per modality the
+ * transform's two Linear outputs and its ReLU, K and V over the modality's steps, Q and the attended output, the
+ * scores, scaled scores and softmax, then the concatenation, the shift and the sum over the tokens; and the gradients
+ * of each, which tfjs keeps until the step's backward pass ends (CE's backward runs last, beside everything else's).
+ * Measured on the wasm heap at MOSI's 50 tokens, 375 audio and 500 video frames and hidden 768: 933 MB at batch 16,
+ * 1643 MB at batch 32, about 20 [B, T, H]-sized tensors per modality (the input Linears' reshapes and the Identity
+ * copies tfjs saves for gradients included); at MOSI's lengths these dwarf the rest.
  */
 export function ceSavedFloats(H: number, batch: number, length: number, steps: { audio: number; vision: number }): number {
   const N = batch * length;
-  const perModality = (T: number) => 5 * batch * T * H + 2 * N * H + 3 * batch * length * T;
-  return perModality(steps.audio) + perModality(steps.vision) + 4 * N * H;
+  const perModality = (T: number) => 20 * batch * T * H + 4 * N * H + 6 * batch * length * T;
+  return perModality(steps.audio) + perModality(steps.vision) + 8 * N * H;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { VitEncoder } from '../../../compiler/spec/types.generated.js';
 import { featureDim } from '../../../compiler/ir/types.js';
 import { checkDeclaredDim, expectKind, linearParams, param, sequenceType, vitLayerParams } from '../../shape-helpers.js';
 import type { ParamDecl } from '../../../compiler/ir/types.js';
+import { sumAttentionLayers } from '../../attention-memory.js';
 
 /** Positions kept: `keep`, else the extra tokens. */
 export function vitKeep(p: VitEncoder): number {
@@ -48,6 +49,21 @@ export default defineComponent<VitEncoder>({
   summary: (p) =>
     `vit(${p.project ? `linear -> ${p.out}, ` : ''}${p.tokens} extra tokens, learned positions, ${p.layers} pre-norm layer${p.layers === 1 ? '' : 's'}, ${p.heads} heads x ${p.head_dim}, gelu mlp ${p.mlp}) -> first ${vitKeep(p)} positions`,
   paramNames: (p) => vitParams(p, 1, 1).map((d) => d.name),
+  // Its self-attention runs over every input step and the extra tokens (ALMT's vision: 508 positions x 8 heads).
+  stepMemory(node, { ir, batch, mode, frozen }) {
+    const p = node.config;
+    const input = ir.nodes.find((n) => n.id === node.inputs[0]?.split(':')[0])?.output.shape ?? [];
+    const T = (typeof input[1] === 'number' ? input[1] : (p.length ?? 1)) + p.tokens;
+    const inDim = typeof input[2] === 'number' ? input[2] : p.out;
+    const shape = { batch, tq: T, tk: T, d: p.out, heads: p.heads, inner: p.heads * p.head_dim, mlp: p.mlp };
+    // The 'vit' layers keep their activations in either mode (no recomputing op of their own yet): only BERT's and
+    // MulT's layers follow the plan's 'recompute'.
+    const m = sumAttentionLayers([{ shape, count: p.layers, mode: 'keep' }], mode, frozen);
+    // Before the layers: the input, its projection, the extra tokens' concatenation and the positions' sum, with
+    // their gradients.
+    const embed = 4 * batch * (2 * T * inDim + 6 * T * p.out);
+    return { ...m, saved: m.saved + (frozen ? 0 : embed), eval: m.eval + embed / 2 };
+  },
   infer(ctx) {
     const p = ctx.params;
     const input = ctx.inputs[0];

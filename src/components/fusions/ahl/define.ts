@@ -4,6 +4,7 @@
 import { defineComponent } from '../../component.js';
 import type { AhlFusion } from '../../../compiler/spec/types.generated.js';
 import { featureDim, formatType, type ParamDecl } from '../../../compiler/ir/types.js';
+import { sumAttentionLayers } from '../../attention-memory.js';
 import { checkFusionInputs, linearParams, param, sequenceType, vector, vitLayerParams } from '../../shape-helpers.js';
 
 /** The AHL layers' head size: ALMT's int(dim / heads). */
@@ -51,6 +52,25 @@ export default defineComponent<AhlFusion>({
   summary: (p) =>
     `ahl(text encoder ${p.depth - 1} layer${p.depth === 2 ? '' : 's'}, ${p.depth} hyper-modality layers x ${p.hyper_heads} heads, cross transformer ${p.fusion_layers} layer${p.fusion_layers === 1 ? '' : 's'} x ${p.fusion_heads} heads) -> token 0`,
   paramNames: (p) => ahlParams(p, 1, 8).map((d) => d.name),
+  // Every attention it builds: the text encoder's self-attention, two attentions per AHL layer (text over audio and
+  // over vision, no MLP), the cross transformer's layers over the extra token and the n tokens. All of them keep their
+  // activations whatever the plan's mode (no recomputing op of their own yet).
+  stepMemory(node, { ir, batch, mode, frozen }) {
+    const p = node.config;
+    const input = ir.nodes.find((x) => x.id === node.inputs[0]?.split(':')[0])?.output.shape ?? [];
+    const n = typeof input[1] === 'number' ? input[1] : 1;
+    const d = typeof input[2] === 'number' ? input[2] : 1;
+    const at = (t: number, heads: number, headDim: number, mlp: number, cross: boolean) => ({ batch, tq: t, tk: t, d, heads, inner: heads * headDim, mlp, cross });
+    return sumAttentionLayers(
+      [
+        { shape: at(n, p.text_heads, p.text_head_dim, p.text_mlp ?? d, false), count: p.depth - 1, mode: 'keep' },
+        { shape: at(n, p.hyper_heads, hyperHeadDim(d, p.hyper_heads), 0, true), count: 2 * p.depth, mode: 'keep' },
+        { shape: at(n + 1, p.fusion_heads, p.fusion_head_dim, p.fusion_mlp, true), count: p.fusion_layers, mode: 'keep' },
+      ],
+      mode,
+      frozen,
+    );
+  },
   infer(ctx) {
     const p = ctx.params;
     if (!checkFusionInputs(ctx, 'ahl', ['sequence'])) return undefined;
