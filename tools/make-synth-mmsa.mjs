@@ -10,6 +10,9 @@
 //   node tools/make-synth-mmsa.mjs -o out/urfunny_like.pkl --variant humour --small (binary, with context)
 //   node tools/make-synth-mmsa.mjs -o out/mosi_small_bert.pkl --bert-vocab 2048  (text_bert ids, cue words included,
 //        below a small BERT's 2048-id vocabulary: test/fixtures/hf-bert/small-bert; cueBands in the generator)
+//   node tools/make-synth-mmsa.mjs -o out/mosi_cue.pkl --bert-vocab 2048 --bert-cue-rate 0.5 --bert-cue-words 4
+//        (a cue a randomly initialised small BERT learns at MMSA's learning rates: about half of the words are one
+//        of 4 "good" or 4 "bad" ids; every other array is byte-identical to the file without these two options)
 //   node tools/make-synth-mmsa.mjs --raw out/my_data --variant depression --small   (per-sample files + samples.csv)
 //
 // The file loads with Python's pickle and numpy 1.x or 2.x, so MMSA itself can be run on the same data.
@@ -39,6 +42,8 @@ const { values: a } = parseArgs({
     'vision-len': { type: 'string' },
     noise: { type: 'string', default: '0.4' },
     'bert-vocab': { type: 'string' },
+    'bert-cue-rate': { type: 'string' },
+    'bert-cue-words': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -46,6 +51,7 @@ const sessions = a.variant in SESSION_PRESETS;
 if (a.help || (!a.out && !(a.raw && sessions))) {
   process.stderr.write('usage: node tools/make-synth-mmsa.mjs -o FILE [--variant mosi|mosei|sims|depression|humour|sarcasm] [--seed N] [--aligned] [--small]\n' +
     '       [--train N --valid N --test N] [--text-len N --audio-len N --vision-len N] [--noise X] [--bert-vocab V]\n' +
+    '       [--bert-cue-rate P (0.15)] [--bert-cue-words K]\n' +
     '       depression|humour|sarcasm: [--frames MIN,MAX] [--text-dim N --audio-dim N --vision-dim N] [--raw DIR instead of -o]\n');
   process.exit(a.help ? 0 : 2);
 }
@@ -60,6 +66,14 @@ const int = (v, what) => {
     process.exit(2);
   }
   return n;
+};
+const rate = (v) => {
+  const x = Number(v);
+  if (!(x >= 0 && x <= 1)) {
+    process.stderr.write(`--bert-cue-rate expects a probability scale in [0, 1], got '${v}'\n`);
+    process.exit(2);
+  }
+  return x;
 };
 const sizes = [...(a.small ? SYNTH_SMALL_SIZES : (SYNTH_PRESETS[a.variant] ?? SESSION_PRESETS[a.variant]).sizes)];
 ['train', 'valid', 'test'].forEach((k, i) => {
@@ -102,5 +116,7 @@ const bytes = writeSynthMmsa(out, {
   ...(a['audio-len'] ? { audioLen: int(a['audio-len'], '--audio-len') } : {}),
   ...(a['vision-len'] ? { visionLen: int(a['vision-len'], '--vision-len') } : {}),
   ...(a['bert-vocab'] ? { bertVocab: int(a['bert-vocab'], '--bert-vocab') } : {}),
+  ...(a['bert-cue-rate'] ? { bertCueRate: rate(a['bert-cue-rate']) } : {}),
+  ...(a['bert-cue-words'] ? { bertCueWords: int(a['bert-cue-words'], '--bert-cue-words') } : {}),
 });
 process.stderr.write(`wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, ${a.variant}${a.aligned ? ' aligned' : ''}, sizes ${sizes.join('/')}, ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs MMSA's own BERT models (BERT-MAG, MISA, CENET) through the reference runner (run_mmsa_baseline.py: one
+"""Runs MMSA's own BERT models (BERT-MAG, MISA, CENET, MMIM, TETFN, ALMT) through the reference runner (run_mmsa_baseline.py: one
 MMSA_run() with per-epoch timing and the test metrics in OUT/summary.json) on a small Hugging Face-layout BERT, for
 accuracy runs side by side with mmsa on the same checkpoint and feature file.
 
@@ -7,8 +7,8 @@ What it adds to the runner, in-process (no MMSA file is modified):
   - `transformers` and `pytorch_transformers` are the Hugging Face-layout stand-in of tools/hf-bert (BertModel's
     module and parameter names and maths), which loads the checkpoint MMSA_HF_BERT_DIR names for every pretrained id
     MMSA asks for (default: test/fixtures/hf-bert/small-bert, 2 layers, hidden 128);
-  - MAG, CE and MISA's project_t are sized from that BERT's hidden size (tools/hf-bert/mmsa_small_bert.py; MMSA's
-    loader would size them for 768).
+  - MAG, CE, MISA's project_t and the text-width layers of MMIM, TETFN and ALMT are sized from that BERT's hidden
+    size (tools/hf-bert/mmsa_small_bert.py; MMSA's loader would size them for 768).
 
 Usage: MMSA_SRC=<MMSA's src/> MMSA_RUNNER=<dir of run_mmsa_baseline.py> [MMSA_SHIMS=<its shims/>]
        [MMSA_HF_BERT_DIR=<checkpoint dir>] /usr/bin/python3 tools/run-mmsa-small-bert.py --model bert_mag
@@ -31,8 +31,8 @@ def main():
     if not src or not os.path.isdir(os.path.join(src, "MMSA")):
         sys.exit("MMSA_SRC must name the directory holding MMSA's `MMSA` package (the src/ of thuiar/MMSA)")
     model = sys.argv[sys.argv.index("--model") + 1] if "--model" in sys.argv else None
-    if model not in ("bert_mag", "misa", "cenet"):
-        sys.exit("--model must be bert_mag, misa or cenet (the models that run BERT inside)")
+    if model not in ("bert_mag", "misa", "cenet", "mmim", "tetfn", "almt"):
+        sys.exit("--model must be bert_mag, misa, cenet, mmim, tetfn or almt (the models that run BERT inside)")
     os.environ.setdefault("MMSA_HF_BERT_DIR", os.path.join(REPO, "test", "fixtures", "hf-bert", "small-bert"))
     os.environ.setdefault("MMSA_SHIMS", os.path.join(runner_dir, "shims"))
     # The stand-in first: the runner puts its own shims (another `transformers`) ahead of MMSA later, but MMSA's

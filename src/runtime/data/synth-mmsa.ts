@@ -18,7 +18,9 @@
 // other than [CLS] (words, [SEP] and, as a real BERT's outputs at [PAD] still attend to the sentence, [PAD]) carry the
 // text factors at half amplitude, so models that read the whole padded sequence see the signal too; token ids carry a
 // weak lexical cue for zT1 (ids 2000-2999 "good", 3000-3999 "bad"); other words are ids from 4000 up to the variant's
-// vocabulary (bert-base-uncased's 30522 ids for MOSI / MOSEI, bert-base-chinese's 21128 for SIMS).
+// vocabulary (bert-base-uncased's 30522 ids for MOSI / MOSEI, bert-base-chinese's 21128 for SIMS). bertVocab,
+// bertCueRate and bertCueWords move the cue into a small BERT's vocabulary and make it strong enough for a randomly
+// initialised one to learn.
 //
 // This is the same layout and planted signal as the Python generator the benchmarks' reference timings were first
 // taken on; the numbers differ (another random generator), the statistics do not.
@@ -81,6 +83,19 @@ export interface SynthOptions {
    * cue words from two bands of its ids instead of 2000-3999 (see cueBands). Other arrays are unchanged.
    */
   bertVocab?: number;
+  /**
+   * Strength of the lexical cue: each word is a "good" id with probability bertCueRate * sigmoid(2 zT1), a "bad" id
+   * with bertCueRate * sigmoid(-2 zT1) (default 0.15, a weak cue). A randomly initialised small BERT fine-tuned at
+   * MMSA's learning rates (1e-5 to 1e-4) does not pick up the default cue within its early-stopping window; 0.5
+   * makes about half of the words cue words. The random draws are the same for any rate, so only text_bert and
+   * raw_text change.
+   */
+  bertCueRate?: number;
+  /**
+   * Distinct ids per cue band (default: the whole band, see cueBands). Few ids (e.g. 4) are each seen hundreds of
+   * times per epoch, so a model whose word embeddings are frozen (CENET) still separates them in its layers.
+   */
+  bertCueWords?: number;
 }
 
 /**
@@ -94,6 +109,15 @@ export function cueBands(maxWordId: number, bertVocab?: number): { good: [number
   if (!Number.isInteger(bertVocab) || bertVocab < 1100) throw new RangeError(`bertVocab must be an integer of at least 1100 (ids 1000 up carry the words), got ${bertVocab}`);
   const k = Math.floor((bertVocab - 1000) / 10);
   return { good: [1000, 1000 + k - 1], bad: [1000 + k, 1000 + 2 * k - 1], other: [1000 + 2 * k, bertVocab - 1] };
+}
+
+/** Checks the cue options and returns the bands with each cue band cut to its first `cueWords` ids. */
+function checkCue(bands: ReturnType<typeof cueBands>, cueRate: number, cueWords?: number): ReturnType<typeof cueBands> {
+  if (!(cueRate >= 0 && cueRate <= 1)) throw new RangeError(`bertCueRate must lie in [0, 1] (a probability scale), got ${cueRate}`);
+  if (cueWords === undefined) return bands;
+  const width = bands.good[1] - bands.good[0] + 1;
+  if (!Number.isInteger(cueWords) || cueWords < 1 || cueWords > width) throw new RangeError(`bertCueWords must be an integer from 1 to ${width} (the cue band's width), got ${cueWords}`);
+  return { good: [bands.good[0], bands.good[0] + cueWords - 1], bad: [bands.bad[0], bands.bad[0] + cueWords - 1], other: bands.other };
 }
 
 const K_T = 4;
@@ -182,6 +206,8 @@ interface Dims {
   dv: number;
   maxWordId: number;
   bertVocab?: number;
+  cueRate: number;
+  cueWords?: number;
 }
 
 interface World {
@@ -238,11 +264,11 @@ function makeSplit(rng: Rng, w: World, d: Dims, n: number, aligned: boolean, noi
 
   // text_bert (N, 3, Lt): token ids with a lexical cue, attention mask, segment ids.
   const bert = new BigInt64Array(n * 3 * lt);
-  const bands = cueBands(d.maxWordId, d.bertVocab);
+  const bands = checkCue(cueBands(d.maxWordId, d.bertVocab), d.cueRate, d.cueWords);
   const words: string[] = [];
   for (let i = 0; i < n; i++) {
-    const pPos = 0.15 / (1 + Math.exp(-2 * fT[i * K_T]!));
-    const pNeg = 0.15 / (1 + Math.exp(2 * fT[i * K_T]!));
+    const pPos = d.cueRate / (1 + Math.exp(-2 * fT[i * K_T]!));
+    const pNeg = d.cueRate / (1 + Math.exp(2 * fT[i * K_T]!));
     const toks: string[] = [];
     for (let p = 0; p < lt; p++) {
       const u = rng.nextFloat();
@@ -250,7 +276,7 @@ function makeSplit(rng: Rng, w: World, d: Dims, n: number, aligned: boolean, noi
       const valid = p < tLen[i]!;
       if (p === 0) id = CLS_ID;
       else if (p === tLen[i]! - 1) id = SEP_ID;
-      else if (valid) toks.push(id <= bands.good[1] ? 'good' : id <= bands.bad[1] ? 'bad' : `w${id}`);
+      else if (valid) toks.push(id >= bands.good[0] && id <= bands.good[1] ? 'good' : id >= bands.bad[0] && id <= bands.bad[1] ? 'bad' : `w${id}`);
       if (!valid) id = PAD_ID;
       bert[(i * 3) * lt + p] = BigInt(id);
       bert[(i * 3 + 1) * lt + p] = valid ? 1n : 0n;
@@ -337,8 +363,10 @@ export function generateSynthMmsa(o: SynthOptions = {}): Record<string, Record<s
     dv: o.visionDim ?? p.visionDim,
     maxWordId: p.maxWordId,
     ...(o.bertVocab !== undefined ? { bertVocab: o.bertVocab } : {}),
+    cueRate: o.bertCueRate ?? 0.15,
+    ...(o.bertCueWords !== undefined ? { cueWords: o.bertCueWords } : {}),
   };
-  cueBands(d.maxWordId, d.bertVocab); // a bad vocabulary fails before any work
+  checkCue(cueBands(d.maxWordId, d.bertVocab), d.cueRate, d.cueWords); // bad cue options fail before any work
   const rng = new Rng(o.seed ?? 1111);
   const w: World = {
     U_T: orthonormal(rng, d.dt, K_T),

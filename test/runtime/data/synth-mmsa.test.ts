@@ -170,6 +170,57 @@ describe('MMSA-layout synthetic files', () => {
     expect(() => writeSynthMmsa(join(dir, 'x.pkl'), { ...small, bertVocab: 500 })).toThrow(/at least 1100/);
   });
 
+  it('bertCueRate / bertCueWords make the cue stronger and change only text_bert and raw_text; the defaults write the same bytes as before the options', async () => {
+    const opts = { ...small, sizes: [600, 40, 40] as [number, number, number], textLen: 30, seed: 5, bertVocab: 2048 };
+    const weak = join(dir, 'cue-weak.pkl');
+    const strong = join(dir, 'cue-strong.pkl');
+    writeSynthMmsa(weak, opts);
+    writeSynthMmsa(strong, { ...opts, bertCueRate: 0.5, bertCueWords: 4 });
+    const a = (await read(weak)).get('train')!;
+    const b = (await read(strong)).get('train')!;
+    for (const k of ['text', 'audio', 'vision', 'regression_labels', 'classification_labels', 'audio_lengths', 'vision_lengths']) expect((b.get(k) as NDArray).data, k).toEqual((a.get(k) as NDArray).data);
+    expect(b.get('id')).toEqual(a.get('id'));
+    expect(b.get('annotations')).toEqual(a.get('annotations'));
+    const y = Array.from((b.get('regression_labels') as NDArray).data as Float32Array);
+    const cue = (tb: NDArray) => {
+      const lt = tb.shape[2]!;
+      const net: number[] = [];
+      const ids = new Set<number>();
+      for (let i = 0; i < tb.shape[0]!; i++) {
+        let s = 0;
+        for (let p = 0; p < lt; p++) {
+          const id = Number(tb.data[i * 3 * lt + p]);
+          if (id >= 1000 && id <= 1207) ids.add(id);
+          s += id >= 1000 && id <= 1103 ? 1 : id >= 1104 && id <= 1207 ? -1 : 0;
+        }
+        net.push(s);
+      }
+      return { r: pearson(net, y), ids: [...ids].sort((p, q) => p - q) };
+    };
+    const weakCue = cue(a.get('text_bert') as NDArray);
+    const strongCue = cue(b.get('text_bert') as NDArray);
+    // Four ids per band (good 1000-1003, bad 1104-1107), each seen far more often; the net count of cue words
+    // (good minus bad) follows the label more closely.
+    expect(strongCue.ids).toEqual([1000, 1001, 1002, 1003, 1104, 1105, 1106, 1107]);
+    expect(weakCue.ids.length).toBeGreaterThan(150);
+    // (the label also follows zT2..zT4, audio and vision, so even a perfect count of zT1 stays well below 1)
+    expect(strongCue.r).toBeGreaterThan(0.5);
+    expect(strongCue.r).toBeGreaterThan(weakCue.r + 0.05);
+    const cueWords = (sp: Split) => (sp.get('raw_text') as string[]).join(' ').match(/\b(good|bad)\b/g)?.length ?? 0;
+    expect(cueWords(b)).toBeGreaterThan(2.5 * cueWords(a));
+    // Defaults unchanged: these digests are the files the generator wrote before the cue options existed.
+    const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    const plain = join(dir, 'cue-default.pkl');
+    writeSynthMmsa(plain, { ...small, seed: 5 });
+    expect(sha(plain)).toBe('ec79fe646d61bbe6b5d3e1b7ae1a190df5a66938689156e694b15a610df77337');
+    writeSynthMmsa(plain, { ...small, seed: 5, bertVocab: 2048 });
+    expect(sha(plain)).toBe('14cdfa41661b6f2d3e40be2c09bd3fd99302c245f7a06e4dce6dc41478632cb2');
+    writeSynthMmsa(plain, { ...small, seed: 5, bertVocab: 2048, bertCueRate: 0.15 });
+    expect(sha(plain)).toBe('14cdfa41661b6f2d3e40be2c09bd3fd99302c245f7a06e4dce6dc41478632cb2');
+    expect(() => writeSynthMmsa(join(dir, 'x.pkl'), { ...small, bertCueRate: 1.5 })).toThrow(/bertCueRate must lie in \[0, 1\]/);
+    expect(() => writeSynthMmsa(join(dir, 'x.pkl'), { ...small, bertVocab: 2048, bertCueWords: 200 })).toThrow(/bertCueWords must be an integer from 1 to 104/);
+  });
+
   it('aligned files have audio and vision as long as the text', async () => {
     const file = join(dir, 'aligned.pkl');
     writeSynthMmsa(file, { ...small, sizes: SYNTH_SMALL_SIZES, aligned: true });
