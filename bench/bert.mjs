@@ -12,10 +12,9 @@
 // BENCH_MODEL=bert_mag|cenet|misa|tetfn|mmim|almt runs that model's pipelines/<model>_mosi.yaml the same way (its own
 // batch size; BERT-MAG on the word-aligned file, audio and vision 50 steps). Its reference is MMSA's own trainer on the
 // project's Hugging Face-layout BertModel stand-in (tools/run-mmsa-small-bert.py, with MMSA_HF_BERT_DIR naming the SAME
-// random checkpoint), under `prlimit --as` as well, timed over the whole epoch on a MOSI-sized file: these trainers
-// call backward on every batch, which frees the batch's saved activations, so what they keep per batch (the
-// predictions, with their graph nodes) is small; BENCH_REF_BATCHES=<n> times n batches instead. The reference's peak
-// RSS is the maximum resident set `/usr/bin/time` reports for it.
+// random checkpoint), under `prlimit --as` as well, timed by default over the whole epoch on a MOSI-sized file
+// (BENCH_REF_BATCHES=<n>: over n batches; a bert-base reference epoch takes hours on a saturated 2-core machine). The
+// reference's peak RSS is the maximum resident set `/usr/bin/time` reports for it.
 //
 // Run: npm run bench -- bert
 // Env: BENCH_MODEL (self_mm|bert_mag|cenet|misa|tetfn|mmim|almt; default self_mm), BENCH_DATASET (mosi|sims; sims
