@@ -1,7 +1,5 @@
-// Benchmark: one whole fine-tuning epoch of a BERT-based model's paper config (BENCH_MODEL, default Self-MM:
-// pipelines/<model>_mosi.yaml; Self-MM's is described here, BENCH_MODEL's other models below). Self-MM's:
-// (pipelines/self_mm_mosi.yaml: bert-base fine-tuned,
-// batch 16 x 50 tokens, 4 batches per optimizer step; BENCH_DATASET=sims: self_mm_sims.yaml, bert-base-chinese's
+// Benchmark: one whole fine-tuning epoch of a BERT-based model's paper config, pipelines/<BENCH_MODEL>_mosi.yaml.
+// The default, Self-MM (pipelines/self_mm_mosi.yaml: bert-base fine-tuned, batch 16 x 50 tokens, 4 batches per optimizer step; BENCH_DATASET=sims: self_mm_sims.yaml, bert-base-chinese's
 // 21128 words, batch 32 x 39) on MOSI- (SIMS-) sized synthetic data, with a randomly initialised checkpoint of the real
 // architecture in Hugging Face layout (cached in the OS temp dir). Prints seconds per epoch, per batch and the peak RSS,
 // next to MMSA's reference seconds per batch: the reference runner (run_mmsa_baseline.py --text tinybert
