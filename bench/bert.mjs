@@ -1,6 +1,6 @@
 // Benchmark: one whole fine-tuning epoch of a BERT-based model's paper config, pipelines/<BENCH_MODEL>_mosi.yaml.
-// The default, Self-MM (pipelines/self_mm_mosi.yaml: bert-base fine-tuned, batch 16 x 50 tokens, 4 batches per optimizer step; BENCH_DATASET=sims: self_mm_sims.yaml, bert-base-chinese's
-// 21128 words, batch 32 x 39) on MOSI- (SIMS-) sized synthetic data, with a randomly initialised checkpoint of the real
+// The default, Self-MM (pipelines/self_mm_mosi.yaml: bert-base fine-tuned, batch 16 x 50 tokens, 4 batches per
+// optimizer step; BENCH_DATASET=sims: self_mm_sims.yaml, bert-base-chinese's 21128 words, batch 32 x 39) on MOSI- (SIMS-) sized synthetic data, with a randomly initialised checkpoint of the real
 // architecture in Hugging Face layout (cached in the OS temp dir). Prints seconds per epoch, per batch and the peak RSS,
 // next to MMSA's reference seconds per batch: the reference runner (run_mmsa_baseline.py --text tinybert
 // --bert-layers 12, fine-tuning; it runs MMSA's own SELF_MM trainer with a 12-layer BERT of the same shapes) on a file
