@@ -1,17 +1,25 @@
-// Benchmark: one whole fine-tuning epoch of the paper's Self-MM (pipelines/self_mm_mosi.yaml: bert-base fine-tuned,
-// batch 16 x 50 tokens, 4 batches per optimizer step; BENCH_DATASET=sims: self_mm_sims.yaml, bert-base-chinese's
-// 21128 words, batch 32 x 39) on MOSI- (SIMS-) sized synthetic data, with a randomly initialised checkpoint of the real
+// Benchmark: one whole fine-tuning epoch of a BERT-based model's paper config, pipelines/<BENCH_MODEL>_mosi.yaml.
+// The default, Self-MM (pipelines/self_mm_mosi.yaml: bert-base fine-tuned, batch 16 x 50 tokens, 4 batches per
+// optimizer step; BENCH_DATASET=sims: self_mm_sims.yaml, bert-base-chinese's 21128 words, batch 32 x 39) on MOSI- (SIMS-) sized synthetic data, with a randomly initialised checkpoint of the real
 // architecture in Hugging Face layout (cached in the OS temp dir). Prints seconds per epoch, per batch and the peak RSS,
 // next to MMSA's reference seconds per batch: the reference runner (run_mmsa_baseline.py --text tinybert
 // --bert-layers 12, fine-tuning; it runs MMSA's own SELF_MM trainer with a 12-layer BERT of the same shapes) on a file
 // of BENCH_REF_BATCHES batches written by src/runtime/data/synth-mmsa.ts. The reference keeps every batch's autograd
 // graph (SELF_MM.py stores outputs[m].cpu() per batch), so it cannot run a whole epoch in bounded memory: it is timed
 // over a few batches and always under `prlimit --as` (BENCH_REF_CAP bytes).
+// BENCH_MODEL=bert_mag|cenet|misa|tetfn|mmim|almt runs that model's pipelines/<model>_mosi.yaml the same way (its own
+// batch size; BERT-MAG on the word-aligned file, audio and vision 50 steps). Its reference is MMSA's own trainer on the
+// project's Hugging Face-layout BertModel stand-in (tools/run-mmsa-small-bert.py, with MMSA_HF_BERT_DIR naming the SAME
+// random checkpoint), under `prlimit --as` as well, timed by default over the whole epoch on a MOSI-sized file
+// (BENCH_REF_BATCHES=<n>: over n batches; a bert-base reference epoch takes hours on a saturated 2-core machine). The
+// reference's peak RSS is the maximum resident set `/usr/bin/time` reports for it.
 //
 // Run: npm run bench -- bert
-// Env: BENCH_DATASET (mosi|sims), BENCH_THREADS (native kernels' threads, default all), BENCH_EPOCHS (default 1),
+// Env: BENCH_MODEL (self_mm|bert_mag|cenet|misa|tetfn|mmim|almt; default self_mm), BENCH_DATASET (mosi|sims; sims
+// for Self-MM only), BENCH_THREADS (native kernels' threads, default all), BENCH_EPOCHS (default 1),
 // MMSA_REFERENCE_RUNNER (path of run_mmsa_baseline.py; the reference runs only when it is set), MMSA_SRC (MMSA's src/,
-// which the runner imports), BENCH_PYTHON (python with torch, default python3), BENCH_REF_BATCHES (default 6),
+// which the runner imports), BENCH_PYTHON (python with torch, default python3), BENCH_REF_BATCHES (default 6 for
+// Self-MM, the whole epoch for the others),
 // BENCH_REF_THREADS (torch threads, a comma-separated list runs it once per entry; default the runner's default),
 // BENCH_REF_CAP (default 8000000000), BENCH_SIZES (train,valid,test samples; default the dataset's, smaller for a quick check).
 import { spawnSync } from 'node:child_process';
@@ -25,17 +33,28 @@ import { writeRandomBertCheckpoint } from '../dist/runtime/bert/random-checkpoin
 import { writeSynthMmsa } from '../dist/runtime/data/synth-mmsa.js';
 import { runPipeline } from '../dist/runtime/run.js';
 
+const MODEL = process.env.BENCH_MODEL ?? 'self_mm';
+// The models tools/run-mmsa-small-bert.py runs on the HF-layout BertModel stand-in (Self-MM goes through the runner).
+const STANDIN_MODELS = ['bert_mag', 'cenet', 'misa', 'tetfn', 'mmim', 'almt'];
+const MODELS = ['self_mm', 'bert_mag', 'cenet', 'misa', 'tetfn', 'mmim', 'almt'];
+if (!MODELS.includes(MODEL)) throw new Error(`BENCH_MODEL must be one of ${MODELS.join(', ')}`);
 const DATASET = process.env.BENCH_DATASET ?? 'mosi';
+if (MODEL !== 'self_mm' && DATASET !== 'mosi') throw new Error('BENCH_DATASET=sims is measured for Self-MM only');
+const ALIGNED = MODEL === 'bert_mag';
 const SETUPS = {
   mosi: { pipeline: 'self_mm_mosi', model: 'bert-base-uncased', vocab: 30522, sizes: [1284, 229, 686], seq: { text: 50, audio: 375, vision: 500 } },
   sims: { pipeline: 'self_mm_sims', model: 'bert-base-chinese', vocab: 21128, sizes: [1368, 456, 457], seq: { text: 39, audio: 400, vision: 55 } },
 };
 const setup = SETUPS[DATASET];
 if (!setup) throw new Error(`BENCH_DATASET must be one of ${Object.keys(SETUPS).join(', ')}`);
+setup.pipeline = `${MODEL}_${DATASET}`;
+// MOSI's aligned_50.pkl: audio and vision are word-aligned to the 50 text tokens.
+if (ALIGNED) setup.seq = { text: setup.seq.text, audio: setup.seq.text, vision: setup.seq.text };
 if (process.env.BENCH_SIZES) setup.sizes = process.env.BENCH_SIZES.split(',').map(Number);
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 1);
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
-const REF_BATCHES = Number(process.env.BENCH_REF_BATCHES ?? 6);
+// Self-MM's reference keeps every batch's graph: a few batches; the others run their whole epoch (0 = the epoch).
+const REF_BATCHES = Number(process.env.BENCH_REF_BATCHES ?? (MODEL === 'self_mm' ? 6 : 0));
 const REF_CAP = process.env.BENCH_REF_CAP ?? '8000000000';
 const root = packageRoot();
 const runner = process.env.MMSA_REFERENCE_RUNNER;
@@ -75,11 +94,12 @@ function checkpointDir() {
   return dir;
 }
 
-async function runMmsa(work) {
+/** The model's paper config on synthetic data of the dataset's sizes, the random checkpoint as its BERT. */
+function compileBench(work) {
   const spec = parse(readFileSync(join(root, 'pipelines', `${setup.pipeline}.yaml`), 'utf8'));
   const [nTrain, nValid, nTest] = setup.sizes;
-  spec.name = `bench_bert_${DATASET}`;
-  spec.dataset = { type: 'synthetic', like: DATASET, n_train: nTrain, n_valid: nValid, n_test: nTest, seed: 1, seq_lens: setup.seq };
+  spec.name = `bench_bert_${MODEL}_${DATASET}`;
+  spec.dataset = { type: 'synthetic', like: DATASET, n_train: nTrain, n_valid: nValid, n_test: nTest, seed: 1, seq_lens: setup.seq, ...(ALIGNED ? { aligned: true } : {}) };
   spec.encoders.text.pretrained = checkpointDir();
   spec.train.max_epochs = EPOCHS;
   spec.seeds = [1111];
@@ -88,6 +108,11 @@ async function runMmsa(work) {
   const compiled = compileFile(file);
   const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0 || !compiled.ir) throw new Error(`spec does not compile: ${errors.map((d) => `${d.code} ${d.message}`).join('; ')}`);
+  return compiled;
+}
+
+async function runMmsa(work) {
+  const compiled = compileBench(work);
   const batch = compiled.ir.schedule.batchSize;
   const load = loadMeter();
   const stepSecs = [];
@@ -134,61 +159,94 @@ async function runMmsa(work) {
   return { batch, backend, stepSecs, epochSecs, testSecs, wall, load: load(), memory: manifest.memory, steps: stepSecs.length, cpuPerBatch: trainCpu / stepSecs.length };
 }
 
-function runReference(work, threads) {
+function runReference(work, threads, batch) {
   if (!runner) return { skipped: 'MMSA_REFERENCE_RUNNER is not set (the path of run_mmsa_baseline.py)' };
   if (!existsSync(runner)) return { skipped: `${runner} not found (MMSA_REFERENCE_RUNNER)` };
   if (!process.env.MMSA_SRC) return { skipped: "MMSA_SRC is not set (MMSA's src/ directory, which the runner imports)" };
-  const batch = DATASET === 'sims' ? 32 : 16;
-  const pkl = join(work, `ref_${DATASET}.pkl`);
-  // The same shapes as ours, REF_BATCHES batches of training data, one batch each for valid and test.
-  if (!existsSync(pkl)) {
-    writeSynthMmsa(pkl, { variant: DATASET, sizes: [REF_BATCHES * batch, batch, batch], textLen: setup.seq.text, audioLen: setup.seq.audio, visionLen: setup.seq.vision });
+  const selfMm = MODEL === 'self_mm';
+  if (!selfMm && !STANDIN_MODELS.includes(MODEL)) {
+    return { skipped: `tools/run-mmsa-small-bert.py runs MMSA's ${STANDIN_MODELS.join(', ')} on the BertModel stand-in, not ${MODEL}` };
   }
+  const pkl = join(work, `ref_${MODEL}_${DATASET}.pkl`);
+  const [nTrain, nValid, nTest] = setup.sizes;
+  // The same shapes as ours: REF_BATCHES batches of training data and one batch each for valid and test, or the
+  // dataset's sizes for a whole epoch.
+  const sizes = REF_BATCHES > 0 ? [REF_BATCHES * batch, batch, batch] : [nTrain, nValid, nTest];
+  if (!existsSync(pkl)) {
+    writeSynthMmsa(pkl, { variant: DATASET, sizes, textLen: setup.seq.text, audioLen: setup.seq.audio, visionLen: setup.seq.vision, aligned: ALIGNED });
+  }
+  const batches = Math.ceil(sizes[0] / batch);
   const out = join(work, `ref-out-${threads ?? 'default'}`);
-  const args = [`--as=${REF_CAP}`, python, runner, '--model', 'self_mm', '--dataset', DATASET, '--pkl', pkl, '--text', 'tinybert', '--bert-layers', '12',
-    '--max-epochs', '1', '--config', JSON.stringify({ use_finetune: true }), '--out', out,
-    ...(threads ? ['--threads', String(threads)] : [])];
-  process.stderr.write(`  reference: ${REF_BATCHES} batches of ${batch} under prlimit --as=${REF_CAP} ...\n`);
-  // The runner's stand-in BERT takes its vocabulary size from the environment: the same embedding table as ours.
-  const env = { ...process.env, MMSA_SHIM_BERT_VOCAB: String(setup.vocab) };
+  const rssFile = join(work, `ref-rss-${threads ?? 'default'}`);
+  const script = selfMm ? runner : join(root, 'tools', 'run-mmsa-small-bert.py');
+  const modelArgs = selfMm ? ['--text', 'tinybert', '--bert-layers', '12', '--config', JSON.stringify({ use_finetune: true })] : [];
+  // /usr/bin/time reports the reference's peak resident set (KiB) into rssFile.
+  const args = [`--as=${REF_CAP}`, '/usr/bin/time', '-f', '%M', '-o', rssFile, python, script, '--model', MODEL, '--dataset', DATASET, '--pkl', pkl,
+    '--max-epochs', '1', ...modelArgs, '--out', out, ...(threads ? ['--threads', String(threads)] : [])];
+  process.stderr.write(`  reference: ${REF_BATCHES > 0 ? `${REF_BATCHES} batches` : `the whole epoch (${batches} batches)`} of ${batch} under prlimit --as=${REF_CAP} ...\n`);
+  // Self-MM: the runner's stand-in BERT takes its vocabulary size from the environment (the same embedding table as
+  // ours). The others: the HF-layout stand-in loads the same random checkpoint as ours.
+  const env = selfMm
+    ? { ...process.env, MMSA_SHIM_BERT_VOCAB: String(setup.vocab) }
+    : { ...process.env, MMSA_RUNNER: dirname(runner), MMSA_HF_BERT_DIR: checkpointDir() };
   const r = spawnSync('prlimit', args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  if (r.status !== 0) return { skipped: `the reference failed (exit ${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}` };
+  const peakRssBytes = existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) * 1024 : NaN;
+  if (r.status !== 0) {
+    const tail = (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
+    return { skipped: `the reference failed (exit ${r.status ?? r.signal}; peak RSS ${(peakRssBytes / 1e9).toFixed(2)} GB): ${tail}` };
+  }
   const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-  const trainPass = s.train_pass_s[0];
   return {
     batch,
-    secsPerBatch: trainPass / REF_BATCHES,
-    cpuPerBatch: s.own_cpu_s_train_passes[0] / REF_BATCHES,
+    batches,
+    secsPerBatch: s.train_pass_s[0] / batches,
+    epochTrainSecs: s.train_pass_s[0],
+    validSecs: s.valid_pass_s?.[0],
+    cpuPerBatch: s.own_cpu_s_train_passes[0] / batches,
     threads: s.torch_threads_used,
     torch: s.torch,
     params: s.n_params,
     otherLoad: s.other_procs_avg_cores_train_passes[0],
+    peakRssBytes,
   };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'mmsa-bench-bert-'));
 try {
-  console.log(`Self-MM with bert-base fine-tuned (${setup.pipeline}.yaml, ${setup.model}-shaped random weights), ${setup.sizes.join(' / ')} samples, ${availableParallelism()} cores`);
-  const refThreads = (process.env.BENCH_REF_THREADS ?? '').split(',').filter(Boolean).map(Number);
-  const refs = (refThreads.length ? refThreads : [undefined]).map((t) => runReference(work, t));
-  const ours = await runMmsa(work);
-  const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  const perBatch = mean(ours.stepSecs);
+  console.log(`${MODEL} with bert-base fine-tuned (${setup.pipeline}.yaml, ${setup.model}-shaped random weights), ${setup.sizes.join(' / ')} samples${ALIGNED ? ' (word-aligned)' : ''}, ${availableParallelism()} cores`);
   const gb = (b) => `${(b / 1e9).toFixed(2)} GB`;
-  const m = ours.memory;
-  console.log(`mmsa: ${ours.backend}, BERT activations '${m.design.bertActivations}', optimizer state ${m.design.optimizerState}, gradient sums ${m.design.gradientSums}`);
-  console.log(`  epoch (${ours.steps / EPOCHS} batches of ${ours.batch} + validation): ${ours.epochSecs.map((x) => x.toFixed(1)).join(', ')} s;  test pass ${ours.testSecs.toFixed(1)} s;  whole run ${ours.wall.toFixed(1)} s`);
-  console.log(`  seconds per batch: mean ${perBatch.toFixed(3)}, median ${median(ours.stepSecs).toFixed(3)}, first ${ours.stepSecs[0].toFixed(3)}; CPU seconds per batch ${ours.cpuPerBatch.toFixed(3)}`);
-  console.log(`  peak RSS ${gb(m.measured.peakRssBytes)} (plan ${gb(m.budget.processBytes)}); wasm heap ${gb(m.measured.backendBytes)} (plan ${gb(m.budget.backendBytes)}, limit 4.29 GB)`);
-  console.log(`  other processes used ${ours.load.toFixed(2)} cores on average during the run`);
-  for (const ref of refs) {
+  // mmsa's epoch first, the reference right after it: one session, the load printed for each.
+  let ours;
+  try {
+    ours = await runMmsa(work);
+  } catch (err) {
+    ours = { failed: err instanceof Error ? err.message : String(err) };
+  }
+  let perBatch = NaN;
+  if (ours.failed) {
+    console.log(`mmsa: the epoch did not run: ${ours.failed}`);
+  } else {
+    const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+    const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    perBatch = mean(ours.stepSecs);
+    const m = ours.memory;
+    console.log(`mmsa: ${ours.backend}, BERT activations '${m.design.bertActivations}', optimizer state ${m.design.optimizerState}, gradient sums ${m.design.gradientSums}`);
+    console.log(`  epoch (${ours.steps / EPOCHS} batches of ${ours.batch} + validation): ${ours.epochSecs.map((x) => x.toFixed(1)).join(', ')} s;  test pass ${ours.testSecs.toFixed(1)} s;  whole run ${ours.wall.toFixed(1)} s`);
+    console.log(`  seconds per batch: mean ${perBatch.toFixed(3)}, median ${median(ours.stepSecs).toFixed(3)}, first ${ours.stepSecs[0].toFixed(3)}; CPU seconds per batch ${ours.cpuPerBatch.toFixed(3)}`);
+    console.log(`  peak RSS ${gb(m.measured.peakRssBytes)} (plan ${gb(m.budget.processBytes)}); wasm heap ${gb(m.measured.backendBytes)} (plan ${gb(m.budget.backendBytes)}, limit 4.29 GB)`);
+    console.log(`  other processes used ${ours.load.toFixed(2)} cores on average during the run`);
+  }
+  const batch = ours.batch ?? compileBench(work).ir.schedule.batchSize;
+  const refThreads = (process.env.BENCH_REF_THREADS ?? '').split(',').filter(Boolean).map(Number);
+  for (const t of refThreads.length ? refThreads : [undefined]) {
+    const ref = runReference(work, t, batch);
     if (ref.skipped) {
       console.log(`reference: not run (${ref.skipped})`);
       continue;
     }
-    console.log(`reference: PyTorch ${ref.torch}, ${ref.threads} thread(s), ${(ref.params / 1e6).toFixed(1)}M trainable parameters, ${REF_BATCHES} batches of ${ref.batch}: ${ref.secsPerBatch.toFixed(3)} s per batch, CPU ${ref.cpuPerBatch.toFixed(3)} s per batch (other processes: ${ref.otherLoad} cores)`);
-    console.log(`  ratio mmsa / reference, seconds per batch: ${(perBatch / ref.secsPerBatch).toFixed(2)}x  (goal <= 0.70x); CPU seconds per batch: ${(ours.cpuPerBatch / ref.cpuPerBatch).toFixed(2)}x`);
+    const span = REF_BATCHES > 0 ? `${REF_BATCHES} batches of ${ref.batch}` : `the whole epoch, ${ref.batches} batches of ${ref.batch}: ${ref.epochTrainSecs.toFixed(1)} s training + ${(ref.validSecs ?? NaN).toFixed(1)} s validation`;
+    console.log(`reference: PyTorch ${ref.torch}, ${ref.threads} thread(s), ${(ref.params / 1e6).toFixed(1)}M trainable parameters, ${span}: ${ref.secsPerBatch.toFixed(3)} s per batch, CPU ${ref.cpuPerBatch.toFixed(3)} s per batch; peak RSS ${gb(ref.peakRssBytes)} (other processes: ${ref.otherLoad} cores)`);
+    if (!ours.failed) console.log(`  ratio mmsa / reference, seconds per batch: ${(perBatch / ref.secsPerBatch).toFixed(2)}x  (goal <= 0.70x); CPU seconds per batch: ${(ours.cpuPerBatch / ref.cpuPerBatch).toFixed(2)}x`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
