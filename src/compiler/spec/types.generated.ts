@@ -21,6 +21,8 @@ export interface RawBertEncoder {
   output?: "cls" | "mean" | "sequence" | "pooled";
   /** also publish every hidden state as named outputs: hidden_0 (what the encoder layers read, after an embeddings hook) to hidden_<layers> (the last layer), as Hugging Face's output_hidden_states */
   hidden_states?: boolean;
+  /** more token modalities the same BERT (the same weights, one set of parameters) runs over, each published as a named output of the modality's name with this encoder's `output` (TFR-Net runs its one BERT over the masked text_m and the text); they run first, in list order */
+  also?: string[];
   /** modules run inside BERT's forward pass (one BERT implementation; these are its options) */
   hooks?: {
     /** a module that rewrites the embedding output before the first encoder layer */
@@ -80,6 +82,8 @@ export interface BertEncoder {
   output: "cls" | "mean" | "sequence" | "pooled";
   /** also publish every hidden state as named outputs: hidden_0 (what the encoder layers read, after an embeddings hook) to hidden_<layers> (the last layer), as Hugging Face's output_hidden_states */
   hidden_states: boolean;
+  /** more token modalities the same BERT (the same weights, one set of parameters) runs over, each published as a named output of the modality's name with this encoder's `output` (TFR-Net runs its one BERT over the masked text_m and the text); they run first, in list order */
+  also: string[];
   /** modules run inside BERT's forward pass (one BERT implementation; these are its options) */
   hooks?: {
     /** a module that rewrites the embedding output before the first encoder layer */
@@ -459,6 +463,8 @@ export interface RawMlpEncoder {
   type: "mlp";
   /** modality this encoder reads (default: the encoder's own key) */
   modality?: string;
+  /** read this node's output instead of a modality (TFR-Net's generators: the alignment's `encoders.align:final_text`) */
+  input?: string;
   /** expected feature size of the input; checked against the dataset */
   in_dim?: number;
   hidden?: number[];
@@ -475,6 +481,8 @@ export interface MlpEncoder {
   type: "mlp";
   /** modality this encoder reads (default: the encoder's own key) */
   modality?: string;
+  /** read this node's output instead of a modality (TFR-Net's generators: the alignment's `encoders.align:final_text`) */
+  input?: string;
   /** expected feature size of the input; checked against the dataset */
   in_dim?: number;
   hidden: number[];
