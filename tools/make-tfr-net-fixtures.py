@@ -15,6 +15,10 @@
       mode, torch's default initialisation under seed 19, its classifier's BatchNorm running statistics set at
       random as after training) on three sequences with masks (one row unpadded): inputs, GATE_F's state_dict, each
       C_GATE's output and the classifier's prediction.
+  test/fixtures/tfr-net/cm-attn.json  TFR-Net's cross-modal alignment (models/missingTask/TFR_NET/alignment.py CM_ATTN,
+      eval mode, attn_mask on, torch's default initialisation under seed 20) on text, audio and vision of different
+      widths and lengths (audio and vision rows with zero padding and zeroed frames): inputs, CM_ATTN's state_dict and
+      its six outputs (the three [B, T, 3d] sequences and the three `trans_x_final` outputs).
 
 Needs MMSA's source (`MMSA_SRC` = the directory holding the `MMSA` package, i.e. the src/ of thuiar/MMSA) and torch,
 numpy, easydict. MMSA/__init__ imports every model: `MMSA_SHIMS` (as for tools/make-mmsa-checkpoints.py) and
@@ -41,6 +45,9 @@ RECLOSS_SHAPES = [(4, 6, 8), (4, 7, 5), (4, 5, 3)]
 WEIGHT_GEN_LOSS = [5, 2, 20]
 CGATE_SEQS = [("text", 6, 6), ("audio", 7, 4), ("vision", 5, 5)]  # name, steps, hidden
 CGATE_B, CGATE_D = 4, 9
+# CM_ATTN: name, steps, feature size, Conv1d kernel; d, heads, nlevels, num_temporal_head (divides every length).
+CMATTN_SEQS = [("text", 6, 12, 1), ("audio", 8, 5, 5), ("vision", 4, 7, 3)]
+CMATTN_B, CMATTN_D, CMATTN_HEADS, CMATTN_LEVELS, CMATTN_TEMPORAL_HEADS = 5, 6, 2, 2, 2
 
 
 def sha(a):
@@ -150,6 +157,44 @@ def c_gate(torch):
     write("tfr-net/c-gate.json", out)
 
 
+def cm_attn(torch):
+    from easydict import EasyDict
+    from MMSA.models.missingTask.TFR_NET.alignment import CM_ATTN
+
+    torch.manual_seed(20)
+    rng = np.random.RandomState(20)
+    B = CMATTN_B
+    args = EasyDict(seq_lens=[t for _, t, _, _ in CMATTN_SEQS], dst_feature_dim_nheads=[CMATTN_D, CMATTN_HEADS],
+                    feature_dims=[f for _, _, f, _ in CMATTN_SEQS], nlevels=CMATTN_LEVELS, attn_dropout=0.2,
+                    attn_dropout_a=0.1, attn_dropout_v=0.0, relu_dropout=0.2, embed_dropout=0.2, res_dropout=0.2,
+                    text_dropout=0.2, attn_mask=True, num_temporal_head=CMATTN_TEMPORAL_HEADS,
+                    conv1d_kernel_size_l=CMATTN_SEQS[0][3], conv1d_kernel_size_a=CMATTN_SEQS[1][3],
+                    conv1d_kernel_size_v=CMATTN_SEQS[2][3])
+    # CM_ATTN reads num_temporal_head by subscript, EasyDict serves both.
+    model = CM_ATTN(args)
+    model.eval()
+    xs = []
+    for i, (name, t, f, _) in enumerate(CMATTN_SEQS):
+        x = rng.normal(0, 1, (B, t, f)).astype(np.float32)
+        if i > 0:
+            # Zero padding at the end of some rows (position 0 after the projection) and dropped frames (zeros inside).
+            lengths = [t] + list(rng.randint(2, t, B - 1))
+            for b, n in enumerate(lengths):
+                x[b, n:, :] = 0
+            x[1, 1, :] = 0
+        xs.append(x)
+    with torch.no_grad():
+        outs = model(*[torch.tensor(x) for x in xs])
+    names = ["text_h", "audio_h", "vision_h", "text_final", "audio_final", "vision_final"]
+    out = {"B": B, "d": CMATTN_D, "heads": CMATTN_HEADS, "nlevels": CMATTN_LEVELS,
+           "num_temporal_head": CMATTN_TEMPORAL_HEADS,
+           "seqs": [{"name": n, "steps": t, "features": f, "kernel": k, "x": xs[i].ravel().tolist()}
+                    for i, (n, t, f, k) in enumerate(CMATTN_SEQS)],
+           "outputs": {n: tensor_json(o) for n, o in zip(names, outs)},
+           "state": {k: tensor_json(v) for k, v in model.state_dict().items()}}
+    write("tfr-net/cm-attn.json", out)
+
+
 def main():
     src = os.environ.get("MMSA_SRC")
     if not src or not os.path.isdir(os.path.join(src, "MMSA")):
@@ -161,6 +206,7 @@ def main():
     missing_masks()
     recloss(torch)
     c_gate(torch)
+    cm_attn(torch)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 import type { ComponentDef } from './component.js';
 import bertEncoder from './encoders/bert/define.js';
 import conv1dEncoder from './encoders/conv1d/define.js';
+import crossmodalAttnEncoder from './encoders/crossmodal_attn/define.js';
 import dilatedTcnEncoder from './encoders/dilated_tcn/define.js';
 import gatedCnnEncoder from './encoders/gated_cnn/define.js';
 import gruEncoder from './encoders/gru/define.js';
@@ -48,6 +49,7 @@ import ulgmTask from './tasks/ulgm/define.js';
 export const DEFINITIONS: readonly ComponentDef[] = [
   bertEncoder,
   conv1dEncoder,
+  crossmodalAttnEncoder,
   dilatedTcnEncoder,
   gatedCnnEncoder,
   gruEncoder,

@@ -5,6 +5,7 @@
 import type { ComponentLowering } from '../runtime/lower/node.js';
 import bertEncoder from './encoders/bert/lower.js';
 import conv1dEncoder from './encoders/conv1d/lower.js';
+import crossmodalAttnEncoder from './encoders/crossmodal_attn/lower.js';
 import dilatedTcnEncoder from './encoders/dilated_tcn/lower.js';
 import gatedCnnEncoder from './encoders/gated_cnn/lower.js';
 import gruEncoder from './encoders/gru/lower.js';
@@ -48,6 +49,7 @@ import ulgmTask from './tasks/ulgm/lower.js';
 export const LOWERINGS: Readonly<Record<string, ComponentLowering>> = {
   'encoder/bert': bertEncoder,
   'encoder/conv1d': conv1dEncoder,
+  'encoder/crossmodal_attn': crossmodalAttnEncoder,
   'encoder/dilated_tcn': dilatedTcnEncoder,
   'encoder/gated_cnn': gatedCnnEncoder,
   'encoder/gru': gruEncoder,

@@ -21,6 +21,8 @@ export interface RawBertEncoder {
   output?: "cls" | "mean" | "sequence" | "pooled";
   /** also publish every hidden state as named outputs: hidden_0 (what the encoder layers read, after an embeddings hook) to hidden_<layers> (the last layer), as Hugging Face's output_hidden_states */
   hidden_states?: boolean;
+  /** more token modalities the same BERT (the same weights, one set of parameters) runs over, each published as a named output of the modality's name with this encoder's `output` (TFR-Net runs its one BERT over the masked text_m and the text); they run first, in list order */
+  also?: string[];
   /** modules run inside BERT's forward pass (one BERT implementation; these are its options) */
   hooks?: {
     /** a module that rewrites the embedding output before the first encoder layer */
@@ -80,6 +82,8 @@ export interface BertEncoder {
   output: "cls" | "mean" | "sequence" | "pooled";
   /** also publish every hidden state as named outputs: hidden_0 (what the encoder layers read, after an embeddings hook) to hidden_<layers> (the last layer), as Hugging Face's output_hidden_states */
   hidden_states: boolean;
+  /** more token modalities the same BERT (the same weights, one set of parameters) runs over, each published as a named output of the modality's name with this encoder's `output` (TFR-Net runs its one BERT over the masked text_m and the text); they run first, in list order */
+  also: string[];
   /** modules run inside BERT's forward pass (one BERT implementation; these are its options) */
   hooks?: {
     /** a module that rewrites the embedding output before the first encoder layer */
@@ -119,7 +123,7 @@ export interface BertEncoder {
   };
 }
 
-/** Temporal 1-D convolution over a sequence (no padding): MulT's projection of each modality to a common width. */
+/** Temporal 1-D convolution over a sequence (optional zero padding): MulT's projection of each modality to a common width. */
 export interface RawConv1dEncoder {
   /** encoder type */
   type: "conv1d";
@@ -133,6 +137,8 @@ export interface RawConv1dEncoder {
   out: number;
   /** kernel size; the sequence shrinks by kernel - 1 steps (MulT: conv1d_kernel_size_l/a/v) */
   kernel?: number;
+  /** zero steps added at both ends before the convolution (nn.Conv1d's padding; TFR-Net: (kernel - 1) / 2, which keeps odd kernels' lengths) */
+  padding?: number;
   /** add a bias (MulT's projections have none) */
   bias?: boolean;
   /** dropout on the input before the convolution (MulT's text_dropout) */
@@ -141,7 +147,7 @@ export interface RawConv1dEncoder {
   max_over_time?: boolean;
 }
 
-/** Temporal 1-D convolution over a sequence (no padding): MulT's projection of each modality to a common width. */
+/** Temporal 1-D convolution over a sequence (optional zero padding): MulT's projection of each modality to a common width. */
 export interface Conv1dEncoder {
   /** encoder type */
   type: "conv1d";
@@ -155,12 +161,96 @@ export interface Conv1dEncoder {
   out: number;
   /** kernel size; the sequence shrinks by kernel - 1 steps (MulT: conv1d_kernel_size_l/a/v) */
   kernel: number;
+  /** zero steps added at both ends before the convolution (nn.Conv1d's padding; TFR-Net: (kernel - 1) / 2, which keeps odd kernels' lengths) */
+  padding: number;
   /** add a bias (MulT's projections have none) */
   bias: boolean;
   /** dropout on the input before the convolution (MulT's text_dropout) */
   dropout: number;
   /** also publish `max`, the output's maximum over time per feature (TETFN's unimodal summaries) */
   max_over_time: boolean;
+}
+
+/** TFR-Net's cross-modal alignment: per input a self-attention memory and cross-modal transformers over the other inputs, their full sequences concatenated as named outputs h_<input>, and optional final transformers over each concatenation (final_<input>). */
+export interface RawCrossmodalAttnEncoder {
+  /** encoder type */
+  type: "crossmodal_attn";
+  /** the sequences to align (references such as encoders.text), each of the same width; outputs and parameters are named after each reference's label (encoders.text -> text) */
+  inputs: string[];
+  /** attention heads of the memories and cross-modal encoders (TFR-Net: dst_feature_dim_nheads[1]) */
+  heads: number;
+  /** layers of each cross-modal encoder (TFR-Net: nlevels) */
+  layers: number;
+  /** layers of each memory; null: max(layers, 3), as MMSA */
+  memory_layers?: number | null;
+  /** dropout on the attention weights of a cross-modal encoder, by the label of its source input (TFR-Net: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
+  attn_dropout?: number | {
+    [key: string]: number;
+  };
+  /** dropout on the attention weights of the memories (TFR-Net: attn_dropout) */
+  memory_attn_dropout?: number;
+  /** dropout after the ReLU of each layer's feed-forward block (every transformer) */
+  relu_dropout?: number;
+  /** dropout on each attention and feed-forward output before its residual sum (every transformer) */
+  res_dropout?: number;
+  /** dropout on each transformer's scaled inputs (every transformer) */
+  embed_dropout?: number;
+  /** MMSA's causal mask in every transformer: query step i sees key steps j < i + 1 + |Tk - Tq| (TFR-Net: attn_mask) */
+  attn_mask?: boolean;
+  /** fairseq's sinusoidal positions in the memories and cross-modal encoders (TFR-Net's CM_ATTN: on; its final transformers have none) */
+  positions?: boolean;
+  /** TFR-Net's trans_x_final: per input a transformer without positions whose embedding size is the input's length, over its concatenated sequence transposed (named outputs final_<input>, [B, T, n x width], which TFR-Net's generators read); null: none */
+  final?: ({
+    /** attention heads; must divide every input's length (TFR-Net: num_temporal_head) */
+    heads: number;
+    /** layers; null: max(layers, 3), as MMSA */
+    layers?: number | null;
+    /** dropout on the attention weights (TFR-Net: attn_dropout) */
+    attn_dropout?: number;
+    /** what the transformer's sequence is: 'batch' as MMSA (trans_x_final reads h.permute(1, 2, 0) as [sequence, batch, embedding], so the samples of a batch attend to each other, under the causal mask when attn_mask is on, and a sample's output depends on its batch), 'channels' the concatenation's features of one sample */
+    attend_over?: "batch" | "channels";
+  }) | null;
+}
+
+/** TFR-Net's cross-modal alignment: per input a self-attention memory and cross-modal transformers over the other inputs, their full sequences concatenated as named outputs h_<input>, and optional final transformers over each concatenation (final_<input>). */
+export interface CrossmodalAttnEncoder {
+  /** encoder type */
+  type: "crossmodal_attn";
+  /** the sequences to align (references such as encoders.text), each of the same width; outputs and parameters are named after each reference's label (encoders.text -> text) */
+  inputs: string[];
+  /** attention heads of the memories and cross-modal encoders (TFR-Net: dst_feature_dim_nheads[1]) */
+  heads: number;
+  /** layers of each cross-modal encoder (TFR-Net: nlevels) */
+  layers: number;
+  /** layers of each memory; null: max(layers, 3), as MMSA */
+  memory_layers: number | null;
+  /** dropout on the attention weights of a cross-modal encoder, by the label of its source input (TFR-Net: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
+  attn_dropout: number | {
+    [key: string]: number;
+  };
+  /** dropout on the attention weights of the memories (TFR-Net: attn_dropout) */
+  memory_attn_dropout: number;
+  /** dropout after the ReLU of each layer's feed-forward block (every transformer) */
+  relu_dropout: number;
+  /** dropout on each attention and feed-forward output before its residual sum (every transformer) */
+  res_dropout: number;
+  /** dropout on each transformer's scaled inputs (every transformer) */
+  embed_dropout: number;
+  /** MMSA's causal mask in every transformer: query step i sees key steps j < i + 1 + |Tk - Tq| (TFR-Net: attn_mask) */
+  attn_mask: boolean;
+  /** fairseq's sinusoidal positions in the memories and cross-modal encoders (TFR-Net's CM_ATTN: on; its final transformers have none) */
+  positions: boolean;
+  /** TFR-Net's trans_x_final: per input a transformer without positions whose embedding size is the input's length, over its concatenated sequence transposed (named outputs final_<input>, [B, T, n x width], which TFR-Net's generators read); null: none */
+  final: ({
+    /** attention heads; must divide every input's length (TFR-Net: num_temporal_head) */
+    heads: number;
+    /** layers; null: max(layers, 3), as MMSA */
+    layers: number | null;
+    /** dropout on the attention weights (TFR-Net: attn_dropout) */
+    attn_dropout: number;
+    /** what the transformer's sequence is: 'batch' as MMSA (trans_x_final reads h.permute(1, 2, 0) as [sequence, batch, embedding], so the samples of a batch attend to each other, under the causal mask when attn_mask is on, and a sample's output depends on its batch), 'channels' the concatenation's features of one sample */
+    attend_over: "batch" | "channels";
+  }) | null;
 }
 
 /** Multi-scale temporal dilated CNN: parallel dilated convolutions, residual, pooled over valid frames. */
@@ -373,6 +463,8 @@ export interface RawMlpEncoder {
   type: "mlp";
   /** modality this encoder reads (default: the encoder's own key) */
   modality?: string;
+  /** read this node's output instead of a modality (TFR-Net's generators: the alignment's `encoders.align:final_text`) */
+  input?: string;
   /** expected feature size of the input; checked against the dataset */
   in_dim?: number;
   hidden?: number[];
@@ -389,6 +481,8 @@ export interface MlpEncoder {
   type: "mlp";
   /** modality this encoder reads (default: the encoder's own key) */
   modality?: string;
+  /** read this node's output instead of a modality (TFR-Net's generators: the alignment's `encoders.align:final_text`) */
+  input?: string;
   /** expected feature size of the input; checked against the dataset */
   in_dim?: number;
   hidden: number[];
@@ -2033,9 +2127,9 @@ export interface Modality {
   };
 }
 
-export type Encoder = BertEncoder | Conv1dEncoder | DilatedTcnEncoder | GatedCnnEncoder | GruEncoder | LstmEncoder | MisaLstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextCnnEncoder | TextLstmEncoder | VitEncoder | WindowPoolEncoder;
+export type Encoder = BertEncoder | Conv1dEncoder | CrossmodalAttnEncoder | DilatedTcnEncoder | GatedCnnEncoder | GruEncoder | LstmEncoder | MisaLstmEncoder | MlpEncoder | PrecomputedEncoder | SharedPrivateEncoder | SubnetEncoder | TextCnnEncoder | TextLstmEncoder | VitEncoder | WindowPoolEncoder;
 
-export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMisaLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawVitEncoder | RawWindowPoolEncoder;
+export type RawEncoder = RawBertEncoder | RawConv1dEncoder | RawCrossmodalAttnEncoder | RawDilatedTcnEncoder | RawGatedCnnEncoder | RawGruEncoder | RawLstmEncoder | RawMisaLstmEncoder | RawMlpEncoder | RawPrecomputedEncoder | RawSharedPrivateEncoder | RawSubnetEncoder | RawTextCnnEncoder | RawTextLstmEncoder | RawVitEncoder | RawWindowPoolEncoder;
 
 export type Fusion = AhlFusion | CGateFusion | ConcatFusion | CrossmodalFusion | CyclicTranslationFusion | EarlyFusion | GraphMfnFusion | LateFusion | LowRankFusion | MfmFusion | MfnFusion | MmimFusion | TensorFusion | TransformerFusion;
 
@@ -2399,7 +2493,7 @@ export interface TuneParam {
   paths?: string[];
 }
 
-export const ENCODER_TYPES = ["bert","conv1d","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","vit","window_pool"] as const;
+export const ENCODER_TYPES = ["bert","conv1d","crossmodal_attn","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","vit","window_pool"] as const;
 
 export const FUSION_TYPES = ["ahl","c_gate","concat","crossmodal","cyclic_translation","early","graph_mfn","late","low_rank","mfm","mfn","mmim","tensor","transformer"] as const;
 

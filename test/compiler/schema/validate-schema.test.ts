@@ -77,7 +77,7 @@ describe('validateSchema: one diagnostic per error kind', () => {
     const r = only(check(mutate(VALID_SPEC, '    type: lstm\n    hidden: 16', '    hidden: 16')));
     expect(r.d.message).toBe("missing required key 'type' in encoders.audio");
     expect(r.d.hint).toContain(ENCODER_LIST);
-    expect(ENCODER_LIST).toContain('bert, conv1d, dilated_tcn, gated_cnn, gru, lstm, misa_lstm, mlp, precomputed');
+    expect(ENCODER_LIST).toContain('bert, conv1d, crossmodal_attn, dilated_tcn, gated_cnn, gru, lstm, misa_lstm, mlp, precomputed');
     const t = only(check(mutate(VALID_SPEC, '    type: lstm\n    hidden: 16', '    typ: lstm\n    hidden: 16')));
     expect(t.d.code).toBe('MSA2001');
     expect(t.text).toBe('typ');

@@ -238,7 +238,8 @@ describe('synthetic datasets', () => {
     expect(ridgeR2(cls(train), train.labels['M']!, cls(test), shuffled, 50)).toBeLessThan(0.2);
   });
 
-  it('every shipped demo pipeline loads its synthetic data in the compiled types', async () => {
+  // Compiles and loads every demo (25 of them): well under a minute on a quiet machine, longer under load.
+  it('every shipped demo pipeline loads its synthetic data in the compiled types', { timeout: 180_000 }, async () => {
     const demos = readdirSync(pipelinesDir()).filter((f) => /^demo_.*\.(yaml|mmsa)$/.test(f));
     expect(demos.length).toBeGreaterThan(0);
     for (const f of demos) {

@@ -46,11 +46,12 @@ describe('memory plan', () => {
     expect(bertConfigs.sort()).toEqual([
       'almt_mosei.yaml', 'almt_mosi.yaml', 'almt_sims.yaml',
       'bert_mag_mosei.yaml', 'bert_mag_mosi.yaml', 'bert_mag_sims.yaml', 'cenet_mosei.yaml', 'cenet_mosi.yaml', 'cenet_sims.yaml', 'cenet_simsv2.yaml',
-      'demo_almt.yaml', 'demo_bert_mag.yaml', 'demo_cenet.yaml', 'demo_misa.yaml', 'demo_mmim.yaml', 'demo_tetfn.yaml',
+      'demo_almt.yaml', 'demo_bert_mag.yaml', 'demo_cenet.yaml', 'demo_misa.yaml', 'demo_mmim.yaml', 'demo_tetfn.yaml', 'demo_tfr_net.yaml',
       'misa_mosei.yaml', 'misa_mosi.yaml', 'misa_sims.yaml', 'misa_simsv2.yaml',
       'mmim_mosei.yaml', 'mmim_mosi.yaml', 'mmim_sims.yaml',
       'self_mm_mosei.yaml', 'self_mm_mosi.yaml', 'self_mm_sims.yaml', 'self_mm_simsv2.yaml',
       'tetfn_mosei.yaml', 'tetfn_mosi.yaml', 'tetfn_sims.yaml', 'tetfn_simsv2.yaml',
+      'tfr_net_mosei.yaml', 'tfr_net_mosi.yaml',
     ]);
   });
 

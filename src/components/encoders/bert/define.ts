@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { defineComponent, type Rewrite } from '../../component.js';
 import type { BertEncoder, PrecomputedEncoder } from '../../../compiler/spec/types.generated.js';
-import { featureDim, type Ir, type IrNode, type ParamDecl, type ResolvedDataset } from '../../../compiler/ir/types.js';
+import { featureDim, type Ir, type IrNode, type ParamDecl, type ResolvedDataset, type TensorType } from '../../../compiler/ir/types.js';
 import { expandHome } from '../../../compiler/spec/resolve-dataset.js';
 import { bertEvalMemory, bertStepMemory } from './memory.js';
 import { expectKind, linearNames, linearParams, param, singleInput, tokenIds, vector } from '../../shape-helpers.js';
@@ -133,6 +133,11 @@ export function bertHiddenOutputs(p: BertEncoder): string[] {
   return Array.from({ length: config.num_hidden_layers + 1 }, (_, i) => `hidden_${i}`);
 }
 
+/** Every named output: the hidden states, then one per modality of `also` (BERT's output over it). */
+export function bertOutputs(p: BertEncoder): string[] {
+  return [...bertHiddenOutputs(p), ...(p.also ?? [])];
+}
+
 /** The hook that reads audio and vision (a BERT runs at most one), with its key under `hooks`. */
 function sequenceHook(p: BertEncoder): { at: 'embeddings' | 'before_layer'; audio: string; vision: string } | undefined {
   const h = p.hooks?.embeddings ?? p.hooks?.before_layer;
@@ -146,12 +151,13 @@ function sequenceHook(p: BertEncoder): { at: 'embeddings' | 'before_layer'; audi
  */
 export function bertReads(p: BertEncoder, key: string): { name: string; path: (string | number)[] }[] | undefined {
   const hook = sequenceHook(p);
-  if (!hook) return undefined;
+  const also = p.also ?? [];
+  if (!hook && also.length === 0) return undefined;
   const own = p.modality ?? key;
   return [
     { name: `modalities.${own}`, path: p.modality ? ['modality'] : [] },
-    { name: hook.audio, path: ['hooks', hook.at, 'audio'] },
-    { name: hook.vision, path: ['hooks', hook.at, 'vision'] },
+    ...(hook ? [{ name: hook.audio, path: ['hooks', hook.at, 'audio'] }, { name: hook.vision, path: ['hooks', hook.at, 'vision'] }] : []),
+    ...also.map((m, i) => ({ name: `modalities.${m}`, path: ['also', i] })),
   ];
 }
 
@@ -163,6 +169,8 @@ export function frozenBertFastPath(p: BertEncoder, dataset: ResolvedDataset, mod
   if (p.finetune !== false) return undefined;
   // Precomputed last-layer features cannot stand in for a BERT whose inside a hook changes, nor give the pooler.
   if (p.hooks?.embeddings || p.hooks?.before_layer || p.hidden_states || p.output === 'pooled') return undefined;
+  // The precomputed features are those of the unmasked text only.
+  if ((p.also ?? []).length > 0) return undefined;
   const feat = dataset.features['text'];
   if (!feat || feat.dtype !== 'float' || feat.shape.length !== 2) return undefined;
   // The model's own width (a local checkpoint's config.json, a known model's, or `config:`), not bert-base's.
@@ -207,10 +215,10 @@ export default defineComponent<BertEncoder>({
   schema: 'components/encoders/bert.schema.json',
   doc: "BERT text encoder over token ids (text_bert rows: ids, mask, segments); the last layer's [CLS] vector by default.",
   accepts: ['tokens'],
-  // Token ids, and with a hook the audio and vision sequences it reads.
-  arity: { min: 1, max: 3 },
+  // Token ids, with a hook the audio and vision sequences it reads, then the token ids of `also`.
+  arity: { min: 1, max: Number.POSITIVE_INFINITY },
   reads: bertReads,
-  namedOutputs: bertHiddenOutputs,
+  namedOutputs: bertOutputs,
   outputKind: (p) => (p.output === 'sequence' ? 'sequence' : 'vector'),
   outputKindFix: (_p, wanted) => (wanted === 'vector' ? 'set `output: cls` or `mean` on the encoder' : undefined),
   tokenizer: (p) => ({ model: p.pretrained, ...(p.revision ? { revision: p.revision } : {}) }),
@@ -227,7 +235,9 @@ export default defineComponent<BertEncoder>({
     const taped = p.hooks?.embeddings !== undefined || p.hooks?.before_layer !== undefined || p.hidden_states === true;
     if (frozen && !taped) return { saved: 0, transient: evalBytes, host: 0, eval: evalBytes };
     const m = bertStepMemory(config, batch, L, mode, { freezeEmbeddings: p.freeze_embeddings === true, frozenWeights: frozen, ce: ceLengths(ir, node) });
-    return { saved: m.saved, transient: m.transient, host: m.host, eval: evalBytes };
+    // Every run over an `also` modality keeps as much as the run over the encoder's own.
+    const runs = 1 + (p.also ?? []).length;
+    return { saved: runs * m.saved, transient: m.transient, host: runs * m.host, eval: evalBytes };
   },
   // A model directory written relative to the spec that names it (which may be a preset).
   resolvePaths: (p, dirOf) => (/^(\.{1,2}[\\/]|~[\\/])/.test(p.pretrained) ? { ...p, pretrained: resolve(dirOf('pretrained'), expandHome(p.pretrained)) } : p),
@@ -256,7 +266,8 @@ export default defineComponent<BertEncoder>({
       (ce ? `, CE(${ce.audio}, ${ce.vision}) before layer ${ce.layer}` : '') +
       (p.freeze_embeddings ? ', embeddings frozen' : '');
     const hidden = p.hidden_states ? ` + hidden_0..${c.num_hidden_layers}` : '';
-    return `bert(${p.pretrained}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${p.finetune ? 'finetune' : 'frozen'}${hook}) -> ${p.output}${hidden}`;
+    const also = (p.also ?? []).length > 0 ? ` (also over ${p.also!.join(', ')}, the same weights)` : '';
+    return `bert(${p.pretrained}, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${p.finetune ? 'finetune' : 'frozen'}${hook}) -> ${p.output}${hidden}${also}`;
   },
   paramNames(p) {
     const { config: c } = resolveBertConfig(p);
@@ -344,8 +355,16 @@ export default defineComponent<BertEncoder>({
       }
       params.push(...magParams(H, dims[0]!, dims[1]!));
     }
-    const features = Object.fromEntries(bertHiddenOutputs(p).map((n) => [n, seq]));
-    return { output, params, ...(p.hidden_states ? { features } : {}) };
+    const features: Record<string, TensorType> = Object.fromEntries(bertHiddenOutputs(p).map((n) => [n, seq]));
+    const also = p.also ?? [];
+    const first = ctx.inputs.length - also.length;
+    for (const [i, m] of also.entries()) {
+      const x = ctx.inputs[first + i];
+      if (!x || !expectKind(ctx, 'bert', x, ['tokens'])) return undefined;
+      const Lm = x.type.shape[2];
+      features[m] = p.output === 'sequence' ? { ...seq, shape: ['B', Lm ?? 0, H] } : vector(H);
+    }
+    return { output, params, ...(Object.keys(features).length > 0 ? { features } : {}) };
   },
   // MMSA's BertTextEncoder holds a transformers BertModel as `model`; older transformers also saved position_ids.
   // CENET's own BertModel (the CE hook's) also saves sentiment, POS-tag and polarity tables its forward never reads.

@@ -1,5 +1,5 @@
-// Lowering of encoder 'conv1d': input dropout, then nn.Conv1d without padding as one GEMM over the unfolded
-// sequence ([B, T - k + 1, k * in] against the weight reordered to [out, k * in]). Phase 6 (lower).
+// Lowering of encoder 'conv1d': input dropout, then nn.Conv1d (zero padding at both ends when asked) as one GEMM over
+// the unfolded sequence ([B, T + 2p - k + 1, k * in] against the weight reordered to [out, k * in]). Phase 6 (lower).
 
 import * as tf from '@tensorflow/tfjs';
 import { dropout, linear, linearInit } from '../../../runtime/nn/index.js';
@@ -30,7 +30,8 @@ export default defineNodeLowering<Conv1dEncoder>('encoder', (node, ctx) => {
   const bias = c.bias ? ctx.store.param(path, 'bias', [c.out], init) : undefined;
   return {
     apply(inputs, fctx) {
-      const x = dropout(firstValue(node, inputs).tensor, c.dropout, fctx) as tf.Tensor3D;
+      let x = dropout(firstValue(node, inputs).tensor, c.dropout, fctx) as tf.Tensor3D;
+      if ((c.padding ?? 0) > 0) x = tf.pad(x, [[0, 0], [c.padding, c.padding], [0, 0]]);
       const y = conv1dTime(x, weight as tf.Tensor3D, bias);
       return c.max_over_time ? { tensor: y, outputs: { max: tf.max(y, 1) } } : { tensor: y };
     },

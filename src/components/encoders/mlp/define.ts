@@ -13,6 +13,7 @@ export default defineComponent<MlpEncoder>({
   schema: 'components/encoders/mlp.schema.json',
   doc: 'Feed-forward network over a vector (sequences are pooled first).',
   outputKind: (p) => (p.pool === 'none' ? 'sequence' : 'vector'),
+  reads: (p) => (p.input !== undefined ? [{ name: p.input, path: ['input'] }] : undefined),
   accepts: ['sequence', 'vector'],
   examples: [
     { label: 'vector', params: { type: 'mlp', hidden: [32, 16], out: 8, dropout: 0, activation: 'relu', pool: 'mean' }, inputs: [['audio', vector(5)]] },

@@ -32,23 +32,29 @@ export function memoryLayers(p: CrossmodalFusion): number {
   return p.memory_layers ?? Math.max(p.layers, 3);
 }
 
+/** Cross-modal attention dropout: one number, or one per source input (the crossmodal fusion and encoder). */
+interface SourceDropouts {
+  attn_dropout: number | Record<string, number>;
+}
+
 /** Attention dropout of the cross-modal encoder that reads `source`. */
-export function sourceDropout(p: CrossmodalFusion, source: string): number {
+export function sourceDropout(p: SourceDropouts, source: string): number {
   return typeof p.attn_dropout === 'number' ? p.attn_dropout : (p.attn_dropout[source] ?? 0);
 }
 
-function checkDropoutKeys(ctx: ShapeContext<CrossmodalFusion>): void {
+/** Reports an `attn_dropout` map whose keys are not exactly the input names `names`. */
+export function checkDropoutKeys(ctx: ShapeContext<SourceDropouts>, names: readonly string[]): void {
   const p = ctx.params;
   if (typeof p.attn_dropout === 'number') return;
   const keys = Object.keys(p.attn_dropout);
-  const unknown = keys.filter((k) => !p.inputs.includes(k));
-  const missing = p.inputs.filter((k) => !keys.includes(k));
+  const unknown = keys.filter((k) => !names.includes(k));
+  const missing = names.filter((k) => !keys.includes(k));
   if (unknown.length > 0 || missing.length > 0) {
     const parts = [];
     if (unknown.length > 0) parts.push(`names ${unknown.map((k) => `'${k}'`).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not an input`);
     if (missing.length > 0) parts.push(`has no value for ${missing.map((k) => `'${k}'`).join(', ')}`);
     ctx.report('MSA4004', ctx.spanOf('attn_dropout'), { node: ctx.node, detail: `attn_dropout ${parts.join(' and ')}` }, {
-      hint: `give one value per source input: {${p.inputs.map((i) => `${i}: 0.1`).join(', ')}}, or a single number`,
+      hint: `give one value per source input: {${names.map((i) => `${i}: 0.1`).join(', ')}}, or a single number`,
     });
   }
 }
@@ -155,7 +161,7 @@ export default defineComponent<CrossmodalFusion>({
   infer(ctx) {
     const p = ctx.params;
     if (!checkFusionInputs(ctx, 'crossmodal', ['sequence'], { kindCode: 'MSA4002' })) return undefined;
-    checkDropoutKeys(ctx);
+    checkDropoutKeys(ctx, p.inputs);
     const via = p.text_enhanced?.via;
     if (via !== undefined && !p.inputs.includes(via)) {
       ctx.report('MSA4004', ctx.spanOf('text_enhanced'), { node: ctx.node, detail: `text_enhanced.via '${via}' is not an input` }, {
