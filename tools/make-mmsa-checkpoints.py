@@ -189,6 +189,17 @@ def on_cpu(net):
     return net
 
 
+def test_predictions_by_id(torch, loader, forward):
+    """The test predictions keyed by sample id (MMSA's test loader shuffles: batches are matched by their ids);
+    `forward(batch)` returns the model's prediction tensor for a batch."""
+    by_id = {}
+    with torch.no_grad():
+        for b in loader:
+            p = forward(b).reshape(-1).numpy().astype(np.float64)
+            by_id.update(zip(b["id"], (float(x) for x in p)))
+    return by_id
+
+
 def prediction_of(out, model):
     # Most models return a dict with "M"; MCTN returns (loss, prediction), CENET a tuple whose first item is the
     # prediction, TFR-Net (prediction, gen_loss), ALMT the prediction tensor itself.
@@ -229,13 +240,8 @@ def cenet_without_ce(torch, model, loader, ids):
     ce = model.Model.bert.encoder.CE
     forward = ce.forward
     ce.forward = lambda text_embedding, **kw: text_embedding
-    by_id = {}
     try:
-        with torch.no_grad():
-            # (MMSA's test loader shuffles: every batch is matched by its ids)
-            for b in loader:
-                p = model(b["text"], b["audio"], b["vision"])[0].reshape(-1).numpy().astype(np.float64)
-                by_id.update(zip(b["id"], (float(x) for x in p)))
+        by_id = test_predictions_by_id(torch, loader, lambda b: model(b["text"], b["audio"], b["vision"])[0])
     finally:
         ce.forward = forward
     return [by_id[i] for i in ids]
@@ -301,11 +307,7 @@ def cenet_two_steps(torch, build, state, trainer, loaders, batch_size):
     except EpochCap:
         pass
     model.eval()
-    by_id = {}
-    with torch.no_grad():
-        for b in loaders["test"]:
-            p = model(b["text"], b["audio"], b["vision"])[0].reshape(-1).numpy().astype(np.float64)
-            by_id.update(zip(b["id"], (float(x) for x in p)))
+    by_id = test_predictions_by_id(torch, loaders["test"], lambda b: model(b["text"], b["audio"], b["vision"])[0])
     return {"batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
 
 
@@ -344,11 +346,8 @@ def mmim_first_epoch(torch, build, state, trainer, loaders, batch_size):
     finally:
         nn.init.xavier_normal_ = xavier
     model.eval()
-    by_id = {}
-    with torch.no_grad():
-        for b in loaders["test"]:
-            p = model(b["text"], (b["audio"], b["audio_lengths"]), (b["vision"], b["vision_lengths"]))["M"]
-            by_id.update(zip(b["id"], (float(x) for x in p.reshape(-1).numpy().astype(np.float64))))
+    by_id = test_predictions_by_id(
+        torch, loaders["test"], lambda b: model(b["text"], (b["audio"], b["audio_lengths"]), (b["vision"], b["vision_lengths"]))["M"])
     return {"batch_ids": [list(b["id"]) for b in batches], "by_id": by_id, "losses": losses}
 
 
@@ -415,11 +414,7 @@ def mfn_two_epochs(torch, build, state, trainer, loaders, batch_size=20, epochs=
     except EpochCap:
         pass
     model.eval()
-    by_id = {}
-    with torch.no_grad():
-        for b in loaders["test"]:
-            p = model(b["text"], b["audio"], b["vision"])["M"]
-            by_id.update(zip(b["id"], (float(x) for x in p.reshape(-1).numpy().astype(np.float64))))
+    by_id = test_predictions_by_id(torch, loaders["test"], lambda b: model(b["text"], b["audio"], b["vision"])["M"])
     after = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return {"batch_size": batch_size, "epochs": epochs, "batch_ids": [list(b["id"]) for b in batches],
             "losses": losses, "by_id": by_id, "state": after}
