@@ -8,7 +8,9 @@ What it adds to the runner, in-process (no MMSA file is modified):
     module and parameter names and maths), which loads the checkpoint MMSA_HF_BERT_DIR names for every pretrained id
     MMSA asks for (default: test/fixtures/hf-bert/small-bert, 2 layers, hidden 128);
   - MAG, CE, MISA's project_t and the text-width layers of MMIM, TETFN and ALMT are sized from that BERT's hidden
-    size (tools/hf-bert/mmsa_small_bert.py; MMSA's loader would size them for 768).
+    size (tools/hf-bert/mmsa_small_bert.py; MMSA's loader would size them for 768);
+  - CENET's and ALMT's trainers define do_test(model, dataloader, mode) without the return_sample_results keyword
+    that the runner (as MMSA's run.py for other trainers) passes: it is accepted there when False.
 
 Usage: MMSA_SRC=<MMSA's src/> MMSA_RUNNER=<dir of run_mmsa_baseline.py> [MMSA_SHIMS=<its shims/>]
        [MMSA_HF_BERT_DIR=<checkpoint dir>] /usr/bin/python3 tools/run-mmsa-small-bert.py --model bert_mag
@@ -21,6 +23,25 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+
+
+def accept_return_sample_results():
+    """Lets the trainers whose do_test has no return_sample_results keyword take it (only False: they cannot
+    return per-sample results)."""
+    import inspect
+    from MMSA.trains.singleTask import ALMT, CENET  # the trainer classes (the package re-exports them)
+
+    for cls in (CENET, ALMT):
+        original = cls.do_test
+        if "return_sample_results" in inspect.signature(original).parameters:
+            continue
+
+        def do_test(self, model, dataloader, mode="VAL", return_sample_results=False, _original=original):
+            if return_sample_results:
+                raise ValueError(f"{type(self).__name__}.do_test cannot return per-sample results")
+            return _original(self, model, dataloader, mode=mode)
+
+        cls.do_test = do_test
 
 
 def main():
@@ -43,6 +64,7 @@ def main():
     from mmsa_small_bert import patch_small_bert_widths
 
     patch_small_bert_widths(model)
+    accept_return_sample_results()
     runner = os.path.join(runner_dir, "run_mmsa_baseline.py")
     sys.argv[0] = runner
     runpy.run_path(runner, run_name="__main__")
