@@ -47,6 +47,20 @@ const constGradTask = (): FakeOptions => ({
   }],
 });
 
+/** A task whose gradient on `heads.M.weight` is 3, 3, -3 per element on batches 1, 2, 3 of every three. */
+const signs = (): FakeOptions => {
+  let n = 0;
+  return {
+    noL1: true,
+    extraTasks: (store) => [{
+      name: 'signed',
+      type: 'test',
+      trainLoss: () => tf.mul(tf.sum(store.get('heads.M.weight')), [3, 3, -3][n++ % 3]!) as tf.Scalar,
+      evalLoss: () => tf.scalar(1),
+    }],
+  };
+};
+
 describe('runSchedule: gradient accumulation', () => {
   it("'reference' sums k batches' gradients unscaled and discards the last n mod k batches of each epoch", async () => {
     // 40 samples / batch 4 = 10 batches; k = 3 -> 3 optimizer steps per epoch, 1 batch's gradient dropped
@@ -88,18 +102,6 @@ describe('runSchedule: gradient accumulation', () => {
   it("clips the running sum after every backward with when: 'backward' (MMSA's clip_grad_value_ per batch)", async () => {
     // Per-batch gradients 3, 3, -3 in each group of k = 3: MMSA's .grad goes clip(3) = 2, clip(2 + 3) = 2,
     // clip(2 - 3) = -1, where clipping the sum once would give clip(3) = 2.
-    const signs = (): FakeOptions => {
-      let n = 0;
-      return {
-        noL1: true,
-        extraTasks: (store) => [{
-          name: 'signed',
-          type: 'test',
-          trainLoss: () => tf.mul(tf.sum(store.get('heads.M.weight')), [3, 3, -3][n++ % 3]!) as tf.Scalar,
-          evalLoss: () => tf.scalar(1),
-        }],
-      };
-    };
     const b = setup({ gradAccumSteps: 3, maxEpochs: 1, clip: { type: 'value', max: 2, when: 'backward' } }, signs());
     await collect(runSchedule(b.ir, b.p, b.data, { runId: 'r', seed: 1 }));
     expect(b.steps).toHaveLength(3);
@@ -163,17 +165,7 @@ describe("runSchedule: grad_accum_mode 'step_every_batch' (TFR_NET.py's update_e
 
   it("clips the running sum after every backward and steps on the clipped sum (when: 'backward')", async () => {
     // Per-batch gradients 3, 3, -3 with k = 3: .grad is clip(3) = 2, clip(2 + 3) = 2, clip(2 - 3) = -1 (stepped twice).
-    let n = 0;
-    const fake: FakeOptions = {
-      noL1: true,
-      extraTasks: (store) => [{
-        name: 'signed',
-        type: 'test',
-        trainLoss: () => tf.mul(tf.sum(store.get('heads.M.weight')), [3, 3, -3][n++ % 3]!) as tf.Scalar,
-        evalLoss: () => tf.scalar(1),
-      }],
-    };
-    const b = setup({ gradAccumSteps: 3, gradAccumMode: 'step_every_batch', maxEpochs: 1, clip: { type: 'value', max: 2, when: 'backward' } }, fake);
+    const b = setup({ gradAccumSteps: 3, gradAccumMode: 'step_every_batch', maxEpochs: 1, clip: { type: 'value', max: 2, when: 'backward' } }, signs());
     await collect(runSchedule(b.ir, b.p, b.data, { runId: 'r', seed: 1 }));
     const w = [2, 2, -1, -1];
     expect(b.steps.map((s) => s['heads.M.weight']![0])).toEqual([...w, ...w, ...w, 2]);
