@@ -191,7 +191,7 @@ def on_cpu(net):
 
 def prediction_of(out, model):
     # Most models return a dict with "M"; MCTN returns (loss, prediction), CENET a tuple whose first item is the
-    # prediction, ALMT the prediction tensor itself.
+    # prediction, TFR-Net (prediction, gen_loss), ALMT the prediction tensor itself.
     if isinstance(out, dict):
         return out["M"]
     if model == "almt":
@@ -713,7 +713,9 @@ ALL = ["mosi", "mosei", "sims", "simsv2"]
 # MFM on SIMSv2, are skipped below).
 MODELS = {"self_mm": ALL, "tfn": ALL, "lmf": ALL, "lf_dnn": ALL, "ef_lstm": ALL, "mfn": ALL, "graph_mfn": ALL, "mfm": ALL,
           "mlf_dnn": ["sims", "simsv2"], "mtfn": ["sims", "simsv2"], "mlmf": ["sims", "simsv2"], "mctn": ["mosi"], "mult": ALL,
-          "misa": ALL, "almt": ["mosi", "mosei", "sims"], "mmim": ["mosi", "mosei", "sims"], "tetfn": ALL}
+          "misa": ALL, "almt": ["mosi", "mosei", "sims"], "mmim": ["mosi", "mosei", "sims"], "tetfn": ALL,
+          # TFR-Net on SIMS cannot be built by MMSA: num_temporal_head 25 divides neither 39 tokens nor 55 frames
+          "tfr_net": ["mosi", "mosei"]}
 
 
 def selected_keys(only):
@@ -765,12 +767,12 @@ def make_keys(out, only=None):
         args.update(feature_dims=dims, seq_lens=lens, train_mode="regression", device=torch.device("cpu"))
         if model == "self_mm":
             args.update(use_bert=False)
-        # MISA, MMIM, TETFN and ALMT build a BertTextEncoder; here it is the parameter-free stand-in (no
+        # MISA, MMIM, TETFN, ALMT and TFR-Net build a BertTextEncoder; here it is the parameter-free stand-in (no
         # Model.bertmodel.* / Model.text_model.* tensors)
         net = on_cpu(mrun.AMIO(args))
         made[f"{model}_{ds}"] = {k: list(v.shape) for k, v in net.state_dict().items()}
         del net
-    made["_note"] = ("The BertTextEncoder of Self-MM, MISA, MMIM, TETFN and ALMT (Model.text_model.model.*, "
+    made["_note"] = ("The BertTextEncoder of Self-MM, MISA, MMIM, TETFN, ALMT and TFR-Net (Model.text_model.model.*, "
                      "Model.bertmodel.model.*, a transformers BertModel) is not instantiated here: its names are Hugging "
                      "Face's BertModel state_dict names.")
     path = os.path.join(out, "state-dict-keys.json")

@@ -277,3 +277,32 @@ describe("TETFN: the unimodal heads and MMSA's batch-dependent positions, from t
     expect(Math.max(...e.ids.map((id, i) => Math.abs(got.get(id)! - e.preds[i]!)))).toBeGreaterThan(1e-3);
   });
 });
+
+describe("TFR-Net: MMSA's missing positions and the alignment's map, from the same checkpoint", () => {
+  const c = 'tfr_net_mosi';
+  /** The case's pipeline with `body` added (data and BERT paths made absolute). */
+  const tfrChild = (body: string): string =>
+    child(c, 'mosi-tokens', `encoders:\n  bert: {type: bert, pretrained: ${join(root, 'test/fixtures/hf-bert/small-bert')}}\n${body}`);
+  async function worstMiss(f: string, name: string): Promise<number> {
+    const out = join(work, name);
+    const r = await run(['import', join(fixtures, c, 'checkpoint.pth'), '--pipeline', f, '--out', out, '--no-eval']);
+    expect(r.code, r.err).toBe(0);
+    const got = await predictions(out);
+    const e = expectedOf(c);
+    return Math.max(...e.ids.map((id, i) => Math.abs(got.get(id)! - e.preds[i]!)));
+  }
+
+  it('two same-shaped cross-modal transformers swapped in mmsa_modules: the import fits, the predictions miss', async () => {
+    const f = tfrChild(
+      'mmsa_modules:\n  encoders.align.text_with_audio: Model.align_subnet.Model.trans_l_with_v\n  encoders.align.text_with_vision: Model.align_subnet.Model.trans_l_with_a\n',
+    );
+    expect(await worstMiss(f, 'tfr-swapped')).toBeGreaterThan(1e-3);
+  });
+
+  it("positions dropped with another missing_seed than MMSA's loader used miss MMSA's predictions", async () => {
+    const m = (x: string, feature: string, lengths: boolean) =>
+      `  ${x}_m: {feature: ${feature}${lengths ? ', lengths: null' : ''}, missing: {rate: 0.2, seed: 1112}}\n`;
+    const f = tfrChild(`modalities:\n${m('text', 'text_bert', false)}${m('audio', 'audio', true)}${m('vision', 'vision', true)}`);
+    expect(await worstMiss(f, 'tfr-seed')).toBeGreaterThan(1e-3);
+  });
+});

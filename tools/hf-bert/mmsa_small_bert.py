@@ -1,6 +1,6 @@
 """In-process patches that let MMSA's own BERT models run on a small BERT (hidden size other than 768): MMSA's
 loader sets the text width to 768 whenever use_bert (data_loader.py), and BERT_MAG's MAG, CENET's CE, MISA's
-project_t, MMIM's MMILB/CPC Linears, ALMT's embedding_l and TETFN's proj_l size themselves from it. Each patch sizes
+project_t, MMIM's MMILB/CPC Linears, ALMT's embedding_l, TETFN's proj_l and TFR-Net's proj_l and generator_t size themselves from it. Each patch sizes
 them from the loaded BERT's hidden size instead (MMSA_HF_BERT_DIR's config.json where the model has no BERT config
 at hand). No MMSA file
 is modified. Used by tools/make-mmsa-checkpoints.py (import fixtures) and tools/run-mmsa-small-bert.py (accuracy runs).
@@ -14,11 +14,13 @@ FEATURE_WIDTH = {
     "mmim": ("MMSA.models.singleTask.MMIM", "MMIM"),
     "almt": ("MMSA.models.singleTask.ALMT", "ALMT"),
     "tetfn": ("MMSA.models.multiTask.TETFN", "TETFN"),
+    # CM_ATTN's proj_l and generator_t (Linear(3 d -> feature_dims[0])) read it from the same args
+    "tfr_net": ("MMSA.models.missingTask.TFR_NET", "TFR_NET"),
 }
 
 
 def patch_small_bert_widths(model):
-    """Patches MMSA's class for `model` (misa, bert_mag, cenet, mmim, almt, tetfn; others: nothing) in place."""
+    """Patches MMSA's class for `model` (misa, bert_mag, cenet, mmim, almt, tetfn, tfr_net; others: nothing) in place."""
     import torch
 
     if model in FEATURE_WIDTH:
