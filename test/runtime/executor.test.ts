@@ -47,6 +47,20 @@ const constGradTask = (): FakeOptions => ({
   }],
 });
 
+/** A task whose gradient on `heads.M.weight` is 3, 3, -3 per element on batches 1, 2, 3 of every three. */
+const signs = (): FakeOptions => {
+  let n = 0;
+  return {
+    noL1: true,
+    extraTasks: (store) => [{
+      name: 'signed',
+      type: 'test',
+      trainLoss: () => tf.mul(tf.sum(store.get('heads.M.weight')), [3, 3, -3][n++ % 3]!) as tf.Scalar,
+      evalLoss: () => tf.scalar(1),
+    }],
+  };
+};
+
 describe('runSchedule: gradient accumulation', () => {
   it("'reference' sums k batches' gradients unscaled and discards the last n mod k batches of each epoch", async () => {
     // 40 samples / batch 4 = 10 batches; k = 3 -> 3 optimizer steps per epoch, 1 batch's gradient dropped
@@ -88,18 +102,6 @@ describe('runSchedule: gradient accumulation', () => {
   it("clips the running sum after every backward with when: 'backward' (MMSA's clip_grad_value_ per batch)", async () => {
     // Per-batch gradients 3, 3, -3 in each group of k = 3: MMSA's .grad goes clip(3) = 2, clip(2 + 3) = 2,
     // clip(2 - 3) = -1, where clipping the sum once would give clip(3) = 2.
-    const signs = (): FakeOptions => {
-      let n = 0;
-      return {
-        noL1: true,
-        extraTasks: (store) => [{
-          name: 'signed',
-          type: 'test',
-          trainLoss: () => tf.mul(tf.sum(store.get('heads.M.weight')), [3, 3, -3][n++ % 3]!) as tf.Scalar,
-          evalLoss: () => tf.scalar(1),
-        }],
-      };
-    };
     const b = setup({ gradAccumSteps: 3, maxEpochs: 1, clip: { type: 'value', max: 2, when: 'backward' } }, signs());
     await collect(runSchedule(b.ir, b.p, b.data, { runId: 'r', seed: 1 }));
     expect(b.steps).toHaveLength(3);
@@ -107,6 +109,66 @@ describe('runSchedule: gradient accumulation', () => {
     const st = setup({ gradAccumSteps: 3, maxEpochs: 1, clip: { type: 'value', max: 2, when: 'step' } }, signs());
     await collect(runSchedule(st.ir, st.p, st.data, { runId: 'r', seed: 1 }));
     for (const s of st.steps) expect(s['heads.M.weight']).toEqual([2, 2, 2, 2]);
+  });
+});
+
+/** torch.optim.Adam's update (no weight decay), in float64, for a gradient sequence on one parameter element. */
+function adamTrajectory(p0: number, grads: number[], lr: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): number[] {
+  let p = p0;
+  let m = 0;
+  let v = 0;
+  return grads.map((g, i) => {
+    const t = i + 1;
+    m = b1 * m + (1 - b1) * g;
+    v = b2 * v + (1 - b2) * g * g;
+    p -= (lr / (1 - b1 ** t)) * (m / (Math.sqrt(v) / Math.sqrt(1 - b2 ** t) + eps));
+    return p;
+  });
+}
+
+describe("runSchedule: grad_accum_mode 'step_every_batch' (TFR_NET.py's update_epochs loop)", () => {
+  it('steps after every batch on the running sum, twice when a window of k closes, and keeps the leftover steps', async () => {
+    // 10 batches, k = 4, gradient 1 per batch: .grad runs 1, 2, 3, 4 (stepped twice), then again; the last two
+    // batches of the epoch (1, 2) step as they go and the next epoch zeroes them on its first batch.
+    const { ir, p, data, steps } = setup({ gradAccumSteps: 4, gradAccumMode: 'step_every_batch', maxEpochs: 2 }, constGradTask());
+    const events = await collect(runSchedule(ir, p, data, { runId: 'r', seed: 1 }));
+    const epoch = [1, 2, 3, 4, 4, 1, 2, 3, 4, 4, 1, 2];
+    expect(steps.map((s) => s['heads.M.weight']![0])).toEqual([...epoch, ...epoch]);
+    for (const s of steps) expect(new Set(s['heads.M.weight'])).toEqual(new Set([s['heads.M.weight']![0]]));
+    const ends = events.filter((e): e is EpochEndEvent => e.kind === 'epoch.end');
+    expect(ends.map((e) => e.optimizerSteps)).toEqual([12, 12]);
+    const flags = events.filter((e) => e.kind === 'step.end').map((e) => (e as { optimizerStep: boolean }).optimizerStep);
+    expect(flags).toEqual(new Array(20).fill(true));
+  });
+
+  it('moves the parameters along the Adam trajectory of that gradient sequence', async () => {
+    const lr = 0.05;
+    const { ir, p, data } = setup({ gradAccumSteps: 4, gradAccumMode: 'step_every_batch', maxEpochs: 1 }, { ...constGradTask(), lr });
+    const w0 = Array.from(p.model.store.get('heads.M.weight').dataSync());
+    const seen: number[][] = [];
+    const origStep = p.optimizer.step.bind(p.optimizer);
+    p.optimizer.step = (g: Grads) => {
+      origStep(g);
+      seen.push(Array.from(p.model.store.get('heads.M.weight').dataSync()));
+    };
+    await collect(runSchedule(ir, p, data, { runId: 'r', seed: 1 }));
+    const grads = [1, 2, 3, 4, 4, 1, 2, 3, 4, 4, 1, 2];
+    expect(seen).toHaveLength(grads.length);
+    w0.forEach((w, j) => {
+      const want = adamTrajectory(w, grads, lr);
+      seen.forEach((row, t) => expect(row[j]).toBeCloseTo(want[t]!, 5));
+    });
+    // A different stepping rule would leave them elsewhere: one step per batch on that batch's gradient.
+    const once = adamTrajectory(w0[0]!, new Array(10).fill(1), lr);
+    expect(Math.abs(seen[seen.length - 1]![0]! - once[once.length - 1]!)).toBeGreaterThan(1e-3);
+  });
+
+  it("clips the running sum after every backward and steps on the clipped sum (when: 'backward')", async () => {
+    // Per-batch gradients 3, 3, -3 with k = 3: .grad is clip(3) = 2, clip(2 + 3) = 2, clip(2 - 3) = -1 (stepped twice).
+    const b = setup({ gradAccumSteps: 3, gradAccumMode: 'step_every_batch', maxEpochs: 1, clip: { type: 'value', max: 2, when: 'backward' } }, signs());
+    await collect(runSchedule(b.ir, b.p, b.data, { runId: 'r', seed: 1 }));
+    const w = [2, 2, -1, -1];
+    expect(b.steps.map((s) => s['heads.M.weight']![0])).toEqual([...w, ...w, ...w, 2]);
   });
 });
 

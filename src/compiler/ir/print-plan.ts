@@ -108,7 +108,9 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
   const s = ir.schedule;
   L.push('schedule');
   L.push(`  batch ${s.batchSize} (eval ${s.evalBatchSize}); ${s.optimizer.type} betas [${s.optimizer.betas.join(', ')}] eps ${fmtNum(s.optimizer.eps)}`);
-  if (s.gradAccumSteps > 1) {
+  if (s.gradAccumMode === 'step_every_batch') {
+    L.push(`  gradient accumulation: gradients summed over windows of ${s.gradAccumSteps} batches; step after every batch on the window's sum, twice on its last (step_every_batch, as MMSA's TFR-Net trainer)`);
+  } else if (s.gradAccumSteps > 1) {
     const how = s.gradAccumMode === 'reference'
       ? 'gradients summed, not averaged; the last (batches mod k) of each epoch are discarded, as in MMSA'
       : 'gradients averaged; the leftover batches of an epoch take a step';

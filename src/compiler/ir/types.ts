@@ -194,7 +194,7 @@ export interface TrainingSchedule {
   batchSize: number;
   evalBatchSize: number;
   gradAccumSteps: number;
-  gradAccumMode: 'reference' | 'corrected';
+  gradAccumMode: 'reference' | 'corrected' | 'step_every_batch';
   /** Initial-weight stream (train.init_rng; absent = 'mmsa'). */
   initRng?: 'mmsa' | 'torch';
   /** Weight matrices (>= 2 dims) of these groups drawn again after lowering (train.reinit). */

@@ -2169,8 +2169,8 @@ export interface RawTrain {
   batch_size?: number;
   /** optimizer step every k batches (MMSA's update_epochs) */
   grad_accum_steps?: number;
-  /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
-  grad_accum_mode?: "reference" | "corrected";
+  /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step; step_every_batch: MMSA's TFR-Net trainer (gradients zeroed every k batches, an optimizer step after every batch on the running sum and a second one on the k-th) */
+  grad_accum_mode?: "reference" | "corrected" | "step_every_batch";
   /** draws the weight matrices of some optimizer groups again after every layer is built, as MMIM's trainer re-initialises every non-BERT weight with xavier_normal_ before building its optimizers */
   reinit?: {
     /** the initialiser (torch.nn.init.xavier_normal_) */
@@ -2227,8 +2227,8 @@ export interface Train {
   batch_size: number;
   /** optimizer step every k batches (MMSA's update_epochs) */
   grad_accum_steps: number;
-  /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step */
-  grad_accum_mode: "reference" | "corrected";
+  /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step; step_every_batch: MMSA's TFR-Net trainer (gradients zeroed every k batches, an optimizer step after every batch on the running sum and a second one on the k-th) */
+  grad_accum_mode: "reference" | "corrected" | "step_every_batch";
   /** draws the weight matrices of some optimizer groups again after every layer is built, as MMIM's trainer re-initialises every non-BERT weight with xavier_normal_ before building its optimizers */
   reinit?: {
     /** the initialiser (torch.nn.init.xavier_normal_) */

@@ -1,6 +1,7 @@
 // One epoch of training as MMSA's: the stages in order (a stage per batch shares its pass with the batch stages next
-// to it; a stage per epoch makes a pass of its own), seeded shuffles and dropout, gradient accumulation (reference or
-// corrected), clipping, one optimizer over each stage's groups, and step.end events. Phase 7 (execute).
+// to it; a stage per epoch makes a pass of its own), seeded shuffles and dropout, gradient accumulation (reference,
+// corrected or TFR-Net's step_every_batch), clipping, one optimizer over each stage's groups, and step.end events.
+// Phase 7 (execute).
 
 import * as tf from '@tensorflow/tfjs';
 import type { Ir, IrStage } from '../../compiler/ir/types.js';
@@ -229,7 +230,17 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
           for (const cb of o.callbacks) cb.onStepEnd?.({ epoch: o.epoch, batch, outputs, tasks: stage.tasks });
           disposeOutputs(outputs);
         }
-        if (a.counter === 0) {
+        if (s.gradAccumMode === 'step_every_batch') {
+          // TFR_NET.py: optimizer.step() after every backward on the .grad sums of the window so far, and a second
+          // step on the same sums when the window closes (zero_grad only opens the next one).
+          for (let i = a.counter === 0 ? 2 : 1; i > 0; i--) {
+            const running = a.sums.peek();
+            applyStep(running, 1, stage);
+            disposeGrads(running);
+          }
+          if (a.counter === 0) a.counter = k;
+          stepped = true;
+        } else if (a.counter === 0) {
           const count = a.sums.count;
           const summed = a.sums.take();
           applyStep(summed, count, stage);
@@ -258,7 +269,8 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
       });
       await yieldToLoop();
     }
-    // Leftover batches of the pass (n mod k): MMSA computes their gradients and then drops them; 'corrected' steps.
+    // Leftover batches of the pass (n mod k): MMSA computes their gradients and then drops them; 'corrected' steps
+    // ('step_every_batch' has stepped on them already).
     for (const [si, a] of accs.entries()) {
       if (a.sums.count === 0) continue;
       if (!totals.interrupted && s.gradAccumMode === 'corrected') {

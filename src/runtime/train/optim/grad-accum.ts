@@ -76,6 +76,17 @@ export class GradAccumulator {
   }
 
   /**
+   * The current window's running sums as new tensors (the caller disposes them), the window staying open: MMSA's
+   * TFR-Net trainer steps on its `.grad` buffers after every batch without zeroing them.
+   */
+  peek(): Grads {
+    if (!this.host) return Object.fromEntries(Object.entries(this.tensors ?? {}).map(([n, t]) => [n, t.clone()]));
+    const out: Grads = {};
+    for (const [name, s] of this.sums) if (s.window === this.window) out[name] = tf.tensor(s.data, s.shape, 'float32');
+    return out;
+  }
+
+  /**
    * Replaces the current window's running sums by f(sums): MMSA clips its `.grad` buffers after every backward, i.e.
    * the running sum of the accumulation window. f gets tensors and returns new ones; both are disposed here.
    */
