@@ -206,8 +206,11 @@ const MB = (b: number) => `${Math.round(b / 1e6)} MB`;
 /** The largest batch size below the configured one whose plan fits, or undefined. */
 function fittingBatch(ir: Ir, limits: MemoryLimits): { batch: number; steps: number; plan: MemoryPlan } | undefined {
   const s = ir.schedule;
+  // step_every_batch steps after every batch whatever the window: more accumulation would not keep the training the
+  // same, so only the batch shrinks.
+  const scale = s.gradAccumMode !== 'step_every_batch';
   for (let b = Math.floor(s.batchSize / 2); b >= 1; b = Math.floor(b / 2)) {
-    const steps = Math.max(1, Math.round((s.gradAccumSteps * s.batchSize) / b));
+    const steps = scale ? Math.max(1, Math.round((s.gradAccumSteps * s.batchSize) / b)) : s.gradAccumSteps;
     const plan = planMemory(ir, limits, { batchSize: b, gradAccumSteps: steps });
     if (plan.fits) return { batch: b, steps, plan };
   }
@@ -225,9 +228,13 @@ function suggestions(ir: Ir, plan: MemoryPlan): string[] {
   const g = f ?? heapOnly;
   if (g) {
     const now = s.gradAccumSteps * s.batchSize;
-    const per = g.steps * g.batch === now ? `the same ${now} samples per optimizer step` : `${g.steps * g.batch} samples per optimizer step, now ${now}`;
     const when = f ? '' : ` once about ${MB(g.plan.budget.processBytes)} of memory are free (${MB(plan.limits.hostBytes)} are now)`;
-    out.push(`set train.batch_size: ${g.batch} with train.grad_accum_steps: ${g.steps} (${per})${when}`);
+    if (s.gradAccumMode === 'step_every_batch') {
+      out.push(`set train.batch_size: ${g.batch} (grad_accum_mode step_every_batch steps after every batch, so a smaller batch means more, smaller steps: not the same training)${when}`);
+    } else {
+      const per = g.steps * g.batch === now ? `the same ${now} samples per optimizer step` : `${g.steps * g.batch} samples per optimizer step, now ${now}`;
+      out.push(`set train.batch_size: ${g.batch} with train.grad_accum_steps: ${g.steps} (${per})${when}`);
+    }
   }
   const big = largestNode(ir);
   const freeze = big ? componentOfNode(big) : undefined;

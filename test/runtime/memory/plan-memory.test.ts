@@ -156,6 +156,19 @@ describe('memory plan', () => {
     expect(err!.hint).toMatch(/smaller model for encoders\.text/);
   });
 
+  it("with grad_accum_mode step_every_batch the MSA6901 hint shrinks the batch only and says it is not the same training", () => {
+    const r = compileWith('train: {batch_size: 256, grad_accum_steps: 4, grad_accum_mode: step_every_batch}\n');
+    const ir = r.ir!;
+    const plan = planMemory(ir, WASM);
+    expect(plan.fits).toBe(false);
+    const err = planError(ir, plan, r.host);
+    expect(err!.code).toBe('MSA6901');
+    const m = /set train\.batch_size: (\d+) \(grad_accum_mode step_every_batch steps after every batch, so a smaller batch means more, smaller steps: not the same training\)/.exec(err!.hint!);
+    expect(m, err!.hint).not.toBeNull();
+    expect(err!.hint).not.toMatch(/grad_accum_steps/);
+    expect(planMemory(ir, WASM, { batchSize: Number(m![1]), gradAccumSteps: 4 }).fits).toBe(true);
+  });
+
   it('on a machine short of free memory the MSA6901 hint still names the batch size that fits the heap, and the memory it needs', () => {
     const r = compileWith('train: {batch_size: 256}\n');
     const ir = r.ir!;
