@@ -34,8 +34,6 @@ import { writeSynthMmsa } from '../dist/runtime/data/synth-mmsa.js';
 import { runPipeline } from '../dist/runtime/run.js';
 
 const MODEL = process.env.BENCH_MODEL ?? 'self_mm';
-// The models tools/run-mmsa-small-bert.py runs on the HF-layout BertModel stand-in (Self-MM goes through the runner).
-const STANDIN_MODELS = ['bert_mag', 'cenet', 'misa', 'tetfn', 'mmim', 'almt'];
 const MODELS = ['self_mm', 'bert_mag', 'cenet', 'misa', 'tetfn', 'mmim', 'almt'];
 if (!MODELS.includes(MODEL)) throw new Error(`BENCH_MODEL must be one of ${MODELS.join(', ')}`);
 const DATASET = process.env.BENCH_DATASET ?? 'mosi';
@@ -164,9 +162,6 @@ function runReference(work, threads, batch) {
   if (!existsSync(runner)) return { skipped: `${runner} not found (MMSA_REFERENCE_RUNNER)` };
   if (!process.env.MMSA_SRC) return { skipped: "MMSA_SRC is not set (MMSA's src/ directory, which the runner imports)" };
   const selfMm = MODEL === 'self_mm';
-  if (!selfMm && !STANDIN_MODELS.includes(MODEL)) {
-    return { skipped: `tools/run-mmsa-small-bert.py runs MMSA's ${STANDIN_MODELS.join(', ')} on the BertModel stand-in, not ${MODEL}` };
-  }
   const pkl = join(work, `ref_${MODEL}_${DATASET}.pkl`);
   const [nTrain, nValid, nTest] = setup.sizes;
   // The same shapes as ours: REF_BATCHES batches of training data and one batch each for valid and test, or the
