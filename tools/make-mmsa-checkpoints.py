@@ -493,6 +493,109 @@ def mfm_loss_terms(torch, model, loader):
 class EpochCap(Exception):
     pass
 
+# Dropout probabilities of MMSA's TFR-Net config keys (read while the model is built, or by CM_ATTN's forward for
+# text_dropout); tfr_net_step zeroes them on its copy of args.
+TFR_NET_DROPOUT_KEYS = ("text_dropout", "attn_dropout", "attn_dropout_a", "attn_dropout_v", "relu_dropout", "embed_dropout",
+                        "res_dropout", "fusion_drop", "cls_dropout")
+
+
+def grad_fingerprint(g):
+    """Three numbers that move with any change of a gradient tensor: its sum, its L2 norm and its dot product with
+    the fixed weights r_i = ((i * 40503) mod 65536) / 65536 - 0.5 over the flattened (row-major) elements, which a
+    test recomputes exactly."""
+    v = g.detach().reshape(-1).double().numpy()
+    r = ((np.arange(v.size, dtype=np.int64) * 40503) % 65536) / 65536.0 - 0.5
+    return [float(v.sum()), float(np.sqrt((v * v).sum())), float((v * r).sum())]
+
+
+def tfr_net_step(torch, build, args0, state, trainer_of, loaders, batch_size, case_dir, epochs=2):
+    """TFR-Net's training step as MMSA's own trainer (trains/missingTask/TFR_NET.py do_train) takes it, from the
+    checkpoint, on the training split's first batch in file order (masked by MMSA's loader, data_loader.py
+    generate_m), once in epoch 1 and once in epoch 2 (one batch per epoch, so each epoch makes exactly one
+    optimizer.step(): update_epochs' zero_grad opens every epoch). Every dropout at p 0 (the config's dropout keys set
+    to 0 before the model is built, every nn.Dropout and float dropout attribute zeroed after) while the model stays
+    in training mode, as do_train leaves it: GATE_F's BatchNorm1d normalises with the batch's statistics and updates
+    its running ones. Records, per epoch: the L1 of the prediction (do_train's criterion), each generator's RECLoss
+    value (text, audio, vision: unweighted, computed in both epochs), their weight_gen_loss sum (the model's
+    gen_loss), the loss do_train backpropagates (pred_loss, plus gen_loss from epoch 2), a fingerprint of every
+    gradient the optimizer steps on (after clip_grad_value_), and the parameters and buffers after the step outside
+    BERT (after-epoch-<n>.pth; BERT's move by at most 2 x learning_rate_bert per step, which its gradient fingerprints
+    check instead)."""
+    import torch.nn as nn
+
+    args = copy.deepcopy(args0)
+    for k in TFR_NET_DROPOUT_KEYS:
+        args[k] = 0.0
+    model = without_dropout(lambda: build(args), state, float_dropouts=True)
+    trainer = trainer_of()
+    batch = next(iter(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False)))
+    names = {id(p): n for n, p in model.named_parameters()}
+    rec = {"epochs": []}
+    cur = {}
+
+    gen = model.Model.gen_loss
+    gen_forward = gen.forward
+
+    def recording_gen(pred, target, mask):
+        v = gen_forward(pred, target, mask)
+        if model.training:
+            cur.setdefault("gen_terms", []).append(float(v.item()))
+        return v
+
+    gen.forward = recording_gen
+    criterion = trainer.criterion
+
+    def recording_criterion(outputs, labels):
+        loss = criterion(outputs, labels)
+        if model.training:
+            cur["pred_loss"] = float(loss.item())
+        return loss
+
+    trainer.criterion = recording_criterion
+
+    def record_forward(m, i, o):
+        if m.training:
+            cur["gen_loss"] = float(o[1].item())
+
+    model.register_forward_hook(record_forward)
+    adam = torch.optim.Adam
+
+    class RecordingAdam(adam):
+        def step(self, *a, **k):
+            grads = {}
+            for g in self.param_groups:
+                for p in g["params"]:
+                    if p.grad is not None:
+                        grads[names[id(p)]] = grad_fingerprint(p.grad)
+            out = super().step(*a, **k)
+            n = len(rec["epochs"]) + 1
+            e = {"epoch": n, "pred_loss": cur["pred_loss"], "gen_terms": dict(zip(["text", "audio", "vision"], cur["gen_terms"])),
+                 "gen_loss": cur["gen_loss"], "loss": cur["pred_loss"] + (cur["gen_loss"] if n > 1 else 0.0),
+                 "lrs": [g["lr"] for g in self.param_groups], "grads": grads}
+            rec["epochs"].append(e)
+            after = {k: v.detach().clone() for k, v in model.state_dict().items() if "text_model" not in k}
+            torch.save(after, os.path.join(case_dir, f"after-epoch-{n}.pth"))
+            cur.clear()
+            return out
+
+    torch.optim.Adam = RecordingAdam
+    try:
+        trainer.do_train(model, {"train": Passes([batch], epochs), "valid": loaders["valid"], "test": loaders["test"]})
+    except EpochCap:
+        pass
+    finally:
+        torch.optim.Adam = adam
+    assert [e["epoch"] for e in rec["epochs"]] == list(range(1, epochs + 1)), rec["epochs"]
+    rec.update({
+        "batch_ids": list(batch["id"]), "batch_indexes": [int(i) for i in batch["index"]],
+        "missing_masks": {m: batch[f"{m}_missing_mask"].int().tolist() for m in ("text", "audio", "vision")},
+        "weight_gen_loss": list(args0["weight_gen_loss"]), "weight_sim_loss": args0["weight_sim_loss"],
+        "grad_clip": args0["grad_clip"], "update_epochs": args0["update_epochs"],
+        "zeroed_dropouts": {k: args0[k] for k in TFR_NET_DROPOUT_KEYS},
+    })
+    return rec
+
+
 
 def run_case(out, case):
     hf_bert = case.get("bert") == "hf-bert"
@@ -592,6 +695,21 @@ def run_case(out, case):
         args = captured["args"]
         case_dir = os.path.join(out, case["name"])
         os.makedirs(case_dir, exist_ok=True)
+        if case.get("step_of"):
+            # A training-step case: the training above only made MMSA's args; the step starts from the committed
+            # checkpoint of the case it names.
+            ckpt = os.path.join(out, case["step_of"], "checkpoint.pth")
+            with open(ckpt, "rb") as f:
+                sha = hashlib.sha256(f.read()).hexdigest()
+            rec = tfr_net_step(torch, lambda a: on_cpu(orig_amio(a)), captured["args0"], torch.load(ckpt, map_location="cpu"),
+                               lambda: orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"], case_dir)
+            expected = {"case": case["name"], "model": case["model"], "dataset": case["dataset"], "step_of": case["step_of"],
+                        "checkpoint_sha256": sha, "data": f"data/{case['data']}.pkl", "torch": torch.__version__, **rec}
+            with open(os.path.join(case_dir, "expected.json"), "w") as f:
+                json.dump(expected, f, indent=1)
+                f.write("\n")
+            print(f"{case['name']}: losses per epoch", [(e["pred_loss"], e["gen_terms"], e["loss"]) for e in rec["epochs"]])
+            return
         ckpt = os.path.join(case_dir, "checkpoint.pth")
         shutil.copyfile(str(args["model_save_path"]), ckpt)
 

@@ -13,6 +13,11 @@ export interface BertModelConfig extends BertConfig {
   /** 'gelu' is the exact erf form (BERT's); 'gelu_new' the tanh approximation. */
   hidden_act: BertActivation;
   initializer_range: number;
+  /**
+   * The word table's padding row (transformers' `nn.Embedding(..., padding_idx=pad_token_id)`): its gradient is
+   * always zero, so fine-tuning never moves it. null: no padding row.
+   */
+  pad_token_id: number | null;
 }
 
 /** transformers.BertConfig defaults: the catalog's bert-base-uncased architecture plus BERT's training constants. */
@@ -23,6 +28,7 @@ export const BERT_CONFIG_DEFAULTS: BertModelConfig = {
   attention_probs_dropout_prob: 0.1,
   hidden_act: 'gelu',
   initializer_range: 0.02,
+  pad_token_id: 0,
 };
 
 const INT_KEYS = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size'] as const;
@@ -58,6 +64,14 @@ export function parseBertConfig(json: unknown, file = 'config.json'): BertModelC
   }
   if (c.hidden_dropout_prob >= 1) throw bad(file, 'hidden_dropout_prob', 'must be below 1');
   if (c.attention_probs_dropout_prob >= 1) throw bad(file, 'attention_probs_dropout_prob', 'must be below 1');
+  const pad = o.pad_token_id;
+  if (pad === null) c.pad_token_id = null;
+  else if (pad !== undefined) {
+    if (typeof pad !== 'number' || !Number.isInteger(pad) || pad < 0 || pad >= c.vocab_size) {
+      throw bad(file, 'pad_token_id', `must be null or an integer in [0, vocab_size ${c.vocab_size}), got ${JSON.stringify(pad)}`);
+    }
+    c.pad_token_id = pad;
+  }
   const act = o.hidden_act ?? 'gelu';
   if (typeof act !== 'string' || ACTIVATIONS[act] === undefined) {
     throw bad(file, 'hidden_act', `${JSON.stringify(act)} is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`);

@@ -103,9 +103,10 @@ function checkIds(ids: tf.Tensor, n: number, what: string, key: string): void {
  * Row lookup (nn.Embedding) whose gradient is a dense scatter-add done in plain JS. tf.gather's own gradient is
  * UnsortedSegmentSum, which wasm lacks and whose cpu kernel loops over every segment (vocab row) with whole-tensor
  * ops: minutes for a 30522-row table; wasm's ScatterNd is about as slow. This takes milliseconds (the same sums in the
- * same order natively or in JS).
+ * same order natively or in JS). With `paddingIdx` (nn.Embedding's padding_idx) the rows looked up at that id pass no
+ * gradient, so the table's padding row gets a zero gradient, as torch's.
  */
-export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
+export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor, paddingIdx: number | null = null): tf.Tensor2D {
   const f = tf.customGrad((...args: unknown[]) => {
     const t = args[0] as tf.Tensor2D;
     const i = args[1] as tf.Tensor1D;
@@ -113,8 +114,9 @@ export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
     save([i]);
     return {
       value: tf.gather(t, i),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      gradFunc: (dyIn: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [V, H] = t.shape as [number, number];
+        const dy = paddingIdx === null ? (dyIn as tf.Tensor) : tf.mul(dyIn as tf.Tensor, tf.expandDims(tf.cast(tf.notEqual(saved[0]!, paddingIdx), 'float32'), 1));
         // Natively the table's gradient is built where it lives, in the heap (no 94 MB JS array per step).
         const native = nativeBertKernels();
         if (native && saved[0]!.dtype === 'int32') return [native.embeddingGrad(dy as tf.Tensor, saved[0]!, V), tf.zerosLike(saved[0]!)];
@@ -210,7 +212,7 @@ export function createBert(store: ParamStore, path: string, config: BertModelCon
 
     // Embeddings: word + position + token type, LayerNorm, dropout.
     const embed = (idsE: tf.Tensor, typesE: tf.Tensor): tf.Tensor => {
-      const words = embeddingLookup(v('embeddings.word_embeddings.weight'), tf.reshape(idsE, [B * L]));
+      const words = embeddingLookup(v('embeddings.word_embeddings.weight'), tf.reshape(idsE, [B * L]), c.pad_token_id);
       const toks = embeddingLookup(v('embeddings.token_type_embeddings.weight'), tf.reshape(typesE, [B * L]));
       const pos = tf.slice(v('embeddings.position_embeddings.weight'), [0, 0], [L, H]);
       const e = layerNormFwd(tf.add(tf.reshape(tf.add(words, toks), [B, L, H]), pos), v('embeddings.LayerNorm.weight'), v('embeddings.LayerNorm.bias'), eps).y;
