@@ -174,6 +174,34 @@ describe('embedding lookup', () => {
     tf.dispose(b.grads);
   });
 
+  it("with a padding index (HF's padding_idx = pad_token_id) the padding row's gradient is zero, the others unchanged", () => {
+    const table = tf.variable(tf.tensor2d(Array.from({ length: 6 * 3 }, (_, i) => Math.cos(i)), [6, 3]));
+    const ids = tf.tensor1d([4, 0, 1, 0], 'int32');
+    const w = tf.tensor2d([[1, 2, 3], [-1, 0, 2], [0.5, 0.5, 0.5], [3, -2, 1]]);
+    const gradOf = (pad: number | null) => {
+      const g = tf.variableGrads(() => tf.sum(tf.mul(embeddingLookup(table, ids, pad), w)) as tf.Scalar, [table]);
+      const out = Array.from(g.grads[table.name]!.dataSync());
+      tf.dispose([g.value, ...Object.values(g.grads)]);
+      return out;
+    };
+    const plain = gradOf(null);
+    const padded = gradOf(0);
+    // Row 0 (looked up twice) gets w[1] + w[3] without padding, nothing with it; rows 4 and 1 as before.
+    expect(plain.slice(0, 3)).toEqual([2, -2, 3]);
+    expect(padded.slice(0, 3)).toEqual([0, 0, 0]);
+    expect(padded.slice(3)).toEqual(plain.slice(3));
+    // The forward still reads the padding row.
+    expect(Array.from(embeddingLookup(table, ids, 0).dataSync())).toEqual(Array.from(tf.gather(table, ids).dataSync()));
+    tf.dispose([table, ids, w]);
+  });
+
+  it('config.json: pad_token_id defaults to 0 (BertConfig), null turns the padding row off, out of range is refused', () => {
+    expect(parseBertConfig(TINY_CONFIG).pad_token_id).toBe(0);
+    expect(parseBertConfig({ ...TINY_CONFIG, pad_token_id: 3 }).pad_token_id).toBe(3);
+    expect(parseBertConfig({ ...TINY_CONFIG, pad_token_id: null }).pad_token_id).toBe(null);
+    expect(() => parseBertConfig({ ...TINY_CONFIG, pad_token_id: 1e6 }, 'x/config.json')).toThrow(/x\/config.json: 'pad_token_id' must be null or an integer/);
+  });
+
   it.skipIf(nativeDisabled)('the native scatter-add gives the bits of the JS one (a 1000 x 64 table, 500 ids with repeats)', () => {
     const r = mulberry32(3);
     const table = tf.variable(tf.tensor2d(Float32Array.from({ length: 1000 * 64 }, () => r() - 0.5), [1000, 64]));
