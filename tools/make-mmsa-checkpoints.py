@@ -15,7 +15,9 @@ What it writes (under --out, default test/fixtures/mmsa-checkpoints):
                          real sizes (config/config_regression.json; feature sizes from pipelines/datasets/*.yaml),
                          made by instantiating MMSA's models without training
 The cases (model, dataset config, data file, MMSA config overrides that keep the files small) are read from
-<out>/cases.json; the matching mmsa pipelines are <case>/pipeline.yaml, written by hand.
+<out>/cases.json; the matching mmsa pipelines are <case>/pipeline.yaml, written by hand. A case with "step_of" (TFR-Net's
+tfr_net_mosi_step) trains nothing it keeps: it builds MMSA's args with a short MMSA_run, then records MMSA's own
+trainer stepping from the checkpoint of the case it names (<case>/expected.json, <case>/after-epoch-<n>.pth).
 
 Needs MMSA's source (thuiar/MMSA; `MMSA_SRC` = the directory holding the `MMSA` package, i.e. the repository's
 src/) and its dependencies (torch, numpy, sklearn, pandas, easydict, tqdm). Where some of MMSA's import-time
