@@ -248,8 +248,11 @@ function planWith(ir: Ir, limits: MemoryLimits, opts: PlanOptions, microBatches:
 export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {}): MemoryPlan {
   const m = opts.microBatches ?? ir.schedule.microBatches;
   if (m !== 'auto') return planWith(ir, limits, opts, fixedMicroBatches(m));
+  // The count is chosen against the heap alone where there is one, so that it (and the run's bits) does not depend on
+  // how much memory the machine has free at the moment; the plan it gives still checks that memory (MSA6902).
+  const enough = (p: MemoryPlan) => (limits.backendBytes === null ? p.fits : p.budget.backendBytes <= limits.backendBytes);
   const first = planWith(ir, limits, opts, 1);
-  if (first.fits || batchCouplings(ir).length > 0) return first;
+  if (enough(first) || batchCouplings(ir).length > 0) return first;
   const batch = opts.batchSize ?? Math.max(1, Math.floor(ir.schedule.batchSize));
   let chunk = batch;
   for (let k = 2; k <= batch; k++) {
@@ -257,7 +260,7 @@ export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {})
     if (Math.ceil(batch / k) === chunk) continue;
     chunk = Math.ceil(batch / k);
     const plan = planWith(ir, limits, opts, k);
-    if (plan.fits) return plan;
+    if (enough(plan)) return plan;
   }
   return first;
 }

@@ -198,7 +198,7 @@ describe('memory plan', () => {
   });
 
   it('on a machine short of free memory the MSA6901 hint still names the batch size that fits the heap, and the memory it needs', () => {
-    const r = compileWith('train: {batch_size: 256}\n');
+    const r = compileWith('train: {batch_size: 256, micro_batches: 1}\n');
     const ir = r.ir!;
     const limits: MemoryLimits = { backendBytes: WASM_HEAP_LIMIT, hostBytes: 2e9 };
     const plan = planMemory(ir, limits);
@@ -254,6 +254,10 @@ describe('memory plan of attention layers (ALMT, CENET)', () => {
     expect(planMemory(ir, WASM, { batchSize: 16, microBatches: 1 }).fits).toBe(true);
     const auto = planMemory(ir, WASM);
     expect([auto.fits, auto.microBatches]).toEqual([true, 3]);
+    // The count depends on the heap, not on the memory the machine has free: short of it, the run stops with MSA6902.
+    const short = planMemory(ir, { backendBytes: WASM_HEAP_LIMIT, hostBytes: 2e9 });
+    expect([short.fits, short.microBatches]).toEqual([false, 3]);
+    expect(planError(ir, short)?.code).toBe('MSA6902');
     expect(auto.estimate.backend.activations).toBe(estimateMemory(ir, auto.activations, { batchSize: 22, microBatches: 1 }).backend.activations);
   });
 
