@@ -132,7 +132,8 @@ export function estimateMemory(ir: Ir, mode: ActivationMode, opts: PlanOptions =
   const chunks = fixedMicroBatches(opts.microBatches ?? s.microBatches);
   // A step's activations are one chunk's: the largest of `chunks` near-equal parts of the batch.
   const batch = Math.ceil((opts.batchSize ?? Math.max(1, Math.floor(s.batchSize))) / chunks);
-  const evalBatch = opts.batchSize ?? Math.max(1, Math.floor(s.evalBatchSize));
+  // Evaluation batches run in the same number of chunks.
+  const evalBatch = Math.ceil((opts.batchSize ?? Math.max(1, Math.floor(s.evalBatchSize))) / chunks);
   let total = 0;
   let trainable = 0;
   let saved = 0;

@@ -113,7 +113,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     ...(opts.runDir ? { runDir: opts.runDir } : {}),
   });
 
-  const evaluate = (split: SplitData, epoch: number): EvalOutcome => evaluateSplit(ir, pipeline, split, { seed, epoch, batches, evalLabel });
+  const evaluate = (split: SplitData, epoch: number): EvalOutcome => evaluateSplit(ir, pipeline, split, { seed, epoch, batches, evalLabel, microBatches });
 
   for (const cb of callbacks) cb.onTrainBegin?.();
 

@@ -75,10 +75,10 @@ describe('memory plan', () => {
   // and video frame (MOSI 375 / 500, MOSEI 500, SIMS v2 925 / 232) to BERT's width and holds about 20 such tensors per
   // modality until the backward pass ends (measured: cenet_mosi at batch 64 runs out of the heap in its first step).
   // Planned in micro-batches (the fewest chunks that fit; recomputing BERT's layers where that saves a chunk).
-  const split = new Map([
+  const split = new Map<string, readonly [number, string]>([
     ['almt_mosi.yaml', [3, 'recompute']], ['almt_mosei.yaml', [3, 'recompute']], ['almt_sims.yaml', [2, 'keep']],
     ['cenet_mosi.yaml', [2, 'recompute']], ['cenet_mosei.yaml', [2, 'recompute']], ['cenet_simsv2.yaml', [3, 'keep']],
-  ] as const);
+  ]);
   it.each(bertConfigs)('%s fits the wasm heap (keeping activations where they fit), at its own batch size and token length, in micro-batches where the whole batch does not', (file) => {
     const r = compileFile(join(repo, 'pipelines', file), { env: {} });
     const ir = r.ir!;

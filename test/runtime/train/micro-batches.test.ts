@@ -16,6 +16,7 @@ import { loadDataset } from '../../../src/runtime/data/load-dataset.js';
 import type { LoadedDataset } from '../../../src/runtime/data/types.js';
 import { lowerPipeline } from '../../../src/runtime/lower/lower-pipeline.js';
 import { evalCtx } from '../../../src/runtime/nn/params.js';
+import { evaluateSplit } from '../../../src/runtime/train/evaluate.js';
 import { runStages, trainEpoch } from '../../../src/runtime/train/train-epoch.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -174,6 +175,22 @@ describe.each(['demo_almt', 'demo_cenet'])('%s: micro-batches take the whole bat
     const split = await oneStep(ir, data, 7, 3);
     // Weights of 1/3 each (or none) would move the gradients and the loss far beyond the tolerance.
     expectSameStep(split, whole, demo);
+  });
+});
+
+describe('evaluation in micro-batches', () => {
+  it('gives the whole batch\'s validation loss (a mean of batch means) and predictions', { timeout: 120_000 }, async () => {
+    const ir = compileDemo('demo_almt').ir!;
+    const data = await loadDataset(ir);
+    const p = lowerPipeline(ir, { seed: 1, trainSize: data.train.n });
+    const whole = evaluateSplit(ir, p, data.valid, { seed: 1, epoch: 1, shuffle: false });
+    const split = evaluateSplit(ir, p, data.valid, { seed: 1, epoch: 1, shuffle: false, microBatches: 3 });
+    expect(split.indexes).toEqual(whole.indexes);
+    expect(Math.max(...Array.from(split.predictions, (v, i) => Math.abs(v - whole.predictions[i]!)))).toBeLessThan(1e-6);
+    expect(Math.abs(split.loss - whole.loss)).toBeLessThan(1e-4 + 1e-9); // both rounded to 4 decimals, as MMSA
+    expect(whole.loss).toBeGreaterThan(0);
+    p.optimizer.dispose();
+    p.model.store.dispose();
   });
 });
 
