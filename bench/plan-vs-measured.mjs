@@ -6,7 +6,8 @@
 // Run: npm run bench -- plan-vs-measured
 // Env: BENCH_PIPELINES (comma-separated paper configs, default almt_mosi,almt_mosei,cenet_mosi), BENCH_BATCHES (training
 // batches, default 3), BENCH_BATCH_SIZE (override train.batch_size), BENCH_ACTIVATIONS (keep|recompute|auto, default
-// auto: the plan's choice). Each config runs in its own process, so every heap and RSS is its own.
+// auto: the plan's choice), BENCH_MICRO_BATCHES (train.micro_batches, default the config's: auto). Each config runs in
+// its own process, so every heap and RSS is its own.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +52,8 @@ async function measure(name, work) {
   const spec = parse(readFileSync(join(root, 'pipelines', `${name}.yaml`), 'utf8'));
   const like = spec.dataset.name;
   const batch = Number(process.env.BENCH_BATCH_SIZE ?? 0) || undefined;
-  spec.train = { ...spec.train, max_epochs: 1, ...(batch ? { batch_size: batch } : {}) };
+  const micro = process.env.BENCH_MICRO_BATCHES;
+  spec.train = { ...spec.train, max_epochs: 1, ...(batch ? { batch_size: batch } : {}), ...(micro ? { micro_batches: micro === 'auto' ? 'auto' : Number(micro) } : {}) };
   const file0 = join(work, `${name}.yaml`);
   writeFileSync(file0, stringify(spec));
   const b = compileFile(file0, { env: {} }).ir?.schedule.batchSize ?? 64;
@@ -99,7 +101,8 @@ if (process.argv[2] === '--one') {
       continue;
     }
     const { batch, samples, memory: m, load } = JSON.parse(line);
-    console.log(`${name}: batch ${batch}, ${samples / batch} training batches, activations '${m.design.bertActivations}', other processes ${load.toFixed(2)} cores`);
+    const chunks = m.design.microBatches ?? 1;
+    console.log(`${name}: batch ${batch}${chunks > 1 ? ` in ${chunks} micro-batches` : ''}, ${samples / batch} training batches, activations '${m.design.bertActivations}', other processes ${load.toFixed(2)} cores`);
     console.log(`  wasm heap: measured ${gb(m.measured.backendBytes)}, plan ${gb(m.budget.backendBytes)} (plan / measured ${(m.budget.backendBytes / m.measured.backendBytes).toFixed(2)}; live-bytes estimate ${gb(Math.max(m.estimate.backend.total, m.estimate.evalBackend))})`);
     console.log(`  peak RSS: measured ${gb(m.measured.peakRssBytes)}, plan ${gb(m.budget.processBytes)} (plan / measured ${(m.budget.processBytes / m.measured.peakRssBytes).toFixed(2)})`);
   }

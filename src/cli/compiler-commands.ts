@@ -5,6 +5,7 @@ import { compileFileAsync, type CompileResult } from '../compiler/compile.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics, toJsonDiagnostics } from '../compiler/diagnostics/format.js';
 import { printPlan } from '../compiler/ir/print-plan.js';
+import { planMemory, WASM_HEAP_LIMIT } from '../runtime/memory/plan-memory.js';
 import { SourceHost } from '../compiler/source/source-file.js';
 import { editorSchema, type EditorSchemaName } from '../compiler/schema/editor-schema.js';
 import type { Io } from './main.js';
@@ -89,7 +90,10 @@ export async function planCommand(file: string, o: CommonOptions & { verbose?: b
 /** The text of `mmsa plan`: the compiled plan, then the search when the spec has a `tune:` section. */
 export function printPlanText(r: CompileResult, o: { cwd: string; verbose?: boolean }): string {
   const tune = r.spec ? resolveTune(r.spec) : undefined;
-  const plan = printPlan(r.ir!, { ...o, ...(r.spec?.mmsa_modules ? { mmsaModules: r.spec.mmsa_modules } : {}) });
+  // The micro-batches a run on the default backend would take: 'auto' resolved against the wasm heap alone (not this
+  // machine's free memory, which the run itself checks), so the plan reads the same everywhere.
+  const memory = planMemory(r.ir!, { backendBytes: WASM_HEAP_LIMIT, hostBytes: Number.POSITIVE_INFINITY });
+  const plan = printPlan(r.ir!, { ...o, microBatches: memory.microBatches, ...(r.spec?.mmsa_modules ? { mmsaModules: r.spec.mmsa_modules } : {}) });
   return `${plan}${tune ? `\n${printTunePlan(tune)}` : ''}`;
 }
 

@@ -212,6 +212,13 @@ export interface ComponentDef<P = any> {
   stepMemory?(node: IrNode<P>, ctx: MemoryContext): NodeMemory;
   /** The spec change that freezes the node (`finetune: false`), which the memory plan suggests when it does not fit. */
   freezeWith?: string;
+  /**
+   * Why the component's training maths couples the samples of a batch (batch moments, BatchNorm, a loss normalised
+   * over the batch), for these params; undefined when each sample's share of the loss depends on that sample alone.
+   * Such a pipeline never splits its batches into micro-batches (`train.micro_batches`): the chunks would not add up
+   * to the batch's gradient.
+   */
+  couplesBatch?(params: P): string | undefined;
 }
 
 /** What a layer keeps for its backward pass: everything ('keep') or its input only, recomputing the rest ('recompute'). */

@@ -107,6 +107,11 @@ export const MESSAGES = {
   MSA3041: m('error', "stages '{a}' and '{b}' both leave out `{part}`", 'only one stage may take what the others do not name; list them in the others'),
   MSA3042: m('error', 'train.scheduler is not used with train.stages', "move the scheduler into the stage it drives (`stages: [{name: ..., scheduler: {...}}]`)"),
   MSA3043: m('error', "stage name '{name}' is used twice", 'give every stage its own name'),
+  MSA3044: m(
+    'error',
+    "train.micro_batches: {count} splits every batch into chunks, but {what} '{name}' ({type}) couples the samples of a batch: {why}, so the chunks' gradients would not add up to the batch's",
+    "remove train.micro_batches or set it to 1 (auto never splits such a pipeline); to use less memory, set a smaller train.batch_size with train.grad_accum_steps (not the same optimizer step)",
+  ),
   // 3050+: Self-MM's ULGM against the dataset's labels.
   MSA3050: m('error', "ulgm task '{task}' does not apply here: {why}", 'ULGM generates regression labels on a label scale; train a classification head with cross_entropy alone, or use regression labels (dataset task: regression with a label_range)'),
   MSA3051: m('error', "ulgm task '{task}': label range {problem}"),

@@ -225,6 +225,7 @@ async function* runSeeds(compiled: CompileResult, opts: RunOptions, locks: RunLo
         seedIndex,
         seedCount: seeds.length,
         backend: backendLabel(backend),
+        microBatches: memory.microBatches,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.batches ? { batches: opts.batches } : {}),
         saveCheckpoint: (d) => writeCheckpoint(dir.checkpointDir, d),
@@ -313,7 +314,7 @@ async function* runSeeds(compiled: CompileResult, opts: RunOptions, locks: RunLo
 /** The plan as the manifest records it: the design (where each kind of state lives), the estimate and the budget. */
 export function describeMemoryPlan(p: MemoryPlan): Record<string, unknown> {
   return {
-    design: { bertActivations: p.activations, optimizerState: p.optimizerState, gradientSums: p.gradientSums },
+    design: { bertActivations: p.activations, microBatches: p.microBatches, optimizerState: p.optimizerState, gradientSums: p.gradientSums },
     parameters: p.parameters,
     estimate: p.estimate,
     budget: p.budget,

@@ -50,6 +50,7 @@ export function fakeSchedule(over: Partial<TrainingSchedule> = {}): TrainingSche
     evalBatchSize: 4,
     gradAccumSteps: 1,
     gradAccumMode: 'reference',
+    microBatches: 'auto',
     maxEpochs: 5,
     optimizer: { type: 'adam', betas: [0.9, 0.999], eps: 1e-8 },
     clip: null,

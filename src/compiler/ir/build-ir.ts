@@ -299,6 +299,7 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset, groups: rea
     evalBatchSize: t.eval_batch_size ?? t.batch_size,
     gradAccumSteps: t.grad_accum_steps,
     gradAccumMode: t.grad_accum_mode,
+    microBatches: t.micro_batches,
     ...(t.init_rng ? { initRng: t.init_rng } : {}),
     ...(t.reinit ? { reinit: { init: t.reinit.init, groups: [...t.reinit.groups] } } : {}),
     maxEpochs: t.max_epochs,

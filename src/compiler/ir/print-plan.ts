@@ -37,6 +37,8 @@ export interface PlanOptions {
   verbose?: boolean;
   /** The spec's `mmsa_modules`: with `verbose`, each parameter shows MMSA's state_dict name (what `mmsa import` maps). */
   mmsaModules?: Readonly<Record<string, string>>;
+  /** Chunks per training batch as the memory plan resolves train.micro_batches (for the wasm heap); absent: the spec's. */
+  microBatches?: number;
 }
 
 /** `plateau(valid loss min, factor 0.5, patience 2, threshold 1e-4 rel, cooldown 0, min_lr 0)`. */
@@ -117,6 +119,11 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
     L.push(`  gradient accumulation: step every ${s.gradAccumSteps} batches (${s.gradAccumMode}: ${how})`);
   } else {
     L.push('  optimizer step every batch');
+  }
+  const chunks = opts.microBatches ?? (s.microBatches === 'auto' ? 1 : s.microBatches);
+  if (chunks > 1) {
+    const why = s.microBatches === 'auto' ? 'micro_batches auto: the fewest that fit the wasm heap' : 'train.micro_batches';
+    L.push(`  micro-batches: each batch in ${chunks} chunks of at most ${Math.ceil(s.batchSize / chunks)} samples, forward and backward per chunk, losses weighted by their share of the batch, gradients summed: the same step as one batch of ${s.batchSize} (${why})`);
   }
   if (s.clip) L.push(`  gradient clipping: ${s.clip.type} ${fmtNum(s.clip.max)}${s.clip.when === 'backward' ? ' after every backward' : ' before each step'}`);
   if (s.stagesDeclared) {

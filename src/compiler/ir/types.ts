@@ -195,6 +195,11 @@ export interface TrainingSchedule {
   evalBatchSize: number;
   gradAccumSteps: number;
   gradAccumMode: 'reference' | 'corrected' | 'step_every_batch';
+  /**
+   * Chunks each training batch is split into along the samples (forward and backward per chunk, one optimizer step per
+   * batch); 'auto': 1 unless the memory plan needs more.
+   */
+  microBatches: number | 'auto';
   /** Initial-weight stream (train.init_rng; absent = 'mmsa'). */
   initRng?: 'mmsa' | 'torch';
   /** Weight matrices (>= 2 dims) of these groups drawn again after lowering (train.reinit). */

@@ -2169,6 +2169,8 @@ export interface RawTrain {
   batch_size?: number;
   /** optimizer step every k batches (MMSA's update_epochs) */
   grad_accum_steps?: number;
+  /** split every training batch along the samples into this many chunks, each run forward and backward on its own with its loss weighted by its share of the batch: the summed gradients are the whole batch's and one optimizer step follows per batch (per grad_accum_steps window), in less memory; auto: 1 unless the memory plan needs more. Refused for components whose maths couples the samples of a batch */
+  micro_batches?: number | "auto";
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step; step_every_batch: MMSA's TFR-Net trainer (gradients zeroed every k batches, an optimizer step after every batch on the running sum and a second one on the k-th) */
   grad_accum_mode?: "reference" | "corrected" | "step_every_batch";
   /** draws the weight matrices of some optimizer groups again after every layer is built, as MMIM's trainer re-initialises every non-BERT weight with xavier_normal_ before building its optimizers */
@@ -2227,6 +2229,8 @@ export interface Train {
   batch_size: number;
   /** optimizer step every k batches (MMSA's update_epochs) */
   grad_accum_steps: number;
+  /** split every training batch along the samples into this many chunks, each run forward and backward on its own with its loss weighted by its share of the batch: the summed gradients are the whole batch's and one optimizer step follows per batch (per grad_accum_steps window), in less memory; auto: 1 unless the memory plan needs more. Refused for components whose maths couples the samples of a batch */
+  micro_batches: number | "auto";
   /** reference: MMSA's behaviour (gradients summed, not averaged; an epoch's last n mod k batches are discarded); corrected: averaged, and the leftover batches take a step; step_every_batch: MMSA's TFR-Net trainer (gradients zeroed every k batches, an optimizer step after every batch on the running sum and a second one on the k-th) */
   grad_accum_mode: "reference" | "corrected" | "step_every_batch";
   /** draws the weight matrices of some optimizer groups again after every layer is built, as MMIM's trainer re-initialises every non-BERT weight with xavier_normal_ before building its optimizers */

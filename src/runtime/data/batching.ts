@@ -71,6 +71,34 @@ export function gatherBatch(split: SplitData, indexes: Int32Array): Batch {
   return { indexes, size: indexes.length, features, lengths, labels };
 }
 
+/**
+ * The rows [start, end) of a batch as a batch of its own (views of its arrays, no copies): one micro-batch of
+ * `train.micro_batches`, with the sample indexes of those rows.
+ */
+export function sliceBatch(batch: Batch, start: number, end: number): Batch {
+  const rows = (a: Int32Array | Float32Array, row: number) => a.subarray(start * row, end * row);
+  const features: Record<string, ArrayData> = {};
+  for (const [name, a] of Object.entries(batch.features)) features[name] = { data: rows(a.data, rowSize(a.shape)), shape: [end - start, ...a.shape.slice(1)] };
+  const lengths: Record<string, Int32Array> = {};
+  for (const [name, l] of Object.entries(batch.lengths)) lengths[name] = l.subarray(start, end);
+  const labels: Record<string, Float32Array> = {};
+  for (const [name, l] of Object.entries(batch.labels)) labels[name] = l.subarray(start, end);
+  return { indexes: batch.indexes.subarray(start, end), size: end - start, features, lengths, labels };
+}
+
+/** [start, end) of `chunks` near-equal parts of `size` rows (the larger ones first; never an empty one). */
+export function chunkRanges(size: number, chunks: number): [number, number][] {
+  const k = Math.max(1, Math.min(size, Math.floor(chunks)));
+  const out: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i < k; i++) {
+    const end = start + Math.floor(size / k) + (i < size % k ? 1 : 0);
+    out.push([start, end]);
+    start = end;
+  }
+  return out;
+}
+
 /** Lazily yields the batches of one epoch (the last partial batch is kept, as torch's drop_last=False). */
 export function* iterateBatches(split: SplitData, opts: BatchOptions): Generator<Batch> {
   const bs = Math.floor(opts.batchSize);

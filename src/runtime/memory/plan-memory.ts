@@ -44,7 +44,9 @@ export interface MemoryEstimate {
 export interface MemoryPlan {
   /** What each BERT encoder layer keeps for its backward pass. */
   activations: ActivationMode;
-  /** Adam's moments and (with several batches per step) the gradient sums live outside the tensor backend. */
+  /** Chunks each training batch runs in (forward and backward per chunk, one optimizer step per batch). */
+  microBatches: number;
+  /** Adam's moments and (with several batches or chunks per step) the gradient sums live outside the tensor backend. */
   optimizerState: 'host';
   gradientSums: 'host' | 'backend';
   estimate: MemoryEstimate;
@@ -62,6 +64,8 @@ export interface PlanOptions {
   batchSize?: number;
   /** Override the batches per optimizer step (for the suggestions). */
   gradAccumSteps?: number;
+  /** Override train.micro_batches ('auto': the fewest chunks that fit, 1 for a pipeline that couples its batch). */
+  microBatches?: number | 'auto';
   /** Treat these nodes as frozen (for the suggestions). */
   frozen?: ReadonlySet<string>;
 }
@@ -125,8 +129,11 @@ function datasetBytes(ir: Ir): number {
 /** Sizes of one training step and one evaluation batch of `ir` with activation mode `mode`. */
 export function estimateMemory(ir: Ir, mode: ActivationMode, opts: PlanOptions = {}): MemoryEstimate & { parameters: { total: number; trainable: number } } {
   const s = ir.schedule;
-  const batch = opts.batchSize ?? Math.max(1, Math.floor(s.batchSize));
-  const evalBatch = opts.batchSize ?? Math.max(1, Math.floor(s.evalBatchSize));
+  const chunks = fixedMicroBatches(opts.microBatches ?? s.microBatches);
+  // A step's activations are one chunk's: the largest of `chunks` near-equal parts of the batch.
+  const batch = Math.ceil((opts.batchSize ?? Math.max(1, Math.floor(s.batchSize))) / chunks);
+  // Evaluation batches run in the same number of chunks.
+  const evalBatch = Math.ceil((opts.batchSize ?? Math.max(1, Math.floor(s.evalBatchSize))) / chunks);
   let total = 0;
   let trainable = 0;
   let saved = 0;
@@ -149,7 +156,7 @@ export function estimateMemory(ir: Ir, mode: ActivationMode, opts: PlanOptions =
   }
   const weights = 4 * total;
   const gradients = 4 * trainable;
-  const sums = (opts.gradAccumSteps ?? s.gradAccumSteps) > 1 ? 4 * trainable : 0;
+  const sums = hostSums(ir, opts, chunks) ? 4 * trainable : 0;
   const dataset = datasetBytes(ir);
   return {
     backend: { weights, gradients, activations: saved, transient, total: weights + gradients + saved + transient },
@@ -179,17 +186,50 @@ function budgetOf(e: MemoryEstimate, limits: MemoryLimits): { fits: boolean; bud
 /** Node.js, tfjs and the compiled code before any tensor, when the limits do not say: about 250 MB. */
 const NODE_BASELINE = 250e6;
 
-/** The plan for `ir`: 'keep' activations when they fit, else 'recompute'; `fits` false when neither does. */
-export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {}): MemoryPlan {
+/** A micro-batch count as the estimate uses it ('auto' estimates unsplit batches). */
+function fixedMicroBatches(m: number | 'auto'): number {
+  return m === 'auto' ? 1 : Math.max(1, Math.floor(m));
+}
+
+/** Whether the gradient sums of a step live outside the backend: several batches or several chunks per step. */
+function hostSums(ir: Ir, opts: PlanOptions, chunks: number): boolean {
+  return (opts.gradAccumSteps ?? ir.schedule.gradAccumSteps) > 1 || chunks > 1;
+}
+
+/** A node or task whose training maths couples the samples of a batch, and why. */
+export interface BatchCoupling {
+  id: string;
+  type: string;
+  why: string;
+  span: Span;
+}
+
+/** The nodes and tasks of `ir` that couple the samples of a batch (declared by their components' `couplesBatch`). */
+export function batchCouplings(ir: Ir): BatchCoupling[] {
+  const out: BatchCoupling[] = [];
+  for (const n of ir.nodes) {
+    const why = componentOfNode(n)?.couplesBatch?.(n.config);
+    if (why) out.push({ id: n.id, type: n.type, why, span: n.span });
+  }
+  for (const t of ir.tasks) {
+    const why = getComponent('task', t.type)?.couplesBatch?.(t.config);
+    if (why) out.push({ id: `tasks.${t.name}`, type: t.type, why, span: t.span });
+  }
+  return out;
+}
+
+/** The plan for one micro-batch count: 'keep' activations when they fit, else 'recompute'; `fits` false when neither does. */
+function planWith(ir: Ir, limits: MemoryLimits, opts: PlanOptions, microBatches: number): MemoryPlan {
   const modes: ActivationMode[] = opts.activations && opts.activations !== 'auto' ? [opts.activations] : ['keep', 'recompute'];
   let plan: MemoryPlan | undefined;
   for (const activations of modes) {
-    const { parameters, ...estimate } = estimateMemory(ir, activations, opts);
+    const { parameters, ...estimate } = estimateMemory(ir, activations, { ...opts, microBatches });
     const { fits, budget } = budgetOf(estimate, limits);
     plan = {
       activations,
+      microBatches,
       optimizerState: 'host',
-      gradientSums: (opts.gradAccumSteps ?? ir.schedule.gradAccumSteps) > 1 ? 'host' : 'backend',
+      gradientSums: hostSums(ir, opts, microBatches) ? 'host' : 'backend',
       estimate,
       limits,
       budget,
@@ -199,6 +239,31 @@ export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {})
     if (fits) return plan;
   }
   return plan!;
+}
+
+/**
+ * The plan for `ir`. With `train.micro_batches: auto` the fewest chunks per batch that fit (each count trying 'keep'
+ * activations, then 'recompute'); a pipeline that couples the samples of its batch never splits. `fits` false when
+ * nothing does (then the plan is the unsplit batch's, whose error names what to change).
+ */
+export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {}): MemoryPlan {
+  const m = opts.microBatches ?? ir.schedule.microBatches;
+  if (m !== 'auto') return planWith(ir, limits, opts, fixedMicroBatches(m));
+  // The count is chosen against the heap alone where there is one, so that it (and the run's bits) does not depend on
+  // how much memory the machine has free at the moment; the plan it gives still checks that memory (MSA6902).
+  const enough = (p: MemoryPlan) => (limits.backendBytes === null ? p.fits : p.budget.backendBytes <= limits.backendBytes);
+  const first = planWith(ir, limits, opts, 1);
+  if (enough(first) || batchCouplings(ir).length > 0) return first;
+  const batch = opts.batchSize ?? Math.max(1, Math.floor(ir.schedule.batchSize));
+  let chunk = batch;
+  for (let k = 2; k <= batch; k++) {
+    // Counts that leave the largest chunk as it was cannot fit where the last one did not.
+    if (Math.ceil(batch / k) === chunk) continue;
+    chunk = Math.ceil(batch / k);
+    const plan = planWith(ir, limits, opts, k);
+    if (enough(plan)) return plan;
+  }
+  return first;
 }
 
 const MB = (b: number) => `${Math.round(b / 1e6)} MB`;
@@ -221,6 +286,11 @@ function fittingBatch(ir: Ir, limits: MemoryLimits): { batch: number; steps: num
 function suggestions(ir: Ir, plan: MemoryPlan): string[] {
   const out: string[] = [];
   const s = ir.schedule;
+  // A count written in the spec that is too small: more chunks give the same optimizer step in less memory.
+  if (s.microBatches !== 'auto' && batchCouplings(ir).length === 0) {
+    const auto = planMemory(ir, plan.limits, { microBatches: 'auto' });
+    if (auto.fits) out.push(`set train.micro_batches: ${auto.microBatches} (or auto; the same optimizer step per batch)`);
+  }
   // A smaller batch may fit the heap and still not the memory this machine has free right now (it is shared, or
   // busy): then say how much it needs, rather than suggest nothing.
   const f = fittingBatch(ir, plan.limits);
@@ -281,7 +351,7 @@ export function checkMemoryPlan(ir: Ir, plan: MemoryPlan, host?: SourceHost): vo
   const args = {
     node: big?.id ?? ir.pipeline,
     params: `${(plan.parameters.trainable / 1e6).toFixed(1)}M`,
-    batch: ir.schedule.batchSize,
+    batch: plan.microBatches > 1 ? `${ir.schedule.batchSize} in ${plan.microBatches} micro-batches` : ir.schedule.batchSize,
     need: MB(heapBound ? plan.budget.backendBytes : plan.budget.processBytes),
     weights: MB(e.backend.weights),
     gradients: MB(e.backend.gradients),
@@ -292,6 +362,6 @@ export function checkMemoryPlan(ir: Ir, plan: MemoryPlan, host?: SourceHost): vo
   const entry = MESSAGES[code];
   throw new MmsaError(code, locate(big?.span, host) + renderMessage(entry.message, args), {
     hint: `${renderMessage(entry.hint ?? '', args)}: ${suggestions(ir, plan).join('; ')}`,
-    details: { node: args.node, estimate: e, budget: plan.budget, limits: plan.limits, activations: plan.activations },
+    details: { node: args.node, estimate: e, budget: plan.budget, limits: plan.limits, activations: plan.activations, microBatches: plan.microBatches },
   });
 }

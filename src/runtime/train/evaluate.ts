@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Ir } from '../../compiler/ir/types.js';
 import { LOSS_KEY } from '../../core/metrics.js';
 import { MmsaError } from '../../errors.js';
-import { iterateBatches, type BatchOptions } from '../data/batching.js';
+import { chunkRanges, iterateBatches, sliceBatch, type BatchOptions } from '../data/batching.js';
 import type { Batch, SplitData } from '../data/types.js';
 import type { LoweredPipeline } from '../lower/types.js';
 import { computeMetrics, numpyRound, type DatasetName } from '../metrics/index.js';
@@ -71,6 +71,11 @@ export function evaluateSplit(
     evalLabel?: string;
     /** Default: the schedule's shuffle_eval (MMSA shuffles valid/test; the loss is a mean of batch means). */
     shuffle?: boolean;
+    /**
+     * Chunks each eval batch runs in (the training's micro-batches; default 1): the batch's loss is the chunks' losses
+     * weighted by their share, its predictions theirs in order, as for the whole batch.
+     */
+    microBatches?: number;
   },
 ): EvalOutcome {
   const s = ir.schedule;
@@ -85,14 +90,20 @@ export function evaluateSplit(
   const rows: number[] = [];
   const stream = split.name === 'test' ? STREAM.test : split.name === 'valid' ? STREAM.valid : STREAM.train;
   for (const batch of batches(split, { batchSize: bs, shuffle: opts.shuffle ?? s.shuffleEval, seed: deriveSeed(opts.seed, stream), epoch: opts.epoch })) {
-    tf.tidy(() => {
-      const out = model.forward(batch, evalCtx());
-      const parts = tasks.filter((t) => t.evalLoss).map((t) => t.evalLoss!(out, batch));
-      if (parts.length > 0) losses.push((parts.length === 1 ? parts[0]! : tf.addN(parts)).dataSync()[0]!);
-      const head = out.heads[s.evalHead];
-      if (!head) throw new MmsaError('MSA6705', `the model has no head '${s.evalHead}' to evaluate`, { hint: 'set eval.head to one of the spec\'s heads' });
-      for (const v of head.dataSync()) preds.push(v);
-    });
+    const ranges = chunkRanges(batch.size, opts.microBatches ?? 1);
+    let batchLoss: number | undefined;
+    for (const [from, to] of ranges) {
+      const chunk = ranges.length === 1 ? batch : sliceBatch(batch, from, to);
+      tf.tidy(() => {
+        const out = model.forward(chunk, evalCtx());
+        const parts = tasks.filter((t) => t.evalLoss).map((t) => t.evalLoss!(out, chunk));
+        if (parts.length > 0) batchLoss = (batchLoss ?? 0) + (parts.length === 1 ? parts[0]! : tf.addN(parts)).dataSync()[0]! * (chunk.size / batch.size);
+        const head = out.heads[s.evalHead];
+        if (!head) throw new MmsaError('MSA6705', `the model has no head '${s.evalHead}' to evaluate`, { hint: 'set eval.head to one of the spec\'s heads' });
+        for (const v of head.dataSync()) preds.push(v);
+      });
+    }
+    if (batchLoss !== undefined) losses.push(batchLoss);
     const lab = batch.labels[evalLabel];
     if (lab) for (const v of lab) truth.push(v);
     for (const i of batch.indexes) rows.push(i);

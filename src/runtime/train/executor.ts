@@ -18,7 +18,7 @@ import { ModelSelection } from './callbacks/model-selection.js';
 import { SaveBest, type SaveCheckpoint } from './callbacks/save-best.js';
 import { TaskHooks } from './callbacks/task-hooks.js';
 import { evalLabelOf, evaluateSplit, writePredictions, type Batcher, type EvalOutcome } from './evaluate.js';
-import { runStages, passesOf, trainEpoch } from './train-epoch.js';
+import { fixedMicroBatches, runStages, passesOf, trainEpoch } from './train-epoch.js';
 
 export interface ExecuteOptions {
   /** Event envelope id (`<spec-hash>-<seed>`). */
@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   maxEpochs?: number | null;
   /** Aborting stops after the current step; the run ends with status 'interrupted'. */
   signal?: AbortSignal;
+  /** Chunks per training batch as the memory plan resolved train.micro_batches (default: the spec's count, 'auto' as 1). */
+  microBatches?: number;
   /** Batch source (default: the data layer's seeded batching). Tests inject one to watch what the model sees. */
   batches?: Batcher;
   /** Persists the best weights on every improvement; returns what was written (for checkpoint.saved). */
@@ -71,7 +73,8 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   const seed = opts.seed;
   const maxEpochs = opts.maxEpochs !== undefined ? opts.maxEpochs : s.maxEpochs;
   const evalLabel = evalLabelOf(ir, Object.keys(data.train.labels));
-  const stages = runStages(ir, pipeline);
+  const microBatches = opts.microBatches ?? fixedMicroBatches(ir);
+  const stages = runStages(ir, pipeline, microBatches);
   const vars = optimizer.variables().filter((v) => v.trainable);
   const nBatches = Math.ceil(data.train.n / Math.max(1, Math.floor(s.batchSize)));
   // Batch i of n runs while i / n < fraction: ceil(fraction * n) batches for the largest fraction of the pass.
@@ -110,7 +113,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     ...(opts.runDir ? { runDir: opts.runDir } : {}),
   });
 
-  const evaluate = (split: SplitData, epoch: number): EvalOutcome => evaluateSplit(ir, pipeline, split, { seed, epoch, batches, evalLabel });
+  const evaluate = (split: SplitData, epoch: number): EvalOutcome => evaluateSplit(ir, pipeline, split, { seed, epoch, batches, evalLabel, microBatches });
 
   for (const cb of callbacks) cb.onTrainBegin?.();
 
@@ -125,7 +128,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
     const epoch = epochs;
     const epochStart = now();
     yield emit({ kind: 'epoch.start', runId: opts.runId, epoch });
-    const it = trainEpoch({ ir, pipeline, data, stages, callbacks, seed, epoch, batches, runId: opts.runId, stepsPerEpoch, signal: opts.signal, emit });
+    const it = trainEpoch({ ir, pipeline, data, stages, callbacks, seed, epoch, batches, runId: opts.runId, stepsPerEpoch, microBatches, signal: opts.signal, emit });
     let r = await it.next();
     for (; !r.done; r = await it.next()) yield r.value;
     const totals = r.value;

@@ -1,11 +1,12 @@
 // One epoch of training as MMSA's: the stages in order (a stage per batch shares its pass with the batch stages next
-// to it; a stage per epoch makes a pass of its own), seeded shuffles and dropout, gradient accumulation (reference,
-// corrected or TFR-Net's step_every_batch), clipping, one optimizer over each stage's groups, and step.end events.
-// Phase 7 (execute).
+// to it; a stage per epoch makes a pass of its own), seeded shuffles and dropout, micro-batches, gradient accumulation
+// (reference, corrected or TFR-Net's step_every_batch), clipping, one optimizer over each stage's groups, and step.end
+// events. Phase 7 (execute).
 
 import * as tf from '@tensorflow/tfjs';
 import type { Ir, IrStage } from '../../compiler/ir/types.js';
-import type { LoadedDataset } from '../data/types.js';
+import { chunkRanges, sliceBatch } from '../data/batching.js';
+import type { Batch, LoadedDataset } from '../data/types.js';
 import type { EventBody, StepEndEvent } from '../events.js';
 import type { LoweredPipeline, ModelOutputs, TaskRuntime } from '../lower/types.js';
 import { trainCtx } from '../nn/params.js';
@@ -36,9 +37,10 @@ export interface RunStage {
  * The stages of the IR over the lowered pipeline. Without declared stages the one stage trains every variable with
  * every task; a declared stage gets its groups (with their `_no_decay` halves) and its tasks.
  */
-export function runStages(ir: Ir, pipeline: LoweredPipeline): RunStage[] {
+export function runStages(ir: Ir, pipeline: LoweredPipeline, microBatches = fixedMicroBatches(ir)): RunStage[] {
   const { optimizer, tasks } = pipeline;
-  const host = Math.max(1, Math.floor(ir.schedule.gradAccumSteps)) > 1;
+  // Several batches or chunks per step: the running sums leave the heap, so a chunk's backward never sits next to them.
+  const host = Math.max(1, Math.floor(ir.schedule.gradAccumSteps)) > 1 || microBatches > 1;
   if (!ir.schedule.stagesDeclared) {
     const groups = optimizer.groups.filter((g) => g.trainable);
     const vars = optimizer.variables().filter((v) => v.trainable);
@@ -60,6 +62,12 @@ export function runStages(ir: Ir, pipeline: LoweredPipeline): RunStage[] {
       gradVars: st.grads === 'all' ? every : vars,
     };
   });
+}
+
+/** train.micro_batches when the spec fixes it; 'auto' is the memory plan's to resolve (1 without a plan). */
+export function fixedMicroBatches(ir: Ir): number {
+  const m = ir.schedule.microBatches;
+  return m === 'auto' ? 1 : Math.max(1, Math.floor(m));
 }
 
 /** Passes over the training data in an epoch: consecutive per-batch stages share one, a per-epoch stage has its own. */
@@ -93,6 +101,8 @@ export interface TrainEpochOptions {
   batches: Batcher;
   runId: string;
   stepsPerEpoch: number;
+  /** Chunks per batch as the memory plan resolved train.micro_batches (default: the spec's count, 'auto' as 1). */
+  microBatches?: number | undefined;
   signal?: AbortSignal | undefined;
   emit(body: EventBody<StepEndEvent>): StepEndEvent;
 }
@@ -124,6 +134,24 @@ function mapKeep(m: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
   return out;
 }
 
+/**
+ * A batch's outputs from its chunks' (each disposed here): every output with a row per sample, concatenated in order;
+ * outputs of another shape (a node's scalar loss) have no whole-batch value and are left out.
+ */
+function concatOutputs(parts: readonly ModelOutputs[], sizes: readonly number[]): ModelOutputs {
+  const join = (pick: (o: ModelOutputs) => Record<string, tf.Tensor>): Record<string, tf.Tensor> => {
+    const out: Record<string, tf.Tensor> = {};
+    for (const key of Object.keys(pick(parts[0]!))) {
+      const ts = parts.map((p) => pick(p)[key]);
+      if (ts.every((t, i) => t !== undefined && t.rank >= 1 && t.shape[0] === sizes[i])) out[key] = tf.concat(ts as tf.Tensor[], 0);
+    }
+    return out;
+  };
+  const whole = { heads: join((o) => o.heads), features: join((o) => o.features) };
+  for (const p of parts) disposeOutputs(p);
+  return whole;
+}
+
 function disposeOutputs(o: ModelOutputs): void {
   const seen = new Set<tf.Tensor>();
   for (const t of [...Object.values(o.heads), ...Object.values(o.features)]) {
@@ -138,6 +166,7 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
   const s = o.ir.schedule;
   const { model, optimizer } = o.pipeline;
   const k = Math.max(1, Math.floor(s.gradAccumSteps));
+  const microBatches = o.microBatches ?? fixedMicroBatches(o.ir);
   const totals: EpochTotals = { lossSum: 0, nBatches: 0, taskLossSums: {}, headLossSums: {}, optimizerSteps: 0, interrupted: false };
   for (const st of o.stages) for (const t of st.tasks) totals.taskLossSums[t.name] = 0;
   // Task name -> its only head, for tasks whose loss trains one head (l1/mse/cross_entropy).
@@ -193,40 +222,54 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
         const a = accs[si]!;
         if (a.counter === k) a.sums.clear();
         a.counter -= 1;
-        const keep: { out?: ModelOutputs; losses: tf.Scalar[] } = { losses: [] };
-        const ctx = trainCtx(si === 0 ? deriveSeed(o.seed, STREAM.dropout, o.epoch, step) : deriveSeed(o.seed, STREAM.dropout, o.epoch, step, si));
-        const { value, grads } = tf.variableGrads(() => {
-          const out = model.forward(batch, ctx);
-          const parts = stage.tasks.map((t) => t.trainLoss(out, batch, o.epoch));
-          const total = (parts.length === 1 ? parts[0]! : tf.addN(parts)).reshape([]) as tf.Scalar;
-          keep.out = { heads: mapKeep(out.heads), features: mapKeep(out.features) };
-          keep.losses = parts.map((p) => tf.keep(p));
-          return total;
-        }, stage.gradVars);
-        const stageLoss = value.dataSync()[0]!;
-        batchLoss += stageLoss;
-        value.dispose();
+        const baseSeed = si === 0 ? deriveSeed(o.seed, STREAM.dropout, o.epoch, step) : deriveSeed(o.seed, STREAM.dropout, o.epoch, step, si);
+        const ranges = chunkRanges(batch.size, microBatches);
+        const chunks: Batch[] = ranges.length === 1 ? [batch] : ranges.map(([from, to]) => sliceBatch(batch, from, to));
+        const outs: ModelOutputs[] = [];
+        let stageLoss = 0;
         const stageTasks: Record<string, number> = {};
         const stageHeads: Record<string, number> = {};
-        stage.tasks.forEach((t, i) => {
-          const v = keep.losses[i]!.dataSync()[0]!;
-          taskLosses[t.name] = v;
-          stageTasks[t.name] = v;
-          totals.taskLossSums[t.name] = (totals.taskLossSums[t.name] ?? 0) + v;
-          // A single-head task's loss is its head's; multi-head tasks (ULGM) report their parts.
-          const parts = t.lastHeadLosses?.() ?? (singleHead.get(t.name) !== undefined ? { [singleHead.get(t.name)!]: v } : {});
-          for (const [h, hv] of Object.entries(parts)) {
-            headLosses[h] = (headLosses[h] ?? 0) + hv;
-            stageHeads[h] = (stageHeads[h] ?? 0) + hv;
-          }
-        });
-        for (const l of keep.losses) l.dispose();
+        for (const [ci, chunk] of chunks.entries()) {
+          // Each task's loss is a mean over the samples: weighted by its share of the batch, the chunks' losses and
+          // gradients add up to the whole batch's. Chunks after the first draw their own dropout masks.
+          const share = chunk.size / batch.size;
+          const keep: { out?: ModelOutputs; losses: tf.Scalar[] } = { losses: [] };
+          const ctx = trainCtx(ci === 0 ? baseSeed : deriveSeed(baseSeed, ci));
+          const { value, grads } = tf.variableGrads(() => {
+            const out = model.forward(chunk, ctx);
+            const parts = stage.tasks.map((t) => t.trainLoss(out, chunk, o.epoch));
+            const total = (parts.length === 1 ? parts[0]! : tf.addN(parts)).reshape([]) as tf.Scalar;
+            keep.out = { heads: mapKeep(out.heads), features: mapKeep(out.features) };
+            keep.losses = parts.map((p) => tf.keep(p));
+            return share === 1 ? total : (tf.mul(total, share) as tf.Scalar);
+          }, stage.gradVars);
+          stageLoss += value.dataSync()[0]!;
+          value.dispose();
+          stage.tasks.forEach((t, i) => {
+            const v = keep.losses[i]!.dataSync()[0]! * share;
+            stageTasks[t.name] = (stageTasks[t.name] ?? 0) + v;
+            // A single-head task's loss is its head's; multi-head tasks (ULGM) report their parts.
+            const parts = t.lastHeadLosses?.() ?? (singleHead.get(t.name) !== undefined ? { [singleHead.get(t.name)!]: v / share } : {});
+            for (const [h, hv] of Object.entries(parts)) stageHeads[h] = (stageHeads[h] ?? 0) + hv * share;
+          });
+          for (const l of keep.losses) l.dispose();
+          // The count stays in batches: a batch's later chunks add to its sums without counting again.
+          a.sums.add(grads, ci === 0 ? 1 : 0);
+          if (keep.out) outs.push(keep.out);
+        }
+        batchLoss += stageLoss;
+        for (const [name, v] of Object.entries(stageTasks)) {
+          taskLosses[name] = v;
+          totals.taskLossSums[name] = (totals.taskLossSums[name] ?? 0) + v;
+        }
+        for (const [h, hv] of Object.entries(stageHeads)) headLosses[h] = (headLosses[h] ?? 0) + hv;
         guardStepLoss({ epoch: o.epoch, step, loss: stageLoss, taskLosses: stageTasks, headLosses: stageHeads });
-        a.sums.add(grads);
-        // MMSA clips the .grad buffers after every backward, i.e. the running sum of the accumulation window.
+        // MMSA clips the .grad buffers after every backward, i.e. the running sum of the accumulation window (a whole
+        // batch's backward: after its last chunk).
         if (s.clip && s.clip.when === 'backward') a.sums.mapRunning((g) => clipGrads(g, s.clip!));
-        if (keep.out) {
-          const outputs = keep.out;
+        if (outs.length > 0) {
+          // The tasks' hooks (ULGM's label banks) see the whole batch once, as without chunks.
+          const outputs = outs.length === 1 ? outs[0]! : concatOutputs(outs, chunks.map((c) => c.size));
           for (const cb of o.callbacks) cb.onStepEnd?.({ epoch: o.epoch, batch, outputs, tasks: stage.tasks });
           disposeOutputs(outputs);
         }

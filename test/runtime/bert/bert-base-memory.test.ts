@@ -61,7 +61,7 @@ describe('bert-base fine-tuning at the paper batch size', () => {
       memory: { design: Record<string, string>; budget: { backendBytes: number; processBytes: number }; measured: MemoryUsage };
     };
     const { design, budget, measured } = manifest.memory;
-    expect(design).toEqual({ bertActivations: 'keep', optimizerState: 'host', gradientSums: 'host' });
+    expect(design).toEqual({ bertActivations: 'keep', microBatches: 1, optimizerState: 'host', gradientSums: 'host' });
     const epochEnd = events.find((e): e is EpochEndEvent => e.kind === 'epoch.end')!;
     for (const m of [epochEnd.memory!, measured]) {
       // the heap the run grew to is what the plan budgeted (and well inside the 4 GiB wasm heap) ...

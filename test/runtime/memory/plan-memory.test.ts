@@ -1,6 +1,6 @@
-// The memory plan: every shipped BERT paper config fits the wasm heap at its batch size with room to spare, a model
-// too large stops before training with a located MSA6901 / MSA6902 that says what to change, and 'auto' falls back to
-// recomputing activations when keeping them does not fit.
+// The memory plan: every shipped BERT paper config fits the wasm heap at its batch size with room to spare (ALMT's and
+// CENET's in micro-batches), a model too large stops before training with a located MSA6901 / MSA6902 that says what
+// to change, and 'auto' falls back to recomputing activations, then to micro-batches, when keeping them does not fit.
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileFile, type CompileResult } from '../../../src/compiler/compile.js';
 import { MmsaError } from '../../../src/errors.js';
-import { checkMemoryPlan, estimateMemory, planMemory, WASM_HEAP_LIMIT, type MemoryLimits } from '../../../src/runtime/memory/plan-memory.js';
+import { batchCouplings, checkMemoryPlan, estimateMemory, planMemory, WASM_HEAP_LIMIT, type MemoryLimits } from '../../../src/runtime/memory/plan-memory.js';
 import { bertStepMemory, ceSavedFloats } from '../../../src/components/encoders/bert/memory.js';
 import { attentionLayerFloats } from '../../../src/components/attention-memory.js';
 import { KNOWN_BERT_MODELS } from '../../../src/components/encoders/bert/define.js';
@@ -70,28 +70,37 @@ describe('memory plan', () => {
   // fine-tunes bert-base at batch 64 (MOSI, SIMS, SIMS v2) beside nine transformers: recompute; MOSEI's batch 32 keeps.
   // TFR-Net on MOSEI (batch 24, bert-base run twice) keeps its gradient sums over update_epochs' 4 batches: recompute.
   const recomputes = new Set(['misa_mosei.yaml', 'tetfn_mosi.yaml', 'tetfn_sims.yaml', 'tetfn_simsv2.yaml', 'tfr_net_mosei.yaml']);
-  // Refused at the paper's batch 64, with a smaller batch that fits: ALMT's ViT-style encoders attend over every
-  // unaligned frame (MOSI's vision: 508 positions x 8 heads) and keep about 220 [B, T, 128] tensors per layer; CENET's
-  // CE lifts every audio and video frame (MOSI 375 / 500, MOSEI 500, SIMS v2 925 / 232) to BERT's width and holds
-  // about 20 such tensors per modality until the backward pass ends (measured: cenet_mosi at batch 64 runs out of the
-  // heap in its first step).
-  const refused = new Set(['almt_mosi.yaml', 'almt_mosei.yaml', 'almt_sims.yaml', 'cenet_mosi.yaml', 'cenet_mosei.yaml', 'cenet_simsv2.yaml']);
-  it.each(bertConfigs)('%s fits the wasm heap (keeping activations where they fit), at its own batch size and token length, or is refused with a batch that fits', (file) => {
+  // Unsplit, refused at the paper's batch 64: ALMT's ViT-style encoders attend over every unaligned frame (MOSI's
+  // vision: 508 positions x 8 heads) and keep about 220 [B, T, 128] tensors per layer; CENET's CE lifts every audio
+  // and video frame (MOSI 375 / 500, MOSEI 500, SIMS v2 925 / 232) to BERT's width and holds about 20 such tensors per
+  // modality until the backward pass ends (measured: cenet_mosi at batch 64 runs out of the heap in its first step).
+  // Planned in micro-batches (the fewest chunks that fit; recomputing BERT's layers where that saves a chunk).
+  const split = new Map<string, readonly [number, string]>([
+    ['almt_mosi.yaml', [3, 'recompute']], ['almt_mosei.yaml', [3, 'recompute']], ['almt_sims.yaml', [2, 'keep']],
+    ['cenet_mosi.yaml', [2, 'recompute']], ['cenet_mosei.yaml', [2, 'recompute']], ['cenet_simsv2.yaml', [3, 'keep']],
+  ]);
+  it.each(bertConfigs)('%s fits the wasm heap (keeping activations where they fit), at its own batch size and token length, in micro-batches where the whole batch does not', (file) => {
     const r = compileFile(join(repo, 'pipelines', file), { env: {} });
     const ir = r.ir!;
     const plan = planMemory(ir, WASM);
-    if (refused.has(file)) {
-      expect(plan.fits).toBe(false);
-      const err = planError(ir, plan, r.host);
-      expect(err?.code).toBe('MSA6901');
-      const m = /set train\.batch_size: (\d+) with train\.grad_accum_steps: (\d+)/.exec(err!.hint!);
-      expect(m).not.toBeNull();
-      expect(planMemory(ir, WASM, { batchSize: Number(m![1]), gradAccumSteps: Number(m![2]) }).fits).toBe(true);
+    expect(plan.fits).toBe(true);
+    const chunks = split.get(file);
+    if (chunks) {
+      expect([plan.microBatches, plan.activations]).toEqual(chunks);
+      expect(ir.schedule.microBatches).toBe('auto');
+      expect(batchCouplings(ir)).toEqual([]);
+      // The fewest that fit: one chunk less does not (in either mode), and the whole batch is refused as before.
+      expect(planMemory(ir, WASM, { microBatches: chunks[0] - 1 }).fits).toBe(false);
+      const whole = planMemory(ir, WASM, { microBatches: 1 });
+      expect(planError(ir, whole, r.host)?.code).toBe('MSA6901');
+      // The chunks' gradient sums live outside the heap.
+      expect(plan.gradientSums).toBe('host');
+      expect(plan.estimate.host.gradientSums).toBe(4 * plan.parameters.trainable);
       return;
     }
-    expect(plan.fits).toBe(true);
+    expect(plan.microBatches).toBe(1);
     expect(plan.activations).toBe(recomputes.has(file) ? 'recompute' : 'keep');
-    if (recomputes.has(file)) expect(planMemory(ir, WASM, { activations: 'keep' }).fits).toBe(false);
+    if (recomputes.has(file)) expect(planMemory(ir, WASM, { activations: 'keep', microBatches: 1 }).fits).toBe(false);
     expect(plan.optimizerState).toBe('host');
     // Self-MM accumulates over 4 batches (its sums live outside the heap); BERT-MAG steps every batch.
     if (file.startsWith('self_mm') || file.startsWith('tfr_net')) expect(plan.gradientSums).toBe('host');
@@ -125,7 +134,7 @@ describe('memory plan', () => {
 
   it("'auto' recomputes when keeping the activations does not fit, and records why in the estimate", () => {
     const ir = compileWith('train: {batch_size: 128}\n').ir!;
-    const keep = planMemory(ir, WASM, { activations: 'keep' });
+    const keep = planMemory(ir, WASM, { activations: 'keep', microBatches: 1 });
     expect(keep.fits).toBe(false);
     const auto = planMemory(ir, WASM);
     expect(auto.fits).toBe(true);
@@ -133,8 +142,8 @@ describe('memory plan', () => {
     expect(auto.estimate.backend.activations).toBeLessThan(keep.estimate.backend.activations / 5);
   });
 
-  it('a model too large for the heap stops with MSA6901 at the encoder, naming the batch size, a frozen encoder and a smaller model', () => {
-    const r = compileWith('train: {batch_size: 256}\n');
+  it('a model too large for the heap stops with MSA6901 at the encoder, naming the micro-batches, the batch size, a frozen encoder and a smaller model', () => {
+    const r = compileWith('train: {batch_size: 256, micro_batches: 1}\n');
     const ir = r.ir!;
     const plan = planMemory(ir, WASM);
     expect(plan.fits).toBe(false);
@@ -146,6 +155,11 @@ describe('memory plan', () => {
     const pos = r.host.get(node.span.file)!.positionAt(node.span.start);
     expect(err!.message.startsWith(`${node.span.file}:${pos.line}:${pos.column}: 'encoders.text' does not fit the tensor backend`)).toBe(true);
     expect(err!.message).toMatch(/batch size 256 needs a heap of about \d+ MB \(\d+ MB weights, \d+ MB gradients, \d+ MB activations, and room between them\), the wasm heap holds 4295 MB/);
+    // micro_batches written too small: the count that fits comes first (the same optimizer step).
+    const mb = /^set train\.micro_batches: (\d+) \(or auto; the same optimizer step per batch\)/.exec(err!.hint!.split(': ').slice(1).join(': '));
+    expect(mb, err!.hint).not.toBeNull();
+    expect(planMemory(ir, WASM, { microBatches: Number(mb![1]) }).fits).toBe(true);
+    expect(planMemory(ir, WASM, { microBatches: Number(mb![1]) - 1 }).fits).toBe(false);
     const m = /set train\.batch_size: (\d+) with train\.grad_accum_steps: (\d+)/.exec(err!.hint!);
     expect(m).not.toBeNull();
     const [b, k] = [Number(m![1]), Number(m![2])];
@@ -157,7 +171,7 @@ describe('memory plan', () => {
   });
 
   it("with grad_accum_mode step_every_batch the MSA6901 hint shrinks the batch only and says it is not the same training", () => {
-    const r = compileWith('train: {batch_size: 256, grad_accum_steps: 4, grad_accum_mode: step_every_batch}\n');
+    const r = compileWith('train: {batch_size: 256, grad_accum_steps: 4, grad_accum_mode: step_every_batch, micro_batches: 1}\n');
     const ir = r.ir!;
     const plan = planMemory(ir, WASM);
     expect(plan.fits).toBe(false);
@@ -169,8 +183,22 @@ describe('memory plan', () => {
     expect(planMemory(ir, WASM, { batchSize: Number(m![1]), gradAccumSteps: 4 }).fits).toBe(true);
   });
 
+  it('a paper config whose maths couples its batch (MISA: CMD and diff over the batch) never splits: MSA6901 when the batch does not fit', () => {
+    const r = compileWith('train: {batch_size: 512}\n', 'pipelines/misa_mosi.yaml');
+    const ir = r.ir!;
+    expect([...new Set(batchCouplings(ir).map((c) => c.type))].sort()).toEqual(['cmd', 'diff']);
+    const plan = planMemory(ir, WASM);
+    expect([plan.fits, plan.microBatches]).toEqual([false, 1]);
+    // Chunks would fit the heap, but would not add up to the batch's gradient.
+    expect(planMemory(ir, WASM, { microBatches: 8 }).fits).toBe(true);
+    const err = planError(ir, plan, r.host);
+    expect(err?.code).toBe('MSA6901');
+    expect(err!.hint).not.toMatch(/micro_batches/);
+    expect(err!.hint).toMatch(/set train\.batch_size: \d+ with train\.grad_accum_steps: \d+/);
+  });
+
   it('on a machine short of free memory the MSA6901 hint still names the batch size that fits the heap, and the memory it needs', () => {
-    const r = compileWith('train: {batch_size: 256}\n');
+    const r = compileWith('train: {batch_size: 256, micro_batches: 1}\n');
     const ir = r.ir!;
     const limits: MemoryLimits = { backendBytes: WASM_HEAP_LIMIT, hostBytes: 2e9 };
     const plan = planMemory(ir, limits);
@@ -220,10 +248,17 @@ describe('memory plan of attention layers (ALMT, CENET)', () => {
     expect(audio.backend.activations).toBeGreaterThan(4 * (b * 8 * 383 * 383 + 100 * b * 383 * 128));
     // Its layers have no recomputing op: 'recompute' (which BERT's layers follow) keeps them all the same.
     expect(estimateMemory({ ...ir, nodes: [node('encoders.vision')] }, 'recompute', { batchSize: b }).backend.activations).toBe(vision.backend.activations);
-    // So the paper's batch does not fit in either mode, and half of it neither; 16 does.
-    expect(planMemory(ir, WASM).fits).toBe(false);
-    expect(planMemory(ir, WASM, { batchSize: 32 }).fits).toBe(false);
-    expect(planMemory(ir, WASM, { batchSize: 16 }).fits).toBe(true);
+    // So the paper's batch does not fit in either mode, and half of it neither; 16 does; three chunks of 22 do.
+    expect(planMemory(ir, WASM, { microBatches: 1 }).fits).toBe(false);
+    expect(planMemory(ir, WASM, { batchSize: 32, microBatches: 1 }).fits).toBe(false);
+    expect(planMemory(ir, WASM, { batchSize: 16, microBatches: 1 }).fits).toBe(true);
+    const auto = planMemory(ir, WASM);
+    expect([auto.fits, auto.microBatches]).toEqual([true, 3]);
+    // The count depends on the heap, not on the memory the machine has free: short of it, the run stops with MSA6902.
+    const short = planMemory(ir, { backendBytes: WASM_HEAP_LIMIT, hostBytes: 2e9 });
+    expect([short.fits, short.microBatches]).toEqual([false, 3]);
+    expect(planError(ir, short)?.code).toBe('MSA6902');
+    expect(auto.estimate.backend.activations).toBe(estimateMemory(ir, auto.activations, { batchSize: 22, microBatches: 1 }).backend.activations);
   });
 
   it("adds up one ViT-style layer as measured on the wasm heap at ALMT's widths", () => {
@@ -272,8 +307,11 @@ describe("memory plan of MulT's transformer layers", () => {
     const b8 = planMemory(compileWith('train: {batch_size: 8}', 'pipelines/mult_mosi.yaml').ir!, WASM);
     expect(b8.fits).toBe(true);
     expect(b8.activations).toBe('keep');
-    // Twice the paper's batch does not fit even recomputing: refused before training, with a batch that fits.
-    const b32 = compileWith('train: {batch_size: 32}', 'pipelines/mult_mosi.yaml');
+    // Twice the paper's batch does not fit even recomputing: two micro-batches of 16 do; unsplit, it is refused before
+    // training, with a batch that fits.
+    const auto32 = planMemory(compileWith('train: {batch_size: 32}', 'pipelines/mult_mosi.yaml').ir!, WASM);
+    expect([auto32.fits, auto32.microBatches, auto32.activations]).toEqual([true, 2, 'recompute']);
+    const b32 = compileWith('train: {batch_size: 32, micro_batches: 1}', 'pipelines/mult_mosi.yaml');
     const p32 = planMemory(b32.ir!, WASM);
     expect(p32.fits).toBe(false);
     const err = planError(b32.ir!, p32, b32.host);

@@ -11,6 +11,7 @@ import fusionArity from './fusion-arity.js';
 import headTaskKinds from './head-task-kinds.js';
 import metricFit from './metric-fit.js';
 import metricNames from './metric-names.js';
+import microBatches from './micro-batches.js';
 import missingRaw from './missing-raw.js';
 import modalityEncoders from './modality-encoders.js';
 import noTestSelection from './no-test-selection.js';
@@ -39,6 +40,7 @@ export const ALL_RULES: readonly Rule[] = [
   taskTargets,
   paramGroupsCover,
   trainStages,
+  microBatches,
   noTestSelection,
   metricNames,
   metricFit,

@@ -70,6 +70,7 @@ export default defineComponent<CrossmodalAttnEncoder>({
       inputs: [['a', sequenceType(5, 4)], ['b', sequenceType(7, 4)]],
     },
   ],
+  couplesBatch: (p) => (p.final?.attend_over === 'batch' ? 'final.attend_over: batch attends across the samples of the batch' : undefined),
   summary(p) {
     const n = p.inputs.length;
     const parts = [`${n} memories x ${alignMemoryLayers(p)} layers`, `${n * (n - 1)} cross-modal x ${p.layers} layers`, `heads ${p.heads}`];

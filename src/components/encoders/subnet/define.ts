@@ -17,6 +17,7 @@ export default defineComponent<SubnetEncoder>({
     { label: 'sequence', params: { type: 'subnet', hidden: 16, dropout: 0.3 }, inputs: [['audio', sequenceType(375, 5)]] },
     { label: 'vector', params: { type: 'subnet', hidden: 128, dropout: 0 }, inputs: [['vision', vector(20)]] },
   ],
+  couplesBatch: () => 'its BatchNorm normalises with the batch statistics in training',
   summary: (p) => `subnet(batchnorm${p.dropout > 0 ? `, dropout ${p.dropout}` : ''}, 3 x linear ${p.hidden} relu)`,
   paramNames: () => [...batchNormNames('norm'), ...linearNames('linear_1'), ...linearNames('linear_2'), ...linearNames('linear_3')],
   infer(ctx) {

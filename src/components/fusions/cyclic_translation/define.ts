@@ -65,6 +65,7 @@ export default defineComponent<CyclicTranslationFusion>({
       inputs: [['text', sequenceType(50, 768, { aligned: true })], ['vision', sequenceType(50, 20, { aligned: true })], ['audio', sequenceType(50, 5, { aligned: true })]],
     },
   ],
+  couplesBatch: (p) => (p.batch_as_time ? 'batch_as_time runs its recurrences along the batch axis' : undefined),
   summary: (p) => `cyclic_translation(${p.inputs[0]} -> ${p.inputs[1]} -> ${p.inputs[0]}, joint -> ${p.inputs[2]}; hidden ${p.hidden}${p.batch_as_time ? ', along the batch axis (MMSA)' : ''})`,
   namedOutputs: () => [TRANSLATION_LOSS],
   paramNames: (p) => allParams(1, p.hidden ?? 32).map((x) => x.name),

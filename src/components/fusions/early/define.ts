@@ -18,6 +18,7 @@ export default defineComponent<EarlyFusion>({
     { label: 'ef-lstm', params: { type: 'early', inputs: ['text', 'audio', 'vision'], hidden: 128, layers: 4, dropout: 0.5, batchnorm: true }, inputs: [['text', sequenceType(50, 768, { aligned: true })], ['audio', sequenceType(50, 5, { aligned: true })], ['vision', sequenceType(50, 20, { aligned: true })]] },
     { label: 'no batchnorm', params: { type: 'early', inputs: ['a', 'b'], hidden: 8, layers: 1, dropout: 0, batchnorm: false }, inputs: [['a', sequenceType(10, 3, { aligned: true })], ['b', sequenceType(10, 4, { aligned: true })]] },
   ],
+  couplesBatch: (p) => (p.batchnorm ? 'its BatchNorm normalises with the batch statistics in training' : undefined),
   summary(p) {
     const parts = [`hidden ${p.hidden}`, `layers ${p.layers}`];
     if (p.dropout > 0) parts.push(`dropout ${p.dropout}`);

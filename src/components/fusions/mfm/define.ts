@@ -53,6 +53,7 @@ export default defineComponent<MfmFusion>({
       inputs: [['a', sequenceType(7, 3, { aligned: true })], ['b', sequenceType(7, 2, { aligned: true })]],
     },
   ],
+  couplesBatch: () => 'its MMD loss compares the batch of factors with a batch of prior samples',
   summary: (p) =>
     `mfm(encoders ${p.inputs.map((n, i) => `${n} -> z ${p.z[i] ?? '?'} -> f ${p.f[i] ?? '?'}`).join(', ')}; mfn ${summarizeMemory(p)} -> z_y ${p.zy} -> f_y ${p.fy}; decoders read [f_y; f_m])`,
   namedOutputs: (p) => [...p.inputs.map(reconLoss), MMD_LOSS, ...p.inputs.map(factor), FACTOR_Y],

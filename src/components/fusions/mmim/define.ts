@@ -63,6 +63,7 @@ export default defineComponent<MmimFusion>({
       inputs: [['text', vector(12)], ['audio', vector(8)], ['vision', vector(4)]],
     },
   ],
+  couplesBatch: () => 'its CPC scores each sample against every other sample of the batch',
   summary: (p) => `mmim(${p.inputs.join(', ')} -> f ${p.hidden}; MMILB ${mmilbPairs(p).map(([n]) => n).join(', ')}; CPC t, v, a)`,
   namedOutputs: (p) => [LLD, NCE, ...mmilbPairs(p).map(([n]) => entropyOutput(n))],
   paramNames: (p) => [

@@ -18,6 +18,7 @@ export default defineComponent<LstmAttentionHead>({
   accepts: ['sequence'],
   predicts: 'regression',
   examples: [{ label: 'mctn', params: { type: 'lstm_attention', input: 'fusion', batch_as_time: false }, inputs: [['fusion', sequenceType(50, 32, { aligned: true })]] }],
+  couplesBatch: (p) => (p.batch_as_time ? 'batch_as_time runs its LSTM along the batch axis' : undefined),
   summary: (p) => `lstm_attention(lstm, attention over time${p.batch_as_time ? ', lstm along the batch axis (MMSA)' : ''}) -> 1`,
   paramNames: () => headParams(1).map((x) => x.name),
   infer(ctx) {

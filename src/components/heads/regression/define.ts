@@ -90,6 +90,7 @@ export default defineComponent<RegressionHead>({
     { label: 'tfr_net classifier', params: { type: 'regression', input: 'fusion', hidden: [16], dropout: 0.1, dropout_last: true, dropout_each: false, activation: 'leaky_relu', batch_norm: true, passthrough: false, output_range: null }, inputs: [['fusion', vector(12)]] },
     { label: 'mult residual', params: { type: 'regression', input: 'fusion', hidden: [], dropout: 0.5, dropout_each: false, activation: 'relu', passthrough: false, residual: true, output_range: null }, inputs: [['fusion', vector(300)]] },
   ],
+  couplesBatch: (p) => ('batch_norm' in p && p.batch_norm && !p.passthrough ? 'its BatchNorm normalises with the batch statistics in training' : undefined),
   summary(p) {
     const range = p.output_range ? ` -> sigmoid to [${p.output_range.join(', ')}]` : '';
     return summarizeHeadLayers(p, '1') + range;

@@ -9,6 +9,7 @@ export default defineComponent<CmdTask>({
   type: 'cmd',
   schema: 'components/tasks/cmd.schema.json',
   doc: "Central moment discrepancy (MISA's similarity loss): distances of the batch means and of central moments 2..K, averaged over every pair of inputs.",
+  couplesBatch: () => 'it compares the batch means and central moments',
   summary: (p) => `cmd(${p.inputs.join(', ')}; moments ${p.moments}${p.weight !== 1 ? `, weight ${p.weight}` : ''}${p.valid_loss ? ', in validation loss' : ''})`,
   headRefs: () => [],
   inputRefs: (p) => p.inputs.map((name, i) => ({ name, path: ['inputs', i] })),

@@ -9,6 +9,7 @@ export default defineComponent<DiffTask>({
   type: 'diff',
   schema: 'components/tasks/diff.schema.json',
   doc: "MISA's difference loss: the squared cross-correlation of two batch-centred, row-normalised representations (soft orthogonality).",
+  couplesBatch: () => 'it centres the representations on the batch mean and correlates them over the batch',
   summary: (p) => `diff(${p.inputs.join(' vs ')}${p.weight !== 1 ? `, weight ${p.weight}` : ''}${p.valid_loss ? ', in validation loss' : ''})`,
   headRefs: () => [],
   inputRefs: (p) => p.inputs.map((name, i) => ({ name, path: ['inputs', i] })),

@@ -9,6 +9,7 @@ export default defineComponent<MmilbTask>({
   type: 'mmilb',
   schema: 'components/tasks/mmilb.schema.json',
   doc: "Maximises MMIM's mutual-information lower bound: loss = -lld, and with `entropy` also -H, H = 0.25 (logdet cov(pos) + logdet cov(neg)) of the entropy projections of this batch and the previous `mem_size` batches, split by the sign of the label.",
+  couplesBatch: (p) => (p.entropy.length ? 'its entropy term estimates covariances over the batch and the batches before it' : undefined),
   summary: (p) =>
     `mmilb(-${p.lld}${p.entropy.length ? ` - H(${p.entropy.join(', ')}; split by ${p.target}, memory ${p.mem_size})` : ''}${p.weight !== 1 ? `, weight ${p.weight}` : ''}${p.valid_loss ? ', in validation loss' : ''})`,
   headRefs: () => [],

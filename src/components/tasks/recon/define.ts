@@ -10,6 +10,7 @@ export default defineComponent<ReconTask>({
   type: 'recon',
   schema: 'components/tasks/recon.schema.json',
   doc: "Reconstruction loss: MISA's mean squared difference of each [reconstruction, original] pair of node outputs, averaged over the pairs, or TFR-Net's RECLoss (masked to the dropped positions, SmoothL1 plus weighted CMD, weighted sum over the pairs, from an epoch on).",
+  couplesBatch: (p) => (p.masks ? "with masks it divides by the dropped positions counted over the whole batch (TFR-Net's RECLoss)" : undefined),
   summary: (p) =>
     `recon(${p.pairs.map(([a, b]) => `${a} ~ ${b}`).join(', ')}${p.loss && p.loss !== 'mse' ? `; ${p.loss}` : ''}${p.masks ? '; dropped positions only' : ''}${p.cmd_weight ? ` + ${p.cmd_weight} * cmd` : ''}${p.pair_weights ? `; pair weights ${p.pair_weights.join(', ')}` : ''}${(p.from_epoch ?? 1) > 1 ? `; from epoch ${p.from_epoch}` : ''}${p.weight !== 1 ? `, weight ${p.weight}` : ''}${p.valid_loss ? ', in validation loss' : ''})`,
   headRefs: () => [],

@@ -36,9 +36,12 @@ export class GradAccumulator {
     return this.batches;
   }
 
-  /** Adds one batch's gradients; takes ownership of (and disposes) the tensors. */
-  add(grads: Grads): void {
-    this.batches += 1;
+  /**
+   * Adds one batch's gradients, or one micro-batch's (`batches` 1 for a batch's first chunk, 0 for the others: the
+   * count stays in batches); takes ownership of (and disposes) the tensors.
+   */
+  add(grads: Grads, batches = 1): void {
+    this.batches += batches;
     if (!this.host) {
       this.tensors = addTensors(this.tensors, grads);
       return;

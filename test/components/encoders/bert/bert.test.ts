@@ -114,7 +114,7 @@ describe('bert encoder lowering', () => {
     const a = await run('a');
     const b = await run('b');
     const c = await run('c', { activations: 'recompute' });
-    expect(a.design).toEqual({ bertActivations: 'keep', optimizerState: 'host', gradientSums: 'host' });
+    expect(a.design).toEqual({ bertActivations: 'keep', microBatches: 1, optimizerState: 'host', gradientSums: 'host' });
     expect(c.design.bertActivations).toBe('recompute');
     expect(b.results).toBe(a.results);
     expect(b.weights.equals(a.weights)).toBe(true);
