@@ -215,7 +215,10 @@ function runMmsaChild(work) {
   const resultFile = join(work, 'mmsa-result.json');
   const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--mmsa-child', work, resultFile], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (!existsSync(resultFile)) return { failed: `the mmsa child process exited with ${r.status ?? r.signal} and wrote no result` };
-  return JSON.parse(readFileSync(resultFile, 'utf8'));
+  const result = JSON.parse(readFileSync(resultFile, 'utf8'));
+  // JSON has no NaN: a batch without a rate comes back as null.
+  if (result.stepSecs) result.stepSecs = result.stepSecs.map((x) => x ?? NaN);
+  return result;
 }
 
 function runReference(work, threads, batch, paperBatch) {
