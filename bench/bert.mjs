@@ -4,9 +4,8 @@
 // architecture in Hugging Face layout (cached in the OS temp dir). Prints seconds per epoch, per batch and the peak RSS,
 // next to MMSA's reference seconds per batch: the reference runner (run_mmsa_baseline.py --text tinybert
 // --bert-layers 12, fine-tuning; it runs MMSA's own SELF_MM trainer with a 12-layer BERT of the same shapes) on a file
-// of BENCH_REF_BATCHES batches written by src/runtime/data/synth-mmsa.ts. The reference keeps every batch's autograd
-// graph (SELF_MM.py stores outputs[m].cpu() per batch), so it cannot run a whole epoch in bounded memory: it is timed
-// over a few batches and always under `prlimit --as` (BENCH_REF_CAP bytes).
+// of BENCH_REF_BATCHES batches written by src/runtime/data/synth-mmsa.ts, always under `prlimit --as` (BENCH_REF_CAP
+// bytes). Its default is 6 batches for Self-MM, whose reference epoch takes hours on this machine.
 // BENCH_MODEL=bert_mag|cenet|misa|tetfn|mmim|almt runs that model's pipelines/<model>_mosi.yaml the same way (its own
 // batch size; BERT-MAG on the word-aligned file, audio and vision 50 steps). Its reference is MMSA's own trainer on the
 // project's Hugging Face-layout BertModel stand-in (tools/run-mmsa-small-bert.py, with MMSA_HF_BERT_DIR naming the SAME
@@ -14,24 +13,30 @@
 // (BENCH_REF_BATCHES=<n>: over n batches; a bert-base reference epoch takes hours on a saturated 2-core machine). The
 // reference's peak RSS is the maximum resident set `/usr/bin/time` reports for it.
 //
+// mmsa's side runs in a child process of this one (this file with --mmsa-child; its figures come back as a JSON file):
+// it has exited, its memory with it, before the reference starts, and its peak RSS is its own. A paper batch the
+// memory plan refuses (MSA6901 / MSA6902: CENET's and ALMT's 64 on MOSI) is reported and run at the plan's suggested
+// batch and accumulation instead; the reference then runs at the same batch size.
+//
 // Run: npm run bench -- bert
 // Env: BENCH_MODEL (self_mm|bert_mag|cenet|misa|tetfn|mmim|almt; default self_mm), BENCH_DATASET (mosi|sims; sims
 // for Self-MM only), BENCH_THREADS (native kernels' threads, default all), BENCH_EPOCHS (default 1),
+// BENCH_BATCHES (n: mmsa trains n batches and validates and tests one each, not the whole epoch; a quick check),
 // MMSA_REFERENCE_RUNNER (path of run_mmsa_baseline.py; the reference runs only when it is set), MMSA_SRC (MMSA's src/,
-// which the runner imports), BENCH_PYTHON (python with torch, default python3), BENCH_REF_BATCHES (default 6 for
-// Self-MM, the whole epoch for the others),
+// which the runner imports), BENCH_PYTHON (python with torch, default python3), BENCH_REF_BATCHES (default
+// BENCH_BATCHES when that is set, else 6 for Self-MM and the whole epoch for the others),
 // BENCH_REF_THREADS (torch threads, a comma-separated list runs it once per entry; default the runner's default),
 // BENCH_REF_CAP (default 8000000000), BENCH_SIZES (train,valid,test samples; default the dataset's, smaller for a quick check).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { compileFile } from '../dist/compiler/compile.js';
 import { packageRoot } from '../dist/paths.js';
 import { writeRandomBertCheckpoint } from '../dist/runtime/bert/random-checkpoint.js';
 import { writeSynthMmsa } from '../dist/runtime/data/synth-mmsa.js';
-import { runPipeline } from '../dist/runtime/run.js';
 
 const MODEL = process.env.BENCH_MODEL ?? 'self_mm';
 const MODELS = ['self_mm', 'bert_mag', 'cenet', 'misa', 'tetfn', 'mmim', 'almt'];
@@ -50,13 +55,18 @@ setup.pipeline = `${MODEL}_${DATASET}`;
 if (ALIGNED) setup.seq = { text: setup.seq.text, audio: setup.seq.text, vision: setup.seq.text };
 if (process.env.BENCH_SIZES) setup.sizes = process.env.BENCH_SIZES.split(',').map(Number);
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 1);
+// mmsa's training batches when set (one batch each for validation and test): a check of the bench, not an epoch.
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 0);
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
-// Self-MM's reference keeps every batch's graph: a few batches; the others run their whole epoch (0 = the epoch).
-const REF_BATCHES = Number(process.env.BENCH_REF_BATCHES ?? (MODEL === 'self_mm' ? 6 : 0));
+// Self-MM's reference epoch takes hours here: a few batches; the others run their whole epoch (0 = the epoch).
+const REF_BATCHES = Number(process.env.BENCH_REF_BATCHES ?? (BATCHES > 0 ? BATCHES : MODEL === 'self_mm' ? 6 : 0));
 const REF_CAP = process.env.BENCH_REF_CAP ?? '8000000000';
 const root = packageRoot();
 const runner = process.env.MMSA_REFERENCE_RUNNER;
 const python = process.env.BENCH_PYTHON ?? 'python3';
+
+const plural = (n, what) => `${n} ${what}${n === 1 ? '' : 'es'}`;
+const batches = (n) => plural(n, 'batch');
 
 /** Busy cores of other processes between two snapshots (from /proc/stat minus this process's CPU time). */
 function loadMeter() {
@@ -92,14 +102,17 @@ function checkpointDir() {
   return dir;
 }
 
-/** The model's paper config on synthetic data of the dataset's sizes, the random checkpoint as its BERT. */
-function compileBench(work) {
+/**
+ * The model's paper config on synthetic data of the dataset's sizes (or `sizes`), the random checkpoint as its BERT,
+ * `train` keys (a batch size the memory plan suggested) over the paper's.
+ */
+function compileBench(work, { train = {}, sizes = setup.sizes } = {}) {
   const spec = parse(readFileSync(join(root, 'pipelines', `${setup.pipeline}.yaml`), 'utf8'));
-  const [nTrain, nValid, nTest] = setup.sizes;
+  const [nTrain, nValid, nTest] = sizes;
   spec.name = `bench_bert_${MODEL}_${DATASET}`;
   spec.dataset = { type: 'synthetic', like: DATASET, n_train: nTrain, n_valid: nValid, n_test: nTest, seed: 1, seq_lens: setup.seq, ...(ALIGNED ? { aligned: true } : {}) };
   spec.encoders.text.pretrained = checkpointDir();
-  spec.train.max_epochs = EPOCHS;
+  spec.train = { ...spec.train, max_epochs: EPOCHS, ...train };
   spec.seeds = [1111];
   const file = join(work, `${spec.name}.yaml`);
   writeFileSync(file, stringify(spec));
@@ -109,8 +122,34 @@ function compileBench(work) {
   return compiled;
 }
 
-async function runMmsa(work) {
-  const compiled = compileBench(work);
+/**
+ * The setting mmsa runs at: the paper's batch and accumulation, or, where the memory plan refuses them before
+ * training (as `mmsa run` would, with MSA6901 / MSA6902), the batch and accumulation its error suggests first.
+ */
+async function settleSetting(work) {
+  const { checkMemoryPlan, memoryLimits, planFittingBatch, planMemory } = await import('../dist/runtime/memory/plan-memory.js');
+  const paperCompiled = compileBench(work);
+  const s = paperCompiled.ir.schedule;
+  const paper = { batch: s.batchSize, steps: s.gradAccumSteps };
+  const limits = memoryLimits('wasm');
+  const plan = planMemory(paperCompiled.ir, limits);
+  if (plan.fits) return { paper, batch: paper.batch, steps: paper.steps, train: {} };
+  let refused = 'the memory plan does not fit';
+  try {
+    checkMemoryPlan(paperCompiled.ir, plan, paperCompiled.host);
+  } catch (err) {
+    refused = `${err.code}: ${err.message}`;
+  }
+  const fit = planFittingBatch(paperCompiled.ir, limits);
+  if (!fit) throw new Error(`the memory plan refuses the paper's batch ${paper.batch} and suggests no smaller batch that fits now (${refused})`);
+  const train = { batch_size: fit.batch, ...(s.gradAccumMode === 'step_every_batch' ? {} : { grad_accum_steps: fit.steps }) };
+  return { paper, batch: fit.batch, steps: fit.steps, train, refused };
+}
+
+async function runMmsa(work, setting) {
+  const { runPipeline } = await import('../dist/runtime/run.js');
+  const sizes = BATCHES > 0 ? [BATCHES * setting.batch, setting.batch, setting.batch] : setup.sizes;
+  const compiled = compileBench(work, { train: setting.train, sizes });
   const batch = compiled.ir.schedule.batchSize;
   const load = loadMeter();
   const stepSecs = [];
@@ -157,7 +196,32 @@ async function runMmsa(work) {
   return { batch, backend, stepSecs, epochSecs, testSecs, wall, load: load(), memory: manifest.memory, steps: stepSecs.length, cpuPerBatch: trainCpu / stepSecs.length };
 }
 
-function runReference(work, threads, batch) {
+/** The child process: mmsa's side alone, its figures (and its own peak RSS) written as JSON to `resultFile`. */
+async function mainChild(work, resultFile) {
+  let result = {};
+  try {
+    const setting = await settleSetting(work);
+    result = { setting };
+    result = { setting, ...(await runMmsa(work, setting)) };
+  } catch (err) {
+    result.failed = err instanceof Error ? err.message : String(err);
+  }
+  result.ownPeakRssBytes = process.resourceUsage().maxRSS * 1024;
+  writeFileSync(resultFile, JSON.stringify(result));
+}
+
+/** Runs mmsa's side in a child process and reads back its figures; it has exited (memory freed) when this returns. */
+function runMmsaChild(work) {
+  const resultFile = join(work, 'mmsa-result.json');
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--mmsa-child', work, resultFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (!existsSync(resultFile)) return { failed: `the mmsa child process exited with ${r.status ?? r.signal} and wrote no result` };
+  const result = JSON.parse(readFileSync(resultFile, 'utf8'));
+  // JSON has no NaN: a batch without a rate comes back as null.
+  if (result.stepSecs) result.stepSecs = result.stepSecs.map((x) => x ?? NaN);
+  return result;
+}
+
+function runReference(work, threads, batch, paperBatch) {
   if (!runner) return { skipped: 'MMSA_REFERENCE_RUNNER is not set (the path of run_mmsa_baseline.py)' };
   if (!existsSync(runner)) return { skipped: `${runner} not found (MMSA_REFERENCE_RUNNER)` };
   if (!process.env.MMSA_SRC) return { skipped: "MMSA_SRC is not set (MMSA's src/ directory, which the runner imports)" };
@@ -174,11 +238,13 @@ function runReference(work, threads, batch) {
   const out = join(work, `ref-out-${threads ?? 'default'}`);
   const rssFile = join(work, `ref-rss-${threads ?? 'default'}`);
   const script = selfMm ? runner : join(root, 'tools', 'run-mmsa-small-bert.py');
-  const modelArgs = selfMm ? ['--text', 'tinybert', '--bert-layers', '12', '--config', JSON.stringify({ use_finetune: true })] : [];
+  // MMSA's config, at the batch mmsa ran at when the memory plan made mmsa run another than the paper's.
+  const config = { ...(selfMm ? { use_finetune: true } : {}), ...(batch !== paperBatch ? { batch_size: batch } : {}) };
+  const modelArgs = [...(selfMm ? ['--text', 'tinybert', '--bert-layers', '12'] : []), ...(Object.keys(config).length ? ['--config', JSON.stringify(config)] : [])];
   // /usr/bin/time reports the reference's peak resident set (KiB) into rssFile.
   const args = [`--as=${REF_CAP}`, '/usr/bin/time', '-f', '%M', '-o', rssFile, python, script, '--model', MODEL, '--dataset', DATASET, '--pkl', pkl,
     '--max-epochs', '1', ...modelArgs, '--out', out, ...(threads ? ['--threads', String(threads)] : [])];
-  process.stderr.write(`  reference: ${REF_BATCHES > 0 ? `${REF_BATCHES} batches` : `the whole epoch (${batches} batches)`} of ${batch} under prlimit --as=${REF_CAP} ...\n`);
+  process.stderr.write(`  reference: ${REF_BATCHES > 0 ? plural(REF_BATCHES, 'batch') : `the whole epoch (${plural(batches, 'batch')})`} of ${batch} under prlimit --as=${REF_CAP} ...\n`);
   // Self-MM: the runner's stand-in BERT takes its vocabulary size from the environment (the same embedding table as
   // ours). The others: the HF-layout stand-in loads the same random checkpoint as ours.
   const env = selfMm
@@ -206,43 +272,61 @@ function runReference(work, threads, batch) {
   };
 }
 
-const work = mkdtempSync(join(tmpdir(), 'mmsa-bench-bert-'));
-try {
-  console.log(`${MODEL} with bert-base fine-tuned (${setup.pipeline}.yaml, ${setup.model}-shaped random weights), ${setup.sizes.join(' / ')} samples${ALIGNED ? ' (word-aligned)' : ''}, ${availableParallelism()} cores`);
-  const gb = (b) => `${(b / 1e9).toFixed(2)} GB`;
-  // mmsa's epoch first, the reference right after it: one session, the load printed for each.
-  let ours;
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), 'mmsa-bench-bert-'));
   try {
-    ours = await runMmsa(work);
-  } catch (err) {
-    ours = { failed: err instanceof Error ? err.message : String(err) };
-  }
-  let perBatch = NaN;
-  if (ours.failed) {
-    console.log(`mmsa: the epoch did not run: ${ours.failed}`);
-  } else {
-    const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-    const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-    perBatch = mean(ours.stepSecs);
-    const m = ours.memory;
-    console.log(`mmsa: ${ours.backend}, BERT activations '${m.design.bertActivations}', optimizer state ${m.design.optimizerState}, gradient sums ${m.design.gradientSums}`);
-    console.log(`  epoch (${ours.steps / EPOCHS} batches of ${ours.batch} + validation): ${ours.epochSecs.map((x) => x.toFixed(1)).join(', ')} s;  test pass ${ours.testSecs.toFixed(1)} s;  whole run ${ours.wall.toFixed(1)} s`);
-    console.log(`  seconds per batch: mean ${perBatch.toFixed(3)}, median ${median(ours.stepSecs).toFixed(3)}, first ${ours.stepSecs[0].toFixed(3)}; CPU seconds per batch ${ours.cpuPerBatch.toFixed(3)}`);
-    console.log(`  peak RSS ${gb(m.measured.peakRssBytes)} (plan ${gb(m.budget.processBytes)}); wasm heap ${gb(m.measured.backendBytes)} (plan ${gb(m.budget.backendBytes)}, limit 4.29 GB)`);
-    console.log(`  other processes used ${ours.load.toFixed(2)} cores on average during the run`);
-  }
-  const batch = ours.batch ?? compileBench(work).ir.schedule.batchSize;
-  const refThreads = (process.env.BENCH_REF_THREADS ?? '').split(',').filter(Boolean).map(Number);
-  for (const t of refThreads.length ? refThreads : [undefined]) {
-    const ref = runReference(work, t, batch);
-    if (ref.skipped) {
-      console.log(`reference: not run (${ref.skipped})`);
-      continue;
+    console.log(`${MODEL} with bert-base fine-tuned (${setup.pipeline}.yaml, ${setup.model}-shaped random weights), ${setup.sizes.join(' / ')} samples${ALIGNED ? ' (word-aligned)' : ''}, ${availableParallelism()} cores`);
+    const gb = (b) => (Number.isFinite(b) ? `${(b / 1e9).toFixed(2)} GB` : '-');
+    // mmsa's epoch first (in a child process that has exited before the reference starts), the reference right after
+    // it: one session, the load printed for each.
+    const ours = runMmsaChild(work);
+    const setting = ours.setting;
+    if (setting) {
+      const at = (b, n) => `batch ${b}${n > 1 ? ` x ${n} batches per optimizer step` : ''}`;
+      if (setting.refused) {
+        console.log(`mmsa: the memory plan refuses the paper's ${at(setting.paper.batch, setting.paper.steps)} (${setting.refused})`);
+        console.log(`  run instead at the plan's suggested ${at(setting.batch, setting.steps)} (${Object.entries(setting.train).map(([k, v]) => `train.${k}: ${v}`).join(', ')})`);
+      } else {
+        console.log(`mmsa: the paper's setting, ${at(setting.batch, setting.steps)}`);
+      }
     }
-    const span = REF_BATCHES > 0 ? `${REF_BATCHES} batches of ${ref.batch}` : `the whole epoch, ${ref.batches} batches of ${ref.batch}: ${ref.epochTrainSecs.toFixed(1)} s training + ${(ref.validSecs ?? NaN).toFixed(1)} s validation`;
-    console.log(`reference: PyTorch ${ref.torch}, ${ref.threads} thread(s), ${(ref.params / 1e6).toFixed(1)}M trainable parameters, ${span}: ${ref.secsPerBatch.toFixed(3)} s per batch, CPU ${ref.cpuPerBatch.toFixed(3)} s per batch; peak RSS ${gb(ref.peakRssBytes)} (other processes: ${ref.otherLoad} cores)`);
-    if (!ours.failed) console.log(`  ratio mmsa / reference, seconds per batch: ${(perBatch / ref.secsPerBatch).toFixed(2)}x  (goal <= 0.70x); CPU seconds per batch: ${(ours.cpuPerBatch / ref.cpuPerBatch).toFixed(2)}x`);
+    let perBatch = NaN;
+    if (ours.failed) {
+      console.log(`mmsa: the ${BATCHES > 0 ? 'batches' : 'epoch'} did not run: ${ours.failed}`);
+    } else {
+      const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+      const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+      perBatch = mean(ours.stepSecs);
+      const m = ours.memory;
+      const span = BATCHES > 0 ? `BENCH_BATCHES=${BATCHES}: ${batches(ours.steps / EPOCHS)} of ${ours.batch} + one validation batch, NOT the whole epoch` : `epoch (${batches(ours.steps / EPOCHS)} of ${ours.batch} + validation)`;
+      const secs = (x) => (typeof x === 'number' ? x.toFixed(1) : '-');
+      console.log(`mmsa: ${ours.backend}, BERT activations '${m.design.bertActivations}', optimizer state ${m.design.optimizerState}, gradient sums ${m.design.gradientSums}`);
+      console.log(`  ${span}: ${ours.epochSecs.map(secs).join(', ')} s;  test pass ${secs(ours.testSecs)} s;  whole run ${secs(ours.wall)} s`);
+      console.log(`  seconds per batch: mean ${perBatch.toFixed(3)}, median ${median(ours.stepSecs).toFixed(3)}, first ${ours.stepSecs[0].toFixed(3)}; CPU seconds per batch ${ours.cpuPerBatch.toFixed(3)}`);
+      console.log(`  peak RSS ${gb(ours.ownPeakRssBytes)} (the child process's own, including the test pass; plan ${gb(m.budget.processBytes)}); wasm heap ${gb(m.measured.backendBytes)} (plan ${gb(m.budget.backendBytes)}, limit 4.29 GB)`);
+      console.log(`  other processes used ${ours.load.toFixed(2)} cores on average during the run`);
+    }
+    if (ours.failed && ours.ownPeakRssBytes) console.log(`  the child process's peak RSS: ${gb(ours.ownPeakRssBytes)}`);
+    const paperBatch = setting?.paper.batch ?? compileBench(work).ir.schedule.batchSize;
+    const batch = ours.batch ?? setting?.batch ?? paperBatch;
+    const refThreads = (process.env.BENCH_REF_THREADS ?? '').split(',').filter(Boolean).map(Number);
+    for (const t of refThreads.length ? refThreads : [undefined]) {
+      const ref = runReference(work, t, batch, paperBatch);
+      if (ref.skipped) {
+        console.log(`reference: not run (${ref.skipped})`);
+        continue;
+      }
+      const span = REF_BATCHES > 0 ? `${batches(REF_BATCHES)} of ${ref.batch}` : `the whole epoch, ${batches(ref.batches)} of ${ref.batch}: ${ref.epochTrainSecs.toFixed(1)} s training + ${(ref.validSecs ?? NaN).toFixed(1)} s validation`;
+      const atBatch = batch !== paperBatch ? ` (batch_size ${batch} as mmsa's, not MMSA's ${paperBatch})` : '';
+      console.log(`reference: PyTorch ${ref.torch}, ${ref.threads} thread(s), ${(ref.params / 1e6).toFixed(1)}M trainable parameters, ${span}${atBatch}: ${ref.secsPerBatch.toFixed(3)} s per batch, CPU ${ref.cpuPerBatch.toFixed(3)} s per batch; peak RSS ${gb(ref.peakRssBytes)} (other processes: ${ref.otherLoad} cores)`);
+      if (!ours.failed) {
+        console.log(`  ratio mmsa / reference, seconds per batch: ${(perBatch / ref.secsPerBatch).toFixed(2)}x  (goal <= 0.70x); CPU seconds per batch: ${(ours.cpuPerBatch / ref.cpuPerBatch).toFixed(2)}x${Number.isFinite(ref.peakRssBytes) ? `; peak RSS: ${(ours.ownPeakRssBytes / ref.peakRssBytes).toFixed(2)}x` : ''}`);
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-} finally {
-  rmSync(work, { recursive: true, force: true });
 }
+
+if (process.argv[2] === '--mmsa-child') await mainChild(process.argv[3], process.argv[4]);
+else await main();

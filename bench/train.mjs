@@ -62,7 +62,7 @@ const PIPELINE = {
   mfm: { config: 'mfm_mosi', variant: 'mosi', aligned: true, name: 'mosi', file: 'aligned_50' },
 };
 // MulT reads a MOSI-sized file with audio 100 / vision 120 frames: at MOSI's 375 / 500 frames MMSA's MULT trainer
-// needs more than 8 GB (it keeps every batch's autograd graph through `y_pred.append(outputs.cpu())`); mmsa runs
+// needs more than 8 GB (it keeps every batch's prediction graph through `y_pred.append(outputs.cpu())`, which grows the process); mmsa runs
 // them at batch 16 by recomputing its transformer layers in the backward pass (docs/benchmarks.md).
 const SHORT_SEQ = { mult: { audioLen: 100, visionLen: 120 } };
 /**

@@ -248,7 +248,8 @@ function describeProperty(schema: unknown): string {
   if (Array.isArray(s.enum)) what = `one of ${s.enum.map(formatValue).join(', ')}`;
   else if ('const' in s) what = formatValue(s.const);
   else if (types) what = typePhrase(types);
-  const desc = typeof s.description === 'string' ? s.description : typeof schema.description === 'string' ? schema.description : '';
+  // A property's own description names what it means there; a shared definition it refers to says it generally.
+  const desc = typeof schema.description === 'string' ? schema.description : typeof s.description === 'string' ? s.description : '';
   if (what && desc) return ` (${what}): ${desc}`;
   if (what) return ` (${what})`;
   return desc ? `: ${desc}` : '';

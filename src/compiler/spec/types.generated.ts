@@ -178,25 +178,23 @@ export interface RawCrossmodalAttnEncoder {
   /** the sequences to align (references such as encoders.text), each of the same width; outputs and parameters are named after each reference's label (encoders.text -> text) */
   inputs: string[];
   /** attention heads of the memories and cross-modal encoders (TFR-Net: dst_feature_dim_nheads[1]) */
-  heads: number;
+  heads: RawCrossmodalHeads;
   /** layers of each cross-modal encoder (TFR-Net: nlevels) */
-  layers: number;
+  layers: RawCrossmodalLayers;
   /** layers of each memory; null: max(layers, 3), as MMSA */
-  memory_layers?: number | null;
+  memory_layers?: RawCrossmodalMemoryLayers;
   /** dropout on the attention weights of a cross-modal encoder, by the label of its source input (TFR-Net: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
-  attn_dropout?: number | {
-    [key: string]: number;
-  };
+  attn_dropout?: RawCrossmodalAttnDropout;
   /** dropout on the attention weights of the memories (TFR-Net: attn_dropout) */
-  memory_attn_dropout?: number;
+  memory_attn_dropout?: RawCrossmodalDropout;
   /** dropout after the ReLU of each layer's feed-forward block (every transformer) */
-  relu_dropout?: number;
+  relu_dropout?: RawCrossmodalDropout;
   /** dropout on each attention and feed-forward output before its residual sum (every transformer) */
-  res_dropout?: number;
+  res_dropout?: RawCrossmodalDropout;
   /** dropout on each transformer's scaled inputs (every transformer) */
-  embed_dropout?: number;
+  embed_dropout?: RawCrossmodalDropout;
   /** MMSA's causal mask in every transformer: query step i sees key steps j < i + 1 + |Tk - Tq| (TFR-Net: attn_mask) */
-  attn_mask?: boolean;
+  attn_mask?: RawCrossmodalAttnMask;
   /** fairseq's sinusoidal positions in the memories and cross-modal encoders (TFR-Net's CM_ATTN: on; its final transformers have none) */
   positions?: boolean;
   /** TFR-Net's trans_x_final: per input a transformer without positions whose embedding size is the input's length, over its concatenated sequence transposed (named outputs final_<input>, [B, T, n x width], which TFR-Net's generators read); null: none */
@@ -219,25 +217,23 @@ export interface CrossmodalAttnEncoder {
   /** the sequences to align (references such as encoders.text), each of the same width; outputs and parameters are named after each reference's label (encoders.text -> text) */
   inputs: string[];
   /** attention heads of the memories and cross-modal encoders (TFR-Net: dst_feature_dim_nheads[1]) */
-  heads: number;
+  heads: CrossmodalHeads;
   /** layers of each cross-modal encoder (TFR-Net: nlevels) */
-  layers: number;
+  layers: CrossmodalLayers;
   /** layers of each memory; null: max(layers, 3), as MMSA */
-  memory_layers: number | null;
+  memory_layers: CrossmodalMemoryLayers;
   /** dropout on the attention weights of a cross-modal encoder, by the label of its source input (TFR-Net: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
-  attn_dropout: number | {
-    [key: string]: number;
-  };
+  attn_dropout: CrossmodalAttnDropout;
   /** dropout on the attention weights of the memories (TFR-Net: attn_dropout) */
-  memory_attn_dropout: number;
+  memory_attn_dropout: CrossmodalDropout;
   /** dropout after the ReLU of each layer's feed-forward block (every transformer) */
-  relu_dropout: number;
+  relu_dropout: CrossmodalDropout;
   /** dropout on each attention and feed-forward output before its residual sum (every transformer) */
-  res_dropout: number;
+  res_dropout: CrossmodalDropout;
   /** dropout on each transformer's scaled inputs (every transformer) */
-  embed_dropout: number;
+  embed_dropout: CrossmodalDropout;
   /** MMSA's causal mask in every transformer: query step i sees key steps j < i + 1 + |Tk - Tq| (TFR-Net: attn_mask) */
-  attn_mask: boolean;
+  attn_mask: CrossmodalAttnMask;
   /** fairseq's sinusoidal positions in the memories and cross-modal encoders (TFR-Net's CM_ATTN: on; its final transformers have none) */
   positions: boolean;
   /** TFR-Net's trans_x_final: per input a transformer without positions whose embedding size is the input's length, over its concatenated sequence transposed (named outputs final_<input>, [B, T, n x width], which TFR-Net's generators read); null: none */
@@ -850,25 +846,23 @@ export interface RawCrossmodalFusion {
   /** expected feature size of each input */
   in_dims?: number[];
   /** attention heads of every encoder (MulT: dst_feature_dim_nheads[1]) */
-  heads: number;
+  heads: RawCrossmodalHeads;
   /** layers of each cross-modal encoder (MulT: nlevels) */
-  layers: number;
+  layers: RawCrossmodalLayers;
   /** layers of each self-attention memory; null: max(layers, 3), as MMSA */
-  memory_layers?: number | null;
+  memory_layers?: RawCrossmodalMemoryLayers;
   /** dropout on the attention weights of a cross-modal encoder, by its source input (MulT: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
-  attn_dropout?: number | {
-    [key: string]: number;
-  };
+  attn_dropout?: RawCrossmodalAttnDropout;
   /** dropout on the attention weights of the memories (MulT: attn_dropout) */
-  memory_attn_dropout?: number;
+  memory_attn_dropout?: RawCrossmodalDropout;
   /** dropout after the ReLU of each layer's feed-forward block */
-  relu_dropout?: number;
+  relu_dropout?: RawCrossmodalDropout;
   /** dropout on each attention and feed-forward output before its residual sum */
-  res_dropout?: number;
+  res_dropout?: RawCrossmodalDropout;
   /** dropout on each encoder's scaled inputs (queries, keys and values each get their own mask) */
-  embed_dropout?: number;
+  embed_dropout?: RawCrossmodalDropout;
   /** MMSA's causal mask: query step i sees key steps j < i + 1 + |Tk - Tq| (MulT: attn_mask) */
-  attn_mask?: boolean;
+  attn_mask?: RawCrossmodalAttnMask;
   /** TETFN's text-enhanced blocks (models/multiTask/TETFN.py TextEnhancedTransformer): every cross-modal encoder between two inputs other than `via` becomes a lower encoder (queries: the source; keys and values: `via`) and an upper encoder of `layers` layers (queries: the target; keys and values: the lower's output), both with sinusoidal positions, their attention dropout that of `via`; null: MulT's plain encoders */
   text_enhanced?: ({
     /** the input that enhances the others (TETFN: text) */
@@ -889,25 +883,23 @@ export interface CrossmodalFusion {
   /** expected feature size of each input */
   in_dims?: number[];
   /** attention heads of every encoder (MulT: dst_feature_dim_nheads[1]) */
-  heads: number;
+  heads: CrossmodalHeads;
   /** layers of each cross-modal encoder (MulT: nlevels) */
-  layers: number;
+  layers: CrossmodalLayers;
   /** layers of each self-attention memory; null: max(layers, 3), as MMSA */
-  memory_layers: number | null;
+  memory_layers: CrossmodalMemoryLayers;
   /** dropout on the attention weights of a cross-modal encoder, by its source input (MulT: attn_dropout for text, attn_dropout_a, attn_dropout_v); one number for all */
-  attn_dropout: number | {
-    [key: string]: number;
-  };
+  attn_dropout: CrossmodalAttnDropout;
   /** dropout on the attention weights of the memories (MulT: attn_dropout) */
-  memory_attn_dropout: number;
+  memory_attn_dropout: CrossmodalDropout;
   /** dropout after the ReLU of each layer's feed-forward block */
-  relu_dropout: number;
+  relu_dropout: CrossmodalDropout;
   /** dropout on each attention and feed-forward output before its residual sum */
-  res_dropout: number;
+  res_dropout: CrossmodalDropout;
   /** dropout on each encoder's scaled inputs (queries, keys and values each get their own mask) */
-  embed_dropout: number;
+  embed_dropout: CrossmodalDropout;
   /** MMSA's causal mask: query step i sees key steps j < i + 1 + |Tk - Tq| (MulT: attn_mask) */
-  attn_mask: boolean;
+  attn_mask: CrossmodalAttnMask;
   /** TETFN's text-enhanced blocks (models/multiTask/TETFN.py TextEnhancedTransformer): every cross-modal encoder between two inputs other than `via` becomes a lower encoder (queries: the source; keys and values: `via`) and an upper encoder of `layers` layers (queries: the target; keys and values: the lower's output), both with sinusoidal positions, their attention dropout that of `via`; null: MulT's plain encoders */
   text_enhanced: ({
     /** the input that enhances the others (TETFN: text) */
@@ -2496,6 +2488,40 @@ export interface TuneParam {
   /** spec paths this parameter sets (the key is then a label): with several paths, a choice value that is a list gives one element per path and any other value sets every path */
   paths?: string[];
 }
+
+/** attention heads of a cross-modal transformer */
+export type CrossmodalHeads = number;
+
+export type RawCrossmodalHeads = number;
+
+/** layers of each cross-modal encoder */
+export type CrossmodalLayers = number;
+
+export type RawCrossmodalLayers = number;
+
+/** layers of each self-attention memory; null: max(layers, 3), as MMSA */
+export type CrossmodalMemoryLayers = number | null;
+
+export type RawCrossmodalMemoryLayers = number | null;
+
+/** dropout on the attention weights of a cross-modal encoder, by the label of its source input; one number for all */
+export type CrossmodalAttnDropout = number | {
+  [key: string]: number;
+};
+
+export type RawCrossmodalAttnDropout = number | {
+  [key: string]: number;
+};
+
+/** a dropout probability of a cross-modal transformer */
+export type CrossmodalDropout = number;
+
+export type RawCrossmodalDropout = number;
+
+/** MMSA's causal mask: query step i sees key steps j < i + 1 + |Tk - Tq| */
+export type CrossmodalAttnMask = boolean;
+
+export type RawCrossmodalAttnMask = boolean;
 
 export const ENCODER_TYPES = ["bert","conv1d","crossmodal_attn","dilated_tcn","gated_cnn","gru","lstm","misa_lstm","mlp","precomputed","shared_private","subnet","text_cnn","text_lstm","vit","window_pool"] as const;
 

@@ -268,8 +268,11 @@ export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {})
 
 const MB = (b: number) => `${Math.round(b / 1e6)} MB`;
 
-/** The largest batch size below the configured one whose plan fits, or undefined. */
-function fittingBatch(ir: Ir, limits: MemoryLimits): { batch: number; steps: number; plan: MemoryPlan } | undefined {
+/**
+ * The largest batch size below the configured one whose plan fits, with the batches per optimizer step that keep the
+ * samples per step (unless grad_accum_mode is step_every_batch), or undefined: what MSA6901 / MSA6902 suggest first.
+ */
+export function planFittingBatch(ir: Ir, limits: MemoryLimits): { batch: number; steps: number; plan: MemoryPlan } | undefined {
   const s = ir.schedule;
   // step_every_batch steps after every batch whatever the window: more accumulation would not keep the training the
   // same, so only the batch shrinks.
@@ -293,8 +296,8 @@ function suggestions(ir: Ir, plan: MemoryPlan): string[] {
   }
   // A smaller batch may fit the heap and still not the memory this machine has free right now (it is shared, or
   // busy): then say how much it needs, rather than suggest nothing.
-  const f = fittingBatch(ir, plan.limits);
-  const heapOnly = f ? undefined : fittingBatch(ir, { ...plan.limits, hostBytes: Number.POSITIVE_INFINITY });
+  const f = planFittingBatch(ir, plan.limits);
+  const heapOnly = f ? undefined : planFittingBatch(ir, { ...plan.limits, hostBytes: Number.POSITIVE_INFINITY });
   const g = f ?? heapOnly;
   if (g) {
     const now = s.gradAccumSteps * s.batchSize;

@@ -66,6 +66,16 @@ describe('validateSchema: one diagnostic per error kind', () => {
     expect(r.d.hint).toBe("add 'hidden' (an integer): hidden size of the recurrent layer");
   });
 
+  it("MSA2002 on a property that shares its shape through $defs (crossmodal's heads): the hint is the property's own description", () => {
+    const r = only(check(mutate(VALID_SPEC, '  type: concat\n', '  type: crossmodal\n  layers: 2\n')));
+    expect(r.d.message).toBe("missing required key 'heads' in fusion");
+    expect(r.d.hint).toBe("add 'heads' (an integer): attention heads of every encoder (MulT: dst_feature_dim_nheads[1])");
+    // The shared definition's bounds hold for the property that refers to it.
+    const bad = only(check(mutate(VALID_SPEC, '  type: concat\n', '  type: crossmodal\n  heads: 2\n  layers: 2\n  res_dropout: 1.5\n')));
+    expect(bad.d.message).toContain('fusion.res_dropout');
+    expect(bad.text).toBe('1.5');
+  });
+
   it('MSA2002: a missing top-level key points at the start of the file', () => {
     const text = mutate(VALID_SPEC, 'seeds: [1111, 1112, 1113]\n', '').replace(/^tasks:\n(  .*\n)+/m, '');
     const r = only(check(text));
