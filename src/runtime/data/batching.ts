@@ -99,6 +99,12 @@ export function chunkRanges(size: number, chunks: number): [number, number][] {
   return out;
 }
 
+/** A batch as its `chunks` micro-batches (chunkRanges' rows, sliceBatch's views); the batch itself when one chunk. */
+export function splitBatch(batch: Batch, chunks: number): Batch[] {
+  const ranges = chunkRanges(batch.size, chunks);
+  return ranges.length === 1 ? [batch] : ranges.map(([from, to]) => sliceBatch(batch, from, to));
+}
+
 /** Lazily yields the batches of one epoch (the last partial batch is kept, as torch's drop_last=False). */
 export function* iterateBatches(split: SplitData, opts: BatchOptions): Generator<Batch> {
   const bs = Math.floor(opts.batchSize);

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Ir } from '../../compiler/ir/types.js';
 import { LOSS_KEY } from '../../core/metrics.js';
 import { MmsaError } from '../../errors.js';
-import { chunkRanges, iterateBatches, sliceBatch, type BatchOptions } from '../data/batching.js';
+import { iterateBatches, splitBatch, type BatchOptions } from '../data/batching.js';
 import type { Batch, SplitData } from '../data/types.js';
 import type { LoweredPipeline } from '../lower/types.js';
 import { computeMetrics, numpyRound, type DatasetName } from '../metrics/index.js';
@@ -90,10 +90,8 @@ export function evaluateSplit(
   const rows: number[] = [];
   const stream = split.name === 'test' ? STREAM.test : split.name === 'valid' ? STREAM.valid : STREAM.train;
   for (const batch of batches(split, { batchSize: bs, shuffle: opts.shuffle ?? s.shuffleEval, seed: deriveSeed(opts.seed, stream), epoch: opts.epoch })) {
-    const ranges = chunkRanges(batch.size, opts.microBatches ?? 1);
     let batchLoss: number | undefined;
-    for (const [from, to] of ranges) {
-      const chunk = ranges.length === 1 ? batch : sliceBatch(batch, from, to);
+    for (const chunk of splitBatch(batch, opts.microBatches ?? 1)) {
       tf.tidy(() => {
         const out = model.forward(chunk, evalCtx());
         const parts = tasks.filter((t) => t.evalLoss).map((t) => t.evalLoss!(out, chunk));

@@ -5,8 +5,8 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { Ir, IrStage } from '../../compiler/ir/types.js';
-import { chunkRanges, sliceBatch } from '../data/batching.js';
-import type { Batch, LoadedDataset } from '../data/types.js';
+import { splitBatch } from '../data/batching.js';
+import type { LoadedDataset } from '../data/types.js';
 import type { EventBody, StepEndEvent } from '../events.js';
 import type { LoweredPipeline, ModelOutputs, TaskRuntime } from '../lower/types.js';
 import { trainCtx } from '../nn/params.js';
@@ -223,8 +223,7 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
         if (a.counter === k) a.sums.clear();
         a.counter -= 1;
         const baseSeed = si === 0 ? deriveSeed(o.seed, STREAM.dropout, o.epoch, step) : deriveSeed(o.seed, STREAM.dropout, o.epoch, step, si);
-        const ranges = chunkRanges(batch.size, microBatches);
-        const chunks: Batch[] = ranges.length === 1 ? [batch] : ranges.map(([from, to]) => sliceBatch(batch, from, to));
+        const chunks = splitBatch(batch, microBatches);
         const outs: ModelOutputs[] = [];
         let stageLoss = 0;
         const stageTasks: Record<string, number> = {};
