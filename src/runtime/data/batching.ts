@@ -99,6 +99,11 @@ export function chunkRanges(size: number, chunks: number): [number, number][] {
   return out;
 }
 
+/** train.micro_batches as a chunk count: the spec's count, or 1 for 'auto' (which the memory plan resolves). */
+export function microBatchCount(m: number | 'auto'): number {
+  return m === 'auto' ? 1 : Math.max(1, Math.floor(m));
+}
+
 /** A batch as its `chunks` micro-batches (chunkRanges' rows, sliceBatch's views); the batch itself when one chunk. */
 export function splitBatch(batch: Batch, chunks: number): Batch[] {
   const ranges = chunkRanges(batch.size, chunks);

@@ -10,6 +10,7 @@ import { MESSAGES } from '../../core/messages.js';
 import { renderMessage } from '../../compiler/diagnostics/diagnostic.js';
 import type { SourceHost, Span } from '../../compiler/source/source-file.js';
 import { MmsaError } from '../../errors.js';
+import { microBatchCount } from '../data/batching.js';
 
 /** The wasm backend's heap limit (emscripten's getHeapMax in @tensorflow/tfjs-backend-wasm: 4 GiB less one page). */
 export const WASM_HEAP_LIMIT = 4294901760;
@@ -129,7 +130,7 @@ function datasetBytes(ir: Ir): number {
 /** Sizes of one training step and one evaluation batch of `ir` with activation mode `mode`. */
 export function estimateMemory(ir: Ir, mode: ActivationMode, opts: PlanOptions = {}): MemoryEstimate & { parameters: { total: number; trainable: number } } {
   const s = ir.schedule;
-  const chunks = fixedMicroBatches(opts.microBatches ?? s.microBatches);
+  const chunks = microBatchCount(opts.microBatches ?? s.microBatches);
   // A step's activations are one chunk's: the largest of `chunks` near-equal parts of the batch.
   const batch = Math.ceil((opts.batchSize ?? Math.max(1, Math.floor(s.batchSize))) / chunks);
   // Evaluation batches run in the same number of chunks.
@@ -185,11 +186,6 @@ function budgetOf(e: MemoryEstimate, limits: MemoryLimits): { fits: boolean; bud
 
 /** Node.js, tfjs and the compiled code before any tensor, when the limits do not say: about 250 MB. */
 const NODE_BASELINE = 250e6;
-
-/** A micro-batch count as the estimate uses it ('auto' estimates unsplit batches). */
-function fixedMicroBatches(m: number | 'auto'): number {
-  return m === 'auto' ? 1 : Math.max(1, Math.floor(m));
-}
 
 /** Whether the gradient sums of a step live outside the backend: several batches or several chunks per step. */
 function hostSums(ir: Ir, opts: PlanOptions, chunks: number): boolean {
@@ -248,7 +244,7 @@ function planWith(ir: Ir, limits: MemoryLimits, opts: PlanOptions, microBatches:
  */
 export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {}): MemoryPlan {
   const m = opts.microBatches ?? ir.schedule.microBatches;
-  if (m !== 'auto') return planWith(ir, limits, opts, fixedMicroBatches(m));
+  if (m !== 'auto') return planWith(ir, limits, opts, microBatchCount(m));
   // The count is chosen against the heap alone where there is one, so that it (and the run's bits) does not depend on
   // how much memory the machine has free at the moment; the plan it gives still checks that memory (MSA6902).
   const enough = (p: MemoryPlan) => (limits.backendBytes === null ? p.fits : p.budget.backendBytes <= limits.backendBytes);

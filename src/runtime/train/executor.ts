@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Ir } from '../../compiler/ir/types.js';
 import { MmsaError } from '../../errors.js';
-import { iterateBatches } from '../data/batching.js';
+import { iterateBatches, microBatchCount } from '../data/batching.js';
 import type { LoadedDataset, SplitData } from '../data/types.js';
 import { makeEvent, type EventBody, type RunEvent, type SeedResult } from '../events.js';
 import type { LoweredPipeline } from '../lower/types.js';
@@ -18,7 +18,7 @@ import { ModelSelection } from './callbacks/model-selection.js';
 import { SaveBest, type SaveCheckpoint } from './callbacks/save-best.js';
 import { TaskHooks } from './callbacks/task-hooks.js';
 import { evalLabelOf, evaluateSplit, writePredictions, type Batcher, type EvalOutcome } from './evaluate.js';
-import { fixedMicroBatches, runStages, passesOf, trainEpoch } from './train-epoch.js';
+import { runStages, passesOf, trainEpoch } from './train-epoch.js';
 
 export interface ExecuteOptions {
   /** Event envelope id (`<spec-hash>-<seed>`). */
@@ -73,7 +73,7 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   const seed = opts.seed;
   const maxEpochs = opts.maxEpochs !== undefined ? opts.maxEpochs : s.maxEpochs;
   const evalLabel = evalLabelOf(ir, Object.keys(data.train.labels));
-  const microBatches = opts.microBatches ?? fixedMicroBatches(ir);
+  const microBatches = opts.microBatches ?? microBatchCount(ir.schedule.microBatches);
   const stages = runStages(ir, pipeline, microBatches);
   const vars = optimizer.variables().filter((v) => v.trainable);
   const nBatches = Math.ceil(data.train.n / Math.max(1, Math.floor(s.batchSize)));

@@ -5,7 +5,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { Ir, IrStage } from '../../compiler/ir/types.js';
-import { splitBatch } from '../data/batching.js';
+import { microBatchCount, splitBatch } from '../data/batching.js';
 import type { LoadedDataset } from '../data/types.js';
 import type { EventBody, StepEndEvent } from '../events.js';
 import type { LoweredPipeline, ModelOutputs, TaskRuntime } from '../lower/types.js';
@@ -37,7 +37,7 @@ export interface RunStage {
  * The stages of the IR over the lowered pipeline. Without declared stages the one stage trains every variable with
  * every task; a declared stage gets its groups (with their `_no_decay` halves) and its tasks.
  */
-export function runStages(ir: Ir, pipeline: LoweredPipeline, microBatches = fixedMicroBatches(ir)): RunStage[] {
+export function runStages(ir: Ir, pipeline: LoweredPipeline, microBatches = microBatchCount(ir.schedule.microBatches)): RunStage[] {
   const { optimizer, tasks } = pipeline;
   // Several batches or chunks per step: the running sums leave the heap, so a chunk's backward never sits next to them.
   const host = Math.max(1, Math.floor(ir.schedule.gradAccumSteps)) > 1 || microBatches > 1;
@@ -62,12 +62,6 @@ export function runStages(ir: Ir, pipeline: LoweredPipeline, microBatches = fixe
       gradVars: st.grads === 'all' ? every : vars,
     };
   });
-}
-
-/** train.micro_batches when the spec fixes it; 'auto' is the memory plan's to resolve (1 without a plan). */
-export function fixedMicroBatches(ir: Ir): number {
-  const m = ir.schedule.microBatches;
-  return m === 'auto' ? 1 : Math.max(1, Math.floor(m));
 }
 
 /** Passes over the training data in an epoch: consecutive per-batch stages share one, a per-epoch stage has its own. */
@@ -166,7 +160,7 @@ export async function* trainEpoch(o: TrainEpochOptions): AsyncGenerator<StepEndE
   const s = o.ir.schedule;
   const { model, optimizer } = o.pipeline;
   const k = Math.max(1, Math.floor(s.gradAccumSteps));
-  const microBatches = o.microBatches ?? fixedMicroBatches(o.ir);
+  const microBatches = o.microBatches ?? microBatchCount(o.ir.schedule.microBatches);
   const totals: EpochTotals = { lossSum: 0, nBatches: 0, taskLossSums: {}, headLossSums: {}, optimizerSteps: 0, interrupted: false };
   for (const st of o.stages) for (const t of st.tasks) totals.taskLossSums[t.name] = 0;
   // Task name -> its only head, for tasks whose loss trains one head (l1/mse/cross_entropy).
