@@ -262,6 +262,15 @@ export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {})
   return first;
 }
 
+/**
+ * The chunks each evaluation batch runs in where a command only evaluates (`mmsa predict`, `evaluate`, `import`): the
+ * plan's micro-batch count for `ir` on this backend, as `mmsa run` trains and evaluates it, so that a batch that needs
+ * chunks to fit the heap is never scored whole.
+ */
+export function planEvalMicroBatches(ir: Ir, backend: string): number {
+  return planMemory(ir, memoryLimits(backend)).microBatches;
+}
+
 const MB = (b: number) => `${Math.round(b / 1e6)} MB`;
 
 /**
