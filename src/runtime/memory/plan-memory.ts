@@ -38,7 +38,7 @@ export interface MemoryEstimate {
    * the best weights kept for model selection and the buffer that writes them as a checkpoint, the loaded dataset.
    */
   host: { optimizerState: number; gradientSums: number; stepScratch: number; bestWeights: number; dataset: number; total: number };
-  /** One evaluation batch (valid/test) in the backend. */
+  /** One evaluation batch (valid/test) in the backend: the weights and every node's forward. */
   evalBackend: number;
 }
 
@@ -153,7 +153,9 @@ export function estimateMemory(ir: Ir, mode: ActivationMode, opts: PlanOptions =
     saved += step.saved;
     transient = Math.max(transient, step.transient);
     host += step.host;
-    evalBytes = Math.max(evalBytes, ev);
+    // The evaluation's forward runs in one tf.tidy scope: every node's tensors stay until the batch's outputs are read
+    // (only a layer that frees its own, as BERT's fused one, counts one layer's worth).
+    evalBytes += ev;
   }
   const weights = 4 * total;
   const gradients = 4 * trainable;
