@@ -15,7 +15,7 @@ import { lowerPipeline } from './lower/lower-pipeline.js';
 import { lowerModel } from './lower/lower-model.js';
 import type { Ir } from '../compiler/ir/types.js';
 import type { NativeMode } from './native.js';
-import { backendLabel, effectiveSpec, hashOf, manifestOf, mmsaVersion } from './run.js';
+import { backendLabel, effectiveSpec, hashOf, lockSpecOf, manifestOf, mmsaVersion } from './run.js';
 import { RunDir, safeSegment, writeJsonAtomic, type LockFile } from './run-dir.js';
 import { writeCheckpoint } from './train/checkpoint.js';
 import { topologyOf } from './train/checkpoint.js';
@@ -116,7 +116,7 @@ export async function importMmsaCheckpoint(compiled: CompileResult, opts: Import
   }
   const backend = await setupBackend(opts.backend ?? 'wasm', { ...(opts.native ? { native: opts.native } : {}), ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
 
-  const lock: LockFile = { mmsaVersion: mmsaVersion(), specHash: hash, file: compiled.file, spec, defaulted: compiled.defaulted ?? [], overrides: {} };
+  const lock: LockFile = { mmsaVersion: mmsaVersion(), specHash: hash, file: compiled.file, spec: lockSpecOf(spec, ir, compiled.file), defaulted: compiled.defaulted ?? [], overrides: {} };
   const dir = RunDir.create({
     path,
     outRoot: opts.outRoot,

@@ -3,7 +3,7 @@
 // header at once instead of a blank screen for the second or more that loading takes. Phase 7 (execute).
 
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { CompileResult } from '../compiler/compile.js';
 import type { Ir } from '../compiler/ir/types.js';
 import { packageRoot } from '../paths.js';
@@ -42,6 +42,38 @@ export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<
     s['train'] = { ...train, max_epochs: o.maxEpochs };
   }
   return s;
+}
+
+/**
+ * The spec a run's lock file keeps. The lock is compiled later as ONE file beside the run's spec (`lockSpecPath`), so a
+ * relative path written in a spec it extends from another directory would resolve against the wrong directory there:
+ * the custom dataset's path and manifest and every encoder path the compiler resolved (BERT's `pretrained`) are kept
+ * as this run resolved them, relative to the run's spec file.
+ */
+export function lockSpecOf(spec: Record<string, unknown>, ir: Ir, file: string): Record<string, unknown> {
+  const out = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+  const dir = dirname(file);
+  const fromSpec = (abs: string): string => {
+    const r = relative(dir, abs);
+    return isAbsolute(r) || r.startsWith('..') ? r : `./${r}`;
+  };
+  const dataset = out['dataset'];
+  if (dataset && typeof dataset === 'object' && ir.dataset.source === 'custom') {
+    const d = dataset as Record<string, unknown>;
+    if (typeof d['path'] === 'string' && ir.dataset.path) d['path'] = fromSpec(ir.dataset.path);
+    if (typeof d['manifest'] === 'string' && ir.dataset.manifestPath) d['manifest'] = fromSpec(ir.dataset.manifestPath);
+  }
+  const encoders = (out['encoders'] ?? {}) as Record<string, Record<string, unknown>>;
+  for (const node of ir.nodes) {
+    const written = node.kind === 'encoder' && !node.rewrittenFrom ? encoders[node.name] : undefined;
+    if (!written) continue;
+    const config = node.config as Record<string, unknown>;
+    for (const [key, value] of Object.entries(written)) {
+      const resolved = config[key];
+      if (typeof value === 'string' && typeof resolved === 'string' && resolved !== value && isAbsolute(resolved)) written[key] = fromSpec(resolved);
+    }
+  }
+  return out;
 }
 
 /** The spec hash ignores the seed list: a seed's run directory is the same whoever else runs beside it. */

@@ -9,7 +9,7 @@ import { checkMemoryPlan, memoryLimits, planMemory, type MemoryPlan } from './me
 import { defaultBertActivations, setDefaultBertActivations } from './nn/bert/model.js';
 import type { ActivationMode } from './nn/bert/layer.js';
 import type { PipelineRunOptions, RunOutcome } from './run-types.js';
-import { datasetIdentity, mmsaVersion, pipelineStartEvent, runPlan } from './run-start.js';
+import { datasetIdentity, lockSpecOf, mmsaVersion, pipelineStartEvent, runPlan } from './run-start.js';
 import { loadDatasetWithEvents } from './data/load-events.js';
 import type { LoadedDataset } from './data/types.js';
 import { makeEvent, type EventBody, type RunErrorEvent, type RunEvent } from './events.js';
@@ -64,7 +64,7 @@ export function manifestOf(ir: Ir, backend: BackendInfo, hash: string, seed: num
 }
 
 export type { LockFile };
-export { datasetIdentity, effectiveSpec, hashOf, mmsaVersion } from './run-start.js';
+export { datasetIdentity, effectiveSpec, hashOf, lockSpecOf, mmsaVersion } from './run-start.js';
 export type { BackendName, NativeMode, PipelineRunOptions, RunOutcome, RunStatusOutcome } from './run-types.js';
 
 /**
@@ -129,7 +129,7 @@ async function* runSeeds(compiled: CompileResult, opts: RunOptions, locks: RunLo
     mmsaVersion: mmsaVersion(),
     specHash: hash,
     file: compiled.file,
-    spec,
+    spec: lockSpecOf(spec, ir, compiled.file),
     defaulted: compiled.defaulted ?? [],
     overrides: {
       ...(opts.maxEpochs !== undefined ? { maxEpochs: opts.maxEpochs } : {}),

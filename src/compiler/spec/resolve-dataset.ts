@@ -199,14 +199,17 @@ export function fromSynthetic(d: DatasetSynthetic | SyntheticSettings, span: Spa
 }
 
 function fromCustom(d: DatasetCustom, span: Span, specFile: string, opts: DatasetOptions, bag: DiagnosticBag, spanOf: (p: (string | number)[]) => Span): ResolvedDataset | undefined {
-  const path = isAbsolute(expandHome(d.path)) ? expandHome(d.path) : resolve(dirname(specFile), d.path);
+  // A relative path is relative to the file that wrote it (a spec this one extends may sit in another directory),
+  // as BERT's `pretrained` is; specFile only when the span has no file (a spec compiled from a value).
+  const dirOf = (key: string): string => dirname(spanOf(['dataset', key]).file || specFile);
+  const path = isAbsolute(expandHome(d.path)) ? expandHome(d.path) : resolve(dirOf('path'), d.path);
   if (d.manifest) {
     // Only a manifest file is read (and echoed in errors): never /etc/passwd or another arbitrary file.
     if (!isManifestPath(d.manifest)) {
       bag.add('MSA2111', spanOf(['dataset', 'manifest']), { path: d.manifest });
       return undefined;
     }
-    const mpath = resolve(dirname(specFile), d.manifest);
+    const mpath = resolve(dirOf('manifest'), d.manifest);
     if (!existsSync(mpath)) {
       bag.add('MSA1004', span, { path: d.manifest, reason: 'no such file' });
       return undefined;

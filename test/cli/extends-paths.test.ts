@@ -1,0 +1,57 @@
+// A relative path is relative to the spec file that wrote it, also when a spec in another directory extends that file:
+// the custom dataset's path and manifest and BERT's `pretrained`, when the spec compiles and again when `mmsa predict`
+// recompiles the run's lock file beside the run's own spec. Phase 3 (resolve) and the run directory, from the CLI.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { compileFile } from '../../src/compiler/compile.js';
+import { packageRoot } from '../../src/paths.js';
+import type { LockFile } from '../../src/runtime/run-dir.js';
+import { captureIo } from './io.js';
+
+const root = packageRoot();
+const fixtures = join(root, 'test/fixtures/mmsa-checkpoints');
+const work = mkdtempSync(join(tmpdir(), 'mmsa-extends-paths-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+// ALMT's checkpoint case writes `dataset: {path: ../data/mosi.pkl, manifest: ../data/mosi.dataset.yaml}` and
+// `pretrained: ../../hf-bert/small-bert`, relative to itself; this spec sits elsewhere and extends it unchanged.
+const child = join(work, 'experiments', 'almt', 'child.yaml');
+mkdirSync(dirname(child), { recursive: true });
+writeFileSync(child, `version: 1\nextends: ${join(fixtures, 'almt_mosi/pipeline.yaml')}\n`);
+const dataFile = join(fixtures, 'data/mosi.pkl');
+const manifest = join(fixtures, 'data/mosi.dataset.yaml');
+const bert = join(root, 'test/fixtures/hf-bert/small-bert');
+
+describe('relative paths through extends', () => {
+  it('resolve against the file that wrote them, not the extending spec', () => {
+    const r = compileFile(child);
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(r.ir!.dataset.path).toBe(dataFile);
+    expect(r.ir!.dataset.manifestPath).toBe(manifest);
+    const text = r.ir!.nodes.find((n) => n.id === 'encoders.text')!;
+    expect((text.config as { pretrained: string }).pretrained).toBe(bert);
+  });
+
+  it('the run\'s lock keeps them as resolved, so mmsa predict finds the data and the BERT again', { timeout: 180_000 }, async () => {
+    const env = { ...process.env, NO_COLOR: '1' };
+    const dir = join(work, 'run');
+    let io = captureIo(root, env);
+    expect(await main(['import', join(fixtures, 'almt_mosi/checkpoint.pth'), '--pipeline', child, '--out', dir], io), io.stderr()).toBe(0);
+    const lock = JSON.parse(readFileSync(join(dir, 'spec.lock.json'), 'utf8')) as LockFile;
+    const spec = lock.spec as { dataset: { path: string; manifest: string }; encoders: { text: { pretrained: string } } };
+    // Relative to the run's spec (the lock is compiled beside it), pointing at the same files.
+    expect(spec.dataset.path.startsWith('.')).toBe(true);
+    expect(resolve(dirname(child), spec.dataset.path)).toBe(dataFile);
+    expect(resolve(dirname(child), spec.dataset.manifest)).toBe(manifest);
+    expect(resolve(dirname(child), spec.encoders.text.pretrained)).toBe(bert);
+    const out = join(work, 'predictions.json');
+    io = captureIo(root, env);
+    expect(await main(['predict', dir, '--out', out], io), io.stderr()).toBe(0);
+    const expected = JSON.parse(readFileSync(join(fixtures, 'almt_mosi/expected.json'), 'utf8')) as { ids: string[]; preds: number[] };
+    const got = new Map((JSON.parse(readFileSync(out, 'utf8')) as { id: string; prediction: number }[]).map((x) => [x.id, x.prediction]));
+    expect(Math.max(...expected.ids.map((id, i) => Math.abs(got.get(id)! - expected.preds[i]!)))).toBeLessThan(1e-4);
+  });
+});
