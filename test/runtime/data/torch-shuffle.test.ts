@@ -102,7 +102,7 @@ describe("train.shuffle_rng 'torch' with MMSA's own MFN run (every dropout 0)", 
     },
   );
 
-  it('refuses shuffle_rng torch without init_rng torch (MSA3053) and warns where dropout draws from the stream (MSA3054)', () => {
+  it('refuses shuffle_rng torch without init_rng torch (MSA3053), warns for unshuffled eval loaders (MSA3055) and where dropout draws from the stream (MSA3054)', () => {
     const tiny = readFileSync(join(dir, 'mfn_tiny.yaml'), 'utf8');
     // the variant sits beside the fixture (its relative paths hold) but only in memory
     const at = (src: string) => {
@@ -116,6 +116,8 @@ describe("train.shuffle_rng 'torch' with MMSA's own MFN run (every dropout 0)", 
     const noInit = tiny.replace('  init_rng: torch\n', '');
     expect(at(noInit)).toEqual([expect.stringMatching(new RegExp(`^MSA3053 error line ${line(noInit, 'shuffle_rng')}: .*initial weights`))]);
     const withDropout = tiny.replace('gamma1: {hidden: 4, dropout: 0.0}', 'gamma1: {hidden: 4, dropout: 0.7}');
+    const fileOrderEval = tiny.replace('  max_epochs: 3\n', '  max_epochs: 3\n  shuffle_eval: false\n');
+    expect(at(fileOrderEval)).toEqual([expect.stringMatching(new RegExp(`^MSA3055 warning line ${line(fileOrderEval, 'shuffle_eval')}: `))]);
     expect(at(withDropout)).toEqual([expect.stringMatching(new RegExp(`^MSA3054 warning line ${line(withDropout, 'shuffle_rng')}: .*\\(fusion\\.gamma1\\.dropout\\)`))]);
   });
 });

@@ -1,5 +1,6 @@
 // Rule torch-shuffle: train.shuffle_rng 'torch' continues the init_rng 'torch' stream, and gives MMSA's loader orders
-// only while nothing else draws from torch's stream in between (its dropout does when p > 0). Phase 4 (check).
+// only while every pass draws as MMSA's (shuffled valid/test) and nothing else draws from torch's stream in between
+// (its dropout does when p > 0). Phase 4 (check).
 
 import { componentEntries } from '../../../components/component.js';
 import { defineRule } from '../rule.js';
@@ -25,6 +26,7 @@ export default defineRule({
       ctx.report('MSA3053', at, {});
       return;
     }
+    if (t.shuffle_eval === false) ctx.report('MSA3055', ctx.spanOf(['train', 'shuffle_eval']), {});
     const drops = componentEntries(ctx.spec).flatMap(({ path, entry }) => findDropouts(entry, path));
     if (drops.length > 0) {
       ctx.report('MSA3054', at, { keys: drops.map((p) => p.join('.')).join(', ') }, {
