@@ -6,8 +6,10 @@
 // Run: npm run bench -- plan-vs-measured
 // Env: BENCH_PIPELINES (comma-separated paper configs, default almt_mosi,almt_mosei,cenet_mosi), BENCH_BATCHES (training
 // batches, default 3), BENCH_BATCH_SIZE (override train.batch_size), BENCH_ACTIVATIONS (keep|recompute|auto, default
-// auto: the plan's choice), BENCH_MICRO_BATCHES (train.micro_batches, default the config's: auto). Each config runs in
-// its own process, so every heap and RSS is its own.
+// auto: the plan's choice), BENCH_MICRO_BATCHES (train.micro_batches, default the config's: auto), BENCH_EVAL_ONLY=1
+// (no training: one evaluation pass over one batch of the valid split, as `mmsa predict` and `mmsa import` run it, in
+// the plan's chunks; its plan figure is the evaluation estimate, and the peak live tensor bytes are measured too). Each
+// config runs in its own process, so every heap and RSS is its own.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +69,7 @@ async function measure(name, work) {
   const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0 || !compiled.ir) throw new Error(`spec does not compile: ${errors.map((d) => `${d.code} ${d.message}`).join('; ')}`);
   const load = loadMeter();
+  if (process.env.BENCH_EVAL_ONLY === '1') return { name, batch: compiled.ir.schedule.batchSize, samples: n, evalOnly: await measureEval(compiled.ir), load: load() };
   const activations = process.env.BENCH_ACTIVATIONS ?? 'auto';
   const it = runPipeline(compiled, { outRoot: join(work, 'runs'), backend: 'wasm', force: true, activations });
   let outcome;
@@ -82,6 +85,67 @@ async function measure(name, work) {
   process.stderr.write('\n');
   const m = JSON.parse(readFileSync(join(outcome.runDirs[0], 'manifest.json'), 'utf8')).memory;
   return { name, batch: compiled.ir.schedule.batchSize, samples: n, memory: m, load: load() };
+}
+
+/**
+ * One evaluation pass over the valid split (one batch) on the wasm backend, in the chunks the plan gives `mmsa predict`:
+ * the wasm heap afterwards (it never shrinks, so it is the pass's peak), peak RSS, and the peak live tensor bytes.
+ */
+async function measureEval(ir) {
+  const tf = await import('@tensorflow/tfjs');
+  const { setupBackend, sampleMemory } = await import('../dist/runtime/backend.js');
+  const { loadDataset } = await import('../dist/runtime/data/load-dataset.js');
+  const { lowerPipeline } = await import('../dist/runtime/lower/lower-pipeline.js');
+  const { evaluateSplit } = await import('../dist/runtime/train/evaluate.js');
+  const { planMemory, planEvalMicroBatches, WASM_HEAP_LIMIT, HEAP_USABLE_SHARE } = await import('../dist/runtime/memory/plan-memory.js');
+  await setupBackend('wasm');
+  // Every tensor buffer the backend allocates on the heap, counted once however many tensors view it: the live bytes
+  // the plan estimates (engine.numBytes counts a reshape's view again).
+  const wasm = tf.backend().wasm;
+  // Emscripten's first call of each export replaces the stub with the raw function: resolve them before wrapping.
+  wasm._free(wasm._malloc(8));
+  const sizes = new Map();
+  let live = 0;
+  let peakLive = 0;
+  const malloc = wasm._malloc;
+  const free = wasm._free;
+  wasm._malloc = (n) => {
+    const ptr = malloc(n);
+    sizes.set(ptr >>> 0, n);
+    live += n;
+    peakLive = Math.max(peakLive, live);
+    return ptr;
+  };
+  wasm._free = (ptr) => {
+    live -= sizes.get(ptr >>> 0) ?? 0;
+    sizes.delete(ptr >>> 0);
+    return free(ptr);
+  };
+  const chunks = planEvalMicroBatches(ir, 'wasm');
+  const plan = planMemory(ir, { backendBytes: WASM_HEAP_LIMIT, hostBytes: Number.POSITIVE_INFINITY });
+  const data = await loadDataset(ir);
+  const pipeline = lowerPipeline(ir, { seed: 1, trainSize: data.train.n });
+  const before = sampleMemory();
+  const weights = live;
+  peakLive = live;
+  let error;
+  try {
+    evaluateSplit(ir, pipeline, data.valid, { seed: 1, epoch: 1, shuffle: false, microBatches: chunks });
+  } catch (e) {
+    error = String(e?.message ?? e).split('\n')[0];
+  }
+  const after = sampleMemory();
+  return {
+    chunks,
+    planLive: plan.estimate.evalBackend,
+    planHeap: plan.estimate.evalBackend / HEAP_USABLE_SHARE,
+    weights,
+    heapBefore: before.backendBytes,
+    heap: after.backendBytes,
+    peakLive,
+    peakRss: after.peakRssBytes,
+    ...(error ? { error } : {}),
+  };
 }
 
 if (process.argv[2] === '--one') {
@@ -100,7 +164,13 @@ if (process.argv[2] === '--one') {
       console.log(`${name}: failed (exit ${r.status ?? r.signal}) ${(r.stdout ?? '').trim().split('\n').slice(-3).join(' | ')}`);
       continue;
     }
-    const { batch, samples, memory: m, load } = JSON.parse(line);
+    const { batch, samples, memory: m, load, evalOnly: v } = JSON.parse(line);
+    if (v) {
+      console.log(`${name}: evaluation only, batch ${batch}${v.chunks > 1 ? ` in ${v.chunks} micro-batches` : ''}, other processes ${load.toFixed(2)} cores${v.error ? `: FAILED (${v.error})` : ''}`);
+      console.log(`  peak live tensor bytes: measured ${gb(v.peakLive)} (${gb(v.weights)} of them weights), plan ${gb(v.planLive)} (plan / measured ${(v.planLive / v.peakLive).toFixed(2)})`);
+      console.log(`  wasm heap: measured ${gb(v.heap)} (${gb(v.heapBefore)} before the pass), plan ${gb(v.planHeap)} (plan / measured ${(v.planHeap / v.heap).toFixed(2)}); peak RSS ${gb(v.peakRss)}`);
+      continue;
+    }
     const chunks = m.design.microBatches ?? 1;
     console.log(`${name}: batch ${batch}${chunks > 1 ? ` in ${chunks} micro-batches` : ''}, ${samples / batch} training batches, activations '${m.design.bertActivations}', other processes ${load.toFixed(2)} cores`);
     console.log(`  wasm heap: measured ${gb(m.measured.backendBytes)}, plan ${gb(m.budget.backendBytes)} (plan / measured ${(m.budget.backendBytes / m.measured.backendBytes).toFixed(2)}; live-bytes estimate ${gb(Math.max(m.estimate.backend.total, m.estimate.evalBackend))})`);

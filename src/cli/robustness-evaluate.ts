@@ -49,7 +49,7 @@ export function evaluateRobustness(run: TrainedRun, plan: RobustnessPlan, opts: 
     });
   }
   const dataName = opts.data ? resolve(io.cwd, opts.data) : ir.dataset.path ?? ir.dataset.name;
-  const score = (s: SplitData) => run.runtime.evaluateSplit(ir, pipeline, s, { seed: 0, epoch: 0, shuffle: false }).metrics;
+  const score = (s: SplitData) => run.runtime.evaluateSplit(ir, pipeline, s, { seed: 0, epoch: 0, shuffle: false, microBatches: run.microBatches }).metrics;
   const at = new Date().toISOString();
   const base = { data: dataName, split, n: part.n, at };
   const records: RobustnessRecord[] = [{ ...base, series: '', axis: [], rate: 0, fixed: {}, perturbations: [], seed: null, metrics: score(part) }];

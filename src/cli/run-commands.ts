@@ -247,6 +247,8 @@ export interface TrainedRun {
   data: LoadedDataset;
   pipeline: LoweredPipeline;
   runtime: typeof import('../runtime/train/evaluate.js');
+  /** Chunks each evaluation batch runs in: the memory plan's micro-batch count, as `mmsa run` evaluated. */
+  microBatches: number;
 }
 
 /**
@@ -283,13 +285,15 @@ async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kerne
     ir = { ...ir, dataset: { ...ir.dataset, source: 'custom', path, sha256: null } };
   }
   const manifest = readManifest(dir);
-  const [{ setupBackend }, { loadDataset }, { lowerPipeline }, runtime] = await Promise.all([
+  const [{ setupBackend }, { loadDataset }, { lowerPipeline }, runtime, { planEvalMicroBatches }] = await Promise.all([
     import('../runtime/backend.js'),
     import('../runtime/data/load-dataset.js'),
     import('../runtime/lower/lower-pipeline.js'),
     import('../runtime/train/evaluate.js'),
+    import('../runtime/memory/plan-memory.js'),
   ]);
-  await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
+  const backend = await setupBackend(opts.backend ?? (manifest?.backend as BackendName | undefined) ?? 'wasm', kernels);
+  const microBatches = planEvalMicroBatches(ir, backend.details.tfBackend);
   // Modalities with normalize: standard are scaled with the statistics the run trained with (recorded in its manifest).
   const normalization = manifest?.dataset.normalization;
   const data = await loadDataset(ir, { ...(dataRoot ? { dataRoot } : {}), ...(opts.data ? { predictSplit: split } : {}), ...(normalization ? { normalization } : {}) });
@@ -302,7 +306,7 @@ async function loadTrainedRun(runDir: string, opts: PredictCommandOptions, kerne
     pipeline.model.dispose();
     throw new MmsaError('MSA6711', `checkpoint in ${dir} does not fit the model of its spec.lock.json: ${(e as Error).message}`, { hint: 'the run directory was edited or mixes files of different runs', cause: e });
   }
-  return { dir, ir, data, pipeline, runtime };
+  return { dir, ir, data, pipeline, runtime, microBatches };
 }
 
 function checkScoringOptions(opts: PredictCommandOptions, io: Io, outExts: string[]): { native?: NativeMode; threads?: number } | number {
@@ -341,7 +345,7 @@ export async function predictCommand(runDir: string, opts: PredictCommandOptions
   return withTrainedRun(runDir, opts, kernels, io, (run) => {
     const { ir, data, pipeline } = run;
     const { predictSplit, predictionsCsv, softmaxRow } = run.runtime;
-    const { ids, predictions, outputs, labels } = predictSplit(ir, pipeline, data[split]);
+    const { ids, predictions, outputs, labels } = predictSplit(ir, pipeline, data[split], { microBatches: run.microBatches });
     // Classification heads give one logit per class: the prediction is the class, with its softmax probabilities.
     const classes = (outputs[0]?.length ?? 1) > 1;
     const rows = ids.map((id, i) => ({
@@ -396,7 +400,7 @@ export async function evaluateCommand(runDir: string, opts: EvaluateCommandOptio
       });
     }
     // New data is scored in file order: a fixed batching, so the same file gives the same Loss every time.
-    const r = run.runtime.evaluateSplit(ir, pipeline, part, { seed: 0, epoch: 0, shuffle: false });
+    const r = run.runtime.evaluateSplit(ir, pipeline, part, { seed: 0, epoch: 0, shuffle: false, microBatches: run.microBatches });
     const result = { runDir: run.dir, data: opts.data ? resolve(io.cwd, opts.data) : ir.dataset.path ?? ir.dataset.name, split, n: part.n, metrics: r.metrics };
     const w = Math.max(6, ...Object.keys(r.metrics).map((x) => x.length));
     const text =

@@ -38,7 +38,8 @@ export function attentionLayerFloats(s: AttentionLayerShape, mode: ActivationMod
   const cross = s.cross ?? s.tq !== s.tk;
   const kept = att + q * (10 * s.inner + 14 * s.d + 8 * s.mlp) + k * (8 * s.inner + 6 * s.d);
   const scratch = 2 * att + Math.max(q, k) * (4 * s.inner + 8 * s.d);
-  // Evaluation: one layer's forward at a time (scores and weights, q, k, v with their head-major copies, the MLP).
+  // Evaluation: the layer's forward (scores and weights, q, k, v with their head-major copies, the MLP), which stays
+  // until the evaluation's tidy scope ends.
   const evalFloats = 2 * att + q * (5 * s.inner + 6 * s.d + 2 * s.mlp) + k * 4 * s.inner;
   if (mode === 'keep') return { saved: kept, transient: scratch, eval: evalFloats };
   return { saved: q * s.d + (cross ? k * s.d : 0), transient: kept + scratch, eval: evalFloats };
@@ -46,7 +47,8 @@ export function attentionLayerFloats(s: AttentionLayerShape, mode: ActivationMod
 
 /**
  * The sum of several layers' memory in bytes: saved sets add up, one layer's scratch at a time. A layer given its own
- * mode keeps it whatever the plan's (the AHL layers' attention, which is no recomputed layer).
+ * mode keeps it whatever the plan's (the AHL layers' attention, which is no recomputed layer). In an evaluation the
+ * layers run op by op with no scope of their own, so every layer's forward is held at once: they add up too.
  */
 export function sumAttentionLayers(layers: readonly { shape: AttentionLayerShape; count: number; mode?: ActivationMode }[], mode: ActivationMode, frozen: boolean): NodeMemory {
   let saved = 0;
@@ -57,7 +59,7 @@ export function sumAttentionLayers(layers: readonly { shape: AttentionLayerShape
     const f = attentionLayerFloats(shape, own ?? mode);
     saved += count * f.saved;
     transient = Math.max(transient, f.transient);
-    evalFloats = Math.max(evalFloats, f.eval);
+    evalFloats += count * f.eval;
   }
   const evalBytes = 4 * evalFloats;
   return frozen ? { saved: 0, transient: evalBytes, host: 0, eval: evalBytes } : { saved: 4 * saved, transient: 4 * transient, host: 0, eval: evalBytes };

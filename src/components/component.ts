@@ -232,7 +232,10 @@ export interface NodeMemory {
   transient: number;
   /** In JS memory during a step. */
   host: number;
-  /** In the backend during an evaluation batch. */
+  /**
+   * In the backend during an evaluation batch: what its forward leaves there until the batch's outputs are read (an
+   * evaluation runs the whole forward in one tf.tidy scope, so the nodes' amounts add up).
+   */
   eval: number;
 }
 

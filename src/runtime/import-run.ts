@@ -20,6 +20,7 @@ import { RunDir, safeSegment, writeJsonAtomic, type LockFile } from './run-dir.j
 import { writeCheckpoint } from './train/checkpoint.js';
 import { topologyOf } from './train/checkpoint.js';
 import { evaluateSplit, writePredictions, type EvalOutcome } from './train/evaluate.js';
+import { planEvalMicroBatches } from './memory/plan-memory.js';
 import { addExtraTensors, matchMmsaCheckpoint, readMmsaCheckpoint, type ImportMatch, type MmsaCheckpoint } from './weights/import-mmsa.js';
 
 export interface ImportOptions {
@@ -177,9 +178,11 @@ export async function importMmsaCheckpoint(compiled: CompileResult, opts: Import
           runDir: dir.path,
         }),
       );
-      const valid = evaluateSplit(ir, pipeline, data.valid, { seed: IMPORT_SEED, epoch: 0 });
+      // Evaluated in the chunks `mmsa run` and `mmsa predict` use for this pipeline (the memory plan's count).
+      const microBatches = planEvalMicroBatches(ir, backend.details.tfBackend);
+      const valid = evaluateSplit(ir, pipeline, data.valid, { seed: IMPORT_SEED, epoch: 0, microBatches });
       dir.appendEvent(makeEvent<EvalEndEvent>({ kind: 'eval.end', runId, epoch: 0, split: 'valid', loss: valid.loss, metrics: valid.metrics }));
-      const test = evaluateSplit(ir, pipeline, data.test, { seed: IMPORT_SEED, epoch: 0 });
+      const test = evaluateSplit(ir, pipeline, data.test, { seed: IMPORT_SEED, epoch: 0, microBatches });
       const predictionsFile = writePredictions(join(dir.path, 'predictions.csv'), data.test, test);
       dir.appendEvent(makeEvent<EvalEndEvent>({ kind: 'eval.end', runId, epoch: 0, split: 'test', loss: test.loss, metrics: test.metrics, ...(predictionsFile ? { predictionsFile } : {}) }));
       const result: SeedResult = { seed: IMPORT_SEED, test: test.metrics, validAtBest: valid.metrics, bestEpoch: 0, epochs: 0 };

@@ -39,6 +39,8 @@ export interface PlanOptions {
   mmsaModules?: Readonly<Record<string, string>>;
   /** Chunks per training batch as the memory plan resolves train.micro_batches (for the wasm heap); absent: the spec's. */
   microBatches?: number;
+  /** With chunks: the heap a whole batch's evaluation would need and the heap's size, when it would not fit. */
+  wholeEvaluation?: { needBytes: number; heapBytes: number };
 }
 
 /** `plateau(valid loss min, factor 0.5, patience 2, threshold 1e-4 rel, cooldown 0, min_lr 0)`. */
@@ -124,6 +126,9 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
   if (chunks > 1) {
     const why = s.microBatches === 'auto' ? 'micro_batches auto: the fewest that fit the wasm heap' : 'train.micro_batches';
     L.push(`  micro-batches: each batch in ${chunks} chunks of at most ${Math.ceil(s.batchSize / chunks)} samples, forward and backward per chunk, losses weighted by their share of the batch, gradients summed: the same step as one batch of ${s.batchSize} (${why})`);
+    const w = opts.wholeEvaluation;
+    const gb = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
+    L.push(`  evaluation in the same chunks (validation, test, mmsa predict, evaluate and import)${w ? `: a whole batch's would need ${gb(w.needBytes)} of the ${gb(w.heapBytes)} wasm heap` : ''}`);
   }
   if (s.clip) L.push(`  gradient clipping: ${s.clip.type} ${fmtNum(s.clip.max)}${s.clip.when === 'backward' ? ' after every backward' : ' before each step'}`);
   if (s.stagesDeclared) {

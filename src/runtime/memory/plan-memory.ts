@@ -38,7 +38,7 @@ export interface MemoryEstimate {
    * the best weights kept for model selection and the buffer that writes them as a checkpoint, the loaded dataset.
    */
   host: { optimizerState: number; gradientSums: number; stepScratch: number; bestWeights: number; dataset: number; total: number };
-  /** One evaluation batch (valid/test) in the backend. */
+  /** One evaluation batch (valid/test) in the backend: the weights and every node's forward. */
   evalBackend: number;
 }
 
@@ -153,7 +153,9 @@ export function estimateMemory(ir: Ir, mode: ActivationMode, opts: PlanOptions =
     saved += step.saved;
     transient = Math.max(transient, step.transient);
     host += step.host;
-    evalBytes = Math.max(evalBytes, ev);
+    // The evaluation's forward runs in one tf.tidy scope: every node's tensors stay until the batch's outputs are read
+    // (only a layer that frees its own, as BERT's fused one, counts one layer's worth).
+    evalBytes += ev;
   }
   const weights = 4 * total;
   const gradients = 4 * trainable;
@@ -260,6 +262,15 @@ export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {})
     if (enough(plan)) return plan;
   }
   return first;
+}
+
+/**
+ * The chunks each evaluation batch runs in where a command only evaluates (`mmsa predict`, `evaluate`, `import`): the
+ * plan's micro-batch count for `ir` on this backend, as `mmsa run` trains and evaluates it, so that a batch that needs
+ * chunks to fit the heap is never scored whole.
+ */
+export function planEvalMicroBatches(ir: Ir, backend: string): number {
+  return planMemory(ir, memoryLimits(backend)).microBatches;
 }
 
 const MB = (b: number) => `${Math.round(b / 1e6)} MB`;

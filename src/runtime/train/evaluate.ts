@@ -165,26 +165,32 @@ export interface SplitPredictions {
   labels: Float32Array | undefined;
 }
 
-/** Predictions of the eval head for every sample of a split, in split order (`mmsa predict`, `mmsa evaluate`). */
-export function predictSplit(ir: Ir, pipeline: LoweredPipeline, split: SplitData, batcher: Batcher = iterateBatches): SplitPredictions {
+/**
+ * Predictions of the eval head for every sample of a split, in split order (`mmsa predict`). `microBatches`: the chunks
+ * each batch runs in (the memory plan's count; default 1), with the whole batch's predictions.
+ */
+export function predictSplit(ir: Ir, pipeline: LoweredPipeline, split: SplitData, opts: { batches?: Batcher; microBatches?: number } = {}): SplitPredictions {
   const s = ir.schedule;
   // New data to predict on may come without labels.
   const label = Object.keys(split.labels).length > 0 ? evalLabelOf(ir, Object.keys(split.labels)) : undefined;
   const preds = new Float32Array(split.n);
   const outputs: Float32Array[] = new Array<Float32Array>(split.n);
-  for (const batch of batcher(split, { batchSize: Math.max(1, Math.floor(s.evalBatchSize)), shuffle: false, seed: 0, epoch: 0 })) {
-    tf.tidy(() => {
-      const out = pipeline.model.forward(batch, evalCtx());
-      const head = out.heads[s.evalHead];
-      if (!head) throw new MmsaError('MSA6705', `the model has no head '${s.evalHead}'`, {});
-      const v = head.dataSync() as Float32Array;
-      const width = v.length / batch.size;
-      for (let i = 0; i < batch.size; i++) {
-        const row = batch.indexes[i]!;
-        outputs[row] = v.slice(i * width, (i + 1) * width);
-        preds[row] = width === 1 ? v[i]! : argmaxRow(v, i, width);
-      }
-    });
+  const batches = opts.batches ?? iterateBatches;
+  for (const batch of batches(split, { batchSize: Math.max(1, Math.floor(s.evalBatchSize)), shuffle: false, seed: 0, epoch: 0 })) {
+    for (const chunk of splitBatch(batch, opts.microBatches ?? 1)) {
+      tf.tidy(() => {
+        const out = pipeline.model.forward(chunk, evalCtx());
+        const head = out.heads[s.evalHead];
+        if (!head) throw new MmsaError('MSA6705', `the model has no head '${s.evalHead}'`, {});
+        const v = head.dataSync() as Float32Array;
+        const width = v.length / chunk.size;
+        for (let i = 0; i < chunk.size; i++) {
+          const row = chunk.indexes[i]!;
+          outputs[row] = v.slice(i * width, (i + 1) * width);
+          preds[row] = width === 1 ? v[i]! : argmaxRow(v, i, width);
+        }
+      });
+    }
   }
   return { ids: split.ids, predictions: preds, outputs, labels: label === undefined ? undefined : split.labels[label] };
 }

@@ -267,6 +267,30 @@ describe('memory plan of attention layers (ALMT, CENET)', () => {
     expect(auto.estimate.backend.activations).toBe(estimateMemory(ir, auto.activations, { batchSize: 22, microBatches: 1 }).backend.activations);
   });
 
+  it("counts an evaluation batch as every node's forward at once, as measured for ALMT on MOSI's lengths", () => {
+    // The evaluation runs the whole forward in one tf.tidy scope: the vision and audio encoders' attention weights are
+    // live together. Peak live tensor bytes (each heap buffer once, weights included) of an evaluation pass over one
+    // batch of almt_mosi on bert-base shapes (npm run bench -- plan-vs-measured with BENCH_EVAL_ONLY=1): 3.71 GB at 64
+    // in one chunk, 1.57 GB in three, 0.86 GB at batch 8. The largest node alone (what the plan used to count) is far
+    // below.
+    const ir = compileFile(join(repo, 'pipelines/almt_mosi.yaml'), { env: {} }).ir!;
+    const evalAt = (batchSize: number, microBatches: number) => estimateMemory(ir, 'keep', { batchSize, microBatches }).evalBackend;
+    for (const [b, k, measured] of [[64, 1, 3.71e9], [64, 3, 1.57e9], [8, 1, 0.86e9]] as const) {
+      expect(evalAt(b, k), `${b} in ${k}`).toBeGreaterThan(measured);
+      expect(evalAt(b, k), `${b} in ${k}`).toBeLessThan(1.2 * measured);
+    }
+    const weights = estimateMemory(ir, 'keep').backend.weights;
+    const alone = (id: string) => estimateMemory({ ...ir, nodes: [ir.nodes.find((n) => n.id === id)!] }, 'keep', { batchSize: 64, microBatches: 1 }).evalBackend;
+    expect(alone('encoders.vision') + weights).toBeLessThan(0.7 * 3.71e9);
+    // A whole batch of 64 does not fit the heap with its allowance for gaps (the pass above took a 3.86 GB heap of
+    // 4.29 in a fresh process); the plan's three chunks do, for training and evaluation alike.
+    const whole = planMemory(ir, WASM, { microBatches: 1, activations: 'recompute' });
+    expect(whole.estimate.evalBackend / 0.8).toBeGreaterThan(WASM_HEAP_LIMIT);
+    const auto = planMemory(ir, WASM);
+    expect(auto.microBatches).toBe(3);
+    expect(auto.budget.backendBytes).toBeGreaterThanOrEqual(auto.estimate.evalBackend / 0.8);
+  });
+
   it("adds up one ViT-style layer as measured on the wasm heap at ALMT's widths", () => {
     // Heap growth of one training step (forward and backward) of 'vit' layers, d 128, 8 heads x 64, mlp 128, in
     // [B, T, 128]-sized units: 1 layer over 58 positions 138, 383: 180, 508: 218; 2 layers over 508: 350. The heap grows

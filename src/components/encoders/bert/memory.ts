@@ -66,7 +66,10 @@ export function bertStepMemory(
   return { saved: 4 * saved, transient: 4 * transient, host: 4 * (masks + embeddingGrad) };
 }
 
-/** Memory of one evaluation batch (no tape): one layer's forward at a time. */
+/**
+ * Memory of one evaluation batch (no tape): one layer's forward at a time (the fused layer frees its own), and what
+ * stays until the evaluation's tidy scope ends: every layer's output and the embeddings' dozen [N, H] tensors.
+ */
 export function bertEvalMemory(c: BertConfig, batch: number, length: number): number {
-  return 4 * (2 * bertLayerSavedFloats(c, batch, length, 'keep') + 4 * batch * length * c.hidden_size);
+  return 4 * (2 * bertLayerSavedFloats(c, batch, length, 'keep') + (c.num_hidden_layers + 12) * batch * length * c.hidden_size);
 }

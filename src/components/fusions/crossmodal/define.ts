@@ -66,6 +66,12 @@ export default defineComponent<CrossmodalFusion>({
   doc: "MulT's fusion: a cross-modal transformer for every ordered pair of input sequences, a self-attention memory per target over its cross-modal outputs, and the memories' last steps concatenated.",
   arity: { min: 2, max: Number.POSITIVE_INFINITY },
   accepts: ['sequence'],
+  // MMSA's time-major numbering gives a sample's keys positions that depend on its row in the batch and the batch's
+  // size, in training and evaluation alike: chunks would change every prediction, not only the gradient's sum.
+  couplesBatch: (p) =>
+    p.text_enhanced && (p.text_enhanced.upper_source_positions ?? 'time_major') === 'time_major'
+      ? "text_enhanced.upper_source_positions: time_major numbers the upper encoders' keys over the whole batch (a sample's positions depend on its row and the batch size)"
+      : undefined,
   examples: [
     {
       label: 'mult mosi',
