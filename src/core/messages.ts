@@ -116,6 +116,9 @@ export const MESSAGES = {
   MSA3050: m('error', "ulgm task '{task}' does not apply here: {why}", 'ULGM generates regression labels on a label scale; train a classification head with cross_entropy alone, or use regression labels (dataset task: regression with a label_range)'),
   MSA3051: m('error', "ulgm task '{task}': label range {problem}"),
   MSA3052: m('error', "modality '{name}' drops tokens or frames (missing:), but {detail}", "MMSA masks the padded token rows or frames as stored: read a token or sequence feature without time_mean, seq_len or avg_pool (mask a separate modality of the same feature)"),
+  MSA3053: m('error', "train.shuffle_rng 'torch' continues torch's stream after parameter initialisation, but the initial weights do not come from that stream", "add train.init_rng: torch (or remove train.shuffle_rng)"),
+  MSA3054: m('warning', "train.shuffle_rng 'torch': torch's dropout draws from the same stream as the loaders when p > 0 ({keys}), so only the first epoch's training order is MMSA's; later orders are torch-like draws that MMSA's run does not make", "set every dropout to 0 for MMSA's exact orders, or accept orders that differ after the first epoch"),
+  MSA3055: m('warning', "train.shuffle_rng 'torch' with shuffle_eval false: MMSA's valid and test loaders draw from torch's stream in every epoch and these do not, so only the first epoch's training order is MMSA's", "remove shuffle_eval: false for MMSA's exact orders"),
 
   // ---- 4xxx: shapes --------------------------------------------------------------------
   MSA4001: m('error', "'{node}' is declared to read {declared} features, but '{input}' gives {actual}"),

@@ -301,6 +301,7 @@ function buildSchedule(spec: PipelineSpec, dataset: ResolvedDataset, groups: rea
     gradAccumMode: t.grad_accum_mode,
     microBatches: t.micro_batches,
     ...(t.init_rng ? { initRng: t.init_rng } : {}),
+    ...(t.shuffle_rng ? { shuffleRng: t.shuffle_rng } : {}),
     ...(t.reinit ? { reinit: { init: t.reinit.init, groups: [...t.reinit.groups] } } : {}),
     maxEpochs: t.max_epochs,
     optimizer: { type: t.optimizer.type, betas: [t.optimizer.betas[0] ?? 0.9, t.optimizer.betas[1] ?? 0.999], eps: t.optimizer.eps },

@@ -147,6 +147,7 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
   }
   if (s.reinit) L.push(`  re-initialised: ${s.reinit.init} for the weight matrices of groups ${s.reinit.groups.join(', ')}`);
   if (s.initRng === 'torch') L.push('  initial weights: one torch.manual_seed(seed) stream in parameter-creation order (init_rng: torch)');
+  if (s.shuffleRng === 'torch') L.push("  sample orders: torch DataLoader(shuffle=True) draws continuing that stream, train then valid each epoch, test last (shuffle_rng: torch)");
   L.push(`  epochs: until early stop${s.maxEpochs ? `, at most ${s.maxEpochs}` : ' (no maximum)'}`);
   L.push(`  early stop: ${s.earlyStop.split} ${s.earlyStop.metric} (${s.earlyStop.mode}), patience ${s.earlyStop.patience}, improvement >= ${fmtNum(s.earlyStop.minDelta)}`);
   L.push(`  model selection: best ${s.select.split} ${s.select.metric} (${s.select.mode}); best weights restored, then the test split is evaluated once`);

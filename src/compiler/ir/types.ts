@@ -202,6 +202,8 @@ export interface TrainingSchedule {
   microBatches: number | 'auto';
   /** Initial-weight stream (train.init_rng; absent = 'mmsa'). */
   initRng?: 'mmsa' | 'torch';
+  /** Loader-order stream (train.shuffle_rng; absent = 'mmsa'); 'torch' continues the init stream as DataLoader does. */
+  shuffleRng?: 'mmsa' | 'torch';
   /** Weight matrices (>= 2 dims) of these groups drawn again after lowering (train.reinit). */
   reinit?: { init: 'xavier_normal'; groups: string[] };
   maxEpochs: number | null;

@@ -2174,6 +2174,8 @@ export interface RawTrain {
   };
   /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
   init_rng?: "mmsa" | "torch";
+  /** where the sample order of every loader pass comes from. mmsa (when absent): a stream seeded by the run seed, the split and the epoch. torch: PyTorch's DataLoader(shuffle=True) as MMSA's processes draw it, continuing the one torch.manual_seed(seed) stream after parameter initialisation (needs init_rng: torch): per pass two int64 seeds from that stream, then randperm on a generator seeded with the second, for the train pass of every epoch, the valid pass after it and the final test pass. Torch's dropout draws from the same stream when p > 0, so the orders are MMSA's only while every dropout p is 0 (otherwise the first epoch's) */
+  shuffle_rng?: "mmsa" | "torch";
   max_epochs?: number | null;
   optimizer?: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */
@@ -2234,6 +2236,8 @@ export interface Train {
   };
   /** where initial weights come from. mmsa (when absent): each parameter from its own stream seeded by the run seed and its name. torch: one stream as torch.manual_seed(seed), drawn in parameter-creation order with torch's uniform_ arithmetic, so a seed gives the reference's own initial weights where mmsa creates parameters in the reference module's order (Self-MM with precomputed text: bit for bit). Uniform initialisers only */
   init_rng?: "mmsa" | "torch";
+  /** where the sample order of every loader pass comes from. mmsa (when absent): a stream seeded by the run seed, the split and the epoch. torch: PyTorch's DataLoader(shuffle=True) as MMSA's processes draw it, continuing the one torch.manual_seed(seed) stream after parameter initialisation (needs init_rng: torch): per pass two int64 seeds from that stream, then randperm on a generator seeded with the second, for the train pass of every epoch, the valid pass after it and the final test pass. Torch's dropout draws from the same stream when p > 0, so the orders are MMSA's only while every dropout p is 0 (otherwise the first epoch's) */
+  shuffle_rng?: "mmsa" | "torch";
   max_epochs: number | null;
   optimizer: {
     /** adam: torch Adam, weight decay added to the gradient (L2); adamw: decoupled */

@@ -114,8 +114,12 @@ export function splitBatch(batch: Batch, chunks: number): Batch[] {
 export function* iterateBatches(split: SplitData, opts: BatchOptions): Generator<Batch> {
   const bs = Math.floor(opts.batchSize);
   if (!(bs >= 1)) throw new RangeError(`batch size must be a positive integer, got ${opts.batchSize}`);
-  const order = epochOrder(split.n, opts.shuffle, opts.seed, opts.epoch ?? 0);
-  for (let s = 0; s < split.n; s += bs) yield gatherBatch(split, order.subarray(s, Math.min(split.n, s + bs)));
+  yield* batchesInOrder(split, epochOrder(split.n, opts.shuffle, opts.seed, opts.epoch ?? 0), bs);
+}
+
+/** The batches of `batchSize` samples of one pass in `order` (the last partial batch is kept). */
+export function* batchesInOrder(split: SplitData, order: Int32Array, batchSize: number): Generator<Batch> {
+  for (let s = 0; s < split.n; s += batchSize) yield gatherBatch(split, order.subarray(s, Math.min(split.n, s + batchSize)));
 }
 
 /** All batches of one epoch; see `iterateBatches` for the lazy form (less memory for shuffled large splits). */

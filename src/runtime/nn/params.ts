@@ -106,6 +106,14 @@ export class ParamStore {
     }
   }
 
+  /**
+   * The torch stream after the draws of every parameter created so far (init_rng 'torch'; else undefined): MMSA's
+   * process goes on drawing its loader seeds from it (train.shuffle_rng 'torch').
+   */
+  torchStream(): TorchRng | undefined {
+    return this.torchRng;
+  }
+
   entries(): ParamEntry[] {
     return [...this.byKey.values()];
   }

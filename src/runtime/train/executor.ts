@@ -6,8 +6,10 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Ir } from '../../compiler/ir/types.js';
+import { MESSAGES } from '../../core/messages.js';
 import { MmsaError } from '../../errors.js';
 import { iterateBatches, microBatchCount } from '../data/batching.js';
+import { makeTorchBatcher } from '../data/torch-shuffle.js';
 import type { LoadedDataset, SplitData } from '../data/types.js';
 import { makeEvent, type EventBody, type RunEvent, type SeedResult } from '../events.js';
 import type { LoweredPipeline } from '../lower/types.js';
@@ -67,7 +69,12 @@ export async function* runSchedule(ir: Ir, pipeline: LoweredPipeline, data: Load
   const s = ir.schedule;
   const now = opts.now ?? Date.now;
   const emit = <E extends RunEvent>(body: EventBody<E>): E => makeEvent<E>(body, now);
-  const batches: Batcher = opts.batches ?? iterateBatches;
+  const torchStream = s.shuffleRng === 'torch' ? pipeline.model.store.torchStream() : undefined;
+  if (s.shuffleRng === 'torch' && !torchStream) {
+    // `mmsa check` reports this at the key; a pipeline built past the checks still must not fall back silently
+    throw new MmsaError('MSA3053', MESSAGES.MSA3053.message, { hint: MESSAGES.MSA3053.hint });
+  }
+  const batches: Batcher = opts.batches ?? (torchStream ? makeTorchBatcher(torchStream) : iterateBatches);
   const { model, tasks, optimizer } = pipeline;
   const store = model.store;
   const seed = opts.seed;

@@ -20,6 +20,7 @@ import paramGroupsCover from './param-groups-cover.js';
 import refsResolve from './refs-resolve.js';
 import seedsUnique from './seeds-unique.js';
 import taskTargets from './task-targets.js';
+import torchShuffle from './torch-shuffle.js';
 import trainStages from './train-stages.js';
 import tuneObjective from './tune-objective.js';
 import tuneSpace from './tune-space.js';
@@ -41,6 +42,7 @@ export const ALL_RULES: readonly Rule[] = [
   paramGroupsCover,
   trainStages,
   microBatches,
+  torchShuffle,
   noTestSelection,
   metricNames,
   metricFit,
