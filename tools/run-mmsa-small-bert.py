@@ -56,9 +56,10 @@ def main():
         sys.exit("--model must be bert_mag, misa, cenet, mmim, tetfn or almt (the models that run BERT inside)")
     os.environ.setdefault("MMSA_HF_BERT_DIR", os.path.join(REPO, "test", "fixtures", "hf-bert", "small-bert"))
     os.environ.setdefault("MMSA_SHIMS", os.path.join(runner_dir, "shims"))
-    # The stand-in first: the runner puts its own shims (another `transformers`) ahead of MMSA later, but MMSA's
-    # modules are imported here and keep the stand-in's classes.
-    sys.path[:0] = [os.path.join(HERE, "hf-bert"), os.environ["MMSA_SHIMS"], src]
+    # The stand-ins first: the runner puts its own shims (another `transformers`, an `einops` without `repeat`) ahead of
+    # MMSA later, but MMSA's modules are imported here and keep the stand-ins' classes and functions (ALMT calls einops'
+    # rearrange and repeat, which tools/einops-standin computes).
+    sys.path[:0] = [os.path.join(HERE, "hf-bert"), os.path.join(HERE, "einops-standin"), os.environ["MMSA_SHIMS"], src]
     import transformers  # noqa: F401  (the stand-in, cached in sys.modules)
     import MMSA.run  # noqa: F401
     from mmsa_small_bert import patch_small_bert_widths
