@@ -7,7 +7,7 @@
 // of BENCH_REF_BATCHES batches written by src/runtime/data/synth-mmsa.ts, always under `prlimit --as` (BENCH_REF_CAP
 // bytes). Its default is 6 batches for Self-MM, whose reference epoch takes hours on this machine.
 // BENCH_MODEL=bert_mag|cenet|misa|tetfn|mmim|almt runs that model's pipelines/<model>_mosi.yaml the same way (its own
-// batch size; BERT-MAG on the word-aligned file, audio and vision 50 steps). Its reference is MMSA's own trainer on the
+// batch size; BERT-MAG and TETFN, whose configs read aligned_50, on the word-aligned file, audio and vision 50 steps). Its reference is MMSA's own trainer on the
 // project's Hugging Face-layout BertModel stand-in (tools/run-mmsa-small-bert.py, with MMSA_HF_BERT_DIR naming the SAME
 // random checkpoint), under `prlimit --as` as well, timed by default over the whole epoch on a MOSI-sized file
 // (BENCH_REF_BATCHES=<n>: over n batches; a bert-base reference epoch takes hours on a saturated 2-core machine). The
@@ -43,7 +43,8 @@ const MODELS = ['self_mm', 'bert_mag', 'cenet', 'misa', 'tetfn', 'mmim', 'almt']
 if (!MODELS.includes(MODEL)) throw new Error(`BENCH_MODEL must be one of ${MODELS.join(', ')}`);
 const DATASET = process.env.BENCH_DATASET ?? 'mosi';
 if (MODEL !== 'self_mm' && DATASET !== 'mosi') throw new Error('BENCH_DATASET=sims is measured for Self-MM only');
-const ALIGNED = MODEL === 'bert_mag';
+// Word-aligned data where the paper config reads MOSI's aligned_50 (MMSA's need_data_aligned: BERT-MAG, TETFN).
+const ALIGNED = parse(readFileSync(join(packageRoot(), 'pipelines', `${MODEL}_${DATASET}.yaml`), 'utf8'))?.dataset?.file === 'aligned_50';
 const SETUPS = {
   mosi: { pipeline: 'self_mm_mosi', model: 'bert-base-uncased', vocab: 30522, sizes: [1284, 229, 686], seq: { text: 50, audio: 375, vision: 500 } },
   sims: { pipeline: 'self_mm_sims', model: 'bert-base-chinese', vocab: 21128, sizes: [1368, 456, 457], seq: { text: 39, audio: 400, vision: 55 } },
