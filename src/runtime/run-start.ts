@@ -57,11 +57,13 @@ export function lockSpecOf(spec: Record<string, unknown>, ir: Ir, file: string):
     const r = relative(dir, abs);
     return isAbsolute(r) || r.startsWith('..') ? r : `./${r}`;
   };
+  // Absolute and home-relative paths resolve the same from anywhere: kept as written.
+  const relativeAsWritten = (v: unknown): v is string => typeof v === 'string' && !isAbsolute(v) && !/^~[\\/]/.test(v);
   const dataset = out['dataset'];
   if (dataset && typeof dataset === 'object' && ir.dataset.source === 'custom') {
     const d = dataset as Record<string, unknown>;
-    if (typeof d['path'] === 'string' && ir.dataset.path) d['path'] = fromSpec(ir.dataset.path);
-    if (typeof d['manifest'] === 'string' && ir.dataset.manifestPath) d['manifest'] = fromSpec(ir.dataset.manifestPath);
+    if (relativeAsWritten(d['path']) && ir.dataset.path) d['path'] = fromSpec(ir.dataset.path);
+    if (relativeAsWritten(d['manifest']) && ir.dataset.manifestPath) d['manifest'] = fromSpec(ir.dataset.manifestPath);
   }
   const encoders = (out['encoders'] ?? {}) as Record<string, Record<string, unknown>>;
   for (const node of ir.nodes) {
@@ -70,7 +72,7 @@ export function lockSpecOf(spec: Record<string, unknown>, ir: Ir, file: string):
     const config = node.config as Record<string, unknown>;
     for (const [key, value] of Object.entries(written)) {
       const resolved = config[key];
-      if (typeof value === 'string' && typeof resolved === 'string' && resolved !== value && isAbsolute(resolved)) written[key] = fromSpec(resolved);
+      if (relativeAsWritten(value) && typeof resolved === 'string' && resolved !== value && isAbsolute(resolved)) written[key] = fromSpec(resolved);
     }
   }
   return out;
