@@ -112,14 +112,14 @@ export function splitBatch(batch: Batch, chunks: number): Batch[] {
 
 /** Lazily yields the batches of one epoch (the last partial batch is kept, as torch's drop_last=False). */
 export function* iterateBatches(split: SplitData, opts: BatchOptions): Generator<Batch> {
-  const bs = Math.floor(opts.batchSize);
-  if (!(bs >= 1)) throw new RangeError(`batch size must be a positive integer, got ${opts.batchSize}`);
-  yield* batchesInOrder(split, epochOrder(split.n, opts.shuffle, opts.seed, opts.epoch ?? 0), bs);
+  yield* batchesInOrder(split, epochOrder(split.n, opts.shuffle, opts.seed, opts.epoch ?? 0), opts.batchSize);
 }
 
 /** The batches of `batchSize` samples of one pass in `order` (the last partial batch is kept). */
 export function* batchesInOrder(split: SplitData, order: Int32Array, batchSize: number): Generator<Batch> {
-  for (let s = 0; s < split.n; s += batchSize) yield gatherBatch(split, order.subarray(s, Math.min(split.n, s + batchSize)));
+  const bs = Math.floor(batchSize);
+  if (!(bs >= 1)) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  for (let s = 0; s < split.n; s += bs) yield gatherBatch(split, order.subarray(s, Math.min(split.n, s + bs)));
 }
 
 /** All batches of one epoch; see `iterateBatches` for the lazy form (less memory for shuffled large splits). */

@@ -33,8 +33,6 @@ export function drawTorchLoaderOrder(global: TorchRng, n: number): Int32Array {
  */
 export function makeTorchBatcher(global: TorchRng): (split: SplitData, opts: BatchOptions) => Generator<Batch> {
   return function* torchBatches(split, opts) {
-    const bs = Math.floor(opts.batchSize);
-    if (!(bs >= 1)) throw new RangeError(`batch size must be a positive integer, got ${opts.batchSize}`);
-    yield* batchesInOrder(split, opts.shuffle ? drawTorchLoaderOrder(global, split.n) : epochOrder(split.n, false, 0), bs);
+    yield* batchesInOrder(split, opts.shuffle ? drawTorchLoaderOrder(global, split.n) : epochOrder(split.n, false, 0), opts.batchSize);
   };
 }
