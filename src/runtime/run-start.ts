@@ -47,8 +47,8 @@ export function effectiveSpec(spec: unknown, o: { maxEpochs?: number }): Record<
 /**
  * The spec a run's lock file keeps. The lock is compiled later as ONE file beside the run's spec (`lockSpecPath`), so a
  * relative path written in a spec it extends from another directory would resolve against the wrong directory there:
- * the custom dataset's path and manifest and every encoder path the compiler resolved (BERT's `pretrained`) are kept
- * as this run resolved them, relative to the run's spec file.
+ * the custom dataset's path and manifest, a named dataset's `root` and every encoder path the compiler resolved
+ * (BERT's `pretrained`) are kept as this run resolved them, relative to the run's spec file.
  */
 export function lockSpecOf(spec: Record<string, unknown>, ir: Ir, file: string): Record<string, unknown> {
   const out = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
@@ -64,6 +64,10 @@ export function lockSpecOf(spec: Record<string, unknown>, ir: Ir, file: string):
     const d = dataset as Record<string, unknown>;
     if (relativeAsWritten(d['path']) && ir.dataset.path) d['path'] = fromSpec(ir.dataset.path);
     if (relativeAsWritten(d['manifest']) && ir.dataset.manifestPath) d['manifest'] = fromSpec(ir.dataset.manifestPath);
+  }
+  if (dataset && typeof dataset === 'object' && ir.dataset.source === 'manifest') {
+    const d = dataset as Record<string, unknown>;
+    if (relativeAsWritten(d['root']) && ir.dataset.root) d['root'] = fromSpec(ir.dataset.root);
   }
   const encoders = (out['encoders'] ?? {}) as Record<string, Record<string, unknown>>;
   for (const node of ir.nodes) {

@@ -10,6 +10,7 @@ import { compileFile } from '../../src/compiler/compile.js';
 import { packageRoot } from '../../src/paths.js';
 import type { LockFile } from '../../src/runtime/run-dir.js';
 import { captureIo } from './io.js';
+import { lockSpecOf } from '../../src/runtime/run-start.js';
 
 const root = packageRoot();
 const fixtures = join(root, 'test/fixtures/mmsa-checkpoints');
@@ -53,5 +54,51 @@ describe('relative paths through extends', () => {
     const expected = JSON.parse(readFileSync(join(fixtures, 'almt_mosi/expected.json'), 'utf8')) as { ids: string[]; preds: number[] };
     const got = new Map((JSON.parse(readFileSync(out, 'utf8')) as { id: string; prediction: number }[]).map((x) => [x.id, x.prediction]));
     expect(Math.max(...expected.ids.map((id, i) => Math.abs(got.get(id)! - expected.preds[i]!)))).toBeLessThan(1e-4);
+  });
+});
+
+describe('a named dataset\'s relative root', () => {
+  // A parent spec in one directory names MOSI with `root: ./data`; a child in another directory extends it. The root is
+  // the parent's ./data whatever the working directory, and the run's lock keeps it relative to the run's spec.
+  const parentDir = join(work, 'shared-configs');
+  const parent = join(parentDir, 'parent.yaml');
+  const childDir = join(work, 'elsewhere', 'deeper');
+  const rootChild = join(childDir, 'child.yaml');
+  mkdirSync(parentDir, { recursive: true });
+  mkdirSync(childDir, { recursive: true });
+  writeFileSync(parent, `version: 1\nextends: ${join(root, 'pipelines/lf_dnn_mosi.yaml')}\ndataset: {name: mosi, file: unaligned_50, root: ./data}\n`);
+  writeFileSync(rootChild, `version: 1\nextends: ../../shared-configs/parent.yaml\n`);
+
+  it('resolves against the file that wrote it, not the working directory or the extending spec', () => {
+    const cwd = process.cwd();
+    try {
+      process.chdir(childDir);
+      const r = compileFile(rootChild);
+      expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      expect(r.ir!.dataset.root).toBe(join(parentDir, 'data'));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('is written where it says and through the CLI flag relative to the working directory', () => {
+    writeFileSync(join(parentDir, 'own.yaml'), `version: 1\nextends: ${join(root, 'pipelines/lf_dnn_mosi.yaml')}\ndataset: {name: mosi, file: unaligned_50, root: ../mmsa-data}\n`);
+    expect(compileFile(join(parentDir, 'own.yaml')).ir!.dataset.root).toBe(join(work, 'mmsa-data'));
+    // No root in the spec: --data-root (here the compile option) stays relative to the working directory.
+    const plain = join(parentDir, 'plain.yaml');
+    writeFileSync(plain, `version: 1\nextends: ${join(root, 'pipelines/lf_dnn_mosi.yaml')}\n`);
+    expect(compileFile(plain, { dataRoot: 'cli-data', env: {} }).ir!.dataset.root).toBe(resolve('cli-data'));
+  });
+
+  it('is kept in the run\'s lock relative to the run\'s spec', () => {
+    const r = compileFile(rootChild);
+    const lock = lockSpecOf(r.spec as unknown as Record<string, unknown>, r.ir!, rootChild) as { dataset: { root: string } };
+    expect(lock.dataset.root).toBe('../../shared-configs/data');
+    expect(resolve(childDir, lock.dataset.root)).toBe(join(parentDir, 'data'));
+    // An absolute root is kept as written.
+    const abs = join(work, 'abs.yaml');
+    writeFileSync(abs, `version: 1\nextends: ${join(root, 'pipelines/lf_dnn_mosi.yaml')}\ndataset: {name: mosi, file: unaligned_50, root: ${join(work, 'x')}}\n`);
+    const ra = compileFile(abs);
+    expect((lockSpecOf(ra.spec as unknown as Record<string, unknown>, ra.ir!, abs) as { dataset: { root: string } }).dataset.root).toBe(join(work, 'x'));
   });
 });

@@ -97,14 +97,23 @@ export function resolveDataset(spec: PipelineSpec, tree: SpecNode, specFile: str
   void tree;
   const d = spec.dataset;
   const span = spanOf(['dataset']);
-  if (typeof d === 'string') return fromManifest({ name: d }, span, spanOf, opts, bag, true);
+  if (typeof d === 'string') return fromManifest({ name: d }, span, spanOf, specFile, opts, bag, true);
   if ('type' in d && (d as DatasetSynthetic).type === 'synthetic') return fromSynthetic(d as DatasetSynthetic, span);
   if ('path' in d) return fromCustom(d as DatasetCustom, span, specFile, opts, bag, spanOf);
-  return fromManifest(d as DatasetNamed, span, spanOf, opts, bag, false);
+  return fromManifest(d as DatasetNamed, span, spanOf, specFile, opts, bag, false);
 }
 
-function rootFor(named: { root?: string } | undefined, manifestRoot: string | undefined, opts: DatasetOptions): string {
-  const raw = named?.root ?? opts.dataRoot ?? opts.env['MMSA_DATA_ROOT'] ?? manifestRoot ?? '~/MMSA-Standard';
+/**
+ * The directory holding a named dataset's folders. A relative `dataset.root` is relative to the spec file that wrote it
+ * (as a custom dataset's `path` is), so a spec finds its data from any working directory and through `extends`;
+ * `--data-root` and MMSA_DATA_ROOT, given on a command line or in the shell, are relative to the working directory.
+ */
+function rootFor(named: { root?: string } | undefined, manifestRoot: string | undefined, opts: DatasetOptions, writtenIn: string): string {
+  if (named?.root !== undefined) {
+    const root = expandHome(named.root);
+    return isAbsolute(root) ? resolve(root) : resolve(dirname(writtenIn), root);
+  }
+  const raw = opts.dataRoot ?? opts.env['MMSA_DATA_ROOT'] ?? manifestRoot ?? '~/MMSA-Standard';
   return resolve(expandHome(raw));
 }
 
@@ -132,7 +141,7 @@ function fromManifestFile(m: DatasetManifest, fileName: string, manifestPath: st
   return out;
 }
 
-function fromManifest(named: DatasetNamed, span: Span, spanOf: (p: (string | number)[]) => Span, opts: DatasetOptions, bag: DiagnosticBag, short: boolean): ResolvedDataset | undefined {
+function fromManifest(named: DatasetNamed, span: Span, spanOf: (p: (string | number)[]) => Span, specFile: string, opts: DatasetOptions, bag: DiagnosticBag, short: boolean): ResolvedDataset | undefined {
   const nameSpan = short ? span : spanOf(['dataset', 'name']);
   // A name picks a manifest from the datasets folder; a path here would read any file.
   if (!isDatasetName(named.name)) {
@@ -163,7 +172,7 @@ function fromManifest(named: DatasetNamed, span: Span, spanOf: (p: (string | num
     ...fromManifestFile(m, fileName, loaded.path, span),
     source: 'manifest',
     file: fileName,
-    root: rootFor(named, manifestRoot, opts),
+    root: rootFor(named, manifestRoot, opts, (named.root !== undefined && spanOf(['dataset', 'root']).file) || specFile),
     path: f.path,
   };
 }

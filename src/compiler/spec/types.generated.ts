@@ -1946,7 +1946,7 @@ export interface RawDatasetNamed {
   name: string;
   /** which feature file of the manifest (e.g. aligned_50) */
   file?: string;
-  /** data root directory (default: --data-root, $MMSA_DATA_ROOT, then the manifest's) */
+  /** data root directory; a relative one is relative to the spec file that writes it (default: --data-root, $MMSA_DATA_ROOT, then the manifest's) */
   root?: string;
 }
 
@@ -1955,7 +1955,7 @@ export interface DatasetNamed {
   name: string;
   /** which feature file of the manifest (e.g. aligned_50) */
   file?: string;
-  /** data root directory (default: --data-root, $MMSA_DATA_ROOT, then the manifest's) */
+  /** data root directory; a relative one is relative to the spec file that writes it (default: --data-root, $MMSA_DATA_ROOT, then the manifest's) */
   root?: string;
 }
 
