@@ -352,4 +352,20 @@ describe("memory plan of MulT's transformer layers", () => {
     const v2 = planMemory(compileFile(join(repo, 'pipelines/mult_simsv2.yaml'), { env: {} }).ir!, WASM);
     expect([v2.fits, v2.activations]).toEqual([true, 'recompute']);
   });
+
+  it("counts an evaluation batch as every cross-modal and memory layer's forward at once, as measured at MOSI's lengths", () => {
+    // Peak live tensor bytes (each heap buffer once, the 0.01 GB of weights included) of an evaluation pass over one
+    // batch of mult_mosi at MOSI's 50 / 375 / 500 frames (npm run bench -- plan-vs-measured with BENCH_EVAL_ONLY=1):
+    // 0.28 GB at batch 2, 0.54 GB at 4, 1.06 GB at 8. Evaluation runs the whole forward in one tf.tidy scope, so the 6
+    // cross-modal encoders' 4 layers and the 3 memories' 3 layers all stay until the end; the largest layer alone (what
+    // the estimate used to count) was 0.3x of it.
+    const ir = compileFile(join(repo, 'pipelines/mult_mosi.yaml'), { env: {} }).ir!;
+    for (const [b, measured] of [[2, 0.28e9], [4, 0.54e9], [8, 1.06e9]] as const) {
+      const e = estimateMemory(ir, 'keep', { batchSize: b, microBatches: 1 }).evalBackend;
+      expect(e, `batch ${b}`).toBeGreaterThan(measured);
+      expect(e, `batch ${b}`).toBeLessThan(1.2 * measured);
+      // Evaluation has no backward pass: the activation mode does not change it.
+      expect(estimateMemory(ir, 'recompute', { batchSize: b, microBatches: 1 }).evalBackend).toBe(e);
+    }
+  });
 });
