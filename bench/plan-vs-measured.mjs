@@ -108,7 +108,7 @@ async function measureEval(ir) {
   const { loadDataset } = await import('../dist/runtime/data/load-dataset.js');
   const { lowerPipeline } = await import('../dist/runtime/lower/lower-pipeline.js');
   const { evaluateSplit } = await import('../dist/runtime/train/evaluate.js');
-  const { planMemory, planEvalMicroBatches, WASM_HEAP_LIMIT, HEAP_USABLE_SHARE } = await import('../dist/runtime/memory/plan-memory.js');
+  const { estimateMemory, planEvalMicroBatches, HEAP_USABLE_SHARE } = await import('../dist/runtime/memory/plan-memory.js');
   await setupBackend('wasm');
   // Every tensor buffer the backend allocates on the heap, counted once however many tensors view it: the live bytes
   // the plan estimates (engine.numBytes counts a reshape's view again).
@@ -133,7 +133,8 @@ async function measureEval(ir) {
     return free(ptr);
   };
   const chunks = planEvalMicroBatches(ir, 'wasm');
-  const plan = planMemory(ir, { backendBytes: WASM_HEAP_LIMIT, hostBytes: Number.POSITIVE_INFINITY });
+  // The evaluation estimate of one chunk of the count the pass runs in (not the training plan's count).
+  const planLive = estimateMemory(ir, 'keep', { microBatches: chunks }).evalBackend;
   const data = await loadDataset(ir);
   const pipeline = lowerPipeline(ir, { seed: 1, trainSize: data.train.n });
   const before = sampleMemory();
@@ -148,8 +149,8 @@ async function measureEval(ir) {
   const after = sampleMemory();
   return {
     chunks,
-    planLive: plan.estimate.evalBackend,
-    planHeap: plan.estimate.evalBackend / HEAP_USABLE_SHARE,
+    planLive,
+    planHeap: planLive / HEAP_USABLE_SHARE,
     weights,
     heapBefore: before.backendBytes,
     heap: after.backendBytes,
