@@ -139,7 +139,9 @@ export default defineComponent<CrossmodalFusion>({
       // feed-forward at 4x width) and 8 key-sized ones (the sources' LayerNorms, key and value projections and
       // transposes) and its query, key and value weight slices (3 width x width), per self-attention layer 35
       // query-sized ones; the final LayerNorm. One more of each per layer leaves room; the attention op itself holds
-      // its scores, weights and dropped weights (3 B x heads x Tq x Tk) and its output while it runs.
+      // its scores, weights and dropped weights (3 B x heads x Tq x Tk) and its output while it runs. Without the
+      // native kernels (MMSA_NATIVE=0) each LayerNorm is tensor ops that leave about 3 more of its input's size.
+      // MulT at MOSI's lengths: 1.09x of the measured peak live bytes (docs/benchmarks.md).
       const embeds = (positions ? 3 : 1) * (cross ? tq + 2 * tk : tq);
       const perLayer = cross ? B * width * (27 * tq + 9 * tk) + 3 * width * width : B * width * 36 * tq;
       evalHeld += B * width * (embeds + tq) + n * perLayer;
