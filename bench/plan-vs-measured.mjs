@@ -4,7 +4,9 @@
 // peak RSS, with their ratios and the other processes' load.
 //
 // Run: npm run bench -- plan-vs-measured
-// Env: BENCH_PIPELINES (comma-separated paper configs, default almt_mosi,almt_mosei,cenet_mosi), BENCH_BATCHES (training
+// Env: BENCH_PIPELINES (comma-separated paper configs, default almt_mosi,almt_mosei,cenet_mosi; any paper config, with
+// BERT's checkpoint only where it has a BERT encoder, e.g. mult_mosi), BENCH_SEQ_LENS (audio,vision frames instead of
+// the dataset's real lengths, e.g. 100,120 as MulT's accuracy runs), BENCH_BATCHES (training
 // batches, default 3), BENCH_BATCH_SIZE (override train.batch_size), BENCH_ACTIVATIONS (keep|recompute|auto, default
 // auto: the plan's choice), BENCH_MICRO_BATCHES (train.micro_batches, default the config's: auto), BENCH_EVAL_ONLY=1
 // (no training: one evaluation pass over one batch of the valid split, as `mmsa predict` and `mmsa import` run it, in
@@ -44,32 +46,41 @@ async function measure(name, work) {
   const { runPipeline } = await import('../dist/runtime/run.js');
   const root = packageRoot();
   const ckpt = join(tmpdir(), 'mmsa-bench', 'bert-base-uncased-random');
-  if (!existsSync(join(ckpt, 'model.safetensors'))) {
+  const makeCheckpoint = () => {
+    if (existsSync(join(ckpt, 'model.safetensors'))) return;
     const tmp = `${ckpt}.tmp-${process.pid}`;
     writeRandomBertCheckpoint(tmp, { vocab_size: 30522 }, 1);
     rmSync(ckpt, { recursive: true, force: true });
     mkdirSync(dirname(ckpt), { recursive: true });
     renameSync(tmp, ckpt);
-  }
+  };
   const spec = parse(readFileSync(join(root, 'pipelines', `${name}.yaml`), 'utf8'));
   const like = spec.dataset.name;
+  const frames = process.env.BENCH_SEQ_LENS?.split(',').map(Number);
+  const lengths = frames ? { ...LENGTHS[like], audio: frames[0], vision: frames[1] } : LENGTHS[like];
   const batch = Number(process.env.BENCH_BATCH_SIZE ?? 0) || undefined;
   const micro = process.env.BENCH_MICRO_BATCHES;
   spec.train = { ...spec.train, max_epochs: 1, ...(batch ? { batch_size: batch } : {}), ...(micro ? { micro_batches: micro === 'auto' ? 'auto' : Number(micro) } : {}) };
   const file0 = join(work, `${name}.yaml`);
   writeFileSync(file0, stringify(spec));
-  const b = compileFile(file0, { env: {} }).ir?.schedule.batchSize ?? 64;
+  const ir0 = compileFile(file0, { env: {} }).ir;
+  const b = ir0?.schedule.batchSize ?? 64;
+  const bert = ir0?.nodes.find((n) => n.type === 'bert');
   const n = Number(process.env.BENCH_BATCHES ?? 3) * b;
   spec.name = `bench_plan_${name}`;
-  spec.dataset = { type: 'synthetic', like, n_train: n, n_valid: b, n_test: b, seed: 1, seq_lens: LENGTHS[like] };
-  spec.encoders.text.pretrained = ckpt;
+  spec.dataset = { type: 'synthetic', like, n_train: n, n_valid: b, n_test: b, seed: 1, seq_lens: lengths };
+  if (bert) {
+    makeCheckpoint();
+    const key = bert.id.replace(/^encoders\./, '');
+    spec.encoders = { ...spec.encoders, [key]: { ...spec.encoders?.[key], pretrained: ckpt } };
+  }
   spec.seeds = [1111];
   writeFileSync(file0, stringify(spec));
   const compiled = compileFile(file0, { env: {} });
   const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0 || !compiled.ir) throw new Error(`spec does not compile: ${errors.map((d) => `${d.code} ${d.message}`).join('; ')}`);
   const load = loadMeter();
-  if (process.env.BENCH_EVAL_ONLY === '1') return { name, batch: compiled.ir.schedule.batchSize, samples: n, evalOnly: await measureEval(compiled.ir), load: load() };
+  if (process.env.BENCH_EVAL_ONLY === '1') return { name, batch: compiled.ir.schedule.batchSize, samples: n, lengths, evalOnly: await measureEval(compiled.ir), load: load() };
   const activations = process.env.BENCH_ACTIVATIONS ?? 'auto';
   const it = runPipeline(compiled, { outRoot: join(work, 'runs'), backend: 'wasm', force: true, activations });
   let outcome;
@@ -97,7 +108,7 @@ async function measureEval(ir) {
   const { loadDataset } = await import('../dist/runtime/data/load-dataset.js');
   const { lowerPipeline } = await import('../dist/runtime/lower/lower-pipeline.js');
   const { evaluateSplit } = await import('../dist/runtime/train/evaluate.js');
-  const { planMemory, planEvalMicroBatches, WASM_HEAP_LIMIT, HEAP_USABLE_SHARE } = await import('../dist/runtime/memory/plan-memory.js');
+  const { estimateMemory, planEvalMicroBatches, HEAP_USABLE_SHARE } = await import('../dist/runtime/memory/plan-memory.js');
   await setupBackend('wasm');
   // Every tensor buffer the backend allocates on the heap, counted once however many tensors view it: the live bytes
   // the plan estimates (engine.numBytes counts a reshape's view again).
@@ -122,7 +133,8 @@ async function measureEval(ir) {
     return free(ptr);
   };
   const chunks = planEvalMicroBatches(ir, 'wasm');
-  const plan = planMemory(ir, { backendBytes: WASM_HEAP_LIMIT, hostBytes: Number.POSITIVE_INFINITY });
+  // The evaluation estimate of one chunk of the count the pass runs in (not the training plan's count).
+  const planLive = estimateMemory(ir, 'keep', { microBatches: chunks }).evalBackend;
   const data = await loadDataset(ir);
   const pipeline = lowerPipeline(ir, { seed: 1, trainSize: data.train.n });
   const before = sampleMemory();
@@ -137,8 +149,8 @@ async function measureEval(ir) {
   const after = sampleMemory();
   return {
     chunks,
-    planLive: plan.estimate.evalBackend,
-    planHeap: plan.estimate.evalBackend / HEAP_USABLE_SHARE,
+    planLive,
+    planHeap: planLive / HEAP_USABLE_SHARE,
     weights,
     heapBefore: before.backendBytes,
     heap: after.backendBytes,
@@ -164,9 +176,9 @@ if (process.argv[2] === '--one') {
       console.log(`${name}: failed (exit ${r.status ?? r.signal}) ${(r.stdout ?? '').trim().split('\n').slice(-3).join(' | ')}`);
       continue;
     }
-    const { batch, samples, memory: m, load, evalOnly: v } = JSON.parse(line);
+    const { batch, samples, memory: m, load, lengths, evalOnly: v } = JSON.parse(line);
     if (v) {
-      console.log(`${name}: evaluation only, batch ${batch}${v.chunks > 1 ? ` in ${v.chunks} micro-batches` : ''}, other processes ${load.toFixed(2)} cores${v.error ? `: FAILED (${v.error})` : ''}`);
+      console.log(`${name}: evaluation only, batch ${batch}${lengths ? ` (audio ${lengths.audio}, vision ${lengths.vision} frames)` : ''}${v.chunks > 1 ? ` in ${v.chunks} micro-batches` : ''}, other processes ${load.toFixed(2)} cores${v.error ? `: FAILED (${v.error})` : ''}`);
       console.log(`  peak live tensor bytes: measured ${gb(v.peakLive)} (${gb(v.weights)} of them weights), plan ${gb(v.planLive)} (plan / measured ${(v.planLive / v.peakLive).toFixed(2)})`);
       console.log(`  wasm heap: measured ${gb(v.heap)} (${gb(v.heapBefore)} before the pass), plan ${gb(v.planHeap)} (plan / measured ${(v.planHeap / v.heap).toFixed(2)}); peak RSS ${gb(v.peakRss)}`);
       continue;

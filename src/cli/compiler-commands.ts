@@ -5,7 +5,7 @@ import { compileFileAsync, type CompileResult } from '../compiler/compile.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../compiler/diagnostics/diagnostic.js';
 import { formatDiagnostics, toJsonDiagnostics } from '../compiler/diagnostics/format.js';
 import { printPlan } from '../compiler/ir/print-plan.js';
-import { HEAP_USABLE_SHARE, planMemory, WASM_HEAP_LIMIT } from '../runtime/memory/plan-memory.js';
+import { evalMicroBatches, HEAP_USABLE_SHARE, planMemory, WASM_HEAP_LIMIT } from '../runtime/memory/plan-memory.js';
 import { SourceHost } from '../compiler/source/source-file.js';
 import { editorSchema, type EditorSchemaName } from '../compiler/schema/editor-schema.js';
 import type { Io } from './main.js';
@@ -94,11 +94,12 @@ export function printPlanText(r: CompileResult, o: { cwd: string; verbose?: bool
   // machine's free memory, which the run itself checks), so the plan reads the same everywhere.
   const limits = { backendBytes: WASM_HEAP_LIMIT, hostBytes: Number.POSITIVE_INFINITY };
   const memory = planMemory(r.ir!, limits);
-  // Evaluation runs in the training's chunks; say so where a whole batch would not fit the heap for it either.
+  // mmsa run evaluates in the training's chunks, the commands that only evaluate in as many as their evaluation needs;
+  // say so where a whole batch would not fit the heap for it either.
   const whole = memory.microBatches > 1 ? planMemory(r.ir!, limits, { microBatches: 1 }) : undefined;
   const needBytes = whole ? whole.estimate.evalBackend / HEAP_USABLE_SHARE : 0;
   const wholeEvaluation = whole && needBytes > WASM_HEAP_LIMIT ? { needBytes, heapBytes: WASM_HEAP_LIMIT } : undefined;
-  const plan = printPlan(r.ir!, { ...o, microBatches: memory.microBatches, ...(wholeEvaluation ? { wholeEvaluation } : {}), ...(r.spec?.mmsa_modules ? { mmsaModules: r.spec.mmsa_modules } : {}) });
+  const plan = printPlan(r.ir!, { ...o, microBatches: memory.microBatches, evalMicroBatches: evalMicroBatches(r.ir!, limits), ...(wholeEvaluation ? { wholeEvaluation } : {}), ...(r.spec?.mmsa_modules ? { mmsaModules: r.spec.mmsa_modules } : {}) });
   return `${plan}${tune ? `\n${printTunePlan(tune)}` : ''}`;
 }
 

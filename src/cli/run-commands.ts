@@ -247,7 +247,7 @@ export interface TrainedRun {
   data: LoadedDataset;
   pipeline: LoweredPipeline;
   runtime: typeof import('../runtime/train/evaluate.js');
-  /** Chunks each evaluation batch runs in: the memory plan's micro-batch count, as `mmsa run` evaluated. */
+  /** Chunks each evaluation batch runs in: train.micro_batches, or with auto the fewest whose evaluation fits the heap. */
   microBatches: number;
 }
 

@@ -178,7 +178,7 @@ export async function importMmsaCheckpoint(compiled: CompileResult, opts: Import
           runDir: dir.path,
         }),
       );
-      // Evaluated in the chunks `mmsa run` and `mmsa predict` use for this pipeline (the memory plan's count).
+      // Evaluated in the chunks `mmsa predict` uses for this pipeline (train.micro_batches, or the fewest that fit).
       const microBatches = planEvalMicroBatches(ir, backend.details.tfBackend);
       const valid = evaluateSplit(ir, pipeline, data.valid, { seed: IMPORT_SEED, epoch: 0, microBatches });
       dir.appendEvent(makeEvent<EvalEndEvent>({ kind: 'eval.end', runId, epoch: 0, split: 'valid', loss: valid.loss, metrics: valid.metrics }));

@@ -41,6 +41,8 @@ export interface PlanOptions {
   microBatches?: number;
   /** With chunks: the heap a whole batch's evaluation would need and the heap's size, when it would not fit. */
   wholeEvaluation?: { needBytes: number; heapBytes: number };
+  /** Chunks per evaluation batch of the commands that only evaluate (predict, evaluate, import); absent: microBatches. */
+  evalMicroBatches?: number;
 }
 
 /** `plateau(valid loss min, factor 0.5, patience 2, threshold 1e-4 rel, cooldown 0, min_lr 0)`. */
@@ -128,7 +130,10 @@ export function printPlan(ir: Ir, opts: PlanOptions = {}): string {
     L.push(`  micro-batches: each batch in ${chunks} chunks of at most ${Math.ceil(s.batchSize / chunks)} samples, forward and backward per chunk, losses weighted by their share of the batch, gradients summed: the same step as one batch of ${s.batchSize} (${why})`);
     const w = opts.wholeEvaluation;
     const gb = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
-    L.push(`  evaluation in the same chunks (validation, test, mmsa predict, evaluate and import)${w ? `: a whole batch's would need ${gb(w.needBytes)} of the ${gb(w.heapBytes)} wasm heap` : ''}`);
+    const need = w ? `: a whole batch's would need ${gb(w.needBytes)} of the ${gb(w.heapBytes)} wasm heap` : '';
+    const e = opts.evalMicroBatches ?? chunks;
+    if (e === chunks) L.push(`  evaluation in the same chunks (validation, test, mmsa predict, evaluate and import)${need}`);
+    else L.push(`  validation and test in the same chunks; mmsa predict, evaluate and import ${e === 1 ? 'score whole batches (their evaluation fits the wasm heap)' : `in ${e} chunks, the fewest whose evaluation fits the wasm heap`}${need}`);
   }
   if (s.clip) L.push(`  gradient clipping: ${s.clip.type} ${fmtNum(s.clip.max)}${s.clip.when === 'backward' ? ' after every backward' : ' before each step'}`);
   if (s.stagesDeclared) {

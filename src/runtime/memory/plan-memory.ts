@@ -265,12 +265,38 @@ export function planMemory(ir: Ir, limits: MemoryLimits, opts: PlanOptions = {})
 }
 
 /**
- * The chunks each evaluation batch runs in where a command only evaluates (`mmsa predict`, `evaluate`, `import`): the
- * plan's micro-batch count for `ir` on this backend, as `mmsa run` trains and evaluates it, so that a batch that needs
- * chunks to fit the heap is never scored whole.
+ * The chunks each evaluation batch runs in where a command only evaluates (`mmsa predict`, `evaluate`, `import`), so
+ * that a batch that needs chunks to fit the heap is never scored whole: the count `train.micro_batches` writes, as `mmsa
+ * run` uses it; with `auto`, the fewest chunks whose evaluation fits (1 for a pipeline that couples its batch).
+ * Evaluation has no backward pass, so only what it holds counts: the evaluation estimate against the heap (against the
+ * process's memory where there is none). The training plan's count would depend on the activation mode, which changes
+ * only what a training step keeps (`mult_mosi` trains in 2 chunks keeping activations, 1 recomputing them), and on
+ * the training step's size, larger than an evaluation's (`almt_mosi`: 3 chunks to train, 2 to evaluate).
  */
 export function planEvalMicroBatches(ir: Ir, backend: string): number {
-  return planMemory(ir, memoryLimits(backend)).microBatches;
+  return evalMicroBatches(ir, memoryLimits(backend));
+}
+
+/** planEvalMicroBatches for explicit limits. */
+export function evalMicroBatches(ir: Ir, limits: MemoryLimits): number {
+  const s = ir.schedule;
+  if (s.microBatches !== 'auto') return microBatchCount(s.microBatches);
+  if (batchCouplings(ir).length > 0) return 1;
+  const batch = Math.max(1, Math.floor(s.evalBatchSize));
+  // The evaluation estimate does not depend on the activation mode (both modes run the same forward without a tape).
+  const fits = (chunks: number) => {
+    const e = estimateMemory(ir, 'keep', { microBatches: chunks });
+    const heap = e.evalBackend / HEAP_USABLE_SHARE;
+    return limits.backendBytes !== null ? heap <= limits.backendBytes : heap + e.host.dataset + (limits.baseBytes ?? NODE_BASELINE) <= limits.hostBytes;
+  };
+  let chunk = batch;
+  for (let k = 1; k <= batch; k++) {
+    // Counts that leave the largest chunk as it was cannot fit where the last one did not.
+    if (k > 1 && Math.ceil(batch / k) === chunk) continue;
+    chunk = Math.ceil(batch / k);
+    if (fits(k)) return k;
+  }
+  return 1;
 }
 
 const MB = (b: number) => `${Math.round(b / 1e6)} MB`;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileFile, type CompileResult } from '../../../src/compiler/compile.js';
 import { MmsaError } from '../../../src/errors.js';
-import { batchCouplings, checkMemoryPlan, estimateMemory, planFittingBatch, planMemory, WASM_HEAP_LIMIT, type MemoryLimits } from '../../../src/runtime/memory/plan-memory.js';
+import { batchCouplings, checkMemoryPlan, estimateMemory, evalMicroBatches, planEvalMicroBatches, planFittingBatch, planMemory, WASM_HEAP_LIMIT, type MemoryLimits } from '../../../src/runtime/memory/plan-memory.js';
 import { bertStepMemory, ceSavedFloats } from '../../../src/components/encoders/bert/memory.js';
 import { attentionLayerFloats } from '../../../src/components/attention-memory.js';
 import { KNOWN_BERT_MODELS } from '../../../src/components/encoders/bert/define.js';
@@ -351,5 +351,47 @@ describe("memory plan of MulT's transformer layers", () => {
     // SIMS v2's 925 audio frames: the paper's batch fits by recomputing too.
     const v2 = planMemory(compileFile(join(repo, 'pipelines/mult_simsv2.yaml'), { env: {} }).ir!, WASM);
     expect([v2.fits, v2.activations]).toEqual([true, 'recompute']);
+  });
+
+  it("counts an evaluation batch as every cross-modal and memory layer's forward at once, as measured at MOSI's lengths", () => {
+    // Peak live tensor bytes (each heap buffer once, the 0.01 GB of weights included) of an evaluation pass over one
+    // batch of mult_mosi at MOSI's 50 / 375 / 500 frames (npm run bench -- plan-vs-measured with BENCH_EVAL_ONLY=1):
+    // 0.28 GB at batch 2, 0.54 GB at 4, 1.06 GB at 8. Evaluation runs the whole forward in one tf.tidy scope, so the 6
+    // cross-modal encoders' 4 layers and the 3 memories' 3 layers all stay until the end; the largest layer alone (what
+    // the estimate used to count) was 0.3x of it.
+    const ir = compileFile(join(repo, 'pipelines/mult_mosi.yaml'), { env: {} }).ir!;
+    for (const [b, measured] of [[2, 0.28e9], [4, 0.54e9], [8, 1.06e9]] as const) {
+      const e = estimateMemory(ir, 'keep', { batchSize: b, microBatches: 1 }).evalBackend;
+      expect(e, `batch ${b}`).toBeGreaterThan(measured);
+      expect(e, `batch ${b}`).toBeLessThan(1.2 * measured);
+      // Evaluation has no backward pass: the activation mode does not change it.
+      expect(estimateMemory(ir, 'recompute', { batchSize: b, microBatches: 1 }).evalBackend).toBe(e);
+    }
+  });
+
+  it('commands that only evaluate take the fewest chunks whose evaluation fits the heap, whatever a training step would keep', () => {
+    const mult = compileFile(join(repo, 'pipelines/mult_mosi.yaml'), { env: {} }).ir!;
+    // The training plan's count depends on the activation mode: keeping MulT's layers takes 2 chunks of the paper's
+    // batch of 16, recomputing them 1. An evaluation batch of 16 fits whole in either case.
+    expect(planMemory(mult, WASM, { activations: 'keep' }).microBatches).toBe(2);
+    expect(planMemory(mult, WASM, { activations: 'recompute' }).microBatches).toBe(1);
+    expect(evalMicroBatches(mult, WASM)).toBe(1);
+    expect(estimateMemory(mult, 'keep', { microBatches: 1 }).evalBackend / 0.8).toBeLessThan(WASM_HEAP_LIMIT);
+    // ALMT trains its batch of 64 in 3 chunks (recomputing BERT's layers); its evaluation does not fit whole (the
+    // test above) but fits in 2. The count is the heap's, not the free memory's: the same on any machine.
+    const almt = compileFile(join(repo, 'pipelines/almt_mosi.yaml'), { env: {} }).ir!;
+    expect(planMemory(almt, WASM).microBatches).toBe(3);
+    expect(planEvalMicroBatches(almt, 'wasm')).toBe(2);
+    expect(estimateMemory(almt, 'keep', { microBatches: 2 }).evalBackend / 0.8).toBeLessThan(WASM_HEAP_LIMIT);
+    // A count the spec writes is the run's, evaluation included.
+    expect(evalMicroBatches(compileWith('train: {micro_batches: 3}', 'pipelines/mult_mosi.yaml').ir!, WASM)).toBe(3);
+    // A pipeline that couples its batch (TETFN's time-major positions) never splits, even short of heap.
+    const tetfn = compileFile(join(repo, 'pipelines/tetfn_mosi.yaml'), { env: {} }).ir!;
+    expect(evalMicroBatches(tetfn, { backendBytes: 1e8, hostBytes: 16e9 })).toBe(1);
+    // Without a heap (tensors in host memory), the process's memory decides: the evaluation with the loaded dataset.
+    const whole = estimateMemory(mult, 'keep', { microBatches: 1 });
+    const host = whole.evalBackend / 0.8 + whole.host.dataset;
+    expect(evalMicroBatches(mult, { backendBytes: null, hostBytes: host + 1e6, baseBytes: 0 })).toBe(1);
+    expect(evalMicroBatches(mult, { backendBytes: null, hostBytes: host - 1e6, baseBytes: 0 })).toBe(2);
   });
 });

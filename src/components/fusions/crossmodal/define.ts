@@ -99,7 +99,10 @@ export default defineComponent<CrossmodalFusion>({
   // Attention makes B x heads x Tq x Tk weights per layer, which the generic per-element bound misses by far at
   // MOSI's 375/500 frames. 'keep' tapes every layer op by op (the attention weights are one op that keeps them);
   // 'recompute' makes each layer one op that keeps its inputs and runs the layer again in the backward pass
-  // (runtime/nn/transformer.ts), one layer at a time.
+  // (runtime/nn/transformer.ts), one layer at a time. Evaluation runs every encoder's layers in the forward's one
+  // tf.tidy scope (no layer has a scope of its own): what each layer leaves (its [B, T, width] intermediates) stays
+  // until the batch's outputs are read, while its attention scores and weights are freed when the attention op
+  // returns, so the layers add up and one attention's scratch comes on top.
   stepMemory(node, { ir, batch, frozen, mode }) {
     const p = node.config;
     const steps = node.inputs.map((id) => {
@@ -110,9 +113,10 @@ export default defineComponent<CrossmodalFusion>({
     const B = batch;
     let saved = 0;
     let peak = 0;
-    let evalPeak = 0;
+    let evalHeld = 0;
+    let evalScratch = 0;
     let masks = 0;
-    const layer = (tq: number, tk: number, width: number, n: number, dropout: number, cross: boolean) => {
+    const layer = (tq: number, tk: number, width: number, n: number, dropout: number, cross: boolean, positions = false) => {
       const att = B * p.heads * tq * tk;
       // Keeping: about 51 [B, Tq, width] and 17 [B, Tk, width] tensors per layer until the backward pass ends
       // (projections, heads, LayerNorms, FFN at 4x width, and their gradients, which tfjs frees together at the end).
@@ -128,7 +132,20 @@ export default defineComponent<CrossmodalFusion>({
       // Recomputing adds the layer's whole kept set, rebuilt while its backward runs.
       const scratch = 5 * att + 12 * B * Math.max(tq, tk) * width;
       peak = Math.max(peak, mode === 'keep' ? scratch : scratch + kept);
-      evalPeak = Math.max(evalPeak, 3 * att + 12 * B * Math.max(tq, tk) * width);
+      // Evaluation, per encoder of n layers (in [B, T, width] units of the queries' or the keys' steps; measured on the
+      // wasm backend with mmsa's native kernels, each heap buffer once): the scaled input, and the key and value
+      // sources' own copies (with positions, each embedding's position tensor and sum too); per cross-modal layer 26
+      // query-sized tensors (its LayerNorms, projections, the heads' transposes, the attention's output, the
+      // feed-forward at 4x width) and 8 key-sized ones (the sources' LayerNorms, key and value projections and
+      // transposes) and its query, key and value weight slices (3 width x width), per self-attention layer 35
+      // query-sized ones; the final LayerNorm. One more of each per layer leaves room; the attention op itself holds
+      // its scores, weights and dropped weights (3 B x heads x Tq x Tk) and its output while it runs. Without the
+      // native kernels (MMSA_NATIVE=0) each LayerNorm is tensor ops that leave about 3 more of its input's size.
+      // MulT at MOSI's lengths: 1.09x of the measured peak live bytes (docs/benchmarks.md).
+      const embeds = (positions ? 3 : 1) * (cross ? tq + 2 * tk : tq);
+      const perLayer = cross ? B * width * (27 * tq + 9 * tk) + 3 * width * width : B * width * 36 * tq;
+      evalHeld += B * width * (embeds + tq) + n * perLayer;
+      evalScratch = Math.max(evalScratch, 3 * att + B * tq * width);
       // The dropout masks are drawn in JS memory and held there until the backward pass (with residual and ReLU
       // dropout, 6 [B, Tq, width] more per layer).
       if (dropout > 0) masks += n * att;
@@ -143,12 +160,14 @@ export default defineComponent<CrossmodalFusion>({
           continue;
         }
         // Lower: the source's steps over via's; upper: the target's steps over the lower's output.
-        layer(steps[si]!, steps[p.inputs.indexOf(via)]!, d, p.text_enhanced!.lower_layers, sourceDropout(p, via), true);
-        layer(steps[ti]!, steps[si]!, d, p.layers, sourceDropout(p, via), true);
+        layer(steps[si]!, steps[p.inputs.indexOf(via)]!, d, p.text_enhanced!.lower_layers, sourceDropout(p, via), true, true);
+        layer(steps[ti]!, steps[si]!, d, p.layers, sourceDropout(p, via), true, true);
       }
+      // The memory reads the cross-modal outputs concatenated over features (one more tensor of its width).
+      if (sources.length > 1) evalHeld += B * steps[ti]! * sources.length * d;
       layer(steps[ti]!, steps[ti]!, sources.length * d, memoryLayers(p), p.memory_attn_dropout, false);
     });
-    const evalBytes = 4 * evalPeak;
+    const evalBytes = 4 * (evalHeld + evalScratch);
     return frozen ? { saved: 0, transient: evalBytes, host: 0, eval: evalBytes } : { saved: 4 * saved, transient: 4 * peak, host: 4 * masks, eval: evalBytes };
   },
   // MMSA's TransformerEncoder registers a `version` buffer (fairseq's state-dict version), and its sinusoidal position
