@@ -296,7 +296,8 @@ export function evalMicroBatches(ir: Ir, limits: MemoryLimits): number {
     chunk = Math.ceil(batch / k);
     if (fits(k)) return k;
   }
-  return 1;
+  // Nothing fits: one sample per chunk holds the least (the evaluation then fails at the heap's limit, as it would whole).
+  return batch;
 }
 
 const MB = (b: number) => `${Math.round(b / 1e6)} MB`;
