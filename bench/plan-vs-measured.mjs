@@ -109,37 +109,18 @@ async function measureEval(ir) {
   const { lowerPipeline } = await import('../dist/runtime/lower/lower-pipeline.js');
   const { evaluateSplit } = await import('../dist/runtime/train/evaluate.js');
   const { estimateMemory, planEvalMicroBatches, HEAP_USABLE_SHARE } = await import('../dist/runtime/memory/plan-memory.js');
+  const { trackWasmHeap } = await import('../dist/runtime/memory/heap-tracker.js');
   await setupBackend('wasm');
-  // Every tensor buffer the backend allocates on the heap, counted once however many tensors view it: the live bytes
-  // the plan estimates (engine.numBytes counts a reshape's view again).
-  const wasm = tf.backend().wasm;
-  // Emscripten's first call of each export replaces the stub with the raw function: resolve them before wrapping.
-  wasm._free(wasm._malloc(8));
-  const sizes = new Map();
-  let live = 0;
-  let peakLive = 0;
-  const malloc = wasm._malloc;
-  const free = wasm._free;
-  wasm._malloc = (n) => {
-    const ptr = malloc(n);
-    sizes.set(ptr >>> 0, n);
-    live += n;
-    peakLive = Math.max(peakLive, live);
-    return ptr;
-  };
-  wasm._free = (ptr) => {
-    live -= sizes.get(ptr >>> 0) ?? 0;
-    sizes.delete(ptr >>> 0);
-    return free(ptr);
-  };
+  // Every tensor buffer on the heap, counted once however many tensors view it: the live bytes the plan estimates.
+  const heap = trackWasmHeap(tf.backend());
   const chunks = planEvalMicroBatches(ir, 'wasm');
   // The evaluation estimate of one chunk of the count the pass runs in (not the training plan's count).
   const planLive = estimateMemory(ir, 'keep', { microBatches: chunks }).evalBackend;
   const data = await loadDataset(ir);
   const pipeline = lowerPipeline(ir, { seed: 1, trainSize: data.train.n });
   const before = sampleMemory();
-  const weights = live;
-  peakLive = live;
+  const weights = heap.live();
+  heap.resetPeak();
   let error;
   try {
     evaluateSplit(ir, pipeline, data.valid, { seed: 1, epoch: 1, shuffle: false, microBatches: chunks });
@@ -154,7 +135,7 @@ async function measureEval(ir) {
     weights,
     heapBefore: before.backendBytes,
     heap: after.backendBytes,
-    peakLive,
+    peakLive: heap.peak(),
     peakRss: after.peakRssBytes,
     ...(error ? { error } : {}),
   };

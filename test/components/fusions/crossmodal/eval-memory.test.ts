@@ -8,48 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getComponent } from '../../../../src/components/catalog.js';
 import type { Ir, IrNode } from '../../../../src/compiler/ir/types.js';
 import { setupBackend } from '../../../../src/runtime/backend.js';
+import { trackWasmHeap, type HeapTracker } from '../../../../src/runtime/memory/heap-tracker.js';
 import { evalCtx } from '../../../../src/runtime/nn/params.js';
 import { nativeDisabled } from '../../../helpers/native.js';
 import { lowerOne, seq, value } from '../../helpers.js';
 
-interface WasmModule {
-  _malloc(n: number): number;
-  _free(ptr: number): void;
-}
-
-let wasm: WasmModule;
-let restore: () => void;
-let live = 0;
-let peak = 0;
+let heap: HeapTracker;
 
 beforeAll(async () => {
   await setupBackend('wasm', { native: nativeDisabled ? 'off' : 'on' });
-  // Every buffer the backend allocates on its heap, counted once however many tensors view it (what the plan
-  // estimates; tf.memory().numBytes counts a reshape's view again), and the peak of their sum.
-  wasm = (tf.backend() as unknown as { wasm: WasmModule }).wasm;
-  // Emscripten's first call of each export replaces its stub with the raw function: resolve them before wrapping.
-  wasm._free(wasm._malloc(8));
-  const malloc = wasm._malloc;
-  const free = wasm._free;
-  const sizes = new Map<number, number>();
-  wasm._malloc = (n) => {
-    const ptr = malloc(n);
-    sizes.set(ptr >>> 0, n);
-    live += n;
-    peak = Math.max(peak, live);
-    return ptr;
-  };
-  wasm._free = (ptr) => {
-    live -= sizes.get(ptr >>> 0) ?? 0;
-    sizes.delete(ptr >>> 0);
-    free(ptr);
-  };
-  restore = () => {
-    wasm._malloc = malloc;
-    wasm._free = free;
-  };
+  heap = trackWasmHeap(tf.backend());
 });
-afterAll(() => restore());
+afterAll(() => heap.stop());
 
 const B = 3;
 const T = [6, 10, 14];
@@ -65,12 +35,12 @@ function evalMemory(params: Record<string, unknown> & { type: 'crossmodal' }): {
     const estimate = getComponent('fusion', 'crossmodal')!.stepMemory!(n.node, { ir, batch: B, mode: 'keep', frozen: false }).eval;
     const xs = T.map((t, i) => tf.randomNormal([B, t, d], 0, 1, 'float32', 10 + i));
     try {
-      const base = live;
-      peak = live;
+      const base = heap.live();
+      heap.resetPeak();
       tf.tidy(() => {
         n.lowered.apply(xs.map((x) => value(x)), evalCtx());
       });
-      return { estimate, measured: peak - base };
+      return { estimate, measured: heap.peak() - base };
     } finally {
       tf.dispose(xs);
     }
