@@ -43,8 +43,13 @@ const INIT_RNG = process.env.BENCH_INIT_RNG;
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 const kernelOpts = { native: NATIVE, ...(THREADS ? { threads: THREADS } : {}) };
 
-/** When the stored reference figures below were measured (the fallback when MMSA's code is not run in the session). */
-const STORED_ON = '2026-12-06, machine shared by several developers, load average 2-19 on 2 cores';
+/**
+ * When the stored reference figures below were measured (the fallback when MMSA's code is not run in the session):
+ * Self-MM, LMF, LF-DNN, TFN and EF-LSTM's seconds per epoch on 2026-11-27 (docs/benchmarks.md, "Training speed"), MulT's
+ * on 2026-12-05 (load ~32), the rest on 2026-12-06 with the machine shared by several developers (load average 2-19).
+ */
+const STORED_ON = { self_mm: '2026-11-27', lmf: '2026-11-27', lf_dnn: '2026-11-27', tfn: '2026-11-27', ef_lstm: '2026-11-27', mult: '2026-12-05 (s/epoch), 2026-12-06 (CPU)' };
+const storedOn = (model) => STORED_ON[model] ?? '2026-12-06';
 /**
  * Stored figures (another session's): MMSA's seconds per epoch (PyTorch, CPU, 1 thread) for the same configs on the same files. MFN, MLF-DNN, MLMF, MTFN,
  * MCTN and MFM: median epoch of the reference's accuracy runs of 2026-12-06 (MFN, MCTN, MTFN and MFM seed 1111, MLMF
@@ -283,7 +288,8 @@ async function main() {
   if (live) {
     console.log('model     s/epoch  (1st)  ms/step  CPU s/batch  peak RSS GB  other cores  wall s  test MAE  Corr    Has0_acc_2');
   } else {
-    console.log(`The "stored" columns are NOT measured now: MMSA's figures typed in from another session (${STORED_ON}). Set MMSA_REFERENCE_RUNNER and MMSA_SRC to run MMSA's own code in this session.`);
+    const dates = [...new Set(rows.map((r) => `${r.model} ${storedOn(r.model)}`))].join(', ');
+    console.log(`The "stored" columns are NOT measured now: MMSA's figures typed in from other sessions under other loads (${dates}). Set MMSA_REFERENCE_RUNNER and MMSA_SRC to run MMSA's own code in this session.`);
     console.log('model     s/epoch  (1st)  ms/step  stored s/epoch  x stored  CPU s/batch  stored  x stored  peak RSS GB  other cores  wall s  test MAE  Corr    Has0_acc_2');
   }
   for (const r of rows) {
