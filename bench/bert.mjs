@@ -37,6 +37,7 @@ import { compileFile } from '../dist/compiler/compile.js';
 import { packageRoot } from '../dist/paths.js';
 import { writeRandomBertCheckpoint } from '../dist/runtime/bert/random-checkpoint.js';
 import { writeSynthMmsa } from '../dist/runtime/data/synth-mmsa.js';
+import { loadMeter, referenceSetup, runReference as runReferenceRun } from './reference.mjs';
 
 const MODEL = process.env.BENCH_MODEL ?? 'self_mm';
 const MODELS = ['self_mm', 'bert_mag', 'cenet', 'misa', 'tetfn', 'mmim', 'almt'];
@@ -61,33 +62,10 @@ const BATCHES = Number(process.env.BENCH_BATCHES ?? 0);
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 // Self-MM's reference epoch takes hours here: a few batches; the others run their whole epoch (0 = the epoch).
 const REF_BATCHES = Number(process.env.BENCH_REF_BATCHES ?? (BATCHES > 0 ? BATCHES : MODEL === 'self_mm' ? 6 : 0));
-const REF_CAP = process.env.BENCH_REF_CAP ?? '8000000000';
 const root = packageRoot();
-const runner = process.env.MMSA_REFERENCE_RUNNER;
-const python = process.env.BENCH_PYTHON ?? 'python3';
 
 const plural = (n, what) => `${n} ${what}${n === 1 ? '' : 'es'}`;
 const batches = (n) => plural(n, 'batch');
-
-/** Busy cores of other processes between two snapshots (from /proc/stat minus this process's CPU time). */
-function loadMeter() {
-  const snap = () => {
-    let busy = 0;
-    try {
-      const v = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-      busy = (v.slice(0, 8).reduce((a, b) => a + b, 0) - v[3] - v[4]) / 100;
-    } catch {
-      busy = NaN;
-    }
-    const u = process.cpuUsage();
-    return { t: performance.now() / 1000, busy, own: (u.user + u.system) / 1e6 };
-  };
-  const a = snap();
-  return () => {
-    const b = snap();
-    return Math.max(0, (b.busy - a.busy - (b.own - a.own)) / (b.t - a.t));
-  };
-}
 
 /** A random checkpoint of the model's architecture, written once into the OS temp dir. */
 function checkpointDir() {
@@ -223,9 +201,8 @@ function runMmsaChild(work) {
 }
 
 function runReference(work, threads, batch, paperBatch) {
-  if (!runner) return { skipped: 'MMSA_REFERENCE_RUNNER is not set (the path of run_mmsa_baseline.py)' };
-  if (!existsSync(runner)) return { skipped: `${runner} not found (MMSA_REFERENCE_RUNNER)` };
-  if (!process.env.MMSA_SRC) return { skipped: "MMSA_SRC is not set (MMSA's src/ directory, which the runner imports)" };
+  const ref = referenceSetup();
+  if (ref.skipped) return ref;
   const selfMm = MODEL === 'self_mm';
   const pkl = join(work, `ref_${MODEL}_${DATASET}.pkl`);
   const [nTrain, nValid, nTest] = setup.sizes;
@@ -236,40 +213,38 @@ function runReference(work, threads, batch, paperBatch) {
     writeSynthMmsa(pkl, { variant: DATASET, sizes, textLen: setup.seq.text, audioLen: setup.seq.audio, visionLen: setup.seq.vision, aligned: ALIGNED });
   }
   const batches = Math.ceil(sizes[0] / batch);
-  const out = join(work, `ref-out-${threads ?? 'default'}`);
-  const rssFile = join(work, `ref-rss-${threads ?? 'default'}`);
-  const script = selfMm ? runner : join(root, 'tools', 'run-mmsa-small-bert.py');
   // MMSA's config, at the batch mmsa ran at when the memory plan made mmsa run another than the paper's.
   const config = { ...(selfMm ? { use_finetune: true } : {}), ...(batch !== paperBatch ? { batch_size: batch } : {}) };
-  const modelArgs = [...(selfMm ? ['--text', 'tinybert', '--bert-layers', '12'] : []), ...(Object.keys(config).length ? ['--config', JSON.stringify(config)] : [])];
-  // /usr/bin/time reports the reference's peak resident set (KiB) into rssFile.
-  const args = [`--as=${REF_CAP}`, '/usr/bin/time', '-f', '%M', '-o', rssFile, python, script, '--model', MODEL, '--dataset', DATASET, '--pkl', pkl,
-    '--max-epochs', '1', ...modelArgs, '--out', out, ...(threads ? ['--threads', String(threads)] : [])];
-  process.stderr.write(`  reference: ${REF_BATCHES > 0 ? plural(REF_BATCHES, 'batch') : `the whole epoch (${plural(batches, 'batch')})`} of ${batch} under prlimit --as=${REF_CAP} ...\n`);
+  process.stderr.write(`  reference: ${REF_BATCHES > 0 ? plural(REF_BATCHES, 'batch') : `the whole epoch (${plural(batches, 'batch')})`} of ${batch} under prlimit --as=${ref.cap} ...\n`);
   // Self-MM: the runner's stand-in BERT takes its vocabulary size from the environment (the same embedding table as
   // ours). The others: the HF-layout stand-in loads the same random checkpoint as ours.
-  const env = selfMm
-    ? { ...process.env, MMSA_SHIM_BERT_VOCAB: String(setup.vocab) }
-    : { ...process.env, MMSA_RUNNER: dirname(runner), MMSA_HF_BERT_DIR: checkpointDir() };
-  const r = spawnSync('prlimit', args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  const peakRssBytes = existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) * 1024 : NaN;
-  if (r.status !== 0) {
-    const tail = (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
-    return { skipped: `the reference failed (exit ${r.status ?? r.signal}; peak RSS ${(peakRssBytes / 1e9).toFixed(2)} GB): ${tail}` };
-  }
-  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  const env = selfMm ? { ...process.env, MMSA_SHIM_BERT_VOCAB: String(setup.vocab) } : { ...process.env, MMSA_HF_BERT_DIR: checkpointDir() };
+  const r = runReferenceRun(ref, {
+    script: selfMm ? ref.runner : join(root, 'tools', 'run-mmsa-small-bert.py'),
+    model: MODEL,
+    dataset: DATASET,
+    pkl,
+    batch,
+    maxEpochs: 1,
+    config,
+    args: selfMm ? ['--text', 'tinybert', '--bert-layers', '12'] : [],
+    out: join(work, `ref-out-${threads ?? 'default'}`),
+    threads,
+    env,
+  });
+  if (r.skipped) return r;
   return {
     batch,
-    batches,
-    secsPerBatch: s.train_pass_s[0] / batches,
-    epochTrainSecs: s.train_pass_s[0],
-    validSecs: s.valid_pass_s?.[0],
-    cpuPerBatch: s.own_cpu_s_train_passes[0] / batches,
-    threads: s.torch_threads_used,
-    torch: s.torch,
-    params: s.n_params,
-    otherLoad: s.other_procs_avg_cores_train_passes[0],
-    peakRssBytes,
+    batches: r.batches,
+    secsPerBatch: r.trainPassSecs[0] / r.batches,
+    epochTrainSecs: r.trainPassSecs[0],
+    validSecs: r.validPassSecs[0],
+    cpuPerBatch: r.cpuPerBatch[0],
+    threads: r.threads,
+    torch: r.torch,
+    params: r.params,
+    otherLoad: r.otherLoad[0],
+    peakRssBytes: r.peakRssBytes,
   };
 }
 

@@ -1,25 +1,36 @@
 // Benchmark: full training epochs (train + validation) of the paper configs on MOSI-sized synthetic data (SIMS-sized
 // for the SIMS-only multi-task models) made by the project's MMSA-layout generator (bench/synth-cache.mjs: 1284 / 229 /
 // 686 samples, text 50 / audio 375 / vision 500; the aligned_50 file for EF-LSTM, MFN, Graph-MFN, MCTN and MFM), next to
-// MMSA's reference per-epoch times on files of the same layout and planted signal. Self-MM reads precomputed [CLS]
-// features instead of running BERT.
-// Run: npx tsc -p tsconfig.build.json && node bench/train.mjs
-// Env: BENCH_EPOCHS (default 2), BENCH_BACKEND (wasm|cpu|tensorflow, default wasm), BENCH_ONLY='lmf|tfn',
-// BENCH_LSTM_MATMUL (auto|js|tf|native: where the fused LSTM's recurrence runs, default auto),
-// BENCH_NATIVE (auto|on|off: mmsa's native kernels under wasm, default auto), BENCH_THREADS (their threads; default all),
-// BENCH_SEEDS (comma-separated, default 1111: test metrics are then the mean over seeds, with Corr's std),
-// BENCH_INIT_RNG (mmsa|torch: train.init_rng; torch starts Self-MM from the reference's own initial weights per seed).
-// Besides wall seconds per epoch it prints CPU seconds (user + system) per training batch beside the reference's: on the
-// shared machine the wall time moves with the load, the CPU time much less.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// MMSA's own code on the same file. Self-MM reads precomputed [CLS] features instead of running BERT.
+//
+// Each model runs in a child process of this one (this file with --model-child), so its peak RSS is its own and its
+// memory is freed before the next step. With MMSA_REFERENCE_RUNNER (the path of the reference runner's
+// run_mmsa_baseline.py) and MMSA_SRC (MMSA's src/) set, MMSA's own code for the same model, config and dataset runs
+// right after mmsa's epochs of each model, through tools/run-mmsa-reference.py (the in-process patches MMSA needs on a
+// CPU-only machine), on the SAME synthetic file mmsa read, for the same number of epochs, under `prlimit --as`
+// (BENCH_REF_CAP) and `/usr/bin/time` (its peak RSS): both sides' seconds per epoch, CPU seconds per training batch,
+// peak RSS, their ratios and the other processes' load during each side are printed, measured in this session
+// (bench/reference.mjs). Without those variables the reference columns are stored figures of another session, typed
+// in below (REFERENCE, REFERENCE_CPU_BATCH), and say so.
+// Run: npm run bench -- train
+// Env: BENCH_EPOCHS (default 2; `full` trains to early stopping on both sides), BENCH_BACKEND (wasm|cpu|tensorflow,
+// default wasm), BENCH_ONLY='lmf|tfn', BENCH_LSTM_MATMUL (auto|js|tf|native: where the fused LSTM's recurrence runs,
+// default auto), BENCH_NATIVE (auto|on|off: mmsa's native kernels under wasm, default auto), BENCH_THREADS (their
+// threads; default all), BENCH_SEEDS (comma-separated, default 1111: test metrics are then the mean over seeds, with
+// Corr's std; the reference runs the first), BENCH_INIT_RNG (mmsa|torch: train.init_rng; torch starts Self-MM from the
+// reference's own initial weights per seed), MMSA_REFERENCE_RUNNER, MMSA_SRC, BENCH_PYTHON (python with torch, default
+// python3), BENCH_REF_THREADS (torch threads of the reference, default 1; 0: torch's default), BENCH_REF_CAP (its
+// address-space cap in bytes, default 8000000000).
+// Besides wall seconds per epoch it prints CPU seconds (user + system) per training batch: on the shared machine the
+// wall time moves with the load, the CPU time much less.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { compileFile } from '../dist/compiler/compile.js';
 import { packageRoot } from '../dist/paths.js';
-import { runPipeline } from '../dist/runtime/run.js';
-import { setupBackend } from '../dist/runtime/backend.js';
-import { setDefaultRecurrentMatMul } from '../dist/runtime/nn/lstm-fused.js';
+import { fileURLToPath } from 'node:url';
+import { loadMeter, referenceSetup, runReference, steadyMean } from './reference.mjs';
 import { synthFile, synthRoot } from './synth-cache.mjs';
 
 // BENCH_EPOCHS=full trains to early stopping as MMSA does (needed to compare accuracy; slow).
@@ -31,10 +42,16 @@ const NATIVE = process.env.BENCH_NATIVE ?? 'auto';
 const INIT_RNG = process.env.BENCH_INIT_RNG;
 const THREADS = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 const kernelOpts = { native: NATIVE, ...(THREADS ? { threads: THREADS } : {}) };
-setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
 
 /**
- * MMSA's seconds per epoch (PyTorch, CPU, 1 thread) for the same configs on the same files. MFN, MLF-DNN, MLMF, MTFN,
+ * When the stored reference figures below were measured (the fallback when MMSA's code is not run in the session):
+ * Self-MM, LMF, LF-DNN, TFN and EF-LSTM's seconds per epoch on 2026-11-27 (docs/benchmarks.md, "Training speed"), MulT's
+ * on 2026-12-05 (load ~32), the rest on 2026-12-06 with the machine shared by several developers (load average 2-19).
+ */
+const STORED_ON = { self_mm: '2026-11-27', lmf: '2026-11-27', lf_dnn: '2026-11-27', tfn: '2026-11-27', ef_lstm: '2026-11-27', mult: '2026-12-05 (s/epoch), 2026-12-06 (CPU)' };
+const storedOn = (model) => STORED_ON[model] ?? '2026-12-06';
+/**
+ * Stored figures (another session's): MMSA's seconds per epoch (PyTorch, CPU, 1 thread) for the same configs on the same files. MFN, MLF-DNN, MLMF, MTFN,
  * MCTN and MFM: median epoch of the reference's accuracy runs of 2026-12-06 (MFN, MCTN, MTFN and MFM seed 1111, MLMF
  * seeds 1111-1112, MLF-DNN seeds 1111-1113) with the machine shared by several developers (load average 2-19 on 2
  * cores), so inflated by the load as much as ours in the same session and far apart between runs (MLF-DNN: 1.9-26 s);
@@ -66,7 +83,7 @@ const PIPELINE = {
 // them at batch 16 by recomputing its transformer layers in the backward pass (docs/benchmarks.md).
 const SHORT_SEQ = { mult: { audioLen: 100, visionLen: 120 } };
 /**
- * MMSA's CPU seconds (user + system) per training batch on one thread, from the reference-runner's per-pass CPU
+ * Stored figures (another session's): MMSA's CPU seconds (user + system) per training batch on one thread, from the reference-runner's per-pass CPU
  * times of its accuracy runs on files of the same layout (2026-12-06, mean over the seeds finished; docs/benchmarks.md):
  * the figure to compare when the shared machine is loaded and wall times say little. Graph-MFN: the process's CPU
  * time over 8 batches of its first epoch (its run was still going). MMSA's MCTN is the batch-axis computation. MulT:
@@ -77,10 +94,27 @@ const REFERENCE_CPU_BATCH = { mlf_dnn: 0.048, mlmf: 0.450, mtfn: 0.100, mfm: 1.1
 const REFERENCE_CORR = { self_mm: 0.8 };
 const MODELS = Object.keys(REFERENCE).filter((m) => !only || only.includes(m));
 
-const root = packageRoot();
-const work = mkdtempSync(join(tmpdir(), 'mmsa-bench-train-'));
+/**
+ * MMSA's name for the model and the dataset config the reference runs on mmsa's file: MMSA's MCTN for both of mmsa's
+ * MCTN entries, MTFN's simsv2 config (as mmsa's mtfn_simsv2) on the SIMS-sized file (MMSA's simsv2 dataset settings are
+ * SIMS's but for the file, which --pkl replaces), Self-MM on the precomputed features (the runner's --text features);
+ * `note` says what differs from mmsa's side.
+ */
+function referenceOf(model) {
+  const p = PIPELINE[model];
+  const dataset = model === 'mtfn' ? 'simsv2' : p?.variant ?? 'mosi';
+  const ref = { model: model === 'mctn_batch_as_time' ? 'mctn' : model, dataset, args: model === 'self_mm' ? ['--text', 'features'] : [] };
+  const notes = {
+    mctn: "MMSA's MCTN runs its LSTMs along the batch axis (mmsa's mctn_batch_as_time); mmsa's default runs them over time, another computation of the same size",
+    mult: "MMSA with Tensor.cpu() detached (tools/run-mmsa-reference.py's mult_detached_cpu): its peak RSS without the prediction graphs its trainer keeps",
+    mtfn: "MMSA's mtfn with its simsv2 config (--dataset simsv2) on the SIMS-sized file, as mmsa's mtfn_simsv2",
+  };
+  return notes[model] ? { ...ref, note: notes[model] } : ref;
+}
 
-function benchSpec(model) {
+const root = packageRoot();
+
+function benchSpec(model, work) {
   const p = PIPELINE[model] ?? { config: `${model}_mosi`, variant: 'mosi', name: 'mosi', file: 'unaligned_50' };
   const spec = parse(readFileSync(join(root, 'pipelines', `${p.config}.yaml`), 'utf8'));
   spec.name = `bench_${model}`;
@@ -112,34 +146,42 @@ function benchSpec(model) {
   }
   const file = join(work, `bench_${model}.yaml`);
   writeFileSync(file, stringify(spec));
-  return file;
+  return { file, data: file0 };
 }
 
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-const rows = [];
-for (const model of MODELS) {
-  const file = benchSpec(model);
+const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+/** mmsa's epochs of one model, in the child process: its row of figures (or `failed`), with its own peak RSS. */
+async function measure(model, work) {
+  // Imported here, in the child: the parent stays small while the reference runs beside it.
+  const { compileFile } = await import('../dist/compiler/compile.js');
+  const { runPipeline } = await import('../dist/runtime/run.js');
+  const { setupBackend } = await import('../dist/runtime/backend.js');
+  const { setDefaultRecurrentMatMul } = await import('../dist/runtime/nn/lstm-fused.js');
+  setDefaultRecurrentMatMul(process.env.BENCH_LSTM_MATMUL ?? 'auto');
+  const { file, data } = benchSpec(model, work);
   const compiled = compileFile(file);
   const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0 || !compiled.ir) {
-    console.error(`${model}: spec does not compile: ${errors.map((d) => `${d.code} ${d.message ?? ''}`).join('; ')}`);
-    continue;
-  }
+  if (errors.length > 0 || !compiled.ir) return { model, failed: `spec does not compile: ${errors.map((d) => `${d.code} ${d.message ?? ''}`).join('; ')}` };
   const epochSecs = [];
   const stepMs = [];
   let epochStart = 0;
   let lastStep = 0;
   let steps = 0;
-  let peakRss = 0;
   // CPU time (user + system, all threads) of the training steps: under load the wall time says little, CPU time
   // per training batch is what compares with the reference's on a shared machine.
   let cpuStart = process.cpuUsage();
   let cpuLastStep = cpuStart;
   const cpuPerBatch = [];
+  // Other processes' cores over each epoch's training batches (as the reference runner measures its training passes).
+  let meter = loadMeter();
+  let trainLoad = NaN;
+  const otherLoad = [];
   const tests = [];
   let failed;
   const t0 = Date.now();
-  const it = runPipeline(compiled, { outRoot: join(work, 'runs'), backend: BACKEND, force: true, ...kernelOpts });
+  const it = runPipeline(compiled, { outRoot: join(work, 'runs', model), backend: BACKEND, force: true, ...kernelOpts });
   for (let r = await it.next(); !r.done; r = await it.next()) {
     const e = r.value;
     if (e.kind === 'epoch.start') {
@@ -148,15 +190,17 @@ for (const model of MODELS) {
       steps = 0;
       cpuStart = process.cpuUsage();
       cpuLastStep = cpuStart;
+      meter = loadMeter();
     } else if (e.kind === 'step.end') {
       steps += 1;
       lastStep = e.t;
       cpuLastStep = process.cpuUsage();
+      trainLoad = meter();
     } else if (e.kind === 'epoch.end') {
       epochSecs.push(e.seconds);
       stepMs.push((lastStep - epochStart) / Math.max(1, steps));
       cpuPerBatch.push((cpuLastStep.user - cpuStart.user + cpuLastStep.system - cpuStart.system) / 1e6 / Math.max(1, steps));
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      otherLoad.push(trainLoad);
       console.error(`  ${model} epoch ${e.epoch}: ${fmt(e.seconds)} s, train ${fmt(e.trainLoss, 4)}, valid ${fmt(e.valid.loss, 4)}`);
     } else if (e.kind === 'run.end' && e.scope === 'seed' && e.result) {
       tests.push(e.result.test);
@@ -164,46 +208,134 @@ for (const model of MODELS) {
       failed = `${e.code} ${e.message}`;
     }
   }
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  if (failed) {
-    console.error(`${model}: ${failed}`);
-    continue;
-  }
+  if (failed) return { model, failed };
+  const info = await setupBackend(BACKEND, kernelOpts);
+  const nat = info.details.native;
   // The first epoch carries one-off costs (kernel compilation, Adam state); report the later ones when there are any.
-  const steady = epochSecs.length > 1 ? epochSecs.slice(1) : epochSecs;
-  const steadySteps = stepMs.length > 1 ? stepMs.slice(1) : stepMs;
-  const sPerEpoch = steady.reduce((a, b) => a + b, 0) / steady.length;
-  const msPerStep = steadySteps.reduce((a, b) => a + b, 0) / steadySteps.length;
-  const steadyCpu = cpuPerBatch.length > 1 ? cpuPerBatch.slice(1) : cpuPerBatch;
-  const cpuBatch = steadyCpu.reduce((a, b) => a + b, 0) / steadyCpu.length;
-  rows.push({
+  return {
     model,
-    sPerEpoch,
+    data,
+    batch: compiled.ir.schedule.batchSize,
+    epochs: epochSecs.length,
+    sPerEpoch: steadyMean(epochSecs),
     firstEpoch: epochSecs[0],
-    msPerStep,
-    ref: REFERENCE[model],
-    ratio: REFERENCE[model] ? sPerEpoch / REFERENCE[model] : NaN,
-    cpuBatch,
-    refCpuBatch: REFERENCE_CPU_BATCH[model],
-    cpuRatio: REFERENCE_CPU_BATCH[model] ? cpuBatch / REFERENCE_CPU_BATCH[model] : NaN,
-    peakRssMb: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 2 ** 20,
+    msPerStep: steadyMean(stepMs),
+    cpuBatch: steadyMean(cpuPerBatch),
+    otherLoad: steadyMean(otherLoad),
     wall: (Date.now() - t0) / 1000,
-    test: Object.fromEntries(['MAE', 'Corr', 'Has0_acc_2'].map((k) => [k, tests.reduce((a, t) => a + t[k], 0) / tests.length])),
-    corrStd: Math.sqrt(tests.reduce((a, t) => a + t.Corr ** 2, 0) / tests.length - (tests.reduce((a, t) => a + t.Corr, 0) / tests.length) ** 2),
+    test: Object.fromEntries(['MAE', 'Corr', 'Has0_acc_2'].map((k) => [k, mean(tests.map((t) => t[k]))])),
+    corrStd: Math.sqrt(mean(tests.map((t) => t.Corr ** 2)) - mean(tests.map((t) => t.Corr)) ** 2),
     seeds: tests.length,
-  });
+    kernels: nat?.active ? `native kernels ${nat.isa}, ${nat.threads} thread(s)` : `no native kernels (${nat?.reason ?? 'n/a'})`,
+  };
 }
 
-const info = await setupBackend(BACKEND, kernelOpts);
-const nat = info.details.native;
-const kernels = nat?.active ? `native kernels ${nat.isa}, ${nat.threads} thread(s)` : `no native kernels (${nat?.reason ?? 'n/a'})`;
-console.log(`\nbench/train: ${EPOCHS ?? 'until early stop,'} epoch(s) per model on MOSI-sized synthetic data, backend ${BACKEND}, ${kernels}, node ${process.version}`);
-console.log('model     s/epoch  (1st)  ms/step  ref s/epoch  x ref  CPU s/batch  ref  x ref  peak RSS MB  wall s  test MAE  Corr    Has0_acc_2');
-for (const r of rows) {
-  console.log(
-    `${r.model.padEnd(8)} ${fmt(r.sPerEpoch).padStart(8)} ${fmt(r.firstEpoch).padStart(6)} ${fmt(r.msPerStep, 1).padStart(8)} ${fmt(r.ref, 1).padStart(12)} ${fmt(r.ratio).padStart(7)} ${fmt(r.cpuBatch, 3).padStart(11)} ${fmt(r.refCpuBatch, 3).padStart(6)} ${fmt(r.cpuRatio).padStart(6)} ${fmt(r.peakRssMb, 0).padStart(12)} ${fmt(r.wall, 1).padStart(7)}  ${fmt(r.test?.MAE, 4).padStart(8)}  ${fmt(r.test?.Corr, 4).padStart(6)}  ${fmt(r.test?.Has0_acc_2, 4)}${r.seeds > 1 ? `  (mean of ${r.seeds} seeds; Corr std ${fmt(r.corrStd, 4)})` : ''}`,
-  );
+/** Runs one model's epochs in a child process (this file with --model-child) and reads back its row. */
+function measureInChild(model, work) {
+  const resultFile = join(work, `mmsa-${model}.json`);
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--model-child', model, work, resultFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (!existsSync(resultFile)) return { model, failed: `the child process exited with ${r.status ?? r.signal} and wrote no result` };
+  // JSON has no NaN: a figure without a value comes back as null.
+  return JSON.parse(readFileSync(resultFile, 'utf8'), (_, v) => (v === null ? NaN : v));
 }
-console.log('peak RSS is the process high-water mark so far (models run in order in one process).');
-for (const [m, c] of Object.entries(REFERENCE_CORR)) console.log(`reference test Corr of ${m} after full training: ${c}${EPOCHS === null ? '' : ` (run BENCH_EPOCHS=full to compare; ${EPOCHS} epoch(s) here)`}`);
-rmSync(work, { recursive: true, force: true });
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), 'mmsa-bench-train-'));
+  const ref = referenceSetup();
+  const refThreads = Number(process.env.BENCH_REF_THREADS ?? 1);
+  const refScript = join(root, 'tools', 'run-mmsa-reference.py');
+  const refRuns = new Map();
+  const rows = [];
+  try {
+    for (const model of MODELS) {
+      const row = measureInChild(model, work);
+      if (row.failed) {
+        console.error(`${model}: ${row.failed}`);
+        continue;
+      }
+      if (!ref.skipped) {
+        // MMSA's own code on the same file, right after mmsa's epochs (once per MMSA model and file).
+        const r = referenceOf(model);
+        const key = `${r.model} ${r.dataset} ${row.data}`;
+        if (!refRuns.has(key)) {
+          console.error(`  reference: MMSA's ${r.model} (--dataset ${r.dataset}), ${EPOCHS === null ? 'to early stopping' : `${EPOCHS} epoch(s)`}, under prlimit --as=${ref.cap} ...`);
+          refRuns.set(key, runReference(ref, {
+            script: refScript,
+            model: r.model,
+            dataset: r.dataset,
+            pkl: row.data,
+            batch: row.batch,
+            maxEpochs: EPOCHS ?? 0,
+            args: [...r.args, '--seed', String(SEEDS[0])],
+            out: join(work, `ref-${r.model}-${r.dataset}-${refRuns.size}`),
+            threads: refThreads,
+          }));
+        }
+        row.reference = refRuns.get(key);
+        row.referenceNote = r.note;
+      }
+      rows.push(row);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const live = !ref.skipped;
+  const gb = (b) => fmt(b / 1e9);
+  const x = (a, b) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a');
+  console.log(`\nbench/train: ${EPOCHS ?? 'until early stop,'} epoch(s) per model on MOSI-sized synthetic data, backend ${BACKEND}, ${rows[0]?.kernels ?? 'n/a'}, node ${process.version}`);
+  console.log('s/epoch: train + validation; s/epoch, ms/step, CPU s/batch (user + system per training batch) and other cores: means of the epochs after the first when there are 2 or more.');
+  if (live) {
+    console.log('model     s/epoch  (1st)  ms/step  CPU s/batch  peak RSS GB  other cores  wall s  test MAE  Corr    Has0_acc_2');
+  } else {
+    const dates = [...new Set(rows.map((r) => `${r.model} ${storedOn(r.model)}`))].join(', ');
+    console.log(`The "stored" columns are NOT measured now: MMSA's figures typed in from other sessions under other loads (${dates}). Set MMSA_REFERENCE_RUNNER and MMSA_SRC to run MMSA's own code in this session.`);
+    console.log('model     s/epoch  (1st)  ms/step  stored s/epoch  x stored  CPU s/batch  stored  x stored  peak RSS GB  other cores  wall s  test MAE  Corr    Has0_acc_2');
+  }
+  for (const r of rows) {
+    const stored = live ? '' : ` ${fmt(REFERENCE[r.model], 1).padStart(15)} ${x(r.sPerEpoch, REFERENCE[r.model]).padStart(9)}`;
+    const storedCpu = live ? '' : ` ${fmt(REFERENCE_CPU_BATCH[r.model], 3).padStart(7)} ${x(r.cpuBatch, REFERENCE_CPU_BATCH[r.model]).padStart(9)}`;
+    console.log(
+      `${r.model.padEnd(8)} ${fmt(r.sPerEpoch).padStart(8)} ${fmt(r.firstEpoch).padStart(6)} ${fmt(r.msPerStep, 1).padStart(8)}${stored} ${fmt(r.cpuBatch, 3).padStart(11)}${storedCpu} ${gb(r.ownPeakRssBytes).padStart(12)} ${fmt(r.otherLoad).padStart(12)} ${fmt(r.wall, 1).padStart(7)}  ${fmt(r.test?.MAE, 4).padStart(8)}  ${fmt(r.test?.Corr, 4).padStart(6)}  ${fmt(r.test?.Has0_acc_2, 4)}${r.seeds > 1 ? `  (mean of ${r.seeds} seeds; Corr std ${fmt(r.corrStd, 4)})` : ''}`,
+    );
+  }
+  console.log("peak RSS: each model's child process's own high-water mark (loading, training, validation and test).");
+  for (const [m, c] of Object.entries(REFERENCE_CORR)) console.log(`reference test Corr of ${m} after full training: ${c}${EPOCHS === null ? '' : ` (run BENCH_EPOCHS=full to compare; ${EPOCHS} epoch(s) here)`}`);
+  if (!live) {
+    console.log(`reference: not run in this session (${ref.skipped})`);
+    return;
+  }
+
+  const measured = rows.find((r) => r.reference && !r.reference.skipped)?.reference;
+  console.log(`\nMMSA's own code, measured now right after each model's mmsa epochs on the same file (tools/run-mmsa-reference.py${measured ? `: PyTorch ${measured.torch}, ${measured.threads} torch thread(s)` : ''}, prlimit --as=${ref.cap}, seed ${SEEDS[0]}):`);
+  console.log('model               s/epoch mmsa    MMSA   x ref   CPU s/batch mmsa    MMSA   x ref   peak RSS GB mmsa  MMSA  x ref   other cores mmsa  MMSA');
+  const notes = [];
+  for (const r of rows) {
+    const m = r.reference;
+    if (!m || m.skipped) {
+      console.log(`${r.model.padEnd(19)} reference not run: ${m?.skipped ?? 'n/a'}`);
+      continue;
+    }
+    console.log(
+      `${r.model.padEnd(19)} ${fmt(r.sPerEpoch).padStart(12)} ${fmt(m.steady.epochSecs).padStart(7)} ${x(r.sPerEpoch, m.steady.epochSecs).padStart(7)} ${fmt(r.cpuBatch, 3).padStart(16)} ${fmt(m.steady.cpuPerBatch, 3).padStart(7)} ${x(r.cpuBatch, m.steady.cpuPerBatch).padStart(7)} ${gb(r.ownPeakRssBytes).padStart(16)} ${gb(m.peakRssBytes).padStart(5)} ${x(r.ownPeakRssBytes, m.peakRssBytes).padStart(6)} ${fmt(r.otherLoad).padStart(16)} ${fmt(m.steady.otherLoad).padStart(5)}`,
+    );
+    if (m.epochs !== r.epochs) notes.push(`${r.model}: MMSA trained ${m.epochs} epoch(s), mmsa ${r.epochs}`);
+    if (r.referenceNote) notes.push(`${r.model}: ${r.referenceNote}`);
+  }
+  console.log("MMSA: seconds per epoch from the start of one training pass to the next (the last: to the end of its validation), CPU seconds its process used per training batch, peak RSS from /usr/bin/time; other cores: other processes' average busy cores during each side's training batches (/proc/stat).");
+  for (const n of notes) console.log(n);
+}
+
+if (process.argv[2] === '--model-child') {
+  const [model, work, resultFile] = process.argv.slice(3);
+  let result;
+  try {
+    result = await measure(model, work);
+  } catch (err) {
+    result = { model, failed: err instanceof Error ? err.message : String(err) };
+  }
+  result.ownPeakRssBytes = process.resourceUsage().maxRSS * 1024;
+  writeFileSync(resultFile, JSON.stringify(result));
+} else {
+  await main();
+}

@@ -1,0 +1,47 @@
+// Types of bench/reference.mjs for the test that checks the reference's arguments and the reading of its summary.
+export const DEFAULT_REF_CAP: string;
+export interface ReferenceSetup {
+  runner: string;
+  runnerDir: string;
+  python: string;
+  cap: string;
+}
+export function referenceSetup(env?: Record<string, string | undefined>): ReferenceSetup | { skipped: string };
+export interface ReferenceArgs {
+  cap: string;
+  rssFile: string;
+  python: string;
+  script: string;
+  model: string;
+  dataset: string;
+  pkl: string;
+  maxEpochs?: number | null;
+  config?: Record<string, unknown>;
+  args?: string[];
+  out: string;
+  threads?: number;
+}
+export function referenceArgs(a: ReferenceArgs): string[];
+export function steadyMean(xs: number[]): number;
+export interface ReferenceFigures {
+  batch: number;
+  batches: number;
+  epochs: number;
+  epochSecs: number[];
+  trainPassSecs: number[];
+  validPassSecs: number[];
+  cpuPerBatch: number[];
+  otherLoad: number[];
+  steady: { epochSecs: number; secsPerBatch: number; cpuPerBatch: number; otherLoad: number };
+  threads: number;
+  torch: string;
+  params: number;
+  test: Record<string, number> | null;
+}
+export function summarize(summary: Record<string, unknown>, batch: number): ReferenceFigures;
+export function readPeakRss(rssFile: string): number;
+export function runReference(
+  setup: ReferenceSetup | { skipped: string },
+  run: Omit<ReferenceArgs, 'cap' | 'rssFile' | 'python' | 'script'> & { script?: string; batch: number; env?: Record<string, string | undefined> },
+): (ReferenceFigures & { peakRssBytes: number }) | { skipped: string };
+export function loadMeter(): () => number;
