@@ -1,7 +1,8 @@
 // `npm run bench [-- NAME...]`: runs the benchmarks one after another, each in its own process so peak RSS and
 // timings do not mix. Figures are printed, never asserted. Needs dist/ (the npm script builds it first).
 //
-//   npm run bench                 all of them (several minutes: the training bench runs five MOSI-sized models)
+//   npm run bench                 all of them (an hour or more: the training bench trains every zoo model's paper config,
+//                                 and MMSA's too when MMSA_REFERENCE_RUNNER and MMSA_SRC are set)
 //   npm run bench -- check pickle only those
 //   npm run bench -- pickle --mosei   extra flags go to every selected bench
 
