@@ -27,7 +27,12 @@ export interface ReferenceFigures {
   batch: number;
   batches: number;
   epochs: number;
+  /** Training passes per epoch (MMIM's trainer: 2, its two stages); the per-epoch figures sum them. */
+  passesPerEpoch: number;
   epochSecs: number[];
+  /** Training seconds of each epoch (all its passes). */
+  trainSecs: number[];
+  /** Training seconds of each pass, as the runner timed them. */
   trainPassSecs: number[];
   validPassSecs: number[];
   cpuPerBatch: number[];

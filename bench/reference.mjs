@@ -44,27 +44,37 @@ export function steadyMean(xs) {
 
 /**
  * The figures of the runner's summary.json for a run at `batch` samples per batch: per epoch (train + validation,
- * start of one training pass to the next), per training pass and per training batch (wall and the process's own CPU
- * seconds), the other processes' cores during each training pass, and the steady means of each (epochs after the
- * first).
+ * start of one training pass to the next, summed over the epoch's passes), the training seconds of each epoch and of
+ * each pass, per batch of the training split (wall and the process's own CPU seconds, all of an epoch's passes), the
+ * other processes' cores during the training passes, and the steady means of each (epochs after the first).
  */
 export function summarize(s, batch) {
   const batches = Math.ceil(s.sizes.train / batch);
-  const trainPassSecs = s.train_pass_s;
-  const cpuPerBatch = s.own_cpu_s_train_passes.map((c) => c / batches);
-  const otherLoad = s.other_procs_avg_cores_train_passes;
+  // A trainer may run several training passes an epoch (MMIM: its mmilb stage, then the main one, each over the whole
+  // training split); the runner times each pass, so an epoch's figures are the sums over its passes.
+  const n = s.train_pass_s.length;
+  const passes = s.epochs > 0 && n > s.epochs && n % s.epochs === 0 ? n / s.epochs : 1;
+  const perEpoch = (xs, f) => Array.from({ length: Math.ceil(xs.length / passes) }, (_, i) => f(xs.slice(i * passes, (i + 1) * passes)));
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  const mean = (xs) => sum(xs) / xs.length;
+  const trainSecs = perEpoch(s.train_pass_s, sum);
+  const epochSecs = perEpoch(s.epoch_wall_s, sum);
+  const cpuPerBatch = perEpoch(s.own_cpu_s_train_passes, sum).map((c) => c / batches);
+  const otherLoad = perEpoch(s.other_procs_avg_cores_train_passes, mean);
   return {
     batch,
     batches,
+    passesPerEpoch: passes,
     epochs: s.epochs,
-    epochSecs: s.epoch_wall_s,
-    trainPassSecs,
+    epochSecs,
+    trainSecs,
+    trainPassSecs: s.train_pass_s,
     validPassSecs: s.valid_pass_s ?? [],
     cpuPerBatch,
     otherLoad,
     steady: {
-      epochSecs: steadyMean(s.epoch_wall_s),
-      secsPerBatch: steadyMean(trainPassSecs) / batches,
+      epochSecs: steadyMean(epochSecs),
+      secsPerBatch: steadyMean(trainSecs) / batches,
       cpuPerBatch: steadyMean(cpuPerBatch),
       otherLoad: steadyMean(otherLoad),
     },

@@ -76,6 +76,19 @@ describe('summarize', () => {
     expect(s).toMatchObject({ epochs: 3, threads: 1, torch: '1.13.0', params: 123456, validPassSecs: [3, 2, 2], test: { Corr: 0.5 } });
   });
 
+  it('sums the passes of an epoch where the trainer runs several (MMIM: its mmilb stage, then the main one)', () => {
+    // Two epochs of two passes each, as the runner records MMIM's: one entry per pass.
+    const two = { ...summary, epochs: 2, train_pass_s: [20, 30, 22, 28], valid_pass_s: [3, 2], epoch_wall_s: [21, 32, 23, 29], own_cpu_s_train_passes: [10, 20, 12, 18], other_procs_avg_cores_train_passes: [1, 2, 1.5, 1.5] };
+    const s = summarize(two, 32);
+    expect(s.passesPerEpoch).toBe(2);
+    expect(s.trainSecs).toEqual([50, 50]);
+    expect(s.epochSecs).toEqual([53, 52]);
+    expect(s.cpuPerBatch).toEqual([30 / 41, 30 / 41]);
+    expect(s.steady).toEqual({ epochSecs: 52, secsPerBatch: 50 / 41, cpuPerBatch: 30 / 41, otherLoad: 1.5 });
+    // One pass an epoch: the passes are the epochs.
+    expect(summarize(summary, 32).passesPerEpoch).toBe(1);
+  });
+
   it('uses the only epoch when there is one', () => {
     const one = { ...summary, sizes: { train: 1280, valid: 229, test: 686 }, epochs: 1, train_pass_s: [50], valid_pass_s: [3], epoch_wall_s: [60], own_cpu_s_train_passes: [41], other_procs_avg_cores_train_passes: [1.2] };
     expect(summarize(one, 128).steady).toEqual({ epochSecs: 60, secsPerBatch: 5, cpuPerBatch: 4.1, otherLoad: 1.2 });
