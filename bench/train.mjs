@@ -106,7 +106,7 @@ function referenceOf(model) {
   const ref = { model: model === 'mctn_batch_as_time' ? 'mctn' : model, dataset, args: model === 'self_mm' ? ['--text', 'features'] : [] };
   const notes = {
     mctn: "MMSA's MCTN runs its LSTMs along the batch axis (mmsa's mctn_batch_as_time); mmsa's default runs them over time, another computation of the same size",
-    mult: "MMSA with Tensor.cpu() detached (tools/run-mmsa-reference.py's mult_detached_cpu): its peak RSS without the prediction graphs its trainer keeps",
+    mult: "MMSA with Tensor.cpu() detached (tools/run-mmsa-reference.py's detached_cpu): its peak RSS without the prediction graphs its trainer keeps",
     mtfn: "MMSA's mtfn with its simsv2 config (--dataset simsv2) on the SIMS-sized file, as mmsa's mtfn_simsv2",
   };
   return notes[model] ? { ...ref, note: notes[model] } : ref;

@@ -9,11 +9,13 @@ concern; no MMSA file is modified, and none of them changes what a model compute
   - mctn_seq2seq_on_cpu (mctn): MCTN builds its two Seq2Seq modules with the device "cuda" hard-coded
     (models/singleTask/MCTN.py, `Seq2Seq(self.encoder1, self.decoder1, 'cuda', ...)`) and allocates their outputs there
     (`torch.zeros(...).to(self.device)`), which fails on a machine without CUDA; here they get the CPU instead.
-  - mult_detached_cpu (mult): MULT's trainer stores every training batch's prediction for the epoch's metrics with
+  - detached_cpu (mult by default; any model with --patch detached_cpu): MULT's trainer stores every training batch's prediction for the epoch's metrics with
     `y_pred.append(outputs.cpu())` (trains/singleTask/MULT.py). On a CPU `.cpu()` returns the same tensor, graph
     included, so every batch's chain of backward nodes stays alive until the epoch ends and the process grows past
     8-10 GB at MOSI's lengths. Here `Tensor.cpu()` returns a detached tensor; the trainer's loss and backward use
     `outputs`, never the `.cpu()` copy, so training is unchanged (only the memory the kept graphs cost is gone).
+    MISA's trainer (trains/singleTask/MISA.py) does the same; with bert-base fine-tuned its process grows by about half
+    a gigabyte a batch, so a whole epoch does not fit in 24 GB as shipped: `--patch detached_cpu` times it.
   - do_test_accepts_return_sample_results (cenet, almt): their trainers define do_test(model, dataloader, mode)
     without the return_sample_results keyword that the runner (as MMSA's run.py for other trainers) passes; it is
     accepted there when False.
@@ -23,7 +25,8 @@ Usage: MMSA_SRC=<MMSA's src/> MMSA_RUNNER=<dir of run_mmsa_baseline.py> [MMSA_SH
        /usr/bin/python3 tools/run-mmsa-reference.py --model mctn --dataset mosi --pkl FILE --seed 1111 --threads 1
        --max-epochs 2 --out DIR
 (the arguments are the runner's: --model, --dataset, --pkl, --seed, --threads, --max-epochs, --config JSON, --out, and
---text features for Self-MM). `--list-patches` prints the patches and the models they apply to. Needs Debian's
+--text features for Self-MM). `--patch NAME` (repeatable) applies a patch to a model it is not applied to by default;
+the runner never sees it. `--list-patches` prints the patches and the models they apply to. Needs Debian's
 python3-torch. tools/run-mmsa-small-bert.py wraps this for MMSA's BERT models on a small BERT.
 """
 import os
@@ -50,7 +53,7 @@ def mctn_seq2seq_on_cpu():
     seq2seq.__init__ = init_on_cpu
 
 
-def mult_detached_cpu():
+def detached_cpu():
     """`Tensor.cpu()` returns a detached tensor, so the predictions MULT's trainer keeps do not keep their graphs."""
     import torch
 
@@ -84,7 +87,7 @@ def do_test_accepts_return_sample_results():
 # name -> (the MMSA model names it applies to, the patch)
 PATCHES = {
     "mctn_seq2seq_on_cpu": (("mctn",), mctn_seq2seq_on_cpu),
-    "mult_detached_cpu": (("mult",), mult_detached_cpu),
+    "detached_cpu": (("mult",), detached_cpu),
     "do_test_accepts_return_sample_results": (("cenet", "almt"), do_test_accepts_return_sample_results),
 }
 
@@ -92,6 +95,19 @@ PATCHES = {
 def patches_for(model):
     """Names of the patches that apply to MMSA's `model`, in the order they are applied."""
     return [name for name, (models, _) in PATCHES.items() if model in models]
+
+
+def take_patches(argv):
+    """Removes every `--patch NAME` from argv (the runner does not know the flag) and returns the names."""
+    names = []
+    while "--patch" in argv:
+        i = argv.index("--patch")
+        name = argv[i + 1] if i + 1 < len(argv) else None
+        if name not in PATCHES:
+            sys.exit(f"--patch must name one of: {', '.join(PATCHES)}")
+        names.append(name)
+        del argv[i:i + 2]
+    return names
 
 
 def arg_value(argv, flag):
@@ -112,6 +128,7 @@ def main(first_paths=(), prepare=None):
     src = os.environ.get("MMSA_SRC")
     if not src or not os.path.isdir(os.path.join(src, "MMSA")):
         sys.exit("MMSA_SRC must name the directory holding MMSA's `MMSA` package (the src/ of thuiar/MMSA)")
+    extra_patches = take_patches(sys.argv)
     model = arg_value(sys.argv, "--model")
     if not model:
         sys.exit("--model is required (MMSA's model name: lmf, mult, mctn, self_mm, ...)")
@@ -119,7 +136,7 @@ def main(first_paths=(), prepare=None):
     sys.path[:0] = [*first_paths, os.environ["MMSA_SHIMS"], src]
     if prepare:
         prepare(model)
-    applied = patches_for(model)
+    applied = patches_for(model) + [name for name in extra_patches if name not in patches_for(model)]
     for name in applied:
         PATCHES[name][1]()
     print(f"run-mmsa-reference: {model}, in-process patches: {', '.join(applied) or 'none'}", file=sys.stderr)

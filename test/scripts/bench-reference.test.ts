@@ -2,7 +2,7 @@
 // the command it runs (prlimit's cap, /usr/bin/time's peak RSS, the runner's arguments), how it reads the runner's
 // summary.json (the steady epochs after the first, CPU seconds per training batch) and a failed run; and which of
 // tools/run-mmsa-reference.py's in-process patches each MMSA model gets. No torch is run.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,12 +136,28 @@ t = importlib.util.module_from_spec(spec); spec.loader.exec_module(t)
 print(json.dumps({m: t.patches_for(m) for m in ["mctn", "mult", "cenet", "almt", "lmf", "self_mm", "mfn"]}))`;
     expect(JSON.parse(execFileSync('python3', ['-c', code], { encoding: 'utf8' }))).toEqual({
       mctn: ['mctn_seq2seq_on_cpu'],
-      mult: ['mult_detached_cpu'],
+      mult: ['detached_cpu'],
       cenet: ['do_test_accepts_return_sample_results'],
       almt: ['do_test_accepts_return_sample_results'],
       lmf: [],
       self_mm: [],
       mfn: [],
     });
+  });
+
+  it('takes --patch NAME off the runner\'s arguments and refuses a name it does not know', () => {
+    const tool = join(packageRoot(), 'tools', 'run-mmsa-reference.py');
+    const load = `import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("t", ${JSON.stringify(tool)})
+t = importlib.util.module_from_spec(spec); spec.loader.exec_module(t)`;
+    const ok = `${load}
+argv = ["run", "--model", "misa", "--patch", "detached_cpu", "--seed", "1111"]
+print(json.dumps([t.take_patches(argv), argv]))`;
+    expect(JSON.parse(execFileSync('python3', ['-c', ok], { encoding: 'utf8' }))).toEqual([['detached_cpu'], ['run', '--model', 'misa', '--seed', '1111']]);
+    const bad = `${load}
+t.take_patches(["run", "--patch", "no_such_patch"])`;
+    const r = spawnSync('python3', ['-c', bad], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('--patch must name one of: mctn_seq2seq_on_cpu, detached_cpu');
   });
 });
