@@ -59,17 +59,16 @@ export function shiftRight(x: tf.Tensor3D): tf.Tensor3D {
 export function runLstmCell(x: tf.Tensor3D, cell: LstmCell, opts: { cells?: boolean } = {}): CellStates {
   const [B, T] = x.shape;
   const H = cell.hidden;
-  const xproj = linear(x, cell.wih, tf.add(cell.bih, cell.bhh)) as tf.Tensor3D;
+  const xproj = tf.add(tf.add(linear(x, cell.wih), cell.bih), cell.bhh) as tf.Tensor3D;
   const y = lstmRecurrence(xproj, cell.whh as tf.Tensor2D, new Int32Array(B).fill(T), false);
   const h = tf.slice(y, [0, 0, 0], [B, T, H]) as tf.Tensor3D;
   const last = tf.reshape(tf.slice(y, [0, T, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
   const hPrev = shiftRight(h);
   if (!opts.cells) return { h, hPrev, last };
-  // One split rather than three slices: its gradient is one concat, the slices' three pads and their sum.
-  const [pi, pf, pg] = tf.split(tf.add(xproj, linear(hPrev, cell.whh)), 4, 2);
-  const i = tf.sigmoid(pi!);
-  const f = tf.sigmoid(pf!);
-  const g = tf.tanh(pg!);
+  const pre = tf.add(xproj, linear(hPrev, cell.whh));
+  const i = tf.sigmoid(tf.slice(pre, [0, 0, 0], [B, T, H]));
+  const f = tf.sigmoid(tf.slice(pre, [0, 0, H], [B, T, H]));
+  const g = tf.tanh(tf.slice(pre, [0, 0, 2 * H], [B, T, H]));
   const c = linearScan(f as tf.Tensor3D, tf.mul(i, g) as tf.Tensor3D);
   return { h, hPrev, c, last };
 }
