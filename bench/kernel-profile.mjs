@@ -1,6 +1,6 @@
 // Profile: per-kernel wall time (wasm) over a training run of one reference model on MOSI-sized synthetic data,
 // to find where an epoch goes. Run: npx tsc -p tsconfig.build.json && BENCH_MODEL=tfn node bench/kernel-profile.mjs
-// Env: BENCH_MODEL (self_mm|lmf|lf_dnn|tfn|ef_lstm|mult, default tfn), BENCH_EPOCHS (default 1), BENCH_TOP (default 25),
+// Env: BENCH_MODEL (self_mm|lmf|lf_dnn|tfn|ef_lstm|mult|mfn, default tfn; ef_lstm and mfn read the aligned file, 50 steps), BENCH_EPOCHS (default 1), BENCH_TOP (default 25),
 // BENCH_SEQ (text,audio,vision lengths of the unaligned file, default 50,375,500), BENCH_N_TRAIN (default 1284).
 // Times nest: the patched BatchMatMul's own Transpose calls are counted under both kernels.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +44,7 @@ for (const k of tf.getKernelsForBackend('wasm')) {
 const root = packageRoot();
 const work = mkdtempSync(join(tmpdir(), 'mmsa-bench-prof-'));
 const spec = parse(readFileSync(join(root, 'pipelines', `${MODEL}_mosi.yaml`), 'utf8'));
-const aligned = MODEL === 'ef_lstm';
+const aligned = MODEL === 'ef_lstm' || MODEL === 'mfn';
 spec.name = `prof_${MODEL}`;
 spec.dataset = {
   type: 'synthetic', like: 'mosi', aligned, n_train: Number(process.env.BENCH_N_TRAIN ?? 1284), n_valid: 229, n_test: 686, seed: 1,

@@ -118,7 +118,7 @@ describe('wasm Identity shares data', () => {
 });
 
 
-describe('wasm Slice and SplitV copy whole runs', () => {
+describe('wasm Slice, SplitV and Unpack copy whole runs', () => {
   it('give the values of the cpu backend for every rank, axis, begin and size, float32 and int32', async () => {
     const cases: Array<{ shape: number[]; begin: number[]; size: number[] }> = [
       { shape: [7], begin: [2], size: [4] },
@@ -146,5 +146,50 @@ describe('wasm Slice and SplitV copy whole runs', () => {
     const cpu = await run('cpu');
     const wasm = await run('wasm');
     expect(wasm).toEqual(cpu);
+  });
+
+  it('unstack gives the values and shapes of the cpu backend on every axis, float32 and int32, and its gradient', async () => {
+    const shapes = [[5], [3, 4], [4, 3, 5], [2, 3, 1, 4]];
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await setupBackend(backend);
+      return shapes.flatMap((shape) =>
+        tf.tidy(() => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const f = tf.tensor(randn(n + 1, n), shape);
+          const i = tf.tensor(Array.from({ length: n }, (_, k) => k * 3 - 20), shape, 'int32');
+          return shape.flatMap((_, axis) => {
+            const out = [...tf.unstack(f, axis), ...tf.unstack(i, axis)].map((t) => [t.shape, t.dtype, Array.from(t.dataSync())]);
+            // (tfjs's Unpack gradient cannot stack a single output's dy: the gradient only where the axis has 2+)
+            if (shape[axis]! < 2) return out;
+            const w = tf.tensor(randn(n + 2, n), shape);
+            const grad = tf.grad((x: tf.Tensor) => tf.addN(tf.unstack(tf.mul(x, w), axis).map((t, k) => tf.mul(tf.sum(t), k + 1))))(f);
+            return [...out, Array.from(grad.dataSync())];
+          });
+        }),
+      );
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expect(wasm).toEqual(cpu);
+  });
+
+  it('unstack on wasm copies on the heap: it never reads the input out of the heap (tfjs read it once per output)', async () => {
+    await setupBackend('wasm');
+    const backend = tf.backend() as unknown as { readSync(id: tf.DataId): unknown };
+    const readSync = backend.readSync;
+    let reads = 0;
+    backend.readSync = function (this: unknown, id: tf.DataId) {
+      reads += 1;
+      return readSync.call(this, id);
+    };
+    try {
+      const x = tf.tensor(randn(3, 6 * 4 * 5), [6, 4, 5]);
+      const parts = tf.unstack(x, 0);
+      expect(reads).toBe(0);
+      expect(parts.map((t) => t.shape)).toEqual(new Array(6).fill([4, 5]));
+      tf.dispose([x, ...parts]);
+    } finally {
+      backend.readSync = readSync;
+    }
   });
 });

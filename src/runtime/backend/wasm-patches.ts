@@ -122,7 +122,11 @@ function copyBlock(backend: SliceBackend, x: tf.TensorInfo, begin: number[], siz
   }
 }
 
-/** Slice and SplitV of 4-byte tensors on wasm through copyBlock (MulT splits q/k/v and slices conv taps every layer). */
+/**
+ * Slice, SplitV and Unpack of 4-byte tensors on wasm through copyBlock (MulT splits q/k/v and slices conv taps every
+ * layer; the recurrent loops unstack their per-step inputs). tfjs's wasm Unpack runs its Slice once per output, each
+ * reading the whole input out of the heap: unstacking MFN's [50, 128, 400] steps took ~1-2 s, this a few ms.
+ */
 export function fastSliceOnWasm(): void {
   const fits = (x: tf.TensorInfo) => (x.dtype === 'float32' || x.dtype === 'int32') && x.shape.length > 0;
   wrapWasmKernelOnce('Slice', (original) => (args) => {
@@ -145,6 +149,21 @@ export function fastSliceOnWasm(): void {
       const t = copyBlock(args.backend as unknown as SliceBackend, x, [...begin], size);
       begin[ax]! += s;
       return t;
+    });
+  });
+  wrapWasmKernelOnce('Unpack', (original) => (args) => {
+    const { value } = args.inputs as { value: tf.TensorInfo };
+    if (!fits(value)) return original.kernelFunc(args);
+    const rank = value.shape.length;
+    const axis = tf.util.parseAxisParam((args.attrs as unknown as { axis: number }).axis, value.shape)[0]!;
+    const outShape = value.shape.filter((_, i) => i !== axis);
+    const size = [...value.shape];
+    size[axis] = 1;
+    return Array.from({ length: value.shape[axis]! }, (_, k) => {
+      const begin = new Array<number>(rank).fill(0);
+      begin[axis] = k;
+      const t = copyBlock(args.backend as unknown as SliceBackend, value, begin, size);
+      return { dataId: t.dataId, dtype: t.dtype, shape: outShape };
     });
   });
 }
