@@ -90,7 +90,11 @@ function compileBench(work, { train = {}, sizes = setup.sizes } = {}) {
   const [nTrain, nValid, nTest] = sizes;
   spec.name = `bench_bert_${MODEL}_${DATASET}`;
   spec.dataset = { type: 'synthetic', like: DATASET, n_train: nTrain, n_valid: nValid, n_test: nTest, seed: 1, seq_lens: setup.seq, ...(ALIGNED ? { aligned: true } : {}) };
-  spec.encoders.text.pretrained = checkpointDir();
+  // Every encoder that names a pretrained BERT reads the random checkpoint (TETFN's is `encoders.bert`, the others'
+  // `encoders.text`).
+  const berts = Object.values(spec.encoders).filter((e) => e && typeof e === 'object' && 'pretrained' in e);
+  if (berts.length === 0) throw new Error(`${setup.pipeline}.yaml names no pretrained encoder`);
+  for (const e of berts) e.pretrained = checkpointDir();
   spec.train = { ...spec.train, max_epochs: EPOCHS, ...train };
   spec.seeds = [1111];
   const file = join(work, `${spec.name}.yaml`);
