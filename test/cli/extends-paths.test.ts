@@ -60,14 +60,14 @@ describe('relative paths through extends', () => {
 describe('a named dataset\'s relative root', () => {
   // A parent spec in one directory names MOSI with `root: ./data`; a child in another directory extends it. The root is
   // the parent's ./data whatever the working directory, and the run's lock keeps it relative to the run's spec.
-  const parentDir = join(work, 'shared-configs');
+  const parentDir = join(work, 'team-configs');
   const parent = join(parentDir, 'parent.yaml');
   const childDir = join(work, 'elsewhere', 'deeper');
   const rootChild = join(childDir, 'child.yaml');
   mkdirSync(parentDir, { recursive: true });
   mkdirSync(childDir, { recursive: true });
   writeFileSync(parent, `version: 1\nextends: ${join(root, 'pipelines/lf_dnn_mosi.yaml')}\ndataset: {name: mosi, file: unaligned_50, root: ./data}\n`);
-  writeFileSync(rootChild, `version: 1\nextends: ../../shared-configs/parent.yaml\n`);
+  writeFileSync(rootChild, `version: 1\nextends: ../../team-configs/parent.yaml\n`);
 
   it('resolves against the file that wrote it, not the working directory or the extending spec', () => {
     const cwd = process.cwd();
@@ -93,7 +93,7 @@ describe('a named dataset\'s relative root', () => {
   it('is kept in the run\'s lock relative to the run\'s spec', () => {
     const r = compileFile(rootChild);
     const lock = lockSpecOf(r.spec as unknown as Record<string, unknown>, r.ir!, rootChild) as { dataset: { root: string } };
-    expect(lock.dataset.root).toBe('../../shared-configs/data');
+    expect(lock.dataset.root).toBe('../../team-configs/data');
     expect(resolve(childDir, lock.dataset.root)).toBe(join(parentDir, 'data'));
     // An absolute root is kept as written.
     const abs = join(work, 'abs.yaml');
