@@ -96,15 +96,16 @@ describe('summarize', () => {
   });
 });
 
-const hasTools = existsSync('/usr/bin/time') && (() => {
+/** Whether each command answers `--version` here. */
+const runs = (...cmds: string[]) => cmds.every((c) => {
   try {
-    execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
+    execFileSync(c, ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
-})();
+});
+const hasTools = existsSync('/usr/bin/time') && runs('prlimit', 'python3');
 
 describe.skipIf(!hasTools)('runReference', () => {
   it('reports a run that fails with its exit code, its peak RSS and the end of its stderr', () => {
@@ -117,14 +118,7 @@ describe.skipIf(!hasTools)('runReference', () => {
   });
 });
 
-const hasPython = (() => {
-  try {
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasPython = runs('python3');
 
 describe.skipIf(!hasPython)('tools/run-mmsa-reference.py', () => {
   it('patches MCTN, MulT, CENET and ALMT, each with its own patch, and no other model', () => {
