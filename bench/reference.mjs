@@ -11,27 +11,35 @@ import { dirname, join } from 'node:path';
 export const DEFAULT_REF_CAP = '8000000000';
 
 /**
- * Where the reference runs from, read from `env`: the runner's path, MMSA's src/, the python with torch and the cap;
- * or `{ skipped }` saying which variable is missing.
+ * Where the reference runs from, read from `env`: the runner's path, MMSA's src/, the python with torch, the cap and
+ * the in-process patches BENCH_REF_PATCH names (comma-separated, for the project tools that wrap the runner:
+ * tools/run-mmsa-reference.py and tools/run-mmsa-small-bert.py; e.g. detached_cpu, which times MISA's, MMIM's and
+ * TETFN's whole 12-layer epochs that do not fit as shipped); or `{ skipped }` saying which variable is missing.
  */
 export function referenceSetup(env = process.env) {
   const runner = env.MMSA_REFERENCE_RUNNER;
   if (!runner) return { skipped: 'MMSA_REFERENCE_RUNNER is not set (the path of run_mmsa_baseline.py)' };
   if (!existsSync(runner)) return { skipped: `${runner} not found (MMSA_REFERENCE_RUNNER)` };
   if (!env.MMSA_SRC) return { skipped: "MMSA_SRC is not set (MMSA's src/ directory, which the runner imports)" };
-  return { runner, runnerDir: dirname(runner), python: env.BENCH_PYTHON ?? 'python3', cap: env.BENCH_REF_CAP ?? DEFAULT_REF_CAP };
+  const patches = (env.BENCH_REF_PATCH ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  return { runner, runnerDir: dirname(runner), python: env.BENCH_PYTHON ?? 'python3', cap: env.BENCH_REF_CAP ?? DEFAULT_REF_CAP, patches };
 }
 
 /**
  * prlimit's arguments for one reference run: `script` (the runner or a tool wrapping it) under the address-space cap,
  * with /usr/bin/time writing the peak RSS (KiB) to `rssFile`. `maxEpochs` 0 (or null) trains to MMSA's early stop;
- * `threads` undefined leaves torch's default; `args` are further runner arguments (--text, --seed, ...).
+ * `threads` undefined leaves torch's default; `args` are further runner arguments (--text, --seed, ...); `patches` are
+ * passed as `--patch NAME` each, which only the project's wrapping tools take (the runner itself refuses them, so
+ * asking for a patch with the bare runner is an error rather than a run that silently goes unpatched).
  */
-export function referenceArgs({ cap, rssFile, python, script, model, dataset, pkl, maxEpochs, config = {}, args = [], out, threads }) {
+export function referenceArgs({ cap, rssFile, python, script, model, dataset, pkl, maxEpochs, config = {}, args = [], out, threads, patches = [] }) {
+  if (patches.length && !/run-mmsa-(reference|small-bert)\.py$/.test(script)) {
+    throw new Error(`BENCH_REF_PATCH (${patches.join(', ')}) needs tools/run-mmsa-reference.py or tools/run-mmsa-small-bert.py; ${script} runs MMSA unpatched`);
+  }
   return [
     `--as=${cap}`, '/usr/bin/time', '-f', '%M', '-o', rssFile, python, script,
     '--model', model, '--dataset', dataset, '--pkl', pkl, '--max-epochs', String(maxEpochs ?? 0),
-    ...args, ...(Object.keys(config).length ? ['--config', JSON.stringify(config)] : []),
+    ...args, ...patches.flatMap((p) => ['--patch', p]), ...(Object.keys(config).length ? ['--config', JSON.stringify(config)] : []),
     '--out', out, ...(threads ? ['--threads', String(threads)] : []),
   ];
 }
@@ -100,7 +108,7 @@ export function readPeakRss(rssFile) {
 export function runReference(setup, { script, model, dataset, pkl, batch, maxEpochs, config, args, out, threads, env = process.env }) {
   if (setup.skipped) return { skipped: setup.skipped };
   const rssFile = `${out}.rss`;
-  const argv = referenceArgs({ cap: setup.cap, rssFile, python: setup.python, script: script ?? setup.runner, model, dataset, pkl, maxEpochs, config, args, out, threads });
+  const argv = referenceArgs({ cap: setup.cap, rssFile, python: setup.python, script: script ?? setup.runner, model, dataset, pkl, maxEpochs, config, args, out, threads, patches: setup.patches });
   const r = spawnSync('prlimit', argv, { encoding: 'utf8', env: { ...env, MMSA_RUNNER: setup.runnerDir }, maxBuffer: 64 << 20 });
   const peakRssBytes = readPeakRss(rssFile);
   if (r.status !== 0 || !existsSync(join(out, 'summary.json'))) {

@@ -20,7 +20,8 @@
 // Corr's std; the reference runs the first), BENCH_INIT_RNG (mmsa|torch: train.init_rng; torch starts Self-MM from the
 // reference's own initial weights per seed), MMSA_REFERENCE_RUNNER, MMSA_SRC, BENCH_PYTHON (python with torch, default
 // python3), BENCH_REF_THREADS (torch threads of the reference, default 1; 0: torch's default), BENCH_REF_CAP (its
-// address-space cap in bytes, default 8000000000).
+// address-space cap in bytes, default 8000000000), BENCH_REF_PATCH (comma-separated in-process patches of
+// tools/run-mmsa-reference.py added to the ones each model gets by default; `--list-patches` prints them).
 // Besides wall seconds per epoch it prints CPU seconds (user + system) per training batch: on the shared machine the
 // wall time moves with the load, the CPU time much less.
 import { spawnSync } from 'node:child_process';
@@ -307,7 +308,7 @@ async function main() {
   }
 
   const measured = rows.find((r) => r.reference && !r.reference.skipped)?.reference;
-  console.log(`\nMMSA's own code, measured now right after each model's mmsa epochs on the same file (tools/run-mmsa-reference.py${measured ? `: PyTorch ${measured.torch}, ${measured.threads} torch thread(s)` : ''}, prlimit --as=${ref.cap}, seed ${SEEDS[0]}):`);
+  console.log(`\nMMSA's own code, measured now right after each model's mmsa epochs on the same file (tools/run-mmsa-reference.py${ref.patches.length ? ` with --patch ${ref.patches.join(', ')}` : ''}${measured ? `: PyTorch ${measured.torch}, ${measured.threads} torch thread(s)` : ''}, prlimit --as=${ref.cap}, seed ${SEEDS[0]}):`);
   console.log('model               s/epoch mmsa    MMSA   x ref   CPU s/batch mmsa    MMSA   x ref   peak RSS GB mmsa  MMSA  x ref   other cores mmsa  MMSA');
   const notes = [];
   for (const r of rows) {

@@ -24,9 +24,18 @@ describe('referenceSetup', () => {
   });
 
   it('takes the python and the cap from the environment, with python3 and 8 GB by default', () => {
-    expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp })).toEqual({ runner, runnerDir: tmp, python: 'python3', cap: '8000000000' });
+    expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp })).toEqual({ runner, runnerDir: tmp, python: 'python3', cap: '8000000000', patches: [] });
     expect(DEFAULT_REF_CAP).toBe('8000000000');
     expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_PYTHON: '/usr/bin/python3', BENCH_REF_CAP: '4000000000' })).toMatchObject({ python: '/usr/bin/python3', cap: '4000000000' });
+  });
+});
+
+describe('referenceSetup', () => {
+  it('reads the in-process patches BENCH_REF_PATCH names, comma-separated', () => {
+    const runner = join(tmp, 'run_mmsa_baseline.py');
+    writeFileSync(runner, '');
+    expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_REF_PATCH: 'detached_cpu, mctn_seq2seq_on_cpu' }).patches).toEqual(['detached_cpu', 'mctn_seq2seq_on_cpu']);
+    expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_REF_PATCH: '' }).patches).toEqual([]);
   });
 });
 
@@ -39,6 +48,15 @@ describe('referenceArgs', () => {
       '--model', 'mctn', '--dataset', 'mosi', '--pkl', '/d/aligned_50.pkl', '--max-epochs', '2', '--seed', '1111',
       '--out', '/w/out', '--threads', '1',
     ]);
+  });
+
+  it('passes each patch to the tools that wrap the runner, and refuses patches for the bare runner', () => {
+    const a = referenceArgs({ ...base, maxEpochs: 1, patches: ['detached_cpu', 'mctn_seq2seq_on_cpu'] });
+    expect(a.slice(16)).toEqual(['--patch', 'detached_cpu', '--patch', 'mctn_seq2seq_on_cpu', '--out', '/w/out']);
+    const small = referenceArgs({ ...base, script: '/t/run-mmsa-small-bert.py', maxEpochs: 1, patches: ['detached_cpu'] });
+    expect(small).toContain('--patch');
+    expect(() => referenceArgs({ ...base, script: '/r/run_mmsa_baseline.py', maxEpochs: 1, patches: ['detached_cpu'] })).toThrow(/BENCH_REF_PATCH \(detached_cpu\) needs tools\/run-mmsa-reference\.py/);
+    expect(referenceArgs({ ...base, script: '/r/run_mmsa_baseline.py', maxEpochs: 1 })).not.toContain('--patch');
   });
 
   it('passes config overrides as JSON, trains to early stopping without an epoch cap and leaves torch its threads', () => {
