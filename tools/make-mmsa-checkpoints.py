@@ -30,7 +30,8 @@ on Hugging Face's BertModel as tools/hf-bert/transformers computes it, loading t
 test/fixtures/hf-bert/small-bert for every pretrained id they ask for (BERT weights are in their checkpoints). No MMSA
 file is modified or copied.
 
-The training driver follows the approach of the reference runner used for mmsa's benchmarks (MMSA_run with data
+The training driver (tools/mmsa_epoch_cap.py, shared with tools/parity/record_torch_shuffles.py) follows the approach
+of the reference runner used for mmsa's benchmarks (MMSA_run with data
 loaders that stop training after N epochs, then a fresh model loaded from the saved state_dict).
 
 Usage: MMSA_SRC=... [MMSA_SHIMS=...] python3 tools/make-mmsa-checkpoints.py [--out DIR] [--only CASE ...]
@@ -53,6 +54,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from mmsa_epoch_cap import EpochCap, epoch_capped  # noqa: E402
 DEFAULT_OUT = os.path.join(REPO, "test", "fixtures", "mmsa-checkpoints")
 
 # ------------------------------------------------------------------------------------------------ synthetic data
@@ -492,9 +496,6 @@ def mfm_loss_terms(torch, model, loader):
             "gaussians": [g.numpy().astype(np.float64).tolist() for g in draws]}
 
 
-class EpochCap(Exception):
-    pass
-
 # Dropout probabilities of MMSA's TFR-Net config keys (read while the model is built, or by CM_ATTN's forward for
 # text_dropout); tfr_net_step zeroes them on its copy of args.
 TFR_NET_DROPOUT_KEYS = ("text_dropout", "attn_dropout", "attn_dropout_a", "attn_dropout_v", "relu_dropout", "embed_dropout",
@@ -646,54 +647,21 @@ def run_case(out, case):
         overrides.update(use_bert=False, use_finetune=False)
     overrides.update(case.get("mmsa_config", {}))
     epochs = case.get("epochs", 3)
-    valid_passes = [0]
-
-    class CappedLoader:
-        # Stops MMSA's (early-stopping-only) training loop after `epochs` validation passes.
-        def __init__(self, dl, split):
-            self.dl, self.split = dl, split
-
-        def __len__(self):
-            return len(self.dl)
-
-        def __iter__(self):
-            if self.split == "train" and valid_passes[0] >= epochs:
-                raise EpochCap()
-            yield from self.dl
-            if self.split == "valid":
-                valid_passes[0] += 1
-
-    orig_loader = mrun.MMDataLoader
-    mrun.MMDataLoader = lambda args, nw: {k: CappedLoader(v, k) for k, v in orig_loader(args, nw).items()}
     captured = {}
-    orig_atio, orig_amio = mrun.ATIO, mrun.AMIO
-
-    class CapATIO(orig_atio):
-        def getTrain(self, args):
-            tr = super().getTrain(args)
-            do_train = tr.do_train
-
-            def capped(model, dataloader, return_epoch_results=False):
-                captured["args"] = args
-                try:
-                    return do_train(model, dataloader, return_epoch_results=return_epoch_results)
-                except EpochCap:
-                    return None
-
-            tr.do_train = capped
-            return tr
+    orig_loader, orig_atio, orig_amio = mrun.MMDataLoader, mrun.ATIO, mrun.AMIO
 
     def amio(args):
         # Models rewrite fields of args while they are built (EF-LSTM's seq_lens): keep the first copy.
         captured.setdefault("args0", copy.deepcopy(args))
         return on_cpu(orig_amio(args))
 
-    mrun.ATIO, mrun.AMIO = CapATIO, amio
     work = tempfile.mkdtemp(prefix="mmsa-ckpt-")
     try:
-        mrun.MMSA_run(case["model"], case["dataset"], config=overrides, seeds=[case.get("seed", 1111)], gpu_ids=[0],
-                      num_workers=0, verbose_level=0, model_save_dir=work, res_save_dir=os.path.join(work, "res"),
-                      log_dir=os.path.join(work, "log"))
+        # MMSA's own training loop for `epochs` epochs (tools/mmsa_epoch_cap.py), its args kept as do_train sees them.
+        with epoch_capped(mrun, epochs, on_train=lambda a: captured.__setitem__("args", a), amio=amio):
+            mrun.MMSA_run(case["model"], case["dataset"], config=overrides, seeds=[case.get("seed", 1111)], gpu_ids=[0],
+                          num_workers=0, verbose_level=0, model_save_dir=work, res_save_dir=os.path.join(work, "res"),
+                          log_dir=os.path.join(work, "log"))
         args = captured["args"]
         case_dir = os.path.join(out, case["name"])
         os.makedirs(case_dir, exist_ok=True)

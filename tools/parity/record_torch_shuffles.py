@@ -49,6 +49,9 @@ torch.cuda.set_device = lambda dev: None if torch.device(dev).type != "cuda" els
 
 import MMSA.run as mrun  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(HERE))  # tools/: the epoch cap shared with make-mmsa-checkpoints.py
+from mmsa_epoch_cap import EpochCap, epoch_capped  # noqa: E402
+
 
 def record_plain():
     cases = []
@@ -78,64 +81,29 @@ def record_plain():
     return cases, dropout
 
 
-class EpochCap(Exception):
-    pass
-
-
 def run_mmsa(config, pkl, seed, epochs, on_model=None):
     """MMSA_run of MFN for `epochs` epochs; returns every loader pass's dataset indexes in order."""
-    passes, valid_passes = [], [0]
+    passes = []
 
-    class Recorded:
-        def __init__(self, dl, split):
-            self.dl, self.split = dl, split
+    def watch(split, batches):
+        order = []
+        for batch in batches:
+            order.extend(int(i) for i in batch["index"])
+            yield batch
+        passes.append({"split": split, "order": order})
 
-        def __len__(self):
-            return len(self.dl)
+    def amio(args):
+        model = orig_amio(args)
+        if on_model:
+            on_model(model)
+        return model
 
-        def __iter__(self):
-            # stop before the next epoch's train loader draws anything from the global stream
-            if self.split == "train" and valid_passes[0] >= epochs:
-                raise EpochCap()
-            order = []
-            for batch in self.dl:
-                order.extend(int(i) for i in batch["index"])
-                yield batch
-            passes.append({"split": self.split, "order": order})
-            if self.split == "valid":
-                valid_passes[0] += 1
-
-    orig_loader = mrun.MMDataLoader
-    mrun.MMDataLoader = lambda args, nw: {k: Recorded(v, k) for k, v in orig_loader(args, nw).items()}
     orig_amio = mrun.AMIO
-
-    class Amio(orig_amio):
-        def __init__(self, args):
-            super().__init__(args)
-            if on_model:
-                on_model(self)
-    mrun.AMIO = Amio
-    orig_atio = mrun.ATIO
-
-    class Atio(orig_atio):
-        def getTrain(self, args):
-            tr = super().getTrain(args)
-            do_train = tr.do_train
-
-            def capped(model, dataloader, return_epoch_results=False):
-                try:
-                    return do_train(model, dataloader, return_epoch_results=return_epoch_results)
-                except EpochCap:
-                    return None
-            tr.do_train = capped
-            return tr
-    mrun.ATIO = Atio
     import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, epoch_capped(mrun, epochs, watch=watch, amio=amio):
         mrun.MMSA_run("mfn", "mosi", config={"featurePath": pkl, **config}, seeds=[seed], gpu_ids=[0], num_workers=0,
                       verbose_level=0, model_save_dir=os.path.join(tmp, "m"), res_save_dir=os.path.join(tmp, "r"),
                       log_dir=os.path.join(tmp, "l"))
-    mrun.MMDataLoader, mrun.AMIO, mrun.ATIO = orig_loader, orig_amio, orig_atio
     return passes
 
 
