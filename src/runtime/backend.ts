@@ -7,6 +7,7 @@ import { MmsaError } from '../errors.js';
 import type { MemoryUsage } from './events.js';
 import { nativeKernelsFor, resolveNativeMode, resolveThreads, type NativeMode } from './native.js';
 import type { BackendName } from './run-types.js';
+import { registerSingleOutputGradients } from './backend/gradients.js';
 import { setNativeMatMul } from './backend/native-glue.js';
 import { bridgeMissingWasmKernels, fastSliceOnWasm, installNativeSum, setWasmMatMulPatch, shareIdentityOnWasm } from './backend/wasm-patches.js';
 
@@ -82,6 +83,7 @@ export async function setupBackend(name: BackendName = 'wasm', opts: SetupBacken
 
 async function initBackend(name: BackendName): Promise<BackendInfo> {
   const version = tf.version_core;
+  registerSingleOutputGradients();
   if (name === 'cpu' || name === 'wasm') {
     const ok = await tf.setBackend(name);
     if (!ok) throw new MmsaError('MSA6502', `tfjs backend '${name}' failed to initialise`);

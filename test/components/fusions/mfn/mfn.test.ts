@@ -120,6 +120,24 @@ describe('fusion mfn', () => {
     n.dispose();
   });
 
+  it("trains on one time step (utterance-level features): forward and gradients equal MMSA's loop", () => {
+    // One step means one output of every unstack over time; tfjs's own Unpack gradient failed there
+    // (src/runtime/backend/gradients.ts).
+    const one: Array<[string, ReturnType<typeof seq>]> = [['text', seq(1, 8, { aligned: true })], ['audio', seq(1, 2, { aligned: true })], ['vision', seq(1, 3, { aligned: true })]];
+    const n = lowerOne('fusion', { ...params, gamma1: { hidden: 5, dropout: 0.3 } }, one, 3);
+    const xs = [rand([4, 1, 8], 21), rand([4, 1, 2], 22), rand([4, 1, 3], 23)] as tf.Tensor3D[];
+    const r = rand([4, 18], 24);
+    const vars = n.store.entries().map((e) => e.variable);
+    const g1 = tf.variableGrads(() => tf.sum(tf.mul(n.lowered.apply(xs.map((x) => value(x)), evalCtx()).tensor, r)) as tf.Scalar, vars);
+    const g2 = tf.variableGrads(() => tf.sum(tf.mul(mmsaLoop(n, xs, ['text', 'audio', 'vision'], [5, 3, 4], 6), r)) as tf.Scalar, vars);
+    // With one step the recurrent weights see only the zero initial state: gradient 0 in MMSA's loop, none here.
+    for (const k of Object.keys(g2.grads)) expect(maxDiff(g1.grads[k] ?? tf.zerosLike(g2.grads[k]!), g2.grads[k]!), k).toBeLessThan(1e-4);
+    // And in training mode (dropout masks drawn per step).
+    const t = tf.variableGrads(() => tf.sum(tf.mul(n.lowered.apply(xs.map((x) => value(x)), trainCtx(1)).tensor, r)) as tf.Scalar, vars);
+    expect(Object.keys(t.grads).sort()).toEqual(Object.keys(g1.grads).sort());
+    n.dispose();
+  });
+
   it('dropout in the gammas changes training outputs only', () => {
     const n = lowerOne('fusion', { ...params, gamma1: { hidden: 5, dropout: 0.5 }, nn1: { hidden: 7, dropout: 0.5 } }, inputs, 3);
     const xs = [rand([4, 7, 8], 11), rand([4, 7, 2], 12), rand([4, 7, 3], 13)].map((x) => value(x));
