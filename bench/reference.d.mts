@@ -5,6 +5,8 @@ export interface ReferenceSetup {
   runnerDir: string;
   python: string;
   cap: string;
+  /** In-process patches of tools/run-mmsa-reference.py (BENCH_REF_PATCH), passed as `--patch NAME`. */
+  patches: string[];
 }
 export function referenceSetup(env?: Record<string, string | undefined>): ReferenceSetup | { skipped: string };
 export interface ReferenceArgs {
@@ -20,6 +22,7 @@ export interface ReferenceArgs {
   args?: string[];
   out: string;
   threads?: number;
+  patches?: string[];
 }
 export function referenceArgs(a: ReferenceArgs): string[];
 export function steadyMean(xs: number[]): number;

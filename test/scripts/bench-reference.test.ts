@@ -34,8 +34,8 @@ describe('referenceSetup', () => {
   it('reads the in-process patches BENCH_REF_PATCH names, comma-separated', () => {
     const runner = join(tmp, 'run_mmsa_baseline.py');
     writeFileSync(runner, '');
-    expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_REF_PATCH: 'detached_cpu, mctn_seq2seq_on_cpu' }).patches).toEqual(['detached_cpu', 'mctn_seq2seq_on_cpu']);
-    expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_REF_PATCH: '' }).patches).toEqual([]);
+    expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_REF_PATCH: 'detached_cpu, mctn_seq2seq_on_cpu' })).toMatchObject({ patches: ['detached_cpu', 'mctn_seq2seq_on_cpu'] });
+    expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_REF_PATCH: '' })).toMatchObject({ patches: [] });
   });
 });
 
