@@ -27,7 +27,7 @@
 // BENCH_BATCHES when that is set, else 6 for Self-MM and the whole epoch for the others),
 // BENCH_REF_THREADS (torch threads, a comma-separated list runs it once per entry; default the runner's default),
 // BENCH_REF_CAP (default 8000000000), BENCH_REF_PATCH (comma-separated in-process patches of tools/run-mmsa-reference.py
-// for the reference, e.g. detached_cpu: MISA's, MMIM's and TETFN's trainers keep every batch's graph and their 12-layer
+// for the reference, e.g. detached_cpu: MISA's, MMIM's, BERT-MAG's and TETFN's trainers keep every batch's graph and their 12-layer
 // epochs do not fit as shipped; not for Self-MM, whose reference is the bare runner), BENCH_SIZES (train,valid,test
 // samples; default the dataset's, smaller for a quick check).
 import { spawnSync } from 'node:child_process';

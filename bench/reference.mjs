@@ -13,7 +13,7 @@ export const DEFAULT_REF_CAP = '8000000000';
 /**
  * Where the reference runs from, read from `env`: the runner's path, MMSA's src/, the python with torch, the cap and
  * the in-process patches BENCH_REF_PATCH names (comma-separated, for the project tools that wrap the runner:
- * tools/run-mmsa-reference.py and tools/run-mmsa-small-bert.py; e.g. detached_cpu, which times MISA's, MMIM's and
+ * tools/run-mmsa-reference.py and tools/run-mmsa-small-bert.py; e.g. detached_cpu, which times MISA's, MMIM's, BERT-MAG's and
  * TETFN's whole 12-layer epochs that do not fit as shipped); or `{ skipped }` saying which variable is missing.
  */
 export function referenceSetup(env = process.env) {
