@@ -256,6 +256,10 @@ function runReference(work, threads, batch, paperBatch) {
   };
 }
 
+// The goal printed beside the ratio: Self-MM's BERT fine-tuning set itself at most 0.7x of the reference's time per
+// batch; the other BERT models' goal is at most the reference's time per epoch.
+const GOAL = MODEL === 'self_mm' ? 0.7 : 1;
+
 async function main() {
   // Checked before mmsa's epoch, which may take an hour: Self-MM's reference is the bare runner, which takes no patches.
   const refPatches = referenceSetup().patches ?? [];
@@ -314,7 +318,7 @@ async function main() {
       const patched = refPatches.length ? `, patched in-process: ${refPatches.join(', ')}` : '';
       console.log(`reference${patched}: PyTorch ${ref.torch}, ${ref.threads} thread(s), ${(ref.params / 1e6).toFixed(1)}M trainable parameters, ${span}${passNote}${atBatch}: ${ref.secsPerBatch.toFixed(3)} s per batch, CPU ${ref.cpuPerBatch.toFixed(3)} s per batch; peak RSS ${gb(ref.peakRssBytes)} (other processes: ${ref.otherLoad} cores)`);
       if (!ours.failed) {
-        console.log(`  ratio mmsa / reference, seconds per batch: ${(perBatch / ref.secsPerBatch).toFixed(2)}x  (goal <= 0.70x); CPU seconds per batch: ${(ours.cpuPerDataBatch / ref.cpuPerBatch).toFixed(2)}x${Number.isFinite(ref.peakRssBytes) ? `; peak RSS: ${(ours.ownPeakRssBytes / ref.peakRssBytes).toFixed(2)}x` : ''}`);
+        console.log(`  ratio mmsa / reference, seconds per batch: ${(perBatch / ref.secsPerBatch).toFixed(2)}x  (goal <= ${GOAL.toFixed(2)}x); CPU seconds per batch: ${(ours.cpuPerDataBatch / ref.cpuPerBatch).toFixed(2)}x${Number.isFinite(ref.peakRssBytes) ? `; peak RSS: ${(ours.ownPeakRssBytes / ref.peakRssBytes).toFixed(2)}x` : ''}`);
       }
     }
   } finally {
