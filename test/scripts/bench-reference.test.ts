@@ -28,12 +28,8 @@ describe('referenceSetup', () => {
     expect(DEFAULT_REF_CAP).toBe('8000000000');
     expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_PYTHON: '/usr/bin/python3', BENCH_REF_CAP: '4000000000' })).toMatchObject({ python: '/usr/bin/python3', cap: '4000000000' });
   });
-});
 
-describe('referenceSetup', () => {
   it('reads the in-process patches BENCH_REF_PATCH names, comma-separated', () => {
-    const runner = join(tmp, 'run_mmsa_baseline.py');
-    writeFileSync(runner, '');
     expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_REF_PATCH: 'detached_cpu, mctn_seq2seq_on_cpu' })).toMatchObject({ patches: ['detached_cpu', 'mctn_seq2seq_on_cpu'] });
     expect(referenceSetup({ MMSA_REFERENCE_RUNNER: runner, MMSA_SRC: tmp, BENCH_REF_PATCH: '' })).toMatchObject({ patches: [] });
   });
