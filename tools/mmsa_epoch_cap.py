@@ -24,7 +24,6 @@ def epoch_capped(mrun, epochs, watch=None, on_train=None, amio=None):
     record what each pass of the "train", "valid" or "test" loader gives; by default the batches pass through.
     on_train(args): called with MMSA's args when the trainer's do_train starts.
     amio(args): replaces MMSA.run's AMIO (the model factory MMSA_run calls) inside the block.
-    Yields MMSA.run's own (MMDataLoader, ATIO, AMIO), for code in the block that needs them unpatched.
     """
     valid_passes = [0]
 
@@ -65,6 +64,6 @@ def epoch_capped(mrun, epochs, watch=None, on_train=None, amio=None):
     if amio is not None:
         mrun.AMIO = amio
     try:
-        yield orig_loader, orig_atio, orig_amio
+        yield
     finally:
         mrun.MMDataLoader, mrun.ATIO, mrun.AMIO = orig_loader, orig_atio, orig_amio
