@@ -2,6 +2,7 @@
 // commander from it, so `--help`, validation and "did you mean" all come from here. Phase: CLI (all phases).
 
 import { datasetNames, modelNames } from '../core/datasets.js';
+import { BACKEND_NAMES } from '../runtime/run-types.js';
 import { RUN_PLOTS, VIEW_PLOTS } from '../report/views.js';
 
 export interface ArgSpec {
@@ -33,7 +34,6 @@ export interface CommandSpec {
   examples?: string[];
 }
 
-export const BACKEND_CHOICES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
 export const REPORTER_CHOICES = ['auto', 'tui', 'plain', 'ndjson'] as const;
 /** Models and datasets as shipped: presets with a demo pipeline, and the dataset manifests (plus synthetic data). */
 export const MODEL_CHOICES: readonly string[] = modelNames();
@@ -46,7 +46,7 @@ const EPOCH_HELP = VIEW_PLOTS.flatMap(({ plot: p }) => (p.epoch ? [`${p.epoch.wh
 
 const format: OptionSpec = { flags: '--format <format>', description: 'output format', choices: ['text', 'json'], default: 'text' };
 const dataRoot: OptionSpec = { flags: '--data-root <dir>', description: 'directory holding the MMSA dataset folders' };
-const backend: OptionSpec = { flags: '--backend <name>', description: 'tensor backend', choices: BACKEND_CHOICES, default: 'wasm' };
+const backend: OptionSpec = { flags: '--backend <name>', description: 'tensor backend', choices: BACKEND_NAMES, default: 'wasm' };
 const native: OptionSpec = {
   flags: '--native <mode>',
   description: "mmsa's native GEMM/LSTM kernels under the wasm backend (auto: when built at install; on: required; off: wasm alone). Default: MMSA_NATIVE, else auto",

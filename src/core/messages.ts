@@ -212,6 +212,7 @@ export const RUNTIME_CODES = {
   MSA6501: r('a backend package is missing or did not initialise'),
   MSA6502: r('a tfjs backend failed to initialise'),
   MSA6503: r('the native kernels were required but are unavailable'),
+  MSA6504: r('an unknown tensor backend was asked for'),
   MSA6510: r('a native kernel got arguments it cannot use (a bug)'),
 
   // ---- 66xx: metrics and task state -----------------------------------------------------

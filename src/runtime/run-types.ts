@@ -1,9 +1,11 @@
 // The public contract of a training run (options and outcome) in a module free of TensorFlow.js types, so the
-// package's typings compile in a user's project without skipLibCheck. Phase 7 (execute); types only.
+// package's typings compile in a user's project without skipLibCheck. Phase 7 (execute); types, and the backend names.
 
 import type { AggregateCell, SeedResult } from './events.js';
 
-export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
+/** The tensor backends a run may ask for (`--backend`, `setupBackend`). */
+export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** mmsa's native kernels under wasm: auto (when built), on (required), off. */
 export type NativeMode = 'auto' | 'on' | 'off';

@@ -89,6 +89,20 @@ describe('setupBackend', () => {
     await setupBackend('wasm');
     expect(tf.getBackend()).toBe('wasm');
   });
+
+  it('an unknown backend (a typo, an options object from JavaScript, a run manifest\'s value) is MSA6504 naming the choices', async () => {
+    await setupBackend('wasm');
+    for (const bad of ['tfjs-node', { backend: 'cpu' }, null, 1]) {
+      const err = (await setupBackend(bad as never).catch((e: unknown) => e)) as MmsaError;
+      expect(err, String(bad)).toBeInstanceOf(MmsaError);
+      expect(err.code).toBe('MSA6504');
+      expect(err.format()).toContain('wasm, cpu, tensorflow, tensorflow-gpu');
+      expect(err.format()).not.toContain('tfjs-node-gpu');
+    }
+    expect(((await setupBackend('tfjs-node' as never).catch((e: unknown) => e)) as MmsaError).message).toBe("unknown backend 'tfjs-node'");
+    expect(((await setupBackend({ backend: 'cpu' } as never).catch((e: unknown) => e)) as MmsaError).message).toBe('unknown backend: an object where a backend name was expected');
+    expect(tf.getBackend()).toBe('wasm');
+  });
 });
 
 describe('wasm Identity shares data', () => {
