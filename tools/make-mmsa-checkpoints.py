@@ -396,12 +396,12 @@ def tetfn_ulgm_steps(torch, build, state, trainer, loaders, batch_size, epochs=3
     return {"epochs": epochs, "batch_ids": [list(b["id"]) for b in batches], "by_id": by_id}
 
 
-def mfn_two_epochs(torch, build, state, trainer, loaders, batch_size=20, epochs=2):
-    """MFN from the checkpoint after `epochs` epochs of MMSA's own trainer (trains/singleTask/MFN.py do_train: L1
-    loss, Adam over every parameter, one step per batch) on the whole training split in file order, in batches of
-    `batch_size` (the last one partial, as MMSA's DataLoader keeps it), with every dropout at p 0 so that the steps
-    are deterministic. Records every batch's loss (the criterion's value do_train steps on), the parameters after
-    the last step and the test predictions per sample id (eval mode)."""
+def epochs_in_file_order(torch, build, state, trainer, loaders, batch_size, epochs, predict):
+    """A model from the checkpoint after `epochs` epochs of MMSA's own trainer (its do_train: loss, optimizer,
+    schedule and clipping as MMSA has them) on the whole training split in file order, in batches of `batch_size` (the
+    last one partial, as MMSA's DataLoader keeps it), with every dropout at p 0 so that the steps are deterministic.
+    Records every batch's loss (the criterion's value do_train steps on), the parameters after the last step and the
+    test predictions per sample id (eval mode; `predict(model, batch)` gives the M output)."""
     model = without_dropout(build, state)
     batches = list(torch.utils.data.DataLoader(loaders["train"].dataset, batch_size=batch_size, shuffle=False))
     losses = []
@@ -420,7 +420,7 @@ def mfn_two_epochs(torch, build, state, trainer, loaders, batch_size=20, epochs=
     except EpochCap:
         pass
     model.eval()
-    by_id = test_predictions_by_id(torch, loaders["test"], lambda b: model(b["text"], b["audio"], b["vision"])["M"])
+    by_id = test_predictions_by_id(torch, loaders["test"], lambda b: predict(model, b))
     after = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return {"batch_size": batch_size, "epochs": epochs, "batch_ids": [list(b["id"]) for b in batches],
             "losses": losses, "by_id": by_id, "state": after}
@@ -663,6 +663,8 @@ def run_case(out, case):
                           num_workers=0, verbose_level=0, model_save_dir=work, res_save_dir=os.path.join(work, "res"),
                           log_dir=os.path.join(work, "log"))
         args = captured["args"]
+        # The rates of MMSA_run's own steps (ALMT): the file-order epochs below step the same recording AdamW again.
+        main_step_lrs = list(step_lrs)
         case_dir = os.path.join(out, case["name"])
         os.makedirs(case_dir, exist_ok=True)
         if case.get("step_of"):
@@ -764,13 +766,23 @@ def run_case(out, case):
             expected["ulgm_steps"] = {"epochs": steps["epochs"], "batch_ids": steps["batch_ids"],
                                       **{f"preds_{k}": [steps["by_id"][k][i] for i in expected["ids"]] for k in "MTAV"}}
         if case["model"] == "mfn":
-            ep = mfn_two_epochs(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
-                                orig_atio().getTrain(args), orig_loader(args, 0))
+            ep = epochs_in_file_order(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
+                                      orig_atio().getTrain(args), orig_loader(args, 0), 20, 2,
+                                      lambda m, b: m(b["text"], b["audio"], b["vision"])["M"])
             torch.save(ep["state"], os.path.join(case_dir, "after-two-epochs.pth"))
             expected["two_epochs"] = {"batch_size": ep["batch_size"], "epochs": ep["epochs"], "batch_ids": ep["batch_ids"],
                                       "losses": ep["losses"], "preds": [ep["by_id"][i] for i in expected["ids"]]}
             expected["dropout_moments"] = mfn_dropout_moments(
                 torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state, orig_loader(args, 0))
+        if case["model"] == "almt":
+            # Three epochs of MMSA's ALMT trainer (AdamW, the warm-up + cosine stepped after each validation: rates 0,
+            # then half and all of the learning rate at the fixture's max_epochs 20) in file order, dropout off (BERT's
+            # too); its step_lrs were recorded above, before these steps.
+            ep = epochs_in_file_order(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
+                                      orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"], 3,
+                                      lambda m, b: m(b["text"], b["audio"], b["vision"]))
+            expected["three_epochs"] = {"batch_size": ep["batch_size"], "epochs": ep["epochs"], "batch_ids": ep["batch_ids"],
+                                        "losses": ep["losses"], "preds": [ep["by_id"][i] for i in expected["ids"]]}
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] in ("mctn", "tetfn"):
@@ -779,8 +791,8 @@ def run_case(out, case):
             expected["preds_time_major"] = mctn_time_major(torch, model.Model, test, order)
         if case["model"] == "mfm":
             expected["loss_terms"] = mfm_loss_terms(torch, model, test)
-        if step_lrs:
-            expected["step_lrs"] = step_lrs
+        if main_step_lrs:
+            expected["step_lrs"] = main_step_lrs
         with open(os.path.join(case_dir, "expected.json"), "w") as f:
             json.dump(expected, f, indent=1)
             f.write("\n")
