@@ -55,7 +55,6 @@ export interface RunCommandOptions {
   runtime?: Pick<RunOptions, 'loadData' | 'lower' | 'batches'>;
 }
 
-
 export function printDiagnostics(ds: Diagnostic[], host: SourceHost, io: Io): void {
   const text = formatDiagnostics(ds, host, { cwd: io.cwd, color: io.isTTY && !io.env['NO_COLOR'] });
   if (text) io.err(text);
