@@ -10,7 +10,7 @@ import { formatDiagnostics } from '../compiler/diagnostics/format.js';
 import { SourceHost } from '../compiler/source/source-file.js';
 import { MmsaError } from '../errors.js';
 import type { BackendName } from '../runtime/backend.js';
-import { BACKEND_NAMES } from '../runtime/run-types.js';
+import { BACKEND_NAMES, isBackendName } from '../runtime/run-types.js';
 import type { NativeMode } from '../runtime/native.js';
 import type { RunEvent } from '../runtime/events.js';
 import { EXIT_IO, isOutputError, NO_SPACE, NOT_WRITABLE } from '../runtime/fs-errors.js';
@@ -139,7 +139,7 @@ export async function runCommand(file: string | undefined, opts: RunCommandOptio
     maxEpochs = Number(opts.maxEpochs);
     if (!Number.isInteger(maxEpochs) || maxEpochs < 1) return usage(io, `--max-epochs expects a positive integer, got '${opts.maxEpochs}'`);
   }
-  if (opts.backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(opts.backend)) return usage(io, `--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${opts.backend}'`);
+  if (opts.backend !== undefined && !isBackendName(opts.backend)) return usage(io, `--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${opts.backend}'`);
   const kernels = parseKernelOptions(opts);
   if (kernels instanceof Error) return usage(io, kernels.message);
   const reporter = typeof opts.reporter === 'object' ? opts.reporter : makeReporter(opts.reporter, io);

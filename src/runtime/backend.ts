@@ -6,7 +6,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { MmsaError } from '../errors.js';
 import type { MemoryUsage } from './events.js';
 import { nativeKernelsFor, resolveNativeMode, resolveThreads, type NativeMode } from './native.js';
-import { BACKEND_NAMES, type BackendName } from './run-types.js';
+import { BACKEND_NAMES, isBackendName, type BackendName } from './run-types.js';
 import { registerSingleOutputGradients } from './backend/gradients.js';
 import { setNativeMatMul } from './backend/native-glue.js';
 import { bridgeMissingWasmKernels, fastSliceOnWasm, installNativeSum, setWasmMatMulPatch, shareIdentityOnWasm } from './backend/wasm-patches.js';
@@ -55,12 +55,12 @@ const cache = new Map<BackendName, Promise<BackendInfo>>();
 export async function setupBackend(name: BackendName = 'wasm', opts: SetupBackendOptions = {}): Promise<BackendInfo> {
   // Callers from JavaScript, and a run directory's manifest, are not type-checked: any other value would be taken for
   // tensorflow-gpu and blamed on a missing package.
-  if (!(BACKEND_NAMES as readonly unknown[]).includes(name)) {
+  if (!isBackendName(name)) {
     const v: unknown = name;
     const kind = v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
     throw new MmsaError('MSA6504', typeof v === 'string' ? `unknown backend '${v}'` : `unknown backend: ${kind} where a backend name was expected`, {
       hint: `ask for one of ${BACKEND_NAMES.join(', ')} (a string: setupBackend('wasm'), --backend wasm)`,
-      details: { backend: typeof name === 'string' ? name : String(name), known: [...BACKEND_NAMES] },
+      details: { backend: String(v), known: [...BACKEND_NAMES] },
     });
   }
   tf.enableProdMode();

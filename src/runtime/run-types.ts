@@ -7,6 +7,11 @@ import type { AggregateCell, SeedResult } from './events.js';
 export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
+/** Whether a value from outside the type system (a JavaScript caller, a flag, a run manifest) names a backend. */
+export function isBackendName(v: unknown): v is BackendName {
+  return (BACKEND_NAMES as readonly unknown[]).includes(v);
+}
+
 /** mmsa's native kernels under wasm: auto (when built), on (required), off. */
 export type NativeMode = 'auto' | 'on' | 'off';
 
