@@ -1,6 +1,7 @@
 // `mmsa status --queue redis://... [--follow]`: what the queue holds (waiting, running, done, failed), the workers
-// connected, each running job's latest progress and each failure's reason; --follow re-attaches to the running jobs'
-// live events (plain lines or NDJSON) until the queue is idle. Phase 8 (report).
+// connected, each running job's latest progress, the jobs that finished last (which worker, when) and each failure's
+// reason; --follow re-attaches to the running jobs' live events (plain lines or NDJSON) until the queue is idle.
+// Phase 8 (report).
 
 import { Queue, QueueEvents } from 'bullmq';
 import type { RunEvent } from '../runtime/events.js';
@@ -32,6 +33,40 @@ function describe(e: RunEvent | undefined): string {
   }
 }
 
+/** How many of the newest finished jobs status lists. */
+const RECENT_DONE = 10;
+
+interface DoneJob {
+  key: string;
+  worker: string | null;
+  finishedOn: number | null;
+}
+
+/**
+ * The newest finished jobs, newest first: a user who detached (or looks from another shell) sees what the workers
+ * finished meanwhile. Read field by field from each job's hash: a finished job's return value holds its packed run
+ * directory (model weights included), which a status line has no use for.
+ */
+async function recentDone(queue: Queue): Promise<DoneJob[]> {
+  const ids = await queue.getRanges(['completed'], 0, RECENT_DONE - 1, false);
+  // BullMQ's Redis backend hands out its ioredis client; its interface type omits hmget.
+  const client = (await queue.backend.client) as unknown as { hmget(key: string, ...fields: string[]): Promise<(string | null)[]> };
+  const out: DoneJob[] = [];
+  for (const id of ids) {
+    const [data, finishedOn, pb] = await client.hmget(queue.toKey(id), 'data', 'finishedOn', 'pb');
+    let key = id;
+    try {
+      key = (JSON.parse(data ?? '{}') as { key?: string }).key ?? id;
+    } catch {
+      // A job another program put on the queue: its id stands for it.
+    }
+    out.push({ key, worker: pb ?? null, finishedOn: finishedOn ? Number(finishedOn) : null });
+  }
+  return out;
+}
+
+const clock = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
 export async function queueStatus(o: StatusOptions): Promise<number> {
   const connection = connectionOptions(parseRedisUrl(o.url));
   const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
@@ -45,9 +80,14 @@ export async function queueStatus(o: StatusOptions): Promise<number> {
       o.out(`queue ${o.url}: ${c['waiting']! + (c['prioritized'] ?? 0)} waiting, ${c['active']} running, ${c['completed']} done, ${c['failed']} failed${c['delayed'] ? `, ${c['delayed']} retrying` : ''}\n`);
       o.out(`workers: ${workers.length ? workers.map(workerNameOf).join(', ') : 'none connected'}\n`);
       for (const j of await queue.getActive()) o.out(`  running ${j.data.key}: ${describe(j.progress as RunEvent)}\n`);
+      for (const d of c['completed'] ? await recentDone(queue) : []) {
+        o.out(`  done ${d.key}${d.worker ? ` by ${d.worker}` : ''}${d.finishedOn ? ` at ${clock(d.finishedOn)} UTC` : ''}\n`);
+      }
+      if (c['completed']! > RECENT_DONE) o.out(`  (the ${RECENT_DONE} newest of ${c['completed']} done)\n`);
       for (const j of await queue.getFailed(0, 19)) o.out(`  failed ${j.data.key}: ${j.failedReason}\n`);
     } else {
-      o.out(`${JSON.stringify({ kind: 'queue.status', counts: c, workers: workers.map(workerNameOf) })}\n`);
+      const done = c['completed'] ? await recentDone(queue) : [];
+      o.out(`${JSON.stringify({ kind: 'queue.status', counts: c, workers: workers.map(workerNameOf), done })}\n`);
     }
     if (!o.follow) return 0;
     const events = new QueueEvents(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });

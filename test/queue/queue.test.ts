@@ -138,6 +138,15 @@ describe('mmsa tune --queue with mmsa worker processes on a real Redis', () => {
     expect(await main(['status', '--queue', r.url], st.io)).toBe(0);
     expect(st.out.join('')).toMatch(/0 waiting, 0 running, 5 done, 0 failed/);
     expect(st.out.join('')).toMatch(/workers: .*-c1, .*-c1/);
+    // It lists the finished jobs (here all five), each with the worker that ran it and when it finished.
+    for (const [w, keys] of [[a, da], [b, db]] as const) {
+      const name = new RegExp(`-${w.proc.pid}-c1`);
+      for (const k of keys) {
+        const line = st.out.join('').split('\n').find((l) => l.startsWith(`  done ${k} by `));
+        expect(line, st.out.join('')).toMatch(name);
+        expect(line).toMatch(/ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+      }
+    }
   }, 120_000);
 
   it('a worker SIGKILLed mid-trial: the trial completes on another worker, with exactly one result', async () => {
@@ -209,11 +218,11 @@ describe('mmsa tune --queue with mmsa worker processes on a real Redis', () => {
     expect(followed).toMatch(/^queue redis:.* 0 failed/m);
     expect(followed).toMatch(/^queue idle$/m);
     const before = [...doneKeys(a.log()), ...doneKeys(b.log())];
-    // The trials in flight at the detach were finished by the workers meanwhile, and status saw each of them (still
-    // running when it looked, or completing while it followed).
+    // The trials in flight at the detach were finished by the workers meanwhile, and status saw each of them: still
+    // running when it looked, completing while it followed, or (a fast worker) already among the jobs done.
     for (const t of left) {
       expect(before.some((k) => k.includes(`/${t.specHash}-`)), `${t.specHash} in ${before.join(', ')}`).toBe(true);
-      expect(followed, followed).toMatch(new RegExp(`(running \\S+/${t.specHash}-\\d+: |\\S+/${t.specHash}-\\d+: completed$)`, 'm'));
+      expect(followed, followed).toMatch(new RegExp(`(running \\S+/${t.specHash}-\\d+: |\\S+/${t.specHash}-\\d+: completed$|^  done \\S+/${t.specHash}-\\d+ by )`, 'm'));
     }
     // Rerunning the command collects what the workers finished while detached and runs the rest: nothing twice.
     const s2 = io(cwd);
