@@ -147,6 +147,14 @@ describe('mmsa tune --queue with mmsa worker processes on a real Redis', () => {
         expect(line).toMatch(/ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
       }
     }
+    // The same as NDJSON: the counts, the workers and the finished jobs, newest first.
+    const nd = io(cwd);
+    expect(await main(['status', '--queue', r.url, '--reporter', 'ndjson'], nd.io)).toBe(0);
+    const status = JSON.parse(nd.out.join('')) as { kind: string; counts: Record<string, number>; done: { key: string; worker: string; finishedOn: number }[] };
+    expect(status.kind).toBe('queue.status');
+    expect(status.counts['completed']).toBe(5);
+    expect(status.done.map((d) => d.key).sort()).toEqual([...da, ...db].sort());
+    expect(status.done.map((d) => d.finishedOn)).toEqual(status.done.map((d) => d.finishedOn).sort((x, y) => y - x));
   }, 120_000);
 
   it('a worker SIGKILLed mid-trial: the trial completes on another worker, with exactly one result', async () => {
