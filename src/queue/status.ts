@@ -51,18 +51,19 @@ async function recentDone(queue: Queue): Promise<DoneJob[]> {
   const ids = await queue.getRanges(['completed'], 0, RECENT_DONE - 1, false);
   // BullMQ's Redis backend hands out its ioredis client; its interface type omits hmget.
   const client = (await queue.backend.client) as unknown as { hmget(key: string, ...fields: string[]): Promise<(string | null)[]> };
-  const out: DoneJob[] = [];
-  for (const id of ids) {
-    const [data, finishedOn, pb] = await client.hmget(queue.toKey(id), 'data', 'finishedOn', 'pb');
-    let key = id;
-    try {
-      key = (JSON.parse(data ?? '{}') as { key?: string }).key ?? id;
-    } catch {
-      // A job another program put on the queue: its id stands for it.
-    }
-    out.push({ key, worker: pb ?? null, finishedOn: finishedOn ? Number(finishedOn) : null });
-  }
-  return out;
+  // Sent together: one round trip's wait for the ten, not ten.
+  return Promise.all(
+    ids.map(async (id) => {
+      const [data, finishedOn, pb] = await client.hmget(queue.toKey(id), 'data', 'finishedOn', 'pb');
+      let key = id;
+      try {
+        key = (JSON.parse(data ?? '{}') as { key?: string }).key ?? id;
+      } catch {
+        // A job another program put on the queue: its id stands for it.
+      }
+      return { key, worker: pb ?? null, finishedOn: finishedOn ? Number(finishedOn) : null };
+    }),
+  );
 }
 
 const clock = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
@@ -76,17 +77,17 @@ export async function queueStatus(o: StatusOptions): Promise<number> {
     await queue.waitUntilReady();
     const c = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized');
     const workers = await queue.getWorkers();
+    const done = c['completed'] ? await recentDone(queue) : [];
     if (!o.ndjson) {
       o.out(`queue ${o.url}: ${c['waiting']! + (c['prioritized'] ?? 0)} waiting, ${c['active']} running, ${c['completed']} done, ${c['failed']} failed${c['delayed'] ? `, ${c['delayed']} retrying` : ''}\n`);
       o.out(`workers: ${workers.length ? workers.map(workerNameOf).join(', ') : 'none connected'}\n`);
       for (const j of await queue.getActive()) o.out(`  running ${j.data.key}: ${describe(j.progress as RunEvent)}\n`);
-      for (const d of c['completed'] ? await recentDone(queue) : []) {
+      for (const d of done) {
         o.out(`  done ${d.key}${d.worker ? ` by ${d.worker}` : ''}${d.finishedOn ? ` at ${clock(d.finishedOn)} UTC` : ''}\n`);
       }
       if (c['completed']! > RECENT_DONE) o.out(`  (the ${RECENT_DONE} newest of ${c['completed']} done)\n`);
       for (const j of await queue.getFailed(0, 19)) o.out(`  failed ${j.data.key}: ${j.failedReason}\n`);
     } else {
-      const done = c['completed'] ? await recentDone(queue) : [];
       o.out(`${JSON.stringify({ kind: 'queue.status', counts: c, workers: workers.map(workerNameOf), done })}\n`);
     }
     if (!o.follow) return 0;
