@@ -13,7 +13,7 @@ import { setupBackend } from '../../../src/runtime/backend.js';
 import { loadDataset } from '../../../src/runtime/data/load-dataset.js';
 import { LrSchedule } from '../../../src/runtime/train/callbacks/lr-scheduler.js';
 import { runStages } from '../../../src/runtime/train/train-epoch.js';
-import { epochInFileOrder, inFileOrder, loweredFromCheckpoint, testPredictions, withoutDropout, worstById } from './trainer-parity.js';
+import { epochInFileOrder, type FileOrderEpochs, inFileOrder, loweredFromCheckpoint, testPredictions, withoutDropout, worstById } from './trainer-parity.js';
 
 beforeAll(async () => {
   await setupBackend('wasm');
@@ -25,7 +25,7 @@ interface Expected {
   ids: string[];
   preds: number[];
   step_lrs: number[];
-  three_epochs: { batch_size: number; epochs: number; batch_ids: string[][]; losses: number[][]; preds: number[] };
+  three_epochs: FileOrderEpochs;
 }
 
 describe("ALMT's training loop", () => {

@@ -19,7 +19,7 @@ import { lowerPipeline } from '../../../src/runtime/lower/lower-pipeline.js';
 import { evalCtx, trainCtx } from '../../../src/runtime/nn/params.js';
 import { runStages } from '../../../src/runtime/train/train-epoch.js';
 import { matchMmsaCheckpoint, readMmsaCheckpoint } from '../../../src/runtime/weights/import-mmsa.js';
-import { epochInFileOrder, inFileOrder, loweredFromCheckpoint, testPredictions, withoutDropout, worstById } from './trainer-parity.js';
+import { epochInFileOrder, type FileOrderEpochs, inFileOrder, loweredFromCheckpoint, testPredictions, withoutDropout, worstById } from './trainer-parity.js';
 
 beforeAll(async () => {
   await setupBackend('wasm');
@@ -30,7 +30,7 @@ const dir = join(packageRoot(), 'test/fixtures/mmsa-checkpoints/mfn_mosi');
 interface Expected {
   ids: string[];
   preds: number[];
-  two_epochs: { batch_size: number; epochs: number; batch_ids: string[][]; losses: number[][]; preds: number[] };
+  two_epochs: FileOrderEpochs;
   dropout_moments: { draws: number; ids: string[]; networks: Record<string, { p: number; mean: number[][]; std: number[][] }> };
 }
 

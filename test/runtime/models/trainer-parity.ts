@@ -14,6 +14,18 @@ import { evalCtx } from '../../../src/runtime/nn/params.js';
 import { runStages, trainEpoch } from '../../../src/runtime/train/train-epoch.js';
 import { matchMmsaCheckpoint, readMmsaCheckpoint } from '../../../src/runtime/weights/import-mmsa.js';
 
+/**
+ * What tools/make-mmsa-checkpoints.py's `epochs_in_file_order` records of MMSA's own trainer (expected.json's
+ * `two_epochs` of MFN, `three_epochs` of ALMT): each batch's sample ids and losses, the test predictions after.
+ */
+export interface FileOrderEpochs {
+  batch_size: number;
+  epochs: number;
+  batch_ids: string[][];
+  losses: number[][];
+  preds: number[];
+}
+
 /** The compiled fixture pipeline lowered, every parameter set from `<dir>/<checkpoint>` (MMSA's state_dict). */
 export function loweredFromCheckpoint(r: CompileResult, dir: string, checkpoint = 'checkpoint.pth') {
   const ir = r.ir!;
