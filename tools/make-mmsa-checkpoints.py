@@ -426,6 +426,13 @@ def epochs_in_file_order(torch, build, state, trainer, loaders, batch_size, epoc
             "losses": losses, "by_id": by_id, "state": after}
 
 
+def file_order_record(ep, ids):
+    """What expected.json keeps of `epochs_in_file_order` (MFN's two_epochs, ALMT's three_epochs): the test
+    predictions in the order of the fixture's `ids`, the parameters left out."""
+    return {"batch_size": ep["batch_size"], "epochs": ep["epochs"], "batch_ids": ep["batch_ids"],
+            "losses": ep["losses"], "preds": [ep["by_id"][i] for i in ids]}
+
+
 # Dropout probabilities for mfn_dropout_moments, distinct per network so that a p in the wrong place shows.
 MFN_DROPOUTS = {"att1_dropout": 0.1, "att2_dropout": 0.3, "gamma1_dropout": 0.7, "gamma2_dropout": 0.5}
 
@@ -685,7 +692,11 @@ def run_case(out, case):
         ckpt = os.path.join(case_dir, "checkpoint.pth")
         shutil.copyfile(str(args["model_save_path"]), ckpt)
 
-        model = on_cpu(orig_amio(copy.deepcopy(captured["args0"])))
+        # A fresh model from MMSA's own constructor with the run's args (each replay below starts from its own).
+        def fresh():
+            return on_cpu(orig_amio(copy.deepcopy(captured["args0"])))
+
+        model = fresh()
         state = torch.load(ckpt, map_location="cpu")
         model.load_state_dict(state)
         model.eval()
@@ -752,37 +763,29 @@ def run_case(out, case):
             expected[f"preds_{k}"] = [float(pk[j]) for j in order]
         if case["model"] == "cenet":
             expected["preds_without_ce"] = cenet_without_ce(torch, model, test, expected["ids"])
-            step = cenet_two_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
-                                  orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
+            step = cenet_two_steps(torch, fresh, state, orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
             expected["two_steps"] = {"batch_ids": step["batch_ids"], "preds": [step["by_id"][i] for i in expected["ids"]]}
         if case["model"] == "mmim":
-            ep = mmim_first_epoch(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
-                                  orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
+            ep = mmim_first_epoch(torch, fresh, state, orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
             expected["first_epoch"] = {"batch_ids": ep["batch_ids"], "losses": ep["losses"],
                                        "preds": [ep["by_id"][i] for i in expected["ids"]]}
         if case["model"] == "tetfn":
-            steps = tetfn_ulgm_steps(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
-                                     orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
+            steps = tetfn_ulgm_steps(torch, fresh, state, orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"])
             expected["ulgm_steps"] = {"epochs": steps["epochs"], "batch_ids": steps["batch_ids"],
                                       **{f"preds_{k}": [steps["by_id"][k][i] for i in expected["ids"]] for k in "MTAV"}}
         if case["model"] == "mfn":
-            ep = epochs_in_file_order(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
-                                      orig_atio().getTrain(args), orig_loader(args, 0), 20, 2,
+            ep = epochs_in_file_order(torch, fresh, state, orig_atio().getTrain(args), orig_loader(args, 0), 20, 2,
                                       lambda m, b: m(b["text"], b["audio"], b["vision"])["M"])
             torch.save(ep["state"], os.path.join(case_dir, "after-two-epochs.pth"))
-            expected["two_epochs"] = {"batch_size": ep["batch_size"], "epochs": ep["epochs"], "batch_ids": ep["batch_ids"],
-                                      "losses": ep["losses"], "preds": [ep["by_id"][i] for i in expected["ids"]]}
-            expected["dropout_moments"] = mfn_dropout_moments(
-                torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state, orig_loader(args, 0))
+            expected["two_epochs"] = file_order_record(ep, expected["ids"])
+            expected["dropout_moments"] = mfn_dropout_moments(torch, fresh, state, orig_loader(args, 0))
         if case["model"] == "almt":
             # Three epochs of MMSA's ALMT trainer (AdamW, the warm-up + cosine stepped after each validation: rates 0,
             # then half and all of the learning rate at the fixture's max_epochs 20) in file order, dropout off (BERT's
             # too); its step_lrs were recorded above, before these steps.
-            ep = epochs_in_file_order(torch, lambda: on_cpu(orig_amio(copy.deepcopy(captured["args0"]))), state,
-                                      orig_atio().getTrain(args), orig_loader(args, 0), args["batch_size"], 3,
-                                      lambda m, b: m(b["text"], b["audio"], b["vision"]))
-            expected["three_epochs"] = {"batch_size": ep["batch_size"], "epochs": ep["epochs"], "batch_ids": ep["batch_ids"],
-                                        "losses": ep["losses"], "preds": [ep["by_id"][i] for i in expected["ids"]]}
+            ep = epochs_in_file_order(torch, fresh, state, orig_atio().getTrain(args), orig_loader(args, 0),
+                                      args["batch_size"], 3, lambda m, b: m(b["text"], b["audio"], b["vision"]))
+            expected["three_epochs"] = file_order_record(ep, expected["ids"])
         if case["model"] == "misa":
             expected["train_batch"] = misa_batch_losses(torch, model, trainer, orig_loader(args, 0)["train"], args)
         if case["model"] in ("mctn", "tetfn"):
